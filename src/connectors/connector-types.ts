@@ -1,0 +1,97 @@
+/**
+ * The one interface every target system implements (DESIGN.md "Connectors").
+ *
+ * Contract, for every implementation:
+ * - Every write is idempotent: creating an account that exists with the same username, granting an
+ *   entitlement already held, revoking one not held, deleting an absent account all succeed and
+ *   report `changed: false`.
+ * - A connector never decides policy: it does exactly the operation asked, nothing more.
+ * - Failures throw `ConnectorError`; `retryable` says whether trying again later can help
+ *   (unreachable server, timeout, 5xx, lock contention) or not (bad credentials, permission denied,
+ *   invalid data). Messages name the system and the cause and never contain secrets.
+ * - Calls on one connector instance may run concurrently; an implementation that cannot do that
+ *   serialises internally.
+ */
+export interface Connector {
+  describe(): ConnectorDescription;
+  /** Every account in the system with its entitlements (memberships). */
+  listAccounts(): Promise<Account[]>;
+  /** Every grantable thing the system knows (groups, roles). */
+  listEntitlements(): Promise<EntitlementInfo[]>;
+  create(account: AccountSpec): Promise<WriteResult>;
+  update(ref: AccountRef, attributes: Record<string, string | null>): Promise<WriteResult>;
+  enable(ref: AccountRef): Promise<WriteResult>;
+  disable(ref: AccountRef): Promise<WriteResult>;
+  delete(ref: AccountRef): Promise<WriteResult>;
+  grant(ref: AccountRef, entitlement: string): Promise<WriteResult>;
+  revoke(ref: AccountRef, entitlement: string): Promise<WriteResult>;
+  rotateCredential?(ref: AccountRef): Promise<WriteResult>;
+  /** Releases connections. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface ConnectorDescription {
+  /** The connector type, e.g. `sql`, `ldap`. */
+  type: string;
+  /** The system name from tenure.yaml, used in messages. */
+  system: string;
+  /** Whether `disable` makes the target refuse use (login, bind) rather than only flag the account. */
+  disableRefusesUse: boolean;
+  supportsRotation: boolean;
+}
+
+/** How an operation names the account it acts on. `nativeId` is used when known, else `username`. */
+export interface AccountRef {
+  username: string;
+  nativeId?: string | null;
+}
+
+export interface AccountSpec {
+  username: string;
+  /** Mapped attributes (e.g. email, displayName); keys are the connector's configured attribute names. */
+  attributes: Record<string, string | null>;
+  /** Accounts may be created disabled (pre-hire). */
+  enabled: boolean;
+}
+
+export interface Account {
+  nativeId: string;
+  username: string;
+  enabled: boolean;
+  attributes: Record<string, string | null>;
+  /** Entitlement keys the account holds in this system. */
+  entitlements: string[];
+  /** Last use, where the system records it (ISO-8601). */
+  lastUsedAt?: string | null;
+}
+
+export interface EntitlementInfo {
+  key: string;
+  displayName?: string | null;
+}
+
+export interface WriteResult {
+  /** False when the system already matched (idempotent no-op). */
+  changed: boolean;
+  /** The system's id of the account, when the operation learned it (create). */
+  nativeId?: string | null;
+}
+
+export class ConnectorError extends Error {
+  readonly system: string;
+  readonly retryable: boolean;
+  readonly kind: "unreachable" | "auth" | "permission" | "invalid" | "conflict" | "not_found" | "other";
+
+  constructor(
+    system: string,
+    kind: ConnectorError["kind"],
+    message: string,
+    options: { retryable?: boolean; cause?: unknown } = {},
+  ) {
+    super(`${system}: ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "ConnectorError";
+    this.system = system;
+    this.kind = kind;
+    this.retryable = options.retryable ?? (kind === "unreachable" || kind === "conflict");
+  }
+}

@@ -1,0 +1,216 @@
+import type { Identity, IsoDate, LifecycleState, WorkerAttributes, WorkerRecord } from "./identity-types.js";
+
+/** What the HR data says the state should be on `today`, and why. */
+export interface StateVerdict {
+  state: Exclude<LifecycleState, "deleted">;
+  reason: string;
+}
+
+/**
+ * The lifecycle state the attributes call for on `today` (a date in the source's time zone).
+ * Termination and end dates take effect on the date itself: DESIGN.md says a leaver loses access
+ * on the termination date, a contractor on the end date.
+ */
+export function stateFromAttributes(a: WorkerAttributes, today: IsoDate): StateVerdict {
+  if (a.status === "terminated" && a.terminationDate !== null && a.terminationDate <= today) {
+    return { state: "terminated", reason: `terminated on ${a.terminationDate}` };
+  }
+  if (a.endDate !== null && a.endDate <= today) {
+    return { state: "terminated", reason: `${a.employmentType} end date ${a.endDate} reached` };
+  }
+  if (a.startDate !== null && a.startDate > today) {
+    return { state: "prehire", reason: `starts on ${a.startDate}` };
+  }
+  if (a.status === "leave") return { state: "suspended", reason: "on leave" };
+  if (a.startDate !== null) return { state: "active", reason: `started on ${a.startDate}` };
+  return { state: "active", reason: "active in HR" };
+}
+
+/** The allowed moves of the state machine. Rehire is the only way out of terminated or deleted. */
+const ALLOWED: Record<LifecycleState, readonly LifecycleState[]> = {
+  prehire: ["active", "suspended", "terminated"],
+  active: ["suspended", "terminated", "prehire"],
+  suspended: ["active", "terminated", "prehire"],
+  terminated: ["deleted", "prehire", "active", "suspended"],
+  deleted: ["prehire", "active", "suspended"],
+};
+
+export function isAllowedTransition(from: LifecycleState, to: LifecycleState): boolean {
+  return from === to || ALLOWED[from].includes(to);
+}
+
+export function isGone(state: LifecycleState): boolean {
+  return state === "terminated" || state === "deleted";
+}
+
+/** A change the lifecycle made, to be written as an audit event by the caller. */
+export type LifecycleEvent =
+  | {
+      action: "identity.created";
+      subject: string;
+      details: { state: LifecycleState; reason: string; attributes: WorkerAttributes };
+    }
+  | {
+      action: "identity.updated";
+      subject: string;
+      details: { changes: Record<string, { before: unknown; after: unknown }> };
+    }
+  | {
+      action: "identity.state_changed";
+      subject: string;
+      details: { from: LifecycleState; to: LifecycleState; reason: string };
+    }
+  | {
+      action: "identity.rehired";
+      subject: string;
+      details: { from: LifecycleState; to: LifecycleState; employment: number; reason: string };
+    }
+  | {
+      action: "identity.rekeyed";
+      subject: string;
+      details: { before: string; after: string; reason: string };
+    };
+
+export interface LifecycleContext {
+  now: Date;
+  /** `now` as a calendar date in the time zone of the source. */
+  today: IsoDate;
+  newId: () => string;
+}
+
+export interface LifecycleOutcome {
+  identity: Identity;
+  events: LifecycleEvent[];
+  changed: boolean;
+}
+
+export function diffAttributes(
+  before: WorkerAttributes,
+  after: WorkerAttributes,
+): Record<string, { before: unknown; after: unknown }> {
+  const changes: Record<string, { before: unknown; after: unknown }> = {};
+  for (const key of Object.keys(after) as (keyof WorkerAttributes)[]) {
+    if (before[key] !== after[key]) changes[key] = { before: before[key] ?? null, after: after[key] ?? null };
+  }
+  return changes;
+}
+
+/**
+ * Applies one HR record to the identity it correlates to (or to nothing, for a joiner).
+ * Pure: the result and its events depend only on the arguments.
+ */
+export function applyRecord(
+  current: Identity | undefined,
+  record: WorkerRecord,
+  ctx: LifecycleContext,
+): LifecycleOutcome {
+  const verdict = stateFromAttributes(record.attributes, ctx.today);
+  const at = ctx.now.toISOString();
+  if (current === undefined) {
+    const identity: Identity = {
+      id: ctx.newId(),
+      kind: "human",
+      source: record.source,
+      sourceKey: record.key,
+      state: verdict.state,
+      attributes: record.attributes,
+      employment: 1,
+      stateSince: at,
+      createdAt: at,
+      updatedAt: at,
+      lastRecordId: null,
+    };
+    return {
+      identity,
+      changed: true,
+      events: [
+        {
+          action: "identity.created",
+          subject: identity.id,
+          details: { state: verdict.state, reason: verdict.reason, attributes: record.attributes },
+        },
+      ],
+    };
+  }
+
+  const events: LifecycleEvent[] = [];
+  let next: Identity = current;
+  if (current.sourceKey !== record.key) {
+    events.push({
+      action: "identity.rekeyed",
+      subject: current.id,
+      details: { before: current.sourceKey, after: record.key, reason: "correlated by email" },
+    });
+    next = { ...next, sourceKey: record.key };
+  }
+  const changes = diffAttributes(current.attributes, record.attributes);
+  if (Object.keys(changes).length > 0) {
+    events.push({ action: "identity.updated", subject: current.id, details: { changes } });
+    next = { ...next, attributes: record.attributes };
+  }
+  if (verdict.state !== current.state) {
+    if (isGone(current.state)) {
+      if (verdict.state !== "terminated") {
+        const employment = current.employment + 1;
+        events.push({
+          action: "identity.rehired",
+          subject: current.id,
+          details: { from: current.state, to: verdict.state, employment, reason: verdict.reason },
+        });
+        next = { ...next, state: verdict.state, employment, stateSince: at };
+      }
+    } else {
+      events.push({
+        action: "identity.state_changed",
+        subject: current.id,
+        details: { from: current.state, to: verdict.state, reason: verdict.reason },
+      });
+      next = { ...next, state: verdict.state, stateSince: at };
+    }
+  }
+  if (events.length === 0) return { identity: current, events, changed: false };
+  return { identity: { ...next, updatedAt: at }, events, changed: true };
+}
+
+/**
+ * Moves an identity forward by the calendar alone (a start date arrived, an end date passed),
+ * for people whose record did not arrive in this run. Never rehires: only a record can do that.
+ */
+export function advanceByDate(current: Identity, ctx: LifecycleContext): LifecycleOutcome {
+  if (isGone(current.state)) return { identity: current, events: [], changed: false };
+  const verdict = stateFromAttributes(current.attributes, ctx.today);
+  if (verdict.state === current.state) return { identity: current, events: [], changed: false };
+  const at = ctx.now.toISOString();
+  return {
+    identity: { ...current, state: verdict.state, stateSince: at, updatedAt: at },
+    changed: true,
+    events: [
+      {
+        action: "identity.state_changed",
+        subject: current.id,
+        details: { from: current.state, to: verdict.state, reason: verdict.reason },
+      },
+    ],
+  };
+}
+
+/** Terminates an identity that a full export no longer lists, when the source says missing means terminate. */
+export function terminateMissing(current: Identity, source: string, ctx: LifecycleContext): LifecycleOutcome {
+  if (isGone(current.state)) return { identity: current, events: [], changed: false };
+  const at = ctx.now.toISOString();
+  return {
+    identity: { ...current, state: "terminated", stateSince: at, updatedAt: at },
+    changed: true,
+    events: [
+      {
+        action: "identity.state_changed",
+        subject: current.id,
+        details: {
+          from: current.state,
+          to: "terminated",
+          reason: `missing from the full export of source ${source} (missingMeans: terminate)`,
+        },
+      },
+    ],
+  };
+}

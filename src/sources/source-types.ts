@@ -1,0 +1,49 @@
+import type { WorkerRecord } from "../domain/identity-types.js";
+
+export const FINDING_CODES = [
+  "duplicate_key",
+  "missing_required",
+  "malformed_email",
+  "unknown_manager",
+  "manager_cycle",
+  "invalid_date",
+  "invalid_value",
+  "end_before_start",
+  "terminated_without_date",
+  "duplicate_email",
+  "key_changed",
+] as const;
+export type FindingCode = (typeof FINDING_CODES)[number];
+
+/**
+ * One data-quality finding. `error` findings skip the row (never guessed); `warning` findings keep it.
+ * `row` is the 1-based data row (the header is row 0), `line` the physical line in the file when known.
+ */
+export interface Finding {
+  source: string;
+  row: number;
+  line?: number;
+  key: string | null;
+  code: FindingCode;
+  severity: "error" | "warning";
+  field?: string;
+  message: string;
+}
+
+/** What an authoritative source hands to sync: valid records and everything it found wrong. */
+export interface SourceReadResult {
+  source: string;
+  records: WorkerRecord[];
+  findings: Finding[];
+  rowsRead: number;
+  /** True when the read covers every person (a full export), so absence means something. */
+  complete: boolean;
+}
+
+/** Identity facts a source needs to detect a key that changed for the same person. */
+export interface KnownPerson {
+  sourceKey: string;
+  email: string | null;
+  givenName: string;
+  familyName: string;
+}

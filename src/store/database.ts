@@ -1,0 +1,98 @@
+import path from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
+import { InvalidInputError, TenureError } from "../shared/errors.js";
+import { migrationProvider } from "./migrations/index.js";
+import type { Database } from "./schema-types.js";
+
+export type DatabaseKind = "sqlite" | "postgres";
+
+export interface Store {
+  db: Kysely<Database>;
+  kind: DatabaseKind;
+  /** A description safe to print: never includes a password. */
+  describe: string;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Directory that relative SQLite paths are resolved against (the config file's folder). */
+  baseDir?: string;
+  /** Apply pending migrations (the default). */
+  migrate?: boolean;
+}
+
+/** Redacts the password of a connection URL for logs and messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+):[^@]*@/, "$1:***@");
+}
+
+/**
+ * Opens the store named by a `database:` URL: `sqlite:PATH` (WAL, foreign keys on) or
+ * `postgres://...` (an optional `schema` query parameter sets the search_path).
+ */
+export async function openStore(url: string, options: OpenOptions = {}): Promise<Store> {
+  let store: Store;
+  if (url.startsWith("sqlite:")) {
+    const file = url.slice("sqlite:".length);
+    const resolved = file === ":memory:" ? file : path.resolve(options.baseDir ?? process.cwd(), file);
+    const sqlite = new BetterSqlite3(resolved);
+    sqlite.pragma("journal_mode = WAL");
+    sqlite.pragma("foreign_keys = ON");
+    sqlite.pragma("busy_timeout = 10000");
+    sqlite.pragma("synchronous = NORMAL");
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    store = { db, kind: "sqlite", describe: `sqlite:${resolved}`, close: () => db.destroy() };
+  } else if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
+    const parsed = new URL(url);
+    const schema = parsed.searchParams.get("schema");
+    parsed.searchParams.delete("schema");
+    const pool = new pg.Pool({
+      connectionString: parsed.toString(),
+      max: 10,
+      ...(schema ? { options: `-c search_path=${quotePgIdent(schema)}` } : {}),
+    });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    store = { db, kind: "postgres", describe: redactUrl(url), close: () => db.destroy() };
+  } else {
+    throw new InvalidInputError(
+      `database: "${redactUrl(url)}" is not a supported URL; expected sqlite:PATH or postgres://…`,
+    );
+  }
+  if (options.migrate !== false) {
+    try {
+      await migrate(store.db);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+  }
+  return store;
+}
+
+export async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new TenureError(
+      "migration_failed",
+      `database migration ${failed} failed: ${String((error as Error).message ?? error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+export async function pendingMigrations(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const all = await migrator.getMigrations();
+  return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
+}
+
+/** Quotes a PostgreSQL identifier: doubles embedded quotes, so any name is safe in SQL. */
+export function quotePgIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

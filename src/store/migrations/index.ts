@@ -1,0 +1,13 @@
+import type { Migration, MigrationProvider } from "kysely";
+import * as foundation from "./2026-11-21T00-00-foundation.js";
+
+/** Every migration, in order. Names are timestamped; a landed migration is never edited. */
+const MIGRATIONS: Record<string, Migration> = {
+  "2026-11-21T00-00-foundation": foundation,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => MIGRATIONS,
+};
+
+export const LATEST_MIGRATION = Object.keys(MIGRATIONS).at(-1) ?? "";
