@@ -1,0 +1,60 @@
+import type { EmploymentType, HrStatus, WorkerAttributes } from "../domain/identity-types.js";
+
+/** The attribute names a source maps its columns to. */
+export type AttributeName = keyof WorkerAttributes;
+
+/**
+ * The parsed, validated, frozen configuration. Produced only by `loadConfig` (policy/config-loader.ts);
+ * every path in it is absolute and every `${env:…}` / `${file:…}` reference is resolved.
+ */
+export interface TenureConfig {
+  /** Absolute path of the tenure.yaml this came from. */
+  readonly path: string;
+  /** Folder of that file; relative paths in the file were resolved against it. */
+  readonly baseDir: string;
+  /** `sqlite:PATH` (PATH absolute after loading) or `postgres://…`. Default `sqlite:./tenure.db`. */
+  readonly database: string;
+  readonly sources: Readonly<Record<string, SourceConfig>>;
+  readonly lifecycle: LifecycleConfig;
+}
+
+export type SourceConfig = CsvSourceConfig;
+
+export interface CsvSourceConfig {
+  /** The key under `sources:`. */
+  readonly name: string;
+  readonly type: "csv";
+  /** Absolute path of the CSV file. */
+  readonly path: string;
+  /** The attribute that identifies a person in this source. Default `employeeId`. */
+  readonly key: AttributeName;
+  /** Attribute → CSV header. An attribute not listed is read from a header of its own name. */
+  readonly columns: Readonly<Partial<Record<AttributeName, string>>>;
+  /** Date pattern with tokens YYYY, MM, M, DD, D and any separators. Default `YYYY-MM-DD`. */
+  readonly dateFormat: string;
+  /** IANA time zone the dates are in, which decides when "today" starts. Default `UTC`. */
+  readonly timeZone: string;
+  /** Field delimiter, one character. Default `,`. */
+  readonly delimiter: string;
+  /** What it means when a person of an earlier export is missing from this one. Default `ignore`. */
+  readonly missingMeans: "ignore" | "terminate";
+  /** Correlation of records to identities: by the key, then optionally by email. Default `none`. */
+  readonly correlation: { readonly fallback: "none" | "email" };
+  /** Values used where the file has no such column or the cell is empty. */
+  readonly defaults: Readonly<{ employmentType?: EmploymentType; status?: HrStatus }>;
+}
+
+export interface LifecycleConfig {
+  /** Days before the start date on which a joiner's accounts are created (disabled). Default 7. */
+  readonly prehireDays: number;
+  /** Days a mover keeps old access after a change. 0 = removed at once (default). */
+  readonly moverGraceDays: number;
+  /** Days after termination after which accounts are deleted. Default 30. */
+  readonly deleteAfterDays: number;
+  /** Days before a contractor's end date on which the manager is warned. Default 14. */
+  readonly contractorWarningDays: number;
+  /** What a leaver loses at once besides the account being disabled. Default `privileged`. */
+  readonly leaver: { readonly revoke: "privileged" | "all" };
+  /** A run that disables or deletes more than this, per system, stops. Default 10 % and at least 5. */
+  readonly massChangeThreshold: { readonly percent: number; readonly minimum: number };
+}
