@@ -1,0 +1,142 @@
+import { describe, expect, it } from "vitest";
+import type { Identity, WorkerAttributes, WorkerRecord } from "./identity-types.js";
+import {
+  advanceByDate,
+  applyRecord,
+  isAllowedTransition,
+  stateFromAttributes,
+  terminateMissing,
+} from "./lifecycle.js";
+
+export function attrs(over: Partial<WorkerAttributes> = {}): WorkerAttributes {
+  return {
+    employeeId: "E1",
+    givenName: "Ada",
+    familyName: "Lovelace",
+    displayName: "Ada Lovelace",
+    email: "ada@example.test",
+    department: "Engineering",
+    title: "Engineer",
+    location: null,
+    costCenter: null,
+    managerId: null,
+    employmentType: "employee",
+    status: "active",
+    startDate: "2026-01-05",
+    endDate: null,
+    terminationDate: null,
+    ...over,
+  };
+}
+
+function record(over: Partial<WorkerAttributes> = {}): WorkerRecord {
+  const a = attrs(over);
+  return { source: "hr", key: a.employeeId, row: 1, raw: {}, attributes: a };
+}
+
+let n = 0;
+function ctx(today: string) {
+  return { now: new Date(`${today}T09:00:00Z`), today, newId: () => `id-${++n}` };
+}
+
+describe("stateFromAttributes", () => {
+  it("is prehire before the start date and active on it", () => {
+    expect(stateFromAttributes(attrs({ startDate: "2026-03-01" }), "2026-02-28").state).toBe("prehire");
+    expect(stateFromAttributes(attrs({ startDate: "2026-03-01" }), "2026-03-01").state).toBe("active");
+  });
+  it("terminates on the termination date, not the day before", () => {
+    const a = attrs({ status: "terminated", terminationDate: "2026-03-04" });
+    expect(stateFromAttributes(a, "2026-03-03").state).toBe("active");
+    expect(stateFromAttributes(a, "2026-03-04")).toEqual({
+      state: "terminated",
+      reason: "terminated on 2026-03-04",
+    });
+  });
+  it("terminates a contractor on the end date", () => {
+    const a = attrs({ employmentType: "contractor", endDate: "2026-06-30" });
+    expect(stateFromAttributes(a, "2026-06-29").state).toBe("active");
+    expect(stateFromAttributes(a, "2026-06-30").reason).toBe("contractor end date 2026-06-30 reached");
+  });
+  it("suspends people on leave", () => {
+    expect(stateFromAttributes(attrs({ status: "leave" }), "2026-03-01").state).toBe("suspended");
+  });
+});
+
+describe("applyRecord", () => {
+  it("creates a joiner with one created event", () => {
+    const out = applyRecord(undefined, record({ startDate: "2026-04-01" }), ctx("2026-03-20"));
+    expect(out.identity.state).toBe("prehire");
+    expect(out.events.map((e) => e.action)).toEqual(["identity.created"]);
+  });
+
+  it("records attribute changes with before and after", () => {
+    const joined = applyRecord(undefined, record(), ctx("2026-03-01")).identity;
+    const moved = applyRecord(joined, record({ department: "Sales", title: "AE" }), ctx("2026-03-02"));
+    expect(moved.events).toEqual([
+      {
+        action: "identity.updated",
+        subject: joined.id,
+        details: {
+          changes: {
+            department: { before: "Engineering", after: "Sales" },
+            title: { before: "Engineer", after: "AE" },
+          },
+        },
+      },
+    ]);
+    expect(moved.identity.state).toBe("active");
+  });
+
+  it("rehires a terminated person as the same identity with a new employment", () => {
+    const c = ctx("2026-05-01");
+    const joined = applyRecord(undefined, record(), c).identity;
+    const left = applyRecord(
+      joined,
+      record({ status: "terminated", terminationDate: "2026-04-30" }),
+      c,
+    ).identity;
+    expect(left.state).toBe("terminated");
+    const back = applyRecord(left, record({ startDate: "2026-06-01" }), c);
+    expect(back.identity.id).toBe(joined.id);
+    expect(back.identity.state).toBe("prehire");
+    expect(back.identity.employment).toBe(2);
+    expect(back.events.map((e) => e.action)).toEqual(["identity.updated", "identity.rehired"]);
+  });
+
+  it("changes nothing when the same record arrives again", () => {
+    const c = ctx("2026-03-01");
+    const joined = applyRecord(undefined, record(), c).identity;
+    const again = applyRecord(joined, record(), c);
+    expect(again.changed).toBe(false);
+    expect(again.identity).toBe(joined);
+  });
+});
+
+describe("advanceByDate and terminateMissing", () => {
+  const base: Identity = {
+    ...applyRecord(undefined, record({ startDate: "2026-04-01" }), ctx("2026-03-01")).identity,
+  };
+  it("activates a prehire on the start date without a record", () => {
+    expect(advanceByDate(base, ctx("2026-03-31")).changed).toBe(false);
+    expect(advanceByDate(base, ctx("2026-04-01")).identity.state).toBe("active");
+  });
+  it("never rehires by the calendar", () => {
+    const gone = { ...base, state: "terminated" as const };
+    expect(advanceByDate(gone, ctx("2026-05-01")).changed).toBe(false);
+  });
+  it("terminates people missing from a full export", () => {
+    const out = terminateMissing(base, "hr", ctx("2026-03-02"));
+    expect(out.identity.state).toBe("terminated");
+    expect(out.events[0]?.action).toBe("identity.state_changed");
+    expect(terminateMissing(out.identity, "hr", ctx("2026-03-03")).changed).toBe(false);
+  });
+});
+
+describe("transition table", () => {
+  it("allows rehire only out of terminated or deleted, and deletion only after termination", () => {
+    expect(isAllowedTransition("active", "deleted")).toBe(false);
+    expect(isAllowedTransition("terminated", "deleted")).toBe(true);
+    expect(isAllowedTransition("terminated", "active")).toBe(true);
+    expect(isAllowedTransition("deleted", "terminated")).toBe(false);
+  });
+});

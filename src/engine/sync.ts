@@ -1,0 +1,239 @@
+import { createHash, randomUUID } from "node:crypto";
+import { type AuditEventInput, appendEvents } from "../audit/ledger.js";
+import { isGone, type LifecycleContext } from "../domain/lifecycle.js";
+import { localDate } from "../domain/local-date.js";
+import { planSync, type SyncPlan, summarisePlan } from "../domain/sync-plan.js";
+import type { SourceConfig, TenureConfig } from "../policy/config-types.js";
+import { MassChangeError, NotFoundError } from "../shared/errors.js";
+import { readSource } from "../sources/source-registry.js";
+import type { Finding } from "../sources/source-types.js";
+import type { Store } from "../store/database.js";
+import { identityRepository } from "../store/identity-repository.js";
+import { type StoredSourceRecord, sourceRecordRepository } from "../store/source-record-repository.js";
+import { exceedsMassChangeThreshold } from "./mass-change.js";
+
+export interface SyncOptions {
+  now: Date;
+  dryRun?: boolean;
+  /** Who runs the sync, recorded in the audit (e.g. `cli:alice`). */
+  actor: string;
+  /** Lets a run through mass-change protection; the audit records who confirmed. */
+  confirmMassChange?: boolean;
+  onProgress?: (progress: { source: string; phase: "read" | "write"; done: number; total?: number }) => void;
+}
+
+export interface SourceSyncResult {
+  source: string;
+  dryRun: boolean;
+  rowsRead: number;
+  recordsValid: number;
+  rowsSkipped: number;
+  findings: Finding[];
+  created: number;
+  updated: number;
+  rehired: number;
+  terminated: number;
+  transitions: Record<string, number>;
+  unchanged: number;
+  auditEvents: number;
+  /** The identities that change, by id, with their state after the run (for dry runs and reports). */
+  changes: Array<{
+    id: string;
+    key: string;
+    name: string;
+    from: string | null;
+    to: string;
+    actions: string[];
+  }>;
+}
+
+function hashRaw(raw: Record<string, string>): string {
+  return createHash("sha256").update(JSON.stringify(raw)).digest("hex");
+}
+
+/**
+ * Runs one source: reads it, decides every lifecycle change, and writes identities, the records
+ * that caused them and their audit events in one transaction, so a failed run changes nothing.
+ * Throws MassChangeError (nothing written) when terminations exceed lifecycle.massChangeThreshold.
+ */
+export async function syncSource(
+  store: Store,
+  config: TenureConfig,
+  sourceConfig: SourceConfig,
+  options: SyncOptions,
+): Promise<SourceSyncResult> {
+  const { db } = store;
+  const source = sourceConfig.name;
+  const existing = await identityRepository.listBySource(db, source);
+  const known = existing.map((i) => ({
+    sourceKey: i.sourceKey,
+    email: i.attributes.email,
+    givenName: i.attributes.givenName,
+    familyName: i.attributes.familyName,
+  }));
+  const read = await readSource(sourceConfig, {
+    known,
+    onProgress: (done) => options.onProgress?.({ source, phase: "read", done }),
+  });
+
+  const ctx: LifecycleContext = {
+    now: options.now,
+    today: localDate(options.now, sourceConfig.timeZone),
+    newId: randomUUID,
+  };
+  const plan = planSync(
+    existing,
+    read.records,
+    {
+      source,
+      complete: read.complete,
+      missingMeans: sourceConfig.missingMeans,
+      correlationFallback: sourceConfig.correlation.fallback,
+    },
+    ctx,
+  );
+  const counts = summarisePlan(plan);
+  const population = existing.filter((i) => !isGone(i.state)).length;
+  const massChange = exceedsMassChangeThreshold(
+    counts.terminated,
+    population,
+    config.lifecycle.massChangeThreshold,
+  );
+  if (massChange && !options.confirmMassChange && !options.dryRun) {
+    const { percent, minimum } = config.lifecycle.massChangeThreshold;
+    throw new MassChangeError(
+      `source ${source}: this run would terminate ${counts.terminated} of ${population} identities, more than ` +
+        `lifecycle.massChangeThreshold (${percent}% and at least ${minimum}); nothing was changed. ` +
+        "Check the HR file; if the change is intended, run again with --confirm-mass-change.",
+      { [`source:${source}`]: { disable: counts.terminated, delete: 0, total: population } },
+    );
+  }
+
+  const rowsSkipped = new Set(read.findings.filter((f) => f.severity === "error").map((f) => f.row)).size;
+  const result: SourceSyncResult = {
+    source,
+    dryRun: options.dryRun === true,
+    rowsRead: read.rowsRead,
+    recordsValid: read.records.length,
+    rowsSkipped,
+    findings: read.findings,
+    ...counts,
+    unchanged: plan.unchanged,
+    auditEvents: plan.changes.reduce((n, c) => n + c.events.length, 0),
+    changes: plan.changes.map((c) => ({
+      id: c.identity.id,
+      key: c.identity.sourceKey,
+      name: c.identity.attributes.displayName,
+      from: c.before?.state ?? null,
+      to: c.identity.state,
+      actions: c.events.map((e) => e.action),
+    })),
+  };
+  if (options.dryRun) return result;
+  await writePlan(store, plan, {
+    source,
+    now: options.now,
+    actor: options.actor,
+    massChangeConfirmed: massChange,
+    onProgress: options.onProgress,
+    summary: result,
+  });
+  return result;
+}
+
+async function writePlan(
+  store: Store,
+  plan: SyncPlan,
+  meta: {
+    source: string;
+    now: Date;
+    actor: string;
+    massChangeConfirmed: boolean;
+    onProgress: SyncOptions["onProgress"];
+    summary: SourceSyncResult;
+  },
+): Promise<void> {
+  const at = meta.now.toISOString();
+  const records: StoredSourceRecord[] = [];
+  const identities = plan.changes.map((c) => {
+    if (c.record === undefined) return c.identity;
+    const id = randomUUID();
+    records.push({
+      id,
+      source: c.record.source,
+      key: c.record.key,
+      row: c.record.row,
+      contentHash: hashRaw(c.record.raw),
+      raw: c.record.raw,
+      attributes: { ...c.record.attributes },
+      receivedAt: at,
+    });
+    return { ...c.identity, lastRecordId: id };
+  });
+  const events: AuditEventInput[] = plan.changes.flatMap((c, i) =>
+    c.events.map((e) => ({
+      time: at,
+      actor: meta.actor,
+      action: e.action,
+      subject: e.subject,
+      details: {
+        ...e.details,
+        source: meta.source,
+        cause: c.cause,
+        ...(c.record ? { recordId: identities[i]?.lastRecordId, row: c.record.row } : {}),
+      } as Record<string, unknown>,
+    })),
+  );
+  if (meta.massChangeConfirmed) {
+    events.push({
+      time: at,
+      actor: meta.actor,
+      action: "sync.mass_change_confirmed",
+      subject: `source:${meta.source}`,
+      details: { terminated: meta.summary.terminated, confirmedBy: meta.actor } as Record<string, unknown>,
+    });
+  }
+  const total = identities.length;
+  await store.db.transaction().execute(async (trx) => {
+    await sourceRecordRepository.insertMany(trx, records);
+    await identityRepository.upsertMany(trx, identities);
+    meta.onProgress?.({ source: meta.source, phase: "write", done: Math.floor(total / 2), total });
+    await appendEvents(trx, events);
+    await trx
+      .insertInto("source_runs")
+      .values({
+        id: randomUUID(),
+        source: meta.source,
+        started_at: at,
+        finished_at: new Date(meta.now.getTime()).toISOString(),
+        dry_run: 0,
+        summary: JSON.stringify({
+          ...meta.summary,
+          changes: undefined,
+          findings: meta.summary.findings.length,
+        }),
+      })
+      .execute();
+  });
+  meta.onProgress?.({ source: meta.source, phase: "write", done: total, total });
+}
+
+/** Runs every configured source (or the one named), in configuration order. */
+export async function syncAll(
+  store: Store,
+  config: TenureConfig,
+  options: SyncOptions & { source?: string },
+): Promise<SourceSyncResult[]> {
+  const names = options.source !== undefined ? [options.source] : Object.keys(config.sources);
+  const results: SourceSyncResult[] = [];
+  for (const name of names) {
+    const sourceConfig = config.sources[name];
+    if (sourceConfig === undefined) {
+      throw new NotFoundError(
+        `no source named "${name}" in ${config.path} (sources: ${Object.keys(config.sources).join(", ") || "none"})`,
+      );
+    }
+    results.push(await syncSource(store, config, sourceConfig, options));
+  }
+  return results;
+}

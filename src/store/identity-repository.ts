@@ -1,0 +1,133 @@
+import type { Kysely, Transaction } from "kysely";
+import type { Identity, LifecycleState } from "../domain/identity-types.js";
+import type { Database, IdentitiesTable } from "./schema-types.js";
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+// 12 columns a row: 2,000 rows stay under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+const CHUNK = 2000;
+
+function toRow(i: Identity): IdentitiesTable {
+  return {
+    id: i.id,
+    kind: i.kind,
+    source: i.source,
+    source_key: i.sourceKey,
+    email: i.attributes.email?.toLowerCase() ?? null,
+    state: i.state,
+    attributes: JSON.stringify(i.attributes),
+    employment: i.employment,
+    state_since: i.stateSince,
+    created_at: i.createdAt,
+    updated_at: i.updatedAt,
+    last_record_id: i.lastRecordId,
+  };
+}
+
+function fromRow(r: IdentitiesTable): Identity {
+  return {
+    id: r.id,
+    kind: r.kind as Identity["kind"],
+    source: r.source,
+    sourceKey: r.source_key,
+    state: r.state as LifecycleState,
+    attributes: JSON.parse(r.attributes),
+    employment: Number(r.employment),
+    stateSince: r.state_since,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    lastRecordId: r.last_record_id,
+  };
+}
+
+export interface IdentityFilter {
+  source?: string;
+  state?: LifecycleState;
+  department?: string;
+  /** Case-insensitive match on key, email or name. */
+  search?: string;
+  /** Cursor: return identities with an id greater than this. */
+  after?: string;
+  limit?: number;
+}
+
+/** Identities, one repository for the aggregate. Functions take a db or a transaction. */
+export const identityRepository = {
+  async listBySource(db: Db, source: string): Promise<Identity[]> {
+    const rows = await db.selectFrom("identities").selectAll().where("source", "=", source).execute();
+    return rows.map(fromRow);
+  },
+
+  async list(db: Db, filter: IdentityFilter = {}): Promise<Identity[]> {
+    let q = db.selectFrom("identities").selectAll();
+    if (filter.source !== undefined) q = q.where("source", "=", filter.source);
+    if (filter.state !== undefined) q = q.where("state", "=", filter.state);
+    if (filter.after !== undefined) q = q.where("id", ">", filter.after);
+    const rows = await q.orderBy("id").execute();
+    let out = rows.map(fromRow);
+    // Attribute filters run in memory: attributes are JSON text, identical on both databases.
+    if (filter.department !== undefined)
+      out = out.filter((i) => i.attributes.department === filter.department);
+    if (filter.search !== undefined) {
+      const s = filter.search.toLowerCase();
+      out = out.filter((i) =>
+        [i.sourceKey, i.attributes.email, i.attributes.displayName, i.id].some((v) =>
+          v?.toLowerCase().includes(s),
+        ),
+      );
+    }
+    return filter.limit === undefined ? out : out.slice(0, filter.limit);
+  },
+
+  async findById(db: Db, id: string): Promise<Identity | undefined> {
+    const row = await db.selectFrom("identities").selectAll().where("id", "=", id).executeTakeFirst();
+    return row === undefined ? undefined : fromRow(row);
+  },
+
+  /** Finds by id, by source key (in any source) or by email, in that order. */
+  async resolve(db: Db, ref: string): Promise<Identity | undefined> {
+    const byId = await this.findById(db, ref);
+    if (byId !== undefined) return byId;
+    const byKey = await db.selectFrom("identities").selectAll().where("source_key", "=", ref).execute();
+    if (byKey.length === 1 && byKey[0] !== undefined) return fromRow(byKey[0]);
+    const byEmail = await db
+      .selectFrom("identities")
+      .selectAll()
+      .where("email", "=", ref.toLowerCase())
+      .execute();
+    if (byEmail.length === 1 && byEmail[0] !== undefined) return fromRow(byEmail[0]);
+    return undefined;
+  },
+
+  async countByState(db: Db): Promise<Record<string, number>> {
+    const rows = await db
+      .selectFrom("identities")
+      .select(["state", db.fn.countAll<number>().as("n")])
+      .groupBy("state")
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  },
+
+  /** Inserts new identities and overwrites existing ones (by id), in chunks. */
+  async upsertMany(db: Db, identities: readonly Identity[]): Promise<void> {
+    for (let i = 0; i < identities.length; i += CHUNK) {
+      const rows = identities.slice(i, i + CHUNK).map(toRow);
+      await db
+        .insertInto("identities")
+        .values(rows)
+        .onConflict((oc) =>
+          oc.column("id").doUpdateSet((eb) => ({
+            source_key: eb.ref("excluded.source_key"),
+            email: eb.ref("excluded.email"),
+            state: eb.ref("excluded.state"),
+            attributes: eb.ref("excluded.attributes"),
+            employment: eb.ref("excluded.employment"),
+            state_since: eb.ref("excluded.state_since"),
+            updated_at: eb.ref("excluded.updated_at"),
+            last_record_id: eb.ref("excluded.last_record_id"),
+          })),
+        )
+        .execute();
+    }
+  },
+};
