@@ -1,0 +1,96 @@
+import type { Command } from "commander";
+import { type AuditEvent, queryEvents, verifyLedger } from "../../audit/ledger.js";
+import { NotFoundError, UsageError } from "../../shared/errors.js";
+import { identityRepository } from "../../store/identity-repository.js";
+import { globalOptions, outputFor, withStore } from "../context.js";
+import { printJson, println } from "../output.js";
+import { createProgress } from "../progress.js";
+
+/** One line saying what an event changed, for timelines. */
+export function describeEvent(e: Pick<AuditEvent, "action" | "details">): string {
+  const d = e.details as Record<string, unknown>;
+  switch (e.action) {
+    case "identity.created":
+      return `created as ${String(d.state)} (${String(d.reason)})`;
+    case "identity.state_changed":
+    case "identity.rehired":
+      return `${String(d.from)} → ${String(d.to)} (${String(d.reason)})`;
+    case "identity.updated":
+      return Object.entries((d.changes ?? {}) as Record<string, { before: unknown; after: unknown }>)
+        .map(([k, c]) => `${k}: ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`)
+        .join(", ");
+    case "identity.rekeyed":
+      return `key ${String(d.before)} → ${String(d.after)}`;
+    default:
+      return JSON.stringify(d);
+  }
+}
+
+function parseSince(value: string): string {
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new UsageError(`--since "${value}" is not a date or ISO-8601 date-time`);
+  return new Date(t).toISOString();
+}
+
+export function registerAudit(program: Command): void {
+  const audit = program.command("audit").description("the tamper-evident audit ledger");
+
+  audit
+    .command("verify")
+    .description(
+      "recompute the hash chain and name the first event that was edited, deleted, inserted or reordered",
+    )
+    .action(async (_opts, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const o = outputFor(g);
+      const progress = createProgress(!o.json, "verify");
+      const result = await withStore(g, ({ store }) =>
+        verifyLedger(store.db, { onProgress: (done, total) => progress.update(done, total) }),
+      );
+      progress.stop();
+      if (o.json) printJson(o, result);
+      else if (result.ok) println(o, `ledger intact: ${result.checked} events verified`);
+      else o.err.write(`ledger BROKEN at event ${result.firstBadSeq}: ${result.problem}\n`);
+      if (!result.ok) process.exitCode = 1;
+    });
+
+  audit
+    .command("log")
+    .description("print the timeline of audit events")
+    .option("--identity <ref>", "only events about this identity (id, HR key or email)")
+    .option("--since <time>", "only events at or after this date / ISO-8601 time", parseSince)
+    .option("--action <action>", "only this action, e.g. identity.state_changed")
+    .option("--limit <n>", "at most this many events", (v) => Number.parseInt(v, 10), 1000)
+    .action(
+      async (opts: { identity?: string; since?: string; action?: string; limit: number }, cmd: Command) => {
+        if (!(opts.limit > 0)) throw new UsageError("--limit takes a positive whole number");
+        const g = globalOptions(cmd);
+        const o = outputFor(g);
+        const events = await withStore(g, async ({ store }) => {
+          let subject: string | undefined;
+          if (opts.identity !== undefined) {
+            const identity = await identityRepository.resolve(store.db, opts.identity);
+            if (identity === undefined) throw new NotFoundError(`no identity matches "${opts.identity}"`);
+            subject = identity.id;
+          }
+          return queryEvents(store.db, {
+            ...(subject !== undefined ? { subject } : {}),
+            ...(opts.since !== undefined ? { since: opts.since } : {}),
+            ...(opts.action !== undefined ? { action: opts.action } : {}),
+            limit: opts.limit,
+          });
+        });
+        if (o.json) {
+          printJson(o, { events });
+          return;
+        }
+        for (const e of events) {
+          println(
+            o,
+            `${String(e.seq).padStart(6)}  ${e.time}  ${e.actor}  ${e.action}  ${e.subject}  ${describeEvent(e)}`,
+          );
+        }
+        println(o, `${events.length} event${events.length === 1 ? "" : "s"}`);
+      },
+    );
+}

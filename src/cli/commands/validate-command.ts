@@ -1,0 +1,28 @@
+import type { Command } from "commander";
+import { validateConfigFile } from "../../policy/config-loader.js";
+import { configPath, globalOptions, outputFor } from "../context.js";
+import { printJson, println } from "../output.js";
+
+export function registerValidate(program: Command): void {
+  program
+    .command("validate")
+    .description(
+      "check tenure.yaml and report every error at once (file:line:column, key path, what was expected)",
+    )
+    .action(async (_opts, cmd: Command) => {
+      const opts = globalOptions(cmd);
+      const o = outputFor(opts);
+      const file = configPath(opts);
+      const { errors } = await validateConfigFile(file);
+      if (o.json) {
+        printJson(o, { file, valid: errors.length === 0, errors });
+      } else if (errors.length === 0) {
+        println(o, `${file}: valid`);
+      } else {
+        for (const e of errors)
+          o.err.write(`${e.file}:${e.line}:${e.column}: ${e.path ? `${e.path}: ` : ""}${e.message}\n`);
+        o.err.write(`${errors.length} error${errors.length === 1 ? "" : "s"} in ${file}\n`);
+      }
+      if (errors.length > 0) process.exitCode = 1;
+    });
+}

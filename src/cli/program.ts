@@ -1,0 +1,56 @@
+import { Command, CommanderError } from "commander";
+import { InvalidInputError, TenureError } from "../shared/errors.js";
+import { registerAudit } from "./commands/audit-command.js";
+import { registerDemo } from "./commands/demo-command.js";
+import { registerIdentities } from "./commands/identities-command.js";
+import { registerInit } from "./commands/init-command.js";
+import { registerSync } from "./commands/sync-command.js";
+import { registerValidate } from "./commands/validate-command.js";
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name("tenure")
+    .description("Identity lifecycle automation: joiner-mover-leaver from HR, provisioning, audit")
+    .version("0.1.0")
+    .option("-c, --config <path>", "configuration file (env TENURE_CONFIG)", undefined)
+    .option("--json", "print data as JSON for machines")
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of [
+    registerInit,
+    registerValidate,
+    registerSync,
+    registerIdentities,
+    registerAudit,
+    registerDemo,
+  ]) {
+    register(program);
+  }
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) sub.exitOverride();
+  }
+  return program;
+}
+
+/** Runs the CLI and returns the exit code: 0 ok, 1 error or invalid input, 2 usage, 3 mass-change stop. */
+export async function run(argv: string[]): Promise<number> {
+  process.exitCode = 0;
+  try {
+    await buildProgram().parseAsync(argv, { from: "user" });
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version end with a CommanderError too, with exit code 0.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof TenureError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      if (err instanceof InvalidInputError) for (const d of err.details) process.stderr.write(`  ${d}\n`);
+      return err.exitCode;
+    }
+    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (process.env.TENURE_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
+    return 1;
+  }
+}
