@@ -8,7 +8,7 @@ import {
   terminateMissing,
 } from "./lifecycle.js";
 
-export function attrs(over: Partial<WorkerAttributes> = {}): WorkerAttributes {
+function attrs(over: Partial<WorkerAttributes> = {}): WorkerAttributes {
   return {
     employeeId: "E1",
     givenName: "Ada",
