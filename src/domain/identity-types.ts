@@ -57,4 +57,8 @@ export interface Identity {
   updatedAt: string;
   /** The stored source record that last changed this identity. */
   lastRecordId: string | null;
+  /** Attributes before the last change, so a mover can keep old access for a grace period. */
+  previousAttributes: WorkerAttributes | null;
+  /** When the attributes last changed (ISO-8601 instant). */
+  attributesChangedAt: string | null;
 }

@@ -119,6 +119,8 @@ export function applyRecord(
       createdAt: at,
       updatedAt: at,
       lastRecordId: null,
+      previousAttributes: null,
+      attributesChangedAt: null,
     };
     return {
       identity,
@@ -146,7 +148,12 @@ export function applyRecord(
   const changes = diffAttributes(current.attributes, record.attributes);
   if (Object.keys(changes).length > 0) {
     events.push({ action: "identity.updated", subject: current.id, details: { changes } });
-    next = { ...next, attributes: record.attributes };
+    next = {
+      ...next,
+      attributes: record.attributes,
+      previousAttributes: current.attributes,
+      attributesChangedAt: at,
+    };
   }
   if (verdict.state !== current.state) {
     if (isGone(current.state)) {

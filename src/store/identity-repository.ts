@@ -21,6 +21,8 @@ function toRow(i: Identity): IdentitiesTable {
     created_at: i.createdAt,
     updated_at: i.updatedAt,
     last_record_id: i.lastRecordId,
+    previous_attributes: i.previousAttributes === null ? null : JSON.stringify(i.previousAttributes),
+    attributes_changed_at: i.attributesChangedAt,
   };
 }
 
@@ -37,6 +39,8 @@ function fromRow(r: IdentitiesTable): Identity {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     lastRecordId: r.last_record_id,
+    previousAttributes: r.previous_attributes === null ? null : JSON.parse(r.previous_attributes),
+    attributesChangedAt: r.attributes_changed_at,
   };
 }
 
@@ -125,6 +129,8 @@ export const identityRepository = {
             state_since: eb.ref("excluded.state_since"),
             updated_at: eb.ref("excluded.updated_at"),
             last_record_id: eb.ref("excluded.last_record_id"),
+            previous_attributes: eb.ref("excluded.previous_attributes"),
+            attributes_changed_at: eb.ref("excluded.attributes_changed_at"),
           })),
         )
         .execute();

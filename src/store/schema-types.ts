@@ -15,6 +15,8 @@ export interface IdentitiesTable {
   created_at: string;
   updated_at: string;
   last_record_id: string | null;
+  previous_attributes: string | null;
+  attributes_changed_at: string | null;
 }
 
 export interface SourceRecordsTable {
@@ -55,10 +57,87 @@ export interface SourceRunsTable {
   summary: string;
 }
 
+export interface AccountsTable {
+  id: string;
+  system: string;
+  native_id: string | null;
+  username: string;
+  identity_id: string | null;
+  enabled: number;
+  attributes: string;
+  entitlements: string;
+  managed_entitlements: string;
+  managed: number;
+  last_seen_at: string | null;
+  last_used_at: string | null;
+  updated_at: string;
+}
+
+export interface AccountLinksTable {
+  identity_id: string;
+  system: string;
+  username: string;
+  created_at: string;
+}
+
+export interface OperationsTable {
+  id: string;
+  system: string;
+  kind: string;
+  identity_id: string | null;
+  username: string;
+  native_id: string | null;
+  entitlement: string | null;
+  payload: string;
+  lineage: string;
+  reason: string;
+  idempotency_key: string;
+  state: string;
+  attempts: number;
+  max_attempts: number;
+  next_attempt_at: string;
+  last_error: string | null;
+  claimed_by: string | null;
+  claim_expires_at: string | null;
+  /** Order within the plan that queued it: operations of one identity and system run in this order. */
+  seq: number;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+export interface AssignmentsTable {
+  id: string;
+  identity_id: string;
+  role: string | null;
+  system: string | null;
+  entitlement: string | null;
+  employment: number;
+  valid_from: string;
+  valid_until: string | null;
+  reason: string;
+  approved_by: string | null;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface ReconcileRunsTable {
+  id: string;
+  system: string;
+  started_at: string;
+  finished_at: string;
+  summary: string;
+}
+
 export interface Database {
   identities: IdentitiesTable;
   source_records: SourceRecordsTable;
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;
   source_runs: SourceRunsTable;
+  accounts: AccountsTable;
+  account_links: AccountLinksTable;
+  operations: OperationsTable;
+  assignments: AssignmentsTable;
+  reconcile_runs: ReconcileRunsTable;
 }

@@ -1,0 +1,179 @@
+import type { AttributeName } from "../policy/config-types.js";
+import type { WorkerAttributes } from "./identity-types.js";
+
+/** Where a piece of policy was written, so every explanation and error can point at it. */
+export interface SourceLocation {
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** How a system's accounts are named and described, rendered from identity attributes. */
+export interface AccountTemplate {
+  /** e.g. `{givenName}.{familyName}`: lower-cased and transliterated to ASCII for usernames. */
+  username: string;
+  /** On a username already taken by someone else: `suffix` appends 2, 3, … ; `fail` reports it. */
+  collision: "suffix" | "fail";
+  /** Connector attribute name → template, e.g. `email: "{email}"`. Rendered as given (no lower-casing). */
+  attributes: Readonly<Record<string, string>>;
+}
+
+export interface SystemDef {
+  name: string;
+  /** The connector type (folder under src/connectors), e.g. `sql`. */
+  connector: string;
+  /** The connector's own config, validated by that connector's schema. */
+  connectorConfig: unknown;
+  owner: string | null;
+  /** Out-of-band changes: `enforce` reverts them at the next apply, `report` only reports. */
+  drift: "enforce" | "report";
+  /** Accounts that belong to nobody: `report`, or `disable` at the next apply. */
+  orphans: "report" | "disable";
+  account: AccountTemplate;
+  /** Reconcile correlation: the account attribute (or `username`) compared with the identity attribute. */
+  correlation: { account: string; identity: AttributeName | "username" };
+  retry: { maxAttempts: number; baseDelaySeconds: number; maxDelaySeconds: number };
+  location: SourceLocation;
+}
+
+export type RiskLevel = "low" | "medium" | "high" | "critical";
+
+export interface EntitlementDef {
+  system: string;
+  key: string;
+  displayName: string;
+  privileged: boolean;
+  risk: RiskLevel;
+  owner: string | null;
+  location: SourceLocation;
+}
+
+/** A compiled birthright rule. `evaluate` never throws: a runtime error counts as false and is explained. */
+export interface RoleRule {
+  /** The CEL source text as written. */
+  source: string;
+  location: SourceLocation;
+  evaluate(attributes: WorkerAttributes): { value: boolean; error?: string };
+  /** The attributes the expression reads, for explanations ("department is 'Sales'") and for impact analysis. */
+  reads: readonly AttributeName[];
+}
+
+export interface RoleGrant {
+  system: string;
+  /** Entitlement keys in that system; an empty list grants just an account. */
+  entitlements: readonly string[];
+}
+
+export interface RoleDef {
+  name: string;
+  description: string | null;
+  /** Birthright rule; null means the role is only held through includes or assignments. */
+  when: RoleRule | null;
+  includes: readonly string[];
+  grants: readonly RoleGrant[];
+  requestable: boolean;
+  location: SourceLocation;
+}
+
+/** Everything the desired-state computation needs from tenure.yaml, compiled and cross-checked. */
+export interface Policy {
+  systems: Readonly<Record<string, SystemDef>>;
+  /** system → entitlement key → definition */
+  entitlements: Readonly<Record<string, Readonly<Record<string, EntitlementDef>>>>;
+  roles: Readonly<Record<string, RoleDef>>;
+}
+
+/** An identity holds a role or an entitlement outside birthright, always time-bound and attributable. */
+export interface Assignment {
+  id: string;
+  identityId: string;
+  target: { role: string } | { system: string; entitlement: string };
+  /** The employment it was granted in: a rehire starts a new employment and never resurrects these. */
+  employment: number;
+  validFrom: string;
+  validUntil: string | null;
+  reason: string;
+  approvedBy: string | null;
+  revokedAt: string | null;
+}
+
+/** Why a piece of access is desired (or not): the chain an explanation prints. */
+export type Lineage =
+  | {
+      kind: "role";
+      role: string;
+      chain: readonly string[];
+      rule: { source: string; location: SourceLocation } | null;
+    }
+  | { kind: "assignment"; assignmentId: string; target: string; validUntil: string | null }
+  | { kind: "lifecycle"; policy: string; note: string }
+  | { kind: "mover-grace"; until: string; from: Lineage };
+
+export type AccountPresence = "absent" | "disabled" | "enabled";
+
+export interface DesiredSystemAccess {
+  system: string;
+  presence: AccountPresence;
+  /** Why the account is present / absent / disabled. */
+  presenceLineage: Lineage[];
+  username: string | null;
+  attributes: Record<string, string | null>;
+  /** entitlement key → why it is desired */
+  entitlements: Record<string, Lineage[]>;
+  /** Entitlements removed by lifecycle policy (e.g. privileged revoked for a leaver), with why. */
+  withheld: Record<string, Lineage[]>;
+}
+
+export interface DesiredAccess {
+  identityId: string;
+  systems: Record<string, DesiredSystemAccess>;
+}
+
+/** What a system actually has, as last read by reconcile or written by apply. */
+export interface Account {
+  system: string;
+  nativeId: string | null;
+  username: string;
+  identityId: string | null;
+  enabled: boolean;
+  attributes: Record<string, string | null>;
+  entitlements: string[];
+  /** Entitlements Tenure granted itself; anything else present is drift. */
+  managedEntitlements: string[];
+  /** Whether Tenure created or adopted the account (correlated to an identity). */
+  managed: boolean;
+  lastSeenAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export const OPERATION_KINDS = [
+  "disable",
+  "revoke",
+  "create",
+  "update",
+  "grant",
+  "enable",
+  "delete",
+  "rotate",
+] as const;
+export type OperationKind = (typeof OPERATION_KINDS)[number];
+
+/** One change to one system, as planned; becomes a durable Operation row when applied. */
+export interface PlannedOperation {
+  system: string;
+  kind: OperationKind;
+  identityId: string | null;
+  username: string;
+  nativeId: string | null;
+  entitlement: string | null;
+  /** For create: the attributes and enabled flag; for update: the attributes to set. */
+  attributes: Record<string, string | null> | null;
+  enabled: boolean | null;
+  lineage: Lineage[];
+  /** Why, in one sentence, for plan output and audit. */
+  reason: string;
+  /** Stable for the same change: planning twice yields the same key, so a change is queued once. */
+  idempotencyKey: string;
+  /** True when the operation reverts drift or acts on an orphan rather than following policy. */
+  drift: boolean;
+}
