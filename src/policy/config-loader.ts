@@ -1,0 +1,229 @@
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import type { z } from "zod";
+import { InvalidInputError } from "../shared/errors.js";
+import { type ConfigIssue, configErrorMap, formatConfigIssue, formatPath } from "./config-issues.js";
+import { rememberReferencedValues } from "./config-redaction.js";
+import { type NodePath, type ResolvedValue, resolveReferences } from "./config-references.js";
+import { buildConfig, configFileSchema } from "./config-schema.js";
+import type { TenureConfig } from "./config-types.js";
+import { closestMatch, UNKNOWN_KEY } from "./schema-helpers.js";
+import { redactDatabaseUrl } from "./sections/database-section.js";
+import { derefNode, locate, positionOf } from "./yaml-locations.js";
+
+export type { ConfigIssue } from "./config-issues.js";
+export { formatConfigIssue } from "./config-issues.js";
+
+export interface LoadOptions {
+  /** Where `${env:NAME}` is looked up. Default `process.env`. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** The outcome of validation: a config exactly when there are no errors. */
+export interface ConfigValidation {
+  readonly config?: TenureConfig;
+  readonly errors: readonly ConfigIssue[];
+}
+
+/**
+ * Reads, validates and resolves a tenure.yaml into a deeply frozen `TenureConfig`.
+ *
+ * Throws `InvalidInputError` when the file is missing (the message suggests `tenure init`),
+ * unreadable, or invalid in any way; then the message lists every problem as
+ * `file:line:col: path: message` and `details` holds the same lines. Messages never contain a value
+ * resolved from `${env:…}` or `${file:…}`.
+ */
+export async function loadConfig(path: string, options: LoadOptions = {}): Promise<TenureConfig> {
+  const { config, errors } = await validateConfigFile(path, options);
+  if (config === undefined || errors.length > 0) {
+    const lines = errors.map(formatConfigIssue);
+    const count = `${lines.length} problem${lines.length === 1 ? "" : "s"}`;
+    throw new InvalidInputError(`invalid configuration in ${path} (${count}):\n${lines.join("\n")}`, lines);
+  }
+  return config;
+}
+
+/**
+ * Validates a tenure.yaml and reports every problem at once instead of throwing: YAML syntax errors
+ * (when there are any, nothing else is checked, since the structure is unreliable), unresolvable
+ * references, and schema violations, each with the file, 1-based line and column of the offending
+ * node and its key path, sorted by position.
+ *
+ * Throws `InvalidInputError` only when the file cannot be read at all (missing: suggests
+ * `tenure init`).
+ */
+export async function validateConfigFile(path: string, options: LoadOptions = {}): Promise<ConfigValidation> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") {
+      throw new InvalidInputError(
+        `config file not found: ${path} — run \`tenure init\` to create one, or pass --config PATH`,
+      );
+    }
+    throw new InvalidInputError(`cannot read config file ${path}: ${code ?? String(error)}`);
+  }
+  return validateConfigText(text, { path, ...options });
+}
+
+/**
+ * {@link validateConfigFile} for text already in memory. `path` names the file in issues and is
+ * where relative paths and `${file:…}` resolve from; it need not exist.
+ */
+export async function validateConfigText(
+  text: string,
+  options: LoadOptions & { readonly path: string },
+): Promise<ConfigValidation> {
+  const file = options.path;
+  const absolutePath = resolve(file);
+  const baseDir = dirname(absolutePath);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const at = (node: Node | null, path: NodePath, message: string): ConfigIssue => ({
+    file,
+    ...positionOf(node, lines),
+    path: formatPath(path),
+    message,
+  });
+
+  if (doc.errors.length > 0) {
+    const sourceLines = text.split(/\r?\n/);
+    const errors = doc.errors.map((error) => {
+      const { line, col } = lines.linePos(error.pos[0]);
+      const hint = syntaxHint(sourceLines[line - 1] ?? "");
+      return { file, line, column: col, path: "", message: `YAML syntax error: ${error.message}${hint}` };
+    });
+    return { errors: sortIssues(errors) };
+  }
+
+  const references = await resolveReferences(doc, { baseDir, env: options.env ?? process.env });
+  const issues: ConfigIssue[] = references.problems.map((p) => at(p.node, p.path, p.message));
+  const brokenPaths = references.problems.map((p) => p.path);
+  const resolvedByNode = new Map<Node, ResolvedValue>(references.resolved.map((r) => [r.node, r]));
+
+  let data: unknown;
+  try {
+    // An empty file is a config with every default, not an error.
+    data = doc.contents === null ? {} : doc.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    // yaml throws here only for alias bombs and similar abuse of anchors.
+    return { errors: [at(null, [], `cannot read the document as data: ${(error as Error).message}`)] };
+  }
+  const parsed = configFileSchema.safeParse(data, { error: configErrorMap });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const path = issue.path.map((s) => (typeof s === "symbol" ? String(s) : s));
+      // A reference that failed to resolve already has its issue; its unresolved text would only
+      // add a second, misleading one.
+      if (brokenPaths.some((broken) => startsWith(path, broken))) continue;
+      issues.push(describeZodIssue(issue, path, { doc, at, resolvedByNode }));
+    }
+  }
+
+  if (issues.length > 0 || !parsed.success) {
+    return { errors: sortIssues(scrub(issues, references.secrets)) };
+  }
+
+  const config = buildConfig(parsed.data, { path: absolutePath, baseDir });
+  deepFreeze(config);
+  rememberReferencedValues(
+    config,
+    references.resolved.map((r) => ({ path: r.path, original: r.original })),
+  );
+  return { config, errors: [] };
+}
+
+interface DescribeContext {
+  readonly doc: Document;
+  readonly at: (node: Node | null, path: NodePath, message: string) => ConfigIssue;
+  readonly resolvedByNode: ReadonlyMap<Node, ResolvedValue>;
+}
+
+function describeZodIssue(issue: z.core.$ZodIssue, path: NodePath, ctx: DescribeContext): ConfigIssue {
+  const located = locate(ctx.doc, path);
+
+  // Unknown keys and invalid map keys are about the key, so that is where they point.
+  if (issue.code === "custom" && issue.params?.tenure === UNKNOWN_KEY) {
+    return ctx.at(located.keyNode ?? located.node, path, issue.message);
+  }
+  if (issue.code === "invalid_key") {
+    const reasons = issue.issues.map((inner) => inner.message).join("; ");
+    return ctx.at(located.keyNode ?? located.node, path, `invalid name '${String(path.at(-1))}': ${reasons}`);
+  }
+
+  if (!located.found) return ctx.at(located.node, path, issue.message);
+
+  const node = derefNode(ctx.doc, located.node);
+  const empty = isScalar(node) && node.value === null;
+  const place = empty && located.keyNode !== null ? located.keyNode : located.node;
+  const resolved = node === null ? undefined : ctx.resolvedByNode.get(node);
+  let message = `${issue.message}, found ${describeNode(node, path, resolved)}`;
+  if (issue.code === "invalid_value" && resolved === undefined && isScalar(node)) {
+    const candidates = issue.values.filter((v): v is string => typeof v === "string");
+    const suggestion = closestMatch(String(node.value), candidates);
+    if (suggestion !== undefined) message += ` — did you mean ${JSON.stringify(suggestion)}?`;
+  }
+  return ctx.at(place, path, message);
+}
+
+/** What was found, in words; a resolved reference is named, never shown. */
+function describeNode(node: Node | null, path: NodePath, resolved: ResolvedValue | undefined): string {
+  const isDatabase = path.length === 1 && path[0] === "database";
+  if (resolved !== undefined) {
+    // The text as written holds references, not their values, but may still hold an inline password.
+    const written = isDatabase ? redactDatabaseUrl(resolved.original) : resolved.original;
+    return `the value of ${JSON.stringify(shorten(written))}`;
+  }
+  if (isMap(node)) return "a mapping";
+  if (isSeq(node)) return "a list";
+  if (!isScalar(node) || node.value === null || node.value === undefined) return "an empty value";
+  const value = node.value;
+  if (typeof value !== "string") return String(value);
+  const shown = isDatabase ? redactDatabaseUrl(value) : value;
+  return JSON.stringify(shorten(shown));
+}
+
+/**
+ * YAML's own wording for the commonest slip in this file, a plain value ending in a colon
+ * (`database: sqlite::memory:`), is "nested mappings are not allowed"; say what to do instead.
+ */
+function syntaxHint(line: string): string {
+  return /^\s*(-\s+)?[^\s#'"][^#]*?:\s+[^\s#'"][^#]*:\s*$/.test(line)
+    ? ` (a value that ends with ':' must be quoted, e.g. database: "sqlite::memory:")`
+    : "";
+}
+
+function shorten(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function startsWith(path: NodePath, prefix: NodePath): boolean {
+  return prefix.length <= path.length && prefix.every((segment, i) => String(path[i]) === String(segment));
+}
+
+/**
+ * Masks any resolved value that still found its way into a message. Messages are built not to
+ * contain them; this is the second line of defence. Values shorter than four characters are left,
+ * as masking them would garble ordinary words while protecting nothing a secret is made of.
+ */
+function scrub(issues: readonly ConfigIssue[], secrets: readonly string[]): ConfigIssue[] {
+  const masks = [...new Set(secrets)].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+  return issues.map((issue) => {
+    let message = issue.message;
+    for (const secret of masks) message = message.split(secret).join("***");
+    return message === issue.message ? issue : { ...issue, message };
+  });
+}
+
+function sortIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
+  return [...issues].sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+function deepFreeze(value: unknown): void {
+  if (typeof value !== "object" || value === null) return;
+  Object.freeze(value);
+  for (const child of Object.values(value)) deepFreeze(child);
+}

@@ -1,0 +1,47 @@
+import type { NodePath } from "./config-references.js";
+import type { TenureConfig } from "./config-types.js";
+import { redactDatabaseUrl } from "./sections/database-section.js";
+
+export { redactDatabaseUrl };
+
+/** Where a loaded config holds a value that came from a reference, and the text it was written as. */
+export interface ReferencedValue {
+  readonly path: NodePath;
+  readonly original: string;
+}
+
+// Kept beside the config rather than in it: TenureConfig stays the plain shape consumers expect,
+// and a config nobody holds any more takes its entry with it.
+const referencedValues = new WeakMap<TenureConfig, readonly ReferencedValue[]>();
+
+/** Records which values of `config` were resolved from references; called by the loader only. */
+export function rememberReferencedValues(config: TenureConfig, values: readonly ReferencedValue[]): void {
+  referencedValues.set(config, values);
+}
+
+/**
+ * A copy of `config` that is safe to print or log: every value that came from `${env:…}` or
+ * `${file:…}` is shown as written in the file (the reference, not its value), and the database URL
+ * has its password replaced by `***`. The copy is plain data, not frozen.
+ */
+export function redactConfig(config: TenureConfig): TenureConfig {
+  const copy = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
+  for (const { path, original } of referencedValues.get(config) ?? []) {
+    setAt(copy, path, original);
+  }
+  copy.database = redactDatabaseUrl(String(copy.database));
+  return copy as unknown as TenureConfig;
+}
+
+function setAt(root: Record<string, unknown>, path: NodePath, value: string): void {
+  let target: unknown = root;
+  for (const segment of path.slice(0, -1)) {
+    if (typeof target !== "object" || target === null) return;
+    target = (target as Record<string | number, unknown>)[segment];
+  }
+  const last = path.at(-1);
+  if (typeof target !== "object" || target === null || last === undefined) return;
+  const holder = target as Record<string | number, unknown>;
+  // Only replace what is there: a resolved value may sit under a key the config does not keep.
+  if (typeof holder[last] === "string") holder[last] = value;
+}

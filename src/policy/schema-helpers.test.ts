@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { closestMatch, strictObject, UNKNOWN_KEY, unknownKeyMessage } from "./schema-helpers.js";
+
+describe("closestMatch", () => {
+  const keys = ["type", "path", "key", "columns", "dateFormat", "timeZone", "delimiter", "missingMeans"];
+
+  it.each([
+    ["missingMean", "missingMeans"],
+    ["pth", "path"],
+    ["timezone", "timeZone"],
+    ["delimeter", "delimiter"],
+    ["colums", "columns"],
+    ["dateFromat", "dateFormat"],
+  ])("suggests %s → %s", (typo, expected) => {
+    expect(closestMatch(typo, keys)).toBe(expected);
+  });
+
+  it.each([["frobnicate"], ["tz"], ["x"]])("suggests nothing for %s", (word) => {
+    expect(closestMatch(word, keys)).toBeUndefined();
+  });
+});
+
+describe("unknownKeyMessage", () => {
+  it("suggests when near, else lists what is allowed", () => {
+    expect(unknownKeyMessage("pth", ["path", "type"])).toBe("unknown key 'pth' — did you mean 'path'?");
+    expect(unknownKeyMessage("zzz", ["path", "type"])).toBe(
+      "unknown key 'zzz' — expected one of: path, type",
+    );
+  });
+});
+
+describe("strictObject", () => {
+  const schema = strictObject({ a: z.number(), nested: strictObject({ b: z.string() }) });
+
+  it("reports each unknown key as its own issue at the key's path, alongside other issues", () => {
+    const result = schema.safeParse({ a: "x", nested: { b: "ok", bb: 1 }, c: 2, aa: 3 });
+    expect(result.success).toBe(false);
+    const issues = result.error?.issues ?? [];
+    const unknown = issues.filter((i) => i.code === "custom" && i.params?.tenure === UNKNOWN_KEY);
+    expect(unknown.map((i) => [i.path.join("."), i.message])).toEqual([
+      ["nested.bb", "unknown key 'bb' — did you mean 'b'?"],
+      ["c", "unknown key 'c' — did you mean 'a'?"],
+      ["aa", "unknown key 'aa' — did you mean 'a'?"],
+    ]);
+    expect(issues.some((i) => i.code === "invalid_type" && i.path.join(".") === "a")).toBe(true);
+  });
+
+  it("uses a section's own explanation when it has one", () => {
+    const withReserved = strictObject(
+      { a: z.number() },
+      { explainUnknownKey: (k) => (k === "later" ? "not yet" : undefined) },
+    );
+    const result = withReserved.safeParse({ a: 1, later: {} });
+    expect(result.error?.issues[0]?.message).toBe("not yet");
+  });
+
+  it("passes a valid object through with nothing extra", () => {
+    expect(schema.parse({ a: 1, nested: { b: "x" } })).toEqual({ a: 1, nested: { b: "x" } });
+  });
+});

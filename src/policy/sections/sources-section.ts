@@ -1,0 +1,77 @@
+import { resolve } from "node:path";
+import { z } from "zod";
+import { EMPLOYMENT_TYPES, HR_STATUSES } from "../../domain/identity-types.js";
+import { isValidTimeZone } from "../../domain/local-date.js";
+import { ATTRIBUTE_NAMES } from "../attribute-names.js";
+import type { CsvSourceConfig, SourceConfig } from "../config-types.js";
+import { parseDateFormat } from "../date-format.js";
+import { strictObject } from "../schema-helpers.js";
+import type { SectionContext } from "./section-types.js";
+
+export const SOURCE_NAME = /^[a-z][a-z0-9_-]*$/;
+
+const attributeName = z.enum(ATTRIBUTE_NAMES);
+
+// Built from the list so an attribute added to WorkerAttributes is mappable without touching this.
+const columnsShape = Object.fromEntries(
+  ATTRIBUTE_NAMES.map((name) => [
+    name,
+    z.string().min(1, { error: "expected a CSV header name" }).optional(),
+  ]),
+) as { [K in (typeof ATTRIBUTE_NAMES)[number]]: z.ZodOptional<z.ZodString> };
+
+const dateFormat = z.string().superRefine((format, ctx) => {
+  const parsed = parseDateFormat(format);
+  if (!parsed.ok) {
+    ctx.addIssue({ code: "custom", message: `expected a date pattern like YYYY-MM-DD: ${parsed.problem}` });
+  }
+});
+
+// Offsets are refused even where Intl accepts them: a fixed offset ignores daylight saving, so
+// "today" would start an hour off for half the year.
+const timeZone = z.string().refine((zone) => !/^[+-]/.test(zone) && isValidTimeZone(zone), {
+  error: "expected an IANA time zone such as UTC or Europe/London",
+});
+
+/** `sources.NAME` with `type: csv` — a CSV export from the HR system. Defaults as in `CsvSourceConfig`. */
+export const csvSourceSchema = strictObject({
+  type: z.literal("csv"),
+  path: z.string().min(1, { error: "expected the path of the CSV file" }),
+  key: attributeName.default("employeeId"),
+  columns: strictObject(columnsShape).prefault({}),
+  dateFormat: dateFormat.default("YYYY-MM-DD"),
+  timeZone: timeZone.default("UTC"),
+  delimiter: z.string().length(1, { error: "expected exactly one character" }).default(","),
+  missingMeans: z.enum(["ignore", "terminate"]).default("ignore"),
+  correlation: strictObject({ fallback: z.enum(["none", "email"]).default("none") }).prefault({}),
+  defaults: strictObject({
+    employmentType: z.enum(EMPLOYMENT_TYPES).optional(),
+    status: z.enum(HR_STATUSES).optional(),
+  }).prefault({}),
+});
+
+/**
+ * `sources:` — the authoritative sources, by name. Each is discriminated by `type`; a new source
+ * type adds its schema to this union and a case to {@link resolveSources}.
+ */
+export const sourcesSection = z
+  .record(
+    z.string().regex(SOURCE_NAME, {
+      error: "a source name starts with a lowercase letter and has only a-z, 0-9, '_' and '-'",
+    }),
+    z.discriminatedUnion("type", [csvSourceSchema]),
+  )
+  .default({});
+
+/** Names each source after its key and makes its file path absolute against the config's folder. */
+export function resolveSources(
+  value: z.output<typeof sourcesSection>,
+  ctx: SectionContext,
+): Record<string, SourceConfig> {
+  const sources: Record<string, SourceConfig> = {};
+  for (const [name, source] of Object.entries(value)) {
+    const csv: CsvSourceConfig = { name, ...source, path: resolve(ctx.baseDir, source.path) };
+    sources[name] = csv;
+  }
+  return sources;
+}
