@@ -1,0 +1,38 @@
+import path from "node:path";
+import type { z } from "zod";
+import type { Connector } from "./connector-types.js";
+import { createSqlConnector, type SqlConnectorConfig, sqlConnectorConfigSchema } from "./sql/index.js";
+
+/**
+ * One entry per connector folder: how its config is validated (zod, so `tenure validate` reports
+ * file:line for connector config like any other key), how relative paths in it are resolved against
+ * the config file's folder, and how an instance is made. A new connector adds one line here.
+ */
+export interface ConnectorType<C = unknown> {
+  schema: z.ZodType<C>;
+  resolvePaths(config: C, baseDir: string): C;
+  create(system: string, config: C): Connector;
+}
+
+function resolveSqliteUrl(url: string, baseDir: string): string {
+  if (!url.startsWith("sqlite:")) return url;
+  const file = url.slice("sqlite:".length);
+  return file === ":memory:" || path.isAbsolute(file) ? url : `sqlite:${path.resolve(baseDir, file)}`;
+}
+
+const sql: ConnectorType<SqlConnectorConfig> = {
+  schema: sqlConnectorConfigSchema as unknown as z.ZodType<SqlConnectorConfig>,
+  resolvePaths: (config, baseDir) => ({ ...config, url: resolveSqliteUrl(config.url, baseDir) }),
+  create: createSqlConnector,
+};
+
+export const CONNECTOR_TYPES: Readonly<Record<string, ConnectorType<never>>> = {
+  sql: sql as unknown as ConnectorType<never>,
+};
+
+/** Makes the connector of a configured system. The config must have been validated by the loader. */
+export function createConnector(system: string, type: string, config: unknown): Connector {
+  const entry = CONNECTOR_TYPES[type] as ConnectorType<unknown> | undefined;
+  if (entry === undefined) throw new Error(`system ${system}: unknown connector type "${type}"`);
+  return entry.create(system, config);
+}
