@@ -1,0 +1,145 @@
+import { randomUUID } from "node:crypto";
+import type { Kysely, Transaction } from "kysely";
+import type { Account } from "../domain/access-types.js";
+import type { AccountsTable, Database } from "./schema-types.js";
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+// 13 columns a row: 2,000 rows stay under SQLite's and PostgreSQL's bound-parameter limits.
+const CHUNK = 2000;
+
+function fromRow(r: AccountsTable): Account {
+  return {
+    system: r.system,
+    nativeId: r.native_id,
+    username: r.username,
+    identityId: r.identity_id,
+    enabled: Number(r.enabled) === 1,
+    attributes: JSON.parse(r.attributes),
+    entitlements: JSON.parse(r.entitlements),
+    managedEntitlements: JSON.parse(r.managed_entitlements),
+    managed: Number(r.managed) === 1,
+    lastSeenAt: r.last_seen_at,
+    lastUsedAt: r.last_used_at,
+  };
+}
+
+function toRow(a: Account, updatedAt: string, id: string = randomUUID()): AccountsTable {
+  return {
+    id,
+    system: a.system,
+    native_id: a.nativeId,
+    username: a.username,
+    identity_id: a.identityId,
+    enabled: a.enabled ? 1 : 0,
+    attributes: JSON.stringify(a.attributes),
+    entitlements: JSON.stringify([...a.entitlements].sort()),
+    managed_entitlements: JSON.stringify([...a.managedEntitlements].sort()),
+    managed: a.managed ? 1 : 0,
+    last_seen_at: a.lastSeenAt,
+    last_used_at: a.lastUsedAt,
+    updated_at: updatedAt,
+  };
+}
+
+/**
+ * Actual state: what each system has, as last read by reconcile or written by apply.
+ * Keyed by (system, username).
+ */
+export const accountRepository = {
+  async list(
+    db: Db,
+    filter: { system?: string; identityId?: string; orphansOnly?: boolean } = {},
+  ): Promise<Account[]> {
+    let q = db.selectFrom("accounts").selectAll();
+    if (filter.system !== undefined) q = q.where("system", "=", filter.system);
+    if (filter.identityId !== undefined) q = q.where("identity_id", "=", filter.identityId);
+    if (filter.orphansOnly) q = q.where("identity_id", "is", null);
+    const rows = await q.orderBy("system").orderBy("username").execute();
+    return rows.map(fromRow);
+  },
+
+  async find(db: Db, system: string, username: string): Promise<Account | undefined> {
+    const r = await db
+      .selectFrom("accounts")
+      .selectAll()
+      .where("system", "=", system)
+      .where("username", "=", username)
+      .executeTakeFirst();
+    return r === undefined ? undefined : fromRow(r);
+  },
+
+  /** Inserts or replaces accounts by (system, username). */
+  async upsertMany(db: Db, accounts: readonly Account[], updatedAt: string): Promise<void> {
+    for (let i = 0; i < accounts.length; i += CHUNK) {
+      const rows = accounts.slice(i, i + CHUNK).map((a) => toRow(a, updatedAt));
+      await db
+        .insertInto("accounts")
+        .values(rows)
+        .onConflict((oc) =>
+          oc.columns(["system", "username"]).doUpdateSet((eb) => ({
+            native_id: eb.ref("excluded.native_id"),
+            identity_id: eb.ref("excluded.identity_id"),
+            enabled: eb.ref("excluded.enabled"),
+            attributes: eb.ref("excluded.attributes"),
+            entitlements: eb.ref("excluded.entitlements"),
+            managed_entitlements: eb.ref("excluded.managed_entitlements"),
+            managed: eb.ref("excluded.managed"),
+            last_seen_at: eb.ref("excluded.last_seen_at"),
+            last_used_at: eb.ref("excluded.last_used_at"),
+            updated_at: eb.ref("excluded.updated_at"),
+          })),
+        )
+        .execute();
+    }
+  },
+
+  async remove(db: Db, system: string, username: string): Promise<void> {
+    await db.deleteFrom("accounts").where("system", "=", system).where("username", "=", username).execute();
+  },
+
+  /** Removes the accounts of a system that a full read no longer lists. */
+  async removeMissing(db: Db, system: string, present: ReadonlySet<string>): Promise<string[]> {
+    const rows = await db.selectFrom("accounts").select("username").where("system", "=", system).execute();
+    const gone = rows.map((r) => r.username).filter((u) => !present.has(u));
+    for (let i = 0; i < gone.length; i += CHUNK) {
+      await db
+        .deleteFrom("accounts")
+        .where("system", "=", system)
+        .where("username", "in", gone.slice(i, i + CHUNK))
+        .execute();
+    }
+    return gone;
+  },
+};
+
+/** The username allocated to each identity in each system, kept once allocated. */
+export const accountLinkRepository = {
+  async list(db: Db, filter: { system?: string; identityId?: string } = {}) {
+    let q = db.selectFrom("account_links").selectAll();
+    if (filter.system !== undefined) q = q.where("system", "=", filter.system);
+    if (filter.identityId !== undefined) q = q.where("identity_id", "=", filter.identityId);
+    const rows = await q.execute();
+    return rows.map((r) => ({ identityId: r.identity_id, system: r.system, username: r.username }));
+  },
+
+  async insertMany(
+    db: Db,
+    links: ReadonlyArray<{ identityId: string; system: string; username: string }>,
+    createdAt: string,
+  ): Promise<void> {
+    for (let i = 0; i < links.length; i += CHUNK) {
+      const rows = links.slice(i, i + CHUNK).map((l) => ({
+        identity_id: l.identityId,
+        system: l.system,
+        username: l.username,
+        created_at: createdAt,
+      }));
+      await db
+        .insertInto("account_links")
+        .values(rows)
+        .onConflict((oc) => oc.columns(["identity_id", "system"]).doNothing())
+        .execute();
+    }
+  },
+};
