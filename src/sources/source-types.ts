@@ -28,6 +28,11 @@ export interface Finding {
   severity: "error" | "warning";
   field?: string;
   message: string;
+  /**
+   * For `key_changed`: the key the matched, already-stored identity has, so sync can rekey it
+   * (fallback `email`) or a person can see which identity the row collides with.
+   */
+  previousKey?: string;
 }
 
 /** What an authoritative source hands to sync: valid records and everything it found wrong. */

@@ -1,0 +1,1 @@
+export { type CsvReadOptions, readCsvSource } from "./csv-source.js";
