@@ -50,6 +50,7 @@ function configFor(database: string): TenureConfig {
       leaver: { revoke: "privileged" },
       massChangeThreshold: { percent: 10, minimum: 5 },
     },
+    policy: { systems: {}, entitlements: {}, roles: {} },
   };
 }
 

@@ -13,6 +13,8 @@ export interface Store {
   kind: DatabaseKind;
   /** A description safe to print: never includes a password. */
   describe: string;
+  /** The PostgreSQL schema the tables live in, when not the default. */
+  schema?: string;
   close(): Promise<void>;
 }
 
@@ -54,7 +56,13 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
       ...(schema ? { options: `-c search_path=${quotePgIdent(schema)}` } : {}),
     });
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-    store = { db, kind: "postgres", describe: redactUrl(url), close: () => db.destroy() };
+    store = {
+      db,
+      kind: "postgres",
+      describe: redactUrl(url),
+      ...(schema ? { schema } : {}),
+      close: () => db.destroy(),
+    };
   } else {
     throw new InvalidInputError(
       `database: "${redactUrl(url)}" is not a supported URL; expected sqlite:PATH or postgres://…`,
@@ -62,7 +70,7 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
   }
   if (options.migrate !== false) {
     try {
-      await migrate(store.db);
+      await migrate(store.db, store.schema);
     } catch (err) {
       await store.close();
       throw err;
@@ -71,9 +79,14 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
   return store;
 }
 
-export async function migrate(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
-  const { error, results } = await migrator.migrateToLatest();
+function migrator(db: Kysely<Database>, schema?: string): Migrator {
+  // Kysely looks for its bookkeeping tables in every schema unless told which one is ours.
+  return new Migrator({ db, provider: migrationProvider, ...(schema ? { migrationTableSchema: schema } : {}) });
+}
+
+export async function migrate(db: Kysely<Database>, schema?: string): Promise<void> {
+  const m = migrator(db, schema);
+  const { error, results } = await m.migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
     throw new TenureError(
@@ -86,9 +99,8 @@ export async function migrate(db: Kysely<Database>): Promise<void> {
   }
 }
 
-export async function pendingMigrations(db: Kysely<Database>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: migrationProvider });
-  const all = await migrator.getMigrations();
+export async function pendingMigrations(db: Kysely<Database>, schema?: string): Promise<string[]> {
+  const all = await migrator(db, schema).getMigrations();
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }
 

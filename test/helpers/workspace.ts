@@ -48,5 +48,6 @@ export function testConfig(dir: string, source: Partial<CsvSourceConfig> = {}, d
       leaver: { revoke: "privileged" },
       massChangeThreshold: { percent: 10, minimum: 5 },
     },
+    policy: { systems: {}, entitlements: {}, roles: {} },
   };
 }
