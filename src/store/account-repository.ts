@@ -5,7 +5,7 @@ import type { AccountsTable, Database } from "./schema-types.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-// 13 columns a row: 2,000 rows stay under SQLite's and PostgreSQL's bound-parameter limits.
+// 14 columns a row: 2,000 rows stay under SQLite's and PostgreSQL's bound-parameter limits.
 const CHUNK = 2000;
 
 function fromRow(r: AccountsTable): Account {
@@ -19,6 +19,7 @@ function fromRow(r: AccountsTable): Account {
     entitlements: JSON.parse(r.entitlements),
     managedEntitlements: JSON.parse(r.managed_entitlements),
     managed: Number(r.managed) === 1,
+    vanishedAt: r.vanished_at,
     lastSeenAt: r.last_seen_at,
     lastUsedAt: r.last_used_at,
   };
@@ -36,6 +37,7 @@ function toRow(a: Account, updatedAt: string, id: string = randomUUID()): Accoun
     entitlements: JSON.stringify([...a.entitlements].sort()),
     managed_entitlements: JSON.stringify([...a.managedEntitlements].sort()),
     managed: a.managed ? 1 : 0,
+    vanished_at: a.vanishedAt ?? null,
     last_seen_at: a.lastSeenAt,
     last_used_at: a.lastUsedAt,
     updated_at: updatedAt,
@@ -85,6 +87,7 @@ export const accountRepository = {
             entitlements: eb.ref("excluded.entitlements"),
             managed_entitlements: eb.ref("excluded.managed_entitlements"),
             managed: eb.ref("excluded.managed"),
+            vanished_at: eb.ref("excluded.vanished_at"),
             last_seen_at: eb.ref("excluded.last_seen_at"),
             last_used_at: eb.ref("excluded.last_used_at"),
             updated_at: eb.ref("excluded.updated_at"),

@@ -81,7 +81,11 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
 
 function migrator(db: Kysely<Database>, schema?: string): Migrator {
   // Kysely looks for its bookkeeping tables in every schema unless told which one is ours.
-  return new Migrator({ db, provider: migrationProvider, ...(schema ? { migrationTableSchema: schema } : {}) });
+  return new Migrator({
+    db,
+    provider: migrationProvider,
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
 }
 
 export async function migrate(db: Kysely<Database>, schema?: string): Promise<void> {

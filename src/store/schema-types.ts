@@ -68,6 +68,7 @@ export interface AccountsTable {
   entitlements: string;
   managed_entitlements: string;
   managed: number;
+  vanished_at: string | null;
   last_seen_at: string | null;
   last_used_at: string | null;
   updated_at: string;

@@ -17,6 +17,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("entitlements", "text", (c) => c.notNull())
     .addColumn("managed_entitlements", "text", (c) => c.notNull())
     .addColumn("managed", "integer", (c) => c.notNull())
+    .addColumn("vanished_at", "text")
     .addColumn("last_seen_at", "text")
     .addColumn("last_used_at", "text")
     .addColumn("updated_at", "text", (c) => c.notNull())

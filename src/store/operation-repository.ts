@@ -1,0 +1,506 @@
+import { randomUUID } from "node:crypto";
+import { type ExpressionBuilder, type Kysely, type Selectable, sql, type Transaction } from "kysely";
+import type { Lineage, OperationKind, PlannedOperation } from "../domain/access-types.js";
+import { NotFoundError, TenureError } from "../shared/errors.js";
+import type { Database, OperationsTable } from "./schema-types.js";
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export const OPERATION_STATES = ["pending", "running", "succeeded", "failed", "dead"] as const;
+export type OperationState = (typeof OPERATION_STATES)[number];
+
+/** The states the partial unique index on idempotency_key covers: work that may still happen. */
+export const OPEN_STATES = ["pending", "running", "failed"] as const satisfies readonly OperationState[];
+
+/** One durable operation row, as the engine and the interfaces read it. */
+export interface OperationRecord {
+  id: string;
+  system: string;
+  kind: OperationKind;
+  identityId: string | null;
+  username: string;
+  nativeId: string | null;
+  entitlement: string | null;
+  /** For create: the account's attributes; for update: the attributes to set. */
+  attributes: Record<string, string | null> | null;
+  /** For create: whether the account starts enabled. */
+  enabled: boolean | null;
+  /** True when the operation reverts drift or acts on an orphan. */
+  drift: boolean;
+  lineage: Lineage[];
+  reason: string;
+  idempotencyKey: string;
+  state: OperationState;
+  /** Executions started: incremented by each claim, reset by `retryDead`. */
+  attempts: number;
+  maxAttempts: number;
+  /** When a failed operation is due again (ISO-8601); for other states the time it was last scheduled. */
+  nextAttemptAt: string;
+  /** The last failure, already free of secrets (connector messages redact them). */
+  lastError: string | null;
+  claimedBy: string | null;
+  claimExpiresAt: string | null;
+  /** Plan order; operations of one identity in one system run in ascending seq. */
+  seq: number;
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+}
+
+interface Payload {
+  attributes: Record<string, string | null> | null;
+  enabled: boolean | null;
+  drift?: boolean;
+}
+
+export interface EnqueueContext {
+  now: Date;
+  /** The `retry.maxAttempts` of a system, stored on each row so a later config change does not reshape queued work. */
+  maxAttemptsFor(system: string): number;
+}
+
+export interface EnqueueResult {
+  /** The rows inserted, in plan order. */
+  queued: OperationRecord[];
+  /** Operations skipped because an open operation with the same idempotency key exists (or repeats in `ops`). */
+  alreadyQueued: PlannedOperation[];
+}
+
+export interface ClaimOptions {
+  now: Date;
+  /** At most this many operations. */
+  limit: number;
+  /** Recorded in `claimed_by`; `markSucceeded` / `markFailed` only act on rows this worker still holds. */
+  workerId: string;
+  /** How long the claim holds; after it, another worker may claim the operation again. */
+  leaseSeconds: number;
+  /** Only operations of this system. */
+  system?: string;
+}
+
+export interface OperationFilter {
+  state?: OperationState;
+  system?: string;
+  identityId?: string;
+  /** Default 100. */
+  limit?: number;
+}
+
+export interface MarkFailedInput {
+  now: Date;
+  workerId: string;
+  /** Stored as `last_error`; must already be free of secrets. */
+  error: string;
+  /** False sends the operation to `dead` at once. */
+  retryable: boolean;
+  /** When a retry becomes due; ignored when the operation goes dead. */
+  nextAttemptAt: Date;
+}
+
+// 22 columns a row: 1,000 rows stay under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+const CHUNK = 1000;
+const OPEN: readonly string[] = OPEN_STATES;
+
+function fromRow(r: Selectable<OperationsTable>): OperationRecord {
+  const payload = JSON.parse(r.payload) as Payload;
+  return {
+    id: r.id,
+    system: r.system,
+    kind: r.kind as OperationKind,
+    identityId: r.identity_id,
+    username: r.username,
+    nativeId: r.native_id,
+    entitlement: r.entitlement,
+    attributes: payload.attributes ?? null,
+    enabled: payload.enabled ?? null,
+    drift: payload.drift === true,
+    lineage: JSON.parse(r.lineage) as Lineage[],
+    reason: r.reason,
+    idempotencyKey: r.idempotency_key,
+    state: r.state as OperationState,
+    attempts: Number(r.attempts),
+    maxAttempts: Number(r.max_attempts),
+    nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error,
+    claimedBy: r.claimed_by,
+    claimExpiresAt: r.claim_expires_at,
+    seq: Number(r.seq),
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    finishedAt: r.finished_at,
+  };
+}
+
+/** Claim order: one identity's operations in one system stay together and in plan order. */
+function byClaimOrder(a: OperationRecord, b: OperationRecord): number {
+  const ka = a.identityId ?? "";
+  const kb = b.identityId ?? "";
+  if (ka !== kb) return ka < kb ? -1 : 1;
+  if (a.system !== b.system) return a.system < b.system ? -1 : 1;
+  if (a.seq !== b.seq) return a.seq - b.seq;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+// Asks the dialect's own compiler how it writes a parameter rather than guessing from its class:
+// only PostgreSQL writes $1, and only PostgreSQL has row locks to skip.
+function isPostgres(db: Db): boolean {
+  return sql`select ${1}`.compile(db).sql.includes("$1");
+}
+
+/**
+ * Due operations of `o` that nothing earlier blocks. Due: pending; failed whose retry time has come;
+ * running whose claim expired (its worker crashed or hung). Blocked: an earlier operation (lower seq,
+ * ties broken by id so the order is total) for the same identity and system — or for the same username
+ * in the same system, so a username freed by one identity's delete is not re-created by another's
+ * create first — is still open.
+ */
+function dueAndUnblocked(now: string, system: string | undefined) {
+  return (eb: ExpressionBuilder<Database & { o: OperationsTable }, "o">) => {
+    const due = eb.or([
+      eb("o.state", "=", "pending"),
+      eb.and([eb("o.state", "=", "failed"), eb("o.next_attempt_at", "<=", now)]),
+      eb.and([eb("o.state", "=", "running"), eb("o.claim_expires_at", "<", now)]),
+    ]);
+    const blocked = eb.exists(
+      eb
+        .selectFrom("operations as e")
+        .select(sql.lit(1).as("one"))
+        .whereRef("e.system", "=", "o.system")
+        .where((inner) =>
+          inner.or([
+            inner("e.identity_id", "=", inner.ref("o.identity_id")),
+            inner("e.username", "=", inner.ref("o.username")),
+          ]),
+        )
+        .where("e.state", "in", OPEN)
+        .where((inner) =>
+          inner.or([
+            inner("e.seq", "<", inner.ref("o.seq")),
+            inner.and([inner("e.seq", "=", inner.ref("o.seq")), inner("e.id", "<", inner.ref("o.id"))]),
+          ]),
+        ),
+    );
+    const conditions = [due, eb.not(blocked)];
+    if (system !== undefined) conditions.push(eb("o.system", "=", system));
+    return eb.and(conditions);
+  };
+}
+
+/**
+ * Durable operations: the unit of work of provisioning (DESIGN.md "Operation"). Functions take a db or a
+ * transaction, so the engine can record an outcome, the account it changed and its audit event atomically.
+ *
+ * Lifecycle: `pending` → (claim) `running` → `succeeded`, or `failed` (retry due at `next_attempt_at`,
+ * claimed again then) → … → `dead` when attempts are exhausted or the error cannot be retried. `dead`
+ * needs a person: `retryDead` puts it back to `pending`. A `running` row whose claim expired is claimed
+ * again by anyone, which is how work survives a crashed worker; connectors are idempotent, so running an
+ * operation a second time after a crash between the write and its record is a no-op.
+ */
+export const operationRepository = {
+  /**
+   * Inserts planned operations as `pending`, in plan order (seq continues after the largest seq so far).
+   * An operation whose idempotency key already has an open operation — or repeats earlier in `ops` — is
+   * skipped, so planning twice queues a change once. A key whose last operation is `succeeded` or `dead`
+   * is queued again: that change is wanted anew.
+   *
+   * Concurrency: the partial unique index decides between concurrent enqueuers (`on conflict do nothing`),
+   * so a key is never queued twice; concurrent enqueues on PostgreSQL may draw the same seqs, and ties
+   * are ordered by id, which keeps each plan's own order.
+   */
+  async enqueue(db: Db, ops: readonly PlannedOperation[], ctx: EnqueueContext): Promise<EnqueueResult> {
+    const at = ctx.now.toISOString();
+    const alreadyQueued: PlannedOperation[] = [];
+    const fresh: PlannedOperation[] = [];
+    // Open keys are filtered first so seqs stay gap-free; the conflict clause below covers the race.
+    const seen = await operationRepository.openKeys(
+      db,
+      ops.map((op) => op.idempotencyKey),
+    );
+    for (const op of ops) {
+      if (seen.has(op.idempotencyKey)) alreadyQueued.push(op);
+      else {
+        seen.add(op.idempotencyKey);
+        fresh.push(op);
+      }
+    }
+    const max = await db
+      .selectFrom("operations")
+      .select((eb) => eb.fn.max("seq").as("seq"))
+      .executeTakeFirst();
+    let seq = Number(max?.seq ?? 0);
+
+    const queued: OperationRecord[] = [];
+    for (let i = 0; i < fresh.length; i += CHUNK) {
+      const chunk = fresh.slice(i, i + CHUNK);
+      const rows: OperationsTable[] = chunk.map((op) => ({
+        id: randomUUID(),
+        system: op.system,
+        kind: op.kind,
+        identity_id: op.identityId,
+        username: op.username,
+        native_id: op.nativeId,
+        entitlement: op.entitlement,
+        payload: JSON.stringify({
+          attributes: op.attributes,
+          enabled: op.enabled,
+          drift: op.drift,
+        } satisfies Payload),
+        lineage: JSON.stringify(op.lineage),
+        reason: op.reason,
+        idempotency_key: op.idempotencyKey,
+        state: "pending",
+        attempts: 0,
+        max_attempts: ctx.maxAttemptsFor(op.system),
+        next_attempt_at: at,
+        last_error: null,
+        claimed_by: null,
+        claim_expires_at: null,
+        seq: ++seq,
+        created_at: at,
+        updated_at: at,
+        finished_at: null,
+      }));
+      const inserted = await db
+        .insertInto("operations")
+        .values(rows)
+        // The predicate names the partial index (literally: a bound parameter would not let PostgreSQL
+        // prove the index applies).
+        .onConflict((oc) =>
+          oc
+            .column("idempotency_key")
+            .where(sql<boolean>`state in ('pending', 'running', 'failed')`)
+            .doNothing(),
+        )
+        .returning("id")
+        .execute();
+      const ids = new Set(inserted.map((r) => r.id));
+      rows.forEach((row, j) => {
+        if (ids.has(row.id)) queued.push(fromRow(row));
+        else alreadyQueued.push(chunk[j]!);
+      });
+    }
+    return { queued, alreadyQueued };
+  },
+
+  /**
+   * Atomically moves up to `limit` due operations to `running` for `workerId`, with a claim that expires
+   * `leaseSeconds` after `now`, counting one more attempt; returns them in claim order (identity, system,
+   * seq). Due and blocked are defined by {@link dueAndUnblocked}: in particular only the earliest open
+   * operation of an identity in a system is ever claimable, so a grant never runs before its create and
+   * one batch holds at most one operation per (identity, system).
+   *
+   * Concurrency: on PostgreSQL the due rows are locked `FOR UPDATE SKIP LOCKED` and updated in one
+   * transaction, so concurrent workers claim disjoint sets without waiting on each other; a row
+   * claimed and committed meanwhile is re-checked by PostgreSQL and no longer qualifies. On SQLite the
+   * claim is a single `UPDATE … WHERE id IN (SELECT …) RETURNING` statement, which takes the database
+   * write lock for its whole duration, so processes sharing the file cannot claim the same row.
+   */
+  async claimDue(db: Db, options: ClaimOptions): Promise<OperationRecord[]> {
+    if (options.limit < 1) return [];
+    const now = options.now.toISOString();
+    const expires = new Date(options.now.getTime() + options.leaseSeconds * 1000).toISOString();
+    const candidates = (trx: Db) =>
+      trx
+        .selectFrom("operations as o")
+        .select("o.id")
+        .where(dueAndUnblocked(now, options.system))
+        .orderBy("o.identity_id")
+        .orderBy("o.system")
+        .orderBy("o.seq")
+        .orderBy("o.id")
+        .limit(options.limit);
+    const claim = (trx: Db, ids: ReturnType<typeof candidates> | readonly string[]) =>
+      trx
+        .updateTable("operations")
+        .set((eb) => ({
+          state: "running",
+          attempts: eb("attempts", "+", 1),
+          claimed_by: options.workerId,
+          claim_expires_at: expires,
+          updated_at: now,
+        }))
+        .where("id", "in", ids)
+        .returningAll()
+        .execute();
+
+    let rows: Selectable<OperationsTable>[];
+    if (isPostgres(db)) {
+      const run = async (trx: Db) => {
+        const locked = await candidates(trx).forUpdate().skipLocked().execute();
+        return locked.length === 0
+          ? []
+          : claim(
+              trx,
+              locked.map((r) => r.id),
+            );
+      };
+      rows = db.isTransaction ? await run(db) : await db.transaction().execute(run);
+    } else {
+      rows = await claim(db, candidates(db));
+    }
+    return rows.map(fromRow).sort(byClaimOrder);
+  },
+
+  /**
+   * Records success of a claimed operation. Returns false — and changes nothing — when `workerId` no
+   * longer holds the claim (it expired and another worker claimed the operation, which will record it).
+   * Call it first in the transaction that also records the account change and the audit event: as the
+   * first write it takes the lock, and a false return is the signal to roll that transaction back.
+   */
+  async markSucceeded(db: Db, id: string, options: { now: Date; workerId: string }): Promise<boolean> {
+    const at = options.now.toISOString();
+    const result = await db
+      .updateTable("operations")
+      .set({ state: "succeeded", last_error: null, claim_expires_at: null, updated_at: at, finished_at: at })
+      .where("id", "=", id)
+      .where("state", "=", "running")
+      .where("claimed_by", "=", options.workerId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  },
+
+  /**
+   * Records a failed attempt of a claimed operation: `dead` when the error is not retryable or the
+   * attempts reached `max_attempts`, else `failed`, due again at `nextAttemptAt`. Returns the new state,
+   * or undefined when `workerId` no longer holds the claim (nothing changed). One statement decides and
+   * writes, so it is safe as the first write of the caller's transaction.
+   */
+  async markFailed(db: Db, id: string, input: MarkFailedInput): Promise<"failed" | "dead" | undefined> {
+    const at = input.now.toISOString();
+    const dead = input.retryable ? sql<boolean>`attempts >= max_attempts` : sql<boolean>`1 = 1`;
+    const row = await db
+      .updateTable("operations")
+      .set({
+        state: sql<string>`case when ${dead} then 'dead' else 'failed' end`,
+        next_attempt_at: sql<string>`case when ${dead} then next_attempt_at else ${input.nextAttemptAt.toISOString()} end`,
+        finished_at: sql<string | null>`case when ${dead} then ${at} else null end`,
+        last_error: input.error,
+        claim_expires_at: null,
+        updated_at: at,
+      })
+      .where("id", "=", id)
+      .where("state", "=", "running")
+      .where("claimed_by", "=", input.workerId)
+      .returning("state")
+      .executeTakeFirst();
+    return row === undefined ? undefined : (row.state as "failed" | "dead");
+  },
+
+  async find(db: Db, id: string): Promise<OperationRecord | undefined> {
+    const row = await db.selectFrom("operations").selectAll().where("id", "=", id).executeTakeFirst();
+    return row === undefined ? undefined : fromRow(row);
+  },
+
+  /** Operations matching every given filter, in queue order (seq). */
+  async list(db: Db, filter: OperationFilter = {}): Promise<OperationRecord[]> {
+    let q = db.selectFrom("operations").selectAll();
+    if (filter.state !== undefined) q = q.where("state", "=", filter.state);
+    if (filter.system !== undefined) q = q.where("system", "=", filter.system);
+    if (filter.identityId !== undefined) q = q.where("identity_id", "=", filter.identityId);
+    const rows = await q
+      .orderBy("seq")
+      .orderBy("id")
+      .limit(filter.limit ?? 100)
+      .execute();
+    return rows.map(fromRow);
+  },
+
+  /** How many operations are in each state (every state present, zero when none). */
+  async countByState(db: Db, filter: { system?: string } = {}): Promise<Record<OperationState, number>> {
+    let q = db
+      .selectFrom("operations")
+      .select((eb) => ["state", eb.fn.countAll().as("n")])
+      .groupBy("state");
+    if (filter.system !== undefined) q = q.where("system", "=", filter.system);
+    const rows = await q.execute();
+    const counts = Object.fromEntries(OPERATION_STATES.map((s) => [s, 0])) as Record<OperationState, number>;
+    for (const r of rows) counts[r.state as OperationState] = Number(r.n);
+    return counts;
+  },
+
+  /**
+   * Puts a dead operation back to `pending` with its attempts reset, due at once; the caller audits who
+   * asked. The last error is kept until the next attempt replaces it.
+   * @throws NotFoundError when no dead operation has this id.
+   * @throws TenureError `operation_open` (409) when the same change was queued again meanwhile: that
+   *   operation is already open, and the unique index allows only one.
+   */
+  async retryDead(db: Db, id: string, now: Date): Promise<OperationRecord> {
+    const current = await operationRepository.find(db, id);
+    if (current === undefined || current.state !== "dead") {
+      throw new NotFoundError(
+        current === undefined ? `no operation ${id}` : `operation ${id} is ${current.state}, not dead`,
+      );
+    }
+    const open = await db
+      .selectFrom("operations")
+      .select("id")
+      .where("idempotency_key", "=", current.idempotencyKey)
+      .where("state", "in", OPEN)
+      .executeTakeFirst();
+    if (open !== undefined) {
+      throw new TenureError(
+        "operation_open",
+        `operation ${id} cannot be retried: the same change is already queued as operation ${open.id}`,
+        { httpStatus: 409 },
+      );
+    }
+    const at = now.toISOString();
+    const row = await db
+      .updateTable("operations")
+      .set({
+        state: "pending",
+        attempts: 0,
+        next_attempt_at: at,
+        claimed_by: null,
+        claim_expires_at: null,
+        finished_at: null,
+        updated_at: at,
+      })
+      .where("id", "=", id)
+      .where("state", "=", "dead")
+      .returningAll()
+      .executeTakeFirst();
+    if (row === undefined) throw new NotFoundError(`operation ${id} is no longer dead`);
+    return fromRow(row);
+  },
+
+  /**
+   * Gives back a worker's claims (graceful shutdown): its `running` operations return to `pending`, and
+   * the attempt their claim counted is taken back. Call it only once none of them is executing — an
+   * operation released mid-write could run twice at once. Returns how many were released.
+   */
+  async releaseClaims(db: Db, workerId: string, now: Date): Promise<number> {
+    const result = await db
+      .updateTable("operations")
+      .set((eb) => ({
+        state: "pending",
+        attempts: sql<number>`case when ${eb.ref("attempts")} > 0 then ${eb.ref("attempts")} - 1 else 0 end`,
+        claimed_by: null,
+        claim_expires_at: null,
+        updated_at: now.toISOString(),
+      }))
+      .where("state", "=", "running")
+      .where("claimed_by", "=", workerId)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  },
+
+  /** The open idempotency keys among `keys`: the changes already queued and not yet finished. */
+  async openKeys(db: Db, keys: readonly string[]): Promise<Set<string>> {
+    const open = new Set<string>();
+    const unique = [...new Set(keys)];
+    for (let i = 0; i < unique.length; i += 10_000) {
+      const rows = await db
+        .selectFrom("operations")
+        .select("idempotency_key")
+        .where("idempotency_key", "in", unique.slice(i, i + 10_000))
+        .where("state", "in", OPEN)
+        .execute();
+      for (const r of rows) open.add(r.idempotency_key);
+    }
+    return open;
+  },
+};
+
+export type OperationRepository = typeof operationRepository;
