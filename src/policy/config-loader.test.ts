@@ -74,13 +74,13 @@ describe("validateConfigFile: where and what", () => {
   });
 
   it("says a planned top-level section is not supported yet instead of calling it unknown", async () => {
-    const errors = await errorsOf(["roles:", "  engineer: {}"]);
+    const errors = await errorsOf(["sod:", "  rules: []"]);
     expect(errors).toEqual([
       expect.objectContaining({
         line: 1,
         column: 1,
-        path: "roles",
-        message: "section 'roles' is not supported by this version of Tenure yet",
+        path: "sod",
+        message: "section 'sod' is not supported by this version of Tenure yet",
       }),
     ]);
   });
@@ -261,6 +261,7 @@ describe("loadConfig", () => {
         leaver: { revoke: "privileged" },
         massChangeThreshold: { percent: 10, minimum: 5 },
       },
+      policy: { systems: {}, entitlements: {}, roles: {} },
     });
   });
 

@@ -2,15 +2,17 @@ import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import type { z } from "zod";
+import type { SourceLocation } from "../domain/access-types.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { type ConfigIssue, configErrorMap, formatConfigIssue, formatPath } from "./config-issues.js";
 import { rememberReferencedValues } from "./config-redaction.js";
 import { type NodePath, type ResolvedValue, resolveReferences } from "./config-references.js";
 import { buildConfig, configFileSchema } from "./config-schema.js";
 import type { TenureConfig } from "./config-types.js";
-import { closestMatch, UNKNOWN_KEY } from "./schema-helpers.js";
+import { closestMatch, knownKeysAt, UNKNOWN_KEY, unknownKeyMessage, VALUE_OFFSET } from "./schema-helpers.js";
 import { redactDatabaseUrl } from "./sections/database-section.js";
-import { derefNode, locate, positionOf } from "./yaml-locations.js";
+import type { LocationTarget } from "./sections/section-types.js";
+import { derefNode, locate, positionOf, sourceOffsetOf } from "./yaml-locations.js";
 
 export type { ConfigIssue } from "./config-issues.js";
 export { formatConfigIssue } from "./config-issues.js";
@@ -47,8 +49,10 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
 /**
  * Validates a tenure.yaml and reports every problem at once instead of throwing: YAML syntax errors
  * (when there are any, nothing else is checked, since the structure is unreliable), unresolvable
- * references, and schema violations, each with the file, 1-based line and column of the offending
- * node and its key path, sorted by position.
+ * references, schema violations (CEL rules and templates included, placed at the offending token)
+ * and, once those are clean, references between the policy sections (a grant naming an undeclared
+ * entitlement, an include cycle), each with the file, 1-based line and column of the offending node
+ * and its key path, sorted by position.
  *
  * Throws `InvalidInputError` only when the file cannot be read at all (missing: suggests
  * `tenure init`).
@@ -119,7 +123,7 @@ export async function validateConfigText(
       // A reference that failed to resolve already has its issue; its unresolved text would only
       // add a second, misleading one.
       if (brokenPaths.some((broken) => startsWith(path, broken))) continue;
-      issues.push(describeZodIssue(issue, path, { doc, at, resolvedByNode }));
+      issues.push(...describeZodIssue(issue, path, { doc, data, text, lines, at, resolvedByNode }));
     }
   }
 
@@ -127,7 +131,20 @@ export async function validateConfigText(
     return { errors: sortIssues(scrub(issues, references.secrets)) };
   }
 
-  const config = buildConfig(parsed.data, { path: absolutePath, baseDir });
+  const nodeAt = (path: NodePath, target: LocationTarget): Node | null => {
+    const located = locate(doc, path);
+    return target === "key" ? (located.keyNode ?? located.node) : located.node;
+  };
+  const crossSection: ConfigIssue[] = [];
+  const config = buildConfig(parsed.data, {
+    path: absolutePath,
+    baseDir,
+    locate: (path, target = "key"): SourceLocation => ({ file, ...positionOf(nodeAt(path, target), lines) }),
+    report: (path, message, target = "value") => {
+      crossSection.push(at(nodeAt(path, target), path, message));
+    },
+  });
+  if (crossSection.length > 0) return { errors: sortIssues(scrub(crossSection, references.secrets)) };
   deepFreeze(config);
   rememberReferencedValues(
     config,
@@ -138,52 +155,88 @@ export async function validateConfigText(
 
 interface DescribeContext {
   readonly doc: Document;
+  /** The document as data, as zod saw it. */
+  readonly data: unknown;
+  /** The file's text, to place a problem inside a value. */
+  readonly text: string;
+  readonly lines: LineCounter;
   readonly at: (node: Node | null, path: NodePath, message: string) => ConfigIssue;
   readonly resolvedByNode: ReadonlyMap<Node, ResolvedValue>;
 }
 
-function describeZodIssue(issue: z.core.$ZodIssue, path: NodePath, ctx: DescribeContext): ConfigIssue {
+function describeZodIssue(issue: z.core.$ZodIssue, path: NodePath, ctx: DescribeContext): ConfigIssue[] {
   const located = locate(ctx.doc, path);
 
   // Unknown keys and invalid map keys are about the key, so that is where they point.
   if (issue.code === "custom" && issue.params?.tenure === UNKNOWN_KEY) {
-    return ctx.at(located.keyNode ?? located.node, path, issue.message);
+    return [ctx.at(located.keyNode ?? located.node, path, issue.message)];
   }
   if (issue.code === "invalid_key") {
     const reasons = issue.issues.map((inner) => inner.message).join("; ");
-    return ctx.at(located.keyNode ?? located.node, path, `invalid name '${String(path.at(-1))}': ${reasons}`);
+    return [
+      ctx.at(located.keyNode ?? located.node, path, `invalid name '${String(path.at(-1))}': ${reasons}`),
+    ];
+  }
+  // Schemas written with zod's own strictObject (a connector's config) report all unknown keys of an
+  // object at once; give each its own issue at its key, with a suggestion, as strictObject does.
+  if (issue.code === "unrecognized_keys") {
+    const known = knownKeysAt(configFileSchema, ctx.data, path);
+    return issue.keys.map((key) => {
+      const keyPath = [...path, key];
+      const message = known === undefined ? `unknown key '${key}'` : unknownKeyMessage(key, known);
+      const place = locate(ctx.doc, keyPath);
+      return ctx.at(place.keyNode ?? place.node, keyPath, message);
+    });
   }
 
-  if (!located.found) return ctx.at(located.node, path, issue.message);
+  if (!located.found) return [ctx.at(located.node, path, issue.message)];
 
   const node = derefNode(ctx.doc, located.node);
+  const resolved = node === null ? undefined : ctx.resolvedByNode.get(node);
+  if (issue.code === "custom" && issue.params?.tenure === VALUE_OFFSET) {
+    // A problem at a token inside the value (a CEL rule): point at that token. The value itself is
+    // not repeated; the position says where.
+    const offset = Number(issue.params.offset);
+    const inFile =
+      isScalar(node) && resolved === undefined ? sourceOffsetOf(node, ctx.text, offset) : undefined;
+    if (inFile === undefined) return [ctx.at(located.node, path, issue.message)];
+    const { line, col } = ctx.lines.linePos(inFile);
+    return [{ ...ctx.at(located.node, path, issue.message), line, column: col }];
+  }
+
   const empty = isScalar(node) && node.value === null;
   const place = empty && located.keyNode !== null ? located.keyNode : located.node;
-  const resolved = node === null ? undefined : ctx.resolvedByNode.get(node);
-  let message = `${issue.message}, found ${describeNode(node, path, resolved)}`;
-  if (issue.code === "invalid_value" && resolved === undefined && isScalar(node)) {
-    const candidates = issue.values.filter((v): v is string => typeof v === "string");
-    const suggestion = closestMatch(String(node.value), candidates);
+  let message = `${issue.message}, found ${describeNode(node, resolved)}`;
+  const options = (issue as { options?: unknown }).options;
+  const candidates =
+    issue.code === "invalid_value"
+      ? issue.values
+      : issue.code === "invalid_union" && "discriminator" in issue && Array.isArray(options)
+        ? (options as unknown[])
+        : [];
+  if (candidates.length > 0 && resolved === undefined && isScalar(node)) {
+    const strings = candidates.filter((v): v is string => typeof v === "string");
+    const suggestion = closestMatch(String(node.value), strings);
     if (suggestion !== undefined) message += ` — did you mean ${JSON.stringify(suggestion)}?`;
   }
-  return ctx.at(place, path, message);
+  return [ctx.at(place, path, message)];
 }
 
-/** What was found, in words; a resolved reference is named, never shown. */
-function describeNode(node: Node | null, path: NodePath, resolved: ResolvedValue | undefined): string {
-  const isDatabase = path.length === 1 && path[0] === "database";
+/**
+ * What was found, in words; a resolved reference is named, never shown. Any URL has its password
+ * masked, since database and connector URLs may carry one inline.
+ */
+function describeNode(node: Node | null, resolved: ResolvedValue | undefined): string {
   if (resolved !== undefined) {
     // The text as written holds references, not their values, but may still hold an inline password.
-    const written = isDatabase ? redactDatabaseUrl(resolved.original) : resolved.original;
-    return `the value of ${JSON.stringify(shorten(written))}`;
+    return `the value of ${JSON.stringify(shorten(redactDatabaseUrl(resolved.original)))}`;
   }
   if (isMap(node)) return "a mapping";
   if (isSeq(node)) return "a list";
   if (!isScalar(node) || node.value === null || node.value === undefined) return "an empty value";
   const value = node.value;
   if (typeof value !== "string") return String(value);
-  const shown = isDatabase ? redactDatabaseUrl(value) : value;
-  return JSON.stringify(shorten(shown));
+  return JSON.stringify(shorten(redactDatabaseUrl(value)));
 }
 
 /**

@@ -21,16 +21,44 @@ export function rememberReferencedValues(config: TenureConfig, values: readonly 
 
 /**
  * A copy of `config` that is safe to print or log: every value that came from `${env:…}` or
- * `${file:…}` is shown as written in the file (the reference, not its value), and the database URL
- * has its password replaced by `***`. The copy is plain data, not frozen.
+ * `${file:…}` is shown as written in the file (the reference, not its value), and every URL in the
+ * database setting or a connector config has its password replaced by `***`. The copy is plain data,
+ * not frozen; functions (compiled rules) are left out.
  */
 export function redactConfig(config: TenureConfig): TenureConfig {
   const copy = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
   for (const { path, original } of referencedValues.get(config) ?? []) {
-    setAt(copy, path, original);
+    setAt(copy, configPathOf(path), original);
   }
   copy.database = redactDatabaseUrl(String(copy.database));
+  const systems = (copy.policy as { systems?: Record<string, { connectorConfig?: unknown }> } | undefined)
+    ?.systems;
+  for (const system of Object.values(systems ?? {})) {
+    system.connectorConfig = redactUrls(system.connectorConfig);
+  }
   return copy as unknown as TenureConfig;
+}
+
+/** Where a value written at `path` in the file sits in `TenureConfig`: the policy sections moved. */
+function configPathOf(path: NodePath): NodePath {
+  const [section, name, field, ...rest] = path;
+  if (section === "systems" && name !== undefined && field === "config") {
+    return ["policy", "systems", name, "connectorConfig", ...rest];
+  }
+  if (section === "roles" && name !== undefined && field === "when")
+    return ["policy", "roles", name, "when", "source"];
+  if (section === "systems" || section === "entitlements" || section === "roles") return ["policy", ...path];
+  return path;
+}
+
+/** Connector configs may hold a URL with an inline password (a `sql` system's `url`). */
+function redactUrls(value: unknown): unknown {
+  if (typeof value === "string") return redactDatabaseUrl(value);
+  if (Array.isArray(value)) return value.map(redactUrls);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, redactUrls(child)]));
+  }
+  return value;
 }
 
 function setAt(root: Record<string, unknown>, path: NodePath, value: string): void {

@@ -1,25 +1,21 @@
 import type { z } from "zod";
+import type { Policy } from "../domain/access-types.js";
 import type { TenureConfig } from "./config-types.js";
 import { strictObject } from "./schema-helpers.js";
 import { databaseSection, resolveDatabase } from "./sections/database-section.js";
+import { entitlementsSection, resolveEntitlements } from "./sections/entitlements-section.js";
 import { lifecycleSection } from "./sections/lifecycle-section.js";
+import { resolveRoles, rolesSection } from "./sections/roles-section.js";
+import type { PolicyContext } from "./sections/section-types.js";
 import { resolveSources, sourcesSection } from "./sections/sources-section.js";
+import { resolveSystems, systemsSection } from "./sections/systems-section.js";
 
 /**
  * Top-level sections DESIGN.md names that this version does not implement yet. Writing one is an
  * error (a silently ignored `roles:` would be worse), but it gets a message saying so rather than
  * "unknown key". Each moves from here into {@link configFileSchema} when it lands.
  */
-export const PLANNED_SECTIONS = [
-  "systems",
-  "entitlements",
-  "roles",
-  "sod",
-  "reviews",
-  "nhi",
-  "notify",
-  "server",
-] as const;
+export const PLANNED_SECTIONS = ["sod", "reviews", "nhi", "notify", "server"] as const;
 
 /**
  * The shape of tenure.yaml: the one place where sections are composed. Adding a section means a
@@ -32,6 +28,9 @@ export const configFileSchema = strictObject(
     database: databaseSection,
     sources: sourcesSection,
     lifecycle: lifecycleSection,
+    systems: systemsSection,
+    entitlements: entitlementsSection,
+    roles: rolesSection,
   },
   {
     explainUnknownKey: (key) =>
@@ -46,15 +45,28 @@ export type ConfigFile = z.output<typeof configFileSchema>;
 
 /**
  * Turns a validated file into the config the rest of Tenure uses: every relative path made absolute
- * against the file's folder, each source named after its key. Pure; the result is not yet frozen.
+ * against the file's folder, each source and system named after its key, the policy sections compiled
+ * with the location of each definition. Problems only visible across sections (a grant naming an
+ * undeclared entitlement, an include cycle) go to `ctx.report`; the caller must not use the result
+ * when any were reported. Pure; the result is not yet frozen.
  */
-export function buildConfig(file: ConfigFile, origin: { path: string; baseDir: string }): TenureConfig {
-  const ctx = { baseDir: origin.baseDir };
+export function buildConfig(file: ConfigFile, ctx: PolicyContext & { readonly path: string }): TenureConfig {
+  const systems = resolveSystems(file.systems, ctx);
+  const entitlements = resolveEntitlements(file.entitlements, systems, ctx);
+  const roles = resolveRoles(file.roles, systems, entitlements, ctx);
   return {
-    path: origin.path,
-    baseDir: origin.baseDir,
+    path: ctx.path,
+    baseDir: ctx.baseDir,
     database: resolveDatabase(file.database, ctx),
     sources: resolveSources(file.sources, ctx),
     lifecycle: file.lifecycle,
+    policy: { systems, entitlements, roles },
   };
 }
+
+/** A policy with no systems, entitlements or roles, for configs built in code (tests, benchmarks). */
+export const EMPTY_POLICY: Policy = Object.freeze({
+  systems: Object.freeze({}),
+  entitlements: Object.freeze({}),
+  roles: Object.freeze({}),
+});

@@ -1,3 +1,4 @@
+import type { Policy } from "../domain/access-types.js";
 import type { EmploymentType, HrStatus, WorkerAttributes } from "../domain/identity-types.js";
 
 /** The attribute names a source maps its columns to. */
@@ -16,6 +17,12 @@ export interface TenureConfig {
   readonly database: string;
   readonly sources: Readonly<Record<string, SourceConfig>>;
   readonly lifecycle: LifecycleConfig;
+  /**
+   * `systems:`, `entitlements:` and `roles:`, compiled and cross-checked: every grant names a
+   * configured system and a declared entitlement, every include an existing role, no include cycles,
+   * every `when:` rule compiled. Empty records when the file has none of these sections.
+   */
+  readonly policy: Policy;
 }
 
 export type SourceConfig = CsvSourceConfig;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { closestMatch, strictObject, UNKNOWN_KEY, unknownKeyMessage } from "./schema-helpers.js";
+import { closestMatch, knownKeysAt, strictObject, UNKNOWN_KEY, unknownKeyMessage } from "./schema-helpers.js";
 
 describe("closestMatch", () => {
   const keys = ["type", "path", "key", "columns", "dateFormat", "timeZone", "delimiter", "missingMeans"];
@@ -57,5 +57,34 @@ describe("strictObject", () => {
 
   it("passes a valid object through with nothing extra", () => {
     expect(schema.parse({ a: 1, nested: { b: "x" } })).toEqual({ a: 1, nested: { b: "x" } });
+  });
+});
+
+describe("knownKeysAt", () => {
+  const schema = z.object({
+    systems: z.record(
+      z.string(),
+      z.discriminatedUnion("connector", [
+        z.object({
+          connector: z.literal("a"),
+          config: z.strictObject({ url: z.string(), users: z.strictObject({ table: z.string() }) }),
+        }),
+        z.object({ connector: z.literal("b"), config: z.strictObject({ host: z.string() }).optional() }),
+      ]),
+    ),
+  });
+  const data = { systems: { x: { connector: "a" }, y: { connector: "b" } } };
+
+  it("follows records and picks the union member the data's discriminator selects", () => {
+    expect(knownKeysAt(schema, data, ["systems", "x", "config"])).toEqual(["url", "users"]);
+    expect(knownKeysAt(schema, data, ["systems", "x", "config", "users"])).toEqual(["table"]);
+    expect(knownKeysAt(schema, data, ["systems", "y", "config"])).toEqual(["host"]);
+    expect(knownKeysAt(schema, data, [])).toEqual(["systems"]);
+  });
+
+  it("is undefined where the path leads to no object schema", () => {
+    expect(knownKeysAt(schema, data, ["systems"])).toBeUndefined();
+    expect(knownKeysAt(schema, data, ["systems", "x", "config", "url"])).toBeUndefined();
+    expect(knownKeysAt(schema, data, ["nothing", "here"])).toBeUndefined();
   });
 });

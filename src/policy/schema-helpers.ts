@@ -109,3 +109,83 @@ export function percent() {
   const expected = "expected a percentage from 0 to 100";
   return z.number({ error: expected }).min(0, { error: expected }).max(100, { error: expected });
 }
+
+/**
+ * Marks a custom zod issue about a position inside a string value, such as the token of a CEL
+ * expression that does not type-check. The issue's params carry `offset`, the 0-based index into the
+ * value; the loader turns it into the line and column of that character in the file, and does not
+ * repeat the value in the message.
+ */
+export const VALUE_OFFSET = "tenure.value_offset";
+
+/** The parts of zod's internal schema definitions {@link knownKeysAt} reads. */
+interface SchemaDef {
+  readonly type: string;
+  readonly shape?: Readonly<Record<string, SchemaLike>>;
+  readonly innerType?: SchemaLike;
+  readonly in?: SchemaLike;
+  readonly valueType?: SchemaLike;
+  readonly element?: SchemaLike;
+  readonly options?: readonly SchemaLike[];
+  readonly values?: readonly unknown[];
+  readonly getter?: () => SchemaLike;
+}
+interface SchemaLike {
+  readonly _zod: { readonly def: SchemaDef };
+}
+
+/**
+ * The keys the object schema at `path` declares, for suggesting one when a schema written with zod's
+ * own `z.strictObject` (a connector's config) reports keys it does not know. `data` is the parsed
+ * input, used to pick the member of a discriminated union. Undefined when the path does not lead to
+ * an object schema.
+ */
+export function knownKeysAt(
+  schema: z.ZodType,
+  data: unknown,
+  path: readonly PropertyKey[],
+): readonly string[] | undefined {
+  let current: SchemaLike | undefined = schema as unknown as SchemaLike;
+  let value = data;
+  for (let i = 0; ; i++) {
+    current = unwrapSchema(current, value);
+    if (current === undefined) return undefined;
+    const def: SchemaDef = current._zod.def;
+    if (i === path.length) return def.type === "object" && def.shape ? Object.keys(def.shape) : undefined;
+    const segment = path[i] as PropertyKey;
+    if (def.type === "object") current = def.shape?.[String(segment)];
+    else if (def.type === "record") current = def.valueType;
+    else if (def.type === "array") current = def.element;
+    else return undefined;
+    value =
+      typeof value === "object" && value !== null
+        ? (value as Record<PropertyKey, unknown>)[segment]
+        : undefined;
+  }
+}
+
+function unwrapSchema(schema: SchemaLike | undefined, value: unknown): SchemaLike | undefined {
+  let current = schema;
+  for (let depth = 0; current !== undefined && depth < 32; depth++) {
+    const def: SchemaDef = current._zod.def;
+    if (def.innerType !== undefined) current = def.innerType;
+    else if (def.type === "pipe") current = def.in;
+    else if (def.type === "lazy") current = def.getter?.();
+    else if (def.type === "union") current = pickOption(def.options ?? [], value);
+    else return current;
+  }
+  return undefined;
+}
+
+/** The first union member whose literal keys all match `value`: the member a discriminator selects. */
+function pickOption(options: readonly SchemaLike[], value: unknown): SchemaLike | undefined {
+  const record = typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
+  return options.find((option) => {
+    const shape = option._zod.def.shape;
+    if (shape === undefined) return false;
+    return Object.entries(shape).every(([key, field]) => {
+      const def = field._zod.def;
+      return def.type !== "literal" || (def.values ?? []).includes(record[key]);
+    });
+  });
+}

@@ -1,4 +1,14 @@
-import { type Document, isAlias, isMap, isPair, isScalar, isSeq, type LineCounter, type Node } from "yaml";
+import {
+  type Document,
+  isAlias,
+  isMap,
+  isPair,
+  isScalar,
+  isSeq,
+  type LineCounter,
+  type Node,
+  type Scalar,
+} from "yaml";
 
 /** Where a key path lands in a YAML document. */
 export interface Located {
@@ -55,4 +65,45 @@ export function positionOf(node: Node | null, lines: LineCounter): { line: numbe
 /** The value a path leads to, through aliases; used to describe what was found. */
 export function derefNode(doc: Document, node: Node | null): Node | null {
   return deref(doc, node);
+}
+
+/**
+ * The offset in the file of character `index` of a string scalar's value, so a problem found inside
+ * a value (a CEL token) can be pointed at exactly. Works for plain, quoted, literal and folded
+ * scalars on one line or several: the value is matched against the source text in order, skipping
+ * what YAML removed (quotes, indentation, escapes) and letting any whitespace stand for a folded line
+ * break. An index at or past the end maps to just after the last character. Returns undefined when
+ * the value cannot be matched to its text, for example when a double-quoted escape such as `\u00e9`
+ * changed it; the caller then points at the start of the value.
+ */
+export function sourceOffsetOf(node: Scalar, source: string, index: number): number | undefined {
+  const range = node.range;
+  const value = node.value;
+  if (range === undefined || range === null || typeof value !== "string") return undefined;
+  let at = range[0];
+  const end = range[1];
+  if (node.type === "BLOCK_LITERAL" || node.type === "BLOCK_FOLDED") {
+    // The header line (`|`, `>-`, a comment) holds none of the value.
+    const newline = source.indexOf("\n", at);
+    if (newline === -1 || newline >= end) return undefined;
+    at = newline + 1;
+  }
+  if (node.type === "QUOTE_DOUBLE" && source.slice(at, end).includes("\\")) return undefined;
+  if (value.length === 0) return at;
+  const target = Math.min(index, value.length - 1);
+  for (let i = 0; i <= target; i++) {
+    const ch = value[i] as string;
+    while (at < end && !sameCharacter(source[at] as string, ch)) at++;
+    if (at >= end) return undefined;
+    if (i < target) at++;
+  }
+  return index >= value.length ? at + 1 : at;
+}
+
+function sameCharacter(written: string, read: string): boolean {
+  return written === read || (isWhitespace(written) && isWhitespace(read));
+}
+
+function isWhitespace(ch: string): boolean {
+  return ch === " " || ch === "\t" || ch === "\n" || ch === "\r";
 }

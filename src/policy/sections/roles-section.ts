@@ -1,0 +1,165 @@
+import { z } from "zod";
+import type { EntitlementDef, RoleDef, SystemDef } from "../../domain/access-types.js";
+import { compileRule } from "../rule-compiler.js";
+import { closestMatch, strictObject, VALUE_OFFSET } from "../schema-helpers.js";
+import { unknownSystemMessage } from "./entitlements-section.js";
+import type { PolicyContext } from "./section-types.js";
+
+/** A role name: what includes, assignments, requests and explanations call the role. */
+export const ROLE_NAME = /^[a-z][a-z0-9_-]*$/;
+
+/**
+ * A birthright rule: CEL over the identity attributes, compiled once here. `when: true` (a YAML
+ * boolean) is read as the CEL expression `true`, the role everyone gets.
+ */
+const rule = z.preprocess(
+  (value) => (typeof value === "boolean" ? String(value) : value),
+  z.string().transform((source, ctx) => {
+    const compiled = compileRule(source);
+    if (compiled.ok) return compiled.rule;
+    ctx.addIssue({
+      code: "custom",
+      message: compiled.problem.message,
+      params: { tenure: VALUE_OFFSET, offset: compiled.problem.offset },
+    });
+    return z.NEVER;
+  }),
+);
+
+const grantSchema = strictObject({
+  system: z.string().min(1, { error: "expected a system name" }),
+  entitlements: z.array(z.string().min(1, { error: "expected an entitlement key" })).default([]),
+});
+
+const roleSchema = strictObject({
+  description: z.string().optional(),
+  when: rule.optional(),
+  includes: z.array(z.string().min(1, { error: "expected a role name" })).default([]),
+  grants: z.array(grantSchema).default([]),
+  requestable: z.boolean().default(false),
+});
+
+/**
+ * `roles:` — business roles by name: what each grants (an account in a system and entitlements in
+ * it), which roles it includes, the birthright rule that assigns it, and whether it can be requested.
+ * References between roles, systems and entitlements are checked by {@link resolveRoles}.
+ */
+export const rolesSection = z
+  .record(
+    z.string().regex(ROLE_NAME, {
+      error: "a role name starts with a lowercase letter and has only a-z, 0-9, '_' and '-'",
+    }),
+    roleSchema,
+  )
+  .default({});
+
+export type RolesFile = z.output<typeof rolesSection>;
+
+/**
+ * Compiles the roles and reports every reference to something that does not exist: an included role,
+ * a granted system, an entitlement not declared under `entitlements.<system>`; and every cycle of
+ * includes, once, at the role of the cycle written first.
+ */
+export function resolveRoles(
+  value: RolesFile,
+  systems: Readonly<Record<string, SystemDef>>,
+  entitlements: Readonly<Record<string, Readonly<Record<string, EntitlementDef>>>>,
+  ctx: PolicyContext,
+): Record<string, RoleDef> {
+  const names = Object.keys(value);
+  const systemNames = Object.keys(systems);
+  const roles: Record<string, RoleDef> = {};
+  for (const [name, role] of Object.entries(value)) {
+    role.includes.forEach((included, i) => {
+      if (!Object.hasOwn(value, included)) {
+        ctx.report(["roles", name, "includes", i], unknownRoleMessage(included, names));
+      }
+    });
+    role.grants.forEach((grant, i) => {
+      const path = ["roles", name, "grants", i];
+      if (!Object.hasOwn(systems, grant.system)) {
+        ctx.report([...path, "system"], unknownSystemMessage(grant.system, systemNames));
+        return;
+      }
+      const declared = entitlements[grant.system] ?? {};
+      grant.entitlements.forEach((key, j) => {
+        if (!Object.hasOwn(declared, key)) {
+          ctx.report(
+            [...path, "entitlements", j],
+            unknownEntitlementMessage(grant.system, key, Object.keys(declared)),
+          );
+        }
+      });
+    });
+    roles[name] = {
+      name,
+      description: role.description ?? null,
+      when:
+        role.when === undefined
+          ? null
+          : { ...role.when, location: ctx.locate(["roles", name, "when"], "value") },
+      includes: [...role.includes],
+      grants: role.grants.map((grant) => ({ system: grant.system, entitlements: [...grant.entitlements] })),
+      requestable: role.requestable,
+      location: ctx.locate(["roles", name]),
+    };
+  }
+  for (const cycle of includeCycles(value)) {
+    ctx.report(["roles", cycle[0] as string], `role cycle: ${cycle.join(" → ")}`, "key");
+  }
+  return roles;
+}
+
+/**
+ * Every distinct cycle of `includes`, each as the path from its first-written role back to itself
+ * (`[a, b, a]`). Includes of roles that do not exist are ignored here; they have their own issue.
+ */
+export function includeCycles(
+  roles: Readonly<Record<string, { readonly includes: readonly string[] }>>,
+): string[][] {
+  const order = new Map(Object.keys(roles).map((name, i) => [name, i]));
+  const done = new Set<string>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const found = new Map<string, string[]>();
+  const visit = (name: string): void => {
+    stack.push(name);
+    onStack.add(name);
+    for (const next of roles[name]?.includes ?? []) {
+      if (!order.has(next)) continue;
+      if (onStack.has(next)) {
+        const members = stack.slice(stack.indexOf(next));
+        const first = members.reduce((a, b) => ((order.get(a) ?? 0) <= (order.get(b) ?? 0) ? a : b));
+        const start = members.indexOf(first);
+        const rotated = [...members.slice(start), ...members.slice(0, start)];
+        const cycle = [...rotated, first];
+        const key = cycle.join("\u0000");
+        if (!found.has(key)) found.set(key, cycle);
+      } else if (!done.has(next)) {
+        visit(next);
+      }
+    }
+    stack.pop();
+    onStack.delete(name);
+    done.add(name);
+  };
+  for (const name of order.keys()) if (!done.has(name)) visit(name);
+  return [...found.values()].sort((a, b) => (order.get(a[0] ?? "") ?? 0) - (order.get(b[0] ?? "") ?? 0));
+}
+
+function unknownRoleMessage(name: string, roles: readonly string[]): string {
+  const suggestion = closestMatch(name, roles);
+  if (suggestion !== undefined) return `unknown role '${name}' — did you mean '${suggestion}'?`;
+  return `unknown role '${name}': no role of that name is defined under roles:`;
+}
+
+function unknownEntitlementMessage(system: string, key: string, declared: readonly string[]): string {
+  const suggestion = closestMatch(key, declared);
+  if (suggestion !== undefined) {
+    return `unknown entitlement '${key}' of system '${system}' — did you mean '${suggestion}'?`;
+  }
+  if (declared.length === 0) {
+    return `unknown entitlement '${key}': system '${system}' declares no entitlements (add them under entitlements.${system})`;
+  }
+  return `unknown entitlement '${key}' of system '${system}': entitlements.${system} declares ${declared.join(", ")}`;
+}
