@@ -16,7 +16,9 @@ const files = readdirSync(here)
   .filter((f) => f.endsWith(".bench.ts") && (only === undefined || f.includes(only)))
   .sort();
 
-console.error(`machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`);
+console.error(
+  `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`,
+);
 let failed = 0;
 for (const f of files) {
   console.error(`\n# ${f}`);

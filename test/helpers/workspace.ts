@@ -4,7 +4,9 @@ import path from "node:path";
 import type { CsvSourceConfig, TenureConfig } from "../../src/policy/config-types.js";
 
 /** A temporary folder for one test, removed by `dispose`. */
-export async function tempDir(prefix = "tenure-test-"): Promise<{ dir: string; dispose: () => Promise<void> }> {
+export async function tempDir(
+  prefix = "tenure-test-",
+): Promise<{ dir: string; dispose: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   return { dir, dispose: () => rm(dir, { recursive: true, force: true }) };
 }
@@ -20,7 +22,11 @@ export async function writeHrCsv(dir: string, rows: string[], name = "hr.csv"): 
 }
 
 /** A validated-looking config built in code, for engine tests that do not exercise the loader. */
-export function testConfig(dir: string, source: Partial<CsvSourceConfig> = {}, database = "sqlite::memory:"): TenureConfig {
+export function testConfig(
+  dir: string,
+  source: Partial<CsvSourceConfig> = {},
+  database = "sqlite::memory:",
+): TenureConfig {
   const hr: CsvSourceConfig = {
     name: "hr",
     type: "csv",
