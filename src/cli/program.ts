@@ -2,8 +2,12 @@ import { Command, CommanderError } from "commander";
 import { InvalidInputError, TenureError } from "../shared/errors.js";
 import { registerAudit } from "./commands/audit-command.js";
 import { registerDemo } from "./commands/demo-command.js";
+import { registerExplain } from "./commands/explain-command.js";
 import { registerIdentities } from "./commands/identities-command.js";
 import { registerInit } from "./commands/init-command.js";
+import { registerPlan } from "./commands/plan-command.js";
+import { registerReconcile } from "./commands/reconcile-command.js";
+import { registerStatus } from "./commands/status-command.js";
 import { registerSync } from "./commands/sync-command.js";
 import { registerValidate } from "./commands/validate-command.js";
 

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from "node:crypto";
 import { type AuditEventInput, appendEvents } from "../audit/ledger.js";
+import type { Identity } from "../domain/identity-types.js";
 import { isGone, type LifecycleContext } from "../domain/lifecycle.js";
 import { localDate } from "../domain/local-date.js";
 import { planSync, type SyncPlan, summarisePlan } from "../domain/sync-plan.js";
@@ -36,6 +37,8 @@ export interface SourceSyncResult {
   transitions: Record<string, number>;
   unchanged: number;
   auditEvents: number;
+  /** The identities as this run leaves them (only those that change), so a dry run can plan on them. */
+  identities: Identity[];
   /** The identities that change, by id, with their state after the run (for dry runs and reports). */
   changes: Array<{
     id: string;
@@ -120,6 +123,7 @@ export async function syncSource(
     ...counts,
     unchanged: plan.unchanged,
     auditEvents: plan.changes.reduce((n, c) => n + c.events.length, 0),
+    identities: plan.changes.map((c) => c.identity),
     changes: plan.changes.map((c) => ({
       id: c.identity.id,
       key: c.identity.sourceKey,

@@ -1,7 +1,9 @@
 import type { Command } from "commander";
+import { computeProvisionPlan, provision } from "../../engine/provision.js";
 import { type SourceSyncResult, syncAll } from "../../engine/sync.js";
 import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
 import { type Output, printJson, println } from "../output.js";
+import { planTotals, printPlan } from "../plan-output.js";
 import { createProgress } from "../progress.js";
 
 function printResult(o: Output, r: SourceSyncResult): void {
@@ -26,15 +28,20 @@ function printResult(o: Output, r: SourceSyncResult): void {
       println(o, `  ~ ${c.key} ${c.name}: ${c.from ?? "new"} → ${c.to} (${c.actions.join(", ")})`);
     }
     if (r.changes.length > 50) println(o, `  … and ${r.changes.length - 50} more (use --json for all)`);
-    println(o, "  dry run: nothing was changed");
   }
+}
+
+/** What goes in --json: the result without the in-memory identities. */
+function forJson(r: SourceSyncResult): Omit<SourceSyncResult, "identities"> {
+  const { identities: _identities, ...rest } = r;
+  return rest;
 }
 
 export function registerSync(program: Command): void {
   program
     .command("sync")
-    .description("read the HR sources and bring identities and their lifecycle up to date")
-    .option("--dry-run", "show what would change, change nothing")
+    .description("read the HR sources, apply the lifecycle, then plan and apply provisioning to every system")
+    .option("--dry-run", "show what would change (identities and the provisioning plan), change nothing")
     .option("--source <name>", "only this source")
     .option("--confirm-mass-change", "let a run through mass-change protection (recorded in the audit)")
     .action(
@@ -42,20 +49,84 @@ export function registerSync(program: Command): void {
         const g = globalOptions(cmd);
         const o = outputFor(g);
         const progress = createProgress(!o.json, "sync");
+        const actor = cliActor();
         try {
-          const results = await withStore(g, ({ config, store }) =>
-            syncAll(store, config, {
-              now: now(),
-              actor: cliActor(),
+          await withStore(g, async ({ config, store }) => {
+            const at = now();
+            const results = await syncAll(store, config, {
+              now: at,
+              actor,
               dryRun: opts.dryRun === true,
               confirmMassChange: opts.confirmMassChange === true,
               ...(opts.source !== undefined ? { source: opts.source } : {}),
               onProgress: (p) => progress.update(p.done, p.total, `${p.source} ${p.phase}`),
-            }),
-          );
-          progress.stop();
-          if (o.json) printJson(o, { results });
-          else for (const r of results) printResult(o, r);
+            });
+            progress.stop();
+            const hasSystems = Object.keys(config.policy.systems).length > 0;
+            if (opts.dryRun) {
+              const plan = hasSystems
+                ? await computeProvisionPlan(store, config, {
+                    now: at,
+                    overrides: results.flatMap((r) => r.identities),
+                  })
+                : null;
+              if (o.json) {
+                printJson(o, {
+                  results: results.map(forJson),
+                  plan: plan && {
+                    totals: planTotals(plan.operations),
+                    operations: plan.operations,
+                    problems: plan.problems,
+                  },
+                });
+                return;
+              }
+              for (const r of results) printResult(o, r);
+              if (plan) printPlan(o, plan.operations, plan.identities, plan.problems, { limit: 200 });
+              println(o, "dry run: nothing was changed");
+              return;
+            }
+            let done = 0;
+            const provisioned = hasSystems
+              ? await provision(store, config, {
+                  now,
+                  actor,
+                  confirmMassChange: opts.confirmMassChange === true,
+                  onProgress: () => progress.update(++done, undefined, "apply"),
+                })
+              : null;
+            progress.stop();
+            if (o.json) {
+              printJson(o, {
+                results: results.map(forJson),
+                provisioning: provisioned && {
+                  planned: provisioned.plan.operations.length,
+                  problems: provisioned.plan.problems,
+                  queued: provisioned.queued?.queued.length,
+                  applied: provisioned.applied?.summary,
+                  dead: provisioned.applied?.dead,
+                },
+              });
+            } else {
+              for (const r of results) printResult(o, r);
+              if (provisioned) {
+                const s = provisioned.applied?.summary;
+                println(
+                  o,
+                  `provisioning: ${provisioned.plan.operations.length} operations planned, ${provisioned.queued?.queued.length ?? 0} queued; ` +
+                    `${s?.succeeded ?? 0} succeeded, ${s?.failed ?? 0} failed (will retry), ${s?.dead ?? 0} dead`,
+                );
+                for (const p of provisioned.plan.problems) println(o, `! ${p.message}`);
+                for (const d of provisioned.applied?.dead ?? []) {
+                  println(
+                    o,
+                    `  dead: ${d.system} ${d.kind} ${d.entitlement ?? d.username}: ${d.error ?? ""}`,
+                  );
+                }
+              }
+            }
+            if ((provisioned?.applied?.summary.dead ?? 0) > 0) process.exitCode = 1;
+          });
         } finally {
           progress.stop();
         }

@@ -1,0 +1,173 @@
+import type { Command } from "commander";
+import { retryDeadOperation } from "../../engine/enqueue.js";
+import { applyQueued } from "../../engine/provision.js";
+import { UsageError } from "../../shared/errors.js";
+import { identityRepository } from "../../store/identity-repository.js";
+import {
+  OPERATION_STATES,
+  type OperationState,
+  operationRepository,
+} from "../../store/operation-repository.js";
+import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
+import { printJson, println, printTable } from "../output.js";
+import { createProgress } from "../progress.js";
+
+export function registerStatus(program: Command): void {
+  program
+    .command("status")
+    .description(
+      "identities by state, operations by state, failing operations with their errors, last reconcile per system",
+    )
+    .action(async (_opts, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const o = outputFor(g);
+      const status = await withStore(g, async ({ config, store }) => {
+        const [identities, operations, failed, dead, runs] = await Promise.all([
+          identityRepository.countByState(store.db),
+          operationRepository.countByState(store.db),
+          operationRepository.list(store.db, { state: "failed", limit: 50 }),
+          operationRepository.list(store.db, { state: "dead", limit: 50 }),
+          store.db.selectFrom("reconcile_runs").selectAll().orderBy("finished_at", "desc").execute(),
+        ]);
+        const lastReconcile = Object.fromEntries(
+          Object.keys(config.policy.systems).map((s) => {
+            const run = runs.find((r) => r.system === s);
+            return [s, run ? { at: run.finished_at, ...JSON.parse(run.summary) } : null];
+          }),
+        );
+        return { identities, operations, failing: [...dead, ...failed], lastReconcile };
+      });
+      if (o.json) {
+        printJson(o, status);
+        return;
+      }
+      println(
+        o,
+        `identities: ${
+          Object.entries(status.identities)
+            .map(([s, n]) => `${n} ${s}`)
+            .join(", ") || "none"
+        }`,
+      );
+      println(
+        o,
+        `operations: ${Object.entries(status.operations)
+          .map(([s, n]) => `${n} ${s}`)
+          .join(", ")}`,
+      );
+      if (status.failing.length > 0) {
+        println(o, "failing operations:");
+        printTable(
+          o,
+          ["ID", "STATE", "SYSTEM", "OPERATION", "ATTEMPTS", "NEXT", "ERROR"],
+          status.failing.map((op) => [
+            op.id.slice(0, 8),
+            op.state,
+            op.system,
+            `${op.kind} ${op.entitlement ?? op.username}`,
+            `${op.attempts}/${op.maxAttempts}`,
+            op.state === "dead" ? "—" : op.nextAttemptAt,
+            op.lastError,
+          ]),
+        );
+      }
+      for (const [system, run] of Object.entries(status.lastReconcile)) {
+        println(
+          o,
+          `system ${system}: ${run ? `last reconciled ${run.at}, ${run.orphans} orphans` : "never reconciled"}`,
+        );
+      }
+    });
+
+  const ops = program.command("operations").description("durable provisioning operations");
+  ops
+    .command("list")
+    .description("list operations")
+    .option("--state <state>", `only this state (${OPERATION_STATES.join(", ")})`)
+    .option("--system <name>", "only this system")
+    .option("--limit <n>", "at most this many", (v) => Number.parseInt(v, 10), 200)
+    .action(async (opts: { state?: string; system?: string; limit: number }, cmd: Command) => {
+      if (opts.state !== undefined && !OPERATION_STATES.includes(opts.state as OperationState)) {
+        throw new UsageError(`--state "${opts.state}" is not one of ${OPERATION_STATES.join(", ")}`);
+      }
+      const g = globalOptions(cmd);
+      const o = outputFor(g);
+      const list = await withStore(g, ({ store }) =>
+        operationRepository.list(store.db, {
+          ...(opts.state !== undefined ? { state: opts.state as OperationState } : {}),
+          ...(opts.system !== undefined ? { system: opts.system } : {}),
+          limit: opts.limit,
+        }),
+      );
+      if (o.json) {
+        printJson(o, { operations: list });
+        return;
+      }
+      printTable(
+        o,
+        ["ID", "STATE", "SYSTEM", "KIND", "TARGET", "ATTEMPTS", "ERROR"],
+        list.map((op) => [
+          op.id.slice(0, 8),
+          op.state,
+          op.system,
+          op.kind,
+          op.entitlement ?? op.username,
+          op.attempts,
+          op.lastError,
+        ]),
+      );
+    });
+  ops
+    .command("retry <id>")
+    .description("put a dead operation back in the queue (audited)")
+    .action(async (id: string, _opts, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const o = outputFor(g);
+      const op = await withStore(g, async ({ store }) => {
+        const match = (await operationRepository.list(store.db, { state: "dead", limit: 100000 })).filter(
+          (x) => x.id.startsWith(id),
+        );
+        if (match.length !== 1 || match[0] === undefined) {
+          throw new UsageError(`"${id}" matches ${match.length} dead operations; give more of the id`);
+        }
+        return retryDeadOperation(store, match[0].id, { now: now(), actor: cliActor() });
+      });
+      if (o.json) printJson(o, { operation: op });
+      else println(o, `operation ${op.id} is pending again`);
+    });
+
+  program
+    .command("apply")
+    .description("apply queued operations that are due (new ones and retries)")
+    .option("--system <name>", "only this system")
+    .action(async (opts: { system?: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const o = outputFor(g);
+      const progress = createProgress(!o.json, "apply");
+      let done = 0;
+      const result = await withStore(g, ({ config, store }) =>
+        applyQueued(store, config, {
+          now,
+          actor: cliActor(),
+          ...(opts.system !== undefined ? { system: opts.system } : {}),
+          onProgress: () => progress.update(++done),
+        }),
+      );
+      progress.stop();
+      if (o.json) printJson(o, result);
+      else {
+        const s = result.summary;
+        println(
+          o,
+          `applied: ${s.succeeded} succeeded (${s.changed} changed), ${s.failed} failed (will retry), ${s.dead} dead`,
+        );
+        for (const d of result.dead) {
+          println(
+            o,
+            `  dead: ${d.system} ${d.kind} ${d.entitlement ?? d.username} after ${d.attempts} attempts: ${d.error ?? ""}`,
+          );
+        }
+      }
+      if (result.summary.dead > 0) process.exitCode = 1;
+    });
+}

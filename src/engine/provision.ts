@@ -1,0 +1,186 @@
+import { randomUUID } from "node:crypto";
+import os from "node:os";
+import { createConnector } from "../connectors/connector-registry.js";
+import type { Connector } from "../connectors/connector-types.js";
+import type { Account, PlannedOperation } from "../domain/access-types.js";
+import type { Identity } from "../domain/identity-types.js";
+import { advanceByDate } from "../domain/lifecycle.js";
+import { localDate } from "../domain/local-date.js";
+import { type PlanAllResult, planAll } from "../domain/plan.js";
+import type { TenureConfig } from "../policy/config-types.js";
+import { accountLinkRepository, accountRepository } from "../store/account-repository.js";
+import { assignmentRepository } from "../store/assignment-repository.js";
+import type { Store } from "../store/database.js";
+import { identityRepository } from "../store/identity-repository.js";
+import { type ApplyProgress, type ApplyResult, applyOperations } from "./apply.js";
+import { type EnqueuePlanResult, enqueuePlan } from "./enqueue.js";
+
+/** The calendar date that decides pre-hire windows: the first source's time zone, else UTC. */
+export function policyToday(config: TenureConfig, now: Date): string {
+  const first = Object.values(config.sources)[0];
+  return localDate(now, first?.timeZone ?? "UTC");
+}
+
+export interface ProvisionPlan extends PlanAllResult {
+  identities: Identity[];
+  accounts: Account[];
+  accountCountBySystem: Record<string, number>;
+}
+
+/**
+ * Plans every identity against the actual state in the store. `overrides` replaces stored identities
+ * (a dry run's lifecycle changes, or `plan --at` moving everyone forward by the calendar) without
+ * writing them. Reads only.
+ */
+export async function computeProvisionPlan(
+  store: Store,
+  config: TenureConfig,
+  options: { now: Date; overrides?: readonly Identity[]; advanceToNow?: boolean },
+): Promise<ProvisionPlan> {
+  const { db } = store;
+  const [stored, accounts, links, assignments] = await Promise.all([
+    identityRepository.list(db),
+    accountRepository.list(db),
+    accountLinkRepository.list(db),
+    assignmentRepository.list(db),
+  ]);
+  const byId = new Map(stored.map((i) => [i.id, i]));
+  for (const o of options.overrides ?? []) byId.set(o.id, o);
+  let identities = [...byId.values()];
+  if (options.advanceToNow) {
+    // Previewing a future date: starts, end dates and terminations due by then take effect first.
+    identities = identities.map((i) => {
+      const tz = config.sources[i.source]?.timeZone ?? "UTC";
+      return advanceByDate(i, { now: options.now, today: localDate(options.now, tz), newId: randomUUID })
+        .identity;
+    });
+  }
+  const linkMap = new Map<string, Record<string, string>>();
+  for (const l of links) {
+    const entry = linkMap.get(l.identityId) ?? {};
+    entry[l.system] = l.username;
+    linkMap.set(l.identityId, entry);
+  }
+  const result = planAll({
+    policy: config.policy,
+    lifecycle: config.lifecycle,
+    identities,
+    assignments,
+    accounts,
+    links: linkMap,
+    now: options.now,
+    today: policyToday(config, options.now),
+  });
+  const accountCountBySystem: Record<string, number> = {};
+  for (const a of accounts) {
+    if (a.vanishedAt) continue;
+    accountCountBySystem[a.system] = (accountCountBySystem[a.system] ?? 0) + 1;
+  }
+  return { ...result, identities, accounts, accountCountBySystem };
+}
+
+/** Opens each system's connector once, on first use, and closes them all at the end. */
+export function connectorPool(config: TenureConfig): {
+  get(system: string): Connector;
+  closeAll(): Promise<void>;
+} {
+  const open = new Map<string, Connector>();
+  return {
+    get(system) {
+      let c = open.get(system);
+      if (c === undefined) {
+        const def = config.policy.systems[system];
+        if (def === undefined) throw new Error(`system ${system} is no longer configured`);
+        c = createConnector(system, def.connector, def.connectorConfig);
+        open.set(system, c);
+      }
+      return c;
+    },
+    async closeAll() {
+      await Promise.allSettled([...open.values()].map((c) => c.close()));
+      open.clear();
+    },
+  };
+}
+
+export function workerId(): string {
+  return `${os.hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
+
+export interface ProvisionResult {
+  plan: ProvisionPlan;
+  queued: EnqueuePlanResult | null;
+  applied: ApplyResult | null;
+}
+
+/**
+ * Plan → queue → apply: records usernames the plan allocated, queues the operations (mass-change
+ * protection first, so a stopped run queues nothing), then applies everything due — including
+ * operations queued by earlier runs that are waiting for a retry.
+ */
+export async function provision(
+  store: Store,
+  config: TenureConfig,
+  options: {
+    now: () => Date;
+    actor: string;
+    confirmMassChange?: boolean;
+    overrides?: readonly Identity[];
+    onProgress?: (p: ApplyProgress) => void;
+    system?: string;
+  },
+): Promise<ProvisionResult> {
+  const at = options.now();
+  const plan = await computeProvisionPlan(store, config, {
+    now: at,
+    ...(options.overrides ? { overrides: options.overrides } : {}),
+  });
+  const ops: PlannedOperation[] =
+    options.system === undefined
+      ? plan.operations
+      : plan.operations.filter((o) => o.system === options.system);
+  const newLinks = [...plan.allocated].flatMap(([identityId, systems]) =>
+    Object.entries(systems).map(([system, username]) => ({ identityId, system, username })),
+  );
+  const queued = await enqueuePlan(store, ops, {
+    now: at,
+    actor: options.actor,
+    confirmMassChange: options.confirmMassChange === true,
+    lifecycle: config.lifecycle,
+    systems: config.policy.systems,
+    accountCountBySystem: plan.accountCountBySystem,
+  });
+  await accountLinkRepository.insertMany(store.db, newLinks, at.toISOString());
+  const applied = await applyQueued(store, config, options);
+  return { plan, queued, applied };
+}
+
+/** Applies every due operation (new, or waiting for a retry) with each system's connector. */
+export async function applyQueued(
+  store: Store,
+  config: TenureConfig,
+  options: { now: () => Date; actor: string; onProgress?: (p: ApplyProgress) => void; system?: string },
+): Promise<ApplyResult> {
+  const pool = connectorPool(config);
+  try {
+    return await applyOperations(
+      {
+        store,
+        connectors: (system) => pool.get(system),
+        retry: (system) =>
+          config.policy.systems[system]?.retry ?? {
+            maxAttempts: 5,
+            baseDelaySeconds: 30,
+            maxDelaySeconds: 3600,
+          },
+        now: options.now,
+        workerId: workerId(),
+        actor: options.actor,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      },
+      options.system === undefined ? {} : { system: options.system },
+    );
+  } finally {
+    await pool.closeAll();
+  }
+}
