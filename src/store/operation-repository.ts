@@ -148,39 +148,47 @@ function isPostgres(db: Db): boolean {
 }
 
 /**
- * Due operations of `o` that nothing earlier blocks. Due: pending; failed whose retry time has come;
- * running whose claim expired (its worker crashed or hung). Blocked: an earlier operation (lower seq,
- * ties broken by id so the order is total) for the same identity and system — or for the same username
- * in the same system, so a username freed by one identity's delete is not re-created by another's
- * create first — is still open.
+ * Claimable now: due — pending; failed whose retry time has come; running whose claim expired (its
+ * worker crashed or hung) — and at the head of its queue: no earlier open operation (lower seq, ties
+ * broken by id so the order is total) of the same identity in the same system. An identity-less
+ * operation (an orphan's) queues behind earlier identity-less ones on the same username. Only a head
+ * may run; everything behind it waits until it finishes (succeeds or goes dead). Identities need no
+ * username queue: a username is allocated to one identity per system once and kept (account_links).
+ *
+ * Both "earlier" lookups go through the identity_id index (an identity-less lookup is `is null`, which
+ * only orphan operations share), so a claim costs one index probe per due operation.
  */
-function dueAndUnblocked(now: string, system: string | undefined) {
+function claimable(now: string, system: string | undefined) {
   return (eb: ExpressionBuilder<Database & { o: OperationsTable }, "o">) => {
-    const due = eb.or([
-      eb("o.state", "=", "pending"),
-      eb.and([eb("o.state", "=", "failed"), eb("o.next_attempt_at", "<=", now)]),
-      eb.and([eb("o.state", "=", "running"), eb("o.claim_expires_at", "<", now)]),
-    ]);
-    const blocked = eb.exists(
+    const earlierOpen = () =>
       eb
         .selectFrom("operations as e")
         .select(sql.lit(1).as("one"))
         .whereRef("e.system", "=", "o.system")
-        .where((inner) =>
-          inner.or([
-            inner("e.identity_id", "=", inner.ref("o.identity_id")),
-            inner("e.username", "=", inner.ref("o.username")),
-          ]),
-        )
         .where("e.state", "in", OPEN)
         .where((inner) =>
           inner.or([
             inner("e.seq", "<", inner.ref("o.seq")),
             inner.and([inner("e.seq", "=", inner.ref("o.seq")), inner("e.id", "<", inner.ref("o.id"))]),
           ]),
+        );
+    const conditions = [
+      eb.or([
+        eb("o.state", "=", "pending"),
+        eb.and([eb("o.state", "=", "failed"), eb("o.next_attempt_at", "<=", now)]),
+        eb.and([eb("o.state", "=", "running"), eb("o.claim_expires_at", "<", now)]),
+      ]),
+      // `=` never matches NULL, so identity-less operations pass this one and meet the next.
+      eb.not(eb.exists(earlierOpen().whereRef("e.identity_id", "=", "o.identity_id"))),
+      eb.or([
+        eb("o.identity_id", "is not", null),
+        eb.not(
+          eb.exists(
+            earlierOpen().where("e.identity_id", "is", null).whereRef("e.username", "=", "o.username"),
+          ),
         ),
-    );
-    const conditions = [due, eb.not(blocked)];
+      ]),
+    ];
     if (system !== undefined) conditions.push(eb("o.system", "=", system));
     return eb.and(conditions);
   };
@@ -285,9 +293,10 @@ export const operationRepository = {
   /**
    * Atomically moves up to `limit` due operations to `running` for `workerId`, with a claim that expires
    * `leaseSeconds` after `now`, counting one more attempt; returns them in claim order (identity, system,
-   * seq). Due and blocked are defined by {@link dueAndUnblocked}: in particular only the earliest open
+   * seq). What is claimable is defined by {@link claimable}: in particular only the earliest open
    * operation of an identity in a system is ever claimable, so a grant never runs before its create and
-   * one batch holds at most one operation per (identity, system).
+   * one batch holds at most one operation per (identity, system). An operation that went dead no longer
+   * holds back the ones behind it: a leaver's disable must not wait on a person fixing a failed update.
    *
    * Concurrency: on PostgreSQL the due rows are locked `FOR UPDATE SKIP LOCKED` and updated in one
    * transaction, so concurrent workers claim disjoint sets without waiting on each other; a row
@@ -303,7 +312,7 @@ export const operationRepository = {
       trx
         .selectFrom("operations as o")
         .select("o.id")
-        .where(dueAndUnblocked(now, options.system))
+        .where(claimable(now, options.system))
         .orderBy("o.identity_id")
         .orderBy("o.system")
         .orderBy("o.seq")

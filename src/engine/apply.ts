@@ -1,0 +1,554 @@
+import type { Transaction } from "kysely";
+import { appendEvents } from "../audit/ledger.js";
+import { type Connector, ConnectorError, type WriteResult } from "../connectors/connector-types.js";
+import type { Account, PlannedOperation } from "../domain/access-types.js";
+import type { LifecycleConfig } from "../policy/config-types.js";
+import { MassChangeError } from "../shared/errors.js";
+import { accountRepository } from "../store/account-repository.js";
+import type { Store } from "../store/database.js";
+import { type OperationRecord, operationRepository } from "../store/operation-repository.js";
+import type { Database } from "../store/schema-types.js";
+import { DEFAULT_RETRY, nextAttemptAt, type RetryPolicy } from "./backoff.js";
+import { exceedsMassChangeThreshold } from "./mass-change.js";
+
+type Trx = Transaction<Database>;
+
+export interface ApplyDeps {
+  store: Pick<Store, "db">;
+  /**
+   * The connector of a system. Called at most once per system per `applyOperations` call; the caller
+   * owns the connectors and closes them. Throwing (e.g. a system no longer configured) fails the
+   * operations of that system without retry.
+   */
+  connectors: (system: string) => Connector;
+  /** The retry policy of a system (tenure.yaml `systems.<name>.retry`), for the backoff between attempts. */
+  retry: (system: string) => RetryPolicy;
+  /** Read for every claim and every record, so a long run keeps real time (or a pinned one in tests). */
+  now: () => Date;
+  /** Jitter source in [0, 1); default Math.random. */
+  random?: () => number;
+  /** Unique per process (e.g. `host:pid:random`): claims are held and released by it. */
+  workerId: string;
+  /** Recorded as the actor of audit events; default `worker:<workerId>`. */
+  actor?: string;
+  /** How long a claim holds; must exceed the time one batch takes. Default 300. */
+  leaseSeconds?: number;
+  /** Operations claimed at a time. Default 32. */
+  batchSize?: number;
+  /** Operations of one system executed at once (different identities). Default 8. */
+  concurrency?: number;
+  onProgress?: (progress: ApplyProgress) => void;
+}
+
+export interface ApplyOptions {
+  /** Only operations of this system. */
+  system?: string;
+  /** Claim at most this many operations in this run. */
+  limit?: number;
+  /**
+   * Graceful stop: no new operation starts once aborted; those in flight finish and are recorded, and
+   * the claimed ones not started are released to `pending` for any worker.
+   */
+  signal?: AbortSignal;
+}
+
+/**
+ * What happened to one claimed operation. `skipped`: its result could not be recorded — the claim
+ * expired and another worker took the operation over (it records the result), or the store failed; the
+ * operation stays `running` until its claim expires and is then run again, which idempotency makes safe.
+ */
+export type OperationOutcomeKind = "succeeded" | "failed" | "dead" | "skipped";
+
+export interface OperationOutcome {
+  id: string;
+  system: string;
+  kind: OperationRecord["kind"];
+  identityId: string | null;
+  username: string;
+  entitlement: string | null;
+  outcome: OperationOutcomeKind;
+  /** Attempts including this one. */
+  attempts: number;
+  /** On success: whether the system changed (false: it already matched, e.g. a re-run after a crash). */
+  changed?: boolean;
+  /** On failure or skip: what went wrong, free of secrets. */
+  error?: string;
+  /** For `failed`: when the retry is due. */
+  nextAttemptAt?: string;
+}
+
+export interface ApplySummary {
+  claimed: number;
+  succeeded: number;
+  /** Successes that changed the system. */
+  changed: number;
+  failed: number;
+  dead: number;
+  skipped: number;
+  /** Claimed operations given back unstarted because the run was aborted. */
+  released: number;
+}
+
+export interface ApplyResult {
+  outcomes: OperationOutcome[];
+  /** The operations that went dead in this run: each needs a person (and an alert, once notify lands). */
+  dead: OperationOutcome[];
+  summary: ApplySummary;
+}
+
+export interface ApplyProgress {
+  outcome: OperationOutcome;
+  /** Operations finished in this run so far, and claimed so far. */
+  done: number;
+  claimed: number;
+}
+
+const DEFAULT_LEASE_SECONDS = 300;
+const DEFAULT_BATCH = 32;
+const DEFAULT_CONCURRENCY = 8;
+const MAX_ERROR_LENGTH = 2000;
+
+/**
+ * Applies due operations until none is left (or `limit`, or `signal`): claims a batch, executes each on
+ * its system's connector, records each outcome, and claims the next batch. Returns per-operation
+ * outcomes and a summary; a connector failure is an outcome, never an exception. It throws only when the
+ * store itself fails to claim.
+ *
+ * Ordering and durability (STYLE.md #5): the claim commits `running` before the connector write, and the
+ * result is recorded after it — in one transaction: the operation's state, the actual state in `accounts`
+ * and the audit event (`operation.succeeded`, `operation.failed` or `operation.dead`). A crash between
+ * the write and the record leaves the operation `running`; once its claim expires any worker claims it
+ * again and re-executes it, and the connector's idempotency turns that second write into a no-op
+ * (`changed: false`). So a change is never lost, and a succeeded operation is recorded (and audited)
+ * exactly once: recording requires still holding the claim.
+ *
+ * A re-claimed operation whose claims have already used every attempt without recording a result (its
+ * workers kept dying on it) goes dead without running again, so one poisonous operation cannot crash
+ * workers forever.
+ *
+ * Concurrency: a claim holds at most one operation per (identity, system) — the earliest open one — so
+ * an identity's operations in a system run strictly in plan order, one batch after another. Within a
+ * batch, different identities of one system run up to `concurrency` at a time, and systems run side by
+ * side. Several workers (processes) may run this against one PostgreSQL store; claims never overlap.
+ */
+export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {}): Promise<ApplyResult> {
+  const { db } = deps.store;
+  const random = deps.random ?? Math.random;
+  const actor = deps.actor ?? `worker:${deps.workerId}`;
+  const leaseSeconds = deps.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+  const batchSize = deps.batchSize ?? DEFAULT_BATCH;
+  const concurrency = Math.max(1, deps.concurrency ?? DEFAULT_CONCURRENCY);
+  const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  const signal = options.signal;
+
+  const outcomes: OperationOutcome[] = [];
+  let claimed = 0;
+
+  const connectorCache = new Map<string, Connector | Error>();
+  const connectorOf = (system: string): Connector => {
+    let entry = connectorCache.get(system);
+    if (entry === undefined) {
+      try {
+        entry = deps.connectors(system);
+      } catch (err) {
+        entry = err instanceof Error ? err : new Error(String(err));
+      }
+      connectorCache.set(system, entry);
+    }
+    if (entry instanceof Error) {
+      throw entry instanceof ConnectorError ? entry : new ConnectorError(system, "invalid", entry.message);
+    }
+    return entry;
+  };
+
+  // A system gone from the configuration still gets its failures recorded, with the default spacing.
+  const retryPolicyOf = (system: string): RetryPolicy => {
+    try {
+      return deps.retry(system);
+    } catch {
+      return DEFAULT_RETRY;
+    }
+  };
+
+  const finish = (outcome: OperationOutcome) => {
+    outcomes.push(outcome);
+    deps.onProgress?.({ outcome, done: outcomes.length, claimed });
+  };
+
+  async function recordSuccess(op: OperationRecord, result: WriteResult): Promise<OperationOutcome> {
+    const now = deps.now();
+    const base = outcomeBase(op);
+    try {
+      const held = await db.transaction().execute(async (trx) => {
+        // First write of the transaction: it takes the lock, and without the claim nothing else is written.
+        if (!(await operationRepository.markSucceeded(trx, op.id, { now, workerId: deps.workerId })))
+          return false;
+        await recordAccountChange(trx, op, result, now);
+        await appendEvents(trx, [
+          {
+            time: now.toISOString(),
+            actor,
+            action: "operation.succeeded",
+            subject: subjectOf(op),
+            details: {
+              ...eventDetails(op),
+              changed: result.changed,
+              nativeId: result.nativeId ?? op.nativeId,
+            },
+          },
+        ]);
+        return true;
+      });
+      if (!held) return { ...base, outcome: "skipped", error: LEASE_LOST };
+      return { ...base, outcome: "succeeded", changed: result.changed };
+    } catch (err) {
+      return { ...base, outcome: "skipped", error: `recording the result failed: ${describeError(op, err)}` };
+    }
+  }
+
+  async function recordFailure(
+    op: OperationRecord,
+    error: string,
+    retryable: boolean,
+  ): Promise<OperationOutcome> {
+    const now = deps.now();
+    const base = outcomeBase(op);
+    const retryAt = nextAttemptAt(now, Math.max(1, op.attempts), retryPolicyOf(op.system), random);
+    try {
+      const state = await db.transaction().execute(async (trx) => {
+        const next = await operationRepository.markFailed(trx, op.id, {
+          now,
+          workerId: deps.workerId,
+          error,
+          retryable,
+          nextAttemptAt: retryAt,
+        });
+        if (next === undefined) return undefined;
+        await appendEvents(trx, [
+          {
+            time: now.toISOString(),
+            actor,
+            action: next === "dead" ? "operation.dead" : "operation.failed",
+            subject: subjectOf(op),
+            details: {
+              ...eventDetails(op),
+              maxAttempts: op.maxAttempts,
+              error,
+              retryable,
+              ...(next === "failed"
+                ? { nextAttemptAt: retryAt.toISOString() }
+                : { why: retryable ? "attempts exhausted" : "not retryable" }),
+            },
+          },
+        ]);
+        return next;
+      });
+      if (state === undefined) return { ...base, outcome: "skipped", error: LEASE_LOST };
+      return state === "dead"
+        ? { ...base, outcome: "dead", error }
+        : { ...base, outcome: "failed", error, nextAttemptAt: retryAt.toISOString() };
+    } catch (err) {
+      return {
+        ...base,
+        outcome: "skipped",
+        error: `recording the failure failed: ${describeError(op, err)}`,
+      };
+    }
+  }
+
+  async function execute(op: OperationRecord): Promise<OperationOutcome> {
+    if (op.attempts > op.maxAttempts) {
+      return recordFailure(
+        op,
+        `${op.system}: abandoned after ${op.maxAttempts} attempt(s) whose worker stopped before recording a ` +
+          "result; it may or may not have been applied — check the system, then retry it",
+        false,
+      );
+    }
+    let result: WriteResult;
+    try {
+      result = await runOnConnector(connectorOf(op.system), op);
+    } catch (err) {
+      return recordFailure(op, describeError(op, err), err instanceof ConnectorError && err.retryable);
+    }
+    return recordSuccess(op, result);
+  }
+
+  /** Runs one batch: each (identity, system) group in order, up to `concurrency` groups of a system at once. */
+  async function runBatch(batch: OperationRecord[]): Promise<OperationRecord[]> {
+    const notStarted: OperationRecord[] = [];
+    const bySystem = new Map<string, Map<string, OperationRecord[]>>();
+    for (const op of batch) {
+      const groups = bySystem.get(op.system) ?? new Map<string, OperationRecord[]>();
+      bySystem.set(op.system, groups);
+      // A claim never holds two operations of one group; grouping anyway keeps order if that ever changes.
+      const key = op.identityId ?? `account:${op.username}`;
+      groups.set(key, [...(groups.get(key) ?? []), op]);
+    }
+    await Promise.all(
+      [...bySystem.values()].map(async (groups) => {
+        const queue = [...groups.values()];
+        const lane = async () => {
+          for (let group = queue.shift(); group !== undefined; group = queue.shift()) {
+            for (const op of group) {
+              if (signal?.aborted) {
+                notStarted.push(op);
+                continue;
+              }
+              finish(await execute(op));
+            }
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, lane));
+      }),
+    );
+    return notStarted;
+  }
+
+  let released = 0;
+  while (!signal?.aborted) {
+    const want = Math.min(batchSize, limit - claimed);
+    if (want <= 0) break;
+    const batch = await operationRepository.claimDue(db, {
+      now: deps.now(),
+      limit: want,
+      workerId: deps.workerId,
+      leaseSeconds,
+      ...(options.system === undefined ? {} : { system: options.system }),
+    });
+    if (batch.length === 0) break;
+    claimed += batch.length;
+    const notStarted = await runBatch(batch);
+    if (notStarted.length > 0) {
+      // Nothing of ours is executing any more, so giving every claim back is safe.
+      released = await operationRepository.releaseClaims(db, deps.workerId, deps.now());
+      break;
+    }
+  }
+
+  const count = (kind: OperationOutcomeKind) => outcomes.filter((o) => o.outcome === kind).length;
+  return {
+    outcomes,
+    dead: outcomes.filter((o) => o.outcome === "dead"),
+    summary: {
+      claimed,
+      succeeded: count("succeeded"),
+      changed: outcomes.filter((o) => o.outcome === "succeeded" && o.changed === true).length,
+      failed: count("failed"),
+      dead: count("dead"),
+      skipped: count("skipped"),
+      released,
+    },
+  };
+}
+
+const LEASE_LOST = "the claim expired and another worker took the operation over; it records the result";
+
+function outcomeBase(op: OperationRecord): Omit<OperationOutcome, "outcome"> {
+  return {
+    id: op.id,
+    system: op.system,
+    kind: op.kind,
+    identityId: op.identityId,
+    username: op.username,
+    entitlement: op.entitlement,
+    attempts: op.attempts,
+  };
+}
+
+/** Operation events are filed under the identity, so its timeline shows its access; orphans under the account. */
+function subjectOf(op: Pick<OperationRecord, "identityId" | "system" | "username">): string {
+  return op.identityId ?? `account:${op.system}/${op.username}`;
+}
+
+function eventDetails(op: OperationRecord): Record<string, unknown> {
+  return {
+    operationId: op.id,
+    system: op.system,
+    kind: op.kind,
+    username: op.username,
+    entitlement: op.entitlement,
+    identity: op.identityId,
+    reason: op.reason,
+    lineage: op.lineage,
+    drift: op.drift,
+    attempts: op.attempts,
+    ...(op.attributes === null ? {} : { attributes: op.attributes }),
+    ...(op.enabled === null ? {} : { enabled: op.enabled }),
+  };
+}
+
+/** The connector call an operation stands for. Malformed operations fail without retry. */
+async function runOnConnector(connector: Connector, op: OperationRecord): Promise<WriteResult> {
+  const ref = { username: op.username, nativeId: op.nativeId };
+  const needEntitlement = (): string => {
+    if (op.entitlement === null || op.entitlement === "") {
+      throw new ConnectorError(op.system, "invalid", `${op.kind} of "${op.username}" names no entitlement`);
+    }
+    return op.entitlement;
+  };
+  switch (op.kind) {
+    case "create":
+      return connector.create({
+        username: op.username,
+        attributes: op.attributes ?? {},
+        enabled: op.enabled ?? true,
+      });
+    case "update":
+      return connector.update(ref, op.attributes ?? {});
+    case "enable":
+      return connector.enable(ref);
+    case "disable":
+      return connector.disable(ref);
+    case "delete":
+      return connector.delete(ref);
+    case "grant":
+      return connector.grant(ref, needEntitlement());
+    case "revoke":
+      return connector.revoke(ref, needEntitlement());
+    case "rotate":
+      if (connector.rotateCredential === undefined) {
+        throw new ConnectorError(op.system, "invalid", "this connector cannot rotate credentials");
+      }
+      return connector.rotateCredential(ref);
+  }
+}
+
+/**
+ * Brings `accounts` in step with a successful operation, as reconcile would read it afterwards. An
+ * operation other than create on an account not in `accounts` (never reconciled) writes nothing there:
+ * the next reconcile reads it whole, rather than apply inventing the rest of the row.
+ */
+async function recordAccountChange(
+  trx: Trx,
+  op: OperationRecord,
+  result: WriteResult,
+  now: Date,
+): Promise<void> {
+  const at = now.toISOString();
+  const existing = await accountRepository.find(trx, op.system, op.username);
+  if (op.kind === "delete") {
+    if (existing !== undefined) await accountRepository.remove(trx, op.system, op.username);
+    return;
+  }
+  let next: Account | undefined;
+  if (op.kind === "create") {
+    // A create that changed nothing found the account already there: what the row says it holds is kept
+    // until reconcile reads it (unless reconcile had seen it vanish); a new account holds nothing yet.
+    const kept = result.changed || (existing?.vanishedAt ?? null) !== null ? undefined : existing;
+    next = {
+      system: op.system,
+      nativeId: result.nativeId ?? op.nativeId ?? existing?.nativeId ?? null,
+      username: op.username,
+      identityId: op.identityId ?? existing?.identityId ?? null,
+      enabled: op.enabled ?? true,
+      attributes: { ...kept?.attributes, ...op.attributes },
+      entitlements: kept?.entitlements ?? [],
+      managedEntitlements: kept?.managedEntitlements ?? [],
+      managed: true,
+      vanishedAt: null,
+      lastSeenAt: existing?.lastSeenAt ?? null,
+      lastUsedAt: existing?.lastUsedAt ?? null,
+    };
+  } else if (existing !== undefined) {
+    next = { ...existing, nativeId: result.nativeId ?? existing.nativeId };
+    switch (op.kind) {
+      case "update":
+        next.attributes = { ...existing.attributes, ...op.attributes };
+        break;
+      case "enable":
+        next.enabled = true;
+        break;
+      case "disable":
+        next.enabled = false;
+        break;
+      case "grant": {
+        const key = op.entitlement!;
+        next.entitlements = [...new Set([...existing.entitlements, key])];
+        next.managedEntitlements = [...new Set([...existing.managedEntitlements, key])];
+        break;
+      }
+      case "revoke":
+        next.entitlements = existing.entitlements.filter((e) => e !== op.entitlement);
+        next.managedEntitlements = existing.managedEntitlements.filter((e) => e !== op.entitlement);
+        break;
+      case "rotate":
+        break;
+    }
+  }
+  if (next !== undefined) await accountRepository.upsertMany(trx, [next], at);
+}
+
+/** The message stored in `last_error`: the connector's (already redacted) or a redacted generic one. */
+function describeError(op: Pick<OperationRecord, "system">, err: unknown): string {
+  const text =
+    err instanceof ConnectorError
+      ? err.message
+      : `${op.system}: unexpected ${err instanceof Error ? err.name : "error"}: ${err instanceof Error ? err.message : String(err)}`;
+  // A second line of defence: connection URLs never leave with their password.
+  const redacted = text.replace(/(\/\/[^:/@\s]*):[^@\s]*@/g, "$1:***@");
+  return redacted.length > MAX_ERROR_LENGTH ? `${redacted.slice(0, MAX_ERROR_LENGTH - 1)}…` : redacted;
+}
+
+/** The systems whose planned disables and deletes exceed the threshold, with the counts. */
+export interface MassChangeCount {
+  system: string;
+  disable: number;
+  delete: number;
+  /** Accounts the system has (the population the threshold is a share of). */
+  total: number;
+}
+
+/**
+ * Counts, per system, the distinct accounts the operations would disable or delete (an account both
+ * disabled and deleted counts once in the total compared) and returns the systems where that exceeds
+ * `lifecycle.massChangeThreshold` of the system's accounts. Pure.
+ */
+export function massChangesOf(
+  ops: readonly PlannedOperation[],
+  actualAccountCountBySystem: Readonly<Record<string, number>>,
+  threshold: LifecycleConfig["massChangeThreshold"],
+): MassChangeCount[] {
+  const removals = new Map<string, { disable: Set<string>; delete: Set<string> }>();
+  for (const op of ops) {
+    if (op.kind !== "disable" && op.kind !== "delete") continue;
+    const entry = removals.get(op.system) ?? { disable: new Set<string>(), delete: new Set<string>() };
+    removals.set(op.system, entry);
+    entry[op.kind].add(op.username);
+  }
+  const exceeded: MassChangeCount[] = [];
+  for (const [system, entry] of removals) {
+    const affected = new Set([...entry.disable, ...entry.delete]).size;
+    const total = actualAccountCountBySystem[system] ?? 0;
+    if (exceedsMassChangeThreshold(affected, total, threshold)) {
+      exceeded.push({ system, disable: entry.disable.size, delete: entry.delete.size, total });
+    }
+  }
+  return exceeded.sort((a, b) => (a.system < b.system ? -1 : a.system > b.system ? 1 : 0));
+}
+
+/**
+ * Mass-change protection for provisioning: throws when, in any system, the operations would disable or
+ * delete more than `lifecycle.massChangeThreshold` of its accounts. Call it before enqueueing, so nothing
+ * at all is applied; a caller with confirmation skips it and audits who confirmed.
+ * @throws MassChangeError (exit code 3) naming every such system with its counts.
+ */
+export function checkMassChange(
+  ops: readonly PlannedOperation[],
+  actualAccountCountBySystem: Readonly<Record<string, number>>,
+  threshold: LifecycleConfig["massChangeThreshold"],
+): void {
+  const exceeded = massChangesOf(ops, actualAccountCountBySystem, threshold);
+  if (exceeded.length === 0) return;
+  const parts = exceeded.map(
+    (c) => `${c.system} (disable ${c.disable}, delete ${c.delete} of ${c.total} accounts)`,
+  );
+  throw new MassChangeError(
+    `this plan would disable or delete more than lifecycle.massChangeThreshold (${threshold.percent}% and at ` +
+      `least ${threshold.minimum}) of the accounts in ${parts.join(", ")}; nothing was queued. Check the HR ` +
+      "data and the policy; if the change is intended, run again with --confirm-mass-change.",
+    Object.fromEntries(
+      exceeded.map((c) => [`system:${c.system}`, { disable: c.disable, delete: c.delete, total: c.total }]),
+    ),
+  );
+}

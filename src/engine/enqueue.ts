@@ -1,0 +1,155 @@
+import { type AuditEventInput, appendEvents } from "../audit/ledger.js";
+import type { PlannedOperation, SystemDef } from "../domain/access-types.js";
+import type { LifecycleConfig } from "../policy/config-types.js";
+import { accountRepository } from "../store/account-repository.js";
+import type { Store } from "../store/database.js";
+import {
+  type EnqueueResult,
+  type OperationRecord,
+  operationRepository,
+} from "../store/operation-repository.js";
+import { checkMassChange, type MassChangeCount, massChangesOf } from "./apply.js";
+import { DEFAULT_RETRY } from "./backoff.js";
+
+export interface EnqueuePlanOptions {
+  now: Date;
+  /** Who queues, recorded in the audit (e.g. `cli:alice`). */
+  actor: string;
+  /** Lets the plan through mass-change protection; the audit records who confirmed, per system. */
+  confirmMassChange?: boolean;
+  lifecycle: Pick<LifecycleConfig, "massChangeThreshold">;
+  /** For each system's `retry.maxAttempts`, stored on its operations. */
+  systems: Readonly<Record<string, Pick<SystemDef, "retry">>>;
+  /**
+   * Accounts per system, the population the threshold is a share of. The planner has read them already;
+   * when absent they are counted from the store.
+   */
+  accountCountBySystem?: Readonly<Record<string, number>>;
+}
+
+export interface EnqueuePlanResult extends EnqueueResult {
+  /** Systems past the mass-change threshold that went ahead because the caller confirmed. */
+  massChangeConfirmed: MassChangeCount[];
+}
+
+/**
+ * Queues a plan: mass-change check, insert, and one `operation.queued` audit event per queued operation
+ * (plus `operation.mass_change_confirmed` per system let through by confirmation), all in one
+ * transaction — so a plan stopped by protection, or any failure, queues nothing.
+ *
+ * The check counts only operations not queued already: re-planning while a confirmed mass change is
+ * still being applied does not ask again for the same changes.
+ *
+ * Concurrency: safe to run beside workers and other enqueuers; the unique index on open idempotency keys
+ * makes a concurrent duplicate a skip. On SQLite, keep planning in one process (the embedded default):
+ * this transaction reads before it writes, which a write from another process in between turns into
+ * SQLITE_BUSY.
+ * @throws MassChangeError (exit code 3) when a system's disables and deletes exceed the threshold and
+ *   `confirmMassChange` is not set; nothing is queued.
+ */
+export async function enqueuePlan(
+  store: Pick<Store, "db">,
+  ops: readonly PlannedOperation[],
+  options: EnqueuePlanOptions,
+): Promise<EnqueuePlanResult> {
+  const at = options.now.toISOString();
+  const threshold = options.lifecycle.massChangeThreshold;
+  return store.db.transaction().execute(async (trx) => {
+    const open = await operationRepository.openKeys(
+      trx,
+      ops.map((op) => op.idempotencyKey),
+    );
+    const fresh = ops.filter((op) => !open.has(op.idempotencyKey));
+    const population = options.accountCountBySystem ?? (await countAccounts(trx));
+    if (!options.confirmMassChange) checkMassChange(fresh, population, threshold);
+    const confirmed = options.confirmMassChange ? massChangesOf(fresh, population, threshold) : [];
+
+    const result = await operationRepository.enqueue(trx, ops, {
+      now: options.now,
+      maxAttemptsFor: (system) => options.systems[system]?.retry.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
+    });
+    const events: AuditEventInput[] = confirmed.map((c) => ({
+      time: at,
+      actor: options.actor,
+      action: "operation.mass_change_confirmed",
+      subject: `system:${c.system}`,
+      details: {
+        system: c.system,
+        disable: c.disable,
+        delete: c.delete,
+        total: c.total,
+        confirmedBy: options.actor,
+      },
+    }));
+    for (const op of result.queued) events.push(queuedEvent(op, at, options.actor));
+    await appendEvents(trx, events);
+    return { ...result, massChangeConfirmed: confirmed };
+  });
+}
+
+/**
+ * Puts a dead operation back in the queue (attempts reset, due at once) and audits who did it
+ * (`operation.retried`), in one transaction.
+ * @throws NotFoundError when no dead operation has this id; TenureError `operation_open` when the same
+ *   change is queued again already.
+ */
+export async function retryDeadOperation(
+  store: Pick<Store, "db">,
+  id: string,
+  options: { now: Date; actor: string },
+): Promise<OperationRecord> {
+  return store.db.transaction().execute(async (trx) => {
+    const before = await operationRepository.find(trx, id);
+    const op = await operationRepository.retryDead(trx, id, options.now);
+    await appendEvents(trx, [
+      {
+        time: options.now.toISOString(),
+        actor: options.actor,
+        action: "operation.retried",
+        subject: op.identityId ?? `account:${op.system}/${op.username}`,
+        details: {
+          operationId: op.id,
+          system: op.system,
+          kind: op.kind,
+          username: op.username,
+          entitlement: op.entitlement,
+          identity: op.identityId,
+          previousAttempts: before?.attempts ?? null,
+          lastError: op.lastError,
+        },
+      },
+    ]);
+    return op;
+  });
+}
+
+function queuedEvent(op: OperationRecord, at: string, actor: string): AuditEventInput {
+  return {
+    time: at,
+    actor,
+    action: "operation.queued",
+    // Filed under the identity, as apply files the outcome, so its timeline shows the whole story.
+    subject: op.identityId ?? `account:${op.system}/${op.username}`,
+    details: {
+      operationId: op.id,
+      system: op.system,
+      kind: op.kind,
+      username: op.username,
+      entitlement: op.entitlement,
+      identity: op.identityId,
+      reason: op.reason,
+      lineage: op.lineage,
+      drift: op.drift,
+      idempotencyKey: op.idempotencyKey,
+      ...(op.attributes === null ? {} : { attributes: op.attributes }),
+      ...(op.enabled === null ? {} : { enabled: op.enabled }),
+    },
+  };
+}
+
+async function countAccounts(db: Store["db"] | Parameters<typeof accountRepository.list>[0]) {
+  const counts: Record<string, number> = {};
+  for (const account of await accountRepository.list(db))
+    counts[account.system] = (counts[account.system] ?? 0) + 1;
+  return counts;
+}
