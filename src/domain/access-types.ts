@@ -142,6 +142,12 @@ export interface Account {
   managedEntitlements: string[];
   /** Whether Tenure created or adopted the account (correlated to an identity). */
   managed: boolean;
+  /**
+   * Set by reconcile when a managed account is no longer found in the system. The row is kept so the
+   * planner can tell an account deleted out of band (drift: recreated only under `drift: enforce`)
+   * from a joiner who never had one. Absent or null: the account exists.
+   */
+  vanishedAt?: string | null;
   lastSeenAt: string | null;
   lastUsedAt: string | null;
 }

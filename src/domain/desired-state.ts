@@ -1,0 +1,613 @@
+import type { AttributeName, LifecycleConfig } from "../policy/config-types.js";
+import type {
+  AccountPresence,
+  Assignment,
+  DesiredAccess,
+  DesiredSystemAccess,
+  Lineage,
+  Policy,
+  RoleDef,
+  RoleRule,
+  SystemDef,
+} from "./access-types.js";
+import type { Identity, IsoDate, LifecycleState, WorkerAttributes } from "./identity-types.js";
+import { addDays } from "./local-date.js";
+import { type CompiledTemplate, compileTemplate, toUsername } from "./username-template.js";
+
+const DAY_MS = 86_400_000;
+/** Distinct attribute tuples remembered per rule; past this a rule is simply evaluated every time. */
+const RULE_MEMO_LIMIT = 100_000;
+
+/** Everything the desired access of one identity depends on. Time is given, never read. */
+export interface DesiredStateInput {
+  identity: Identity;
+  policy: Policy;
+  lifecycle: LifecycleConfig;
+  /** The identity's assignments, active or not (the rules decide); other identities' are ignored. */
+  assignments: readonly Assignment[];
+  /** system → username already allocated to this identity (a link or its existing account). */
+  usernames: Readonly<Record<string, string>>;
+  now: Date;
+  /** `now` as a calendar date in the source's time zone; decides the pre-hire window. */
+  today: IsoDate;
+}
+
+/** The per-identity part of `DesiredStateInput`, for a calculator already bound to a policy. */
+export type DesiredStateContext = Omit<DesiredStateInput, "policy" | "lifecycle">;
+
+/** Whether an assignment counts now, and if not, why not (for explanations). */
+export type AssignmentStatus =
+  | "active"
+  | "revoked"
+  | "not-yet-valid"
+  | "expired"
+  | "earlier-employment"
+  | "other-identity"
+  | "unknown-target";
+
+export interface RuleOutcome {
+  value: boolean;
+  error?: string;
+}
+
+/** How one role was decided for one identity. */
+export interface RoleTrace {
+  role: RoleDef;
+  /** The birthright rule on the current attributes; null when the role has no rule. */
+  rule: RuleOutcome | null;
+  /** The rule on the attributes before the last change, when mover grace was in force; else null. */
+  previousRule: RuleOutcome | null;
+  /** Every reason the role is held now; empty when it is not held. */
+  held: Lineage[];
+}
+
+/** What the lifecycle state does to every account of the identity. */
+export interface LifecycleVerdict {
+  state: LifecycleState;
+  presence: AccountPresence;
+  /** Why the accounts are not simply enabled; null when they are. */
+  lineage: Lineage | null;
+  /** Which held entitlements a leaver loses at once. */
+  withhold: "none" | "privileged" | "all";
+  withholdLineage: Lineage | null;
+}
+
+/** The intermediate decisions behind a DesiredAccess, for `explain`. */
+export interface AccessTrace {
+  roles: RoleTrace[];
+  assignments: { assignment: Assignment; status: AssignmentStatus; lineage: Lineage | null }[];
+  /** Set when the identity's attributes changed and mover grace applies or applied. */
+  moverGrace: { changedAt: string; until: string; active: boolean } | null;
+  lifecycle: LifecycleVerdict;
+}
+
+/** A role and the include chain from some role down to it. */
+export interface RoleChain {
+  role: string;
+  chain: readonly string[];
+}
+
+/**
+ * Desired state bound to one policy and lifecycle configuration. Building it indexes roles, includes
+ * and templates once; `compute` then costs only the rule evaluations (memoised per distinct tuple of
+ * the attributes each rule reads, so RoleRule.evaluate must depend on nothing else) and the output.
+ * Pure: the same context always gives an equal DesiredAccess. Treat results as read-only: lineage
+ * lists are frozen and shared between identities holding access the same way, which keeps a plan of
+ * 100,000 people small. Throws only while being built (a template naming an unknown attribute).
+ */
+export interface DesiredStateCalculator {
+  readonly policy: Policy;
+  readonly lifecycle: LifecycleConfig;
+  compute(context: DesiredStateContext): DesiredAccess;
+  /** Same as compute, plus the decisions behind it. Slower; for explanations and tests. */
+  trace(context: DesiredStateContext): { desired: DesiredAccess; trace: AccessTrace };
+  /**
+   * Every role that would bring an account in `system` (and `entitlement`, when given) if it were held,
+   * with the include chain from that role down to the role that holds the grant.
+   */
+  rolesGranting(system: string, entitlement?: string): RoleChain[];
+}
+
+interface IndexedSystem {
+  def: SystemDef;
+  username: number;
+  attributes: { key: string; template: CompiledTemplate }[];
+  privileged: ReadonlySet<string>;
+}
+
+interface ClosureEntry {
+  role: IndexedRole;
+  lineage: Lineage;
+  /** `[lineage]`, frozen and shared by every identity holding the role this way. */
+  lineages: readonly Lineage[];
+}
+
+interface IndexedRole {
+  def: RoleDef;
+  rule: RoleRule | null;
+  /** Read attributes for the memo key; null when the rule is not memoised. */
+  reads: readonly AttributeName[] | null;
+  memo: Map<string, RuleOutcome> | null;
+  /** The outcome when a single-read rule's attribute is null. */
+  nullOutcome: RuleOutcome | undefined;
+  grants: { system: number; entitlements: readonly string[] }[];
+  /** The role itself first, then every role it includes transitively, each once, shortest chain first. */
+  closure: ClosureEntry[];
+}
+
+interface SystemAccumulator {
+  account: readonly Lineage[];
+  entitlements: Record<string, readonly Lineage[]>;
+}
+
+function evaluateSafely(rule: RoleRule, attributes: WorkerAttributes): RuleOutcome {
+  try {
+    const result = rule.evaluate(attributes);
+    // Anything but a literal true is false: a rule must never grant access by accident.
+    if (result.value === true) return result.error === undefined ? TRUE : result;
+    return result.error === undefined ? FALSE : { value: false, error: result.error };
+  } catch (error) {
+    return { value: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+const TRUE: RuleOutcome = Object.freeze({ value: true });
+const FALSE: RuleOutcome = Object.freeze({ value: false });
+
+function evaluateRole(role: IndexedRole, attributes: WorkerAttributes): RuleOutcome {
+  const rule = role.rule!;
+  const memo = role.memo;
+  const reads = role.reads;
+  if (memo === null || reads === null) return evaluateSafely(rule, attributes);
+  let key: string;
+  if (reads.length === 1) {
+    // The common case needs no key building: the value is the key, and null has a slot of its own.
+    const v = attributes[reads[0]!];
+    if (v === null) {
+      role.nullOutcome ??= evaluateSafely(rule, attributes);
+      return role.nullOutcome;
+    }
+    key = v;
+  } else {
+    // Length-prefixed so two different tuples can never produce the same key.
+    key = "";
+    for (let i = 0; i < reads.length; i++) {
+      const v = attributes[reads[i]!];
+      key += v === null ? "~" : `${v.length}:${v}`;
+    }
+  }
+  let outcome = memo.get(key);
+  if (outcome === undefined) {
+    outcome = evaluateSafely(rule, attributes);
+    if (memo.size < RULE_MEMO_LIMIT) memo.set(key, outcome);
+  }
+  return outcome;
+}
+
+/** Whether `assignment` counts for `identity` at `nowMs` (target existence aside). */
+export function assignmentStatus(
+  assignment: Assignment,
+  identity: Identity,
+  nowMs: number,
+): AssignmentStatus {
+  if (assignment.identityId !== identity.id) return "other-identity";
+  // An earlier employment's access is never resurrected by a rehire.
+  if (assignment.employment !== identity.employment) return "earlier-employment";
+  if (assignment.revokedAt !== null && !(Date.parse(assignment.revokedAt) > nowMs)) return "revoked";
+  if (!(Date.parse(assignment.validFrom) <= nowMs)) return "not-yet-valid";
+  if (assignment.validUntil !== null && !(nowMs < Date.parse(assignment.validUntil))) return "expired";
+  return "active";
+}
+
+function describeAssignmentTarget(target: Assignment["target"]): string {
+  return "role" in target ? `role ${target.role}` : `${target.system}:${target.entitlement}`;
+}
+
+function terminationDay(identity: Identity): string {
+  return (
+    identity.attributes.terminationDate ?? identity.attributes.endDate ?? identity.stateSince.slice(0, 10)
+  );
+}
+
+/** What the lifecycle state does to every account of `identity` at `nowMs` / `today`. */
+export function lifecycleVerdict(
+  identity: Identity,
+  lifecycle: LifecycleConfig,
+  nowMs: number,
+  today: IsoDate,
+): LifecycleVerdict {
+  const state = identity.state;
+  const none = { withhold: "none", withholdLineage: null } as const;
+  switch (state) {
+    case "active":
+      return { state, presence: "enabled", lineage: null, ...none };
+    case "prehire": {
+      const start = identity.attributes.startDate;
+      if (start === null) {
+        const note = "pre-hire without a start date: disabled until it starts";
+        return {
+          state,
+          presence: "disabled",
+          lineage: lifecycleLineage("lifecycle.prehireDays", note),
+          ...none,
+        };
+      }
+      const opens = addDays(start, -lifecycle.prehireDays);
+      const window = `created ${lifecycle.prehireDays} days before the start date ${start}`;
+      if (today >= opens) {
+        const note = `starts on ${start}: ${window}, disabled until then`;
+        return {
+          state,
+          presence: "disabled",
+          lineage: lifecycleLineage("lifecycle.prehireDays", note),
+          ...none,
+        };
+      }
+      const note = `starts on ${start}: not yet, accounts are ${window} (on ${opens})`;
+      return { state, presence: "absent", lineage: lifecycleLineage("lifecycle.prehireDays", note), ...none };
+    }
+    case "suspended": {
+      const note = `suspended since ${identity.stateSince.slice(0, 10)}: disabled while suspended`;
+      return { state, presence: "disabled", lineage: lifecycleLineage("lifecycle.suspended", note), ...none };
+    }
+    case "terminated": {
+      const day = terminationDay(identity);
+      const deleteAt = Date.parse(identity.stateSince) + lifecycle.deleteAfterDays * DAY_MS;
+      // An unparseable stateSince compares false and leaves the account disabled: the safe side.
+      if (nowMs >= deleteAt) {
+        const note = `terminated on ${day}: deleted after lifecycle.deleteAfterDays (${lifecycle.deleteAfterDays} days)`;
+        const lineage = lifecycleLineage("lifecycle.deleteAfterDays", note);
+        return { state, presence: "absent", lineage, withhold: "all", withholdLineage: lineage };
+      }
+      const mode = lifecycle.leaver.revoke;
+      return {
+        state,
+        presence: "disabled",
+        lineage: lifecycleLineage("lifecycle.leaver", `terminated on ${day}: disabled by lifecycle.leaver`),
+        withhold: mode,
+        withholdLineage: lifecycleLineage(
+          "lifecycle.leaver.revoke",
+          `terminated on ${day}, lifecycle.leaver.revoke = ${mode}`,
+        ),
+      };
+    }
+    case "deleted": {
+      const note = `identity deleted on ${identity.stateSince.slice(0, 10)}: no accounts`;
+      return { state, presence: "absent", lineage: lifecycleLineage("lifecycle.deleted", note), ...none };
+    }
+  }
+}
+
+function lifecycleLineage(policy: string, note: string): Lineage {
+  return { kind: "lifecycle", policy, note };
+}
+
+function accumulatorAt(accumulators: (SystemAccumulator | undefined)[], i: number): SystemAccumulator {
+  let acc = accumulators[i];
+  if (acc === undefined) {
+    acc = { account: NO_LINEAGE, entitlements: {} };
+    accumulators[i] = acc;
+  }
+  return acc;
+}
+
+/**
+ * Entitlement keys come from target systems and may be any string, "constructor" or "__proto__" too:
+ * plain objects (small and fast, unlike null-prototype ones) are read and written through these two.
+ */
+function getOwn<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  if (key === "__proto__")
+    Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+  else record[key] = value;
+}
+
+const NO_LINEAGE: readonly Lineage[] = Object.freeze([]);
+
+/**
+ * `list` with `items` added, each once. Lists are never mutated, only replaced: most identities hold a
+ * grant through one role, and then every one of them shares that role's frozen list instead of a copy.
+ */
+function union(list: readonly Lineage[] | undefined, items: readonly Lineage[]): readonly Lineage[] {
+  if (list === undefined || list.length === 0) return items;
+  let out: Lineage[] | null = null;
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i]!;
+    if (list.includes(item) || out?.includes(item)) continue;
+    out ??= [...list];
+    out.push(item);
+  }
+  return out ?? list;
+}
+
+/** Builds the calculator for one policy; see DesiredStateCalculator. */
+export function createDesiredStateCalculator(
+  policy: Policy,
+  lifecycle: LifecycleConfig,
+): DesiredStateCalculator {
+  const systemNames = Object.keys(policy.systems);
+  const systemIndex = new Map(systemNames.map((name, i) => [name, i]));
+  const usernameTemplates: CompiledTemplate[] = [];
+  const usernameBySource = new Map<string, number>();
+  const systems: IndexedSystem[] = systemNames.map((name) => {
+    const def = policy.systems[name]!;
+    let username = usernameBySource.get(def.account.username);
+    if (username === undefined) {
+      username = usernameTemplates.push(compileTemplate(def.account.username)) - 1;
+      usernameBySource.set(def.account.username, username);
+    }
+    const attributes = Object.entries(def.account.attributes).map(([key, text]) => ({
+      key,
+      template: compileTemplate(text),
+    }));
+    const defs = policy.entitlements[name] ?? {};
+    const privileged = new Set(Object.keys(defs).filter((key) => defs[key]!.privileged));
+    return { def, username, attributes, privileged };
+  });
+
+  const roles = new Map<string, IndexedRole>();
+  for (const def of Object.values(policy.roles)) {
+    const reads = def.when !== null && def.when.reads.length > 0 ? def.when.reads : null;
+    roles.set(def.name, {
+      def,
+      rule: def.when,
+      reads,
+      // A rule that declares no reads cannot be keyed safely, so it is evaluated every time.
+      memo: reads === null ? null : new Map(),
+      nullOutcome: undefined,
+      grants: def.grants.flatMap((g) => {
+        const system = systemIndex.get(g.system);
+        return system === undefined ? [] : [{ system, entitlements: g.entitlements }];
+      }),
+      closure: [],
+    });
+  }
+  for (const role of roles.values()) {
+    const ruleRef = role.rule === null ? null : { source: role.rule.source, location: role.rule.location };
+    const seen = new Set<IndexedRole>([role]);
+    const queue: { role: IndexedRole; chain: string[] }[] = [{ role, chain: [role.def.name] }];
+    // Breadth-first over includes with a visited set: shortest chains win and a cycle cannot loop.
+    for (let q = 0; q < queue.length; q++) {
+      const { role: current, chain } = queue[q]!;
+      const lineage: Lineage = Object.freeze({ kind: "role", role: current.def.name, chain, rule: ruleRef });
+      role.closure.push({ role: current, lineage, lineages: Object.freeze([lineage]) });
+      for (const name of current.def.includes) {
+        const next = roles.get(name);
+        if (next === undefined || seen.has(next)) continue;
+        seen.add(next);
+        queue.push({ role: next, chain: [...chain, name] });
+      }
+    }
+  }
+  const ruleRoles = [...roles.values()].filter((r) => r.rule !== null);
+
+  function holdByRules(
+    attributes: WorkerAttributes,
+    held: Map<IndexedRole, readonly Lineage[]>,
+    outcomes: Map<IndexedRole, RuleOutcome> | null,
+  ): void {
+    const direct: IndexedRole[] = [];
+    for (let i = 0; i < ruleRoles.length; i++) {
+      const role = ruleRoles[i]!;
+      const outcome = evaluateRole(role, attributes);
+      outcomes?.set(role, outcome);
+      if (outcome.value) direct.push(role);
+    }
+    // Roles matched by their own rule are explained by that rule, not by a chain that also includes them.
+    for (const role of direct) held.set(role, role.closure[0]!.lineages);
+    for (const role of direct) {
+      for (let i = 1; i < role.closure.length; i++) {
+        const entry = role.closure[i]!;
+        if (!held.has(entry.role)) held.set(entry.role, entry.lineages);
+      }
+    }
+  }
+
+  function run(context: DesiredStateContext, trace: AccessTrace | null): DesiredAccess {
+    const { identity, now } = context;
+    const nowMs = now.getTime();
+    const attributes = identity.attributes;
+    const currentOutcomes = trace === null ? null : new Map<IndexedRole, RuleOutcome>();
+    const held = new Map<IndexedRole, readonly Lineage[]>();
+    holdByRules(attributes, held, currentOutcomes);
+
+    const extra: { system: number; entitlement: string; lineage: Lineage }[] = [];
+    for (const assignment of context.assignments) {
+      let status = assignmentStatus(assignment, identity, nowMs);
+      let lineage: Lineage | null = null;
+      if (status === "active") {
+        const target = assignment.target;
+        const role = "role" in target ? roles.get(target.role) : undefined;
+        const system = "role" in target ? undefined : systemIndex.get(target.system);
+        if (role === undefined && system === undefined) {
+          status = "unknown-target";
+        } else {
+          lineage = {
+            kind: "assignment",
+            assignmentId: assignment.id,
+            target: describeAssignmentTarget(target),
+            validUntil: assignment.validUntil,
+          };
+          if (role !== undefined) {
+            for (const entry of role.closure) {
+              const list = held.get(entry.role);
+              held.set(entry.role, list === undefined ? [lineage] : [...list, lineage]);
+            }
+          } else if (!("role" in target)) {
+            extra.push({ system: system!, entitlement: target.entitlement, lineage });
+          }
+        }
+      }
+      trace?.assignments.push({ assignment, status, lineage });
+    }
+
+    let previousOutcomes: Map<IndexedRole, RuleOutcome> | null = null;
+    const previous = identity.previousAttributes;
+    const changedAt = identity.attributesChangedAt;
+    if (lifecycle.moverGraceDays > 0 && previous !== null && changedAt !== null) {
+      const untilMs = Date.parse(changedAt) + lifecycle.moverGraceDays * DAY_MS;
+      const active = nowMs < untilMs;
+      const until = Number.isNaN(untilMs) ? changedAt : new Date(untilMs).toISOString();
+      if (trace !== null) trace.moverGrace = { changedAt, until, active };
+      if (active) {
+        previousOutcomes = trace === null ? null : new Map();
+        const before = new Map<IndexedRole, readonly Lineage[]>();
+        holdByRules(previous, before, previousOutcomes);
+        for (const [role, lineages] of before) {
+          if (held.has(role)) continue;
+          held.set(role, [{ kind: "mover-grace", until, from: lineages[0]! }]);
+        }
+      }
+    }
+
+    const accumulators: (SystemAccumulator | undefined)[] = new Array(systems.length);
+    for (const [role, lineages] of held) {
+      for (const grant of role.grants) {
+        const acc = accumulatorAt(accumulators, grant.system);
+        acc.account = union(acc.account, lineages);
+        for (const entitlement of grant.entitlements) {
+          setOwn(acc.entitlements, entitlement, union(getOwn(acc.entitlements, entitlement), lineages));
+        }
+      }
+    }
+    for (const grant of extra) {
+      const acc = accumulatorAt(accumulators, grant.system);
+      const lineages = [grant.lineage];
+      acc.account = union(acc.account, lineages);
+      setOwn(
+        acc.entitlements,
+        grant.entitlement,
+        union(getOwn(acc.entitlements, grant.entitlement), lineages),
+      );
+    }
+
+    const verdict = lifecycleVerdict(identity, lifecycle, nowMs, context.today);
+    const out: Record<string, DesiredSystemAccess> = {};
+    let renderedUsernames: (string | undefined)[] | null = null;
+    for (let i = 0; i < systems.length; i++) {
+      const acc = accumulators[i];
+      if (acc === undefined) continue;
+      const system = systems[i]!;
+      const name = system.def.name;
+      let username: string | null = Object.hasOwn(context.usernames, name) ? context.usernames[name]! : null;
+      if (username === null) {
+        // Systems usually share one template; render and transliterate it once per identity.
+        renderedUsernames ??= new Array(usernameTemplates.length);
+        let rendered = renderedUsernames[system.username];
+        if (rendered === undefined) {
+          rendered = toUsername(usernameTemplates[system.username]!.render(attributes));
+          renderedUsernames[system.username] = rendered;
+        }
+        username = rendered === "" ? null : rendered;
+      }
+      const accountAttributes: Record<string, string | null> = {};
+      for (const { key, template } of system.attributes)
+        accountAttributes[key] = template.renderValue(attributes);
+
+      // Lineage lists may be shared between identities (see union): the result is read-only.
+      let entitlements = acc.entitlements as Record<string, Lineage[]>;
+      const withheld: Record<string, Lineage[]> = {};
+      if (verdict.presence === "absent" || verdict.withhold !== "none") {
+        const reason = verdict.presence === "absent" ? verdict.lineage! : verdict.withholdLineage!;
+        const all = verdict.presence === "absent" || verdict.withhold === "all";
+        entitlements = {};
+        for (const key of Object.keys(acc.entitlements)) {
+          const lineages = acc.entitlements[key]!;
+          if (all || system.privileged.has(key)) setOwn(withheld, key, [reason, ...lineages]);
+          else setOwn(entitlements, key, lineages as Lineage[]);
+        }
+      }
+      const presenceLineage =
+        verdict.lineage === null ? (acc.account as Lineage[]) : [...acc.account, verdict.lineage];
+      out[name] = {
+        system: name,
+        presence: verdict.presence,
+        presenceLineage,
+        username,
+        attributes: accountAttributes,
+        entitlements,
+        withheld,
+      };
+    }
+
+    if (trace !== null) {
+      trace.lifecycle = verdict;
+      for (const role of roles.values()) {
+        trace.roles.push({
+          role: role.def,
+          rule: currentOutcomes!.get(role) ?? null,
+          previousRule: previousOutcomes?.get(role) ?? null,
+          held: [...(held.get(role) ?? NO_LINEAGE)],
+        });
+      }
+    }
+    return { identityId: identity.id, systems: out };
+  }
+
+  function rolesGranting(system: string, entitlement?: string): RoleChain[] {
+    const out: RoleChain[] = [];
+    const index = systemIndex.get(system);
+    if (index === undefined) return out;
+    for (const role of roles.values()) {
+      for (const entry of role.closure) {
+        const grants = entry.role.grants.some(
+          (g) => g.system === index && (entitlement === undefined || g.entitlements.includes(entitlement)),
+        );
+        if (grants && entry.lineage.kind === "role") {
+          out.push({ role: role.def.name, chain: entry.lineage.chain });
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  return {
+    policy,
+    lifecycle,
+    compute: (context) => run(context, null),
+    trace: (context) => {
+      const trace: AccessTrace = {
+        roles: [],
+        assignments: [],
+        moverGrace: null,
+        lifecycle: lifecycleVerdict(context.identity, lifecycle, context.now.getTime(), context.today),
+      };
+      const desired = run(context, trace);
+      return { desired, trace };
+    },
+    rolesGranting,
+  };
+}
+
+const calculators = new WeakMap<Policy, WeakMap<LifecycleConfig, DesiredStateCalculator>>();
+
+/**
+ * The access `input.identity` should have in every system some held grant names, with the lineage of
+ * every piece. Pure. Reuses one calculator per (policy, lifecycle) object pair, so calling it in a loop
+ * costs no more than holding a calculator from `createDesiredStateCalculator`.
+ *
+ * Rules: roles whose `when` is true, their includes, and active assignments of the current employment;
+ * during mover grace, roles held only under the previous attributes; presence from the lifecycle state
+ * (prehire window, suspended, leaver, retention delete); a leaver's privileged (or all) entitlements,
+ * and every entitlement of an absent account, move to `withheld`.
+ */
+export function computeDesiredAccess(input: DesiredStateInput): DesiredAccess {
+  return calculatorFor(input.policy, input.lifecycle).compute(input);
+}
+
+/** The cached calculator for a (policy, lifecycle) pair. */
+export function calculatorFor(policy: Policy, lifecycle: LifecycleConfig): DesiredStateCalculator {
+  let byLifecycle = calculators.get(policy);
+  if (byLifecycle === undefined) {
+    byLifecycle = new WeakMap();
+    calculators.set(policy, byLifecycle);
+  }
+  let calculator = byLifecycle.get(lifecycle);
+  if (calculator === undefined) {
+    calculator = createDesiredStateCalculator(policy, lifecycle);
+    byLifecycle.set(lifecycle, calculator);
+  }
+  return calculator;
+}

@@ -1,0 +1,99 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { WorkerAttributes } from "./identity-types.js";
+import { allocateUsername, compileTemplate, TemplateError, toUsername } from "./username-template.js";
+
+const zoe: WorkerAttributes = {
+  employeeId: "E1",
+  givenName: "Zoë",
+  familyName: "O'Brien-Łukasik",
+  displayName: "Zoë O'Brien-Łukasik",
+  email: "zoe@example.test",
+  department: "Engineering",
+  title: null,
+  location: null,
+  costCenter: null,
+  managerId: null,
+  employmentType: "employee",
+  status: "active",
+  startDate: "2026-01-05",
+  endDate: null,
+  terminationDate: null,
+};
+
+describe("compileTemplate", () => {
+  it("lists the attributes it reads and renders them", () => {
+    const t = compileTemplate("{givenName}.{familyName}");
+    expect(t.reads).toEqual(["givenName", "familyName"]);
+    expect(t.render(zoe)).toBe("Zoë.O'Brien-Łukasik");
+  });
+
+  it("rejects an unknown attribute when compiled, naming it", () => {
+    expect(() => compileTemplate("{givenName}.{surname}")).toThrow(TemplateError);
+    expect(() => compileTemplate("{givenName}.{surname}")).toThrow(/unknown attribute "surname"/);
+  });
+
+  it("rejects unbalanced braces and accepts doubled ones as literals", () => {
+    expect(() => compileTemplate("{givenName")).toThrow(/unclosed/);
+    expect(() => compileTemplate("givenName}")).toThrow(/unmatched/);
+    expect(compileTemplate("{{x}} {employeeId}").render(zoe)).toBe("{x} E1");
+  });
+
+  it("renders null as empty, and renderValue keeps a lone null attribute null", () => {
+    const t = compileTemplate("{title}");
+    expect(t.render(zoe)).toBe("");
+    expect(t.renderValue(zoe)).toBeNull();
+    expect(compileTemplate("{title} at {department}").renderValue(zoe)).toBe(" at Engineering");
+    expect(compileTemplate("static").renderValue(zoe)).toBe("static");
+  });
+});
+
+describe("toUsername", () => {
+  it("transliterates, lower-cases and drops punctuation", () => {
+    expect(toUsername(compileTemplate("{givenName}.{familyName}").render(zoe))).toBe("zoe.obrien-lukasik");
+  });
+
+  it.each([
+    ["Søren.Kierkegaard", "soren.kierkegaard"],
+    ["Straße", "strasse"],
+    ["Æsa.Œuvre", "aesa.oeuvre"],
+    ["Đorđe.Þórsson", "dorde.thorsson"],
+    ["Işık", "isik"],
+    ["Ángel.Núñez", "angel.nunez"],
+    ["ﬁona", "fiona"],
+    ["..a..b--c__", "a.b-c"],
+    ["a .-b", "a.b"],
+    ["王.小明", ""],
+  ])("%s → %s", (text, expected) => {
+    expect(toUsername(text)).toBe(expected);
+  });
+
+  it("always yields [a-z0-9._-] with no separator at the ends or twice in a row", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme", maxLength: 30 }), (text) => {
+        const u = toUsername(text);
+        expect(u).toMatch(/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*)?$/);
+        expect(toUsername(u)).toBe(u);
+      }),
+    );
+  });
+});
+
+describe("allocateUsername", () => {
+  const taken = new Set(["jane.doe", "jane.doe2", "john"]);
+
+  it("keeps a free base", () => {
+    expect(allocateUsername("ann", taken, "suffix")).toEqual({ ok: true, username: "ann" });
+  });
+
+  it("appends the first free number on suffix", () => {
+    expect(allocateUsername("jane.doe", taken, "suffix")).toEqual({ ok: true, username: "jane.doe3" });
+    expect(allocateUsername("john", taken, "suffix")).toEqual({ ok: true, username: "john2" });
+  });
+
+  it("fails with the taken name on fail, and on an empty base", () => {
+    const taken1 = allocateUsername("john", taken, "fail");
+    expect(taken1).toMatchObject({ ok: false, reason: "taken", username: "john" });
+    expect(allocateUsername("", taken, "suffix")).toMatchObject({ ok: false, reason: "empty" });
+  });
+});
