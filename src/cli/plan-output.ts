@@ -79,6 +79,6 @@ export function printPlan(
     o,
     ops.length === 0
       ? "No changes: every system matches policy."
-      : `Plan: ${t.operations} operations (${kinds}).`,
+      : `Plan: ${t.operations} operation${t.operations === 1 ? "" : "s"} (${kinds}).`,
   );
 }

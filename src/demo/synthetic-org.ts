@@ -20,8 +20,14 @@ export interface SyntheticWorker {
 }
 
 export const DEPARTMENTS: Record<string, { titles: string[]; costCenter: string }> = {
-  Engineering: { titles: ["Software Engineer", "Senior Software Engineer", "Staff Engineer", "SRE"], costCenter: "CC-100" },
-  Finance: { titles: ["Accountant", "Payroll Specialist", "Financial Analyst", "Controller"], costCenter: "CC-200" },
+  Engineering: {
+    titles: ["Software Engineer", "Senior Software Engineer", "Staff Engineer", "SRE"],
+    costCenter: "CC-100",
+  },
+  Finance: {
+    titles: ["Accountant", "Payroll Specialist", "Financial Analyst", "Controller"],
+    costCenter: "CC-200",
+  },
   Sales: { titles: ["Account Executive", "Sales Engineer", "Sales Development Rep"], costCenter: "CC-300" },
   "People Ops": { titles: ["HR Generalist", "Recruiter", "People Partner"], costCenter: "CC-400" },
   Support: { titles: ["Support Engineer", "Support Specialist"], costCenter: "CC-500" },
@@ -69,7 +75,8 @@ export function generateOrganisation(options: SyntheticOrgOptions): SyntheticWor
     if (head === undefined) heads.set(department, id);
     else {
       const sameDept = workers.slice(-60).filter((w) => w.department === department);
-      managerId = sameDept.length > 0 && rng.number.int(4) > 0 ? rng.helpers.arrayElement(sameDept).employeeId : head;
+      managerId =
+        sameDept.length > 0 && rng.number.int(4) > 0 ? rng.helpers.arrayElement(sameDept).employeeId : head;
     }
     const roll = rng.number.int(99);
     let employmentType: SyntheticWorker["employmentType"] = "employee";

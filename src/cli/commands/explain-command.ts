@@ -18,7 +18,7 @@ export function registerExplain(program: Command): void {
       const g = globalOptions(cmd);
       const o = outputFor(g);
       const at = now();
-      const explanation = await withStore(g, async ({ config, store }) => {
+      const { identity, explanation } = await withStore(g, async ({ config, store }) => {
         const identity = await identityRepository.resolve(store.db, ref);
         if (identity === undefined)
           throw new NotFoundError(`no identity matches "${ref}" (by id, HR key or email)`);
@@ -26,7 +26,7 @@ export function registerExplain(program: Command): void {
           accountLinkRepository.list(store.db, { identityId: identity.id }),
           assignmentRepository.list(store.db, { identityId: identity.id }),
         ]);
-        return explainAccess(
+        const explanation = explainAccess(
           {
             identity,
             policy: config.policy,
@@ -41,12 +41,16 @@ export function registerExplain(program: Command): void {
             ...(opts.entitlement !== undefined ? { entitlement: opts.entitlement } : {}),
           },
         );
+        return { identity, explanation };
       });
       if (o.json) {
         printJson(o, explanation);
         return;
       }
-      println(o, `identity ${explanation.identityId} (${explanation.state})`);
+      println(
+        o,
+        `${identity.attributes.displayName} (${identity.sourceKey}), ${explanation.state}, id ${identity.id}`,
+      );
       for (const line of explanation.lines) println(o, `  ${line}`);
     });
 }
