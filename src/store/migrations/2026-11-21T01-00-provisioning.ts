@@ -70,7 +70,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .on("operations")
     .columns(["state", "next_attempt_at"])
     .execute();
-  await db.schema.createIndex("operations_identity_idx").on("operations").columns(["identity_id"]).execute();
+  // Claims take the earliest open operation per (identity, system): this index serves that query.
+  await db.schema
+    .createIndex("operations_identity_idx")
+    .on("operations")
+    .columns(["identity_id", "system", "seq"])
+    .execute();
   // A change is queued once: at most one open operation per idempotency key.
   await sql`create unique index operations_open_key_uq on operations (idempotency_key)
     where state in ('pending', 'running', 'failed')`.execute(db);
