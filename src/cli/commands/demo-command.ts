@@ -4,9 +4,9 @@ import path from "node:path";
 import type { Command } from "commander";
 import { createDemoWorkspace, tamperDemoApps } from "../../demo/demo-workspace.js";
 import { localDate } from "../../domain/local-date.js";
-import { connectorPool, provision } from "../../engine/provision.js";
+import { connectorPool } from "../../engine/provision.js";
 import { reconcileSystem } from "../../engine/reconcile.js";
-import { syncAll } from "../../engine/sync.js";
+import { runSync } from "../../engine/run-sync.js";
 import { loadConfig } from "../../policy/config-loader.js";
 import { openStore } from "../../store/database.js";
 import { globalOptions, now, outputFor } from "../context.js";
@@ -27,14 +27,12 @@ export function registerDemo(program: Command): void {
       const store = await openStore(config.database, { baseDir: config.baseDir });
       try {
         // A week ago: the first export arrives and every application is provisioned.
-        const first = await syncAll(store, config, { now: lastWeek, actor: "demo" });
-        const firstRun = await provision(store, config, { now: () => lastWeek, actor: "demo" });
+        const firstRun = await runSync(store, config, { now: lastWeek, actor: "demo" });
         // During the week someone changes things behind Tenure's back.
         tamperDemoApps(ws.dir);
         // Today: this week's export, with movers, leavers and new hires.
         await copyFile(ws.exports.today, ws.csvPath);
-        const second = await syncAll(store, config, { now: at, actor: "demo" });
-        const secondRun = await provision(store, config, { now: () => at, actor: "demo" });
+        const secondRun = await runSync(store, config, { now: at, actor: "demo" });
         const pool = connectorPool(config);
         const reconciled = [];
         try {
@@ -48,12 +46,12 @@ export function registerDemo(program: Command): void {
         }
         const summary = {
           workspace: ws.dir,
-          people: first[0]?.created ?? 0,
+          people: firstRun.sources[0]?.created ?? 0,
           story: ws.story,
-          lastWeek: { operations: firstRun.applied?.summary },
+          lastWeek: { operations: firstRun.provisioned?.applied?.summary },
           today: {
-            transitions: second[0]?.transitions ?? {},
-            operations: secondRun.applied?.summary,
+            transitions: secondRun.sources[0]?.transitions ?? {},
+            operations: secondRun.provisioned?.applied?.summary,
           },
           reconcile: reconciled.map((r) => ({
             system: r.system,
@@ -74,13 +72,13 @@ export function registerDemo(program: Command): void {
         );
         println(
           o,
-          `  a week ago: ${firstRun.applied?.summary.succeeded ?? 0} provisioning operations applied`,
+          `  a week ago: ${firstRun.provisioned?.applied?.summary.succeeded ?? 0} provisioning operations applied`,
         );
         println(
           o,
           `  today: ${Object.entries(summary.today.transitions)
             .map(([k, n]) => `${n} ${k}`)
-            .join(", ")}; ${secondRun.applied?.summary.succeeded ?? 0} operations applied`,
+            .join(", ")}; ${secondRun.provisioned?.applied?.summary.succeeded ?? 0} operations applied`,
         );
         for (const r of summary.reconcile) {
           println(

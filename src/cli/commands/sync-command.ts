@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { computeProvisionPlan, provision } from "../../engine/provision.js";
-import { type SourceSyncResult, syncAll } from "../../engine/sync.js";
+import { type RunSyncResult, runSync } from "../../engine/run-sync.js";
+import type { SourceSyncResult } from "../../engine/sync.js";
 import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
 import { type Output, printJson, println } from "../output.js";
 import { planTotals, printPlan } from "../plan-output.js";
@@ -49,87 +49,64 @@ export function registerSync(program: Command): void {
         const g = globalOptions(cmd);
         const o = outputFor(g);
         const progress = createProgress(!o.json, "sync");
-        const actor = cliActor();
+        let applied = 0;
         try {
-          await withStore(g, async ({ config, store }) => {
-            const at = now();
-            const results = await syncAll(store, config, {
-              now: at,
-              actor,
+          const run = await withStore(g, ({ config, store }) =>
+            runSync(store, config, {
+              now: now(),
+              actor: cliActor(),
               dryRun: opts.dryRun === true,
               confirmMassChange: opts.confirmMassChange === true,
               ...(opts.source !== undefined ? { source: opts.source } : {}),
               onProgress: (p) => progress.update(p.done, p.total, `${p.source} ${p.phase}`),
-            });
-            progress.stop();
-            const hasSystems = Object.keys(config.policy.systems).length > 0;
-            if (opts.dryRun) {
-              const plan = hasSystems
-                ? await computeProvisionPlan(store, config, {
-                    now: at,
-                    overrides: results.flatMap((r) => r.identities),
-                  })
-                : null;
-              if (o.json) {
-                printJson(o, {
-                  results: results.map(forJson),
-                  plan: plan && {
-                    totals: planTotals(plan.operations),
-                    operations: plan.operations,
-                    problems: plan.problems,
-                  },
-                });
-                return;
-              }
-              for (const r of results) printResult(o, r);
-              if (plan) printPlan(o, plan.operations, plan.identities, plan.problems, { limit: 200 });
-              println(o, "dry run: nothing was changed");
-              return;
-            }
-            let done = 0;
-            const provisioned = hasSystems
-              ? await provision(store, config, {
-                  now,
-                  actor,
-                  confirmMassChange: opts.confirmMassChange === true,
-                  onProgress: () => progress.update(++done, undefined, "apply"),
-                })
-              : null;
-            progress.stop();
-            if (o.json) {
-              printJson(o, {
-                results: results.map(forJson),
-                provisioning: provisioned && {
-                  planned: provisioned.plan.operations.length,
-                  problems: provisioned.plan.problems,
-                  queued: provisioned.queued?.queued.length,
-                  applied: provisioned.applied?.summary,
-                  dead: provisioned.applied?.dead,
-                },
-              });
-            } else {
-              for (const r of results) printResult(o, r);
-              if (provisioned) {
-                const s = provisioned.applied?.summary;
-                println(
-                  o,
-                  `provisioning: ${provisioned.plan.operations.length} operations planned, ${provisioned.queued?.queued.length ?? 0} queued; ` +
-                    `${s?.succeeded ?? 0} succeeded, ${s?.failed ?? 0} failed (will retry), ${s?.dead ?? 0} dead`,
-                );
-                for (const p of provisioned.plan.problems) println(o, `! ${p.message}`);
-                for (const d of provisioned.applied?.dead ?? []) {
-                  println(
-                    o,
-                    `  dead: ${d.system} ${d.kind} ${d.entitlement ?? d.username}: ${d.error ?? ""}`,
-                  );
-                }
-              }
-            }
-            if ((provisioned?.applied?.summary.dead ?? 0) > 0) process.exitCode = 1;
-          });
+              onApply: () => progress.update(++applied, undefined, "apply"),
+            }),
+          );
+          progress.stop();
+          printRun(o, run, opts.dryRun === true);
+          if ((run.provisioned?.applied?.summary.dead ?? 0) > 0) process.exitCode = 1;
         } finally {
           progress.stop();
         }
       },
     );
+}
+
+function printRun(o: Output, run: RunSyncResult, dryRun: boolean): void {
+  const { sources, plan, provisioned } = run;
+  if (o.json) {
+    printJson(o, {
+      results: sources.map(forJson),
+      plan:
+        dryRun && plan
+          ? { totals: planTotals(plan.operations), operations: plan.operations, problems: plan.problems }
+          : null,
+      provisioning: provisioned && {
+        planned: provisioned.plan.operations.length,
+        problems: provisioned.plan.problems,
+        queued: provisioned.queued?.queued.length ?? 0,
+        applied: provisioned.applied?.summary,
+        dead: provisioned.applied?.dead,
+      },
+    });
+    return;
+  }
+  for (const r of sources) printResult(o, r);
+  if (dryRun) {
+    if (plan) printPlan(o, plan.operations, plan.identities, plan.problems, { limit: 200 });
+    println(o, "dry run: nothing was changed");
+    return;
+  }
+  if (provisioned) {
+    const s = provisioned.applied?.summary;
+    println(
+      o,
+      `provisioning: ${provisioned.plan.operations.length} operations planned, ${provisioned.queued?.queued.length ?? 0} queued; ` +
+        `${s?.succeeded ?? 0} succeeded, ${s?.failed ?? 0} failed (will retry), ${s?.dead ?? 0} dead`,
+    );
+    for (const p of provisioned.plan.problems) println(o, `! ${p.message}`);
+    for (const d of provisioned.applied?.dead ?? []) {
+      println(o, `  dead: ${d.system} ${d.kind} ${d.entitlement ?? d.username}: ${d.error ?? ""}`);
+    }
+  }
 }
