@@ -113,7 +113,8 @@ describe.each(await storeFactories())("sync on %s", (_name, makeStore) => {
   });
 
   it("terminates a contractor on the end date", async () => {
-    const contractor = "E5,Cy,Contract,cy@example.test,Engineering,Dev,E1,contractor,active,2026-01-01,2026-03-31,";
+    const contractor =
+      "E5,Cy,Contract,cy@example.test,Engineering,Dev,E1,contractor,active,2026-01-01,2026-03-31,";
     await sync([ADA, contractor], "2026-03-30");
     expect((await byKey("E5")).state).toBe("active");
     await sync([ADA, contractor], "2026-03-31");
@@ -152,7 +153,9 @@ describe.each(await storeFactories())("sync on %s", (_name, makeStore) => {
     );
     await sync(people, "2026-03-01", { missingMeans: "terminate" });
     const eventsBefore = (await queryEvents(store.db, {})).length;
-    const err = await sync(people.slice(0, 5), "2026-03-02", { missingMeans: "terminate" }).catch((e: unknown) => e);
+    const err = await sync(people.slice(0, 5), "2026-03-02", { missingMeans: "terminate" }).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(MassChangeError);
     expect((err as MassChangeError).exitCode).toBe(3);
     expect((err as MassChangeError).message).toContain("terminate 15 of 20");
@@ -160,7 +163,12 @@ describe.each(await storeFactories())("sync on %s", (_name, makeStore) => {
     expect(states).toEqual({ active: 20 });
     expect(await queryEvents(store.db, {})).toHaveLength(eventsBefore);
 
-    const ok = await sync(people.slice(0, 5), "2026-03-02", { missingMeans: "terminate" }, { confirmMassChange: true });
+    const ok = await sync(
+      people.slice(0, 5),
+      "2026-03-02",
+      { missingMeans: "terminate" },
+      { confirmMassChange: true },
+    );
     expect(ok.terminated).toBe(15);
     const confirm = await queryEvents(store.db, { action: "sync.mass_change_confirmed" });
     expect(confirm).toHaveLength(1);
@@ -173,7 +181,9 @@ describe.each(await storeFactories())("sync on %s", (_name, makeStore) => {
     await sync([ADA.replace("E1,", "E77,")], "2026-03-02", { correlation: { fallback: "email" } });
     const rekeyed = await byKey("E77");
     expect(rekeyed.id).toBe(first.id);
-    expect((await queryEvents(store.db, { subject: first.id })).map((e) => e.action)).toContain("identity.rekeyed");
+    expect((await queryEvents(store.db, { subject: first.id })).map((e) => e.action)).toContain(
+      "identity.rekeyed",
+    );
   });
 
   it("skips and reports invalid rows without creating identities for them", async () => {
@@ -228,9 +238,9 @@ describe.each(await storeFactories())("sync on %s", (_name, makeStore) => {
     const { writeFile } = await import("node:fs/promises");
     await writeFile(`${dir}/hr.csv`, "givenName,familyName\nAda,Lovelace\n");
     const config = testConfig(dir);
-    await expect(syncSource(store, config, config.sources.hr!, { now: at("2026-03-02"), actor: "t" })).rejects.toThrow(
-      InvalidInputError,
-    );
+    await expect(
+      syncSource(store, config, config.sources.hr!, { now: at("2026-03-02"), actor: "t" }),
+    ).rejects.toThrow(InvalidInputError);
     expect(await queryEvents(store.db, {})).toHaveLength(before.length);
   });
 
