@@ -1,11 +1,44 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Account } from "../domain/access-types.js";
+import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
 import type { AccountsTable, Database } from "./schema-types.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-// 14 columns a row: 2,000 rows stay under SQLite's and PostgreSQL's bound-parameter limits.
+const ACCOUNT_COLUMNS = [
+  "id",
+  "system",
+  "native_id",
+  "username",
+  "identity_id",
+  "enabled",
+  "attributes",
+  "entitlements",
+  "managed_entitlements",
+  "managed",
+  "vanished_at",
+  "last_seen_at",
+  "last_used_at",
+  "updated_at",
+] as const satisfies readonly (keyof AccountsTable)[];
+
+const ACCOUNT_UPSERT: BulkInsertSpec = {
+  table: "accounts",
+  columns: ACCOUNT_COLUMNS,
+  upsert: {
+    conflict: ["system", "username"],
+    update: ACCOUNT_COLUMNS.filter((c) => c !== "id" && c !== "system" && c !== "username"),
+  },
+};
+
+const LINK_INSERT: BulkInsertSpec = {
+  table: "account_links",
+  columns: ["identity_id", "system", "username", "created_at"],
+  ignoreConflicts: ["identity_id", "system"],
+};
+
+// For deletes by a list of usernames: far below every database's bound-parameter limit.
 const CHUNK = 2000;
 
 function fromRow(r: AccountsTable): Account {
@@ -73,28 +106,14 @@ export const accountRepository = {
 
   /** Inserts or replaces accounts by (system, username). */
   async upsertMany(db: Db, accounts: readonly Account[], updatedAt: string): Promise<void> {
-    for (let i = 0; i < accounts.length; i += CHUNK) {
-      const rows = accounts.slice(i, i + CHUNK).map((a) => toRow(a, updatedAt));
-      await db
-        .insertInto("accounts")
-        .values(rows)
-        .onConflict((oc) =>
-          oc.columns(["system", "username"]).doUpdateSet((eb) => ({
-            native_id: eb.ref("excluded.native_id"),
-            identity_id: eb.ref("excluded.identity_id"),
-            enabled: eb.ref("excluded.enabled"),
-            attributes: eb.ref("excluded.attributes"),
-            entitlements: eb.ref("excluded.entitlements"),
-            managed_entitlements: eb.ref("excluded.managed_entitlements"),
-            managed: eb.ref("excluded.managed"),
-            vanished_at: eb.ref("excluded.vanished_at"),
-            last_seen_at: eb.ref("excluded.last_seen_at"),
-            last_used_at: eb.ref("excluded.last_used_at"),
-            updated_at: eb.ref("excluded.updated_at"),
-          })),
-        )
-        .execute();
-    }
+    await bulkInsert(
+      db,
+      ACCOUNT_UPSERT,
+      accounts.map((a) => {
+        const r = toRow(a, updatedAt);
+        return ACCOUNT_COLUMNS.map((c) => r[c]);
+      }),
+    );
   },
 
   async remove(db: Db, system: string, username: string): Promise<void> {
@@ -131,18 +150,10 @@ export const accountLinkRepository = {
     links: ReadonlyArray<{ identityId: string; system: string; username: string }>,
     createdAt: string,
   ): Promise<void> {
-    for (let i = 0; i < links.length; i += CHUNK) {
-      const rows = links.slice(i, i + CHUNK).map((l) => ({
-        identity_id: l.identityId,
-        system: l.system,
-        username: l.username,
-        created_at: createdAt,
-      }));
-      await db
-        .insertInto("account_links")
-        .values(rows)
-        .onConflict((oc) => oc.columns(["identity_id", "system"]).doNothing())
-        .execute();
-    }
+    await bulkInsert(
+      db,
+      LINK_INSERT,
+      links.map((l) => [l.identityId, l.system, l.username, createdAt]),
+    );
   },
 };

@@ -1,11 +1,37 @@
 import type { Kysely, Transaction } from "kysely";
 import type { Identity, LifecycleState } from "../domain/identity-types.js";
+import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
 import type { Database, IdentitiesTable } from "./schema-types.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-// 12 columns a row: 2,000 rows stay under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
-const CHUNK = 2000;
+const IDENTITY_COLUMNS = [
+  "id",
+  "kind",
+  "source",
+  "source_key",
+  "email",
+  "state",
+  "attributes",
+  "employment",
+  "state_since",
+  "created_at",
+  "updated_at",
+  "last_record_id",
+  "previous_attributes",
+  "attributes_changed_at",
+] as const satisfies readonly (keyof IdentitiesTable)[];
+
+const IDENTITY_UPSERT: BulkInsertSpec = {
+  table: "identities",
+  columns: IDENTITY_COLUMNS,
+  upsert: {
+    conflict: ["id"],
+    update: IDENTITY_COLUMNS.filter(
+      (c) => c !== "id" && c !== "created_at" && c !== "kind" && c !== "source",
+    ),
+  },
+};
 
 function toRow(i: Identity): IdentitiesTable {
   return {
@@ -114,26 +140,13 @@ export const identityRepository = {
 
   /** Inserts new identities and overwrites existing ones (by id), in chunks. */
   async upsertMany(db: Db, identities: readonly Identity[]): Promise<void> {
-    for (let i = 0; i < identities.length; i += CHUNK) {
-      const rows = identities.slice(i, i + CHUNK).map(toRow);
-      await db
-        .insertInto("identities")
-        .values(rows)
-        .onConflict((oc) =>
-          oc.column("id").doUpdateSet((eb) => ({
-            source_key: eb.ref("excluded.source_key"),
-            email: eb.ref("excluded.email"),
-            state: eb.ref("excluded.state"),
-            attributes: eb.ref("excluded.attributes"),
-            employment: eb.ref("excluded.employment"),
-            state_since: eb.ref("excluded.state_since"),
-            updated_at: eb.ref("excluded.updated_at"),
-            last_record_id: eb.ref("excluded.last_record_id"),
-            previous_attributes: eb.ref("excluded.previous_attributes"),
-            attributes_changed_at: eb.ref("excluded.attributes_changed_at"),
-          })),
-        )
-        .execute();
-    }
+    await bulkInsert(
+      db,
+      IDENTITY_UPSERT,
+      identities.map((i) => {
+        const r = toRow(i);
+        return IDENTITY_COLUMNS.map((c) => r[c]);
+      }),
+    );
   },
 };

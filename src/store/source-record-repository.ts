@@ -1,10 +1,13 @@
 import type { Kysely, Transaction } from "kysely";
-import type { Database, SourceRecordsTable } from "./schema-types.js";
+import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
+import type { Database } from "./schema-types.js";
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-// 8 columns a row: 4,000 rows stay under SQLite's bound-parameter limit.
-const CHUNK = 4000;
+const SOURCE_RECORD_INSERT = {
+  table: "source_records",
+  columns: ["id", "source", "record_key", "row_number", "content_hash", "raw", "attributes", "received_at"],
+} as const satisfies BulkInsertSpec;
 
 export interface StoredSourceRecord {
   id: string;
@@ -20,19 +23,20 @@ export interface StoredSourceRecord {
 /** Worker records as received, kept so every identity change can point at the record that caused it. */
 export const sourceRecordRepository = {
   async insertMany(db: Db, records: readonly StoredSourceRecord[]): Promise<void> {
-    for (let i = 0; i < records.length; i += CHUNK) {
-      const rows: SourceRecordsTable[] = records.slice(i, i + CHUNK).map((r) => ({
-        id: r.id,
-        source: r.source,
-        record_key: r.key,
-        row_number: r.row,
-        content_hash: r.contentHash,
-        raw: JSON.stringify(r.raw),
-        attributes: JSON.stringify(r.attributes),
-        received_at: r.receivedAt,
-      }));
-      await db.insertInto("source_records").values(rows).execute();
-    }
+    await bulkInsert(
+      db,
+      SOURCE_RECORD_INSERT,
+      records.map((r) => [
+        r.id,
+        r.source,
+        r.key,
+        r.row,
+        r.contentHash,
+        JSON.stringify(r.raw),
+        JSON.stringify(r.attributes),
+        r.receivedAt,
+      ]),
+    );
   },
 
   async findById(db: Db, id: string): Promise<StoredSourceRecord | undefined> {
