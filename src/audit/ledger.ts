@@ -52,7 +52,7 @@ export interface VerifyOptions {
   chunkSize?: number;
   /**
    * Worker threads for a file-backed SQLite ledger: by default one per CPU (at most 4) when it
-   * holds 50,000 events or more, otherwise none; 0 turns them off. Ignored on PostgreSQL, for an
+   * holds 100,000 events or more, otherwise none; 0 turns them off. Ignored on PostgreSQL, for an
    * in-memory database and inside a transaction.
    */
   workers?: number;
@@ -78,7 +78,7 @@ type Db = Kysely<Database> | Transaction<Database>;
 // PostgreSQL's 65,535, so one chunk size serves both.
 const INSERT_CHUNK_ROWS = 4000;
 const DEFAULT_VERIFY_CHUNK = 5000;
-const PARALLEL_MIN_EVENTS = 50_000;
+const PARALLEL_MIN_EVENTS = 100_000;
 const MAX_VERIFY_WORKERS = 4;
 // Raw array rows are cheap to hold, but smaller chunks keep each worker's garbage young.
 const PARALLEL_CHUNK_ROWS = 5000;
@@ -309,7 +309,7 @@ function normaliseInstant(value: string, what: string): string {
  * the event's contents (edits); finally that the `audit_head` row names the last event (a
  * truncated or extended tail).
  *
- * On a file-backed SQLite ledger of 50,000 events or more (and not inside a transaction), the
+ * On a file-backed SQLite ledger of 100,000 events or more (and not inside a transaction), the
  * bulk of the chain is first checked by worker threads, each reading a slice of it through its
  * own read-only connection. They only answer "intact or not"; from the first slice that is not,
  * the ordinary sequential check takes over and names the problem, so every verdict and message
