@@ -289,6 +289,41 @@ describe("computeDesiredAccess: roles", () => {
   });
 });
 
+describe("rule memo", () => {
+  it("stops memoising a rule whose tuples are mostly distinct, without changing results", () => {
+    let calls = 0;
+    const perPerson: Policy = {
+      ...policy,
+      roles: {
+        odd: role(
+          "odd",
+          rule("int(employeeId) % 2 == 1", ["employeeId"], (a) => {
+            calls++;
+            return Number(a.employeeId) % 2 === 1;
+          }),
+          [{ system: "wiki", entitlements: [] }],
+        ),
+      },
+    };
+    const calc = createDesiredStateCalculator(perPerson, lifecycle);
+    const run = (i: number) =>
+      Object.keys(
+        calc.compute({
+          identity: person({ employeeId: String(i) }, { id: `id-${i}` }),
+          assignments: [],
+          usernames: {},
+          now: new Date(NOW),
+          today: "2026-03-10",
+        }).systems,
+      );
+    for (let i = 0; i < 3000; i++) expect(run(i)).toEqual(i % 2 ? ["wiki"] : []);
+    expect(calls).toBe(3000);
+    // Past probation nothing is remembered: the same person is evaluated again.
+    run(2999);
+    expect(calls).toBe(3001);
+  });
+});
+
 describe("computeDesiredAccess: lifecycle", () => {
   const joiner = person({ startDate: "2026-03-10" }, { state: "prehire" });
 

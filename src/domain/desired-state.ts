@@ -15,8 +15,13 @@ import { addDays } from "./local-date.js";
 import { type CompiledTemplate, compileTemplate, toUsername } from "./username-template.js";
 
 const DAY_MS = 86_400_000;
-/** Distinct attribute tuples remembered per rule; past this a rule is simply evaluated every time. */
-const RULE_MEMO_LIMIT = 100_000;
+/** Distinct attribute tuples remembered per rule; past this, new tuples are evaluated, not remembered. */
+const RULE_MEMO_LIMIT = 50_000;
+/**
+ * After this many look-ups, a rule whose tuples are mostly distinct (it reads `employeeId`, say) stops
+ * being memoised: remembering one result per person costs more than evaluating, and holds memory.
+ */
+const RULE_MEMO_PROBATION = 2_000;
 
 /** Everything the desired access of one identity depends on. Time is given, never read. */
 export interface DesiredStateInput {
@@ -127,13 +132,16 @@ interface IndexedRole {
   rule: RoleRule | null;
   /** Read attributes for the memo key; null when the rule is not memoised. */
   reads: readonly AttributeName[] | null;
-  memo: Map<string, RuleOutcome> | null;
-  /** The outcome when a single-read rule's attribute is null. */
-  nullOutcome: RuleOutcome | undefined;
+  /** One level per read attribute, keyed by its value (null included), the last level holding outcomes. */
+  memo: MemoLevel | null;
+  memoSize: number;
+  memoLookups: number;
   grants: { system: number; entitlements: readonly string[] }[];
   /** The role itself first, then every role it includes transitively, each once, shortest chain first. */
   closure: ClosureEntry[];
 }
+
+type MemoLevel = Map<string | null, MemoLevel | RuleOutcome>;
 
 interface SystemAccumulator {
   account: readonly Lineage[];
@@ -155,31 +163,31 @@ const FALSE: RuleOutcome = Object.freeze({ value: false });
 
 function evaluateRole(role: IndexedRole, attributes: WorkerAttributes): RuleOutcome {
   const rule = role.rule!;
-  const memo = role.memo;
   const reads = role.reads;
-  if (memo === null || reads === null) return evaluateSafely(rule, attributes);
-  let key: string;
-  if (reads.length === 1) {
-    // The common case needs no key building: the value is the key, and null has a slot of its own.
-    const v = attributes[reads[0]!];
-    if (v === null) {
-      role.nullOutcome ??= evaluateSafely(rule, attributes);
-      return role.nullOutcome;
+  let level = role.memo;
+  if (level === null || reads === null) return evaluateSafely(rule, attributes);
+  // Nested maps keyed by the values themselves: no key string to build, and null is a key like any other.
+  const last = reads.length - 1;
+  for (let i = 0; i < last; i++) {
+    const value = attributes[reads[i]!];
+    let next = level.get(value) as MemoLevel | undefined;
+    if (next === undefined) {
+      next = new Map();
+      level.set(value, next);
     }
-    key = v;
-  } else {
-    // Length-prefixed so two different tuples can never produce the same key.
-    key = "";
-    for (let i = 0; i < reads.length; i++) {
-      const v = attributes[reads[i]!];
-      key += v === null ? "~" : `${v.length}:${v}`;
-    }
+    level = next;
   }
-  let outcome = memo.get(key);
+  const value = attributes[reads[last]!];
+  let outcome = level.get(value) as RuleOutcome | undefined;
+  role.memoLookups++;
   if (outcome === undefined) {
     outcome = evaluateSafely(rule, attributes);
-    if (memo.size < RULE_MEMO_LIMIT) memo.set(key, outcome);
+    if (role.memoSize < RULE_MEMO_LIMIT) {
+      level.set(value, outcome);
+      role.memoSize++;
+    }
   }
+  if (role.memoLookups === RULE_MEMO_PROBATION && role.memoSize > RULE_MEMO_PROBATION / 2) role.memo = null;
   return outcome;
 }
 
@@ -208,6 +216,14 @@ function terminationDay(identity: Identity): string {
   );
 }
 
+const NO_WITHHOLDING = { withhold: "none", withholdLineage: null } as const;
+const ACTIVE: LifecycleVerdict = Object.freeze({
+  state: "active",
+  presence: "enabled",
+  lineage: null,
+  ...NO_WITHHOLDING,
+});
+
 /** What the lifecycle state does to every account of `identity` at `nowMs` / `today`. */
 export function lifecycleVerdict(
   identity: Identity,
@@ -216,10 +232,10 @@ export function lifecycleVerdict(
   today: IsoDate,
 ): LifecycleVerdict {
   const state = identity.state;
-  const none = { withhold: "none", withholdLineage: null } as const;
+  const none = NO_WITHHOLDING;
   switch (state) {
     case "active":
-      return { state, presence: "enabled", lineage: null, ...none };
+      return ACTIVE;
     case "prehire": {
       const start = identity.attributes.startDate;
       if (start === null) {
@@ -355,7 +371,8 @@ export function createDesiredStateCalculator(
       reads,
       // A rule that declares no reads cannot be keyed safely, so it is evaluated every time.
       memo: reads === null ? null : new Map(),
-      nullOutcome: undefined,
+      memoSize: 0,
+      memoLookups: 0,
       grants: def.grants.flatMap((g) => {
         const system = systemIndex.get(g.system);
         return system === undefined ? [] : [{ system, entitlements: g.entitlements }];

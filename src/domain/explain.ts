@@ -204,7 +204,7 @@ export function explainAccess(input: DesiredStateInput, options: ExplainOptions 
     system === undefined ? null : new Set(calculator.rolesGranting(system, entitlement).map((r) => r.role));
   for (const role of trace.roles) {
     if (relevant !== null && !relevant.has(role.role.name)) continue;
-    // A held role that grants nothing in the filtered target is noise, as is an unheld one without a rule.
+    // A held role that grants the target only through an included role is explained by that role's line.
     if (relevant !== null && role.held.length > 0 && !roleGrantsIn(role.role, system, entitlement)) continue;
     entries.push(roleEntry(role, identity.attributes));
   }

@@ -15,7 +15,7 @@ import {
 import { createDesiredStateCalculator } from "./desired-state.js";
 import type { EmploymentType, Identity, LifecycleState, WorkerAttributes } from "./identity-types.js";
 import { addDays } from "./local-date.js";
-import { applyPlanToAccounts, planAll } from "./plan.js";
+import { applyPlanToAccounts, idempotencyKey, planAll } from "./plan.js";
 
 const TODAY = "2026-03-10";
 const NOW = new Date(`${TODAY}T12:00:00.000Z`);
@@ -586,6 +586,8 @@ describe("planAll over random policies, identities and drifted actual states", (
         expect(new Set(a.map((o) => o.idempotencyKey)).size).toBe(a.length);
         expect(b.map((o) => o.idempotencyKey)).toEqual(a.map((o) => o.idempotencyKey));
         expect(b).toEqual(a);
+        // The planner's fast path and the exported function agree.
+        for (const op of a) expect(idempotencyKey(op)).toBe(op.idempotencyKey);
       }),
       RUNS,
     );

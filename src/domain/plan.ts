@@ -64,6 +64,12 @@ function indexPolicy(policy: Policy): PolicyIndex {
   return index;
 }
 
+/** The strings in ascending order; `list` itself when it already is, which is the usual case. */
+function sorted(list: string[]): string[] {
+  for (let i = 1; i < list.length; i++) if (list[i - 1]! > list[i]!) return list.sort();
+  return list;
+}
+
 /** `6:admins`: length-prefixed, so no value can run into the next field whatever characters it holds. */
 function field(value: string | null): string {
   return value === null ? "~" : `${value.length}:${value}`;
@@ -77,16 +83,30 @@ function field(value: string | null): string {
 export function idempotencyKey(
   op: Pick<PlannedOperation, "system" | "kind" | "username" | "entitlement" | "attributes" | "enabled">,
 ): string {
-  let attributes = "~";
-  if (op.attributes !== null) {
-    const keys = Object.keys(op.attributes);
-    if (keys.length > 1) keys.sort();
-    attributes = "";
-    for (const key of keys) attributes += `${field(key)}=${field(op.attributes[key] ?? null)};`;
+  return keyOf(field(op.system), op.kind, field(op.username), op.entitlement, op.attributes, op.enabled);
+}
+
+/** idempotencyKey with the system and username fields already encoded (the planner reuses them). */
+function keyOf(
+  systemField: string,
+  kind: OperationKind,
+  usernameField: string,
+  entitlement: string | null,
+  attributes: Readonly<Record<string, string | null>> | null,
+  enabled: boolean | null,
+): string {
+  let encoded = "~";
+  if (attributes !== null) {
+    encoded = "";
+    for (const key of sorted(Object.keys(attributes)))
+      encoded += `${field(key)}=${field(attributes[key] ?? null)};`;
   }
-  const enabled = op.enabled === null ? "~" : op.enabled ? "1" : "0";
-  const text = `${field(op.system)}|${op.kind}|${field(op.username)}|${field(op.entitlement)}|${attributes}|${enabled}`;
-  return hash("sha256", text, "hex");
+  const flag = enabled === null ? "~" : enabled ? "1" : "0";
+  return hash(
+    "sha256",
+    `${systemField}|${kind}|${usernameField}|${field(entitlement)}|${encoded}|${flag}`,
+    "hex",
+  );
 }
 
 /** Who an operation acts on; one per (identity, system) so building operations allocates no closure. */
@@ -96,8 +116,27 @@ interface Target {
   identityId: string | null;
   username: string;
   nativeId: string | null;
-  /** The username is provisional (allocation pending): the key is computed once it is final. */
-  deferKey: boolean;
+  /** `field(system)` and `field(username)`, encoded once for all of the target's keys. */
+  systemField: string;
+  usernameField: string;
+}
+
+function target(
+  ops: PlannedOperation[],
+  system: string,
+  identityId: string | null,
+  username: string,
+  nativeId: string | null,
+): Target {
+  return {
+    ops,
+    system,
+    identityId,
+    username,
+    nativeId,
+    systemField: field(system),
+    usernameField: field(username),
+  };
 }
 
 /*
@@ -186,7 +225,7 @@ function emit(
     idempotencyKey: "",
     drift,
   };
-  if (!target.deferKey) op.idempotencyKey = idempotencyKey(op);
+  op.idempotencyKey = keyOf(target.systemField, kind, target.usernameField, entitlement, attributes, enabled);
   target.ops.push(op);
 }
 
@@ -246,18 +285,15 @@ function planNewAccount(
   def: SystemDef,
   desired: DesiredSystemAccess,
   vanished: boolean,
-  deferKey: boolean,
 ): void {
   const system = def.name;
-  const target: Target = { ops, system, identityId, username: desired.username!, nativeId: null, deferKey };
+  const to = target(ops, system, identityId, desired.username!, null);
   const enabled = desired.presence === "enabled";
   const reason = createReason(system, desired, vanished);
-  emit(target, "create", null, desired.attributes, enabled, desired.presenceLineage, reason, vanished);
-  const keys = Object.keys(desired.entitlements);
-  if (keys.length > 1) keys.sort();
-  for (const entitlement of keys) {
+  emit(to, "create", null, desired.attributes, enabled, desired.presenceLineage, reason, vanished);
+  for (const entitlement of sorted(Object.keys(desired.entitlements))) {
     const lineage = desired.entitlements[entitlement]!;
-    emitEntitlement(target, "grant", entitlement, lineage, grantReason(system, entitlement, lineage), false);
+    emitEntitlement(to, "grant", entitlement, lineage, grantReason(system, entitlement, lineage), false);
   }
 }
 
@@ -268,7 +304,6 @@ function planSystem(
   desired: DesiredSystemAccess | undefined,
   account: Account | undefined,
   privileged: ReadonlySet<string>,
-  deferKey: boolean,
 ): void {
   const system = def.name;
   const presence = desired?.presence ?? "absent";
@@ -279,58 +314,51 @@ function planSystem(
     // Tenure's own account deleted out of band is drift: put back only where the system says enforce.
     const vanished = account?.managed === true;
     if (vanished && !enforce) return;
-    planNewAccount(ops, identityId, def, desired, vanished, deferKey);
+    planNewAccount(ops, identityId, def, desired, vanished);
     return;
   }
 
-  const target: Target = {
-    ops,
-    system,
-    identityId,
-    username: account.username,
-    nativeId: account.nativeId,
-    deferKey: false,
-  };
+  const to = target(ops, system, identityId, account.username, account.nativeId);
   const presenceLineage = desired?.presenceLineage ?? NO_LINEAGE;
   const stopReason =
     lifecycleNote(presenceLineage) ?? `no role or assignment grants an account in ${system} any more`;
 
   // A leaver is cut off first, before any slower clean-up can fail half-way.
   if (account.enabled && presence !== "enabled") {
-    emitAccount(target, "disable", presenceLineage, `Disable the account in ${system}: ${stopReason}.`);
+    emitAccount(to, "disable", presenceLineage, `Disable the account in ${system}: ${stopReason}.`);
   }
 
   const deleting = presence === "absent" && account.managed;
   const wanted = presence === "absent" || desired === undefined ? NOTHING : desired.entitlements;
   const withheld = desired?.withheld ?? NOTHING;
-  const held = account.entitlements.length > 1 ? [...account.entitlements].sort() : account.entitlements;
+  const held = sorted([...account.entitlements]);
   for (const entitlement of held) {
     if (has(wanted, entitlement)) continue;
     const label = `${system}:${entitlement}`;
     if (deleting) {
       const lineage = has(withheld, entitlement) ? withheld[entitlement]! : presenceLineage;
       const why = `Revoke ${label} before the account is deleted: ${stopReason}.`;
-      emitEntitlement(target, "revoke", entitlement, lineage, why, false);
+      emitEntitlement(to, "revoke", entitlement, lineage, why, false);
     } else if (has(withheld, entitlement)) {
       const lineage = withheld[entitlement]!;
       const why = lifecycleNote(lineage) ?? "withheld by lifecycle policy";
-      emitEntitlement(target, "revoke", entitlement, lineage, `Revoke ${label}: ${why}.`, false);
+      emitEntitlement(to, "revoke", entitlement, lineage, `Revoke ${label}: ${why}.`, false);
     } else if (account.managedEntitlements.includes(entitlement)) {
       const why = `Revoke ${label}: no role or assignment grants it any more.`;
-      emitEntitlement(target, "revoke", entitlement, NO_LINEAGE, why, false);
+      emitEntitlement(to, "revoke", entitlement, NO_LINEAGE, why, false);
     } else if (enforce) {
       const why = `Revoke ${label}: granted outside Tenure and ${system} enforces drift.`;
-      emitEntitlement(target, "revoke", entitlement, NO_LINEAGE, why, true);
+      emitEntitlement(to, "revoke", entitlement, NO_LINEAGE, why, true);
     } else if (presence !== "enabled" && privileged.has(entitlement)) {
       // drift: report must not leave privileged access on an account that is out of use (a leaver's).
       const why = `Revoke privileged ${label}, granted outside Tenure: the account is not in use (${stopReason}).`;
-      emitEntitlement(target, "revoke", entitlement, presenceLineage, why, true);
+      emitEntitlement(to, "revoke", entitlement, presenceLineage, why, true);
     }
   }
 
   if (presence === "absent" || desired === undefined) {
     if (deleting)
-      emitAccount(target, "delete", presenceLineage, `Delete the account in ${system}: ${stopReason}.`);
+      emitAccount(to, "delete", presenceLineage, `Delete the account in ${system}: ${stopReason}.`);
     return;
   }
 
@@ -345,10 +373,10 @@ function planSystem(
   }
   if (changes !== null) {
     const why = `Update ${Object.keys(changes).join(", ")} in ${system} to match the account template.`;
-    emit(target, "update", null, changes, null, presenceLineage, why, false);
+    emit(to, "update", null, changes, null, presenceLineage, why, false);
   }
 
-  for (const entitlement of Object.keys(desired.entitlements).sort()) {
+  for (const entitlement of sorted(Object.keys(desired.entitlements))) {
     if (account.entitlements.includes(entitlement)) continue;
     const lineage = desired.entitlements[entitlement]!;
     const label = `${system}:${entitlement}`;
@@ -356,23 +384,16 @@ function planSystem(
       // Tenure granted it and someone removed it out of band: drift.
       if (enforce) {
         const why = `Grant ${label} again: removed outside Tenure and ${system} enforces drift.`;
-        emitEntitlement(target, "grant", entitlement, lineage, why, true);
+        emitEntitlement(to, "grant", entitlement, lineage, why, true);
       }
     } else {
-      emitEntitlement(
-        target,
-        "grant",
-        entitlement,
-        lineage,
-        grantReason(system, entitlement, lineage),
-        false,
-      );
+      emitEntitlement(to, "grant", entitlement, lineage, grantReason(system, entitlement, lineage), false);
     }
   }
 
   if (presence === "enabled" && !account.enabled) {
     const why = `Enable the account in ${system}, ${because(presenceLineage, "desired by policy")}.`;
-    emitAccount(target, "enable", presenceLineage, why);
+    emitAccount(to, "enable", presenceLineage, why);
   }
 }
 
@@ -392,17 +413,13 @@ export function planIdentity(
   actual: readonly Account[],
   policy: Policy,
 ): PlannedOperation[] {
-  return planInto(desired, actual, indexPolicy(policy), null);
+  return planInto(desired, actual, indexPolicy(policy));
 }
 
-const byKind = (a: PlannedOperation, b: PlannedOperation) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind];
-
-/** planIdentity, with keys left empty for the systems in `deferred` (their usernames are provisional). */
 function planInto(
   desired: DesiredAccess,
   actual: readonly Account[],
   index: PolicyIndex,
-  deferred: readonly string[] | null,
 ): PlannedOperation[] {
   const ops: PlannedOperation[] = [];
   for (const def of index.systems) {
@@ -415,11 +432,29 @@ function planInto(
       account = pickAccount(account, candidate, wanted?.username ?? null);
     }
     if (wanted === undefined && account === undefined) continue;
-    const defer = deferred?.includes(system) === true;
-    planSystem(ops, desired.identityId, def, wanted, account, index.privileged.get(system)!, defer);
+    planSystem(ops, desired.identityId, def, wanted, account, index.privileged.get(system)!);
   }
-  // Stable: within a kind, the system and entitlement order of insertion is kept.
-  return ops.length < 2 ? ops : ops.sort(byKind);
+  return byKind(ops);
+}
+
+const kindCounts = new Int32Array(OPERATION_KINDS.length + 1);
+
+/**
+ * Operations in OPERATION_KINDS order, stable: within a kind the system and entitlement order of
+ * insertion is kept. A counting sort, as an identity has few operations and only eight kinds.
+ */
+function byKind(ops: PlannedOperation[]): PlannedOperation[] {
+  if (ops.length < 2) return ops;
+  let ordered = true;
+  for (let i = 1; i < ops.length && ordered; i++)
+    ordered = KIND_ORDER[ops[i - 1]!.kind] <= KIND_ORDER[ops[i]!.kind];
+  if (ordered) return ops;
+  kindCounts.fill(0);
+  for (const op of ops) kindCounts[KIND_ORDER[op.kind] + 1]!++;
+  for (let k = 1; k < kindCounts.length; k++) kindCounts[k]! += kindCounts[k - 1]!;
+  const out: PlannedOperation[] = new Array(ops.length);
+  for (const op of ops) out[kindCounts[KIND_ORDER[op.kind]]!++] = op;
+  return out;
 }
 
 /**
@@ -442,16 +477,9 @@ export function planOrphans(accounts: readonly Account[], policy: Policy): Plann
   );
   const ops: PlannedOperation[] = [];
   for (const a of orphans) {
-    const target: Target = {
-      ops,
-      system: a.system,
-      identityId: null,
-      username: a.username,
-      nativeId: a.nativeId,
-      deferKey: false,
-    };
+    const to = target(ops, a.system, null, a.username, a.nativeId);
     const why = `Disable an orphan account in ${a.system}: it belongs to no identity and ${a.system} disables orphans.`;
-    emit(target, "disable", null, null, null, NO_LINEAGE, why, true);
+    emit(to, "disable", null, null, null, NO_LINEAGE, why, true);
   }
   return ops;
 }
@@ -474,53 +502,60 @@ export function allocateUsernames(input: {
   candidates: readonly UsernameCandidate[];
   taken: ReadonlySet<string>;
 }): { assigned: Map<string, string>; problems: PlanProblem[] } {
-  const { names, problems } = allocateInOrder(input.system, input.collision, input.candidates, input.taken);
-  const entries: [string, string][] = [];
-  input.candidates.forEach((c, i) => {
-    const name = names[i];
-    if (name !== null && name !== undefined) entries.push([c.identityId, name]);
-  });
-  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return { assigned: new Map(entries), problems };
+  const allocator = createAllocator(input.system, input.collision, new Set(input.taken));
+  const assigned = new Map<string, string>();
+  const problems: PlanProblem[] = [];
+  for (const { identityId, base } of [...input.candidates].sort((a, b) =>
+    compareIds(a.identityId, b.identityId),
+  )) {
+    const result = allocateNext(allocator, identityId, base);
+    if (typeof result === "string") assigned.set(identityId, result);
+    else problems.push(result);
+  }
+  return { assigned, problems };
 }
 
-/** allocateUsernames with the names aligned to `candidates` (null where none could be given). */
-function allocateInOrder(
-  system: string,
-  collision: "suffix" | "fail",
-  candidates: readonly UsernameCandidate[],
-  taken: ReadonlySet<string>,
-): { names: (string | null)[]; problems: PlanProblem[] } {
-  const added = new Set<string>();
-  const used = { has: (name: string) => taken.has(name) || added.has(name) };
-  // The next suffix to try per base, so a thousand John Smiths cost a thousand checks, not half a million.
-  const nextSuffix = new Map<string, number>();
-  const names: (string | null)[] = new Array(candidates.length).fill(null);
-  const problems: PlanProblem[] = [];
-  const order = candidates.map((_, i) => i);
-  order.sort((a, b) => {
-    const x = candidates[a]!.identityId;
-    const y = candidates[b]!.identityId;
-    return x < y ? -1 : x > y ? 1 : 0;
-  });
-  for (const i of order) {
-    const { identityId, base } = candidates[i]!;
-    const result = allocateUsername(base ?? "", used, collision, nextSuffix.get(base ?? "") ?? 2);
-    if (result.ok) {
-      added.add(result.username);
-      names[i] = result.username;
-      if (result.username !== base) nextSuffix.set(base!, Number(result.username.slice(base!.length)) + 1);
-    } else {
-      problems.push({
-        kind: result.reason === "empty" ? "username-empty" : "username-taken",
-        identityId,
-        system,
-        username: base,
-        message: `${system}: no account for identity ${identityId}: ${result.message}`,
-      });
-    }
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The usernames of one system as allocation proceeds: those taken, and the next suffix per base. */
+interface Allocator {
+  system: string;
+  collision: "suffix" | "fail";
+  /** Owned by the allocator: every name it hands out is added. */
+  taken: Set<string>;
+  // So a thousand John Smiths cost a thousand checks, not half a million.
+  nextSuffix: Map<string, number>;
+}
+
+function createAllocator(system: string, collision: "suffix" | "fail", taken: Set<string>): Allocator {
+  return { system, collision, taken, nextSuffix: new Map() };
+}
+
+/** The next name for `identityId`, or the problem that stops it. Callers go in identity-id order. */
+function allocateNext(allocator: Allocator, identityId: string, base: string | null): string | PlanProblem {
+  const { system, taken } = allocator;
+  const result = allocateUsername(
+    base ?? "",
+    taken,
+    allocator.collision,
+    allocator.nextSuffix.get(base ?? "") ?? 2,
+  );
+  if (!result.ok) {
+    return {
+      kind: result.reason === "empty" ? "username-empty" : "username-taken",
+      identityId,
+      system,
+      username: base,
+      message: `${system}: no account for identity ${identityId}: ${result.message}`,
+    };
   }
-  return { names, problems };
+  taken.add(result.username);
+  if (result.username !== base) {
+    allocator.nextSuffix.set(base!, Number(result.username.slice(base!.length)) + 1);
+  }
+  return result.username;
 }
 
 /** Input of `planAll`: everything the plan of a whole organisation depends on. */
@@ -551,10 +586,12 @@ const NO_ASSIGNMENTS: readonly Assignment[] = Object.freeze([]);
 const NO_ACCOUNTS: readonly Account[] = Object.freeze([]);
 
 /**
- * Plans every identity and every orphan. Usernames for new accounts are allocated per system in
- * identity-id order, avoiding every username in `accounts` and `links`; a `fail` collision or an empty
- * username leaves that account out of the plan and is returned as a problem. Operations are grouped by
- * identity in input order (each in planIdentity's order), orphans last. Pure and deterministic.
+ * Plans every identity and every orphan. Identities are taken in identity-id order, and so are their
+ * operations in the result (each identity's in planIdentity's order), orphans last. A new account's
+ * username is allocated as its identity comes, so in identity-id order, avoiding every username in
+ * `accounts` and `links` and every one allocated before it; a `fail` collision or an empty username
+ * leaves that account out of the plan and is returned as a problem, as is a linked username held by an
+ * account of someone else (or of nobody). Pure and deterministic.
  */
 export function planAll(input: PlanAllInput): PlanAllResult {
   const { policy, now, today } = input;
@@ -573,16 +610,32 @@ export function planAll(input: PlanAllInput): PlanAllResult {
     if (list === undefined) accountsByIdentity.set(account.identityId, [account]);
     else list.push(account);
   }
-  // system → username → who holds the live account of that name (null: an orphan). Built on first use:
-  // a steady-state plan rarely needs it, and 500,000 map entries are not free.
+
+  // Indexes over every account are built on first use: a steady-state plan rarely needs them, and
+  // half a million map entries are not free.
   let holders: Map<string, Map<string, string | null>> | null = null;
   const holderOf = (system: string, username: string): string | null | undefined => {
     if (holders === null) {
       holders = new Map(index.systems.map((def) => [def.name, new Map()]));
-      for (const a of input.accounts)
+      for (const a of input.accounts) {
         if (!isGoneAccount(a)) holders.get(a.system)?.set(a.username, a.identityId);
+      }
     }
     return holders.get(system)?.get(username);
+  };
+  let allocators: Allocator[] | null = null;
+  const allocatorOf = (i: number): Allocator => {
+    if (allocators === null) {
+      const bySystem = new Map(
+        index.systems.map((def) => [def.name, createAllocator(def.name, def.account.collision, new Set())]),
+      );
+      for (const a of input.accounts) bySystem.get(a.system)?.taken.add(a.username);
+      for (const record of links?.values() ?? []) {
+        for (const name of Object.keys(record)) bySystem.get(name)?.taken.add(record[name]!);
+      }
+      allocators = index.systems.map((def) => bySystem.get(def.name)!);
+    }
+    return allocators[i]!;
   };
 
   let assignmentsOf: (id: string) => readonly Assignment[];
@@ -601,10 +654,9 @@ export function planAll(input: PlanAllInput): PlanAllResult {
 
   const problems: PlanProblem[] = [];
   const operations: PlannedOperation[] = [];
-  // Accounts whose username must still be allocated: planned at once with the rendered name and no key,
-  // fixed (or dropped) after allocation. Nothing but the operations outlives the identity's iteration.
-  const candidates = new Map<string, { identityId: string; base: string | null; start: number }[]>();
-  for (const identity of input.identities) {
+  const allocated = new Map<string, Record<string, string>>();
+  const systemCount = index.systems.length;
+  for (const identity of inIdOrder(input.identities)) {
     const accounts = accountsByIdentity.get(identity.id) ?? NO_ACCOUNTS;
     const link = links?.get(identity.id);
     let usernames: Readonly<Record<string, string>> = link ?? {};
@@ -623,22 +675,22 @@ export function planAll(input: PlanAllInput): PlanAllResult {
       now,
       today,
     });
-    let deferred: string[] | null = null;
-    for (const system of Object.keys(desired.systems)) {
-      if (desired.systems[system]!.presence === "absent") continue;
+    let record: Record<string, string> | null = null;
+    for (let i = 0; i < systemCount; i++) {
+      const system = index.systems[i]!.name;
+      const wanted = has(desired.systems, system) ? desired.systems[system]! : undefined;
+      if (wanted === undefined || wanted.presence === "absent") continue;
       if (!has(usernames, system)) {
-        deferred ??= [];
-        deferred.push(system);
-        let list = candidates.get(system);
-        if (list === undefined) {
-          list = [];
-          candidates.set(system, list);
+        const name = allocateNext(allocatorOf(i), identity.id, wanted.username);
+        if (typeof name === "string") {
+          wanted.username = name;
+          record ??= {};
+          record[system] = name;
+        } else {
+          problems.push(name);
+          // No name, no account: the plan leaves this system alone for them.
+          delete desired.systems[system];
         }
-        list.push({
-          identityId: identity.id,
-          base: desired.systems[system]!.username,
-          start: operations.length,
-        });
         continue;
       }
       if (accounts.some((a) => a.system === system && !isGoneAccount(a))) continue;
@@ -655,47 +707,21 @@ export function planAll(input: PlanAllInput): PlanAllResult {
       });
       delete desired.systems[system];
     }
-    for (const op of planInto(desired, accounts, index, deferred)) operations.push(op);
+    if (record !== null) allocated.set(identity.id, record);
+    for (const op of planInto(desired, accounts, index)) operations.push(op);
   }
+  for (const op of planOrphans(orphans, policy)) operations.push(op);
+  return { operations, problems, allocated };
+}
 
-  const allocated = new Map<string, Record<string, string>>();
-  let dropped = false;
-  for (const def of index.systems) {
-    const list = candidates.get(def.name);
-    if (list === undefined) continue;
-    const system = def.name;
-    const taken = new Set<string>();
-    for (const a of input.accounts) if (a.system === system) taken.add(a.username);
-    if (links !== undefined) {
-      for (const record of links.values()) if (has(record, system)) taken.add(record[system]!);
+/** `identities` in ascending id order; the array itself when it already is (the usual case). */
+function inIdOrder(identities: readonly Identity[]): readonly Identity[] {
+  for (let i = 1; i < identities.length; i++) {
+    if (identities[i - 1]!.id > identities[i]!.id) {
+      return [...identities].sort((a, b) => compareIds(a.id, b.id));
     }
-    const result = allocateInOrder(system, def.account.collision, list, taken);
-    for (const problem of result.problems) problems.push(problem);
-    list.forEach((candidate, i) => {
-      const name = result.names[i] ?? null;
-      // An identity's operations are contiguous from `start`; those of this system have no key yet.
-      for (let k = candidate.start; k < operations.length; k++) {
-        const op = operations[k]!;
-        if (op.identityId !== candidate.identityId) break;
-        if (op.system !== system || op.idempotencyKey !== "") continue;
-        if (name === null) {
-          dropped = true;
-          continue;
-        }
-        op.username = name;
-        op.idempotencyKey = idempotencyKey(op);
-      }
-      if (name === null) return;
-      const record = allocated.get(candidate.identityId);
-      if (record === undefined) allocated.set(candidate.identityId, { [system]: name });
-      else record[system] = name;
-    });
   }
-
-  // No name, no account: a candidate's provisional operations that never got a key go.
-  const result = dropped ? operations.filter((op) => op.idempotencyKey !== "") : operations;
-  for (const op of planOrphans(orphans, policy)) result.push(op);
-  return { operations: result, problems, allocated };
+  return identities;
 }
 
 /**

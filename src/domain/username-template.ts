@@ -109,8 +109,8 @@ export function compileTemplate(text: string): CompiledTemplate {
     return out;
   };
   const renderValue = (attributes: WorkerAttributes): string | null => {
-    if (reads.length > 0 && reads.every((name) => attributes[name] === null)) return null;
-    return render(attributes);
+    for (let k = 0; k < reads.length; k++) if (attributes[reads[k]!] !== null) return render(attributes);
+    return reads.length === 0 ? render(attributes) : null;
   };
   return { source: text, reads, render, renderValue };
 }
