@@ -1,4 +1,5 @@
 import { fakerDE, fakerEN_GB, fakerFR, fakerPL } from "@faker-js/faker";
+import { ATTRIBUTE_NAMES, type WorkerAttributes } from "../domain/identity-types.js";
 import { addDays } from "../domain/local-date.js";
 
 /** One HR row of a synthetic organisation, with the attribute names as headers. */
@@ -120,22 +121,9 @@ export function generateOrganisation(options: SyntheticOrgOptions): SyntheticWor
   return workers;
 }
 
-const HEADERS: (keyof SyntheticWorker)[] = [
-  "employeeId",
-  "givenName",
-  "familyName",
-  "email",
-  "department",
-  "title",
-  "location",
-  "costCenter",
-  "managerId",
-  "employmentType",
-  "status",
-  "startDate",
-  "endDate",
-  "terminationDate",
-];
+// A column per attribute but displayName, which the mapper derives from the given and family names.
+type Column = Exclude<keyof WorkerAttributes, "displayName">;
+const HEADERS = ATTRIBUTE_NAMES.filter((name): name is Column => name !== "displayName");
 
 function csvCell(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;

@@ -30,6 +30,37 @@ export interface WorkerAttributes {
   terminationDate: IsoDate | null;
 }
 
+/** How an attribute's value is written: free text, an `IsoDate`, or one of a fixed set of values. */
+export type AttributeKind = "text" | "date" | "employmentType" | "status";
+
+/**
+ * The kind of every attribute of `WorkerAttributes`. The interface is not there at run time, so the
+ * attributes are written out here, once; `satisfies` fails to compile when one is missing or extra.
+ */
+export const ATTRIBUTE_KINDS = {
+  employeeId: "text",
+  givenName: "text",
+  familyName: "text",
+  displayName: "text",
+  email: "text",
+  department: "text",
+  title: "text",
+  location: "text",
+  costCenter: "text",
+  managerId: "text",
+  employmentType: "employmentType",
+  status: "status",
+  startDate: "date",
+  endDate: "date",
+  terminationDate: "date",
+} as const satisfies Readonly<Record<keyof WorkerAttributes, AttributeKind>>;
+
+/**
+ * Every attribute, in declaration order: what a source can map a column to and what a rule or a
+ * template can read.
+ */
+export const ATTRIBUTE_NAMES = Object.keys(ATTRIBUTE_KINDS) as readonly (keyof WorkerAttributes)[];
+
 /** One validated row of an authoritative source, as handed to the lifecycle. */
 export interface WorkerRecord {
   source: string;

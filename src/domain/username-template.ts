@@ -1,33 +1,11 @@
 import type { AttributeName } from "../policy/config-types.js";
-import type { WorkerAttributes } from "./identity-types.js";
+import { ATTRIBUTE_KINDS, ATTRIBUTE_NAMES, type WorkerAttributes } from "./identity-types.js";
 
-/**
- * Every attribute a template may read. Written as a record over `keyof WorkerAttributes` so the
- * compiler rejects this file when an attribute is added to or removed from the interface.
- */
-const ATTRIBUTES: Readonly<Record<AttributeName, true>> = {
-  employeeId: true,
-  givenName: true,
-  familyName: true,
-  displayName: true,
-  email: true,
-  department: true,
-  title: true,
-  location: true,
-  costCenter: true,
-  managerId: true,
-  employmentType: true,
-  status: true,
-  startDate: true,
-  endDate: true,
-  terminationDate: true,
-};
-
-/** The attribute names a `{attr}` placeholder may use, in declaration order. */
-export const TEMPLATE_ATTRIBUTES: readonly AttributeName[] = Object.keys(ATTRIBUTES) as AttributeName[];
+/** The attribute names a `{attr}` placeholder may use, in declaration order: every attribute. */
+export const TEMPLATE_ATTRIBUTES: readonly AttributeName[] = ATTRIBUTE_NAMES;
 
 function isAttributeName(name: string): name is AttributeName {
-  return Object.hasOwn(ATTRIBUTES, name);
+  return Object.hasOwn(ATTRIBUTE_KINDS, name);
 }
 
 /** A template that cannot be compiled: an unknown attribute or an unbalanced brace. */

@@ -1,7 +1,6 @@
 import { type ASTNode, Environment } from "@marcbachmann/cel-js";
 import type { RoleRule } from "../domain/access-types.js";
-import type { WorkerAttributes } from "../domain/identity-types.js";
-import { ATTRIBUTE_NAMES } from "./attribute-names.js";
+import { ATTRIBUTE_NAMES, type WorkerAttributes } from "../domain/identity-types.js";
 import type { AttributeName } from "./config-types.js";
 import { closestMatch } from "./schema-helpers.js";
 

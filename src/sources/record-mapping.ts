@@ -1,4 +1,7 @@
 import {
+  ATTRIBUTE_KINDS,
+  ATTRIBUTE_NAMES,
+  type AttributeKind,
   EMPLOYMENT_TYPES,
   type EmploymentType,
   HR_STATUSES,
@@ -47,30 +50,6 @@ export type RecordMapper = (
   row: number,
   line?: number,
 ) => CandidateRow;
-
-type AttributeKind = "text" | "date" | "employmentType" | "status";
-
-// A Record over AttributeName, so adding an attribute to WorkerAttributes fails to compile until it is mapped here.
-const ATTRIBUTE_KINDS: Readonly<Record<AttributeName, AttributeKind>> = {
-  employeeId: "text",
-  givenName: "text",
-  familyName: "text",
-  displayName: "text",
-  email: "text",
-  department: "text",
-  title: "text",
-  location: "text",
-  costCenter: "text",
-  managerId: "text",
-  employmentType: "employmentType",
-  status: "status",
-  startDate: "date",
-  endDate: "date",
-  terminationDate: "date",
-};
-
-/** Every attribute a source can map, in a stable order. */
-export const ATTRIBUTE_NAMES = Object.keys(ATTRIBUTE_KINDS) as readonly AttributeName[];
 
 /**
  * When neither the row nor the source's `defaults` say otherwise. A plain export of current staff

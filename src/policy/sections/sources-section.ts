@@ -1,8 +1,7 @@
 import { resolve } from "node:path";
 import { z } from "zod";
-import { EMPLOYMENT_TYPES, HR_STATUSES } from "../../domain/identity-types.js";
+import { ATTRIBUTE_NAMES, EMPLOYMENT_TYPES, HR_STATUSES } from "../../domain/identity-types.js";
 import { isValidTimeZone } from "../../domain/local-date.js";
-import { ATTRIBUTE_NAMES } from "../attribute-names.js";
 import type { CsvSourceConfig, SourceConfig } from "../config-types.js";
 import { parseDateFormat } from "../date-format.js";
 import { strictObject } from "../schema-helpers.js";

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { CONNECTOR_TYPES } from "../../connectors/connector-registry.js";
 import type { SystemDef } from "../../domain/access-types.js";
+import { ATTRIBUTE_NAMES } from "../../domain/identity-types.js";
 import { compileTemplate, TemplateError } from "../../domain/username-template.js";
-import { ATTRIBUTE_NAMES } from "../attribute-names.js";
 import { closestMatch, strictObject, VALUE_OFFSET } from "../schema-helpers.js";
 import type { PolicyContext } from "./section-types.js";
 
