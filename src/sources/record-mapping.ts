@@ -10,6 +10,7 @@ import {
   type WorkerAttributes,
 } from "../domain/identity-types.js";
 import type { AttributeName, CsvSourceConfig } from "../policy/config-types.js";
+import { parseDateFormat } from "../policy/date-format.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { describeField, describeRow } from "./finding-format.js";
 import type { Finding } from "./source-types.js";
@@ -74,59 +75,26 @@ export function columnFor(columns: RecordMappingOptions["columns"], attribute: A
   return columns[attribute] ?? attribute;
 }
 
-type DateToken = "YYYY" | "MM" | "M" | "DD" | "D";
-const TOKENS: readonly DateToken[] = ["YYYY", "MM", "M", "DD", "D"];
-const TOKEN_PATTERN: Readonly<Record<DateToken, string>> = {
-  YYYY: "(\\d{4})",
-  MM: "(\\d{2})",
-  M: "(\\d{1,2})",
-  DD: "(\\d{2})",
-  D: "(\\d{1,2})",
-};
+const PART_PATTERN = { year: "(\\d{4})", padded: "(\\d{2})", unpadded: "(\\d{1,2})" } as const;
 
 /**
- * Compiles a date pattern (tokens YYYY, MM, M, DD, D; anything else is a literal separator) into a
+ * Compiles a date pattern (see `parseDateFormat`: tokens YYYY, MM, M, DD, D and separators) into a
  * parser returning the ISO date, or null when the text does not match or names a day that does not
- * exist (2026-02-30). Throws InvalidInputError for a pattern that is not usable, such as one without
- * a year or with two variable-width numbers side by side (`MD` cannot tell 1/12 from 11/2).
+ * exist (2026-02-30). Throws InvalidInputError, with `parseDateFormat`'s reason, for a pattern that
+ * is not usable, such as one without a year or with two variable-width numbers side by side (`MD`
+ * cannot tell 1/12 from 11/2); config loading has already refused such a pattern.
  */
 export function compileDateFormat(format: string): (text: string) => IsoDate | null {
+  const parsed = parseDateFormat(format);
+  if (!parsed.ok) throw new InvalidInputError(`dateFormat "${format}": ${parsed.problem}`);
   let pattern = "^";
   const order: ("year" | "month" | "day")[] = [];
-  let previousWasNumber = false;
-  let previousWasVariable = false;
-  let i = 0;
-  while (i < format.length) {
-    const token = TOKENS.find((t) => format.startsWith(t, i));
-    if (token === undefined) {
-      const ch = format[i]!;
-      if (ch === "Y") {
-        throw new InvalidInputError(`dateFormat "${format}": the year must be written YYYY`);
-      }
-      pattern += ch.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-      previousWasNumber = false;
-      previousWasVariable = false;
-      i += 1;
-      continue;
-    }
-    const variable = token === "M" || token === "D";
-    if (previousWasNumber && (variable || previousWasVariable)) {
-      throw new InvalidInputError(
-        `dateFormat "${format}": ${token} directly follows another number, so dates would be ambiguous; put a separator between them`,
-      );
-    }
-    order.push(token === "YYYY" ? "year" : token.startsWith("M") ? "month" : "day");
-    pattern += TOKEN_PATTERN[token];
-    previousWasNumber = true;
-    previousWasVariable = variable;
-    i += token.length;
-  }
-  for (const part of ["year", "month", "day"] as const) {
-    const count = order.filter((p) => p === part).length;
-    if (count !== 1) {
-      throw new InvalidInputError(
-        `dateFormat "${format}" must contain the ${part} exactly once (tokens YYYY, MM or M, DD or D)`,
-      );
+  for (const part of parsed.parts) {
+    if (part.kind === "literal") {
+      pattern += part.text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    } else {
+      order.push(part.kind);
+      pattern += PART_PATTERN[part.kind === "year" ? "year" : part.padded ? "padded" : "unpadded"];
     }
   }
   const regex = new RegExp(`${pattern}$`);

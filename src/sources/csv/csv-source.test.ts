@@ -330,7 +330,7 @@ describe("readCsvSource", () => {
     it("when the dateFormat is unusable, naming the source", async () => {
       const path = await file(`${HEADER}\n`);
       await expect(readCsvSource(config(path, { dateFormat: "DD/MM" }), { known: [] })).rejects.toThrow(
-        /source "hr": dateFormat "DD\/MM" must contain the year/,
+        /source "hr": dateFormat "DD\/MM": a year token \(YYYY\) is missing/,
       );
     });
   });
