@@ -23,9 +23,10 @@ export interface PlanProblem {
    * `username-taken`: a new account's name is taken and the collision rule is `fail`;
    * `username-empty`: the template renders nothing usable; `linked-username-held`: the username linked
    * to the identity belongs to a live account correlated to someone else or to nobody (an orphan),
-   * which Tenure will not take over — reconcile or an administrator must settle who owns it.
+   * which Tenure will not take over — reconcile or an administrator must settle who owns it;
+   * `system-unread`: a system Tenure has never read could not be read, so nothing is planned for it yet.
    */
-  kind: "username-taken" | "username-empty" | "linked-username-held";
+  kind: "username-taken" | "username-empty" | "linked-username-held" | "system-unread";
   identityId: string | null;
   system: string;
   username: string | null;

@@ -14,6 +14,7 @@ import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { type ApplyProgress, type ApplyResult, applyOperations } from "./apply.js";
 import { type EnqueuePlanResult, enqueuePlan } from "./enqueue.js";
+import { reconcileSystem } from "./reconcile.js";
 
 /** The calendar date that decides pre-hire windows: the first source's time zone, else UTC. */
 export function policyToday(config: TenureConfig, now: Date): string {
@@ -79,11 +80,13 @@ export async function computeProvisionPlan(
   return { ...result, identities, accounts, accountCountBySystem };
 }
 
-/** Opens each system's connector once, on first use, and closes them all at the end. */
-export function connectorPool(config: TenureConfig): {
+export interface ConnectorPool {
   get(system: string): Connector;
   closeAll(): Promise<void>;
-} {
+}
+
+/** Opens each system's connector once, on first use, and closes them all at the end. */
+export function connectorPool(config: TenureConfig): ConnectorPool {
   const open = new Map<string, Connector>();
   return {
     get(system) {
@@ -131,37 +134,83 @@ export async function provision(
   },
 ): Promise<ProvisionResult> {
   const at = options.now();
-  const plan = await computeProvisionPlan(store, config, {
-    now: at,
-    ...(options.overrides ? { overrides: options.overrides } : {}),
-  });
-  const ops: PlannedOperation[] =
-    options.system === undefined
-      ? plan.operations
-      : plan.operations.filter((o) => o.system === options.system);
-  const newLinks = [...plan.allocated].flatMap(([identityId, systems]) =>
-    Object.entries(systems).map(([system, username]) => ({ identityId, system, username })),
+  const pool = connectorPool(config);
+  try {
+    const unreachable = await reconcileFirstContact(store, config, pool, { now: at, actor: options.actor });
+    const plan = await computeProvisionPlan(store, config, {
+      now: at,
+      ...(options.overrides ? { overrides: options.overrides } : {}),
+    });
+    const ops: PlannedOperation[] = plan.operations.filter(
+      (o) => (options.system === undefined || o.system === options.system) && !unreachable.has(o.system),
+    );
+    for (const [system, message] of unreachable) {
+      plan.problems.push({ kind: "system-unread", identityId: null, system, username: null, message });
+    }
+    const newLinks = [...plan.allocated].flatMap(([identityId, systems]) =>
+      Object.entries(systems)
+        .filter(([system]) => !unreachable.has(system))
+        .map(([system, username]) => ({ identityId, system, username })),
+    );
+    const queued = await enqueuePlan(store, ops, {
+      now: at,
+      actor: options.actor,
+      confirmMassChange: options.confirmMassChange === true,
+      lifecycle: config.lifecycle,
+      systems: config.policy.systems,
+      accountCountBySystem: plan.accountCountBySystem,
+    });
+    await accountLinkRepository.insertMany(store.db, newLinks, at.toISOString());
+    const applied = await applyQueued(store, config, { ...options, pool });
+    return { plan, queued, applied };
+  } finally {
+    await pool.closeAll();
+  }
+}
+
+/**
+ * Before Tenure first writes to a system it reads it: existing accounts are adopted by the
+ * correlation rule instead of being created twice. Returns the systems that could not be read this
+ * time, with why; they are left out of this run's plan and tried again at the next.
+ */
+async function reconcileFirstContact(
+  store: Store,
+  config: TenureConfig,
+  pool: ConnectorPool,
+  options: { now: Date; actor: string },
+): Promise<Map<string, string>> {
+  const seen = new Set(
+    (await store.db.selectFrom("reconcile_runs").select("system").distinct().execute()).map((r) => r.system),
   );
-  const queued = await enqueuePlan(store, ops, {
-    now: at,
-    actor: options.actor,
-    confirmMassChange: options.confirmMassChange === true,
-    lifecycle: config.lifecycle,
-    systems: config.policy.systems,
-    accountCountBySystem: plan.accountCountBySystem,
-  });
-  await accountLinkRepository.insertMany(store.db, newLinks, at.toISOString());
-  const applied = await applyQueued(store, config, options);
-  return { plan, queued, applied };
+  const unreachable = new Map<string, string>();
+  for (const system of Object.keys(config.policy.systems)) {
+    if (seen.has(system)) continue;
+    try {
+      await reconcileSystem(store, config.policy, system, pool.get(system), options);
+    } catch (err) {
+      unreachable.set(
+        system,
+        `${system}: not provisioned this run: it has never been read and reading it failed (${(err as Error).message})`,
+      );
+    }
+  }
+  return unreachable;
 }
 
 /** Applies every due operation (new, or waiting for a retry) with each system's connector. */
 export async function applyQueued(
   store: Store,
   config: TenureConfig,
-  options: { now: () => Date; actor: string; onProgress?: (p: ApplyProgress) => void; system?: string },
+  options: {
+    now: () => Date;
+    actor: string;
+    onProgress?: (p: ApplyProgress) => void;
+    system?: string;
+    /** Connectors already open (closed by their owner); without it, opened and closed here. */
+    pool?: ConnectorPool;
+  },
 ): Promise<ApplyResult> {
-  const pool = connectorPool(config);
+  const pool = options.pool ?? connectorPool(config);
   try {
     return await applyOperations(
       {
@@ -181,6 +230,6 @@ export async function applyQueued(
       options.system === undefined ? {} : { system: options.system },
     );
   } finally {
-    await pool.closeAll();
+    if (options.pool === undefined) await pool.closeAll();
   }
 }
