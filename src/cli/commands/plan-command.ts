@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { computeProvisionPlan } from "../../engine/provision.js";
 import { UsageError } from "../../shared/errors.js";
+import { operationRepository } from "../../store/operation-repository.js";
 import { globalOptions, now, outputFor, withStore } from "../context.js";
-import { printJson } from "../output.js";
+import { printJson, println } from "../output.js";
 import { planTotals, printPlan } from "../plan-output.js";
 
 function parseAt(value: string): Date {
@@ -25,11 +26,20 @@ export function registerPlan(program: Command): void {
       const g = globalOptions(cmd);
       const o = outputFor(g);
       const at = opts.at ?? now();
-      const plan = await withStore(g, ({ config, store }) => {
+      const { plan, queue } = await withStore(g, async ({ config, store }) => {
         if (opts.system !== undefined && config.policy.systems[opts.system] === undefined) {
           throw new UsageError(`--system "${opts.system}" is not a configured system`);
         }
-        return computeProvisionPlan(store, config, { now: at, advanceToNow: opts.at !== undefined });
+        const plan = await computeProvisionPlan(store, config, {
+          now: at,
+          advanceToNow: opts.at !== undefined,
+        });
+        // Work already queued is part of the picture: a failing connector's operations wait here.
+        const queue = await operationRepository.countByState(
+          store.db,
+          opts.system === undefined ? {} : { system: opts.system },
+        );
+        return { plan, queue };
       });
       const ops =
         opts.system === undefined
