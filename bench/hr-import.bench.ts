@@ -10,7 +10,9 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { generateOrganisation, toCsv } from "../src/demo/synthetic-org.js";
 import { syncSource } from "../src/engine/sync.js";
+import { EMPTY_POLICY } from "../src/policy/config-schema.js";
 import type { CsvSourceConfig, TenureConfig } from "../src/policy/config-types.js";
+import { DEFAULT_LIFECYCLE } from "../src/policy/sections/lifecycle-section.js";
 import { openStore } from "../src/store/database.js";
 
 const { values } = parseArgs({
@@ -42,15 +44,8 @@ function configFor(database: string): TenureConfig {
     baseDir: dir,
     database,
     sources: { hr: source },
-    lifecycle: {
-      prehireDays: 7,
-      moverGraceDays: 0,
-      deleteAfterDays: 30,
-      contractorWarningDays: 14,
-      leaver: { revoke: "privileged" },
-      massChangeThreshold: { percent: 10, minimum: 5 },
-    },
-    policy: { systems: {}, entitlements: {}, roles: {} },
+    lifecycle: DEFAULT_LIFECYCLE,
+    policy: EMPTY_POLICY,
   };
 }
 

@@ -6,6 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { InvalidInputError } from "../shared/errors.js";
 import { type ConfigIssue, formatConfigIssue, loadConfig, validateConfigFile } from "./config-loader.js";
 import { redactConfig } from "./config-redaction.js";
+import { EMPTY_POLICY } from "./config-schema.js";
+import { DEFAULT_LIFECYCLE } from "./sections/lifecycle-section.js";
 
 let dir: string;
 
@@ -253,15 +255,8 @@ describe("loadConfig", () => {
           defaults: {},
         },
       },
-      lifecycle: {
-        prehireDays: 7,
-        moverGraceDays: 0,
-        deleteAfterDays: 30,
-        contractorWarningDays: 14,
-        leaver: { revoke: "privileged" },
-        massChangeThreshold: { percent: 10, minimum: 5 },
-      },
-      policy: { systems: {}, entitlements: {}, roles: {} },
+      lifecycle: DEFAULT_LIFECYCLE,
+      policy: EMPTY_POLICY,
     });
   });
 

@@ -1,7 +1,9 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { EMPTY_POLICY } from "../../src/policy/config-schema.js";
 import type { CsvSourceConfig, TenureConfig } from "../../src/policy/config-types.js";
+import { DEFAULT_LIFECYCLE } from "../../src/policy/sections/lifecycle-section.js";
 
 /** A temporary folder for one test, removed by `dispose`. */
 export async function tempDir(
@@ -46,14 +48,7 @@ export function testConfig(
     baseDir: dir,
     database,
     sources: { hr },
-    lifecycle: {
-      prehireDays: 7,
-      moverGraceDays: 0,
-      deleteAfterDays: 30,
-      contractorWarningDays: 14,
-      leaver: { revoke: "privileged" },
-      massChangeThreshold: { percent: 10, minimum: 5 },
-    },
-    policy: { systems: {}, entitlements: {}, roles: {} },
+    lifecycle: DEFAULT_LIFECYCLE,
+    policy: EMPTY_POLICY,
   };
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { LifecycleConfig } from "../config-types.js";
 import { count, days, percent, strictObject } from "../schema-helpers.js";
 
 /** `lifecycle:` — timing of joiner / mover / leaver and mass-change protection. Defaults as in `LifecycleConfig`. */
@@ -13,3 +14,12 @@ export const lifecycleSection = strictObject({
     minimum: count().default(5),
   }).prefault({}),
 }).prefault({});
+
+const defaults = lifecycleSection.parse(undefined);
+
+/** `lifecycle:` with every key at its default, as a file without the section gets it. Deeply frozen. */
+export const DEFAULT_LIFECYCLE: LifecycleConfig = Object.freeze({
+  ...defaults,
+  leaver: Object.freeze(defaults.leaver),
+  massChangeThreshold: Object.freeze(defaults.massChangeThreshold),
+});
