@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { workerAttributes } from "../../test/fakes/worker-attributes.js";
 import type { AttributeName, LifecycleConfig } from "../policy/config-types.js";
 import type {
   Assignment,
@@ -110,24 +111,7 @@ const lifecycle: LifecycleConfig = {
 };
 
 function person(overrides: Partial<WorkerAttributes> = {}, identity: Partial<Identity> = {}): Identity {
-  const attributes: WorkerAttributes = {
-    employeeId: "E1",
-    givenName: "Ada",
-    familyName: "Lovelace",
-    displayName: "Ada Lovelace",
-    email: "ada@example.test",
-    department: "Engineering",
-    title: "Engineer",
-    location: null,
-    costCenter: null,
-    managerId: null,
-    employmentType: "employee",
-    status: "active",
-    startDate: "2025-01-01",
-    endDate: null,
-    terminationDate: null,
-    ...overrides,
-  };
+  const attributes = workerAttributes({ startDate: "2025-01-01", ...overrides });
   return {
     id: "id-1",
     kind: "human",

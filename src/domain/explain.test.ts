@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { workerAttributes } from "../../test/fakes/worker-attributes.js";
 import type { AttributeName, LifecycleConfig } from "../policy/config-types.js";
 import type { Assignment, Policy, RoleDef, RoleRule, SystemDef } from "./access-types.js";
 import type { DesiredStateInput } from "./desired-state.js";
@@ -86,24 +87,16 @@ function identity(attributes: Partial<WorkerAttributes>, overrides: Partial<Iden
     source: "hr",
     sourceKey: "E1",
     state: "active",
-    attributes: {
-      employeeId: "E1",
+    attributes: workerAttributes({
       givenName: "Sam",
       familyName: "Vimes",
       displayName: "Sam Vimes",
       email: null,
       department: "Sales",
       title: null,
-      location: null,
-      costCenter: null,
-      managerId: null,
-      employmentType: "employee",
-      status: "active",
       startDate: "2024-01-01",
-      endDate: null,
-      terminationDate: null,
       ...attributes,
-    },
+    }),
     employment: 1,
     stateSince: "2024-01-01T00:00:00.000Z",
     createdAt: "2024-01-01T00:00:00.000Z",

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { workerAttributes } from "../../test/fakes/worker-attributes.js";
 import type { Identity, WorkerAttributes, WorkerRecord } from "./identity-types.js";
 import {
   advanceByDate,
@@ -8,29 +9,8 @@ import {
   terminateMissing,
 } from "./lifecycle.js";
 
-function attrs(over: Partial<WorkerAttributes> = {}): WorkerAttributes {
-  return {
-    employeeId: "E1",
-    givenName: "Ada",
-    familyName: "Lovelace",
-    displayName: "Ada Lovelace",
-    email: "ada@example.test",
-    department: "Engineering",
-    title: "Engineer",
-    location: null,
-    costCenter: null,
-    managerId: null,
-    employmentType: "employee",
-    status: "active",
-    startDate: "2026-01-05",
-    endDate: null,
-    terminationDate: null,
-    ...over,
-  };
-}
-
 function record(over: Partial<WorkerAttributes> = {}): WorkerRecord {
-  const a = attrs(over);
+  const a = workerAttributes(over);
   return { source: "hr", key: a.employeeId, row: 1, raw: {}, attributes: a };
 }
 
@@ -41,11 +21,15 @@ function ctx(today: string) {
 
 describe("stateFromAttributes", () => {
   it("is prehire before the start date and active on it", () => {
-    expect(stateFromAttributes(attrs({ startDate: "2026-03-01" }), "2026-02-28").state).toBe("prehire");
-    expect(stateFromAttributes(attrs({ startDate: "2026-03-01" }), "2026-03-01").state).toBe("active");
+    expect(stateFromAttributes(workerAttributes({ startDate: "2026-03-01" }), "2026-02-28").state).toBe(
+      "prehire",
+    );
+    expect(stateFromAttributes(workerAttributes({ startDate: "2026-03-01" }), "2026-03-01").state).toBe(
+      "active",
+    );
   });
   it("terminates on the termination date, not the day before", () => {
-    const a = attrs({ status: "terminated", terminationDate: "2026-03-04" });
+    const a = workerAttributes({ status: "terminated", terminationDate: "2026-03-04" });
     expect(stateFromAttributes(a, "2026-03-03").state).toBe("active");
     expect(stateFromAttributes(a, "2026-03-04")).toEqual({
       state: "terminated",
@@ -53,12 +37,12 @@ describe("stateFromAttributes", () => {
     });
   });
   it("terminates a contractor on the end date", () => {
-    const a = attrs({ employmentType: "contractor", endDate: "2026-06-30" });
+    const a = workerAttributes({ employmentType: "contractor", endDate: "2026-06-30" });
     expect(stateFromAttributes(a, "2026-06-29").state).toBe("active");
     expect(stateFromAttributes(a, "2026-06-30").reason).toBe("contractor end date 2026-06-30 reached");
   });
   it("suspends people on leave", () => {
-    expect(stateFromAttributes(attrs({ status: "leave" }), "2026-03-01").state).toBe("suspended");
+    expect(stateFromAttributes(workerAttributes({ status: "leave" }), "2026-03-01").state).toBe("suspended");
   });
 });
 

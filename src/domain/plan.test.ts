@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { workerAttributes } from "../../test/fakes/worker-attributes.js";
 import type { LifecycleConfig } from "../policy/config-types.js";
 import type {
   Account,
@@ -9,7 +10,7 @@ import type {
   Policy,
   SystemDef,
 } from "./access-types.js";
-import type { Identity, WorkerAttributes } from "./identity-types.js";
+import type { Identity } from "./identity-types.js";
 import {
   allocateUsernames,
   applyPlanToAccounts,
@@ -353,7 +354,7 @@ describe("planAll and applyPlanToAccounts", () => {
     },
   };
   function person(id: string, givenName: string): Identity {
-    const attributes: WorkerAttributes = {
+    const attributes = workerAttributes({
       employeeId: id,
       givenName,
       familyName: "Smith",
@@ -361,15 +362,8 @@ describe("planAll and applyPlanToAccounts", () => {
       email: `${id}@example.test`,
       department: null,
       title: null,
-      location: null,
-      costCenter: null,
-      managerId: null,
-      employmentType: "employee",
-      status: "active",
       startDate: null,
-      endDate: null,
-      terminationDate: null,
-    };
+    });
     return {
       id,
       kind: "human",

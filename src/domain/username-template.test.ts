@@ -1,25 +1,15 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { WorkerAttributes } from "./identity-types.js";
+import { workerAttributes } from "../../test/fakes/worker-attributes.js";
 import { allocateUsername, compileTemplate, TemplateError, toUsername } from "./username-template.js";
 
-const zoe: WorkerAttributes = {
-  employeeId: "E1",
+const zoe = workerAttributes({
   givenName: "Zoë",
   familyName: "O'Brien-Łukasik",
   displayName: "Zoë O'Brien-Łukasik",
   email: "zoe@example.test",
-  department: "Engineering",
   title: null,
-  location: null,
-  costCenter: null,
-  managerId: null,
-  employmentType: "employee",
-  status: "active",
-  startDate: "2026-01-05",
-  endDate: null,
-  terminationDate: null,
-};
+});
 
 describe("compileTemplate", () => {
   it("lists the attributes it reads and renders them", () => {

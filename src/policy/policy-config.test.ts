@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { WorkerAttributes } from "../domain/identity-types.js";
+import { workerAttributes } from "../../test/fakes/worker-attributes.js";
 import { type ConfigIssue, loadConfig, validateConfigFile } from "./config-loader.js";
 import { redactConfig } from "./config-redaction.js";
 
@@ -108,23 +108,7 @@ const fullPolicy = [
   "    grants: [{ system: deploy, entitlements: [admins] }]", // 49
 ];
 
-const person: WorkerAttributes = {
-  employeeId: "E1",
-  givenName: "Ada",
-  familyName: "Lovelace",
-  displayName: "Ada Lovelace",
-  email: "ada@example.test",
-  department: "Engineering",
-  title: "Engineer",
-  location: null,
-  costCenter: null,
-  managerId: null,
-  employmentType: "employee",
-  status: "active",
-  startDate: "2024-01-01",
-  endDate: null,
-  terminationDate: null,
-};
+const person = workerAttributes({ startDate: "2024-01-01" });
 
 describe("systems, entitlements and roles: a valid policy", () => {
   it("compiles every definition with its defaults, its location and resolved connector config", async () => {

@@ -1,24 +1,14 @@
 import { describe, expect, it } from "vitest";
+import { workerAttributes } from "../../test/fakes/worker-attributes.js";
 import type { WorkerAttributes } from "../domain/identity-types.js";
 import { type CompiledRule, compileRule } from "./rule-compiler.js";
 
-const person: WorkerAttributes = {
-  employeeId: "E1",
-  givenName: "Ada",
-  familyName: "Lovelace",
-  displayName: "Ada Lovelace",
-  email: "ada@example.test",
-  department: "Engineering",
+const person = workerAttributes({
   title: "Senior Engineer",
   location: "London",
   costCenter: "4100",
-  managerId: null,
-  employmentType: "employee",
-  status: "active",
   startDate: "2021-03-01",
-  endDate: null,
-  terminationDate: null,
-};
+});
 
 function rule(source: string): CompiledRule {
   const compiled = compileRule(source);
