@@ -61,7 +61,11 @@ export async function createDemoWorkspace(dir: string, today: string, size = 240
   const lastWeek = generateOrganisation({ size, today: lastWeekDate, seed: 2026 });
   const current: SyntheticWorker[] = lastWeek.map((w) => ({ ...w }));
   const steady = current.filter(
-    (w) => w.status === "active" && w.employmentType === "employee" && w.managerId !== "",
+    (w) =>
+      w.status === "active" &&
+      w.employmentType === "employee" &&
+      w.managerId !== "" &&
+      w.startDate <= lastWeekDate,
   );
   const story = {
     movers: [] as string[],

@@ -1,0 +1,45 @@
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+import { tempDir } from "../helpers/workspace.js";
+
+describe("tenure demo", () => {
+  let dir: string;
+  let dispose: () => Promise<void>;
+  beforeAll(async () => {
+    ({ dir, dispose } = await tempDir("tenure-demo-"));
+  });
+  afterAll(() => dispose());
+
+  it("builds an organisation with three applications and a week of joiners, movers and leavers", async () => {
+    const env = { TENURE_NOW: "2026-11-21T10:00:00Z" };
+    const ws = path.join(dir, "org");
+    const demo = await runCli(["demo", ws, "--size", "120", "--json"], { env });
+    expect(demo.code).toBe(0);
+    const summary = JSON.parse(demo.stdout);
+    expect(summary.people).toBe(120);
+    expect(summary.story.movers).toHaveLength(6);
+    expect(summary.lastWeek.operations.dead).toBe(0);
+    expect(summary.lastWeek.operations.succeeded).toBeGreaterThan(150);
+    expect(summary.today.transitions["active→terminated"]).toBeGreaterThanOrEqual(6);
+    const bySystem = Object.fromEntries(summary.reconcile.map((r: { system: string }) => [r.system, r]));
+    // The out-of-band changes the demo makes are found: an orphan in the wiki, an admin grant in deploy.
+    expect(bySystem.wiki.orphans).toBe(1);
+    expect(bySystem.deploy.drift).toBe(1);
+
+    const config = ["--config", path.join(ws, "tenure.yaml")];
+    const plan = await runCli([...config, "plan", "--json"], { env });
+    const ops = JSON.parse(plan.stdout).operations;
+    // deploy enforces drift, so the admin grant nobody approved is planned for revocation.
+    expect(ops).toEqual([
+      expect.objectContaining({ system: "deploy", kind: "revoke", entitlement: "admins", drift: true }),
+    ]);
+
+    const mover = summary.story.movers[0];
+    const explain = await runCli([...config, "explain", mover], { env });
+    expect(explain.code).toBe(0);
+    expect(explain.stdout).toMatch(/role employee: .* is true/);
+    const verify = await runCli([...config, "audit", "verify", "--json"], { env });
+    expect(JSON.parse(verify.stdout).ok).toBe(true);
+  });
+});
