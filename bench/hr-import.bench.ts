@@ -11,8 +11,9 @@ import pg from "pg";
 import { generateOrganisation, toCsv } from "../src/demo/synthetic-org.js";
 import { syncSource } from "../src/engine/sync.js";
 import { EMPTY_POLICY } from "../src/policy/config-schema.js";
-import type { CsvSourceConfig, TenureConfig } from "../src/policy/config-types.js";
+import type { TenureConfig } from "../src/policy/config-types.js";
 import { DEFAULT_LIFECYCLE } from "../src/policy/sections/lifecycle-section.js";
+import { defaultCsvSource } from "../src/policy/sections/sources-section.js";
 import { openStore } from "../src/store/database.js";
 
 const { values } = parseArgs({
@@ -24,19 +25,7 @@ const dir = await mkdtemp(path.join(os.tmpdir(), "tenure-bench-hr-"));
 const csvPath = path.join(dir, "hr.csv");
 await writeFile(csvPath, toCsv(generateOrganisation({ size: rows, today })));
 
-const source: CsvSourceConfig = {
-  name: "hr",
-  type: "csv",
-  path: csvPath,
-  key: "employeeId",
-  columns: {},
-  dateFormat: "YYYY-MM-DD",
-  timeZone: "UTC",
-  delimiter: ",",
-  missingMeans: "ignore",
-  correlation: { fallback: "none" },
-  defaults: {},
-};
+const source = defaultCsvSource("hr", csvPath);
 
 function configFor(database: string): TenureConfig {
   return {

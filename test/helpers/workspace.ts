@@ -4,6 +4,7 @@ import path from "node:path";
 import { EMPTY_POLICY } from "../../src/policy/config-schema.js";
 import type { CsvSourceConfig, TenureConfig } from "../../src/policy/config-types.js";
 import { DEFAULT_LIFECYCLE } from "../../src/policy/sections/lifecycle-section.js";
+import { defaultCsvSource } from "../../src/policy/sections/sources-section.js";
 
 /** A temporary folder for one test, removed by `dispose`. */
 export async function tempDir(
@@ -29,20 +30,7 @@ export function testConfig(
   source: Partial<CsvSourceConfig> = {},
   database = "sqlite::memory:",
 ): TenureConfig {
-  const hr: CsvSourceConfig = {
-    name: "hr",
-    type: "csv",
-    path: path.join(dir, "hr.csv"),
-    key: "employeeId",
-    columns: {},
-    dateFormat: "YYYY-MM-DD",
-    timeZone: "UTC",
-    delimiter: ",",
-    missingMeans: "ignore",
-    correlation: { fallback: "none" },
-    defaults: {},
-    ...source,
-  };
+  const hr: CsvSourceConfig = { ...defaultCsvSource("hr", path.join(dir, "hr.csv")), ...source };
   return {
     path: path.join(dir, "tenure.yaml"),
     baseDir: dir,

@@ -50,6 +50,14 @@ export const csvSourceSchema = strictObject({
 });
 
 /**
+ * The CSV source a file gets when it gives only `type` and `path`: every other key at its default.
+ * `path` is kept as given, so pass an absolute one. For configs built in code (tests, benchmarks).
+ */
+export function defaultCsvSource(name: string, path: string): CsvSourceConfig {
+  return { name, ...csvSourceSchema.parse({ type: "csv", path }) };
+}
+
+/**
  * `sources:` — the authoritative sources, by name. Each is discriminated by `type`; a new source
  * type adds its schema to this union and a case to {@link resolveSources}.
  */

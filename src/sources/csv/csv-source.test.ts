@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CsvSourceConfig } from "../../policy/config-types.js";
+import { defaultCsvSource } from "../../policy/sections/sources-section.js";
 import { InvalidInputError } from "../../shared/errors.js";
 import { readCsvSource } from "./index.js";
 
@@ -24,20 +25,7 @@ async function file(content: string | Buffer): Promise<string> {
 }
 
 function config(path: string, overrides: Partial<CsvSourceConfig> = {}): CsvSourceConfig {
-  return {
-    name: "hr",
-    type: "csv",
-    path,
-    key: "employeeId",
-    columns: {},
-    dateFormat: "YYYY-MM-DD",
-    timeZone: "UTC",
-    delimiter: ",",
-    missingMeans: "ignore",
-    correlation: { fallback: "none" },
-    defaults: {},
-    ...overrides,
-  };
+  return { ...defaultCsvSource("hr", path), ...overrides };
 }
 
 async function read(content: string | Buffer, overrides: Partial<CsvSourceConfig> = {}) {
