@@ -12,24 +12,9 @@ export type OperationState = (typeof OPERATION_STATES)[number];
 /** The states the partial unique index on idempotency_key covers: work that may still happen. */
 export const OPEN_STATES = ["pending", "running", "failed"] as const satisfies readonly OperationState[];
 
-/** One durable operation row, as the engine and the interfaces read it. */
-export interface OperationRecord {
+/** One durable operation row, as the engine and the interfaces read it: the planned change and its progress. */
+export interface OperationRecord extends PlannedOperation {
   id: string;
-  system: string;
-  kind: OperationKind;
-  identityId: string | null;
-  username: string;
-  nativeId: string | null;
-  entitlement: string | null;
-  /** For create: the account's attributes; for update: the attributes to set. */
-  attributes: Record<string, string | null> | null;
-  /** For create: whether the account starts enabled. */
-  enabled: boolean | null;
-  /** True when the operation reverts drift or acts on an orphan. */
-  drift: boolean;
-  lineage: Lineage[];
-  reason: string;
-  idempotencyKey: string;
   state: OperationState;
   /** Executions started: incremented by each claim, reset by `retryDead`. */
   attempts: number;
