@@ -14,6 +14,11 @@ const claim = (
   now = T0,
   extra: { limit?: number; system?: string } = {},
 ) => ops.claimDue(db, { now, limit: extra.limit ?? 100, workerId, leaseSeconds: 60, ...extra });
+/** `count` disables in app, each of another person: id-0 / user0, id-1 / user1, … */
+const disables = (count: number) =>
+  Array.from({ length: count }, (_, i) =>
+    planned({ system: "app", kind: "disable", identityId: `id-${i}`, username: `user${i}` }),
+  );
 const names = (records: OperationRecord[]) =>
   records.map((r) => `${r.kind}:${r.username}${r.entitlement ? `:${r.entitlement}` : ""}`);
 
@@ -256,10 +261,7 @@ describe.each(await storeFactories())("operation repository on %s", (name, makeS
   it.runIf(name === "postgres")(
     "claims disjoint sets from concurrent workers (FOR UPDATE SKIP LOCKED)",
     async () => {
-      const plan = Array.from({ length: 60 }, (_, i) =>
-        planned({ system: "app", kind: "disable", identityId: `id-${i}`, username: `user${i}` }),
-      );
-      await ops.enqueue(store.db, plan, ctx);
+      await ops.enqueue(store.db, disables(60), ctx);
       const workers = ["a", "b", "c", "d"];
       const claimed = await Promise.all(workers.map((w) => claim(store.db, w, T0, { limit: 20 })));
       const ids = claimed.flat().map((r) => r.id);
@@ -275,10 +277,7 @@ describe.each(await storeFactories())("operation repository on %s", (name, makeS
   it.runIf(name === "postgres")(
     "skips rows another transaction has locked instead of waiting for them",
     async () => {
-      const plan = Array.from({ length: 10 }, (_, i) =>
-        planned({ system: "app", kind: "disable", identityId: `id-${i}`, username: `user${i}` }),
-      );
-      await ops.enqueue(store.db, plan, ctx);
+      await ops.enqueue(store.db, disables(10), ctx);
       await store.db.transaction().execute(async (trx) => {
         // Another worker mid-claim: it holds row locks on the first four and has not committed.
         const held = await sql<{
