@@ -1,10 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { Kysely, Transaction } from "kysely";
 import type { Account } from "../domain/access-types.js";
 import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
-import type { AccountsTable, Database } from "./schema-types.js";
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { AccountsTable, Db } from "./schema-types.js";
 
 const ACCOUNT_COLUMNS = [
   "id",

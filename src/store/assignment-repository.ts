@@ -1,8 +1,5 @@
-import type { Kysely, Transaction } from "kysely";
 import type { Assignment } from "../domain/access-types.js";
-import type { AssignmentsTable, Database } from "./schema-types.js";
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { AssignmentsTable, Db } from "./schema-types.js";
 
 function fromRow(r: AssignmentsTable): Assignment {
   return {

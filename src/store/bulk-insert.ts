@@ -1,7 +1,5 @@
-import { CompiledQuery, type Kysely, sql, type Transaction } from "kysely";
-import type { Database } from "./schema-types.js";
-
-type Db = Kysely<Database> | Transaction<Database>;
+import { CompiledQuery, sql } from "kysely";
+import type { Db } from "./schema-types.js";
 
 // Both SQLite (32,766) and PostgreSQL (65,535) cap bound parameters per statement.
 const MAX_PARAMETERS = 30_000;

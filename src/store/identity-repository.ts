@@ -1,9 +1,6 @@
-import type { Kysely, Transaction } from "kysely";
 import type { Identity, LifecycleState } from "../domain/identity-types.js";
 import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
-import type { Database, IdentitiesTable } from "./schema-types.js";
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { Db, IdentitiesTable } from "./schema-types.js";
 
 const IDENTITY_COLUMNS = [
   "id",

@@ -1,10 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { type ExpressionBuilder, type Kysely, type Selectable, sql, type Transaction } from "kysely";
+import { type ExpressionBuilder, type Selectable, sql } from "kysely";
 import type { Lineage, OperationKind, PlannedOperation } from "../domain/access-types.js";
 import { NotFoundError, TenureError } from "../shared/errors.js";
-import type { Database, OperationsTable } from "./schema-types.js";
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { Database, Db, OperationsTable } from "./schema-types.js";
 
 export const OPERATION_STATES = ["pending", "running", "succeeded", "failed", "dead"] as const;
 export type OperationState = (typeof OPERATION_STATES)[number];

@@ -1,3 +1,5 @@
+import type { Kysely, Transaction } from "kysely";
+
 /**
  * Table types for every migration, in one place. JSON columns are TEXT holding JSON, and
  * instants are ISO-8601 TEXT, so one set of migrations serves SQLite and PostgreSQL alike.
@@ -129,6 +131,9 @@ export interface ReconcileRunsTable {
   finished_at: string;
   summary: string;
 }
+
+/** What a repository function runs on: the database, or a transaction the caller holds. */
+export type Db = Kysely<Database> | Transaction<Database>;
 
 export interface Database {
   identities: IdentitiesTable;

@@ -1,8 +1,5 @@
-import type { Kysely, Transaction } from "kysely";
 import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
-import type { Database } from "./schema-types.js";
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { Db } from "./schema-types.js";
 
 const SOURCE_RECORD_INSERT = {
   table: "source_records",
