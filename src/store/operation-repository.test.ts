@@ -195,14 +195,17 @@ describe.each(await storeFactories())("operation repository on %s", (name, makeS
   it("retries a dead operation from scratch, unless the same change is open again", async () => {
     const op = planned({ system: "app", kind: "enable", username: "ada" });
     const [first] = (await ops.enqueue(store.db, [op], ctx)).queued;
+    // w1, holding the claim, fails it for good.
+    const kill = () =>
+      ops.markFailed(store.db, first!.id, {
+        now: T0,
+        workerId: "w1",
+        error: "bad",
+        retryable: false,
+        nextAttemptAt: T0,
+      });
     await claim(store.db, "w1");
-    await ops.markFailed(store.db, first!.id, {
-      now: T0,
-      workerId: "w1",
-      error: "bad",
-      retryable: false,
-      nextAttemptAt: T0,
-    });
+    await kill();
 
     await expect(ops.retryDead(store.db, "missing", T0)).rejects.toBeInstanceOf(NotFoundError);
     const retried = await ops.retryDead(store.db, first!.id, later(5));
@@ -216,13 +219,7 @@ describe.each(await storeFactories())("operation repository on %s", (name, makeS
 
     // Dead again, then the same change is planned anew: the dead one cannot be reopened beside it.
     await claim(store.db, "w1", later(5));
-    await ops.markFailed(store.db, first!.id, {
-      now: T0,
-      workerId: "w1",
-      error: "bad",
-      retryable: false,
-      nextAttemptAt: T0,
-    });
+    await kill();
     await ops.enqueue(store.db, [op], ctx);
     const err = await ops.retryDead(store.db, first!.id, later(6)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TenureError);
