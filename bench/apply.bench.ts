@@ -2,7 +2,7 @@
  * Apply throughput against the `sql` connector on SQLite: the demo's three applications for a
  * synthetic organisation, provisioned from nothing (plan, queue, apply), then a second run with
  * nothing to do. Prints one JSON line.
- *   node --import tsx bench/apply.bench.ts [--people 10000]
+ *   node --import tsx bench/apply.bench.ts [--people 2000]
  */
 import { rm } from "node:fs/promises";
 import os from "node:os";
@@ -14,7 +14,7 @@ import { loadConfig } from "../src/policy/config-loader.js";
 import { openStore } from "../src/store/database.js";
 
 const { values } = parseArgs({
-  options: { people: { type: "string", default: "10000" }, postgres: { type: "string" } },
+  options: { people: { type: "string", default: "2000" }, postgres: { type: "string" } },
 });
 const people = Number(values.people);
 const dir = path.join(os.tmpdir(), `tenure-bench-apply-${process.pid}`);
