@@ -1,3 +1,4 @@
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
@@ -34,6 +35,28 @@ describe("tenure demo", () => {
     expect(ops).toEqual([
       expect.objectContaining({ system: "deploy", kind: "revoke", entitlement: "admins", drift: true }),
     ]);
+
+    // Previewing a date half a year out: contractors' end dates pass, so their accounts are disabled.
+    const future = JSON.parse(
+      (await runCli([...config, "plan", "--at", "2027-06-30", "--json"], { env })).stdout,
+    );
+    expect(future.operations.filter((o: { kind: string }) => o.kind === "disable").length).toBeGreaterThan(0);
+
+    // Policy simulation: a proposed tenure.yaml is planned against the same systems, changing nothing.
+    const proposed = path.join(ws, "proposed.yaml");
+    const text = await readFile(path.join(ws, "tenure.yaml"), "utf8");
+    await writeFile(
+      proposed,
+      text.replace(`when: "department == 'Engineering'"`, `when: "department == 'Support'"`),
+    );
+    const blast = JSON.parse((await runCli(["--config", proposed, "plan", "--json"], { env })).stdout);
+    const kinds = new Set(
+      blast.operations.map((o: { kind: string; entitlement: string }) => `${o.kind} ${o.entitlement}`),
+    );
+    expect(kinds.has("grant deployers")).toBe(true);
+    expect(kinds.has("revoke deployers")).toBe(true);
+    const after = JSON.parse((await runCli([...config, "plan", "--json"], { env })).stdout);
+    expect(after.operations).toHaveLength(1);
 
     const mover = summary.story.movers[0];
     const explain = await runCli([...config, "explain", mover], { env });

@@ -7,7 +7,7 @@ import { reconcileSystem } from "../../src/engine/reconcile.js";
 import { runSync } from "../../src/engine/run-sync.js";
 import { loadConfig } from "../../src/policy/config-loader.js";
 import type { TenureConfig } from "../../src/policy/config-types.js";
-import { openStore, type Store } from "../../src/store/database.js";
+import type { Store } from "../../src/store/database.js";
 import { storeFactories } from "../helpers/databases.js";
 import { tempDir, writeHrCsv } from "../helpers/workspace.js";
 

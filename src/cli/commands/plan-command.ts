@@ -51,9 +51,17 @@ export function registerPlan(program: Command): void {
           totals: planTotals(ops),
           operations: ops,
           problems: plan.problems,
+          queue,
         });
         return;
       }
       printPlan(o, ops, plan.identities, plan.problems, { limit: opts.limit });
+      if (queue.pending + queue.running + queue.failed + queue.dead > 0) {
+        println(
+          o,
+          `Queued from earlier runs: ${queue.pending} pending, ${queue.running} running, ` +
+            `${queue.failed} failed and retrying, ${queue.dead} dead (see tenure status).`,
+        );
+      }
     });
 }
