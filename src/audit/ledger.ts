@@ -199,14 +199,18 @@ async function appendPrepared(trx: Db, events: PreparedEvent[]): Promise<AuditEv
     params[p + 5] = e.detailsJson;
     params[p + 6] = prevHash;
     params[p + 7] = eventHash;
+    const detailsJson = e.detailsJson;
     recorded[i] = {
       seq,
       time: e.time,
       actor: e.actor,
       action: e.action,
       subject: e.subject,
-      // Parsed back from the stored text, so callers see exactly what a later query returns.
-      details: JSON.parse(e.detailsJson) as Record<string, unknown>,
+      // Parsed back from the stored text, so callers see exactly what a later query returns — but
+      // only when read: a sync of 100,000 people never reads them, and parsing them all cost seconds.
+      get details() {
+        return JSON.parse(detailsJson) as Record<string, unknown>;
+      },
       prevHash,
       hash: eventHash,
     };

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { type AuditEventInput, appendEvents } from "../audit/ledger.js";
 import type { Identity } from "../domain/identity-types.js";
 import { isGone, type LifecycleContext } from "../domain/lifecycle.js";
@@ -6,6 +6,7 @@ import { localDate } from "../domain/local-date.js";
 import { planSync, type SyncPlan, summarisePlan } from "../domain/sync-plan.js";
 import type { SourceConfig, TenureConfig } from "../policy/config-types.js";
 import { MassChangeError, NotFoundError } from "../shared/errors.js";
+import { newId } from "../shared/ids.js";
 import { readSource } from "../sources/source-registry.js";
 import type { Finding } from "../sources/source-types.js";
 import type { Store } from "../store/database.js";
@@ -82,7 +83,7 @@ export async function syncSource(
   const ctx: LifecycleContext = {
     now: options.now,
     today: localDate(options.now, sourceConfig.timeZone),
-    newId: randomUUID,
+    newId,
   };
   const plan = planSync(
     existing,
@@ -161,7 +162,7 @@ async function writePlan(
   const records: StoredSourceRecord[] = [];
   const identities = plan.changes.map((c) => {
     if (c.record === undefined) return c.identity;
-    const id = randomUUID();
+    const id = newId();
     records.push({
       id,
       source: c.record.source,
@@ -206,7 +207,7 @@ async function writePlan(
     await trx
       .insertInto("source_runs")
       .values({
-        id: randomUUID(),
+        id: newId(),
         source: meta.source,
         started_at: at,
         finished_at: new Date(meta.now.getTime()).toISOString(),

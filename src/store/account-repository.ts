@@ -1,5 +1,5 @@
-import { randomUUID } from "node:crypto";
 import type { Account } from "../domain/access-types.js";
+import { newId } from "../shared/ids.js";
 import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
 import type { AccountsTable, Db } from "./schema-types.js";
 
@@ -55,7 +55,7 @@ function fromRow(r: AccountsTable): Account {
   };
 }
 
-function toRow(a: Account, updatedAt: string, id: string = randomUUID()): AccountsTable {
+function toRow(a: Account, updatedAt: string, id: string = newId()): AccountsTable {
   return {
     id,
     system: a.system,

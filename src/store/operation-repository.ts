@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto";
 import { type ExpressionBuilder, type Selectable, sql } from "kysely";
 import type { Lineage, OperationKind, PlannedOperation } from "../domain/access-types.js";
 import { NotFoundError, TenureError } from "../shared/errors.js";
+import { newId } from "../shared/ids.js";
 import type { Database, Db, OperationsTable } from "./schema-types.js";
 
 export const OPERATION_STATES = ["pending", "running", "succeeded", "failed", "dead"] as const;
@@ -224,7 +224,7 @@ export const operationRepository = {
     for (let i = 0; i < fresh.length; i += CHUNK) {
       const chunk = fresh.slice(i, i + CHUNK);
       const rows: OperationsTable[] = chunk.map((op) => ({
-        id: randomUUID(),
+        id: newId(),
         system: op.system,
         kind: op.kind,
         identity_id: op.identityId,

@@ -19,7 +19,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addUniqueConstraint("identities_source_key_uq", ["source", "source_key"])
     .execute();
   await db.schema.createIndex("identities_email_idx").on("identities").column("email").execute();
-  await db.schema.createIndex("identities_state_idx").on("identities").column("state").execute();
 
   await db.schema
     .createTable("source_records")
@@ -31,11 +30,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("raw", "text", (c) => c.notNull())
     .addColumn("attributes", "text", (c) => c.notNull())
     .addColumn("received_at", "text", (c) => c.notNull())
-    .execute();
-  await db.schema
-    .createIndex("source_records_key_idx")
-    .on("source_records")
-    .columns(["source", "record_key", "received_at"])
     .execute();
 
   await db.schema
