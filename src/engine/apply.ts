@@ -10,6 +10,7 @@ import { type OperationRecord, operationRepository } from "../store/operation-re
 import type { Database } from "../store/schema-types.js";
 import { DEFAULT_RETRY, nextAttemptAt, type RetryPolicy } from "./backoff.js";
 import { exceedsMassChangeThreshold } from "./mass-change.js";
+import { operationDetails, operationSubject } from "./operation-events.js";
 
 type Trx = Transaction<Database>;
 
@@ -189,7 +190,7 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
             time: now.toISOString(),
             actor,
             action: "operation.succeeded",
-            subject: subjectOf(op),
+            subject: operationSubject(op),
             details: {
               ...eventDetails(op),
               changed: result.changed,
@@ -229,7 +230,7 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
             time: now.toISOString(),
             actor,
             action: next === "dead" ? "operation.dead" : "operation.failed",
-            subject: subjectOf(op),
+            subject: operationSubject(op),
             details: {
               ...eventDetails(op),
               maxAttempts: op.maxAttempts,
@@ -356,26 +357,8 @@ function outcomeBase(op: OperationRecord): Omit<OperationOutcome, "outcome"> {
   };
 }
 
-/** Operation events are filed under the identity, so its timeline shows its access; orphans under the account. */
-function subjectOf(op: Pick<OperationRecord, "identityId" | "system" | "username">): string {
-  return op.identityId ?? `account:${op.system}/${op.username}`;
-}
-
 function eventDetails(op: OperationRecord): Record<string, unknown> {
-  return {
-    operationId: op.id,
-    system: op.system,
-    kind: op.kind,
-    username: op.username,
-    entitlement: op.entitlement,
-    identity: op.identityId,
-    reason: op.reason,
-    lineage: op.lineage,
-    drift: op.drift,
-    attempts: op.attempts,
-    ...(op.attributes === null ? {} : { attributes: op.attributes }),
-    ...(op.enabled === null ? {} : { enabled: op.enabled }),
-  };
+  return { ...operationDetails(op), attempts: op.attempts };
 }
 
 /** The connector call an operation stands for. Malformed operations fail without retry. */

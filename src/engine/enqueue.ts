@@ -10,6 +10,7 @@ import {
 } from "../store/operation-repository.js";
 import { checkMassChange, type MassChangeCount, massChangesOf } from "./apply.js";
 import { DEFAULT_RETRY } from "./backoff.js";
+import { operationDetails, operationSubject } from "./operation-events.js";
 
 export interface EnqueuePlanOptions {
   now: Date;
@@ -106,7 +107,7 @@ export async function retryDeadOperation(
         time: options.now.toISOString(),
         actor: options.actor,
         action: "operation.retried",
-        subject: op.identityId ?? `account:${op.system}/${op.username}`,
+        subject: operationSubject(op),
         details: {
           operationId: op.id,
           system: op.system,
@@ -129,21 +130,8 @@ function queuedEvent(op: OperationRecord, at: string, actor: string): AuditEvent
     actor,
     action: "operation.queued",
     // Filed under the identity, as apply files the outcome, so its timeline shows the whole story.
-    subject: op.identityId ?? `account:${op.system}/${op.username}`,
-    details: {
-      operationId: op.id,
-      system: op.system,
-      kind: op.kind,
-      username: op.username,
-      entitlement: op.entitlement,
-      identity: op.identityId,
-      reason: op.reason,
-      lineage: op.lineage,
-      drift: op.drift,
-      idempotencyKey: op.idempotencyKey,
-      ...(op.attributes === null ? {} : { attributes: op.attributes }),
-      ...(op.enabled === null ? {} : { enabled: op.enabled }),
-    },
+    subject: operationSubject(op),
+    details: { ...operationDetails(op), idempotencyKey: op.idempotencyKey },
   };
 }
 
