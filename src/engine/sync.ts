@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import { type AuditEventInput, appendEvents } from "../audit/ledger.js";
 import type { Identity } from "../domain/identity-types.js";
 import { isGone, type LifecycleContext } from "../domain/lifecycle.js";
@@ -49,10 +48,6 @@ export interface SourceSyncResult {
     to: string;
     actions: string[];
   }>;
-}
-
-function hashRaw(raw: Record<string, string>): string {
-  return createHash("sha256").update(JSON.stringify(raw)).digest("hex");
 }
 
 /**
@@ -159,7 +154,7 @@ async function writePlan(
   },
 ): Promise<void> {
   const at = meta.now.toISOString();
-  const records: StoredSourceRecord[] = [];
+  const records: Omit<StoredSourceRecord, "contentHash">[] = [];
   const identities = plan.changes.map((c) => {
     if (c.record === undefined) return c.identity;
     const id = newId();
@@ -168,9 +163,8 @@ async function writePlan(
       source: c.record.source,
       key: c.record.key,
       row: c.record.row,
-      contentHash: hashRaw(c.record.raw),
       raw: c.record.raw,
-      attributes: { ...c.record.attributes },
+      attributes: c.record.attributes as unknown as Record<string, unknown>,
       receivedAt: at,
     });
     return { ...c.identity, lastRecordId: id };

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
 import type { Db } from "./schema-types.js";
 
@@ -19,20 +20,24 @@ export interface StoredSourceRecord {
 
 /** Worker records as received, kept so every identity change can point at the record that caused it. */
 export const sourceRecordRepository = {
-  async insertMany(db: Db, records: readonly StoredSourceRecord[]): Promise<void> {
+  /** Stores records; each one's content hash is the SHA-256 of its raw row as stored. */
+  async insertMany(db: Db, records: readonly Omit<StoredSourceRecord, "contentHash">[]): Promise<void> {
     await bulkInsert(
       db,
       SOURCE_RECORD_INSERT,
-      records.map((r) => [
-        r.id,
-        r.source,
-        r.key,
-        r.row,
-        r.contentHash,
-        JSON.stringify(r.raw),
-        JSON.stringify(r.attributes),
-        r.receivedAt,
-      ]),
+      records.map((r) => {
+        const raw = JSON.stringify(r.raw);
+        return [
+          r.id,
+          r.source,
+          r.key,
+          r.row,
+          createHash("sha256").update(raw).digest("hex"),
+          raw,
+          JSON.stringify(r.attributes),
+          r.receivedAt,
+        ];
+      }),
     );
   },
 
