@@ -291,7 +291,11 @@ function prepareEvent(event: AuditEventInput, index: number): PreparedEvent {
 
 // Times are compared as text by queryEvents, which is only sound when every stored time has
 // the same shape; Date#toISOString gives one (UTC, milliseconds).
+// A batch's events usually share one time; the last one normalised is remembered.
+let lastInstant: { value: string; normalised: string } | undefined;
+
 function normaliseInstant(value: string, what: string): string {
+  if (lastInstant?.value === value) return lastInstant.normalised;
   if (typeof value !== "string" || !ISO_INSTANT.test(value)) {
     throw new InvalidInputError(
       `${what} must be an ISO-8601 date-time with an offset, such as 2026-03-03T09:00:00Z; got ${JSON.stringify(value)}`,
@@ -301,7 +305,8 @@ function normaliseInstant(value: string, what: string): string {
   if (Number.isNaN(at.getTime())) {
     throw new InvalidInputError(`${what} is not a valid date-time: ${JSON.stringify(value)}`);
   }
-  return at.toISOString();
+  lastInstant = { value, normalised: at.toISOString() };
+  return lastInstant.normalised;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Identity, LifecycleState } from "../domain/identity-types.js";
 import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
+import { jsonOf } from "./json-text.js";
 import type { Db, IdentitiesTable } from "./schema-types.js";
 
 const IDENTITY_COLUMNS = [
@@ -38,7 +39,7 @@ function toRow(i: Identity): IdentitiesTable {
     source_key: i.sourceKey,
     email: i.attributes.email?.toLowerCase() ?? null,
     state: i.state,
-    attributes: JSON.stringify(i.attributes),
+    attributes: jsonOf(i.attributes),
     employment: i.employment,
     state_since: i.stateSince,
     created_at: i.createdAt,

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
+import { jsonOf } from "./json-text.js";
 import type { Db } from "./schema-types.js";
 
 const SOURCE_RECORD_INSERT = {
@@ -34,7 +35,7 @@ export const sourceRecordRepository = {
           r.row,
           createHash("sha256").update(raw).digest("hex"),
           raw,
-          JSON.stringify(r.attributes),
+          jsonOf(r.attributes),
           r.receivedAt,
         ];
       }),
