@@ -1,6 +1,7 @@
 import path from "node:path";
 import type { z } from "zod";
 import type { Connector } from "./connector-types.js";
+import { createLdapConnector, type LdapConnectorConfig, ldapConnectorConfigSchema } from "./ldap/index.js";
 import { createSqlConnector, type SqlConnectorConfig, sqlConnectorConfigSchema } from "./sql/index.js";
 
 /**
@@ -26,7 +27,15 @@ const sql: ConnectorType<SqlConnectorConfig> = {
   create: createSqlConnector,
 };
 
+/** An LDAP config holds no file paths (CA files, if ever added, would be resolved here). */
+const ldap: ConnectorType<LdapConnectorConfig> = {
+  schema: ldapConnectorConfigSchema as unknown as z.ZodType<LdapConnectorConfig>,
+  resolvePaths: (config) => config,
+  create: createLdapConnector,
+};
+
 export const CONNECTOR_TYPES: Readonly<Record<string, ConnectorType<never>>> = {
+  ldap: ldap as unknown as ConnectorType<never>,
   sql: sql as unknown as ConnectorType<never>,
 };
 

@@ -1,0 +1,131 @@
+import { ConnectorError } from "../connector-types.js";
+
+/** How an LDAP failure is reported: the ConnectorError kind and whether trying again can help. */
+export interface LdapErrorClass {
+  kind: ConnectorError["kind"];
+  retryable: boolean;
+}
+
+/** The fields of ldapts result-code errors and Node socket errors the mapping reads. */
+interface LdapErrorShape {
+  code?: unknown;
+  message?: unknown;
+  errors?: unknown;
+}
+
+const UNREACHABLE: LdapErrorClass = { kind: "unreachable", retryable: true };
+const AUTH: LdapErrorClass = { kind: "auth", retryable: false };
+const PERMISSION: LdapErrorClass = { kind: "permission", retryable: false };
+const INVALID: LdapErrorClass = { kind: "invalid", retryable: false };
+const CONFLICT: LdapErrorClass = { kind: "conflict", retryable: true };
+const OTHER: LdapErrorClass = { kind: "other", retryable: false };
+
+const SOCKET_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EHOSTDOWN",
+  "EPIPE",
+]);
+
+/** LDAP result codes (RFC 4511 §4.1.9) and what they mean for a retry. */
+const RESULT_CODES: ReadonlyMap<number, LdapErrorClass> = new Map([
+  [3, UNREACHABLE], // timeLimitExceeded
+  [7, AUTH], // authMethodNotSupported
+  [8, AUTH], // strongerAuthRequired
+  [13, AUTH], // confidentialityRequired
+  [48, AUTH], // inappropriateAuthentication
+  [49, AUTH], // invalidCredentials
+  [50, PERMISSION], // insufficientAccessRights
+  [51, UNREACHABLE], // busy
+  [52, UNREACHABLE], // unavailable
+  [53, PERMISSION], // unwillingToPerform
+  [16, INVALID], // noSuchAttribute
+  [17, INVALID], // undefinedAttributeType
+  [18, INVALID], // inappropriateMatching
+  [19, INVALID], // constraintViolation
+  [20, CONFLICT], // attributeOrValueExists
+  [21, INVALID], // invalidAttributeSyntax
+  [32, INVALID], // noSuchObject: a configured base that does not exist
+  [34, INVALID], // invalidDNSyntax
+  [64, INVALID], // namingViolation
+  [65, INVALID], // objectClassViolation
+  [66, INVALID], // notAllowedOnNonLeaf
+  [67, INVALID], // notAllowedOnRDN
+  [68, CONFLICT], // entryAlreadyExists
+  [69, INVALID], // objectClassModsProhibited
+]);
+
+/** The numeric LDAP result code of an ldapts error, if it carries one. */
+export function ldapResultCode(err: unknown): number | undefined {
+  const e = (typeof err === "object" && err !== null ? err : {}) as LdapErrorShape;
+  return typeof e.code === "number" ? e.code : undefined;
+}
+
+/**
+ * Classifies an error thrown by ldapts or the socket beneath it. Unknown errors are `other` and not
+ * retryable, so a bug is not retried forever.
+ */
+export function classifyLdapError(err: unknown): LdapErrorClass {
+  if (err instanceof ConnectorError) return { kind: err.kind, retryable: err.retryable };
+  const e = (typeof err === "object" && err !== null ? err : {}) as LdapErrorShape;
+  const resultCode = ldapResultCode(err);
+  if (resultCode !== undefined) return RESULT_CODES.get(resultCode) ?? OTHER;
+  if (typeof e.code === "string" && SOCKET_CODES.has(e.code)) return UNREACHABLE;
+  if (Array.isArray(e.errors) && e.errors.some((inner) => classifyLdapError(inner).kind === "unreachable")) {
+    return UNREACHABLE;
+  }
+  const message = typeof e.message === "string" ? e.message : "";
+  // ldapts reports its own timeouts and dropped sockets without a code.
+  if (/timeout|timed out|ECONNREFUSED|ECONNRESET|socket|connection closed/i.test(message)) return UNREACHABLE;
+  return OTHER;
+}
+
+/** Every occurrence of the given secrets replaced by `***`. */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length >= 3) out = out.split(secret).join("***");
+  }
+  return out;
+}
+
+/** ldapts' own words for what went wrong, without secrets. */
+export function describeLdapCause(err: unknown, secrets: readonly string[]): string {
+  const e = (typeof err === "object" && err !== null ? err : {}) as LdapErrorShape;
+  let text = typeof e.message === "string" ? e.message : String(err);
+  if (text === "" && Array.isArray(e.errors) && e.errors.length > 0) {
+    text = describeLdapCause(e.errors[0], secrets);
+  }
+  if (text === "" && typeof e.code === "string") text = e.code;
+  const code = ldapResultCode(err);
+  const withCode = code !== undefined ? `result ${code}: ${text.trim()}` : text.trim();
+  return redactSecrets(withCode, secrets) || "unknown error";
+}
+
+/**
+ * Wraps an ldapts error as `<system>: <what> failed on <target> (<cause>)`. The ldapts error is not
+ * attached as `cause`: a logger would print it with whatever the client kept.
+ */
+export function toLdapConnectorError(
+  system: string,
+  what: string,
+  target: string,
+  err: unknown,
+  secrets: readonly string[],
+): ConnectorError {
+  if (err instanceof ConnectorError) return err;
+  const { kind, retryable } = classifyLdapError(err);
+  return new ConnectorError(
+    system,
+    kind,
+    `${what} failed on ${target} (${describeLdapCause(err, secrets)})`,
+    {
+      retryable,
+    },
+  );
+}

@@ -1,0 +1,183 @@
+/**
+ * A private OpenLDAP slapd for one test file (docs: ../shared/TESTING.md "OpenLDAP"): a temp dir, a
+ * free loopback port, the memberof, refint and ppolicy overlays, and a base tree
+ * (dc=example,dc=test with ou=people, ou=groups, ou=policies, the default password policy with
+ * pwdLockout TRUE, and two groups). Stop it with `stop()`.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { Client } from "ldapts";
+
+const execFileAsync = promisify(execFile);
+
+export const SLAPD_INSTALL = "apt-get install -y slapd ldap-utils";
+export const SUFFIX = "dc=example,dc=test";
+export const ADMIN_DN = `cn=admin,${SUFFIX}`;
+
+const SLAPD_CANDIDATES = ["/usr/sbin/slapd", "/usr/local/sbin/slapd", "/usr/local/libexec/slapd"];
+
+export interface Slapd {
+  url: string;
+  port: number;
+  adminDn: string;
+  adminPassword: string;
+  /** A client bound as the rootdn; the caller unbinds it. */
+  admin(): Promise<Client>;
+  stop(): Promise<void>;
+}
+
+/** The slapd binary, or undefined when OpenLDAP is not installed. */
+export async function findSlapd(): Promise<string | undefined> {
+  for (const candidate of SLAPD_CANDIDATES) {
+    try {
+      await fs.access(candidate, fs.constants.X_OK);
+      return candidate;
+    } catch {
+      // try the next one
+    }
+  }
+  return undefined;
+}
+
+/** A loopback port nothing listens on: bound by us, then released. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function slapdConf(dir: string, hashedPassword: string): string {
+  return `include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+include /etc/ldap/schema/nis.schema
+pidfile ${dir}/slapd.pid
+modulepath /usr/lib/ldap
+moduleload back_mdb
+moduleload memberof
+moduleload refint
+moduleload ppolicy
+database config
+rootdn "cn=admin,cn=config"
+rootpw ${hashedPassword}
+database mdb
+maxsize 104857600
+suffix "${SUFFIX}"
+rootdn "${ADMIN_DN}"
+rootpw ${hashedPassword}
+directory ${dir}/db
+dbnosync
+index objectClass eq
+index uid,cn,mail eq,sub
+index member,memberOf eq
+overlay memberof
+overlay refint
+refint_attributes member
+overlay ppolicy
+ppolicy_default "cn=default,ou=policies,${SUFFIX}"
+`;
+}
+
+/** The base tree every test starts from. */
+const BASE_ENTRIES: [string, Record<string, string | string[]>][] = [
+  [SUFFIX, { objectClass: ["dcObject", "organization"], dc: "example", o: "Example" }],
+  [`ou=people,${SUFFIX}`, { objectClass: "organizationalUnit", ou: "people" }],
+  [`ou=groups,${SUFFIX}`, { objectClass: "organizationalUnit", ou: "groups" }],
+  [`ou=policies,${SUFFIX}`, { objectClass: "organizationalUnit", ou: "policies" }],
+  [
+    `cn=default,ou=policies,${SUFFIX}`,
+    {
+      objectClass: ["device", "pwdPolicy"],
+      cn: "default",
+      pwdAttribute: "userPassword",
+      pwdLockout: "TRUE",
+    },
+  ],
+  [
+    `cn=staff,ou=groups,${SUFFIX}`,
+    { objectClass: "groupOfNames", cn: "staff", description: "All staff", member: ADMIN_DN },
+  ],
+  [
+    `cn=admins,ou=groups,${SUFFIX}`,
+    { objectClass: "groupOfNames", cn: "admins", description: "Administrators", member: ADMIN_DN },
+  ],
+];
+
+async function waitForPort(port: number, child: ChildProcess, deadlineMs: number): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`slapd exited with code ${child.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() - started > deadlineMs)
+      throw new Error(`slapd did not listen on ${port} in ${deadlineMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Starts a slapd with the base tree loaded. Throws when slapd is missing or does not start. */
+export async function startSlapd(): Promise<Slapd> {
+  const binary = await findSlapd();
+  if (binary === undefined) throw new Error(`slapd is not installed; install it: ${SLAPD_INSTALL}`);
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "tenure-slapd-"));
+  await fs.mkdir(path.join(dir, "db"));
+  const adminPassword = randomBytes(12).toString("hex");
+  const { stdout } = await execFileAsync("slappasswd", ["-s", adminPassword], {
+    env: { ...process.env, PATH: `${process.env.PATH ?? ""}:/usr/sbin:/usr/local/sbin` },
+  });
+  await fs.writeFile(path.join(dir, "slapd.conf"), slapdConf(dir, stdout.trim()));
+  const port = await freePort();
+  const url = `ldap://127.0.0.1:${port}`;
+  const child = spawn(binary, ["-d", "0", "-f", path.join(dir, "slapd.conf"), "-h", `${url}/`], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await fs.rm(dir, { recursive: true, force: true });
+  };
+
+  const admin = async () => {
+    const client = new Client({ url, timeout: 5000, connectTimeout: 5000 });
+    await client.bind(ADMIN_DN, adminPassword);
+    return client;
+  };
+
+  try {
+    await waitForPort(port, child, 10_000);
+    const client = await admin();
+    try {
+      for (const [dn, attributes] of BASE_ENTRIES) await client.add(dn, attributes);
+    } finally {
+      await client.unbind();
+    }
+  } catch (err) {
+    await stop();
+    throw new Error(`slapd did not start: ${String(err)}\n${stderr.slice(-2000)}`);
+  }
+  return { url, port, adminDn: ADMIN_DN, adminPassword, admin, stop };
+}
