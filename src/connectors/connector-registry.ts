@@ -2,6 +2,11 @@ import path from "node:path";
 import type { z } from "zod";
 import type { Connector } from "./connector-types.js";
 import { createLdapConnector, type LdapConnectorConfig, ldapConnectorConfigSchema } from "./ldap/index.js";
+import {
+  createMariadbConnector,
+  type MariadbConnectorConfig,
+  mariadbConnectorConfigSchema,
+} from "./mariadb/index.js";
 import { createSqlConnector, type SqlConnectorConfig, sqlConnectorConfigSchema } from "./sql/index.js";
 
 /**
@@ -34,8 +39,19 @@ const ldap: ConnectorType<LdapConnectorConfig> = {
   create: createLdapConnector,
 };
 
+/** The password sink file is resolved against the config file's folder. */
+const mariadb: ConnectorType<MariadbConnectorConfig> = {
+  schema: mariadbConnectorConfigSchema as unknown as z.ZodType<MariadbConnectorConfig>,
+  resolvePaths: (config, baseDir) => ({
+    ...config,
+    passwordSink: { ...config.passwordSink, file: path.resolve(baseDir, config.passwordSink.file) },
+  }),
+  create: createMariadbConnector,
+};
+
 export const CONNECTOR_TYPES: Readonly<Record<string, ConnectorType<never>>> = {
   ldap: ldap as unknown as ConnectorType<never>,
+  mariadb: mariadb as unknown as ConnectorType<never>,
   sql: sql as unknown as ConnectorType<never>,
 };
 
