@@ -8,6 +8,11 @@ import {
   mariadbConnectorConfigSchema,
 } from "./mariadb/index.js";
 import { createSqlConnector, type SqlConnectorConfig, sqlConnectorConfigSchema } from "./sql/index.js";
+import {
+  createWebhookConnector,
+  type WebhookConnectorConfig,
+  webhookConnectorConfigSchema,
+} from "./webhook/index.js";
 
 /**
  * One entry per connector folder: how its config is validated (zod, so `tenure validate` reports
@@ -49,10 +54,18 @@ const mariadb: ConnectorType<MariadbConnectorConfig> = {
   create: createMariadbConnector,
 };
 
+/** A webhook config holds URLs, never file paths. */
+const webhook: ConnectorType<WebhookConnectorConfig> = {
+  schema: webhookConnectorConfigSchema as unknown as z.ZodType<WebhookConnectorConfig>,
+  resolvePaths: (config) => config,
+  create: createWebhookConnector,
+};
+
 export const CONNECTOR_TYPES: Readonly<Record<string, ConnectorType<never>>> = {
   ldap: ldap as unknown as ConnectorType<never>,
   mariadb: mariadb as unknown as ConnectorType<never>,
   sql: sql as unknown as ConnectorType<never>,
+  webhook: webhook as unknown as ConnectorType<never>,
 };
 
 /** Makes the connector of a configured system. The config must have been validated by the loader. */

@@ -284,7 +284,7 @@ describe("systems: problems", () => {
       expect.objectContaining({
         ...at(lines, 3, "sqll"),
         path: "systems.wiki.connector",
-        message: 'expected one of "ldap", "mariadb", "sql", found "sqll" — did you mean "sql"?',
+        message: 'expected one of "ldap", "mariadb", "sql", "webhook", found "sqll" — did you mean "sql"?',
       }),
     ]);
   });
@@ -296,7 +296,7 @@ describe("systems: problems", () => {
         line: 3,
         column: 5,
         path: "systems.wiki.connector",
-        message: `missing required key 'connector' (one of "ldap", "mariadb", "sql")`,
+        message: `missing required key 'connector' (one of "ldap", "mariadb", "sql", "webhook")`,
       }),
     ]);
   });
