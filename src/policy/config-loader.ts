@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import type { z } from "zod";
 import type { SourceLocation } from "../domain/access-types.js";
+import { deepFreeze } from "../shared/deep-freeze.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { type ConfigIssue, configErrorMap, formatConfigIssue, formatPath } from "./config-issues.js";
 import { rememberReferencedValues } from "./config-redaction.js";
@@ -273,10 +274,4 @@ function scrub(issues: readonly ConfigIssue[], secrets: readonly string[]): Conf
 
 function sortIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
   return [...issues].sort((a, b) => a.line - b.line || a.column - b.column);
-}
-
-function deepFreeze(value: unknown): void {
-  if (typeof value !== "object" || value === null) return;
-  Object.freeze(value);
-  for (const child of Object.values(value)) deepFreeze(child);
 }

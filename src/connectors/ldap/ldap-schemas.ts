@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { InvalidInputError } from "../../shared/errors.js";
+import { parseConnectorConfig } from "../connector-config.js";
 
 const nonEmpty = z.string().min(1, "must not be empty");
 
@@ -90,20 +90,5 @@ export type LdapConnectorConfigInput = z.input<typeof ldapConnectorConfigSchema>
  * @throws InvalidInputError naming `systems.<system>.<path>` for every problem; never echoes secrets.
  */
 export function parseLdapConnectorConfig(system: string, raw: unknown): LdapConnectorConfig {
-  const result = ldapConnectorConfigSchema.safeParse(raw);
-  if (!result.success) {
-    const details = result.error.issues.map(
-      (issue) => `systems.${system}${issue.path.map((p) => `.${String(p)}`).join("")}: ${issue.message}`,
-    );
-    throw new InvalidInputError(`systems.${system}: invalid ldap connector configuration`, details);
-  }
-  return deepFreeze(result.data);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object") {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
+  return parseConnectorConfig("ldap", ldapConnectorConfigSchema, system, raw);
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { InvalidInputError } from "../../shared/errors.js";
+import { parseConnectorConfig } from "../connector-config.js";
 
 /** Users that are never listed or touched, whatever the configuration says. */
 export const SYSTEM_USERS: readonly string[] = ["root", "mariadb.sys", "mysql"];
@@ -80,16 +80,9 @@ export type MariadbConnectorConfig = z.output<typeof mariadbConnectorConfigSchem
 export type MariadbConnectorConfigInput = z.input<typeof mariadbConnectorConfigSchema>;
 
 /**
- * Parses the `mariadb` configuration of one system.
+ * Parses the `mariadb` configuration of one system, frozen.
  * @throws InvalidInputError naming `systems.<system>.<path>` for every problem; never echoes the URL.
  */
 export function parseMariadbConnectorConfig(system: string, raw: unknown): MariadbConnectorConfig {
-  const result = mariadbConnectorConfigSchema.safeParse(raw);
-  if (!result.success) {
-    const details = result.error.issues.map(
-      (issue) => `systems.${system}${issue.path.map((p) => `.${String(p)}`).join("")}: ${issue.message}`,
-    );
-    throw new InvalidInputError(`systems.${system}: invalid mariadb connector configuration`, details);
-  }
-  return result.data;
+  return parseConnectorConfig("mariadb", mariadbConnectorConfigSchema, system, raw);
 }

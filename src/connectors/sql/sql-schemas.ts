@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { InvalidInputError } from "../../shared/errors.js";
+import { parseConnectorConfig } from "../connector-config.js";
 
 /**
  * A table or column name as the application's database spells it. Any character is allowed because
@@ -111,20 +111,5 @@ export type SqlConnectorConfigInput = z.input<typeof sqlConnectorConfigSchema>;
  * @throws InvalidInputError naming `systems.<system>.<path>` for every problem; never echoes the URL.
  */
 export function parseSqlConnectorConfig(system: string, raw: unknown): SqlConnectorConfig {
-  const result = sqlConnectorConfigSchema.safeParse(raw);
-  if (!result.success) {
-    const details = result.error.issues.map(
-      (issue) => `systems.${system}${issue.path.map((p) => `.${String(p)}`).join("")}: ${issue.message}`,
-    );
-    throw new InvalidInputError(`systems.${system}: invalid sql connector configuration`, details);
-  }
-  return deepFreeze(result.data);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object") {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
+  return parseConnectorConfig("sql", sqlConnectorConfigSchema, system, raw);
 }

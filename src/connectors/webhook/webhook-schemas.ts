@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { InvalidInputError } from "../../shared/errors.js";
+import { parseConnectorConfig } from "../connector-config.js";
 
 /** Headers the connector sets itself; `headers:` may not replace them. */
 export const RESERVED_HEADERS: readonly string[] = [
@@ -69,20 +69,5 @@ export type WebhookConnectorConfigInput = z.input<typeof webhookConnectorConfigS
  * @throws InvalidInputError naming `systems.<system>.<path>` for every problem; never echoes the URL or secret.
  */
 export function parseWebhookConnectorConfig(system: string, raw: unknown): WebhookConnectorConfig {
-  const result = webhookConnectorConfigSchema.safeParse(raw);
-  if (!result.success) {
-    const details = result.error.issues.map(
-      (issue) => `systems.${system}${issue.path.map((p) => `.${String(p)}`).join("")}: ${issue.message}`,
-    );
-    throw new InvalidInputError(`systems.${system}: invalid webhook connector configuration`, details);
-  }
-  return deepFreeze(result.data);
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === "object") {
-    for (const child of Object.values(value)) deepFreeze(child);
-    Object.freeze(value);
-  }
-  return value;
+  return parseConnectorConfig("webhook", webhookConnectorConfigSchema, system, raw);
 }
