@@ -1,10 +1,17 @@
 import { ConnectorError } from "../connector-types.js";
+import {
+  AUTH,
+  CONFLICT,
+  type ErrorClass,
+  INVALID,
+  OTHER,
+  PERMISSION,
+  SOCKET_CODES,
+  UNREACHABLE,
+} from "../error-classes.js";
 
 /** How an LDAP failure is reported: the ConnectorError kind and whether trying again can help. */
-export interface LdapErrorClass {
-  kind: ConnectorError["kind"];
-  retryable: boolean;
-}
+export type LdapErrorClass = ErrorClass;
 
 /** The fields of ldapts result-code errors and Node socket errors the mapping reads. */
 interface LdapErrorShape {
@@ -12,25 +19,6 @@ interface LdapErrorShape {
   message?: unknown;
   errors?: unknown;
 }
-
-const UNREACHABLE: LdapErrorClass = { kind: "unreachable", retryable: true };
-const AUTH: LdapErrorClass = { kind: "auth", retryable: false };
-const PERMISSION: LdapErrorClass = { kind: "permission", retryable: false };
-const INVALID: LdapErrorClass = { kind: "invalid", retryable: false };
-const CONFLICT: LdapErrorClass = { kind: "conflict", retryable: true };
-const OTHER: LdapErrorClass = { kind: "other", retryable: false };
-
-const SOCKET_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EHOSTDOWN",
-  "EPIPE",
-]);
 
 /** LDAP result codes (RFC 4511 §4.1.9) and what they mean for a retry. */
 const RESULT_CODES: ReadonlyMap<number, LdapErrorClass> = new Map([

@@ -1,10 +1,17 @@
 import { ConnectorError } from "../connector-types.js";
+import {
+  AUTH,
+  CONFLICT,
+  type ErrorClass,
+  INVALID,
+  OTHER,
+  PERMISSION,
+  SOCKET_CODES,
+  UNREACHABLE,
+} from "../error-classes.js";
 
 /** How a database failure is reported: the ConnectorError kind and whether trying again can help. */
-export interface SqlErrorClass {
-  kind: ConnectorError["kind"];
-  retryable: boolean;
-}
+export type SqlErrorClass = ErrorClass;
 
 /** The fields of node-postgres, mysql2, better-sqlite3 and Node socket errors the mapping reads. */
 interface DriverErrorShape {
@@ -14,23 +21,9 @@ interface DriverErrorShape {
   errors?: unknown;
 }
 
-const UNREACHABLE: SqlErrorClass = { kind: "unreachable", retryable: true };
-const CONFLICT: SqlErrorClass = { kind: "conflict", retryable: true };
-const AUTH: SqlErrorClass = { kind: "auth", retryable: false };
-const PERMISSION: SqlErrorClass = { kind: "permission", retryable: false };
-const INVALID: SqlErrorClass = { kind: "invalid", retryable: false };
-const OTHER: SqlErrorClass = { kind: "other", retryable: false };
-
-const SOCKET_CODES = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "EHOSTUNREACH",
-  "ENETUNREACH",
-  "EHOSTDOWN",
-  "EPIPE",
+// mysql2's own codes for a connection that went away, besides Node's socket codes.
+const DRIVER_SOCKET_CODES: ReadonlySet<string> = new Set([
+  ...SOCKET_CODES,
   "PROTOCOL_CONNECTION_LOST",
   "PROTOCOL_SEQUENCE_TIMEOUT",
 ]);
@@ -64,7 +57,7 @@ export function classifySqlError(err: unknown): SqlErrorClass {
   const code = typeof e.code === "string" ? e.code : "";
   const message = typeof e.message === "string" ? e.message : "";
 
-  if (SOCKET_CODES.has(code)) return UNREACHABLE;
+  if (DRIVER_SOCKET_CODES.has(code)) return UNREACHABLE;
   // Node's happy-eyeballs connect reports an AggregateError whose members carry the socket codes.
   if (Array.isArray(e.errors) && e.errors.some((inner) => classifySqlError(inner).kind === "unreachable")) {
     return UNREACHABLE;
