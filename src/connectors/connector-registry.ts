@@ -7,6 +7,7 @@ import {
   type MariadbConnectorConfig,
   mariadbConnectorConfigSchema,
 } from "./mariadb/index.js";
+import { resolveSinkPath } from "./password-sink.js";
 import { createSqlConnector, type SqlConnectorConfig, sqlConnectorConfigSchema } from "./sql/index.js";
 import {
   createWebhookConnector,
@@ -49,7 +50,7 @@ const mariadb: ConnectorType<MariadbConnectorConfig> = {
   schema: mariadbConnectorConfigSchema as unknown as z.ZodType<MariadbConnectorConfig>,
   resolvePaths: (config, baseDir) => ({
     ...config,
-    passwordSink: { ...config.passwordSink, file: path.resolve(baseDir, config.passwordSink.file) },
+    passwordSink: resolveSinkPath(config.passwordSink, (file) => path.resolve(baseDir, file)),
   }),
   create: createMariadbConnector,
 };

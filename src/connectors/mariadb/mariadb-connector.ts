@@ -1,5 +1,3 @@
-import { randomBytes } from "node:crypto";
-import fs from "node:fs/promises";
 import mysql from "mysql2/promise";
 import {
   type Account,
@@ -10,6 +8,7 @@ import {
   type EntitlementInfo,
   type WriteResult,
 } from "../connector-types.js";
+import { deliverPassword, generatePassword } from "../password-sink.js";
 import { toConnectorError } from "../sql/sql-errors.js";
 import { invalidNameReason, type MariadbConnectorConfig, SYSTEM_USERS } from "./mariadb-schemas.js";
 
@@ -202,28 +201,6 @@ export function createMariadbConnector(system: string, config: MariadbConnectorC
     return rows.length > 0;
   }
 
-  async function deliverPassword(username: string, password: string): Promise<void> {
-    const file = config.passwordSink.file;
-    const line = `${JSON.stringify({ system, username, password, at: new Date().toISOString() })}\n`;
-    try {
-      const handle = await fs.open(file, "a", 0o600);
-      try {
-        await handle.chmod(0o600);
-        await handle.appendFile(line, "utf8");
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      throw new ConnectorError(
-        system,
-        "other",
-        `cannot write the password sink file ${file}${typeof code === "string" ? ` (${code})` : ""}`,
-      );
-    }
-  }
-
   const nativeIdOf = (username: string) => `${username}@${host}`;
   const guard = () => {
     if (closed) throw new ConnectorError(system, "other", "connector is closed");
@@ -282,13 +259,13 @@ export function createMariadbConnector(system: string, config: MariadbConnectorC
       guard();
       const username = usernameOf(spec);
       return serialised(async () => {
-        const password = randomBytes(24).toString("base64url");
+        const password = generatePassword();
         try {
           if ((await findUser(username)) !== undefined) {
             return { changed: false, nativeId: nativeIdOf(username) };
           }
           // Delivered first: a user whose password nobody knows is worse than an unused line in the sink.
-          await deliverPassword(username, password);
+          await deliverPassword(system, config.passwordSink, username, password);
           await query(
             `CREATE USER ${account(username)} IDENTIFIED BY ?${spec.enabled ? "" : " ACCOUNT LOCK"}`,
             [password],

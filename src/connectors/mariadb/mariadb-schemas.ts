@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseConnectorConfig } from "../connector-config.js";
+import { passwordSinkSchema } from "../password-sink.js";
 
 /** Users that are never listed or touched, whatever the configuration says. */
 export const SYSTEM_USERS: readonly string[] = ["root", "mariadb.sys", "mysql"];
@@ -61,10 +62,7 @@ export const mariadbConnectorConfigSchema = z.strictObject({
   /** More user names never listed or touched, besides root, mariadb.sys and mysql. */
   excludeUsers: z.array(z.string()).default([]),
   /** Where generated passwords of new users are delivered. */
-  passwordSink: z.strictObject({
-    /** A file the password is appended to as one JSON line {system, username, password, at}; mode 0600. */
-    file: z.string().min(1, "must not be empty"),
-  }),
+  passwordSink: passwordSinkSchema,
   /**
    * A table (created when missing) where the connector keeps account attributes, which MariaDB users
    * do not have. Without it, attributes cannot be written.
