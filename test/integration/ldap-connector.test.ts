@@ -335,6 +335,39 @@ if (slapd !== undefined) {
       }
     });
 
+    it("reuses bound connections, and replaces one the server dropped while it was idle", async () => {
+      const clients: Client[] = [];
+      const pooled = createLdapConnector(
+        "directory",
+        parseLdapConnectorConfig("directory", { ...configInput(s, tree), maxConnections: 2 }),
+        {
+          newClient: (options) => {
+            const client = new Client(options);
+            clients.push(client);
+            return client;
+          },
+        },
+      );
+      try {
+        const username = `pool-${rand()}`;
+        await pooled.create({ username, attributes: {}, enabled: true });
+        for (let i = 0; i < 10; i++) await pooled.grant({ username }, "staff");
+        expect(clients.length).toBe(1);
+        // The server (or a firewall) closes the idle connection: the next call must not fail for it.
+        const socket = (clients[0] as unknown as { socket?: { destroy(): void } }).socket;
+        expect(socket, "ldapts keeps its socket as client.socket").toBeDefined();
+        socket!.destroy();
+        expect((await pooled.revoke({ username }, "staff")).changed).toBe(true);
+        expect(clients.length).toBe(2);
+        await Promise.all(Array.from({ length: 6 }, () => pooled.grant({ username }, "staff")));
+        await pooled.delete({ username });
+      } finally {
+        await pooled.close();
+        await pooled.close();
+      }
+      await expect(pooled.listAccounts()).rejects.toThrow(/closed/);
+    });
+
     it("a missing base is invalid, not retryable; an unknown group is invalid", async () => {
       const missing = createLdapConnector(
         "directory",

@@ -33,6 +33,7 @@ const RESULT = {
   noSuchAttribute: 16,
   attributeOrValueExists: 20,
   noSuchObject: 32,
+  objectClassViolation: 65,
   entryAlreadyExists: 68,
 } as const;
 
@@ -107,7 +108,11 @@ export function createLdapConnector(
     ["inetorgperson", "organizationalperson", "person"].includes(oc.toLowerCase()),
   );
 
-  async function session<T>(what: string, fn: (client: LdapClient) => Promise<T>): Promise<T> {
+  // Bound connections kept between calls: connecting and binding per call cost more than the write.
+  const idle: LdapClient[] = [];
+  let closed = false;
+
+  async function connect(): Promise<LdapClient> {
     const client = deps.newClient({
       url: config.url,
       timeout: config.timeoutMs,
@@ -120,11 +125,45 @@ export function createLdapConnector(
     try {
       if (config.startTls) await client.startTLS({ rejectUnauthorized: config.tlsRejectUnauthorized });
       await client.bind(config.bindDn, config.bindPassword);
-      return await fn(client);
+      return client;
     } catch (err) {
-      throw toLdapConnectorError(system, what, target, err, secrets);
-    } finally {
       await client.unbind().catch(() => {});
+      throw err;
+    }
+  }
+
+  async function release(client: LdapClient): Promise<void> {
+    if (!closed && idle.length < config.maxConnections) idle.push(client);
+    else await client.unbind().catch(() => {});
+  }
+
+  /**
+   * Runs `fn` on a bound connection from the pool (or a new one) and gives the connection back when
+   * `fn` succeeds. A connection that failed is dropped, never reused: its state is unknown. When a
+   * pooled connection fails on the transport (the server closed an idle connection), `fn` runs once
+   * more on a fresh one — every call is idempotent, so that is safe.
+   */
+  async function session<T>(what: string, fn: (client: LdapClient) => Promise<T>): Promise<T> {
+    if (closed) throw new ConnectorError(system, "other", "connector is closed");
+    for (let attempt = 0; ; attempt++) {
+      const pooled = idle.pop();
+      let client: LdapClient | undefined = pooled;
+      try {
+        client ??= await connect();
+        const result = await fn(client);
+        await release(client);
+        return result;
+      } catch (err) {
+        // An LDAP result (or our own verdict) came back over a working connection; anything else
+        // means the connection itself is in doubt.
+        const transport = !(err instanceof ConnectorError) && ldapResultCode(err) === undefined;
+        if (client !== undefined) {
+          if (transport) await client.unbind().catch(() => {});
+          else await release(client);
+        }
+        if (transport && pooled !== undefined && attempt === 0) continue;
+        throw toLdapConnectorError(system, what, target, err, secrets);
+      }
     }
   }
 
@@ -188,18 +227,19 @@ export function createLdapConnector(
     };
   }
 
-  async function searchGroups(client: LdapClient, filter: string): Promise<GroupEntry[]> {
+  async function searchGroups(client: LdapClient, filter: string, withMembers = true): Promise<GroupEntry[]> {
     const { searchEntries } = await client.search(groups.base, {
       scope: "sub",
       filter: `(&${groupObjectFilter}${filter})`,
-      attributes: [groups.keyAttribute, groups.memberAttribute, "description"],
+      attributes: [groups.keyAttribute, ...(withMembers ? [groups.memberAttribute] : []), "description"],
       paged: { pageSize: config.pageSize },
     });
     return searchEntries.map(toGroup);
   }
 
+  /** The group whose key is `key`, read without its members. */
   async function findGroup(client: LdapClient, key: string): Promise<GroupEntry | undefined> {
-    const found = await searchGroups(client, `(${groups.keyAttribute}=${escapeFilterValue(key)})`);
+    const found = await searchGroups(client, `(${groups.keyAttribute}=${escapeFilterValue(key)})`, false);
     return found.find((g) => g.key.toLowerCase() === key.toLowerCase()) ?? found[0];
   }
 
@@ -207,24 +247,33 @@ export function createLdapConnector(
   const sameMember = (a: string, b: string) =>
     isDnMember ? normalizeDn(a) === normalizeDn(b) : a.toLowerCase() === b.toLowerCase();
 
-  /** Removes one member; the last member of a groupOfNames is replaced by `groups.emptyMember`. */
-  async function removeMember(client: LdapClient, group: GroupEntry, value: string): Promise<boolean> {
-    if (!group.members.some((m) => sameMember(m, value))) return false;
-    const remaining = group.members.filter((m) => !sameMember(m, value));
-    const changes: Change[] = [];
-    if (isDnMember && remaining.length === 0) {
-      changes.push(change("add", groups.memberAttribute, [groups.emptyMember]));
-    }
-    changes.push(change("delete", groups.memberAttribute, [value]));
+  /**
+   * Removes one member without reading the member list (a large group's list costs more than the
+   * write). The server says whether it was there; a `groupOfNames`/`groupOfUniqueNames` refuses to lose
+   * its last member (objectClassViolation), so then `groups.emptyMember` takes its place in the same
+   * modify.
+   */
+  async function removeMember(client: LdapClient, groupDn: string, value: string): Promise<boolean> {
+    const remove = change("delete", groups.memberAttribute, [value]);
     try {
-      await client.modify(group.dn, changes);
+      await client.modify(groupDn, remove);
       return true;
     } catch (err) {
-      // A concurrent revoke got there first.
       const code = ldapResultCode(err);
-      if (code === RESULT.noSuchAttribute || code === RESULT.attributeOrValueExists) return false;
-      throw err;
+      if (code === RESULT.noSuchAttribute) return false;
+      if (code !== RESULT.objectClassViolation || !isDnMember) throw err;
     }
+    try {
+      await client.modify(groupDn, [change("add", groups.memberAttribute, [groups.emptyMember]), remove]);
+      return true;
+    } catch (err) {
+      // A concurrent revoke got there first, or the placeholder is already a member.
+      const code = ldapResultCode(err);
+      if (code === RESULT.noSuchAttribute) return false;
+      if (code !== RESULT.attributeOrValueExists) throw err;
+    }
+    await client.modify(groupDn, remove);
+    return true;
   }
 
   /**
@@ -437,8 +486,9 @@ export function createLdapConnector(
         for (const group of await searchGroups(
           client,
           `(${groups.memberAttribute}=${escapeFilterValue(value)})`,
+          false,
         )) {
-          await removeMember(client, group, value);
+          await removeMember(client, group.dn, value);
         }
         try {
           await client.del(user.dn);
@@ -460,11 +510,10 @@ export function createLdapConnector(
             `group ${entitlement} does not exist under groups.base`,
           );
         }
-        const value = memberValue(user);
-        if (group.members.some((m) => sameMember(m, value)))
-          return { changed: false, nativeId: user.nativeId };
+        // The server says whether the member was there: reading a large group's members first would
+        // cost more than the write.
         try {
-          await client.modify(group.dn, change("add", groups.memberAttribute, [value]));
+          await client.modify(group.dn, change("add", groups.memberAttribute, [memberValue(user)]));
         } catch (err) {
           if (ldapResultCode(err) === RESULT.attributeOrValueExists) {
             return { changed: false, nativeId: user.nativeId };
@@ -480,11 +529,12 @@ export function createLdapConnector(
         if (user === undefined) return { changed: false };
         const group = await findGroup(client, entitlement);
         if (group === undefined) return { changed: false, nativeId: user.nativeId };
-        return { changed: await removeMember(client, group, memberValue(user)), nativeId: user.nativeId };
+        return { changed: await removeMember(client, group.dn, memberValue(user)), nativeId: user.nativeId };
       }),
 
     async close() {
-      // Every call opens and closes its own connection: nothing is left to release.
+      closed = true;
+      await Promise.all(idle.splice(0).map((client) => client.unbind().catch(() => {})));
     },
   };
 }

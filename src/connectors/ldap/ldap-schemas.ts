@@ -40,6 +40,8 @@ export const ldapConnectorConfigSchema = z
     tlsRejectUnauthorized: z.boolean().default(true),
     /** Per-operation timeout and connect timeout, in milliseconds. */
     timeoutMs: z.number().int().positive().default(10_000),
+    /** Bound connections kept open between calls (calls beyond it open extra ones, closed after). */
+    maxConnections: z.number().int().positive().max(64).default(8),
     users: z.strictObject({
       /** Where accounts live (searched with scope sub) and where new ones are created. */
       base: nonEmpty,
