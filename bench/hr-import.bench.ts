@@ -13,6 +13,7 @@ import { syncSource } from "../src/engine/sync.js";
 import { EMPTY_POLICY } from "../src/policy/config-schema.js";
 import type { TenureConfig } from "../src/policy/config-types.js";
 import { DEFAULT_LIFECYCLE } from "../src/policy/sections/lifecycle-section.js";
+import { DEFAULT_SERVER } from "../src/policy/sections/server-section.js";
 import { defaultCsvSource } from "../src/policy/sections/sources-section.js";
 import { openStore } from "../src/store/database.js";
 
@@ -35,6 +36,7 @@ function configFor(database: string): TenureConfig {
     sources: { hr: source },
     lifecycle: DEFAULT_LIFECYCLE,
     policy: EMPTY_POLICY,
+    server: DEFAULT_SERVER,
   };
 }
 

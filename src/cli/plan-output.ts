@@ -2,6 +2,7 @@ import type { OperationKind, PlannedOperation } from "../domain/access-types.js"
 import type { Identity } from "../domain/identity-types.js";
 import { describeLineage } from "../domain/lineage-format.js";
 import type { PlanProblem } from "../domain/plan.js";
+import { planTotals } from "../engine/access-queries.js";
 import { type Output, println } from "./output.js";
 
 const SYMBOL: Record<OperationKind, string> = {
@@ -15,24 +16,7 @@ const SYMBOL: Record<OperationKind, string> = {
   delete: "-",
 };
 
-export interface PlanTotals {
-  operations: number;
-  byKind: Partial<Record<OperationKind, number>>;
-  bySystem: Record<string, number>;
-  drift: number;
-}
-
-export function planTotals(ops: readonly PlannedOperation[]): PlanTotals {
-  const byKind: Partial<Record<OperationKind, number>> = {};
-  const bySystem: Record<string, number> = {};
-  let drift = 0;
-  for (const op of ops) {
-    byKind[op.kind] = (byKind[op.kind] ?? 0) + 1;
-    bySystem[op.system] = (bySystem[op.system] ?? 0) + 1;
-    if (op.drift) drift++;
-  }
-  return { operations: ops.length, byKind, bySystem, drift };
-}
+export { type PlanTotals, planTotals } from "../engine/access-queries.js";
 
 /** The plan as people read it: per system, per identity, `+` adds, `-` removes, `~` changes. */
 export function printPlan(

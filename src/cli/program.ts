@@ -9,6 +9,7 @@ import { registerPlan } from "./commands/plan-command.js";
 import { registerReconcile } from "./commands/reconcile-command.js";
 import { registerStatus } from "./commands/status-command.js";
 import { registerSync } from "./commands/sync-command.js";
+import { registerToken } from "./commands/token-command.js";
 import { registerValidate } from "./commands/validate-command.js";
 
 export function buildProgram(): Command {
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
     registerExplain,
     registerIdentities,
     registerAudit,
+    registerToken,
     registerDemo,
   ]) {
     register(program);

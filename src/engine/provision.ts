@@ -208,6 +208,8 @@ export async function applyQueued(
     system?: string;
     /** Connectors already open (closed by their owner); without it, opened and closed here. */
     pool?: ConnectorPool;
+    /** Graceful stop (see ApplyOptions.signal): in-flight operations finish, claimed ones are released. */
+    signal?: AbortSignal;
   },
 ): Promise<ApplyResult> {
   const pool = options.pool ?? connectorPool(config);
@@ -227,7 +229,10 @@ export async function applyQueued(
         actor: options.actor,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       },
-      options.system === undefined ? {} : { system: options.system },
+      {
+        ...(options.system === undefined ? {} : { system: options.system }),
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      },
     );
   } finally {
     if (options.pool === undefined) await pool.closeAll();

@@ -8,6 +8,7 @@ import { type ConfigIssue, formatConfigIssue, loadConfig, validateConfigFile } f
 import { redactConfig } from "./config-redaction.js";
 import { EMPTY_POLICY } from "./config-schema.js";
 import { DEFAULT_LIFECYCLE } from "./sections/lifecycle-section.js";
+import { DEFAULT_SERVER } from "./sections/server-section.js";
 
 let dir: string;
 
@@ -257,6 +258,7 @@ describe("loadConfig", () => {
       },
       lifecycle: DEFAULT_LIFECYCLE,
       policy: EMPTY_POLICY,
+      server: DEFAULT_SERVER,
     });
   });
 

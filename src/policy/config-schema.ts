@@ -7,6 +7,7 @@ import { entitlementsSection, resolveEntitlements } from "./sections/entitlement
 import { lifecycleSection } from "./sections/lifecycle-section.js";
 import { resolveRoles, rolesSection } from "./sections/roles-section.js";
 import type { PolicyContext } from "./sections/section-types.js";
+import { serverSection } from "./sections/server-section.js";
 import { resolveSources, sourcesSection } from "./sections/sources-section.js";
 import { resolveSystems, systemsSection } from "./sections/systems-section.js";
 
@@ -15,7 +16,7 @@ import { resolveSystems, systemsSection } from "./sections/systems-section.js";
  * error (a silently ignored `roles:` would be worse), but it gets a message saying so rather than
  * "unknown key". Each moves from here into {@link configFileSchema} when it lands.
  */
-export const PLANNED_SECTIONS = ["sod", "reviews", "nhi", "notify", "server"] as const;
+export const PLANNED_SECTIONS = ["sod", "reviews", "nhi", "notify"] as const;
 
 /**
  * The shape of tenure.yaml: the one place where sections are composed. Adding a section means a
@@ -31,6 +32,7 @@ export const configFileSchema = strictObject(
     systems: systemsSection,
     entitlements: entitlementsSection,
     roles: rolesSection,
+    server: serverSection,
   },
   {
     explainUnknownKey: (key) =>
@@ -61,6 +63,7 @@ export function buildConfig(file: ConfigFile, ctx: PolicyContext & { readonly pa
     sources: resolveSources(file.sources, ctx),
     lifecycle: file.lifecycle,
     policy: { systems, entitlements, roles },
+    server: file.server,
   };
 }
 

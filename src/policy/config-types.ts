@@ -23,6 +23,26 @@ export interface TenureConfig {
    * every `when:` rule compiled. Empty records when the file has none of these sections.
    */
   readonly policy: Policy;
+  /** `server:`, for `tenure serve`. Every key has a default. */
+  readonly server: ServerConfig;
+}
+
+/** How `tenure serve` listens and runs (tenure.yaml `server:`). */
+export interface ServerConfig {
+  /** Address to listen on. Default `127.0.0.1` (this machine only). */
+  readonly host: string;
+  /** TCP port. Default 8080; 0 picks a free one. */
+  readonly port: number;
+  /** Largest request body accepted, in bytes; larger ones get 413. Default 1 MiB. */
+  readonly bodyLimit: number;
+  /** Trust X-Forwarded-For from a reverse proxy for the client address. Default false. */
+  readonly trustProxy: boolean;
+  /** How often the background apply loop looks for due operations; 0 turns it off. Default 5. */
+  readonly applyIntervalSeconds: number;
+  /** Failed authentications allowed per client address per minute; more get 429. Default 10. */
+  readonly authFailuresPerMinute: number;
+  /** How long a system's health check may take before it counts as unreachable. Default 3000. */
+  readonly healthTimeoutMs: number;
 }
 
 export type SourceConfig = CsvSourceConfig;

@@ -65,6 +65,8 @@ export interface OperationFilter {
   state?: OperationState;
   system?: string;
   identityId?: string;
+  /** Keyset cursor: only operations after this one in queue order (seq, then id). */
+  after?: { seq: number; id: string };
   /** Default 100. */
   limit?: number;
 }
@@ -389,6 +391,12 @@ export const operationRepository = {
     if (filter.state !== undefined) q = q.where("state", "=", filter.state);
     if (filter.system !== undefined) q = q.where("system", "=", filter.system);
     if (filter.identityId !== undefined) q = q.where("identity_id", "=", filter.identityId);
+    const after = filter.after;
+    if (after !== undefined) {
+      q = q.where((eb) =>
+        eb.or([eb("seq", ">", after.seq), eb.and([eb("seq", "=", after.seq), eb("id", ">", after.id)])]),
+      );
+    }
     const rows = await q
       .orderBy("seq")
       .orderBy("id")

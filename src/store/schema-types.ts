@@ -132,6 +132,20 @@ export interface ReconcileRunsTable {
   summary: string;
 }
 
+/** An API bearer token: only its SHA-256 hash is stored; `prefix` is the start of the token, for display. */
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  role: string;
+  token_hash: string;
+  prefix: string;
+  created_at: string;
+  created_by: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
 /** What a repository function runs on: the database, or a transaction the caller holds. */
 export type Db = Kysely<Database> | Transaction<Database>;
 
@@ -146,4 +160,5 @@ export interface Database {
   operations: OperationsTable;
   assignments: AssignmentsTable;
   reconcile_runs: ReconcileRunsTable;
+  api_tokens: ApiTokensTable;
 }

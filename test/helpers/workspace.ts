@@ -4,6 +4,7 @@ import path from "node:path";
 import { EMPTY_POLICY } from "../../src/policy/config-schema.js";
 import type { CsvSourceConfig, TenureConfig } from "../../src/policy/config-types.js";
 import { DEFAULT_LIFECYCLE } from "../../src/policy/sections/lifecycle-section.js";
+import { DEFAULT_SERVER } from "../../src/policy/sections/server-section.js";
 import { defaultCsvSource } from "../../src/policy/sections/sources-section.js";
 
 /** A temporary folder for one test, removed by `dispose`. */
@@ -38,5 +39,6 @@ export function testConfig(
     sources: { hr },
     lifecycle: DEFAULT_LIFECYCLE,
     policy: EMPTY_POLICY,
+    server: DEFAULT_SERVER,
   };
 }

@@ -1,9 +1,6 @@
 import type { Command } from "commander";
-import { explainAccess } from "../../domain/explain.js";
-import { policyToday } from "../../engine/provision.js";
+import { explainIdentity } from "../../engine/access-queries.js";
 import { NotFoundError } from "../../shared/errors.js";
-import { accountLinkRepository } from "../../store/account-repository.js";
-import { assignmentRepository } from "../../store/assignment-repository.js";
 import { identityRepository } from "../../store/identity-repository.js";
 import { globalOptions, now, outputFor, withStore } from "../context.js";
 import { printJson, println } from "../output.js";
@@ -22,25 +19,10 @@ export function registerExplain(program: Command): void {
         const identity = await identityRepository.resolve(store.db, ref);
         if (identity === undefined)
           throw new NotFoundError(`no identity matches "${ref}" (by id, HR key or email)`);
-        const [links, assignments] = await Promise.all([
-          accountLinkRepository.list(store.db, { identityId: identity.id }),
-          assignmentRepository.list(store.db, { identityId: identity.id }),
-        ]);
-        const explanation = explainAccess(
-          {
-            identity,
-            policy: config.policy,
-            lifecycle: config.lifecycle,
-            assignments,
-            usernames: Object.fromEntries(links.map((l) => [l.system, l.username])),
-            now: at,
-            today: policyToday(config, at),
-          },
-          {
-            ...(opts.system !== undefined ? { system: opts.system } : {}),
-            ...(opts.entitlement !== undefined ? { entitlement: opts.entitlement } : {}),
-          },
-        );
+        const explanation = await explainIdentity(store, config, identity, at, {
+          ...(opts.system !== undefined ? { system: opts.system } : {}),
+          ...(opts.entitlement !== undefined ? { entitlement: opts.entitlement } : {}),
+        });
         return { identity, explanation };
       });
       if (o.json) {

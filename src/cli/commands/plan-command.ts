@@ -1,10 +1,9 @@
 import type { Command } from "commander";
-import { computeProvisionPlan } from "../../engine/provision.js";
+import { previewPlan } from "../../engine/access-queries.js";
 import { UsageError } from "../../shared/errors.js";
-import { operationRepository } from "../../store/operation-repository.js";
 import { globalOptions, now, outputFor, withStore } from "../context.js";
 import { printJson, println } from "../output.js";
-import { planTotals, printPlan } from "../plan-output.js";
+import { printPlan } from "../plan-output.js";
 
 function parseAt(value: string): Date {
   const at = new Date(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T12:00:00Z` : value);
@@ -26,31 +25,23 @@ export function registerPlan(program: Command): void {
       const g = globalOptions(cmd);
       const o = outputFor(g);
       const at = opts.at ?? now();
-      const { plan, queue } = await withStore(g, async ({ config, store }) => {
+      const preview = await withStore(g, async ({ config, store }) => {
         if (opts.system !== undefined && config.policy.systems[opts.system] === undefined) {
           throw new UsageError(`--system "${opts.system}" is not a configured system`);
         }
-        const plan = await computeProvisionPlan(store, config, {
-          now: at,
-          advanceToNow: opts.at !== undefined,
+        return previewPlan(store, config, {
+          at,
+          future: opts.at !== undefined,
+          ...(opts.system !== undefined ? { system: opts.system } : {}),
         });
-        // Work already queued is part of the picture: a failing connector's operations wait here.
-        const queue = await operationRepository.countByState(
-          store.db,
-          opts.system === undefined ? {} : { system: opts.system },
-        );
-        return { plan, queue };
       });
-      const ops =
-        opts.system === undefined
-          ? plan.operations
-          : plan.operations.filter((op) => op.system === opts.system);
+      const { plan, queue, operations: ops } = preview;
       if (o.json) {
         printJson(o, {
-          at: at.toISOString(),
-          totals: planTotals(ops),
+          at: preview.at,
+          totals: preview.totals,
           operations: ops,
-          problems: plan.problems,
+          problems: preview.problems,
           queue,
         });
         return;

@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { lastReconcileBySystem } from "../../engine/access-queries.js";
 import { retryDeadOperation } from "../../engine/enqueue.js";
 import { applyQueued } from "../../engine/provision.js";
 import { UsageError } from "../../shared/errors.js";
@@ -22,19 +23,13 @@ export function registerStatus(program: Command): void {
       const g = globalOptions(cmd);
       const o = outputFor(g);
       const status = await withStore(g, async ({ config, store }) => {
-        const [identities, operations, failed, dead, runs] = await Promise.all([
+        const [identities, operations, failed, dead, lastReconcile] = await Promise.all([
           identityRepository.countByState(store.db),
           operationRepository.countByState(store.db),
           operationRepository.list(store.db, { state: "failed", limit: 50 }),
           operationRepository.list(store.db, { state: "dead", limit: 50 }),
-          store.db.selectFrom("reconcile_runs").selectAll().orderBy("finished_at", "desc").execute(),
+          lastReconcileBySystem(store, Object.keys(config.policy.systems)),
         ]);
-        const lastReconcile = Object.fromEntries(
-          Object.keys(config.policy.systems).map((s) => {
-            const run = runs.find((r) => r.system === s);
-            return [s, run ? { at: run.finished_at, ...JSON.parse(run.summary) } : null];
-          }),
-        );
         return { identities, operations, failing: [...dead, ...failed], lastReconcile };
       });
       if (o.json) {

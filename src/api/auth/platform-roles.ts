@@ -1,0 +1,52 @@
+/**
+ * Platform roles and what each may do: the one permission table of the HTTP API (DESIGN.md
+ * "Contracts": admin, auditor, hr-source, reviewer, requester). Every route declares the permission
+ * it needs (`config: { permission }`) or that it is public; the server refuses to start with a
+ * route that declares neither, and the auth matrix test checks every route against this table.
+ */
+
+/** Everything a route can require. Add one here when a route needs a new kind of access. */
+export const PERMISSIONS = [
+  "identities:read",
+  "systems:read",
+  "operations:read",
+  "operations:retry",
+  "plan:read",
+  "sync:run",
+  "reconcile:run",
+  "audit:read",
+  "sources:push",
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+export const PLATFORM_ROLES = ["admin", "auditor", "hr-source", "reviewer", "requester"] as const;
+export type PlatformRole = (typeof PLATFORM_ROLES)[number];
+
+const READ_EVERYTHING: readonly Permission[] = PERMISSIONS.filter((p) => p.endsWith(":read"));
+
+/**
+ * The table. admin: everything. auditor: read everything, change nothing. hr-source: push HR records
+ * only (the HR push and SCIM routes). reviewer and requester hold nothing yet: access reviews and
+ * requests (later issues) give them their permissions.
+ */
+export const ROLE_PERMISSIONS: Readonly<Record<PlatformRole, ReadonlySet<Permission>>> = Object.freeze({
+  admin: new Set<Permission>(PERMISSIONS),
+  auditor: new Set<Permission>(READ_EVERYTHING),
+  "hr-source": new Set<Permission>(["sources:push"]),
+  reviewer: new Set<Permission>(),
+  requester: new Set<Permission>(),
+});
+
+export function isPlatformRole(value: string): value is PlatformRole {
+  return (PLATFORM_ROLES as readonly string[]).includes(value);
+}
+
+/** Whether `role` may do what `permission` guards. An unknown role (a row written by a newer version) may do nothing. */
+export function roleAllows(role: string, permission: Permission): boolean {
+  return isPlatformRole(role) && ROLE_PERMISSIONS[role].has(permission);
+}
+
+/** The roles holding `permission`, for documentation (OpenAPI descriptions, docs/api.md). */
+export function rolesWith(permission: Permission): PlatformRole[] {
+  return PLATFORM_ROLES.filter((role) => ROLE_PERMISSIONS[role].has(permission));
+}

@@ -1,0 +1,36 @@
+import { queryEvents } from "../../audit/ledger.js";
+import type { RouteModule } from "../route-types.js";
+import { auditEventPage, auditQuery, seqCursor } from "../schemas/audit-schemas.js";
+import { decodeCursor, toPage } from "../schemas/common-schemas.js";
+import { resolveIdentity } from "./identity-routes.js";
+
+/** The audit ledger, read a page at a time. */
+export const auditRoutes: RouteModule = async (app, deps) => {
+  app.get(
+    "/api/audit/events",
+    {
+      config: { permission: "audit:read" },
+      schema: {
+        summary: "Audit events, oldest first, filtered, a page at a time",
+        tags: ["audit"],
+        querystring: auditQuery,
+        response: { 200: auditEventPage },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const subject =
+        q.identity === undefined ? undefined : (await resolveIdentity(deps.store, q.identity)).id;
+      const after = decodeCursor(q.cursor, seqCursor);
+      const events = await queryEvents(deps.store.db, {
+        ...(subject !== undefined ? { subject } : {}),
+        ...(q.action !== undefined ? { action: q.action } : {}),
+        ...(q.since !== undefined ? { since: q.since } : {}),
+        ...(q.until !== undefined ? { until: q.until } : {}),
+        ...(after !== undefined ? { afterSeq: after.seq } : {}),
+        limit: q.limit + 1,
+      });
+      return toPage(events, q.limit, (last) => ({ seq: last.seq }));
+    },
+  );
+};

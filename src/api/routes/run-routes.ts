@@ -1,0 +1,102 @@
+import { planTotals } from "../../engine/access-queries.js";
+import { connectorPool } from "../../engine/provision.js";
+import { type ReconcileReport, reconcileSystem } from "../../engine/reconcile.js";
+import { runSync } from "../../engine/run-sync.js";
+import { isConfiguredSystem, type RouteModule } from "../route-types.js";
+import { BadRequestError } from "../schemas/common-schemas.js";
+import { reconcileBody, reconcileResultSchema, syncBody, syncResultSchema } from "../schemas/run-schemas.js";
+
+/**
+ * Triggers: a sync (sources → identities → provisioning) and a reconcile (systems → accounts), the
+ * same functions as `tenure sync` and `tenure reconcile`, one run at a time. A sync stopped by
+ * mass-change protection answers 409 `mass_change` with the counts, and changes nothing;
+ * `confirmMassChange` lets it through, audited with the token's name as the actor.
+ */
+export const runRoutes: RouteModule = async (app, deps) => {
+  const tags = ["runs"];
+
+  app.post(
+    "/api/sync",
+    {
+      config: { permission: "sync:run" },
+      schema: {
+        summary: "Run a sync: read the sources, apply the lifecycle, plan and apply provisioning",
+        description:
+          "With dryRun, only plans and changes nothing. 409 `mass_change` (with counts) when the run would " +
+          "disable or delete more than lifecycle.massChangeThreshold; 409 `run_in_progress` when a run is going.",
+        tags,
+        body: syncBody,
+        response: { 200: syncResultSchema },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      if (body.source !== undefined && !Object.hasOwn(deps.config.sources, body.source)) {
+        throw new BadRequestError("body.source", `"${body.source}" is not a configured source`);
+      }
+      const run = await deps.runs.exclusive("sync", () =>
+        runSync(deps.store, deps.config, {
+          now: deps.now(),
+          actor: request.principal?.actor ?? "api",
+          dryRun: body.dryRun,
+          confirmMassChange: body.confirmMassChange,
+          ...(body.source !== undefined ? { source: body.source } : {}),
+        }),
+      );
+      const { sources, plan, provisioned } = run;
+      return {
+        sources,
+        plan:
+          body.dryRun && plan
+            ? { totals: planTotals(plan.operations), operations: plan.operations, problems: plan.problems }
+            : null,
+        provisioning: provisioned && {
+          planned: provisioned.plan.operations.length,
+          queued: provisioned.queued?.queued.length ?? 0,
+          problems: provisioned.plan.problems,
+          applied: provisioned.applied?.summary ?? null,
+          dead: provisioned.applied?.dead ?? [],
+        },
+      };
+    },
+  );
+
+  app.post(
+    "/api/reconcile",
+    {
+      config: { permission: "reconcile:run" },
+      schema: {
+        summary: "Reconcile: read every account from the systems, report orphans and drift",
+        description: "409 `run_in_progress` when a run is going.",
+        tags,
+        body: reconcileBody,
+        response: { 200: reconcileResultSchema },
+      },
+    },
+    async (request) => {
+      const { system } = request.body;
+      if (system !== undefined && !isConfiguredSystem(deps.config, system)) {
+        throw new BadRequestError("body.system", `"${system}" is not a configured system`);
+      }
+      const names = system === undefined ? Object.keys(deps.config.policy.systems) : [system];
+      const systems = await deps.runs.exclusive("reconcile", async () => {
+        const pool = connectorPool(deps.config);
+        try {
+          const reports: ReconcileReport[] = [];
+          for (const name of names) {
+            reports.push(
+              await reconcileSystem(deps.store, deps.config.policy, name, pool.get(name), {
+                now: deps.now(),
+                actor: request.principal?.actor ?? "api",
+              }),
+            );
+          }
+          return reports;
+        } finally {
+          await pool.closeAll();
+        }
+      });
+      return { systems };
+    },
+  );
+};

@@ -1,0 +1,33 @@
+import { z } from "zod";
+import { instantQuery, pageOf, pageQuery } from "./common-schemas.js";
+
+export const auditEventSchema = z
+  .object({
+    seq: z.number().int(),
+    time: z.string(),
+    actor: z.string(),
+    action: z.string(),
+    subject: z.string(),
+    details: z.record(z.string(), z.unknown()),
+    prevHash: z.string(),
+    hash: z.string(),
+  })
+  .meta({ id: "AuditEvent" });
+
+export const auditEventPage = pageOf(auditEventSchema);
+
+export const auditQuery = z.strictObject({
+  identity: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("only events about this identity (id, source key or email)"),
+  action: z.string().min(1).optional().describe("only this action, e.g. identity.state_changed"),
+  since: instantQuery.optional().describe("only events at or after this time"),
+  until: instantQuery.optional().describe("only events before this time"),
+  ...pageQuery,
+});
+
+export const timelineQuery = z.strictObject({ ...pageQuery });
+
+export const seqCursor = z.object({ seq: z.number().int() });

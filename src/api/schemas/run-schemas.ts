@@ -1,0 +1,134 @@
+import { z } from "zod";
+import { instantQuery, openObject } from "./common-schemas.js";
+import { plannedOperationSchema, queueCountsSchema } from "./operation-schemas.js";
+
+const planProblemSchema = openObject({
+  kind: z.string(),
+  identityId: z.string().nullable(),
+  system: z.string(),
+  message: z.string(),
+});
+
+const planTotalsSchema = z.object({
+  operations: z.number().int(),
+  byKind: z.record(z.string(), z.number().int()),
+  bySystem: z.record(z.string(), z.number().int()),
+  drift: z.number().int(),
+});
+
+export const planQuery = z.strictObject({
+  at: instantQuery
+    .optional()
+    .describe("preview the lifecycle on this future date (starts, end dates, expiries)"),
+  system: z.string().min(1).optional().describe("only this system"),
+});
+
+export const planPreviewSchema = z
+  .object({
+    at: z.string(),
+    totals: planTotalsSchema,
+    operations: z.array(plannedOperationSchema),
+    problems: z.array(planProblemSchema),
+    queue: queueCountsSchema.describe("operations queued by earlier runs, by state"),
+  })
+  .meta({ id: "PlanPreview" });
+
+export const syncBody = z
+  .strictObject({
+    dryRun: z.boolean().default(false).describe("plan only: what would change, changing nothing"),
+    source: z.string().min(1).optional().describe("only this source"),
+    confirmMassChange: z
+      .boolean()
+      .default(false)
+      .describe("let the run through mass-change protection; the audit records the token's name"),
+  })
+  .default({ dryRun: false, confirmMassChange: false });
+
+// Declared keys only: a sync's result also holds every changed identity, which the answer leaves out.
+const sourceResultSchema = z.object({
+  source: z.string(),
+  dryRun: z.boolean(),
+  rowsRead: z.number().int(),
+  recordsValid: z.number().int(),
+  rowsSkipped: z.number().int(),
+  findings: z.array(
+    openObject({ row: z.number().int(), severity: z.string(), code: z.string(), message: z.string() }),
+  ),
+  created: z.number().int(),
+  updated: z.number().int(),
+  rehired: z.number().int(),
+  terminated: z.number().int(),
+  unchanged: z.number().int(),
+  auditEvents: z.number().int(),
+  transitions: z.record(z.string(), z.number().int()),
+  changes: z.array(
+    z.object({
+      id: z.string(),
+      key: z.string(),
+      name: z.string(),
+      from: z.string().nullable(),
+      to: z.string(),
+      actions: z.array(z.string()),
+    }),
+  ),
+});
+
+const applySummarySchema = z.object({
+  claimed: z.number().int(),
+  succeeded: z.number().int(),
+  changed: z.number().int(),
+  failed: z.number().int(),
+  dead: z.number().int(),
+  skipped: z.number().int(),
+  released: z.number().int(),
+});
+
+export const syncResultSchema = z
+  .object({
+    sources: z.array(sourceResultSchema),
+    plan: z
+      .object({
+        totals: planTotalsSchema,
+        operations: z.array(plannedOperationSchema),
+        problems: z.array(planProblemSchema),
+      })
+      .nullable()
+      .describe("dry run: the provisioning plan"),
+    provisioning: z
+      .object({
+        planned: z.number().int(),
+        queued: z.number().int(),
+        problems: z.array(planProblemSchema),
+        applied: applySummarySchema.nullable(),
+        dead: z.array(openObject({ id: z.string(), system: z.string(), error: z.string().optional() })),
+      })
+      .nullable()
+      .describe("a real run: what was queued and applied"),
+  })
+  .meta({ id: "SyncResult" });
+
+export const reconcileBody = z
+  .strictObject({ system: z.string().min(1).optional().describe("only this system") })
+  .default({});
+
+const usernameEntitlement = z.object({ username: z.string(), entitlement: z.string() });
+
+export const reconcileResultSchema = z
+  .object({
+    systems: z.array(
+      z.object({
+        system: z.string(),
+        accounts: z.number().int(),
+        correlated: z.number().int(),
+        orphans: z.array(
+          z.object({ username: z.string(), enabled: z.boolean(), entitlements: z.array(z.string()) }),
+        ),
+        adopted: z.array(z.object({ username: z.string(), identityId: z.string() })),
+        vanished: z.array(z.string()),
+        unmanagedEntitlements: z.array(usernameEntitlement),
+        missingEntitlements: z.array(usernameEntitlement),
+        policy: z.object({ drift: z.string(), orphans: z.string() }),
+      }),
+    ),
+  })
+  .meta({ id: "ReconcileResult" });

@@ -1,0 +1,193 @@
+import { randomUUID } from "node:crypto";
+import helmet from "@fastify/helmet";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+  type RouteOptions,
+} from "fastify";
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+} from "fastify-type-provider-zod";
+import pino, { type DestinationStream, type LevelWithSilent } from "pino";
+import type { TenureConfig } from "../policy/config-types.js";
+import type { Store } from "../store/database.js";
+import { apiErrorSchema, toApiError } from "./api-errors.js";
+import { checkRouteDeclaration, registerAuth } from "./auth/auth-hooks.js";
+import type { TokenService } from "./auth/token-service.js";
+import type { RouteDeps } from "./route-types.js";
+import { API_ROUTE_MODULES } from "./routes/index.js";
+import { createRunGuard } from "./run-guard.js";
+
+export interface ApiDeps {
+  store: Store;
+  config: TenureConfig;
+  tokens: Pick<TokenService, "authenticate">;
+  now: () => Date;
+  /** Where the JSON log lines go (default stdout); tests pass a stream to read them. */
+  logStream?: DestinationStream;
+  /** Default `info`. */
+  logLevel?: LevelWithSilent;
+}
+
+/** One registered route, for the auth matrix and the OpenAPI test: what it is and who may call it. */
+export interface RouteEntry {
+  method: string;
+  url: string;
+  permission: string | null;
+  public: boolean;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    /** Every route registered (HEAD twins left out), in registration order. */
+    routeCatalogue(): RouteEntry[];
+  }
+}
+
+/** What never reaches a log line: credentials in headers, and any field named like a secret. */
+export const LOG_REDACTIONS = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  "*.authorization",
+  "*.password",
+  "*.token",
+  "*.secret",
+  "*.*.password",
+  "*.*.token",
+  "*.*.secret",
+];
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+const SECRET_QUERY = /([?&][^=&#]*(?:token|pass|secret|key|auth)[^=&#]*=)[^&#]*/gi;
+
+function requestLog(req: FastifyRequest) {
+  return {
+    method: req.method,
+    // A secret someone put in a query string stays out of the log.
+    url: req.url.replace(SECRET_QUERY, "$1[redacted]"),
+    remoteAddress: req.ip,
+  };
+}
+
+/**
+ * Builds the HTTP API (not listening): JSON in and out, validated by zod schemas that also produce
+ * the OpenAPI 3.1 document at /api/openapi.json and the docs page at /api/docs; bearer-token
+ * authentication with platform roles; security headers on every response; structured pino logs with
+ * request ids and no secrets; one error shape (src/api/api-errors.ts).
+ *
+ * The routes are the modules in src/api/routes/index.ts. Each route must declare who may call it: a
+ * route that does not makes `ready()` (and so `listen()`) fail.
+ */
+export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
+  const { config } = deps;
+  const logger = pino(
+    {
+      level: deps.logLevel ?? "info",
+      redact: { paths: LOG_REDACTIONS, censor: "[redacted]" },
+      serializers: { req: requestLog },
+    },
+    deps.logStream ?? pino.destination(1),
+  );
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.server.bodyLimit,
+    trustProxy: config.server.trustProxy,
+    // A caller's own X-Request-Id is kept when it is sane, so its logs and ours line up.
+    genReqId: (req) => {
+      const given = req.headers["x-request-id"];
+      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  // JSON only: a text/plain body would otherwise reach the schema as a string.
+  app.removeContentTypeParser("text/plain");
+
+  const catalogue: RouteOptions[] = [];
+  app.addHook("onRoute", (route) => {
+    catalogue.push(route);
+  });
+  app.decorate("routeCatalogue", () =>
+    catalogue
+      .filter((r) => r.method !== "HEAD")
+      .map((r) => ({
+        method: String(r.method),
+        url: r.url,
+        permission: (r.config?.permission as string | undefined) ?? null,
+        public: r.config?.public === true,
+      })),
+  );
+
+  app.setErrorHandler((err, request, reply) => {
+    const mapped = toApiError(err, request.id);
+    if (mapped.internal) request.log.error({ err }, "request failed");
+    else request.log.info({ status: mapped.status, code: mapped.body.error.code }, "request refused");
+    return reply.code(mapped.status).headers(mapped.headers).send(mapped.body);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({
+      error: {
+        code: "not_found",
+        message: `no route ${request.method} ${request.url.split("?")[0]}`,
+        details: [],
+      },
+    }),
+  );
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+    // API answers hold personal data: no cache keeps them.
+    reply.header("cache-control", "no-store");
+  });
+
+  await app.register(helmet, { global: true });
+  await registerAuth(app, { tokens: deps.tokens, failuresPerMinute: config.server.authFailuresPerMinute });
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Tenure API",
+        version: "0.1.0",
+        description:
+          "Identities, systems, operations, plans, runs and the audit ledger of a Tenure installation. " +
+          "Every route but health, ready and this document needs `Authorization: Bearer <token>` " +
+          "(create one with `tenure token create`). Errors have one shape: `{ error: { code, message, details } }`.",
+      },
+      components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } } },
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(async (docs) => {
+    // The docs page's own routes (HTML, scripts, styles) are public, like the document it shows.
+    docs.addHook("onRoute", (route) => {
+      route.config = { ...route.config, public: true };
+    });
+    await docs.register(swaggerUi, { routePrefix: "/api/docs" });
+  });
+
+  const routeDeps: RouteDeps = { store: deps.store, config, now: deps.now, runs: createRunGuard() };
+  await app.register(async (api) => {
+    api.addHook("onRoute", (route) => {
+      checkRouteDeclaration(route);
+      route.schema = {
+        ...route.schema,
+        response: {
+          ...(route.schema?.response as object | undefined),
+          "4xx": apiErrorSchema,
+          "5xx": apiErrorSchema,
+        },
+      };
+    });
+    for (const module of API_ROUTE_MODULES) await api.register(module, routeDeps);
+  });
+  return app;
+}

@@ -1,0 +1,30 @@
+import { z } from "zod";
+import type { ServerConfig } from "../config-types.js";
+import { strictObject } from "../schema-helpers.js";
+
+function positiveWhole(expected: string) {
+  return z.number({ error: expected }).int({ error: expected }).min(1, { error: expected });
+}
+
+/** `server:` — how `tenure serve` listens and runs. Defaults as in `ServerConfig`. */
+export const serverSection = strictObject({
+  host: z.string({ error: "expected a host name or IP address" }).min(1).default("127.0.0.1"),
+  port: z
+    .number({ error: "expected a TCP port from 0 to 65535" })
+    .int({ error: "expected a TCP port from 0 to 65535" })
+    .min(0, { error: "expected a TCP port from 0 to 65535" })
+    .max(65535, { error: "expected a TCP port from 0 to 65535" })
+    .default(8080),
+  bodyLimit: positiveWhole("expected a size in bytes (1 or more)").default(1_048_576),
+  trustProxy: z.boolean({ error: "expected true or false" }).default(false),
+  applyIntervalSeconds: z
+    .number({ error: "expected a whole number of seconds (0 or more)" })
+    .int({ error: "expected a whole number of seconds (0 or more)" })
+    .min(0, { error: "expected a whole number of seconds (0 or more)" })
+    .default(5),
+  authFailuresPerMinute: positiveWhole("expected a whole number (1 or more)").default(10),
+  healthTimeoutMs: positiveWhole("expected a whole number of milliseconds (1 or more)").default(3000),
+}).prefault({});
+
+/** `server:` with every key at its default, as a file without the section gets it. Frozen. */
+export const DEFAULT_SERVER: ServerConfig = Object.freeze(serverSection.parse(undefined));
