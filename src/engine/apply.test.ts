@@ -348,10 +348,22 @@ describe.each(await storeFactories())("apply on %s", (_name, makeStore) => {
   it("stops on abort: in-flight work is recorded, claimed work not started is released", async () => {
     await enqueue(Array.from({ length: 5 }, (_, i) => joiner("app", `id-${i}`, `user${i}`, [])).flat());
     const controller = new AbortController();
-    const result = await applyOperations(deps(T0, { concurrency: 1, onProgress: () => controller.abort() }), {
+    // The stop arrives while the first create is in flight at the system.
+    const stopDuringFirstWrite = (system: string): Connector => {
+      const real = connectorOf(system);
+      return {
+        ...real,
+        create: (spec) => {
+          controller.abort();
+          return real.create(spec);
+        },
+      };
+    };
+    const result = await applyOperations(deps(T0, { concurrency: 1, connectors: stopDuringFirstWrite }), {
       signal: controller.signal,
     });
     expect(result.summary).toMatchObject({ claimed: 5, succeeded: 1, released: 4 });
+    expect(await operationRepository.list(store.db, { state: "running" })).toEqual([]);
     const pending = await operationRepository.list(store.db, { state: "pending" });
     expect(pending.map((r) => [r.attempts, r.claimedBy])).toEqual(Array(4).fill([0, null]));
     expect((await applyOperations(deps(T0), { limit: 2 })).summary.succeeded).toBe(2);

@@ -1,5 +1,5 @@
 import type { Transaction } from "kysely";
-import { appendEvents } from "../audit/ledger.js";
+import { type AuditEventInput, appendEvents } from "../audit/ledger.js";
 import { type Connector, ConnectorError, type WriteResult } from "../connectors/connector-types.js";
 import type { Account, PlannedOperation } from "../domain/access-types.js";
 import type { LifecycleConfig } from "../policy/config-types.js";
@@ -176,106 +176,154 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
     deps.onProgress?.({ outcome, done: outcomes.length, claimed });
   };
 
-  async function recordSuccess(op: OperationRecord, result: WriteResult): Promise<OperationOutcome> {
+  /**
+   * Records the results of a batch in one transaction (group commit: one commit and one ledger append
+   * for the batch instead of one each per operation). Each operation's record still requires its claim:
+   * an operation whose claim was lost gets no account change and no event, and is `skipped`. If the
+   * transaction fails, each operation is recorded alone, so one bad record cannot cost the others
+   * theirs.
+   */
+  async function record(executed: readonly Executed[]): Promise<OperationOutcome[]> {
     const now = deps.now();
-    const base = outcomeBase(op);
     try {
-      const held = await db.transaction().execute(async (trx) => {
-        // First write of the transaction: it takes the lock, and without the claim nothing else is written.
-        if (!(await operationRepository.markSucceeded(trx, op.id, { now, workerId: deps.workerId })))
-          return false;
-        await recordAccountChange(trx, op, result, now);
-        await appendEvents(trx, [
-          {
-            time: now.toISOString(),
-            actor,
-            action: "operation.succeeded",
-            subject: operationSubject(op),
-            details: {
-              ...eventDetails(op),
-              changed: result.changed,
-              nativeId: result.nativeId ?? op.nativeId,
-            },
-          },
-        ]);
-        return true;
-      });
-      if (!held) return { ...base, outcome: "skipped", error: LEASE_LOST };
-      return { ...base, outcome: "succeeded", changed: result.changed };
+      return await db.transaction().execute((trx) => recordIn(trx, executed, now));
     } catch (err) {
-      return { ...base, outcome: "skipped", error: `recording the result failed: ${describeError(op, err)}` };
+      if (executed.length > 1) {
+        const outcomes: OperationOutcome[] = [];
+        for (const one of executed) outcomes.push(...(await record([one])));
+        return outcomes;
+      }
+      const [one] = executed;
+      if (one === undefined) return [];
+      const what = "result" in one ? "the result" : "the failure";
+      return [
+        {
+          ...outcomeBase(one.op),
+          outcome: "skipped",
+          error: `recording ${what} failed: ${describeError(one.op, err)}`,
+        },
+      ];
     }
   }
 
-  async function recordFailure(
-    op: OperationRecord,
-    error: string,
-    retryable: boolean,
-  ): Promise<OperationOutcome> {
-    const now = deps.now();
-    const base = outcomeBase(op);
-    const retryAt = nextAttemptAt(now, Math.max(1, op.attempts), retryPolicyOf(op.system), random);
-    try {
-      const state = await db.transaction().execute(async (trx) => {
-        const next = await operationRepository.markFailed(trx, op.id, {
-          now,
-          workerId: deps.workerId,
-          error,
-          retryable,
-          nextAttemptAt: retryAt,
+  async function recordIn(trx: Trx, executed: readonly Executed[], now: Date): Promise<OperationOutcome[]> {
+    const at = now.toISOString();
+    const succeeded = executed.filter((e): e is Succeeded => "result" in e);
+    // First write of the transaction: it takes the lock, and without the claim nothing else is written.
+    const held = await operationRepository.markSucceededMany(
+      trx,
+      succeeded.map((e) => e.op.id),
+      { now, workerId: deps.workerId },
+    );
+    await recordAccountChanges(
+      trx,
+      succeeded.filter((e) => held.has(e.op.id)),
+      now,
+    );
+    const outcomes: OperationOutcome[] = [];
+    const events: AuditEventInput[] = [];
+    for (const e of executed) {
+      const base = outcomeBase(e.op);
+      if ("result" in e) {
+        if (!held.has(e.op.id)) {
+          outcomes.push({ ...base, outcome: "skipped", error: LEASE_LOST });
+          continue;
+        }
+        events.push({
+          time: at,
+          actor,
+          action: "operation.succeeded",
+          subject: operationSubject(e.op),
+          details: {
+            ...eventDetails(e.op),
+            changed: e.result.changed,
+            nativeId: e.result.nativeId ?? e.op.nativeId,
+          },
         });
-        if (next === undefined) return undefined;
-        await appendEvents(trx, [
-          {
-            time: now.toISOString(),
-            actor,
-            action: next === "dead" ? "operation.dead" : "operation.failed",
-            subject: operationSubject(op),
-            details: {
-              ...eventDetails(op),
-              maxAttempts: op.maxAttempts,
-              error,
-              retryable,
-              ...(next === "failed"
-                ? { nextAttemptAt: retryAt.toISOString() }
-                : { why: retryable ? "attempts exhausted" : "not retryable" }),
-            },
-          },
-        ]);
-        return next;
+        outcomes.push({ ...base, outcome: "succeeded", changed: e.result.changed });
+        continue;
+      }
+      const retryAt = nextAttemptAt(now, Math.max(1, e.op.attempts), retryPolicyOf(e.op.system), random);
+      const next = await operationRepository.markFailed(trx, e.op.id, {
+        now,
+        workerId: deps.workerId,
+        error: e.error,
+        retryable: e.retryable,
+        nextAttemptAt: retryAt,
       });
-      if (state === undefined) return { ...base, outcome: "skipped", error: LEASE_LOST };
-      return state === "dead"
-        ? { ...base, outcome: "dead", error }
-        : { ...base, outcome: "failed", error, nextAttemptAt: retryAt.toISOString() };
-    } catch (err) {
-      return {
-        ...base,
-        outcome: "skipped",
-        error: `recording the failure failed: ${describeError(op, err)}`,
-      };
-    }
-  }
-
-  async function execute(op: OperationRecord): Promise<OperationOutcome> {
-    if (op.attempts > op.maxAttempts) {
-      return recordFailure(
-        op,
-        `${op.system}: abandoned after ${op.maxAttempts} attempt(s) whose worker stopped before recording a ` +
-          "result; it may or may not have been applied — check the system, then retry it",
-        false,
+      if (next === undefined) {
+        outcomes.push({ ...base, outcome: "skipped", error: LEASE_LOST });
+        continue;
+      }
+      events.push({
+        time: at,
+        actor,
+        action: next === "dead" ? "operation.dead" : "operation.failed",
+        subject: operationSubject(e.op),
+        details: {
+          ...eventDetails(e.op),
+          maxAttempts: e.op.maxAttempts,
+          error: e.error,
+          retryable: e.retryable,
+          ...(next === "failed"
+            ? { nextAttemptAt: retryAt.toISOString() }
+            : { why: e.retryable ? "attempts exhausted" : "not retryable" }),
+        },
+      });
+      outcomes.push(
+        next === "dead"
+          ? { ...base, outcome: "dead", error: e.error }
+          : { ...base, outcome: "failed", error: e.error, nextAttemptAt: retryAt.toISOString() },
       );
     }
-    let result: WriteResult;
-    try {
-      result = await runOnConnector(connectorOf(op.system), op);
-    } catch (err) {
-      return recordFailure(op, describeError(op, err), err instanceof ConnectorError && err.retryable);
-    }
-    return recordSuccess(op, result);
+    await appendEvents(trx, events);
+    return outcomes;
   }
 
-  /** Runs one batch: each (identity, system) group in order, up to `concurrency` groups of a system at once. */
+  async function execute(op: OperationRecord): Promise<Executed> {
+    if (op.attempts > op.maxAttempts) {
+      return {
+        op,
+        error:
+          `${op.system}: abandoned after ${op.maxAttempts} attempt(s) whose worker stopped before recording a ` +
+          "result; it may or may not have been applied — check the system, then retry it",
+        retryable: false,
+      };
+    }
+    try {
+      return { op, result: await runOnConnector(connectorOf(op.system), op) };
+    } catch (err) {
+      return { op, error: describeError(op, err), retryable: err instanceof ConnectorError && err.retryable };
+    }
+  }
+
+  /**
+   * Group commit: results are recorded while the next connector calls run. The first result is
+   * recorded at once; results that arrive while a record transaction runs wait and go into the next one
+   * together. So a slow store costs batching, not throughput, and an idle one records each result
+   * as soon as it comes.
+   */
+  const pendingRecords: Executed[] = [];
+  let recording: Promise<void> | undefined;
+  const recordLoop = async () => {
+    while (pendingRecords.length > 0) {
+      for (const outcome of await record(pendingRecords.splice(0))) finish(outcome);
+    }
+    recording = undefined;
+  };
+  const recordSoon = (executed: Executed) => {
+    pendingRecords.push(executed);
+    recording ??= recordLoop();
+  };
+  const recorded = async () => {
+    while (recording !== undefined) await recording;
+  };
+
+  /**
+   * Runs one batch: each (identity, system) group in order, up to `concurrency` groups of a system at
+   * once, and waits until every result is recorded. Returns the operations not started because of an
+   * abort.
+   */
   async function runBatch(batch: OperationRecord[]): Promise<OperationRecord[]> {
     const notStarted: OperationRecord[] = [];
     const bySystem = new Map<string, Map<string, OperationRecord[]>>();
@@ -296,13 +344,14 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
                 notStarted.push(op);
                 continue;
               }
-              finish(await execute(op));
+              recordSoon(await execute(op));
             }
           }
         };
         await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, lane));
       }),
     );
+    await recorded();
     return notStarted;
   }
 
@@ -342,6 +391,14 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
     },
   };
 }
+
+interface Succeeded {
+  op: OperationRecord;
+  result: WriteResult;
+}
+
+/** A claimed operation after its connector call, before its result is recorded. */
+type Executed = Succeeded | { op: OperationRecord; error: string; retryable: boolean };
 
 const LEASE_LOST = "the claim expired and another worker took the operation over; it records the result";
 
@@ -398,28 +455,53 @@ async function runOnConnector(connector: Connector, op: OperationRecord): Promis
 }
 
 /**
- * Brings `accounts` in step with a successful operation, as reconcile would read it afterwards. An
- * operation other than create on an account not in `accounts` (never reconciled) writes nothing there:
- * the next reconcile reads it whole, rather than apply inventing the rest of the row.
+ * Brings `accounts` in step with successful operations, as reconcile would read them afterwards: the
+ * rows they touch are read at once, changed in operation order, and written back at once. An operation
+ * other than create on an account not in `accounts` (never reconciled) writes nothing there: the next
+ * reconcile reads it whole, rather than apply inventing the rest of the row.
  */
-async function recordAccountChange(
-  trx: Trx,
+async function recordAccountChanges(trx: Trx, succeeded: readonly Succeeded[], now: Date): Promise<void> {
+  if (succeeded.length === 0) return;
+  const at = now.toISOString();
+  const keyOf = (system: string, username: string) => `${system}\u0000${username}`;
+  const rows = new Map<string, Account | undefined>();
+  for (const account of await accountRepository.findMany(
+    trx,
+    succeeded.map(({ op }) => ({ system: op.system, username: op.username })),
+  )) {
+    rows.set(keyOf(account.system, account.username), account);
+  }
+  const touched = new Set<string>();
+  for (const { op, result } of succeeded) {
+    const key = keyOf(op.system, op.username);
+    rows.set(key, nextAccount(op, result, rows.get(key)));
+    touched.add(key);
+  }
+  const removed: { system: string; username: string }[] = [];
+  const written: Account[] = [];
+  for (const { op } of succeeded) {
+    const key = keyOf(op.system, op.username);
+    if (!touched.delete(key)) continue;
+    const next = rows.get(key);
+    if (next === undefined) removed.push({ system: op.system, username: op.username });
+    else written.push(next);
+  }
+  await accountRepository.removeMany(trx, removed);
+  await accountRepository.upsertMany(trx, written, at);
+}
+
+/** The account row after one successful operation; undefined when it has none (deleted, or never read). */
+function nextAccount(
   op: OperationRecord,
   result: WriteResult,
-  now: Date,
-): Promise<void> {
-  const at = now.toISOString();
-  const existing = await accountRepository.find(trx, op.system, op.username);
-  if (op.kind === "delete") {
-    if (existing !== undefined) await accountRepository.remove(trx, op.system, op.username);
-    return;
-  }
-  let next: Account | undefined;
+  existing: Account | undefined,
+): Account | undefined {
+  if (op.kind === "delete") return undefined;
   if (op.kind === "create") {
     // A create that changed nothing found the account already there: what the row says it holds is kept
     // until reconcile reads it (unless reconcile had seen it vanish); a new account holds nothing yet.
     const kept = result.changed || (existing?.vanishedAt ?? null) !== null ? undefined : existing;
-    next = {
+    return {
       system: op.system,
       nativeId: result.nativeId ?? op.nativeId ?? existing?.nativeId ?? null,
       username: op.username,
@@ -433,33 +515,33 @@ async function recordAccountChange(
       lastSeenAt: existing?.lastSeenAt ?? null,
       lastUsedAt: existing?.lastUsedAt ?? null,
     };
-  } else if (existing !== undefined) {
-    next = { ...existing, nativeId: result.nativeId ?? existing.nativeId };
-    switch (op.kind) {
-      case "update":
-        next.attributes = { ...existing.attributes, ...op.attributes };
-        break;
-      case "enable":
-        next.enabled = true;
-        break;
-      case "disable":
-        next.enabled = false;
-        break;
-      case "grant": {
-        const key = op.entitlement!;
-        next.entitlements = [...new Set([...existing.entitlements, key])];
-        next.managedEntitlements = [...new Set([...existing.managedEntitlements, key])];
-        break;
-      }
-      case "revoke":
-        next.entitlements = existing.entitlements.filter((e) => e !== op.entitlement);
-        next.managedEntitlements = existing.managedEntitlements.filter((e) => e !== op.entitlement);
-        break;
-      case "rotate":
-        break;
-    }
   }
-  if (next !== undefined) await accountRepository.upsertMany(trx, [next], at);
+  if (existing === undefined) return undefined;
+  const next = { ...existing, nativeId: result.nativeId ?? existing.nativeId };
+  switch (op.kind) {
+    case "update":
+      next.attributes = { ...existing.attributes, ...op.attributes };
+      break;
+    case "enable":
+      next.enabled = true;
+      break;
+    case "disable":
+      next.enabled = false;
+      break;
+    case "grant": {
+      const key = op.entitlement!;
+      next.entitlements = [...new Set([...existing.entitlements, key])];
+      next.managedEntitlements = [...new Set([...existing.managedEntitlements, key])];
+      break;
+    }
+    case "revoke":
+      next.entitlements = existing.entitlements.filter((e) => e !== op.entitlement);
+      next.managedEntitlements = existing.managedEntitlements.filter((e) => e !== op.entitlement);
+      break;
+    case "rotate":
+      break;
+  }
+  return next;
 }
 
 /** The message stored in `last_error`: the connector's (already redacted) or a redacted generic one. */

@@ -101,6 +101,42 @@ export const accountRepository = {
     return r === undefined ? undefined : fromRow(r);
   },
 
+  /** The accounts with these (system, username) keys that exist, in no particular order. */
+  async findMany(db: Db, keys: readonly { system: string; username: string }[]): Promise<Account[]> {
+    const found: Account[] = [];
+    const bySystem = new Map<string, string[]>();
+    for (const { system, username } of keys)
+      bySystem.set(system, [...(bySystem.get(system) ?? []), username]);
+    for (const [system, usernames] of bySystem) {
+      for (let i = 0; i < usernames.length; i += CHUNK) {
+        const rows = await db
+          .selectFrom("accounts")
+          .selectAll()
+          .where("system", "=", system)
+          .where("username", "in", usernames.slice(i, i + CHUNK))
+          .execute();
+        found.push(...rows.map(fromRow));
+      }
+    }
+    return found;
+  },
+
+  /** Removes the accounts with these (system, username) keys; absent ones are ignored. */
+  async removeMany(db: Db, keys: readonly { system: string; username: string }[]): Promise<void> {
+    const bySystem = new Map<string, string[]>();
+    for (const { system, username } of keys)
+      bySystem.set(system, [...(bySystem.get(system) ?? []), username]);
+    for (const [system, usernames] of bySystem) {
+      for (let i = 0; i < usernames.length; i += CHUNK) {
+        await db
+          .deleteFrom("accounts")
+          .where("system", "=", system)
+          .where("username", "in", usernames.slice(i, i + CHUNK))
+          .execute();
+      }
+    }
+  },
+
   /** Inserts or replaces accounts by (system, username). */
   async upsertMany(db: Db, accounts: readonly Account[], updatedAt: string): Promise<void> {
     await bulkInsert(

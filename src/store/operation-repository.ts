@@ -158,11 +158,13 @@ function claimable(now: string, system: string | undefined) {
           ]),
         );
     const conditions = [
-      eb.or([
-        eb("o.state", "=", "pending"),
-        eb.and([eb("o.state", "=", "failed"), eb("o.next_attempt_at", "<=", now)]),
-        eb.and([eb("o.state", "=", "running"), eb("o.claim_expires_at", "<", now)]),
-      ]),
+      // Implies the predicate of operations_open_seq_idx (open ⇔ finished_at is null), so the claim walks
+      // it in seq order and stops at `limit`. No condition here may use the state index: SQLite's
+      // planner, without statistics, would rather gather every open row through it and sort them all.
+      eb("o.finished_at", "is", null),
+      eb("o.state", "not in", ["succeeded", "dead"]),
+      eb.or([eb("o.state", "!=", "failed"), eb("o.next_attempt_at", "<=", now)]),
+      eb.or([eb("o.state", "!=", "running"), eb("o.claim_expires_at", "<", now)]),
       // `=` never matches NULL, so identity-less operations pass this one and meet the next.
       eb.not(eb.exists(earlierOpen().whereRef("e.identity_id", "=", "o.identity_id"))),
       eb.or([
@@ -298,8 +300,7 @@ export const operationRepository = {
         .selectFrom("operations as o")
         .select("o.id")
         .where(claimable(now, options.system))
-        .orderBy("o.identity_id")
-        .orderBy("o.system")
+        // Queue order, oldest first: the walk stops at the first `limit` claimable operations.
         .orderBy("o.seq")
         .orderBy("o.id")
         .limit(options.limit);
@@ -351,6 +352,37 @@ export const operationRepository = {
       .where("claimed_by", "=", options.workerId)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
+  },
+
+  /**
+   * {@link markSucceeded} for many operations in one statement per chunk; returns the ids whose claim
+   * `workerId` still held (only those changed).
+   */
+  async markSucceededMany(
+    db: Db,
+    ids: readonly string[],
+    options: { now: Date; workerId: string },
+  ): Promise<Set<string>> {
+    const at = options.now.toISOString();
+    const held = new Set<string>();
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const rows = await db
+        .updateTable("operations")
+        .set({
+          state: "succeeded",
+          last_error: null,
+          claim_expires_at: null,
+          updated_at: at,
+          finished_at: at,
+        })
+        .where("id", "in", ids.slice(i, i + CHUNK))
+        .where("state", "=", "running")
+        .where("claimed_by", "=", options.workerId)
+        .returning("id")
+        .execute();
+      for (const row of rows) held.add(row.id);
+    }
+    return held;
   },
 
   /**
