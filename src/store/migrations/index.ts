@@ -1,12 +1,14 @@
 import type { Migration, MigrationProvider } from "kysely";
 import * as foundation from "./2026-11-21T00-00-foundation.js";
 import * as provisioning from "./2026-11-21T01-00-provisioning.js";
+import * as operationClaimIndex from "./2026-11-21T01-30-operation-claim-index.js";
 import * as apiTokens from "./2026-11-21T03-00-api-tokens.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
   "2026-11-21T00-00-foundation": foundation,
   "2026-11-21T01-00-provisioning": provisioning,
+  "2026-11-21T01-30-operation-claim-index": operationClaimIndex,
   "2026-11-21T03-00-api-tokens": apiTokens,
 };
 
