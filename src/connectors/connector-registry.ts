@@ -7,7 +7,13 @@ import {
   type MariadbConnectorConfig,
   mariadbConnectorConfigSchema,
 } from "./mariadb/index.js";
-import { resolveSinkPath } from "./password-sink.js";
+import { type PasswordSink, resolveSinkPath } from "./password-sink.js";
+import {
+  createPostgresConnector,
+  type PostgresConnectorConfig,
+  postgresConnectorConfigSchema,
+} from "./postgres/index.js";
+import { createScimConnector, type ScimConnectorConfig, scimConnectorConfigSchema } from "./scim/index.js";
 import { createSqlConnector, type SqlConnectorConfig, sqlConnectorConfigSchema } from "./sql/index.js";
 import {
   createWebhookConnector,
@@ -38,21 +44,44 @@ const sql: ConnectorType<SqlConnectorConfig> = {
   create: createSqlConnector,
 };
 
-/** An LDAP config holds no file paths (CA files, if ever added, would be resolved here). */
+/** The CA file and the password sink file (Active Directory) are resolved against the config file's folder. */
 const ldap: ConnectorType<LdapConnectorConfig> = {
   schema: ldapConnectorConfigSchema as unknown as z.ZodType<LdapConnectorConfig>,
-  resolvePaths: (config) => config,
+  resolvePaths: (config, baseDir) => ({
+    ...config,
+    ...(config.tlsCaFile === undefined ? {} : { tlsCaFile: path.resolve(baseDir, config.tlsCaFile) }),
+    ...(config.passwordSink === undefined
+      ? {}
+      : { passwordSink: resolveSinkPath(config.passwordSink, (file) => path.resolve(baseDir, file)) }),
+  }),
   create: createLdapConnector,
 };
 
-/** The password sink file is resolved against the config file's folder. */
-const mariadb: ConnectorType<MariadbConnectorConfig> = {
-  schema: mariadbConnectorConfigSchema as unknown as z.ZodType<MariadbConnectorConfig>,
-  resolvePaths: (config, baseDir) => ({
+/** A connector config's password sink file, resolved against the config file's folder. */
+function resolveSink<C extends { passwordSink: PasswordSink }>(config: C, baseDir: string): C {
+  return {
     ...config,
     passwordSink: resolveSinkPath(config.passwordSink, (file) => path.resolve(baseDir, file)),
-  }),
+  };
+}
+
+const mariadb: ConnectorType<MariadbConnectorConfig> = {
+  schema: mariadbConnectorConfigSchema as unknown as z.ZodType<MariadbConnectorConfig>,
+  resolvePaths: resolveSink,
   create: createMariadbConnector,
+};
+
+const postgres: ConnectorType<PostgresConnectorConfig> = {
+  schema: postgresConnectorConfigSchema as unknown as z.ZodType<PostgresConnectorConfig>,
+  resolvePaths: resolveSink,
+  create: createPostgresConnector,
+};
+
+/** A SCIM config holds a URL and credentials, never file paths. */
+const scim: ConnectorType<ScimConnectorConfig> = {
+  schema: scimConnectorConfigSchema as unknown as z.ZodType<ScimConnectorConfig>,
+  resolvePaths: (config) => config,
+  create: createScimConnector,
 };
 
 /** A webhook config holds URLs, never file paths. */
@@ -65,6 +94,8 @@ const webhook: ConnectorType<WebhookConnectorConfig> = {
 export const CONNECTOR_TYPES: Readonly<Record<string, ConnectorType<never>>> = {
   ldap: ldap as unknown as ConnectorType<never>,
   mariadb: mariadb as unknown as ConnectorType<never>,
+  postgres: postgres as unknown as ConnectorType<never>,
+  scim: scim as unknown as ConnectorType<never>,
   sql: sql as unknown as ConnectorType<never>,
   webhook: webhook as unknown as ConnectorType<never>,
 };
