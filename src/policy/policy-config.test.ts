@@ -4,7 +4,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { workerAttributes } from "../../test/fakes/worker-attributes.js";
+import { CONNECTOR_TYPES } from "../connectors/connector-registry.js";
 import { type ConfigIssue, loadConfig, validateConfigFile } from "./config-loader.js";
+
+// Every registered connector type, as the loader lists them: sorted and quoted.
+const KNOWN_CONNECTORS = Object.keys(CONNECTOR_TYPES)
+  .sort()
+  .map((t) => `"${t}"`)
+  .join(", ");
+
 import { redactConfig } from "./config-redaction.js";
 
 let dir: string;
@@ -284,7 +292,7 @@ describe("systems: problems", () => {
       expect.objectContaining({
         ...at(lines, 3, "sqll"),
         path: "systems.wiki.connector",
-        message: 'expected one of "ldap", "mariadb", "sql", "webhook", found "sqll" — did you mean "sql"?',
+        message: `expected one of ${KNOWN_CONNECTORS}, found "sqll" — did you mean "sql"?`,
       }),
     ]);
   });
@@ -296,7 +304,7 @@ describe("systems: problems", () => {
         line: 3,
         column: 5,
         path: "systems.wiki.connector",
-        message: `missing required key 'connector' (one of "ldap", "mariadb", "sql", "webhook")`,
+        message: `missing required key 'connector' (one of ${KNOWN_CONNECTORS})`,
       }),
     ]);
   });
