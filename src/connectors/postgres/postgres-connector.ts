@@ -9,6 +9,7 @@ import {
   type WriteResult,
 } from "../connector-types.js";
 import { deliverPassword, generatePassword } from "../password-sink.js";
+import { createSerialQueue } from "../serial-queue.js";
 import { redactSecrets, toConnectorError } from "../sql/sql-errors.js";
 import { invalidRoleNameReason, type PostgresConnectorConfig } from "./postgres-schemas.js";
 import { scramSha256Verifier } from "./postgres-scram.js";
@@ -104,12 +105,7 @@ export function createPostgresConnector(system: string, config: PostgresConnecto
   let attributeTableReady: Promise<void> | undefined;
 
   /** One write at a time: account state checks and changes must not interleave. */
-  let queue: Promise<unknown> = Promise.resolve();
-  function serialised<T>(fn: () => Promise<T>): Promise<T> {
-    const run = queue.then(fn, fn);
-    queue = run.catch(() => undefined);
-    return run;
-  }
+  const serialised = createSerialQueue();
 
   const fail = (what: string, err: unknown, extraSecrets: readonly string[] = []) =>
     toConnectorError(system, what, target, err, [...secrets, ...extraSecrets]);
@@ -315,15 +311,40 @@ export function createPostgresConnector(system: string, config: PostgresConnecto
     if (closed) throw new ConnectorError(system, "other", "connector is closed");
   };
 
+  /**
+   * One write to one account: the name checked, run after the writes before it, and any failure reported
+   * as `<what> failed on <target> (<cause>)`. `fn` throws ConnectorErrors of its own as they are.
+   */
+  async function write(
+    ref: AccountRef,
+    what: (name: string) => string,
+    fn: (name: string) => Promise<WriteResult>,
+  ): Promise<WriteResult> {
+    guard();
+    const name = usernameOf(ref);
+    return serialised(async () => {
+      try {
+        return await fn(name);
+      } catch (err) {
+        throw fail(what(name), err);
+      }
+    });
+  }
+
+  async function listRoles(): Promise<RoleRow[]> {
+    guard();
+    return (await pool.query(`${ROLE_SELECT} ORDER BY r.rolname`)).rows as unknown as RoleRow[];
+  }
+
+  const quoted = (name: string) => JSON.stringify(name);
+
   return {
     describe: () => ({ type: "postgres", system, disableRefusesUse: true, supportsRotation: false }),
 
     async listAccounts(): Promise<Account[]> {
-      guard();
       try {
+        const accounts = (await listRoles()).filter(isAccount);
         await ensureAttributeTable();
-        const roles = (await pool.query(`${ROLE_SELECT} ORDER BY r.rolname`)).rows as unknown as RoleRow[];
-        const accounts = roles.filter(isAccount);
         const names = new Set(accounts.map((role) => role.name));
         const memberships = new Map<string, string[]>();
         for (const row of (await pool.query(MEMBERSHIP_SELECT)).rows) {
@@ -345,101 +366,89 @@ export function createPostgresConnector(system: string, config: PostgresConnecto
     },
 
     async listEntitlements(): Promise<EntitlementInfo[]> {
-      guard();
       try {
-        const roles = (await pool.query(`${ROLE_SELECT} ORDER BY r.rolname`)).rows as unknown as RoleRow[];
-        return roles.filter(isGroup).map((role) => ({ key: role.name, displayName: role.comment }));
+        const groupRoles = (await listRoles()).filter(isGroup);
+        return groupRoles.map((role) => ({ key: role.name, displayName: role.comment }));
       } catch (err) {
         throw fail("listing group roles", err);
       }
     },
 
-    async create(spec: AccountSpec): Promise<WriteResult> {
-      guard();
-      const name = usernameOf(spec);
-      checkAttributesWritable(spec.attributes);
-      return serialised(async () => {
-        const password = generatePassword();
-        const verifier = scramSha256Verifier(password);
-        const existing = async (): Promise<WriteResult | undefined> => {
-          const role = await findRole(pool, name);
-          if (role === undefined) return undefined;
-          checkAccount(role);
-          return { changed: false, nativeId: name };
-        };
-        try {
+    create: (spec: AccountSpec) =>
+      write(
+        spec,
+        (name) => `creating role ${quoted(name)}`,
+        async (name) => {
+          checkAttributesWritable(spec.attributes);
+          const existing = async (): Promise<WriteResult | undefined> => {
+            const role = await findRole(pool, name);
+            if (role === undefined) return undefined;
+            checkAccount(role);
+            return { changed: false, nativeId: name };
+          };
           const found = await existing();
           if (found !== undefined) return found;
           await ensureAttributeTable();
-          // Delivered first: a role whose password nobody knows is worse than an unused line in the sink.
-          await deliverPassword(system, config.passwordSink, name, password);
-          const limit =
-            config.connectionLimit === undefined ? "" : ` CONNECTION LIMIT ${config.connectionLimit}`;
-          await transaction(async (db) => {
-            await db.query(
-              `CREATE ROLE ${ident(name)} ${spec.enabled ? "LOGIN" : "NOLOGIN"} NOSUPERUSER NOCREATEDB` +
-                ` NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT${limit} PASSWORD ${literal(verifier)}`,
-            );
-            await db.query(`COMMENT ON ROLE ${ident(name)} IS ${literal(ACCOUNT_MARKER)}`);
-            // Rows left by a role of the same name dropped outside Tenure are not this account's.
-            await clearAttributes(db, name);
-            await writeAttributes(db, name, spec.attributes);
-          });
-          return { changed: true, nativeId: name };
-        } catch (err) {
-          // duplicate_object: another Tenure process created it meanwhile.
-          if ((err as { code?: unknown }).code === "42710") {
-            try {
-              const found = await existing();
-              if (found !== undefined) return found;
-            } catch (again) {
-              throw fail(`creating role ${JSON.stringify(name)}`, again, [password, verifier]);
-            }
+          const password = generatePassword();
+          const verifier = scramSha256Verifier(password);
+          try {
+            // Delivered first: a role whose password nobody knows is worse than an unused line in the sink.
+            await deliverPassword(system, config.passwordSink, name, password);
+            const limit =
+              config.connectionLimit === undefined ? "" : ` CONNECTION LIMIT ${config.connectionLimit}`;
+            await transaction(async (db) => {
+              await db.query(
+                `CREATE ROLE ${ident(name)} ${spec.enabled ? "LOGIN" : "NOLOGIN"} NOSUPERUSER NOCREATEDB` +
+                  ` NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT${limit} PASSWORD ${literal(verifier)}`,
+              );
+              await db.query(`COMMENT ON ROLE ${ident(name)} IS ${literal(ACCOUNT_MARKER)}`);
+              // Rows left by a role of the same name dropped outside Tenure are not this account's.
+              await clearAttributes(db, name);
+              await writeAttributes(db, name, spec.attributes);
+            });
+            return { changed: true, nativeId: name };
+          } catch (err) {
+            // duplicate_object: another Tenure process created it meanwhile.
+            const raced = (err as { code?: unknown }).code === "42710" ? await existing() : undefined;
+            if (raced !== undefined) return raced;
+            throw fail(`creating role ${quoted(name)}`, err, [password, verifier]);
           }
-          throw fail(`creating role ${JSON.stringify(name)}`, err, [password, verifier]);
-        }
-      });
-    },
+        },
+      ),
 
-    async update(ref: AccountRef, attributes: Record<string, string | null>): Promise<WriteResult> {
-      guard();
-      const name = usernameOf(ref);
-      checkAttributesWritable(attributes);
-      return serialised(async () => {
-        try {
+    update: (ref: AccountRef, attributes: Record<string, string | null>) =>
+      write(
+        ref,
+        (name) => `updating role ${quoted(name)}`,
+        async (name) => {
+          checkAttributesWritable(attributes);
           await requireAccount(pool, name);
           await ensureAttributeTable();
           return { changed: await transaction((db) => writeAttributes(db, name, attributes)) };
-        } catch (err) {
-          throw fail(`updating role ${JSON.stringify(name)}`, err);
-        }
-      });
-    },
+        },
+      ),
 
-    async enable(ref: AccountRef): Promise<WriteResult> {
-      guard();
-      const name = usernameOf(ref);
-      return serialised(async () => {
-        try {
+    enable: (ref: AccountRef) =>
+      write(
+        ref,
+        (name) => `enabling role ${quoted(name)}`,
+        async (name) => {
           const role = await requireAccount(pool, name);
           if (role.login) return { changed: false };
           await pool.query(`ALTER ROLE ${ident(name)} LOGIN`);
           return { changed: true };
-        } catch (err) {
-          throw fail(`enabling role ${JSON.stringify(name)}`, err);
-        }
-      });
-    },
+        },
+      ),
 
-    async disable(ref: AccountRef): Promise<WriteResult> {
-      guard();
-      const name = usernameOf(ref);
-      return serialised(async () => {
-        try {
+    disable: (ref: AccountRef) =>
+      write(
+        ref,
+        (name) => `disabling role ${quoted(name)}`,
+        async (name) => {
           const role = await requireAccount(pool, name);
           if (role.login || !isMarked(role)) {
             await transaction(async (db) => {
-              // Marked first, so the disabled role is still listed as an account, not taken for a group.
+              // Marked, so the disabled role is still listed as an account, not taken for a group role.
               if (!isMarked(role))
                 await db.query(`COMMENT ON ROLE ${ident(name)} IS ${literal(ACCOUNT_MARKER)}`);
               if (role.login) await db.query(`ALTER ROLE ${ident(name)} NOLOGIN`);
@@ -448,90 +457,80 @@ export function createPostgresConnector(system: string, config: PostgresConnecto
           // NOLOGIN refuses new logins only; open sessions are ended, even when it was already NOLOGIN.
           await endSessions(name, role.oid);
           return { changed: role.login };
-        } catch (err) {
-          throw fail(`disabling role ${JSON.stringify(name)}`, err);
-        }
-      });
-    },
+        },
+      ),
 
-    async delete(ref: AccountRef): Promise<WriteResult> {
-      guard();
-      const name = usernameOf(ref);
-      return serialised(async () => {
-        try {
+    delete: (ref: AccountRef) =>
+      write(
+        ref,
+        (name) => `deleting role ${quoted(name)}`,
+        async (name) => {
+          await ensureAttributeTable();
           const role = await findRole(pool, name);
           if (role === undefined) {
-            await ensureAttributeTable();
             await clearAttributes(pool, name);
             return { changed: false };
           }
           checkAccount(role);
           if (config.reassignOwnedTo === undefined) {
             throw invalid(
-              `cannot delete role ${JSON.stringify(name)}: configure reassignOwnedTo, the role that receives what it owns`,
+              `cannot delete role ${quoted(name)}: configure reassignOwnedTo, the role that receives what it owns`,
             );
           }
-          await ensureAttributeTable();
           const successor = ident(config.reassignOwnedTo);
-          await transaction(async (db) => {
-            // REASSIGN OWNED and DROP OWNED need the privileges of the role being dropped; the membership
-            // ends with DROP ROLE.
-            await db.query(`GRANT ${ident(name)} TO CURRENT_USER`);
-            await db.query(`REASSIGN OWNED BY ${ident(name)} TO ${successor}`);
-            await db.query(`DROP OWNED BY ${ident(name)}`);
-            await db.query(`DROP ROLE ${ident(name)}`);
-            await clearAttributes(db, name);
-          });
-          // A dropped role's sessions go on running until ended.
-          await endSessions(name, role.oid);
-          return { changed: true };
-        } catch (err) {
-          const e = err as { code?: unknown; detail?: unknown };
-          if (e.code === "2BP01") {
+          try {
+            await transaction(async (db) => {
+              // REASSIGN OWNED and DROP OWNED need the privileges of the role being dropped; the membership
+              // ends with DROP ROLE.
+              await db.query(`GRANT ${ident(name)} TO CURRENT_USER`);
+              await db.query(`REASSIGN OWNED BY ${ident(name)} TO ${successor}`);
+              await db.query(`DROP OWNED BY ${ident(name)}`);
+              await db.query(`DROP ROLE ${ident(name)}`);
+              await clearAttributes(db, name);
+            });
+          } catch (err) {
+            const e = err as { code?: unknown; detail?: unknown };
+            if (e.code !== "2BP01") throw err;
             const detail = typeof e.detail === "string" ? ` (${redactSecrets(e.detail, secrets)})` : "";
             throw new ConnectorError(
               system,
               "other",
-              `deleting role ${JSON.stringify(name)} failed on ${target}: it still owns objects or holds privileges that REASSIGN OWNED and DROP OWNED could not remove${detail}. They act on the connected database only, and revoke only what the admin role may revoke: run them in each other database named, and have the grantor revoke privileges granted directly to the role, then retry`,
+              `deleting role ${quoted(name)} failed on ${target}: it still owns objects or holds privileges that REASSIGN OWNED and DROP OWNED could not remove${detail}. They act on the connected database only, and revoke only what the admin role may revoke: run them in each other database named, and have the grantor revoke privileges granted directly to the role, then retry`,
               { retryable: false },
             );
           }
-          throw fail(`deleting role ${JSON.stringify(name)}`, err);
-        }
-      });
-    },
+          // A dropped role's sessions go on running until ended.
+          await endSessions(name, role.oid);
+          return { changed: true };
+        },
+      ),
 
-    async grant(ref: AccountRef, entitlement: string): Promise<WriteResult> {
-      guard();
-      const name = usernameOf(ref);
-      checkName("role", entitlement);
-      return serialised(async () => {
-        try {
+    grant: (ref: AccountRef, entitlement: string) =>
+      write(
+        ref,
+        (name) => `granting role ${quoted(entitlement)} to ${quoted(name)}`,
+        async (name) => {
+          checkName("role", entitlement);
           await requireAccount(pool, name);
           const group = await findRole(pool, entitlement);
-          if (group === undefined) {
-            throw invalid(`role ${JSON.stringify(entitlement)} does not exist in ${target}`);
-          }
+          if (group === undefined) throw invalid(`role ${quoted(entitlement)} does not exist in ${target}`);
           if (!isGroup(group)) {
             throw invalid(
-              `role ${JSON.stringify(entitlement)} is not a group role Tenure may grant (see groups and excludeRoles)`,
+              `role ${quoted(entitlement)} is not a group role Tenure may grant (see groups and excludeRoles)`,
             );
           }
           if (await holdsRole(pool, name, entitlement)) return { changed: false };
           await pool.query(`GRANT ${ident(entitlement)} TO ${ident(name)}`);
           return { changed: true };
-        } catch (err) {
-          throw fail(`granting role ${JSON.stringify(entitlement)} to ${JSON.stringify(name)}`, err);
-        }
-      });
-    },
+        },
+      ),
 
-    async revoke(ref: AccountRef, entitlement: string): Promise<WriteResult> {
-      guard();
-      const name = usernameOf(ref);
-      checkName("role", entitlement);
-      return serialised(async () => {
-        try {
+    revoke: (ref: AccountRef, entitlement: string) =>
+      write(
+        ref,
+        (name) => `revoking role ${quoted(entitlement)} from ${quoted(name)}`,
+        async (name) => {
+          checkName("role", entitlement);
           if (!(await holdsRole(pool, name, entitlement))) return { changed: false };
           const role = await findRole(pool, name);
           if (role !== undefined) checkAccount(role);
@@ -541,16 +540,13 @@ export function createPostgresConnector(system: string, config: PostgresConnecto
             throw new ConnectorError(
               system,
               "permission",
-              `role ${JSON.stringify(name)} is still a member of ${JSON.stringify(entitlement)} after REVOKE: the membership was granted by another role, which must revoke it`,
+              `role ${quoted(name)} is still a member of ${quoted(entitlement)} after REVOKE: the membership was granted by another role, which must revoke it`,
               { retryable: false },
             );
           }
           return { changed: true };
-        } catch (err) {
-          throw fail(`revoking role ${JSON.stringify(entitlement)} from ${JSON.stringify(name)}`, err);
-        }
-      });
-    },
+        },
+      ),
 
     async close(): Promise<void> {
       if (closed) return;
