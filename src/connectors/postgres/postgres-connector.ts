@@ -84,8 +84,8 @@ const literal = pg.escapeLiteral;
  */
 export function createPostgresConnector(system: string, config: PostgresConnectorConfig): Connector {
   const url = new URL(config.url);
-  const secrets = url.password === "" ? [] : [...new Set([url.password, decodeURIComponent(url.password)])];
-  const database = decodeURIComponent(url.pathname.slice(1));
+  const secrets = url.password === "" ? [] : [...new Set([url.password, decoded(url.password)])];
+  const database = decoded(url.pathname.slice(1));
   const target = `postgres://${url.host}${database === "" ? "" : `/${database}`}`;
   const excluded = new Set(config.excludeRoles);
   const groups = config.groups;
@@ -339,7 +339,13 @@ export function createPostgresConnector(system: string, config: PostgresConnecto
   const quoted = (name: string) => JSON.stringify(name);
 
   return {
-    describe: () => ({ type: "postgres", system, disableRefusesUse: true, supportsRotation: false }),
+    describe: () => ({
+      type: "postgres",
+      system,
+      disableRefusesUse: true,
+      supportsRotation: false,
+      readsAccounts: true,
+    }),
 
     async listAccounts(): Promise<Account[]> {
       try {
@@ -554,4 +560,13 @@ export function createPostgresConnector(system: string, config: PostgresConnecto
       await pool.end().catch(() => undefined);
     },
   };
+}
+
+/** A URL part percent-decoded, or as written when it is not valid percent-encoding. */
+function decoded(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
 }
