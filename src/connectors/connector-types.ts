@@ -38,6 +38,12 @@ export interface ConnectorDescription {
   /** Whether `disable` makes the target refuse use (login, bind) rather than only flag the account. */
   disableRefusesUse: boolean;
   supportsRotation: boolean;
+  /**
+   * Whether `listAccounts` reads the system. False for a system with no API (`manual`): reconcile does
+   * not read it (an empty read would make every account look vanished), and plans are made against the
+   * accounts Tenure itself recorded when its operations completed.
+   */
+  readsAccounts: boolean;
 }
 
 /** How an operation names the account it acts on. `nativeId` is used when known, else `username`. */
@@ -75,6 +81,26 @@ export interface WriteResult {
   changed: boolean;
   /** The system's id of the account, when the operation learned it (create). */
   nativeId?: string | null;
+  /**
+   * Set when the connector did not make the change but handed it to a person (`manual`): the change
+   * is not done yet. The engine then keeps the operation open in state `awaiting` (it still holds back
+   * the identity's later operations in the system and its idempotency key), records a task for the
+   * fulfiller, and changes no account until the task is marked done — so the audit shows when the change
+   * really happened. `changed` is meaningless with it. A connector returns it only from writes, never
+   * throws after deciding to, and may return it again for the same operation (a re-run after a crash):
+   * the engine keeps one task per operation.
+   */
+  awaiting?: AwaitingTask;
+}
+
+/** The work a person must do to carry out one operation, as a connector describes it. */
+export interface AwaitingTask {
+  /** What to do, complete on its own (the person sees only this): plain text, free of secrets. */
+  instructions: string;
+  /** Who does it: a person or a team (a name or an email address), as configured. */
+  fulfiller: string;
+  /** How long they have (the system's SLA), in hours: the task is overdue after it. */
+  slaHours: number;
 }
 
 export class ConnectorError extends Error {

@@ -120,6 +120,8 @@ export function runConnectorConformance(name: string, setup: () => Promise<Confo
       expect(description.system).not.toBe("");
       expect(typeof description.disableRefusesUse).toBe("boolean");
       expect(typeof description.supportsRotation).toBe("boolean");
+      // This suite reads every write back; a connector that cannot (manual) has its own lifecycle test.
+      expect(description.readsAccounts).toBe(true);
     });
 
     it("create makes an enabled account, listed with its attributes and no entitlements", async () => {

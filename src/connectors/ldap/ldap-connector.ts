@@ -351,6 +351,7 @@ export function createLdapConnector(
       system,
       disableRefusesUse: disable.strategy === "ppolicy",
       supportsRotation: false,
+      readsAccounts: true,
     }),
 
     listAccounts: () =>

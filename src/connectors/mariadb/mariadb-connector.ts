@@ -207,7 +207,13 @@ export function createMariadbConnector(system: string, config: MariadbConnectorC
   };
 
   return {
-    describe: () => ({ type: "mariadb", system, disableRefusesUse: true, supportsRotation: false }),
+    describe: () => ({
+      type: "mariadb",
+      system,
+      disableRefusesUse: true,
+      supportsRotation: false,
+      readsAccounts: true,
+    }),
 
     async listAccounts(): Promise<Account[]> {
       guard();

@@ -400,7 +400,13 @@ export function createScimConnector(
   }
 
   return {
-    describe: () => ({ type: "scim", system, disableRefusesUse: true, supportsRotation: false }),
+    describe: () => ({
+      type: "scim",
+      system,
+      disableRefusesUse: true,
+      supportsRotation: false,
+      readsAccounts: true,
+    }),
 
     async listAccounts(): Promise<Account[]> {
       if (closed) throw closedError();

@@ -23,6 +23,7 @@ describe("createSqlConnector", () => {
       system: "app",
       disableRefusesUse: false,
       supportsRotation: false,
+      readsAccounts: true,
     });
   });
 

@@ -172,7 +172,13 @@ export function createSqlConnector(system: string, config: SqlConnectorConfig): 
   }
 
   return {
-    describe: () => ({ type: "sql", system, disableRefusesUse: false, supportsRotation: false }),
+    describe: () => ({
+      type: "sql",
+      system,
+      disableRefusesUse: false,
+      supportsRotation: false,
+      readsAccounts: true,
+    }),
 
     listAccounts: () =>
       run("list accounts", async () => {

@@ -219,7 +219,13 @@ export function createWebhookConnector(system: string, config: WebhookConnectorC
   }
 
   return {
-    describe: () => ({ type: "webhook", system, disableRefusesUse: false, supportsRotation: false }),
+    describe: () => ({
+      type: "webhook",
+      system,
+      disableRefusesUse: false,
+      supportsRotation: false,
+      readsAccounts: true,
+    }),
 
     async listAccounts(): Promise<Account[]> {
       const data = await list();
