@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { escapeDnValue, escapeFilterValue, isUnderDn, normalizeDn } from "./ldap-escape.js";
 
@@ -27,6 +28,31 @@ describe("escapeDnValue (RFC 4514)", () => {
 });
 
 describe("normalizeDn", () => {
+  it("gives an escape-free DN the same key as the full parse does (forced by escaping one character)", () => {
+    const value = fc.string({
+      unit: fc.constantFrom(..."abcXYZ09 ._-=éß".split("")),
+      minLength: 1,
+      maxLength: 8,
+    });
+    const rdn = fc.tuple(fc.constantFrom("uid", "CN", " ou", "dc "), value);
+    fc.assert(
+      fc.property(fc.array(rdn, { minLength: 1, maxLength: 4 }), fc.nat(), (rdns, at) => {
+        const plain = rdns.map(([t, v]) => `${t}=${v}`).join(",");
+        // \XX-escaping one value character sends the DN down the full parser.
+        const [t0, v0] = rdns[0]!;
+        const i = at % v0.length;
+        const hex = [...Buffer.from(v0[i]!, "utf8")]
+          .map((b) => `\\${b.toString(16).padStart(2, "0")}`)
+          .join("");
+        const escaped = [
+          `${t0}=${v0.slice(0, i)}${hex}${v0.slice(i + 1)}`,
+          ...rdns.slice(1).map(([t, v]) => `${t}=${v}`),
+        ].join(",");
+        expect(normalizeDn(plain)).toBe(normalizeDn(escaped));
+      }),
+    );
+  });
+
   it("gives one key to different spellings of one DN", () => {
     expect(normalizeDn("UID=Zoë\\2C Ltd\\2B,ou=People, dc=example,dc=test")).toBe(
       normalizeDn(`uid=${escapeDnValue("zoë, ltd+")},ou=people,dc=example,dc=test`),

@@ -32,6 +32,23 @@ export function escapeDnValue(value: string): string {
  * compared case-insensitively, as the directory does for `uid` and `cn`.
  */
 export function normalizeDn(dn: string): string {
+  // Most DNs hold no escapes and no multi-valued RDNs: split them directly (reconcile normalises every
+  // member value of every group, so this is a hot path). The result is the same as the full parse's.
+  if (!/[\\+;"]/.test(dn)) {
+    const rdns = dn.split(",");
+    if (rdns.every((rdn) => rdn.includes("="))) {
+      return rdns
+        .map((rdn) => {
+          const eq = rdn.indexOf("=");
+          const value = rdn
+            .slice(eq + 1)
+            .trim()
+            .toLowerCase();
+          return `${rdn.slice(0, eq).trim().toLowerCase()}=${JSON.stringify(value)}`;
+        })
+        .join(",");
+    }
+  }
   const rdns: string[][] = [];
   let avas: string[] = [];
   let type = "";
