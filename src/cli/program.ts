@@ -5,6 +5,7 @@ import { registerDemo } from "./commands/demo-command.js";
 import { registerExplain } from "./commands/explain-command.js";
 import { registerIdentities } from "./commands/identities-command.js";
 import { registerInit } from "./commands/init-command.js";
+import { registerNotify } from "./commands/notify-command.js";
 import { registerPlan } from "./commands/plan-command.js";
 import { registerReconcile } from "./commands/reconcile-command.js";
 import { registerStatus } from "./commands/status-command.js";
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
     registerExplain,
     registerIdentities,
     registerAudit,
+    registerNotify,
     registerToken,
     registerDemo,
   ]) {

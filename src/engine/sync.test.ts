@@ -161,7 +161,14 @@ describe.each(await storeFactories())("sync on %s", (_name, makeStore) => {
     expect((err as MassChangeError).message).toContain("terminate 15 of 20");
     const states = await identityRepository.countByState(store.db);
     expect(states).toEqual({ active: 20 });
-    expect(await queryEvents(store.db, {})).toHaveLength(eventsBefore);
+    // Nothing changed; only the stop itself is recorded.
+    const after = await queryEvents(store.db, {});
+    expect(after).toHaveLength(eventsBefore + 1);
+    expect(after.at(-1)).toMatchObject({
+      action: "sync.mass_change_stopped",
+      subject: "source:hr",
+      details: { run: "sync of source hr", disable: 15, total: 20 },
+    });
 
     const ok = await sync(
       people.slice(0, 5),

@@ -11,7 +11,7 @@ import type { Finding } from "../sources/source-types.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { type StoredSourceRecord, sourceRecordRepository } from "../store/source-record-repository.js";
-import { exceedsMassChangeThreshold } from "./mass-change.js";
+import { exceedsMassChangeThreshold, recordMassChangeStop } from "./mass-change.js";
 
 export interface SyncOptions {
   now: Date;
@@ -53,7 +53,8 @@ export interface SourceSyncResult {
 /**
  * Runs one source: reads it, decides every lifecycle change, and writes identities, the records
  * that caused them and their audit events in one transaction, so a failed run changes nothing.
- * Throws MassChangeError (nothing written) when terminations exceed lifecycle.massChangeThreshold.
+ * Throws MassChangeError (nothing written but the stop: its `sync.mass_change_stopped` audit event and
+ * `mass-change.stopped` notification) when terminations exceed lifecycle.massChangeThreshold.
  */
 export async function syncSource(
   store: Store,
@@ -100,12 +101,24 @@ export async function syncSource(
   );
   if (massChange && !options.confirmMassChange && !options.dryRun) {
     const { percent, minimum } = config.lifecycle.massChangeThreshold;
-    throw new MassChangeError(
+    const stop = new MassChangeError(
       `source ${source}: this run would terminate ${counts.terminated} of ${population} identities, more than ` +
         `lifecycle.massChangeThreshold (${percent}% and at least ${minimum}); nothing was changed. ` +
         "Check the HR file; if the change is intended, run again with --confirm-mass-change.",
       { [`source:${source}`]: { disable: counts.terminated, delete: 0, total: population } },
     );
+    await recordMassChangeStop(
+      store,
+      stop,
+      {
+        run: `sync of source ${source}`,
+        action: "sync.mass_change_stopped",
+        actor: options.actor,
+        now: options.now,
+      },
+      config,
+    );
+    throw stop;
   }
 
   const rowsSkipped = new Set(read.findings.filter((f) => f.severity === "error").map((f) => f.row)).size;

@@ -1,6 +1,7 @@
 import type { NodePath } from "./config-references.js";
-import type { TenureConfig } from "./config-types.js";
+import type { NotifyConfig, TenureConfig } from "./config-types.js";
 import { redactDatabaseUrl } from "./sections/database-section.js";
+import { redactNotify } from "./sections/notify-section.js";
 
 export { redactDatabaseUrl };
 
@@ -22,7 +23,8 @@ export function rememberReferencedValues(config: TenureConfig, values: readonly 
 /**
  * A copy of `config` that is safe to print or log: every value that came from `${env:…}` or
  * `${file:…}` is shown as written in the file (the reference, not its value), and every URL in the
- * database setting or a connector config has its password replaced by `***`. The copy is plain data,
+ * database setting or a connector config has its password replaced by `***`, and `notify` hides its
+ * SMTP password, webhook secrets and webhook URLs (see `redactNotify`). The copy is plain data,
  * not frozen; functions (compiled rules) are left out.
  */
 export function redactConfig(config: TenureConfig): TenureConfig {
@@ -36,6 +38,7 @@ export function redactConfig(config: TenureConfig): TenureConfig {
   for (const system of Object.values(systems ?? {})) {
     system.connectorConfig = redactUrls(system.connectorConfig);
   }
+  if (copy.notify !== undefined) copy.notify = redactNotify(copy.notify as NotifyConfig);
   return copy as unknown as TenureConfig;
 }
 

@@ -5,6 +5,7 @@ import { strictObject } from "./schema-helpers.js";
 import { databaseSection, resolveDatabase } from "./sections/database-section.js";
 import { entitlementsSection, resolveEntitlements } from "./sections/entitlements-section.js";
 import { lifecycleSection } from "./sections/lifecycle-section.js";
+import { notifySection, resolveNotify } from "./sections/notify-section.js";
 import { resolveRoles, rolesSection } from "./sections/roles-section.js";
 import type { PolicyContext } from "./sections/section-types.js";
 import { serverSection } from "./sections/server-section.js";
@@ -16,7 +17,7 @@ import { resolveSystems, systemsSection } from "./sections/systems-section.js";
  * error (a silently ignored `roles:` would be worse), but it gets a message saying so rather than
  * "unknown key". Each moves from here into {@link configFileSchema} when it lands.
  */
-export const PLANNED_SECTIONS = ["sod", "reviews", "nhi", "notify"] as const;
+export const PLANNED_SECTIONS = ["sod", "reviews", "nhi"] as const;
 
 /**
  * The shape of tenure.yaml: the one place where sections are composed. Adding a section means a
@@ -32,6 +33,7 @@ export const configFileSchema = strictObject(
     systems: systemsSection,
     entitlements: entitlementsSection,
     roles: rolesSection,
+    notify: notifySection.optional(),
     server: serverSection,
   },
   {
@@ -63,6 +65,7 @@ export function buildConfig(file: ConfigFile, ctx: PolicyContext & { readonly pa
     sources: resolveSources(file.sources, ctx),
     lifecycle: file.lifecycle,
     policy: { systems, entitlements, roles },
+    ...(file.notify === undefined ? {} : { notify: resolveNotify(file.notify, ctx) }),
     server: file.server,
   };
 }

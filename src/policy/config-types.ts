@@ -1,5 +1,6 @@
 import type { Policy } from "../domain/access-types.js";
 import type { EmploymentType, HrStatus, WorkerAttributes } from "../domain/identity-types.js";
+import type { NotificationEventName, NotificationTemplate } from "../notify/notification-events.js";
 
 /** The attribute names a source maps its columns to. */
 export type AttributeName = keyof WorkerAttributes;
@@ -25,6 +26,8 @@ export interface TenureConfig {
   readonly policy: Policy;
   /** `server:`, for `tenure serve`. Every key has a default. */
   readonly server: ServerConfig;
+  /** `notify:` — where alerts go (docs/notifications.md). Absent when the file has none: nothing is sent. */
+  readonly notify?: NotifyConfig;
 }
 
 /** How `tenure serve` listens and runs (tenure.yaml `server:`). */
@@ -45,7 +48,7 @@ export interface ServerConfig {
   readonly healthTimeoutMs: number;
 }
 
-export type SourceConfig = CsvSourceConfig;
+export type SourceConfig = CsvSourceConfig | PushSourceConfig;
 
 export interface CsvSourceConfig {
   /** The key under `sources:`. */
@@ -71,6 +74,29 @@ export interface CsvSourceConfig {
   readonly defaults: Readonly<{ employmentType?: EmploymentType; status?: HrStatus }>;
 }
 
+/**
+ * `type: push` — records the HR system sends over HTTP (`POST /api/sources/NAME/records`, or the SCIM
+ * server), a few changed people at a time. Mapped and checked like a CSV row; never a complete export,
+ * so nobody is terminated for being absent (there is no `missingMeans`).
+ */
+export interface PushSourceConfig {
+  /** The key under `sources:`. */
+  readonly name: string;
+  readonly type: "push";
+  /** The attribute that identifies a person in this source. Default `employeeId`. */
+  readonly key: AttributeName;
+  /** Attribute → JSON field name. An attribute not listed is read from a field of its own name. */
+  readonly columns: Readonly<Partial<Record<AttributeName, string>>>;
+  /** Date pattern of the pushed dates, as for csv. Default `YYYY-MM-DD`. */
+  readonly dateFormat: string;
+  /** IANA time zone the dates are in, which decides when "today" starts. Default `UTC`. */
+  readonly timeZone: string;
+  /** Correlation of records to identities: by the key, then optionally by email. Default `none`. */
+  readonly correlation: { readonly fallback: "none" | "email" };
+  /** Values used where a record has no such field or it is empty. */
+  readonly defaults: Readonly<{ employmentType?: EmploymentType; status?: HrStatus }>;
+}
+
 export interface LifecycleConfig {
   /** Days before the start date on which a joiner's accounts are created (disabled). Default 7. */
   readonly prehireDays: number;
@@ -85,3 +111,54 @@ export interface LifecycleConfig {
   /** A run that disables or deletes more than this, per system, stops. Default 10 % and at least 5. */
   readonly massChangeThreshold: { readonly percent: number; readonly minimum: number };
 }
+
+/** `notify:` after loading: channels, which events go where, template overrides, retries. */
+export interface NotifyConfig {
+  /** The SMTP server and sender; null when the file configures no email. */
+  readonly email: NotifyEmailConfig | null;
+  /** Webhooks by name, the name being their key under `notify.webhooks`. */
+  readonly webhooks: Readonly<Record<string, NotifyWebhookConfig>>;
+  /** Event → the targets it is sent to. An event not listed is not sent anywhere. */
+  readonly routes: Readonly<Partial<Record<NotificationEventName, readonly NotifyTarget[]>>>;
+  /** Event → the parts of its built-in template the file replaces. */
+  readonly templates: Readonly<Partial<Record<NotificationEventName, Partial<NotificationTemplate>>>>;
+  /** Delivery attempts and the backoff between them. Default 10 attempts, 60 s doubling to 3600 s. */
+  readonly retry: {
+    readonly maxAttempts: number;
+    readonly baseDelaySeconds: number;
+    readonly maxDelaySeconds: number;
+  };
+  /** At most one `connector.unreachable` per system per this many minutes. Default 60. */
+  readonly unreachableWindowMinutes: number;
+}
+
+/** An SMTP server, from `notify.email.smtp` (a URL) or its `host`/`port`/`secure`/`auth` keys. */
+export interface NotifyEmailConfig {
+  readonly host: string;
+  readonly port: number;
+  /** TLS from the start (smtps, port 465); otherwise STARTTLS when the server offers it. */
+  readonly secure: boolean;
+  /** Refuse to send unless STARTTLS succeeds. Default false. */
+  readonly requireTLS: boolean;
+  readonly auth: { readonly user: string; readonly pass: string } | null;
+  /** The From address, e.g. `Tenure <tenure@example.com>`. */
+  readonly from: string;
+  /** How long connecting, greeting and each SMTP command may take. Default 30. */
+  readonly timeoutSeconds: number;
+}
+
+export interface NotifyWebhookConfig {
+  /** The key under `notify.webhooks`. */
+  readonly name: string;
+  /** Where messages are POSTed. Often holds a token (Slack incoming webhooks): treated as a secret. */
+  readonly url: string;
+  /** `slack`: `{ text, blocks }` for a Slack incoming webhook; `json`: Tenure's own JSON. Default `slack`. */
+  readonly format: "slack" | "json";
+  /** With it, each request is signed as the webhook connector signs (Tenure-Signature). */
+  readonly secret: string | null;
+  /** How long a request may take. Default 10. */
+  readonly timeoutSeconds: number;
+}
+
+/** One target of a route: email to these addresses (or `{{field}}` of the event), or a named webhook. */
+export type NotifyTarget = { readonly email: readonly string[] } | { readonly webhook: string };

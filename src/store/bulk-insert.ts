@@ -40,8 +40,11 @@ function statement(spec: BulkInsertSpec, rows: number, dollar: boolean): string 
 
 const dollarStyle = new WeakMap<object, boolean>();
 
-// Asks the dialect's compiler how it writes a parameter rather than guessing from its class.
-function usesDollar(db: Db): boolean {
+/**
+ * Whether `db` speaks PostgreSQL, asked of the dialect's compiler (how it writes a parameter) rather
+ * than guessed from its class: only PostgreSQL writes $1 (and only it has row locks to skip).
+ */
+export function usesDollar(db: Db): boolean {
   return sql`select ${1}`.compile(db).sql.includes("$1");
 }
 

@@ -146,6 +146,54 @@ export interface ApiTokensTable {
   last_used_at: string | null;
 }
 
+/**
+ * The notification outbox: one message to one channel target. `recipient` names the target (email
+ * addresses joined by ", ", or a webhook's name under `notify.webhooks`), never a URL: webhook URLs
+ * carry tokens, so they stay in the config and are looked up when the message is sent.
+ */
+export interface NotificationsTable {
+  id: string;
+  event: string;
+  dedupe_key: string;
+  channel: string;
+  recipient: string;
+  subject: string;
+  body: string;
+  payload: string;
+  state: string;
+  attempts: number;
+  max_attempts: number;
+  next_attempt_at: string;
+  claimed_by: string | null;
+  claim_expires_at: string | null;
+  last_error: string | null;
+  created_at: string;
+  sent_at: string | null;
+}
+
+/**
+ * A task: an operation of a manual system handed to a person. `state` is open, done or cancelled;
+ * `done_at` is when the person said it was done, which is when the operation really finished.
+ */
+export interface TasksTable {
+  id: string;
+  operation_id: string;
+  system: string;
+  kind: string;
+  identity_id: string | null;
+  username: string;
+  entitlement: string | null;
+  instructions: string;
+  fulfiller: string;
+  state: string;
+  created_at: string;
+  due_at: string;
+  done_at: string | null;
+  done_by: string | null;
+  note: string | null;
+  overdue_notified_at: string | null;
+}
+
 /** What a repository function runs on: the database, or a transaction the caller holds. */
 export type Db = Kysely<Database> | Transaction<Database>;
 
@@ -160,5 +208,7 @@ export interface Database {
   operations: OperationsTable;
   assignments: AssignmentsTable;
   reconcile_runs: ReconcileRunsTable;
+  tasks: TasksTable;
+  notifications: NotificationsTable;
   api_tokens: ApiTokensTable;
 }

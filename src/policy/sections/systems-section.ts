@@ -54,24 +54,34 @@ function escapeRegExp(text: string): string {
 const attempts = "expected a whole number of attempts, at least 1";
 const seconds = "expected a whole number of seconds (0 or more)";
 
-const retrySchema = strictObject({
-  maxAttempts: z.number({ error: attempts }).int({ error: attempts }).min(1, { error: attempts }).default(5),
-  baseDelaySeconds: z
-    .number({ error: seconds })
-    .int({ error: seconds })
-    .min(0, { error: seconds })
-    .default(30),
-  maxDelaySeconds: z
-    .number({ error: seconds })
-    .int({ error: seconds })
-    .min(0, { error: seconds })
-    .default(3600),
-})
-  .refine((retry) => retry.maxDelaySeconds >= retry.baseDelaySeconds, {
-    error: "expected at least baseDelaySeconds",
-    path: ["maxDelaySeconds"],
+/**
+ * A `retry:` mapping — how many attempts, and the exponential backoff between them — with the given
+ * defaults: a system's operations (`systems.<name>.retry`) and notifications (`notify.retry`).
+ */
+export function retrySchema(defaults: SystemDef["retry"]) {
+  return strictObject({
+    maxAttempts: z
+      .number({ error: attempts })
+      .int({ error: attempts })
+      .min(1, { error: attempts })
+      .default(defaults.maxAttempts),
+    baseDelaySeconds: z
+      .number({ error: seconds })
+      .int({ error: seconds })
+      .min(0, { error: seconds })
+      .default(defaults.baseDelaySeconds),
+    maxDelaySeconds: z
+      .number({ error: seconds })
+      .int({ error: seconds })
+      .min(0, { error: seconds })
+      .default(defaults.maxDelaySeconds),
   })
-  .prefault({});
+    .refine((retry) => retry.maxDelaySeconds >= retry.baseDelaySeconds, {
+      error: "expected at least baseDelaySeconds",
+      path: ["maxDelaySeconds"],
+    })
+    .prefault({});
+}
 
 /** Every key of a system except `connector` and `config`, whose schema depends on the connector. */
 const systemShape = {
@@ -90,7 +100,7 @@ const systemShape = {
       .default("username"),
     identity: z.enum([...ATTRIBUTE_NAMES, "username"]).default("username"),
   }).prefault({}),
-  retry: retrySchema,
+  retry: retrySchema({ maxAttempts: 5, baseDelaySeconds: 30, maxDelaySeconds: 3600 }),
 };
 
 function systemSchemaFor(connector: string, config: z.ZodType) {

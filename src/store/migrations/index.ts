@@ -2,14 +2,18 @@ import type { Migration, MigrationProvider } from "kysely";
 import * as foundation from "./2026-11-21T00-00-foundation.js";
 import * as provisioning from "./2026-11-21T01-00-provisioning.js";
 import * as operationClaimIndex from "./2026-11-21T01-30-operation-claim-index.js";
+import * as manualTasks from "./2026-11-21T02-00-manual-tasks.js";
 import * as apiTokens from "./2026-11-21T03-00-api-tokens.js";
+import * as notifications from "./2026-11-21T04-00-notifications.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
   "2026-11-21T00-00-foundation": foundation,
   "2026-11-21T01-00-provisioning": provisioning,
   "2026-11-21T01-30-operation-claim-index": operationClaimIndex,
+  "2026-11-21T02-00-manual-tasks": manualTasks,
   "2026-11-21T03-00-api-tokens": apiTokens,
+  "2026-11-21T04-00-notifications": notifications,
 };
 
 export const migrationProvider: MigrationProvider = {
