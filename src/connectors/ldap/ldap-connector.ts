@@ -1,3 +1,5 @@
+import fs from "node:fs/promises";
+import type { ConnectionOptions } from "node:tls";
 import { Attribute, Change, Client, type ClientOptions, type Entry } from "ldapts";
 import {
   type Account,
@@ -8,6 +10,18 @@ import {
   type EntitlementInfo,
   type WriteResult,
 } from "../connector-types.js";
+import { deliverPassword } from "../password-sink.js";
+import {
+  adCommonName,
+  encodeUnicodePwd,
+  generateAdPassword,
+  invalidSamAccountNameReason,
+  NEW_ACCOUNT_UAC,
+  objectGuidFilterValue,
+  objectGuidToString,
+  uacEnabled,
+  withAccountDisabled,
+} from "./ldap-active-directory.js";
 import { ldapResultCode, toLdapConnectorError } from "./ldap-errors.js";
 import { escapeDnValue, escapeFilterValue, isUnderDn, normalizeDn } from "./ldap-escape.js";
 import type { LdapConnectorConfig } from "./ldap-schemas.js";
@@ -29,10 +43,13 @@ export const PASSWORD_ATTRIBUTE = "password";
 const PERMANENT_LOCK = "000001010000Z";
 const LOCK_ATTRIBUTE = "pwdAccountLockedTime";
 
+const UAC_ATTRIBUTE = "userAccountControl";
+
 const RESULT = {
   noSuchAttribute: 16,
   attributeOrValueExists: 20,
   noSuchObject: 32,
+  unwillingToPerform: 53,
   objectClassViolation: 65,
   entryAlreadyExists: 68,
 } as const;
@@ -64,6 +81,30 @@ function reader(entry: Entry): (attribute: string) => string[] {
   };
 }
 
+/** The first value of an attribute kept as bytes (`explicitBufferAttributes`), e.g. `objectGUID`. */
+function rawValue(entry: Entry, attribute: string): Buffer | undefined {
+  const name = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase());
+  const value = name === undefined ? undefined : entry[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return Buffer.isBuffer(first) ? first : undefined;
+}
+
+/** Runs `fn` after every earlier call with the same key (case-insensitive) has settled. */
+function keyedQueue(): <T>(key: string, fn: () => Promise<T>) => Promise<T> {
+  const tails = new Map<string, Promise<unknown>>();
+  return async (key, fn) => {
+    const k = key.toLowerCase();
+    const run = (tails.get(k) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => {});
+    tails.set(k, tail);
+    try {
+      return await run;
+    } finally {
+      if (tails.get(k) === tail) tails.delete(k);
+    }
+  };
+}
+
 /** The first RDN of a DN as written (`uid=x`), split at the first comma that is not escaped. */
 function firstRdn(dn: string): string {
   for (let i = 0; i < dn.length; i++) {
@@ -74,13 +115,20 @@ function firstRdn(dn: string): string {
 }
 
 /**
- * The `ldap` connector (OpenLDAP and other RFC 4511 directories): accounts are entries under
- * `users.base`, entitlements are groups under `groups.base`, disable is a ppolicy lock or a move.
+ * The `ldap` connector (OpenLDAP and other RFC 4511 directories, and Active Directory): accounts are
+ * entries under `users.base`, entitlements are groups under `groups.base`, disable is a ppolicy lock, a
+ * move, or Active Directory's ACCOUNTDISABLE flag.
  *
- * Every call opens its own connection and binds as `bindDn`, so calls may run concurrently; races
- * between them are settled by the server (entryAlreadyExists, attributeOrValueExists, noSuchAttribute
- * are read as "already so"). Every value placed in a filter is escaped per RFC 4515 and every DN value
- * per RFC 4514.
+ * Calls run on bound connections from a small pool, so they may run concurrently; races between them
+ * are settled by the server (entryAlreadyExists, attributeOrValueExists, noSuchAttribute are read as
+ * "already so"). Every value placed in a filter is escaped per RFC 4515 and every DN value per RFC 4514.
+ *
+ * `directory: activeDirectory`: users are `user` objects (computers excluded), identified by
+ * `objectGUID` and named by `sAMAccountName` (or `userPrincipalName`); `create` writes a generated
+ * password to `passwordSink` first, then adds the entry with `unicodePwd` and `userAccountControl` in one
+ * add (so an account never exists without its password); creates of one username are serialised in
+ * this instance, so only one password is generated for it; group memberships are read from the users'
+ * `memberOf`, never from a group's (range-limited) `member` list.
  */
 export function createLdapConnector(
   system: string,
@@ -90,18 +138,27 @@ export function createLdapConnector(
   const secrets = [config.bindPassword];
   const target = config.url;
   const { users, groups, disable } = config;
+  const ad = config.directory === "activeDirectory";
+  const idAttribute = ad ? "objectGUID" : "entryUUID";
+  const byUpn = users.usernameAttribute.toLowerCase() === "userprincipalname";
+  /** Active Directory: one create or rotation per username at a time, so one password is generated. */
+  const perAccount = keyedQueue();
   const disabledBase = disable.strategy === "moveToOu" ? disable.disabledBase : undefined;
   const userBases = [
     users.base,
     ...(disabledBase !== undefined && !isUnderDn(disabledBase, users.base) ? [disabledBase] : []),
   ];
-  const userObjectFilter = users.objectClasses.map((oc) => `(objectClass=${escapeFilterValue(oc)})`).join("");
+  // Computers are `user` objects too: AD's objectCategory tells people apart.
+  const userObjectFilter =
+    (ad ? "(objectCategory=person)" : "") +
+    users.objectClasses.map((oc) => `(objectClass=${escapeFilterValue(oc)})`).join("");
   const groupObjectFilter = `(objectClass=${escapeFilterValue(groups.objectClass)})`;
   const isDnMember = groups.memberAttribute !== "memberUid";
   const userAttributes = [
     users.usernameAttribute,
-    "entryUUID",
+    idAttribute,
     ...(disable.strategy === "ppolicy" ? [LOCK_ATTRIBUTE] : []),
+    ...(disable.strategy === "userAccountControl" ? [UAC_ATTRIBUTE] : []),
     ...Object.values(users.attributes),
   ];
   const personLike = users.objectClasses.some((oc) =>
@@ -112,18 +169,37 @@ export function createLdapConnector(
   const idle: LdapClient[] = [];
   let closed = false;
 
+  let caCertificates: Promise<Buffer> | undefined;
+
+  /** TLS settings for ldaps:// and StartTLS; `tlsCaFile` is read once (again after a failed read). */
+  async function tlsSettings(): Promise<ConnectionOptions> {
+    const settings: ConnectionOptions = { rejectUnauthorized: config.tlsRejectUnauthorized };
+    const file = config.tlsCaFile;
+    if (file === undefined) return settings;
+    caCertificates ??= fs.readFile(file).catch((err: unknown) => {
+      caCertificates = undefined;
+      const code = (err as { code?: unknown }).code;
+      throw new ConnectorError(
+        system,
+        "invalid",
+        `cannot read tlsCaFile ${file}${typeof code === "string" ? ` (${code})` : ""}`,
+      );
+    });
+    return { ...settings, ca: await caCertificates };
+  }
+
   async function connect(): Promise<LdapClient> {
+    const tls = await tlsSettings();
     const client = deps.newClient({
       url: config.url,
       timeout: config.timeoutMs,
       connectTimeout: config.timeoutMs,
       // ldapts speaks TLS from the first byte whenever tlsOptions is set, so only for ldaps://.
-      ...(/^ldaps:/i.test(config.url)
-        ? { tlsOptions: { rejectUnauthorized: config.tlsRejectUnauthorized } }
-        : {}),
+      ...(/^ldaps:/i.test(config.url) ? { tlsOptions: { ...tls } } : {}),
     });
     try {
-      if (config.startTls) await client.startTLS({ rejectUnauthorized: config.tlsRejectUnauthorized });
+      // A fresh object: startTLS writes the socket into the options it is given.
+      if (config.startTls) await client.startTLS({ ...tls });
       await client.bind(config.bindDn, config.bindPassword);
       return client;
     } catch (err) {
@@ -141,9 +217,14 @@ export function createLdapConnector(
    * Runs `fn` on a bound connection from the pool (or a new one) and gives the connection back when
    * `fn` succeeds. A connection that failed is dropped, never reused: its state is unknown. When a
    * pooled connection fails on the transport (the server closed an idle connection), `fn` runs once
-   * more on a fresh one — every call is idempotent, so that is safe.
+   * more on a fresh one — every call is idempotent, so that is safe. `callSecrets` (a generated
+   * password) are kept out of the error like the bind password; they may be added while `fn` runs.
    */
-  async function session<T>(what: string, fn: (client: LdapClient) => Promise<T>): Promise<T> {
+  async function session<T>(
+    what: string,
+    fn: (client: LdapClient) => Promise<T>,
+    callSecrets: readonly string[] = [],
+  ): Promise<T> {
     if (closed) throw new ConnectorError(system, "other", "connector is closed");
     for (let attempt = 0; ; attempt++) {
       const pooled = idle.pop();
@@ -162,44 +243,67 @@ export function createLdapConnector(
           else await release(client);
         }
         if (transport && pooled !== undefined && attempt === 0) continue;
-        throw toLdapConnectorError(system, what, target, err, secrets);
+        throw toLdapConnectorError(system, what, target, err, [...secrets, ...callSecrets]);
       }
+    }
+  }
+
+  function isEnabled(entry: Entry, values: (attribute: string) => string[]): boolean {
+    switch (disable.strategy) {
+      case "ppolicy":
+        return values(LOCK_ATTRIBUTE).length === 0;
+      case "userAccountControl":
+        return uacEnabled(values(UAC_ATTRIBUTE)[0]);
+      case "moveToOu":
+        return !isUnderDn(entry.dn, disable.disabledBase);
     }
   }
 
   function toUser(entry: Entry): UserEntry {
     const values = reader(entry);
+    const guid = ad ? rawValue(entry, idAttribute) : undefined;
     return {
       dn: entry.dn,
-      nativeId: values("entryUUID")[0] ?? entry.dn,
+      nativeId: (guid === undefined ? values(idAttribute)[0] : objectGuidToString(guid)) || entry.dn,
       username: values(users.usernameAttribute)[0] ?? "",
-      enabled:
-        disable.strategy === "ppolicy"
-          ? values(LOCK_ATTRIBUTE).length === 0
-          : !isUnderDn(entry.dn, disable.disabledBase),
+      enabled: isEnabled(entry, values),
       values,
     };
   }
 
-  async function searchUsers(client: LdapClient, filter: string): Promise<UserEntry[]> {
+  /** Users matching `filter` under every user base; `extraAttributes` are read besides the usual ones. */
+  async function searchUsers(
+    client: LdapClient,
+    filter: string,
+    extraAttributes: readonly string[] = [],
+  ): Promise<UserEntry[]> {
     const seen = new Map<string, UserEntry>();
     for (const base of userBases) {
       const { searchEntries } = await client.search(base, {
         scope: "sub",
         filter: `(&${userObjectFilter}${filter})`,
-        attributes: userAttributes,
+        attributes: [...userAttributes, ...extraAttributes],
         paged: { pageSize: config.pageSize },
+        ...(ad ? { explicitBufferAttributes: [idAttribute] } : {}),
       });
       for (const entry of searchEntries) seen.set(normalizeDn(entry.dn), toUser(entry));
     }
     return [...seen.values()];
   }
 
+  /** The filter matching a native id; undefined for an AD id that is not a GUID (it matches nothing). */
+  function nativeIdFilter(nativeId: string): string | undefined {
+    if (!ad) return `(${idAttribute}=${escapeFilterValue(nativeId)})`;
+    const value = objectGuidFilterValue(nativeId);
+    return value === undefined ? undefined : `(${idAttribute}=${value})`;
+  }
+
   async function findUser(client: LdapClient, ref: AccountRef): Promise<UserEntry | undefined> {
-    const filter =
-      ref.nativeId !== undefined && ref.nativeId !== null && ref.nativeId !== ""
-        ? `(entryUUID=${escapeFilterValue(ref.nativeId)})`
-        : `(${users.usernameAttribute}=${escapeFilterValue(ref.username)})`;
+    const byId = ref.nativeId !== undefined && ref.nativeId !== null && ref.nativeId !== "";
+    const filter = byId
+      ? nativeIdFilter(ref.nativeId!)
+      : `(${users.usernameAttribute}=${escapeFilterValue(ref.username)})`;
+    if (filter === undefined) return undefined;
     const found = await searchUsers(client, filter);
     if (found.length > 1) {
       throw new ConnectorError(system, "conflict", `${found.length} entries match account ${ref.username}`, {
@@ -261,6 +365,10 @@ export function createLdapConnector(
     } catch (err) {
       const code = ldapResultCode(err);
       if (code === RESULT.noSuchAttribute) return false;
+      // Active Directory answers unwillingToPerform for a member that is not there; other refusals
+      // (a protected group) answer the same, so membership decides.
+      if (ad && code === RESULT.unwillingToPerform && !(await hasMember(client, groupDn, value)))
+        return false;
       if (code !== RESULT.objectClassViolation || !isDnMember) throw err;
     }
     try {
@@ -293,6 +401,112 @@ export function createLdapConnector(
         RESULT.noSuchAttribute,
       ]);
     }
+  }
+
+  /**
+   * Whether the group holds `member`, asked with a filter on the group's entry: Samba's compare fails
+   * on DNs with filter characters, and AD's `member` list may be range-limited.
+   */
+  async function hasMember(client: LdapClient, groupDn: string, member: string): Promise<boolean> {
+    const { searchEntries } = await client.search(groupDn, {
+      scope: "base",
+      filter: `(${groups.memberAttribute}=${escapeFilterValue(member)})`,
+      attributes: ["1.1"],
+    });
+    return searchEntries.length > 0;
+  }
+
+  /** Active Directory: the sAMAccountName a username stands for, checked against AD's rules. */
+  function samAccountNameOf(username: string): string {
+    const at = username.lastIndexOf("@");
+    if (byUpn && at <= 0) {
+      throw new ConnectorError(system, "invalid", `account ${username}: a userPrincipalName is NAME@SUFFIX`);
+    }
+    const sam = byUpn ? username.slice(0, at) : username;
+    const reason = invalidSamAccountNameReason(sam);
+    if (reason !== undefined) {
+      throw new ConnectorError(system, "invalid", `account ${username}: its sAMAccountName ${reason}`);
+    }
+    return sam;
+  }
+
+  /** The RDN value a new entry is named by: the username, or the `users.rdnFrom` attribute. */
+  function rdnValueOf(spec: AccountSpec): string {
+    const value =
+      users.rdnFrom === "username" ? spec.username : spec.attributes[users.rdnFrom] || spec.username;
+    return ad ? adCommonName(value) : value;
+  }
+
+  /** The attributes of a new account's entry, except its RDN value (`addEntry` sets that). */
+  function newEntry(spec: AccountSpec, samAccountName: string | undefined): Record<string, string[]> {
+    const entry: Record<string, string[]> = { objectClass: [...users.objectClasses] };
+    const put = (attribute: string, value: string) => setValue(entry, attribute, value);
+    put(users.usernameAttribute, spec.username);
+    for (const [name, value] of Object.entries(spec.attributes)) {
+      if (value === null || value === "") continue;
+      if (name === PASSWORD_ATTRIBUTE && users.passwordAttribute !== undefined) {
+        put(users.passwordAttribute, value);
+      } else {
+        put(users.attributes[name]!, value);
+      }
+    }
+    if (personLike) {
+      const has = (attribute: string) =>
+        Object.keys(entry).some((k) => k.toLowerCase() === attribute.toLowerCase());
+      if (!has("cn") && users.rdnAttribute.toLowerCase() !== "cn") {
+        put("cn", spec.attributes.displayName || spec.username);
+      }
+      if (!has("sn")) put("sn", spec.attributes.familyName || spec.username);
+    }
+    if (!spec.enabled && disable.strategy === "ppolicy") put(LOCK_ATTRIBUTE, PERMANENT_LOCK);
+    if (samAccountName !== undefined) {
+      put("sAMAccountName", samAccountName);
+      if (!byUpn && users.upnSuffix !== undefined)
+        put("userPrincipalName", `${samAccountName}@${users.upnSuffix}`);
+      put(UAC_ATTRIBUTE, String(withAccountDisabled(NEW_ACCOUNT_UAC, !spec.enabled)));
+    }
+    return entry;
+  }
+
+  /**
+   * Adds a new account's entry, named by its RDN value, or — when another entry has that name and
+   * `users.rdnFrom` is not the username — by `value (username)`. Returns the account when a concurrent
+   * create made it first, else undefined.
+   * @throws ConnectorError `conflict` (not retryable) when the name is taken by an entry that is not
+   *   this account: under another RDN, or in Active Directory a sAMAccountName used elsewhere.
+   */
+  async function addEntry(
+    client: LdapClient,
+    spec: AccountSpec,
+    entry: Record<string, string[]>,
+    extra: readonly Attribute[],
+  ): Promise<UserEntry | undefined> {
+    const base = spec.enabled || disable.strategy !== "moveToOu" ? users.base : disable.disabledBase;
+    const first = rdnValueOf(spec);
+    const names =
+      users.rdnFrom === "username"
+        ? [first]
+        : [first, ad ? adCommonName(first, spec.username) : `${first} (${spec.username})`];
+    for (const name of names) {
+      const attributes = { ...entry };
+      setValue(attributes, users.rdnAttribute, name);
+      const list = Object.entries(attributes).map(([type, values]) => new Attribute({ type, values }));
+      try {
+        await client.add(`${users.rdnAttribute}=${escapeDnValue(name)},${base}`, [...list, ...extra]);
+        return undefined;
+      } catch (err) {
+        if (ldapResultCode(err) !== RESULT.entryAlreadyExists) throw err;
+        const raced = await findUser(client, { username: spec.username });
+        if (raced !== undefined) return raced;
+      }
+    }
+    throw new ConnectorError(
+      system,
+      "conflict",
+      `create account ${spec.username}: its name is taken by another entry (the same ${users.rdnAttribute}` +
+        `${ad ? ", or the same sAMAccountName elsewhere in the domain" : ""})`,
+      { retryable: false },
+    );
   }
 
   function checkAttributes(username: string, attributes: Record<string, string | null>): void {
@@ -338,6 +552,21 @@ export function createLdapConnector(
             ? change("delete", LOCK_ATTRIBUTE, [])
             : change("replace", LOCK_ATTRIBUTE, [PERMANENT_LOCK]),
         );
+      } else if (disable.strategy === "userAccountControl") {
+        const uac = Number.parseInt(user.values(UAC_ATTRIBUTE)[0] ?? "", 10);
+        if (!Number.isSafeInteger(uac)) {
+          throw new ConnectorError(
+            system,
+            "permission",
+            `${what}: its userAccountControl cannot be read by the bind DN`,
+          );
+        }
+        // Only ACCOUNTDISABLE changes (512 ↔ 514 for a plain account): flags such as
+        // DONT_EXPIRE_PASSWORD or SMARTCARD_REQUIRED stay as an administrator set them.
+        await client.modify(
+          user.dn,
+          change("replace", UAC_ATTRIBUTE, [String(withAccountDisabled(uac, !enabled))]),
+        );
       } else {
         await move(client, user, enabled ? users.base : disable.disabledBase);
       }
@@ -345,20 +574,63 @@ export function createLdapConnector(
     });
   }
 
+  /**
+   * Active Directory: a new generated password for the account, delivered to the sink before it is
+   * set. An account that is disabled stays disabled.
+   */
+  function rotateCredential(ref: AccountRef): Promise<WriteResult> {
+    const generated: string[] = [];
+    return perAccount(ref.username, () =>
+      session(
+        `rotate the password of account ${ref.username}`,
+        async (client) => {
+          const user = await mustFindUser(client, ref);
+          // AD's complexity rule refuses passwords holding parts of these names.
+          const { searchEntries } = await client.search(user.dn, {
+            scope: "base",
+            attributes: ["sAMAccountName", "cn", "displayName", "givenName", "sn"],
+          });
+          const names = Object.entries(searchEntries[0] ?? {})
+            .filter(([name]) => name !== "dn")
+            .flatMap(([, value]) => [value].flat().map(String));
+          const password = generateAdPassword(samAccountNameOf(user.username), names);
+          generated.push(password);
+          await deliverPassword(system, config.passwordSink!, user.username, password);
+          await client.modify(
+            user.dn,
+            new Change({
+              operation: "replace",
+              modification: new Attribute({ type: "unicodePwd", values: [encodeUnicodePwd(password)] }),
+            }),
+          );
+          return { changed: true, nativeId: user.nativeId };
+        },
+        generated,
+      ),
+    );
+  }
+
   return {
     describe: () => ({
       type: "ldap",
       system,
-      disableRefusesUse: disable.strategy === "ppolicy",
-      supportsRotation: false,
+      disableRefusesUse: disable.strategy !== "moveToOu",
+      supportsRotation: ad,
       readsAccounts: true,
     }),
 
     listAccounts: () =>
       session("list accounts", async (client) => {
-        const found = await searchUsers(client, `(${users.usernameAttribute}=*)`);
+        const found = await searchUsers(client, `(${users.usernameAttribute}=*)`, ad ? ["memberOf"] : []);
+        // Active Directory returns at most 1500 values of a group's `member` per read, so memberships
+        // come from each user's `memberOf` there, and groups are read without members.
+        const groupList = await searchGroups(client, `(${groups.keyAttribute}=*)`, !ad);
         const accounts = new Map<string, Account>();
         const byMember = new Map<string, Account>();
+        const keyByGroupDn = new Map(groupList.map((g) => [normalizeDn(g.dn), g.key]));
+        const grant = (account: Account, key: string) => {
+          if (!account.entitlements.includes(key)) account.entitlements.push(key);
+        };
         for (const user of found) {
           const attributes: Record<string, string | null> = {};
           for (const [name, ldapAttribute] of Object.entries(users.attributes)) {
@@ -373,13 +645,15 @@ export function createLdapConnector(
           };
           accounts.set(user.dn, account);
           byMember.set(isDnMember ? normalizeDn(user.dn) : user.username.toLowerCase(), account);
+          for (const groupDn of ad ? user.values("memberOf") : []) {
+            const key = keyByGroupDn.get(normalizeDn(groupDn));
+            if (key !== undefined) grant(account, key);
+          }
         }
-        for (const group of await searchGroups(client, `(${groups.keyAttribute}=*)`)) {
+        for (const group of ad ? [] : groupList) {
           for (const member of group.members) {
             const account = byMember.get(isDnMember ? normalizeDn(member) : member.toLowerCase());
-            if (account !== undefined && !account.entitlements.includes(group.key)) {
-              account.entitlements.push(group.key);
-            }
+            if (account !== undefined) grant(account, group.key);
           }
         }
         for (const account of accounts.values()) account.entitlements.sort();
@@ -389,7 +663,7 @@ export function createLdapConnector(
     listEntitlements: () =>
       session("list entitlements", async (client) => {
         const seen = new Map<string, EntitlementInfo>();
-        for (const group of await searchGroups(client, `(${groups.keyAttribute}=*)`)) {
+        for (const group of await searchGroups(client, `(${groups.keyAttribute}=*)`, false)) {
           if (!seen.has(group.key)) seen.set(group.key, { key: group.key, displayName: group.description });
         }
         return [...seen.values()];
@@ -397,47 +671,38 @@ export function createLdapConnector(
 
     async create(spec: AccountSpec): Promise<WriteResult> {
       checkAttributes(spec.username, spec.attributes);
-      return session(`create account ${spec.username}`, async (client) => {
-        const existing = await findUser(client, { username: spec.username });
-        if (existing !== undefined) return { changed: false, nativeId: existing.nativeId };
-        const base = spec.enabled || disable.strategy === "ppolicy" ? users.base : disable.disabledBase;
-        const dn = `${users.rdnAttribute}=${escapeDnValue(spec.username)},${base}`;
-        const entry: Record<string, string[]> = { objectClass: [...users.objectClasses] };
-        const put = (attribute: string, value: string) => {
-          const key =
-            Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase()) ?? attribute;
-          entry[key] = [value];
-        };
-        const has = (attribute: string) =>
-          Object.keys(entry).some((k) => k.toLowerCase() === attribute.toLowerCase());
-        put(users.rdnAttribute, spec.username);
-        put(users.usernameAttribute, spec.username);
-        for (const [name, value] of Object.entries(spec.attributes)) {
-          if (value === null || value === "") continue;
-          if (name === PASSWORD_ATTRIBUTE && users.passwordAttribute !== undefined) {
-            put(users.passwordAttribute, value);
-          } else {
-            put(users.attributes[name]!, value);
-          }
-        }
-        if (personLike) {
-          if (!has("cn")) put("cn", spec.attributes.displayName || spec.username);
-          if (!has("sn")) put("sn", spec.attributes.familyName || spec.username);
-        }
-        if (!spec.enabled && disable.strategy === "ppolicy") put(LOCK_ATTRIBUTE, PERMANENT_LOCK);
-        try {
-          await client.add(dn, entry);
-        } catch (err) {
-          if (ldapResultCode(err) !== RESULT.entryAlreadyExists) throw err;
-          // A concurrent create made it first.
-          const raced = await findUser(client, { username: spec.username });
-          if (raced !== undefined) return { changed: false, nativeId: raced.nativeId };
-          throw err;
-        }
-        const created = await mustFindUser(client, { username: spec.username });
-        if (!spec.enabled) await relockIfUnlocked(client, { ...created, enabled: false });
-        return { changed: true, nativeId: created.nativeId };
-      });
+      const samAccountName = ad ? samAccountNameOf(spec.username) : undefined;
+      // Generated before the session, so a retried session delivers the same password.
+      const password =
+        samAccountName === undefined
+          ? undefined
+          : generateAdPassword(samAccountName, [
+              rdnValueOf(spec),
+              ...Object.values(spec.attributes).filter(isText),
+            ]);
+      const run = () =>
+        session(
+          `create account ${spec.username}`,
+          async (client) => {
+            const existing = await findUser(client, { username: spec.username });
+            if (existing !== undefined) return { changed: false, nativeId: existing.nativeId };
+            const extra: Attribute[] = [];
+            if (password !== undefined) {
+              // Delivered first: a user whose password nobody knows is worse than an unused line in the sink.
+              await deliverPassword(system, config.passwordSink!, spec.username, password);
+              // In the add itself: the account never exists without its password, and a password the
+              // domain's policy refuses leaves nothing behind.
+              extra.push(new Attribute({ type: "unicodePwd", values: [encodeUnicodePwd(password)] }));
+            }
+            const raced = await addEntry(client, spec, newEntry(spec, samAccountName), extra);
+            if (raced !== undefined) return { changed: false, nativeId: raced.nativeId };
+            const created = await mustFindUser(client, { username: spec.username });
+            if (!spec.enabled) await relockIfUnlocked(client, { ...created, enabled: false });
+            return { changed: true, nativeId: created.nativeId };
+          },
+          password === undefined ? [] : [password],
+        );
+      return ad ? perAccount(spec.username, run) : run();
     },
 
     async update(ref: AccountRef, attributes: Record<string, string | null>): Promise<WriteResult> {
@@ -484,11 +749,10 @@ export function createLdapConnector(
         const user = await findUser(client, ref);
         if (user === undefined) return { changed: false };
         const value = memberValue(user);
-        for (const group of await searchGroups(
-          client,
-          `(${groups.memberAttribute}=${escapeFilterValue(value)})`,
-          false,
-        )) {
+        // Active Directory drops a deleted object from every group itself.
+        for (const group of ad
+          ? []
+          : await searchGroups(client, `(${groups.memberAttribute}=${escapeFilterValue(value)})`, false)) {
           await removeMember(client, group.dn, value);
         }
         try {
@@ -516,7 +780,9 @@ export function createLdapConnector(
         try {
           await client.modify(group.dn, change("add", groups.memberAttribute, [memberValue(user)]));
         } catch (err) {
-          if (ldapResultCode(err) === RESULT.attributeOrValueExists) {
+          // Active Directory reports a member that is already there as entryAlreadyExists.
+          const code = ldapResultCode(err);
+          if (code === RESULT.attributeOrValueExists || (ad && code === RESULT.entryAlreadyExists)) {
             return { changed: false, nativeId: user.nativeId };
           }
           throw err;
@@ -532,6 +798,8 @@ export function createLdapConnector(
         if (group === undefined) return { changed: false, nativeId: user.nativeId };
         return { changed: await removeMember(client, group.dn, memberValue(user)), nativeId: user.nativeId };
       }),
+
+    ...(ad ? { rotateCredential } : {}),
 
     async close() {
       closed = true;
@@ -549,6 +817,14 @@ async function tolerate(write: Promise<void>, codes: readonly number[]): Promise
     if (code === undefined || !codes.includes(code)) throw err;
   }
 }
+
+/** Sets one value of `attribute` in an entry being built, whatever case the key was written in. */
+function setValue(entry: Record<string, string[]>, attribute: string, value: string): void {
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase()) ?? attribute;
+  entry[key] = [value];
+}
+
+const isText = (value: string | null): value is string => value !== null && value !== "";
 
 function change(operation: "add" | "delete" | "replace", type: string, values: string[]): Change {
   return new Change({ operation, modification: new Attribute({ type, values }) });

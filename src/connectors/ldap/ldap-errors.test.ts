@@ -24,6 +24,26 @@ describe("classifyLdapError", () => {
     });
     expect(classifyLdapError(new Error("something else"))).toEqual({ kind: "other", retryable: false });
   });
+  it("reads Active Directory's bind refusals: all auth, a lockout and logon hours retryable", () => {
+    const refused = (data: string) =>
+      new InvalidCredentialsError(
+        `80090308: LdapErr: DSID-0C0903A9, comment: AcceptSecurityContext error, data ${data}, v1db1`,
+      );
+    expect(classifyLdapError(refused("52e"))).toEqual({ kind: "auth", retryable: false });
+    expect(classifyLdapError(refused("533"))).toEqual({ kind: "auth", retryable: false });
+    expect(classifyLdapError(refused("773"))).toEqual({ kind: "auth", retryable: false });
+    expect(classifyLdapError(refused("775"))).toEqual({ kind: "auth", retryable: true });
+    expect(classifyLdapError(refused("530"))).toEqual({ kind: "auth", retryable: true });
+    const err = toLdapConnectorError("ad", "list accounts", "ldaps://dc1:636", refused("533"), ["pw-secret"]);
+    expect(err.message).toMatch(/data 533, v1db1.* — Active Directory: account disabled\)$/);
+  });
+  it("maps an untrusted server certificate to a non-retryable auth error with a hint", () => {
+    const tls = Object.assign(new Error("self-signed certificate"), { code: "DEPTH_ZERO_SELF_SIGNED_CERT" });
+    expect(classifyLdapError(tls)).toEqual({ kind: "auth", retryable: false });
+    expect(toLdapConnectorError("ad", "list accounts", "ldaps://dc1:636", tls, []).message).toMatch(
+      /self-signed certificate \(DEPTH_ZERO_SELF_SIGNED_CERT; tlsCaFile names the CA/,
+    );
+  });
   it("wraps with the system, the operation and the cause, without secrets", () => {
     const err = toLdapConnectorError(
       "dir",

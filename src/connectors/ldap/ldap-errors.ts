@@ -48,6 +48,47 @@ const RESULT_CODES: ReadonlyMap<number, LdapErrorClass> = new Map([
   [69, INVALID], // objectClassModsProhibited
 ]);
 
+/**
+ * Why Active Directory (and Samba AD) refused a bind: the `data XXX` in its invalidCredentials
+ * message (`80090308: LdapErr: DSID-…, comment: AcceptSecurityContext error, data 533, v1db1`).
+ * All are `auth`; a lockout and logon hours end by themselves, so those are worth retrying.
+ */
+const AD_BIND_REASONS: ReadonlyMap<string, { reason: string; retryable: boolean }> = new Map([
+  ["525", { reason: "no such user", retryable: false }],
+  ["52e", { reason: "wrong password", retryable: false }],
+  ["530", { reason: "not permitted to log on at this time", retryable: true }],
+  ["531", { reason: "not permitted to log on from this workstation", retryable: false }],
+  ["532", { reason: "password expired", retryable: false }],
+  ["533", { reason: "account disabled", retryable: false }],
+  ["701", { reason: "account expired", retryable: false }],
+  ["773", { reason: "password must be changed", retryable: false }],
+  ["775", { reason: "account locked out", retryable: true }],
+]);
+
+/** Node's TLS verification failures: the server's certificate is not trusted; retrying cannot help. */
+const TLS_CODES: ReadonlySet<string> = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_SIGNATURE_FAILURE",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/** The reason behind an Active Directory bind refusal, when the error is one. */
+function adBindReason(err: unknown): { code: string; reason: string; retryable: boolean } | undefined {
+  if (ldapResultCode(err) !== 49) return undefined;
+  const message = (err as LdapErrorShape).message;
+  const code = typeof message === "string" ? /\bdata ([0-9a-f]{3,4})\b/i.exec(message)?.[1] : undefined;
+  const known = code === undefined ? undefined : AD_BIND_REASONS.get(code.toLowerCase());
+  return known === undefined ? undefined : { code: code!.toLowerCase(), ...known };
+}
+
 /** The numeric LDAP result code of an ldapts error, if it carries one. */
 export function ldapResultCode(err: unknown): number | undefined {
   const e = (typeof err === "object" && err !== null ? err : {}) as LdapErrorShape;
@@ -62,8 +103,11 @@ export function classifyLdapError(err: unknown): LdapErrorClass {
   if (err instanceof ConnectorError) return { kind: err.kind, retryable: err.retryable };
   const e = (typeof err === "object" && err !== null ? err : {}) as LdapErrorShape;
   const resultCode = ldapResultCode(err);
+  const ad = adBindReason(err);
+  if (ad !== undefined) return { kind: "auth", retryable: ad.retryable };
   if (resultCode !== undefined) return RESULT_CODES.get(resultCode) ?? OTHER;
   if (typeof e.code === "string" && SOCKET_CODES.has(e.code)) return UNREACHABLE;
+  if (typeof e.code === "string" && TLS_CODES.has(e.code)) return AUTH;
   if (Array.isArray(e.errors) && e.errors.some((inner) => classifyLdapError(inner).kind === "unreachable")) {
     return UNREACHABLE;
   }
@@ -91,7 +135,12 @@ export function describeLdapCause(err: unknown, secrets: readonly string[]): str
   }
   if (text === "" && typeof e.code === "string") text = e.code;
   const code = ldapResultCode(err);
-  const withCode = code !== undefined ? `result ${code}: ${text.trim()}` : text.trim();
+  let withCode = code !== undefined ? `result ${code}: ${text.trim()}` : text.trim();
+  const ad = adBindReason(err);
+  if (ad !== undefined) withCode += ` — Active Directory: ${ad.reason}`;
+  if (typeof e.code === "string" && TLS_CODES.has(e.code)) {
+    withCode += ` (${e.code}; tlsCaFile names the CA that signed the server's certificate)`;
+  }
   return redactSecrets(withCode, secrets) || "unknown error";
 }
 

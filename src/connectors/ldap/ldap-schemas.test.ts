@@ -54,6 +54,81 @@ describe("ldap connector config", () => {
     expect(config.disable).toEqual({ strategy: "moveToOu", disabledBase: "ou=disabled,dc=example,dc=test" });
   });
 
+  const ad = {
+    ...minimal,
+    directory: "activeDirectory",
+    url: "ldaps://dc1.example.test",
+    bindDn: "svc-tenure@example.test",
+    users: { base: "OU=People,DC=example,DC=test" },
+    groups: { base: "OU=Groups,DC=example,DC=test" },
+    passwordSink: { file: "/var/lib/tenure/ad-passwords.jsonl" },
+  };
+
+  it("activeDirectory: user/group objects, sAMAccountName, cn and the userAccountControl disable", () => {
+    const config = parseLdapConnectorConfig("ad", ad);
+    expect(config).toMatchObject({
+      directory: "activeDirectory",
+      users: {
+        objectClasses: ["user"],
+        rdnAttribute: "cn",
+        rdnFrom: "username",
+        usernameAttribute: "sAMAccountName",
+      },
+      groups: { objectClass: "group", memberAttribute: "member" },
+      disable: { strategy: "userAccountControl" },
+      passwordSink: { file: "/var/lib/tenure/ad-passwords.jsonl" },
+    });
+    expect(parseLdapConnectorConfig("dir", minimal).directory).toBe("openldap");
+  });
+
+  it("activeDirectory needs TLS and a password sink, and refuses OpenLDAP-only settings", () => {
+    const details = (raw: unknown) => {
+      try {
+        parseLdapConnectorConfig("ad", raw);
+      } catch (e) {
+        expect(e).toBeInstanceOf(InvalidInputError);
+        return (e as InvalidInputError).details.join("\n");
+      }
+      throw new Error("no error");
+    };
+    const { passwordSink: _, ...withoutSink } = ad;
+    expect(details({ ...withoutSink, url: "ldap://dc1.example.test" })).toMatch(
+      /systems\.ad\.url: .*ldaps:\/\/ or with startTls[\s\S]*systems\.ad\.passwordSink: is required/,
+    );
+    expect(parseLdapConnectorConfig("ad", { ...ad, url: "ldap://dc1", startTls: true }).startTls).toBe(true);
+    expect(details({ ...ad, disable: { strategy: "ppolicy" } })).toMatch(
+      /disable\.strategy: must be userAccountControl/,
+    );
+    expect(details({ ...ad, groups: { base: "OU=G", objectClass: "groupOfNames" } })).toMatch(
+      /groups\.objectClass/,
+    );
+    expect(details({ ...ad, users: { base: "OU=P", usernameAttribute: "uid" } })).toMatch(
+      /usernameAttribute/,
+    );
+    expect(details({ ...ad, users: { base: "OU=P", passwordAttribute: "unicodePwd" } })).toMatch(
+      /passwordAttribute/,
+    );
+    expect(details({ ...minimal, disable: { strategy: "userAccountControl" } })).toMatch(/needs directory/);
+    expect(details({ ...minimal, users: { base: "ou=p", upnSuffix: "example.test" } })).toMatch(/upnSuffix/);
+  });
+
+  it("rdnFrom names a mapped attribute and needs an RDN attribute other than the username's", () => {
+    const config = parseLdapConnectorConfig("ad", {
+      ...ad,
+      users: { base: "OU=P", rdnFrom: "displayName", attributes: { displayName: "displayName" } },
+    });
+    expect(config.users.rdnFrom).toBe("displayName");
+    expect(() =>
+      parseLdapConnectorConfig("ad", { ...ad, users: { base: "OU=P", rdnFrom: "displayName" } }),
+    ).toThrow(InvalidInputError);
+    expect(() =>
+      parseLdapConnectorConfig("dir", {
+        ...minimal,
+        users: { base: "ou=p", rdnFrom: "displayName", attributes: { displayName: "displayName" } },
+      }),
+    ).toThrow(InvalidInputError);
+  });
+
   it("rejects other URL schemes and unknown keys, naming the path and never the secret", () => {
     const err = (() => {
       try {
