@@ -27,6 +27,15 @@ export const apiErrorSchema = z
 export type ApiErrorBody = z.output<typeof apiErrorSchema>;
 export type ApiErrorDetail = ApiErrorBody["error"]["details"][number];
 
+/** A request the schema could not catch (a cursor that does not decode, a name not configured): 400. */
+export class BadRequestError extends TenureError {
+  readonly detail: ApiErrorDetail;
+  constructor(path: string, message: string) {
+    super("invalid_request", `the request is not valid: ${path}: ${message}`, { httpStatus: 400 });
+    this.detail = { path, message };
+  }
+}
+
 export interface MappedError {
   status: number;
   body: ApiErrorBody;
@@ -95,7 +104,11 @@ export function toApiError(err: unknown, requestId: string): MappedError {
   }
   if (err instanceof TenureError) {
     const details: ApiErrorDetail[] =
-      err instanceof InvalidInputError ? err.details.map((message) => ({ path: "", message })) : [];
+      err instanceof InvalidInputError
+        ? err.details.map((message) => ({ path: "", message }))
+        : err instanceof BadRequestError
+          ? [err.detail]
+          : [];
     const mapped = body(err.code, err.message, details);
     const headers: Record<string, string> = {};
     if (err instanceof MassChangeError) {

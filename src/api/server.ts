@@ -20,7 +20,7 @@ import type { Store } from "../store/database.js";
 import { apiErrorSchema, toApiError } from "./api-errors.js";
 import { checkRouteDeclaration, registerAuth } from "./auth/auth-hooks.js";
 import type { TokenService } from "./auth/token-service.js";
-import type { RouteDeps } from "./route-types.js";
+import type { RouteDeps, RouteModule } from "./route-types.js";
 import { API_ROUTE_MODULES } from "./routes/index.js";
 import { createRunGuard } from "./run-guard.js";
 
@@ -33,6 +33,8 @@ export interface ApiDeps {
   logStream?: DestinationStream;
   /** Default `info`. */
   logLevel?: LevelWithSilent;
+  /** The route modules to serve; default every module in src/api/routes/index.ts. */
+  routes?: readonly RouteModule[];
 }
 
 /** One registered route, for the auth matrix and the OpenAPI test: what it is and who may call it. */
@@ -117,14 +119,16 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     catalogue.push(route);
   });
   app.decorate("routeCatalogue", () =>
-    catalogue
-      .filter((r) => r.method !== "HEAD")
-      .map((r) => ({
-        method: String(r.method),
-        url: r.url,
-        permission: (r.config?.permission as string | undefined) ?? null,
-        public: r.config?.public === true,
-      })),
+    catalogue.flatMap((r) =>
+      (Array.isArray(r.method) ? r.method : [r.method])
+        .filter((method) => method !== "HEAD")
+        .map((method) => ({
+          method: String(method),
+          url: r.url,
+          permission: (r.config?.permission as string | undefined) ?? null,
+          public: r.config?.public === true,
+        })),
+    ),
   );
 
   app.setErrorHandler((err, request, reply) => {
@@ -187,7 +191,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
         },
       };
     });
-    for (const module of API_ROUTE_MODULES) await api.register(module, routeDeps);
+    for (const module of deps.routes ?? API_ROUTE_MODULES) await api.register(module, routeDeps);
   });
   return app;
 }

@@ -8,6 +8,7 @@ import { runSync } from "../../src/engine/run-sync.js";
 import { loadConfig } from "../../src/policy/config-loader.js";
 import type { TenureConfig } from "../../src/policy/config-types.js";
 import { apiTokenRepository } from "../../src/store/api-token-repository.js";
+import { type OperationRecord, operationRepository } from "../../src/store/operation-repository.js";
 import { type AppDatabase, appDatabaseFactories } from "./app-databases.js";
 import type { StoreFactory, TestStore } from "./databases.js";
 import { tempDir, writeHrCsv } from "./workspace.js";
@@ -166,4 +167,51 @@ export async function apiFixture(
 
 export function bearer(token: string): { authorization: string } {
   return { authorization: `Bearer ${token}` };
+}
+
+let deadCount = 0;
+
+/** A dead operation of system `app`, as a connector refusing it for good leaves one: for retry routes. */
+export async function makeDeadOperation(f: Pick<ApiFixture, "store" | "clock">): Promise<OperationRecord> {
+  const key = `test-dead-${++deadCount}-${Date.now()}`;
+  await operationRepository.enqueue(
+    f.store.db,
+    [
+      {
+        system: "app",
+        kind: "grant",
+        identityId: null,
+        username: `nobody-${deadCount}`,
+        nativeId: null,
+        entitlement: "readers",
+        attributes: null,
+        enabled: null,
+        lineage: [],
+        reason: "test",
+        idempotencyKey: key,
+        drift: false,
+      },
+    ],
+    { now: f.clock.now, maxAttemptsFor: () => 1 },
+  );
+  // Other due operations (earlier retries) may be claimed with it; they are given back untouched.
+  const workerId = `test-worker-${deadCount}`;
+  const batch = await operationRepository.claimDue(f.store.db, {
+    now: f.clock.now,
+    limit: 1000,
+    workerId,
+    leaseSeconds: 60,
+    system: "app",
+  });
+  const claimed = batch.find((op) => op.idempotencyKey === key);
+  if (claimed === undefined) throw new Error("the test operation was not claimed");
+  await operationRepository.markFailed(f.store.db, claimed.id, {
+    now: f.clock.now,
+    workerId,
+    error: "app: refused (test)",
+    retryable: false,
+    nextAttemptAt: f.clock.now,
+  });
+  await operationRepository.releaseClaims(f.store.db, workerId, f.clock.now);
+  return { ...claimed, state: "dead" };
 }

@@ -5,9 +5,10 @@ import { explainIdentity } from "../../engine/access-queries.js";
 import { NotFoundError } from "../../shared/errors.js";
 import type { Store } from "../../store/database.js";
 import { identityRepository } from "../../store/identity-repository.js";
+import { BadRequestError } from "../api-errors.js";
 import { isConfiguredSystem, type RouteModule } from "../route-types.js";
 import { auditEventPage, seqCursor, timelineQuery } from "../schemas/audit-schemas.js";
-import { BadRequestError, decodeCursor, toPage } from "../schemas/common-schemas.js";
+import { decodeCursor, toPage } from "../schemas/common-schemas.js";
 import {
   accessQuery,
   explanationSchema,

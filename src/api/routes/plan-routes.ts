@@ -1,6 +1,6 @@
 import { previewPlan } from "../../engine/access-queries.js";
+import { BadRequestError } from "../api-errors.js";
 import { isConfiguredSystem, type RouteModule } from "../route-types.js";
-import { BadRequestError } from "../schemas/common-schemas.js";
 import { planPreviewSchema, planQuery } from "../schemas/run-schemas.js";
 
 /** The provisioning plan, previewed: what would change in every system, changing nothing. */

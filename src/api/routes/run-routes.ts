@@ -2,8 +2,8 @@ import { planTotals } from "../../engine/access-queries.js";
 import { connectorPool } from "../../engine/provision.js";
 import { type ReconcileReport, reconcileSystem } from "../../engine/reconcile.js";
 import { runSync } from "../../engine/run-sync.js";
+import { BadRequestError } from "../api-errors.js";
 import { isConfiguredSystem, type RouteModule } from "../route-types.js";
-import { BadRequestError } from "../schemas/common-schemas.js";
 import { reconcileBody, reconcileResultSchema, syncBody, syncResultSchema } from "../schemas/run-schemas.js";
 
 /**

@@ -1,19 +1,10 @@
 import { z } from "zod";
-import { TenureError } from "../../shared/errors.js";
+import { BadRequestError } from "../api-errors.js";
 
 /**
  * Pieces every resource's schemas share: pagination, cursors, instants. Cursors are opaque to
  * callers (base64url of a small JSON object): pass back `nextCursor` as `cursor` for the next page.
  */
-
-/** A request the schema could not catch (a cursor that does not decode, a name not configured): 400. */
-export class BadRequestError extends TenureError {
-  readonly path: string;
-  constructor(path: string, message: string) {
-    super("invalid_request", `the request is not valid: ${path}: ${message}`, { httpStatus: 400 });
-    this.path = path;
-  }
-}
 
 export const pageQuery = {
   limit: z.coerce
