@@ -68,7 +68,7 @@ database config
 rootdn "cn=admin,cn=config"
 rootpw ${hashedPassword}
 database mdb
-maxsize 104857600
+maxsize 4294967296
 suffix "${SUFFIX}"
 rootdn "${ADMIN_DN}"
 rootpw ${hashedPassword}
