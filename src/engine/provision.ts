@@ -7,13 +7,16 @@ import type { Identity } from "../domain/identity-types.js";
 import { advanceByDate } from "../domain/lifecycle.js";
 import { localDate } from "../domain/local-date.js";
 import { type PlanAllResult, planAll } from "../domain/plan.js";
+import { notifyConnectorUnreachable } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
+import { MassChangeError } from "../shared/errors.js";
 import { accountLinkRepository, accountRepository } from "../store/account-repository.js";
 import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { type ApplyProgress, type ApplyResult, applyOperations } from "./apply.js";
 import { type EnqueuePlanResult, enqueuePlan } from "./enqueue.js";
+import { recordMassChangeStop } from "./mass-change.js";
 import { reconcileSystem } from "./reconcile.js";
 
 /** The calendar date that decides pre-hire windows: the first source's time zone, else UTC. */
@@ -118,7 +121,8 @@ export interface ProvisionResult {
 
 /**
  * Plan → queue → apply: records usernames the plan allocated, queues the operations (mass-change
- * protection first, so a stopped run queues nothing), then applies everything due — including
+ * protection first, so a stopped run queues nothing but its `operation.mass_change_stopped` audit
+ * events and `mass-change.stopped` notification), then applies everything due — including
  * operations queued by earlier runs that are waiting for a retry.
  */
 export async function provision(
@@ -152,14 +156,28 @@ export async function provision(
         .filter(([system]) => !unreachable.has(system))
         .map(([system, username]) => ({ identityId, system, username })),
     );
-    const queued = await enqueuePlan(store, ops, {
-      now: at,
-      actor: options.actor,
-      confirmMassChange: options.confirmMassChange === true,
-      lifecycle: config.lifecycle,
-      systems: config.policy.systems,
-      accountCountBySystem: plan.accountCountBySystem,
-    });
+    let queued: EnqueuePlanResult;
+    try {
+      queued = await enqueuePlan(store, ops, {
+        now: at,
+        actor: options.actor,
+        confirmMassChange: options.confirmMassChange === true,
+        lifecycle: config.lifecycle,
+        systems: config.policy.systems,
+        accountCountBySystem: plan.accountCountBySystem,
+      });
+    } catch (err) {
+      if (err instanceof MassChangeError) {
+        const stop = {
+          run: "provisioning",
+          action: "operation.mass_change_stopped",
+          actor: options.actor,
+          now: at,
+        };
+        await recordMassChangeStop(store, err, stop, config);
+      }
+      throw err;
+    }
     await accountLinkRepository.insertMany(store.db, newLinks, at.toISOString());
     const applied = await applyQueued(store, config, { ...options, pool });
     return { plan, queued, applied };
@@ -171,7 +189,8 @@ export async function provision(
 /**
  * Before Tenure first writes to a system it reads it: existing accounts are adopted by the
  * correlation rule instead of being created twice. Returns the systems that could not be read this
- * time, with why; they are left out of this run's plan and tried again at the next.
+ * time, with why; they are left out of this run's plan and tried again at the next. Each also queues
+ * a `connector.unreachable` notification (at most one per system per window).
  */
 async function reconcileFirstContact(
   store: Store,
@@ -186,12 +205,20 @@ async function reconcileFirstContact(
   for (const system of Object.keys(config.policy.systems)) {
     if (seen.has(system)) continue;
     try {
-      await reconcileSystem(store, config.policy, system, pool.get(system), options);
+      const connector = pool.get(system);
+      // A system with no API (manual) has nothing to adopt: its accounts are the ones Tenure records.
+      if (!connector.describe().readsAccounts) continue;
+      await reconcileSystem(store, config.policy, system, connector, options);
     } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
       unreachable.set(
         system,
-        `${system}: not provisioned this run: it has never been read and reading it failed (${(err as Error).message})`,
+        `${system}: not provisioned this run: it has never been read and reading it failed (${reason})`,
       );
+      // Connector messages are already free of secrets; the notification is throttled per window.
+      await store.db
+        .transaction()
+        .execute((trx) => notifyConnectorUnreachable(trx, system, reason, config, options.now));
     }
   }
   return unreachable;

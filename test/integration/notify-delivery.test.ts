@@ -8,8 +8,10 @@
  */
 import { randomBytes } from "node:crypto";
 import path from "node:path";
+import BetterSqlite3 from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { queryEvents } from "../../src/audit/ledger.js";
+import { provision } from "../../src/engine/provision.js";
 import { syncSource } from "../../src/engine/sync.js";
 import { type DeliveryDeps, deliverNotifications } from "../../src/notify/notification-delivery.js";
 import {
@@ -22,6 +24,7 @@ import type { NotifyConfig, TenureConfig } from "../../src/policy/config-types.j
 import { MassChangeError } from "../../src/shared/errors.js";
 import { openStore, type Store } from "../../src/store/database.js";
 import { notificationRepository as outbox } from "../../src/store/notification-repository.js";
+import { createAppDatabase } from "../fixtures/app-database.js";
 import { freshPostgresUrl, storeFactories, type TestStore } from "../helpers/databases.js";
 import { type HttpReceiver, startHttpReceiver } from "../helpers/http-receiver.js";
 import { freePort } from "../helpers/slapd.js";
@@ -34,13 +37,17 @@ const SMTP_USER = "alerts";
 const SMTP_PASSWORD = `smtp-${randomBytes(8).toString("hex")}`;
 const SLACK_TOKEN = `xoxTOKEN${randomBytes(12).toString("hex")}`;
 
-/** tenure.yaml's notify section for the sink and the receiver; secrets come from the environment. */
-async function notifyConfig(
+/**
+ * A tenure.yaml whose notify section sends to the sink and the receiver, loaded as the CLI loads it;
+ * secrets come from the environment. `extra` lines are added before it (systems, say).
+ */
+async function loadTestConfig(
   smtpPort: number,
   receiverBase: string,
-  options: { password?: string; maxAttempts?: number } = {},
-): Promise<NotifyConfig> {
+  options: { password?: string; maxAttempts?: number; extra?: readonly string[]; dir?: string } = {},
+): Promise<TenureConfig> {
   const yaml = [
+    ...(options.extra ?? []),
     "notify:",
     "  email:",
     `    smtp: "smtp://${SMTP_USER}:\${env:SMTP_PASSWORD}@127.0.0.1:${smtpPort}"`,
@@ -70,9 +77,18 @@ async function notifyConfig(
     SMTP_PASSWORD: options.password ?? SMTP_PASSWORD,
     SLACK_WEBHOOK: `${receiverBase}/services/T0000/B0000/${SLACK_TOKEN}`,
   };
-  const { config, errors } = await validateConfigText(yaml, { path: "/tmp/tenure.yaml", env });
+  const file = path.join(options.dir ?? "/tmp", "tenure.yaml");
+  const { config, errors } = await validateConfigText(yaml, { path: file, env });
   expect(errors).toEqual([]);
-  return config!.notify!;
+  return config!;
+}
+
+async function notifyConfig(
+  smtpPort: number,
+  receiverBase: string,
+  options: { password?: string; maxAttempts?: number } = {},
+): Promise<NotifyConfig> {
+  return (await loadTestConfig(smtpPort, receiverBase, options)).notify!;
 }
 
 const deadOp = {
@@ -331,6 +347,60 @@ describe.each(await storeFactories())("notification delivery on %s", (_name, mak
       expect(mail?.subject).toBe("Tenure: sync of source hr stopped by mass-change protection");
       expect(mail?.text).toContain("(run by cli:alice)");
       expect(mail?.text).toContain("- source hr: terminate 15 of 20 people");
+    } finally {
+      await dispose();
+    }
+  });
+  it("provisioning: a mass-change stop and a system never read queue their notifications", async () => {
+    const { dir, dispose } = await tempDir();
+    try {
+      const app = path.join(dir, "app.db");
+      createAppDatabase(app);
+      const sqlite = new BetterSqlite3(app);
+      const insert = sqlite.prepare("insert into app_users (login, mail, active) values (?, ?, 1)");
+      for (let i = 0; i < 20; i++) insert.run(`orphan${i}`, null);
+      sqlite.close();
+      const closed = await freePort();
+      const sqlSystem = (url: string) => [
+        "    config:",
+        `      url: "${url}"`,
+        "      users: { table: app_users, id: id, username: login, enabled: { column: active } }",
+        "      memberships: { table: app_user_groups, user: user_id, group: group_name }",
+      ];
+      const config = await loadTestConfig(sink.port, receiver.base, {
+        dir,
+        extra: [
+          "systems:",
+          "  app:",
+          "    connector: sql",
+          "    orphans: disable",
+          ...sqlSystem("sqlite:./app.db"),
+          "  gone:",
+          "    connector: sql",
+          ...sqlSystem(`postgres://nobody@127.0.0.1:${closed}/nothing`),
+        ],
+      });
+      // 20 accounts that belong to nobody, to be disabled: past the threshold, so nothing is queued.
+      await expect(provision(store, config, { now: () => T0, actor: "cli:alice" })).rejects.toBeInstanceOf(
+        MassChangeError,
+      );
+      const stops = await queryEvents(store.db, { action: "operation.mass_change_stopped" });
+      expect(stops.map((e) => [e.subject, e.details.disable, e.details.total])).toEqual([
+        ["system:app", 20, 20],
+      ]);
+      const rows = await outbox.list(store.db);
+      expect(rows.map((r) => [r.event, r.recipient])).toEqual([
+        ["connector.unreachable", "siem"],
+        ["mass-change.stopped", "secops@example.test"],
+      ]);
+      expect(rows[0]?.payload).toMatchObject({ system: "gone", since: T0.toISOString() });
+      expect(String(rows[0]?.payload.error)).toContain("ECONNREFUSED");
+
+      expect((await deliver(T0)).summary.sent).toBe(2);
+      const [mail] = await sink.waitFor(1);
+      expect(mail?.subject).toBe("Tenure: provisioning stopped by mass-change protection");
+      expect(mail?.text).toContain("- system app: disable 20, delete 0 of 20 accounts");
+      expect(JSON.parse(receiver.received[0]!.body)).toMatchObject({ subject: "Tenure cannot reach gone" });
     } finally {
       await dispose();
     }
