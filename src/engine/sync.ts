@@ -7,7 +7,7 @@ import type { SourceConfig, TenureConfig } from "../policy/config-types.js";
 import { MassChangeError, NotFoundError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import { readSource } from "../sources/source-registry.js";
-import type { Finding } from "../sources/source-types.js";
+import type { Finding, SourceReadResult } from "../sources/source-types.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { type StoredSourceRecord, sourceRecordRepository } from "../store/source-record-repository.js";
@@ -75,47 +75,94 @@ export async function syncSource(
     known,
     onProgress: (done) => options.onProgress?.({ source, phase: "read", done }),
   });
+  const run = await planSourceRun(
+    store,
+    config,
+    sourceConfig,
+    {
+      existing,
+      read,
+      population: () => existing.filter((i) => !isGone(i.state)).length,
+      run: `sync of source ${source}`,
+    },
+    options,
+  );
+  if (!options.dryRun) await writeSourceRun(store, run, options);
+  return run.result;
+}
 
+/** A source run decided but not written yet: what {@link planSourceRun} hands to {@link writeSourceRun}. */
+export interface PlannedSourceRun {
+  plan: SyncPlan;
+  result: SourceSyncResult;
+  /** Terminations past the threshold, let through by `confirmMassChange`: the write audits who confirmed. */
+  massChangeConfirmed: boolean;
+}
+
+export interface SourceRunInput {
+  /** The source's identities the records may concern: all of them for a full export, fewer for a push. */
+  existing: readonly Identity[];
+  read: SourceReadResult;
+  /** How many of the source's identities are not gone, for the threshold; asked only when it could be exceeded. */
+  population: () => number | Promise<number>;
+  /** The run in words, for the audit and the notification of a stop: `sync of source hr`. */
+  run: string;
+  /** Keep only the changes records caused: a push leaves the date-driven moves of others to the sync. */
+  recordsOnly?: boolean;
+}
+
+/**
+ * Decides what `input.read` does to the source's identities — the one lifecycle step of a full
+ * export (syncSource) and of a push (ingestRecords) — and applies mass-change protection to it.
+ * Reads nothing but the population, and only when the terminations could pass the threshold.
+ * @throws MassChangeError (after recording the stop) when terminations exceed
+ *   lifecycle.massChangeThreshold and neither `confirmMassChange` nor `dryRun` is set.
+ */
+export async function planSourceRun(
+  store: Store,
+  config: TenureConfig,
+  sourceConfig: SourceConfig,
+  input: SourceRunInput,
+  options: SyncOptions,
+): Promise<PlannedSourceRun> {
+  const source = sourceConfig.name;
+  const { read } = input;
   const ctx: LifecycleContext = {
     now: options.now,
     today: localDate(options.now, sourceConfig.timeZone),
     newId,
   };
-  const plan = planSync(
-    existing,
+  const planned = planSync(
+    input.existing,
     read.records,
     {
       source,
       complete: read.complete,
-      missingMeans: sourceConfig.missingMeans,
+      missingMeans: sourceConfig.type === "csv" ? sourceConfig.missingMeans : "ignore",
       correlationFallback: sourceConfig.correlation.fallback,
     },
     ctx,
   );
+  const plan = input.recordsOnly
+    ? { changes: planned.changes.filter((c) => c.cause === "record"), unchanged: planned.unchanged }
+    : planned;
   const counts = summarisePlan(plan);
-  const population = existing.filter((i) => !isGone(i.state)).length;
-  const massChange = exceedsMassChangeThreshold(
-    counts.terminated,
-    population,
-    config.lifecycle.massChangeThreshold,
-  );
+  const threshold = config.lifecycle.massChangeThreshold;
+  // At or under the minimum the threshold cannot be passed, so a push of one leaver counts nobody.
+  const population = counts.terminated > threshold.minimum ? await input.population() : 0;
+  const massChange = exceedsMassChangeThreshold(counts.terminated, population, threshold);
   if (massChange && !options.confirmMassChange && !options.dryRun) {
-    const { percent, minimum } = config.lifecycle.massChangeThreshold;
+    const { percent, minimum } = threshold;
     const stop = new MassChangeError(
       `source ${source}: this run would terminate ${counts.terminated} of ${population} identities, more than ` +
         `lifecycle.massChangeThreshold (${percent}% and at least ${minimum}); nothing was changed. ` +
-        "Check the HR file; if the change is intended, run again with --confirm-mass-change.",
+        "Check the HR data; if the change is intended, run again with --confirm-mass-change.",
       { [`source:${source}`]: { disable: counts.terminated, delete: 0, total: population } },
     );
     await recordMassChangeStop(
       store,
       stop,
-      {
-        run: `sync of source ${source}`,
-        action: "sync.mass_change_stopped",
-        actor: options.actor,
-        now: options.now,
-      },
+      { run: input.run, action: "sync.mass_change_stopped", actor: options.actor, now: options.now },
       config,
     );
     throw stop;
@@ -142,16 +189,27 @@ export async function syncSource(
       actions: c.events.map((e) => e.action),
     })),
   };
-  if (options.dryRun) return result;
-  await writePlan(store, plan, {
-    source,
+  return { plan, result, massChangeConfirmed: massChange };
+}
+
+/**
+ * Writes a planned source run in one transaction: the records that caused changes, the identities as
+ * the run leaves them, their audit events (and `sync.mass_change_confirmed` when confirmed), and the
+ * run's summary in `source_runs`. A failure writes nothing.
+ */
+export async function writeSourceRun(
+  store: Store,
+  run: PlannedSourceRun,
+  options: Pick<SyncOptions, "now" | "actor" | "onProgress">,
+): Promise<void> {
+  await writePlan(store, run.plan, {
+    source: run.result.source,
     now: options.now,
     actor: options.actor,
-    massChangeConfirmed: massChange,
+    massChangeConfirmed: run.massChangeConfirmed,
     onProgress: options.onProgress,
-    summary: result,
+    summary: run.result,
   });
-  return result;
 }
 
 async function writePlan(

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "./config-loader.js";
+import type { CsvSourceConfig } from "./config-types.js";
 
 // `tenure init` copies this example, so it must always load.
 const EXAMPLE = fileURLToPath(new URL("../../examples/basic/tenure.yaml", import.meta.url));
@@ -26,7 +27,7 @@ describe("examples/basic", () => {
 
   it("has an hr.csv with every header the mapping names and a row for each person", async () => {
     const config = await loadConfig(EXAMPLE, { env: {} });
-    const hr = config.sources.hr!;
+    const hr = config.sources.hr as CsvSourceConfig;
     const [header = "", ...rows] = (await readFile(hr.path, "utf8")).trimEnd().split("\n");
     const headers = header.split(",");
     for (const column of Object.values(hr.columns)) expect(headers).toContain(column);

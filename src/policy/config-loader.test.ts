@@ -7,6 +7,7 @@ import { InvalidInputError } from "../shared/errors.js";
 import { type ConfigIssue, formatConfigIssue, loadConfig, validateConfigFile } from "./config-loader.js";
 import { redactConfig } from "./config-redaction.js";
 import { EMPTY_POLICY } from "./config-schema.js";
+import type { CsvSourceConfig } from "./config-types.js";
 import { DEFAULT_LIFECYCLE } from "./sections/lifecycle-section.js";
 import { DEFAULT_SERVER } from "./sections/server-section.js";
 
@@ -144,13 +145,13 @@ describe("validateConfigFile: where and what", () => {
         line: 3,
         column: 5,
         path: "sources.hr.type",
-        message: `missing required key 'type' (one of "csv")`,
+        message: `missing required key 'type' (one of "csv", "push")`,
       }),
       expect.objectContaining({
         line: 5,
         column: 11,
         path: "sources.ldap.type",
-        message: `expected one of "csv", found "ldif"`,
+        message: `expected one of "csv", "push", found "ldif"`,
       }),
     ]);
   });
@@ -326,8 +327,8 @@ describe("loadConfig", () => {
     const config = await loadConfig(file, { env: {} });
     expect(config.baseDir).toBe(join(dir, "conf"));
     expect(config.database).toBe(`sqlite:${join(dir, "state", "tenure.db")}`);
-    expect(config.sources.hr?.path).toBe(join(dir, "conf", "exports", "hr.csv"));
-    expect(config.sources.payroll?.path).toBe("/srv/exports/payroll.csv");
+    expect((config.sources.hr as CsvSourceConfig).path).toBe(join(dir, "conf", "exports", "hr.csv"));
+    expect((config.sources.payroll as CsvSourceConfig).path).toBe("/srv/exports/payroll.csv");
   });
 
   it("keeps sqlite::memory:, absolute sqlite paths and PostgreSQL URLs as written", async () => {
@@ -387,7 +388,7 @@ describe("${env:…} and ${file:…} references", () => {
       env: { DB_HOST: "db.internal", EXPORT_DIR: "/srv/hr", HR_TZ: "Europe/Paris" },
     });
     expect(config.database).toBe("postgres://tenure:pa55-w0rd@db.internal:5432/tenure");
-    expect(config.sources.hr?.path).toBe("/srv/hr/hr.csv");
+    expect((config.sources.hr as CsvSourceConfig).path).toBe("/srv/hr/hr.csv");
     expect(config.sources.hr?.timeZone).toBe("Europe/Paris");
     expect(config.sources.hr?.columns.title).toBe("${env:NOT_A_REFERENCE}");
   });

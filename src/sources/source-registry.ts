@@ -1,5 +1,6 @@
 import type { SourceConfig } from "../policy/config-types.js";
 import { readCsvSource } from "./csv/index.js";
+import { readPushSource } from "./push/index.js";
 import type { KnownPerson, SourceReadResult } from "./source-types.js";
 
 export interface ReadOptions {
@@ -12,5 +13,7 @@ export async function readSource(config: SourceConfig, options: ReadOptions): Pr
   switch (config.type) {
     case "csv":
       return readCsvSource(config, options);
+    case "push":
+      return readPushSource(config);
   }
 }

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import { ATTRIBUTE_NAMES, EMPLOYMENT_TYPES, HR_STATUSES } from "../../domain/identity-types.js";
 import { isValidTimeZone } from "../../domain/local-date.js";
-import type { CsvSourceConfig, SourceConfig } from "../config-types.js";
+import type { CsvSourceConfig, PushSourceConfig, SourceConfig } from "../config-types.js";
 import { parseDateFormat } from "../date-format.js";
 import { strictObject } from "../schema-helpers.js";
 import type { SectionContext } from "./section-types.js";
@@ -15,7 +15,7 @@ const attributeName = z.enum(ATTRIBUTE_NAMES);
 const columnsShape = Object.fromEntries(
   ATTRIBUTE_NAMES.map((name) => [
     name,
-    z.string().min(1, { error: "expected a CSV header name" }).optional(),
+    z.string().min(1, { error: "expected a column name (CSV header or JSON field)" }).optional(),
   ]),
 ) as { [K in (typeof ATTRIBUTE_NAMES)[number]]: z.ZodOptional<z.ZodString> };
 
@@ -32,22 +32,38 @@ const timeZone = z.string().refine((zone) => !/^[+-]/.test(zone) && isValidTimeZ
   error: "expected an IANA time zone such as UTC or Europe/London",
 });
 
-/** `sources.NAME` with `type: csv` — a CSV export from the HR system. Defaults as in `CsvSourceConfig`. */
-export const csvSourceSchema = strictObject({
-  type: z.literal("csv"),
-  path: z.string().min(1, { error: "expected the path of the CSV file" }),
+// The keys every source type has: how a record is mapped to attributes and correlated to an identity.
+const recordMappingShape = {
   key: attributeName.default("employeeId"),
   columns: strictObject(columnsShape).prefault({}),
   dateFormat: dateFormat.default("YYYY-MM-DD"),
   timeZone: timeZone.default("UTC"),
-  delimiter: z.string().length(1, { error: "expected exactly one character" }).default(","),
-  missingMeans: z.enum(["ignore", "terminate"]).default("ignore"),
   correlation: strictObject({ fallback: z.enum(["none", "email"]).default("none") }).prefault({}),
   defaults: strictObject({
     employmentType: z.enum(EMPLOYMENT_TYPES).optional(),
     status: z.enum(HR_STATUSES).optional(),
   }).prefault({}),
+};
+
+/** `sources.NAME` with `type: csv` — a CSV export from the HR system. Defaults as in `CsvSourceConfig`. */
+export const csvSourceSchema = strictObject({
+  type: z.literal("csv"),
+  path: z.string().min(1, { error: "expected the path of the CSV file" }),
+  ...recordMappingShape,
+  delimiter: z.string().length(1, { error: "expected exactly one character" }).default(","),
+  missingMeans: z.enum(["ignore", "terminate"]).default("ignore"),
 });
+
+/**
+ * `sources.NAME` with `type: push` — records pushed over HTTP. The csv keys that make sense for a push
+ * (no `path` or `delimiter`; no `missingMeans`, since a push is never the whole population).
+ */
+export const pushSourceSchema = strictObject({ type: z.literal("push"), ...recordMappingShape });
+
+/** The push source a file gets when it gives only `type: push`: every other key at its default. */
+export function defaultPushSource(name: string): PushSourceConfig {
+  return { name, ...pushSourceSchema.parse({ type: "push" }) };
+}
 
 /**
  * The CSV source a file gets when it gives only `type` and `path`: every other key at its default.
@@ -66,19 +82,21 @@ export const sourcesSection = z
     z.string().regex(SOURCE_NAME, {
       error: "a source name starts with a lowercase letter and has only a-z, 0-9, '_' and '-'",
     }),
-    z.discriminatedUnion("type", [csvSourceSchema]),
+    z.discriminatedUnion("type", [csvSourceSchema, pushSourceSchema]),
   )
   .default({});
 
-/** Names each source after its key and makes its file path absolute against the config's folder. */
+/** Names each source after its key and makes a csv source's file path absolute against the config's folder. */
 export function resolveSources(
   value: z.output<typeof sourcesSection>,
   ctx: SectionContext,
 ): Record<string, SourceConfig> {
   const sources: Record<string, SourceConfig> = {};
   for (const [name, source] of Object.entries(value)) {
-    const csv: CsvSourceConfig = { name, ...source, path: resolve(ctx.baseDir, source.path) };
-    sources[name] = csv;
+    sources[name] =
+      source.type === "csv"
+        ? { name, ...source, path: resolve(ctx.baseDir, source.path) }
+        : { name, ...source };
   }
   return sources;
 }

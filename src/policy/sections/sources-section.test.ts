@@ -1,0 +1,80 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { loadConfig, validateConfigFile } from "../config-loader.js";
+import { defaultPushSource } from "./sources-section.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "tenure-sources-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function write(lines: string[]): Promise<string> {
+  const file = join(dir, "tenure.yaml");
+  await writeFile(file, `${lines.join("\n")}\n`);
+  return file;
+}
+
+describe("sources: type push", () => {
+  it("takes the mapping keys of csv with their defaults, and no file keys", async () => {
+    const config = await loadConfig(
+      await write([
+        "sources:",
+        "  workday:",
+        "    type: push",
+        "    key: email",
+        "    columns: { givenName: first_name, familyName: last_name }",
+        "    dateFormat: DD/MM/YYYY",
+        "    timeZone: Europe/Paris",
+      ]),
+      { env: {} },
+    );
+    expect(config.sources.workday).toEqual({
+      name: "workday",
+      type: "push",
+      key: "email",
+      columns: { givenName: "first_name", familyName: "last_name" },
+      dateFormat: "DD/MM/YYYY",
+      timeZone: "Europe/Paris",
+      correlation: { fallback: "none" },
+      defaults: {},
+    });
+    expect(defaultPushSource("hr")).toEqual({
+      name: "hr",
+      type: "push",
+      key: "employeeId",
+      columns: {},
+      dateFormat: "YYYY-MM-DD",
+      timeZone: "UTC",
+      correlation: { fallback: "none" },
+      defaults: {},
+    });
+  });
+
+  it("refuses path, delimiter and missingMeans at their line: a push is no file and never complete", async () => {
+    const { config, errors } = await validateConfigFile(
+      await write([
+        "sources:",
+        "  hr:",
+        "    type: push",
+        "    path: ./hr.csv",
+        "    delimiter: ';'",
+        "    missingMeans: terminate",
+        "    dateFormat: yyyy-mm-dd",
+      ]),
+      { env: {} },
+    );
+    expect(config).toBeUndefined();
+    expect(errors.map((e) => [e.line, e.path])).toEqual([
+      [4, "sources.hr.path"],
+      [5, "sources.hr.delimiter"],
+      [6, "sources.hr.missingMeans"],
+      [7, "sources.hr.dateFormat"],
+    ]);
+    expect(errors[0]?.message).toMatch(/unknown key/);
+  });
+});

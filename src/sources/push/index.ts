@@ -1,0 +1,9 @@
+export {
+  checkPushedRecords,
+  mapPushedRecords,
+  type PushedRow,
+  type PushMappingOptions,
+  pushFieldNames,
+  readPushSource,
+  unknownPushFields,
+} from "./push-source.js";
