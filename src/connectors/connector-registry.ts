@@ -3,6 +3,11 @@ import type { z } from "zod";
 import type { Connector } from "./connector-types.js";
 import { createLdapConnector, type LdapConnectorConfig, ldapConnectorConfigSchema } from "./ldap/index.js";
 import {
+  createManualConnector,
+  type ManualConnectorConfig,
+  manualConnectorConfigSchema,
+} from "./manual/index.js";
+import {
   createMariadbConnector,
   type MariadbConnectorConfig,
   mariadbConnectorConfigSchema,
@@ -47,13 +52,12 @@ const sql: ConnectorType<SqlConnectorConfig> = {
 /** The CA file and the password sink file (Active Directory) are resolved against the config file's folder. */
 const ldap: ConnectorType<LdapConnectorConfig> = {
   schema: ldapConnectorConfigSchema as unknown as z.ZodType<LdapConnectorConfig>,
-  resolvePaths: (config, baseDir) => ({
-    ...config,
-    ...(config.tlsCaFile === undefined ? {} : { tlsCaFile: path.resolve(baseDir, config.tlsCaFile) }),
-    ...(config.passwordSink === undefined
-      ? {}
-      : { passwordSink: resolveSinkPath(config.passwordSink, (file) => path.resolve(baseDir, file)) }),
-  }),
+  resolvePaths: (config, baseDir) => {
+    const { tlsCaFile, passwordSink } = config;
+    const withCa =
+      tlsCaFile === undefined ? config : { ...config, tlsCaFile: path.resolve(baseDir, tlsCaFile) };
+    return passwordSink === undefined ? withCa : resolveSink({ ...withCa, passwordSink }, baseDir);
+  },
   create: createLdapConnector,
 };
 
@@ -91,8 +95,16 @@ const webhook: ConnectorType<WebhookConnectorConfig> = {
   create: createWebhookConnector,
 };
 
+/** A manual config holds an application URL for people to follow, never file paths. */
+const manual: ConnectorType<ManualConnectorConfig> = {
+  schema: manualConnectorConfigSchema as unknown as z.ZodType<ManualConnectorConfig>,
+  resolvePaths: (config) => config,
+  create: createManualConnector,
+};
+
 export const CONNECTOR_TYPES: Readonly<Record<string, ConnectorType<never>>> = {
   ldap: ldap as unknown as ConnectorType<never>,
+  manual: manual as unknown as ConnectorType<never>,
   mariadb: mariadb as unknown as ConnectorType<never>,
   postgres: postgres as unknown as ConnectorType<never>,
   scim: scim as unknown as ConnectorType<never>,

@@ -137,6 +137,7 @@ describe.each(await storeFactories())("apply on %s", (_name, makeStore) => {
       claimed: 6,
       succeeded: 6,
       changed: 6,
+      awaiting: 0,
       failed: 0,
       dead: 0,
       skipped: 0,

@@ -1,13 +1,14 @@
 import type { Transaction } from "kysely";
 import { type AuditEventInput, appendEvents } from "../audit/ledger.js";
 import { type Connector, ConnectorError, type WriteResult } from "../connectors/connector-types.js";
-import type { Account, PlannedOperation } from "../domain/access-types.js";
+import type { PlannedOperation } from "../domain/access-types.js";
 import type { LifecycleConfig } from "../policy/config-types.js";
 import { MassChangeError } from "../shared/errors.js";
-import { accountRepository } from "../store/account-repository.js";
 import type { Store } from "../store/database.js";
 import { type OperationRecord, operationRepository } from "../store/operation-repository.js";
 import type { Database } from "../store/schema-types.js";
+import { type TaskRecord, taskRepository } from "../store/task-repository.js";
+import { type AppliedChange, recordAccountChanges } from "./account-changes.js";
 import { DEFAULT_RETRY, nextAttemptAt, type RetryPolicy } from "./backoff.js";
 import { exceedsMassChangeThreshold } from "./mass-change.js";
 import { operationDetails, operationSubject } from "./operation-events.js";
@@ -44,6 +45,8 @@ export interface ApplyDeps {
 export interface ApplyOptions {
   /** Only operations of this system. */
   system?: string;
+  /** Only operations of these identities (see ClaimOptions.identityIds). */
+  identityIds?: readonly string[];
   /** Claim at most this many operations in this run. */
   limit?: number;
   /**
@@ -57,8 +60,9 @@ export interface ApplyOptions {
  * What happened to one claimed operation. `skipped`: its result could not be recorded — the claim
  * expired and another worker took the operation over (it records the result), or the store failed; the
  * operation stays `running` until its claim expires and is then run again, which idempotency makes safe.
+ * `awaiting`: the connector handed the change to a person (a manual system); it is not done yet.
  */
-export type OperationOutcomeKind = "succeeded" | "failed" | "dead" | "skipped";
+export type OperationOutcomeKind = "succeeded" | "awaiting" | "failed" | "dead" | "skipped";
 
 export interface OperationOutcome {
   id: string;
@@ -76,6 +80,8 @@ export interface OperationOutcome {
   error?: string;
   /** For `failed`: when the retry is due. */
   nextAttemptAt?: string;
+  /** For `awaiting`: the task a person must do, who, and by when. */
+  task?: { id: string; fulfiller: string; dueAt: string };
 }
 
 export interface ApplySummary {
@@ -83,6 +89,8 @@ export interface ApplySummary {
   succeeded: number;
   /** Successes that changed the system. */
   changed: number;
+  /** Handed to a person as tasks (manual systems): open until someone marks them done. */
+  awaiting: number;
   failed: number;
   dead: number;
   skipped: number;
@@ -117,7 +125,10 @@ const MAX_ERROR_LENGTH = 2000;
  *
  * Ordering and durability (STYLE.md #5): the claim commits `running` before the connector write, and the
  * result is recorded after it — in one transaction: the operation's state, the actual state in `accounts`
- * and the audit event (`operation.succeeded`, `operation.failed` or `operation.dead`). A crash between
+ * and the audit event (`operation.succeeded`, `operation.failed` or `operation.dead`). A connector that
+ * hands the change to a person (`awaiting`, a manual system) gets, in that same transaction, its
+ * operation parked as `awaiting`, a task row and an `operation.awaiting` event instead; the operation
+ * succeeds, and its account changes, only when the task is done (manual-tasks.ts). A crash between
  * the write and the record leaves the operation `running`; once its claim expires any worker claims it
  * again and re-executes it, and the connector's idempotency turns that second write into a no-op
  * (`changed: false`). So a change is never lost, and a succeeded operation is recorded (and audited)
@@ -208,11 +219,21 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
 
   async function recordIn(trx: Trx, executed: readonly Executed[], now: Date): Promise<OperationOutcome[]> {
     const at = now.toISOString();
-    const succeeded = executed.filter((e): e is Succeeded => "result" in e);
-    // First write of the transaction: it takes the lock, and without the claim nothing else is written.
+    const succeeded = executed.filter(
+      (e): e is Succeeded => "result" in e && e.result.awaiting === undefined,
+    );
+    const handedOver = executed.filter(
+      (e): e is Succeeded => "result" in e && e.result.awaiting !== undefined,
+    );
+    // First writes of the transaction: they take the lock, and without the claim nothing else is written.
     const held = await operationRepository.markSucceededMany(
       trx,
       succeeded.map((e) => e.op.id),
+      { now, workerId: deps.workerId },
+    );
+    const parked = await operationRepository.markAwaitingMany(
+      trx,
+      handedOver.map((e) => e.op.id),
       { now, workerId: deps.workerId },
     );
     await recordAccountChanges(
@@ -220,10 +241,45 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
       succeeded.filter((e) => held.has(e.op.id)),
       now,
     );
+    const tasks = new Map(
+      (
+        await createTasks(
+          trx,
+          handedOver.filter((e) => parked.has(e.op.id)),
+          now,
+        )
+      ).map((t) => [t.operationId, t]),
+    );
     const outcomes: OperationOutcome[] = [];
     const events: AuditEventInput[] = [];
     for (const e of executed) {
       const base = outcomeBase(e.op);
+      if ("result" in e && e.result.awaiting !== undefined) {
+        const task = tasks.get(e.op.id);
+        if (task === undefined) {
+          outcomes.push({ ...base, outcome: "skipped", error: LEASE_LOST });
+          continue;
+        }
+        events.push({
+          time: at,
+          actor,
+          action: "operation.awaiting",
+          subject: operationSubject(e.op),
+          details: {
+            ...eventDetails(e.op),
+            taskId: task.id,
+            fulfiller: task.fulfiller,
+            dueAt: task.dueAt,
+            slaHours: e.result.awaiting.slaHours,
+          },
+        });
+        outcomes.push({
+          ...base,
+          outcome: "awaiting",
+          task: { id: task.id, fulfiller: task.fulfiller, dueAt: task.dueAt },
+        });
+        continue;
+      }
       if ("result" in e) {
         if (!held.has(e.op.id)) {
           outcomes.push({ ...base, outcome: "skipped", error: LEASE_LOST });
@@ -365,6 +421,7 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
       workerId: deps.workerId,
       leaseSeconds,
       ...(options.system === undefined ? {} : { system: options.system }),
+      ...(options.identityIds === undefined ? {} : { identityIds: options.identityIds }),
     });
     if (batch.length === 0) break;
     claimed += batch.length;
@@ -384,6 +441,7 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
       claimed,
       succeeded: count("succeeded"),
       changed: outcomes.filter((o) => o.outcome === "succeeded" && o.changed === true).length,
+      awaiting: count("awaiting"),
       failed: count("failed"),
       dead: count("dead"),
       skipped: count("skipped"),
@@ -392,15 +450,37 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
   };
 }
 
-interface Succeeded {
-  op: OperationRecord;
-  result: WriteResult;
-}
+type Succeeded = AppliedChange;
 
 /** A claimed operation after its connector call, before its result is recorded. */
 type Executed = Succeeded | { op: OperationRecord; error: string; retryable: boolean };
 
 const LEASE_LOST = "the claim expired and another worker took the operation over; it records the result";
+
+/** One open task per operation handed to a person, due after the system's SLA. */
+function createTasks(trx: Trx, handedOver: readonly Succeeded[], now: Date): Promise<TaskRecord[]> {
+  return taskRepository.insertMany(
+    trx,
+    handedOver.flatMap(({ op, result }) =>
+      result.awaiting === undefined
+        ? []
+        : [
+            {
+              operationId: op.id,
+              system: op.system,
+              kind: op.kind,
+              identityId: op.identityId,
+              username: op.username,
+              entitlement: op.entitlement,
+              instructions: result.awaiting.instructions,
+              fulfiller: result.awaiting.fulfiller,
+              dueAt: new Date(now.getTime() + result.awaiting.slaHours * 3_600_000),
+            },
+          ],
+    ),
+    now,
+  );
+}
 
 function outcomeBase(op: OperationRecord): Omit<OperationOutcome, "outcome"> {
   return {
@@ -452,96 +532,6 @@ async function runOnConnector(connector: Connector, op: OperationRecord): Promis
       }
       return connector.rotateCredential(ref);
   }
-}
-
-/**
- * Brings `accounts` in step with successful operations, as reconcile would read them afterwards: the
- * rows they touch are read at once, changed in operation order, and written back at once. An operation
- * other than create on an account not in `accounts` (never reconciled) writes nothing there: the next
- * reconcile reads it whole, rather than apply inventing the rest of the row.
- */
-async function recordAccountChanges(trx: Trx, succeeded: readonly Succeeded[], now: Date): Promise<void> {
-  if (succeeded.length === 0) return;
-  const at = now.toISOString();
-  const keyOf = (system: string, username: string) => `${system}\u0000${username}`;
-  const rows = new Map<string, Account | undefined>();
-  for (const account of await accountRepository.findMany(
-    trx,
-    succeeded.map(({ op }) => ({ system: op.system, username: op.username })),
-  )) {
-    rows.set(keyOf(account.system, account.username), account);
-  }
-  const touched = new Set<string>();
-  for (const { op, result } of succeeded) {
-    const key = keyOf(op.system, op.username);
-    rows.set(key, nextAccount(op, result, rows.get(key)));
-    touched.add(key);
-  }
-  const removed: { system: string; username: string }[] = [];
-  const written: Account[] = [];
-  for (const { op } of succeeded) {
-    const key = keyOf(op.system, op.username);
-    if (!touched.delete(key)) continue;
-    const next = rows.get(key);
-    if (next === undefined) removed.push({ system: op.system, username: op.username });
-    else written.push(next);
-  }
-  await accountRepository.removeMany(trx, removed);
-  await accountRepository.upsertMany(trx, written, at);
-}
-
-/** The account row after one successful operation; undefined when it has none (deleted, or never read). */
-function nextAccount(
-  op: OperationRecord,
-  result: WriteResult,
-  existing: Account | undefined,
-): Account | undefined {
-  if (op.kind === "delete") return undefined;
-  if (op.kind === "create") {
-    // A create that changed nothing found the account already there: what the row says it holds is kept
-    // until reconcile reads it (unless reconcile had seen it vanish); a new account holds nothing yet.
-    const kept = result.changed || (existing?.vanishedAt ?? null) !== null ? undefined : existing;
-    return {
-      system: op.system,
-      nativeId: result.nativeId ?? op.nativeId ?? existing?.nativeId ?? null,
-      username: op.username,
-      identityId: op.identityId ?? existing?.identityId ?? null,
-      enabled: op.enabled ?? true,
-      attributes: { ...kept?.attributes, ...op.attributes },
-      entitlements: kept?.entitlements ?? [],
-      managedEntitlements: kept?.managedEntitlements ?? [],
-      managed: true,
-      vanishedAt: null,
-      lastSeenAt: existing?.lastSeenAt ?? null,
-      lastUsedAt: existing?.lastUsedAt ?? null,
-    };
-  }
-  if (existing === undefined) return undefined;
-  const next = { ...existing, nativeId: result.nativeId ?? existing.nativeId };
-  switch (op.kind) {
-    case "update":
-      next.attributes = { ...existing.attributes, ...op.attributes };
-      break;
-    case "enable":
-      next.enabled = true;
-      break;
-    case "disable":
-      next.enabled = false;
-      break;
-    case "grant": {
-      const key = op.entitlement!;
-      next.entitlements = [...new Set([...existing.entitlements, key])];
-      next.managedEntitlements = [...new Set([...existing.managedEntitlements, key])];
-      break;
-    }
-    case "revoke":
-      next.entitlements = existing.entitlements.filter((e) => e !== op.entitlement);
-      next.managedEntitlements = existing.managedEntitlements.filter((e) => e !== op.entitlement);
-      break;
-    case "rotate":
-      break;
-  }
-  return next;
 }
 
 /** The message stored in `last_error`: the connector's (already redacted) or a redacted generic one. */

@@ -23,6 +23,11 @@ export interface ReconcileReport {
   /** Entitlements Tenure granted that are gone from the system. */
   missingEntitlements: Array<{ username: string; entitlement: string }>;
   policy: { drift: SystemDef["drift"]; orphans: SystemDef["orphans"] };
+  /**
+   * False for a system whose connector cannot read accounts (`manual`): nothing was read or changed,
+   * and the counts are of the accounts Tenure recorded itself (when its tasks were done).
+   */
+  read: boolean;
 }
 
 /** How an identity is recognised in a system's accounts: the value each side contributes. */
@@ -53,6 +58,10 @@ function identityKeys(
  * links first, then the system's correlation rule), and stores the result as the actual state that
  * the next plan is made against. Reports orphans and drift; it never writes to the system: whether
  * drift is reverted and orphans disabled is decided by the system's policy in the next plan.
+ *
+ * A system whose connector cannot read accounts (`describe().readsAccounts` false: no API) is not read:
+ * an empty read would report every account as vanished. Its report (`read: false`) counts the accounts
+ * Tenure recorded, and nothing is written, not even a reconcile run.
  */
 export async function reconcileSystem(
   store: Store,
@@ -64,9 +73,11 @@ export async function reconcileSystem(
   const system = policy.systems[systemName];
   if (system === undefined) throw new Error(`no system named ${systemName}`);
   const at = options.now.toISOString();
+  const { db } = store;
+  if (!connector.describe().readsAccounts)
+    return unreadReport(system, await accountRepository.list(db, { system: systemName }));
   const read: ConnectorAccount[] = await connector.listAccounts();
 
-  const { db } = store;
   const [identities, linkRows, known] = await Promise.all([
     identityRepository.list(db),
     accountLinkRepository.list(db, { system: systemName }),
@@ -87,6 +98,7 @@ export async function reconcileSystem(
     unmanagedEntitlements: [],
     missingEntitlements: [],
     policy: { drift: system.drift, orphans: system.orphans },
+    read: true,
   };
   const newLinks: Array<{ identityId: string; system: string; username: string }> = [];
   const accounts: Account[] = read.map((r) => {
@@ -182,4 +194,21 @@ export async function reconcileSystem(
     ]);
   });
   return report;
+}
+
+/** The report of a system that cannot be read: its recorded accounts, no findings. */
+function unreadReport(system: SystemDef, recorded: readonly Account[]): ReconcileReport {
+  const present = recorded.filter((a) => !a.vanishedAt);
+  return {
+    system: system.name,
+    accounts: present.length,
+    correlated: present.filter((a) => a.identityId !== null).length,
+    orphans: [],
+    adopted: [],
+    vanished: [],
+    unmanagedEntitlements: [],
+    missingEntitlements: [],
+    policy: { drift: system.drift, orphans: system.orphans },
+    read: false,
+  };
 }

@@ -248,6 +248,7 @@ describe.each(await storeFactories())("operation repository on %s", (name, makeS
     expect(await ops.countByState(store.db)).toEqual({
       pending: 1,
       running: 2,
+      awaiting: 0,
       succeeded: 0,
       failed: 0,
       dead: 0,

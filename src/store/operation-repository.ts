@@ -4,11 +4,19 @@ import { NotFoundError, TenureError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import type { Database, Db, OperationsTable } from "./schema-types.js";
 
-export const OPERATION_STATES = ["pending", "running", "succeeded", "failed", "dead"] as const;
+export const OPERATION_STATES = ["pending", "running", "awaiting", "succeeded", "failed", "dead"] as const;
 export type OperationState = (typeof OPERATION_STATES)[number];
 
-/** The states the partial unique index on idempotency_key covers: work that may still happen. */
-export const OPEN_STATES = ["pending", "running", "failed"] as const satisfies readonly OperationState[];
+/**
+ * The states the partial unique index on idempotency_key covers: work that may still happen. `awaiting`
+ * (handed to a person as a task, not done yet) is open but never claimable.
+ */
+export const OPEN_STATES = [
+  "pending",
+  "running",
+  "failed",
+  "awaiting",
+] as const satisfies readonly OperationState[];
 
 /** One durable operation row, as the engine and the interfaces read it: the planned change and its progress. */
 export interface OperationRecord extends PlannedOperation {
@@ -59,6 +67,11 @@ export interface ClaimOptions {
   leaseSeconds: number;
   /** Only operations of this system. */
   system?: string;
+  /**
+   * Only operations of these identities (an event-driven push applies just the people it changed). An
+   * operation still waits behind an earlier open one of its identity in its system, as in any claim.
+   */
+  identityIds?: readonly string[];
 }
 
 export interface OperationFilter {
@@ -143,7 +156,7 @@ function isPostgres(db: Db): boolean {
  * Both "earlier" lookups go through the identity_id index (an identity-less lookup is `is null`, which
  * only orphan operations share), so a claim costs one index probe per due operation.
  */
-function claimable(now: string, system: string | undefined) {
+function claimable(now: string, system: string | undefined, identityIds?: readonly string[]) {
   return (eb: ExpressionBuilder<Database & { o: OperationsTable }, "o">) => {
     const earlierOpen = () =>
       eb
@@ -162,7 +175,8 @@ function claimable(now: string, system: string | undefined) {
       // it in seq order and stops at `limit`. No condition here may use the state index: SQLite's
       // planner, without statistics, would rather gather every open row through it and sort them all.
       eb("o.finished_at", "is", null),
-      eb("o.state", "not in", ["succeeded", "dead"]),
+      // An awaiting operation waits for a person's task, not for a worker.
+      eb("o.state", "not in", ["succeeded", "dead", "awaiting"]),
       eb.or([eb("o.state", "!=", "failed"), eb("o.next_attempt_at", "<=", now)]),
       eb.or([eb("o.state", "!=", "running"), eb("o.claim_expires_at", "<", now)]),
       // `=` never matches NULL, so identity-less operations pass this one and meet the next.
@@ -177,6 +191,7 @@ function claimable(now: string, system: string | undefined) {
       ]),
     ];
     if (system !== undefined) conditions.push(eb("o.system", "=", system));
+    if (identityIds !== undefined) conditions.push(eb("o.identity_id", "in", identityIds));
     return eb.and(conditions);
   };
 }
@@ -187,7 +202,9 @@ function claimable(now: string, system: string | undefined) {
  *
  * Lifecycle: `pending` → (claim) `running` → `succeeded`, or `failed` (retry due at `next_attempt_at`,
  * claimed again then) → … → `dead` when attempts are exhausted or the error cannot be retried. `dead`
- * needs a person: `retryDead` puts it back to `pending`. A `running` row whose claim expired is claimed
+ * needs a person: `retryDead` puts it back to `pending`. A manual system's operation goes from `running`
+ * to `awaiting` (a task for a person, `markAwaitingMany`) and stays open, unclaimable, until the task is
+ * done (`completeAwaiting` → `succeeded`) or cancelled (`cancelAwaiting` → `dead`). A `running` row whose claim expired is claimed
  * again by anyone, which is how work survives a crashed worker; connectors are idempotent, so running an
  * operation a second time after a crash between the write and its record is a no-op.
  */
@@ -263,7 +280,7 @@ export const operationRepository = {
         .onConflict((oc) =>
           oc
             .column("idempotency_key")
-            .where(sql<boolean>`state in ('pending', 'running', 'failed')`)
+            .where(sql<boolean>`state in ('pending', 'running', 'failed', 'awaiting')`)
             .doNothing(),
         )
         .returning("id")
@@ -292,14 +309,14 @@ export const operationRepository = {
    * write lock for its whole duration, so processes sharing the file cannot claim the same row.
    */
   async claimDue(db: Db, options: ClaimOptions): Promise<OperationRecord[]> {
-    if (options.limit < 1) return [];
+    if (options.limit < 1 || options.identityIds?.length === 0) return [];
     const now = options.now.toISOString();
     const expires = new Date(options.now.getTime() + options.leaseSeconds * 1000).toISOString();
     const candidates = (trx: Db) =>
       trx
         .selectFrom("operations as o")
         .select("o.id")
-        .where(claimable(now, options.system))
+        .where(claimable(now, options.system, options.identityIds))
         // Queue order, oldest first: the walk stops at the first `limit` claimable operations.
         .orderBy("o.seq")
         .orderBy("o.id")
@@ -383,6 +400,74 @@ export const operationRepository = {
       for (const row of rows) held.add(row.id);
     }
     return held;
+  },
+
+  /**
+   * Parks claimed operations whose connector handed the work to a person: `awaiting`, claim released,
+   * still open (no finished_at), so they keep their idempotency key and hold back the later operations
+   * of their identity in their system. Returns the ids whose claim `workerId` still held (only those
+   * changed).
+   */
+  async markAwaitingMany(
+    db: Db,
+    ids: readonly string[],
+    options: { now: Date; workerId: string },
+  ): Promise<Set<string>> {
+    const at = options.now.toISOString();
+    const held = new Set<string>();
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const rows = await db
+        .updateTable("operations")
+        .set({
+          state: "awaiting",
+          last_error: null,
+          claimed_by: null,
+          claim_expires_at: null,
+          updated_at: at,
+        })
+        .where("id", "in", ids.slice(i, i + CHUNK))
+        .where("state", "=", "running")
+        .where("claimed_by", "=", options.workerId)
+        .returning("id")
+        .execute();
+      for (const row of rows) held.add(row.id);
+    }
+    return held;
+  },
+
+  /**
+   * Finishes an awaiting operation whose task a person has done: `succeeded`, finished at `now` (the
+   * real completion time). Returns the operation, or undefined — changing nothing — when it is not
+   * awaiting (any more); one statement decides and writes, so two people finishing it at once cannot
+   * both succeed.
+   */
+  async completeAwaiting(db: Db, id: string, now: Date): Promise<OperationRecord | undefined> {
+    const at = now.toISOString();
+    const row = await db
+      .updateTable("operations")
+      .set({ state: "succeeded", updated_at: at, finished_at: at })
+      .where("id", "=", id)
+      .where("state", "=", "awaiting")
+      .returningAll()
+      .executeTakeFirst();
+    return row === undefined ? undefined : fromRow(row);
+  },
+
+  /**
+   * Ends an awaiting operation whose task was cancelled: `dead` with `error` (already free of secrets)
+   * as its last error, so it no longer holds back the identity's later operations and can be retried
+   * like any dead one. Returns undefined, changing nothing, when it is not awaiting.
+   */
+  async cancelAwaiting(db: Db, id: string, now: Date, error: string): Promise<OperationRecord | undefined> {
+    const at = now.toISOString();
+    const row = await db
+      .updateTable("operations")
+      .set({ state: "dead", last_error: error, updated_at: at, finished_at: at })
+      .where("id", "=", id)
+      .where("state", "=", "awaiting")
+      .returningAll()
+      .executeTakeFirst();
+    return row === undefined ? undefined : fromRow(row);
   },
 
   /**

@@ -6,6 +6,10 @@ import { cliActor, globalOptions, now, outputFor, withStore } from "../context.j
 import { type Output, printJson, println } from "../output.js";
 
 function printReport(o: Output, r: ReconcileReport): void {
+  if (!r.read) {
+    println(o, `${r.system}: not read (no API; ${r.accounts} accounts recorded by completed tasks)`);
+    return;
+  }
   println(o, `${r.system}: ${r.accounts} accounts read, ${r.correlated} belong to identities`);
   for (const a of r.adopted) println(o, `  adopted ${a.username} → identity ${a.identityId}`);
   for (const orphan of r.orphans) {

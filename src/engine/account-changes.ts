@@ -1,0 +1,109 @@
+import type { Transaction } from "kysely";
+import type { WriteResult } from "../connectors/connector-types.js";
+import type { Account } from "../domain/access-types.js";
+import { accountRepository } from "../store/account-repository.js";
+import type { OperationRecord } from "../store/operation-repository.js";
+import type { Database } from "../store/schema-types.js";
+
+type Trx = Transaction<Database>;
+
+/** An operation that succeeded, with what its connector answered. */
+export interface AppliedChange {
+  op: OperationRecord;
+  result: WriteResult;
+}
+
+/**
+ * Brings `accounts` in step with successful operations, as reconcile would read them afterwards: the
+ * rows they touch are read at once, changed in operation order, and written back at once. An operation
+ * other than create on an account not in `accounts` (never reconciled) writes nothing there: the next
+ * reconcile reads it whole, rather than apply inventing the rest of the row. Used by apply, and by a
+ * manual system's task when a person marks it done (that is when its operation succeeds).
+ */
+export async function recordAccountChanges(
+  trx: Trx,
+  succeeded: readonly AppliedChange[],
+  now: Date,
+): Promise<void> {
+  if (succeeded.length === 0) return;
+  const at = now.toISOString();
+  const keyOf = (system: string, username: string) => `${system}\u0000${username}`;
+  const rows = new Map<string, Account | undefined>();
+  for (const account of await accountRepository.findMany(
+    trx,
+    succeeded.map(({ op }) => ({ system: op.system, username: op.username })),
+  )) {
+    rows.set(keyOf(account.system, account.username), account);
+  }
+  const touched = new Set<string>();
+  for (const { op, result } of succeeded) {
+    const key = keyOf(op.system, op.username);
+    rows.set(key, nextAccount(op, result, rows.get(key)));
+    touched.add(key);
+  }
+  const removed: { system: string; username: string }[] = [];
+  const written: Account[] = [];
+  for (const { op } of succeeded) {
+    const key = keyOf(op.system, op.username);
+    if (!touched.delete(key)) continue;
+    const next = rows.get(key);
+    if (next === undefined) removed.push({ system: op.system, username: op.username });
+    else written.push(next);
+  }
+  await accountRepository.removeMany(trx, removed);
+  await accountRepository.upsertMany(trx, written, at);
+}
+
+/** The account row after one successful operation; undefined when it has none (deleted, or never read). */
+function nextAccount(
+  op: OperationRecord,
+  result: WriteResult,
+  existing: Account | undefined,
+): Account | undefined {
+  if (op.kind === "delete") return undefined;
+  if (op.kind === "create") {
+    // A create that changed nothing found the account already there: what the row says it holds is kept
+    // until reconcile reads it (unless reconcile had seen it vanish); a new account holds nothing yet.
+    const kept = result.changed || (existing?.vanishedAt ?? null) !== null ? undefined : existing;
+    return {
+      system: op.system,
+      nativeId: result.nativeId ?? op.nativeId ?? existing?.nativeId ?? null,
+      username: op.username,
+      identityId: op.identityId ?? existing?.identityId ?? null,
+      enabled: op.enabled ?? true,
+      attributes: { ...kept?.attributes, ...op.attributes },
+      entitlements: kept?.entitlements ?? [],
+      managedEntitlements: kept?.managedEntitlements ?? [],
+      managed: true,
+      vanishedAt: null,
+      lastSeenAt: existing?.lastSeenAt ?? null,
+      lastUsedAt: existing?.lastUsedAt ?? null,
+    };
+  }
+  if (existing === undefined) return undefined;
+  const next = { ...existing, nativeId: result.nativeId ?? existing.nativeId };
+  switch (op.kind) {
+    case "update":
+      next.attributes = { ...existing.attributes, ...op.attributes };
+      break;
+    case "enable":
+      next.enabled = true;
+      break;
+    case "disable":
+      next.enabled = false;
+      break;
+    case "grant": {
+      const key = op.entitlement!;
+      next.entitlements = [...new Set([...existing.entitlements, key])];
+      next.managedEntitlements = [...new Set([...existing.managedEntitlements, key])];
+      break;
+    }
+    case "revoke":
+      next.entitlements = existing.entitlements.filter((e) => e !== op.entitlement);
+      next.managedEntitlements = existing.managedEntitlements.filter((e) => e !== op.entitlement);
+      break;
+    case "rotate":
+      break;
+  }
+  return next;
+}
