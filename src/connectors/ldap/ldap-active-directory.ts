@@ -41,25 +41,24 @@ export function objectGuidToString(bytes: Buffer): string {
 }
 
 /**
- * The filter value matching an `objectGUID` given in text form: each byte as `\XX` (RFC 4515), or
- * undefined when `guid` is not a GUID (it then matches nothing, rather than being sent as is).
+ * The 16 bytes of an `objectGUID` given in text form, or undefined when `guid` is not a GUID (it then
+ * matches nothing, rather than being sent as is). Searched as bytes: ldapts turns `\XX` escapes above
+ * 0x7f in a filter string into UTF-8 characters, which no longer match the stored bytes.
  */
-export function objectGuidFilterValue(guid: string): string | undefined {
+export function objectGuidBytes(guid: string): Buffer | undefined {
   const m = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/i.exec(guid.trim());
   if (m === null) return undefined;
   const bytes = (hex: string, reverse: boolean) => {
-    const pairs = hex.match(/../g)!;
-    return reverse ? pairs.reverse() : pairs;
+    const part = Buffer.from(hex, "hex");
+    return reverse ? part.reverse() : part;
   };
-  return [
-    ...bytes(m[1]!, true),
-    ...bytes(m[2]!, true),
-    ...bytes(m[3]!, true),
-    ...bytes(m[4]!, false),
-    ...bytes(m[5]!, false),
-  ]
-    .map((b) => `\\${b.toLowerCase()}`)
-    .join("");
+  return Buffer.concat([
+    bytes(m[1]!, true),
+    bytes(m[2]!, true),
+    bytes(m[3]!, true),
+    bytes(m[4]!, false),
+    bytes(m[5]!, false),
+  ]);
 }
 
 /** The value of `unicodePwd`: the password in double quotes, UTF-16LE (MS-ADTS 3.1.1.3.1.5). */

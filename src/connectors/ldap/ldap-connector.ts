@@ -1,6 +1,16 @@
 import fs from "node:fs/promises";
 import type { ConnectionOptions } from "node:tls";
-import { Attribute, Change, Client, type ClientOptions, type Entry } from "ldapts";
+import {
+  AndFilter,
+  Attribute,
+  Change,
+  Client,
+  type ClientOptions,
+  type Entry,
+  EqualityFilter,
+  type Filter,
+  FilterParser,
+} from "ldapts";
 import {
   type Account,
   type AccountRef,
@@ -17,7 +27,7 @@ import {
   generateAdPassword,
   invalidSamAccountNameReason,
   NEW_ACCOUNT_UAC,
-  objectGuidFilterValue,
+  objectGuidBytes,
   objectGuidToString,
   uacEnabled,
   withAccountDisabled,
@@ -274,14 +284,18 @@ export function createLdapConnector(
   /** Users matching `filter` under every user base; `extraAttributes` are read besides the usual ones. */
   async function searchUsers(
     client: LdapClient,
-    filter: string,
+    filter: string | Filter,
     extraAttributes: readonly string[] = [],
   ): Promise<UserEntry[]> {
     const seen = new Map<string, UserEntry>();
+    const combined =
+      typeof filter === "string"
+        ? `(&${userObjectFilter}${filter})`
+        : new AndFilter({ filters: [FilterParser.parseString(`(&${userObjectFilter})`), filter] });
     for (const base of userBases) {
       const { searchEntries } = await client.search(base, {
         scope: "sub",
-        filter: `(&${userObjectFilter}${filter})`,
+        filter: combined,
         attributes: [...userAttributes, ...extraAttributes],
         paged: { pageSize: config.pageSize },
         ...(ad ? { explicitBufferAttributes: [idAttribute] } : {}),
@@ -292,10 +306,10 @@ export function createLdapConnector(
   }
 
   /** The filter matching a native id; undefined for an AD id that is not a GUID (it matches nothing). */
-  function nativeIdFilter(nativeId: string): string | undefined {
+  function nativeIdFilter(nativeId: string): string | Filter | undefined {
     if (!ad) return `(${idAttribute}=${escapeFilterValue(nativeId)})`;
-    const value = objectGuidFilterValue(nativeId);
-    return value === undefined ? undefined : `(${idAttribute}=${value})`;
+    const value = objectGuidBytes(nativeId);
+    return value === undefined ? undefined : new EqualityFilter({ attribute: idAttribute, value });
   }
 
   async function findUser(client: LdapClient, ref: AccountRef): Promise<UserEntry | undefined> {

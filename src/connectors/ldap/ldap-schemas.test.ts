@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { InvalidInputError } from "../../shared/errors.js";
+import { CONNECTOR_TYPES } from "../connector-registry.js";
 import { parseLdapConnectorConfig } from "./ldap-schemas.js";
 
 const minimal = {
@@ -110,6 +111,24 @@ describe("ldap connector config", () => {
     );
     expect(details({ ...minimal, disable: { strategy: "userAccountControl" } })).toMatch(/needs directory/);
     expect(details({ ...minimal, users: { base: "ou=p", upnSuffix: "example.test" } })).toMatch(/upnSuffix/);
+  });
+
+  it("the registry resolves tlsCaFile and the password sink against the config file's folder", () => {
+    const resolve = CONNECTOR_TYPES.ldap!.resolvePaths as unknown as (
+      config: unknown,
+      dir: string,
+    ) => unknown;
+    const relative = parseLdapConnectorConfig("ad", {
+      ...ad,
+      tlsCaFile: "certs/ad-ca.pem",
+      passwordSink: { file: "secrets/ad.jsonl" },
+    });
+    expect(resolve(relative, "/etc/tenure")).toMatchObject({
+      tlsCaFile: "/etc/tenure/certs/ad-ca.pem",
+      passwordSink: { file: "/etc/tenure/secrets/ad.jsonl" },
+    });
+    const openldap = parseLdapConnectorConfig("dir", minimal);
+    expect(resolve(openldap, "/etc/tenure")).toEqual(openldap);
   });
 
   it("rdnFrom names a mapped attribute and needs an RDN attribute other than the username's", () => {
