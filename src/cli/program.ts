@@ -8,6 +8,7 @@ import { registerInit } from "./commands/init-command.js";
 import { registerNotify } from "./commands/notify-command.js";
 import { registerPlan } from "./commands/plan-command.js";
 import { registerReconcile } from "./commands/reconcile-command.js";
+import { registerServe } from "./commands/serve-command.js";
 import { registerStatus } from "./commands/status-command.js";
 import { registerSync } from "./commands/sync-command.js";
 import { registerToken } from "./commands/token-command.js";
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
     registerAudit,
     registerNotify,
     registerToken,
+    registerServe,
     registerDemo,
   ]) {
     register(program);

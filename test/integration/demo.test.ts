@@ -1,5 +1,7 @@
+import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/workspace.js";
@@ -15,7 +17,7 @@ describe("tenure demo", () => {
   it("builds an organisation with three applications and a week of joiners, movers and leavers", async () => {
     const env = { TENURE_NOW: "2026-11-21T10:00:00Z" };
     const ws = path.join(dir, "org");
-    const demo = await runCli(["demo", ws, "--size", "120", "--json"], { env });
+    const demo = await runCli(["demo", ws, "--size", "120", "--no-serve", "--json"], { env });
     expect(demo.code).toBe(0);
     const summary = JSON.parse(demo.stdout);
     expect(summary.people).toBe(120);
@@ -64,5 +66,50 @@ describe("tenure demo", () => {
     expect(explain.stdout).toMatch(/role employee: .* is true/);
     const verify = await runCli([...config, "audit", "verify", "--json"], { env });
     expect(JSON.parse(verify.stdout).ok).toBe(true);
+  });
+
+  it("serves the API on the demo organisation, with an admin token, until stopped", async () => {
+    const ws = path.join(dir, "served");
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        import.meta.resolve("tsx"),
+        fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url)),
+        "demo",
+        ws,
+        "--size",
+        "80",
+        "--port",
+        "0",
+      ],
+      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TENURE_NOW: "2026-11-21T10:00:00Z" } },
+    );
+    let stdout = "";
+    child.stdout.on("data", (d) => {
+      stdout += d;
+    });
+    child.stderr.resume();
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    try {
+      const deadline = Date.now() + 60_000;
+      while (!/Ctrl-C stops it/.test(stdout)) {
+        if (Date.now() > deadline) throw new Error(`the demo did not start serving: ${stdout}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const url = /serves this organisation at (http:\/\/\S+)/.exec(stdout)?.[1];
+      const token = /admin token: (tnr_\S+)/.exec(stdout)?.[1];
+      expect(url).toBeDefined();
+      expect(token).toBeDefined();
+      const res = await fetch(`${url}/api/identities?limit=500`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { items: unknown[] }).items.length).toBeGreaterThanOrEqual(80);
+      expect((await fetch(`${url}/api/identities`)).status).toBe(401);
+    } finally {
+      child.kill("SIGTERM");
+    }
+    expect(await exited).toBe(0);
   });
 });

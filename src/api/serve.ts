@@ -1,0 +1,78 @@
+import type { FastifyInstance } from "fastify";
+import type { DestinationStream, LevelWithSilent } from "pino";
+import { type ApplyLoop, startApplyLoop } from "../engine/apply-loop.js";
+import type { TenureConfig } from "../policy/config-types.js";
+import { apiTokenRepository } from "../store/api-token-repository.js";
+import type { Store } from "../store/database.js";
+import { createTokenService } from "./auth/token-service.js";
+import { buildServer } from "./server.js";
+
+export interface ServeOptions {
+  config: TenureConfig;
+  /** Open and migrated; closed by the caller after `close()`. */
+  store: Store;
+  now: () => Date;
+  host: string;
+  port: number;
+  logStream?: DestinationStream;
+  logLevel?: LevelWithSilent;
+}
+
+export interface RunningServer {
+  /** Where it listens, e.g. `http://127.0.0.1:8080`. */
+  url: string;
+  app: FastifyInstance;
+  /**
+   * Graceful shutdown: stops accepting connections and lets requests in flight finish (new requests on
+   * open connections get 503), while the apply loop stops (operations executing finish and are recorded,
+   * claimed ones are released) and closes its connectors. Resolves when both are done.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * What `tenure serve` runs: the HTTP API listening on `host:port`, and the background apply loop
+ * (every `server.applyIntervalSeconds`; none when 0). The wiring of the server's parts is here.
+ */
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const { config, store, now } = options;
+  const tokens = createTokenService({ db: store.db, tokens: apiTokenRepository, now });
+  const app = await buildServer({
+    store,
+    config,
+    tokens,
+    now,
+    ...(options.logStream ? { logStream: options.logStream } : {}),
+    ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+  });
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  const port = typeof address === "object" && address !== null ? address.port : options.port;
+  const host = options.host.includes(":") ? `[${options.host}]` : options.host;
+
+  let loop: ApplyLoop | null = null;
+  if (config.server.applyIntervalSeconds > 0) {
+    loop = startApplyLoop({
+      store,
+      config,
+      now,
+      actor: "serve",
+      intervalMs: config.server.applyIntervalSeconds * 1000,
+      onRun: (summary) => app.log.info({ summary }, "applied due operations"),
+      onError: (err) => app.log.error({ err }, "the apply loop failed; it tries again at its next run"),
+    });
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    app,
+    close() {
+      closing ??= (async () => {
+        app.log.info("shutting down: finishing requests and operations in flight");
+        await Promise.all([app.close(), loop?.stop()]);
+        app.log.info("stopped");
+      })();
+      return closing;
+    },
+  };
+}

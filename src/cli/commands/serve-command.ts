@@ -1,0 +1,73 @@
+import type { Command } from "commander";
+import { type RunningServer, startServer } from "../../api/serve.js";
+import { loadConfig } from "../../policy/config-loader.js";
+import { UsageError } from "../../shared/errors.js";
+import { openStore } from "../../store/database.js";
+import { configPath, globalOptions, now } from "../context.js";
+
+export function parsePort(value: string): number {
+  const port = Number(value);
+  if (!/^\d+$/.test(value) || port > 65535)
+    throw new UsageError(`--port "${value}" is not a TCP port (0 to 65535)`);
+  return port;
+}
+
+/** The process clock for a long-running server: TENURE_NOW (warned about once) or the wall clock. */
+export function serverClock(): () => Date {
+  const pinned = process.env.TENURE_NOW ? now() : undefined;
+  return () => pinned ?? new Date();
+}
+
+/**
+ * Resolves when the process is asked to stop (SIGTERM or SIGINT) and `server` has shut down
+ * gracefully. A second signal while shutting down exits at once with code 1.
+ */
+export function serveUntilSignalled(server: RunningServer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const signals = ["SIGTERM", "SIGINT"] as const;
+    const onSignal = (signal: string) => {
+      if (stopping) {
+        process.stderr.write(`${signal} again: stopping now, without waiting\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      process.stderr.write(`${signal}: shutting down (requests and operations in flight finish first)\n`);
+      server.close().then(() => {
+        for (const s of signals) process.off(s, onSignal);
+        resolve();
+      }, reject);
+    };
+    let stopping = false;
+    for (const s of signals) process.on(s, onSignal);
+  });
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description(
+      "serve the HTTP API (and apply due operations in the background) until SIGTERM or SIGINT, then stop gracefully",
+    )
+    .option("--host <host>", "address to listen on (default: server.host, 127.0.0.1)")
+    .option("--port <port>", "port to listen on; 0 picks a free one (default: server.port, 8080)", parsePort)
+    .action(async (opts: { host?: string; port?: number }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const config = await loadConfig(configPath(g));
+      const store = await openStore(config.database, { baseDir: config.baseDir });
+      try {
+        const server = await startServer({
+          config,
+          store,
+          now: serverClock(),
+          host: opts.host ?? config.server.host,
+          port: opts.port ?? config.server.port,
+        });
+        process.stderr.write(
+          `tenure API on ${server.url} (docs: ${server.url}/api/docs; store: ${store.describe})\n`,
+        );
+        await serveUntilSignalled(server);
+      } finally {
+        await store.close();
+      }
+    });
+}
