@@ -34,6 +34,7 @@ const PORTS = [389, 636, 3268] as const;
 /** Bump when the recipe below changes, so cached templates made by the old one are not used. */
 const TEMPLATE_VERSION = 1;
 const RUN_PREFIX = "tenure-samba-run-";
+const STAGING_PREFIX = "tenure-samba-ad-staging-";
 
 const BINARIES = {
   samba: ["/usr/sbin/samba", "/usr/local/sbin/samba"],
@@ -129,9 +130,13 @@ async function gone(pid: number, ms: number): Promise<boolean> {
 async function stopOrphans(): Promise<void> {
   const tmp = os.tmpdir();
   for (const name of await fs.readdir(tmp)) {
-    if (!name.startsWith(RUN_PREFIX)) continue;
-    const dir = path.join(tmp, name);
+    // A run directory, or a template being seeded (its Samba runs from `seeding/`).
+    const staging = name.startsWith(STAGING_PREFIX);
+    if (!name.startsWith(RUN_PREFIX) && !staging) continue;
+    const dir = path.join(tmp, name, staging ? "seeding" : "");
     const owner = await readPid(path.join(dir, "owner"));
+    if (staging && owner === undefined) continue; // still provisioning, or not seeded
+
     if (owner !== undefined && alive(owner)) continue;
     const pid = await readPid(path.join(dir, "run", "samba.pid"));
     if (pid !== undefined && alive(pid)) {
@@ -142,7 +147,7 @@ async function stopOrphans(): Promise<void> {
         if (await gone(pid, 5000)) break;
       }
     }
-    await fs.rm(dir, { recursive: true, force: true });
+    await fs.rm(path.join(tmp, name), { recursive: true, force: true });
   }
 }
 
@@ -313,7 +318,7 @@ async function templateDir(bin: Binaries, seed: SambaSeed | undefined): Promise<
  * the tree was provisioned at, which its smb.conf names).
  */
 async function makeTemplate(bin: Binaries, template: string, seed: SambaSeed | undefined): Promise<void> {
-  const staging = await fs.mkdtemp(path.join(os.tmpdir(), "tenure-samba-ad-staging-"));
+  const staging = await fs.mkdtemp(path.join(os.tmpdir(), STAGING_PREFIX));
   const domainDir = path.join(staging, "domain");
   const tlsDir = path.join(staging, "tls");
   // Upper case, lower case and a digit: the domain's default complexity rule.
