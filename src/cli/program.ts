@@ -11,6 +11,7 @@ import { registerReconcile } from "./commands/reconcile-command.js";
 import { registerServe } from "./commands/serve-command.js";
 import { registerStatus } from "./commands/status-command.js";
 import { registerSync } from "./commands/sync-command.js";
+import { registerTasks } from "./commands/tasks-command.js";
 import { registerToken } from "./commands/token-command.js";
 import { registerValidate } from "./commands/validate-command.js";
 
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
     registerSync,
     registerPlan,
     registerStatus,
+    registerTasks,
     registerReconcile,
     registerExplain,
     registerIdentities,

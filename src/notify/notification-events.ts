@@ -7,6 +7,7 @@ export const NOTIFICATION_EVENTS = [
   "mass-change.stopped",
   "contractor.expiry-warning",
   "connector.unreachable",
+  "task.overdue",
 ] as const;
 export type NotificationEventName = (typeof NOTIFICATION_EVENTS)[number];
 
@@ -66,12 +67,34 @@ export interface ConnectorUnreachableData {
   since: string;
 }
 
+/** A manual system's task is past its SLA and still open. */
+export interface TaskOverdueData {
+  taskId: string;
+  system: string;
+  /** create, update, enable, disable, delete, grant, revoke. */
+  kind: string;
+  username: string;
+  /** The identity's id; null for an account that belongs to nobody. */
+  identity: string | null;
+  entitlement: string | null;
+  /** Who was asked to do it (`systems.<name>.config.fulfiller`): a name or an email address. */
+  fulfiller: string;
+  /** The system's owner (`systems.<name>.owner`), if any. */
+  owner: string | null;
+  /** What the task asks (free of secrets). */
+  instructions: string;
+  /** When it was created and when it was due (ISO-8601). */
+  createdAt: string;
+  dueAt: string;
+}
+
 /** One event to notify about: its name and its data. */
 export type NotificationEvent =
   | { readonly name: "operation.dead"; readonly data: OperationDeadData }
   | { readonly name: "mass-change.stopped"; readonly data: MassChangeStoppedData }
   | { readonly name: "contractor.expiry-warning"; readonly data: ContractorExpiryWarningData }
-  | { readonly name: "connector.unreachable"; readonly data: ConnectorUnreachableData };
+  | { readonly name: "connector.unreachable"; readonly data: ConnectorUnreachableData }
+  | { readonly name: "task.overdue"; readonly data: TaskOverdueData };
 
 /** A subject and a text with `{{placeholder}}`s. */
 export interface NotificationTemplate {
@@ -260,6 +283,57 @@ const connectorUnreachable: EventDefinition<ConnectorUnreachableData> = {
   },
 };
 
+const taskOverdue: EventDefinition<TaskOverdueData> = {
+  schema: z.object({
+    taskId: text,
+    system: text,
+    kind: text,
+    username: text,
+    identity: text.nullable(),
+    entitlement: text.nullable(),
+    fulfiller: text,
+    owner: text.nullable(),
+    instructions: text,
+    createdAt: text,
+    dueAt: text,
+  }),
+  placeholders: {
+    taskId: "the task's id (for tenure tasks done)",
+    system: "the system's name",
+    kind: "what the task does: create, update, enable, disable, delete, grant, revoke",
+    username: "the account's username",
+    identity: "the identity's id, or (none)",
+    entitlement: "the entitlement granted or revoked, or (none)",
+    fulfiller: "who was asked to do it; as a recipient: {{fulfiller}} (when it is an email address)",
+    owner: "the system's owner, or (none); as a recipient: {{owner}}",
+    instructions: "what the task asks",
+    createdAt: "when the task was created (ISO-8601)",
+    dueAt: "when it was due (ISO-8601)",
+  },
+  values: (d) => ({
+    taskId: d.taskId,
+    system: d.system,
+    kind: d.kind,
+    username: d.username,
+    identity: orNone(d.identity),
+    entitlement: orNone(d.entitlement),
+    fulfiller: d.fulfiller,
+    owner: orNone(d.owner),
+    instructions: d.instructions,
+    createdAt: d.createdAt,
+    dueAt: d.dueAt,
+  }),
+  // A task is overdue once: the alert is not repeated however long it stays open.
+  dedupeKey: (d) => `task.overdue:${d.taskId}`,
+  template: {
+    subject: "Tenure: overdue task — {{kind}} {{username}} in {{system}}",
+    text:
+      "A task for {{fulfiller}} was due at {{dueAt}} and is still open. Until it is done, Tenure holds " +
+      "back the later changes of this account in {{system}}.\n\n{{instructions}}\n\nWhen it is done: " +
+      "tenure tasks done {{taskId}} --by YOUR-NAME\nCreated: {{createdAt}}",
+  },
+};
+
 /** The catalogue: every event's data schema, placeholders, dedupe rule and built-in template. */
 export const EVENT_DEFINITIONS: {
   readonly [N in NotificationEventName]: EventDefinition<Extract<NotificationEvent, { name: N }>["data"]>;
@@ -268,6 +342,7 @@ export const EVENT_DEFINITIONS: {
   "mass-change.stopped": massChangeStopped,
   "contractor.expiry-warning": contractorExpiryWarning,
   "connector.unreachable": connectorUnreachable,
+  "task.overdue": taskOverdue,
 };
 
 /** Every placeholder a template of `event` may use. */

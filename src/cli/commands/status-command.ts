@@ -9,6 +9,7 @@ import {
   type OperationState,
   operationRepository,
 } from "../../store/operation-repository.js";
+import { taskRepository } from "../../store/task-repository.js";
 import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
 import { printJson, println, printTable } from "../output.js";
 import { createProgress } from "../progress.js";
@@ -23,14 +24,15 @@ export function registerStatus(program: Command): void {
       const g = globalOptions(cmd);
       const o = outputFor(g);
       const status = await withStore(g, async ({ config, store }) => {
-        const [identities, operations, failed, dead, lastReconcile] = await Promise.all([
+        const [identities, operations, failed, dead, lastReconcile, tasks] = await Promise.all([
           identityRepository.countByState(store.db),
           operationRepository.countByState(store.db),
           operationRepository.list(store.db, { state: "failed", limit: 50 }),
           operationRepository.list(store.db, { state: "dead", limit: 50 }),
           lastReconcileBySystem(store, Object.keys(config.policy.systems)),
+          taskRepository.countOpen(store.db, now()),
         ]);
-        return { identities, operations, failing: [...dead, ...failed], lastReconcile };
+        return { identities, operations, failing: [...dead, ...failed], lastReconcile, tasks };
       });
       if (o.json) {
         printJson(o, status);
@@ -50,6 +52,9 @@ export function registerStatus(program: Command): void {
           .map(([s, n]) => `${n} ${s}`)
           .join(", ")}`,
       );
+      if (status.tasks.open > 0) {
+        println(o, `tasks: ${status.tasks.open} open, ${status.tasks.overdue} overdue (tenure tasks list)`);
+      }
       if (status.failing.length > 0) {
         println(o, "failing operations:");
         printTable(
@@ -154,7 +159,8 @@ export function registerStatus(program: Command): void {
         const s = result.summary;
         println(
           o,
-          `applied: ${s.succeeded} succeeded (${s.changed} changed), ${s.failed} failed (will retry), ${s.dead} dead`,
+          `applied: ${s.succeeded} succeeded (${s.changed} changed), ${s.failed} failed (will retry), ${s.dead} dead` +
+            (s.awaiting > 0 ? `, ${s.awaiting} handed to people as tasks (tenure tasks list)` : ""),
         );
         for (const d of result.dead) {
           println(

@@ -102,7 +102,8 @@ function printRun(o: Output, run: RunSyncResult, dryRun: boolean): void {
     println(
       o,
       `provisioning: ${provisioned.plan.operations.length} operations planned, ${provisioned.queued?.queued.length ?? 0} queued; ` +
-        `${s?.succeeded ?? 0} succeeded, ${s?.failed ?? 0} failed (will retry), ${s?.dead ?? 0} dead`,
+        `${s?.succeeded ?? 0} succeeded, ${s?.failed ?? 0} failed (will retry), ${s?.dead ?? 0} dead` +
+        (s?.awaiting ? `; ${s.awaiting} handed to people as tasks (tenure tasks list)` : ""),
     );
     for (const p of provisioned.plan.problems) println(o, `! ${p.message}`);
     for (const d of provisioned.applied?.dead ?? []) {
