@@ -46,6 +46,23 @@ export interface ServerConfig {
   readonly authFailuresPerMinute: number;
   /** How long a system's health check may take before it counts as unreachable. Default 3000. */
   readonly healthTimeoutMs: number;
+  /** Tenure's SCIM 2.0 server at `/scim/v2` (docs/scim.md). Absent: no SCIM endpoints are served. */
+  readonly scim?: ScimServerConfig;
+}
+
+/** Which attribute of a SCIM User is the person's key in the push source (docs/scim.md). */
+export const SCIM_KEY_ATTRIBUTES = ["externalId", "employeeNumber", "userName", "id"] as const;
+export type ScimKeyAttribute = (typeof SCIM_KEY_ATTRIBUTES)[number];
+
+/** `server.scim`: where SCIM Users go and how they are told apart. */
+export interface ScimServerConfig {
+  /** The `type: push` source every SCIM User is a record of. */
+  readonly source: string;
+  /**
+   * The User attribute that is the person's key in that source: `externalId` (default), the enterprise
+   * `employeeNumber`, `userName`, or `id` (the id Tenure assigns). A User without it is refused.
+   */
+  readonly key: ScimKeyAttribute;
 }
 
 export type SourceConfig = CsvSourceConfig | PushSourceConfig;

@@ -194,6 +194,24 @@ export interface TasksTable {
   overdue_notified_at: string | null;
 }
 
+/**
+ * A resource of Tenure's SCIM server (a User or a Group) as the client wrote it, canonicalised. `name`
+ * is a User's userName or a Group's displayName and `name_key` its lower-case form (unique per type);
+ * `person_key` is a User's key in the push source. `json` holds the whole resource but `meta`.
+ */
+export interface ScimResourcesTable {
+  id: string;
+  type: string;
+  name: string;
+  name_key: string;
+  external_id: string | null;
+  person_key: string | null;
+  version: number;
+  json: string;
+  created: string;
+  last_modified: string;
+}
+
 /** What a repository function runs on: the database, or a transaction the caller holds. */
 export type Db = Kysely<Database> | Transaction<Database>;
 
@@ -211,4 +229,5 @@ export interface Database {
   tasks: TasksTable;
   notifications: NotificationsTable;
   api_tokens: ApiTokensTable;
+  scim_resources: ScimResourcesTable;
 }

@@ -1,10 +1,12 @@
 import { z } from "zod";
-import type { ServerConfig } from "../config-types.js";
+import { SCIM_KEY_ATTRIBUTES, type ServerConfig } from "../config-types.js";
 import { strictObject } from "../schema-helpers.js";
 
 function positiveWhole(expected: string) {
   return z.number({ error: expected }).int({ error: expected }).min(1, { error: expected });
 }
+
+const pushSource = "expected the name of a push source";
 
 /** `server:` — how `tenure serve` listens and runs. Defaults as in `ServerConfig`. */
 export const serverSection = strictObject({
@@ -24,6 +26,10 @@ export const serverSection = strictObject({
     .default(5),
   authFailuresPerMinute: positiveWhole("expected a whole number (1 or more)").default(10),
   healthTimeoutMs: positiveWhole("expected a whole number of milliseconds (1 or more)").default(3000),
+  scim: strictObject({
+    source: z.string({ error: pushSource }).min(1, { error: pushSource }),
+    key: z.enum(SCIM_KEY_ATTRIBUTES).default("externalId"),
+  }).optional(),
 }).prefault({});
 
 /** `server:` with every key at its default, as a file without the section gets it. Frozen. */

@@ -5,6 +5,7 @@ import * as operationClaimIndex from "./2026-11-21T01-30-operation-claim-index.j
 import * as manualTasks from "./2026-11-21T02-00-manual-tasks.js";
 import * as apiTokens from "./2026-11-21T03-00-api-tokens.js";
 import * as notifications from "./2026-11-21T04-00-notifications.js";
+import * as scimResources from "./2026-11-21T05-00-scim-resources.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-11-21T02-00-manual-tasks": manualTasks,
   "2026-11-21T03-00-api-tokens": apiTokens,
   "2026-11-21T04-00-notifications": notifications,
+  "2026-11-21T05-00-scim-resources": scimResources,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,206 @@
+import { type Selectable, sql } from "kysely";
+import type { Db, ScimResourcesTable } from "./schema-types.js";
+
+export type ScimResourceType = "User" | "Group";
+
+/** One stored SCIM resource. `body` is the resource as served, without `meta` (made from the columns). */
+export interface ScimResourceRecord {
+  id: string;
+  type: ScimResourceType;
+  /** A User's userName or a Group's displayName, as given. */
+  name: string;
+  externalId: string | null;
+  /** A User's key in the push source; null for Groups. */
+  personKey: string | null;
+  /** Starts at 1, one more on every write: the ETag is made from it. */
+  version: number;
+  body: Record<string, unknown>;
+  created: string;
+  lastModified: string;
+}
+
+/** The indexed columns an equality filter can use instead of reading every resource. */
+export type ScimLookupColumn = "id" | "name" | "externalId";
+
+export interface ScimListQuery {
+  /** Only resources whose column equals the value (`name` compares case-insensitively). */
+  where?: { column: ScimLookupColumn; value: string };
+  /** `name` sorts by the lower-case name, `lastModified` by the instant; default id (creation) order. */
+  orderBy?: "id" | "name" | "lastModified";
+  descending?: boolean;
+  /** 0-based. */
+  offset: number;
+  limit: number;
+}
+
+function fromRow(r: Selectable<ScimResourcesTable>): ScimResourceRecord {
+  return {
+    id: r.id,
+    type: r.type as ScimResourceType,
+    name: r.name,
+    externalId: r.external_id,
+    personKey: r.person_key,
+    version: Number(r.version),
+    body: JSON.parse(r.json) as Record<string, unknown>,
+    created: r.created,
+    lastModified: r.last_modified,
+  };
+}
+
+function toRow(record: ScimResourceRecord): Selectable<ScimResourcesTable> {
+  return {
+    id: record.id,
+    type: record.type,
+    name: record.name,
+    name_key: nameKey(record.name),
+    external_id: record.externalId,
+    person_key: record.personKey,
+    version: record.version,
+    json: JSON.stringify(record.body),
+    created: record.created,
+    last_modified: record.lastModified,
+  };
+}
+
+/** How names are compared: userName and a Group's displayName are case-insensitive in SCIM. */
+export function nameKey(name: string): string {
+  return name.toLowerCase();
+}
+
+/** `text` for a LIKE pattern with `escape '\\'`: its wildcards and backslashes taken literally. */
+function likeText(text: string): string {
+  return text.replace(/[\\%_]/g, "\\$&");
+}
+
+const COLUMN = { id: "id", name: "name_key", externalId: "external_id" } as const;
+const ORDER = { id: "id", name: "name_key", lastModified: "last_modified" } as const;
+
+/**
+ * Users and Groups of the SCIM server. Names are unique per type (case-insensitively) and a User's
+ * person key is unique, by constraint: a racing writer gets the database's unique violation. Writes
+ * are conditional on the version read, so a lost update is impossible. Functions take a db or a
+ * transaction.
+ */
+export const scimResourceRepository = {
+  /** @throws the database's unique violation when the name or person key is taken. */
+  async insert(db: Db, record: ScimResourceRecord): Promise<void> {
+    await db.insertInto("scim_resources").values(toRow(record)).execute();
+  },
+
+  /**
+   * Replaces a resource if it is still at `expectedVersion`; false when it changed or went meanwhile.
+   * @throws the database's unique violation when the new name or person key is taken.
+   */
+  async replace(db: Db, record: ScimResourceRecord, expectedVersion: number): Promise<boolean> {
+    const { id, type, created: _created, ...rest } = toRow(record);
+    const result = await db
+      .updateTable("scim_resources")
+      .set(rest)
+      .where("id", "=", id)
+      .where("type", "=", type)
+      .where("version", "=", expectedVersion)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  },
+
+  async remove(db: Db, type: ScimResourceType, id: string): Promise<boolean> {
+    const result = await db
+      .deleteFrom("scim_resources")
+      .where("id", "=", id)
+      .where("type", "=", type)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows) === 1;
+  },
+
+  async findById(db: Db, type: ScimResourceType, id: string): Promise<ScimResourceRecord | undefined> {
+    const row = await db
+      .selectFrom("scim_resources")
+      .selectAll()
+      .where("id", "=", id)
+      .where("type", "=", type)
+      .executeTakeFirst();
+    return row === undefined ? undefined : fromRow(row);
+  },
+
+  /** The resource of `type` holding `name`, compared case-insensitively. */
+  async findByName(db: Db, type: ScimResourceType, name: string): Promise<ScimResourceRecord | undefined> {
+    const row = await db
+      .selectFrom("scim_resources")
+      .selectAll()
+      .where("type", "=", type)
+      .where("name_key", "=", nameKey(name))
+      .executeTakeFirst();
+    return row === undefined ? undefined : fromRow(row);
+  },
+
+  async findByPersonKey(db: Db, key: string): Promise<ScimResourceRecord | undefined> {
+    const row = await db
+      .selectFrom("scim_resources")
+      .selectAll()
+      .where("type", "=", "User")
+      .where("person_key", "=", key)
+      .executeTakeFirst();
+    return row === undefined ? undefined : fromRow(row);
+  },
+
+  /** A page of one type, and how many match in all. */
+  async list(
+    db: Db,
+    type: ScimResourceType,
+    query: ScimListQuery,
+  ): Promise<{ total: number; records: ScimResourceRecord[] }> {
+    let base = db.selectFrom("scim_resources").where("type", "=", type);
+    if (query.where !== undefined) {
+      const value = query.where.column === "name" ? nameKey(query.where.value) : query.where.value;
+      base = base.where(COLUMN[query.where.column], "=", value);
+    }
+    const counted = await base.select((eb) => eb.fn.countAll<number | string>().as("n")).executeTakeFirst();
+    const total = Number(counted?.n ?? 0);
+    if (query.limit <= 0 || query.offset >= total) return { total, records: [] };
+    const direction = query.descending === true ? "desc" : "asc";
+    const rows = await base
+      .selectAll()
+      .orderBy(ORDER[query.orderBy ?? "id"], direction)
+      .orderBy("id", direction)
+      .offset(query.offset)
+      .limit(query.limit)
+      .execute();
+    return { total, records: rows.map(fromRow) };
+  },
+
+  async count(db: Db, type: ScimResourceType): Promise<number> {
+    const row = await db
+      .selectFrom("scim_resources")
+      .where("type", "=", type)
+      .select((eb) => eb.fn.countAll<number | string>().as("n"))
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  },
+
+  /** Every resource of a type, in id order: for filters no index serves. */
+  async all(db: Db, type: ScimResourceType): Promise<ScimResourceRecord[]> {
+    const rows = await db
+      .selectFrom("scim_resources")
+      .selectAll()
+      .where("type", "=", type)
+      .orderBy("id")
+      .execute();
+    return rows.map(fromRow);
+  },
+
+  /**
+   * The Groups whose stored text mentions `memberId` (as JSON writes it) — a superset of those listing
+   * it as a member, which the caller narrows by reading `members`.
+   */
+  async groupsMentioning(db: Db, memberId: string): Promise<ScimResourceRecord[]> {
+    const rows = await db
+      .selectFrom("scim_resources")
+      .selectAll()
+      .where("type", "=", "Group")
+      .where(sql<boolean>`json like ${`%${likeText(JSON.stringify(memberId).slice(1, -1))}%`} escape '\\'`)
+      .execute();
+    return rows.map(fromRow);
+  },
+};
+
+export type ScimResourceRepository = typeof scimResourceRepository;
