@@ -192,7 +192,7 @@ export async function provision(
  * time, with why; they are left out of this run's plan and tried again at the next. Each also queues
  * a `connector.unreachable` notification (at most one per system per window).
  */
-async function reconcileFirstContact(
+export async function reconcileFirstContact(
   store: Store,
   config: TenureConfig,
   pool: ConnectorPool,
@@ -233,6 +233,8 @@ export async function applyQueued(
     actor: string;
     onProgress?: (p: ApplyProgress) => void;
     system?: string;
+    /** Only the operations of these identities (an event-driven push). */
+    identityIds?: readonly string[];
     /** Connectors already open (closed by their owner); without it, opened and closed here. */
     pool?: ConnectorPool;
     /** Graceful stop (see ApplyOptions.signal): in-flight operations finish, claimed ones are released. */
@@ -258,6 +260,7 @@ export async function applyQueued(
       },
       {
         ...(options.system === undefined ? {} : { system: options.system }),
+        ...(options.identityIds === undefined ? {} : { identityIds: options.identityIds }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       },
     );

@@ -7,7 +7,7 @@ import type { SourceConfig, TenureConfig } from "../policy/config-types.js";
 import { MassChangeError, NotFoundError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import { readSource } from "../sources/source-registry.js";
-import type { Finding, SourceReadResult } from "../sources/source-types.js";
+import type { Finding, KnownPerson, SourceReadResult } from "../sources/source-types.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { type StoredSourceRecord, sourceRecordRepository } from "../store/source-record-repository.js";
@@ -65,14 +65,8 @@ export async function syncSource(
   const { db } = store;
   const source = sourceConfig.name;
   const existing = await identityRepository.listBySource(db, source);
-  const known = existing.map((i) => ({
-    sourceKey: i.sourceKey,
-    email: i.attributes.email,
-    givenName: i.attributes.givenName,
-    familyName: i.attributes.familyName,
-  }));
   const read = await readSource(sourceConfig, {
-    known,
+    known: existing.map(knownPerson),
     onProgress: (done) => options.onProgress?.({ source, phase: "read", done }),
   });
   const run = await planSourceRun(
@@ -89,6 +83,16 @@ export async function syncSource(
   );
   if (!options.dryRun) await writeSourceRun(store, run, options);
   return run.result;
+}
+
+/** What data quality needs to know of a stored identity (to tell a changed key from a new person). */
+export function knownPerson(i: Identity): KnownPerson {
+  return {
+    sourceKey: i.sourceKey,
+    email: i.attributes.email,
+    givenName: i.attributes.givenName,
+    familyName: i.attributes.familyName,
+  };
 }
 
 /** A source run decided but not written yet: what {@link planSourceRun} hands to {@link writeSourceRun}. */
@@ -140,6 +144,7 @@ export async function planSourceRun(
       complete: read.complete,
       missingMeans: sourceConfig.type === "csv" ? sourceConfig.missingMeans : "ignore",
       correlationFallback: sourceConfig.correlation.fallback,
+      deleteAfterDays: config.lifecycle.deleteAfterDays,
     },
     ctx,
   );

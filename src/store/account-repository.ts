@@ -81,14 +81,32 @@ function toRow(a: Account, updatedAt: string, id: string = newId()): AccountsTab
 export const accountRepository = {
   async list(
     db: Db,
-    filter: { system?: string; identityId?: string; orphansOnly?: boolean } = {},
+    filter: {
+      system?: string;
+      identityId?: string;
+      identityIds?: readonly string[];
+      orphansOnly?: boolean;
+    } = {},
   ): Promise<Account[]> {
+    if (filter.identityIds?.length === 0) return [];
     let q = db.selectFrom("accounts").selectAll();
     if (filter.system !== undefined) q = q.where("system", "=", filter.system);
     if (filter.identityId !== undefined) q = q.where("identity_id", "=", filter.identityId);
+    if (filter.identityIds !== undefined) q = q.where("identity_id", "in", filter.identityIds);
     if (filter.orphansOnly) q = q.where("identity_id", "is", null);
     const rows = await q.orderBy("system").orderBy("username").execute();
     return rows.map(fromRow);
+  },
+
+  /** Accounts per system, vanished ones left out: the population mass-change protection takes a share of. */
+  async countBySystem(db: Db): Promise<Record<string, number>> {
+    const rows = await db
+      .selectFrom("accounts")
+      .select(["system", db.fn.countAll<number>().as("n")])
+      .where("vanished_at", "is", null)
+      .groupBy("system")
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.system, Number(r.n)]));
   },
 
   async find(db: Db, system: string, username: string): Promise<Account | undefined> {
@@ -170,12 +188,26 @@ export const accountRepository = {
 
 /** The username allocated to each identity in each system, kept once allocated. */
 export const accountLinkRepository = {
-  async list(db: Db, filter: { system?: string; identityId?: string } = {}) {
+  async list(db: Db, filter: { system?: string; identityId?: string; identityIds?: readonly string[] } = {}) {
+    if (filter.identityIds?.length === 0) return [];
     let q = db.selectFrom("account_links").selectAll();
     if (filter.system !== undefined) q = q.where("system", "=", filter.system);
     if (filter.identityId !== undefined) q = q.where("identity_id", "=", filter.identityId);
+    if (filter.identityIds !== undefined) q = q.where("identity_id", "in", filter.identityIds);
     const rows = await q.execute();
     return rows.map((r) => ({ identityId: r.identity_id, system: r.system, username: r.username }));
+  },
+
+  /** Which of `usernames` are linked to someone in `system` (allocated, whether or not created yet). */
+  async takenAmong(db: Db, system: string, usernames: readonly string[]): Promise<Set<string>> {
+    if (usernames.length === 0) return new Set();
+    const rows = await db
+      .selectFrom("account_links")
+      .select("username")
+      .where("system", "=", system)
+      .where("username", "in", usernames)
+      .execute();
+    return new Set(rows.map((r) => r.username));
   },
 
   async insertMany(

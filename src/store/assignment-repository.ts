@@ -17,9 +17,14 @@ function fromRow(r: AssignmentsTable): Assignment {
 
 /** Assignments: access held outside birthright, always time-bound and attributable. */
 export const assignmentRepository = {
-  async list(db: Db, filter: { identityId?: string } = {}): Promise<Assignment[]> {
+  async list(
+    db: Db,
+    filter: { identityId?: string; identityIds?: readonly string[] } = {},
+  ): Promise<Assignment[]> {
+    if (filter.identityIds?.length === 0) return [];
     let q = db.selectFrom("assignments").selectAll();
     if (filter.identityId !== undefined) q = q.where("identity_id", "=", filter.identityId);
+    if (filter.identityIds !== undefined) q = q.where("identity_id", "in", filter.identityIds);
     return (await q.execute()).map(fromRow);
   },
 

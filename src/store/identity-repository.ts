@@ -1,5 +1,6 @@
+import { sql } from "kysely";
 import type { Identity, LifecycleState } from "../domain/identity-types.js";
-import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
+import { type BulkInsertSpec, bulkInsert, usesDollar } from "./bulk-insert.js";
 import { jsonOf } from "./json-text.js";
 import type { Db, IdentitiesTable } from "./schema-types.js";
 
@@ -19,6 +20,9 @@ const IDENTITY_COLUMNS = [
   "previous_attributes",
   "attributes_changed_at",
 ] as const satisfies readonly (keyof IdentitiesTable)[];
+
+// Values bound in one `in (…)` list: far below every database's bound-parameter limit.
+const LOOKUP_CHUNK = 1000;
 
 const IDENTITY_UPSERT: BulkInsertSpec = {
   table: "identities",
@@ -84,6 +88,70 @@ export const identityRepository = {
   async listBySource(db: Db, source: string): Promise<Identity[]> {
     const rows = await db.selectFrom("identities").selectAll().where("source", "=", source).execute();
     return rows.map(fromRow);
+  },
+
+  /**
+   * The identities of `source` with one of `keys` as their source key or one of `emails` (lower case)
+   * as their email: what a push of a few records can touch. Indexed lookups only (the unique source
+   * key, the email index), so a push never reads the whole source.
+   */
+  async listBySourceKeysOrEmails(
+    db: Db,
+    source: string,
+    keys: readonly string[],
+    emails: readonly string[],
+  ): Promise<Identity[]> {
+    const found = new Map<string, Identity>();
+    for (const [column, values] of [
+      ["source_key", [...new Set(keys)]],
+      ["email", [...new Set(emails)]],
+    ] as const) {
+      for (let i = 0; i < values.length; i += LOOKUP_CHUNK) {
+        const rows = await db
+          .selectFrom("identities")
+          .selectAll()
+          .where("source", "=", source)
+          .where(column, "in", values.slice(i, i + LOOKUP_CHUNK))
+          .execute();
+        for (const row of rows) found.set(row.id, fromRow(row));
+      }
+    }
+    return [...found.values()];
+  },
+
+  /**
+   * The identities of `source` whose `managerId` is one of `managerKeys`: their direct reports. The
+   * manager is a field of the attributes JSON, which no index covers, so the database scans the
+   * source's rows — but only matching identities are read out of it.
+   */
+  async listReports(db: Db, source: string, managerKeys: readonly string[]): Promise<Identity[]> {
+    const keys = [...new Set(managerKeys)];
+    if (keys.length === 0) return [];
+    const manager = usesDollar(db)
+      ? sql<string>`(attributes::json ->> 'managerId')`
+      : sql<string>`json_extract(attributes, '$.managerId')`;
+    const out: Identity[] = [];
+    for (let i = 0; i < keys.length; i += LOOKUP_CHUNK) {
+      const rows = await db
+        .selectFrom("identities")
+        .selectAll()
+        .where("source", "=", source)
+        .where(manager, "in", keys.slice(i, i + LOOKUP_CHUNK))
+        .execute();
+      out.push(...rows.map(fromRow));
+    }
+    return out;
+  },
+
+  /** How many identities of `source` are not gone (terminated or deleted): the population of mass-change protection. */
+  async countLive(db: Db, source: string): Promise<number> {
+    const row = await db
+      .selectFrom("identities")
+      .select(db.fn.countAll<number>().as("n"))
+      .where("source", "=", source)
+      .where("state", "not in", ["terminated", "deleted"])
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
   },
 
   async list(db: Db, filter: IdentityFilter = {}): Promise<Identity[]> {

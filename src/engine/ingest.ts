@@ -1,0 +1,440 @@
+import type { PlannedOperation, Policy } from "../domain/access-types.js";
+import type { Identity } from "../domain/identity-types.js";
+import type { PlanProblem } from "../domain/plan.js";
+import type { PushSourceConfig, TenureConfig } from "../policy/config-types.js";
+import { InvalidInputError, MassChangeError, NotFoundError, TenureError } from "../shared/errors.js";
+import { createKeyedLock, type KeyedLock } from "../shared/keyed-lock.js";
+import { listForMessage } from "../sources/finding-format.js";
+import {
+  checkPushedRecords,
+  mapPushedRecords,
+  pushFieldNames,
+  unknownPushFields,
+} from "../sources/push/index.js";
+import type { CandidateRow } from "../sources/record-mapping.js";
+import type { Finding, SourceReadResult } from "../sources/source-types.js";
+import { accountLinkRepository, accountRepository } from "../store/account-repository.js";
+import type { Store } from "../store/database.js";
+import { identityRepository } from "../store/identity-repository.js";
+import { operationRepository } from "../store/operation-repository.js";
+import { checkMassChange, type OperationOutcome } from "./apply.js";
+import { enqueuePlan } from "./enqueue.js";
+import { planIdentities } from "./identity-plan.js";
+import { recordMassChangeStop } from "./mass-change.js";
+import { applyQueued, type ConnectorPool, connectorPool, reconcileFirstContact } from "./provision.js";
+import { knownPerson, type PlannedSourceRun, planSourceRun, writeSourceRun } from "./sync.js";
+
+/** One push of HR records into a `push` source: what {@link ingestRecords} takes. */
+export interface IngestRequest {
+  /** A configured source of type `push`. */
+  source: string;
+  /** One object per record: the person's whole record, a field left out or null being empty (as in a CSV row). */
+  rows: readonly Record<string, string | null>[];
+  /**
+   * true: row keys are Tenure attribute names (employeeId, givenName, …, terminationDate) and dates are
+   * ISO `YYYY-MM-DD` — the SCIM server uses this; false/absent: the source's column names and
+   * `dateFormat`, mapped like a CSV header.
+   */
+  attributeNames?: boolean;
+  /** Who pushes, e.g. `token:<name>` — recorded in audit. */
+  actor: string;
+  now: Date;
+  /** default true: plan+enqueue+apply the affected identities' operations before returning */
+  provision?: boolean;
+  /** Lets the push through mass-change protection; the audit records who confirmed. Default false. */
+  confirmMassChange?: boolean;
+  /**
+   * Connectors kept open across pushes (a server's, closed by it): a push then pays no connection
+   * set-up on the leaver path. Without it, connectors are opened for this push and closed after.
+   */
+  connectors?: ConnectorPool;
+}
+
+export interface IngestRowResult {
+  /** 1-based position of the record in `rows`. */
+  row: number;
+  /** The record's key (the source's `key` attribute), null when it has none. */
+  key: string | null;
+  /** The identity the record belongs to; null for a rejected record of nobody known. */
+  identityId: string | null;
+  /**
+   * `rejected`: an error finding (data quality) — the record changed nothing; its findings say what and
+   * which field. `terminated`: the record made the identity a leaver. `rehired`: it brought a gone
+   * identity back. `updated`: attributes, key or state changed otherwise.
+   */
+  status: "created" | "updated" | "unchanged" | "rehired" | "terminated" | "rejected";
+  /** Everything data quality found in this record (warnings on accepted records too). */
+  findings: Finding[];
+}
+
+export interface IngestResult {
+  results: IngestRowResult[];
+  /**
+   * The operations this push queued, and where they stand when it returns: `succeeded`, `failed`
+   * (attempted, a retry is due later), `dead`, and `pending` (not finished: waiting behind an earlier
+   * open operation of the identity, handed to a person, or still running elsewhere).
+   * queued = succeeded + failed + dead + pending.
+   */
+  operations: { queued: number; succeeded: number; failed: number; dead: number; pending: number };
+  /** The identities planned: the changed people and the dependants of their change (see ingestRecords). */
+  recomputed: string[];
+  /** What the planner could not do for them (a username taken under `collision: fail`, a system never read …). */
+  problems: PlanProblem[];
+}
+
+/** How long a push waits for its operations that another worker claimed first (a server's apply loop). */
+const WAIT_FOR_OTHERS_MS = 10_000;
+const POLL_MS = 20;
+
+// One lock table per store: pushes in one process are serialised per person, whatever the caller.
+const locks = new WeakMap<Store["db"], KeyedLock>();
+
+function lockOf(store: Store): KeyedLock {
+  let lock = locks.get(store.db);
+  if (lock === undefined) {
+    lock = createKeyedLock();
+    locks.set(store.db, lock);
+  }
+  return lock;
+}
+
+/**
+ * Takes pushed HR records into a `push` source — the event-driven lifecycle. Each record is mapped and
+ * checked by the same code as a CSV row (`createRecordMapper`, `checkDataQuality`): a record with an
+ * error finding is `rejected` and changes nothing; the others are planned by the same lifecycle step
+ * as a sync (`planSourceRun`) and written in one transaction (identities, source records, audit
+ * events). Then, unless `provision: false`, the identities the push affects — and only those — are
+ * planned, their operations queued (durable, audited, idempotent, as a batch sync queues them) and
+ * applied at once, so a leaver's accounts are disabled before this returns.
+ *
+ * Affected identities: every identity the push changed; plus, when some role's rule reads
+ * `managerId`, the direct reports of each changed person (identities of the source whose `managerId`
+ * is that person's key, or the key it had before a re-key). Rules read only the identity's own
+ * attributes, so a manager's record cannot change a report's rules today; the reports are planned
+ * anyway because they are the identities a rule about reporting lines concerns, so a team's access
+ * catches up with its manager's move in the same push (e.g. a report recorded earlier with
+ * `provision: false`). An unchanged record recomputes nobody.
+ *
+ * Reads only what the pushed people need — their stored identities (by key, email and manager key),
+ * their accounts, links and assignments — never the whole organisation; mass-change protection counts
+ * the population only when a push could pass the threshold.
+ *
+ * Concurrency: pushes in one process are serialised per person — per source key for the whole push,
+ * per identity while planning, queueing and applying (a manager's push planning their reports waits
+ * for a report's own push, and the other way round) — and run in parallel for different people. Pushes
+ * for one person run in call order: the later push sees the earlier one's result and its operations
+ * queue behind the earlier ones, so the person ends in the state of the last push. Across processes,
+ * the durable queue keeps each identity's operations in order, but two processes pushing the same
+ * person at the same instant are not serialised: send one person's records to one process.
+ *
+ * @throws NotFoundError (404) for a source that is not configured; TenureError `source_not_push` (409)
+ *   for a source of another type; InvalidInputError when a record has a field the source does not read
+ *   (nothing changed); MassChangeError (409, after recording the stop) when the push would terminate,
+ *   or disable or delete accounts of, more than lifecycle.massChangeThreshold — nothing changed.
+ */
+export async function ingestRecords(
+  store: Store,
+  config: TenureConfig,
+  request: IngestRequest,
+): Promise<IngestResult> {
+  const source = pushSourceOf(config, request.source);
+  const mapping = { attributeNames: request.attributeNames === true };
+  const unknown = unknownPushFields(source, request.rows, mapping);
+  if (unknown.length > 0) {
+    throw new InvalidInputError(
+      `source ${source.name}: ${describeUnknownFields(source, unknown, mapping)}; nothing was changed`,
+      unknown.map((u) => `record ${u.row}: unknown field "${u.field}"`),
+    );
+  }
+  const candidates = mapPushedRecords(source, request.rows, mapping);
+  const keys = candidates.flatMap((c) => (c.key === null ? [] : [`key\u0000${source.name}\u0000${c.key}`]));
+  // The place in the queue is taken here, synchronously: pushes for one person run in call order.
+  return lockOf(store).run(keys, () => ingestLocked(store, config, source, candidates, request));
+}
+
+/** The message for fields nobody reads: which, where, and the fields that are read. */
+export function describeUnknownFields(
+  source: PushSourceConfig,
+  unknown: readonly { row: number; field: string }[],
+  mapping: { attributeNames?: boolean },
+): string {
+  const listed = unknown.map((u) => `"${u.field}" (record ${u.row})`);
+  return (
+    `unknown field${unknown.length === 1 ? "" : "s"} ${listForMessage(listed)}; ` +
+    `a record of this source has the fields ${pushFieldNames(source, mapping).join(", ")}`
+  );
+}
+
+/** The push source named `name`. */
+export function pushSourceOf(config: TenureConfig, name: string): PushSourceConfig {
+  const source = Object.hasOwn(config.sources, name) ? config.sources[name] : undefined;
+  if (source === undefined) {
+    throw new NotFoundError(
+      `no source named "${name}" in ${config.path} (sources: ${Object.keys(config.sources).join(", ") || "none"})`,
+    );
+  }
+  if (source.type !== "push") {
+    throw new TenureError(
+      "source_not_push",
+      `source "${name}" is of type ${source.type}: records can be pushed only to a source of type push`,
+      { httpStatus: 409 },
+    );
+  }
+  return source;
+}
+
+async function ingestLocked(
+  store: Store,
+  config: TenureConfig,
+  source: PushSourceConfig,
+  candidates: readonly CandidateRow[],
+  request: IngestRequest,
+): Promise<IngestResult> {
+  const { db } = store;
+  const keys = candidates.flatMap((c) => (c.key === null ? [] : [c.key]));
+  const emails = candidates.flatMap((c) => (c.attributes.email ? [c.attributes.email.toLowerCase()] : []));
+  const managers = candidates.flatMap((c) => (c.attributes.managerId ? [c.attributes.managerId] : []));
+  const stored = await identityRepository.listBySourceKeysOrEmails(
+    db,
+    source.name,
+    [...keys, ...managers],
+    emails,
+  );
+  const read = checkPushedRecords(source, candidates, stored.map(knownPerson));
+
+  const pushed = new Set(keys);
+  const byEmail = source.correlation.fallback === "email" ? new Set(emails) : new Set<string>();
+  // Managers named only to check managerId are not the push's to change.
+  const existing = stored.filter(
+    (i) =>
+      pushed.has(i.sourceKey) ||
+      (i.attributes.email !== null && byEmail.has(i.attributes.email.toLowerCase())),
+  );
+  const options = {
+    now: request.now,
+    actor: request.actor,
+    confirmMassChange: request.confirmMassChange === true,
+  };
+  const run = await planSourceRun(
+    store,
+    config,
+    source,
+    {
+      existing,
+      read,
+      population: () => identityRepository.countLive(db, source.name),
+      run: `push to source ${source.name}`,
+      recordsOnly: true,
+    },
+    options,
+  );
+  const results = rowResults(candidates, read, run, existing);
+  const nothing = { queued: 0, succeeded: 0, failed: 0, dead: 0, pending: 0 };
+  const changed = run.plan.changes.map((c) => c.identity);
+  if (changed.length === 0) return { results, operations: nothing, recomputed: [], problems: [] };
+  if (request.provision === false || Object.keys(config.policy.systems).length === 0) {
+    await writeSourceRun(store, run, options);
+    return { results, operations: nothing, recomputed: [], problems: [] };
+  }
+
+  const dependants = await reportsOf(store, config.policy, source.name, run);
+  const ids = [...changed.map((i) => i.id), ...dependants.map((i) => i.id)];
+  return lockOf(store).run(
+    ids.map((id) => `identity\u0000${id}`),
+    async () => {
+      // Read again under the lock: a report's own push may have changed it meanwhile.
+      const locked = new Set(dependants.map((i) => i.id));
+      const reports = (await reportsOf(store, config.policy, source.name, run)).filter((i) =>
+        locked.has(i.id),
+      );
+      const provisioned = await provisionPush(store, config, request, run, [...changed, ...reports]);
+      return { results, ...provisioned };
+    },
+  );
+}
+
+/** Whether some role's birthright rule reads the manager (today: `managerId`). */
+function rulesReadManager(policy: Policy): boolean {
+  return Object.values(policy.roles).some((role) => role.when?.reads.some((a) => a.startsWith("manager")));
+}
+
+/** The direct reports of the people the push changed, when a rule reads the manager; else none. */
+async function reportsOf(
+  store: Store,
+  policy: Policy,
+  source: string,
+  run: PlannedSourceRun,
+): Promise<Identity[]> {
+  if (!rulesReadManager(policy)) return [];
+  const changed = new Set(run.plan.changes.map((c) => c.identity.id));
+  const managerKeys = run.plan.changes.flatMap((c) =>
+    c.before !== undefined && c.before.sourceKey !== c.identity.sourceKey
+      ? [c.identity.sourceKey, c.before.sourceKey]
+      : [c.identity.sourceKey],
+  );
+  const reports = await identityRepository.listReports(store.db, source, managerKeys);
+  return reports.filter((i) => !changed.has(i.id));
+}
+
+/**
+ * Plans the affected identities as the push leaves them, checks mass-change protection, and only then
+ * writes the push and queues and applies the operations: a stopped push changes nothing at all.
+ */
+async function provisionPush(
+  store: Store,
+  config: TenureConfig,
+  request: IngestRequest,
+  run: PlannedSourceRun,
+  identities: readonly Identity[],
+): Promise<Omit<IngestResult, "results">> {
+  const now = request.now;
+  const options = { now, actor: request.actor, confirmMassChange: request.confirmMassChange === true };
+  const pool = request.connectors ?? connectorPool(config);
+  try {
+    const unreachable = await reconcileFirstContact(store, config, pool, options);
+    const plan = await planIdentities(store, config, identities, now);
+    const ops = plan.operations.filter((op) => !unreachable.has(op.system));
+    for (const [system, message] of unreachable) {
+      plan.problems.push({ kind: "system-unread", identityId: null, system, username: null, message });
+    }
+    const accountCountBySystem = await checkPushMassChange(store, config, ops, request, run.result.source);
+
+    await writeSourceRun(store, run, options);
+    const queued = await enqueuePlan(store, ops, {
+      ...options,
+      lifecycle: config.lifecycle,
+      systems: config.policy.systems,
+      accountCountBySystem,
+    });
+    const newLinks = [...plan.allocated].flatMap(([identityId, systems]) =>
+      Object.entries(systems)
+        .filter(([system]) => !unreachable.has(system))
+        .map(([system, username]) => ({ identityId, system, username })),
+    );
+    await accountLinkRepository.insertMany(store.db, newLinks, now.toISOString());
+    const ids = identities.map((i) => i.id);
+    const applied = await applyQueued(store, config, {
+      now: () => now,
+      actor: request.actor,
+      pool,
+      identityIds: ids,
+    });
+    return {
+      operations: await settle(
+        store,
+        queued.queued.map((op) => op.id),
+        applied.outcomes,
+      ),
+      recomputed: ids,
+      problems: plan.problems,
+    };
+  } finally {
+    if (request.connectors === undefined) await pool.closeAll();
+  }
+}
+
+/**
+ * Mass-change protection for the push's operations, before anything is written. Accounts are counted
+ * only when a system's disables and deletes pass the threshold's minimum (a push of a few leavers never
+ * does). Returns the counts for enqueuePlan, which checks again.
+ */
+async function checkPushMassChange(
+  store: Store,
+  config: TenureConfig,
+  ops: readonly PlannedOperation[],
+  request: IngestRequest,
+  source: string,
+): Promise<Record<string, number>> {
+  const threshold = config.lifecycle.massChangeThreshold;
+  const removals = new Map<string, number>();
+  for (const op of ops) {
+    if (op.kind === "disable" || op.kind === "delete")
+      removals.set(op.system, (removals.get(op.system) ?? 0) + 1);
+  }
+  if (![...removals.values()].some((n) => n > threshold.minimum)) return {};
+  const counts = await accountRepository.countBySystem(store.db);
+  if (request.confirmMassChange) return counts;
+  try {
+    checkMassChange(ops, counts, threshold);
+  } catch (err) {
+    if (err instanceof MassChangeError) {
+      await recordMassChangeStop(
+        store,
+        err,
+        {
+          run: `push to source ${source}`,
+          action: "operation.mass_change_stopped",
+          actor: request.actor,
+          now: request.now,
+        },
+        config,
+      );
+    }
+    throw err;
+  }
+  return counts;
+}
+
+/**
+ * Where the push's own operations stand. Those this push's apply did not finish may have been claimed
+ * by another worker (a server's apply loop) a moment before it: wait a little for those, so the answer
+ * — and a leaver's disable — is final when the push returns.
+ */
+async function settle(
+  store: Store,
+  queued: readonly string[],
+  outcomes: readonly OperationOutcome[],
+): Promise<IngestResult["operations"]> {
+  const counts = { queued: queued.length, succeeded: 0, failed: 0, dead: 0, pending: 0 };
+  const outcomeOf = new Map(outcomes.map((o) => [o.id, o.outcome]));
+  const deadline = Date.now() + WAIT_FOR_OTHERS_MS;
+  for (const id of queued) {
+    let state: string | undefined = outcomeOf.get(id);
+    if (state === undefined || state === "skipped") {
+      state = (await operationRepository.find(store.db, id))?.state;
+      while (state === "running" && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+        state = (await operationRepository.find(store.db, id))?.state;
+      }
+    }
+    if (state === "succeeded" || state === "failed" || state === "dead") counts[state]++;
+    else counts.pending++;
+  }
+  return counts;
+}
+
+/** Each record's outcome, from the findings and the planned changes. */
+function rowResults(
+  candidates: readonly CandidateRow[],
+  read: SourceReadResult,
+  run: PlannedSourceRun,
+  existing: readonly Identity[],
+): IngestRowResult[] {
+  const findingsOf = new Map<number, Finding[]>();
+  for (const f of read.findings) findingsOf.set(f.row, [...(findingsOf.get(f.row) ?? []), f]);
+  const changeOf = new Map(run.plan.changes.flatMap((c) => (c.record ? [[c.record.row, c] as const] : [])));
+  const idOfKey = new Map(existing.map((i) => [i.sourceKey, i.id]));
+  return candidates.map((c) => {
+    const findings = findingsOf.get(c.row) ?? [];
+    const base = { row: c.row, key: c.key, findings };
+    if (findings.some((f) => f.severity === "error")) {
+      return {
+        ...base,
+        identityId: c.key === null ? null : (idOfKey.get(c.key) ?? null),
+        status: "rejected",
+      };
+    }
+    const change = changeOf.get(c.row);
+    if (change === undefined)
+      return { ...base, identityId: idOfKey.get(c.key!) ?? null, status: "unchanged" };
+    const actions = change.events.map((e) => e.action);
+    const status = actions.includes("identity.created")
+      ? "created"
+      : actions.includes("identity.rehired")
+        ? "rehired"
+        : change.identity.state === "terminated" && change.before?.state !== "terminated"
+          ? "terminated"
+          : "updated";
+    return { ...base, identityId: change.identity.id, status };
+  });
+}
