@@ -123,6 +123,15 @@ async function gone(pid: number, ms: number): Promise<boolean> {
   return true;
 }
 
+/** Whether process `pid` has a file under `dir` open (Linux /proc). */
+async function holdsFilesIn(pid: number, dir: string): Promise<boolean> {
+  for (const fd of await fs.readdir(`/proc/${pid}/fd`).catch(() => [])) {
+    const target = await fs.readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
+    if (target.startsWith(`${dir}/`)) return true;
+  }
+  return false;
+}
+
 /**
  * Stops Samba processes that this helper started for a test process that has since died (killed
  * worker, interrupted run), and removes their directories. Processes of a live test process are left.
@@ -140,8 +149,8 @@ async function stopOrphans(): Promise<void> {
     if (owner !== undefined && alive(owner)) continue;
     const pid = await readPid(path.join(dir, "run", "samba.pid"));
     if (pid !== undefined && alive(pid)) {
-      const cmdline = await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-      if (!cmdline.includes(dir)) continue; // the pid was reused by something else
+      // Samba rewrites its command line, so its open files tell whether the pid is still that Samba.
+      if (!(await holdsFilesIn(pid, dir))) continue;
       for (const signal of ["SIGTERM", "SIGKILL"] as const) {
         signalGroup(pid, signal);
         if (await gone(pid, 5000)) break;
