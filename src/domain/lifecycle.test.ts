@@ -4,6 +4,7 @@ import type { Identity, WorkerAttributes, WorkerRecord } from "./identity-types.
 import {
   advanceByDate,
   applyRecord,
+  deleteAfterRetention,
   isAllowedTransition,
   stateFromAttributes,
   terminateMissing,
@@ -113,6 +114,40 @@ describe("advanceByDate and terminateMissing", () => {
     expect(out.identity.state).toBe("terminated");
     expect(out.events[0]?.action).toBe("identity.state_changed");
     expect(terminateMissing(out.identity, "hr", ctx("2026-03-03")).changed).toBe(false);
+  });
+});
+
+describe("deleteAfterRetention", () => {
+  const terminated: Identity = {
+    ...applyRecord(undefined, record(), ctx("2026-03-01")).identity,
+    state: "terminated",
+    stateSince: "2026-03-14T09:00:00.000Z",
+  };
+  it("deletes a terminated identity at the instant its retention ends, not a moment before", () => {
+    const justBefore = { now: new Date("2026-04-13T08:59:59.999Z"), today: "2026-04-13", newId: () => "x" };
+    expect(deleteAfterRetention(terminated, 30, justBefore).changed).toBe(false);
+    const out = deleteAfterRetention(terminated, 30, ctx("2026-04-13"));
+    expect(out.identity).toMatchObject({ state: "deleted", stateSince: "2026-04-13T09:00:00.000Z" });
+    expect(out.events).toEqual([
+      {
+        action: "identity.state_changed",
+        subject: terminated.id,
+        details: {
+          from: "terminated",
+          to: "deleted",
+          reason: "terminated on 2026-03-14: retention of lifecycle.deleteAfterDays (30 days) ended",
+        },
+      },
+    ]);
+    expect(isAllowedTransition("terminated", out.identity.state)).toBe(true);
+  });
+  it("never deletes anyone but a terminated identity, nor on an unreadable date", () => {
+    for (const state of ["prehire", "active", "suspended", "deleted"] as const) {
+      expect(deleteAfterRetention({ ...terminated, state }, 0, ctx("2027-01-01")).changed).toBe(false);
+    }
+    expect(deleteAfterRetention({ ...terminated, stateSince: "soon" }, 0, ctx("2027-01-01")).changed).toBe(
+      false,
+    );
   });
 });
 

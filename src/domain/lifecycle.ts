@@ -201,6 +201,37 @@ export function advanceByDate(current: Identity, ctx: LifecycleContext): Lifecyc
   };
 }
 
+/**
+ * Moves a terminated identity to `deleted` when its retention ends: `deleteAfterDays` after it was
+ * terminated (`stateSince`), the instant desired-state deletes its accounts. Only the calendar moves it;
+ * a record can still rehire it afterwards. An unparseable `stateSince` never deletes: the safe side.
+ */
+export function deleteAfterRetention(
+  current: Identity,
+  deleteAfterDays: number,
+  ctx: LifecycleContext,
+): LifecycleOutcome {
+  const deleteAt = Date.parse(current.stateSince) + deleteAfterDays * 86_400_000;
+  if (current.state !== "terminated" || !(ctx.now.getTime() >= deleteAt)) {
+    return { identity: current, events: [], changed: false };
+  }
+  const at = ctx.now.toISOString();
+  const reason =
+    `terminated on ${current.stateSince.slice(0, 10)}: retention of lifecycle.deleteAfterDays ` +
+    `(${deleteAfterDays} days) ended`;
+  return {
+    identity: { ...current, state: "deleted", stateSince: at, updatedAt: at },
+    changed: true,
+    events: [
+      {
+        action: "identity.state_changed",
+        subject: current.id,
+        details: { from: "terminated", to: "deleted", reason },
+      },
+    ],
+  };
+}
+
 /** Terminates an identity that a full export no longer lists, when the source says missing means terminate. */
 export function terminateMissing(current: Identity, source: string, ctx: LifecycleContext): LifecycleOutcome {
   if (isGone(current.state)) return { identity: current, events: [], changed: false };

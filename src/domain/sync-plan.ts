@@ -2,8 +2,10 @@ import type { Identity, WorkerRecord } from "./identity-types.js";
 import {
   advanceByDate,
   applyRecord,
+  deleteAfterRetention,
   type LifecycleContext,
   type LifecycleEvent,
+  type LifecycleOutcome,
   terminateMissing,
 } from "./lifecycle.js";
 
@@ -13,6 +15,11 @@ export interface SyncPolicy {
   complete: boolean;
   missingMeans: "ignore" | "terminate";
   correlationFallback: "none" | "email";
+  /**
+   * `lifecycle.deleteAfterDays`: a terminated identity whose retention has ended moves to `deleted`.
+   * Absent: nobody is deleted by this plan.
+   */
+  deleteAfterDays?: number;
 }
 
 /** One identity that changes in this run, with the record that caused it (none for date or absence). */
@@ -70,6 +77,18 @@ export function planSync(
         record,
         cause: "record",
       });
+      continue;
+    }
+    // A leaver an export still lists is deleted by the calendar, like one it no longer lists.
+    const retired = current === undefined ? outcome : retire(current, policy, ctx);
+    if (retired.changed) {
+      changes.push({
+        identity: retired.identity,
+        before: current,
+        events: retired.events,
+        record: undefined,
+        cause: "date",
+      });
     } else {
       unchanged++;
     }
@@ -77,12 +96,11 @@ export function planSync(
 
   for (const identity of existing) {
     if (seen.has(identity.id)) continue;
-    const outcome =
-      policy.complete && policy.missingMeans === "terminate"
-        ? terminateMissing(identity, policy.source, ctx)
-        : advanceByDate(identity, ctx);
+    const terminating = policy.complete && policy.missingMeans === "terminate";
+    const moved = terminating ? terminateMissing(identity, policy.source, ctx) : advanceByDate(identity, ctx);
+    const outcome = moved.changed ? moved : retire(identity, policy, ctx);
     if (outcome.changed) {
-      const cause = policy.complete && policy.missingMeans === "terminate" ? "missing" : "date";
+      const cause = moved.changed && terminating ? "missing" : "date";
       changes.push({
         identity: outcome.identity,
         before: identity,
@@ -95,6 +113,12 @@ export function planSync(
     }
   }
   return { changes, unchanged };
+}
+
+function retire(identity: Identity, policy: SyncPolicy, ctx: LifecycleContext): LifecycleOutcome {
+  return policy.deleteAfterDays === undefined
+    ? { identity, events: [], changed: false }
+    : deleteAfterRetention(identity, policy.deleteAfterDays, ctx);
 }
 
 /** Counts of what a plan does, for summaries and mass-change protection. */
