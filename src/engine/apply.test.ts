@@ -14,8 +14,10 @@ import { tempDir } from "../../test/helpers/workspace.js";
 import { queryEvents, verifyLedger } from "../audit/ledger.js";
 import type { Connector } from "../connectors/connector-types.js";
 import type { PlannedOperation } from "../domain/access-types.js";
+import { validateConfigText } from "../policy/config-loader.js";
 import { MassChangeError } from "../shared/errors.js";
 import { accountRepository } from "../store/account-repository.js";
+import { notificationRepository } from "../store/notification-repository.js";
 import { operationRepository } from "../store/operation-repository.js";
 import { type ApplyDeps, applyOperations, checkMassChange, massChangesOf } from "./apply.js";
 import type { RetryPolicy } from "./backoff.js";
@@ -295,6 +297,32 @@ describe.each(await storeFactories())("apply on %s", (_name, makeStore) => {
     expect(result.dead[0]!.error).toMatch(/^bare: .*no such table/);
     const [dead] = await events("operation.dead");
     expect(dead!.details).toMatchObject({ retryable: false, why: "not retryable" });
+  });
+
+  it("with a notify section, queues connector.unreachable once per window and operation.dead when it dies", async () => {
+    const { config, errors } = await validateConfigText(
+      [
+        "notify:",
+        "  webhooks: { siem: { url: http://127.0.0.1:9/hook, format: json } }",
+        "  routes:",
+        "    operation.dead: [ { webhook: siem } ]",
+        "    connector.unreachable: [ { webhook: siem } ]",
+        "  unreachableWindowMinutes: 30",
+      ].join("\n"),
+      { path: path.join(dir, "tenure.yaml"), env: {} },
+    );
+    expect(errors).toEqual([]);
+    await enqueue(joiner("broken", "id-x", "xavier", []));
+    const outbox = () => notificationRepository.list(store.db);
+    // Attempts 1 and 2 fail inside one window: one unreachable alert. Attempt 3 is the last: dead.
+    for (const seconds of [0, 60, 600]) await applyOperations({ ...deps(at(seconds)), notify: config! });
+    const rows = await outbox();
+    expect(rows.map((r) => r.event).sort()).toEqual(["connector.unreachable", "operation.dead"]);
+    const dead = rows.find((r) => r.event === "operation.dead")!;
+    expect(dead.payload).toMatchObject({ system: "broken", kind: "create", username: "xavier", attempts: 3 });
+    // Queued in the transaction that recorded the death.
+    const [deadEvent] = await events("operation.dead");
+    expect(dead.createdAt).toBe(deadEvent!.time);
   });
 
   it("fails the operations of a system it has no connector for, without retry", async () => {

@@ -2,7 +2,8 @@ import type { Transaction } from "kysely";
 import { type AuditEventInput, appendEvents } from "../audit/ledger.js";
 import { type Connector, ConnectorError, type WriteResult } from "../connectors/connector-types.js";
 import type { PlannedOperation } from "../domain/access-types.js";
-import type { LifecycleConfig } from "../policy/config-types.js";
+import { notifyConnectorUnreachable, notifyOperationDead } from "../notify/notification-enqueue.js";
+import type { LifecycleConfig, TenureConfig } from "../policy/config-types.js";
 import { MassChangeError } from "../shared/errors.js";
 import type { Store } from "../store/database.js";
 import { type OperationRecord, operationRepository } from "../store/operation-repository.js";
@@ -40,6 +41,13 @@ export interface ApplyDeps {
   /** Operations of one system executed at once (different identities). Default 8. */
   concurrency?: number;
   onProgress?: (progress: ApplyProgress) => void;
+  /**
+   * tenure.yaml's `notify` section. With it, an operation going dead queues `operation.dead`, and a
+   * failure because a system was unreachable queues `connector.unreachable` (at most one per system per
+   * window), each in the transaction that records the failure, so no alert is lost or sent for a
+   * failure that was not recorded.
+   */
+  notify?: Pick<TenureConfig, "notify">;
 }
 
 export interface ApplyOptions {
@@ -311,6 +319,11 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
         outcomes.push({ ...base, outcome: "skipped", error: LEASE_LOST });
         continue;
       }
+      if (deps.notify !== undefined) {
+        if (next === "dead") await notifyOperationDead(trx, e.op, e.error, deps.notify, now);
+        if (e.kind === "unreachable")
+          await notifyConnectorUnreachable(trx, e.op.system, e.error, deps.notify, now);
+      }
       events.push({
         time: at,
         actor,
@@ -349,7 +362,12 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
     try {
       return { op, result: await runOnConnector(connectorOf(op.system), op) };
     } catch (err) {
-      return { op, error: describeError(op, err), retryable: err instanceof ConnectorError && err.retryable };
+      return {
+        op,
+        error: describeError(op, err),
+        retryable: err instanceof ConnectorError && err.retryable,
+        ...(err instanceof ConnectorError ? { kind: err.kind } : {}),
+      };
     }
   }
 
@@ -453,7 +471,9 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
 type Succeeded = AppliedChange;
 
 /** A claimed operation after its connector call, before its result is recorded. */
-type Executed = Succeeded | { op: OperationRecord; error: string; retryable: boolean };
+type Executed =
+  | Succeeded
+  | { op: OperationRecord; error: string; retryable: boolean; kind?: ConnectorError["kind"] };
 
 const LEASE_LOST = "the claim expired and another worker took the operation over; it records the result";
 

@@ -256,6 +256,7 @@ export async function applyQueued(
         now: options.now,
         workerId: workerId(),
         actor: options.actor,
+        notify: config,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       },
       {
