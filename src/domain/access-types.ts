@@ -33,6 +33,8 @@ export interface SystemDef {
   /** Reconcile correlation: the account attribute (or `username`) compared with the identity attribute. */
   correlation: { account: string; identity: AttributeName | "username" };
   retry: { maxAttempts: number; baseDelaySeconds: number; maxDelaySeconds: number };
+  /** `reconcile.schedule`: when the scheduler reconciles this system (cron, or `off`); absent: server.schedule.reconcile. */
+  reconcile?: { schedule: string };
   location: SourceLocation;
 }
 

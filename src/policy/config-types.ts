@@ -46,6 +46,8 @@ export interface ServerConfig {
   readonly authFailuresPerMinute: number;
   /** How long a system's health check may take before it counts as unreachable. Default 3000. */
   readonly healthTimeoutMs: number;
+  /** What runs on the clock, without a push (docs/scheduler.md). Every key has a default. */
+  readonly schedule: ScheduleConfig;
   /** Tenure's SCIM 2.0 server at `/scim/v2` (docs/scim.md). Absent: no SCIM endpoints are served. */
   readonly scim?: ScimServerConfig;
 }
@@ -63,6 +65,27 @@ export interface ScimServerConfig {
    * `employeeNumber`, `userName`, or `id` (the id Tenure assigns). A User without it is refused.
    */
   readonly key: ScimKeyAttribute;
+}
+
+/**
+ * `server.schedule`: the scheduler's jobs and their cron patterns (5 fields, or 6 with seconds first;
+ * `off` turns a job off), read in `timeZone`.
+ */
+export interface ScheduleConfig {
+  /** Whether `tenure serve` runs the scheduler. Default true. */
+  readonly enabled: boolean;
+  /** The IANA time zone the patterns are read in. Default `UTC`. */
+  readonly timeZone: string;
+  /** The lifecycle sweep: date-driven transitions, contractor warnings, provisioning. Default every 5 minutes. */
+  readonly lifecycle: string;
+  /** Reconcile of each system, unless `systems.<name>.reconcile.schedule` says otherwise. Default hourly. */
+  readonly reconcile: string;
+  /** Delivery of queued notifications. Default every minute. */
+  readonly notify: string;
+  /** Alerts about manual tasks past their SLA. Default every 15 minutes. */
+  readonly tasks: string;
+  /** How often a process that is not the scheduler leader tries to become it (PostgreSQL). Default 30. */
+  readonly leaderRetrySeconds: number;
 }
 
 export type SourceConfig = CsvSourceConfig | PushSourceConfig;

@@ -212,6 +212,26 @@ export interface ScimResourcesTable {
   last_modified: string;
 }
 
+/**
+ * The scheduler's memory: one row per job (`lifecycle`, `reconcile:ldap`, `notify`, …) with the last due
+ * time it handled (`last_due`, ISO-8601) and how that run went. `status` is succeeded or failed;
+ * `caught_up` is 1 when the run made up for slots missed while it could not run (it started late).
+ */
+export interface ScheduleRunsTable {
+  job: string;
+  pattern: string;
+  last_due: string;
+  started_at: string;
+  finished_at: string;
+  status: string;
+  late_seconds: number;
+  caught_up: number;
+  summary: string | null;
+  error: string | null;
+  runs: number;
+  failures: number;
+}
+
 /** What a repository function runs on: the database, or a transaction the caller holds. */
 export type Db = Kysely<Database> | Transaction<Database>;
 
@@ -230,4 +250,5 @@ export interface Database {
   notifications: NotificationsTable;
   api_tokens: ApiTokensTable;
   scim_resources: ScimResourcesTable;
+  schedule_runs: ScheduleRunsTable;
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { SCIM_KEY_ATTRIBUTES, type ServerConfig } from "../config-types.js";
 import { strictObject } from "../schema-helpers.js";
+import { scheduleSection } from "./schedule-section.js";
 
 function positiveWhole(expected: string) {
   return z.number({ error: expected }).int({ error: expected }).min(1, { error: expected });
@@ -26,6 +27,7 @@ export const serverSection = strictObject({
     .default(5),
   authFailuresPerMinute: positiveWhole("expected a whole number (1 or more)").default(10),
   healthTimeoutMs: positiveWhole("expected a whole number of milliseconds (1 or more)").default(3000),
+  schedule: scheduleSection,
   scim: strictObject({
     source: z.string({ error: pushSource }).min(1, { error: pushSource }),
     key: z.enum(SCIM_KEY_ATTRIBUTES).default("externalId"),

@@ -4,6 +4,7 @@ import type { SystemDef } from "../../domain/access-types.js";
 import { ATTRIBUTE_NAMES } from "../../domain/identity-types.js";
 import { compileTemplate, TemplateError } from "../../domain/username-template.js";
 import { closestMatch, strictObject, VALUE_OFFSET } from "../schema-helpers.js";
+import { cronPattern } from "./schedule-section.js";
 import type { PolicyContext } from "./section-types.js";
 
 /** A system name: what grants, entitlements, operations and the CLI call the system. */
@@ -101,6 +102,7 @@ const systemShape = {
     identity: z.enum([...ATTRIBUTE_NAMES, "username"]).default("username"),
   }).prefault({}),
   retry: retrySchema({ maxAttempts: 5, baseDelaySeconds: 30, maxDelaySeconds: 3600 }),
+  reconcile: strictObject({ schedule: cronPattern().optional() }).optional(),
 };
 
 function systemSchemaFor(connector: string, config: z.ZodType) {
@@ -152,6 +154,7 @@ export function resolveSystems(value: SystemsFile, ctx: PolicyContext): Record<s
       account: { ...system.account },
       correlation: { ...system.correlation },
       retry: { ...system.retry },
+      ...(system.reconcile?.schedule === undefined ? {} : { reconcile: { schedule: system.reconcile.schedule } }),
       location: ctx.locate(["systems", name]),
     };
   }
