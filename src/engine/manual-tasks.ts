@@ -56,28 +56,17 @@ export async function completeTask(
     const createdAt = Date.parse(task.createdAt);
     const dueAt = Date.parse(task.dueAt);
     await appendEvents(trx, [
-      {
-        time: input.now.toISOString(),
-        actor: `user:${by}`,
-        action: "operation.succeeded",
-        subject: operationSubject(operation),
-        details: {
-          ...operationDetails(operation),
-          attempts: operation.attempts,
-          changed: true,
-          nativeId: operation.nativeId,
-          taskId: task.id,
-          fulfiller: task.fulfiller,
-          doneBy: by,
-          note,
-          taskCreatedAt: task.createdAt,
-          dueAt: task.dueAt,
-          tookHours: hours(input.now.getTime() - createdAt),
-          slaHours: hours(dueAt - createdAt),
-          withinSla: input.now.getTime() <= dueAt,
-          ...(input.recordedBy === undefined ? {} : { recordedBy: input.recordedBy }),
-        },
-      },
+      closeEvent("operation.succeeded", { task, operation }, input, by, {
+        changed: true,
+        nativeId: operation.nativeId,
+        doneBy: by,
+        note,
+        taskCreatedAt: task.createdAt,
+        dueAt: task.dueAt,
+        tookHours: hours(input.now.getTime() - createdAt),
+        slaHours: hours(dueAt - createdAt),
+        withinSla: input.now.getTime() <= dueAt,
+      }),
     ]);
     return { task, operation };
   });
@@ -109,26 +98,39 @@ export async function cancelTask(
       now: input.now,
     });
     await appendEvents(trx, [
-      {
-        time: input.now.toISOString(),
-        actor: `user:${by}`,
-        action: "operation.dead",
-        subject: operationSubject(operation),
-        details: {
-          ...operationDetails(operation),
-          attempts: operation.attempts,
-          error: operation.lastError,
-          retryable: false,
-          why: "task cancelled",
-          taskId: task.id,
-          fulfiller: task.fulfiller,
-          cancelledBy: by,
-          ...(input.recordedBy === undefined ? {} : { recordedBy: input.recordedBy }),
-        },
-      },
+      closeEvent("operation.dead", { task, operation }, input, by, {
+        error: operation.lastError,
+        retryable: false,
+        why: "task cancelled",
+        cancelledBy: by,
+      }),
     ]);
     return { task, operation };
   });
+}
+
+/** The audit event of a closed task's operation, by `user:<by>`: the operation, the task, and `extra`. */
+function closeEvent(
+  action: string,
+  { task, operation }: TaskOutcome,
+  input: CloseTaskInput,
+  by: string,
+  extra: Record<string, unknown>,
+): AuditEventInput {
+  return {
+    time: input.now.toISOString(),
+    actor: `user:${by}`,
+    action,
+    subject: operationSubject(operation),
+    details: {
+      ...operationDetails(operation),
+      attempts: operation.attempts,
+      taskId: task.id,
+      fulfiller: task.fulfiller,
+      ...extra,
+      ...(input.recordedBy === undefined ? {} : { recordedBy: input.recordedBy }),
+    },
+  };
 }
 
 /**

@@ -75,7 +75,7 @@ export async function reconcileSystem(
   const at = options.now.toISOString();
   const { db } = store;
   if (!connector.describe().readsAccounts)
-    return unreadReport(system, await accountRepository.list(db, { system: systemName }));
+    return unreadReport(systemName, system, await accountRepository.list(db, { system: systemName }));
   const read: ConnectorAccount[] = await connector.listAccounts();
 
   const [identities, linkRows, known] = await Promise.all([
@@ -88,18 +88,7 @@ export async function reconcileSystem(
   const knownByUsername = new Map(known.map((a) => [a.username, a]));
   const byValue = identityKeys(system, identities, linkByIdentity);
 
-  const report: ReconcileReport = {
-    system: systemName,
-    accounts: read.length,
-    correlated: 0,
-    orphans: [],
-    adopted: [],
-    vanished: [],
-    unmanagedEntitlements: [],
-    missingEntitlements: [],
-    policy: { drift: system.drift, orphans: system.orphans },
-    read: true,
-  };
+  const report = emptyReport(systemName, system, read.length, true);
   const newLinks: Array<{ identityId: string; system: string; username: string }> = [];
   const accounts: Account[] = read.map((r) => {
     const before = knownByUsername.get(r.username);
@@ -196,19 +185,27 @@ export async function reconcileSystem(
   return report;
 }
 
-/** The report of a system that cannot be read: its recorded accounts, no findings. */
-function unreadReport(system: SystemDef, recorded: readonly Account[]): ReconcileReport {
-  const present = recorded.filter((a) => !a.vanishedAt);
+/** A report with no findings yet. */
+function emptyReport(name: string, system: SystemDef, accounts: number, read: boolean): ReconcileReport {
   return {
-    system: system.name,
-    accounts: present.length,
-    correlated: present.filter((a) => a.identityId !== null).length,
+    system: name,
+    accounts,
+    correlated: 0,
     orphans: [],
     adopted: [],
     vanished: [],
     unmanagedEntitlements: [],
     missingEntitlements: [],
     policy: { drift: system.drift, orphans: system.orphans },
-    read: false,
+    read,
+  };
+}
+
+/** The report of a system that cannot be read: its recorded accounts, no findings. */
+function unreadReport(name: string, system: SystemDef, recorded: readonly Account[]): ReconcileReport {
+  const present = recorded.filter((a) => !a.vanishedAt);
+  return {
+    ...emptyReport(name, system, present.length, false),
+    correlated: present.filter((a) => a.identityId !== null).length,
   };
 }

@@ -197,6 +197,31 @@ function claimable(now: string, system: string | undefined, identityIds?: readon
 }
 
 /**
+ * Applies `set` to those of `ids` that are `running` under `workerId`'s claim, one statement per chunk,
+ * and returns their ids: the operations whose result this worker may still record.
+ */
+async function settleClaims(
+  db: Db,
+  ids: readonly string[],
+  workerId: string,
+  set: Partial<OperationsTable>,
+): Promise<Set<string>> {
+  const held = new Set<string>();
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const rows = await db
+      .updateTable("operations")
+      .set(set)
+      .where("id", "in", ids.slice(i, i + CHUNK))
+      .where("state", "=", "running")
+      .where("claimed_by", "=", workerId)
+      .returning("id")
+      .execute();
+    for (const row of rows) held.add(row.id);
+  }
+  return held;
+}
+
+/**
  * Durable operations: the unit of work of provisioning (DESIGN.md "Operation"). Functions take a db or a
  * transaction, so the engine can record an outcome, the account it changed and its audit event atomically.
  *
@@ -375,31 +400,19 @@ export const operationRepository = {
    * {@link markSucceeded} for many operations in one statement per chunk; returns the ids whose claim
    * `workerId` still held (only those changed).
    */
-  async markSucceededMany(
+  markSucceededMany(
     db: Db,
     ids: readonly string[],
     options: { now: Date; workerId: string },
   ): Promise<Set<string>> {
     const at = options.now.toISOString();
-    const held = new Set<string>();
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const rows = await db
-        .updateTable("operations")
-        .set({
-          state: "succeeded",
-          last_error: null,
-          claim_expires_at: null,
-          updated_at: at,
-          finished_at: at,
-        })
-        .where("id", "in", ids.slice(i, i + CHUNK))
-        .where("state", "=", "running")
-        .where("claimed_by", "=", options.workerId)
-        .returning("id")
-        .execute();
-      for (const row of rows) held.add(row.id);
-    }
-    return held;
+    return settleClaims(db, ids, options.workerId, {
+      state: "succeeded",
+      last_error: null,
+      claim_expires_at: null,
+      updated_at: at,
+      finished_at: at,
+    });
   },
 
   /**
@@ -408,31 +421,18 @@ export const operationRepository = {
    * of their identity in their system. Returns the ids whose claim `workerId` still held (only those
    * changed).
    */
-  async markAwaitingMany(
+  markAwaitingMany(
     db: Db,
     ids: readonly string[],
     options: { now: Date; workerId: string },
   ): Promise<Set<string>> {
-    const at = options.now.toISOString();
-    const held = new Set<string>();
-    for (let i = 0; i < ids.length; i += CHUNK) {
-      const rows = await db
-        .updateTable("operations")
-        .set({
-          state: "awaiting",
-          last_error: null,
-          claimed_by: null,
-          claim_expires_at: null,
-          updated_at: at,
-        })
-        .where("id", "in", ids.slice(i, i + CHUNK))
-        .where("state", "=", "running")
-        .where("claimed_by", "=", options.workerId)
-        .returning("id")
-        .execute();
-      for (const row of rows) held.add(row.id);
-    }
-    return held;
+    return settleClaims(db, ids, options.workerId, {
+      state: "awaiting",
+      last_error: null,
+      claimed_by: null,
+      claim_expires_at: null,
+      updated_at: options.now.toISOString(),
+    });
   },
 
   /**

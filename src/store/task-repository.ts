@@ -32,17 +32,11 @@ export interface TaskRecord {
   overdueNotifiedAt: string | null;
 }
 
-export interface NewTask {
-  operationId: string;
-  system: string;
-  kind: OperationKind;
-  identityId: string | null;
-  username: string;
-  entitlement: string | null;
-  instructions: string;
-  fulfiller: string;
-  dueAt: Date;
-}
+/** A task to create: the operation it stands for, what to do, who, and by when. */
+export type NewTask = Pick<
+  TaskRecord,
+  "operationId" | "system" | "kind" | "identityId" | "username" | "entitlement" | "instructions" | "fulfiller"
+> & { dueAt: Date };
 
 export interface TaskFilter {
   /** Default `open`; `all` for every state. */

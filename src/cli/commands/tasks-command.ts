@@ -1,6 +1,14 @@
 import type { Command } from "commander";
-import { alertOverdueTasks, cancelTask, completeTask, resolveTask } from "../../engine/manual-tasks.js";
+import {
+  alertOverdueTasks,
+  type CloseTaskInput,
+  cancelTask,
+  completeTask,
+  resolveTask,
+  type TaskOutcome,
+} from "../../engine/manual-tasks.js";
 import { UsageError } from "../../shared/errors.js";
+import type { Store } from "../../store/database.js";
 import { type TaskRecord, taskRepository } from "../../store/task-repository.js";
 import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
 import { type Output, printJson, println } from "../output.js";
@@ -23,6 +31,24 @@ function printTask(o: Output, t: ReturnType<typeof view>): void {
   println(o, `${t.id}  ${t.system}  ${t.kind} ${target}  for ${t.fulfiller}  (${when})`);
   for (const line of t.instructions.split("\n")) println(o, `    ${line}`);
   if (t.note !== null) println(o, `    note: ${t.note}`);
+}
+
+/** Resolves the task a person names, closes it the way `close` does, and prints the outcome. */
+async function closeTask<I extends { by: string }>(
+  cmd: Command,
+  ref: string,
+  close: (store: Store, taskId: string, input: I & Omit<CloseTaskInput, "by">) => Promise<TaskOutcome>,
+  input: I,
+  print: (o: Output, outcome: TaskOutcome) => void,
+): Promise<void> {
+  const g = globalOptions(cmd);
+  const o = outputFor(g);
+  const outcome = await withStore(g, async ({ store }) => {
+    const task = await resolveTask(store.db, ref);
+    return close(store, task.id, { ...input, now: now(), recordedBy: cliActor() });
+  });
+  if (o.json) printJson(o, outcome);
+  else print(o, outcome);
 }
 
 export function registerTasks(program: Command): void {
@@ -75,25 +101,17 @@ export function registerTasks(program: Command): void {
     .requiredOption("--by <name>", "who did the work (recorded in the audit as user:NAME)")
     .option("--note <text>", "what they did or noticed (goes into the audit: never a password)")
     .action(async (ref: string, opts: { by: string; note?: string }, cmd: Command) => {
-      const g = globalOptions(cmd);
-      const o = outputFor(g);
-      const result = await withStore(g, async ({ store }) => {
-        const task = await resolveTask(store.db, ref);
-        return completeTask(store, task.id, {
-          by: opts.by,
-          note: opts.note ?? null,
-          now: now(),
-          recordedBy: cliActor(),
-        });
-      });
-      if (o.json) printJson(o, result);
-      else {
-        const { task, operation } = result;
-        println(
-          o,
-          `task ${task.id} done by ${task.doneBy}: ${operation.kind} ${operation.entitlement ?? operation.username} in ${operation.system} succeeded at ${operation.finishedAt}`,
-        );
-      }
+      await closeTask(
+        cmd,
+        ref,
+        completeTask,
+        { by: opts.by, note: opts.note ?? null },
+        (o, { task, operation }) =>
+          println(
+            o,
+            `task ${task.id} done by ${task.doneBy}: ${operation.kind} ${operation.entitlement ?? operation.username} in ${operation.system} succeeded at ${operation.finishedAt}`,
+          ),
+      );
     });
 
   tasks
@@ -102,19 +120,9 @@ export function registerTasks(program: Command): void {
     .requiredOption("--by <name>", "who cancels it (recorded in the audit as user:NAME)")
     .requiredOption("--reason <text>", "why (goes into the audit)")
     .action(async (ref: string, opts: { by: string; reason: string }, cmd: Command) => {
-      const g = globalOptions(cmd);
-      const o = outputFor(g);
-      const result = await withStore(g, async ({ store }) => {
-        const task = await resolveTask(store.db, ref);
-        return cancelTask(store, task.id, {
-          by: opts.by,
-          reason: opts.reason,
-          now: now(),
-          recordedBy: cliActor(),
-        });
-      });
-      if (o.json) printJson(o, result);
-      else println(o, `task ${result.task.id} cancelled; operation ${result.operation.id} is dead`);
+      await closeTask(cmd, ref, cancelTask, { by: opts.by, reason: opts.reason }, (o, { task, operation }) =>
+        println(o, `task ${task.id} cancelled; operation ${operation.id} is dead`),
+      );
     });
 
   tasks
