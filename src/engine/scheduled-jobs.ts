@@ -1,0 +1,111 @@
+import { deliverNotifications } from "../notify/notification-delivery.js";
+import { notifyConnectorUnreachable } from "../notify/notification-enqueue.js";
+import type { TenureConfig } from "../policy/config-types.js";
+import type { Store } from "../store/database.js";
+import { summariseSweep, sweepLifecycle } from "./lifecycle-sweep.js";
+import { alertOverdueTasks } from "./manual-tasks.js";
+import { connectorPool, workerId } from "./provision.js";
+import { reconcileSystem } from "./reconcile.js";
+import type { ScheduledJob } from "./scheduler.js";
+
+export interface JobDeps {
+  store: Store;
+  config: TenureConfig;
+  /** The clock, for work that reads it as it goes (notification delivery records each message's time). */
+  now: () => Date;
+  /** The actor of what the jobs change. `scheduler`, or `cli:alice` for `tenure schedule run`. */
+  actor: string;
+  /** Lets the lifecycle job through mass-change protection (`schedule run lifecycle --confirm-mass-change`). */
+  confirmMassChange?: boolean;
+}
+
+/**
+ * The jobs `server.schedule` describes, in the order `schedule status` lists them:
+ * - `lifecycle` — the lifecycle sweep (start and end dates, retention, contractor warnings) and
+ *   provisioning at the time (access expiries, retention deletes), see sweepLifecycle;
+ * - `reconcile:<system>` — one per system, at `systems.<name>.reconcile.schedule` or server.schedule.reconcile;
+ *   a system that cannot be read also queues `connector.unreachable`;
+ * - `notify` — delivery of queued notifications (only when `notify:` is configured);
+ * - `tasks` — the SLA alert for manual tasks (only when a system uses the manual connector).
+ * Operations are applied by `tenure serve`'s own apply loop (server.applyIntervalSeconds), and by the
+ * lifecycle job's provisioning.
+ */
+export function scheduledJobs(deps: JobDeps): ScheduledJob[] {
+  const { store, config, actor } = deps;
+  const schedule = config.server.schedule;
+  const jobs: ScheduledJob[] = [
+    {
+      name: "lifecycle",
+      pattern: schedule.lifecycle,
+      description: "date-driven lifecycle moves, contractor warnings, then provisioning at the time",
+      async run({ now }) {
+        const result = await sweepLifecycle(store, config, {
+          now,
+          actor,
+          ...(deps.confirmMassChange ? { confirmMassChange: true } : {}),
+        });
+        return summariseSweep(result);
+      },
+    },
+  ];
+  for (const system of Object.values(config.policy.systems)) {
+    jobs.push({
+      name: `reconcile:${system.name}`,
+      pattern: system.reconcile?.schedule ?? schedule.reconcile,
+      description: `read every account of ${system.name}: adopt, report orphans and drift`,
+      async run({ now }) {
+        const pool = connectorPool(config);
+        try {
+          const report = await reconcileSystem(store, config.policy, system.name, pool.get(system.name), {
+            now,
+            actor,
+          });
+          return {
+            read: report.read,
+            accounts: report.accounts,
+            correlated: report.correlated,
+            orphans: report.orphans.length,
+            adopted: report.adopted.length,
+            vanished: report.vanished.length,
+            drift: report.unmanagedEntitlements.length + report.missingEntitlements.length,
+          };
+        } catch (err) {
+          // Connector messages are free of secrets; the notification is throttled per system and window.
+          const reason = err instanceof Error ? err.message : String(err);
+          await store.db
+            .transaction()
+            .execute((trx) => notifyConnectorUnreachable(trx, system.name, reason, config, now));
+          throw err;
+        } finally {
+          await pool.closeAll();
+        }
+      },
+    });
+  }
+  if (config.notify !== undefined) {
+    jobs.push({
+      name: "notify",
+      pattern: schedule.notify,
+      description: "deliver queued notifications (email, webhooks), retrying failed ones",
+      async run({ signal }) {
+        const result = await deliverNotifications(
+          { store, notify: config.notify, now: deps.now, workerId: workerId(), actor },
+          { signal },
+        );
+        return { ...result.summary };
+      },
+    });
+  }
+  if (Object.values(config.policy.systems).some((s) => s.connector === "manual")) {
+    jobs.push({
+      name: "tasks",
+      pattern: schedule.tasks,
+      description: "alert about manual tasks past their SLA (task.overdue, once per task)",
+      async run({ now }) {
+        const result = await alertOverdueTasks(store, config, now, { actor });
+        return { alerted: result.alerted.length, notifications: result.notifications };
+      },
+    });
+  }
+  return jobs;
+}
