@@ -1,7 +1,12 @@
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { tempDir } from "../../../test/helpers/workspace.js";
+import { loadConfig } from "../../policy/config-loader.js";
 import { ConnectorError } from "../connector-types.js";
 import { createManualConnector } from "./manual-connector.js";
-import { parseManualConnectorConfig } from "./manual-schemas.js";
+import { type ManualConnectorConfig, parseManualConnectorConfig } from "./manual-schemas.js";
 
 const ref = { username: "ada.lovelace", nativeId: null };
 
@@ -98,5 +103,34 @@ describe("manual connector", () => {
     expect((await connector.delete(ref)).awaiting?.instructions).toBe(
       "Delete the account ada.lovelace from payroll.\nApplication: https://payroll.example.test/admin",
     );
+  });
+});
+
+describe("docs/connectors.md, manual section", () => {
+  it("has an example that loads and renders the task text it shows", async () => {
+    const doc = await readFile(
+      fileURLToPath(new URL("../../../docs/connectors.md", import.meta.url)),
+      "utf8",
+    );
+    const section = doc.slice(doc.indexOf("### Example: a payroll portal"));
+    const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
+    const shown = /```console\n[^\n]*\n[^\n]*\n((?: {4}[^\n]*\n)+)/.exec(section)?.[1] ?? "";
+    const { dir, dispose } = await tempDir("tenure-manual-doc-");
+    try {
+      await writeFile(path.join(dir, "tenure.yaml"), yaml);
+      const config = await loadConfig(path.join(dir, "tenure.yaml"), { env: {} });
+      const payroll = config.policy.systems.payroll!;
+      const connector = createManualConnector("payroll", payroll.connectorConfig as ManualConnectorConfig);
+      const created = await connector.create({
+        username: "ann.lee",
+        attributes: { displayName: "Ann Lee", email: "ann.lee@example.com" },
+        enabled: true,
+      });
+      expect(created.awaiting).toMatchObject({ fulfiller: "payroll-ops@example.com", slaHours: 8 });
+      // The console shows the instructions indented by four spaces, wrapped where the text has a line break.
+      expect(`${created.awaiting?.instructions.trimEnd()}\n`).toBe(shown.replace(/^ {4}/gm, ""));
+    } finally {
+      await dispose();
+    }
   });
 });
