@@ -145,6 +145,7 @@ describe.each(variants)("apply killed mid-run and resumed, store on %s", (_name,
     expect(await operationRepository.countByState(store.db)).toEqual({
       pending: 0,
       running: 0,
+      awaiting: 0,
       succeeded: TOTAL,
       failed: 0,
       dead: 0,
