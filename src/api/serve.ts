@@ -45,6 +45,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...(options.logStream ? { logStream: options.logStream } : {}),
     ...(options.logLevel ? { logLevel: options.logLevel } : {}),
   });
+  let shuttingDown = false;
+  // A keep-alive connection whose request is in flight when shutdown starts would otherwise stay open
+  // after its answer (for as long as the client keeps idle connections), holding the shutdown up.
+  app.addHook("onSend", async (_request, reply, payload) => {
+    if (shuttingDown) reply.header("connection", "close");
+    return payload;
+  });
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === "object" && address !== null ? address.port : options.port;
@@ -68,6 +75,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     app,
     close() {
       closing ??= (async () => {
+        shuttingDown = true;
         app.log.info("shutting down: finishing requests and operations in flight");
         await Promise.all([app.close(), loop?.stop()]);
         app.log.info("stopped");

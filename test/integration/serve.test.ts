@@ -5,7 +5,7 @@
  * to `pending`, nothing is left `running`, and the process exits 0.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -223,6 +223,63 @@ server:
     } finally {
       await store.close();
     }
+  });
+
+  it("lets a request in flight finish before it exits: a sync asked for just before SIGTERM completes", async () => {
+    // Without the background loop, so the writes are the request's own.
+    const quiet = path.join(dir, "quiet.yaml");
+    const text = await readFile(configFile, "utf8");
+    await writeFile(quiet, text.replace("applyIntervalSeconds: 1", "applyIntervalSeconds: 0"));
+    const created = await runCli([
+      "--config",
+      configFile,
+      "--json",
+      "token",
+      "create",
+      "--name",
+      "admin",
+      "--role",
+      "admin",
+    ]);
+    const { token } = JSON.parse(created.stdout) as { token: string };
+    const serve = await startServe(quiet);
+    const before = receiver.received;
+    const sync = fetch(`${serve.url}/api/sync`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: "{}",
+    });
+    await until("the sync's writes", () => receiver.received > before);
+    const exited = new Promise<number | null>((resolve) => serve.child.on("exit", (code) => resolve(code)));
+    serve.child.kill("SIGTERM");
+    const answer = await sync;
+    expect(answer.status).toBe(200);
+    const result = (await answer.json()) as { provisioning: { applied: { succeeded: number } } };
+    expect(result.provisioning.applied.succeeded).toBeGreaterThan(0);
+    expect(await exited).toBe(0);
+
+    const config = await loadConfig(configFile);
+    const store = await openStore(config.database, { baseDir: config.baseDir });
+    try {
+      const counts = await operationRepository.countByState(store.db);
+      expect(counts.running).toBe(0);
+      expect(counts.succeeded).toBe(receiver.received);
+    } finally {
+      await store.close();
+    }
+    // Revoked, the token is refused; the list says when.
+    expect((await runCli(["--config", configFile, "token", "revoke", "admin"])).code).toBe(0);
+    const listed = await runCli(["--config", configFile, "--json", "token", "list"]);
+    const tokens = (
+      JSON.parse(listed.stdout) as {
+        tokens: Array<{ name: string; revokedAt: string | null; lastUsedAt: string | null }>;
+      }
+    ).tokens;
+    expect(tokens.find((t) => t.name === "admin")).toMatchObject({
+      revokedAt: expect.any(String),
+      lastUsedAt: expect.any(String),
+    });
+    expect(listed.stdout).not.toContain(token);
   });
 
   it("refuses a port that is not one", async () => {
