@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import type { Identity, LifecycleState } from "../domain/identity-types.js";
 import { type BulkInsertSpec, bulkInsert, usesDollar } from "./bulk-insert.js";
 import { jsonOf } from "./json-text.js";
@@ -83,6 +83,27 @@ export interface IdentityFilter {
   limit?: number;
 }
 
+/** The identities of `source` whose `value` is one of `values`, a bounded `in (…)` list at a time. */
+async function listWhereIn(
+  db: Db,
+  source: string,
+  value: RawBuilder<string>,
+  values: readonly string[],
+): Promise<Identity[]> {
+  const unique = [...new Set(values)];
+  const out: Identity[] = [];
+  for (let i = 0; i < unique.length; i += LOOKUP_CHUNK) {
+    const rows = await db
+      .selectFrom("identities")
+      .selectAll()
+      .where("source", "=", source)
+      .where(value, "in", unique.slice(i, i + LOOKUP_CHUNK))
+      .execute();
+    out.push(...rows.map(fromRow));
+  }
+  return out;
+}
+
 /** Identities, one repository for the aggregate. Functions take a db or a transaction. */
 export const identityRepository = {
   async listBySource(db: Db, source: string): Promise<Identity[]> {
@@ -102,20 +123,8 @@ export const identityRepository = {
     emails: readonly string[],
   ): Promise<Identity[]> {
     const found = new Map<string, Identity>();
-    for (const [column, values] of [
-      ["source_key", [...new Set(keys)]],
-      ["email", [...new Set(emails)]],
-    ] as const) {
-      for (let i = 0; i < values.length; i += LOOKUP_CHUNK) {
-        const rows = await db
-          .selectFrom("identities")
-          .selectAll()
-          .where("source", "=", source)
-          .where(column, "in", values.slice(i, i + LOOKUP_CHUNK))
-          .execute();
-        for (const row of rows) found.set(row.id, fromRow(row));
-      }
-    }
+    for (const i of await listWhereIn(db, source, sql.ref<string>("source_key"), keys)) found.set(i.id, i);
+    for (const i of await listWhereIn(db, source, sql.ref<string>("email"), emails)) found.set(i.id, i);
     return [...found.values()];
   },
 
@@ -125,22 +134,10 @@ export const identityRepository = {
    * source's rows — but only matching identities are read out of it.
    */
   async listReports(db: Db, source: string, managerKeys: readonly string[]): Promise<Identity[]> {
-    const keys = [...new Set(managerKeys)];
-    if (keys.length === 0) return [];
     const manager = usesDollar(db)
       ? sql<string>`(attributes::json ->> 'managerId')`
       : sql<string>`json_extract(attributes, '$.managerId')`;
-    const out: Identity[] = [];
-    for (let i = 0; i < keys.length; i += LOOKUP_CHUNK) {
-      const rows = await db
-        .selectFrom("identities")
-        .selectAll()
-        .where("source", "=", source)
-        .where(manager, "in", keys.slice(i, i + LOOKUP_CHUNK))
-        .execute();
-      out.push(...rows.map(fromRow));
-    }
-    return out;
+    return listWhereIn(db, source, manager, managerKeys);
   },
 
   /** How many identities of `source` are not gone (terminated or deleted): the population of mass-change protection. */

@@ -116,3 +116,17 @@ export async function appDatabaseFactories(): Promise<Array<[string, () => Promi
   if (await mariadbAvailable()) out.push(["mariadb", mariadbApp]);
   return out;
 }
+
+/**
+ * The `config:` of a `sql` system managing this database's `app_users` and `app_user_groups`, as YAML
+ * lines indented to stand under `systems.NAME.config:` (six spaces).
+ */
+export function sqlSystemConfigYaml(app: AppDatabase): string {
+  const lines = [
+    `url: "${app.url}"`,
+    ...(app.schema ? [`schema: ${app.schema}`] : []),
+    "users: { table: app_users, id: id, username: login, enabled: { column: active }, attributes: { email: mail } }",
+    "memberships: { table: app_user_groups, user: user_id, group: group_name }",
+  ];
+  return lines.map((line) => `      ${line}`).join("\n");
+}

@@ -11,7 +11,7 @@ import type { TenureConfig } from "../../src/policy/config-types.js";
 import { InvalidInputError, MassChangeError, NotFoundError, TenureError } from "../../src/shared/errors.js";
 import { identityRepository } from "../../src/store/identity-repository.js";
 import { operationRepository } from "../../src/store/operation-repository.js";
-import { type AppDatabase, appDatabaseFactories } from "../helpers/app-databases.js";
+import { type AppDatabase, appDatabaseFactories, sqlSystemConfigYaml } from "../helpers/app-databases.js";
 import { type StoreFactory, storeFactories, type TestStore } from "../helpers/databases.js";
 import { tempDir } from "../helpers/workspace.js";
 
@@ -24,39 +24,20 @@ sources:
   files:
     type: csv
     path: ./hr.csv
-lifecycle:
-  massChangeThreshold: { percent: 25, minimum: 2 }
+lifecycle: { massChangeThreshold: { percent: 25, minimum: 2 } }
 systems:
   app:
     connector: sql
-    drift: enforce
-    account:
-      username: "{givenName}.{familyName}"
-      attributes: { email: "{email}" }
+    account: { username: "{givenName}.{familyName}", attributes: { email: "{email}" } }
     config:
-      url: "${app.url}"
-${app.schema ? `      schema: ${app.schema}\n` : ""}      users:
-        table: app_users
-        id: id
-        username: login
-        enabled: { column: active }
-        attributes: { email: mail }
-      memberships: { table: app_user_groups, user: user_id, group: group_name }
+${sqlSystemConfigYaml(app)}
 entitlements:
-  app:
-    readers: { displayName: Readers }
-    deployers: { displayName: Deployers }
-    team-ada: { displayName: "Ada's team" }
+  app: { readers: { displayName: Readers }, deployers: { displayName: Deployers }, team-ada: { displayName: Team } }
 roles:
-  staff:
-    when: "employmentType == 'employee' || employmentType == 'contractor'"
-    grants: [{ system: app, entitlements: [readers] }]
-  engineer:
-    when: "department == 'Engineering'"
-    grants: [{ system: app, entitlements: [deployers] }]
-  ada-team:
-    when: "managerId == 'E1'"
-    grants: [{ system: app, entitlements: [team-ada] }]
+  # Everyone with a job reads; engineers deploy; Ada's reports join her team (a rule on the manager).
+  staff: { when: "employmentType != 'intern'", grants: [{ system: app, entitlements: [readers] }] }
+  engineer: { when: "department == 'Engineering'", grants: [{ system: app, entitlements: [deployers] }] }
+  ada-team: { when: "managerId == 'E1'", grants: [{ system: app, entitlements: [team-ada] }] }
 `;
 }
 
