@@ -1,0 +1,484 @@
+import { appendEvent } from "../../audit/ledger.js";
+import { createSerialQueue } from "../../connectors/serial-queue.js";
+import { localDate } from "../../domain/local-date.js";
+import type { IngestRowResult } from "../../engine/ingest.js";
+import type { AttributeName, ScimKeyAttribute } from "../../policy/config-types.js";
+import { newId } from "../../shared/ids.js";
+import type { Store } from "../../store/database.js";
+import type { Db } from "../../store/schema-types.js";
+import {
+  type ScimResourceRecord,
+  type ScimResourceType,
+  scimResourceRepository,
+} from "../../store/scim-resource-repository.js";
+import { resolvePath } from "./scim-attribute-paths.js";
+import { invalidValue, ScimError } from "./scim-errors.js";
+import { compileFilter, indexedLookup, parseScimFilter } from "./scim-filter.js";
+import { applyScimPatch } from "./scim-patch-apply.js";
+import { isObject, type Json, shapeResource } from "./scim-resource-shape.js";
+import {
+  GROUP_RESOURCE,
+  type ResourceTypeDefinition,
+  TENURE_USER_SCHEMA,
+  USER_RESOURCE,
+} from "./scim-schemas.js";
+import { enterpriseOf, keyPath, personKeyOf, refusal, tenureOf, userToRecord } from "./scim-user-mapping.js";
+
+/** What Tenure did with one pushed person: `ingestRecords`' result for its one record. */
+export type PersonOutcome = Pick<IngestRowResult, "status" | "identityId" | "findings">;
+
+/**
+ * Hands one person to the push source and handles their accounts before resolving — `ingestRecords`
+ * with `attributeNames: true` and one record, in production (scim-ingest.ts).
+ */
+export type IngestPerson = (
+  row: Record<string, string | null>,
+  actor: string,
+  now: Date,
+) => Promise<PersonOutcome>;
+
+export interface ScimServiceDeps {
+  store: Pick<Store, "db">;
+  now: () => Date;
+  ingest: IngestPerson;
+  settings: {
+    /** `server.scim.key`. */
+    key: ScimKeyAttribute;
+    /** The push source's name, for messages. */
+    source: string;
+    /** The push source's key attribute. */
+    keyAttribute: AttributeName;
+    /** The push source's time zone: a leaver's termination date is "today" there. */
+    timeZone: string;
+  };
+}
+
+/** Who writes, and what they expect. */
+export interface WriteContext {
+  actor: string;
+  /** The If-Match header: the write happens only if the resource is still at that version. */
+  ifMatch?: string;
+  /** Told the names of attributes the schemas do not define, which were left out. */
+  onIgnored?: (names: string[]) => void;
+}
+
+export interface ListQuery {
+  filter?: string;
+  /** 1-based. */
+  startIndex: number;
+  count: number;
+  sortBy?: string;
+  descending?: boolean;
+}
+
+/** Largest number of resources a filter without an indexed term may read; more answer 400 tooMany. */
+export const MAX_FILTER_SCAN = 50_000;
+
+const RESOURCES: Record<ScimResourceType, ResourceTypeDefinition> = {
+  User: USER_RESOURCE,
+  Group: GROUP_RESOURCE,
+};
+
+/** The ETag of a version: weak, as SCIM servers make them (RFC 7644 §3.14). */
+export function etagOf(version: number): string {
+  return `W/"${version}"`;
+}
+
+/** Whether an If-Match / If-None-Match header names `version` (or is `*`). Weak and strong tags compare alike. */
+export function etagMatches(header: string, version: number): boolean {
+  const wanted = `"${version}"`;
+  return header
+    .split(",")
+    .map((t) => t.trim().replace(/^W\//, ""))
+    .some((t) => t === "*" || t === wanted);
+}
+
+/** The resource as a client sees it: its stored form with `id` and `meta` (location added by the route). */
+export function served(record: ScimResourceRecord): Json {
+  const { schemas, ...rest } = record.body;
+  return {
+    schemas,
+    id: record.id,
+    ...rest,
+    meta: {
+      resourceType: record.type,
+      created: record.created,
+      lastModified: record.lastModified,
+      version: etagOf(record.version),
+    },
+  };
+}
+
+function notFound(type: ScimResourceType, id: string): ScimError {
+  return new ScimError(404, `no ${type} has the id "${id}"`);
+}
+
+/** Sorts by an attribute path: first value of multi-valued attributes, case-insensitive text, absent last. */
+function sortRecords(
+  type: ResourceTypeDefinition,
+  list: Json[],
+  sortBy: string,
+  descending: boolean,
+): Json[] {
+  const resolved = resolvePath(type, sortBy);
+  if (resolved === undefined || typeof resolved === "string" || resolved.attribute === undefined) {
+    throw new ScimError(400, `sortBy: "${sortBy}" names no attribute of a ${type.name}`, "invalidValue");
+  }
+  const keys = [
+    ...(resolved.extension ? [resolved.extension.id] : []),
+    resolved.attribute.name,
+    ...(resolved.subAttribute
+      ? [resolved.subAttribute.name]
+      : resolved.attribute.type === "complex"
+        ? ["value"]
+        : []),
+  ];
+  const sortValue = (r: Json): string | number | undefined => {
+    let v: unknown = r;
+    for (const k of keys) {
+      if (Array.isArray(v)) v = v[0];
+      v = isObject(v) ? v[k] : undefined;
+    }
+    if (Array.isArray(v)) v = v[0];
+    if (typeof v === "number") return v;
+    if (typeof v === "boolean") return v ? 1 : 0;
+    return typeof v === "string" ? v.toLowerCase() : undefined;
+  };
+  const sign = descending ? -1 : 1;
+  return [...list].sort((a, b) => {
+    const x = sortValue(a);
+    const y = sortValue(b);
+    if (x === undefined || y === undefined) return x === y ? 0 : x === undefined ? 1 : -1;
+    return x < y ? -sign : x > y ? sign : 0;
+  });
+}
+
+/**
+ * Tenure's SCIM server behind the routes: Users and Groups stored as the client wrote them
+ * (canonicalised), with every User write handed to the push source first.
+ *
+ * A User write is: shape and check the resource; refuse a taken userName or person key (409
+ * uniqueness); map it to a record and ingest it — Tenure's data-quality rules may refuse it (400
+ * invalidValue naming the SCIM attribute, nothing stored); then store the resource with an audit event.
+ * Ingest runs before the store write, so a refusal leaves nothing behind; if the store write then fails,
+ * the client retries and the ingest of the same record is `unchanged`. `active: false` and DELETE make
+ * the person a leaver (status terminated, terminationDate today in the source's time zone unless the
+ * Tenure extension gives one); DELETE removes the SCIM resource but never the identity.
+ *
+ * Writes run one at a time in this process, so two requests cannot both pass a uniqueness check; the
+ * store's constraints and version-conditional updates catch writers in other processes (409, 412).
+ */
+export function createScimService(deps: ScimServiceDeps) {
+  const db = () => deps.store.db;
+  const serial = createSerialQueue();
+  const { settings } = deps;
+
+  async function load(type: ScimResourceType, id: string): Promise<ScimResourceRecord> {
+    const record = await scimResourceRepository.findById(db(), type, id);
+    if (record === undefined) throw notFound(type, id);
+    return record;
+  }
+
+  function checkIfMatch(record: ScimResourceRecord, ifMatch: string | undefined): void {
+    if (ifMatch !== undefined && !etagMatches(ifMatch, record.version)) {
+      throw new ScimError(
+        412,
+        `the ${record.type} is at version ${etagOf(record.version)}, not ${ifMatch}; read it again`,
+      );
+    }
+  }
+
+  async function checkName(type: ScimResourceType, name: string, id: string): Promise<void> {
+    const holder = await scimResourceRepository.findByName(db(), type, name);
+    if (holder !== undefined && holder.id !== id) {
+      const what = type === "User" ? "userName" : "displayName";
+      throw new ScimError(
+        409,
+        `${what} "${name}" is taken by the ${type} with id ${holder.id}`,
+        "uniqueness",
+      );
+    }
+  }
+
+  /** The manager's key: the key of the User whose id manager.value is, else the value itself. */
+  async function managerKeyOf(user: Json): Promise<string | null> {
+    const manager = enterpriseOf(user).manager;
+    const value = isObject(manager) && typeof manager.value === "string" ? manager.value.trim() : "";
+    if (value === "") return null;
+    const byId = await scimResourceRepository.findById(db(), "User", value);
+    return byId?.personKey ?? value;
+  }
+
+  /**
+   * The termination date a leaver gets when the client gave none: the one already stored while the
+   * User stays inactive (so a later write does not move it), else today in the source's time zone.
+   * A User made active again loses a date the server set.
+   */
+  function settleTerminationDate(user: Json, previous: Json | undefined): void {
+    const tenure = tenureOf(user);
+    const before = previous === undefined ? undefined : tenureOf(previous).terminationDate;
+    if (user.active === false) {
+      if (typeof tenure.terminationDate === "string") return;
+      const date =
+        previous?.active === false && typeof before === "string"
+          ? before
+          : localDate(deps.now(), settings.timeZone);
+      user[TENURE_USER_SCHEMA] = { ...tenure, terminationDate: date };
+    } else if (previous?.active === false && before !== undefined && tenure.terminationDate === before) {
+      const { terminationDate: _dropped, ...rest } = tenure;
+      if (Object.keys(rest).length === 0) delete user[TENURE_USER_SCHEMA];
+      else user[TENURE_USER_SCHEMA] = rest;
+    }
+  }
+
+  /** Checks a User and hands it to the push source; returns its person key. Throws on any refusal. */
+  async function admitUser(
+    user: Json,
+    id: string,
+    previous: Json | undefined,
+    actor: string,
+  ): Promise<string> {
+    await checkName("User", String(user.userName), id);
+    const personKey = personKeyOf(user, id, settings.key);
+    if (personKey === null) {
+      throw invalidValue(
+        `${keyPath(settings.key)} is required: it is the person's key in source ${settings.source} (server.scim.key)`,
+      );
+    }
+    const holder = await scimResourceRepository.findByPersonKey(db(), personKey);
+    if (holder !== undefined && holder.id !== id) {
+      throw new ScimError(
+        409,
+        `${keyPath(settings.key)} "${personKey}" is the key of the User with id ${holder.id}; one person, one User`,
+        "uniqueness",
+      );
+    }
+    settleTerminationDate(user, previous);
+    const record = userToRecord(user, {
+      id,
+      key: settings.key,
+      keyAttribute: settings.keyAttribute,
+      personKey,
+      managerKey: await managerKeyOf(user),
+    });
+    const outcome = await deps.ingest(record.row, actor, deps.now());
+    if (outcome.status === "rejected") throw refusal(outcome.findings, record.paths);
+    return personKey;
+  }
+
+  function shape(type: ScimResourceType, body: unknown, ctx: WriteContext): Json {
+    const { resource, ignored } = shapeResource(body, RESOURCES[type]);
+    if (ignored.length > 0) ctx.onIgnored?.(ignored);
+    if (type === "Group" && Array.isArray(resource.members)) {
+      // One entry per member: a member added twice (by PATCH add, by PUT) is there once, as last given.
+      const byValue = new Map<unknown, unknown>();
+      for (const m of resource.members) byValue.set(isObject(m) ? m.value : m, m);
+      resource.members = [...byValue.values()];
+    }
+    return resource;
+  }
+
+  const nameOf = (type: ScimResourceType, resource: Json): string =>
+    String(type === "User" ? resource.userName : resource.displayName);
+
+  async function audit(
+    trx: Db,
+    action: string,
+    record: Pick<ScimResourceRecord, "type" | "id" | "name" | "version">,
+    actor: string,
+    extra: Json = {},
+  ) {
+    await appendEvent(trx, {
+      time: deps.now().toISOString(),
+      actor,
+      action: `scim.${record.type.toLowerCase()}.${action}`,
+      subject: `scim:${record.type}:${record.id}`,
+      details: { name: record.name, version: record.version, ...extra },
+    });
+  }
+
+  /** Stores a new version of an existing resource: the shared tail of PUT and PATCH. */
+  async function write(
+    previous: ScimResourceRecord,
+    resource: Json,
+    actor: string,
+    action: string,
+  ): Promise<ScimResourceRecord> {
+    const type = previous.type;
+    if (type === "Group") await checkName("Group", nameOf(type, resource), previous.id);
+    const personKey = type === "User" ? await admitUser(resource, previous.id, previous.body, actor) : null;
+    const next: ScimResourceRecord = {
+      ...previous,
+      name: nameOf(type, resource),
+      externalId: typeof resource.externalId === "string" ? resource.externalId : null,
+      personKey,
+      version: previous.version + 1,
+      body: resource,
+      lastModified: deps.now().toISOString(),
+    };
+    await db()
+      .transaction()
+      .execute(async (trx) => {
+        if (!(await scimResourceRepository.replace(trx, next, previous.version))) {
+          throw new ScimError(412, `the ${type} changed while this request ran; read it again`);
+        }
+        await audit(trx, action, next, actor);
+      });
+    return next;
+  }
+
+  return {
+    get: load,
+
+    async list(type: ScimResourceType, query: ListQuery): Promise<{ total: number; records: Json[] }> {
+      const definition = RESOURCES[type];
+      const offset = Math.max(query.startIndex, 1) - 1;
+      const count = Math.max(query.count, 0);
+      const filter = query.filter === undefined ? undefined : parseScimFilter(query.filter);
+      const sortBy = query.sortBy?.toLowerCase();
+      const orderBy =
+        sortBy === undefined || sortBy === "id" || sortBy === "meta.created"
+          ? ("id" as const)
+          : sortBy === "meta.lastmodified"
+            ? ("lastModified" as const)
+            : sortBy === (type === "User" ? "username" : "displayname")
+              ? ("name" as const)
+              : undefined;
+      if (filter === undefined && orderBy !== undefined) {
+        const page = await scimResourceRepository.list(db(), type, {
+          orderBy,
+          descending: query.descending === true,
+          offset,
+          limit: count,
+        });
+        return { total: page.total, records: page.records.map(served) };
+      }
+      let candidates: ScimResourceRecord[];
+      const lookup = filter === undefined ? undefined : indexedLookup(definition, filter);
+      if (lookup !== undefined) {
+        candidates = (
+          await scimResourceRepository.list(db(), type, { where: lookup, offset: 0, limit: MAX_FILTER_SCAN })
+        ).records;
+      } else {
+        const total = await scimResourceRepository.count(db(), type);
+        if (total > MAX_FILTER_SCAN) {
+          throw new ScimError(
+            400,
+            `this filter or sort would read all ${total} ${type}s (at most ${MAX_FILTER_SCAN}); filter on id, externalId or ${type === "User" ? "userName" : "displayName"} with eq`,
+            "tooMany",
+          );
+        }
+        candidates = await scimResourceRepository.all(db(), type);
+      }
+      let matched = candidates.map(served);
+      if (filter !== undefined) {
+        const test = compileFilter(definition, filter);
+        matched = matched.filter(test);
+      }
+      if (query.sortBy !== undefined)
+        matched = sortRecords(definition, matched, query.sortBy, query.descending === true);
+      return { total: matched.length, records: matched.slice(offset, offset + count) };
+    },
+
+    create(type: ScimResourceType, body: unknown, ctx: WriteContext): Promise<ScimResourceRecord> {
+      const { actor } = ctx;
+      return serial(async () => {
+        const resource = shape(type, body, ctx);
+        const id = newId();
+        if (type === "Group") await checkName("Group", nameOf(type, resource), id);
+        const personKey = type === "User" ? await admitUser(resource, id, undefined, actor) : null;
+        const at = deps.now().toISOString();
+        const record: ScimResourceRecord = {
+          id,
+          type,
+          name: nameOf(type, resource),
+          externalId: typeof resource.externalId === "string" ? resource.externalId : null,
+          personKey,
+          version: 1,
+          body: resource,
+          created: at,
+          lastModified: at,
+        };
+        await db()
+          .transaction()
+          .execute(async (trx) => {
+            await scimResourceRepository.insert(trx, record);
+            await audit(trx, "created", record, actor);
+          });
+        return record;
+      });
+    },
+
+    replace(
+      type: ScimResourceType,
+      id: string,
+      body: unknown,
+      ctx: WriteContext,
+    ): Promise<ScimResourceRecord> {
+      return serial(async () => {
+        const previous = await load(type, id);
+        checkIfMatch(previous, ctx.ifMatch);
+        return write(previous, shape(type, body, ctx), ctx.actor, "replaced");
+      });
+    },
+
+    patch(type: ScimResourceType, id: string, body: unknown, ctx: WriteContext): Promise<ScimResourceRecord> {
+      return serial(async () => {
+        const previous = await load(type, id);
+        checkIfMatch(previous, ctx.ifMatch);
+        const patched = applyScimPatch(previous.body, body, RESOURCES[type]);
+        return write(previous, shape(type, patched, ctx), ctx.actor, "patched");
+      });
+    },
+
+    remove(type: ScimResourceType, id: string, ctx: WriteContext): Promise<void> {
+      const { actor } = ctx;
+      return serial(async () => {
+        const previous = await load(type, id);
+        checkIfMatch(previous, ctx.ifMatch);
+        if (type === "User") {
+          // A deleted User is a leaver now: the identity stays, terminated, with its history.
+          const leaver = structuredClone(previous.body);
+          leaver.active = false;
+          const today = localDate(deps.now(), settings.timeZone);
+          const tenure = tenureOf(leaver);
+          if (typeof tenure.terminationDate === "string" && tenure.terminationDate > today) {
+            leaver[TENURE_USER_SCHEMA] = { ...tenure, terminationDate: today };
+          }
+          await admitUser(leaver, id, previous.body, actor);
+        }
+        await db()
+          .transaction()
+          .execute(async (trx) => {
+            if (!(await scimResourceRepository.remove(trx, type, id))) throw notFound(type, id);
+            const groups: string[] = [];
+            for (const group of await scimResourceRepository.groupsMentioning(trx, id)) {
+              const members = Array.isArray(group.body.members) ? group.body.members : [];
+              const kept = members.filter((m) => !(isObject(m) && m.value === id));
+              if (kept.length === members.length) continue;
+              const body = { ...group.body };
+              if (kept.length === 0) delete body.members;
+              else body.members = kept;
+              const next = {
+                ...group,
+                body,
+                version: group.version + 1,
+                lastModified: deps.now().toISOString(),
+              };
+              await scimResourceRepository.replace(trx, next, group.version);
+              groups.push(group.id);
+            }
+            await audit(
+              trx,
+              "deleted",
+              previous,
+              actor,
+              groups.length > 0 ? { removedFromGroups: groups } : {},
+            );
+          });
+      });
+    },
+  };
+}
+
+export type ScimService = ReturnType<typeof createScimService>;
