@@ -20,6 +20,7 @@ import { InvalidInputError, NotFoundError } from "../shared/errors.js";
 import { accountRepository } from "../store/account-repository.js";
 import { operationRepository } from "../store/operation-repository.js";
 import { taskRepository } from "../store/task-repository.js";
+import { retryDeadOperation } from "./enqueue.js";
 import { alertOverdueTasks, cancelTask, completeTask, resolveTask, TaskStateError } from "./manual-tasks.js";
 import { applyQueued, computeProvisionPlan, connectorPool } from "./provision.js";
 import { reconcileSystem } from "./reconcile.js";
@@ -333,6 +334,39 @@ describe.each(await storeFactories())("manual system tasks on %s", (_name, makeS
     // Tasks are named by their first characters too, as `tasks list` shows them.
     expect((await resolveTask(store.db, task!.id.slice(0, 13))).id).toBe(task!.id);
     await expect(resolveTask(store.db, "zz%")).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("hands a cancelled task out again when its operation is retried by hand, and keeps one task per operation", async () => {
+    const t0 = at("2026-03-02");
+    await sync(t0);
+    const [task] = await openTasks();
+    await cancelTask(store, task!.id, { by: "alice", reason: "not yet", now: new Date(t0.getTime() + HOUR) });
+    await retryDeadOperation(store, task!.operationId, {
+      now: new Date(t0.getTime() + 2 * HOUR),
+      actor: "cli:root",
+    });
+    // The retried operation runs again and gets its task row back, open, with a new due time.
+    const rerun = await applyQueued(store, config, {
+      now: () => new Date(t0.getTime() + 2 * HOUR),
+      actor: "t",
+    });
+    expect(rerun.outcomes.map((o) => [o.kind, o.outcome, o.task?.id])).toEqual([
+      ["create", "awaiting", task!.id],
+    ]);
+    expect(await taskRepository.find(store.db, task!.id)).toMatchObject({
+      state: "open",
+      doneBy: null,
+      note: null,
+      createdAt: new Date(t0.getTime() + 2 * HOUR).toISOString(),
+      dueAt: new Date(t0.getTime() + 10 * HOUR).toISOString(),
+    });
+    expect(
+      await taskRepository.insertMany(store.db, [{ ...task!, dueAt: new Date(0) }], new Date(0)),
+    ).toMatchObject([
+      { id: task!.id, state: "open", dueAt: new Date(t0.getTime() + 10 * HOUR).toISOString() },
+    ]);
+    await completeTask(store, task!.id, { by: "alice", now: new Date(t0.getTime() + 3 * HOUR) });
+    expect((await legacyAccount())?.enabled).toBe(true);
   });
 
   it("cancels a task: its operation goes dead, releases the queue, and the next plan hands the change out again", async () => {

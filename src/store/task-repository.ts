@@ -79,8 +79,10 @@ function fromRow(r: Selectable<TasksTable>): TaskRecord {
  */
 export const taskRepository = {
   /**
-   * Inserts one open task per operation, created at `now`. An operation that already has a task (its
-   * re-run after a crash) keeps the one it has: that task is returned instead, in the same position.
+   * Inserts one open task per operation, created at `now`, and returns them in order. An operation has
+   * one task row: one that already has an open task (re-run after a crash) keeps it as it is; one whose
+   * task was cancelled and that was then retried by hand gets that row opened again, with new
+   * instructions and due time (the cancellation stays in the audit ledger).
    */
   async insertMany(db: Db, tasks: readonly NewTask[], now: Date): Promise<TaskRecord[]> {
     const at = now.toISOString();
@@ -106,7 +108,22 @@ export const taskRepository = {
       await db
         .insertInto("tasks")
         .values(rows)
-        .onConflict((oc) => oc.column("operation_id").doNothing())
+        .onConflict((oc) =>
+          oc
+            .column("operation_id")
+            .doUpdateSet((eb) => ({
+              instructions: eb.ref("excluded.instructions"),
+              fulfiller: eb.ref("excluded.fulfiller"),
+              state: "open",
+              created_at: eb.ref("excluded.created_at"),
+              due_at: eb.ref("excluded.due_at"),
+              done_at: null,
+              done_by: null,
+              note: null,
+              overdue_notified_at: null,
+            }))
+            .where("tasks.state", "!=", "open"),
+        )
         .execute();
     }
     const byOperation = new Map<string, TaskRecord>();
