@@ -3,6 +3,8 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { verifyLedger } from "../../src/audit/ledger.js";
 import type { Connector } from "../../src/connectors/connector-types.js";
+import { enqueuePlan } from "../../src/engine/enqueue.js";
+import { planIdentities } from "../../src/engine/identity-plan.js";
 import { type IngestRequest, ingestRecords } from "../../src/engine/ingest.js";
 import { type ConnectorPool, connectorPool } from "../../src/engine/provision.js";
 import { reconcileSystem } from "../../src/engine/reconcile.js";
@@ -160,6 +162,25 @@ describe.each(await combinations())(
       const actors = await store.db.selectFrom("audit_events").select(["actor", "action"]).execute();
       expect(actors).toContainEqual({ actor: "token:hr-feed", action: "identity.created" });
       expect((await verifyLedger(store.db)).ok).toBe(true);
+    });
+
+    it("applies only the pushed people's operations, leaving other queued work to the workers", async () => {
+      const other = await push([person("E5")], { provision: false });
+      const otherId = other.results[0]!.identityId!;
+      const otherIdentity = await identityRepository.findById(store.db, otherId);
+      const planned = await planIdentities(store, config, [otherIdentity!], NOW);
+      await enqueuePlan(store, planned.operations, {
+        now: NOW,
+        actor: "test",
+        lifecycle: config.lifecycle,
+        systems: config.policy.systems,
+      });
+      const ada = await push([ADA]);
+      expect(ada.operations).toMatchObject({ succeeded: ada.operations.queued, pending: 0 });
+      const waiting = await operationRepository.list(store.db, { identityId: otherId });
+      expect(waiting.length).toBeGreaterThan(0);
+      expect(waiting.every((op) => op.state === "pending")).toBe(true);
+      expect((await users()).has("pe5.person")).toBe(false);
     });
 
     it("a mover push recomputes the person and, as a rule reads managerId, their reports", async () => {
