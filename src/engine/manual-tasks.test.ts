@@ -123,6 +123,14 @@ describe.each(await storeFactories())("manual system tasks on %s", (_name, makeS
       slaHours: 8,
     });
     expect(await legacyAccount()).toBeUndefined();
+    expect(await taskRepository.countOpen(store.db, new Date(t0.getTime() + 7 * HOUR))).toEqual({
+      open: 1,
+      overdue: 0,
+    });
+    expect(await taskRepository.countOpen(store.db, new Date(t0.getTime() + 8 * HOUR))).toEqual({
+      open: 1,
+      overdue: 1,
+    });
 
     // Re-planning queues nothing new, and the grant behind the open task is never claimed.
     const again = await sync(new Date(t0.getTime() + HOUR));
