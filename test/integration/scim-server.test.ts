@@ -4,8 +4,9 @@
  * PATCH forms Entra ID and Okta send, Groups, and the lifecycle behind it — a SCIM deactivation makes a
  * leaver whose accounts are disabled (a `sql` system on an SQLite table) before the answer comes back.
  */
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import type { InjectOptions, LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTokenService } from "../../src/api/auth/token-service.js";
@@ -614,6 +615,14 @@ describe("SCIM configuration", () => {
       await expect(
         build("sources:\n  hr: { type: push }\nserver:\n  scim: { source: hr, key: email }\n"),
       ).rejects.toThrow();
+      // docs/scim.md's example is a configuration that serves SCIM.
+      const doc = await readFile(
+        path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../docs/scim.md"),
+        "utf8",
+      );
+      const documented = await build(/```yaml\n([\s\S]*?)```/.exec(doc)?.[1] ?? "");
+      expect(documented.routeCatalogue().some((r) => r.url === "/scim/v2/Users")).toBe(true);
+      await documented.close();
     } finally {
       await store.close();
       await dispose();
