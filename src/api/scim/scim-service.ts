@@ -307,6 +307,9 @@ export function createScimService(deps: ScimServiceDeps) {
     const type = previous.type;
     if (type === "Group") await checkName("Group", nameOf(type, resource), previous.id);
     const personKey = type === "User" ? await admitUser(resource, previous.id, previous.body, actor) : null;
+    // A write that changes nothing (a client re-sending what it sent) keeps the version: no new ETag,
+    // no audit event of a change that did not happen.
+    if (JSON.stringify(resource) === JSON.stringify(previous.body)) return previous;
     const next: ScimResourceRecord = {
       ...previous,
       name: nameOf(type, resource),
