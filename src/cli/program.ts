@@ -8,6 +8,7 @@ import { registerInit } from "./commands/init-command.js";
 import { registerNotify } from "./commands/notify-command.js";
 import { registerPlan } from "./commands/plan-command.js";
 import { registerReconcile } from "./commands/reconcile-command.js";
+import { registerSchedule } from "./commands/schedule-command.js";
 import { registerServe } from "./commands/serve-command.js";
 import { registerStatus } from "./commands/status-command.js";
 import { registerSync } from "./commands/sync-command.js";
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
     registerNotify,
     registerToken,
     registerServe,
+    registerSchedule,
     registerDemo,
   ]) {
     register(program);

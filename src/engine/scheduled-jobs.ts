@@ -1,3 +1,4 @@
+import { notifySecrets } from "../notify/delivery-errors.js";
 import { deliverNotifications } from "../notify/notification-delivery.js";
 import { notifyConnectorUnreachable } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
@@ -6,7 +7,8 @@ import { summariseSweep, sweepLifecycle } from "./lifecycle-sweep.js";
 import { alertOverdueTasks } from "./manual-tasks.js";
 import { connectorPool, workerId } from "./provision.js";
 import { reconcileSystem } from "./reconcile.js";
-import type { ScheduledJob } from "./scheduler.js";
+import { createScheduler, type ScheduledJob, type Scheduler, type SchedulerLog } from "./scheduler.js";
+import { leadershipFor } from "./scheduler-leadership.js";
 
 export interface JobDeps {
   store: Store;
@@ -108,4 +110,25 @@ export function scheduledJobs(deps: JobDeps): ScheduledJob[] {
     });
   }
   return jobs;
+}
+
+/**
+ * The scheduler for a configuration, as `tenure serve` and `tenure schedule run` use it: the jobs of
+ * {@link scheduledJobs}, patterns read in server.schedule.timeZone, leadership by advisory lock on
+ * PostgreSQL (retried every server.schedule.leaderRetrySeconds), notify's secrets masked in errors.
+ * Not started: call `start()` for the loop, or `runDue()` for one pass.
+ */
+export function configuredScheduler(deps: JobDeps & { log?: SchedulerLog }): Scheduler {
+  const { store, config } = deps;
+  return createScheduler({
+    store,
+    jobs: scheduledJobs(deps),
+    now: deps.now,
+    timeZone: config.server.schedule.timeZone,
+    leadership: leadershipFor(store, config.database),
+    actor: deps.actor,
+    leaderRetryMs: config.server.schedule.leaderRetrySeconds * 1000,
+    secrets: notifySecrets(config.notify),
+    ...(deps.log ? { log: deps.log } : {}),
+  });
 }

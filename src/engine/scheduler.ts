@@ -76,6 +76,8 @@ export interface JobRunReport {
   summary: Record<string, unknown> | null;
   /** Why it failed, free of secrets. */
   error: string | null;
+  /** The code of a Tenure error (`mass_change` for a run stopped by mass-change protection), else null. */
+  errorCode: string | null;
 }
 
 export interface PassResult {
@@ -231,11 +233,13 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     let status: JobRunReport["status"] = "succeeded";
     let summary: Record<string, unknown> | null = null;
     let error: string | null = null;
+    let errorCode: string | null = null;
     try {
       summary = (await job.run({ now: ran, due: slot.due, signal: controller.signal })) ?? null;
     } catch (err) {
       status = "failed";
       error = describeError(err, secrets);
+      errorCode = err instanceof TenureError ? err.code : null;
     }
     const finished = now();
     const report: JobRunReport = {
@@ -249,6 +253,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       status,
       summary,
       error,
+      errorCode,
     };
     await store.db.transaction().execute(async (trx) => {
       await scheduleRunRepository.record(trx, {

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { type RunningServer, startServer } from "../../api/serve.js";
+import { configuredScheduler } from "../../engine/scheduled-jobs.js";
 import { loadConfig } from "../../policy/config-loader.js";
 import { UsageError } from "../../shared/errors.js";
 import { openStore } from "../../store/database.js";
@@ -46,7 +47,7 @@ export function registerServe(program: Command): void {
   program
     .command("serve")
     .description(
-      "serve the HTTP API (and apply due operations in the background) until SIGTERM or SIGINT, then stop gracefully",
+      "serve the HTTP API (and apply due operations and run the scheduled jobs of server.schedule in the background) until SIGTERM or SIGINT, then stop gracefully",
     )
     .option("--host <host>", "address to listen on (default: server.host, 127.0.0.1)")
     .option("--port <port>", "port to listen on; 0 picks a free one (default: server.port, 8080)", parsePort)
@@ -55,17 +56,28 @@ export function registerServe(program: Command): void {
       const config = await loadConfig(configPath(g));
       const store = await openStore(config.database, { baseDir: config.baseDir });
       try {
+        const clock = serverClock();
         const server = await startServer({
           config,
           store,
-          now: serverClock(),
+          now: clock,
           host: opts.host ?? config.server.host,
           port: opts.port ?? config.server.port,
         });
+        // The scheduler starts once the API listens (catching up on what fell due while down), and stops with it.
+        const scheduler = config.server.schedule.enabled
+          ? configuredScheduler({ store, config, now: clock, actor: "scheduler", log: server.app.log })
+          : null;
+        scheduler?.start();
         process.stderr.write(
           `tenure API on ${server.url} (docs: ${server.url}/api/docs; store: ${store.describe})\n`,
         );
-        await serveUntilSignalled(server);
+        await serveUntilSignalled({
+          ...server,
+          close: async () => {
+            await Promise.all([server.close(), scheduler?.stop()]);
+          },
+        });
       } finally {
         await store.close();
       }
