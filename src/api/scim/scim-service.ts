@@ -50,6 +50,8 @@ export interface ScimServiceDeps {
     keyAttribute: AttributeName;
     /** The push source's time zone: a leaver's termination date is "today" there. */
     timeZone: string;
+    /** Most resources a filter no index answers may read; default {@link MAX_FILTER_SCAN}. */
+    maxFilterScan?: number;
   };
 }
 
@@ -364,10 +366,11 @@ export function createScimService(deps: ScimServiceDeps) {
         ).records;
       } else {
         const total = await scimResourceRepository.count(db(), type);
-        if (total > MAX_FILTER_SCAN) {
+        const limit = settings.maxFilterScan ?? MAX_FILTER_SCAN;
+        if (total > limit) {
           throw new ScimError(
             400,
-            `this filter or sort would read all ${total} ${type}s (at most ${MAX_FILTER_SCAN}); filter on id, externalId or ${type === "User" ? "userName" : "displayName"} with eq`,
+            `this filter or sort would read all ${total} ${type}s (at most ${limit}); filter on id, externalId or ${type === "User" ? "userName" : "displayName"} with eq`,
             "tooMany",
           );
         }
