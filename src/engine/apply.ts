@@ -36,7 +36,7 @@ export interface ApplyDeps {
   actor?: string;
   /** How long a claim holds; must exceed the time one batch takes. Default 300. */
   leaseSeconds?: number;
-  /** Operations claimed at a time. Default 32. */
+  /** Operations claimed at a time. Default 64. */
   batchSize?: number;
   /** Operations of one system executed at once (different identities). Default 8. */
   concurrency?: number;
@@ -121,13 +121,16 @@ export interface ApplyProgress {
 }
 
 const DEFAULT_LEASE_SECONDS = 300;
-const DEFAULT_BATCH = 32;
+const DEFAULT_BATCH = 64;
 const DEFAULT_CONCURRENCY = 8;
+/** Results recorded together at most (fewer at the end of a batch). */
+const DEFAULT_RECORD_GROUP = 32;
 const MAX_ERROR_LENGTH = 2000;
 
 /**
- * Applies due operations until none is left (or `limit`, or `signal`): claims a batch, executes each on
- * its system's connector, records each outcome, and claims the next batch. Returns per-operation
+ * Applies due operations until none is left (or `limit`, or `signal`): claims them in batches, executes
+ * each on its system's connector as a lane frees up, records the outcomes in groups, and claims more
+ * while the last ones run (a pipeline: see the comment above the loop). Returns per-operation
  * outcomes and a summary; a connector failure is an outcome, never an exception. It throws only when the
  * store itself fails to claim.
  *
@@ -146,10 +149,11 @@ const MAX_ERROR_LENGTH = 2000;
  * workers kept dying on it) goes dead without running again, so one poisonous operation cannot crash
  * workers forever.
  *
- * Concurrency: a claim holds at most one operation per (identity, system) — the earliest open one — so
- * an identity's operations in a system run strictly in plan order, one batch after another. Within a
- * batch, different identities of one system run up to `concurrency` at a time, and systems run side by
- * side. Several workers (processes) may run this against one PostgreSQL store; claims never overlap.
+ * Concurrency: only the earliest open operation of an identity in a system is ever claimable, and the
+ * next becomes claimable once it is recorded, so an identity's operations in a system run strictly in
+ * plan order. Different identities of one system run up to `concurrency` at a time, and systems run
+ * side by side. Several workers (processes) may run this against one PostgreSQL store; claims never
+ * overlap.
  */
 export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {}): Promise<ApplyResult> {
   const { db } = deps.store;
@@ -158,6 +162,7 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
   const leaseSeconds = deps.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
   const batchSize = deps.batchSize ?? DEFAULT_BATCH;
   const concurrency = Math.max(1, deps.concurrency ?? DEFAULT_CONCURRENCY);
+  const recordGroup = DEFAULT_RECORD_GROUP;
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   const signal = options.signal;
 
@@ -371,84 +376,105 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
     }
   }
 
-  /**
-   * Group commit: results are recorded while the next connector calls run. The first result is
-   * recorded at once; results that arrive while a record transaction runs wait and go into the next one
-   * together. So a slow store costs batching, not throughput, and an idle one records each result
-   * as soon as it comes.
+  /*
+   * The run is a pipeline, not a sequence of batches: claimed operations wait in `ready` and start as
+   * soon as their system has a free lane (`concurrency` per system); when fewer than a lane's worth are
+   * waiting, the next batch is claimed while the others run. Results are group-committed: they wait
+   * until `recordGroup` of them have arrived, or until nothing else is waiting to start, and are then
+   * recorded together — one transaction, one ledger append, a handful of statements — while the
+   * connector calls go on. Per-operation bookkeeping costs more CPU than a directory write, and the
+   * store shares the CPU with the connectors' event loop, so recording one at a time would throttle the
+   * run. An identity's next operation becomes claimable only once its previous one is recorded, so
+   * order within (identity, system) holds whatever runs in parallel.
    */
+  const ready: OperationRecord[] = [];
+  const running = new Map<string, number>();
+  let inFlight = 0;
+  /** The last claim found nothing; a record landing since may have unblocked operations behind it. */
+  let drained = false;
+  let wake: (() => void) | undefined;
+  const wakeUp = () => {
+    const resolve = wake;
+    wake = undefined;
+    resolve?.();
+  };
+  const nextEvent = () =>
+    new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+
   const pendingRecords: Executed[] = [];
   let recording: Promise<void> | undefined;
   const recordLoop = async () => {
     while (pendingRecords.length > 0) {
       for (const outcome of await record(pendingRecords.splice(0))) finish(outcome);
+      drained = false;
+      wakeUp();
     }
     recording = undefined;
-  };
-  const recordSoon = (executed: Executed) => {
-    pendingRecords.push(executed);
-    recording ??= recordLoop();
+    wakeUp();
   };
   const recorded = async () => {
+    if (pendingRecords.length > 0) recording ??= recordLoop();
     while (recording !== undefined) await recording;
   };
 
-  /**
-   * Runs one batch: each (identity, system) group in order, up to `concurrency` groups of a system at
-   * once, and waits until every result is recorded. Returns the operations not started because of an
-   * abort.
-   */
-  async function runBatch(batch: OperationRecord[]): Promise<OperationRecord[]> {
-    const notStarted: OperationRecord[] = [];
-    const bySystem = new Map<string, Map<string, OperationRecord[]>>();
-    for (const op of batch) {
-      const groups = bySystem.get(op.system) ?? new Map<string, OperationRecord[]>();
-      bySystem.set(op.system, groups);
-      // A claim never holds two operations of one group; grouping anyway keeps order if that ever changes.
-      const key = op.identityId ?? `account:${op.username}`;
-      groups.set(key, [...(groups.get(key) ?? []), op]);
+  const start = (op: OperationRecord) => {
+    running.set(op.system, (running.get(op.system) ?? 0) + 1);
+    inFlight++;
+    void execute(op)
+      .catch((err: unknown): Executed => ({ op, error: describeError(op, err), retryable: false }))
+      .then((executed) => {
+        running.set(op.system, (running.get(op.system) ?? 1) - 1);
+        inFlight--;
+        pendingRecords.push(executed);
+        if (pendingRecords.length >= recordGroup || ready.length === 0) recording ??= recordLoop();
+        wakeUp();
+      });
+  };
+
+  for (;;) {
+    if (signal?.aborted) break;
+    for (let i = 0; i < ready.length; ) {
+      const op = ready[i]!;
+      if ((running.get(op.system) ?? 0) < concurrency) {
+        ready.splice(i, 1);
+        start(op);
+      } else i++;
     }
-    await Promise.all(
-      [...bySystem.values()].map(async (groups) => {
-        const queue = [...groups.values()];
-        const lane = async () => {
-          for (let group = queue.shift(); group !== undefined; group = queue.shift()) {
-            for (const op of group) {
-              if (signal?.aborted) {
-                notStarted.push(op);
-                continue;
-              }
-              recordSoon(await execute(op));
-            }
-          }
-        };
-        await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, lane));
-      }),
-    );
-    await recorded();
-    return notStarted;
+    if (ready.length < concurrency && claimed < limit && !drained) {
+      const batch = await operationRepository.claimDue(db, {
+        now: deps.now(),
+        limit: Math.min(batchSize, limit - claimed),
+        workerId: deps.workerId,
+        leaseSeconds,
+        ...(options.system === undefined ? {} : { system: options.system }),
+        ...(options.identityIds === undefined ? {} : { identityIds: options.identityIds }),
+      });
+      claimed += batch.length;
+      ready.push(...batch);
+      drained = batch.length === 0;
+      // Operations may have finished during the claim (their wake-up found nobody waiting): look again.
+      continue;
+    }
+    if (inFlight === 0 && ready.length === 0) {
+      // Results not yet recorded may unblock the operations queued behind them.
+      if (pendingRecords.length > 0 || recording !== undefined) {
+        await recorded();
+        continue;
+      }
+      if (drained || claimed >= limit) break;
+      continue;
+    }
+    await nextEvent();
   }
 
   let released = 0;
-  while (!signal?.aborted) {
-    const want = Math.min(batchSize, limit - claimed);
-    if (want <= 0) break;
-    const batch = await operationRepository.claimDue(db, {
-      now: deps.now(),
-      limit: want,
-      workerId: deps.workerId,
-      leaseSeconds,
-      ...(options.system === undefined ? {} : { system: options.system }),
-      ...(options.identityIds === undefined ? {} : { identityIds: options.identityIds }),
-    });
-    if (batch.length === 0) break;
-    claimed += batch.length;
-    const notStarted = await runBatch(batch);
-    if (notStarted.length > 0) {
-      // Nothing of ours is executing any more, so giving every claim back is safe.
-      released = await operationRepository.releaseClaims(db, deps.workerId, deps.now());
-      break;
-    }
+  while (inFlight > 0) await nextEvent();
+  await recorded();
+  if (ready.length > 0) {
+    // Nothing of ours is executing any more, so giving every claim back is safe.
+    released = await operationRepository.releaseClaims(db, deps.workerId, deps.now());
   }
 
   const count = (kind: OperationOutcomeKind) => outcomes.filter((o) => o.outcome === kind).length;

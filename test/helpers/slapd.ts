@@ -77,6 +77,7 @@ dbnosync
 index objectClass eq
 index uid,cn,mail eq,sub
 index member,memberOf eq
+index entryUUID eq
 overlay memberof
 overlay refint
 refint_attributes member

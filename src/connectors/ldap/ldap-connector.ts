@@ -49,6 +49,11 @@ export interface LdapConnectorDeps {
 /** The Tenure attribute written to `users.passwordAttribute`; write-only. */
 export const PASSWORD_ATTRIBUTE = "password";
 
+/** How long a read account or group serves membership writes (see `recentUsers` in the connector). */
+const USER_TTL_MS = 30_000;
+const GROUP_TTL_MS = 300_000;
+const CACHE_LIMIT = 50_000;
+
 /** ppolicy: a lock time in the distant past means "locked until an administrator unlocks". */
 const PERMANENT_LOCK = "000001010000Z";
 const LOCK_ATTRIBUTE = "pwdAccountLockedTime";
@@ -312,7 +317,40 @@ export function createLdapConnector(
     return value === undefined ? undefined : new EqualityFilter({ attribute: idAttribute, value });
   }
 
+  /**
+   * Where recently read accounts and groups are: a run grants an account its groups seconds after
+   * creating it, and reading them again for every membership write would double the directory's load.
+   * Only membership writes (grant, revoke) use these, and only for a short while; every other write
+   * reads afresh and forgets the account. A group that moved is found again when the directory answers
+   * noSuchObject. A DN renamed outside Tenure within USER_TTL_MS could receive one membership under its
+   * old name — dangling, so the next reconcile sees the grant missing and makes it again.
+   */
+  const recentUsers = new Map<string, { user: UserEntry; at: number }>();
+  const recentGroups = new Map<string, { group: GroupEntry; at: number }>();
+  const userKeys = (ref: AccountRef) => [
+    ...(ref.nativeId ? [`id:${ref.nativeId}`] : []),
+    `name:${ref.username.toLowerCase()}`,
+  ];
+  const remember = (user: UserEntry) => {
+    if (recentUsers.size >= CACHE_LIMIT) recentUsers.clear();
+    for (const key of userKeys(user)) recentUsers.set(key, { user, at: Date.now() });
+  };
+  const forget = (ref: AccountRef) => {
+    for (const key of userKeys(ref)) recentUsers.delete(key);
+  };
+  const recentUser = (ref: AccountRef): UserEntry | undefined => {
+    const hit = recentUsers.get(userKeys(ref)[0]!);
+    return hit !== undefined && Date.now() - hit.at < USER_TTL_MS ? hit.user : undefined;
+  };
+
   async function findUser(client: LdapClient, ref: AccountRef): Promise<UserEntry | undefined> {
+    const found = await searchUser(client, ref);
+    if (found !== undefined) remember(found);
+    else forget(ref);
+    return found;
+  }
+
+  async function searchUser(client: LdapClient, ref: AccountRef): Promise<UserEntry | undefined> {
     const byId = ref.nativeId !== undefined && ref.nativeId !== null && ref.nativeId !== "";
     const filter = byId
       ? nativeIdFilter(ref.nativeId!)
@@ -355,10 +393,33 @@ export function createLdapConnector(
     return searchEntries.map(toGroup);
   }
 
-  /** The group whose key is `key`, read without its members. */
-  async function findGroup(client: LdapClient, key: string): Promise<GroupEntry | undefined> {
+  /** The group whose key is `key`, read without its members (or recently read: `fresh` to read anew). */
+  async function findGroup(client: LdapClient, key: string, fresh = false): Promise<GroupEntry | undefined> {
+    const hit = recentGroups.get(key.toLowerCase());
+    if (!fresh && hit !== undefined && Date.now() - hit.at < GROUP_TTL_MS) return hit.group;
     const found = await searchGroups(client, `(${groups.keyAttribute}=${escapeFilterValue(key)})`, false);
-    return found.find((g) => g.key.toLowerCase() === key.toLowerCase()) ?? found[0];
+    const group = found.find((g) => g.key.toLowerCase() === key.toLowerCase()) ?? found[0];
+    if (group === undefined) recentGroups.delete(key.toLowerCase());
+    else recentGroups.set(key.toLowerCase(), { group, at: Date.now() });
+    return group;
+  }
+
+  /**
+   * Runs a membership write on the group `key`; when a remembered group is gone from its DN (moved or
+   * renamed meanwhile), reads it again and runs the write once more.
+   */
+  async function onGroup<T>(
+    client: LdapClient,
+    key: string,
+    write: (group: GroupEntry | undefined) => Promise<T>,
+  ): Promise<T> {
+    const remembered = recentGroups.has(key.toLowerCase());
+    try {
+      return await write(await findGroup(client, key));
+    } catch (err) {
+      if (!remembered || ldapResultCode(err) !== RESULT.noSuchObject) throw err;
+      return write(await findGroup(client, key, true));
+    }
   }
 
   const memberValue = (user: UserEntry) => (isDnMember ? user.dn : user.username);
@@ -549,6 +610,7 @@ export function createLdapConnector(
   }
 
   async function move(client: LdapClient, user: UserEntry, base: string): Promise<void> {
+    forget(user);
     const newDn = `${firstRdn(user.dn)},${base}`;
     await client.modifyDN(user.dn, newDn);
     await rewriteMemberships(client, user.dn, newDn);
@@ -760,7 +822,8 @@ export function createLdapConnector(
 
     delete: (ref) =>
       session(`delete account ${ref.username}`, async (client) => {
-        const user = await findUser(client, ref);
+        forget(ref);
+        const user = await searchUser(client, ref);
         if (user === undefined) return { changed: false };
         const value = memberValue(user);
         // Active Directory drops a deleted object from every group itself.
@@ -780,37 +843,40 @@ export function createLdapConnector(
 
     grant: (ref, entitlement) =>
       session(`grant ${entitlement} to account ${ref.username}`, async (client) => {
-        const user = await mustFindUser(client, ref);
-        const group = await findGroup(client, entitlement);
-        if (group === undefined) {
-          throw new ConnectorError(
-            system,
-            "invalid",
-            `group ${entitlement} does not exist under groups.base`,
-          );
-        }
-        // The server says whether the member was there: reading a large group's members first would
-        // cost more than the write.
-        try {
-          await client.modify(group.dn, change("add", groups.memberAttribute, [memberValue(user)]));
-        } catch (err) {
-          // Active Directory reports a member that is already there as entryAlreadyExists.
-          const code = ldapResultCode(err);
-          if (code === RESULT.attributeOrValueExists || (ad && code === RESULT.entryAlreadyExists)) {
-            return { changed: false, nativeId: user.nativeId };
+        const user = recentUser(ref) ?? (await mustFindUser(client, ref));
+        return onGroup(client, entitlement, async (group) => {
+          if (group === undefined) {
+            throw new ConnectorError(
+              system,
+              "invalid",
+              `group ${entitlement} does not exist under groups.base`,
+            );
           }
-          throw err;
-        }
-        return { changed: true, nativeId: user.nativeId };
+          // The server says whether the member was there: reading a large group's members first would
+          // cost more than the write.
+          try {
+            await client.modify(group.dn, change("add", groups.memberAttribute, [memberValue(user)]));
+          } catch (err) {
+            // Active Directory reports a member that is already there as entryAlreadyExists.
+            const code = ldapResultCode(err);
+            if (code === RESULT.attributeOrValueExists || (ad && code === RESULT.entryAlreadyExists)) {
+              return { changed: false, nativeId: user.nativeId };
+            }
+            throw err;
+          }
+          return { changed: true, nativeId: user.nativeId };
+        });
       }),
 
     revoke: (ref, entitlement) =>
       session(`revoke ${entitlement} from account ${ref.username}`, async (client) => {
-        const user = await findUser(client, ref);
+        const user = recentUser(ref) ?? (await findUser(client, ref));
         if (user === undefined) return { changed: false };
-        const group = await findGroup(client, entitlement);
-        if (group === undefined) return { changed: false, nativeId: user.nativeId };
-        return { changed: await removeMember(client, group.dn, memberValue(user)), nativeId: user.nativeId };
+        return onGroup(client, entitlement, async (group) =>
+          group === undefined
+            ? { changed: false, nativeId: user.nativeId }
+            : { changed: await removeMember(client, group.dn, memberValue(user)), nativeId: user.nativeId },
+        );
       }),
 
     ...(ad ? { rotateCredential } : {}),
