@@ -291,6 +291,8 @@ export function createLdapConnector(
     client: LdapClient,
     filter: string | Filter,
     extraAttributes: readonly string[] = [],
+    /** A lookup of one account: no paging, which costs the server a cookie for a one-entry answer. */
+    lookup = false,
   ): Promise<UserEntry[]> {
     const seen = new Map<string, UserEntry>();
     const combined =
@@ -302,7 +304,7 @@ export function createLdapConnector(
         scope: "sub",
         filter: combined,
         attributes: [...userAttributes, ...extraAttributes],
-        paged: { pageSize: config.pageSize },
+        ...(lookup ? {} : { paged: { pageSize: config.pageSize } }),
         ...(ad ? { explicitBufferAttributes: [idAttribute] } : {}),
       });
       for (const entry of searchEntries) seen.set(normalizeDn(entry.dn), toUser(entry));
@@ -350,13 +352,29 @@ export function createLdapConnector(
     return found;
   }
 
+  /** The account entry at `dn`, or undefined when there is none. */
+  async function readUser(client: LdapClient, dn: string): Promise<UserEntry | undefined> {
+    try {
+      const { searchEntries } = await client.search(dn, {
+        scope: "base",
+        filter: `(&${userObjectFilter})`,
+        attributes: userAttributes,
+        ...(ad ? { explicitBufferAttributes: [idAttribute] } : {}),
+      });
+      return searchEntries[0] === undefined ? undefined : toUser(searchEntries[0]);
+    } catch (err) {
+      if (ldapResultCode(err) === RESULT.noSuchObject) return undefined;
+      throw err;
+    }
+  }
+
   async function searchUser(client: LdapClient, ref: AccountRef): Promise<UserEntry | undefined> {
     const byId = ref.nativeId !== undefined && ref.nativeId !== null && ref.nativeId !== "";
     const filter = byId
       ? nativeIdFilter(ref.nativeId!)
       : `(${users.usernameAttribute}=${escapeFilterValue(ref.username)})`;
     if (filter === undefined) return undefined;
-    const found = await searchUsers(client, filter);
+    const found = await searchUsers(client, filter, [], true);
     if (found.length > 1) {
       throw new ConnectorError(system, "conflict", `${found.length} entries match account ${ref.username}`, {
         retryable: false,
@@ -555,7 +573,7 @@ export function createLdapConnector(
     spec: AccountSpec,
     entry: Record<string, string[]>,
     extra: readonly Attribute[],
-  ): Promise<UserEntry | undefined> {
+  ): Promise<{ raced: UserEntry } | { dn: string }> {
     const base = spec.enabled || disable.strategy !== "moveToOu" ? users.base : disable.disabledBase;
     const first = rdnValueOf(spec);
     const names =
@@ -567,12 +585,13 @@ export function createLdapConnector(
       setValue(attributes, users.rdnAttribute, name);
       const list = Object.entries(attributes).map(([type, values]) => new Attribute({ type, values }));
       try {
-        await client.add(`${users.rdnAttribute}=${escapeDnValue(name)},${base}`, [...list, ...extra]);
-        return undefined;
+        const dn = `${users.rdnAttribute}=${escapeDnValue(name)},${base}`;
+        await client.add(dn, [...list, ...extra]);
+        return { dn };
       } catch (err) {
         if (ldapResultCode(err) !== RESULT.entryAlreadyExists) throw err;
         const raced = await findUser(client, { username: spec.username });
-        if (raced !== undefined) return raced;
+        if (raced !== undefined) return { raced };
       }
     }
     throw new ConnectorError(
@@ -770,9 +789,12 @@ export function createLdapConnector(
               // domain's policy refuses leaves nothing behind.
               extra.push(new Attribute({ type: "unicodePwd", values: [encodeUnicodePwd(password)] }));
             }
-            const raced = await addEntry(client, spec, newEntry(spec, samAccountName), extra);
-            if (raced !== undefined) return { changed: false, nativeId: raced.nativeId };
-            const created = await mustFindUser(client, { username: spec.username });
+            const added = await addEntry(client, spec, newEntry(spec, samAccountName), extra);
+            if ("raced" in added) return { changed: false, nativeId: added.raced.nativeId };
+            // The new entry read back by its DN (a base read, the cheapest search) for its native id.
+            const created =
+              (await readUser(client, added.dn)) ?? (await mustFindUser(client, { username: spec.username }));
+            remember(created);
             if (!spec.enabled) await relockIfUnlocked(client, { ...created, enabled: false });
             return { changed: true, nativeId: created.nativeId };
           },
