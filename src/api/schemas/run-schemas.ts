@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { ApplySummary } from "../../engine/apply.js";
 import { instantQuery, openObject } from "./common-schemas.js";
 import { plannedOperationSchema, queueCountsSchema } from "./operation-schemas.js";
 
@@ -73,15 +74,18 @@ const sourceResultSchema = z.object({
   ),
 });
 
+// `satisfies`: a field added to the engine's summary that this schema lacks fails the build rather
+// than being dropped from every answer.
 const applySummarySchema = z.object({
   claimed: z.number().int(),
   succeeded: z.number().int(),
   changed: z.number().int(),
+  awaiting: z.number().int(),
   failed: z.number().int(),
   dead: z.number().int(),
   skipped: z.number().int(),
   released: z.number().int(),
-});
+}) satisfies z.ZodType<ApplySummary>;
 
 export const syncResultSchema = z
   .object({
@@ -118,6 +122,8 @@ export const reconcileResultSchema = z
     systems: z.array(
       z.object({
         system: z.string(),
+        /** False for a system whose connector cannot read accounts (manual): nothing was read. */
+        read: z.boolean(),
         accounts: z.number().int(),
         correlated: z.number().int(),
         orphans: z.array(
