@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "./config-loader.js";
+import { loadConfig, validateConfigText } from "./config-loader.js";
 import type { CsvSourceConfig } from "./config-types.js";
 
 // `tenure init` copies this example, so it must always load.
@@ -53,6 +53,42 @@ describe("docs/configuration.md", () => {
       expect(Object.keys(config.policy.systems)).toEqual(["wiki", "deploy"]);
       expect(Object.keys(config.policy.roles)).toEqual(["employee", "engineer", "deploy-admin"]);
       expect(config.policy.roles.engineer?.includes).toEqual(["employee"]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+// Every example that configures a system must load as written: a reader copies them.
+const connectorDocs = await readFile(
+  fileURLToPath(new URL("../../docs/connectors.md", import.meta.url)),
+  "utf8",
+);
+
+describe("docs/connectors.md", () => {
+  const text = connectorDocs;
+  const examples = [...text.matchAll(/```yaml\n([\s\S]*?)```/g)]
+    .map((m) => m[1]!)
+    .filter((yaml) => yaml.startsWith("systems:"));
+
+  it("has an example for every connector type", async () => {
+    const { CONNECTOR_TYPES } = await import("../connectors/connector-registry.js");
+    const used = new Set(
+      examples.flatMap((yaml) => [...yaml.matchAll(/connector: (\w+)/g)].map((m) => m[1])),
+    );
+    expect([...used].sort()).toEqual(Object.keys(CONNECTOR_TYPES).sort());
+  });
+
+  it.each(examples.map((yaml) => [yaml.split("\n")[1]?.trim(), yaml]))("%s loads", async (_name, yaml) => {
+    const dir = await mkdtemp(join(tmpdir(), "tenure-doc-example-"));
+    try {
+      // Secrets referenced as ${env:NAME} get a value; ${file:PATH} ones (files on the reader's machine)
+      // are read from the environment instead.
+      const text = yaml.replace(/\$\{file:[^}]+\}/g, "${env:FILE_SECRET}");
+      const names = [...text.matchAll(/\$\{env:(\w+)\}/g)].map((m) => m[1]!);
+      const env = Object.fromEntries(names.map((name) => [name, "an-example-secret-of-32-characters"]));
+      const { errors } = await validateConfigText(text, { path: join(dir, "tenure.yaml"), env });
+      expect(errors).toEqual([]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
