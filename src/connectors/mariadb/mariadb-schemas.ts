@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseConnectorConfig } from "../connector-config.js";
+import { parseConnectorConfig, serverUrlSchema } from "../connector-config.js";
 import { passwordSinkSchema } from "../password-sink.js";
 
 /** Users that are never listed or touched, whatever the configuration says. */
@@ -35,22 +35,7 @@ const tableName = z
   .refine((value) => !value.includes("\u0000"), "must not contain a NUL character")
   .refine((value) => value.split(".").length <= 2, "must be TABLE or DATABASE.TABLE");
 
-const urlSchema = z.string().superRefine((url, ctx) => {
-  // Messages never echo the URL: it may carry a password.
-  if (!url.startsWith("mysql://") && !url.startsWith("mariadb://")) {
-    ctx.addIssue({ code: "custom", message: "must be mysql://… or mariadb://…" });
-    return;
-  }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    ctx.addIssue({ code: "custom", message: "is not a valid URL" });
-    return;
-  }
-  if (parsed.hostname === "") ctx.addIssue({ code: "custom", message: "needs a host" });
-  if (parsed.search !== "") ctx.addIssue({ code: "custom", message: "query parameters are not supported" });
-});
+const urlSchema = serverUrlSchema(["mysql", "mariadb"], { query: false });
 
 export const mariadbConnectorConfigSchema = z.strictObject({
   /** The admin connection: `mysql://admin:pass@host:3306` or `mariadb://…`. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseConnectorConfig } from "../connector-config.js";
+import { parseConnectorConfig, serverUrlSchema } from "../connector-config.js";
 import { passwordSinkSchema } from "../password-sink.js";
 
 /**
@@ -48,21 +48,7 @@ const tableName = z
     "must be TABLE or SCHEMA.TABLE",
   );
 
-const urlSchema = z.string().superRefine((url, ctx) => {
-  // Messages never echo the URL: it may carry a password.
-  if (!url.startsWith("postgres://") && !url.startsWith("postgresql://")) {
-    ctx.addIssue({ code: "custom", message: "must be postgres://… or postgresql://…" });
-    return;
-  }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    ctx.addIssue({ code: "custom", message: "is not a valid URL" });
-    return;
-  }
-  if (parsed.hostname === "") ctx.addIssue({ code: "custom", message: "needs a host" });
-});
+const urlSchema = serverUrlSchema(["postgres", "postgresql"], { query: true });
 
 const groupsSchema = z
   .strictObject({

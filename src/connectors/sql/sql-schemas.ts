@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseConnectorConfig } from "../connector-config.js";
+import { parseConnectorConfig, parseServerUrl } from "../connector-config.js";
 
 /**
  * A table or column name as the application's database spells it. Any character is allowed because
@@ -39,15 +39,8 @@ const urlSchema = z.string().superRefine((url, ctx) => {
       ctx.addIssue({ code: "custom", message: "sqlite: needs a file path" });
     return;
   }
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    ctx.addIssue({ code: "custom", message: "is not a valid URL" });
-    return;
-  }
-  if (parsed.hostname === "") ctx.addIssue({ code: "custom", message: "needs a host" });
-  if (dialect === "mysql" && parsed.search !== "") {
+  const parsed = parseServerUrl(url, ctx);
+  if (parsed !== undefined && dialect === "mysql" && parsed.search !== "") {
     ctx.addIssue({ code: "custom", message: "query parameters are not supported in mysql:// URLs" });
   }
 });
