@@ -1,6 +1,6 @@
 import { type Selectable, sql } from "kysely";
 import { newId } from "../shared/ids.js";
-import { usesDollar } from "./bulk-insert.js";
+import { claimRows } from "./claim-rows.js";
 import type { Db, NotificationsTable } from "./schema-types.js";
 
 export const NOTIFICATION_STATES = ["pending", "sending", "sent", "dead"] as const;
@@ -208,21 +208,7 @@ export const notificationRepository = {
         .returningAll()
         .execute();
 
-    let rows: Selectable<NotificationsTable>[];
-    if (usesDollar(db)) {
-      const run = async (trx: Db) => {
-        const locked = await candidates(trx).forUpdate().skipLocked().execute();
-        return locked.length === 0
-          ? []
-          : claim(
-              trx,
-              locked.map((r) => r.id),
-            );
-      };
-      rows = db.isTransaction ? await run(db) : await db.transaction().execute(run);
-    } else {
-      rows = await claim(db, candidates(db));
-    }
+    const rows = await claimRows(db, candidates, claim);
     return rows
       .map(fromRow)
       .sort((a, b) =>

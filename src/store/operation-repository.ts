@@ -2,6 +2,7 @@ import { type ExpressionBuilder, type Selectable, sql } from "kysely";
 import type { Lineage, OperationKind, PlannedOperation } from "../domain/access-types.js";
 import { NotFoundError, TenureError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
+import { claimRows } from "./claim-rows.js";
 import type { Database, Db, OperationsTable } from "./schema-types.js";
 
 export const OPERATION_STATES = ["pending", "running", "awaiting", "succeeded", "failed", "dead"] as const;
@@ -137,12 +138,6 @@ function byClaimOrder(a: OperationRecord, b: OperationRecord): number {
   if (a.system !== b.system) return a.system < b.system ? -1 : 1;
   if (a.seq !== b.seq) return a.seq - b.seq;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
-// Asks the dialect's own compiler how it writes a parameter rather than guessing from its class:
-// only PostgreSQL writes $1, and only PostgreSQL has row locks to skip.
-function isPostgres(db: Db): boolean {
-  return sql`select ${1}`.compile(db).sql.includes("$1");
 }
 
 /**
@@ -360,21 +355,7 @@ export const operationRepository = {
         .returningAll()
         .execute();
 
-    let rows: Selectable<OperationsTable>[];
-    if (isPostgres(db)) {
-      const run = async (trx: Db) => {
-        const locked = await candidates(trx).forUpdate().skipLocked().execute();
-        return locked.length === 0
-          ? []
-          : claim(
-              trx,
-              locked.map((r) => r.id),
-            );
-      };
-      rows = db.isTransaction ? await run(db) : await db.transaction().execute(run);
-    } else {
-      rows = await claim(db, candidates(db));
-    }
+    const rows = await claimRows(db, candidates, claim);
     return rows.map(fromRow).sort(byClaimOrder);
   },
 
