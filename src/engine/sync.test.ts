@@ -5,8 +5,9 @@ import { queryEvents, verifyLedger } from "../audit/ledger.js";
 import type { Identity } from "../domain/identity-types.js";
 import type { CsvSourceConfig, TenureConfig } from "../policy/config-types.js";
 import { InvalidInputError, MassChangeError } from "../shared/errors.js";
+import { readSource } from "../sources/source-registry.js";
 import { identityRepository } from "../store/identity-repository.js";
-import { syncSource } from "./sync.js";
+import { knownPerson, planSourceRun, syncSource, writeSourceRun } from "./sync.js";
 
 const at = (day: string) => new Date(`${day}T10:00:00Z`);
 
@@ -87,6 +88,38 @@ describe.each(await storeFactories())("sync on %s", (_name, makeStore) => {
       "identity.updated",
       "identity.state_changed",
     ]);
+  });
+
+  it("writes nothing when an identity changed after the run read it (a push landed meanwhile)", async () => {
+    await sync([ADA, GRACE], "2026-03-01");
+    await writeHrCsv(dir, [ADA.replace("Engineering,Engineer", "Sales,Account Executive"), GRACE]);
+    const config = testConfig(dir);
+    const source = config.sources.hr!;
+    const existing = await identityRepository.listBySource(store.db, "hr");
+    const read = await readSource(source, { known: existing.map(knownPerson) });
+    const input = { existing, read, population: () => existing.length, run: "sync of source hr" };
+    const options = { now: at("2026-03-02"), actor: "test" };
+    const run = await planSourceRun(store, config, source, input, options);
+    const ada = await byKey("E1");
+    const pushed = {
+      ...ada,
+      attributes: { ...ada.attributes, title: "CTO" },
+      updatedAt: "2026-03-02T09:59:00.000Z",
+    };
+    await identityRepository.upsertMany(store.db, [pushed]);
+    const events = (await queryEvents(store.db, {})).length;
+
+    await expect(writeSourceRun(store, run, options)).rejects.toMatchObject({
+      code: "identity_changed",
+      httpStatus: 409,
+    });
+    expect((await byKey("E1")).attributes.title).toBe("CTO");
+    expect(await queryEvents(store.db, {})).toHaveLength(events);
+    // Planned again on what is there now, it goes through.
+    expect(
+      (await sync([ADA.replace("Engineering,Engineer", "Sales,Account Executive"), GRACE], "2026-03-02"))
+        .updated,
+    ).toBe(1);
   });
 
   it("a mover's attribute change is an event with before and after", async () => {

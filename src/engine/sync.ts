@@ -2,14 +2,15 @@ import { type AuditEventInput, appendEvents } from "../audit/ledger.js";
 import type { Identity } from "../domain/identity-types.js";
 import { isGone, type LifecycleContext } from "../domain/lifecycle.js";
 import { localDate } from "../domain/local-date.js";
-import { planSync, type SyncPlan, summarisePlan } from "../domain/sync-plan.js";
+import { type IdentityChange, planSync, type SyncPlan, summarisePlan } from "../domain/sync-plan.js";
 import type { SourceConfig, TenureConfig } from "../policy/config-types.js";
-import { MassChangeError, NotFoundError } from "../shared/errors.js";
+import { MassChangeError, NotFoundError, TenureError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import { readSource } from "../sources/source-registry.js";
 import type { Finding, KnownPerson, SourceReadResult } from "../sources/source-types.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
+import type { Db } from "../store/schema-types.js";
 import { type StoredSourceRecord, sourceRecordRepository } from "../store/source-record-repository.js";
 import { exceedsMassChangeThreshold, recordMassChangeStop } from "./mass-change.js";
 
@@ -270,6 +271,7 @@ async function writePlan(
   }
   const total = identities.length;
   await store.db.transaction().execute(async (trx) => {
+    await checkUnchangedSincePlanned(trx, plan.changes);
     await sourceRecordRepository.insertMany(trx, records);
     await identityRepository.upsertMany(trx, identities);
     meta.onProgress?.({ source: meta.source, phase: "write", done: Math.floor(total / 2), total });
@@ -291,6 +293,29 @@ async function writePlan(
       .execute();
   });
   meta.onProgress?.({ source: meta.source, phase: "write", done: total, total });
+}
+
+/**
+ * Optimistic concurrency for the write: every identity the run changes must still be as the run read
+ * it. A push, a scheduled sweep and a sync each plan on what they read and write whole records, so
+ * without this check the later write would silently undo the earlier one. On a mismatch nothing is
+ * written and the run fails with a retryable conflict; it plans again on what is there now.
+ * @throws TenureError `identity_changed` (409).
+ */
+async function checkUnchangedSincePlanned(trx: Db, changes: readonly IdentityChange[]): Promise<void> {
+  const expected = new Map<string, string>();
+  for (const c of changes) if (c.before !== undefined) expected.set(c.before.id, c.before.updatedAt);
+  if (expected.size === 0) return;
+  const current = await identityRepository.updatedAtOf(trx, [...expected.keys()]);
+  const moved = [...expected].filter(([id, at]) => current.get(id) !== at).map(([id]) => id);
+  if (moved.length > 0) {
+    throw new TenureError(
+      "identity_changed",
+      `${moved.length} identit${moved.length === 1 ? "y" : "ies"} changed while this run was being planned ` +
+        `(${moved.slice(0, 3).join(", ")}${moved.length > 3 ? ", …" : ""}); nothing was written — run it again`,
+      { httpStatus: 409 },
+    );
+  }
 }
 
 /** Runs every configured source (or the one named), in configuration order. */

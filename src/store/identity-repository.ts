@@ -201,6 +201,20 @@ export const identityRepository = {
     return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
   },
 
+  /** The `updated_at` of each of these identities that exists, by id. */
+  async updatedAtOf(db: Db, ids: readonly string[]): Promise<Map<string, string>> {
+    const found = new Map<string, string>();
+    for (let i = 0; i < ids.length; i += 2000) {
+      const rows = await db
+        .selectFrom("identities")
+        .select(["id", "updated_at"])
+        .where("id", "in", ids.slice(i, i + 2000))
+        .execute();
+      for (const row of rows) found.set(row.id, row.updated_at);
+    }
+    return found;
+  },
+
   /** Inserts new identities and overwrites existing ones (by id), in chunks. */
   async upsertMany(db: Db, identities: readonly Identity[]): Promise<void> {
     await bulkInsert(
