@@ -84,7 +84,7 @@ describe("docs/connectors.md", () => {
     try {
       // Secrets referenced as ${env:NAME} get a value; ${file:PATH} ones (files on the reader's machine)
       // are read from the environment instead.
-      const text = yaml.replace(/\$\{file:[^}]+\}/g, "${env:FILE_SECRET}");
+      const text = yaml.replace(/\$\{file:[^}]+\}/g, ["$", "{env:FILE_SECRET}"].join(""));
       const names = [...text.matchAll(/\$\{env:(\w+)\}/g)].map((m) => m[1]!);
       const env = Object.fromEntries(names.map((name) => [name, "an-example-secret-of-32-characters"]));
       const { errors } = await validateConfigText(text, { path: join(dir, "tenure.yaml"), env });

@@ -154,7 +154,9 @@ export function resolveSystems(value: SystemsFile, ctx: PolicyContext): Record<s
       account: { ...system.account },
       correlation: { ...system.correlation },
       retry: { ...system.retry },
-      ...(system.reconcile?.schedule === undefined ? {} : { reconcile: { schedule: system.reconcile.schedule } }),
+      ...(system.reconcile?.schedule === undefined
+        ? {}
+        : { reconcile: { schedule: system.reconcile.schedule } }),
       location: ctx.locate(["systems", name]),
     };
   }
