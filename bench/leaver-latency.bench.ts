@@ -16,13 +16,9 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { createTokenService } from "../src/api/auth/token-service.js";
-import { startServer } from "../src/api/serve.js";
-import { loadConfig } from "../src/policy/config-loader.js";
-import { apiTokenRepository } from "../src/store/api-token-repository.js";
-import { openStore } from "../src/store/database.js";
 import { startScimPeer } from "../test/helpers/scim-peer.js";
 import { SUFFIX, startSlapd } from "../test/helpers/slapd.js";
+import { startBenchServer } from "./bench-server.js";
 
 const { values } = parseArgs({
   options: {
@@ -91,24 +87,8 @@ roles:
       - { system: saas }
 `,
   );
-  const config = await loadConfig(path.join(dir, "tenure.yaml"));
-  const store = await openStore(config.database, { baseDir: config.baseDir });
-  const server = await startServer({
-    config,
-    store,
-    now: () => new Date(),
-    host: "127.0.0.1",
-    port: 0,
-    logLevel: "silent",
-  });
+  const { server, token, close } = await startBenchServer(path.join(dir, "tenure.yaml"));
   try {
-    const tokens = createTokenService({ db: store.db, tokens: apiTokenRepository, now: () => new Date() });
-    const { token } = await tokens.create({
-      name: "bench-hr",
-      role: "hr-source",
-      expiresAt: null,
-      actor: "bench",
-    });
     const push = async (records: Record<string, string>[]) => {
       const response = await fetch(`${server.url}/api/sources/hr/records`, {
         method: "POST",
@@ -180,9 +160,7 @@ roles:
       }),
     );
   } finally {
-    await server.close();
-    if (values.store === "postgres") await store.db.schema.dropSchema(schema).ifExists().cascade().execute();
-    await store.close();
+    await close(values.store === "postgres" ? schema : undefined);
   }
 } finally {
   const roles = await admin.query("select rolname from pg_roles where rolname like $1", [`${run}\\_%`]);

@@ -10,12 +10,8 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { createTokenService } from "../src/api/auth/token-service.js";
-import { startServer } from "../src/api/serve.js";
-import { loadConfig } from "../src/policy/config-loader.js";
-import { apiTokenRepository } from "../src/store/api-token-repository.js";
-import { openStore } from "../src/store/database.js";
 import { SUFFIX, startSlapd } from "../test/helpers/slapd.js";
+import { startBenchServer } from "./bench-server.js";
 
 const { values } = parseArgs({
   options: {
@@ -70,24 +66,8 @@ roles:
     grants: [ { system: directory, entitlements: [everyone] } ]
 `,
   );
-  const config = await loadConfig(path.join(dir, "tenure.yaml"));
-  const store = await openStore(config.database, { baseDir: config.baseDir });
-  const server = await startServer({
-    config,
-    store,
-    now: () => new Date(),
-    host: "127.0.0.1",
-    port: 0,
-    logLevel: "silent",
-  });
+  const { server, store, token, close } = await startBenchServer(path.join(dir, "tenure.yaml"));
   try {
-    const tokens = createTokenService({ db: store.db, tokens: apiTokenRepository, now: () => new Date() });
-    const { token } = await tokens.create({
-      name: "bench-idp",
-      role: "hr-source",
-      expiresAt: null,
-      actor: "bench",
-    });
     const statuses = new Map<number, number>();
     let next = 0;
     const t0 = performance.now();
@@ -155,9 +135,7 @@ roles:
       }),
     );
   } finally {
-    await server.close();
-    if (values.store === "postgres") await store.db.schema.dropSchema(schema).ifExists().cascade().execute();
-    await store.close();
+    await close(values.store === "postgres" ? schema : undefined);
   }
 } finally {
   await slapd.stop();
