@@ -9,6 +9,7 @@ import {
   type WriteResult,
 } from "../connector-types.js";
 import { deliverPassword, generatePassword } from "../password-sink.js";
+import { createSerialQueue } from "../serial-queue.js";
 import { toConnectorError } from "../sql/sql-errors.js";
 import { invalidNameReason, type MariadbConnectorConfig, SYSTEM_USERS } from "./mariadb-schemas.js";
 
@@ -55,12 +56,7 @@ export function createMariadbConnector(system: string, config: MariadbConnectorC
   let attributeTableReady: Promise<void> | undefined;
 
   /** One write at a time: account state checks and changes must not interleave. */
-  let queue: Promise<unknown> = Promise.resolve();
-  function serialised<T>(fn: () => Promise<T>): Promise<T> {
-    const run = queue.then(fn, fn);
-    queue = run.catch(() => undefined);
-    return run;
-  }
+  const serialised = createSerialQueue();
 
   const fail = (what: string, err: unknown, extraSecrets: readonly string[] = []) =>
     toConnectorError(system, what, target, err, [...secrets, ...extraSecrets]);
