@@ -1,4 +1,4 @@
-import { redactor } from "../connectors/webhook/webhook-errors.js";
+import { redactor } from "../connectors/http-errors.js";
 import type { NotifyConfig } from "../policy/config-types.js";
 import { TenureError } from "../shared/errors.js";
 

@@ -1,7 +1,7 @@
 import { ConnectorError } from "../connector-types.js";
 import { AUTH, CONFLICT, type ErrorClass, INVALID, PERMISSION, UNREACHABLE } from "../error-classes.js";
 // The webhook connector's HTTP helpers: one way to redact and describe a request across HTTP connectors.
-import { describeRequest } from "../webhook/webhook-errors.js";
+import { describeRequest } from "../http-errors.js";
 import { property } from "./scim-attributes.js";
 
 /** One answer of a SCIM server: status, headers and the JSON body (undefined when empty or not JSON). */

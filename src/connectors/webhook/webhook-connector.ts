@@ -9,7 +9,8 @@ import {
   type EntitlementInfo,
   type WriteResult,
 } from "../connector-types.js";
-import { errorForStatus, networkError, redactor } from "./webhook-errors.js";
+import { networkError, redactor } from "../http-errors.js";
+import { errorForStatus } from "./webhook-errors.js";
 import type { WebhookConnectorConfig } from "./webhook-schemas.js";
 import { SIGNATURE_HEADER, signWebhookBody } from "./webhook-signature.js";
 

@@ -1,24 +1,5 @@
 import { ConnectorError } from "../connector-types.js";
-
-/** Replaces every occurrence of the given secrets (those of 4+ characters) with `***`. */
-export function redactor(secrets: readonly string[]): (text: string) => string {
-  const present = secrets.filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
-  return (text) => {
-    let out = text;
-    for (const secret of present) out = out.split(secret).join("***");
-    return out;
-  };
-}
-
-/** `METHOD origin/path`: a URL as it may appear in messages, without credentials, query or fragment. */
-export function describeRequest(method: string, url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${method} ${parsed.protocol}//${parsed.host}${parsed.pathname}`;
-  } catch {
-    return `${method} (invalid URL)`;
-  }
-}
+import { describeRequest } from "../http-errors.js";
 
 const INVALID_JSON = Symbol.for("invalid-json");
 
@@ -85,37 +66,4 @@ export function errorForStatus(
     );
   }
   return new ConnectorError(system, "invalid", text, { retryable: false });
-}
-
-/** The ConnectorError for a request that got no answer: refused, reset, DNS failure, timeout. */
-export function networkError(
-  system: string,
-  method: string,
-  url: string,
-  timeoutMs: number,
-  error: unknown,
-  redact: (text: string) => string,
-): ConnectorError {
-  const where = describeRequest(method, url);
-  const name = error instanceof Error ? error.name : "";
-  if (name === "TimeoutError" || name === "AbortError") {
-    return new ConnectorError(system, "unreachable", `${where}: no answer within ${timeoutMs} ms`, {
-      retryable: true,
-    });
-  }
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
-  const code =
-    cause !== null && typeof cause === "object" && typeof (cause as { code?: unknown }).code === "string"
-      ? (cause as { code: string }).code
-      : "";
-  const message = cause instanceof Error ? redact(cause.message) : "network error";
-  // The raw error is not attached as `cause`: undici errors can carry the request, with its headers.
-  return new ConnectorError(
-    system,
-    "unreachable",
-    `${where}: ${code === "" ? message : `${code} ${message}`}`,
-    {
-      retryable: true,
-    },
-  );
 }
