@@ -6,6 +6,7 @@ import {
   INVALID,
   OTHER,
   PERMISSION,
+  redactSecrets,
   SOCKET_CODES,
   UNREACHABLE,
 } from "../error-classes.js";
@@ -115,15 +116,6 @@ export function classifyLdapError(err: unknown): LdapErrorClass {
   // ldapts reports its own timeouts and dropped sockets without a code.
   if (/timeout|timed out|ECONNREFUSED|ECONNRESET|socket|connection closed/i.test(message)) return UNREACHABLE;
   return OTHER;
-}
-
-/** Every occurrence of the given secrets replaced by `***`. */
-export function redactSecrets(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length >= 3) out = out.split(secret).join("***");
-  }
-  return out;
 }
 
 /** ldapts' own words for what went wrong, without secrets. */

@@ -8,9 +8,10 @@ import {
   type EntitlementInfo,
   type WriteResult,
 } from "../connector-types.js";
+import { redactSecrets } from "../error-classes.js";
 import { deliverPassword, generatePassword } from "../password-sink.js";
 import { createSerialQueue } from "../serial-queue.js";
-import { redactSecrets, toConnectorError } from "../sql/sql-errors.js";
+import { toConnectorError } from "../sql/sql-errors.js";
 import { invalidRoleNameReason, type PostgresConnectorConfig } from "./postgres-schemas.js";
 import { scramSha256Verifier } from "./postgres-scram.js";
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConnectorError } from "../connector-types.js";
-import { classifySqlError, redactSecrets, toConnectorError } from "./sql-errors.js";
+import { redactSecrets } from "../error-classes.js";
+import { classifySqlError, toConnectorError } from "./sql-errors.js";
 
 // The shapes below are the fields node-postgres, mysql2 and better-sqlite3 set on their errors; the
 // integration test sees the real ones for the cases a local server can produce.

@@ -6,6 +6,7 @@ import {
   INVALID,
   OTHER,
   PERMISSION,
+  redactSecrets,
   SOCKET_CODES,
   UNREACHABLE,
 } from "../error-classes.js";
@@ -100,16 +101,6 @@ function classifySqlite(code: string, message: string): SqlErrorClass {
     return OTHER;
   }
   return INVALID;
-}
-
-/** Removes `user:password@` from URLs and every occurrence of the given secrets. */
-export function redactSecrets(text: string, secrets: readonly string[]): string {
-  let out = text.replace(/(\/\/[^:/@\s]*):[^@\s]*@/g, "$1:***@");
-  for (const secret of secrets) {
-    // A one- or two-character password would turn every message into asterisks while hiding nothing.
-    if (secret.length >= 3) out = out.split(secret).join("***");
-  }
-  return out;
 }
 
 /** The driver's own words for what went wrong, without secrets. */
