@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import type { z } from "zod";
@@ -10,9 +10,18 @@ import { rememberReferencedValues } from "./config-redaction.js";
 import { type NodePath, type ResolvedValue, resolveReferences } from "./config-references.js";
 import { buildConfig, configFileSchema } from "./config-schema.js";
 import type { TenureConfig } from "./config-types.js";
-import { closestMatch, knownKeysAt, UNKNOWN_KEY, unknownKeyMessage, VALUE_OFFSET } from "./schema-helpers.js";
+import {
+  closestMatch,
+  isSecretAt,
+  knownKeysAt,
+  UNKNOWN_KEY,
+  unknownKeyMessage,
+  VALUE_OFFSET,
+} from "./schema-helpers.js";
 import { redactDatabaseUrl } from "./sections/database-section.js";
+import { listedSecretFolders } from "./sections/secrets-section.js";
 import type { LocationTarget } from "./sections/section-types.js";
+import { checkDocument, decodeUtf8, findNul, positionOfProblem } from "./yaml-hygiene.js";
 import { derefNode, locate, positionOf, sourceOffsetOf } from "./yaml-locations.js";
 
 export type { ConfigIssue } from "./config-issues.js";
@@ -59,9 +68,9 @@ export async function loadConfig(path: string, options: LoadOptions = {}): Promi
  * `tenure init`).
  */
 export async function validateConfigFile(path: string, options: LoadOptions = {}): Promise<ConfigValidation> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, "utf8");
+    bytes = await readFile(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "ENOENT") {
@@ -71,7 +80,13 @@ export async function validateConfigFile(path: string, options: LoadOptions = {}
     }
     throw new InvalidInputError(`cannot read config file ${path}: ${code ?? String(error)}`);
   }
-  return validateConfigText(text, { path, ...options });
+  const decoded = decodeUtf8(bytes);
+  if (!("text" in decoded)) {
+    const byte = decoded.byte.toString(16).toUpperCase().padStart(2, "0");
+    const message = `byte 0x${byte} is not UTF-8: tenure.yaml must be UTF-8 text (re-save it as UTF-8)`;
+    return { errors: [{ file: path, line: decoded.line, column: decoded.column, path: "", message }] };
+  }
+  return validateConfigText(decoded.text, { path, ...options });
 }
 
 /**
@@ -86,6 +101,12 @@ export async function validateConfigText(
   const absolutePath = resolve(file);
   const baseDir = dirname(absolutePath);
   const lines = new LineCounter();
+  const nul = findNul(text);
+  if (nul !== undefined) {
+    const before = text.slice(0, nul.offset).split("\n");
+    const position = { line: before.length, column: (before.at(-1) ?? "").length + 1 };
+    return { errors: [{ file, ...position, path: "", message: nul.message }] };
+  }
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   const at = (node: Node | null, path: NodePath, message: string): ConfigIssue => ({
     file,
@@ -104,8 +125,42 @@ export async function validateConfigText(
     return { errors: sortIssues(errors) };
   }
 
-  const references = await resolveReferences(doc, { baseDir, env: options.env ?? process.env });
-  const issues: ConfigIssue[] = references.problems.map((p) => at(p.node, p.path, p.message));
+  // What YAML would accept but silently change is refused alone, like a syntax error: the structure
+  // built from it cannot be trusted.
+  const unsafe = checkDocument(doc);
+  if (unsafe.length > 0) {
+    return {
+      errors: sortIssues(
+        unsafe.map((p) => ({
+          file,
+          ...positionOfProblem(p, lines, positionOf),
+          path: formatPath(p.path),
+          message: p.message,
+        })),
+      ),
+    };
+  }
+
+  // The document as written, references unresolved: which fields are secret depends on it (the
+  // connector of a system), and so do the folders secret files may be read from.
+  let written: unknown;
+  try {
+    written = doc.contents === null ? {} : doc.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    // yaml throws here only for alias bombs and similar abuse of anchors.
+    return { errors: [at(null, [], `cannot read the document as data: ${(error as Error).message}`)] };
+  }
+  const folders = await secretFolders(written, baseDir);
+  const references = await resolveReferences(doc, {
+    baseDir,
+    secretFolders: folders.folders,
+    env: options.env ?? process.env,
+    isSecret: (path) => isSecretAt(configFileSchema, written, path),
+  });
+  const issues: ConfigIssue[] = [
+    ...folders.problems.map((p) => at(locate(doc, p.path).node, p.path, p.message)),
+    ...references.problems.map((p) => at(p.node, p.path, p.message)),
+  ];
   const brokenPaths = references.problems.map((p) => p.path);
   const resolvedByNode = new Map<Node, ResolvedValue>(references.resolved.map((r) => [r.node, r]));
 
@@ -152,6 +207,27 @@ export async function validateConfigText(
     references.resolved.map((r) => ({ path: r.path, original: r.original })),
   );
   return { config, errors: [] };
+}
+
+/**
+ * The folders listed under `secrets.folders`, absolute, with a problem for each that is not an existing
+ * folder. The section's shape is checked by its schema; this only needs the file system.
+ */
+async function secretFolders(
+  written: unknown,
+  baseDir: string,
+): Promise<{ folders: string[]; problems: { path: NodePath; message: string }[] }> {
+  const folders: string[] = [];
+  const problems: { path: NodePath; message: string }[] = [];
+  for (const { index, path } of listedSecretFolders(written)) {
+    const folder = resolve(baseDir, path);
+    const where: NodePath = ["secrets", "folders", index];
+    const info = await stat(folder).catch(() => undefined);
+    if (info === undefined) problems.push({ path: where, message: `no such folder: ${folder}` });
+    else if (!info.isDirectory()) problems.push({ path: where, message: `not a folder: ${folder}` });
+    else folders.push(folder);
+  }
+  return { folders, problems };
 }
 
 interface DescribeContext {

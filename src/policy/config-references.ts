@@ -1,5 +1,6 @@
-import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { constants, type Stats } from "node:fs";
+import { open, realpath, stat } from "node:fs/promises";
+import { resolve, sep } from "node:path";
 import { type Document, isMap, isPair, isScalar, isSeq, type Node, type Scalar } from "yaml";
 
 /** A path into the YAML document: map keys as strings, list positions as numbers. */
@@ -28,10 +29,17 @@ export interface ReferenceResolution {
 }
 
 export interface ReferenceContext {
-  /** Folder `${file:…}` paths are relative to. */
+  /** The configuration's folder: `${file:…}` paths are relative to it, and may read anything under it. */
   readonly baseDir: string;
+  /** More folders `${file:…}` may read from (`secrets.folders`), absolute. */
+  readonly secretFolders: readonly string[];
   readonly env: NodeJS.ProcessEnv;
+  /** Whether the value at `path` is a secret field; a reference anywhere else is refused. */
+  readonly isSecret: (path: NodePath) => boolean;
 }
+
+/** The largest file `${file:…}` reads: a password, a token, a key or a certificate, not a data file. */
+export const MAX_SECRET_FILE_BYTES = 64 * 1024;
 
 // `$${` is the escape for a literal `${`; otherwise `${kind:argument}`.
 const TOKEN = /\$\$\{|\$\{([A-Za-z][A-Za-z0-9]*):([^}]*)\}/g;
@@ -39,11 +47,15 @@ const UNTERMINATED = /\$\{(env|file):[^}]*$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * Replaces every `${env:NAME}` and `${file:PATH}` inside string values of `doc`, in place.
- * Keys are never resolved. A file's content loses one final newline. Problems (unset variable,
- * unreadable file, malformed reference) are collected, never thrown, and their messages name the
- * reference but never a value. Files are read concurrently; each node is visited once even when
- * aliased.
+ * Replaces every `${env:NAME}` and `${file:PATH}` inside the secret fields of `doc` (`ctx.isSecret`),
+ * in place; a reference in any other value is a problem, and is not resolved. Keys are never resolved;
+ * `$${` becomes `${` in every value. `${file:…}` reads only a regular file of at most
+ * {@link MAX_SECRET_FILE_BYTES}, holding UTF-8 text without NUL, that lies (symbolic links followed)
+ * in the configuration's folder or one of `ctx.secretFolders`; anything else (a FIFO, a device, a
+ * folder) is refused without being opened for reading, so nothing blocks. A file's content loses one
+ * final newline. Problems (unset variable, unreadable or refused file, malformed reference, reference
+ * outside a secret field) are collected, never thrown, and their messages name the reference but never
+ * a value. Files are read concurrently; each node is visited once even when aliased.
  */
 export async function resolveReferences(doc: Document, ctx: ReferenceContext): Promise<ReferenceResolution> {
   const resolved: ResolvedValue[] = [];
@@ -51,6 +63,7 @@ export async function resolveReferences(doc: Document, ctx: ReferenceContext): P
   const secrets: string[] = [];
   const pending: Promise<void>[] = [];
   const seen = new WeakSet<Node>();
+  const roots = allowedRoots([ctx.baseDir, ...ctx.secretFolders]);
 
   const visit = (node: unknown, path: NodePath): void => {
     if (!isMap(node) && !isSeq(node) && !isScalar(node)) return; // aliases resolve to their anchor
@@ -82,6 +95,7 @@ export async function resolveReferences(doc: Document, ctx: ReferenceContext): P
     };
     let last = 0;
     let referenced = false;
+    const secretField = ctx.isSecret(path);
     for (const match of original.matchAll(TOKEN)) {
       pieces.push(original.slice(last, match.index));
       last = match.index + match[0].length;
@@ -91,7 +105,12 @@ export async function resolveReferences(doc: Document, ctx: ReferenceContext): P
       }
       referenced = true;
       const [text, kind = "", argument = ""] = match;
-      if (kind === "env") {
+      if (!secretField) {
+        problemsHere.push(
+          `${text} is not allowed here: references are resolved only in secret fields ` +
+            "(passwords, tokens, keys, connection URLs); write this value out",
+        );
+      } else if (kind === "env") {
         const value = ctx.env[argument];
         if (!ENV_NAME.test(argument)) {
           problemsHere.push(`${text} is not a valid environment variable name`);
@@ -106,13 +125,11 @@ export async function resolveReferences(doc: Document, ctx: ReferenceContext): P
         } else {
           const file = resolve(ctx.baseDir, argument);
           pieces.push(
-            readFile(file, "utf8").then(
-              (content) => secret(content.replace(/\r?\n$/, "")),
-              (error: NodeJS.ErrnoException) => {
-                problemsHere.push(`cannot read ${text} (${file}): ${describeFsError(error)}`);
-                return "";
-              },
-            ),
+            readSecretFile(file, roots).then((read) => {
+              if (typeof read === "string") return secret(read.replace(/\r?\n$/, ""));
+              problemsHere.push(`cannot read ${text} (${file}): ${read.problem}`);
+              return "";
+            }),
           );
         }
       } else {
@@ -140,15 +157,90 @@ export async function resolveReferences(doc: Document, ctx: ReferenceContext): P
   return { resolved, problems, secrets };
 }
 
+/** The folders, symbolic links resolved; one that does not exist allows nothing. */
+async function allowedRoots(folders: readonly string[]): Promise<string[]> {
+  const real = await Promise.all(folders.map((folder) => realpath(folder).catch(() => undefined)));
+  return real.filter((folder): folder is string => folder !== undefined);
+}
+
+/**
+ * The content of a secret file as text, or why it is refused. The file's real path (every symbolic link
+ * followed) must lie under one of `roots`, and it must be a regular file: checked with `stat` before it
+ * is opened, and again on the open descriptor (opened non-blocking, without following a link) in case
+ * it was swapped in between, so a FIFO or a device is never read.
+ */
+async function readSecretFile(
+  file: string,
+  roots: Promise<readonly string[]>,
+): Promise<string | { problem: string }> {
+  try {
+    const real = await realpath(file);
+    const allowed = await roots;
+    if (!allowed.some((root) => real === root || real.startsWith(root.endsWith(sep) ? root : root + sep))) {
+      const via = real === file ? "" : ` (it leads to ${real})`;
+      return {
+        problem: `it is outside the configuration's folder and secrets.folders, where secret files are read from${via}`,
+      };
+    }
+    const kind = fileKind(await stat(real));
+    if (kind !== undefined) return { problem: `it is ${kind}, not a regular file` };
+    const handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    try {
+      const info = await handle.stat();
+      const swapped = fileKind(info);
+      if (swapped !== undefined) return { problem: `it is ${swapped}, not a regular file` };
+      if (info.size > MAX_SECRET_FILE_BYTES) return { problem: tooLarge() };
+      const buffer = Buffer.alloc(MAX_SECRET_FILE_BYTES + 1);
+      let length = 0;
+      while (length < buffer.length) {
+        const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+        if (bytesRead === 0) break;
+        length += bytesRead;
+      }
+      if (length > MAX_SECRET_FILE_BYTES) return { problem: tooLarge() };
+      let text: string;
+      try {
+        text = new TextDecoder("utf-8", { fatal: true }).decode(buffer.subarray(0, length));
+      } catch {
+        return { problem: "it is not UTF-8 text" };
+      }
+      if (text.includes("\u0000")) return { problem: "it contains a NUL character" };
+      return text;
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    return { problem: describeFsError(error as NodeJS.ErrnoException) };
+  }
+}
+
+function tooLarge(): string {
+  return `it is larger than ${MAX_SECRET_FILE_BYTES / 1024} KiB, too large for a secret`;
+}
+
+/** What a file that is not a regular file is, in words; undefined for a regular file. */
+function fileKind(info: Stats): string | undefined {
+  if (info.isFile()) return undefined;
+  if (info.isDirectory()) return "a folder";
+  if (info.isFIFO()) return "a FIFO (named pipe)";
+  if (info.isSocket()) return "a socket";
+  if (info.isCharacterDevice()) return "a character device";
+  if (info.isBlockDevice()) return "a block device";
+  return "not a regular file";
+}
+
 function describeFsError(error: NodeJS.ErrnoException): string {
   switch (error.code) {
     case "ENOENT":
+    case "ENOTDIR":
       return "no such file";
     case "EACCES":
     case "EPERM":
       return "permission denied";
     case "EISDIR":
       return "it is a folder";
+    case "ELOOP":
+      return "too many symbolic links";
     default:
       return error.code ?? "read failed";
   }

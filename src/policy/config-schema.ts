@@ -7,6 +7,7 @@ import { entitlementsSection, resolveEntitlements } from "./sections/entitlement
 import { lifecycleSection } from "./sections/lifecycle-section.js";
 import { notifySection, resolveNotify } from "./sections/notify-section.js";
 import { resolveRoles, rolesSection } from "./sections/roles-section.js";
+import { secretsSection } from "./sections/secrets-section.js";
 import type { PolicyContext } from "./sections/section-types.js";
 import { serverSection } from "./sections/server-section.js";
 import { resolveSources, sourcesSection } from "./sections/sources-section.js";
@@ -35,6 +36,7 @@ export const configFileSchema = strictObject(
     roles: rolesSection,
     notify: notifySection.optional(),
     server: serverSection,
+    secrets: secretsSection,
   },
   {
     explainUnknownKey: (key) =>

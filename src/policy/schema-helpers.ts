@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isDeclaredSecret } from "../shared/secret-field.js";
 
 /**
  * Marks the zod issue raised for a key an object does not declare. The loader reads it to place the
@@ -129,6 +130,7 @@ interface SchemaDef {
   readonly options?: readonly SchemaLike[];
   readonly values?: readonly unknown[];
   readonly getter?: () => SchemaLike;
+  readonly catchall?: SchemaLike;
 }
 interface SchemaLike {
   readonly _zod: { readonly def: SchemaDef };
@@ -164,9 +166,43 @@ export function knownKeysAt(
   }
 }
 
-function unwrapSchema(schema: SchemaLike | undefined, value: unknown): SchemaLike | undefined {
+/**
+ * Whether the value at `path` is a secret field: declared with `secret()` (`shared/secret-field.ts`),
+ * or inside one (a mapping declared secret as a whole). `data` picks the member of a discriminated
+ * union, as in {@link knownKeysAt}. False for a path the schema does not describe.
+ */
+export function isSecretAt(schema: z.ZodType, data: unknown, path: readonly PropertyKey[]): boolean {
+  let current: SchemaLike | undefined = schema as unknown as SchemaLike;
+  let value = data;
+  let secret = false;
+  const onStep = (step: SchemaLike): void => {
+    if (isDeclaredSecret(step as unknown as z.ZodType)) secret = true;
+  };
+  for (let i = 0; ; i++) {
+    current = unwrapSchema(current, value, onStep);
+    if (current === undefined) return false;
+    if (secret || i === path.length) return secret;
+    const def: SchemaDef = current._zod.def;
+    const segment = path[i] as PropertyKey;
+    if (def.type === "object") current = def.shape?.[String(segment)] ?? def.catchall;
+    else if (def.type === "record") current = def.valueType;
+    else if (def.type === "array") current = def.element;
+    else return false;
+    value =
+      typeof value === "object" && value !== null
+        ? (value as Record<PropertyKey, unknown>)[segment]
+        : undefined;
+  }
+}
+
+function unwrapSchema(
+  schema: SchemaLike | undefined,
+  value: unknown,
+  onStep?: (step: SchemaLike) => void,
+): SchemaLike | undefined {
   let current = schema;
   for (let depth = 0; current !== undefined && depth < 32; depth++) {
+    onStep?.(current);
     const def: SchemaDef = current._zod.def;
     if (def.innerType !== undefined) current = def.innerType;
     else if (def.type === "pipe") current = def.in;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { secret } from "../../shared/secret-field.js";
 import { parseConnectorConfig } from "../connector-config.js";
 import { passwordSinkSchema } from "../password-sink.js";
 
@@ -62,11 +63,11 @@ export const ldapConnectorConfigSchema = z
     /** Which kind of directory this is; it sets the defaults below. Default `openldap`. */
     directory: z.enum(LDAP_DIRECTORIES).default("openldap"),
     /** `ldap://host:389` or `ldaps://host:636`. */
-    url: urlSchema,
+    url: secret(urlSchema),
     /** The DN the connector binds as, e.g. `cn=admin,dc=example,dc=com`. */
     bindDn: nonEmpty,
     /** The bind password; write it as `${env:NAME}` or `${file:PATH}`. Never appears in messages. */
-    bindPassword: z.string(),
+    bindPassword: secret(z.string()),
     /** Upgrade an `ldap://` connection with StartTLS before binding. */
     startTls: z.boolean().default(false),
     /** Verify the server certificate (ldaps:// and StartTLS). */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { secret } from "../../shared/secret-field.js";
 import { parseConnectorConfig, serverUrlSchema } from "../connector-config.js";
 import { passwordSinkSchema } from "../password-sink.js";
 
@@ -39,7 +40,7 @@ const urlSchema = serverUrlSchema(["mysql", "mariadb"], { query: false });
 
 export const mariadbConnectorConfigSchema = z.strictObject({
   /** The admin connection: `mysql://admin:pass@host:3306` or `mariadb://…`. */
-  url: urlSchema,
+  url: secret(urlSchema),
   /** The host part of every managed account (`'user'@'host'`). */
   host: name.default("%"),
   /** Only users whose names start with this are listed and managed. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { secret } from "../../shared/secret-field.js";
 import { parseConnectorConfig, serverUrlSchema } from "../connector-config.js";
 import { passwordSinkSchema } from "../password-sink.js";
 
@@ -70,7 +71,7 @@ export const postgresConnectorConfigSchema = z.strictObject({
    * such as `sslmode` are passed to node-postgres. The database is where `attributeTable` lives and where
    * `delete` reassigns and drops what the role owns.
    */
-  url: urlSchema,
+  url: secret(urlSchema),
   /** Only roles whose names start with this are listed and managed as accounts. */
   usernamePrefix: z.string().optional(),
   /**

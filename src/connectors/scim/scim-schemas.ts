@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { secret } from "../../shared/secret-field.js";
 import { parseConnectorConfig } from "../connector-config.js";
 import { parseScimPath } from "./scim-attributes.js";
 
@@ -26,9 +27,9 @@ const baseUrl = z
 
 const authSchema = z.discriminatedUnion("type", [
   /** `Authorization: Bearer <token>` (Slack, Okta, Entra, most SaaS). */
-  z.strictObject({ type: z.literal("bearer"), token: nonEmpty }),
+  z.strictObject({ type: z.literal("bearer"), token: secret(nonEmpty) }),
   /** `Authorization: Basic base64(username:password)`. */
-  z.strictObject({ type: z.literal("basic"), username: nonEmpty, password: nonEmpty }),
+  z.strictObject({ type: z.literal("basic"), username: secret(nonEmpty), password: secret(nonEmpty) }),
 ]);
 
 const scimPath = z.string().superRefine((text, ctx) => {
@@ -39,7 +40,7 @@ const scimPath = z.string().superRefine((text, ctx) => {
 export const scimConnectorConfigSchema = z
   .strictObject({
     /** The SCIM base URL, under which `/Users` and `/Groups` live, e.g. `https://api.slack.com/scim/v2`. */
-    baseUrl,
+    baseUrl: secret(baseUrl),
     /** How requests authenticate. The token and password never appear in messages. */
     auth: authSchema,
     /**

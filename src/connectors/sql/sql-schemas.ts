@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { secret } from "../../shared/secret-field.js";
 import { parseConnectorConfig, parseServerUrl } from "../connector-config.js";
 
 /**
@@ -50,7 +51,7 @@ export const sqlConnectorConfigSchema = z.strictObject({
    * `sqlite:PATH` (the file must exist), `postgres://user:pass@host:5432/db` (query parameters such as
    * `sslmode` are passed to node-postgres) or `mysql://user:pass@host:3306/db` / `mariadb://…`.
    */
-  url: urlSchema,
+  url: secret(urlSchema),
   /** PostgreSQL schema (or MySQL database, SQLite attached database) the tables live in. */
   schema: identifier.optional(),
   /** Connect timeout, and on SQLite how long to wait for a lock, in milliseconds. */

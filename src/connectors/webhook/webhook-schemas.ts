@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { secret } from "../../shared/secret-field.js";
 import { parseConnectorConfig } from "../connector-config.js";
 
 /** Headers the connector sets itself; `headers:` may not replace them. */
@@ -48,15 +49,15 @@ const headerValue = z.string().refine((value) => !/[\r\n]/.test(value) && !value
 
 export const webhookConnectorConfigSchema = z.strictObject({
   /** Where every write is POSTed as JSON: `http://…` or `https://…`. */
-  url: httpUrl,
+  url: secret(httpUrl),
   /** The shared HMAC-SHA256 key the receiver verifies signatures with. Never appears in messages. */
-  secret: z.string().min(16, { error: "must be at least 16 characters" }),
+  secret: secret(z.string().min(16, { error: "must be at least 16 characters" })),
   /** Optional: a GET here returns `{ accounts: [...], entitlements?: [...] }`; without it nothing is listed. */
-  listUrl: httpUrl.optional(),
+  listUrl: secret(httpUrl).optional(),
   /** Per-request timeout (connect, send and read the whole response), in milliseconds. */
   timeoutMs: z.number().int().positive().default(10_000),
   /** Extra static headers sent with every request (e.g. an API gateway key). Their values are never logged. */
-  headers: z.record(headerName, headerValue).optional(),
+  headers: z.record(headerName, secret(headerValue)).optional(),
 });
 
 /** The parsed configuration of one `webhook` system (defaults applied). */

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
+import { secret } from "../../shared/secret-field.js";
 import type { SectionContext } from "./section-types.js";
 
 export const DEFAULT_DATABASE = "sqlite:./tenure.db";
@@ -23,10 +24,9 @@ function isDatabaseUrl(value: string): boolean {
  * `database:` — where Tenure keeps its state. A string: `sqlite:PATH`, `sqlite::memory:` or a
  * `postgres://` / `postgresql://` URL (a password in it is best written as `${env:…}`).
  */
-export const databaseSection = z
-  .string()
-  .refine(isDatabaseUrl, { error: EXPECTED })
-  .default(DEFAULT_DATABASE);
+export const databaseSection = secret(z.string().refine(isDatabaseUrl, { error: EXPECTED })).default(
+  DEFAULT_DATABASE,
+);
 
 /** Makes a relative SQLite path absolute against the config's folder; other URLs pass unchanged. */
 export function resolveDatabase(value: z.output<typeof databaseSection>, ctx: SectionContext): string {

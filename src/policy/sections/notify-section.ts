@@ -6,6 +6,7 @@ import {
   placeholdersOf,
 } from "../../notify/notification-events.js";
 import { compileTemplate } from "../../notify/notification-templates.js";
+import { secret } from "../../shared/secret-field.js";
 import type { NotifyConfig, NotifyEmailConfig, NotifyTarget, NotifyWebhookConfig } from "../config-types.js";
 import { closestMatch, strictObject, VALUE_OFFSET } from "../schema-helpers.js";
 import type { PolicyContext } from "./section-types.js";
@@ -73,12 +74,11 @@ const seconds = (fallback: number) =>
 const SERVER_KEYS = ["host", "port", "secure", "auth"] as const;
 
 const emailSchema = strictObject({
-  smtp: z
-    .string()
-    .refine((url) => parseSmtpUrl(url) !== undefined, {
+  smtp: secret(
+    z.string().refine((url) => parseSmtpUrl(url) !== undefined, {
       error: "expected smtp://USER:PASSWORD@HOST:PORT or smtps://USER:PASSWORD@HOST:PORT",
-    })
-    .optional(),
+    }),
+  ).optional(),
   host: z.string().min(1, { error: "expected the SMTP server's host name" }).optional(),
   port: z
     .number({ error: "expected a port number from 1 to 65535" })
@@ -89,8 +89,10 @@ const emailSchema = strictObject({
   secure: z.boolean().optional(),
   requireTLS: z.boolean().default(false),
   auth: strictObject({
-    user: z.string().min(1, { error: "expected the SMTP user name" }),
-    pass: z.string().min(1, { error: "expected the SMTP password, written as ${env:…} or ${file:…}" }),
+    user: secret(z.string().min(1, { error: "expected the SMTP user name" })),
+    pass: secret(
+      z.string().min(1, { error: "expected the SMTP password, written as ${env:…} or ${file:…}" }),
+    ),
   }).optional(),
   from: z.string().regex(FROM_ADDRESS, {
     error: "expected the sender's address, e.g. tenure@example.com or Tenure <tenure@example.com>",
@@ -116,12 +118,11 @@ const emailSchema = strictObject({
 });
 
 const webhookSchema = strictObject({
-  url: z.string().refine(isHttpUrl, { error: "expected an https:// (or http://) URL" }),
+  url: secret(z.string().refine(isHttpUrl, { error: "expected an https:// (or http://) URL" })),
   format: z.enum(["slack", "json"]).default("slack"),
-  secret: z
-    .string()
-    .min(16, { error: "expected a signing secret of at least 16 characters, written as ${env:…}" })
-    .optional(),
+  secret: secret(
+    z.string().min(16, { error: "expected a signing secret of at least 16 characters, written as ${env:…}" }),
+  ).optional(),
   timeoutSeconds: seconds(10),
 });
 
