@@ -15,6 +15,7 @@ import {
   validatorCompiler,
 } from "fastify-type-provider-zod";
 import pino, { type DestinationStream, type LevelWithSilent } from "pino";
+import { maskSecrets, referencedSecrets } from "../policy/config-redaction.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import type { Store } from "../store/database.js";
 import { apiErrorSchema, toApiError } from "./api-errors.js";
@@ -151,6 +152,15 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     // API answers hold personal data: no cache keeps them.
     reply.header("cache-control", "no-store");
   });
+
+  // No answer carries a value that came from a `${env:…}` / `${file:…}` reference, whichever route
+  // or connector message it found its way into (a token in a webhook URL, a password in an error).
+  const secrets = referencedSecrets(config);
+  if (secrets.length > 0) {
+    app.addHook("onSend", async (_request, _reply, payload) =>
+      typeof payload === "string" ? maskSecrets(payload, secrets) : payload,
+    );
+  }
 
   await app.register(helmet, { global: true });
   await registerAuth(app, { tokens: deps.tokens, failuresPerMinute: config.server.authFailuresPerMinute });

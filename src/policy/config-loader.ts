@@ -6,7 +6,7 @@ import type { SourceLocation } from "../domain/access-types.js";
 import { deepFreeze } from "../shared/deep-freeze.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { type ConfigIssue, configErrorMap, formatConfigIssue, formatPath } from "./config-issues.js";
-import { rememberReferencedValues } from "./config-redaction.js";
+import { maskSecrets, rememberReferencedValues } from "./config-redaction.js";
 import { type NodePath, type ResolvedValue, resolveReferences } from "./config-references.js";
 import { buildConfig, configFileSchema } from "./config-schema.js";
 import type { TenureConfig } from "./config-types.js";
@@ -205,6 +205,7 @@ export async function validateConfigText(
   rememberReferencedValues(
     config,
     references.resolved.map((r) => ({ path: r.path, original: r.original })),
+    references.secrets,
   );
   return { config, errors: [] };
 }
@@ -336,14 +337,11 @@ function startsWith(path: NodePath, prefix: NodePath): boolean {
 
 /**
  * Masks any resolved value that still found its way into a message. Messages are built not to
- * contain them; this is the second line of defence. Values shorter than four characters are left,
- * as masking them would garble ordinary words while protecting nothing a secret is made of.
+ * contain them; this is the second line of defence.
  */
 function scrub(issues: readonly ConfigIssue[], secrets: readonly string[]): ConfigIssue[] {
-  const masks = [...new Set(secrets)].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
   return issues.map((issue) => {
-    let message = issue.message;
-    for (const secret of masks) message = message.split(secret).join("***");
+    const message = maskSecrets(issue.message, secrets);
     return message === issue.message ? issue : { ...issue, message };
   });
 }

@@ -14,10 +14,47 @@ export interface ReferencedValue {
 // Kept beside the config rather than in it: TenureConfig stays the plain shape consumers expect,
 // and a config nobody holds any more takes its entry with it.
 const referencedValues = new WeakMap<TenureConfig, readonly ReferencedValue[]>();
+// The values references produced, by config and by its policy: a shallow copy of a loaded config that
+// keeps its policy (a test changing server settings) keeps them too.
+const resolvedSecrets = new WeakMap<object, readonly string[]>();
 
-/** Records which values of `config` were resolved from references; called by the loader only. */
-export function rememberReferencedValues(config: TenureConfig, values: readonly ReferencedValue[]): void {
+/**
+ * Records which values of `config` were resolved from references, and the values they produced;
+ * called by the loader only.
+ */
+export function rememberReferencedValues(
+  config: TenureConfig,
+  values: readonly ReferencedValue[],
+  secrets: readonly string[] = [],
+): void {
   referencedValues.set(config, values);
+  const unique = [...new Set(secrets)];
+  resolvedSecrets.set(config, unique);
+  resolvedSecrets.set(config.policy, unique);
+}
+
+/** Every value a `${env:…}` / `${file:…}` reference of the loaded `config` produced. */
+export function referencedSecrets(config: TenureConfig): readonly string[] {
+  return resolvedSecrets.get(config) ?? resolvedSecrets.get(config.policy) ?? [];
+}
+
+/**
+ * `text` with every occurrence of the given secrets replaced by `***`, also where they appear escaped
+ * inside a JSON string. Secrets shorter than four characters are left: masking them would garble
+ * ordinary words while protecting nothing a secret is made of.
+ */
+export function maskSecrets(text: string, secrets: readonly string[]): string {
+  const forms = new Set<string>();
+  for (const secret of secrets) {
+    if (secret.length < 4) continue;
+    forms.add(secret);
+    forms.add(JSON.stringify(secret).slice(1, -1));
+  }
+  let out = text;
+  for (const form of [...forms].sort((a, b) => b.length - a.length)) {
+    if (out.includes(form)) out = out.split(form).join("***");
+  }
+  return out;
 }
 
 /**

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${" is the start of a reference in tenure.yaml text.
 import { z } from "zod";
 import { strictObject } from "../schema-helpers.js";
 
@@ -24,5 +25,8 @@ export function listedSecretFolders(data: unknown): { index: number; path: strin
   const folders =
     typeof section === "object" && section !== null ? (section as { folders?: unknown }).folders : undefined;
   if (!Array.isArray(folders)) return [];
-  return folders.flatMap((path, index) => (typeof path === "string" && path !== "" ? [{ index, path }] : []));
+  // A folder written as a reference is refused where references are resolved (it is no secret).
+  return folders.flatMap((path, index) =>
+    typeof path === "string" && path !== "" && !path.includes("${") ? [{ index, path }] : [],
+  );
 }
