@@ -23,10 +23,16 @@ export function parseConnectorConfig<S extends z.ZodType>(
   return deepFreeze(result.data);
 }
 
+/** The `sslmode` values node-postgres knows; any other it reads as "use SSL", silently. */
+const SSL_MODES = ["disable", "prefer", "require", "no-verify", "verify-ca", "verify-full"];
+
 /**
- * For a connector schema's refinement: parses a server URL, reporting "is not a valid URL" or "needs a
- * host" as an issue. Returns the URL, or undefined after an issue. Messages never echo the URL: it may
- * carry a password.
+ * For a connector schema's refinement: parses a database server URL as its driver will, reporting what
+ * the driver would otherwise trip over only when the first operation runs: not a URL (a port that is
+ * not a number from 0 to 65535 included), no host, a user name, password or database that is not valid
+ * percent-encoding (the drivers decode them), a path that names more than one database, an `sslmode`
+ * node-postgres does not know. Returns the URL, or undefined after an issue. Messages never echo the
+ * URL: it may carry a password.
  */
 export function parseServerUrl(url: string, ctx: z.RefinementCtx): URL | undefined {
   let parsed: URL;
@@ -40,7 +46,36 @@ export function parseServerUrl(url: string, ctx: z.RefinementCtx): URL | undefin
     ctx.addIssue({ code: "custom", message: "needs a host" });
     return undefined;
   }
+  const parts = [
+    ["user name", parsed.username],
+    ["password", parsed.password],
+    ["database", parsed.pathname.slice(1)],
+  ] as const;
+  for (const [part, text] of parts) {
+    if (!isPercentEncoded(text)) {
+      ctx.addIssue({ code: "custom", message: `the ${part} is not valid percent-encoding (write % as %25)` });
+      return undefined;
+    }
+  }
+  if (parsed.pathname.slice(1).includes("/")) {
+    ctx.addIssue({ code: "custom", message: "the path must name one database (/DB)" });
+    return undefined;
+  }
+  const sslmode = parsed.searchParams.get("sslmode");
+  if (sslmode !== null && !SSL_MODES.includes(sslmode)) {
+    ctx.addIssue({ code: "custom", message: `sslmode must be one of ${SSL_MODES.join(", ")}` });
+    return undefined;
+  }
   return parsed;
+}
+
+function isPercentEncoded(text: string): boolean {
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -284,7 +284,8 @@ function describeZodIssue(issue: z.core.$ZodIssue, path: NodePath, ctx: Describe
 
   const empty = isScalar(node) && node.value === null;
   const place = empty && located.keyNode !== null ? located.keyNode : located.node;
-  let message = `${issue.message}, found ${describeNode(node, resolved)}`;
+  const secretField = isSecretAt(configFileSchema, ctx.data, path);
+  let message = `${issue.message}, found ${describeNode(node, resolved, secretField)}`;
   const options = (issue as { options?: unknown }).options;
   const candidates =
     issue.code === "invalid_value"
@@ -292,7 +293,7 @@ function describeZodIssue(issue: z.core.$ZodIssue, path: NodePath, ctx: Describe
       : issue.code === "invalid_union" && "discriminator" in issue && Array.isArray(options)
         ? (options as unknown[])
         : [];
-  if (candidates.length > 0 && resolved === undefined && isScalar(node)) {
+  if (candidates.length > 0 && resolved === undefined && !secretField && isScalar(node)) {
     const strings = candidates.filter((v): v is string => typeof v === "string");
     const suggestion = closestMatch(String(node.value), strings);
     if (suggestion !== undefined) message += ` — did you mean ${JSON.stringify(suggestion)}?`;
@@ -302,9 +303,10 @@ function describeZodIssue(issue: z.core.$ZodIssue, path: NodePath, ctx: Describe
 
 /**
  * What was found, in words; a resolved reference is named, never shown. Any URL has its password
- * masked, since database and connector URLs may carry one inline.
+ * masked, since database and connector URLs may carry one inline. A secret field written out shows
+ * nothing of its value but, for a URL, its scheme and server.
  */
-function describeNode(node: Node | null, resolved: ResolvedValue | undefined): string {
+function describeNode(node: Node | null, resolved: ResolvedValue | undefined, secretField: boolean): string {
   if (resolved !== undefined) {
     // The text as written holds references, not their values, but may still hold an inline password.
     return `the value of ${JSON.stringify(shorten(redactDatabaseUrl(resolved.original)))}`;
@@ -314,6 +316,15 @@ function describeNode(node: Node | null, resolved: ResolvedValue | undefined): s
   if (!isScalar(node) || node.value === null || node.value === undefined) return "an empty value";
   const value = node.value;
   if (typeof value !== "string") return String(value);
+  if (secretField) {
+    const url = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^/?#]*)(.*)$/s.exec(value);
+    if (url === null) return "a value that is not shown (the field is a secret)";
+    const [, scheme = "", authority = "", rest = ""] = url;
+    const server = authority.includes("@")
+      ? `***@${authority.slice(authority.lastIndexOf("@") + 1)}`
+      : authority;
+    return JSON.stringify(shorten(`${scheme}${server}${rest === "" || rest === "/" ? rest : "/…"}`));
+  }
   return JSON.stringify(shorten(redactDatabaseUrl(value)));
 }
 

@@ -42,10 +42,29 @@ const DIRECTORY_DEFAULTS = {
 
 export type LdapGroupObjectClass = keyof typeof MEMBER_ATTRIBUTE;
 
+// Checked as ldapts will read it, so a bad port or stray credentials fail validation rather than the
+// first operation. Messages never echo the URL.
 const urlSchema = z.string().superRefine((url, ctx) => {
-  // Messages never echo the URL.
   if (!/^ldaps?:\/\/[^/\s]+\/?$/i.test(url)) {
     ctx.addIssue({ code: "custom", message: "must be ldap://HOST[:PORT] or ldaps://HOST[:PORT]" });
+    return;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    ctx.addIssue({ code: "custom", message: "is not a valid URL" });
+    return;
+  }
+  if (parsed.username !== "" || parsed.password !== "") {
+    ctx.addIssue({
+      code: "custom",
+      message: "must not contain credentials (user:password@); use bindDn and bindPassword",
+    });
+  } else if (parsed.hostname === "") {
+    ctx.addIssue({ code: "custom", message: "needs a host" });
+  } else if (parsed.port === "0") {
+    ctx.addIssue({ code: "custom", message: "needs a port from 1 to 65535" });
   }
 });
 
