@@ -4,6 +4,8 @@ import type { Connector, Account as ConnectorAccount } from "../connectors/conne
 import type { Account, Policy, SystemDef } from "../domain/access-types.js";
 import type { Identity } from "../domain/identity-types.js";
 import { compileTemplate, toUsername } from "../domain/username-template.js";
+import { notifyConnectorUnreachable } from "../notify/notification-enqueue.js";
+import type { TenureConfig } from "../policy/config-types.js";
 import { accountLinkRepository, accountRepository } from "../store/account-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
@@ -28,6 +30,53 @@ export interface ReconcileReport {
    * and the counts are of the accounts Tenure recorded itself (when its tasks were done).
    */
   read: boolean;
+}
+
+/** What became of one system in a reconcile run of several: its report, or why it could not be read. */
+export type ReconcileOutcome =
+  | ({ outcome: "reconciled" } & ReconcileReport)
+  | { system: string; outcome: "failed"; error: string };
+
+/** A reconcile run over several systems: one outcome per system, in the order asked for. */
+export interface ReconcileRun {
+  systems: ReconcileOutcome[];
+  /** How many systems failed; the run as a whole failed when this is not 0. */
+  failed: number;
+}
+
+/**
+ * Reconciles each named system in turn ({@link reconcileSystem}), going on past a system that fails:
+ * a system that cannot be reached or read is recorded as `failed` with the reason (connector messages
+ * are free of secrets), queues a `connector.unreachable` notification (throttled per system and window,
+ * as the scheduler's reconcile job does), and changes nothing of its own; every other system is still
+ * reconciled. Never throws for one system's failure; `connectors` opens them (its owner closes them).
+ */
+export async function reconcileSystems(
+  store: Store,
+  config: Pick<TenureConfig, "policy" | "notify">,
+  systems: readonly string[],
+  connectors: { get(system: string): Connector },
+  options: { now: () => Date; actor: string },
+): Promise<ReconcileRun> {
+  const run: ReconcileRun = { systems: [], failed: 0 };
+  for (const system of systems) {
+    const now = options.now();
+    try {
+      const report = await reconcileSystem(store, config.policy, system, connectors.get(system), {
+        now,
+        actor: options.actor,
+      });
+      run.systems.push({ outcome: "reconciled", ...report });
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      run.systems.push({ system, outcome: "failed", error });
+      run.failed++;
+      await store.db
+        .transaction()
+        .execute((trx) => notifyConnectorUnreachable(trx, system, error, config, now));
+    }
+  }
+  return run;
 }
 
 /** How an identity is recognised in a system's accounts: the value each side contributes. */

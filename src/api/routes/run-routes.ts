@@ -1,6 +1,6 @@
 import { planTotals } from "../../engine/access-queries.js";
 import { connectorPool } from "../../engine/provision.js";
-import { type ReconcileReport, reconcileSystem } from "../../engine/reconcile.js";
+import { reconcileSystems } from "../../engine/reconcile.js";
 import { runSync } from "../../engine/run-sync.js";
 import { BadRequestError } from "../api-errors.js";
 import { isConfiguredSystem, type RouteModule } from "../route-types.js";
@@ -67,36 +67,34 @@ export const runRoutes: RouteModule = async (app, deps) => {
       config: { permission: "reconcile:run" },
       schema: {
         summary: "Reconcile: read every account from the systems, report orphans and drift",
-        description: "409 `run_in_progress` when a run is going.",
+        description:
+          "Each system is reconciled in turn, and one that cannot be reached or read does not stop the others: " +
+          "200 when every system was reconciled, 207 when any failed, with each system's outcome " +
+          "(`reconciled` with its report, or `failed` with the reason). 409 `run_in_progress` when a run is going.",
         tags,
         body: reconcileBody,
-        response: { 200: reconcileResultSchema },
+        response: { 200: reconcileResultSchema, 207: reconcileResultSchema },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { system } = request.body;
       if (system !== undefined && !isConfiguredSystem(deps.config, system)) {
         throw new BadRequestError("body.system", `"${system}" is not a configured system`);
       }
       const names = system === undefined ? Object.keys(deps.config.policy.systems) : [system];
-      const systems = await deps.runs.exclusive("reconcile", async () => {
+      const run = await deps.runs.exclusive("reconcile", async () => {
         const pool = connectorPool(deps.config);
         try {
-          const reports: ReconcileReport[] = [];
-          for (const name of names) {
-            reports.push(
-              await reconcileSystem(deps.store, deps.config.policy, name, pool.get(name), {
-                now: deps.now(),
-                actor: request.principal?.actor ?? "api",
-              }),
-            );
-          }
-          return reports;
+          return await reconcileSystems(deps.store, deps.config, names, pool, {
+            now: deps.now,
+            actor: request.principal?.actor ?? "api",
+          });
         } finally {
           await pool.closeAll();
         }
       });
-      return { systems };
+      reply.code(run.failed > 0 ? 207 : 200);
+      return run;
     },
   );
 };

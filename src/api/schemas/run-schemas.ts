@@ -117,24 +117,32 @@ export const reconcileBody = z
 
 const usernameEntitlement = z.object({ username: z.string(), entitlement: z.string() });
 
+const reconciledSystemSchema = z.object({
+  system: z.string(),
+  outcome: z.literal("reconciled"),
+  /** False for a system whose connector cannot read accounts (manual): nothing was read. */
+  read: z.boolean(),
+  accounts: z.number().int(),
+  correlated: z.number().int(),
+  orphans: z.array(
+    z.object({ username: z.string(), enabled: z.boolean(), entitlements: z.array(z.string()) }),
+  ),
+  adopted: z.array(z.object({ username: z.string(), identityId: z.string() })),
+  vanished: z.array(z.string()),
+  unmanagedEntitlements: z.array(usernameEntitlement),
+  missingEntitlements: z.array(usernameEntitlement),
+  policy: z.object({ drift: z.string(), orphans: z.string() }),
+});
+
+const failedSystemSchema = z.object({
+  system: z.string(),
+  outcome: z.literal("failed"),
+  error: z.string().describe("why the system could not be read; nothing of it was changed"),
+});
+
 export const reconcileResultSchema = z
   .object({
-    systems: z.array(
-      z.object({
-        system: z.string(),
-        /** False for a system whose connector cannot read accounts (manual): nothing was read. */
-        read: z.boolean(),
-        accounts: z.number().int(),
-        correlated: z.number().int(),
-        orphans: z.array(
-          z.object({ username: z.string(), enabled: z.boolean(), entitlements: z.array(z.string()) }),
-        ),
-        adopted: z.array(z.object({ username: z.string(), identityId: z.string() })),
-        vanished: z.array(z.string()),
-        unmanagedEntitlements: z.array(usernameEntitlement),
-        missingEntitlements: z.array(usernameEntitlement),
-        policy: z.object({ drift: z.string(), orphans: z.string() }),
-      }),
-    ),
+    systems: z.array(z.discriminatedUnion("outcome", [reconciledSystemSchema, failedSystemSchema])),
+    failed: z.number().int().describe("how many systems failed (the answer is 207 when this is not 0)"),
   })
   .meta({ id: "ReconcileResult" });

@@ -1,9 +1,19 @@
 import type { Command } from "commander";
 import { connectorPool } from "../../engine/provision.js";
-import { type ReconcileReport, reconcileSystem } from "../../engine/reconcile.js";
+import { type ReconcileOutcome, type ReconcileReport, reconcileSystems } from "../../engine/reconcile.js";
 import { UsageError } from "../../shared/errors.js";
 import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
 import { type Output, printJson, println } from "../output.js";
+
+function printOutcome(o: Output, r: ReconcileOutcome): void {
+  if (r.outcome === "reconciled") {
+    printReport(o, r);
+    return;
+  }
+  // Connector messages start with the system's name, which the line already begins with.
+  const reason = r.error.startsWith(`${r.system}: `) ? r.error.slice(r.system.length + 2) : r.error;
+  println(o, `${r.system}: FAILED, nothing read or changed: ${reason}`);
+}
 
 function printReport(o: Output, r: ReconcileReport): void {
   if (!r.read) {
@@ -35,28 +45,26 @@ export function registerReconcile(program: Command): void {
     .action(async (opts: { system?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const o = outputFor(g);
-      const reports = await withStore(g, async ({ config, store }) => {
+      const run = await withStore(g, async ({ config, store }) => {
         const names = opts.system === undefined ? Object.keys(config.policy.systems) : [opts.system];
         if (opts.system !== undefined && config.policy.systems[opts.system] === undefined) {
           throw new UsageError(`--system "${opts.system}" is not a configured system`);
         }
         const pool = connectorPool(config);
         try {
-          const out: ReconcileReport[] = [];
-          for (const name of names) {
-            out.push(
-              await reconcileSystem(store, config.policy, name, pool.get(name), {
-                now: now(),
-                actor: cliActor(),
-              }),
-            );
-          }
-          return out;
+          // A system that fails is reported and the others are still reconciled; exit 1 at the end.
+          const at = now();
+          return await reconcileSystems(store, config, names, pool, { now: () => at, actor: cliActor() });
         } finally {
           await pool.closeAll();
         }
       });
-      if (o.json) printJson(o, { systems: reports });
-      else for (const r of reports) printReport(o, r);
+      if (o.json) printJson(o, run);
+      else {
+        for (const r of run.systems) printOutcome(o, r);
+        if (run.failed > 0)
+          println(o, `${run.failed} of ${run.systems.length} systems failed; the others were reconciled`);
+      }
+      if (run.failed > 0) process.exitCode = 1;
     });
 }
