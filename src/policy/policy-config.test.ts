@@ -589,6 +589,28 @@ describe("roles: problems", () => {
     ]);
   });
 
+  it("refuses at file:line a pattern RE2 cannot match in linear time, and literal loops over the budget", async () => {
+    const big = `[${Array.from({ length: 101 }, (_, i) => `'v${i}'`).join(", ")}]`;
+    const lines = withRoles(
+      "  a:", // 23
+      "    when: title.matches('^E(?=n)')", // 24
+      "  b:", // 25
+      `    when: "${big}.exists(x, ${big}.exists(y, x + y == title))"`, // 26
+    );
+    expect(await errorsOf(lines)).toEqual([
+      expect.objectContaining({
+        ...at(lines, 24, "'^"),
+        path: "roles.a.when",
+        message: expect.stringMatching(/^matches\(\): '.*' is not a pattern Tenure runs \(RE2 syntax/),
+      }),
+      expect.objectContaining({
+        ...at(lines, 26, "['v0'"),
+        path: "roles.b.when",
+        message: expect.stringMatching(/^this rule iterates over 10,302 list elements .* budget of 10,000$/),
+      }),
+    ]);
+  });
+
   it("reports rule problems together with schema problems elsewhere in the file", async () => {
     const lines = withRoles("  a:", "    when: titel == 'x'", "    requestable: maybe");
     const errors = await errorsOf(lines);

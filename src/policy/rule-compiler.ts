@@ -2,10 +2,13 @@ import { type ASTNode, Environment } from "@marcbachmann/cel-js";
 import type { RoleRule } from "../domain/access-types.js";
 import { ATTRIBUTE_NAMES, type WorkerAttributes } from "../domain/identity-types.js";
 import type { AttributeName } from "./config-types.js";
+import { bindBounds, type RuleMeter } from "./rule-bounds.js";
 import { closestMatch } from "./schema-helpers.js";
 
 /** A birthright rule compiled from its CEL text, before the loader attaches where it was written. */
 export type CompiledRule = Omit<RoleRule, "location">;
+
+type RuleResult = ReturnType<RoleRule["evaluate"]>;
 
 /** Why a rule does not compile, and where in its text (0-based offset into the expression). */
 export interface RuleProblem {
@@ -55,6 +58,12 @@ interface CelError {
  * `department != 'Sales'` true for someone without a department, and `department == ''` asks whether
  * it is missing. `evaluate` never throws: an error at run time (such as `int(costCenter)` on a cost
  * centre that is not a number) makes the rule false and is returned as `error`.
+ *
+ * Evaluation is bounded (see rule-bounds.ts): `matches()` runs on RE2, in time linear in the text, and
+ * a pattern RE2 does not accept is a problem here; comprehensions share a budget of list elements per
+ * evaluation, and a rule whose literal lists alone exceed it is a problem here. A rule that runs past
+ * the budget at evaluation is stopped there and returns `failed: true` with the error: it was neither
+ * true nor false, and the caller must not change that identity's access on its account.
  */
 export function compileRule(source: string): RuleCompilation {
   let parsed: ReturnType<Environment["parse"]>;
@@ -77,6 +86,10 @@ export function compileRule(source: string): RuleCompilation {
     };
   }
 
+  const meter: RuleMeter = { spent: 0, exceeded: null };
+  const bounded = bindBounds(parsed.ast, meter);
+  if (bounded !== null) return { ok: false, problem: bounded };
+
   const reads = attributesRead(parsed.ast);
   const count = reads.length;
   const run = parsed;
@@ -85,18 +98,23 @@ export function compileRule(source: string): RuleCompilation {
   // ours: no second evaluation of this rule can start while one is running.
   const variables: Record<string, string> = {};
   for (const name of reads) variables[name] = "";
-  const evaluate = (attributes: WorkerAttributes): { value: boolean; error?: string } => {
+  const evaluate = (attributes: WorkerAttributes): RuleResult => {
     for (let i = 0; i < count; i++) {
       const name = reads[i] as AttributeName;
       variables[name] = attributes[name] ?? "";
     }
+    meter.spent = 0;
+    meter.exceeded = null;
     try {
       const value: unknown = run(variables);
+      // cel-js may swallow an error inside `||` / `&&` / exists(); the meter still knows.
+      if (meter.exceeded !== null) return { value: false, error: meter.exceeded, failed: true };
       if (value === true) return TRUE;
       if (value === false) return FALSE;
       // The type check makes this unreachable for declared types; kept so a surprise is explained.
       return { value: false, error: `the rule gave ${typeof value}, not true or false` };
     } catch (error) {
+      if (meter.exceeded !== null) return { value: false, error: meter.exceeded, failed: true };
       const e = error as CelError;
       return { value: false, error: e.summary ?? e.message ?? String(error) };
     }
