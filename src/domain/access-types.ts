@@ -134,6 +134,18 @@ export interface DesiredSystemAccess {
 export interface DesiredAccess {
   identityId: string;
   systems: Record<string, DesiredSystemAccess>;
+  /**
+   * Birthright rules that could not be evaluated for this identity (stopped by their evaluation
+   * budget). When present, `systems` is incomplete: plan nothing for the identity, report each.
+   */
+  ruleFailures?: RuleFailure[];
+}
+
+/** A birthright rule that failed for one identity: which role, where it is written, and why. */
+export interface RuleFailure {
+  role: string;
+  location: SourceLocation;
+  error: string;
 }
 
 /** What a system actually has, as last read by reconcile or written by apply. */

@@ -8,6 +8,7 @@ import type {
   Policy,
   RoleDef,
   RoleRule,
+  RuleFailure,
   SystemDef,
 } from "./access-types.js";
 import type { Identity, IsoDate, LifecycleState, WorkerAttributes } from "./identity-types.js";
@@ -53,6 +54,8 @@ export type AssignmentStatus =
 export interface RuleOutcome {
   value: boolean;
   error?: string;
+  /** The rule was stopped by its evaluation budget: neither true nor false (see RoleRule.evaluate). */
+  failed?: boolean;
 }
 
 /** How one role was decided for one identity. */
@@ -151,6 +154,7 @@ interface SystemAccumulator {
 function evaluateSafely(rule: RoleRule, attributes: WorkerAttributes): RuleOutcome {
   try {
     const result = rule.evaluate(attributes);
+    if (result.failed === true) return { value: false, error: result.error ?? "not evaluated", failed: true };
     // Anything but a literal true is false: a rule must never grant access by accident.
     if (result.value === true) return result.error === undefined ? TRUE : result;
     return result.error === undefined ? FALSE : { value: false, error: result.error };
@@ -403,6 +407,7 @@ export function createDesiredStateCalculator(
     attributes: WorkerAttributes,
     held: Map<IndexedRole, readonly Lineage[]>,
     outcomes: Map<IndexedRole, RuleOutcome> | null,
+    failures: RuleFailure[],
   ): void {
     const direct: IndexedRole[] = [];
     for (let i = 0; i < ruleRoles.length; i++) {
@@ -410,6 +415,8 @@ export function createDesiredStateCalculator(
       const outcome = evaluateRole(role, attributes);
       outcomes?.set(role, outcome);
       if (outcome.value) direct.push(role);
+      else if (outcome.failed === true)
+        failures.push({ role: role.def.name, location: role.rule!.location, error: outcome.error ?? "" });
     }
     // Roles matched by their own rule are explained by that rule, not by a chain that also includes them.
     for (const role of direct) held.set(role, role.closure[0]!.lineages);
@@ -427,7 +434,8 @@ export function createDesiredStateCalculator(
     const attributes = identity.attributes;
     const currentOutcomes = trace === null ? null : new Map<IndexedRole, RuleOutcome>();
     const held = new Map<IndexedRole, readonly Lineage[]>();
-    holdByRules(attributes, held, currentOutcomes);
+    const failures: RuleFailure[] = [];
+    holdByRules(attributes, held, currentOutcomes, failures);
 
     const extra: { system: number; entitlement: string; lineage: Lineage }[] = [];
     for (const assignment of context.assignments) {
@@ -470,7 +478,7 @@ export function createDesiredStateCalculator(
       if (active) {
         previousOutcomes = trace === null ? null : new Map();
         const before = new Map<IndexedRole, readonly Lineage[]>();
-        holdByRules(previous, before, previousOutcomes);
+        holdByRules(previous, before, previousOutcomes, failures);
         for (const [role, lineages] of before) {
           if (held.has(role)) continue;
           held.set(role, [{ kind: "mover-grace", until, from: lineages[0]! }]);
@@ -559,6 +567,8 @@ export function createDesiredStateCalculator(
         });
       }
     }
+    // A rule stopped by its budget leaves this identity's access undecided: the planner leaves it alone.
+    if (failures.length > 0) return { identityId: identity.id, systems: out, ruleFailures: failures };
     return { identityId: identity.id, systems: out };
   }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { workerAttributes } from "../../test/fakes/worker-attributes.js";
 import type { LifecycleConfig } from "../policy/config-types.js";
+import { compileRule } from "../policy/rule-compiler.js";
 import type {
   Account,
   DesiredAccess,
@@ -421,6 +422,65 @@ describe("planAll and applyPlanToAccounts", () => {
     });
     expect(second.operations).toEqual([]);
     expect(second.problems).toHaveLength(1);
+  });
+
+  it("plans nothing for an identity whose rule ran out of budget, reports it, and plans the others", () => {
+    const compiled = compileRule("title.split(',').exists(a, title.split(',').exists(b, a + b == 'x'))");
+    if (!compiled.ok) throw new Error(compiled.problem.message);
+    const rule = { ...compiled.rule, location: { file: "/etc/tenure/tenure.yaml", line: 42, column: 11 } };
+    const withPairs: Policy = {
+      ...everyone,
+      roles: {
+        ...everyone.roles,
+        pairs: {
+          name: "pairs",
+          description: null,
+          when: rule,
+          includes: [],
+          grants: [{ system: "wiki", entitlements: ["admins"] }],
+          requestable: false,
+          location: at,
+        },
+      },
+    };
+    const many = Array.from({ length: 200 }, (_, i) => `t${i}`).join(",");
+    const heavy = {
+      ...person("id-2", "Jane"),
+      attributes: { ...person("id-2", "Jane").attributes, title: many },
+    };
+    // Jane holds admins today; a rule read as false would revoke it.
+    const accounts = [
+      account("wiki", {
+        identityId: "id-2",
+        username: "jane.smith",
+        nativeId: "w2",
+        attributes: { email: "id-2@example.test" },
+        entitlements: ["admins", "readers"],
+        managedEntitlements: ["admins", "readers"],
+      }),
+    ];
+    const result = planAll({
+      policy: withPairs,
+      lifecycle,
+      identities: [identities[1]!, heavy],
+      assignments: [],
+      accounts,
+      now,
+      today: "2026-03-10",
+    });
+    expect(result.operations.filter((o) => o.identityId === "id-2")).toEqual([]);
+    expect(result.operations.filter((o) => o.identityId === "id-1").length).toBeGreaterThan(0);
+    expect(result.problems).toEqual([
+      {
+        kind: "rule-failed",
+        identityId: "id-2",
+        system: "",
+        username: null,
+        message:
+          "identity id-2 (id-2): the rule of role pairs (tenure.yaml:42) failed: the rule iterated over more than 10,000 list elements (nested comprehensions multiply); it was stopped there; nothing is planned for this identity, its access stays as it is",
+      },
+    ]);
+    expect(result.allocated.has("id-2")).toBe(false);
   });
 
   it("creates with the linked username when one was allocated but not yet created", () => {

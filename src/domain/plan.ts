@@ -10,11 +10,12 @@ import {
   type OperationKind,
   type PlannedOperation,
   type Policy,
+  type RuleFailure,
   type SystemDef,
 } from "./access-types.js";
 import { calculatorFor, type DesiredStateCalculator } from "./desired-state.js";
 import type { Identity, IsoDate } from "./identity-types.js";
-import { describeGrant, lifecycleNote } from "./lineage-format.js";
+import { describeGrant, formatLocation, lifecycleNote } from "./lineage-format.js";
 import { allocateUsername } from "./username-template.js";
 
 /** Something the planner could not turn into operations; the plan goes on without it. */
@@ -24,9 +25,11 @@ export interface PlanProblem {
    * `username-empty`: the template renders nothing usable; `linked-username-held`: the username linked
    * to the identity belongs to a live account correlated to someone else or to nobody (an orphan),
    * which Tenure will not take over — reconcile or an administrator must settle who owns it;
-   * `system-unread`: a system Tenure has never read could not be read, so nothing is planned for it yet.
+   * `system-unread`: a system Tenure has never read could not be read, so nothing is planned for it yet;
+   * `rule-failed`: a birthright rule could not be evaluated for the identity (its evaluation budget ran
+   * out), so nothing is planned for that identity — its access is left as it is; `system` is empty.
    */
-  kind: "username-taken" | "username-empty" | "linked-username-held" | "system-unread";
+  kind: "username-taken" | "username-empty" | "linked-username-held" | "system-unread" | "rule-failed";
   identityId: string | null;
   system: string;
   username: string | null;
@@ -676,6 +679,10 @@ export function planAll(input: PlanAllInput): PlanAllResult {
       now,
       today,
     });
+    if (desired.ruleFailures !== undefined) {
+      for (const failure of desired.ruleFailures) problems.push(ruleFailedProblem(identity, failure));
+      continue;
+    }
     let record: Record<string, string> | null = null;
     for (let i = 0; i < systemCount; i++) {
       const system = index.systems[i]!.name;
@@ -713,6 +720,16 @@ export function planAll(input: PlanAllInput): PlanAllResult {
   }
   for (const op of planOrphans(orphans, policy)) operations.push(op);
   return { operations, problems, allocated };
+}
+
+function ruleFailedProblem(identity: Identity, failure: RuleFailure): PlanProblem {
+  return {
+    kind: "rule-failed",
+    identityId: identity.id,
+    system: "",
+    username: null,
+    message: `identity ${identity.id} (${identity.sourceKey}): the rule of role ${failure.role} (${formatLocation(failure.location)}) failed: ${failure.error}; nothing is planned for this identity, its access stays as it is`,
+  };
 }
 
 /** `identities` in ascending id order; the array itself when it already is (the usual case). */

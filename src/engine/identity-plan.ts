@@ -115,6 +115,8 @@ async function takenUsernames(
       now,
       today,
     });
+    // planAll plans nothing for an identity whose rule failed: it needs no name.
+    if (desired.ruleFailures !== undefined) continue;
     for (const [system, wanted] of Object.entries(desired.systems)) {
       if (Object.hasOwn(usernames, system) || wanted.presence === "absent" || !wanted.username) continue;
       const wants = bases.get(system) ?? new Map<string, number>();
