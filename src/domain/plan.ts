@@ -598,6 +598,20 @@ const NO_ACCOUNTS: readonly Account[] = Object.freeze([]);
  * account of someone else (or of nobody). Pure and deterministic.
  */
 export function planAll(input: PlanAllInput): PlanAllResult {
+  const steps = planAllSteps(input);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * `planAll`, one identity at a time: it yields before each identity and returns the same result, so a
+ * caller can give way to other work between identities (the engine does, so that a long plan never
+ * keeps a server from answering requests or stopping on a signal). Still pure: when to give way is the
+ * caller's decision.
+ */
+export function* planAllSteps(input: PlanAllInput): Generator<void, PlanAllResult, void> {
   const { policy, now, today } = input;
   const index = indexPolicy(policy);
   const calculator = input.calculator ?? calculatorFor(policy, input.lifecycle);
@@ -661,6 +675,7 @@ export function planAll(input: PlanAllInput): PlanAllResult {
   const allocated = new Map<string, Record<string, string>>();
   const systemCount = index.systems.length;
   for (const identity of inIdOrder(input.identities)) {
+    yield;
     const accounts = accountsByIdentity.get(identity.id) ?? NO_ACCOUNTS;
     const link = links?.get(identity.id);
     let usernames: Readonly<Record<string, string>> = link ?? {};

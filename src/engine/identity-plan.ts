@@ -1,11 +1,12 @@
 import type { Assignment } from "../domain/access-types.js";
 import { calculatorFor } from "../domain/desired-state.js";
 import type { Identity } from "../domain/identity-types.js";
-import { type PlanAllResult, planAll } from "../domain/plan.js";
+import { type PlanAllResult, planAllSteps } from "../domain/plan.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { accountLinkRepository, accountRepository } from "../store/account-repository.js";
 import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
+import { createPause, drainSteps } from "./give-way.js";
 import { policyToday } from "./provision.js";
 
 /** Names tried at once for a new username: the base and base2 … base10 (suffix collisions). */
@@ -69,16 +70,18 @@ export async function planIdentities(
     for (const name of names) links.set(`\u0000taken\u0000${system}\u0000${n++}`, { [system]: name });
   }
 
-  const result = planAll({
-    policy: config.policy,
-    lifecycle: config.lifecycle,
-    identities,
-    assignments,
-    accounts: [...own, ...others],
-    links,
-    now,
-    today: policyToday(config, now),
-  });
+  const result = await drainSteps(
+    planAllSteps({
+      policy: config.policy,
+      lifecycle: config.lifecycle,
+      identities,
+      assignments,
+      accounts: [...own, ...others],
+      links,
+      now,
+      today: policyToday(config, now),
+    }),
+  );
   const mine = (identityId: string | null) => identityId !== null && planned.has(identityId);
   return {
     operations: result.operations.filter((op) => mine(op.identityId)),
@@ -105,7 +108,9 @@ async function takenUsernames(
   const today = policyToday(config, now);
   // system → base → how many identities want a name from it (each needs a free one).
   const bases = new Map<string, Map<string, number>>();
+  const pause = createPause();
   for (const identity of identities) {
+    await pause();
     const usernames = usernamesOf.get(identity.id) ?? {};
     if (systems.every((s) => Object.hasOwn(usernames, s))) continue;
     const desired = calculator.compute({

@@ -6,7 +6,7 @@ import type { Account, PlannedOperation } from "../domain/access-types.js";
 import type { Identity } from "../domain/identity-types.js";
 import { advanceByDate } from "../domain/lifecycle.js";
 import { localDate } from "../domain/local-date.js";
-import { type PlanAllResult, planAll } from "../domain/plan.js";
+import { type PlanAllResult, planAllSteps } from "../domain/plan.js";
 import { notifyConnectorUnreachable } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { MassChangeError } from "../shared/errors.js";
@@ -16,6 +16,7 @@ import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { type ApplyProgress, type ApplyResult, applyOperations } from "./apply.js";
 import { type EnqueuePlanResult, enqueuePlan } from "./enqueue.js";
+import { drainSteps } from "./give-way.js";
 import { recordMassChangeStop } from "./mass-change.js";
 import { reconcileSystem } from "./reconcile.js";
 
@@ -65,16 +66,18 @@ export async function computeProvisionPlan(
     entry[l.system] = l.username;
     linkMap.set(l.identityId, entry);
   }
-  const result = planAll({
-    policy: config.policy,
-    lifecycle: config.lifecycle,
-    identities,
-    assignments,
-    accounts,
-    links: linkMap,
-    now: options.now,
-    today: policyToday(config, options.now),
-  });
+  const result = await drainSteps(
+    planAllSteps({
+      policy: config.policy,
+      lifecycle: config.lifecycle,
+      identities,
+      assignments,
+      accounts,
+      links: linkMap,
+      now: options.now,
+      today: policyToday(config, options.now),
+    }),
+  );
   const accountCountBySystem: Record<string, number> = {};
   for (const a of accounts) {
     if (a.vanishedAt) continue;

@@ -42,6 +42,11 @@ export interface ServerConfig {
   readonly trustProxy: boolean;
   /** How often the background apply loop looks for due operations; 0 turns it off. Default 5. */
   readonly applyIntervalSeconds: number;
+  /**
+   * How long `tenure serve` may take to stop after SIGTERM or SIGINT (requests and operations in
+   * flight finish first); past it the process exits with code 1 anyway. Default 30.
+   */
+  readonly shutdownGraceSeconds: number;
   /** Failed authentications allowed per client address per minute; more get 429. Default 10. */
   readonly authFailuresPerMinute: number;
   /** How long a system's health check may take before it counts as unreachable. Default 3000. */

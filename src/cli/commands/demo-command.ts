@@ -142,7 +142,7 @@ export function registerDemo(program: Command): void {
             );
             println(o, "Ctrl-C stops it.");
           }
-          await serveUntilSignalled(server);
+          await serveUntilSignalled(server, config.server.shutdownGraceSeconds * 1000);
         } finally {
           await store.close();
         }

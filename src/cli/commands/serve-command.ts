@@ -21,9 +21,12 @@ export function serverClock(): () => Date {
 
 /**
  * Resolves when the process is asked to stop (SIGTERM or SIGINT) and `server` has shut down
- * gracefully. A second signal while shutting down exits at once with code 1.
+ * gracefully. A shutdown that takes longer than `graceMs` (work in flight that does not finish) exits
+ * with code 1 when the grace period ends; a second signal while shutting down exits at once with code 1.
+ * Long engine work gives way to the event loop (engine/give-way.ts), so the signal and the grace timer
+ * are handled even while a sync is evaluating rules.
  */
-export function serveUntilSignalled(server: RunningServer): Promise<void> {
+export function serveUntilSignalled(server: RunningServer, graceMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const signals = ["SIGTERM", "SIGINT"] as const;
     const onSignal = (signal: string) => {
@@ -32,8 +35,19 @@ export function serveUntilSignalled(server: RunningServer): Promise<void> {
         process.exit(1);
       }
       stopping = true;
-      process.stderr.write(`${signal}: shutting down (requests and operations in flight finish first)\n`);
+      process.stderr.write(
+        `${signal}: shutting down (requests and operations in flight finish first, for up to ${graceMs / 1000} s)\n`,
+      );
+      const deadline = setTimeout(() => {
+        process.stderr.write(
+          `not stopped within ${graceMs / 1000} s (server.shutdownGraceSeconds): exiting now; claimed operations are recovered at the next start\n`,
+        );
+        process.exit(1);
+      }, graceMs);
+      // The timer alone never keeps the process up once the server has closed.
+      deadline.unref();
       server.close().then(() => {
+        clearTimeout(deadline);
         for (const s of signals) process.off(s, onSignal);
         resolve();
       }, reject);
@@ -72,12 +86,15 @@ export function registerServe(program: Command): void {
         process.stderr.write(
           `tenure API on ${server.url} (docs: ${server.url}/api/docs; store: ${store.describe})\n`,
         );
-        await serveUntilSignalled({
-          ...server,
-          close: async () => {
-            await Promise.all([server.close(), scheduler?.stop()]);
+        await serveUntilSignalled(
+          {
+            ...server,
+            close: async () => {
+              await Promise.all([server.close(), scheduler?.stop()]);
+            },
           },
-        });
+          config.server.shutdownGraceSeconds * 1000,
+        );
       } finally {
         await store.close();
       }

@@ -25,6 +25,7 @@ export const serverSection = strictObject({
     .int({ error: "expected a whole number of seconds (0 or more)" })
     .min(0, { error: "expected a whole number of seconds (0 or more)" })
     .default(5),
+  shutdownGraceSeconds: positiveWhole("expected a whole number of seconds (1 or more)").default(30),
   authFailuresPerMinute: positiveWhole("expected a whole number (1 or more)").default(10),
   healthTimeoutMs: positiveWhole("expected a whole number of milliseconds (1 or more)").default(3000),
   schedule: scheduleSection,
