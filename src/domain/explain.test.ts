@@ -156,6 +156,30 @@ describe("explainAccess", () => {
     });
   });
 
+  it("says a rule stopped by its evaluation budget failed and leaves the identity unplanned", () => {
+    const budgeted: RoleRule = {
+      source: "title.split(',').exists(a, title.split(',').exists(b, a + b == 'x'))",
+      location: at(60),
+      reads: ["title"],
+      evaluate: () => ({
+        value: false,
+        error: "the rule iterated over more than 10,000 list elements",
+        failed: true,
+      }),
+    };
+    const withBudget: Policy = {
+      ...policy,
+      roles: {
+        ...policy.roles,
+        pairs: role("pairs", budgeted, [{ system: "wiki", entitlements: ["admins"] }]),
+      },
+    };
+    const e = explainAccess({ ...input(identity({})), policy: withBudget });
+    expect(e.lines).toContain(
+      "role pairs: `title.split(',').exists(a, title.split(',').exists(b, a + b == 'x'))` failed (the rule iterated over more than 10,000 list elements): nothing is planned for this identity while it fails (tenure.yaml:60)",
+    );
+  });
+
   it("shows include chains", () => {
     const e = explainAccess(input(identity({ department: "Engineering", employmentType: "contractor" })));
     expect(e.lines[0]).toBe(

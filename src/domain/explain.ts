@@ -109,7 +109,12 @@ function roleEntry(trace: RoleTrace, attributes: Readonly<Record<AttributeName, 
       reads,
     };
     const values = reads.map((r) => `${r.attribute} is ${quote(r.value)}`).join(", ");
-    if (trace.rule.error !== undefined) {
+    if (trace.rule.failed === true) {
+      // Stopped by the evaluation budget: the planner leaves this identity's access as it is.
+      parts.push(
+        `\`${rule.source}\` failed (${trace.rule.error}): nothing is planned for this identity while it fails`,
+      );
+    } else if (trace.rule.error !== undefined) {
       parts.push(
         `\`${rule.source}\` failed (${trace.rule.error}) and counts as false${values ? `, ${values}` : ""}`,
       );
