@@ -84,3 +84,43 @@ export async function recoverDeadClaims(
 function idsOf(rows: readonly ReleasedClaim[], table: ReleasedClaim["table"]): string[] {
   return rows.filter((r) => r.table === table).map((r) => r.id);
 }
+
+/**
+ * Whose claims are held, as `tenure status` reports them. `holder`:
+ * - `running` — a live process on this host: it is working on them;
+ * - `dead` — a process on this host that is no longer running: its claims wait for the next start of
+ *   `tenure apply`, `worker` or `serve` (or a run of the apply loop), which takes them back;
+ * - `elsewhere` — a process on another host, which this one cannot check;
+ * - `unknown` — no process recorded (claims made before claims recorded one).
+ * `expired` counts the claims whose lease has ended: any worker takes them over at its next claim.
+ */
+export interface ClaimStatus {
+  table: "operations" | "notifications";
+  claimedBy: string;
+  owner: ClaimOwner | null;
+  holder: "running" | "dead" | "elsewhere" | "unknown";
+  claims: number;
+  expired: number;
+  expiresAt: string;
+  /** Claims not being worked on: all of a dead holder's, and the expired ones of any other. */
+  waiting: number;
+}
+
+export async function claimStatus(
+  store: Pick<Store, "db">,
+  options: { now: Date; self?: ClaimOwner; isAlive?: (pid: number) => boolean },
+): Promise<ClaimStatus[]> {
+  const self = options.self ?? thisProcess();
+  const isAlive = options.isAlive ?? processAlive;
+  return (await claimOwnerRepository.holders(store.db, options.now)).map((h) => {
+    const holder: ClaimStatus["holder"] =
+      h.owner === null
+        ? "unknown"
+        : h.owner.host !== self.host
+          ? "elsewhere"
+          : h.owner.pid === self.pid || isAlive(h.owner.pid)
+            ? "running"
+            : "dead";
+    return { ...h, holder, waiting: holder === "dead" ? h.claims : h.expired };
+  });
+}

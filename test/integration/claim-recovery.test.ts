@@ -6,6 +6,7 @@
  * process killed with SIGKILL mid-run, on SQLite and PostgreSQL.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -19,8 +20,9 @@ import { openStore, type Store } from "../../src/store/database.js";
 import { notificationRepository } from "../../src/store/notification-repository.js";
 import { operationRepository } from "../../src/store/operation-repository.js";
 import { appConnector, createAppDatabase, joiner, planned, readApp } from "../fixtures/app-database.js";
+import { runCli } from "../helpers/cli.js";
 import { freshPostgresUrl, postgresAvailable } from "../helpers/databases.js";
-import { tempDir } from "../helpers/workspace.js";
+import { tempDir, writeHrCsv } from "../helpers/workspace.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const WORKER = path.join(ROOT, "test/fixtures/apply-worker.ts");
@@ -222,4 +224,56 @@ describe.each(variants)("claims of a dead process, store on %s", (_name, storeUr
     expect(new Set(succeeded.map((e) => e.details.operationId)).size).toBe(queued.length);
     expect(succeeded).toHaveLength(queued.length);
   }, 60_000);
+
+  it("tenure status says when claims are waiting, and tenure apply takes them back at its start", async () => {
+    createAppDatabase(path.join(dir, "app.db"));
+    await writeHrCsv(dir, []);
+    await writeFile(
+      path.join(dir, "tenure.yaml"),
+      `database: "${url}"
+sources:
+  hr: { type: csv, path: ./hr.csv }
+systems:
+  app:
+    connector: sql
+    config:
+      url: sqlite:./app.db
+      users: { table: app_users, id: id, username: login, enabled: { column: active }, attributes: { email: mail } }
+      memberships: { table: app_user_groups, user: user_id, group: group_name }
+`,
+    );
+    const { queued } = await enqueuePlan(store, joiner("app", "id-ada", "ada", []), ENQUEUE);
+    const deadPid = await exitedPid();
+    await operationRepository.claimDue(store.db, {
+      now: T0,
+      limit: 1,
+      workerId: "crashed",
+      leaseSeconds: 300,
+      owner: { host: HOST, pid: deadPid },
+    });
+    const env = { TENURE_NOW: T0.toISOString() };
+
+    const before = await runCli(["status"], { cwd: dir, env });
+    expect(before.code).toBe(0);
+    expect(before.stdout).toContain(
+      `claims waiting: 1 operation held by process ${deadPid} on ${HOST}, which is not running; taken back at the next start`,
+    );
+    const json = await runCli(["status", "--json"], { cwd: dir, env });
+    expect(JSON.parse(json.stdout).claims).toEqual([
+      expect.objectContaining({ table: "operations", holder: "dead", claims: 1, waiting: 1 }),
+    ]);
+
+    // Still within the crashed claim's lease: without recovery nothing would be due.
+    const applied = await runCli(["apply", "--json"], { cwd: dir, env });
+    expect(applied.code).toBe(0);
+    expect(JSON.parse(applied.stdout).summary).toMatchObject({ claimed: 1, succeeded: 1 });
+    expect(await operationRepository.find(store.db, queued[0]!.id)).toMatchObject({
+      state: "succeeded",
+      attempts: 2,
+    });
+    expect(readApp(path.join(dir, "app.db")).users.map((u) => u.login)).toEqual(["ada"]);
+    const after = await runCli(["status"], { cwd: dir, env });
+    expect(after.stdout).not.toContain("claims");
+    expect(await queryEvents(store.db, { action: "claims.recovered" })).toHaveLength(1);
+  }, 120_000);
 });
