@@ -1,13 +1,27 @@
+import { readlinkSync } from "node:fs";
 import os from "node:os";
 import { appendEvents } from "../audit/ledger.js";
 import { claimOwnerRepository, type ReleasedClaim } from "../store/claim-owner-repository.js";
 import type { ClaimOwner } from "../store/claim-rows.js";
 import type { Store } from "../store/database.js";
 
-/** This process, as its claims record it. */
+/**
+ * This process, as its claims record it. `host` is the host name, plus the PID namespace where Linux
+ * shows it: two containers may share a host name (host networking) but never a PID namespace, and a
+ * pid is only meaningful inside its own — a live worker in a sibling container must not look dead.
+ */
 export function thisProcess(): ClaimOwner {
-  return { host: os.hostname(), pid: process.pid };
+  return { host: HOST, pid: process.pid };
 }
+
+const HOST = (() => {
+  try {
+    const ns = /\[(\d+)\]/.exec(readlinkSync("/proc/self/ns/pid"))?.[1];
+    return ns === undefined ? os.hostname() : `${os.hostname()}#pidns:${ns}`;
+  } catch {
+    return os.hostname();
+  }
+})();
 
 /**
  * Whether a process with this pid runs on this host. Signal 0 checks without signalling: ESRCH means no
@@ -89,7 +103,7 @@ function idsOf(rows: readonly ReleasedClaim[], table: ReleasedClaim["table"]): s
  * Whose claims are held, as `tenure status` reports them. `holder`:
  * - `running` — a live process on this host: it is working on them;
  * - `dead` — a process on this host that is no longer running: its claims wait for the next start of
- *   `tenure apply`, `worker` or `serve` (or a run of the apply loop), which takes them back;
+ *   `tenure apply`, `sync` or `serve` (or a run of the apply loop), which takes them back;
  * - `elsewhere` — a process on another host, which this one cannot check;
  * - `unknown` — no process recorded (claims made before claims recorded one).
  * `expired` counts the claims whose lease has ended: any worker takes them over at its next claim.

@@ -7,14 +7,13 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { queryEvents, verifyLedger } from "../../src/audit/ledger.js";
 import { applyOperations } from "../../src/engine/apply.js";
-import { recoverDeadClaims } from "../../src/engine/claim-recovery.js";
+import { recoverDeadClaims, thisProcess } from "../../src/engine/claim-recovery.js";
 import { enqueuePlan } from "../../src/engine/enqueue.js";
 import { openStore, type Store } from "../../src/store/database.js";
 import { notificationRepository } from "../../src/store/notification-repository.js";
@@ -27,7 +26,7 @@ import { tempDir, writeHrCsv } from "../helpers/workspace.js";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const WORKER = path.join(ROOT, "test/fixtures/apply-worker.ts");
 const T0 = new Date("2026-12-01T09:00:00.000Z");
-const HOST = os.hostname();
+const HOST = thisProcess().host;
 const RETRY = { maxAttempts: 5, baseDelaySeconds: 1, maxDelaySeconds: 10 };
 const ENQUEUE = {
   now: T0,

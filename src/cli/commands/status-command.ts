@@ -185,7 +185,7 @@ function claimLines(claims: readonly ClaimStatus[]): string[] {
       case "dead":
         return (
           `claims waiting: ${what} held by ${who}, which is not running; taken back at the next start of ` +
-          "tenure apply, worker or serve"
+          "tenure apply, sync or serve"
         );
       case "running":
         return `claims: ${what} being worked on by ${who}${c.expired > 0 ? `, ${c.expired} past their lease` : ""}`;
