@@ -25,14 +25,15 @@ export function registerStatus(program: Command): void {
       const g = globalOptions(cmd);
       const o = outputFor(g);
       const status = await withStore(g, async ({ config, store }) => {
+        const at = now();
         const [identities, operations, failed, dead, lastReconcile, tasks, claims] = await Promise.all([
           identityRepository.countByState(store.db),
           operationRepository.countByState(store.db),
           operationRepository.list(store.db, { state: "failed", limit: 50 }),
           operationRepository.list(store.db, { state: "dead", limit: 50 }),
           lastReconcileBySystem(store, Object.keys(config.policy.systems)),
-          taskRepository.countOpen(store.db, now()),
-          claimStatus(store, { now: now() }),
+          taskRepository.countOpen(store.db, at),
+          claimStatus(store, { now: at }),
         ]);
         return { identities, operations, failing: [...dead, ...failed], lastReconcile, tasks, claims };
       });
