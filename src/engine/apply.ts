@@ -158,8 +158,8 @@ const DEFAULT_RECORD_GROUP = 32;
  * plan order. Different identities of one system run up to its `concurrency` at a time, each system in
  * its own lanes (apply-lanes.ts): a slow or frozen system fills only its own lanes and is left out of
  * further claims, so the other systems' operations go on at their normal speed. A call that hangs is
- * cut off by the connector's deadline (connector-pool.ts) and its operation retried later. Several workers (processes) may run this against one PostgreSQL store; claims never
- * overlap.
+ * cut off by the connector's deadline (connector-pool.ts) and its operation retried later. Several
+ * workers (processes) may run this against one PostgreSQL store; claims never overlap.
  */
 export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {}): Promise<ApplyResult> {
   const { db } = deps.store;
