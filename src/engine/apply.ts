@@ -229,6 +229,11 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
    * have unblocked operations behind it, and a system whose queue is no longer full may have more.
    */
   let drainedWith: Set<string> | undefined;
+  /**
+   * Counts recorded groups. A claim that found nothing while a record landed may have looked before the
+   * record committed (on PostgreSQL they run on different connections): it does not count as drained.
+   */
+  let recordsLanded = 0;
   let wake: (() => void) | undefined;
   const wakeUp = () => {
     const resolve = wake;
@@ -246,6 +251,7 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
     while (pendingRecords.length > 0) {
       for (const outcome of await record(pendingRecords.splice(0))) finish(outcome);
       drainedWith = undefined;
+      recordsLanded++;
       wakeUp();
     }
     recording = undefined;
@@ -274,6 +280,7 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
     if (drainedWith !== undefined && [...drainedWith].some((system) => !full.includes(system)))
       drainedWith = undefined;
     if (claimed < limit && drainedWith === undefined) {
+      const landedBefore = recordsLanded;
       const batch = await operationRepository.claimDue(db, {
         now: deps.now(),
         limit: Math.min(batchSize, limit - claimed),
@@ -286,7 +293,7 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
       });
       claimed += batch.length;
       lanes.add(batch);
-      if (batch.length === 0) drainedWith = new Set(full);
+      if (batch.length === 0 && recordsLanded === landedBefore) drainedWith = new Set(full);
       // Operations may have finished during the claim (their wake-up found nobody waiting): look again.
       continue;
     }
