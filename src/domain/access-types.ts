@@ -33,6 +33,15 @@ export interface SystemDef {
   /** Reconcile correlation: the account attribute (or `username`) compared with the identity attribute. */
   correlation: { account: string; identity: AttributeName | "username" };
   retry: { maxAttempts: number; baseDelaySeconds: number; maxDelaySeconds: number };
+  /**
+   * Deadline of each write to the system, in seconds: a call past it is abandoned, its operation retried
+   * later and the connection replaced. Absent: 30.
+   */
+  timeoutSeconds?: number;
+  /** Deadline of each full read (listing accounts or entitlements), in seconds. Absent: 600. */
+  readTimeoutSeconds?: number;
+  /** Operations of this system executed at once by one worker (different identities). Absent: 8. */
+  concurrency?: number;
   /** `reconcile.schedule`: when the scheduler reconciles this system (cron, or `off`); absent: server.schedule.reconcile. */
   reconcile?: { schedule: string };
   location: SourceLocation;

@@ -1,7 +1,5 @@
 import { randomUUID } from "node:crypto";
 import os from "node:os";
-import { createConnector } from "../connectors/connector-registry.js";
-import type { Connector } from "../connectors/connector-types.js";
 import type { Account, PlannedOperation } from "../domain/access-types.js";
 import type { Identity } from "../domain/identity-types.js";
 import { advanceByDate } from "../domain/lifecycle.js";
@@ -14,11 +12,15 @@ import { accountLinkRepository, accountRepository } from "../store/account-repos
 import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
-import { type ApplyProgress, type ApplyResult, applyOperations } from "./apply.js";
+import { type ApplyProgress, type ApplyResult, applyOperations, DEFAULT_BATCH } from "./apply.js";
+import { recoverDeadClaims, thisProcess } from "./claim-recovery.js";
+import { type ConnectorPool, connectorPool, DEFAULT_DEADLINES } from "./connector-pool.js";
 import { type EnqueuePlanResult, enqueuePlan } from "./enqueue.js";
 import { drainSteps } from "./give-way.js";
 import { recordMassChangeStop } from "./mass-change.js";
 import { reconcileSystem } from "./reconcile.js";
+
+export { type ConnectorPool, connectorPool } from "./connector-pool.js";
 
 /** The calendar date that decides pre-hire windows: the first source's time zone, else UTC. */
 export function policyToday(config: TenureConfig, now: Date): string {
@@ -84,32 +86,6 @@ export async function computeProvisionPlan(
     accountCountBySystem[a.system] = (accountCountBySystem[a.system] ?? 0) + 1;
   }
   return { ...result, identities, accounts, accountCountBySystem };
-}
-
-export interface ConnectorPool {
-  get(system: string): Connector;
-  closeAll(): Promise<void>;
-}
-
-/** Opens each system's connector once, on first use, and closes them all at the end. */
-export function connectorPool(config: TenureConfig): ConnectorPool {
-  const open = new Map<string, Connector>();
-  return {
-    get(system) {
-      let c = open.get(system);
-      if (c === undefined) {
-        const def = config.policy.systems[system];
-        if (def === undefined) throw new Error(`system ${system} is no longer configured`);
-        c = createConnector(system, def.connector, def.connectorConfig);
-        open.set(system, c);
-      }
-      return c;
-    },
-    async closeAll() {
-      await Promise.allSettled([...open.values()].map((c) => c.close()));
-      open.clear();
-    },
-  };
 }
 
 export function workerId(): string {
@@ -245,7 +221,11 @@ export async function applyQueued(
   },
 ): Promise<ApplyResult> {
   const pool = options.pool ?? connectorPool(config);
+  const owner = thisProcess();
   try {
+    // Claims of a process on this host that died are taken over now, not when their lease ends.
+    await recoverDeadClaims(store, { now: options.now(), actor: options.actor, self: owner });
+    const systems = config.policy.systems;
     return await applyOperations(
       {
         store,
@@ -256,8 +236,11 @@ export async function applyQueued(
             baseDelaySeconds: 30,
             maxDelaySeconds: 3600,
           },
+        concurrency: (system) => systems[system]?.concurrency ?? 8,
+        leaseSeconds: leaseFor(config),
         now: options.now,
         workerId: workerId(),
+        owner,
         actor: options.actor,
         notify: config,
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
@@ -271,4 +254,19 @@ export async function applyQueued(
   } finally {
     if (options.pool === undefined) await pool.closeAll();
   }
+}
+
+/**
+ * How long apply's claims hold: past the time an operation may wait in its system's lane queue and then
+ * run — a batch's worth of deadlines, `concurrency` at a time — and never less than 300 s nor more than
+ * an hour. With the defaults (30 s, 8 lanes, batches of 64) that is 300 s.
+ */
+export function leaseFor(config: TenureConfig): number {
+  let longest = 300;
+  for (const system of Object.values(config.policy.systems)) {
+    const deadline = system.timeoutSeconds ?? DEFAULT_DEADLINES.timeoutSeconds;
+    const rounds = Math.ceil(DEFAULT_BATCH / Math.max(1, system.concurrency ?? 8)) + 1;
+    longest = Math.max(longest, Math.ceil(deadline * rounds));
+  }
+  return Math.min(longest, 3600);
 }

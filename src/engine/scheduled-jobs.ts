@@ -3,6 +3,7 @@ import { deliverNotifications } from "../notify/notification-delivery.js";
 import { notifyConnectorUnreachable } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import type { Store } from "../store/database.js";
+import { recoverDeadClaims, thisProcess } from "./claim-recovery.js";
 import { summariseSweep, sweepLifecycle } from "./lifecycle-sweep.js";
 import { alertOverdueTasks } from "./manual-tasks.js";
 import { connectorPool, workerId } from "./provision.js";
@@ -90,8 +91,10 @@ export function scheduledJobs(deps: JobDeps): ScheduledJob[] {
       pattern: schedule.notify,
       description: "deliver queued notifications (email, webhooks), retrying failed ones",
       async run({ signal }) {
+        const owner = thisProcess();
+        await recoverDeadClaims(store, { now: deps.now(), actor, self: owner });
         const result = await deliverNotifications(
-          { store, notify: config.notify, now: deps.now, workerId: workerId(), actor },
+          { store, notify: config.notify, now: deps.now, workerId: workerId(), owner, actor },
           { signal },
         );
         return { ...result.summary };

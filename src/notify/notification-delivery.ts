@@ -2,6 +2,7 @@ import { appendEvents } from "../audit/ledger.js";
 import { nextAttemptAt } from "../engine/backoff.js";
 import type { NotifyConfig } from "../policy/config-types.js";
 import { UsageError } from "../shared/errors.js";
+import type { ClaimOwner } from "../store/claim-rows.js";
 import type { Store } from "../store/database.js";
 import {
   type NotificationChannel,
@@ -22,6 +23,8 @@ export interface DeliveryDeps {
   random?: () => number;
   /** Unique per process: claims are held and released by it. */
   workerId: string;
+  /** This process, recorded with each claim so a crash's claims are given back at the next start. */
+  owner?: ClaimOwner;
   /** The actor of `notification.dead` audit events; default `notifier:<workerId>`. */
   actor?: string;
   /** How long a claim holds; must exceed the time one batch takes. Default 300. */
@@ -258,6 +261,7 @@ export async function deliverNotifications(
         now: deps.now(),
         limit: want,
         workerId: deps.workerId,
+        ...(deps.owner === undefined ? {} : { owner: deps.owner }),
         leaseSeconds,
       });
       if (batch.length === 0) break;

@@ -149,6 +149,9 @@ describe("systems, entitlements and roles: a valid policy", () => {
       },
       correlation: { account: "username", identity: "username" },
       retry: { maxAttempts: 5, baseDelaySeconds: 30, maxDelaySeconds: 3600 },
+      timeoutSeconds: 30,
+      readTimeoutSeconds: 600,
+      concurrency: 8,
       location: { file, line: 2, column: 3 },
     });
     expect(policy.systems.deploy).toMatchObject({
@@ -411,6 +414,24 @@ describe("systems: problems", () => {
       `8:5 systems.wiki.ownr: unknown key 'ownr' — did you mean 'owner'?`,
     ]);
     expect(errors[2]?.message).toMatch(/found "mail" — did you mean "email"\?$/);
+  });
+
+  it("checks the deadlines and the concurrency of a system, where they are written", async () => {
+    const lines = [
+      "systems:", // 1
+      "  wiki:", // 2
+      "    connector: sql", // 3
+      "    timeoutSeconds: 0", // 4
+      "    readTimeoutSeconds: 5000", // 5
+      "    concurrency: 2.5", // 6
+      ...sqlConfig("sqlite:./w.db"),
+    ];
+    const errors = await errorsOf(lines);
+    expect(errors.map((e) => `${e.line}:${e.column} ${e.path}: ${e.message}`)).toEqual([
+      `4:21 systems.wiki.timeoutSeconds: expected a number of seconds above 0 and at most 1200, found 0`,
+      `5:25 systems.wiki.readTimeoutSeconds: expected a number of seconds above 0 and at most 1200, found 5000`,
+      `6:18 systems.wiki.concurrency: expected a whole number of operations run at once, from 1 to 256, found 2.5`,
+    ]);
   });
 
   it("rejects a system name that is not lowercase, at the name", async () => {

@@ -1,6 +1,16 @@
 import { usesDollar } from "./bulk-insert.js";
 import type { Db } from "./schema-types.js";
 
+/**
+ * The process holding a claim: its host name and process id. A claim whose owner is on this host and no
+ * longer running can be given back at once (claim-owner-repository.ts); owners elsewhere cannot be
+ * checked, and their claims wait for their lease.
+ */
+export interface ClaimOwner {
+  host: string;
+  pid: number;
+}
+
 /** A select of candidate ids that can lock what it reads (Kysely's SelectQueryBuilder). */
 interface LockableSelect {
   forUpdate(): { skipLocked(): { execute(): Promise<{ id: string }[]> } };

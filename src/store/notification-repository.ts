@@ -1,6 +1,6 @@
 import { type Selectable, sql } from "kysely";
 import { newId } from "../shared/ids.js";
-import { claimRows } from "./claim-rows.js";
+import { type ClaimOwner, claimRows } from "./claim-rows.js";
 import type { Db, NotificationsTable } from "./schema-types.js";
 
 export const NOTIFICATION_STATES = ["pending", "sending", "sent", "dead"] as const;
@@ -56,6 +56,8 @@ export interface ClaimNotificationsOptions {
   workerId: string;
   /** How long the claim holds; after it, another deliverer may claim the message again. */
   leaseSeconds: number;
+  /** The process claiming, recorded so its claims are given back once it is known dead (see claim-rows.ts). */
+  owner?: ClaimOwner;
 }
 
 export interface MarkNotificationFailedInput {
@@ -149,6 +151,8 @@ export const notificationRepository = {
         next_attempt_at: at,
         claimed_by: null,
         claim_expires_at: null,
+        claim_host: null,
+        claim_pid: null,
         last_error: null,
         created_at: at,
         sent_at: null,
@@ -203,6 +207,8 @@ export const notificationRepository = {
           attempts: eb("attempts", "+", 1),
           claimed_by: options.workerId,
           claim_expires_at: expires,
+          claim_host: options.owner?.host ?? null,
+          claim_pid: options.owner?.pid ?? null,
         }))
         .where("id", "in", ids)
         .returningAll()

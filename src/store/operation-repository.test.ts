@@ -3,7 +3,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { joiner, planned } from "../../test/fixtures/app-database.js";
 import { storeFactories, type TestStore } from "../../test/helpers/databases.js";
 import { NotFoundError, TenureError } from "../shared/errors.js";
-import { type OperationRecord, operationRepository as ops } from "./operation-repository.js";
+import {
+  type ClaimOptions,
+  type OperationRecord,
+  operationRepository as ops,
+} from "./operation-repository.js";
 
 const T0 = new Date("2026-12-01T09:00:00.000Z");
 const later = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
@@ -12,7 +16,7 @@ const claim = (
   db: TestStore["db"],
   workerId: string,
   now = T0,
-  extra: { limit?: number; system?: string } = {},
+  extra: Partial<Pick<ClaimOptions, "limit" | "system" | "excludeSystems" | "owner">> = {},
 ) => ops.claimDue(db, { now, limit: extra.limit ?? 100, workerId, leaseSeconds: 60, ...extra });
 /** `count` disables in app, each of another person: id-0 / user0, id-1 / user1, … */
 const disables = (count: number) =>
@@ -114,6 +118,28 @@ describe.each(await storeFactories())("operation repository on %s", (name, makeS
     expect(await claim(store.db, "w", T0, { system: "crm" })).toHaveLength(1);
     expect(await claim(store.db, "w", T0, { limit: 1 })).toHaveLength(1);
     expect(await claim(store.db, "w", T0, { limit: 5 })).toHaveLength(1);
+  });
+
+  it("leaves out the systems a worker's lanes are full for, and records who claimed", async () => {
+    await ops.enqueue(
+      store.db,
+      [
+        ...joiner("ldap", "i1", "u1", []),
+        ...joiner("ldap", "i2", "u2", []),
+        ...joiner("app", "i3", "u3", []),
+      ],
+      ctx,
+    );
+    const owner = { host: "host-a", pid: 4242 };
+    const got = await claim(store.db, "w", T0, { excludeSystems: ["ldap"], owner });
+    expect(got.map((op) => op.system)).toEqual(["app"]);
+    const row = await store.db
+      .selectFrom("operations")
+      .selectAll()
+      .where("id", "=", got[0]!.id)
+      .executeTakeFirst();
+    expect(row).toMatchObject({ claim_host: "host-a", claim_pid: 4242 });
+    expect((await claim(store.db, "w", T0)).map((op) => op.system)).toEqual(["ldap", "ldap"]);
   });
 
   it("retries a failed operation only once its time has come, and kills it after max attempts", async () => {

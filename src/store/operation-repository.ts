@@ -2,7 +2,7 @@ import { type ExpressionBuilder, type Selectable, sql } from "kysely";
 import type { Lineage, OperationKind, PlannedOperation } from "../domain/access-types.js";
 import { NotFoundError, TenureError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
-import { claimRows } from "./claim-rows.js";
+import { type ClaimOwner, claimRows } from "./claim-rows.js";
 import type { Database, Db, OperationsTable } from "./schema-types.js";
 
 export const OPERATION_STATES = ["pending", "running", "awaiting", "succeeded", "failed", "dead"] as const;
@@ -66,8 +66,15 @@ export interface ClaimOptions {
   workerId: string;
   /** How long the claim holds; after it, another worker may claim the operation again. */
   leaseSeconds: number;
+  /**
+   * The process claiming, recorded with the claim so that its claims can be given back as soon as it is
+   * known dead (`claimOwnerRepository.releaseOwner`) rather than when the lease ends.
+   */
+  owner?: ClaimOwner;
   /** Only operations of this system. */
   system?: string;
+  /** No operations of these systems (their lanes are full: see apply-lanes.ts). */
+  excludeSystems?: readonly string[];
   /**
    * Only operations of these identities (an event-driven push applies just the people it changed). An
    * operation still waits behind an earlier open one of its identity in its system, as in any claim.
@@ -151,7 +158,12 @@ function byClaimOrder(a: OperationRecord, b: OperationRecord): number {
  * Both "earlier" lookups go through the identity_id index (an identity-less lookup is `is null`, which
  * only orphan operations share), so a claim costs one index probe per due operation.
  */
-function claimable(now: string, system: string | undefined, identityIds?: readonly string[]) {
+function claimable(
+  now: string,
+  system: string | undefined,
+  identityIds?: readonly string[],
+  excludeSystems?: readonly string[],
+) {
   return (eb: ExpressionBuilder<Database & { o: OperationsTable }, "o">) => {
     const earlierOpen = () =>
       eb
@@ -187,6 +199,8 @@ function claimable(now: string, system: string | undefined, identityIds?: readon
     ];
     if (system !== undefined) conditions.push(eb("o.system", "=", system));
     if (identityIds !== undefined) conditions.push(eb("o.identity_id", "in", identityIds));
+    if (excludeSystems !== undefined && excludeSystems.length > 0)
+      conditions.push(eb("o.system", "not in", excludeSystems));
     return eb.and(conditions);
   };
 }
@@ -287,6 +301,8 @@ export const operationRepository = {
         last_error: null,
         claimed_by: null,
         claim_expires_at: null,
+        claim_host: null,
+        claim_pid: null,
         seq: ++seq,
         created_at: at,
         updated_at: at,
@@ -336,7 +352,7 @@ export const operationRepository = {
       trx
         .selectFrom("operations as o")
         .select("o.id")
-        .where(claimable(now, options.system, options.identityIds))
+        .where(claimable(now, options.system, options.identityIds, options.excludeSystems))
         // Queue order, oldest first: the walk stops at the first `limit` claimable operations.
         .orderBy("o.seq")
         .orderBy("o.id")
@@ -349,6 +365,8 @@ export const operationRepository = {
           attempts: eb("attempts", "+", 1),
           claimed_by: options.workerId,
           claim_expires_at: expires,
+          claim_host: options.owner?.host ?? null,
+          claim_pid: options.owner?.pid ?? null,
           updated_at: now,
         }))
         .where("id", "in", ids)

@@ -102,6 +102,9 @@ export interface OperationsTable {
   last_error: string | null;
   claimed_by: string | null;
   claim_expires_at: string | null;
+  /** The host and process id of the claim's holder (null: not recorded); see claim-owner-repository.ts. */
+  claim_host: string | null;
+  claim_pid: number | null;
   /** Order within the plan that queued it: operations of one identity and system run in this order. */
   seq: number;
   created_at: string;
@@ -166,6 +169,9 @@ export interface NotificationsTable {
   next_attempt_at: string;
   claimed_by: string | null;
   claim_expires_at: string | null;
+  /** The host and process id of the claim's holder (null: not recorded); see claim-owner-repository.ts. */
+  claim_host: string | null;
+  claim_pid: number | null;
   last_error: string | null;
   created_at: string;
   sent_at: string | null;

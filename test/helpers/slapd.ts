@@ -26,6 +26,8 @@ export interface Slapd {
   port: number;
   adminDn: string;
   adminPassword: string;
+  /** The server's process id (to freeze it with SIGSTOP in a test, and thaw it with SIGCONT). */
+  pid: number;
   /** A client bound as the rootdn; the caller unbinds it. */
   admin(): Promise<Client>;
   stop(): Promise<void>;
@@ -187,6 +189,8 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<Slapd> {
 
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) {
+      // A server a test left frozen (SIGSTOP) would not act on SIGTERM until thawed.
+      child.kill("SIGCONT");
       child.kill("SIGTERM");
       const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
       await exited;
@@ -215,5 +219,5 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<Slapd> {
     await stop();
     throw new Error(`slapd did not start: ${String(err)}\n${stderr.slice(-2000)}`);
   }
-  return { url, port, adminDn: ADMIN_DN, adminPassword, admin, stop };
+  return { url, port, adminDn: ADMIN_DN, adminPassword, pid: child.pid ?? 0, admin, stop };
 }

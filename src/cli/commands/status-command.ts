@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { lastReconcileBySystem } from "../../engine/access-queries.js";
+import { type ClaimStatus, claimStatus } from "../../engine/claim-recovery.js";
 import { retryDeadOperation } from "../../engine/enqueue.js";
 import { applyQueued } from "../../engine/provision.js";
 import { UsageError } from "../../shared/errors.js";
@@ -18,21 +19,23 @@ export function registerStatus(program: Command): void {
   program
     .command("status")
     .description(
-      "identities by state, operations by state, failing operations with their errors, last reconcile per system",
+      "identities by state, operations by state, claims and whether they wait, failing operations with their errors, last reconcile per system",
     )
     .action(async (_opts, cmd: Command) => {
       const g = globalOptions(cmd);
       const o = outputFor(g);
       const status = await withStore(g, async ({ config, store }) => {
-        const [identities, operations, failed, dead, lastReconcile, tasks] = await Promise.all([
+        const at = now();
+        const [identities, operations, failed, dead, lastReconcile, tasks, claims] = await Promise.all([
           identityRepository.countByState(store.db),
           operationRepository.countByState(store.db),
           operationRepository.list(store.db, { state: "failed", limit: 50 }),
           operationRepository.list(store.db, { state: "dead", limit: 50 }),
           lastReconcileBySystem(store, Object.keys(config.policy.systems)),
-          taskRepository.countOpen(store.db, now()),
+          taskRepository.countOpen(store.db, at),
+          claimStatus(store, { now: at }),
         ]);
-        return { identities, operations, failing: [...dead, ...failed], lastReconcile, tasks };
+        return { identities, operations, failing: [...dead, ...failed], lastReconcile, tasks, claims };
       });
       if (o.json) {
         printJson(o, status);
@@ -52,6 +55,7 @@ export function registerStatus(program: Command): void {
           .map(([s, n]) => `${n} ${s}`)
           .join(", ")}`,
       );
+      for (const line of claimLines(status.claims)) println(o, line);
       if (status.tasks.open > 0) {
         println(o, `tasks: ${status.tasks.open} open, ${status.tasks.overdue} overdue (tenure tasks list)`);
       }
@@ -171,4 +175,27 @@ export function registerStatus(program: Command): void {
       }
       if (result.summary.dead > 0) process.exitCode = 1;
     });
+}
+
+/** One line per holder of claims, saying whether the work is going on or waiting, and until when. */
+function claimLines(claims: readonly ClaimStatus[]): string[] {
+  return claims.map((c) => {
+    const what = `${c.claims} ${c.table === "operations" ? "operation" : "notification"}${c.claims === 1 ? "" : "s"}`;
+    const who = c.owner === null ? c.claimedBy : `process ${c.owner.pid} on ${c.owner.host}`;
+    switch (c.holder) {
+      case "dead":
+        return (
+          `claims waiting: ${what} held by ${who}, which is not running; taken back at the next start of ` +
+          "tenure apply, sync or serve"
+        );
+      case "running":
+        return `claims: ${what} being worked on by ${who}${c.expired > 0 ? `, ${c.expired} past their lease` : ""}`;
+      default: {
+        const where = c.holder === "elsewhere" ? " (another host)" : "";
+        return c.expired > 0
+          ? `claims waiting: ${what} held by ${who}${where}, ${c.expired} past their lease: taken over by the next worker run`
+          : `claims: ${what} held by ${who}${where} until ${c.expiresAt}, unless it finishes first`;
+      }
+    }
+  });
 }

@@ -52,6 +52,13 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/**
+ * A deadline longer than this would outlast the claim of an operation waiting behind it in its
+ * system's lane (apply's lease is set from the longest deadline, and kept at most an hour).
+ */
+const MAX_DEADLINE_SECONDS = 1200;
+const deadline = `expected a number of seconds above 0 and at most ${MAX_DEADLINE_SECONDS}`;
+const lanes = "expected a whole number of operations run at once, from 1 to 256";
 const attempts = "expected a whole number of attempts, at least 1";
 const seconds = "expected a whole number of seconds (0 or more)";
 
@@ -102,6 +109,22 @@ const systemShape = {
     identity: z.enum([...ATTRIBUTE_NAMES, "username"]).default("username"),
   }).prefault({}),
   retry: retrySchema({ maxAttempts: 5, baseDelaySeconds: 30, maxDelaySeconds: 3600 }),
+  timeoutSeconds: z
+    .number({ error: deadline })
+    .positive({ error: deadline })
+    .max(MAX_DEADLINE_SECONDS, { error: deadline })
+    .default(30),
+  readTimeoutSeconds: z
+    .number({ error: deadline })
+    .positive({ error: deadline })
+    .max(MAX_DEADLINE_SECONDS, { error: deadline })
+    .default(600),
+  concurrency: z
+    .number({ error: lanes })
+    .int({ error: lanes })
+    .min(1, { error: lanes })
+    .max(256, { error: lanes })
+    .default(8),
   reconcile: strictObject({ schedule: cronPattern().optional() }).optional(),
 };
 
@@ -154,6 +177,9 @@ export function resolveSystems(value: SystemsFile, ctx: PolicyContext): Record<s
       account: { ...system.account },
       correlation: { ...system.correlation },
       retry: { ...system.retry },
+      timeoutSeconds: system.timeoutSeconds,
+      readTimeoutSeconds: system.readTimeoutSeconds,
+      concurrency: system.concurrency,
       ...(system.reconcile?.schedule === undefined
         ? {}
         : { reconcile: { schedule: system.reconcile.schedule } }),

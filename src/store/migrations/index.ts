@@ -7,6 +7,7 @@ import * as apiTokens from "./2026-11-21T03-00-api-tokens.js";
 import * as notifications from "./2026-11-21T04-00-notifications.js";
 import * as scimResources from "./2026-11-21T05-00-scim-resources.js";
 import * as scheduleRuns from "./2026-11-21T06-00-schedule-runs.js";
+import * as claimOwners from "./2026-12-03T08-00-claim-owners.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-11-21T04-00-notifications": notifications,
   "2026-11-21T05-00-scim-resources": scimResources,
   "2026-11-21T06-00-schedule-runs": scheduleRuns,
+  "2026-12-03T08-00-claim-owners": claimOwners,
 };
 
 export const migrationProvider: MigrationProvider = {
