@@ -8,6 +8,7 @@ import {
   type LifecycleOutcome,
   terminateMissing,
 } from "./lifecycle.js";
+import { normaliseText } from "./normalise-text.js";
 
 export interface SyncPolicy {
   source: string;
@@ -20,6 +21,13 @@ export interface SyncPolicy {
    * Absent: nobody is deleted by this plan.
    */
   deleteAfterDays?: number;
+  /**
+   * The keys of every row in the export, valid or refused (SourceReadResult.presentKeys). Only an
+   * identity whose key is neither a record's nor among these can count as missing: a person whose row
+   * is present but refused for bad data is never terminated for absence. Compared after
+   * `normaliseText`. Absent: the records' keys only.
+   */
+  presentKeys?: readonly string[];
 }
 
 /** One identity that changes in this run, with the record that caused it (none for date or absence). */
@@ -39,6 +47,10 @@ export interface SyncPlan {
 /**
  * Decides what one run of a source does to its identities. Pure: the same inputs give the same plan,
  * and a plan applied and planned again with the same records gives no changes.
+ *
+ * An identity no record matches is terminated as missing only when the read is `complete`,
+ * `missingMeans` is `terminate` and its key is not in `presentKeys`; otherwise it moves only by its
+ * stored dates (`advanceByDate`), as the lifecycle sweep would move it.
  */
 export function planSync(
   existing: readonly Identity[],
@@ -47,9 +59,13 @@ export function planSync(
   ctx: LifecycleContext,
 ): SyncPlan {
   const byKey = new Map<string, Identity>();
+  // Keys stored before sources normalised them (an NFD é) still match their person, by normal form.
+  const byNormalKey = new Map<string, Identity>();
   const byEmail = new Map<string, Identity>();
   for (const i of existing) {
     byKey.set(i.sourceKey, i);
+    const normal = normaliseText(i.sourceKey);
+    if (normal !== i.sourceKey && !byNormalKey.has(normal)) byNormalKey.set(normal, i);
     const email = i.attributes.email?.toLowerCase();
     if (email) byEmail.set(email, i);
   }
@@ -60,15 +76,23 @@ export function planSync(
 
   for (const record of records) {
     let current = byKey.get(record.key);
+    if (current === undefined) {
+      const legacy = byNormalKey.get(record.key);
+      if (legacy !== undefined && !seen.has(legacy.id)) current = legacy;
+    }
     if (current === undefined && policy.correlationFallback === "email" && record.attributes.email) {
       const candidate = byEmail.get(record.attributes.email.toLowerCase());
       // Only re-key when the old key is gone from the feed: two live records must never share one identity.
-      if (candidate !== undefined && !keysInFeed.has(candidate.sourceKey) && !seen.has(candidate.id)) {
+      if (
+        candidate !== undefined &&
+        !keysInFeed.has(normaliseText(candidate.sourceKey)) &&
+        !seen.has(candidate.id)
+      ) {
         current = candidate;
       }
     }
     if (current !== undefined) seen.add(current.id);
-    const outcome = applyRecord(current, record, ctx);
+    const outcome = withNormalisedKeyReason(current, record, applyRecord(current, record, ctx));
     if (outcome.changed) {
       changes.push({
         identity: outcome.identity,
@@ -94,9 +118,15 @@ export function planSync(
     }
   }
 
+  // Refused rows are present: bad data must never deprovision the person it is about.
+  const present = new Set(keysInFeed);
+  for (const key of policy.presentKeys ?? []) present.add(normaliseText(key));
   for (const identity of existing) {
     if (seen.has(identity.id)) continue;
-    const terminating = policy.complete && policy.missingMeans === "terminate";
+    const terminating =
+      policy.complete &&
+      policy.missingMeans === "terminate" &&
+      !present.has(normaliseText(identity.sourceKey));
     const moved = terminating ? terminateMissing(identity, policy.source, ctx) : advanceByDate(identity, ctx);
     const outcome = moved.changed ? moved : retire(identity, policy, ctx);
     if (outcome.changed) {
@@ -113,6 +143,26 @@ export function planSync(
     }
   }
   return { changes, unchanged };
+}
+
+/**
+ * A stored key that differs from the record's only by normalisation is rewritten to the normal form;
+ * applyRecord records that as `identity.rekeyed`, and its reason must say so, not "correlated by email".
+ */
+function withNormalisedKeyReason(
+  current: Identity | undefined,
+  record: WorkerRecord,
+  outcome: LifecycleOutcome,
+): LifecycleOutcome {
+  if (current === undefined || current.sourceKey === record.key) return outcome;
+  if (normaliseText(current.sourceKey) !== record.key) return outcome;
+  const reason = "same key after Unicode NFC normalisation and trimming";
+  return {
+    ...outcome,
+    events: outcome.events.map((e) =>
+      e.action === "identity.rekeyed" ? { ...e, details: { ...e.details, reason } } : e,
+    ),
+  };
 }
 
 function retire(identity: Identity, policy: SyncPolicy, ctx: LifecycleContext): LifecycleOutcome {

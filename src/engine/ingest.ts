@@ -1,5 +1,6 @@
 import type { PlannedOperation, Policy } from "../domain/access-types.js";
 import type { Identity } from "../domain/identity-types.js";
+import { normaliseText } from "../domain/normalise-text.js";
 import type { PlanProblem } from "../domain/plan.js";
 import type { PushSourceConfig, TenureConfig } from "../policy/config-types.js";
 import { InvalidInputError, MassChangeError, NotFoundError, TenureError } from "../shared/errors.js";
@@ -194,10 +195,12 @@ async function ingestLocked(
   const keys = candidates.flatMap((c) => (c.key === null ? [] : [c.key]));
   const emails = candidates.flatMap((c) => (c.attributes.email ? [c.attributes.email.toLowerCase()] : []));
   const managers = candidates.flatMap((c) => (c.attributes.managerId ? [c.attributes.managerId] : []));
+  // Keys arrive normalised (NFC); one stored before sources normalised them may be in NFD.
+  const legacyKeys = keys.flatMap((k) => (k.normalize("NFD") === k ? [] : [k.normalize("NFD")]));
   const stored = await identityRepository.listBySourceKeysOrEmails(
     db,
     source.name,
-    [...keys, ...managers],
+    [...keys, ...legacyKeys, ...managers],
     emails,
   );
   const read = checkPushedRecords(source, candidates, stored.map(knownPerson));
@@ -207,7 +210,7 @@ async function ingestLocked(
   // Managers named only to check managerId are not the push's to change.
   const existing = stored.filter(
     (i) =>
-      pushed.has(i.sourceKey) ||
+      pushed.has(normaliseText(i.sourceKey)) ||
       (i.attributes.email !== null && byEmail.has(i.attributes.email.toLowerCase())),
   );
   const options = {

@@ -146,6 +146,7 @@ export async function planSourceRun(
       missingMeans: sourceConfig.type === "csv" ? sourceConfig.missingMeans : "ignore",
       correlationFallback: sourceConfig.correlation.fallback,
       deleteAfterDays: config.lifecycle.deleteAfterDays,
+      ...(read.presentKeys === undefined ? {} : { presentKeys: read.presentKeys }),
     },
     ctx,
   );

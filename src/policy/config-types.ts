@@ -95,6 +95,16 @@ export interface ScheduleConfig {
 
 export type SourceConfig = CsvSourceConfig | PushSourceConfig;
 
+/**
+ * A source's `maxLength:`, in characters (Unicode code points, after trimming and NFC). A value longer
+ * than its attribute's limit refuses the row. The limit of an attribute is its own entry, else `key`
+ * for the source's key attribute and managerId (which names a key), else `default`; absent entries are
+ * 1024 (`default`) and 256 (`key`).
+ */
+export type MaxLengths = Readonly<
+  { default?: number; key?: number } & Partial<Record<AttributeName, number>>
+>;
+
 export interface CsvSourceConfig {
   /** The key under `sources:`. */
   readonly name: string;
@@ -117,6 +127,8 @@ export interface CsvSourceConfig {
   readonly correlation: { readonly fallback: "none" | "email" };
   /** Values used where the file has no such column or the cell is empty. */
   readonly defaults: Readonly<{ employmentType?: EmploymentType; status?: HrStatus }>;
+  /** Longest accepted value per attribute, in characters; absent: 1024, keys 256 (see MaxLengths). */
+  readonly maxLength?: MaxLengths;
 }
 
 /**
@@ -140,6 +152,8 @@ export interface PushSourceConfig {
   readonly correlation: { readonly fallback: "none" | "email" };
   /** Values used where a record has no such field or it is empty. */
   readonly defaults: Readonly<{ employmentType?: EmploymentType; status?: HrStatus }>;
+  /** Longest accepted value per attribute, in characters; absent: 1024, keys 256 (see MaxLengths). */
+  readonly maxLength?: MaxLengths;
 }
 
 export interface LifecycleConfig {

@@ -74,7 +74,7 @@ describe("checkDataQuality", () => {
       [1, 2, "E1", "error", "employeeId"],
       [3, 4, "E1", "error", "employeeId"],
     ]);
-    expect(found[0]!.message).toContain("rows 1, 3");
+    expect(found[0]!.message).toContain("rows 1 (line 2), 3 (line 4)");
     expect(validKeys(result)).toEqual(["E2"]);
   });
 

@@ -21,6 +21,11 @@ export interface DataQualityResult {
   valid: WorkerRecord[];
   /** Every finding, the mapper's included, ordered by row. */
   findings: Finding[];
+  /**
+   * Every key the rows carry, valid or refused, and the stored key a refused row was matched to by
+   * `key_changed`: the people present in the export (SourceReadResult.presentKeys).
+   */
+  presentKeys: string[];
 }
 
 // Pragmatic, not RFC 5322: one @, no spaces, a dotted domain. Catches the typos HR data really has
@@ -42,9 +47,11 @@ const MAX_CHAIN_IN_MESSAGE = 10;
  *
  * | code                    | severity                                  |
  * |-------------------------|-------------------------------------------|
- * | duplicate_key           | error, on every row sharing the key       |
+ * | duplicate_key           | error, on every row sharing the key, naming their rows and lines |
  * | missing_required        | error (key, employeeId, givenName, familyName) |
  * | malformed_email         | error                                     |
+ * | control_character       | error (from mapping)                      |
+ * | too_long                | error (from mapping)                      |
  * | invalid_date            | error (from mapping)                      |
  * | invalid_value           | error (from mapping)                      |
  * | end_before_start        | error                                     |
@@ -124,7 +131,8 @@ export function checkDataQuality(
 
     for (let r = 0; r < required.length; r++) {
       const attribute = required[r]!;
-      if (a[attribute] === null) {
+      // A value the mapper refused (control character, too long) is not empty: its finding says why.
+      if (a[attribute] === null && !c.findings.some((f) => f.field === attribute)) {
         add(i, "missing_required", "error", `required ${field(attribute)} is empty`, { field: attribute });
       }
     }
@@ -217,13 +225,16 @@ export function checkDataQuality(
   });
 
   for (const [key, rows] of rowsByKey.repeated()) {
-    const rowNumbers = rows.map((r) => String(candidates[r]!.row));
+    const places = rows.map((r) => {
+      const c = candidates[r]!;
+      return c.line === undefined ? String(c.row) : `${c.row} (line ${c.line})`;
+    });
     for (const r of rows) {
       add(
         r,
         "duplicate_key",
         "error",
-        `${field(keyAttribute)} "${key}" appears in rows ${listForMessage(rowNumbers)}; none of them is used because the right one cannot be told`,
+        `${field(keyAttribute)} "${key}" appears in rows ${listForMessage(places)}; none of them is used because the right one cannot be told`,
         { field: keyAttribute },
       );
     }
@@ -266,7 +277,9 @@ export function checkDataQuality(
   }
 
   const valid: WorkerRecord[] = [];
+  const presentKeys: string[] = [];
   candidates.forEach((c, i) => {
+    if (c.key !== null) presentKeys.push(c.key);
     if (hasError[i] === 1) return;
     valid.push({
       source: c.source,
@@ -280,7 +293,11 @@ export function checkDataQuality(
 
   // Stable sort: within a row, mapping findings first, then the checks above in their order.
   findings.sort((x, y) => x.row - y.row);
-  return { valid, findings };
+  // A refused row matched to a stored identity under its old key is that person, present.
+  for (const f of findings) {
+    if (f.code === "key_changed" && f.previousKey !== undefined) presentKeys.push(f.previousKey);
+  }
+  return { valid, findings, presentKeys };
 }
 
 /**

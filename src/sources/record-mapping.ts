@@ -9,18 +9,21 @@ import {
   type IsoDate,
   type WorkerAttributes,
 } from "../domain/identity-types.js";
+import { normaliseText } from "../domain/normalise-text.js";
 import type { AttributeName, CsvSourceConfig } from "../policy/config-types.js";
 import { parseDateFormat } from "../policy/date-format.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { describeField, describeRow } from "./finding-format.js";
-import type { Finding } from "./source-types.js";
+import type { Finding, FindingCode } from "./source-types.js";
+import { checkValue, maxLengthOf } from "./value-rules.js";
 
 /** The worker attributes as read from one row, before data-quality checks: anything may be missing. */
 export type CandidateAttributes = { [K in AttributeName]: WorkerAttributes[K] | null };
 
 /**
  * One mapped row of a source, not yet checked against the rest of the export. `findings` holds what
- * mapping alone could tell (`invalid_date`, `invalid_value`); the attribute concerned is then null.
+ * mapping alone could tell (`control_character`, `too_long`, `invalid_date`, `invalid_value`); the
+ * attribute concerned is then null (and so is `key` when it is the key's value that was refused).
  */
 export interface CandidateRow {
   source: string;
@@ -38,7 +41,7 @@ export interface CandidateRow {
 /** The slice of a source's configuration that mapping needs; every source type has these. */
 export type RecordMappingOptions = Pick<
   CsvSourceConfig,
-  "name" | "key" | "columns" | "defaults" | "dateFormat"
+  "name" | "key" | "columns" | "defaults" | "dateFormat" | "maxLength"
 >;
 
 /**
@@ -120,7 +123,10 @@ function daysInMonth(year: number, month: number): number {
 
 /**
  * Builds the mapper for one source. Reads each attribute from its mapped column (or the column of
- * the attribute's own name), trims cells and turns empty cells into null, parses dates with the
+ * the attribute's own name), normalises each cell with `normaliseText` (Unicode NFC, then trimmed)
+ * and turns empty cells into null; refuses a value holding a control character or longer than the
+ * source's `maxLength` for its attribute (`checkValue`: findings `control_character`, `too_long`,
+ * the value never echoed); parses dates with the
  * source's `dateFormat` into ISO `YYYY-MM-DD`, accepts employmentType / status case-insensitively
  * (normalised to lower case) and fills them from `defaults` (then employee / active) when empty.
  * displayName defaults to "givenName familyName". Independent of CSV: the HTTP source feeds it
@@ -132,6 +138,7 @@ export function createRecordMapper(options: RecordMappingOptions): RecordMapper 
     attribute,
     kind: ATTRIBUTE_KINDS[attribute],
     column: columnFor(options.columns, attribute),
+    limit: maxLengthOf(attribute, options.key, options.maxLength),
   }));
   const defaults = {
     employmentType: options.defaults.employmentType ?? BUILT_IN_DEFAULTS.employmentType,
@@ -142,14 +149,22 @@ export function createRecordMapper(options: RecordMappingOptions): RecordMapper 
     const findings: Finding[] = [];
     const attributes = {} as Record<AttributeName, string | null>;
     const rejected: { attribute: AttributeName; kind: AttributeKind; text: string }[] = [];
+    const refused: { attribute: AttributeName; code: FindingCode; message: string }[] = [];
 
-    for (const { attribute, kind, column } of columns) {
+    for (const { attribute, kind, column, limit } of columns) {
       // Own-property check: a column named like an Object.prototype member must not read the prototype.
       const cell = Object.hasOwn(raw, column) ? raw[column] : undefined;
-      const text = typeof cell === "string" ? cell.trim() : "";
+      const text = typeof cell === "string" ? normaliseText(cell) : "";
       if (text === "") {
         attributes[attribute] =
           kind === "employmentType" ? defaults.employmentType : kind === "status" ? defaults.status : null;
+        continue;
+      }
+      // Before parsing: a date or status message quotes the value, which must be clean and bounded.
+      const problem = checkValue(text, limit);
+      if (problem !== undefined) {
+        attributes[attribute] = null;
+        refused.push({ attribute, ...problem });
         continue;
       }
       if (kind === "text") {
@@ -173,6 +188,18 @@ export function createRecordMapper(options: RecordMappingOptions): RecordMapper 
 
     const key = attributes[options.key];
     const where = describeRow(row, line, key);
+    for (const { attribute, code, message } of refused) {
+      findings.push({
+        source: options.name,
+        row,
+        ...(line === undefined ? {} : { line }),
+        key,
+        code,
+        severity: "error",
+        field: attribute,
+        message: `${where}: ${describeField(attribute, options.columns)} ${message}`,
+      });
+    }
     for (const { attribute, kind, text } of rejected) {
       const field = describeField(attribute, options.columns);
       const message =

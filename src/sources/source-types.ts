@@ -12,6 +12,8 @@ export const FINDING_CODES = [
   "terminated_without_date",
   "duplicate_email",
   "key_changed",
+  "control_character",
+  "too_long",
 ] as const;
 export type FindingCode = (typeof FINDING_CODES)[number];
 
@@ -43,6 +45,13 @@ export interface SourceReadResult {
   rowsRead: number;
   /** True when the read covers every person (a full export), so absence means something. */
   complete: boolean;
+  /**
+   * The key of every row read, valid or refused (normalised, as in the records), plus the stored key a
+   * refused row was matched to by `key_changed`. Only a key outside it can count as missing: a person
+   * whose row is present but refused keeps their state (see planSync). Absent: the records' keys only
+   * (right for a source that refuses no row).
+   */
+  presentKeys?: readonly string[];
 }
 
 /** Identity facts a source needs to detect a key that changed for the same person. */

@@ -32,6 +32,22 @@ const timeZone = z.string().refine((zone) => !/^[+-]/.test(zone) && isValidTimeZ
   error: "expected an IANA time zone such as UTC or Europe/London",
 });
 
+// Up to what a CSV record may hold at all (csv-source's MAX_RECORD_CHARS): a larger limit would never apply.
+const maxLengthValue = z
+  .number()
+  .int({ error: "expected a whole number of characters" })
+  .min(1, { error: "expected at least 1 character" })
+  .max(1_000_000, { error: "expected at most 1000000 characters (a CSV record holds at most that)" });
+
+// `default`, `key`, then one entry per attribute, so an attribute added to WorkerAttributes gets one.
+const maxLengthShape = {
+  default: maxLengthValue.optional(),
+  key: maxLengthValue.optional(),
+  ...Object.fromEntries(ATTRIBUTE_NAMES.map((name) => [name, maxLengthValue.optional()])),
+} as { default: z.ZodOptional<typeof maxLengthValue>; key: z.ZodOptional<typeof maxLengthValue> } & {
+  [K in (typeof ATTRIBUTE_NAMES)[number]]: z.ZodOptional<typeof maxLengthValue>;
+};
+
 // The keys every source type has: how a record is mapped to attributes and correlated to an identity.
 const recordMappingShape = {
   key: attributeName.default("employeeId"),
@@ -43,6 +59,8 @@ const recordMappingShape = {
     employmentType: z.enum(EMPLOYMENT_TYPES).optional(),
     status: z.enum(HR_STATUSES).optional(),
   }).prefault({}),
+  // Absent means the built-in limits (sources/value-rules.ts), so a config without it stays as loaded.
+  maxLength: strictObject(maxLengthShape).optional(),
 };
 
 /** `sources.NAME` with `type: csv` — a CSV export from the HR system. Defaults as in `CsvSourceConfig`. */

@@ -74,8 +74,9 @@ export async function readCsvSource(
     const line = nextLine + leadingLineBreaks(raw);
     nextLine += lineBreaks(raw);
     try {
-      // Invalid UTF-8 decodes to U+FFFD; NUL never occurs in text. Either way names would be mangled.
-      if (raw.includes("\u0000") || raw.includes("\uFFFD")) {
+      // Invalid UTF-8 decodes to U+FFFD: every name would be mangled. A NUL in the header means binary
+      // or UTF-16 without BOM; in a data row it is one bad value, refused by the mapper with its field.
+      if (raw.includes("\uFFFD") || (headers === undefined && raw.includes("\u0000"))) {
         throw new InvalidInputError(
           `${path}: line ${line}: not a UTF-8 text file (binary content, or another encoding such as UTF-16 or Latin-1); export it as CSV UTF-8`,
         );
@@ -128,13 +129,13 @@ export async function readCsvSource(
   }
   options.onProgress?.(rowsRead);
 
-  const { valid, findings } = checkDataQuality(candidates, {
+  const { valid, findings, presentKeys } = checkDataQuality(candidates, {
     known: options.known,
     fallback: config.correlation.fallback,
     key: config.key,
     columns: config.columns,
   });
-  return { source: config.name, records: valid, findings, rowsRead, complete: true };
+  return { source: config.name, records: valid, findings, rowsRead, complete: true, presentKeys };
 }
 
 async function checkFile(path: string): Promise<void> {

@@ -87,13 +87,20 @@ export function checkPushedRecords(
   candidates: readonly CandidateRow[],
   known: readonly KnownPerson[],
 ): SourceReadResult {
-  const { valid, findings } = checkDataQuality(candidates, {
+  const { valid, findings, presentKeys } = checkDataQuality(candidates, {
     known,
     fallback: config.correlation.fallback,
     key: config.key,
     columns: config.columns,
   });
-  return { source: config.name, records: valid, findings, rowsRead: candidates.length, complete: false };
+  return {
+    source: config.name,
+    records: valid,
+    findings,
+    rowsRead: candidates.length,
+    complete: false,
+    presentKeys,
+  };
 }
 
 /**
