@@ -10,7 +10,7 @@ export const DEFAULT_MAX_KEY_LENGTH = 256;
  * email or a date; in a value they hide text in a terminal (ESC sequences), split log lines (CR, LF)
  * or truncate strings in C libraries (NUL).
  */
-const CONTROL = /[\u0000-\u001F\u007F-\u009F]/;
+const CONTROL = /\p{Cc}/u;
 
 /** The limit that applies to `attribute` in a source whose key attribute is `key`. */
 export function maxLengthOf(attribute: AttributeName, key: AttributeName, limits: MaxLengths = {}): number {
