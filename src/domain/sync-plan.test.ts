@@ -50,3 +50,51 @@ describe("planSync with lifecycle.deleteAfterDays", () => {
     expect(planSync([deleted], [listed], policy, on("2027-01-01"))).toEqual({ changes: [], unchanged: 1 });
   });
 });
+
+describe("planSync with missingMeans terminate", () => {
+  const active = (key: string, id: string): Identity => ({
+    ...leaver,
+    id,
+    sourceKey: key,
+    state: "active",
+    attributes: workerAttributes({ employeeId: key }),
+  });
+  const terminating: SyncPolicy = { ...policy, missingMeans: "terminate" };
+
+  it("terminates only identities whose key is absent from the export, not those whose row was refused", () => {
+    const people = [active("E1", "id-1"), active("E2", "id-2"), active("E3", "id-3")];
+    const e1: WorkerRecord = { source: "hr", key: "E1", row: 1, raw: {}, attributes: people[0]!.attributes };
+    const plan = planSync(people, [e1], { ...terminating, presentKeys: ["E1", "E2"] }, on("2026-03-02"));
+    expect(plan.changes.map((c) => [c.identity.sourceKey, c.identity.state, c.cause])).toEqual([
+      ["E3", "terminated", "missing"],
+    ]);
+    expect(plan.unchanged).toBe(2);
+  });
+
+  it("matches a key stored before normalisation (NFD) to its NFC record: one person, the key rewritten and audited", () => {
+    const nfd = active("E\u03011", "id-1");
+    const record: WorkerRecord = {
+      source: "hr",
+      key: "\u00C91",
+      row: 1,
+      raw: {},
+      attributes: workerAttributes({ employeeId: "E\u03011" }),
+    };
+    const plan = planSync([nfd], [record], terminating, on("2026-03-02"));
+    expect(plan.changes).toHaveLength(1);
+    expect(plan.changes[0]).toMatchObject({
+      identity: { id: "id-1", sourceKey: "\u00C91", state: "active" },
+    });
+    expect(plan.changes[0]!.events).toEqual([
+      {
+        action: "identity.rekeyed",
+        subject: "id-1",
+        details: {
+          before: "E\u03011",
+          after: "\u00C91",
+          reason: "same key after Unicode NFC normalisation and trimming",
+        },
+      },
+    ]);
+  });
+});

@@ -171,6 +171,23 @@ describe("readCsvSource", () => {
     expect(result.records[0]!.raw.notes).toBe("two\r\nlines");
   });
 
+  it("refuses a row with a NUL or control character in a value it reads, naming row, line and field, and reads the rest", async () => {
+    const result = await read(
+      [
+        `${HEADER},notes`,
+        "E1,Ada\u0000,Lovelace,ada@example.com,,,", // line 2
+        'E2,"Gr\u001b]0;owned\u0007ace",Hopper,grace@example.com,,,', // line 3
+        "E3,Zoë,O'Brien,zoe@example.com,,,\u0000 kept as received", // line 4: a column Tenure does not read
+      ].join("\n"),
+    );
+    expect(result.findings.map((f) => [f.code, f.row, f.line, f.key, f.field])).toEqual([
+      ["control_character", 1, 2, "E1", "givenName"],
+      ["control_character", 2, 3, "E2", "givenName"],
+    ]);
+    expect(result.records.map((r) => r.key)).toEqual(["E3"]);
+    expect(result.presentKeys).toEqual(["E1", "E2", "E3"]);
+  });
+
   it("passes known identities and the correlation fallback to the data-quality checks", async () => {
     const path = await file(`${HEADER}\nNEW,Ada,Lovelace,ada@example.com,,\n`);
     const known = [{ sourceKey: "OLD", email: "ada@example.com", givenName: "Ada", familyName: "Lovelace" }];
