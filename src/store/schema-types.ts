@@ -202,7 +202,7 @@ export interface TasksTable {
 
 /**
  * A resource of Tenure's SCIM server (a User or a Group) as the client wrote it, canonicalised. `name`
- * is a User's userName or a Group's displayName and `name_key` its lower-case form (unique per type);
+ * is a User's userName or a Group's displayName and `name_key` its compared form (NFC, trimmed, lower case; unique per type);
  * `person_key` is a User's key in the push source. `json` holds the whole resource but `meta`.
  */
 export interface ScimResourcesTable {

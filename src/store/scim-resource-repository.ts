@@ -1,4 +1,5 @@
 import { type Selectable, sql } from "kysely";
+import { normaliseText } from "../domain/normalise-text.js";
 import type { Db, ScimResourcesTable } from "./schema-types.js";
 
 export type ScimResourceType = "User" | "Group";
@@ -62,9 +63,13 @@ function toRow(record: ScimResourceRecord): Selectable<ScimResourcesTable> {
   };
 }
 
-/** How names are compared: userName and a Group's displayName are case-insensitive in SCIM. */
+/**
+ * How names are compared: userName and a Group's displayName are case-insensitive in SCIM, and, like
+ * every key from a source, compared in Unicode NFC and trimmed, so an NFD spelling or a trailing space
+ * is the same name.
+ */
 export function nameKey(name: string): string {
-  return name.toLowerCase();
+  return normaliseText(name).toLowerCase();
 }
 
 /** `text` for a LIKE pattern with `escape '\\'`: its wildcards and backslashes taken literally. */

@@ -1,3 +1,4 @@
+import { checkValue, DEFAULT_MAX_LENGTH } from "../../sources/value-rules.js";
 import { findAttribute, findExtension, resolvePath, topLevelAttributes } from "./scim-attribute-paths.js";
 import { invalidValue, ScimError } from "./scim-errors.js";
 import type { AttributeDefinition, ResourceTypeDefinition } from "./scim-schemas.js";
@@ -140,9 +141,21 @@ function shapeSingle(
       if (typeof value === "string" && !Number.isNaN(Date.parse(value))) return value;
       throw invalidValue(`${path}: expected an ISO 8601 date-time`);
     default:
-      if (typeof value === "string") return value;
-      throw invalidValue(`${path}: expected a string`);
+      if (typeof value !== "string") throw invalidValue(`${path}: expected a string`);
+      checkText(value, definition, path);
+      return value;
   }
+}
+
+/**
+ * The rules every value from a source obeys (sources/value-rules.ts): no control character, anywhere
+ * (a JSON client has no reason to send one), and at most 1024 characters — except `binary` values
+ * (base64 certificates), which are long by nature and bounded by the body limit.
+ */
+function checkText(value: string, definition: AttributeDefinition, path: string): void {
+  const limit = definition.type === "binary" ? Number.POSITIVE_INFINITY : DEFAULT_MAX_LENGTH;
+  const problem = checkValue(value, limit);
+  if (problem !== undefined) throw invalidValue(`${path}: ${problem.message}`);
 }
 
 /** Which attributes a response carries (RFC 7644 §3.9): a list to include, or a list to leave out. */

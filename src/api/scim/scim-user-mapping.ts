@@ -1,3 +1,4 @@
+import { normaliseText } from "../../domain/normalise-text.js";
 import type { AttributeName, ScimKeyAttribute } from "../../policy/config-types.js";
 import type { Finding } from "../../sources/source-types.js";
 import { invalidValue, type ScimError } from "./scim-errors.js";
@@ -51,8 +52,17 @@ const extension = (user: Json, urn: string): Json => (isObject(user[urn]) ? (use
 export const enterpriseOf = (user: Json): Json => extension(user, ENTERPRISE_USER_SCHEMA);
 export const tenureOf = (user: Json): Json => extension(user, TENURE_USER_SCHEMA);
 
-/** The person's key in the push source, or null when the User lacks the attribute `key` names. */
+/**
+ * The person's key in the push source, or null when the User lacks the attribute `key` names. In the
+ * normal form of every source key (NFC, trimmed: `normaliseText`), so `ext-1 ` or an NFD spelling
+ * cannot be a second User of the same person.
+ */
 export function personKeyOf(user: Json, id: string, key: ScimKeyAttribute): string | null {
+  const raw = rawPersonKeyOf(user, id, key);
+  return raw === null ? null : normaliseText(raw);
+}
+
+function rawPersonKeyOf(user: Json, id: string, key: ScimKeyAttribute): string | null {
   switch (key) {
     case "externalId":
       return text(user.externalId);
