@@ -78,3 +78,50 @@ describe("sources: type push", () => {
     expect(errors[0]?.message).toMatch(/unknown key/);
   });
 });
+
+describe("sources: maxLength", () => {
+  it("takes limits per attribute, for keys and by default; absent, the built-in limits apply", async () => {
+    const config = await loadConfig(
+      await write([
+        "sources:",
+        "  hr:",
+        "    type: csv",
+        "    path: hr.csv",
+        "    maxLength: { default: 200, key: 64, title: 500 }",
+        "  push:",
+        "    type: push",
+      ]),
+      { env: {} },
+    );
+    expect(config.sources.hr?.maxLength).toEqual({ default: 200, key: 64, title: 500 });
+    expect(config.sources.push?.maxLength).toBeUndefined();
+  });
+
+  it("refuses a limit that is not a whole number from 1 to 1000000, or an unknown attribute, at its line", async () => {
+    const { config, errors } = await validateConfigFile(
+      await write([
+        "sources:",
+        "  hr:",
+        "    type: csv",
+        "    path: hr.csv",
+        "    maxLength:",
+        "      default: 0",
+        "      key: 2.5",
+        "      title: 2000000",
+        "      jobTitle: 10",
+      ]),
+      { env: {} },
+    );
+    expect(config).toBeUndefined();
+    expect(errors.map((e) => [e.line, e.path, e.message])).toEqual([
+      [6, "sources.hr.maxLength.default", "expected at least 1 character, found 0"],
+      [7, "sources.hr.maxLength.key", "expected a whole number of characters, found 2.5"],
+      [
+        8,
+        "sources.hr.maxLength.title",
+        "expected at most 1000000 characters (a CSV record holds at most that), found 2000000",
+      ],
+      [9, "sources.hr.maxLength.jobTitle", expect.stringMatching(/unknown key/)],
+    ]);
+  });
+});

@@ -72,6 +72,24 @@ describe("push source", () => {
     expect(alone.records).toHaveLength(1);
   });
 
+  it("refuses a pushed record with a control character or an over-long value, per record and field; keys normalised", () => {
+    const rows = mapPushedRecords({ ...source, maxLength: { title: 10 } }, [
+      { ...ada, first: "Ada\u0000" },
+      { ...ada, employeeId: "E2", email: "e2@example.test", title: "x".repeat(11) },
+      { ...ada, employeeId: "E\u03013 ", email: "e3@example.test" },
+    ]);
+    const read = checkPushedRecords(source, rows, []);
+    expect(read.findings.map((f) => [f.row, f.code, f.field])).toEqual([
+      [1, "control_character", "givenName"],
+      [2, "too_long", "title"],
+    ]);
+    expect(read.findings[0]?.message).toContain(
+      'givenName (column "first") contains the control character U+0000',
+    );
+    expect(read.records.map((r) => r.key)).toEqual(["\u00C93"]);
+    expect(read.presentKeys).toEqual(["E1", "E2", "\u00C93"]);
+  });
+
   it("gives a scheduled sync nothing to read, and says so by being incomplete", () => {
     expect(readPushSource(source)).toEqual({
       source: "hr",
