@@ -15,6 +15,7 @@ import { registerSync } from "./commands/sync-command.js";
 import { registerTasks } from "./commands/tasks-command.js";
 import { registerToken } from "./commands/token-command.js";
 import { registerValidate } from "./commands/validate-command.js";
+import { printError } from "./output.js";
 
 export function buildProgram(): Command {
   const program = new Command()
@@ -62,12 +63,14 @@ export async function run(argv: string[]): Promise<number> {
       // Help and version end with a CommanderError too, with exit code 0.
       return err.exitCode === 0 ? 0 : 2;
     }
+    // Messages quote input (a CSV header, a value): escaped, so they cannot drive the terminal.
+    const stderr = { err: process.stderr };
     if (err instanceof TenureError) {
-      process.stderr.write(`error: ${err.message}\n`);
-      if (err instanceof InvalidInputError) for (const d of err.details) process.stderr.write(`  ${d}\n`);
+      printError(stderr, `error: ${err.message}`);
+      if (err instanceof InvalidInputError) for (const d of err.details) printError(stderr, `  ${d}`);
       return err.exitCode;
     }
-    process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    printError(stderr, `error: ${err instanceof Error ? err.message : String(err)}`);
     if (process.env.TENURE_DEBUG) process.stderr.write(`${(err as Error).stack}\n`);
     return 1;
   }

@@ -3,7 +3,7 @@ import { type AuditEvent, queryEvents, verifyLedger } from "../../audit/ledger.j
 import { NotFoundError, UsageError } from "../../shared/errors.js";
 import { identityRepository } from "../../store/identity-repository.js";
 import { globalOptions, outputFor, withStore } from "../context.js";
-import { printJson, println } from "../output.js";
+import { printError, printJson, println } from "../output.js";
 import { createProgress } from "../progress.js";
 
 /** One line saying what an event changed, for timelines. */
@@ -50,7 +50,7 @@ export function registerAudit(program: Command): void {
       progress.stop();
       if (o.json) printJson(o, result);
       else if (result.ok) println(o, `ledger intact: ${result.checked} events verified`);
-      else o.err.write(`ledger BROKEN at event ${result.firstBadSeq}: ${result.problem}\n`);
+      else printError(o, `ledger BROKEN at event ${result.firstBadSeq}: ${result.problem}`);
       if (!result.ok) process.exitCode = 1;
     });
 

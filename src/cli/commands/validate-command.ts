@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { validateConfigFile } from "../../policy/config-loader.js";
 import { configPath, globalOptions, outputFor } from "../context.js";
-import { printJson, println } from "../output.js";
+import { printError, printJson, println } from "../output.js";
 
 export function registerValidate(program: Command): void {
   program
@@ -20,8 +20,8 @@ export function registerValidate(program: Command): void {
         println(o, `${file}: valid`);
       } else {
         for (const e of errors)
-          o.err.write(`${e.file}:${e.line}:${e.column}: ${e.path ? `${e.path}: ` : ""}${e.message}\n`);
-        o.err.write(`${errors.length} error${errors.length === 1 ? "" : "s"} in ${file}\n`);
+          printError(o, `${e.file}:${e.line}:${e.column}: ${e.path ? `${e.path}: ` : ""}${e.message}`);
+        printError(o, `${errors.length} error${errors.length === 1 ? "" : "s"} in ${file}`);
       }
       if (errors.length > 0) process.exitCode = 1;
     });
