@@ -79,7 +79,18 @@ describe.each(await storeFactories())("SCIM values on %s", (_kind, makeStore) =>
     expect(esc).not.toMatch(/\p{Cc}/u);
     const nick = refused(await post(user("nick", "ext-nick", { nickName: "a\nb" })), 400, "invalidValue");
     expect(nick).toContain("nickName: contains the control character U+000A");
+    const street = refused(
+      await post(user("street", "ext-street", { addresses: [{ type: "work", locality: "Paris\n" }] })),
+      400,
+      "invalidValue",
+    );
+    expect(street).toContain("addresses[0].locality: contains the control character U+000A");
     expect(await footprint()).toEqual(before);
+    // RFC 7643 lets a street address and a formatted address hold line breaks (AD's street is multi-line).
+    const address = { type: "work", streetAddress: "1 Rue X\r\nBât. B", formatted: "1 Rue X\nParis" };
+    const created = await post(user("multi.line", "ext-multi", { addresses: [address] }));
+    expect(created.statusCode, created.body).toBe(201);
+    expect(created.json().addresses[0]).toMatchObject(address);
   });
 
   it("refuses a value longer than 1024 characters, and a key longer than 256, naming the attribute", async () => {

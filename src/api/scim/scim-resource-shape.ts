@@ -147,14 +147,18 @@ function shapeSingle(
   }
 }
 
+/** The two attributes RFC 7643 §4.1.2 says "MAY contain newlines" (AD's street address is multi-line). */
+const MULTI_LINE = /^addresses\[\d+\]\.(?:formatted|streetAddress)$/;
+
 /**
  * The rules every value from a source obeys (sources/value-rules.ts): no control character, anywhere
- * (a JSON client has no reason to send one), and at most 1024 characters — except `binary` values
- * (base64 certificates), which are long by nature and bounded by the body limit.
+ * (a JSON client has no reason to send one) but the line breaks of an address, and at most 1024
+ * characters — except `binary` values (base64 certificates), long by nature and bounded by the body
+ * limit. Neither address attribute feeds Tenure's attributes; they are kept for the client.
  */
 function checkText(value: string, definition: AttributeDefinition, path: string): void {
   const limit = definition.type === "binary" ? Number.POSITIVE_INFINITY : DEFAULT_MAX_LENGTH;
-  const problem = checkValue(value, limit);
+  const problem = checkValue(MULTI_LINE.test(path) ? value.replace(/\r\n|[\r\n]/g, " ") : value, limit);
   if (problem !== undefined) throw invalidValue(`${path}: ${problem.message}`);
 }
 
