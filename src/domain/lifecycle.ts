@@ -97,12 +97,14 @@ export function diffAttributes(
 
 /**
  * Applies one HR record to the identity it correlates to (or to nothing, for a joiner).
- * Pure: the result and its events depend only on the arguments.
+ * Pure: the result and its events depend only on the arguments. A record whose key differs from the
+ * identity's re-keys it (`identity.rekeyed`, with `rekeyReason`: how the caller correlated them).
  */
 export function applyRecord(
   current: Identity | undefined,
   record: WorkerRecord,
   ctx: LifecycleContext,
+  rekeyReason = "correlated by email",
 ): LifecycleOutcome {
   const verdict = stateFromAttributes(record.attributes, ctx.today);
   const at = ctx.now.toISOString();
@@ -141,7 +143,7 @@ export function applyRecord(
     events.push({
       action: "identity.rekeyed",
       subject: current.id,
-      details: { before: current.sourceKey, after: record.key, reason: "correlated by email" },
+      details: { before: current.sourceKey, after: record.key, reason: rekeyReason },
     });
     next = { ...next, sourceKey: record.key };
   }

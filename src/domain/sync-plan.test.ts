@@ -98,3 +98,41 @@ describe("planSync with missingMeans terminate", () => {
     ]);
   });
 });
+
+describe("planSync with declared key changes (renamedKeys)", () => {
+  const active: Identity = {
+    ...leaver,
+    state: "active",
+    attributes: workerAttributes({ email: "a@x.test" }),
+  };
+  const renamed: WorkerRecord = {
+    source: "hr",
+    key: "E9",
+    row: 1,
+    raw: {},
+    attributes: workerAttributes({ email: "b@x.test" }),
+  };
+  const renamedKeys = new Map([["E9", { previousKey: "E1", reason: "SCIM User u1 changed externalId" }]]);
+
+  it("re-keys the identity the old key names, with one identity.rekeyed event, whatever the fallback", () => {
+    const [change, ...rest] = planSync(
+      [active],
+      [renamed],
+      { ...policy, renamedKeys },
+      on("2026-03-01"),
+    ).changes;
+    expect(rest).toEqual([]);
+    expect(change?.identity).toMatchObject({ id: "id-1", sourceKey: "E9", state: "active" });
+    expect(change?.events.filter((e) => e.action === "identity.rekeyed").map((e) => e.details)).toEqual([
+      { before: "E1", after: "E9", reason: "SCIM User u1 changed externalId" },
+    ]);
+  });
+
+  it("does not re-key when the old key is in the feed too, or without the declaration", () => {
+    const old: WorkerRecord = { ...renamed, key: "E1", row: 2, attributes: active.attributes };
+    const both = planSync([active], [renamed, old], { ...policy, renamedKeys }, on("2026-03-01"));
+    expect(both.changes.find((c) => c.identity.id === "id-1")?.identity.sourceKey ?? "E1").toBe("E1");
+    const plain = planSync([active], [renamed], policy, on("2026-03-01")).changes;
+    expect(plain.map((c) => [c.identity.id, c.identity.sourceKey])).toEqual([["new", "E9"]]);
+  });
+});

@@ -28,6 +28,20 @@ export interface SyncPolicy {
    * `normaliseText`. Absent: the records' keys only.
    */
   presentKeys?: readonly string[];
+  /**
+   * Keys the pushing system says changed, by new key: the record with the new key is the person stored
+   * under `previousKey` (a SCIM User keeps its id when its externalId changes), whatever
+   * `correlationFallback` says — that identity is re-keyed, never a second one created. The caller
+   * makes sure no other identity holds the new key (an identity with the record's key wins).
+   */
+  renamedKeys?: ReadonlyMap<string, RenamedKey>;
+}
+
+/** A key change the pushing system declared: the key the person had, and how it is known. */
+export interface RenamedKey {
+  previousKey: string;
+  /** The `identity.rekeyed` event's reason, e.g. `SCIM User 0193… changed its key`. */
+  reason: string;
 }
 
 /** One identity that changes in this run, with the record that caused it (none for date or absence). */
@@ -80,6 +94,15 @@ export function planSync(
       const legacy = byNormalKey.get(record.key);
       if (legacy !== undefined && !seen.has(legacy.id)) current = legacy;
     }
+    let rekeyReason: string | undefined;
+    const renamed = policy.renamedKeys?.get(record.key);
+    if (current === undefined && renamed !== undefined && !keysInFeed.has(renamed.previousKey)) {
+      const candidate = byKey.get(renamed.previousKey) ?? byNormalKey.get(renamed.previousKey);
+      if (candidate !== undefined && !seen.has(candidate.id)) {
+        current = candidate;
+        rekeyReason = renamed.reason;
+      }
+    }
     if (current === undefined && policy.correlationFallback === "email" && record.attributes.email) {
       const candidate = byEmail.get(record.attributes.email.toLowerCase());
       // Only re-key when the old key is gone from the feed: two live records must never share one identity.
@@ -92,7 +115,7 @@ export function planSync(
       }
     }
     if (current !== undefined) seen.add(current.id);
-    const outcome = withNormalisedKeyReason(current, record, applyRecord(current, record, ctx));
+    const outcome = withNormalisedKeyReason(current, record, applyRecord(current, record, ctx, rekeyReason));
     if (outcome.changed) {
       changes.push({
         identity: outcome.identity,

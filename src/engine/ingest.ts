@@ -2,6 +2,7 @@ import type { PlannedOperation, Policy } from "../domain/access-types.js";
 import type { Identity } from "../domain/identity-types.js";
 import { normaliseText } from "../domain/normalise-text.js";
 import type { PlanProblem } from "../domain/plan.js";
+import type { RenamedKey } from "../domain/sync-plan.js";
 import type { PushSourceConfig, TenureConfig } from "../policy/config-types.js";
 import { InvalidInputError, MassChangeError, NotFoundError, TenureError } from "../shared/errors.js";
 import { createKeyedLock, type KeyedLock } from "../shared/keyed-lock.js";
@@ -49,6 +50,13 @@ export interface IngestRequest {
    * set-up on the leaver path. Without it, connectors are opened for this push and closed after.
    */
   connectors?: ConnectorPool;
+  /**
+   * Per record (the positions of `rows`), the key the person had before when the pushing system knows
+   * it changed — a SCIM User keeps its id when its externalId changes. The identity stored under that
+   * key is re-keyed to the record's key (one `identity.rekeyed` event with `reason`; the same identity,
+   * the same accounts), whatever the source's correlation fallback. null/absent: no declared change.
+   */
+  previousKeys?: readonly (RenamedKey | null | undefined)[];
 }
 
 export interface IngestRowResult {
@@ -148,7 +156,10 @@ export async function ingestRecords(
     );
   }
   const candidates = mapPushedRecords(source, request.rows, mapping);
-  const keys = candidates.flatMap((c) => (c.key === null ? [] : [`key\u0000${source.name}\u0000${c.key}`]));
+  const previous = (request.previousKeys ?? []).flatMap((p) => (p ? [p.previousKey] : []));
+  const keys = [...candidates.flatMap((c) => (c.key === null ? [] : [c.key])), ...previous].map(
+    (key) => `key\u0000${source.name}\u0000${key}`,
+  );
   // The place in the queue is taken here, synchronously: pushes for one person run in call order.
   return lockOf(store).run(keys, () => ingestLocked(store, config, source, candidates, request));
 }
@@ -197,15 +208,23 @@ async function ingestLocked(
   const managers = candidates.flatMap((c) => (c.attributes.managerId ? [c.attributes.managerId] : []));
   // Keys arrive normalised (NFC); one stored before sources normalised them may be in NFD.
   const legacyKeys = keys.flatMap((k) => (k.normalize("NFD") === k ? [] : [k.normalize("NFD")]));
+  const renamedKeys = declaredRenames(candidates, request.previousKeys);
+  const previousKeys = [...renamedKeys.values()].map((r) => r.previousKey);
   const stored = await identityRepository.listBySourceKeysOrEmails(
     db,
     source.name,
-    [...keys, ...legacyKeys, ...managers],
+    [...keys, ...legacyKeys, ...managers, ...previousKeys],
     emails,
   );
-  const read = checkPushedRecords(source, candidates, stored.map(knownPerson));
+  const renamedIdentities = checkRenames(source.name, renamedKeys, stored);
+  // Data quality sees a renamed person under the new key: the record is theirs, not a newcomer's.
+  const known = stored.map((i) => ({
+    ...knownPerson(i),
+    sourceKey: renamedIdentities.get(i.id) ?? i.sourceKey,
+  }));
+  const read = checkPushedRecords(source, candidates, known);
 
-  const pushed = new Set(keys);
+  const pushed = new Set([...keys, ...previousKeys]);
   const byEmail = source.correlation.fallback === "email" ? new Set(emails) : new Set<string>();
   // Managers named only to check managerId are not the push's to change.
   const existing = stored.filter(
@@ -228,10 +247,11 @@ async function ingestLocked(
       population: () => identityRepository.countLive(db, source.name),
       run: `push to source ${source.name}`,
       recordsOnly: true,
+      renamedKeys,
     },
     options,
   );
-  const results = rowResults(candidates, read, run, existing);
+  const results = rowResults(candidates, read, run, existing, renamedIdentities);
   const nothing = { queued: 0, succeeded: 0, failed: 0, dead: 0, pending: 0 };
   const changed = run.plan.changes.map((c) => c.identity);
   if (changed.length === 0) return { results, operations: nothing, recomputed: [], problems: [] };
@@ -254,6 +274,50 @@ async function ingestLocked(
       return { results, ...provisioned };
     },
   );
+}
+
+/** The declared key changes by new key: records whose key is known and differs from the one given before. */
+function declaredRenames(
+  candidates: readonly CandidateRow[],
+  previousKeys: IngestRequest["previousKeys"],
+): Map<string, RenamedKey> {
+  const renamed = new Map<string, RenamedKey>();
+  if (previousKeys === undefined) return renamed;
+  for (const c of candidates) {
+    const previous = previousKeys[c.row - 1];
+    if (c.key !== null && previous && previous.previousKey !== c.key) renamed.set(c.key, previous);
+  }
+  return renamed;
+}
+
+/**
+ * The identities a declared key change moves (identity id → new key). A new key another identity
+ * already holds is refused: re-keying onto it would leave two identities for one person, and taking
+ * that identity over would leave the renamed one active.
+ * @throws TenureError `key_taken` (409) — nothing was changed.
+ */
+function checkRenames(
+  source: string,
+  renamedKeys: ReadonlyMap<string, RenamedKey>,
+  stored: readonly Identity[],
+): Map<string, string> {
+  const byKey = new Map(stored.map((i) => [i.sourceKey, i]));
+  const moved = new Map<string, string>();
+  for (const [key, { previousKey }] of renamedKeys) {
+    const renamed = byKey.get(previousKey);
+    const holder = byKey.get(key);
+    if (renamed === undefined || renamed.id === holder?.id) continue;
+    if (holder !== undefined) {
+      throw new TenureError(
+        "key_taken",
+        `source ${source}: the person with key "${previousKey}" (identity ${renamed.id}) cannot take the key "${key}": ` +
+          `it is the key of another identity (${holder.id}, ${holder.state}); nothing was changed`,
+        { httpStatus: 409 },
+      );
+    }
+    moved.set(renamed.id, key);
+  }
+  return moved;
 }
 
 /** Whether some role's birthright rule reads the manager (today: `managerId`). */
@@ -412,11 +476,12 @@ function rowResults(
   read: SourceReadResult,
   run: PlannedSourceRun,
   existing: readonly Identity[],
+  renamedIdentities: ReadonlyMap<string, string>,
 ): IngestRowResult[] {
   const findingsOf = new Map<number, Finding[]>();
   for (const f of read.findings) findingsOf.set(f.row, [...(findingsOf.get(f.row) ?? []), f]);
   const changeOf = new Map(run.plan.changes.flatMap((c) => (c.record ? [[c.record.row, c] as const] : [])));
-  const idOfKey = new Map(existing.map((i) => [i.sourceKey, i.id]));
+  const idOfKey = new Map(existing.map((i) => [renamedIdentities.get(i.id) ?? i.sourceKey, i.id]));
   return candidates.map((c) => {
     const findings = findingsOf.get(c.row) ?? [];
     const base = { row: c.row, key: c.key, findings };

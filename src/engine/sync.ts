@@ -2,7 +2,13 @@ import { type AuditEventInput, appendEvents } from "../audit/ledger.js";
 import type { Identity } from "../domain/identity-types.js";
 import { isGone, type LifecycleContext } from "../domain/lifecycle.js";
 import { localDate } from "../domain/local-date.js";
-import { type IdentityChange, planSync, type SyncPlan, summarisePlan } from "../domain/sync-plan.js";
+import {
+  type IdentityChange,
+  planSync,
+  type RenamedKey,
+  type SyncPlan,
+  summarisePlan,
+} from "../domain/sync-plan.js";
 import type { SourceConfig, TenureConfig } from "../policy/config-types.js";
 import { MassChangeError, NotFoundError, TenureError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
@@ -114,6 +120,8 @@ export interface SourceRunInput {
   run: string;
   /** Keep only the changes records caused: a push leaves the date-driven moves of others to the sync. */
   recordsOnly?: boolean;
+  /** Key changes the pushing system declared (see SyncPolicy.renamedKeys). */
+  renamedKeys?: ReadonlyMap<string, RenamedKey>;
 }
 
 /**
@@ -147,6 +155,7 @@ export async function planSourceRun(
       correlationFallback: sourceConfig.correlation.fallback,
       deleteAfterDays: config.lifecycle.deleteAfterDays,
       ...(read.presentKeys === undefined ? {} : { presentKeys: read.presentKeys }),
+      renamedKeys: input.renamedKeys,
     },
     ctx,
   );

@@ -12,9 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTokenService } from "../../src/api/auth/token-service.js";
 import { buildServer } from "../../src/api/server.js";
 import { loadConfig } from "../../src/policy/config-loader.js";
+import { accountRepository } from "../../src/store/account-repository.js";
 import { apiTokenRepository } from "../../src/store/api-token-repository.js";
 import { openStore } from "../../src/store/database.js";
 import { identityRepository } from "../../src/store/identity-repository.js";
+import { operationRepository } from "../../src/store/operation-repository.js";
 import { scimResourceRepository } from "../../src/store/scim-resource-repository.js";
 import { storeFactories } from "../helpers/databases.js";
 import { SCIM_NOW, type ScimFixture, scimFixture } from "../helpers/scim-fixture.js";
@@ -593,6 +595,153 @@ describe.each(await storeFactories())("a SCIM leaver on %s", (_kind, makeStore) 
   it("needs the key server.scim.key names (enterprise employeeNumber here)", async () => {
     const body = expectScimError(await api.call("POST", "/Users", person("No.Number")), 400, "invalidValue");
     expect(body.detail).toContain(`${ENT}:employeeNumber is required`);
+  });
+});
+
+describe.each(await storeFactories())("a SCIM re-key on %s", (_kind, makeStore) => {
+  let f: ScimFixture;
+  let api: ReturnType<typeof client>;
+  beforeAll(async () => {
+    f = await scimFixture(makeStore, { withSystem: true });
+    api = client(f);
+  });
+  afterAll(() => f.dispose());
+
+  const appRows = async () =>
+    f.appDb!.query<{ id: number; login: string; mail: string; active: number }>(
+      "select id, login, mail, active from app_users order by id",
+    );
+  const identities = () => identityRepository.listBySource(f.store.db, "hr");
+  const events = async (action: string, subject: string) =>
+    (
+      await f.store.db
+        .selectFrom("audit_events")
+        .select(["details"])
+        .where("action", "=", action)
+        .where("subject", "=", subject)
+        .orderBy("seq")
+        .execute()
+    ).map((e) => JSON.parse(e.details) as Json);
+  const operationKinds = async (identityId: string) =>
+    (await operationRepository.list(f.store.db, { identityId, limit: 1000 })).map((o) => o.kind);
+
+  it("re-keys the same identity when PUT or PATCH changes externalId or the primary email, keeping its accounts; DELETE (JSON content type, no body) then disables them", async () => {
+    const rita = await api.create("Users", person("Rita.Rekey"));
+    const [first] = (await identities()).filter((i) => i.sourceKey === "ext-Rita.Rekey");
+    expect(first).toMatchObject({ state: "active" });
+    const before = await appRows();
+    expect(before).toEqual([
+      { id: expect.any(Number), login: "rita.rekey", mail: "Rita.Rekey@example.test", active: 1 },
+    ]);
+    const opsBefore = await operationKinds(first!.id);
+    expect(opsBefore).toContain("create");
+
+    // PUT: the HR system's id for the person changed; the SCIM id says it is the same person.
+    const put = await api.call("PUT", `/Users/${rita.id}`, person("Rita.Rekey", { externalId: "ext-R2" }));
+    expect(put.statusCode, put.body).toBe(200);
+    // PATCH: a new key and a new primary email at once (nothing left to correlate by but the SCIM id).
+    const both = await api.call(
+      "PATCH",
+      `/Users/${rita.id}`,
+      patch(
+        { op: "replace", path: "externalId", value: "ext-R3" },
+        { op: "replace", path: 'emails[type eq "work"].value', value: "rita.new@example.test" },
+      ),
+    );
+    expect(both.statusCode, both.body).toBe(204);
+    // PATCH: the primary email alone.
+    const mail = await api.call(
+      "PATCH",
+      `/Users/${rita.id}`,
+      patch({ op: "replace", path: 'emails[type eq "work"].value', value: "rita.third@example.test" }),
+    );
+    expect(mail.statusCode, mail.body).toBe(204);
+
+    const all = await identities();
+    expect(all.map((i) => [i.id, i.sourceKey, i.state])).toEqual([[first!.id, "ext-R3", "active"]]);
+    expect(all[0]!.attributes.email).toBe("rita.third@example.test");
+    expect((await events("identity.rekeyed", first!.id)).map((d) => [d.before, d.after])).toEqual([
+      ["ext-Rita.Rekey", "ext-R2"],
+      ["ext-R2", "ext-R3"],
+    ]);
+    expect(await events("identity.created", first!.id)).toHaveLength(1);
+    // The same account, same native id: updated in place, never created again or deleted.
+    expect(await appRows()).toEqual([{ ...before[0], mail: "rita.third@example.test" }]);
+    const accounts = await accountRepository.list(f.store.db, { identityId: first!.id });
+    expect(accounts.map((a) => [a.nativeId, a.enabled])).toEqual([[String(before[0]!.id), true]]);
+    const opsAfter = await operationKinds(first!.id);
+    expect(opsAfter.filter((k) => k === "create")).toHaveLength(1);
+    expect(opsAfter).not.toContain("delete");
+    expect(opsAfter).not.toContain("disable");
+
+    // Clients send DELETE with a JSON content type and no body.
+    const del = await f.app.inject({
+      method: "DELETE",
+      url: `/scim/v2/Users/${rita.id}`,
+      headers: {
+        authorization: `Bearer ${f.tokenFor["hr-source"]}`,
+        "content-type": "application/scim+json",
+      },
+    });
+    expect(del.statusCode, del.body).toBe(204);
+    expect((await identities()).map((i) => [i.id, i.sourceKey, i.state])).toEqual([
+      [first!.id, "ext-R3", "terminated"],
+    ]);
+    expect(await appRows()).toEqual([{ ...before[0], mail: "rita.third@example.test", active: 0 }]);
+    const gone = await accountRepository.list(f.store.db, { identityId: first!.id });
+    expect(gone.map((a) => [a.nativeId, a.enabled])).toEqual([[String(before[0]!.id), false]]);
+    expect(await operationKinds(first!.id)).not.toContain("delete");
+  });
+
+  it("refuses a key change onto the key of another identity, changing nothing", async () => {
+    const tom = await api.create("Users", person("Tom.Taken"));
+    const old = await api.create("Users", person("Old.Holder"));
+    expect((await api.call("DELETE", `/Users/${old.id}`)).statusCode).toBe(204);
+    const holder = (await identities()).find((i) => i.sourceKey === "ext-Old.Holder")!;
+    expect(holder.state).toBe("terminated");
+    const rows = await appRows();
+    const was = await footprint(f);
+    const res = await api.call(
+      "PUT",
+      `/Users/${tom.id}`,
+      person("Tom.Taken", { externalId: "ext-Old.Holder" }),
+    );
+    const body = expectScimError(res, 409);
+    expect(body.detail).toContain('"ext-Old.Holder"');
+    expect(body.detail).toContain(holder.id);
+    expect(await footprint(f)).toEqual(was);
+    expect(await appRows()).toEqual(rows);
+    expect((await identities()).find((i) => i.sourceKey === "ext-Tom.Taken")?.state).toBe("active");
+    expect((await api.call("GET", `/Users/${tom.id}`)).json().externalId).toBe("ext-Tom.Taken");
+  });
+
+  it("accepts DELETE with application/json and no body, for Users and Groups", async () => {
+    const ned = await api.create("Users", person("Ned.Nobody"));
+    const group = await api.create("Groups", {
+      schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+      displayName: "Empty Deleters",
+    });
+    for (const url of [`/Users/${ned.id}`, `/Groups/${group.id}`]) {
+      const res = await f.app.inject({
+        method: "DELETE",
+        url: `/scim/v2${url}`,
+        headers: { authorization: `Bearer ${f.tokenFor["hr-source"]}`, "content-type": "application/json" },
+      });
+      expect(res.statusCode, res.body).toBe(204);
+      expectScimError(await api.call("GET", url), 404);
+    }
+    // A write without a body is still refused.
+    expectScimError(
+      await f.app.inject({
+        method: "PUT",
+        url: `/scim/v2/Users/${ned.id}`,
+        headers: {
+          authorization: `Bearer ${f.tokenFor["hr-source"]}`,
+          "content-type": "application/scim+json",
+        },
+      }),
+      400,
+    );
   });
 });
 

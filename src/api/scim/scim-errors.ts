@@ -103,7 +103,11 @@ export function toScimError(err: unknown, requestId: string): MappedScimError {
     const status = err.httpStatus === 422 ? 400 : err.httpStatus;
     return {
       status,
-      body: body(status, err.message, status === 400 ? "invalidValue" : undefined),
+      body: body(
+        status,
+        err.message,
+        status === 400 ? "invalidValue" : err.code === "key_taken" ? "uniqueness" : undefined,
+      ),
       headers,
       internal: false,
     };

@@ -8,7 +8,8 @@ import type { IngestPerson } from "./scim-service.js";
  * The SCIM server's way into the lifecycle: one User, as a record with Tenure attribute names, pushed
  * to the push source with `ingestRecords`, which maps and checks it like a CSV row, updates the
  * identity and handles its accounts before resolving — so a SCIM deactivation answers after the
- * person's accounts are disabled. `connectors` stay open across pushes (the server closes them).
+ * person's accounts are disabled. A User whose key changed names its previous key, so the identity is
+ * re-keyed rather than a second one made. `connectors` stay open across pushes (the server closes them).
  */
 export function createIngestPerson(
   store: Store,
@@ -16,10 +17,11 @@ export function createIngestPerson(
   source: PushSourceConfig,
   connectors: ConnectorPool,
 ): IngestPerson {
-  return async (row, actor, now) => {
+  return async (row, actor, now, rename) => {
     const { results } = await ingestRecords(store, config, {
       source: source.name,
       rows: [row],
+      ...(rename !== undefined ? { previousKeys: [rename] } : {}),
       attributeNames: true,
       actor,
       now,

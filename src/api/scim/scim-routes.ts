@@ -291,11 +291,15 @@ export const scimRoutes: RouteModule = async (app, deps: RouteDeps) => {
         const { response: _response, ...schema } = (route.schema ?? {}) as Record<string, unknown>;
         route.schema = { ...schema, hide: true };
       });
-      scim.addContentTypeParser(
-        "application/scim+json",
-        { parseAs: "string" },
-        scim.getDefaultJsonParser("error", "error"),
-      );
+      // DELETE has no body, but clients (Entra ID, Okta, SDKs) send it with their JSON content type:
+      // an empty body is no body there. Everywhere else an empty body stays a 400.
+      const json = scim.getDefaultJsonParser("error", "error");
+      const parser: typeof json = (request, body, done) =>
+        request.method === "DELETE" && body === "" ? done(null, undefined) : json(request, body, done);
+      scim.removeContentTypeParser("application/json");
+      for (const type of ["application/scim+json", "application/json"]) {
+        scim.addContentTypeParser(type, { parseAs: "string" }, parser);
+      }
       scim.setErrorHandler((err, request, reply) => {
         const mapped = toScimError(err, request.id);
         if (mapped.internal) request.log.error({ err }, "SCIM request failed");

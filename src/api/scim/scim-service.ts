@@ -1,6 +1,7 @@
 import { appendEvent } from "../../audit/ledger.js";
 import { createSerialQueue } from "../../connectors/serial-queue.js";
 import { localDate } from "../../domain/local-date.js";
+import type { RenamedKey } from "../../domain/sync-plan.js";
 import type { IngestRowResult } from "../../engine/ingest.js";
 import type { AttributeName, ScimKeyAttribute } from "../../policy/config-types.js";
 import { newId } from "../../shared/ids.js";
@@ -29,12 +30,14 @@ export type PersonOutcome = Pick<IngestRowResult, "status" | "identityId" | "fin
 
 /**
  * Hands one person to the push source and handles their accounts before resolving — `ingestRecords`
- * with `attributeNames: true` and one record, in production (scim-ingest.ts).
+ * with `attributeNames: true` and one record, in production (scim-ingest.ts). `rename`: the key the
+ * person had before, when a write changed it — the identity under that key is re-keyed, not duplicated.
  */
 export type IngestPerson = (
   row: Record<string, string | null>,
   actor: string,
   now: Date,
+  rename?: RenamedKey,
 ) => Promise<PersonOutcome>;
 
 export interface ScimServiceDeps {
@@ -165,7 +168,9 @@ function sortRecords(
  * Ingest runs before the store write, so a refusal leaves nothing behind; if the store write then fails,
  * the client retries and the ingest of the same record is `unchanged`. `active: false` and DELETE make
  * the person a leaver (status terminated, terminationDate today in the source's time zone unless the
- * Tenure extension gives one); DELETE removes the SCIM resource but never the identity.
+ * Tenure extension gives one); DELETE removes the SCIM resource but never the identity. A write that
+ * changes the person key re-keys the identity the old key names (the SCIM id is the person), so the
+ * same identity and accounts follow the User, and a later DELETE terminates that identity.
  *
  * Writes run one at a time in this process, so two requests cannot both pass a uniqueness check; the
  * store's constraints and version-conditional updates catch writers in other processes (409, 412).
@@ -233,11 +238,15 @@ export function createScimService(deps: ScimServiceDeps) {
     }
   }
 
-  /** Checks a User and hands it to the push source; returns its person key. Throws on any refusal. */
+  /**
+   * Checks a User and hands it to the push source; returns its person key. Throws on any refusal.
+   * `previous` is the stored User a write replaces: when the write changes the person key, the push
+   * source is told the key it replaces, so the same identity is re-keyed (SCIM's id is the person).
+   */
   async function admitUser(
     user: Json,
     id: string,
-    previous: Json | undefined,
+    previous: ScimResourceRecord | undefined,
     actor: string,
   ): Promise<string> {
     await checkName("User", String(user.userName), id);
@@ -255,7 +264,7 @@ export function createScimService(deps: ScimServiceDeps) {
         "uniqueness",
       );
     }
-    settleTerminationDate(user, previous);
+    settleTerminationDate(user, previous?.body);
     const record = userToRecord(user, {
       id,
       key: settings.key,
@@ -263,7 +272,12 @@ export function createScimService(deps: ScimServiceDeps) {
       personKey,
       managerKey: await managerKeyOf(user),
     });
-    const outcome = await deps.ingest(record.row, actor, deps.now());
+    const previousKey = previous?.personKey ?? null;
+    const rename =
+      previousKey !== null && previousKey !== personKey
+        ? { previousKey, reason: `SCIM User ${id} changed ${keyPath(settings.key)}` }
+        : undefined;
+    const outcome = await deps.ingest(record.row, actor, deps.now(), rename);
     if (outcome.status === "rejected") throw refusal(outcome.findings, record.paths);
     return personKey;
   }
@@ -308,7 +322,7 @@ export function createScimService(deps: ScimServiceDeps) {
   ): Promise<ScimResourceRecord> {
     const type = previous.type;
     if (type === "Group") await checkName("Group", nameOf(type, resource), previous.id);
-    const personKey = type === "User" ? await admitUser(resource, previous.id, previous.body, actor) : null;
+    const personKey = type === "User" ? await admitUser(resource, previous.id, previous, actor) : null;
     // A write that changes nothing (a client re-sending what it sent) keeps the version: no new ETag,
     // no audit event of a change that did not happen.
     if (JSON.stringify(resource) === JSON.stringify(previous.body)) return previous;
@@ -451,7 +465,7 @@ export function createScimService(deps: ScimServiceDeps) {
           if (typeof tenure.terminationDate === "string" && tenure.terminationDate > today) {
             leaver[TENURE_USER_SCHEMA] = { ...tenure, terminationDate: today };
           }
-          await admitUser(leaver, id, previous.body, actor);
+          await admitUser(leaver, id, previous, actor);
         }
         await db()
           .transaction()
