@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { workerAttributes } from "../../test/fakes/worker-attributes.js";
-import { allocateUsername, compileTemplate, TemplateError, toUsername } from "./username-template.js";
+import { allocateUsername, compileTemplate, TemplateError, toSlug, toUsername } from "./username-template.js";
 
 const zoe = workerAttributes({
   givenName: "Zoë",
@@ -21,6 +21,22 @@ describe("compileTemplate", () => {
   it("rejects an unknown attribute when compiled, naming it", () => {
     expect(() => compileTemplate("{givenName}.{surname}")).toThrow(TemplateError);
     expect(() => compileTemplate("{givenName}.{surname}")).toThrow(/unknown attribute "surname"/);
+  });
+
+  it("applies filters in order, and rejects an unknown one naming it", () => {
+    const sales = workerAttributes({ department: "Sales & Marketing", title: "Zoë's Team" });
+    expect(compileTemplate("dept-{department|slug}").render(sales)).toBe("dept-sales-marketing");
+    expect(compileTemplate("{ department | lower }/{title|slug|upper}").render(sales)).toBe(
+      "sales & marketing/ZOE-S-TEAM",
+    );
+    expect(compileTemplate("dept-{department|slug}").reads).toEqual(["department"]);
+    expect(() => compileTemplate("{department|slugify}")).toThrow(/unknown filter "slugify" on department/);
+  });
+
+  it("slugs text: ASCII, lower-case, one dash between words, none at the ends", () => {
+    expect(toSlug("  R&D / Łódź  ")).toBe("r-d-lodz");
+    expect(toSlug("Straße")).toBe("strasse");
+    expect(toSlug("日本")).toBe("");
   });
 
   it("rejects unbalanced braces and accepts doubled ones as literals", () => {

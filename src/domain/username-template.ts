@@ -35,7 +35,18 @@ export interface CompiledTemplate {
 }
 
 /**
- * Compiles a template such as `{givenName}.{familyName}`. `{{` and `}}` stand for literal braces.
+ * What `{attribute|filter}` may apply to a value, in order: `slug` ("Sales & Marketing" →
+ * "sales-marketing": ASCII, lower-case, every run of other characters one "-"), `lower`, `upper`.
+ */
+export const TEMPLATE_FILTERS = {
+  slug: (value: string): string => toSlug(value),
+  lower: (value: string): string => value.toLowerCase(),
+  upper: (value: string): string => value.toUpperCase(),
+} as const;
+
+/**
+ * Compiles a template such as `{givenName}.{familyName}` or `dept-{department|slug}` (filters in
+ * {@link TEMPLATE_FILTERS}). `{{` and `}}` stand for literal braces.
  * Throws `TemplateError` naming the attribute when a placeholder names something that is not a
  * WorkerAttributes field, so a typo fails when the policy loads rather than on the first joiner.
  */
@@ -43,6 +54,7 @@ export function compileTemplate(text: string): CompiledTemplate {
   // Literal text and attribute names alternate: parts[0] literal, parts[1] attribute, parts[2] literal…
   const literals: string[] = [];
   const names: AttributeName[] = [];
+  const filters: ((value: string) => string)[][] = [];
   let literal = "";
   let i = 0;
   while (i < text.length) {
@@ -57,15 +69,27 @@ export function compileTemplate(text: string): CompiledTemplate {
       const close = text.indexOf("}", i + 1);
       if (close < 0)
         throw new TemplateError(`template "${text}" has an unclosed "{" at position ${i + 1}`, text);
-      const name = text.slice(i + 1, close).trim();
+      const [rawName = "", ...rawFilters] = text.slice(i + 1, close).split("|");
+      const name = rawName.trim();
       if (!isAttributeName(name)) {
         throw new TemplateError(
           `template "${text}" reads unknown attribute "${name}"; known attributes: ${TEMPLATE_ATTRIBUTES.join(", ")}`,
           text,
         );
       }
+      const chain = rawFilters.map((raw) => {
+        const filter = raw.trim();
+        if (!Object.hasOwn(TEMPLATE_FILTERS, filter)) {
+          throw new TemplateError(
+            `template "${text}" uses unknown filter "${filter}" on ${name}; filters: ${Object.keys(TEMPLATE_FILTERS).join(", ")}`,
+            text,
+          );
+        }
+        return TEMPLATE_FILTERS[filter as keyof typeof TEMPLATE_FILTERS];
+      });
       literals.push(literal);
       names.push(name);
+      filters.push(chain);
       literal = "";
       i = close + 1;
     } else if (ch === "}") {
@@ -83,7 +107,11 @@ export function compileTemplate(text: string): CompiledTemplate {
 
   const render = (attributes: WorkerAttributes): string => {
     let out = literals[0]!;
-    for (let k = 0; k < names.length; k++) out += (attributes[names[k]!] ?? "") + literals[k + 1]!;
+    for (let k = 0; k < names.length; k++) {
+      let value = attributes[names[k]!] ?? "";
+      for (const filter of filters[k]!) value = filter(value);
+      out += value + literals[k + 1]!;
+    }
     return out;
   };
   const renderValue = (attributes: WorkerAttributes): string | null => {
@@ -153,6 +181,20 @@ export function toUsername(text: string): string {
     }
   }
   return out;
+}
+
+/**
+ * Text as a slug for names made from attribute values (a group per department): ASCII (accents
+ * stripped, ł→l, ß→ss …), lower-case, each run of anything but a-z and 0-9 one "-", none at either end.
+ * "Sales & Marketing" → "sales-marketing", "R&D" → "r-d". May return "".
+ */
+export function toSlug(text: string): string {
+  const ascii = text
+    .replace(SPECIAL_PATTERN, (m) => SPECIAL[m]!)
+    .normalize("NFKD")
+    .replace(COMBINING_MARKS, "")
+    .toLowerCase();
+  return ascii.replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
 }
 
 /** The outcome of choosing a username for one account. */
