@@ -1,5 +1,6 @@
 import type { AttributeName } from "../policy/config-types.js";
 import type { WorkerAttributes } from "./identity-types.js";
+import type { CompiledTemplate } from "./username-template.js";
 
 /** Where a piece of policy was written, so every explanation and error can point at it. */
 export interface SourceLocation {
@@ -78,6 +79,40 @@ export interface RoleGrant {
   system: string;
   /** Entitlement keys in that system; an empty list grants just an account. */
   entitlements: readonly string[];
+  /** Entitlements named by the identity's attributes (one role for every department); none when absent. */
+  derived?: readonly DerivedEntitlement[];
+}
+
+/**
+ * An entitlement whose key comes from the identity's attributes: a template (`dept-{department|slug}`)
+ * or a lookup table on one attribute (`{fromAttribute: department, map: {Sales: sales-team}, default}`).
+ * See `deriveEntitlement` (domain/derived-entitlement.ts) for how a key is chosen.
+ */
+export type DerivedEntitlement =
+  | {
+      kind: "template";
+      /** The template as written. */
+      source: string;
+      template: CompiledTemplate;
+      location: SourceLocation;
+    }
+  | {
+      kind: "map";
+      attribute: AttributeName;
+      /** Attribute value (as HR sends it) → entitlement key. */
+      map: Readonly<Record<string, string>>;
+      /** The key for a value the map does not list (or an empty one); null: no entitlement then. */
+      default: string | null;
+      location: SourceLocation;
+    };
+
+/** Which attribute values chose a derived entitlement, and the rule that did (for explanations). */
+export interface DerivedFrom {
+  /** Each attribute the rule read, with the value it had. */
+  attributes: Readonly<Record<string, string | null>>;
+  /** `template "dept-{department|slug}"`, `map on department`, or `map on department (default)`. */
+  rule: string;
+  location: SourceLocation;
 }
 
 export interface RoleDef {
@@ -120,8 +155,17 @@ export type Lineage =
       role: string;
       chain: readonly string[];
       rule: { source: string; location: SourceLocation } | null;
+      /** Set on an entitlement the role names by attribute: which values chose it. */
+      derived?: DerivedFrom;
     }
-  | { kind: "assignment"; assignmentId: string; target: string; validUntil: string | null }
+  | {
+      kind: "assignment";
+      assignmentId: string;
+      target: string;
+      validUntil: string | null;
+      /** Set on an entitlement of an assigned role that names it by attribute. */
+      derived?: DerivedFrom;
+    }
   | { kind: "lifecycle"; policy: string; note: string }
   | { kind: "mover-grace"; until: string; from: Lineage };
 

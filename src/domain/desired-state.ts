@@ -2,6 +2,7 @@ import type { AttributeName, LifecycleConfig } from "../policy/config-types.js";
 import type {
   AccountPresence,
   Assignment,
+  DerivedEntitlement,
   DesiredAccess,
   DesiredSystemAccess,
   Lineage,
@@ -11,6 +12,7 @@ import type {
   RuleFailure,
   SystemDef,
 } from "./access-types.js";
+import { deriveEntitlement, mayDerive, withDerived } from "./derived-entitlement.js";
 import type { Identity, IsoDate, LifecycleState, WorkerAttributes } from "./identity-types.js";
 import { addDays } from "./local-date.js";
 import { type CompiledTemplate, compileTemplate, toUsername } from "./username-template.js";
@@ -139,7 +141,7 @@ interface IndexedRole {
   memo: MemoLevel | null;
   memoSize: number;
   memoLookups: number;
-  grants: { system: number; entitlements: readonly string[] }[];
+  grants: { system: number; entitlements: readonly string[]; derived: readonly DerivedEntitlement[] }[];
   /** The role itself first, then every role it includes transitively, each once, shortest chain first. */
   closure: ClosureEntry[];
 }
@@ -324,6 +326,13 @@ function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
 }
 
 const NO_LINEAGE: readonly Lineage[] = Object.freeze([]);
+const NO_DERIVED: readonly DerivedEntitlement[] = Object.freeze([]);
+
+/** Adds a derived entitlement's lineages (made per identity, so appended rather than shared). */
+function addDerived(acc: SystemAccumulator, key: string, lineages: readonly Lineage[]): void {
+  const list = getOwn(acc.entitlements, key);
+  setOwn(acc.entitlements, key, list === undefined ? lineages : [...list, ...lineages]);
+}
 
 /**
  * `list` with `items` added, each once. Lists are never mutated, only replaced: most identities hold a
@@ -379,7 +388,9 @@ export function createDesiredStateCalculator(
       memoLookups: 0,
       grants: def.grants.flatMap((g) => {
         const system = systemIndex.get(g.system);
-        return system === undefined ? [] : [{ system, entitlements: g.entitlements }];
+        return system === undefined
+          ? []
+          : [{ system, entitlements: g.entitlements, derived: g.derived ?? NO_DERIVED }];
       }),
       closure: [],
     });
@@ -468,6 +479,9 @@ export function createDesiredStateCalculator(
     }
 
     let previousOutcomes: Map<IndexedRole, RuleOutcome> | null = null;
+    // Roles held under the previous attributes while mover grace lasts, and until when.
+    let graceBefore: Map<IndexedRole, readonly Lineage[]> | null = null;
+    let graceUntil = "";
     const previous = identity.previousAttributes;
     const changedAt = identity.attributesChangedAt;
     if (lifecycle.moverGraceDays > 0 && previous !== null && changedAt !== null) {
@@ -483,6 +497,8 @@ export function createDesiredStateCalculator(
           if (held.has(role)) continue;
           held.set(role, [{ kind: "mover-grace", until, from: lineages[0]! }]);
         }
+        graceBefore = before;
+        graceUntil = until;
       }
     }
 
@@ -493,6 +509,19 @@ export function createDesiredStateCalculator(
         acc.account = union(acc.account, lineages);
         for (const entitlement of grant.entitlements) {
           setOwn(acc.entitlements, entitlement, union(getOwn(acc.entitlements, entitlement), lineages));
+        }
+        for (const derived of grant.derived) {
+          // Held now (rule or assignment): named by the current attributes. During mover grace the key
+          // the previous attributes named stays too, as the grace keeps the rest of the old access.
+          const now = lineages.filter((l) => l.kind !== "mover-grace");
+          const current = now.length > 0 ? deriveEntitlement(derived, attributes) : null;
+          if (current !== null) addDerived(acc, current.key, withDerived(now, current.from));
+          const before = graceBefore?.get(role);
+          const old = before === undefined ? null : deriveEntitlement(derived, previous!);
+          if (old !== null && old.key !== current?.key) {
+            const from = withDerived(before!, old.from)[0]!;
+            addDerived(acc, old.key, [{ kind: "mover-grace", until: graceUntil, from }]);
+          }
         }
       }
     }
@@ -579,7 +608,11 @@ export function createDesiredStateCalculator(
     for (const role of roles.values()) {
       for (const entry of role.closure) {
         const grants = entry.role.grants.some(
-          (g) => g.system === index && (entitlement === undefined || g.entitlements.includes(entitlement)),
+          (g) =>
+            g.system === index &&
+            (entitlement === undefined ||
+              g.entitlements.includes(entitlement) ||
+              g.derived.some((d) => mayDerive(d, entitlement))),
         );
         if (grants && entry.lineage.kind === "role") {
           out.push({ role: role.def.name, chain: entry.lineage.chain });

@@ -1,5 +1,6 @@
 import type { AttributeName } from "../policy/config-types.js";
 import type { AccountPresence, Assignment, DesiredAccess, Lineage, RoleDef } from "./access-types.js";
+import { describeDerived, mayDerive } from "./derived-entitlement.js";
 import {
   type AssignmentStatus,
   calculatorFor,
@@ -80,6 +81,7 @@ function grantsOf(role: RoleDef): string[] {
   for (const grant of role.grants) {
     out.push(`${grant.system} account`);
     for (const e of grant.entitlements) out.push(`${grant.system}:${e}`);
+    for (const d of grant.derived ?? []) out.push(`${grant.system}:${describeDerived(d)}`);
   }
   return out;
 }
@@ -87,7 +89,11 @@ function grantsOf(role: RoleDef): string[] {
 function roleGrantsIn(role: RoleDef, system: string | undefined, entitlement: string | undefined): boolean {
   if (system === undefined) return true;
   return role.grants.some(
-    (g) => g.system === system && (entitlement === undefined || g.entitlements.includes(entitlement)),
+    (g) =>
+      g.system === system &&
+      (entitlement === undefined ||
+        g.entitlements.includes(entitlement) ||
+        (g.derived ?? []).some((d) => mayDerive(d, entitlement))),
   );
 }
 

@@ -1,4 +1,4 @@
-import type { Lineage, SourceLocation } from "./access-types.js";
+import type { DerivedFrom, Lineage, SourceLocation } from "./access-types.js";
 
 /** `tenure.yaml:42`: the file's base name and line, short enough for one line of CLI output. */
 export function formatLocation(location: SourceLocation): string {
@@ -13,14 +13,23 @@ export function formatLocation(location: SourceLocation): string {
 export function describeLineage(lineage: Lineage): string {
   switch (lineage.kind) {
     case "role":
-      return `role ${lineage.chain.length > 1 ? lineage.chain.join(" → ") : lineage.role}`;
+      return `role ${lineage.chain.length > 1 ? lineage.chain.join(" → ") : lineage.role}${derivedNote(lineage.derived)}`;
     case "assignment":
-      return `assignment ${lineage.assignmentId}${lineage.validUntil === null ? "" : ` until ${lineage.validUntil}`}`;
+      return `assignment ${lineage.assignmentId}${lineage.validUntil === null ? "" : ` until ${lineage.validUntil}`}${derivedNote(lineage.derived)}`;
     case "lifecycle":
       return lineage.note;
     case "mover-grace":
       return `mover grace until ${lineage.until} (${describeLineage(lineage.from)})`;
   }
+}
+
+/** ` (department "Sales", by template "dept-{department|slug}" at tenure.yaml:12)`, or "" when not derived. */
+export function derivedNote(from: DerivedFrom | undefined): string {
+  if (from === undefined) return "";
+  const values = Object.entries(from.attributes)
+    .map(([name, value]) => `${name} ${value === null ? "empty" : JSON.stringify(value)}`)
+    .join(", ");
+  return ` (${values}, by ${from.rule} at ${formatLocation(from.location)})`;
 }
 
 /** The first grant lineage (role, assignment, mover grace) and how many more there are; "" if none. */

@@ -1,9 +1,18 @@
 import { z } from "zod";
-import type { EntitlementDef, RoleDef, SystemDef } from "../../domain/access-types.js";
+import type {
+  DerivedEntitlement,
+  EntitlementDef,
+  RoleDef,
+  RoleGrant,
+  SystemDef,
+} from "../../domain/access-types.js";
+import { ATTRIBUTE_NAMES } from "../../domain/identity-types.js";
+import { compileTemplate } from "../../domain/username-template.js";
 import { compileRule } from "../rule-compiler.js";
 import { closestMatch, strictObject, VALUE_OFFSET } from "../schema-helpers.js";
 import { unknownSystemMessage } from "./entitlements-section.js";
 import type { PolicyContext } from "./section-types.js";
+import { checkTemplate } from "./systems-section.js";
 
 /** A role name: what includes, assignments, requests and explanations call the role. */
 export const ROLE_NAME = /^[a-z][a-z0-9_-]*$/;
@@ -26,9 +35,46 @@ const rule = z.preprocess(
   }),
 );
 
+/**
+ * A lookup table from one attribute's value to an entitlement key:
+ * `{ fromAttribute: department, map: { Sales: sales-team }, default: staff }`.
+ */
+const derivedMapSchema = strictObject({
+  fromAttribute: z.enum(ATTRIBUTE_NAMES, {
+    error: `expected an attribute name: one of ${ATTRIBUTE_NAMES.join(", ")}`,
+  }),
+  map: z.record(z.string(), z.string().min(1, { error: "expected an entitlement key" })).default({}),
+  default: z.string().min(1, { error: "expected an entitlement key" }).optional(),
+}).refine((m) => Object.keys(m.map).length > 0 || m.default !== undefined, {
+  error: "expected map entries or a default: this table names no entitlement",
+});
+
+/**
+ * One entitlement of a grant: a key (`readers`), a template naming it from attributes
+ * (`dept-{department|slug}`, any key with a `{placeholder}`), or a lookup table ({@link derivedMapSchema}).
+ */
+const entitlementKey = z
+  .string()
+  .min(1, { error: "expected an entitlement key" })
+  .superRefine((key, ctx) => {
+    if (isTemplate(key)) checkTemplate(key, ctx);
+  });
+// Chosen by the value's type, so a mistake in a table is reported as one (a union says only "invalid").
+const grantEntitlement = z
+  .custom<string | z.output<typeof derivedMapSchema>>()
+  .superRefine((value, ctx) => {
+    const isMap = typeof value === "object" && value !== null && !Array.isArray(value);
+    const result = (isMap ? derivedMapSchema : entitlementKey).safeParse(value);
+    if (result.success) return;
+    for (const issue of result.error.issues) {
+      ctx.addIssue({ ...(issue as z.core.$ZodIssueCustom), code: "custom", path: [...issue.path] });
+    }
+  })
+  .transform((value) => (typeof value === "string" ? value : derivedMapSchema.parse(value)));
+
 const grantSchema = strictObject({
   system: z.string().min(1, { error: "expected a system name" }),
-  entitlements: z.array(z.string().min(1, { error: "expected an entitlement key" })).default([]),
+  entitlements: z.array(grantEntitlement).default([]),
 });
 
 const roleSchema = strictObject({
@@ -83,6 +129,8 @@ export function resolveRoles(
       }
       const declared = entitlements[grant.system] ?? {};
       grant.entitlements.forEach((key, j) => {
+        // Derived keys are whatever the attributes name: declared or not, a group made on demand.
+        if (typeof key !== "string" || isTemplate(key)) return;
         if (!Object.hasOwn(declared, key)) {
           ctx.report(
             [...path, "entitlements", j],
@@ -99,7 +147,7 @@ export function resolveRoles(
           ? null
           : { ...role.when, location: ctx.locate(["roles", name, "when"], "value") },
       includes: [...role.includes],
-      grants: role.grants.map((grant) => ({ system: grant.system, entitlements: [...grant.entitlements] })),
+      grants: role.grants.map((grant, i) => compileGrant(grant, ["roles", name, "grants", i], ctx)),
       requestable: role.requestable,
       location: ctx.locate(["roles", name]),
     };
@@ -108,6 +156,37 @@ export function resolveRoles(
     ctx.report(["roles", cycle[0] as string], `role cycle: ${cycle.join(" → ")}`, "key");
   }
   return roles;
+}
+
+/** Whether an entitlement of a grant is a template: it has an `{attribute…}` placeholder (`{{` is literal). */
+function isTemplate(key: string): boolean {
+  return /\{\s*[A-Za-z]/.test(key.replaceAll("{{", ""));
+}
+
+/** A grant as the domain takes it: fixed keys, and the entitlements named by attributes. */
+function compileGrant(
+  grant: RolesFile[string]["grants"][number],
+  path: (string | number)[],
+  ctx: PolicyContext,
+): RoleGrant {
+  const entitlements: string[] = [];
+  const derived: DerivedEntitlement[] = [];
+  grant.entitlements.forEach((item, j) => {
+    const location = ctx.locate([...path, "entitlements", j], "value");
+    if (typeof item === "string") {
+      if (!isTemplate(item)) entitlements.push(item);
+      else derived.push({ kind: "template", source: item, template: compileTemplate(item), location });
+    } else {
+      derived.push({
+        kind: "map",
+        attribute: item.fromAttribute,
+        map: { ...item.map },
+        default: item.default ?? null,
+        location,
+      });
+    }
+  });
+  return { system: grant.system, entitlements, ...(derived.length > 0 ? { derived } : {}) };
 }
 
 /**

@@ -16,7 +16,10 @@ export const DEFAULT_USERNAME_TEMPLATE = "{givenName}.{familyName}";
  * An `{attribute}` template. Compiled here only to be checked, so a placeholder naming something that
  * is not an attribute fails at load; the planner compiles it again to render it.
  */
-const template = z.string().superRefine((text, ctx) => {
+const template = z.string().superRefine(checkTemplate);
+
+/** Reports a template that does not compile, at the placeholder it is about (a zod superRefine). */
+export function checkTemplate(text: string, ctx: z.RefinementCtx): void {
   try {
     compileTemplate(text);
   } catch (error) {
@@ -24,7 +27,7 @@ const template = z.string().superRefine((text, ctx) => {
     const { message, offset } = describeTemplateError(error, text);
     ctx.addIssue({ code: "custom", message, params: { tenure: VALUE_OFFSET, offset } });
   }
-});
+}
 
 /**
  * Points a template problem at the placeholder it is about and suggests the attribute meant.
@@ -35,7 +38,7 @@ function describeTemplateError(error: TemplateError, text: string): { message: s
   const unknown = /unknown attribute "([^"]*)"/.exec(error.message)?.[1];
   if (unknown !== undefined) {
     const suggestion = closestMatch(unknown, ATTRIBUTE_NAMES);
-    const at = text.search(new RegExp(`\\{\\s*${escapeRegExp(unknown)}\\s*\\}`));
+    const at = text.search(new RegExp(`\\{\\s*${escapeRegExp(unknown)}\\s*[|}]`));
     return {
       message:
         suggestion === undefined
