@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { z } from "zod";
-import type { Connector } from "./connector-types.js";
+import type { Connector, ConnectorOptions } from "./connector-types.js";
 import { createLdapConnector, type LdapConnectorConfig, ldapConnectorConfigSchema } from "./ldap/index.js";
 import {
   createManualConnector,
@@ -34,7 +34,12 @@ import {
 export interface ConnectorType<C = unknown> {
   schema: z.ZodType<C>;
   resolvePaths(config: C, baseDir: string): C;
-  create(system: string, config: C): Connector;
+  create(system: string, config: C, options?: ConnectorOptions): Connector;
+  /**
+   * Whether `createMissingGroups: true` can work with this config: true, or why not (the policy loader
+   * reports it at the system). Absent: the connector cannot create groups.
+   */
+  canCreateGroups?(config: C): true | string;
 }
 
 function resolveSqliteUrl(url: string, baseDir: string): string {
@@ -58,7 +63,14 @@ const ldap: ConnectorType<LdapConnectorConfig> = {
       tlsCaFile === undefined ? config : { ...config, tlsCaFile: path.resolve(baseDir, tlsCaFile) };
     return passwordSink === undefined ? withCa : resolveSink({ ...withCa, passwordSink }, baseDir);
   },
-  create: createLdapConnector,
+  create: (system, config, options) => createLdapConnector(system, config, undefined, options),
+  canCreateGroups: (config) =>
+    config.directory !== "activeDirectory" &&
+    (config.groups.objectClass === undefined ||
+      config.groups.objectClass === "groupOfNames" ||
+      config.groups.objectClass === "groupOfUniqueNames")
+      ? true
+      : "it creates only groupOfNames and groupOfUniqueNames groups (groups.objectClass), not in Active Directory",
 };
 
 /** A connector config's password sink file, resolved against the config file's folder. */
@@ -85,7 +97,7 @@ const postgres: ConnectorType<PostgresConnectorConfig> = {
 const scim: ConnectorType<ScimConnectorConfig> = {
   schema: scimConnectorConfigSchema as unknown as z.ZodType<ScimConnectorConfig>,
   resolvePaths: (config) => config,
-  create: createScimConnector,
+  create: (system, config) => createScimConnector(system, config),
 };
 
 /** A webhook config holds URLs, never file paths. */
@@ -113,8 +125,13 @@ export const CONNECTOR_TYPES: Readonly<Record<string, ConnectorType<never>>> = {
 };
 
 /** Makes the connector of a configured system. The config must have been validated by the loader. */
-export function createConnector(system: string, type: string, config: unknown): Connector {
+export function createConnector(
+  system: string,
+  type: string,
+  config: unknown,
+  options: ConnectorOptions = {},
+): Connector {
   const entry = CONNECTOR_TYPES[type] as ConnectorType<unknown> | undefined;
   if (entry === undefined) throw new Error(`system ${system}: unknown connector type "${type}"`);
-  return entry.create(system, config);
+  return entry.create(system, config, options);
 }

@@ -30,6 +30,12 @@ export interface Connector {
   close(): Promise<void>;
 }
 
+/** How a system's policy asks its connector to behave (tenure.yaml `systems.<name>`). */
+export interface ConnectorOptions {
+  /** `createMissingGroups`: a grant of a group that does not exist creates it. Default false. */
+  createMissingGroups?: boolean;
+}
+
 export interface ConnectorDescription {
   /** The connector type, e.g. `sql`, `ldap`. */
   type: string;

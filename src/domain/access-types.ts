@@ -43,6 +43,11 @@ export interface SystemDef {
   readTimeoutSeconds?: number;
   /** Operations of this system executed at once by one worker (different identities). Absent: 8. */
   concurrency?: number;
+  /**
+   * `createMissingGroups`: a grant of a group the system does not have creates it (with the account as
+   * its first member) where the connector can; false/absent: the grant fails naming the group.
+   */
+  createMissingGroups?: boolean;
   /** `reconcile.schedule`: when the scheduler reconciles this system (cron, or `off`); absent: server.schedule.reconcile. */
   reconcile?: { schedule: string };
   location: SourceLocation;

@@ -30,10 +30,15 @@ export function connectorPool(config: TenureConfig): ConnectorPool {
       if (c === undefined) {
         const def = config.policy.systems[system];
         if (def === undefined) throw new Error(`system ${system} is no longer configured`);
-        c = withDeadlines(system, () => createConnector(system, def.connector, def.connectorConfig), {
-          timeoutSeconds: def.timeoutSeconds ?? DEFAULT_DEADLINES.timeoutSeconds,
-          readTimeoutSeconds: def.readTimeoutSeconds ?? DEFAULT_DEADLINES.readTimeoutSeconds,
-        });
+        const options = { createMissingGroups: def.createMissingGroups === true };
+        c = withDeadlines(
+          system,
+          () => createConnector(system, def.connector, def.connectorConfig, options),
+          {
+            timeoutSeconds: def.timeoutSeconds ?? DEFAULT_DEADLINES.timeoutSeconds,
+            readTimeoutSeconds: def.readTimeoutSeconds ?? DEFAULT_DEADLINES.readTimeoutSeconds,
+          },
+        );
         open.set(system, c);
       }
       return c;

@@ -152,6 +152,7 @@ describe("systems, entitlements and roles: a valid policy", () => {
       timeoutSeconds: 30,
       readTimeoutSeconds: 600,
       concurrency: 8,
+      createMissingGroups: false,
       location: { file, line: 2, column: 3 },
     });
     expect(policy.systems.deploy).toMatchObject({

@@ -155,6 +155,20 @@ describe("roles that name entitlements by attribute", () => {
     expect(Object.keys(after.systems.dir!.entitlements).sort()).toEqual(["dept-support", "site-lon"]);
   });
 
+  it("refuses createMissingGroups on a system whose connector cannot create groups, at file:line", async () => {
+    const lines = [...SYSTEM.slice(0, 3), "    createMissingGroups: true", ...SYSTEM.slice(3)];
+    const { errors } = await load(lines);
+    expect(errors).toEqual([
+      expect.objectContaining({
+        line: 4,
+        path: "systems.dir.createMissingGroups",
+        message: expect.stringContaining("the sql connector cannot create groups"),
+      }),
+    ]);
+    const config = await policyOf(SYSTEM);
+    expect(config.policy.systems.dir!.createMissingGroups).toBe(false);
+  });
+
   it("refuses a template or table that cannot work, at file:line", async () => {
     const broken = [
       ...SYSTEM,

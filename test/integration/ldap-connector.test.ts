@@ -388,6 +388,47 @@ if (slapd !== undefined) {
       await connector.delete({ username });
     });
 
+    it("createMissingGroups: a grant of a missing group creates it with the account as first member", async () => {
+      const username = `joiner-${rand()}`;
+      await connector.create({ username, attributes: {}, enabled: true });
+      const group = `dept-${rand()}, R&D+`;
+      // Off (the default): the error names the group, where it was looked for, and the option.
+      const refused = await connector.grant({ username }, group).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ kind: "invalid", retryable: false, system: "directory" });
+      expect((refused as Error).message).toContain(
+        `group ${group} does not exist under groups.base (${tree.groups})`,
+      );
+      expect((refused as Error).message).toContain("systems.directory.createMissingGroups: true");
+
+      const creating = createLdapConnector(
+        "directory",
+        parseLdapConnectorConfig("directory", configInput(s, tree)),
+        undefined,
+        { createMissingGroups: true },
+      );
+      try {
+        expect(await creating.grant({ username }, group)).toMatchObject({ changed: true });
+        expect(await creating.grant({ username }, group)).toMatchObject({ changed: false });
+        const admin = await s.admin();
+        try {
+          const { searchEntries } = await admin.search(tree.groups, {
+            filter: `(cn=${escapeFilterValue(group)})`,
+          });
+          expect(searchEntries).toHaveLength(1);
+          expect(searchEntries[0]!.objectClass).toBe("groupOfNames");
+          expect(String(searchEntries[0]!.member)).toContain(`uid=${username},`);
+        } finally {
+          await admin.unbind();
+        }
+        const account = (await creating.listAccounts()).find((a) => a.username === username);
+        expect(account?.entitlements).toEqual([group]);
+        expect((await creating.listEntitlements()).map((e) => e.key)).toContain(group);
+      } finally {
+        await creating.delete({ username });
+        await creating.close();
+      }
+    });
+
     it("a bind DN without write access gets a non-retryable permission error", async () => {
       const username = `reader-${rand()}`;
       const password = `pw-${rand()}`;

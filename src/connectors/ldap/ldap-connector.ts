@@ -17,6 +17,7 @@ import {
   type AccountSpec,
   type Connector,
   ConnectorError,
+  type ConnectorOptions,
   type EntitlementInfo,
   type WriteResult,
 } from "../connector-types.js";
@@ -149,6 +150,7 @@ export function createLdapConnector(
   system: string,
   config: LdapConnectorConfig,
   deps: LdapConnectorDeps = { newClient: (options) => new Client(options) },
+  options: ConnectorOptions = {},
 ): Connector {
   const secrets = [config.bindPassword];
   const target = config.url;
@@ -441,6 +443,31 @@ export function createLdapConnector(
   }
 
   const memberValue = (user: UserEntry) => (isDnMember ? user.dn : user.username);
+
+  /**
+   * `createMissingGroups`: adds the group `key` under groups.base with `user` as its first member (a
+   * groupOfNames needs one). A group another writer added meanwhile is granted to instead.
+   */
+  async function createGroup(client: LdapClient, key: string, user: UserEntry): Promise<WriteResult> {
+    const dn = `${groups.keyAttribute}=${escapeDnValue(key)},${groups.base}`;
+    try {
+      await client.add(dn, [
+        new Attribute({ type: "objectClass", values: [groups.objectClass] }),
+        new Attribute({ type: groups.keyAttribute, values: [key] }),
+        new Attribute({ type: groups.memberAttribute, values: [memberValue(user)] }),
+      ]);
+    } catch (err) {
+      if (ldapResultCode(err) !== RESULT.entryAlreadyExists) throw err;
+      try {
+        await client.modify(dn, change("add", groups.memberAttribute, [memberValue(user)]));
+      } catch (again) {
+        if (ldapResultCode(again) !== RESULT.attributeOrValueExists) throw again;
+        return { changed: false, nativeId: user.nativeId };
+      }
+    }
+    recentGroups.delete(key.toLowerCase());
+    return { changed: true, nativeId: user.nativeId };
+  }
   const sameMember = (a: string, b: string) =>
     isDnMember ? normalizeDn(a) === normalizeDn(b) : a.toLowerCase() === b.toLowerCase();
 
@@ -868,10 +895,11 @@ export function createLdapConnector(
         const user = recentUser(ref) ?? (await mustFindUser(client, ref));
         return onGroup(client, entitlement, async (group) => {
           if (group === undefined) {
+            if (options.createMissingGroups === true) return createGroup(client, entitlement, user);
             throw new ConnectorError(
               system,
               "invalid",
-              `group ${entitlement} does not exist under groups.base`,
+              `group ${entitlement} does not exist under groups.base (${groups.base}); create it, or set systems.${system}.createMissingGroups: true`,
             );
           }
           // The server says whether the member was there: reading a large group's members first would

@@ -129,6 +129,7 @@ const systemShape = {
     .max(256, { error: lanes })
     .default(8),
   reconcile: strictObject({ schedule: cronPattern().optional() }).optional(),
+  createMissingGroups: z.boolean({ error: "expected true or false" }).default(false),
 };
 
 function systemSchemaFor(connector: string, config: z.ZodType) {
@@ -170,6 +171,15 @@ export function resolveSystems(value: SystemsFile, ctx: PolicyContext): Record<s
     if (type === undefined)
       throw new Error(`system ${name}: connector ${system.connector} is not registered`);
     const resolvePaths = type.resolvePaths as unknown as (config: unknown, baseDir: string) => unknown;
+    if (system.createMissingGroups) {
+      const can = (type.canCreateGroups as ((config: unknown) => true | string) | undefined)?.(system.config);
+      if (can !== true) {
+        ctx.report(
+          ["systems", name, "createMissingGroups"],
+          `the ${system.connector} connector cannot create groups${can === undefined ? "" : `: ${can}`}; set it to false (a grant of a missing group then fails naming it)`,
+        );
+      }
+    }
     systems[name] = {
       name,
       connector: system.connector,
@@ -183,6 +193,7 @@ export function resolveSystems(value: SystemsFile, ctx: PolicyContext): Record<s
       timeoutSeconds: system.timeoutSeconds,
       readTimeoutSeconds: system.readTimeoutSeconds,
       concurrency: system.concurrency,
+      createMissingGroups: system.createMissingGroups,
       ...(system.reconcile?.schedule === undefined
         ? {}
         : { reconcile: { schedule: system.reconcile.schedule } }),
