@@ -97,7 +97,11 @@ const postgres: ConnectorType<PostgresConnectorConfig> = {
 const scim: ConnectorType<ScimConnectorConfig> = {
   schema: scimConnectorConfigSchema as unknown as z.ZodType<ScimConnectorConfig>,
   resolvePaths: (config) => config,
-  create: (system, config) => createScimConnector(system, config),
+  create: (system, config, options) => createScimConnector(system, config, undefined, options),
+  canCreateGroups: (config) =>
+    config.groups.key === "displayName"
+      ? true
+      : "with groups.key: id a group it created could not be found by the key a grant names",
 };
 
 /** A webhook config holds URLs, never file paths. */

@@ -225,6 +225,36 @@ describe("scim connector against the scimmy peer", () => {
     expect((await c.delete({ username: "E1001" })).changed).toBe(true);
   });
 
+  it("createMissingGroups: a grant of a missing group POSTs it with the account as member; without, the error names it", async () => {
+    const off = connectorFor("saas", peer);
+    const username = `grp-${Date.now()}`;
+    await off.create({ username, attributes: {}, enabled: true });
+    const refused = await errorOf(off.grant({ username }, "dept-new"));
+    expect(refused).toMatchObject({ kind: "invalid", retryable: false, system: "saas" });
+    expect(refused.message).toContain("group dept-new does not exist");
+    expect(refused.message).toContain("systems.saas.createMissingGroups: true");
+
+    const input: ScimConnectorConfigInput = {
+      baseUrl: peer.baseUrl,
+      auth: { type: "bearer", token: peer.token },
+      attributes: ATTRIBUTES,
+      ...FAST,
+    };
+    const on = createScimConnector(
+      "saas",
+      parseScimConnectorConfig("saas", input),
+      {},
+      { createMissingGroups: true },
+    );
+    peer.clearLog();
+    expect(await on.grant({ username }, "dept-new")).toMatchObject({ changed: true });
+    expect(peer.requests.filter((r) => r.method === "POST" && r.path === "/Groups")).toHaveLength(1);
+    expect(await on.grant({ username }, "dept-new")).toMatchObject({ changed: false });
+    expect(peer.requests.filter((r) => r.method === "POST" && r.path === "/Groups")).toHaveLength(1);
+    const account = (await on.listAccounts()).find((a) => a.username === username);
+    expect(account?.entitlements).toEqual(["dept-new"]);
+  });
+
   it("pages through Users and Groups with startIndex/count", async () => {
     const paged = await startScimPeer({ userGroups: false });
     try {

@@ -5,6 +5,7 @@ import {
   type AccountSpec,
   type Connector,
   ConnectorError,
+  type ConnectorOptions,
   type EntitlementInfo,
   type WriteResult,
 } from "../connector-types.js";
@@ -26,6 +27,7 @@ import type { ScimConnectorConfig } from "./scim-schemas.js";
 type Json = Record<string, unknown>;
 
 const PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 /** One grant or revoke waiting for its group's next PATCH. */
 interface MembershipCall {
@@ -79,6 +81,7 @@ export function createScimConnector(
   system: string,
   config: ScimConnectorConfig,
   deps: ScimClientDeps = {},
+  options: ConnectorOptions = {},
 ): Connector {
   const client = createScimClient(system, config, deps);
   const paths = new Map<string, ScimPath>(
@@ -302,6 +305,32 @@ export function createScimConnector(
       }
       if (live.length === 0) return;
       const group = await findGroup(entitlement, doing);
+      if (group === undefined && options.createMissingGroups === true && live.some((l) => l.call.add)) {
+        // `createMissingGroups`: POST the group with the members the batch leaves in it.
+        const last = new Map<string, boolean>();
+        for (const { call, user } of live) last.set(idOf(user), call.add);
+        const adds = [...last].filter(([, add]) => add).map(([id]) => id);
+        try {
+          await client.ok("POST", "/Groups", {
+            body: {
+              schemas: [GROUP_SCHEMA],
+              displayName: entitlement,
+              members: adds.map((value) => ({ value })),
+            },
+            doing: `create group ${entitlement}`,
+          });
+        } catch (error) {
+          for (const { call, user } of live) {
+            finish(call, call.add ? { error } : { result: { changed: false, nativeId: idOf(user) } });
+          }
+          return;
+        }
+        for (const { call, user } of live) {
+          const id = idOf(user);
+          finish(call, { result: { changed: call.add && last.get(id) === true, nativeId: id } });
+        }
+        return;
+      }
       if (group === undefined) {
         for (const { call, user } of live) {
           if (!call.add) finish(call, { result: { changed: false, nativeId: idOf(user) } });
@@ -309,7 +338,7 @@ export function createScimConnector(
             const error = new ConnectorError(
               system,
               "invalid",
-              `${describeCall(call, entitlement)}: group ${entitlement} does not exist`,
+              `${describeCall(call, entitlement)}: group ${entitlement} does not exist; create it, or set systems.${system}.createMissingGroups: true`,
               {
                 retryable: false,
               },
