@@ -64,7 +64,10 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (err instanceof TenureError) {
       process.stderr.write(`error: ${err.message}\n`);
-      if (err instanceof InvalidInputError) for (const d of err.details) process.stderr.write(`  ${d}\n`);
+      // Each problem once: a message that lists its details already (a configuration's) is not repeated.
+      if (err instanceof InvalidInputError) {
+        for (const d of err.details) if (!err.message.includes(d)) process.stderr.write(`  ${d}\n`);
+      }
       return err.exitCode;
     }
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
