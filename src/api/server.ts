@@ -18,6 +18,7 @@ import pino, { type DestinationStream, type LevelWithSilent } from "pino";
 import { maskSecrets, referencedSecrets } from "../policy/config-redaction.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import type { Store } from "../store/database.js";
+import { storeFailure } from "../store/store-errors.js";
 import { apiErrorSchema, toApiError } from "./api-errors.js";
 import { checkRouteDeclaration, registerAuth } from "./auth/auth-hooks.js";
 import type { TokenService } from "./auth/token-service.js";
@@ -133,7 +134,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   );
 
   app.setErrorHandler((err, request, reply) => {
-    const mapped = toApiError(err, request.id);
+    // A failure of the store itself (busy, damaged, full) is said in one line naming it (STYLE.md #7).
+    const mapped = toApiError(storeFailure(err, deps.store.describe) ?? err, request.id);
     if (mapped.internal) request.log.error({ err }, "request failed");
     else request.log.info({ status: mapped.status, code: mapped.body.error.code }, "request refused");
     return reply.code(mapped.status).headers(mapped.headers).send(mapped.body);

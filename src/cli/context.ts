@@ -5,6 +5,7 @@ import { loadConfig } from "../policy/config-loader.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { resolveNow } from "../shared/clock.js";
 import { openStore, type Store } from "../store/database.js";
+import { explainStoreError } from "../store/store-errors.js";
 import type { Output } from "./output.js";
 
 export interface GlobalOptions {
@@ -40,14 +41,28 @@ export function cliActor(): string {
   }
 }
 
+/**
+ * Opens the configured store for a command: it must already hold Tenure's schema (only `tenure init`
+ * and `tenure demo` create one), else NotATenureStoreError names it and nothing is written.
+ */
+export function openConfiguredStore(config: TenureConfig): Promise<Store> {
+  return openStore(config.database, { baseDir: config.baseDir, create: false });
+}
+
+/**
+ * Runs a command on the configured store, closed afterwards. A failure of the store itself (busy past
+ * the timeout, damaged, full) becomes one line naming it, and who holds the sync lock when busy.
+ */
 export async function withStore<T>(
   opts: GlobalOptions,
   fn: (ctx: { config: TenureConfig; store: Store }) => Promise<T>,
 ): Promise<T> {
   const config = await loadConfig(configPath(opts));
-  const store = await openStore(config.database, { baseDir: config.baseDir });
+  const store = await openConfiguredStore(config);
   try {
     return await fn({ config, store });
+  } catch (err) {
+    throw await explainStoreError(err, store);
   } finally {
     await store.close();
   }

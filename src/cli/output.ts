@@ -66,3 +66,24 @@ export function printTable(
   o.out.write(`${fmt(headers.map(escapeControl))}\n`);
   for (const r of cells) o.out.write(`${fmt(r)}\n`);
 }
+
+/**
+ * What the CLI does when its output goes nowhere. A reader that closed the pipe early
+ * (`tenure audit log | head -1`, EPIPE) is normal: the rest of the output is dropped silently and the
+ * command finishes with its own exit code — no stack trace. Any other write failure (a full disk,
+ * ENOSPC) is said once on stderr and makes the exit code 1. Installed once, by main.ts.
+ */
+export function handleOutputErrors(
+  out: NodeJS.WriteStream = process.stdout,
+  err: NodeJS.WriteStream = process.stderr,
+): void {
+  let said = false;
+  out.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE" || said) return;
+    said = true;
+    process.exitCode = 1;
+    err.write(`error: cannot write the output: ${e.message}\n`);
+  });
+  // Nowhere to say anything when stderr itself is closed: drop it.
+  err.on("error", () => {});
+}

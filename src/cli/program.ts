@@ -67,7 +67,10 @@ export async function run(argv: string[]): Promise<number> {
     const stderr = { err: process.stderr };
     if (err instanceof TenureError) {
       printError(stderr, `error: ${err.message}`);
-      if (err instanceof InvalidInputError) for (const d of err.details) printError(stderr, `  ${d}`);
+      // Each problem once: a message that lists its details already (a configuration's) is not repeated.
+      if (err instanceof InvalidInputError) {
+        for (const d of err.details) if (!err.message.includes(d)) printError(stderr, `  ${d}`);
+      }
       return err.exitCode;
     }
     printError(stderr, `error: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,10 +1,13 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from "kysely";
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import { InvalidInputError, TenureError } from "../shared/errors.js";
 import { migrationProvider } from "./migrations/index.js";
 import type { Database } from "./schema-types.js";
+import { storeFailure } from "./store-errors.js";
+import { assertTenureStore, inspectPostgres, inspectSqlite, missingSqliteFile } from "./store-identity.js";
 
 export type DatabaseKind = "sqlite" | "postgres";
 
@@ -23,6 +26,14 @@ export interface OpenOptions {
   baseDir?: string;
   /** Apply pending migrations (the default). */
   migrate?: boolean;
+  /**
+   * Whether a store without Tenure's schema — a SQLite file that does not exist, an empty database or
+   * PostgreSQL schema — may be given one (the default, for `tenure init`, `tenure demo` and tests).
+   * Every other command passes `false`, and such a store is then refused with a NotATenureStoreError
+   * naming it, before anything is written. A database holding another application's tables is refused
+   * either way. A store that has Tenure's schema is always migrated to the latest version.
+   */
+  create?: boolean;
 }
 
 /** Redacts the password of a connection URL for logs and messages. */
@@ -32,22 +43,35 @@ export function redactUrl(url: string): string {
 
 /**
  * Opens the store named by a `database:` URL: `sqlite:PATH` (WAL, foreign keys on) or
- * `postgres://...` (an optional `schema` query parameter sets the search_path).
+ * `postgres://...` (an optional `schema` query parameter sets the search_path). Before writing
+ * anything it checks that the store is Tenure's (see `OpenOptions.create`); a damaged file, a full
+ * disk or an unreachable server is a StoreFailureError naming the store.
  */
 export async function openStore(url: string, options: OpenOptions = {}): Promise<Store> {
   let store: Store;
+  const create = options.create !== false;
   if (url.startsWith("sqlite:")) {
     const file = url.slice("sqlite:".length);
     const resolved = file === ":memory:" ? file : path.resolve(options.baseDir ?? process.cwd(), file);
-    const sqlite = new BetterSqlite3(resolved);
+    const where = `sqlite:${resolved}`;
+    if (!create && resolved !== ":memory:" && !existsSync(resolved)) throw missingSqliteFile(where);
+    let sqlite: BetterSqlite3.Database | undefined;
+    try {
+      sqlite = new BetterSqlite3(resolved, create ? {} : { fileMustExist: true });
+      // First, and only pragmas that do not write: a store that is not Tenure's is left byte for byte.
+      sqlite.pragma("busy_timeout = 10000");
+      assertTenureStore(inspectSqlite(sqlite), where, create);
+    } catch (err) {
+      sqlite?.close();
+      throw storeFailure(err, where) ?? err;
+    }
     sqlite.pragma("journal_mode = WAL");
     sqlite.pragma("foreign_keys = ON");
-    sqlite.pragma("busy_timeout = 10000");
     sqlite.pragma("synchronous = NORMAL");
     // A sync of 100,000 people touches every index page; a 64 MiB page cache keeps them in memory.
     sqlite.pragma("cache_size = -65536");
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withInsertCache(sqlite) }) });
-    store = { db, kind: "sqlite", describe: `sqlite:${resolved}`, close: () => db.destroy() };
+    store = { db, kind: "sqlite", describe: where, close: () => db.destroy() };
   } else if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
     const parsed = new URL(url);
     const schema = parsed.searchParams.get("schema");
@@ -70,13 +94,18 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
       `database: "${redactUrl(url)}" is not a supported URL; expected sqlite:PATH or postgres://…`,
     );
   }
-  if (options.migrate !== false) {
-    try {
-      await migrate(store.db, store.schema);
-    } catch (err) {
-      await store.close();
-      throw err;
+  try {
+    if (store.kind === "postgres") {
+      const contents = await inspectPostgres(store.db);
+      assertTenureStore(contents, store.describe, create);
+      if (contents.kind === "empty" && store.schema !== undefined && options.migrate !== false) {
+        await sql`create schema if not exists ${sql.id(store.schema)}`.execute(store.db);
+      }
     }
+    if (options.migrate !== false) await migrate(store.db, store.schema);
+  } catch (err) {
+    await store.close();
+    throw storeFailure(err, store.describe) ?? err;
   }
   return store;
 }

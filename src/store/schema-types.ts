@@ -238,6 +238,19 @@ export interface ScheduleRunsTable {
   failures: number;
 }
 
+/**
+ * A run lock's holder (src/store/run-lock.ts): one row per run name (`sync`) while a process runs it.
+ * On SQLite the row is the lock; on PostgreSQL the lock is an advisory lock and the row only says who.
+ */
+export interface RunLocksTable {
+  name: string;
+  token: string;
+  pid: number;
+  host: string;
+  command: string;
+  acquired_at: string;
+}
+
 /** What a repository function runs on: the database, or a transaction the caller holds. */
 export type Db = Kysely<Database> | Transaction<Database>;
 
@@ -257,4 +270,5 @@ export interface Database {
   api_tokens: ApiTokensTable;
   scim_resources: ScimResourcesTable;
   schedule_runs: ScheduleRunsTable;
+  run_locks: RunLocksTable;
 }

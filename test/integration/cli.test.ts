@@ -15,16 +15,20 @@ describe("tenure CLI on a fresh workspace", () => {
   });
   afterAll(() => dispose());
 
-  it("init writes a config that validates, and refuses to overwrite it", async () => {
+  it("init writes a config that validates and creates its database; again, it keeps the config", async () => {
     const init = await runCli(["init", dir]);
     expect(init.code).toBe(0);
     expect(init.stdout).toContain("tenure.yaml");
+    expect(init.stdout).toContain(`sqlite:${path.join(dir, "tenure.db")} holds Tenure's schema`);
     const validate = await runCli(["validate"], { cwd: dir });
     expect(validate.stdout).toContain("valid");
     expect(validate.code).toBe(0);
+    const before = await readFile(path.join(dir, "tenure.yaml"), "utf8");
+    await writeFile(path.join(dir, "tenure.yaml"), `${before}# edited\n`);
     const again = await runCli(["init", dir]);
-    expect(again.code).toBe(1);
-    expect(again.stderr).toContain("already exists");
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain("already exists");
+    expect(await readFile(path.join(dir, "tenure.yaml"), "utf8")).toBe(`${before}# edited\n`);
   });
 
   it("sync --dry-run changes nothing; sync creates the sample organisation and audits it", async () => {

@@ -44,6 +44,8 @@ describe("tenure tasks", () => {
     ({ dir, dispose } = await tempDir("tenure-tasks-cli-"));
     await writeFile(path.join(dir, "tenure.yaml"), YAML);
     await writeHrCsv(dir, [ADA]);
+    // Only init creates the database; every other command refuses a store without Tenure's schema.
+    expect((await runCli(["init"], { cwd: dir })).code).toBe(0);
   });
   afterAll(() => dispose());
 

@@ -82,6 +82,8 @@ describe.each(stores)("reconcile past a failing system, store on %s", (_kind, ma
     const port = await deadPort();
     await writeHrCsv(dir, []);
     await writeFile(path.join(dir, "tenure.yaml"), yaml(url, app, port));
+    // What `tenure init` does: only init (and demo) give a store Tenure's schema.
+    await (await openStore(url, { baseDir: dir, create: true })).close();
     w = {
       dir,
       database: url,

@@ -52,6 +52,7 @@ describe("tenure schedule and serve's scheduler", () => {
         "",
       ].join("\n"),
     );
+    expect((await cli(["init"], "2026-03-01T09:00:00Z")).code).toBe(0);
     const sync = await cli(["sync"], "2026-03-01T09:00:00Z");
     expect(sync.code, sync.stderr).toBe(0);
   });

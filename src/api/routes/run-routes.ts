@@ -2,6 +2,7 @@ import { planTotals } from "../../engine/access-queries.js";
 import { connectorPool } from "../../engine/provision.js";
 import { reconcileSystems } from "../../engine/reconcile.js";
 import { runSync } from "../../engine/run-sync.js";
+import { withSyncLock } from "../../store/run-lock.js";
 import { BadRequestError } from "../api-errors.js";
 import { isConfiguredSystem, type RouteModule } from "../route-types.js";
 import { reconcileBody, reconcileResultSchema, syncBody, syncResultSchema } from "../schemas/run-schemas.js";
@@ -35,13 +36,18 @@ export const runRoutes: RouteModule = async (app, deps) => {
         throw new BadRequestError("body.source", `"${body.source}" is not a configured source`);
       }
       const run = await deps.runs.exclusive("sync", () =>
-        runSync(deps.store, deps.config, {
-          now: deps.now(),
-          actor: request.principal?.actor ?? "api",
-          dryRun: body.dryRun,
-          confirmMassChange: body.confirmMassChange,
-          ...(body.source !== undefined ? { source: body.source } : {}),
-        }),
+        withSyncLock(
+          deps.store,
+          { dryRun: body.dryRun, command: "api POST /api/sync", now: deps.now() },
+          () =>
+            runSync(deps.store, deps.config, {
+              now: deps.now(),
+              actor: request.principal?.actor ?? "api",
+              dryRun: body.dryRun,
+              confirmMassChange: body.confirmMassChange,
+              ...(body.source !== undefined ? { source: body.source } : {}),
+            }),
+        ),
       );
       const { sources, plan, provisioned } = run;
       return {

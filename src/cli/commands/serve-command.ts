@@ -3,8 +3,7 @@ import { type RunningServer, startServer } from "../../api/serve.js";
 import { configuredScheduler } from "../../engine/scheduled-jobs.js";
 import { loadConfig } from "../../policy/config-loader.js";
 import { UsageError } from "../../shared/errors.js";
-import { openStore } from "../../store/database.js";
-import { configPath, globalOptions, now } from "../context.js";
+import { configPath, globalOptions, now, openConfiguredStore } from "../context.js";
 
 export function parsePort(value: string): number {
   const port = Number(value);
@@ -68,7 +67,7 @@ export function registerServe(program: Command): void {
     .action(async (opts: { host?: string; port?: number }, cmd: Command) => {
       const g = globalOptions(cmd);
       const config = await loadConfig(configPath(g));
-      const store = await openStore(config.database, { baseDir: config.baseDir });
+      const store = await openConfiguredStore(config);
       try {
         const clock = serverClock();
         const server = await startServer({

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { type RunSyncResult, runSync } from "../../engine/run-sync.js";
 import type { SourceSyncResult } from "../../engine/sync.js";
+import { withSyncLock } from "../../store/run-lock.js";
 import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
 import { type Output, printJson, println } from "../output.js";
 import { planTotals, printPlan } from "../plan-output.js";
@@ -52,15 +53,18 @@ export function registerSync(program: Command): void {
         let applied = 0;
         try {
           const run = await withStore(g, ({ config, store }) =>
-            runSync(store, config, {
-              now: now(),
-              actor: cliActor(),
-              dryRun: opts.dryRun === true,
-              confirmMassChange: opts.confirmMassChange === true,
-              ...(opts.source !== undefined ? { source: opts.source } : {}),
-              onProgress: (p) => progress.update(p.done, p.total, `${p.source} ${p.phase}`),
-              onApply: () => progress.update(++applied, undefined, "apply"),
-            }),
+            // One sync at a time per store (a dry run changes nothing and needs no lock).
+            withSyncLock(store, { dryRun: opts.dryRun === true, command: "tenure sync", now: now() }, () =>
+              runSync(store, config, {
+                now: now(),
+                actor: cliActor(),
+                dryRun: opts.dryRun === true,
+                confirmMassChange: opts.confirmMassChange === true,
+                ...(opts.source !== undefined ? { source: opts.source } : {}),
+                onProgress: (p) => progress.update(p.done, p.total, `${p.source} ${p.phase}`),
+                onApply: () => progress.update(++applied, undefined, "apply"),
+              }),
+            ),
           );
           progress.stop();
           printRun(o, run, opts.dryRun === true);

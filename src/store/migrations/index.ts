@@ -8,6 +8,7 @@ import * as notifications from "./2026-11-21T04-00-notifications.js";
 import * as scimResources from "./2026-11-21T05-00-scim-resources.js";
 import * as scheduleRuns from "./2026-11-21T06-00-schedule-runs.js";
 import * as claimOwners from "./2026-12-03T08-00-claim-owners.js";
+import * as runLocks from "./2026-12-03T09-00-run-locks.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-11-21T05-00-scim-resources": scimResources,
   "2026-11-21T06-00-schedule-runs": scheduleRuns,
   "2026-12-03T08-00-claim-owners": claimOwners,
+  "2026-12-03T09-00-run-locks": runLocks,
 };
 
 export const migrationProvider: MigrationProvider = {
@@ -27,3 +29,6 @@ export const migrationProvider: MigrationProvider = {
 };
 
 export const LATEST_MIGRATION = Object.keys(MIGRATIONS).at(-1) ?? "";
+
+/** Tenure's first migration: a database whose migration table records it holds Tenure's schema. */
+export const FIRST_MIGRATION = Object.keys(MIGRATIONS)[0] ?? "";
