@@ -1,10 +1,11 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { Kysely, Migrator, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import { InvalidInputError, TenureError } from "../shared/errors.js";
 import { migrationProvider } from "./migrations/index.js";
+import { ScopedPostgresDialect } from "./postgres-scoped-dialect.js";
 import type { Database } from "./schema-types.js";
 import { storeFailure } from "./store-errors.js";
 import { assertTenureStore, inspectPostgres, inspectSqlite, missingSqliteFile } from "./store-identity.js";
@@ -81,7 +82,7 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
       max: 10,
       ...(schema ? { options: `-c search_path=${quotePgIdent(schema)}` } : {}),
     });
-    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    const db = new Kysely<Database>({ dialect: new ScopedPostgresDialect({ pool }) });
     store = {
       db,
       kind: "postgres",
