@@ -1,7 +1,7 @@
 import type { FastifyError } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { InvalidInputError, MassChangeError, TenureError } from "../shared/errors.js";
+import { InvalidInputError, MassChangeError, PlanChangedError, TenureError } from "../shared/errors.js";
 import { TooManyFailuresError } from "./auth/auth-errors.js";
 
 /**
@@ -19,7 +19,14 @@ export const apiErrorSchema = z
       counts: z
         .record(z.string(), z.object({ disable: z.number(), delete: z.number(), total: z.number() }))
         .optional()
-        .describe("mass_change only: per system, what the run would disable and delete"),
+        .describe(
+          "mass_change only: per `source:NAME` (identities it would terminate, as disable) and `system:NAME` " +
+            "(accounts it would disable and delete), with the population (total)",
+        ),
+      planHash: z
+        .string()
+        .optional()
+        .describe("mass_change: the stopped plan's hash (confirmMassChange takes it); plan_changed: the new plan's"),
     }),
   })
   .meta({ id: "Error" });
@@ -113,10 +120,17 @@ export function toApiError(err: unknown, requestId: string): MappedError {
     const headers: Record<string, string> = {};
     if (err instanceof MassChangeError) {
       mapped.error.counts = err.counts;
+      mapped.error.planHash = err.planHash;
       mapped.error.details = Object.entries(err.counts).map(([path, c]) => ({
         path,
-        message: `would disable ${c.disable} and delete ${c.delete} of ${c.total} accounts`,
+        message: path.startsWith("source:")
+          ? `would terminate ${c.disable} of ${c.total} identities`
+          : `would disable ${c.disable} and delete ${c.delete} of ${c.total} accounts`,
       }));
+    }
+    if (err instanceof PlanChangedError) {
+      mapped.error.planHash = err.planHash;
+      mapped.error.details = [{ path: "confirmMassChange", message: `confirmed ${err.confirmed}, plan now ${err.planHash}` }];
     }
     if (err instanceof TooManyFailuresError) headers["retry-after"] = String(err.retryAfterSeconds);
     const internal = err.httpStatus >= 500;

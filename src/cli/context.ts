@@ -1,9 +1,11 @@
 import os from "node:os";
 import path from "node:path";
 import type { Command } from "commander";
+import { PLAN_HASH_PATTERN } from "../engine/mass-change.js";
 import { loadConfig } from "../policy/config-loader.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { resolveNow } from "../shared/clock.js";
+import { UsageError } from "../shared/errors.js";
 import { openStore, type Store } from "../store/database.js";
 import { explainStoreError } from "../store/store-errors.js";
 import type { Output } from "./output.js";
@@ -66,4 +68,19 @@ export async function withStore<T>(
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Parses `--confirm-mass-change PLAN_HASH`: the 64-hex-digit hash a mass-change stop printed.
+ * @throws UsageError (exit 2) for anything else.
+ */
+export function parsePlanHash(value: string): string {
+  const hash = value.trim().toLowerCase();
+  if (!PLAN_HASH_PATTERN.test(hash)) {
+    throw new UsageError(
+      `--confirm-mass-change: "${value}" is not a plan hash (64 hex digits); use the hash the mass-change ` +
+        "stop printed (or `tenure sync --dry-run --json` shows as massChange.planHash)",
+    );
+  }
+  return hash;
 }

@@ -16,8 +16,13 @@ export interface EnqueuePlanOptions {
   now: Date;
   /** Who queues, recorded in the audit (e.g. `cli:alice`). */
   actor: string;
-  /** Lets the plan through mass-change protection; the audit records who confirmed, per system. */
+  /**
+   * Lets the plan through mass-change protection; the audit records who confirmed, per system. Callers
+   * set it only after guardMassChange accepted the confirmed plan hash.
+   */
   confirmMassChange?: boolean;
+  /** The confirmed plan hash, recorded in `operation.mass_change_confirmed`. */
+  planHash?: string;
   lifecycle: Pick<LifecycleConfig, "massChangeThreshold">;
   /** For each system's `retry.maxAttempts`, stored on its operations. */
   systems: Readonly<Record<string, Pick<SystemDef, "retry">>>;
@@ -80,6 +85,7 @@ export async function enqueuePlan(
         delete: c.delete,
         total: c.total,
         confirmedBy: options.actor,
+        ...(options.planHash !== undefined ? { planHash: options.planHash } : {}),
       },
     }));
     for (const op of result.queued) events.push(queuedEvent(op, at, options.actor));

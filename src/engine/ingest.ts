@@ -4,7 +4,7 @@ import { normaliseText } from "../domain/normalise-text.js";
 import type { PlanProblem } from "../domain/plan.js";
 import type { RenamedKey } from "../domain/sync-plan.js";
 import type { PushSourceConfig, TenureConfig } from "../policy/config-types.js";
-import { InvalidInputError, MassChangeError, NotFoundError, TenureError } from "../shared/errors.js";
+import { InvalidInputError, NotFoundError, TenureError } from "../shared/errors.js";
 import { createKeyedLock, type KeyedLock } from "../shared/keyed-lock.js";
 import { listForMessage } from "../sources/finding-format.js";
 import {
@@ -19,11 +19,17 @@ import { accountLinkRepository, accountRepository } from "../store/account-repos
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { operationRepository } from "../store/operation-repository.js";
-import { checkMassChange, type OperationOutcome } from "./apply.js";
+import type { OperationOutcome } from "./apply.js";
 import { enqueuePlan } from "./enqueue.js";
 import { planIdentities } from "./identity-plan.js";
-import { recordMassChangeStop } from "./mass-change.js";
-import { applyQueued, type ConnectorPool, connectorPool, reconcileFirstContact } from "./provision.js";
+import { guardMassChange, type MassChangeLevel, planHashOf } from "./mass-change.js";
+import {
+  applyQueued,
+  type ConnectorPool,
+  connectorPool,
+  countForMassChange,
+  reconcileFirstContact,
+} from "./provision.js";
 import { checkRenames, declaredRenames } from "./push-renames.js";
 import { knownPerson, type PlannedSourceRun, planSourceRun, writeSourceRun } from "./sync.js";
 
@@ -44,8 +50,12 @@ export interface IngestRequest {
   now: Date;
   /** default true: plan+enqueue+apply the affected identities' operations before returning */
   provision?: boolean;
-  /** Lets the push through mass-change protection; the audit records who confirmed. Default false. */
-  confirmMassChange?: boolean;
+  /**
+   * The plan hash of a stopped push, confirmed by an admin: the push goes through mass-change protection
+   * only if the same records plan to this hash now (else PlanChangedError, nothing written); the audit
+   * records who confirmed. Who may confirm is the caller's check (the API lets only admins).
+   */
+  confirmMassChange?: string | undefined;
   /**
    * Connectors kept open across pushes (a server's, closed by it): a push then pays no connection
    * set-up on the leaver path. Without it, connectors are opened for this push and closed after.
@@ -139,8 +149,9 @@ function lockOf(store: Store): KeyedLock {
  *
  * @throws NotFoundError (404) for a source that is not configured; TenureError `source_not_push` (409)
  *   for a source of another type; InvalidInputError when a record has a field the source does not read
- *   (nothing changed); MassChangeError (409, after recording the stop) when the push would terminate,
- *   or disable or delete accounts of, more than lifecycle.massChangeThreshold — nothing changed.
+ *   (nothing changed); MassChangeError (409, after recording its one `mass-change.stopped` event) when
+ *   the push would terminate, or disable or delete accounts of, more than lifecycle.massChangeThreshold —
+ *   nothing else written; PlanChangedError (409) when `confirmMassChange` is not the push's plan hash.
  */
 export async function ingestRecords(
   store: Store,
@@ -233,11 +244,7 @@ async function ingestLocked(
       pushed.has(normaliseText(i.sourceKey)) ||
       (i.attributes.email !== null && byEmail.has(i.attributes.email.toLowerCase())),
   );
-  const options = {
-    now: request.now,
-    actor: request.actor,
-    confirmMassChange: request.confirmMassChange === true,
-  };
+  const options = { now: request.now, actor: request.actor };
   const run = await planSourceRun(
     store,
     config,
@@ -246,7 +253,6 @@ async function ingestLocked(
       existing,
       read,
       population: () => identityRepository.countLive(db, source.name),
-      run: `push to source ${source.name}`,
       recordsOnly: true,
       renamedKeys,
     },
@@ -257,7 +263,8 @@ async function ingestLocked(
   const changed = run.plan.changes.map((c) => c.identity);
   if (changed.length === 0) return { results, operations: nothing, recomputed: [], problems: [] };
   if (request.provision === false || Object.keys(config.policy.systems).length === 0) {
-    await writeSourceRun(store, run, options);
+    const confirmed = await guardPush(store, config, request, run, []);
+    await writeSourceRun(store, confirmed, options);
     return { results, operations: nothing, recomputed: [], problems: [] };
   }
 
@@ -312,7 +319,7 @@ async function provisionPush(
   identities: readonly Identity[],
 ): Promise<Omit<IngestResult, "results">> {
   const now = request.now;
-  const options = { now, actor: request.actor, confirmMassChange: request.confirmMassChange === true };
+  const options = { now, actor: request.actor };
   const pool = request.connectors ?? connectorPool(config);
   try {
     const unreachable = await reconcileFirstContact(store, config, pool, options);
@@ -321,11 +328,15 @@ async function provisionPush(
     for (const [system, message] of unreachable) {
       plan.problems.push({ kind: "system-unread", identityId: null, system, username: null, message });
     }
-    const accountCountBySystem = await checkPushMassChange(store, config, ops, request, run.result.source);
+    const accountCountBySystem = await populationFor(store, config, ops);
+    const counted = await countForMassChange(store, config, ops, accountCountBySystem);
+    const written = await guardPush(store, config, request, run, counted.fresh, counted.exceeded);
 
-    await writeSourceRun(store, run, options);
+    await writeSourceRun(store, written, options);
     const queued = await enqueuePlan(store, ops, {
       ...options,
+      confirmMassChange: written.massChangeConfirmed !== null && counted.exceeded.length > 0,
+      ...(written.massChangeConfirmed !== null ? { planHash: written.massChangeConfirmed } : {}),
       lifecycle: config.lifecycle,
       systems: config.policy.systems,
       accountCountBySystem,
@@ -358,16 +369,13 @@ async function provisionPush(
 }
 
 /**
- * Mass-change protection for the push's operations, before anything is written. Accounts are counted
- * only when a system's disables and deletes pass the threshold's minimum (a push of a few leavers never
- * does). Returns the counts for enqueuePlan, which checks again.
+ * The accounts per system mass-change protection takes a share of, counted only when some system's
+ * disables and deletes pass the threshold's minimum (a push of a few leavers never does): else none.
  */
-async function checkPushMassChange(
+async function populationFor(
   store: Store,
   config: TenureConfig,
   ops: readonly PlannedOperation[],
-  request: IngestRequest,
-  source: string,
 ): Promise<Record<string, number>> {
   const threshold = config.lifecycle.massChangeThreshold;
   const removals = new Map<string, number>();
@@ -376,27 +384,34 @@ async function checkPushMassChange(
       removals.set(op.system, (removals.get(op.system) ?? 0) + 1);
   }
   if (![...removals.values()].some((n) => n > threshold.minimum)) return {};
-  const counts = await accountRepository.countBySystem(store.db);
-  if (request.confirmMassChange) return counts;
-  try {
-    checkMassChange(ops, counts, threshold);
-  } catch (err) {
-    if (err instanceof MassChangeError) {
-      await recordMassChangeStop(
-        store,
-        err,
-        {
-          run: `push to source ${source}`,
-          action: "operation.mass_change_stopped",
-          actor: request.actor,
-          now: request.now,
-        },
-        config,
-      );
-    }
-    throw err;
-  }
-  return counts;
+  return accountRepository.countBySystem(store.db);
+}
+
+/**
+ * Mass-change protection for the whole push — its terminations and its operations — before anything is
+ * written (see guardMassChange). Returns the run to write, marked confirmed when a confirmation let it through.
+ */
+async function guardPush(
+  store: Store,
+  config: TenureConfig,
+  request: IngestRequest,
+  run: PlannedSourceRun,
+  fresh: readonly PlannedOperation[],
+  systems: readonly MassChangeLevel[] = [],
+): Promise<PlannedSourceRun> {
+  const source = run.result.source;
+  const planHash = planHashOf({ sources: [{ source, plan: run.plan }], operations: fresh });
+  const confirmed = await guardMassChange(store, config, {
+    run: `push to source ${source}`,
+    actor: request.actor,
+    now: request.now,
+    planHash,
+    exceeded: [...(run.massChange === null ? [] : [run.massChange]), ...systems],
+    confirm: request.confirmMassChange,
+    confirmWith: (h) =>
+      `an admin token pushing the same records to POST /api/sources/${source}/records?confirmMassChange=${h}`,
+  });
+  return confirmed ? { ...run, massChangeConfirmed: planHash } : run;
 }
 
 /**

@@ -6,15 +6,25 @@ import type { SourceConfig, TenureConfig } from "../policy/config-types.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import type { ApplyProgress } from "./apply.js";
-import { type ProvisionResult, provision } from "./provision.js";
-import { type PlannedSourceRun, planSourceRun, type SourceSyncResult, writeSourceRun } from "./sync.js";
+import { guardMassChange, planHashOf } from "./mass-change.js";
+import { commitProvisioning, connectorPool, type ProvisionResult, planProvisioning } from "./provision.js";
+import {
+  confirmRun,
+  type PlannedSourceRun,
+  planSourceRun,
+  type SourceSyncResult,
+  writeSourceRun,
+} from "./sync.js";
 
 export interface LifecycleSweepOptions {
   now: Date;
   /** Recorded as the actor of every change (`scheduler`, or `cli:alice` for `schedule run`). */
   actor: string;
-  /** Lets terminations past lifecycle.massChangeThreshold through; the audit records who confirmed. */
-  confirmMassChange?: boolean;
+  /**
+   * The plan hash of a stopped sweep, confirmed by an admin (`schedule run lifecycle --confirm-mass-change
+   * HASH`): the sweep goes ahead only if the plan computed now has this hash; the audit records who confirmed.
+   */
+  confirmMassChange?: string | undefined;
   onApply?: (p: ApplyProgress) => void;
 }
 
@@ -50,10 +60,12 @@ export interface LifecycleSweepResult {
  * 3. Provisioning plans every identity at `now` — which also enables accounts on a start date, disables
  *    them on an end date, deletes them after retention, revokes expired assignments — and applies it.
  *
- * Every source is planned before anything is written, so a mass-change stop (terminations past
- * lifecycle.massChangeThreshold) records `sync.mass_change_stopped`, queues `mass-change.stopped` and
- * changes nothing. Provisioning has its own protection, as for a sync.
- * @throws MassChangeError when either protection stops the run.
+ * Every source and the provisioning are planned before anything is written, and mass-change protection
+ * looks at the whole plan (terminations per source, disables and deletes per system): a stopped sweep
+ * writes nothing — no move, no warning, no operation — but one `mass-change.stopped` audit event and
+ * its notification.
+ * @throws MassChangeError when protection stops the run; PlanChangedError when `confirmMassChange` is not
+ *   the plan computed now.
  */
 export async function sweepLifecycle(
   store: Store,
@@ -71,9 +83,8 @@ export async function sweepLifecycle(
         existing,
         read: { source: sourceConfig.name, records: [], findings: [], rowsRead: 0, complete: false },
         population: () => existing.filter((i) => !isGone(i.state)).length,
-        run: `scheduled lifecycle sweep of source ${sourceConfig.name}`,
       },
-      { now: options.now, actor: options.actor, confirmMassChange: options.confirmMassChange === true },
+      { now: options.now, actor: options.actor },
     );
     const moved = new Map(run.plan.changes.map((c) => [c.identity.id, c.identity]));
     runs.push({
@@ -82,22 +93,51 @@ export async function sweepLifecycle(
       identities: existing.map((i) => moved.get(i.id) ?? i),
     });
   }
-  for (const { run } of runs) {
-    if (run.plan.changes.length > 0) await writeSourceRun(store, run, options);
-  }
-
-  const warnings = await warnBeforeEndDates(store, config, runs, options.now);
-
-  let provisioned: ProvisionResult | null = null;
-  if (Object.keys(config.policy.systems).length > 0) {
-    provisioned = await provision(store, config, {
-      now: () => options.now,
-      actor: options.actor,
-      confirmMassChange: options.confirmMassChange === true,
-      ...(options.onApply ? { onProgress: options.onApply } : {}),
+  const pool = connectorPool(config);
+  try {
+    const provisioning =
+      Object.keys(config.policy.systems).length > 0
+        ? await planProvisioning(store, config, pool, {
+            now: options.now,
+            actor: options.actor,
+            overrides: runs.flatMap((r) => r.run.plan.changes.map((c) => c.identity)),
+          })
+        : null;
+    const planHash = planHashOf({
+      sources: runs.map((r) => ({ source: r.sourceConfig.name, plan: r.run.plan })),
+      operations: provisioning?.fresh ?? [],
     });
+    const confirmed = await guardMassChange(store, config, {
+      run: "scheduled lifecycle sweep",
+      actor: options.actor,
+      now: options.now,
+      planHash,
+      exceeded: [
+        ...runs.flatMap((r) => (r.run.massChange === null ? [] : [r.run.massChange])),
+        ...(provisioning?.exceeded ?? []),
+      ],
+      confirm: options.confirmMassChange,
+      confirmWith: (h) => `tenure schedule run lifecycle --confirm-mass-change ${h}`,
+    });
+    for (const { run } of runs) {
+      if (run.plan.changes.length > 0) {
+        await writeSourceRun(store, confirmed ? confirmRun(run, planHash) : run, options);
+      }
+    }
+    const warnings = await warnBeforeEndDates(store, config, runs, options.now);
+    const provisioned =
+      provisioning === null
+        ? null
+        : await commitProvisioning(store, config, pool, provisioning, {
+            now: () => options.now,
+            actor: options.actor,
+            confirmed: confirmed && provisioning.exceeded.length > 0 ? planHash : null,
+            ...(options.onApply ? { onProgress: options.onApply } : {}),
+          });
+    return { sources: runs.map((r) => r.run.result), warnings, provisioned };
+  } finally {
+    await pool.closeAll();
   }
-  return { sources: runs.map((r) => r.run.result), warnings, provisioned };
 }
 
 /** The run with `scheduled: ` before each reason, so the audit tells a calendar move from a record's. */

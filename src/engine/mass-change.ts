@@ -1,9 +1,12 @@
+import { createHash } from "node:crypto";
+import { canonicalJson } from "../audit/canonical-json.js";
 import { appendEvents } from "../audit/ledger.js";
 import type { PlannedOperation } from "../domain/access-types.js";
+import type { SyncPlan } from "../domain/sync-plan.js";
 import { enqueueNotifications } from "../notify/notification-enqueue.js";
 import type { MassChangeCountData } from "../notify/notification-events.js";
 import type { LifecycleConfig, TenureConfig } from "../policy/config-types.js";
-import { MassChangeError } from "../shared/errors.js";
+import { MassChangeError, PlanChangedError } from "../shared/errors.js";
 import type { Store } from "../store/database.js";
 
 /**
@@ -20,58 +23,148 @@ export function exceedsMassChangeThreshold(
   return count > (population * threshold.percent) / 100;
 }
 
-/** What stopped, for the audit and the notification. */
-export interface MassChangeStop {
-  /** In words: `sync of source hr`, `provisioning`. */
-  run: string;
-  /** The audit action: `sync.mass_change_stopped` or `operation.mass_change_stopped`. */
-  action: string;
-  actor: string;
-  now: Date;
+/** How a plan hash is written: 64 lowercase hex digits. */
+export const PLAN_HASH_PATTERN = /^[0-9a-f]{64}$/;
+
+/** One source or system past the threshold: `source` counts people terminated (as `disable`), `system` accounts. */
+export type MassChangeLevel = MassChangeCountData;
+
+/** What a run would write, for its plan hash: each source's identity changes and the operations it queues. */
+export interface PlanHashInput {
+  sources: ReadonlyArray<{ source: string; plan: SyncPlan }>;
+  operations: ReadonlyArray<Pick<PlannedOperation, "idempotencyKey">>;
 }
 
 /**
- * Records that mass-change protection stopped a run: one audit event per system or source past the
- * threshold (subject `system:NAME` / `source:NAME`, as the confirmation events are filed) and the
- * `mass-change.stopped` notification, in one transaction of their own — the stopped run wrote nothing
- * for them to join. Call it before throwing `error`.
+ * The plan hash: hex SHA-256 over the canonical JSON (RFC 8785) of what the run would write — every
+ * identity change (source, key, state and attributes before and after, the lifecycle actions) and the
+ * idempotency keys of the operations. Nothing random or clock-bound goes in (no new ids, no timestamps),
+ * so planning the same data twice gives the same hash, and any difference in what would be written
+ * gives another. Pure.
  */
-export async function recordMassChangeStop(
+export function planHashOf(input: PlanHashInput): string {
+  const changes = input.sources
+    .flatMap(({ source, plan }) =>
+      plan.changes.map((c) => ({
+        source,
+        key: c.identity.sourceKey,
+        cause: c.cause,
+        before:
+          c.before === undefined
+            ? null
+            : {
+                key: c.before.sourceKey,
+                state: c.before.state,
+                employment: c.before.employment,
+                attributes: c.before.attributes,
+              },
+        after: {
+          state: c.identity.state,
+          employment: c.identity.employment,
+          attributes: c.identity.attributes,
+        },
+        actions: c.events.map((e) => e.action),
+      })),
+    )
+    .sort((a, b) => compare(`${a.source}\u0000${a.key}`, `${b.source}\u0000${b.key}`));
+  const operations = [...new Set(input.operations.map((o) => o.idempotencyKey))].sort(compare);
+  return createHash("sha256")
+    .update(canonicalJson({ version: 1, changes, operations }))
+    .digest("hex");
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A planned run at the mass-change gate: what {@link guardMassChange} decides on. */
+export interface MassChangeGate {
+  /** The run in words, for the audit and the notification: `sync`, `push to source hr`, `provisioning`. */
+  run: string;
+  actor: string;
+  now: Date;
+  planHash: string;
+  /** Every source and system past the threshold (empty: the run goes ahead). */
+  exceeded: readonly MassChangeLevel[];
+  /** The plan hash the caller confirmed (`--confirm-mass-change HASH`), if any. */
+  confirm?: string | undefined;
+  /** How to confirm a plan, for the messages: `(h) => \`tenure sync --confirm-mass-change ${h}\``. */
+  confirmWith: (planHash: string) => string;
+}
+
+/**
+ * Mass-change protection for one planned run, before it writes anything:
+ * - a confirmation whose hash is not `gate.planHash` → PlanChangedError (409, exit 1), nothing written;
+ * - something past the threshold and no confirmation → the stop is recorded — ONE `mass-change.stopped`
+ *   audit event (subject `plan:HASH`, the counts and the hash in its details) and its notification, in a
+ *   transaction of their own — and MassChangeError (409, exit 3) is thrown;
+ * - otherwise the run may go ahead; returns true when it goes ahead past the threshold by confirmation
+ *   (its write then audits who confirmed).
+ */
+export async function guardMassChange(
   store: Pick<Store, "db">,
-  error: MassChangeError,
-  stop: MassChangeStop,
-  config: Pick<TenureConfig, "notify">,
-): Promise<void> {
-  const at = stop.now.toISOString();
-  const systems: MassChangeCountData[] = Object.entries(error.counts).map(([key, c]) => {
-    const colon = key.indexOf(":");
-    const kind = key.slice(0, colon) === "source" ? "source" : "system";
-    return { kind, name: key.slice(colon + 1), disable: c.disable, delete: c.delete, total: c.total };
-  });
+  config: Pick<TenureConfig, "notify" | "lifecycle">,
+  gate: MassChangeGate,
+): Promise<boolean> {
+  if (gate.confirm !== undefined && gate.confirm !== gate.planHash) {
+    throw new PlanChangedError(
+      `${gate.run}: the plan changed since it was shown: confirmed ${gate.confirm}, but the plan computed now ` +
+        `is ${gate.planHash}; nothing was changed. Look at what the run would do now and, if it is intended, ` +
+        `confirm that plan: ${gate.confirmWith(gate.planHash)}`,
+      gate.confirm,
+      gate.planHash,
+    );
+  }
+  if (gate.exceeded.length === 0) return false;
+  if (gate.confirm !== undefined) return true;
+  const { percent, minimum } = config.lifecycle.massChangeThreshold;
+  const error = new MassChangeError(
+    `${gate.exceeded.map(describe).join("; ")} — more than lifecycle.massChangeThreshold ` +
+      `(${percent}% and at least ${minimum}); nothing was changed. Plan hash ${gate.planHash}. Check the HR ` +
+      `data and the policy; if the change is intended, an admin confirms exactly this plan: ` +
+      gate.confirmWith(gate.planHash),
+    Object.fromEntries(
+      gate.exceeded.map((c) => [
+        `${c.kind}:${c.name}`,
+        { disable: c.disable, delete: c.delete, total: c.total },
+      ]),
+    ),
+    gate.planHash,
+  );
+  const at = gate.now.toISOString();
   await store.db.transaction().execute(async (trx) => {
-    await appendEvents(
-      trx,
-      Object.entries(error.counts).map(([subject, c]) => ({
+    await appendEvents(trx, [
+      {
         time: at,
-        actor: stop.actor,
-        action: stop.action,
-        subject,
+        actor: gate.actor,
+        action: "mass-change.stopped",
+        subject: `plan:${gate.planHash}`,
         details: {
-          run: stop.run,
-          disable: c.disable,
-          delete: c.delete,
-          total: c.total,
+          run: gate.run,
+          planHash: gate.planHash,
+          threshold: { percent, minimum },
+          exceeded: gate.exceeded.map((c) => ({ ...c })),
           stoppedBy: "threshold",
         },
-      })),
-    );
+      },
+    ]);
     await enqueueNotifications(
       trx,
-      { name: "mass-change.stopped", data: { run: stop.run, actor: stop.actor, systems } },
+      {
+        name: "mass-change.stopped",
+        data: { run: gate.run, actor: gate.actor, planHash: gate.planHash, systems: [...gate.exceeded] },
+      },
       config,
-      stop.now,
+      gate.now,
     );
   });
+  throw error;
+}
+
+function describe(c: MassChangeLevel): string {
+  return c.kind === "source"
+    ? `source ${c.name}: this run would terminate ${c.disable} of ${c.total} identities`
+    : `system ${c.name}: this run would disable ${c.disable} and delete ${c.delete} of ${c.total} accounts`;
 }
 
 /** The systems whose planned disables and deletes exceed the threshold, with the counts. */
@@ -113,9 +206,9 @@ export function massChangesOf(
 
 /**
  * Mass-change protection for provisioning: throws when, in any system, the operations would disable or
- * delete more than `lifecycle.massChangeThreshold` of its accounts. Call it before enqueueing, so nothing
- * at all is applied; a caller with confirmation skips it and audits who confirmed.
- * @throws MassChangeError (exit code 3) naming every such system with its counts.
+ * delete more than `lifecycle.massChangeThreshold` of its accounts. Records nothing: the run-level gate
+ * (guardMassChange) records the stop; this is the queue's last check inside its own transaction.
+ * @throws MassChangeError (exit code 3) naming every such system with its counts, and the operations' plan hash.
  */
 export function checkMassChange(
   ops: readonly PlannedOperation[],
@@ -127,12 +220,15 @@ export function checkMassChange(
   const parts = exceeded.map(
     (c) => `${c.system} (disable ${c.disable}, delete ${c.delete} of ${c.total} accounts)`,
   );
+  const planHash = planHashOf({ sources: [], operations: ops });
   throw new MassChangeError(
     `this plan would disable or delete more than lifecycle.massChangeThreshold (${threshold.percent}% and at ` +
-      `least ${threshold.minimum}) of the accounts in ${parts.join(", ")}; nothing was queued. Check the HR ` +
-      "data and the policy; if the change is intended, run again with --confirm-mass-change.",
+      `least ${threshold.minimum}) of the accounts in ${parts.join(", ")}; nothing was queued. Plan hash ` +
+      `${planHash}. Check the HR data and the policy; if the change is intended, an admin confirms exactly ` +
+      `this plan: tenure sync --confirm-mass-change ${planHash}`,
     Object.fromEntries(
       exceeded.map((c) => [`system:${c.system}`, { disable: c.disable, delete: c.delete, total: c.total }]),
     ),
+    planHash,
   );
 }

@@ -7,17 +7,17 @@ import { localDate } from "../domain/local-date.js";
 import { type PlanAllResult, planAllSteps } from "../domain/plan.js";
 import { notifyConnectorUnreachable } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
-import { MassChangeError } from "../shared/errors.js";
 import { accountLinkRepository, accountRepository } from "../store/account-repository.js";
 import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
+import { operationRepository } from "../store/operation-repository.js";
 import { type ApplyProgress, type ApplyResult, applyOperations, DEFAULT_BATCH } from "./apply.js";
 import { recoverDeadClaims, thisProcess } from "./claim-recovery.js";
 import { type ConnectorPool, connectorPool, DEFAULT_DEADLINES } from "./connector-pool.js";
 import { type EnqueuePlanResult, enqueuePlan } from "./enqueue.js";
 import { drainSteps } from "./give-way.js";
-import { recordMassChangeStop } from "./mass-change.js";
+import { guardMassChange, type MassChangeLevel, massChangesOf, planHashOf } from "./mass-change.js";
 import { reconcileSystem } from "./reconcile.js";
 
 export { type ConnectorPool, connectorPool } from "./connector-pool.js";
@@ -98,11 +98,125 @@ export interface ProvisionResult {
   applied: ApplyResult | null;
 }
 
+/** Provisioning planned but not written: what {@link planProvisioning} hands to {@link commitProvisioning}. */
+export interface PlannedProvisioning {
+  plan: ProvisionPlan;
+  /** The operations to queue: the plan's, less systems not asked for or never read. */
+  ops: PlannedOperation[];
+  /** The operations not queued already (open ones are skipped by the queue): what the run would write. */
+  fresh: PlannedOperation[];
+  newLinks: Array<{ identityId: string; system: string; username: string }>;
+  /** Systems where the fresh operations would disable or delete more than the threshold of the accounts. */
+  exceeded: MassChangeLevel[];
+}
+
 /**
- * Plan → queue → apply: records usernames the plan allocated, queues the operations (mass-change
- * protection first, so a stopped run queues nothing but its `operation.mass_change_stopped` audit
- * events and `mass-change.stopped` notification), then applies everything due — including
- * operations queued by earlier runs that are waiting for a retry.
+ * Plans provisioning and counts it for mass-change protection, writing nothing but what first
+ * contact reads (reconcileFirstContact: a system never read is read before it is planned).
+ */
+export async function planProvisioning(
+  store: Store,
+  config: TenureConfig,
+  pool: ConnectorPool,
+  options: { now: Date; actor: string; overrides?: readonly Identity[]; system?: string },
+): Promise<PlannedProvisioning> {
+  const at = options.now;
+  const unreachable = await reconcileFirstContact(store, config, pool, { now: at, actor: options.actor });
+  const plan = await computeProvisionPlan(store, config, {
+    now: at,
+    ...(options.overrides ? { overrides: options.overrides } : {}),
+  });
+  const ops: PlannedOperation[] = plan.operations.filter(
+    (o) => (options.system === undefined || o.system === options.system) && !unreachable.has(o.system),
+  );
+  for (const [system, message] of unreachable) {
+    plan.problems.push({ kind: "system-unread", identityId: null, system, username: null, message });
+  }
+  const newLinks = [...plan.allocated].flatMap(([identityId, systems]) =>
+    Object.entries(systems)
+      .filter(([system]) => !unreachable.has(system))
+      .map(([system, username]) => ({ identityId, system, username })),
+  );
+  return {
+    plan,
+    ops,
+    newLinks,
+    ...(await countForMassChange(store, config, ops, plan.accountCountBySystem)),
+  };
+}
+
+/**
+ * What mass-change protection counts of planned operations: those not queued already (`fresh`: the
+ * queue skips the open ones, and a confirmed change being applied is not asked about again), and per
+ * system the distinct accounts they would disable or delete, against the system's accounts. Reads only.
+ */
+export async function countForMassChange(
+  store: Pick<Store, "db">,
+  config: Pick<TenureConfig, "lifecycle">,
+  ops: readonly PlannedOperation[],
+  accountCountBySystem: Readonly<Record<string, number>>,
+): Promise<{ fresh: PlannedOperation[]; exceeded: MassChangeLevel[] }> {
+  const open = await operationRepository.openKeys(
+    store.db,
+    ops.map((o) => o.idempotencyKey),
+  );
+  const fresh = ops.filter((o) => !open.has(o.idempotencyKey));
+  const exceeded = massChangesOf(fresh, accountCountBySystem, config.lifecycle.massChangeThreshold).map(
+    (c): MassChangeLevel => ({
+      kind: "system",
+      name: c.system,
+      disable: c.disable,
+      delete: c.delete,
+      total: c.total,
+    }),
+  );
+  return { fresh, exceeded };
+}
+
+/**
+ * Writes planned provisioning once mass-change protection let it through: queues the operations
+ * (auditing the confirmation when `confirmed` holds the plan hash), records the usernames the plan
+ * allocated, then applies everything due — including operations queued by earlier runs waiting for a retry.
+ */
+export async function commitProvisioning(
+  store: Store,
+  config: TenureConfig,
+  pool: ConnectorPool,
+  run: PlannedProvisioning,
+  options: {
+    now: () => Date;
+    actor: string;
+    confirmed: string | null;
+    onProgress?: (p: ApplyProgress) => void;
+    system?: string;
+  },
+): Promise<ProvisionResult> {
+  const at = options.now();
+  const queued = await enqueuePlan(store, run.ops, {
+    now: at,
+    actor: options.actor,
+    confirmMassChange: options.confirmed !== null,
+    ...(options.confirmed !== null ? { planHash: options.confirmed } : {}),
+    lifecycle: config.lifecycle,
+    systems: config.policy.systems,
+    accountCountBySystem: run.plan.accountCountBySystem,
+  });
+  await accountLinkRepository.insertMany(store.db, run.newLinks, at.toISOString());
+  const applied = await applyQueued(store, config, {
+    now: options.now,
+    actor: options.actor,
+    pool,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.system !== undefined ? { system: options.system } : {}),
+  });
+  return { plan: run.plan, queued, applied };
+}
+
+/**
+ * Plan → mass-change protection → queue → apply, for provisioning alone (the run's label is
+ * `provisioning`): a stopped run writes nothing but its one `mass-change.stopped` audit event and
+ * notification (MassChangeError); a confirmation (`confirmMassChange`, the plan hash) that is not the
+ * plan computed now writes nothing (PlanChangedError).
  */
 export async function provision(
   store: Store,
@@ -110,7 +224,8 @@ export async function provision(
   options: {
     now: () => Date;
     actor: string;
-    confirmMassChange?: boolean;
+    /** The plan hash an admin confirmed (see guardMassChange). */
+    confirmMassChange?: string | undefined;
     overrides?: readonly Identity[];
     onProgress?: (p: ApplyProgress) => void;
     system?: string;
@@ -119,47 +234,29 @@ export async function provision(
   const at = options.now();
   const pool = connectorPool(config);
   try {
-    const unreachable = await reconcileFirstContact(store, config, pool, { now: at, actor: options.actor });
-    const plan = await computeProvisionPlan(store, config, {
+    const run = await planProvisioning(store, config, pool, {
       now: at,
+      actor: options.actor,
       ...(options.overrides ? { overrides: options.overrides } : {}),
+      ...(options.system !== undefined ? { system: options.system } : {}),
     });
-    const ops: PlannedOperation[] = plan.operations.filter(
-      (o) => (options.system === undefined || o.system === options.system) && !unreachable.has(o.system),
-    );
-    for (const [system, message] of unreachable) {
-      plan.problems.push({ kind: "system-unread", identityId: null, system, username: null, message });
-    }
-    const newLinks = [...plan.allocated].flatMap(([identityId, systems]) =>
-      Object.entries(systems)
-        .filter(([system]) => !unreachable.has(system))
-        .map(([system, username]) => ({ identityId, system, username })),
-    );
-    let queued: EnqueuePlanResult;
-    try {
-      queued = await enqueuePlan(store, ops, {
-        now: at,
-        actor: options.actor,
-        confirmMassChange: options.confirmMassChange === true,
-        lifecycle: config.lifecycle,
-        systems: config.policy.systems,
-        accountCountBySystem: plan.accountCountBySystem,
-      });
-    } catch (err) {
-      if (err instanceof MassChangeError) {
-        const stop = {
-          run: "provisioning",
-          action: "operation.mass_change_stopped",
-          actor: options.actor,
-          now: at,
-        };
-        await recordMassChangeStop(store, err, stop, config);
-      }
-      throw err;
-    }
-    await accountLinkRepository.insertMany(store.db, newLinks, at.toISOString());
-    const applied = await applyQueued(store, config, { ...options, pool });
-    return { plan, queued, applied };
+    const planHash = planHashOf({ sources: [], operations: run.fresh });
+    const confirmed = await guardMassChange(store, config, {
+      run: "provisioning",
+      actor: options.actor,
+      now: at,
+      planHash,
+      exceeded: run.exceeded,
+      confirm: options.confirmMassChange,
+      confirmWith: (h) => `tenure sync --confirm-mass-change ${h}`,
+    });
+    return await commitProvisioning(store, config, pool, run, {
+      now: options.now,
+      actor: options.actor,
+      confirmed: confirmed ? planHash : null,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.system !== undefined ? { system: options.system } : {}),
+    });
   } finally {
     await pool.closeAll();
   }

@@ -1,8 +1,30 @@
+import { isGone } from "../domain/lifecycle.js";
 import type { TenureConfig } from "../policy/config-types.js";
+import { NotFoundError } from "../shared/errors.js";
+import { readSource } from "../sources/source-registry.js";
 import type { Store } from "../store/database.js";
+import { identityRepository } from "../store/identity-repository.js";
 import type { ApplyProgress } from "./apply.js";
-import { computeProvisionPlan, type ProvisionPlan, type ProvisionResult, provision } from "./provision.js";
-import { type SourceSyncResult, type SyncOptions, syncAll } from "./sync.js";
+import { guardMassChange, type MassChangeLevel, planHashOf } from "./mass-change.js";
+import {
+  commitProvisioning,
+  computeProvisionPlan,
+  connectorPool,
+  countForMassChange,
+  type PlannedProvisioning,
+  type ProvisionPlan,
+  type ProvisionResult,
+  planProvisioning,
+} from "./provision.js";
+import {
+  confirmRun,
+  knownPerson,
+  type PlannedSourceRun,
+  planSourceRun,
+  type SourceSyncResult,
+  type SyncOptions,
+  writeSourceRun,
+} from "./sync.js";
 
 export interface RunSyncResult {
   sources: SourceSyncResult[];
@@ -10,33 +32,122 @@ export interface RunSyncResult {
   plan: ProvisionPlan | null;
   /** What a real run queued and applied (null on a dry run or with no systems). */
   provisioned: ProvisionResult | null;
+  /**
+   * The run's plan hash (sources' identity changes and the provisioning operations it would queue), and
+   * what is past lifecycle.massChangeThreshold. A dry run shows both; `confirmMassChange` takes the hash.
+   */
+  massChange: { planHash: string; exceeded: MassChangeLevel[] };
 }
 
 /**
- * One full run, as `tenure sync` does it: the sources bring identities up to date, then provisioning
- * plans every system against policy and applies it. A dry run plans on the identities as the sources
- * would leave them, and writes nothing. Either stage may throw MassChangeError (nothing changed).
+ * One full run, as `tenure sync` and `POST /api/sync` do it: every source is read and planned, then
+ * provisioning is planned on the identities as the sources leave them — all before anything is written.
+ * Mass-change protection then looks at the whole plan at once (terminations per source, disables and
+ * deletes per system); only if it lets the run through are the sources written and the operations
+ * queued and applied. So a stopped run writes nothing but one `mass-change.stopped` audit event and its
+ * notification (MassChangeError, exit 3 / 409), and a confirmation applies exactly the plan it names
+ * (PlanChangedError, nothing written, when the plan computed now has another hash). A dry run plans and
+ * writes nothing (first contact with a never-read system included).
  */
 export async function runSync(
   store: Store,
   config: TenureConfig,
   options: SyncOptions & { source?: string; onApply?: (p: ApplyProgress) => void },
 ): Promise<RunSyncResult> {
-  const sources = await syncAll(store, config, options);
+  const runs = await planSources(store, config, options);
+  const overrides = runs.flatMap((r) => r.result.identities);
   const hasSystems = Object.keys(config.policy.systems).length > 0;
-  if (!hasSystems) return { sources, plan: null, provisioned: null };
+  const sources = runs.map((r) => ({ source: r.result.source, plan: r.plan }));
+  const sourceStops = runs.flatMap((r) => (r.massChange === null ? [] : [r.massChange]));
   if (options.dryRun) {
-    const plan = await computeProvisionPlan(store, config, {
-      now: options.now,
-      overrides: sources.flatMap((r) => r.identities),
-    });
-    return { sources, plan, provisioned: null };
+    const plan = hasSystems ? await computeProvisionPlan(store, config, { now: options.now, overrides }) : null;
+    const counted =
+      plan === null
+        ? { fresh: [], exceeded: [] }
+        : await countForMassChange(store, config, plan.operations, plan.accountCountBySystem);
+    return {
+      sources: runs.map((r) => r.result),
+      plan,
+      provisioned: null,
+      massChange: {
+        planHash: planHashOf({ sources, operations: counted.fresh }),
+        exceeded: [...sourceStops, ...counted.exceeded],
+      },
+    };
   }
-  const provisioned = await provision(store, config, {
-    now: () => options.now,
-    actor: options.actor,
-    confirmMassChange: options.confirmMassChange === true,
-    ...(options.onApply ? { onProgress: options.onApply } : {}),
-  });
-  return { sources, plan: provisioned.plan, provisioned };
+  const pool = connectorPool(config);
+  try {
+    let provisioning: PlannedProvisioning | null = null;
+    if (hasSystems) {
+      provisioning = await planProvisioning(store, config, pool, {
+        now: options.now,
+        actor: options.actor,
+        overrides,
+      });
+    }
+    const planHash = planHashOf({ sources, operations: provisioning?.fresh ?? [] });
+    const exceeded = [...sourceStops, ...(provisioning?.exceeded ?? [])];
+    const confirmed = await guardMassChange(store, config, {
+      run: options.source !== undefined ? `sync of source ${options.source}` : "sync",
+      actor: options.actor,
+      now: options.now,
+      planHash,
+      exceeded,
+      confirm: options.confirmMassChange,
+      confirmWith: (h) =>
+        `tenure sync${options.source !== undefined ? ` --source ${options.source}` : ""} --confirm-mass-change ${h}`,
+    });
+    for (const run of runs) await writeSourceRun(store, confirmed ? confirmRun(run, planHash) : run, options);
+    const provisioned =
+      provisioning === null
+        ? null
+        : await commitProvisioning(store, config, pool, provisioning, {
+            now: () => options.now,
+            actor: options.actor,
+            confirmed: confirmed && provisioning.exceeded.length > 0 ? planHash : null,
+            ...(options.onApply ? { onProgress: options.onApply } : {}),
+          });
+    return {
+      sources: runs.map((r) => r.result),
+      plan: provisioning?.plan ?? null,
+      provisioned,
+      massChange: { planHash, exceeded },
+    };
+  } finally {
+    await pool.closeAll();
+  }
 }
+
+/** Reads and plans every configured source (or the one named), in configuration order; writes nothing. */
+async function planSources(
+  store: Store,
+  config: TenureConfig,
+  options: SyncOptions & { source?: string },
+): Promise<PlannedSourceRun[]> {
+  const names = options.source !== undefined ? [options.source] : Object.keys(config.sources);
+  const runs: PlannedSourceRun[] = [];
+  for (const name of names) {
+    const sourceConfig = config.sources[name];
+    if (sourceConfig === undefined) {
+      throw new NotFoundError(
+        `no source named "${name}" in ${config.path} (sources: ${Object.keys(config.sources).join(", ") || "none"})`,
+      );
+    }
+    const existing = await identityRepository.listBySource(store.db, name);
+    const read = await readSource(sourceConfig, {
+      known: existing.map(knownPerson),
+      onProgress: (done) => options.onProgress?.({ source: name, phase: "read", done }),
+    });
+    runs.push(
+      await planSourceRun(
+        store,
+        config,
+        sourceConfig,
+        { existing, read, population: () => existing.filter((i) => !isGone(i.state)).length },
+        options,
+      ),
+    );
+  }
+  return runs;
+}
+

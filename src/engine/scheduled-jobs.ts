@@ -18,8 +18,11 @@ export interface JobDeps {
   now: () => Date;
   /** The actor of what the jobs change. `scheduler`, or `cli:alice` for `tenure schedule run`. */
   actor: string;
-  /** Lets the lifecycle job through mass-change protection (`schedule run lifecycle --confirm-mass-change`). */
-  confirmMassChange?: boolean;
+  /**
+   * The plan hash of a stopped lifecycle sweep, confirmed by an admin (`schedule run lifecycle
+   * --confirm-mass-change HASH`): the sweep goes ahead only if its plan still has this hash.
+   */
+  confirmMassChange?: string;
 }
 
 /**
@@ -45,7 +48,7 @@ export function scheduledJobs(deps: JobDeps): ScheduledJob[] {
         const result = await sweepLifecycle(store, config, {
           now,
           actor,
-          ...(deps.confirmMassChange ? { confirmMassChange: true } : {}),
+          ...(deps.confirmMassChange !== undefined ? { confirmMassChange: deps.confirmMassChange } : {}),
         });
         return summariseSweep(result);
       },

@@ -4,7 +4,7 @@ import { tempDir, testConfig, writeHrCsv } from "../../test/helpers/workspace.js
 import { queryEvents, verifyLedger } from "../audit/ledger.js";
 import type { Identity } from "../domain/identity-types.js";
 import type { CsvSourceConfig, TenureConfig } from "../policy/config-types.js";
-import { InvalidInputError, MassChangeError } from "../shared/errors.js";
+import { InvalidInputError, MassChangeError, PlanChangedError } from "../shared/errors.js";
 import { readSource } from "../sources/source-registry.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { knownPerson, planSourceRun, syncSource, writeSourceRun } from "./sync.js";
@@ -97,7 +97,7 @@ describe.each(await storeFactories())("sync on %s", (_name, makeStore) => {
     const source = config.sources.hr!;
     const existing = await identityRepository.listBySource(store.db, "hr");
     const read = await readSource(source, { known: existing.map(knownPerson) });
-    const input = { existing, read, population: () => existing.length, run: "sync of source hr" };
+    const input = { existing, read, population: () => existing.length };
     const options = { now: at("2026-03-02"), actor: "test" };
     const run = await planSourceRun(store, config, source, input, options);
     const ada = await byKey("E1");
@@ -197,22 +197,43 @@ describe.each(await storeFactories())("sync on %s", (_name, makeStore) => {
     // Nothing changed; only the stop itself is recorded.
     const after = await queryEvents(store.db, {});
     expect(after).toHaveLength(eventsBefore + 1);
+    const planHash = (err as MassChangeError).planHash;
+    expect(planHash).toMatch(/^[0-9a-f]{64}$/);
+    expect((err as MassChangeError).message).toContain(`--confirm-mass-change ${planHash}`);
     expect(after.at(-1)).toMatchObject({
-      action: "sync.mass_change_stopped",
-      subject: "source:hr",
-      details: { run: "sync of source hr", disable: 15, total: 20 },
+      action: "mass-change.stopped",
+      subject: `plan:${planHash}`,
+      details: {
+        run: "sync of source hr",
+        planHash,
+        exceeded: [{ kind: "source", name: "hr", disable: 15, delete: 0, total: 20 }],
+      },
     });
+    expect((await verifyLedger(store.db)).ok).toBe(true);
+
+    // A confirmation of another plan is refused, changing nothing (not even the ledger).
+    const other = "f".repeat(64);
+    const refused = await sync(
+      people.slice(0, 5),
+      "2026-03-02",
+      { missingMeans: "terminate" },
+      { confirmMassChange: other },
+    ).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(PlanChangedError);
+    expect((refused as PlanChangedError).message).toContain(`the plan computed now is ${planHash}`);
+    expect(await queryEvents(store.db, {})).toHaveLength(eventsBefore + 1);
+    expect(await identityRepository.countByState(store.db)).toEqual({ active: 20 });
 
     const ok = await sync(
       people.slice(0, 5),
       "2026-03-02",
       { missingMeans: "terminate" },
-      { confirmMassChange: true },
+      { confirmMassChange: planHash },
     );
     expect(ok.terminated).toBe(15);
     const confirm = await queryEvents(store.db, { action: "sync.mass_change_confirmed" });
     expect(confirm).toHaveLength(1);
-    expect(confirm[0]?.details).toMatchObject({ terminated: 15, confirmedBy: "test" });
+    expect(confirm[0]?.details).toMatchObject({ terminated: 15, confirmedBy: "test", planHash });
   });
 
   it("re-keys a person by email when the source allows it, keeping the identity", async () => {

@@ -10,7 +10,7 @@ import {
   summarisePlan,
 } from "../domain/sync-plan.js";
 import type { SourceConfig, TenureConfig } from "../policy/config-types.js";
-import { MassChangeError, NotFoundError, TenureError } from "../shared/errors.js";
+import { NotFoundError, TenureError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import { readSource } from "../sources/source-registry.js";
 import type { Finding, KnownPerson, SourceReadResult } from "../sources/source-types.js";
@@ -18,15 +18,24 @@ import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import type { Db } from "../store/schema-types.js";
 import { type StoredSourceRecord, sourceRecordRepository } from "../store/source-record-repository.js";
-import { exceedsMassChangeThreshold, recordMassChangeStop } from "./mass-change.js";
+import {
+  exceedsMassChangeThreshold,
+  guardMassChange,
+  type MassChangeLevel,
+  planHashOf,
+} from "./mass-change.js";
 
 export interface SyncOptions {
   now: Date;
   dryRun?: boolean;
   /** Who runs the sync, recorded in the audit (e.g. `cli:alice`). */
   actor: string;
-  /** Lets a run through mass-change protection; the audit records who confirmed. */
-  confirmMassChange?: boolean;
+  /**
+   * The plan hash of a run stopped by mass-change protection, confirmed by an admin: the run goes ahead
+   * only if the plan computed now has this hash (else PlanChangedError, nothing written); the audit
+   * records who confirmed.
+   */
+  confirmMassChange?: string | undefined;
   onProgress?: (progress: { source: string; phase: "read" | "write"; done: number; total?: number }) => void;
 }
 
@@ -60,8 +69,9 @@ export interface SourceSyncResult {
 /**
  * Runs one source: reads it, decides every lifecycle change, and writes identities, the records
  * that caused them and their audit events in one transaction, so a failed run changes nothing.
- * Throws MassChangeError (nothing written but the stop: its `sync.mass_change_stopped` audit event and
- * `mass-change.stopped` notification) when terminations exceed lifecycle.massChangeThreshold.
+ * Throws MassChangeError (nothing written but the stop: its one `mass-change.stopped` audit event and
+ * notification) when terminations exceed lifecycle.massChangeThreshold, and PlanChangedError when
+ * `confirmMassChange` is not this run's plan hash. Provisioning is not run (see runSync for that).
  */
 export async function syncSource(
   store: Store,
@@ -84,12 +94,27 @@ export async function syncSource(
       existing,
       read,
       population: () => existing.filter((i) => !isGone(i.state)).length,
-      run: `sync of source ${source}`,
     },
     options,
   );
-  if (!options.dryRun) await writeSourceRun(store, run, options);
+  if (options.dryRun) return run.result;
+  const planHash = planHashOf({ sources: [{ source, plan: run.plan }], operations: [] });
+  const confirmed = await guardMassChange(store, config, {
+    run: `sync of source ${source}`,
+    actor: options.actor,
+    now: options.now,
+    planHash,
+    exceeded: run.massChange === null ? [] : [run.massChange],
+    confirm: options.confirmMassChange,
+    confirmWith: (h) => `tenure sync --source ${source} --confirm-mass-change ${h}`,
+  });
+  await writeSourceRun(store, confirmed ? confirmRun(run, planHash) : run, options);
   return run.result;
+}
+
+/** The run, let through mass-change protection by the confirmation of `planHash`: its write audits that. */
+export function confirmRun(run: PlannedSourceRun, planHash: string): PlannedSourceRun {
+  return run.massChange === null ? run : { ...run, massChangeConfirmed: planHash };
 }
 
 /** What data quality needs to know of a stored identity (to tell a changed key from a new person). */
@@ -106,8 +131,10 @@ export function knownPerson(i: Identity): KnownPerson {
 export interface PlannedSourceRun {
   plan: SyncPlan;
   result: SourceSyncResult;
-  /** Terminations past the threshold, let through by `confirmMassChange`: the write audits who confirmed. */
-  massChangeConfirmed: boolean;
+  /** The source past the threshold (terminations of live identities), or null: the caller guards it. */
+  massChange: MassChangeLevel | null;
+  /** Set (to the plan hash) once a confirmation let `massChange` through: the write audits who confirmed. */
+  massChangeConfirmed: string | null;
 }
 
 export interface SourceRunInput {
@@ -116,8 +143,6 @@ export interface SourceRunInput {
   read: SourceReadResult;
   /** How many of the source's identities are not gone, for the threshold; asked only when it could be exceeded. */
   population: () => number | Promise<number>;
-  /** The run in words, for the audit and the notification of a stop: `sync of source hr`. */
-  run: string;
   /** Keep only the changes records caused: a push leaves the date-driven moves of others to the sync. */
   recordsOnly?: boolean;
   /** Key changes the pushing system declared (see SyncPolicy.renamedKeys). */
@@ -126,10 +151,10 @@ export interface SourceRunInput {
 
 /**
  * Decides what `input.read` does to the source's identities — the one lifecycle step of a full
- * export (syncSource) and of a push (ingestRecords) — and applies mass-change protection to it.
- * Reads nothing but the population, and only when the terminations could pass the threshold.
- * @throws MassChangeError (after recording the stop) when terminations exceed
- *   lifecycle.massChangeThreshold and neither `confirmMassChange` nor `dryRun` is set.
+ * export (syncSource) and of a push (ingestRecords) — and counts it for mass-change protection
+ * (`massChange`: terminations past the threshold), which the caller applies with guardMassChange once
+ * the whole run is planned. Reads nothing but the population, and only when the terminations could
+ * pass the threshold. Writes nothing.
  */
 export async function planSourceRun(
   store: Store,
@@ -166,23 +191,9 @@ export async function planSourceRun(
   const threshold = config.lifecycle.massChangeThreshold;
   // At or under the minimum the threshold cannot be passed, so a push of one leaver counts nobody.
   const population = counts.terminated > threshold.minimum ? await input.population() : 0;
-  const massChange = exceedsMassChangeThreshold(counts.terminated, population, threshold);
-  if (massChange && !options.confirmMassChange && !options.dryRun) {
-    const { percent, minimum } = threshold;
-    const stop = new MassChangeError(
-      `source ${source}: this run would terminate ${counts.terminated} of ${population} identities, more than ` +
-        `lifecycle.massChangeThreshold (${percent}% and at least ${minimum}); nothing was changed. ` +
-        "Check the HR data; if the change is intended, run again with --confirm-mass-change.",
-      { [`source:${source}`]: { disable: counts.terminated, delete: 0, total: population } },
-    );
-    await recordMassChangeStop(
-      store,
-      stop,
-      { run: input.run, action: "sync.mass_change_stopped", actor: options.actor, now: options.now },
-      config,
-    );
-    throw stop;
-  }
+  const massChange: MassChangeLevel | null = exceedsMassChangeThreshold(counts.terminated, population, threshold)
+    ? { kind: "source", name: source, disable: counts.terminated, delete: 0, total: population }
+    : null;
 
   const rowsSkipped = new Set(read.findings.filter((f) => f.severity === "error").map((f) => f.row)).size;
   const result: SourceSyncResult = {
@@ -205,7 +216,7 @@ export async function planSourceRun(
       actions: c.events.map((e) => e.action),
     })),
   };
-  return { plan, result, massChangeConfirmed: massChange };
+  return { plan, result, massChange, massChangeConfirmed: null };
 }
 
 /**
@@ -235,7 +246,7 @@ async function writePlan(
     source: string;
     now: Date;
     actor: string;
-    massChangeConfirmed: boolean;
+    massChangeConfirmed: string | null;
     onProgress: SyncOptions["onProgress"];
     summary: SourceSyncResult;
   },
@@ -270,13 +281,17 @@ async function writePlan(
       } as Record<string, unknown>,
     })),
   );
-  if (meta.massChangeConfirmed) {
+  if (meta.massChangeConfirmed !== null) {
     events.push({
       time: at,
       actor: meta.actor,
       action: "sync.mass_change_confirmed",
       subject: `source:${meta.source}`,
-      details: { terminated: meta.summary.terminated, confirmedBy: meta.actor } as Record<string, unknown>,
+      details: {
+        terminated: meta.summary.terminated,
+        confirmedBy: meta.actor,
+        planHash: meta.massChangeConfirmed,
+      } as Record<string, unknown>,
     });
   }
   const total = identities.length;

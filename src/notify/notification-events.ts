@@ -43,6 +43,8 @@ export interface MassChangeStoppedData {
   run: string;
   /** Who ran it, as the audit records it (`cli:alice`). */
   actor: string;
+  /** The stopped plan's hash: confirming with it applies exactly that plan. */
+  planHash: string;
   systems: MassChangeCountData[];
 }
 
@@ -188,6 +190,7 @@ const massChangeStopped: EventDefinition<MassChangeStoppedData> = {
   schema: z.object({
     run: text,
     actor: text,
+    planHash: z.string().regex(/^[0-9a-f]{64}$/),
     systems: z.array(
       z.object({
         kind: z.enum(["system", "source"]),
@@ -201,12 +204,14 @@ const massChangeStopped: EventDefinition<MassChangeStoppedData> = {
   placeholders: {
     run: "what stopped, e.g. sync of source hr, or provisioning",
     actor: "who ran it, e.g. cli:alice",
+    planHash: "the stopped plan's hash, which an admin confirms it with",
     systems: "one line per system or source past the threshold, with its counts",
     names: "the systems and sources past the threshold, comma-separated",
   },
   values: (d) => ({
     run: d.run,
     actor: d.actor,
+    planHash: d.planHash,
     systems: d.systems.map(describeCount).join("\n"),
     names: d.systems.map((c) => `${c.kind} ${c.name}`).join(", "),
   }),
@@ -224,7 +229,8 @@ const massChangeStopped: EventDefinition<MassChangeStoppedData> = {
     text:
       "{{run}} (run by {{actor}}) would have removed more access than lifecycle.massChangeThreshold " +
       "allows, so nothing was changed:\n{{systems}}\n\nCheck the HR data and the policy. If the change is " +
-      "intended, run again with --confirm-mass-change.",
+      "intended, an admin confirms exactly this plan: tenure sync --confirm-mass-change {{planHash}} (or the " +
+      "same hash as confirmMassChange in the API).",
   },
 };
 

@@ -109,6 +109,7 @@ describe("event values", () => {
     const values = EVENT_DEFINITIONS["mass-change.stopped"].values({
       run: "provisioning",
       actor: "cli:alice",
+      planHash: "0".repeat(64),
       systems: [
         { kind: "system", name: "wiki", disable: 12, delete: 1, total: 40 },
         { kind: "source", name: "hr", disable: 30, delete: 0, total: 200 },

@@ -41,11 +41,32 @@ export class NotFoundError extends TenureError {
   }
 }
 
-/** A run would disable or delete more than the configured threshold; nothing was applied. */
+/**
+ * A run would terminate people, or disable or delete accounts, past lifecycle.massChangeThreshold; nothing
+ * was written but the stop's one `mass-change.stopped` audit event. `planHash` names the plan that was
+ * stopped: confirming with it applies exactly that plan.
+ */
 export class MassChangeError extends TenureError {
+  /** Keyed `source:NAME` (people it would terminate, as `disable`) or `system:NAME` (accounts). */
   readonly counts: Record<string, { disable: number; delete: number; total: number }>;
-  constructor(message: string, counts: MassChangeError["counts"]) {
+  readonly planHash: string;
+  constructor(message: string, counts: MassChangeError["counts"], planHash: string) {
     super("mass_change", message, { exitCode: 3, httpStatus: 409 });
     this.counts = counts;
+    this.planHash = planHash;
+  }
+}
+
+/**
+ * A mass change was confirmed with a plan hash that is not the plan computed now (the HR data, the
+ * policy or the systems moved since it was shown): nothing was written. `planHash` is the new plan's.
+ */
+export class PlanChangedError extends TenureError {
+  readonly planHash: string;
+  readonly confirmed: string;
+  constructor(message: string, confirmed: string, planHash: string) {
+    super("plan_changed", message, { exitCode: 1, httpStatus: 409 });
+    this.confirmed = confirmed;
+    this.planHash = planHash;
   }
 }

@@ -16,6 +16,8 @@ export const PERMISSIONS = [
   "reconcile:run",
   "audit:read",
   "sources:push",
+  // Not a route's permission: what a request must also hold to confirm a mass change (admin only).
+  "mass-change:confirm",
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

@@ -4,14 +4,16 @@ import { reconcileSystems } from "../../engine/reconcile.js";
 import { runSync } from "../../engine/run-sync.js";
 import { withSyncLock } from "../../store/run-lock.js";
 import { BadRequestError } from "../api-errors.js";
+import { requireConfirmer } from "../auth/mass-change-confirmer.js";
 import { isConfiguredSystem, type RouteModule } from "../route-types.js";
 import { reconcileBody, reconcileResultSchema, syncBody, syncResultSchema } from "../schemas/run-schemas.js";
 
 /**
  * Triggers: a sync (sources → identities → provisioning) and a reconcile (systems → accounts), the
  * same functions as `tenure sync` and `tenure reconcile`, one run at a time. A sync stopped by
- * mass-change protection answers 409 `mass_change` with the counts, and changes nothing;
- * `confirmMassChange` lets it through, audited with the token's name as the actor.
+ * mass-change protection answers 409 `mass_change` with the counts and the plan hash, and changes
+ * nothing but its one `mass-change.stopped` audit event; `confirmMassChange: "<planHash>"` (admins only)
+ * applies exactly that plan, or answers 409 `plan_changed` with the new hash, audited with the token's name.
  */
 export const runRoutes: RouteModule = async (app, deps) => {
   const tags = ["runs"];
@@ -24,7 +26,9 @@ export const runRoutes: RouteModule = async (app, deps) => {
         summary: "Run a sync: read the sources, apply the lifecycle, plan and apply provisioning",
         description:
           "With dryRun, only plans and changes nothing. 409 `mass_change` (with counts) when the run would " +
-          "disable or delete more than lifecycle.massChangeThreshold; 409 `run_in_progress` when a run is going.",
+          "terminate, disable or delete more than lifecycle.massChangeThreshold (nothing written; error.planHash " +
+          "names the plan); confirmMassChange with that hash applies exactly it, 409 `plan_changed` (with the " +
+          "new hash) when the plan computed now differs; 409 `run_in_progress` when a run is going.",
         tags,
         body: syncBody,
         response: { 200: syncResultSchema },
@@ -32,6 +36,7 @@ export const runRoutes: RouteModule = async (app, deps) => {
     },
     async (request) => {
       const body = request.body;
+      if (body.confirmMassChange !== undefined) requireConfirmer(request.principal);
       if (body.source !== undefined && !Object.hasOwn(deps.config.sources, body.source)) {
         throw new BadRequestError("body.source", `"${body.source}" is not a configured source`);
       }
@@ -44,13 +49,14 @@ export const runRoutes: RouteModule = async (app, deps) => {
               now: deps.now(),
               actor: request.principal?.actor ?? "api",
               dryRun: body.dryRun,
-              confirmMassChange: body.confirmMassChange,
+              ...(body.confirmMassChange !== undefined ? { confirmMassChange: body.confirmMassChange } : {}),
               ...(body.source !== undefined ? { source: body.source } : {}),
             }),
         ),
       );
-      const { sources, plan, provisioned } = run;
+      const { sources, plan, provisioned, massChange } = run;
       return {
+        massChange,
         sources,
         plan:
           body.dryRun && plan

@@ -2,6 +2,7 @@ import { type IngestRowResult, ingestRecords, pushSourceOf } from "../../engine/
 import { connectorPool } from "../../engine/provision.js";
 import { pushFieldNames, unknownPushFields } from "../../sources/push/index.js";
 import { BadRequestError } from "../api-errors.js";
+import { requireConfirmer } from "../auth/mass-change-confirmer.js";
 import type { RouteModule } from "../route-types.js";
 import {
   pushRecordsBody,
@@ -39,7 +40,8 @@ export const sourceRoutes: RouteModule = async (app, deps) => {
           'Body `{ "records": [ { "employeeId": "E1", … } ] }` — each record a person\'s whole record in the ' +
           "source's field names. 200: all accepted; 207: some rejected (the rest written); 422: all rejected " +
           "(nothing changed). The affected people's accounts are handled before the answer: a leaver's are " +
-          "disabled. 404 unknown source, 409 `source_not_push` or `mass_change`, 413 body too large.",
+          "disabled. 404 unknown source, 409 `source_not_push`, `mass_change` (nothing written; error.planHash) or " +
+          "`plan_changed`, 413 body too large; 403 when a token that is not an admin's sends confirmMassChange.",
         tags: ["sources"],
         params: sourceNameParams,
         querystring: pushRecordsQuery,
@@ -48,6 +50,8 @@ export const sourceRoutes: RouteModule = async (app, deps) => {
       },
     },
     async (request, reply) => {
+      // Pushing is HR's job; letting a mass change through is an admin's decision, taken before anything runs.
+      if (request.query.confirmMassChange !== undefined) requireConfirmer(request.principal);
       const source = pushSourceOf(deps.config, request.params.name);
       const { records } = request.body;
       const unknown = unknownPushFields(source, records);
@@ -64,7 +68,9 @@ export const sourceRoutes: RouteModule = async (app, deps) => {
         rows: records,
         actor: request.principal?.actor ?? "api",
         now: deps.now(),
-        confirmMassChange: request.query.confirmMassChange === true,
+        ...(request.query.confirmMassChange !== undefined
+          ? { confirmMassChange: request.query.confirmMassChange }
+          : {}),
         connectors: pool,
       });
       const summary = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PLAN_HASH_PATTERN } from "../../engine/mass-change.js";
 import { BadRequestError } from "../api-errors.js";
 
 /**
@@ -81,3 +82,6 @@ export function openObject<const Shape extends z.ZodRawShape>(
 export const lineageSchema = openObject({
   kind: z.enum(["role", "assignment", "lifecycle", "mover-grace"]),
 }).meta({ id: "Lineage" });
+
+/** A mass-change plan hash: 64 lowercase hex digits (see engine/mass-change.ts planHashOf). */
+export const planHashSchema = z.string().regex(PLAN_HASH_PATTERN, "a plan hash: 64 lowercase hex digits");

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { ApplySummary } from "../../engine/apply.js";
-import { instantQuery, openObject } from "./common-schemas.js";
+import { instantQuery, openObject, planHashSchema } from "./common-schemas.js";
 import { plannedOperationSchema, queueCountsSchema } from "./operation-schemas.js";
 
 const planProblemSchema = openObject({
@@ -38,12 +38,15 @@ export const syncBody = z
   .strictObject({
     dryRun: z.boolean().default(false).describe("plan only: what would change, changing nothing"),
     source: z.string().min(1).optional().describe("only this source"),
-    confirmMassChange: z
-      .boolean()
-      .default(false)
-      .describe("let the run through mass-change protection; the audit records the token's name"),
+    confirmMassChange: planHashSchema
+      .optional()
+      .describe(
+        "the plan hash of a run stopped by mass-change protection (409 `mass_change` error.planHash, or a dry " +
+          "run's massChange.planHash): applies exactly that plan, 409 `plan_changed` with the new hash when the " +
+          "plan computed now differs; the audit records the token's name",
+      ),
   })
-  .default({ dryRun: false, confirmMassChange: false });
+  .default({ dryRun: false });
 
 // Declared keys only: a sync's result also holds every changed identity, which the answer leaves out.
 const sourceResultSchema = z.object({
@@ -87,8 +90,26 @@ const applySummarySchema = z.object({
   released: z.number().int(),
 }) satisfies z.ZodType<ApplySummary>;
 
+export const massChangeSchema = z
+  .object({
+    planHash: planHashSchema.describe("the run's plan hash: what confirmMassChange takes"),
+    exceeded: z
+      .array(
+        z.object({
+          kind: z.enum(["source", "system"]),
+          name: z.string(),
+          disable: z.number().int().describe("source: identities terminated; system: accounts disabled"),
+          delete: z.number().int().describe("system: accounts deleted; source: 0"),
+          total: z.number().int().describe("source: identities not gone; system: accounts"),
+        }),
+      )
+      .describe("what is past lifecycle.massChangeThreshold (a real run stops unless confirmed)"),
+  })
+  .meta({ id: "MassChange" });
+
 export const syncResultSchema = z
   .object({
+    massChange: massChangeSchema,
     sources: z.array(sourceResultSchema),
     plan: z
       .object({

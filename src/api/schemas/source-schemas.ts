@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { booleanQuery, openObject } from "./common-schemas.js";
+import { openObject, planHashSchema } from "./common-schemas.js";
 
 /** Most records one request may carry; a bigger load is several requests (or a CSV source). */
 export const MAX_RECORDS_PER_PUSH = 1000;
@@ -9,9 +9,13 @@ export const sourceNameParams = z.strictObject({
 });
 
 export const pushRecordsQuery = z.strictObject({
-  confirmMassChange: booleanQuery
+  confirmMassChange: planHashSchema
     .optional()
-    .describe("let the push through mass-change protection; the audit records the token's name"),
+    .describe(
+      "admin tokens only (an hr-source token gets 403): the plan hash of a push stopped by mass-change " +
+        "protection (409 `mass_change` error.planHash); the same records pushed again with it go through " +
+        "if they plan to that hash now (else 409 `plan_changed`); the audit records the token's name",
+    ),
 });
 
 const pushedRecordSchema = z

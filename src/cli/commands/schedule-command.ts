@@ -7,7 +7,7 @@ import {
   scheduleStatus,
 } from "../../engine/scheduler.js";
 import { UsageError } from "../../shared/errors.js";
-import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
+import { cliActor, globalOptions, now, outputFor, parsePlanHash, withStore } from "../context.js";
 import { type Output, printJson, println, printTable } from "../output.js";
 import { serverClock } from "./serve-command.js";
 
@@ -59,8 +59,13 @@ export function registerSchedule(program: Command): void {
         "not running; with JOB, run that job now, due or not (`reconcile` runs every reconcile job)",
     )
     .argument("[job]", "lifecycle, notify, tasks, reconcile or reconcile:SYSTEM")
-    .option("--confirm-mass-change", "let the lifecycle sweep through mass-change protection (audited)")
-    .action(async (job: string | undefined, opts: { confirmMassChange?: boolean }, cmd: Command) => {
+    .option(
+      "--confirm-mass-change <planHash>",
+      "let the lifecycle sweep stopped by mass-change protection through — exactly the plan with this hash " +
+        "(printed by the stop); audited",
+      parsePlanHash,
+    )
+    .action(async (job: string | undefined, opts: { confirmMassChange?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const o = outputFor(g);
       const result = await withStore(g, async ({ config, store }) => {
@@ -73,7 +78,7 @@ export function registerSchedule(program: Command): void {
           config,
           now: clock,
           actor: cliActor(),
-          ...(opts.confirmMassChange ? { confirmMassChange: true } : {}),
+          ...(opts.confirmMassChange !== undefined ? { confirmMassChange: opts.confirmMassChange } : {}),
         });
         try {
           return await scheduler.runDue(job === undefined ? {} : { only: [job] });

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { type RunSyncResult, runSync } from "../../engine/run-sync.js";
 import type { SourceSyncResult } from "../../engine/sync.js";
+import { MassChangeError, PlanChangedError } from "../../shared/errors.js";
 import { withSyncLock } from "../../store/run-lock.js";
-import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
+import { cliActor, globalOptions, now, outputFor, parsePlanHash, withStore } from "../context.js";
 import { type Output, printJson, println } from "../output.js";
 import { planTotals, printPlan } from "../plan-output.js";
 import { createProgress } from "../progress.js";
@@ -44,42 +45,60 @@ export function registerSync(program: Command): void {
     .description("read the HR sources, apply the lifecycle, then plan and apply provisioning to every system")
     .option("--dry-run", "show what would change (identities and the provisioning plan), change nothing")
     .option("--source <name>", "only this source")
-    .option("--confirm-mass-change", "let a run through mass-change protection (recorded in the audit)")
-    .action(
-      async (opts: { dryRun?: boolean; source?: string; confirmMassChange?: boolean }, cmd: Command) => {
-        const g = globalOptions(cmd);
-        const o = outputFor(g);
-        const progress = createProgress(!o.json, "sync");
-        let applied = 0;
-        try {
-          const run = await withStore(g, ({ config, store }) =>
-            // One sync at a time per store (a dry run changes nothing and needs no lock).
-            withSyncLock(store, { dryRun: opts.dryRun === true, command: "tenure sync", now: now() }, () =>
-              runSync(store, config, {
-                now: now(),
-                actor: cliActor(),
-                dryRun: opts.dryRun === true,
-                confirmMassChange: opts.confirmMassChange === true,
-                ...(opts.source !== undefined ? { source: opts.source } : {}),
-                onProgress: (p) => progress.update(p.done, p.total, `${p.source} ${p.phase}`),
-                onApply: () => progress.update(++applied, undefined, "apply"),
-              }),
-            ),
-          );
-          progress.stop();
-          printRun(o, run, opts.dryRun === true);
-          if ((run.provisioned?.applied?.summary.dead ?? 0) > 0) process.exitCode = 1;
-        } finally {
-          progress.stop();
+    .option(
+      "--confirm-mass-change <planHash>",
+      "apply a run stopped by mass-change protection — exactly the plan with this hash (printed by the stop " +
+        "and by --dry-run); refused if the plan changed since; recorded in the audit",
+      parsePlanHash,
+    )
+    .action(async (opts: { dryRun?: boolean; source?: string; confirmMassChange?: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const o = outputFor(g);
+      const progress = createProgress(!o.json, "sync");
+      let applied = 0;
+      try {
+        const run = await withStore(g, ({ config, store }) =>
+          // One sync at a time per store (a dry run changes nothing and needs no lock).
+          withSyncLock(store, { dryRun: opts.dryRun === true, command: "tenure sync", now: now() }, () =>
+            runSync(store, config, {
+              now: now(),
+              actor: cliActor(),
+              dryRun: opts.dryRun === true,
+              ...(opts.confirmMassChange !== undefined ? { confirmMassChange: opts.confirmMassChange } : {}),
+              ...(opts.source !== undefined ? { source: opts.source } : {}),
+              onProgress: (p) => progress.update(p.done, p.total, `${p.source} ${p.phase}`),
+              onApply: () => progress.update(++applied, undefined, "apply"),
+            }),
+          ),
+        );
+        progress.stop();
+        printRun(o, run, opts.dryRun === true);
+        if ((run.provisioned?.applied?.summary.dead ?? 0) > 0) process.exitCode = 1;
+      } catch (err) {
+        progress.stop();
+        // --json callers read the stop (and its plan hash) from stdout; the message still goes to stderr.
+        if (o.json && (err instanceof MassChangeError || err instanceof PlanChangedError)) {
+          printJson(o, {
+            error: {
+              code: err.code,
+              message: err.message,
+              planHash: err.planHash,
+              ...(err instanceof MassChangeError ? { counts: err.counts } : { confirmed: err.confirmed }),
+            },
+          });
         }
-      },
-    );
+        throw err;
+      } finally {
+        progress.stop();
+      }
+    });
 }
 
 function printRun(o: Output, run: RunSyncResult, dryRun: boolean): void {
-  const { sources, plan, provisioned } = run;
+  const { sources, plan, provisioned, massChange } = run;
   if (o.json) {
     printJson(o, {
+      massChange,
       results: sources.map(forJson),
       plan:
         dryRun && plan
@@ -98,6 +117,21 @@ function printRun(o: Output, run: RunSyncResult, dryRun: boolean): void {
   for (const r of sources) printResult(o, r);
   if (dryRun) {
     if (plan) printPlan(o, plan.operations, plan.identities, plan.problems, { limit: 200 });
+    println(o, `plan hash: ${massChange.planHash}`);
+    for (const c of massChange.exceeded) {
+      println(
+        o,
+        c.kind === "source"
+          ? `! mass change: source ${c.name} would terminate ${c.disable} of ${c.total} identities`
+          : `! mass change: system ${c.name} would disable ${c.disable} and delete ${c.delete} of ${c.total} accounts`,
+      );
+    }
+    if (massChange.exceeded.length > 0) {
+      println(
+        o,
+        `  a real run stops; to apply exactly this plan: tenure sync --confirm-mass-change ${massChange.planHash}`,
+      );
+    }
     println(o, "dry run: nothing was changed");
     return;
   }
