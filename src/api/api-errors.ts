@@ -26,7 +26,9 @@ export const apiErrorSchema = z
       planHash: z
         .string()
         .optional()
-        .describe("mass_change: the stopped plan's hash (confirmMassChange takes it); plan_changed: the new plan's"),
+        .describe(
+          "mass_change: the stopped plan's hash (confirmMassChange takes it); plan_changed: the new plan's",
+        ),
     }),
   })
   .meta({ id: "Error" });
@@ -130,7 +132,9 @@ export function toApiError(err: unknown, requestId: string): MappedError {
     }
     if (err instanceof PlanChangedError) {
       mapped.error.planHash = err.planHash;
-      mapped.error.details = [{ path: "confirmMassChange", message: `confirmed ${err.confirmed}, plan now ${err.planHash}` }];
+      mapped.error.details = [
+        { path: "confirmMassChange", message: `confirmed ${err.confirmed}, plan now ${err.planHash}` },
+      ];
     }
     if (err instanceof TooManyFailuresError) headers["retry-after"] = String(err.retryAfterSeconds);
     const internal = err.httpStatus >= 500;

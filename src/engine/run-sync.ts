@@ -60,7 +60,9 @@ export async function runSync(
   const sources = runs.map((r) => ({ source: r.result.source, plan: r.plan }));
   const sourceStops = runs.flatMap((r) => (r.massChange === null ? [] : [r.massChange]));
   if (options.dryRun) {
-    const plan = hasSystems ? await computeProvisionPlan(store, config, { now: options.now, overrides }) : null;
+    const plan = hasSystems
+      ? await computeProvisionPlan(store, config, { now: options.now, overrides })
+      : null;
     const counted =
       plan === null
         ? { fresh: [], exceeded: [] }
@@ -150,4 +152,3 @@ async function planSources(
   }
   return runs;
 }
-

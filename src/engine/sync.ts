@@ -191,7 +191,11 @@ export async function planSourceRun(
   const threshold = config.lifecycle.massChangeThreshold;
   // At or under the minimum the threshold cannot be passed, so a push of one leaver counts nobody.
   const population = counts.terminated > threshold.minimum ? await input.population() : 0;
-  const massChange: MassChangeLevel | null = exceedsMassChangeThreshold(counts.terminated, population, threshold)
+  const massChange: MassChangeLevel | null = exceedsMassChangeThreshold(
+    counts.terminated,
+    population,
+    threshold,
+  )
     ? { kind: "source", name: source, disable: counts.terminated, delete: 0, total: population }
     : null;
 

@@ -1,7 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { verifyLedger } from "../../src/audit/ledger.js";
+import { queryEvents, verifyLedger } from "../../src/audit/ledger.js";
 import type { Connector } from "../../src/connectors/connector-types.js";
 import { enqueuePlan } from "../../src/engine/enqueue.js";
 import { planIdentities } from "../../src/engine/identity-plan.js";
@@ -10,11 +10,18 @@ import { type ConnectorPool, connectorPool } from "../../src/engine/provision.js
 import { reconcileSystem } from "../../src/engine/reconcile.js";
 import { loadConfig } from "../../src/policy/config-loader.js";
 import type { TenureConfig } from "../../src/policy/config-types.js";
-import { InvalidInputError, MassChangeError, NotFoundError, TenureError } from "../../src/shared/errors.js";
+import {
+  InvalidInputError,
+  MassChangeError,
+  NotFoundError,
+  PlanChangedError,
+  TenureError,
+} from "../../src/shared/errors.js";
 import { identityRepository } from "../../src/store/identity-repository.js";
 import { operationRepository } from "../../src/store/operation-repository.js";
 import { type AppDatabase, appDatabaseFactories, sqlSystemConfigYaml } from "../helpers/app-databases.js";
 import { type StoreFactory, storeFactories, type TestStore } from "../helpers/databases.js";
+import { expectOnlyTheStop, storeSnapshot } from "../helpers/store-snapshot.js";
 import { tempDir } from "../helpers/workspace.js";
 
 function yaml(app: AppDatabase): string {
@@ -298,19 +305,26 @@ describe.each(await combinations())(
     it("stops a push that would pass the mass-change threshold, changing nothing, and lets it through when confirmed", async () => {
       const people = ["E1", "E2", "E3", "E4", "E5", "E6"].map((k) => person(k));
       await push(people);
-      const before = await counts();
+      const before = await storeSnapshot(store.db);
       const leavers = people
         .slice(0, 4)
         .map((p) => ({ ...p, status: "terminated", terminationDate: "2026-03-02" }));
       const error = await push(leavers).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(MassChangeError);
-      expect((error as MassChangeError).counts).toHaveProperty("source:hr");
-      const after = await counts();
-      // Only the stop itself is recorded (its audit event); no identity, record or operation changed.
-      expect({ ...after, events: before.events }).toEqual(before);
+      const { planHash, counts: stopCounts } = error as MassChangeError;
+      // One stop, one event, for both protections: the source's terminations and the system's disables.
+      expect(stopCounts).toHaveProperty("source:hr");
+      expect(stopCounts).toHaveProperty("system:app");
+      const stop = await expectOnlyTheStop(store.db, before, planHash);
+      expect(stop.details).toMatchObject({ run: "push to source hr" });
       expect([...(await users()).values()].every((u) => u.active === 1)).toBe(true);
 
-      const confirmed = await push(leavers, { confirmMassChange: true });
+      // A confirmation of a plan that is not this push's is refused and writes nothing.
+      const stale = await push(leavers.slice(0, 3), { confirmMassChange: planHash }).catch((e: unknown) => e);
+      expect(stale).toBeInstanceOf(PlanChangedError);
+      expect((await storeSnapshot(store.db)).events).toBe(before.events + 1);
+
+      const confirmed = await push(leavers, { confirmMassChange: planHash });
       expect(confirmed.results.map((r) => r.status)).toEqual([
         "terminated",
         "terminated",
@@ -318,6 +332,9 @@ describe.each(await combinations())(
         "terminated",
       ]);
       expect([...(await users()).values()].filter((u) => u.active === 0)).toHaveLength(4);
+      const [sourceConfirm] = await queryEvents(store.db, { action: "sync.mass_change_confirmed" });
+      expect(sourceConfirm?.details).toMatchObject({ planHash });
+      expect((await verifyLedger(store.db)).ok).toBe(true);
     });
 
     it("serialises 50 concurrent pushes for one person: the last wins, each push's operations in order", async () => {

@@ -25,6 +25,7 @@ import { scheduleRunRepository } from "../../src/store/schedule-run-repository.j
 import { createAppDatabase, readApp } from "../fixtures/app-database.js";
 import { storeFactories, type TestStore } from "../helpers/databases.js";
 import { type SmtpSink, startSmtpSink } from "../helpers/smtp-sink.js";
+import { storeSnapshot } from "../helpers/store-snapshot.js";
 import { tempDir, writeHrCsv } from "../helpers/workspace.js";
 
 function yaml(appFile: string, smtpPort: number): string {
@@ -102,7 +103,7 @@ describe.each(await storeFactories())("scheduled lifecycle on a %s store", (_kin
   });
 
   /** A scheduler as `tenure serve` makes one, on the test's clock; a new one is a restarted process. */
-  function scheduler(options: { confirmMassChange?: boolean } = {}): Scheduler {
+  function scheduler(options: { confirmMassChange?: string } = {}): Scheduler {
     const now = () => clock;
     const s = createScheduler({
       store,
@@ -235,6 +236,7 @@ describe.each(await storeFactories())("scheduled lifecycle on a %s store", (_kin
     await runSync(store, config, { now: clock, actor: "test" });
     await scheduler().runDue();
     const before = readApp(appFile);
+    const snapshot = await storeSnapshot(store.db);
 
     clock = london("2026-03-20");
     const stopped = await scheduler().runDue({ only: ["lifecycle"] });
@@ -242,8 +244,17 @@ describe.each(await storeFactories())("scheduled lifecycle on a %s store", (_kin
     expect(stopped.runs[0]?.error).toMatch(/^mass_change: source hr: this run would terminate 3 of 9/);
     expect(await stateOf("C1")).toBe("active");
     expect(readApp(appFile)).toEqual(before);
-    const [stop] = await queryEvents(store.db, { action: "sync.mass_change_stopped" });
-    expect(stop?.details).toMatchObject({ run: "scheduled lifecycle sweep of source hr", disable: 3 });
+    const [stop] = await queryEvents(store.db, { action: "mass-change.stopped" });
+    const planHash = String(stop?.details.planHash);
+    expect(stop?.details).toMatchObject({
+      run: "scheduled lifecycle sweep",
+      exceeded: expect.arrayContaining([{ kind: "source", name: "hr", disable: 3, delete: 0, total: 9 }]),
+    });
+    expect(stopped.runs[0]?.error).toContain(`Plan hash ${planHash}`);
+    // Nothing but the stop and the scheduler's own record of the failed run.
+    const afterStop = await storeSnapshot(store.db);
+    expect({ ...afterStop, events: snapshot.events }).toEqual(snapshot);
+    expect(afterStop.events).toBe(snapshot.events + 2);
     expect((await queryEvents(store.db, { action: "schedule.failed" })).map((e) => e.details.job)).toEqual([
       "lifecycle",
     ]);
@@ -254,7 +265,7 @@ describe.each(await storeFactories())("scheduled lifecycle on a %s store", (_kin
     ]);
 
     // Confirmed (tenure schedule run lifecycle --confirm-mass-change): it goes through, and says who confirmed.
-    const confirmed = await scheduler({ confirmMassChange: true }).runDue({ only: ["lifecycle"] });
+    const confirmed = await scheduler({ confirmMassChange: planHash }).runDue({ only: ["lifecycle"] });
     expect(confirmed.runs[0]?.status).toBe("succeeded");
     expect(await stateOf("C1")).toBe("terminated");
     expect(
@@ -263,5 +274,6 @@ describe.each(await storeFactories())("scheduled lifecycle on a %s store", (_kin
         .map((u) => u.active),
     ).toEqual([0, 0, 0]);
     expect(await queryEvents(store.db, { action: "sync.mass_change_confirmed" })).toHaveLength(1);
+    expect((await verifyLedger(store.db)).ok).toBe(true);
   });
 });
