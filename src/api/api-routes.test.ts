@@ -198,7 +198,7 @@ describe.each(await storeFactories())("the REST API on %s", (_kind, makeStore) =
     expect((await queryEvents(f.store.db, { limit: 100_000 })).length).toBe(before.length);
   });
 
-  it("POST /api/sync runs a sync; mass-change protection answers 409 with counts; confirmation is audited", async () => {
+  it("POST /api/sync runs a sync; mass-change protection answers 409 with counts and plan hash; confirmation by hash is audited", async () => {
     const dry = (await post("/api/sync", { dryRun: true })).json();
     expect(dry.sources[0]).toMatchObject({ source: "hr", dryRun: true, unchanged: 4 });
     expect(dry.sources[0].identities).toBeUndefined();
@@ -210,11 +210,19 @@ describe.each(await storeFactories())("the REST API on %s", (_kind, makeStore) =
     expect(stopped.json().error.code).toBe("mass_change");
     expect(stopped.json().error.counts["source:hr"]).toMatchObject({ total: 4 });
     expect(stopped.json().error.details[0]).toMatchObject({ path: "source:hr" });
-    // Nothing changed: the only new events record that the run was stopped.
+    const { planHash } = stopped.json().error;
+    expect(planHash).toMatch(/^[0-9a-f]{64}$/);
+    // Nothing changed: the one new event records that the run was stopped.
     const added = (await queryEvents(f.store.db, { limit: 100_000 })).slice(before.length);
-    expect(added.every((e) => e.action.endsWith("mass_change_stopped"))).toBe(true);
+    expect(added.map((e) => [e.action, e.subject])).toEqual([["mass-change.stopped", `plan:${planHash}`]]);
     expect((await get("/api/identities?state=terminated")).json().items).toEqual([]);
-    const confirmed = await post("/api/sync", { confirmMassChange: true });
+    // The old boolean is not a confirmation; nor is another plan's hash.
+    expect((await post("/api/sync", { confirmMassChange: true })).statusCode).toBe(400);
+    const stale = await post("/api/sync", { confirmMassChange: "a".repeat(64) });
+    expect(stale.statusCode).toBe(409);
+    expect(stale.json().error).toMatchObject({ code: "plan_changed", planHash });
+    expect(await queryEvents(f.store.db, { limit: 100_000 })).toHaveLength(before.length + 1);
+    const confirmed = await post("/api/sync", { confirmMassChange: planHash });
     expect(confirmed.statusCode).toBe(200);
     expect(confirmed.json().sources[0].terminated).toBe(3);
     expect(confirmed.json().provisioning.applied.succeeded).toBeGreaterThan(0);

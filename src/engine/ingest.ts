@@ -246,7 +246,6 @@ async function ingestLocked(
   );
   const options = { now: request.now, actor: request.actor };
   const run = await planSourceRun(
-    store,
     config,
     source,
     {

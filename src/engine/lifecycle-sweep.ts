@@ -76,7 +76,6 @@ export async function sweepLifecycle(
   for (const sourceConfig of Object.values(config.sources)) {
     const existing = await identityRepository.listBySource(store.db, sourceConfig.name);
     const run = await planSourceRun(
-      store,
       config,
       sourceConfig,
       {

@@ -142,7 +142,6 @@ async function planSources(
     });
     runs.push(
       await planSourceRun(
-        store,
         config,
         sourceConfig,
         { existing, read, population: () => existing.filter((i) => !isGone(i.state)).length },

@@ -99,7 +99,7 @@ describe.each(await storeFactories())("sync on %s", (_name, makeStore) => {
     const read = await readSource(source, { known: existing.map(knownPerson) });
     const input = { existing, read, population: () => existing.length };
     const options = { now: at("2026-03-02"), actor: "test" };
-    const run = await planSourceRun(store, config, source, input, options);
+    const run = await planSourceRun(config, source, input, options);
     const ada = await byKey("E1");
     const pushed = {
       ...ada,

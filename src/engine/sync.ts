@@ -87,7 +87,6 @@ export async function syncSource(
     onProgress: (done) => options.onProgress?.({ source, phase: "read", done }),
   });
   const run = await planSourceRun(
-    store,
     config,
     sourceConfig,
     {
@@ -157,7 +156,6 @@ export interface SourceRunInput {
  * pass the threshold. Writes nothing.
  */
 export async function planSourceRun(
-  store: Store,
   config: TenureConfig,
   sourceConfig: SourceConfig,
   input: SourceRunInput,

@@ -84,7 +84,18 @@ describe("tenure CLI on a fresh workspace", () => {
     ).stdout;
     const sync = await runCli(["sync"], { cwd: dir, env: NOW });
     expect(sync.code).toBe(3);
-    expect(sync.stderr).toContain("--confirm-mass-change");
+    const planHash = /Plan hash ([0-9a-f]{64})/.exec(sync.stderr)?.[1];
+    expect(sync.stderr).toContain(`tenure sync --confirm-mass-change ${planHash}`);
+    // --json prints the stop, with its plan hash, on stdout.
+    const json = await runCli(["sync", "--json"], { cwd: dir, env: NOW });
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.stdout).error).toMatchObject({ code: "mass_change", planHash });
+    // A confirmation needs the hash; another plan's hash is refused (exit 1) and changes nothing.
+    expect((await runCli(["sync", "--confirm-mass-change"], { cwd: dir, env: NOW })).code).toBe(2);
+    expect((await runCli(["sync", "--confirm-mass-change", "yes"], { cwd: dir, env: NOW })).code).toBe(2);
+    const stale = await runCli(["sync", "--confirm-mass-change", "0".repeat(64)], { cwd: dir, env: NOW });
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toContain(`the plan computed now is ${planHash}`);
     const after = (
       await runCli(["identities", "list", "--state", "active", "--json"], { cwd: dir, env: NOW })
     ).stdout;

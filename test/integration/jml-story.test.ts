@@ -96,7 +96,7 @@ describe.each(await appDatabaseFactories())(
       await disposeDir();
     });
 
-    async function day(date: string, rows: string[], extra: { confirmMassChange?: boolean } = {}) {
+    async function day(date: string, rows: string[], extra: { confirmMassChange?: string } = {}) {
       await writeHrCsv(dir, rows);
       return runSync(store, config, { now: new Date(`${date}T09:00:00Z`), actor: "test", ...extra });
     }

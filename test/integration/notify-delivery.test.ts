@@ -335,18 +335,22 @@ describe.each(await storeFactories())("notification delivery on %s", (_name, mak
         return syncSource(store, config, config.sources.hr!, { now, actor: "cli:alice" });
       };
       await sync(people, T0);
-      await expect(sync(people.slice(0, 5), at(60))).rejects.toBeInstanceOf(MassChangeError);
+      const stop = await sync(people.slice(0, 5), at(60)).catch((e: unknown) => e);
+      expect(stop).toBeInstanceOf(MassChangeError);
+      const { planHash } = stop as MassChangeError;
 
-      const stops = await queryEvents(store.db, { action: "sync.mass_change_stopped" });
+      const stops = await queryEvents(store.db, { action: "mass-change.stopped" });
       expect(stops).toHaveLength(1);
       const [row] = await outbox.list(store.db, { event: "mass-change.stopped" });
       expect(row).toMatchObject({ channel: "email", recipient: "secops@example.test" });
+      expect(row?.payload).toMatchObject({ planHash });
 
       await deliver(at(61));
       const [mail] = await sink.waitFor(1);
       expect(mail?.subject).toBe("Tenure: sync of source hr stopped by mass-change protection");
       expect(mail?.text).toContain("(run by cli:alice)");
       expect(mail?.text).toContain("- source hr: terminate 15 of 20 people");
+      expect(mail?.text).toContain(`tenure sync --confirm-mass-change ${planHash}`);
     } finally {
       await dispose();
     }
@@ -384,9 +388,9 @@ describe.each(await storeFactories())("notification delivery on %s", (_name, mak
       await expect(provision(store, config, { now: () => T0, actor: "cli:alice" })).rejects.toBeInstanceOf(
         MassChangeError,
       );
-      const stops = await queryEvents(store.db, { action: "operation.mass_change_stopped" });
-      expect(stops.map((e) => [e.subject, e.details.disable, e.details.total])).toEqual([
-        ["system:app", 20, 20],
+      const stops = await queryEvents(store.db, { action: "mass-change.stopped" });
+      expect(stops.map((e) => [e.details.run, e.details.exceeded])).toEqual([
+        ["provisioning", [{ kind: "system", name: "app", disable: 20, delete: 0, total: 20 }]],
       ]);
       const rows = await outbox.list(store.db);
       expect(rows.map((r) => [r.event, r.recipient])).toEqual([
