@@ -6,6 +6,8 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiFixture, apiFixture, bearer } from "../../../test/helpers/api-fixture.js";
 import { storeFactories } from "../../../test/helpers/databases.js";
+import { expectOnlyTheStop, storeSnapshot } from "../../../test/helpers/store-snapshot.js";
+import { queryEvents, verifyLedger } from "../../audit/ledger.js";
 import type { TenureConfig } from "../../policy/config-types.js";
 import { defaultPushSource } from "../../policy/sections/sources-section.js";
 import { buildServer } from "../server.js";
@@ -203,5 +205,64 @@ describe.each(await storeFactories())("POST /api/sources/{name}/records on %s", 
     expect((await pushTo("feed", { records: [record("P9")] }, f.tokenFor.admin)).statusCode).toBe(200);
     expect((await pushTo("feed", { records: [record("P10")] }, f.tokenFor.auditor)).statusCode).toBe(403);
     expect((await pushTo("feed", { records: [record("P10")] }, "tnr_not-a-token")).statusCode).toBe(401);
+  });
+
+  it("only an admin confirms a mass change: hr-source gets 403; a stopped push writes one mass-change.stopped", async () => {
+    const people = ["Q1", "Q2", "Q3", "Q4"].map((k) => record(k));
+    expect((await pushTo("feed", { records: people })).statusCode).toBe(200);
+    const leavers = people
+      .slice(0, 3)
+      .map((p) => ({ ...p, status: "terminated", terminationDate: "2026-03-02" }));
+    const before = await storeSnapshot(f.store.db);
+
+    // HR cannot wave its own push through, whatever it sends: 403 before anything is read or written.
+    const asked = await pushTo(
+      "feed",
+      { records: leavers },
+      f.tokenFor["hr-source"],
+      `?confirmMassChange=${"a".repeat(64)}`,
+    );
+    expect(asked.statusCode).toBe(403);
+    expect(asked.json().error.code).toBe("forbidden");
+    expect(await storeSnapshot(f.store.db)).toEqual(before);
+
+    const stopped = await pushTo("feed", { records: leavers });
+    expect(stopped.statusCode).toBe(409);
+    const { planHash } = stopped.json().error;
+    expect(stopped.json().error).toMatchObject({
+      code: "mass_change",
+      counts: { "source:feed": { disable: 3 } },
+    });
+    const event = await expectOnlyTheStop(f.store.db, before, planHash);
+    expect(event).toMatchObject({ actor: "token:t-hr-source", details: { run: "push to source feed" } });
+    expect(await appUser("patq1.push")).toEqual({ active: 1 });
+
+    const again = await pushTo(
+      "feed",
+      { records: leavers },
+      f.tokenFor["hr-source"],
+      `?confirmMassChange=${planHash}`,
+    );
+    expect(again.statusCode).toBe(403);
+    expect(
+      (await pushTo("feed", { records: leavers }, f.tokenFor.admin, "?confirmMassChange=true")).statusCode,
+    ).toBe(400);
+    expect((await storeSnapshot(f.store.db)).events).toBe(before.events + 1);
+
+    const confirmed = await pushTo(
+      "feed",
+      { records: leavers },
+      f.tokenFor.admin,
+      `?confirmMassChange=${planHash}`,
+    );
+    expect(confirmed.statusCode).toBe(200);
+    expect(confirmed.json().summary).toMatchObject({ terminated: 3 });
+    expect(await appUser("patq1.push")).toEqual({ active: 0 });
+    const [confirm] = await queryEvents(f.store.db, { action: "sync.mass_change_confirmed" });
+    expect(confirm).toMatchObject({
+      actor: "token:t-admin",
+      details: { planHash, confirmedBy: "token:t-admin" },
+    });
+    expect((await verifyLedger(f.store.db)).ok).toBe(true);
   });
 });
