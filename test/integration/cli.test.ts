@@ -100,7 +100,8 @@ describe("tenure CLI on a fresh workspace", () => {
       await runCli(["identities", "list", "--state", "active", "--json"], { cwd: dir, env: NOW })
     ).stdout;
     expect(after).toBe(before);
-  });
+    // Nine CLI runs, each a fresh tsx process.
+  }, 240_000);
 });
 
 describe("tenure CLI errors", () => {
