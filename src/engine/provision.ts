@@ -263,6 +263,28 @@ export async function provision(
 }
 
 /**
+ * The systems first contact would read (never read, and readable): a run that creates identities must
+ * write them before it reads these, or their existing accounts could not be adopted by correlation.
+ */
+export async function systemsNeverRead(
+  store: Store,
+  config: TenureConfig,
+  pool: ConnectorPool,
+): Promise<string[]> {
+  const seen = new Set(
+    (await store.db.selectFrom("reconcile_runs").select("system").distinct().execute()).map((r) => r.system),
+  );
+  return Object.keys(config.policy.systems).filter((system) => {
+    if (seen.has(system)) return false;
+    try {
+      return pool.get(system).describe().readsAccounts;
+    } catch {
+      return true; // reconcileFirstContact reports why it cannot be opened
+    }
+  });
+}
+
+/**
  * Before Tenure first writes to a system it reads it: existing accounts are adopted by the
  * correlation rule instead of being created twice. Returns the systems that could not be read this
  * time, with why; they are left out of this run's plan and tried again at the next. Each also queues

@@ -15,6 +15,8 @@ import {
   type ProvisionPlan,
   type ProvisionResult,
   planProvisioning,
+  provision,
+  systemsNeverRead,
 } from "./provision.js";
 import {
   confirmRun,
@@ -79,6 +81,10 @@ export async function runSync(
   }
   const pool = connectorPool(config);
   try {
+    const changes = runs.some((r) => r.plan.changes.length > 0);
+    if (hasSystems && changes && (await systemsNeverRead(store, config, pool)).length > 0) {
+      return await firstContactRun(store, config, runs, options);
+    }
     let provisioning: PlannedProvisioning | null = null;
     if (hasSystems) {
       provisioning = await planProvisioning(store, config, pool, {
@@ -118,6 +124,51 @@ export async function runSync(
   } finally {
     await pool.closeAll();
   }
+}
+
+/**
+ * A run with identity changes while some system has never been read (first contact): that system's
+ * existing accounts can be adopted only by identities already in the store, so the sources are
+ * guarded (their terminations) and written first, and provisioning — first contact, plan, its own
+ * guard — follows, as `provisioning` with a hash of its operations alone. A confirmation is for the
+ * sources when they are past the threshold, else for provisioning. The one case where a provisioning
+ * stop leaves the run's identity changes written; it happens once per system, on its first run.
+ */
+async function firstContactRun(
+  store: Store,
+  config: TenureConfig,
+  runs: readonly PlannedSourceRun[],
+  options: SyncOptions & { source?: string; onApply?: (p: ApplyProgress) => void },
+): Promise<RunSyncResult> {
+  const sourceStops = runs.flatMap((r) => (r.massChange === null ? [] : [r.massChange]));
+  const planHash = planHashOf({
+    sources: runs.map((r) => ({ source: r.result.source, plan: r.plan })),
+    operations: [],
+  });
+  const forSources = sourceStops.length > 0;
+  const confirmed = await guardMassChange(store, config, {
+    run: options.source !== undefined ? `sync of source ${options.source}` : "sync",
+    actor: options.actor,
+    now: options.now,
+    planHash,
+    exceeded: sourceStops,
+    confirm: forSources ? options.confirmMassChange : undefined,
+    confirmWith: (h) =>
+      `tenure sync${options.source !== undefined ? ` --source ${options.source}` : ""} --confirm-mass-change ${h}`,
+  });
+  for (const run of runs) await writeSourceRun(store, confirmed ? confirmRun(run, planHash) : run, options);
+  const provisioned = await provision(store, config, {
+    now: () => options.now,
+    actor: options.actor,
+    confirmMassChange: forSources ? undefined : options.confirmMassChange,
+    ...(options.onApply ? { onProgress: options.onApply } : {}),
+  });
+  return {
+    sources: runs.map((r) => r.result),
+    plan: provisioned.plan,
+    provisioned,
+    massChange: { planHash, exceeded: sourceStops },
+  };
 }
 
 /** Reads and plans every configured source (or the one named), in configuration order; writes nothing. */
