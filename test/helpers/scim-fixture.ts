@@ -23,6 +23,8 @@ export interface ScimFixtureOptions {
   bodyLimit?: number;
   /** Listen on 127.0.0.1 and a free port (for clients other than `inject`). */
   listen?: boolean;
+  /** `lifecycle.massChangeThreshold`; default the configuration's default. */
+  massChangeThreshold?: { percent: number; minimum: number };
 }
 
 export interface ScimFixture {
@@ -66,7 +68,7 @@ sources:
     correlation: { fallback: ${options.fallback ?? "none"} }
 lifecycle:
   prehireDays: 7
-${system}
+${options.massChangeThreshold ? `  massChangeThreshold: { percent: ${options.massChangeThreshold.percent}, minimum: ${options.massChangeThreshold.minimum} }\n` : ""}${system}
 server:
   bodyLimit: ${options.bodyLimit ?? 1_048_576}
   authFailuresPerMinute: 100000

@@ -11,6 +11,7 @@ import type { InjectOptions, LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTokenService } from "../../src/api/auth/token-service.js";
 import { buildServer } from "../../src/api/server.js";
+import { queryEvents } from "../../src/audit/ledger.js";
 import { loadConfig } from "../../src/policy/config-loader.js";
 import { accountRepository } from "../../src/store/account-repository.js";
 import { apiTokenRepository } from "../../src/store/api-token-repository.js";
@@ -20,6 +21,7 @@ import { operationRepository } from "../../src/store/operation-repository.js";
 import { scimResourceRepository } from "../../src/store/scim-resource-repository.js";
 import { storeFactories } from "../helpers/databases.js";
 import { SCIM_NOW, type ScimFixture, scimFixture } from "../helpers/scim-fixture.js";
+import { expectOnlyTheStop, storeSnapshot } from "../helpers/store-snapshot.js";
 import { tempDir } from "../helpers/workspace.js";
 
 const ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -744,6 +746,41 @@ describe.each(await storeFactories())("a SCIM re-key on %s", (_kind, makeStore) 
     );
   });
 });
+
+describe.each(await storeFactories())(
+  "a SCIM push past the mass-change threshold on %s",
+  (_kind, makeStore) => {
+    let f: ScimFixture;
+    let api: ReturnType<typeof client>;
+    beforeAll(async () => {
+      // Every termination is past a threshold of 0: one deactivation is enough to see the stop.
+      f = await scimFixture(makeStore, { withSystem: true, massChangeThreshold: { percent: 0, minimum: 0 } });
+      api = client(f);
+    });
+    afterAll(() => f.dispose());
+
+    it("answers 409 and writes nothing but one mass-change.stopped event", async () => {
+      const ada = await api.create("Users", person("Ada.Lovelace"));
+      const before = { ...(await footprint(f)), rows: await storeSnapshot(f.store.db) };
+      const res = await api.call(
+        "PATCH",
+        `/Users/${ada.id}`,
+        patch({ op: "replace", path: "active", value: false }),
+      );
+      const body = expectScimError(res, 409);
+      expect(body.detail).toContain("mass");
+      const [stop] = await queryEvents(f.store.db, { action: "mass-change.stopped" });
+      expect(stop?.details).toMatchObject({ run: "push to source hr" });
+      await expectOnlyTheStop(f.store.db, before.rows, String(stop?.details.planHash));
+      expect(await footprint(f)).toEqual({ ...before, rows: undefined, audit: before.audit + 1 });
+      expect((await api.call("GET", `/Users/${ada.id}`)).json().active).toBe(true);
+      const [account] = await f.appDb!.query<{ active: number | string }>(
+        "select active from app_users where login = 'ada.lovelace'",
+      );
+      expect(Number(account?.active)).toBe(1);
+    });
+  },
+);
 
 describe("SCIM configuration", () => {
   it("serves no SCIM endpoint without server.scim, and refuses to start when it names no push source", async () => {
