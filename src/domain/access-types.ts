@@ -187,6 +187,12 @@ export interface DesiredSystemAccess {
   entitlements: Record<string, Lineage[]>;
   /** Entitlements removed by lifecycle policy (e.g. privileged revoked for a leaver), with why. */
   withheld: Record<string, Lineage[]>;
+  /**
+   * A leaver's account during retention: kept (disabled) where it exists, never made. The plan creates
+   * no account and grants nothing on one, so a first import of someone who already left gives them no
+   * access anywhere. Absent: false.
+   */
+  retainOnly?: boolean;
 }
 
 export interface DesiredAccess {

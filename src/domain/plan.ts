@@ -39,6 +39,7 @@ export interface PlanProblem {
 const KIND_ORDER: Readonly<Record<OperationKind, number>> = Object.fromEntries(
   OPERATION_KINDS.map((kind, i) => [kind, i]),
 ) as Record<OperationKind, number>;
+const NO_KEYS: readonly string[] = Object.freeze([]);
 const NO_LINEAGE: readonly Lineage[] = Object.freeze([]);
 const NOTHING: Readonly<Record<string, Lineage[]>> = Object.freeze(Object.create(null));
 
@@ -315,6 +316,8 @@ function planSystem(
 
   if (account === undefined || isGoneAccount(account)) {
     if (presence === "absent" || desired === undefined || desired.username === null) return;
+    // A leaver's account is kept while it exists, never made: no access for someone who already left.
+    if (desired.retainOnly === true) return;
     // Tenure's own account deleted out of band is drift: put back only where the system says enforce.
     const vanished = account?.managed === true;
     if (vanished && !enforce) return;
@@ -380,7 +383,9 @@ function planSystem(
     emit(to, "update", null, changes, null, presenceLineage, why, false);
   }
 
-  for (const entitlement of sorted(Object.keys(desired.entitlements))) {
+  // A leaver keeps what retention keeps; nothing is added to an account out of use.
+  const granting = desired.retainOnly === true ? NO_KEYS : sorted(Object.keys(desired.entitlements));
+  for (const entitlement of granting) {
     if (account.entitlements.includes(entitlement)) continue;
     const lineage = desired.entitlements[entitlement]!;
     const label = `${system}:${entitlement}`;
@@ -702,7 +707,8 @@ export function* planAllSteps(input: PlanAllInput): Generator<void, PlanAllResul
     for (let i = 0; i < systemCount; i++) {
       const system = index.systems[i]!.name;
       const wanted = has(desired.systems, system) ? desired.systems[system]! : undefined;
-      if (wanted === undefined || wanted.presence === "absent") continue;
+      // A leaver's account is never created (retainOnly), so no username is allocated for one either.
+      if (wanted === undefined || wanted.presence === "absent" || wanted.retainOnly === true) continue;
       if (!has(usernames, system)) {
         const name = allocateNext(allocatorOf(i), identity.id, wanted.username);
         if (typeof name === "string") {
