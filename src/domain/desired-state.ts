@@ -596,8 +596,10 @@ export function createDesiredStateCalculator(
       }
     }
     // A rule stopped by its budget leaves this identity's access undecided: the planner leaves it alone.
-    if (failures.length > 0) return { identityId: identity.id, systems: out, ruleFailures: failures };
-    return { identityId: identity.id, systems: out };
+    const employment = identity.employment;
+    if (failures.length > 0)
+      return { identityId: identity.id, employment, systems: out, ruleFailures: failures };
+    return { identityId: identity.id, employment, systems: out };
   }
 
   function rolesGranting(system: string, entitlement?: string): RoleChain[] {

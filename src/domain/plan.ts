@@ -309,6 +309,7 @@ function planSystem(
   desired: DesiredSystemAccess | undefined,
   account: Account | undefined,
   privileged: ReadonlySet<string>,
+  employment: number,
 ): void {
   const system = def.name;
   const presence = desired?.presence ?? "absent";
@@ -401,6 +402,11 @@ function planSystem(
   }
 
   if (presence === "enabled" && !account.enabled) {
+    // A rehire never gets an earlier employment's password back: a new one first, as a joiner gets.
+    if (def.setsCredentials === true && (account.credentialEmployment ?? 1) < employment) {
+      const why = `Set a new password for the account in ${system} before it is enabled again: employment ${employment} (rehired) never gets an earlier employment's password back.`;
+      emit(to, "rotate", null, null, null, presenceLineage, why, false);
+    }
     const why = `Enable the account in ${system}, ${because(presenceLineage, "desired by policy")}.`;
     emitAccount(to, "enable", presenceLineage, why);
   }
@@ -414,7 +420,8 @@ function planSystem(
  * within a system is the caller's job (`planAll` allocates). Systems not in the policy are skipped.
  *
  * Order: every `disable` first (a leaver is cut off before anything else), then revoke, create, update,
- * grant, enable, delete — the order of OPERATION_KINDS; within a kind, policy order of systems, then
+ * grant, rotate (a rehire's new password, before the account is usable again), enable, delete — the
+ * order of OPERATION_KINDS; within a kind, policy order of systems, then
  * entitlement keys sorted.
  */
 export function planIdentity(
@@ -431,6 +438,7 @@ function planInto(
   index: PolicyIndex,
 ): PlannedOperation[] {
   const ops: PlannedOperation[] = [];
+  const employment = desired.employment ?? 1;
   for (const def of index.systems) {
     const system = def.name;
     const wanted = has(desired.systems, system) ? desired.systems[system] : undefined;
@@ -441,7 +449,7 @@ function planInto(
       account = pickAccount(account, candidate, wanted?.username ?? null);
     }
     if (wanted === undefined && account === undefined) continue;
-    planSystem(ops, desired.identityId, def, wanted, account, index.privileged.get(system)!);
+    planSystem(ops, desired.identityId, def, wanted, account, index.privileged.get(system)!, employment);
   }
   return byKind(ops);
 }
