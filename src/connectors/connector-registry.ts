@@ -40,6 +40,12 @@ export interface ConnectorType<C = unknown> {
    * reports it at the system). Absent: the connector cannot create groups.
    */
   canCreateGroups?(config: C): true | string;
+  /**
+   * Whether this connector, so configured, generates each new account's password (delivered to its
+   * password sink) and can set a new one (`rotateCredential`). The planner then gives a rehire a new
+   * password before their old account is enabled again. Absent: it does not.
+   */
+  setsCredentials?(config: C): boolean;
 }
 
 function resolveSqliteUrl(url: string, baseDir: string): string {
@@ -71,6 +77,7 @@ const ldap: ConnectorType<LdapConnectorConfig> = {
       config.groups.objectClass === "groupOfUniqueNames")
       ? true
       : "it creates only groupOfNames and groupOfUniqueNames groups (groups.objectClass), not in Active Directory",
+  setsCredentials: (config) => config.directory === "activeDirectory",
 };
 
 /** A connector config's password sink file, resolved against the config file's folder. */
@@ -85,12 +92,14 @@ const mariadb: ConnectorType<MariadbConnectorConfig> = {
   schema: mariadbConnectorConfigSchema as unknown as z.ZodType<MariadbConnectorConfig>,
   resolvePaths: resolveSink,
   create: createMariadbConnector,
+  setsCredentials: () => true,
 };
 
 const postgres: ConnectorType<PostgresConnectorConfig> = {
   schema: postgresConnectorConfigSchema as unknown as z.ZodType<PostgresConnectorConfig>,
   resolvePaths: resolveSink,
   create: createPostgresConnector,
+  setsCredentials: () => true,
 };
 
 /** A SCIM config holds a URL and credentials, never file paths. */

@@ -48,6 +48,11 @@ export interface SystemDef {
    * its first member) where the connector can; false/absent: the grant fails naming the group.
    */
   createMissingGroups?: boolean;
+  /**
+   * The connector generates each new account's password and can set a new one (mariadb, postgres,
+   * Active Directory): a rehire's old account gets a new password before it is enabled again.
+   */
+  setsCredentials?: boolean;
   /** `reconcile.schedule`: when the scheduler reconciles this system (cron, or `off`); absent: server.schedule.reconcile. */
   reconcile?: { schedule: string };
   location: SourceLocation;
@@ -187,10 +192,18 @@ export interface DesiredSystemAccess {
   entitlements: Record<string, Lineage[]>;
   /** Entitlements removed by lifecycle policy (e.g. privileged revoked for a leaver), with why. */
   withheld: Record<string, Lineage[]>;
+  /**
+   * A leaver's account during retention: kept (disabled) where it exists, never made. The plan creates
+   * no account and grants nothing on one, so a first import of someone who already left gives them no
+   * access anywhere. Absent: false.
+   */
+  retainOnly?: boolean;
 }
 
 export interface DesiredAccess {
   identityId: string;
+  /** The identity's employment (1, then one more per rehire). Absent: 1. */
+  employment?: number;
   systems: Record<string, DesiredSystemAccess>;
   /**
    * Birthright rules that could not be evaluated for this identity (stopped by their evaluation
@@ -220,6 +233,11 @@ export interface Account {
   /** Whether Tenure created or adopted the account (correlated to an identity). */
   managed: boolean;
   /**
+   * The employment of its identity in which Tenure last set the account's password (created it, or
+   * rotated it); absent or null when Tenure never did (found by reconcile, or before this was kept).
+   */
+  credentialEmployment?: number | null;
+  /**
    * Set by reconcile when a managed account is no longer found in the system. The row is kept so the
    * planner can tell an account deleted out of band (drift: recreated only under `drift: enforce`)
    * from a joiner who never had one. Absent or null: the account exists.
@@ -235,9 +253,9 @@ export const OPERATION_KINDS = [
   "create",
   "update",
   "grant",
+  "rotate",
   "enable",
   "delete",
-  "rotate",
 ] as const;
 export type OperationKind = (typeof OPERATION_KINDS)[number];
 

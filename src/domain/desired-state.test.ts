@@ -374,16 +374,37 @@ describe("computeDesiredAccess: lifecycle", () => {
     expect(Object.keys(d.systems.wiki!.withheld).sort()).toEqual(["admins", "editors", "readers"]);
   });
 
-  it("deletes deleteAfterDays after the termination, counted from stateSince", () => {
-    const before = computeDesiredAccess(input(leaver, "2026-04-03T09:59:59.999Z"));
-    expect(before.systems.wiki!.presence).toBe("disabled");
-    const after = computeDesiredAccess(input(leaver, "2026-04-03T10:00:00.000Z"));
-    expect(after.systems.wiki!.presence).toBe("absent");
-    expect(after.systems.wiki!.entitlements).toEqual({});
-    expect(after.systems.wiki!.presenceLineage.at(-1)).toMatchObject({
-      policy: "lifecycle.deleteAfterDays",
-      note: "terminated on 2026-03-04: deleted after lifecycle.deleteAfterDays (30 days)",
-    });
+  it("deletes deleteAfterDays after the HR termination date, however late Tenure saw it", () => {
+    // Terminated 2026-03-04 in HR; Tenure saw it on 2026-03-20 (a late record, or a first import).
+    const late = { ...leaver, stateSince: "2026-03-20T10:00:00.000Z" };
+    for (const identity of [leaver, late]) {
+      const before = computeDesiredAccess(input(identity, "2026-04-02T23:59:59.999Z"));
+      expect(before.systems.wiki!.presence).toBe("disabled");
+      const after = computeDesiredAccess(input(identity, "2026-04-03T00:00:00.000Z"));
+      expect(after.systems.wiki!.presence).toBe("absent");
+      expect(after.systems.wiki!.entitlements).toEqual({});
+      expect(after.systems.wiki!.presenceLineage.at(-1)).toMatchObject({
+        policy: "lifecycle.deleteAfterDays",
+        note: "terminated on 2026-03-04: deleted after lifecycle.deleteAfterDays (30 days)",
+      });
+    }
+  });
+
+  it("counts from the instant of termination when the record has no leaving date (missing from an export)", () => {
+    const missing = person({}, { state: "terminated", stateSince: "2026-03-04T10:00:00.000Z" });
+    expect(computeDesiredAccess(input(missing, "2026-04-03T09:59:59.999Z")).systems.wiki!.presence).toBe(
+      "disabled",
+    );
+    expect(computeDesiredAccess(input(missing, "2026-04-03T10:00:00.000Z")).systems.wiki!.presence).toBe(
+      "absent",
+    );
+  });
+
+  it("keeps a leaver's accounts only where they exist (retainOnly), and nobody else's", () => {
+    const d = computeDesiredAccess(input(leaver, NOW));
+    expect(Object.values(d.systems).map((s) => s.retainOnly)).toEqual([true, true]);
+    const active = computeDesiredAccess(input(person(), NOW));
+    expect(Object.values(active.systems).map((s) => s.retainOnly ?? false)).toEqual([false, false]);
   });
 
   it("wants no account for a deleted identity", () => {

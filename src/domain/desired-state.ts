@@ -15,6 +15,7 @@ import type {
 import { deriveEntitlement, mayDerive, withDerived } from "./derived-entitlement.js";
 import type { Identity, IsoDate, LifecycleState, WorkerAttributes } from "./identity-types.js";
 import { addDays } from "./local-date.js";
+import { retentionEnded, retentionOf, retentionStartDay } from "./retention.js";
 import { type CompiledTemplate, compileTemplate, toUsername } from "./username-template.js";
 
 const DAY_MS = 86_400_000;
@@ -80,6 +81,8 @@ export interface LifecycleVerdict {
   /** Which held entitlements a leaver loses at once. */
   withhold: "none" | "privileged" | "all";
   withholdLineage: Lineage | null;
+  /** A leaver's accounts are kept where they exist and never created (DesiredSystemAccess.retainOnly). */
+  retainOnly?: boolean;
 }
 
 /** The intermediate decisions behind a DesiredAccess, for `explain`. */
@@ -216,12 +219,6 @@ function describeAssignmentTarget(target: Assignment["target"]): string {
   return "role" in target ? `role ${target.role}` : `${target.system}:${target.entitlement}`;
 }
 
-function terminationDay(identity: Identity): string {
-  return (
-    identity.attributes.terminationDate ?? identity.attributes.endDate ?? identity.stateSince.slice(0, 10)
-  );
-}
-
 const NO_WITHHOLDING = { withhold: "none", withholdLineage: null } as const;
 const ACTIVE: LifecycleVerdict = Object.freeze({
   state: "active",
@@ -272,10 +269,10 @@ export function lifecycleVerdict(
       return { state, presence: "disabled", lineage: lifecycleLineage("lifecycle.suspended", note), ...none };
     }
     case "terminated": {
-      const day = terminationDay(identity);
-      const deleteAt = Date.parse(identity.stateSince) + lifecycle.deleteAfterDays * DAY_MS;
-      // An unparseable stateSince compares false and leaves the account disabled: the safe side.
-      if (nowMs >= deleteAt) {
+      // One rule with the lifecycle's move to deleted: counted from the HR leaving date (retention.ts).
+      const retention = retentionOf(identity, lifecycle.deleteAfterDays, today);
+      const day = retentionStartDay(retention);
+      if (retentionEnded(retention, new Date(nowMs), today)) {
         const note = `terminated on ${day}: deleted after lifecycle.deleteAfterDays (${lifecycle.deleteAfterDays} days)`;
         const lineage = lifecycleLineage("lifecycle.deleteAfterDays", note);
         return { state, presence: "absent", lineage, withhold: "all", withholdLineage: lineage };
@@ -285,6 +282,7 @@ export function lifecycleVerdict(
         state,
         presence: "disabled",
         lineage: lifecycleLineage("lifecycle.leaver", `terminated on ${day}: disabled by lifecycle.leaver`),
+        retainOnly: true,
         withhold: mode,
         withholdLineage: lifecycleLineage(
           "lifecycle.leaver.revoke",
@@ -582,6 +580,7 @@ export function createDesiredStateCalculator(
         attributes: accountAttributes,
         entitlements,
         withheld,
+        ...(verdict.retainOnly === true ? { retainOnly: true } : {}),
       };
     }
 
@@ -597,8 +596,10 @@ export function createDesiredStateCalculator(
       }
     }
     // A rule stopped by its budget leaves this identity's access undecided: the planner leaves it alone.
-    if (failures.length > 0) return { identityId: identity.id, systems: out, ruleFailures: failures };
-    return { identityId: identity.id, systems: out };
+    const employment = identity.employment;
+    if (failures.length > 0)
+      return { identityId: identity.id, employment, systems: out, ruleFailures: failures };
+    return { identityId: identity.id, employment, systems: out };
   }
 
   function rolesGranting(system: string, entitlement?: string): RoleChain[] {

@@ -35,6 +35,7 @@ describe("stateFromAttributes", () => {
     expect(stateFromAttributes(a, "2026-03-04")).toEqual({
       state: "terminated",
       reason: "terminated on 2026-03-04",
+      hrDate: "2026-03-04",
     });
   });
   it("terminates a contractor on the end date", () => {
@@ -119,13 +120,16 @@ describe("advanceByDate and terminateMissing", () => {
 
 describe("deleteAfterRetention", () => {
   const terminated: Identity = {
-    ...applyRecord(undefined, record(), ctx("2026-03-01")).identity,
+    ...applyRecord(
+      undefined,
+      record({ status: "terminated", terminationDate: "2026-03-14" }),
+      ctx("2026-03-01"),
+    ).identity,
     state: "terminated",
     stateSince: "2026-03-14T09:00:00.000Z",
   };
-  it("deletes a terminated identity at the instant its retention ends, not a moment before", () => {
-    const justBefore = { now: new Date("2026-04-13T08:59:59.999Z"), today: "2026-04-13", newId: () => "x" };
-    expect(deleteAfterRetention(terminated, 30, justBefore).changed).toBe(false);
+  it("deletes a terminated identity on the day its retention ends, counted from the HR date", () => {
+    expect(deleteAfterRetention(terminated, 30, ctx("2026-04-12")).changed).toBe(false);
     const out = deleteAfterRetention(terminated, 30, ctx("2026-04-13"));
     expect(out.identity).toMatchObject({ state: "deleted", stateSince: "2026-04-13T09:00:00.000Z" });
     expect(out.events).toEqual([
@@ -136,18 +140,79 @@ describe("deleteAfterRetention", () => {
           from: "terminated",
           to: "deleted",
           reason: "terminated on 2026-03-14: retention of lifecycle.deleteAfterDays (30 days) ended",
+          hrDate: "2026-03-14",
+          observedDate: "2026-04-13",
         },
       },
     ]);
     expect(isAllowedTransition("terminated", out.identity.state)).toBe(true);
   });
+  it("counts from the HR date, not from the day Tenure first saw the termination", () => {
+    // HR terminated them on 2026-03-14; the record reached Tenure on 2026-04-01.
+    const late = { ...terminated, stateSince: "2026-04-01T09:00:00.000Z" };
+    expect(deleteAfterRetention(late, 30, ctx("2026-04-12")).changed).toBe(false);
+    expect(deleteAfterRetention(late, 30, ctx("2026-04-13")).identity.state).toBe("deleted");
+    // A contractor's end date is the HR date as well.
+    const contractor = {
+      ...late,
+      attributes: workerAttributes({ employmentType: "contractor", endDate: "2026-03-14" }),
+    };
+    expect(deleteAfterRetention(contractor, 30, ctx("2026-04-13")).events[0]?.details).toMatchObject({
+      hrDate: "2026-03-14",
+      reason: "terminated on 2026-03-14: retention of lifecycle.deleteAfterDays (30 days) ended",
+    });
+  });
+  it("counts from the instant of termination when the record names no leaving date", () => {
+    const missing = terminateMissing(applyRecord(undefined, record(), ctx("2026-03-01")).identity, "hr", {
+      ...ctx("2026-03-14"),
+    }).identity;
+    const justBefore = { now: new Date("2026-04-13T08:59:59.999Z"), today: "2026-04-13", newId: () => "x" };
+    expect(deleteAfterRetention(missing, 30, justBefore).changed).toBe(false);
+    expect(deleteAfterRetention(missing, 30, ctx("2026-04-13")).events[0]?.details).toMatchObject({
+      hrDate: null,
+      observedDate: "2026-04-13",
+    });
+  });
   it("never deletes anyone but a terminated identity, nor on an unreadable date", () => {
     for (const state of ["prehire", "active", "suspended", "deleted"] as const) {
       expect(deleteAfterRetention({ ...terminated, state }, 0, ctx("2027-01-01")).changed).toBe(false);
     }
-    expect(deleteAfterRetention({ ...terminated, stateSince: "soon" }, 0, ctx("2027-01-01")).changed).toBe(
-      false,
+    const unreadable = { ...terminated, attributes: workerAttributes(), stateSince: "soon" };
+    expect(deleteAfterRetention(unreadable, 0, ctx("2027-01-01")).changed).toBe(false);
+  });
+});
+
+describe("audit dates", () => {
+  it("a leaver's events carry the HR date and the date Tenure observed it", () => {
+    const joined = applyRecord(undefined, record(), ctx("2026-03-01")).identity;
+    const left = applyRecord(
+      joined,
+      record({ status: "terminated", terminationDate: "2026-03-04" }),
+      ctx("2026-03-09"),
     );
+    expect(left.events.find((e) => e.action === "identity.state_changed")?.details).toMatchObject({
+      to: "terminated",
+      hrDate: "2026-03-04",
+      observedDate: "2026-03-09",
+    });
+    const first = applyRecord(
+      undefined,
+      record({ status: "terminated", terminationDate: "2026-01-31" }),
+      ctx("2026-03-09"),
+    );
+    expect(first.events[0]?.details).toMatchObject({
+      state: "terminated",
+      hrDate: "2026-01-31",
+      observedDate: "2026-03-09",
+    });
+  });
+  it("the earlier of termination and end date decides, for the state and for retention alike", () => {
+    const a = workerAttributes({
+      status: "terminated",
+      terminationDate: "2026-03-20",
+      endDate: "2026-03-10",
+    });
+    expect(stateFromAttributes(a, "2026-03-12")).toMatchObject({ state: "terminated", hrDate: "2026-03-10" });
   });
 });
 

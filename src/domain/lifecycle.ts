@@ -1,29 +1,46 @@
 import type { Identity, IsoDate, LifecycleState, WorkerAttributes, WorkerRecord } from "./identity-types.js";
+import { leavingDate, retentionEnded, retentionOf, retentionStartDay } from "./retention.js";
 
 /** What the HR data says the state should be on `today`, and why. */
 export interface StateVerdict {
   state: Exclude<LifecycleState, "deleted">;
   reason: string;
+  /** The date in the record that decides the state (termination, end or start date); null when none does. */
+  hrDate: IsoDate | null;
 }
 
 /**
  * The lifecycle state the attributes call for on `today` (a date in the source's time zone).
  * Termination and end dates take effect on the date itself: DESIGN.md says a leaver loses access
- * on the termination date, a contractor on the end date.
+ * on the termination date, a contractor on the end date. With both, the earlier one decides.
  */
 export function stateFromAttributes(a: WorkerAttributes, today: IsoDate): StateVerdict {
-  if (a.status === "terminated" && a.terminationDate !== null && a.terminationDate <= today) {
-    return { state: "terminated", reason: `terminated on ${a.terminationDate}` };
-  }
-  if (a.endDate !== null && a.endDate <= today) {
-    return { state: "terminated", reason: `${a.employmentType} end date ${a.endDate} reached` };
+  const leaving = leavingDate(a);
+  if (leaving !== null && leaving.date <= today) {
+    const reason =
+      leaving.field === "terminationDate"
+        ? `terminated on ${leaving.date}`
+        : `${a.employmentType} end date ${leaving.date} reached`;
+    return { state: "terminated", reason, hrDate: leaving.date };
   }
   if (a.startDate !== null && a.startDate > today) {
-    return { state: "prehire", reason: `starts on ${a.startDate}` };
+    return { state: "prehire", reason: `starts on ${a.startDate}`, hrDate: a.startDate };
   }
-  if (a.status === "leave") return { state: "suspended", reason: "on leave" };
-  if (a.startDate !== null) return { state: "active", reason: `started on ${a.startDate}` };
-  return { state: "active", reason: "active in HR" };
+  if (a.status === "leave") return { state: "suspended", reason: "on leave", hrDate: null };
+  if (a.startDate !== null)
+    return { state: "active", reason: `started on ${a.startDate}`, hrDate: a.startDate };
+  return { state: "active", reason: "active in HR", hrDate: null };
+}
+
+/**
+ * When a move happened by the record and when Tenure saw it, carried by every state event: retention
+ * and the other date-driven rules count from `hrDate`; `observedDate` is "today" in the source's time
+ * zone at the run that made the move (later than `hrDate` for a record that arrived late).
+ */
+export interface MoveDates {
+  /** The date in the HR record the move follows; null when the record has none (on leave, missing). */
+  hrDate: IsoDate | null;
+  observedDate: IsoDate;
 }
 
 /** The allowed moves of the state machine. Rehire is the only way out of terminated or deleted. */
@@ -48,7 +65,7 @@ export type LifecycleEvent =
   | {
       action: "identity.created";
       subject: string;
-      details: { state: LifecycleState; reason: string; attributes: WorkerAttributes };
+      details: { state: LifecycleState; reason: string; attributes: WorkerAttributes } & MoveDates;
     }
   | {
       action: "identity.updated";
@@ -58,12 +75,17 @@ export type LifecycleEvent =
   | {
       action: "identity.state_changed";
       subject: string;
-      details: { from: LifecycleState; to: LifecycleState; reason: string };
+      details: { from: LifecycleState; to: LifecycleState; reason: string } & MoveDates;
     }
   | {
       action: "identity.rehired";
       subject: string;
-      details: { from: LifecycleState; to: LifecycleState; employment: number; reason: string };
+      details: {
+        from: LifecycleState;
+        to: LifecycleState;
+        employment: number;
+        reason: string;
+      } & MoveDates;
     }
   | {
       action: "identity.rekeyed";
@@ -131,7 +153,13 @@ export function applyRecord(
         {
           action: "identity.created",
           subject: identity.id,
-          details: { state: verdict.state, reason: verdict.reason, attributes: record.attributes },
+          details: {
+            state: verdict.state,
+            reason: verdict.reason,
+            attributes: record.attributes,
+            hrDate: verdict.hrDate,
+            observedDate: ctx.today,
+          },
         },
       ],
     };
@@ -164,7 +192,14 @@ export function applyRecord(
         events.push({
           action: "identity.rehired",
           subject: current.id,
-          details: { from: current.state, to: verdict.state, employment, reason: verdict.reason },
+          details: {
+            from: current.state,
+            to: verdict.state,
+            employment,
+            reason: verdict.reason,
+            hrDate: verdict.hrDate,
+            observedDate: ctx.today,
+          },
         });
         next = { ...next, state: verdict.state, employment, stateSince: at };
       }
@@ -172,7 +207,13 @@ export function applyRecord(
       events.push({
         action: "identity.state_changed",
         subject: current.id,
-        details: { from: current.state, to: verdict.state, reason: verdict.reason },
+        details: {
+          from: current.state,
+          to: verdict.state,
+          reason: verdict.reason,
+          hrDate: verdict.hrDate,
+          observedDate: ctx.today,
+        },
       });
       next = { ...next, state: verdict.state, stateSince: at };
     }
@@ -197,29 +238,37 @@ export function advanceByDate(current: Identity, ctx: LifecycleContext): Lifecyc
       {
         action: "identity.state_changed",
         subject: current.id,
-        details: { from: current.state, to: verdict.state, reason: verdict.reason },
+        details: {
+          from: current.state,
+          to: verdict.state,
+          reason: verdict.reason,
+          hrDate: verdict.hrDate,
+          observedDate: ctx.today,
+        },
       },
     ],
   };
 }
 
 /**
- * Moves a terminated identity to `deleted` when its retention ends: `deleteAfterDays` after it was
- * terminated (`stateSince`), the instant desired-state deletes its accounts. Only the calendar moves it;
- * a record can still rehire it afterwards. An unparseable `stateSince` never deletes: the safe side.
+ * Moves a terminated identity to `deleted` when its retention ends (`retentionOf`): `deleteAfterDays`
+ * after the leaving date in the HR record — not after the day Tenure first saw it — or, when the record
+ * has none, after the instant Tenure terminated it. The same function decides when desired-state deletes
+ * the accounts. Only the calendar moves it; a record can still rehire it afterwards. An unreadable date
+ * never deletes: the safe side.
  */
 export function deleteAfterRetention(
   current: Identity,
   deleteAfterDays: number,
   ctx: LifecycleContext,
 ): LifecycleOutcome {
-  const deleteAt = Date.parse(current.stateSince) + deleteAfterDays * 86_400_000;
-  if (current.state !== "terminated" || !(ctx.now.getTime() >= deleteAt)) {
+  if (current.state !== "terminated") return { identity: current, events: [], changed: false };
+  const retention = retentionOf(current, deleteAfterDays, ctx.today);
+  if (!retentionEnded(retention, ctx.now, ctx.today))
     return { identity: current, events: [], changed: false };
-  }
   const at = ctx.now.toISOString();
   const reason =
-    `terminated on ${current.stateSince.slice(0, 10)}: retention of lifecycle.deleteAfterDays ` +
+    `terminated on ${retentionStartDay(retention)}: retention of lifecycle.deleteAfterDays ` +
     `(${deleteAfterDays} days) ended`;
   return {
     identity: { ...current, state: "deleted", stateSince: at, updatedAt: at },
@@ -228,7 +277,13 @@ export function deleteAfterRetention(
       {
         action: "identity.state_changed",
         subject: current.id,
-        details: { from: "terminated", to: "deleted", reason },
+        details: {
+          from: "terminated",
+          to: "deleted",
+          reason,
+          hrDate: retention.basis === "hr-date" ? retention.from : null,
+          observedDate: ctx.today,
+        },
       },
     ],
   };
@@ -249,6 +304,8 @@ export function terminateMissing(current: Identity, source: string, ctx: Lifecyc
           from: current.state,
           to: "terminated",
           reason: `missing from the full export of source ${source} (missingMeans: terminate)`,
+          hrDate: null,
+          observedDate: ctx.today,
         },
       },
     ],

@@ -161,6 +161,8 @@ const identitySpec = fc.record({
   changedDaysAgo: fc.nat(20),
   state: fc.constantFrom(...STATES),
   stateDaysAgo: fc.nat(50),
+  /** How many days after the HR termination date Tenure first saw it (a late record, a first import). */
+  seenDaysLate: fc.constantFrom(0, 0, 3, 40),
   startInDays: fc.integer({ min: 1, max: 15 }),
   employment: fc.integer({ min: 1, max: 2 }),
 });
@@ -194,6 +196,7 @@ type IdentitySpec = {
   changedDaysAgo: number;
   state: LifecycleState;
   stateDaysAgo: number;
+  seenDaysLate: number;
   startInDays: number;
   employment: number;
 };
@@ -216,7 +219,7 @@ function attributesOf(id: string, s: IdentitySpec, a: AttributeSpec): WorkerAttr
     status: terminated ? "terminated" : s.state === "suspended" ? "leave" : "active",
     startDate,
     endDate: null,
-    terminationDate: terminated ? addDays(TODAY, -s.stateDaysAgo) : null,
+    terminationDate: terminated ? addDays(TODAY, -s.stateDaysAgo - s.seenDaysLate) : null,
   };
 }
 
@@ -487,8 +490,10 @@ describe("planAll over random policies, identities and drifted actual states", (
             }
             if (now === undefined) {
               const vanishedUnderReport = before !== undefined && !isLive(before) && before.managed && report;
+              // A leaver's account is kept while it exists, never made (retainOnly).
+              const leaverWithout = want!.retainOnly === true && (before === undefined || !isLive(before));
               expect(
-                vanishedUnderReport || failed.has(`${identity.id}|${name}`),
+                leaverWithout || vanishedUnderReport || failed.has(`${identity.id}|${name}`),
                 `${context}: no account`,
               ).toBe(true);
               continue;
@@ -499,6 +504,8 @@ describe("planAll over random policies, identities and drifted actual states", (
             const wasLive = before !== undefined && isLive(before) ? before : undefined;
             for (const e of Object.keys(want!.entitlements)) {
               if (now.entitlements.includes(e)) continue;
+              // Nothing is granted to a leaver: what the account held is kept, nothing added.
+              if (want!.retainOnly === true) continue;
               // Granted by Tenure, removed out of band, and the system only reports drift.
               const reportedMissing =
                 report &&
@@ -588,6 +595,45 @@ describe("planAll over random policies, identities and drifted actual states", (
         expect(b).toEqual(a);
         // The planner's fast path and the exported function agree.
         for (const op of a) expect(idempotencyKey(op)).toBe(op.idempotencyKey);
+      }),
+      RUNS,
+    );
+  });
+
+  it("(f) a leaver gets no new account or access; retention counts from the HR date, not the day seen", () => {
+    fc.assert(
+      fc.property(worlds, (world) => {
+        const { operations } = plan(world);
+        const days = world.lifecycle.deleteAfterDays;
+        const calculator = createDesiredStateCalculator(world.policy, world.lifecycle);
+        for (const identity of world.identities) {
+          if (identity.state !== "terminated") continue;
+          const assignments = world.assignments.filter((a) => a.identityId === identity.id);
+          const desired = calculator.compute({
+            identity,
+            assignments,
+            usernames: {},
+            now: NOW,
+            today: TODAY,
+          });
+          const mine = operations.filter((o) => o.identityId === identity.id);
+          expect(
+            mine.filter((o) => o.kind === "create" || o.kind === "grant" || o.kind === "enable"),
+          ).toEqual([]);
+          // An oracle apart from retention.ts: the termination date in the record plus the days.
+          const ended = addDays(identity.attributes.terminationDate!, days) <= TODAY;
+          for (const name of Object.keys(world.policy.systems)) {
+            const before = accountOf(world.accounts, identity.id, name);
+            // Where no role or assignment grants an account any more, it goes whatever the retention.
+            if (before === undefined || !isLive(before) || !before.managed || !desired.systems[name])
+              continue;
+            const deleted = mine.some((o) => o.system === name && o.kind === "delete");
+            expect(
+              deleted,
+              `${identity.id} in ${name}, terminated ${identity.attributes.terminationDate}`,
+            ).toBe(ended);
+          }
+        }
       }),
       RUNS,
     );

@@ -107,6 +107,44 @@ function account(sys: string, overrides: Partial<Account> = {}): Account {
 const summary = (ops: PlannedOperation[]) =>
   ops.map((o) => [o.system, o.kind, o.entitlement ?? "", o.drift ? "drift" : ""].filter(Boolean).join(" "));
 
+describe("planIdentity: leavers and rehires", () => {
+  it("never creates an account or grants anything for a leaver (retainOnly); keeps and disables what exists", () => {
+    const leaving = want("wiki", "disabled", ["readers"], { retainOnly: true });
+    expect(planIdentity(desired(leaving), [], policy)).toEqual([]);
+    const held = account("wiki", { entitlements: ["admins"], managedEntitlements: ["admins"] });
+    const withheld = { ...leaving, withheld: { admins: [leaverNote] } };
+    expect(summary(planIdentity(desired(withheld), [held], policy))).toEqual([
+      "wiki disable",
+      "wiki revoke admins",
+    ]);
+  });
+
+  it("gives a rehire's old account a new password before enabling it, where the connector sets passwords", () => {
+    const credentials = {
+      ...policy,
+      systems: { ...policy.systems, wiki: system("wiki", { connector: "mariadb", setsCredentials: true }) },
+    };
+    const rehired = { ...desired(want("wiki", "enabled", [])), employment: 2 };
+    const old = account("wiki", { enabled: false, credentialEmployment: 1 });
+    const ops = planIdentity(rehired, [old], credentials);
+    expect(summary(ops)).toEqual(["wiki rotate", "wiki enable"]);
+    expect(ops[0]?.reason).toContain("employment 2 (rehired)");
+    // A password Tenure never set (found by reconcile) is an earlier one too.
+    expect(summary(planIdentity(rehired, [{ ...old, credentialEmployment: null }], credentials))).toEqual([
+      "wiki rotate",
+      "wiki enable",
+    ]);
+    // Already set in this employment, a first employment back from leave, or a connector without passwords.
+    expect(summary(planIdentity(rehired, [{ ...old, credentialEmployment: 2 }], credentials))).toEqual([
+      "wiki enable",
+    ]);
+    expect(summary(planIdentity(desired(want("wiki", "enabled", [])), [old], credentials))).toEqual([
+      "wiki enable",
+    ]);
+    expect(summary(planIdentity(rehired, [old], policy))).toEqual(["wiki enable"]);
+  });
+});
+
 describe("planIdentity", () => {
   it("creates a joiner's account, then grants, with the lineage and a reason", () => {
     const ops = planIdentity(desired(want("wiki", "enabled", ["readers"])), [], policy);

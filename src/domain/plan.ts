@@ -39,6 +39,7 @@ export interface PlanProblem {
 const KIND_ORDER: Readonly<Record<OperationKind, number>> = Object.fromEntries(
   OPERATION_KINDS.map((kind, i) => [kind, i]),
 ) as Record<OperationKind, number>;
+const NO_KEYS: readonly string[] = Object.freeze([]);
 const NO_LINEAGE: readonly Lineage[] = Object.freeze([]);
 const NOTHING: Readonly<Record<string, Lineage[]>> = Object.freeze(Object.create(null));
 
@@ -308,6 +309,7 @@ function planSystem(
   desired: DesiredSystemAccess | undefined,
   account: Account | undefined,
   privileged: ReadonlySet<string>,
+  employment: number,
 ): void {
   const system = def.name;
   const presence = desired?.presence ?? "absent";
@@ -315,6 +317,8 @@ function planSystem(
 
   if (account === undefined || isGoneAccount(account)) {
     if (presence === "absent" || desired === undefined || desired.username === null) return;
+    // A leaver's account is kept while it exists, never made: no access for someone who already left.
+    if (desired.retainOnly === true) return;
     // Tenure's own account deleted out of band is drift: put back only where the system says enforce.
     const vanished = account?.managed === true;
     if (vanished && !enforce) return;
@@ -380,7 +384,9 @@ function planSystem(
     emit(to, "update", null, changes, null, presenceLineage, why, false);
   }
 
-  for (const entitlement of sorted(Object.keys(desired.entitlements))) {
+  // A leaver keeps what retention keeps; nothing is added to an account out of use.
+  const granting = desired.retainOnly === true ? NO_KEYS : sorted(Object.keys(desired.entitlements));
+  for (const entitlement of granting) {
     if (account.entitlements.includes(entitlement)) continue;
     const lineage = desired.entitlements[entitlement]!;
     const label = `${system}:${entitlement}`;
@@ -396,6 +402,11 @@ function planSystem(
   }
 
   if (presence === "enabled" && !account.enabled) {
+    // A rehire never gets an earlier employment's password back: a new one first, as a joiner gets.
+    if (def.setsCredentials === true && (account.credentialEmployment ?? 1) < employment) {
+      const why = `Set a new password for the account in ${system} before it is enabled again: employment ${employment} (rehired) never gets an earlier employment's password back.`;
+      emit(to, "rotate", null, null, null, presenceLineage, why, false);
+    }
     const why = `Enable the account in ${system}, ${because(presenceLineage, "desired by policy")}.`;
     emitAccount(to, "enable", presenceLineage, why);
   }
@@ -409,7 +420,8 @@ function planSystem(
  * within a system is the caller's job (`planAll` allocates). Systems not in the policy are skipped.
  *
  * Order: every `disable` first (a leaver is cut off before anything else), then revoke, create, update,
- * grant, enable, delete — the order of OPERATION_KINDS; within a kind, policy order of systems, then
+ * grant, rotate (a rehire's new password, before the account is usable again), enable, delete — the
+ * order of OPERATION_KINDS; within a kind, policy order of systems, then
  * entitlement keys sorted.
  */
 export function planIdentity(
@@ -426,6 +438,7 @@ function planInto(
   index: PolicyIndex,
 ): PlannedOperation[] {
   const ops: PlannedOperation[] = [];
+  const employment = desired.employment ?? 1;
   for (const def of index.systems) {
     const system = def.name;
     const wanted = has(desired.systems, system) ? desired.systems[system] : undefined;
@@ -436,7 +449,7 @@ function planInto(
       account = pickAccount(account, candidate, wanted?.username ?? null);
     }
     if (wanted === undefined && account === undefined) continue;
-    planSystem(ops, desired.identityId, def, wanted, account, index.privileged.get(system)!);
+    planSystem(ops, desired.identityId, def, wanted, account, index.privileged.get(system)!, employment);
   }
   return byKind(ops);
 }
@@ -702,7 +715,8 @@ export function* planAllSteps(input: PlanAllInput): Generator<void, PlanAllResul
     for (let i = 0; i < systemCount; i++) {
       const system = index.systems[i]!.name;
       const wanted = has(desired.systems, system) ? desired.systems[system]! : undefined;
-      if (wanted === undefined || wanted.presence === "absent") continue;
+      // A leaver's account is never created (retainOnly), so no username is allocated for one either.
+      if (wanted === undefined || wanted.presence === "absent" || wanted.retainOnly === true) continue;
       if (!has(usernames, system)) {
         const name = allocateNext(allocatorOf(i), identity.id, wanted.username);
         if (typeof name === "string") {

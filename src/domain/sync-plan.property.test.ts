@@ -53,6 +53,7 @@ const feedArb = fc.uniqueArray(personArb, { selector: (p) => p.key, maxLength: K
 
 const runArb = fc.record({ feed: feedArb, day: fc.integer({ min: 0, max: 10 }) });
 const policyArb = fc.record({
+  deleteAfterDays: fc.constantFrom(0, 5, 20),
   missingMeans: fc.constantFrom("ignore", "terminate") as fc.Arbitrary<SyncPolicy["missingMeans"]>,
   correlationFallback: fc.constantFrom("none", "email") as fc.Arbitrary<SyncPolicy["correlationFallback"]>,
 });
@@ -79,7 +80,24 @@ describe("planSync over random HR feeds", () => {
             expect(identity).toBeDefined();
             const verdict = stateFromAttributes(r.attributes, today);
             // Dates are honoured, and nobody the record says has left is left active.
-            expect(identity?.state).toBe(verdict.state);
+            const prev = before.get(identity!.id);
+            if (identity?.state === "deleted") {
+              // Deleted only by a retention that ended: counted from the HR date, or earlier by a
+              // termination Tenure observed (missing from an export) before the record named a date.
+              expect(verdict.state).toBe("terminated");
+              if (prev?.state !== "deleted" && prev?.state !== "terminated") {
+                expect(addDays(verdict.hrDate!, policy.deleteAfterDays!) <= today).toBe(true);
+              }
+            } else {
+              expect(identity?.state).toBe(verdict.state);
+            }
+            // Retention never outlives the HR date plus deleteAfterDays, whenever Tenure saw the record.
+            if (
+              verdict.state === "terminated" &&
+              addDays(verdict.hrDate!, policy.deleteAfterDays!) <= today
+            ) {
+              expect(identity?.state).toBe("deleted");
+            }
             // An oracle written apart from the code under test: the dates themselves.
             const a = r.attributes;
             const left =
@@ -101,7 +119,15 @@ describe("planSync over random HR feeds", () => {
             if (prev === undefined) {
               expect(c.events[0]?.action).toBe("identity.created");
             } else {
-              expect(isAllowedTransition(prev.state, c.identity.state)).toBe(true);
+              // Each move is an allowed one; a run may make two (terminated, then deleted by retention).
+              let state = prev.state;
+              for (const e of c.events) {
+                if (e.action !== "identity.state_changed" && e.action !== "identity.rehired") continue;
+                expect(e.details.from).toBe(state);
+                expect(isAllowedTransition(state, e.details.to)).toBe(true);
+                state = e.details.to;
+              }
+              expect(state).toBe(c.identity.state);
               const actions = c.events.map((e) => e.action);
               if (prev.state !== c.identity.state) {
                 expect(actions.some((a) => a === "identity.state_changed" || a === "identity.rehired")).toBe(

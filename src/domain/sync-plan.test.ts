@@ -136,3 +136,49 @@ describe("planSync with declared key changes (renamedKeys)", () => {
     expect(plain.map((c) => [c.identity.id, c.identity.sourceKey])).toEqual([["new", "E9"]]);
   });
 });
+
+const dates = (d: object) => ({
+  hrDate: (d as { hrDate?: unknown }).hrDate,
+  observedDate: (d as { observedDate?: unknown }).observedDate,
+});
+
+describe("planSync: retention counts from the HR date", () => {
+  const gone = (terminationDate: string): WorkerRecord => ({
+    ...listed,
+    attributes: workerAttributes({ status: "terminated", terminationDate }),
+  });
+
+  it("a first import of someone who left within the retention creates them terminated, with both dates", () => {
+    const [change] = planSync([], [gone("2026-03-14")], policy, on("2026-04-01")).changes;
+    expect(change?.identity.state).toBe("terminated");
+    expect(change?.events).toEqual([
+      expect.objectContaining({
+        action: "identity.created",
+        details: expect.objectContaining({
+          state: "terminated",
+          hrDate: "2026-03-14",
+          observedDate: "2026-04-01",
+        }),
+      }),
+    ]);
+  });
+
+  it("a first import, or a late record, of someone whose retention already ended deletes them in that run", () => {
+    const first = planSync([], [gone("2026-01-31")], policy, on("2026-04-01")).changes[0]!;
+    expect(first.identity.state).toBe("deleted");
+    expect(first.events.map((e) => [e.action, dates(e.details)])).toEqual([
+      ["identity.created", { hrDate: "2026-01-31", observedDate: "2026-04-01" }],
+      ["identity.state_changed", { hrDate: "2026-01-31", observedDate: "2026-04-01" }],
+    ]);
+    const active = { ...leaver, state: "active" as const, attributes: workerAttributes() };
+    const late = planSync([active], [gone("2026-01-31")], policy, on("2026-04-01")).changes[0]!;
+    expect(late.identity.state).toBe("deleted");
+    expect(late.events.map((e) => e.action)).toEqual([
+      "identity.updated",
+      "identity.state_changed",
+      "identity.state_changed",
+    ]);
+    // The same record again changes nothing.
+    expect(planSync([late.identity], [gone("2026-01-31")], policy, on("2026-04-02")).changes).toEqual([]);
+  });
+});

@@ -115,7 +115,11 @@ export function planSync(
       }
     }
     if (current !== undefined) seen.add(current.id);
-    const outcome = withNormalisedKeyReason(current, record, applyRecord(current, record, ctx, rekeyReason));
+    const outcome = afterRetention(
+      withNormalisedKeyReason(current, record, applyRecord(current, record, ctx, rekeyReason)),
+      policy,
+      ctx,
+    );
     if (outcome.changed) {
       changes.push({
         identity: outcome.identity,
@@ -151,7 +155,7 @@ export function planSync(
       policy.missingMeans === "terminate" &&
       !present.has(normaliseText(identity.sourceKey));
     const moved = terminating ? terminateMissing(identity, policy.source, ctx) : advanceByDate(identity, ctx);
-    const outcome = moved.changed ? moved : retire(identity, policy, ctx);
+    const outcome = moved.changed ? afterRetention(moved, policy, ctx) : retire(identity, policy, ctx);
     if (outcome.changed) {
       const cause = moved.changed && terminating ? "missing" : "date";
       changes.push({
@@ -186,6 +190,22 @@ function withNormalisedKeyReason(
       e.action === "identity.rekeyed" ? { ...e, details: { ...e.details, reason } } : e,
     ),
   };
+}
+
+/**
+ * A record that terminates someone whose retention, counted from the HR date, has already ended (a
+ * leaver HR reports late, or a first import of someone who left long ago) deletes them in the same run:
+ * retention counts from the date in the record, not from the day Tenure saw it.
+ */
+function afterRetention(
+  outcome: LifecycleOutcome,
+  policy: SyncPolicy,
+  ctx: LifecycleContext,
+): LifecycleOutcome {
+  if (!outcome.changed || outcome.identity.state !== "terminated") return outcome;
+  const retired = retire(outcome.identity, policy, ctx);
+  if (!retired.changed) return outcome;
+  return { identity: retired.identity, events: [...outcome.events, ...retired.events], changed: true };
 }
 
 function retire(identity: Identity, policy: SyncPolicy, ctx: LifecycleContext): LifecycleOutcome {

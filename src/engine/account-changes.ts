@@ -35,10 +35,16 @@ export async function recordAccountChanges(
   )) {
     rows.set(keyOf(account.system, account.username), account);
   }
+  const employments = await credentialEmployments(trx, succeeded);
   const touched = new Set<string>();
   for (const { op, result } of succeeded) {
     const key = keyOf(op.system, op.username);
-    rows.set(key, nextAccount(op, result, rows.get(key)));
+    const next = nextAccount(op, result, rows.get(key));
+    // A create or rotate set the password: in the identity's current employment (see plan's rotate).
+    if (next !== undefined && (op.kind === "create" || op.kind === "rotate") && op.identityId !== null) {
+      next.credentialEmployment = employments.get(op.identityId) ?? null;
+    }
+    rows.set(key, next);
     touched.add(key);
   }
   const removed: { system: string; username: string }[] = [];
@@ -52,6 +58,27 @@ export async function recordAccountChanges(
   }
   await accountRepository.removeMany(trx, removed);
   await accountRepository.upsertMany(trx, written, at);
+}
+
+/** The employment of each identity whose account's password an operation set (create, rotate). */
+async function credentialEmployments(
+  trx: Trx,
+  succeeded: readonly AppliedChange[],
+): Promise<Map<string, number>> {
+  const ids = [
+    ...new Set(
+      succeeded.flatMap(({ op }) =>
+        (op.kind === "create" || op.kind === "rotate") && op.identityId !== null ? [op.identityId] : [],
+      ),
+    ),
+  ];
+  if (ids.length === 0) return new Map();
+  const rows = await trx
+    .selectFrom("identities")
+    .select(["id", "employment"])
+    .where("id", "in", ids)
+    .execute();
+  return new Map(rows.map((r) => [r.id, Number(r.employment)]));
 }
 
 /** The account row after one successful operation; undefined when it has none (deleted, or never read). */

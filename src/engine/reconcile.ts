@@ -185,6 +185,11 @@ export async function reconcileSystem(
       vanishedAt: null,
       lastSeenAt: at,
       lastUsedAt: r.lastUsedAt ?? null,
+      // Whose password Tenure set stays known while the account belongs to the same identity.
+      credentialEmployment:
+        before !== undefined && before.identityId === identityId
+          ? (before.credentialEmployment ?? null)
+          : null,
     };
   });
   const present = new Set(accounts.map((a) => a.username));

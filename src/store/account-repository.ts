@@ -18,6 +18,7 @@ const ACCOUNT_COLUMNS = [
   "last_seen_at",
   "last_used_at",
   "updated_at",
+  "credential_employment",
 ] as const satisfies readonly (keyof AccountsTable)[];
 
 const ACCOUNT_UPSERT: BulkInsertSpec = {
@@ -52,6 +53,7 @@ function fromRow(r: AccountsTable): Account {
     vanishedAt: r.vanished_at,
     lastSeenAt: r.last_seen_at,
     lastUsedAt: r.last_used_at,
+    credentialEmployment: r.credential_employment === null ? null : Number(r.credential_employment),
   };
 }
 
@@ -71,6 +73,7 @@ function toRow(a: Account, updatedAt: string, id: string = newId()): AccountsTab
     last_seen_at: a.lastSeenAt,
     last_used_at: a.lastUsedAt,
     updated_at: updatedAt,
+    credential_employment: a.credentialEmployment ?? null,
   };
 }
 

@@ -74,6 +74,8 @@ export interface AccountsTable {
   last_seen_at: string | null;
   last_used_at: string | null;
   updated_at: string;
+  /** The identity's employment in which Tenure last set the password; null: never. */
+  credential_employment: number | null;
 }
 
 export interface AccountLinksTable {

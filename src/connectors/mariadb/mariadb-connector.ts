@@ -207,7 +207,7 @@ export function createMariadbConnector(system: string, config: MariadbConnectorC
       type: "mariadb",
       system,
       disableRefusesUse: true,
-      supportsRotation: false,
+      supportsRotation: true,
       readsAccounts: true,
     }),
 
@@ -289,6 +289,26 @@ export function createMariadbConnector(system: string, config: MariadbConnectorC
           return { changed: await writeAttributes(username, attributes) };
         } catch (err) {
           throw fail(`updating user ${JSON.stringify(username)}`, err);
+        }
+      });
+    },
+
+    /**
+     * A new generated password for an existing user (a rehire's account, before it is enabled again):
+     * delivered to the sink first, then set; the lock is left as it is.
+     */
+    async rotateCredential(ref: AccountRef): Promise<WriteResult> {
+      guard();
+      const username = usernameOf(ref);
+      return serialised(async () => {
+        const password = generatePassword();
+        try {
+          await requireUser(username);
+          await deliverPassword(system, config.passwordSink, username, password);
+          await query(`ALTER USER ${account(username)} IDENTIFIED BY ?`, [password]);
+          return { changed: true, nativeId: nativeIdOf(username) };
+        } catch (err) {
+          throw fail(`setting a new password for user ${JSON.stringify(username)}`, err, [password]);
         }
       });
     },

@@ -344,7 +344,7 @@ export function createPostgresConnector(system: string, config: PostgresConnecto
       type: "postgres",
       system,
       disableRefusesUse: true,
-      supportsRotation: false,
+      supportsRotation: true,
       readsAccounts: true,
     }),
 
@@ -432,6 +432,28 @@ export function createPostgresConnector(system: string, config: PostgresConnecto
           await requireAccount(pool, name);
           await ensureAttributeTable();
           return { changed: await transaction((db) => writeAttributes(db, name, attributes)) };
+        },
+      ),
+
+    /**
+     * A new generated password for an existing role (a rehire's account, before it is enabled again):
+     * delivered to the sink first, then only its SCRAM verifier sent, as for create. LOGIN is unchanged.
+     */
+    rotateCredential: (ref: AccountRef) =>
+      write(
+        ref,
+        (name) => `setting a new password for role ${quoted(name)}`,
+        async (name) => {
+          await requireAccount(pool, name);
+          const password = generatePassword();
+          const verifier = scramSha256Verifier(password);
+          try {
+            await deliverPassword(system, config.passwordSink, name, password);
+            await pool.query(`ALTER ROLE ${ident(name)} PASSWORD ${literal(verifier)}`);
+            return { changed: true, nativeId: name };
+          } catch (err) {
+            throw fail(`setting a new password for role ${quoted(name)}`, err, [password, verifier]);
+          }
         },
       ),
 

@@ -180,6 +180,7 @@ export function resolveSystems(value: SystemsFile, ctx: PolicyContext): Record<s
         );
       }
     }
+    const setsCredentials = type.setsCredentials as unknown as ((config: unknown) => boolean) | undefined;
     systems[name] = {
       name,
       connector: system.connector,
@@ -194,6 +195,7 @@ export function resolveSystems(value: SystemsFile, ctx: PolicyContext): Record<s
       readTimeoutSeconds: system.readTimeoutSeconds,
       concurrency: system.concurrency,
       createMissingGroups: system.createMissingGroups,
+      ...(setsCredentials?.(system.config) === true ? { setsCredentials: true } : {}),
       ...(system.reconcile?.schedule === undefined
         ? {}
         : { reconcile: { schedule: system.reconcile.schedule } }),

@@ -9,6 +9,7 @@ import * as scimResources from "./2026-11-21T05-00-scim-resources.js";
 import * as scheduleRuns from "./2026-11-21T06-00-schedule-runs.js";
 import * as claimOwners from "./2026-12-03T08-00-claim-owners.js";
 import * as runLocks from "./2026-12-03T09-00-run-locks.js";
+import * as accountCredentialEmployment from "./2026-12-03T10-00-account-credential-employment.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-11-21T06-00-schedule-runs": scheduleRuns,
   "2026-12-03T08-00-claim-owners": claimOwners,
   "2026-12-03T09-00-run-locks": runLocks,
+  "2026-12-03T10-00-account-credential-employment": accountCredentialEmployment,
 };
 
 export const migrationProvider: MigrationProvider = {
