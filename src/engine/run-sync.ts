@@ -96,7 +96,7 @@ export async function runSync(
     const planHash = planHashOf({ sources, operations: provisioning?.fresh ?? [] });
     const exceeded = [...sourceStops, ...(provisioning?.exceeded ?? [])];
     const confirmed = await guardMassChange(store, config, {
-      run: options.source !== undefined ? `sync of source ${options.source}` : "sync",
+      run: runName(runs),
       actor: options.actor,
       now: options.now,
       planHash,
@@ -147,7 +147,7 @@ async function firstContactRun(
   });
   const forSources = sourceStops.length > 0;
   const confirmed = await guardMassChange(store, config, {
-    run: options.source !== undefined ? `sync of source ${options.source}` : "sync",
+    run: runName(runs),
     actor: options.actor,
     now: options.now,
     planHash,
@@ -201,4 +201,10 @@ async function planSources(
     );
   }
   return runs;
+}
+
+/** What stopped, in words: `sync of source hr`, or `sync of sources hr, contractors`. */
+function runName(runs: readonly PlannedSourceRun[]): string {
+  const names = runs.map((r) => r.result.source);
+  return names.length === 1 ? `sync of source ${names[0]}` : `sync of sources ${names.join(", ")}`;
 }

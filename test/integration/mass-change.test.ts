@@ -117,7 +117,7 @@ describe.each(await storeFactories())(
       expect(event).toMatchObject({
         actor: "cli:alice",
         details: {
-          run: "sync",
+          run: "sync of source hr",
           exceeded: [{ kind: "system", name: "deploy", disable: 3, delete: 0, total: 4 }],
         },
       });
