@@ -1,5 +1,4 @@
-import type { AttributeName } from "../policy/config-types.js";
-import type { WorkerAttributes } from "./identity-types.js";
+import type { AttributeName, WorkerAttributes } from "./identity-types.js";
 import type { CompiledTemplate } from "./username-template.js";
 
 /** Where a piece of policy was written, so every explanation and error can point at it. */

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { workerAttributes } from "../../test/fakes/worker-attributes.js";
-import type { AttributeName, LifecycleConfig } from "../policy/config-types.js";
 import type {
   Assignment,
   EntitlementDef,
@@ -15,7 +14,8 @@ import {
   createDesiredStateCalculator,
   type DesiredStateInput,
 } from "./desired-state.js";
-import type { Identity, WorkerAttributes } from "./identity-types.js";
+import type { AttributeName, Identity, WorkerAttributes } from "./identity-types.js";
+import type { LifecycleConfig } from "./lifecycle-settings.js";
 
 const at = (file: string, line: number) => ({ file, line, column: 1 });
 

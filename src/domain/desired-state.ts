@@ -1,4 +1,3 @@
-import type { AttributeName, LifecycleConfig } from "../policy/config-types.js";
 import type {
   AccountPresence,
   Assignment,
@@ -13,7 +12,8 @@ import type {
   SystemDef,
 } from "./access-types.js";
 import { deriveEntitlement, mayDerive, withDerived } from "./derived-entitlement.js";
-import type { Identity, IsoDate, LifecycleState, WorkerAttributes } from "./identity-types.js";
+import type { AttributeName, Identity, IsoDate, LifecycleState, WorkerAttributes } from "./identity-types.js";
+import type { LifecycleConfig } from "./lifecycle-settings.js";
 import { addDays } from "./local-date.js";
 import { retentionEnded, retentionOf, retentionStartDay } from "./retention.js";
 import { type CompiledTemplate, compileTemplate, toUsername } from "./username-template.js";

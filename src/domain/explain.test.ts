@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { workerAttributes } from "../../test/fakes/worker-attributes.js";
-import type { AttributeName, LifecycleConfig } from "../policy/config-types.js";
 import type { Assignment, Policy, RoleDef, RoleRule, SystemDef } from "./access-types.js";
 import type { DesiredStateInput } from "./desired-state.js";
 import { explainAccess } from "./explain.js";
-import type { Identity, WorkerAttributes } from "./identity-types.js";
+import type { AttributeName, Identity, WorkerAttributes } from "./identity-types.js";
+import type { LifecycleConfig } from "./lifecycle-settings.js";
 
 const at = (line: number) => ({ file: "/srv/tenure/tenure.yaml", line, column: 5 });
 

@@ -1,4 +1,3 @@
-import type { AttributeName } from "../policy/config-types.js";
 import type { AccountPresence, Assignment, DesiredAccess, Lineage, RoleDef } from "./access-types.js";
 import { describeDerived, mayDerive } from "./derived-entitlement.js";
 import {
@@ -7,7 +6,7 @@ import {
   type DesiredStateInput,
   type RoleTrace,
 } from "./desired-state.js";
-import type { LifecycleState } from "./identity-types.js";
+import type { AttributeName, LifecycleState } from "./identity-types.js";
 import { describeGrant, describeLineage, formatLocation, lifecycleNote } from "./lineage-format.js";
 
 export interface ExplainOptions {

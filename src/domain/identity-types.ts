@@ -30,6 +30,9 @@ export interface WorkerAttributes {
   terminationDate: IsoDate | null;
 }
 
+/** The attribute names a source maps its columns to. */
+export type AttributeName = keyof WorkerAttributes;
+
 /** How an attribute's value is written: free text, an `IsoDate`, or one of a fixed set of values. */
 export type AttributeKind = "text" | "date" | "employmentType" | "status";
 

@@ -1,6 +1,5 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { AttributeName, LifecycleConfig } from "../policy/config-types.js";
 import {
   type Account,
   type Assignment,
@@ -13,7 +12,14 @@ import {
   type SystemDef,
 } from "./access-types.js";
 import { createDesiredStateCalculator } from "./desired-state.js";
-import type { EmploymentType, Identity, LifecycleState, WorkerAttributes } from "./identity-types.js";
+import type {
+  AttributeName,
+  EmploymentType,
+  Identity,
+  LifecycleState,
+  WorkerAttributes,
+} from "./identity-types.js";
+import type { LifecycleConfig } from "./lifecycle-settings.js";
 import { addDays } from "./local-date.js";
 import { applyPlanToAccounts, idempotencyKey, planAll } from "./plan.js";
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { workerAttributes } from "../../test/fakes/worker-attributes.js";
-import type { LifecycleConfig } from "../policy/config-types.js";
 import { compileRule } from "../policy/rule-compiler.js";
 import type {
   Account,
@@ -12,6 +11,7 @@ import type {
   SystemDef,
 } from "./access-types.js";
 import type { Identity } from "./identity-types.js";
+import type { LifecycleConfig } from "./lifecycle-settings.js";
 import {
   allocateUsernames,
   applyPlanToAccounts,

@@ -1,5 +1,4 @@
 import { hash } from "node:crypto";
-import type { LifecycleConfig } from "../policy/config-types.js";
 import {
   type Account,
   type Assignment,
@@ -15,6 +14,7 @@ import {
 } from "./access-types.js";
 import { calculatorFor, type DesiredStateCalculator } from "./desired-state.js";
 import type { Identity, IsoDate } from "./identity-types.js";
+import type { LifecycleConfig } from "./lifecycle-settings.js";
 import { describeGrant, formatLocation, lifecycleNote } from "./lineage-format.js";
 import { allocateUsername } from "./username-template.js";
 

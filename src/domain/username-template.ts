@@ -1,4 +1,4 @@
-import type { AttributeName } from "../policy/config-types.js";
+import type { AttributeName } from "./identity-types.js";
 import { ATTRIBUTE_KINDS, ATTRIBUTE_NAMES, type WorkerAttributes } from "./identity-types.js";
 
 /** The attribute names a `{attr}` placeholder may use, in declaration order: every attribute. */

@@ -2,14 +2,13 @@ import type { Transaction } from "kysely";
 import { type AuditEventInput, appendEvents } from "../audit/ledger.js";
 import { notifyConnectorUnreachable, notifyOperationDead } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
+import { nextAttemptAt, type RetryPolicy } from "../shared/backoff.js";
 import type { Store } from "../store/database.js";
 import { type OperationRecord, operationRepository } from "../store/operation-repository.js";
 import type { Database } from "../store/schema-types.js";
 import { type TaskRecord, taskRepository } from "../store/task-repository.js";
 import { recordAccountChanges } from "./account-changes.js";
-import type { OperationOutcome } from "./apply.js";
 import { describeError, type Executed, type Succeeded } from "./apply-execute.js";
-import { nextAttemptAt, type RetryPolicy } from "./backoff.js";
 import { operationDetails, operationSubject } from "./operation-events.js";
 
 type Trx = Transaction<Database>;
@@ -22,6 +21,34 @@ export interface RecorderDeps {
   random: () => number;
   now: () => Date;
   notify?: Pick<TenureConfig, "notify">;
+}
+
+/**
+ * What happened to one claimed operation. `skipped`: its result could not be recorded — the claim
+ * expired and another worker took the operation over (it records the result), or the store failed; the
+ * operation stays `running` until its claim expires and is then run again, which idempotency makes safe.
+ * `awaiting`: the connector handed the change to a person (a manual system); it is not done yet.
+ */
+export type OperationOutcomeKind = "succeeded" | "awaiting" | "failed" | "dead" | "skipped";
+
+export interface OperationOutcome {
+  id: string;
+  system: string;
+  kind: OperationRecord["kind"];
+  identityId: string | null;
+  username: string;
+  entitlement: string | null;
+  outcome: OperationOutcomeKind;
+  /** Attempts including this one. */
+  attempts: number;
+  /** On success: whether the system changed (false: it already matched, e.g. a re-run after a crash). */
+  changed?: boolean;
+  /** On failure or skip: what went wrong, free of secrets. */
+  error?: string;
+  /** For `failed`: when the retry is due. */
+  nextAttemptAt?: string;
+  /** For `awaiting`: the task a person must do, who, and by when. */
+  task?: { id: string; fulfiller: string; dueAt: string };
 }
 
 /**

@@ -15,12 +15,12 @@ import { queryEvents, verifyLedger } from "../audit/ledger.js";
 import type { Connector } from "../connectors/connector-types.js";
 import type { PlannedOperation } from "../domain/access-types.js";
 import { validateConfigText } from "../policy/config-loader.js";
+import type { RetryPolicy } from "../shared/backoff.js";
 import { MassChangeError } from "../shared/errors.js";
 import { accountRepository } from "../store/account-repository.js";
 import { notificationRepository } from "../store/notification-repository.js";
 import { operationRepository } from "../store/operation-repository.js";
 import { type ApplyDeps, applyOperations, checkMassChange, massChangesOf } from "./apply.js";
-import type { RetryPolicy } from "./backoff.js";
 import { enqueuePlan, retryDeadOperation } from "./enqueue.js";
 
 const T0 = new Date("2026-12-01T09:00:00.000Z");

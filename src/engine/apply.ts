@@ -1,13 +1,13 @@
 import type { Connector } from "../connectors/connector-types.js";
 import { ConnectorError } from "../connectors/connector-types.js";
 import type { TenureConfig } from "../policy/config-types.js";
+import { DEFAULT_RETRY, type RetryPolicy } from "../shared/backoff.js";
 import type { ClaimOwner } from "../store/claim-rows.js";
 import type { Store } from "../store/database.js";
 import { type OperationRecord, operationRepository } from "../store/operation-repository.js";
 import { describeError, type Executed, execute } from "./apply-execute.js";
 import { createLanes } from "./apply-lanes.js";
-import { createRecorder } from "./apply-record.js";
-import { DEFAULT_RETRY, type RetryPolicy } from "./backoff.js";
+import { createRecorder, type OperationOutcome, type OperationOutcomeKind } from "./apply-record.js";
 
 export { checkMassChange, type MassChangeCount, massChangesOf } from "./mass-change.js";
 
@@ -68,33 +68,7 @@ export interface ApplyOptions {
   signal?: AbortSignal;
 }
 
-/**
- * What happened to one claimed operation. `skipped`: its result could not be recorded — the claim
- * expired and another worker took the operation over (it records the result), or the store failed; the
- * operation stays `running` until its claim expires and is then run again, which idempotency makes safe.
- * `awaiting`: the connector handed the change to a person (a manual system); it is not done yet.
- */
-export type OperationOutcomeKind = "succeeded" | "awaiting" | "failed" | "dead" | "skipped";
-
-export interface OperationOutcome {
-  id: string;
-  system: string;
-  kind: OperationRecord["kind"];
-  identityId: string | null;
-  username: string;
-  entitlement: string | null;
-  outcome: OperationOutcomeKind;
-  /** Attempts including this one. */
-  attempts: number;
-  /** On success: whether the system changed (false: it already matched, e.g. a re-run after a crash). */
-  changed?: boolean;
-  /** On failure or skip: what went wrong, free of secrets. */
-  error?: string;
-  /** For `failed`: when the retry is due. */
-  nextAttemptAt?: string;
-  /** For `awaiting`: the task a person must do, who, and by when. */
-  task?: { id: string; fulfiller: string; dueAt: string };
-}
+export type { OperationOutcome, OperationOutcomeKind } from "./apply-record.js";
 
 export interface ApplySummary {
   claimed: number;

@@ -1,6 +1,7 @@
 import { type AuditEventInput, appendEvents } from "../audit/ledger.js";
 import type { PlannedOperation, SystemDef } from "../domain/access-types.js";
 import type { LifecycleConfig } from "../policy/config-types.js";
+import { DEFAULT_RETRY } from "../shared/backoff.js";
 import { accountRepository } from "../store/account-repository.js";
 import type { Store } from "../store/database.js";
 import {
@@ -9,7 +10,6 @@ import {
   operationRepository,
 } from "../store/operation-repository.js";
 import { checkMassChange, type MassChangeCount, massChangesOf } from "./apply.js";
-import { DEFAULT_RETRY } from "./backoff.js";
 import { operationDetails, operationSubject } from "./operation-events.js";
 
 export interface EnqueuePlanOptions {

@@ -1,6 +1,6 @@
 import { redactor } from "../connectors/http-errors.js";
-import type { NotifyConfig } from "../policy/config-types.js";
 import { TenureError } from "../shared/errors.js";
+import type { NotifyConfig } from "./notify-config.js";
 
 /** A message could not be delivered. Its message is free of secrets and fit for `last_error`. */
 export class NotificationDeliveryError extends TenureError {

@@ -1,6 +1,6 @@
 import nodemailer from "nodemailer";
-import type { NotifyEmailConfig } from "../policy/config-types.js";
 import { NotificationDeliveryError, safeMessage } from "./delivery-errors.js";
+import type { NotifyEmailConfig } from "./notify-config.js";
 
 /** One plain-text email. */
 export interface EmailMessage {

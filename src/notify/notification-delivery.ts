@@ -1,6 +1,5 @@
 import { appendEvents } from "../audit/ledger.js";
-import { nextAttemptAt } from "../engine/backoff.js";
-import type { NotifyConfig } from "../policy/config-types.js";
+import { nextAttemptAt } from "../shared/backoff.js";
 import { UsageError } from "../shared/errors.js";
 import type { ClaimOwner } from "../store/claim-rows.js";
 import type { Store } from "../store/database.js";
@@ -11,6 +10,7 @@ import {
 } from "../store/notification-repository.js";
 import { NotificationDeliveryError, notifySecrets, safeMessage } from "./delivery-errors.js";
 import { createEmailSender, type EmailSender } from "./email-sender.js";
+import type { NotifyConfig } from "./notify-config.js";
 import { postWebhook, webhookBody } from "./webhook-sender.js";
 
 export interface DeliveryDeps {

@@ -1,4 +1,8 @@
-import type { TenureConfig } from "../policy/config-types.js";
+import type { NotifyConfig } from "./notify-config.js";
+
+/** The part of the loaded configuration that enqueueing reads (TenureConfig satisfies it). */
+type WithNotify = { readonly notify?: NotifyConfig | undefined };
+
 import { InvalidInputError } from "../shared/errors.js";
 import {
   type InsertNotificationsResult,
@@ -39,7 +43,7 @@ const EMAIL_ADDRESS = /^[^\s@<>,;"]+@[^\s@<>,;"]+$/;
 export async function enqueueNotifications(
   trx: Db,
   event: NotificationEvent,
-  config: Pick<TenureConfig, "notify">,
+  config: WithNotify,
   now: Date,
 ): Promise<EnqueueNotificationsResult> {
   // The union of definitions is indexed by the union of names; each definition checks its own data below.
@@ -121,7 +125,7 @@ export function notifyOperationDead(
   trx: Db,
   op: DeadOperation,
   error: string,
-  config: Pick<TenureConfig, "notify">,
+  config: WithNotify,
   now: Date,
 ): Promise<EnqueueNotificationsResult> {
   return enqueueNotifications(
@@ -164,7 +168,7 @@ export function notifyConnectorUnreachable(
   trx: Db,
   system: string,
   error: string,
-  config: Pick<TenureConfig, "notify">,
+  config: WithNotify,
   now: Date,
 ): Promise<EnqueueNotificationsResult> {
   return enqueueNotifications(
@@ -182,7 +186,7 @@ export function notifyConnectorUnreachable(
 export function enqueueContractorExpiryWarning(
   trx: Db,
   data: ContractorExpiryWarningData,
-  config: Pick<TenureConfig, "notify">,
+  config: WithNotify,
   now: Date,
 ): Promise<EnqueueNotificationsResult> {
   return enqueueNotifications(trx, { name: "contractor.expiry-warning", data }, config, now);

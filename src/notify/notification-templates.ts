@@ -1,4 +1,4 @@
-import { closestMatch } from "../policy/schema-helpers.js";
+import { closestMatch } from "../shared/did-you-mean.js";
 import { TenureError } from "../shared/errors.js";
 
 /** A piece of a compiled template: text as written, or a placeholder (with where it was written). */

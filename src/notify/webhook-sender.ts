@@ -1,8 +1,8 @@
 import { SIGNATURE_HEADER, signWebhookBody } from "../connectors/webhook/webhook-signature.js";
-import type { NotifyWebhookConfig } from "../policy/config-types.js";
 import type { NotificationRecord } from "../store/notification-repository.js";
 import { NotificationDeliveryError, safeMessage } from "./delivery-errors.js";
 import { escapeSlack } from "./notification-templates.js";
+import type { NotifyWebhookConfig } from "./notify-config.js";
 
 /** What a message POSTed to a `json` webhook looks like. */
 export interface JsonWebhookBody {

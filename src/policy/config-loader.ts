@@ -2,25 +2,25 @@ import { readFile, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
 import type { z } from "zod";
+import {
+  isSecretAt,
+  knownKeysAt,
+  UNKNOWN_KEY,
+  unknownKeyMessage,
+  VALUE_OFFSET,
+} from "../config/schema-helpers.js";
+import type { LocationTarget } from "../config/section-types.js";
 import type { SourceLocation } from "../domain/access-types.js";
 import { deepFreeze } from "../shared/deep-freeze.js";
+import { closestMatch } from "../shared/did-you-mean.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { type ConfigIssue, configErrorMap, formatConfigIssue, formatPath } from "./config-issues.js";
 import { maskSecrets, rememberReferencedValues } from "./config-redaction.js";
 import { type NodePath, type ResolvedValue, resolveReferences } from "./config-references.js";
 import { buildConfig, configFileSchema } from "./config-schema.js";
 import type { TenureConfig } from "./config-types.js";
-import {
-  closestMatch,
-  isSecretAt,
-  knownKeysAt,
-  UNKNOWN_KEY,
-  unknownKeyMessage,
-  VALUE_OFFSET,
-} from "./schema-helpers.js";
 import { redactDatabaseUrl } from "./sections/database-section.js";
 import { listedSecretFolders } from "./sections/secrets-section.js";
-import type { LocationTarget } from "./sections/section-types.js";
 import { checkDocument, decodeUtf8, findNul, positionOfProblem } from "./yaml-hygiene.js";
 import { derefNode, locate, positionOf, sourceOffsetOf } from "./yaml-locations.js";
 

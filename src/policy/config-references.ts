@@ -2,11 +2,11 @@ import { constants, type Stats } from "node:fs";
 import { open, realpath, stat } from "node:fs/promises";
 import { resolve, sep } from "node:path";
 import { type Document, isMap, isPair, isScalar, isSeq, type Node, type Scalar } from "yaml";
-
-/** A path into the YAML document: map keys as strings, list positions as numbers. */
-export type NodePath = readonly (string | number)[];
+import type { NodePath } from "../config/section-types.js";
 
 /** A string value that held at least one reference and now holds what they resolved to. */
+export type { NodePath };
+
 export interface ResolvedValue {
   readonly node: Scalar;
   readonly path: NodePath;

@@ -1,14 +1,14 @@
 import type { z } from "zod";
+import { strictObject } from "../config/schema-helpers.js";
+import type { PolicyContext } from "../config/section-types.js";
 import type { Policy } from "../domain/access-types.js";
+import { notifySection, resolveNotify } from "../notify/notify-section.js";
 import type { TenureConfig } from "./config-types.js";
-import { strictObject } from "./schema-helpers.js";
 import { databaseSection, resolveDatabase } from "./sections/database-section.js";
 import { entitlementsSection, resolveEntitlements } from "./sections/entitlements-section.js";
 import { lifecycleSection } from "./sections/lifecycle-section.js";
-import { notifySection, resolveNotify } from "./sections/notify-section.js";
 import { resolveRoles, rolesSection } from "./sections/roles-section.js";
 import { secretsSection } from "./sections/secrets-section.js";
-import type { PolicyContext } from "./sections/section-types.js";
 import { serverSection } from "./sections/server-section.js";
 import { resolveSources, sourcesSection } from "./sections/sources-section.js";
 import { resolveSystems, systemsSection } from "./sections/systems-section.js";

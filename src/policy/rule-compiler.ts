@@ -1,9 +1,9 @@
 import { type ASTNode, Environment } from "@marcbachmann/cel-js";
 import type { RoleRule } from "../domain/access-types.js";
 import { ATTRIBUTE_NAMES, type WorkerAttributes } from "../domain/identity-types.js";
+import { closestMatch } from "../shared/did-you-mean.js";
 import type { AttributeName } from "./config-types.js";
 import { bindBounds, type RuleMeter } from "./rule-bounds.js";
-import { closestMatch } from "./schema-helpers.js";
 
 /** A birthright rule compiled from its CEL text, before the loader attaches where it was written. */
 export type CompiledRule = Omit<RoleRule, "location">;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { isSecretAt } from "../config/schema-helpers.js";
 import { isDeclaredSecret, secret } from "../shared/secret-field.js";
 import { configFileSchema } from "./config-schema.js";
-import { isSecretAt } from "./schema-helpers.js";
 
 /** A document with one system of each connector, to pick the members of `systems`' union. */
 const written = {

@@ -9,18 +9,9 @@ import { ScopedPostgresDialect } from "./postgres-scoped-dialect.js";
 import type { Database } from "./schema-types.js";
 import { storeFailure } from "./store-errors.js";
 import { assertTenureStore, inspectPostgres, inspectSqlite, missingSqliteFile } from "./store-identity.js";
+import type { Store } from "./store-types.js";
 
-export type DatabaseKind = "sqlite" | "postgres";
-
-export interface Store {
-  db: Kysely<Database>;
-  kind: DatabaseKind;
-  /** A description safe to print: never includes a password. */
-  describe: string;
-  /** The PostgreSQL schema the tables live in, when not the default. */
-  schema?: string;
-  close(): Promise<void>;
-}
+export type { DatabaseKind, Store } from "./store-types.js";
 
 export interface OpenOptions {
   /** Directory that relative SQLite paths are resolved against (the config file's folder). */

@@ -2,8 +2,8 @@ import { createHash, randomUUID } from "node:crypto";
 import os from "node:os";
 import { sql } from "kysely";
 import { TenureError } from "../shared/errors.js";
-import type { Store } from "./database.js";
 import type { Db, RunLocksTable } from "./schema-types.js";
+import type { Store } from "./store-types.js";
 
 /** Who holds a run lock, as said in messages: `pid 123 on host h, tenure sync, since 2026-…`. */
 export interface RunHolder {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { backoffDelaySeconds } from "../../engine/backoff.js";
+import { backoffDelaySeconds } from "../../shared/backoff.js";
 import { ConnectorError } from "../connector-types.js";
 import { networkError, redactor } from "../http-errors.js";
 import { property } from "./scim-attributes.js";

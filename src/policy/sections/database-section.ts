@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
+import type { SectionContext } from "../../config/section-types.js";
 import { secret } from "../../shared/secret-field.js";
-import type { SectionContext } from "./section-types.js";
 
 export const DEFAULT_DATABASE = "sqlite:./tenure.db";
 const SQLITE_MEMORY = "sqlite::memory:";

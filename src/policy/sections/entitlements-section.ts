@@ -1,7 +1,8 @@
 import { z } from "zod";
+import { strictObject } from "../../config/schema-helpers.js";
+import type { PolicyContext } from "../../config/section-types.js";
 import type { EntitlementDef, RiskLevel, SystemDef } from "../../domain/access-types.js";
-import { closestMatch, strictObject } from "../schema-helpers.js";
-import type { PolicyContext } from "./section-types.js";
+import { closestMatch } from "../../shared/did-you-mean.js";
 
 export const RISK_LEVELS = ["low", "medium", "high", "critical"] as const satisfies readonly RiskLevel[];
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
+import { count, days, percent, strictObject } from "../../config/schema-helpers.js";
 import type { LifecycleConfig } from "../config-types.js";
-import { count, days, percent, strictObject } from "../schema-helpers.js";
 
 /** `lifecycle:` — timing of joiner / mover / leaver and mass-change protection. Defaults as in `LifecycleConfig`. */
 export const lifecycleSection = strictObject({

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { strictObject, VALUE_OFFSET } from "../../config/schema-helpers.js";
+import type { PolicyContext } from "../../config/section-types.js";
 import type {
   DerivedEntitlement,
   EntitlementDef,
@@ -8,10 +10,9 @@ import type {
 } from "../../domain/access-types.js";
 import { ATTRIBUTE_NAMES } from "../../domain/identity-types.js";
 import { compileTemplate } from "../../domain/username-template.js";
+import { closestMatch } from "../../shared/did-you-mean.js";
 import { compileRule } from "../rule-compiler.js";
-import { closestMatch, strictObject, VALUE_OFFSET } from "../schema-helpers.js";
 import { unknownSystemMessage } from "./entitlements-section.js";
-import type { PolicyContext } from "./section-types.js";
 import { checkTemplate } from "./systems-section.js";
 
 /** A role name: what includes, assignments, requests and explanations call the role. */

@@ -1,8 +1,8 @@
 import { Cron } from "croner";
 import { z } from "zod";
+import { strictObject } from "../../config/schema-helpers.js";
 import { isValidTimeZone } from "../../domain/local-date.js";
 import type { ScheduleConfig } from "../config-types.js";
-import { strictObject } from "../schema-helpers.js";
 
 const CRON_EXPECTED =
   'expected a cron pattern of 5 fields (minute hour day-of-month month day-of-week, e.g. "*/5 * * * *"), ' +

@@ -1,6 +1,6 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: "${" is the start of a reference in tenure.yaml text.
 import { z } from "zod";
-import { strictObject } from "../schema-helpers.js";
+import { strictObject } from "../../config/schema-helpers.js";
 
 const folder = "expected the path of a folder that holds secret files, e.g. /run/secrets";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
+import { strictObject } from "../../config/schema-helpers.js";
 import { SCIM_KEY_ATTRIBUTES, type ServerConfig } from "../config-types.js";
-import { strictObject } from "../schema-helpers.js";
 import { scheduleSection } from "./schedule-section.js";
 
 function positiveWhole(expected: string) {

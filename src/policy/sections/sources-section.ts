@@ -1,11 +1,11 @@
 import { resolve } from "node:path";
 import { z } from "zod";
+import { strictObject } from "../../config/schema-helpers.js";
+import type { SectionContext } from "../../config/section-types.js";
 import { ATTRIBUTE_NAMES, EMPLOYMENT_TYPES, HR_STATUSES } from "../../domain/identity-types.js";
 import { isValidTimeZone } from "../../domain/local-date.js";
 import type { CsvSourceConfig, PushSourceConfig, SourceConfig } from "../config-types.js";
 import { parseDateFormat } from "../date-format.js";
-import { strictObject } from "../schema-helpers.js";
-import type { SectionContext } from "./section-types.js";
 
 export const SOURCE_NAME = /^[a-z][a-z0-9_-]*$/;
 

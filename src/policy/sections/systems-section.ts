@@ -1,11 +1,13 @@
 import { z } from "zod";
+import { retrySchema } from "../../config/retry-schema.js";
+import { strictObject, VALUE_OFFSET } from "../../config/schema-helpers.js";
+import type { PolicyContext } from "../../config/section-types.js";
 import { CONNECTOR_TYPES } from "../../connectors/connector-registry.js";
 import type { SystemDef } from "../../domain/access-types.js";
 import { ATTRIBUTE_NAMES } from "../../domain/identity-types.js";
 import { compileTemplate, TemplateError } from "../../domain/username-template.js";
-import { closestMatch, strictObject, VALUE_OFFSET } from "../schema-helpers.js";
+import { closestMatch } from "../../shared/did-you-mean.js";
 import { cronPattern } from "./schedule-section.js";
-import type { PolicyContext } from "./section-types.js";
 
 /** A system name: what grants, entitlements, operations and the CLI call the system. */
 export const SYSTEM_NAME = /^[a-z][a-z0-9_-]*$/;
@@ -62,37 +64,6 @@ function escapeRegExp(text: string): string {
 const MAX_DEADLINE_SECONDS = 1200;
 const deadline = `expected a number of seconds above 0 and at most ${MAX_DEADLINE_SECONDS}`;
 const lanes = "expected a whole number of operations run at once, from 1 to 256";
-const attempts = "expected a whole number of attempts, at least 1";
-const seconds = "expected a whole number of seconds (0 or more)";
-
-/**
- * A `retry:` mapping — how many attempts, and the exponential backoff between them — with the given
- * defaults: a system's operations (`systems.<name>.retry`) and notifications (`notify.retry`).
- */
-export function retrySchema(defaults: SystemDef["retry"]) {
-  return strictObject({
-    maxAttempts: z
-      .number({ error: attempts })
-      .int({ error: attempts })
-      .min(1, { error: attempts })
-      .default(defaults.maxAttempts),
-    baseDelaySeconds: z
-      .number({ error: seconds })
-      .int({ error: seconds })
-      .min(0, { error: seconds })
-      .default(defaults.baseDelaySeconds),
-    maxDelaySeconds: z
-      .number({ error: seconds })
-      .int({ error: seconds })
-      .min(0, { error: seconds })
-      .default(defaults.maxDelaySeconds),
-  })
-    .refine((retry) => retry.maxDelaySeconds >= retry.baseDelaySeconds, {
-      error: "expected at least baseDelaySeconds",
-      path: ["maxDelaySeconds"],
-    })
-    .prefault({});
-}
 
 /** Every key of a system except `connector` and `config`, whose schema depends on the connector. */
 const systemShape = {

@@ -1,16 +1,13 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: messages show the literal ${env:…} / ${file:…} syntax of tenure.yaml.
 import { z } from "zod";
-import {
-  NOTIFICATION_EVENTS,
-  type NotificationEventName,
-  placeholdersOf,
-} from "../../notify/notification-events.js";
-import { compileTemplate } from "../../notify/notification-templates.js";
-import { secret } from "../../shared/secret-field.js";
-import type { NotifyConfig, NotifyEmailConfig, NotifyTarget, NotifyWebhookConfig } from "../config-types.js";
-import { closestMatch, strictObject, VALUE_OFFSET } from "../schema-helpers.js";
-import type { PolicyContext } from "./section-types.js";
-import { retrySchema } from "./systems-section.js";
+import { retrySchema } from "../config/retry-schema.js";
+import { strictObject, VALUE_OFFSET } from "../config/schema-helpers.js";
+import type { PolicyContext } from "../config/section-types.js";
+import { closestMatch } from "../shared/did-you-mean.js";
+import { secret } from "../shared/secret-field.js";
+import { NOTIFICATION_EVENTS, type NotificationEventName, placeholdersOf } from "./notification-events.js";
+import { compileTemplate } from "./notification-templates.js";
+import type { NotifyConfig, NotifyEmailConfig, NotifyTarget, NotifyWebhookConfig } from "./notify-config.js";
 
 /** A webhook name: what routes call the webhook and what `tenure notify test --channel` takes. */
 export const WEBHOOK_NAME = /^[a-z][a-z0-9_-]*$/;

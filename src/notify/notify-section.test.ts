@@ -1,8 +1,8 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are tenure.yaml text, where ${env:…} is a literal reference.
 import { describe, expect, it } from "vitest";
-import { type ConfigIssue, validateConfigText } from "../config-loader.js";
-import { redactConfig } from "../config-redaction.js";
-import type { TenureConfig } from "../config-types.js";
+import { type ConfigIssue, validateConfigText } from "../policy/config-loader.js";
+import { redactConfig } from "../policy/config-redaction.js";
+import type { TenureConfig } from "../policy/config-types.js";
 import { parseSmtpUrl } from "./notify-section.js";
 
 const SMTP_PASSWORD = "s3cret-smtp-pa55";

@@ -1,5 +1,7 @@
-import type { SourceLocation } from "../../domain/access-types.js";
-import type { NodePath } from "../config-references.js";
+import type { SourceLocation } from "../domain/access-types.js";
+
+/** A path into the YAML document: map keys as strings, list positions as numbers. */
+export type NodePath = readonly (string | number)[];
 
 /** What a section needs, beyond its own parsed value, to become part of `TenureConfig`. */
 export interface SectionContext {

@@ -1,25 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { closestMatch, knownKeysAt, strictObject, UNKNOWN_KEY, unknownKeyMessage } from "./schema-helpers.js";
-
-describe("closestMatch", () => {
-  const keys = ["type", "path", "key", "columns", "dateFormat", "timeZone", "delimiter", "missingMeans"];
-
-  it.each([
-    ["missingMean", "missingMeans"],
-    ["pth", "path"],
-    ["timezone", "timeZone"],
-    ["delimeter", "delimiter"],
-    ["colums", "columns"],
-    ["dateFromat", "dateFormat"],
-  ])("suggests %s → %s", (typo, expected) => {
-    expect(closestMatch(typo, keys)).toBe(expected);
-  });
-
-  it.each([["frobnicate"], ["tz"], ["x"]])("suggests nothing for %s", (word) => {
-    expect(closestMatch(word, keys)).toBeUndefined();
-  });
-});
+import { knownKeysAt, strictObject, UNKNOWN_KEY, unknownKeyMessage } from "./schema-helpers.js";
 
 describe("unknownKeyMessage", () => {
   it("suggests when near, else lists what is allowed", () => {
