@@ -25,13 +25,3 @@ export const SOCKET_CODES: ReadonlySet<string> = new Set([
   "EHOSTDOWN",
   "EPIPE",
 ]);
-
-/** Removes `user:password@` from URLs and every occurrence of the given secrets. */
-export function redactSecrets(text: string, secrets: readonly string[]): string {
-  let out = text.replace(/(\/\/[^:/@\s]*):[^@\s]*@/g, "$1:***@");
-  for (const secret of secrets) {
-    // A one- or two-character password would turn every message into asterisks while hiding nothing.
-    if (secret.length >= 3) out = out.split(secret).join("***");
-  }
-  return out;
-}

@@ -3,16 +3,6 @@ import { ConnectorError } from "./connector-types.js";
 // What the HTTP connectors (webhook, scim) and the notification webhooks share when they report a
 // failure: messages name the request without credentials and never carry a secret.
 
-/** Replaces every occurrence of the given secrets (those of 4+ characters) with `***`. */
-export function redactor(secrets: readonly string[]): (text: string) => string {
-  const present = secrets.filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
-  return (text) => {
-    let out = text;
-    for (const secret of present) out = out.split(secret).join("***");
-    return out;
-  };
-}
-
 /** `METHOD origin/path`: a URL as it may appear in messages, without credentials, query or fragment. */
 export function describeRequest(method: string, url: string): string {
   try {

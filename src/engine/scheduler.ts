@@ -2,7 +2,8 @@ import { Cron } from "croner";
 import { appendEvents } from "../audit/ledger.js";
 import { safeMessage } from "../notify/delivery-errors.js";
 import { TenureError } from "../shared/errors.js";
-import { redactUrl, type Store } from "../store/database.js";
+import { redactUrl } from "../shared/redact.js";
+import type { Store } from "../store/database.js";
 import { type ScheduleRunRecord, scheduleRunRepository } from "../store/schedule-run-repository.js";
 import type { SchedulerLeadership } from "./scheduler-leadership.js";
 

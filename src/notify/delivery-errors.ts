@@ -1,5 +1,5 @@
-import { redactor } from "../connectors/http-errors.js";
 import { TenureError } from "../shared/errors.js";
+import { redactor } from "../shared/redact.js";
 import type { NotifyConfig } from "./notify-config.js";
 
 /** A message could not be delivered. Its message is free of secrets and fit for `last_error`. */

@@ -1,7 +1,7 @@
 import { redactNotify } from "../notify/notify-section.js";
+import { redactUrl as redactDatabaseUrl } from "../shared/redact.js";
 import type { NodePath } from "./config-references.js";
 import type { NotifyConfig, TenureConfig } from "./config-types.js";
-import { redactDatabaseUrl } from "./sections/database-section.js";
 
 export { redactDatabaseUrl };
 

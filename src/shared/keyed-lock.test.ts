@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createKeyedLock } from "./keyed-lock.js";
+import { createKeyedLock, createSerialQueue } from "./keyed-lock.js";
 
 const tick = () => new Promise<void>((resolve) => setTimeout(resolve, 1));
 
@@ -82,5 +82,51 @@ describe("createKeyedLock", () => {
     await expect(failing).rejects.toThrow("boom");
     await expect(next).resolves.toBe("ran");
     expect(lock.size()).toBe(0);
+  });
+
+  it("idle() waits for every run started before it, failed ones included", async () => {
+    const lock = createKeyedLock();
+    const done: string[] = [];
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    void lock.run(["a"], async () => {
+      await gate;
+      done.push("a");
+    });
+    const failing = lock.run(["b"], async () => {
+      await gate;
+      done.push("b");
+      throw new Error("boom");
+    });
+    failing.catch(() => undefined);
+    const idle = lock.idle().then(() => done.push("idle"));
+    await tick();
+    expect(done).toEqual([]);
+    open();
+    await idle;
+    expect(done).toEqual(["a", "b", "idle"]);
+  });
+});
+
+describe("createSerialQueue", () => {
+  it("runs one function at a time in call order, and a failure does not stop the queue", async () => {
+    const serial = createSerialQueue();
+    const order: string[] = [];
+    let running = 0;
+    const job = (name: string, fail = false) =>
+      serial(async () => {
+        running++;
+        expect(running).toBe(1);
+        await tick();
+        order.push(name);
+        running--;
+        if (fail) throw new Error(name);
+        return name;
+      });
+    const results = await Promise.allSettled([job("1"), job("2", true), job("3")]);
+    expect(order).toEqual(["1", "2", "3"]);
+    expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
   });
 });

@@ -9,11 +9,17 @@
  * inside) is deadlock-free in levels: the inner runs' keys must be a separate namespace whose
  * holders take no further keys — ingest holds person keys, then takes identity ids inside. A
  * rejection of `fn` goes to its caller only and releases the keys like a success.
+ *
+ * This is the one keyed lock of the code base: ingest serialises people, the connectors serialise
+ * writes per user or group (check-then-change would race otherwise), and a lock on one constant key is
+ * a serial queue (`createSerialQueue`).
  */
 export interface KeyedLock {
   run<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T>;
   /** Keys held or waited for now (for tests and diagnostics). */
   size(): number;
+  /** Settles once every run started before this call has settled (a connector's close waits for it). */
+  idle(): Promise<void>;
 }
 
 export function createKeyedLock(): KeyedLock {
@@ -41,5 +47,16 @@ export function createKeyedLock(): KeyedLock {
       }
     },
     size: () => tails.size,
+    async idle(): Promise<void> {
+      await Promise.all([...new Set(tails.values())]);
+    },
   };
+}
+
+/** Runs the functions given to it one at a time, in call order; a rejection reaches its own caller only. */
+export type SerialQueue = <T>(fn: () => Promise<T>) => Promise<T>;
+
+export function createSerialQueue(): SerialQueue {
+  const lock = createKeyedLock();
+  return (fn) => lock.run(["serial"], fn);
 }

@@ -4,6 +4,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { Kysely, Migrator, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import { InvalidInputError, TenureError } from "../shared/errors.js";
+import { redactUrl } from "../shared/redact.js";
 import { migrationProvider } from "./migrations/index.js";
 import { ScopedPostgresDialect } from "./postgres-scoped-dialect.js";
 import type { Database } from "./schema-types.js";
@@ -26,11 +27,6 @@ export interface OpenOptions {
    * either way. A store that has Tenure's schema is always migrated to the latest version.
    */
   create?: boolean;
-}
-
-/** Redacts the password of a connection URL for logs and messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/(\/\/[^:/@]+):[^@]*@/, "$1:***@");
 }
 
 /**

@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { z } from "zod";
-import { pendingMigrations, redactUrl } from "../../store/database.js";
+import { redactUrl } from "../../shared/redact.js";
+import { pendingMigrations } from "../../store/database.js";
 import { LATEST_MIGRATION } from "../../store/migrations/index.js";
 import { apiErrorSchema } from "../api-errors.js";
 import type { RouteModule } from "../route-types.js";

@@ -1,10 +1,10 @@
 import { appendEvent } from "../../audit/ledger.js";
-import { createSerialQueue } from "../../connectors/serial-queue.js";
 import { localDate } from "../../domain/local-date.js";
 import type { RenamedKey } from "../../domain/sync-plan.js";
 import type { IngestRowResult } from "../../engine/ingest.js";
 import type { AttributeName, ScimKeyAttribute } from "../../policy/config-types.js";
 import { newId } from "../../shared/ids.js";
+import { createSerialQueue } from "../../shared/keyed-lock.js";
 import type { Store } from "../../store/database.js";
 import type { Db } from "../../store/schema-types.js";
 import {

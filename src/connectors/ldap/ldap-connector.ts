@@ -11,6 +11,7 @@ import {
   type Filter,
   FilterParser,
 } from "ldapts";
+import { createKeyedLock } from "../../shared/keyed-lock.js";
 import {
   type Account,
   type AccountRef,
@@ -107,18 +108,8 @@ function rawValue(entry: Entry, attribute: string): Buffer | undefined {
 
 /** Runs `fn` after every earlier call with the same key (case-insensitive) has settled. */
 function keyedQueue(): <T>(key: string, fn: () => Promise<T>) => Promise<T> {
-  const tails = new Map<string, Promise<unknown>>();
-  return async (key, fn) => {
-    const k = key.toLowerCase();
-    const run = (tails.get(k) ?? Promise.resolve()).then(fn, fn);
-    const tail = run.catch(() => {});
-    tails.set(k, tail);
-    try {
-      return await run;
-    } finally {
-      if (tails.get(k) === tail) tails.delete(k);
-    }
-  };
+  const lock = createKeyedLock();
+  return (key, fn) => lock.run([key.toLowerCase()], fn);
 }
 
 /** The first RDN of a DN as written (`uid=x`), split at the first comma that is not escaped. */

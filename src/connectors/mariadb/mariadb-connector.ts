@@ -1,4 +1,5 @@
 import mysql from "mysql2/promise";
+import { createSerialQueue } from "../../shared/keyed-lock.js";
 import {
   type Account,
   type AccountRef,
@@ -9,7 +10,6 @@ import {
   type WriteResult,
 } from "../connector-types.js";
 import { deliverPassword, generatePassword } from "../password-sink.js";
-import { createSerialQueue } from "../serial-queue.js";
 import { toConnectorError } from "../sql/sql-errors.js";
 import { invalidNameReason, type MariadbConnectorConfig, SYSTEM_USERS } from "./mariadb-schemas.js";
 

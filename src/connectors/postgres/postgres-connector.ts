@@ -1,4 +1,6 @@
 import pg from "pg";
+import { createSerialQueue } from "../../shared/keyed-lock.js";
+import { redactSecrets } from "../../shared/redact.js";
 import {
   type Account,
   type AccountRef,
@@ -8,9 +10,7 @@ import {
   type EntitlementInfo,
   type WriteResult,
 } from "../connector-types.js";
-import { redactSecrets } from "../error-classes.js";
 import { deliverPassword, generatePassword } from "../password-sink.js";
-import { createSerialQueue } from "../serial-queue.js";
 import { toConnectorError } from "../sql/sql-errors.js";
 import { invalidRoleNameReason, type PostgresConnectorConfig } from "./postgres-schemas.js";
 import { scramSha256Verifier } from "./postgres-scram.js";

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { backoffDelaySeconds } from "../../shared/backoff.js";
+import { redactor } from "../../shared/redact.js";
 import { ConnectorError } from "../connector-types.js";
-import { networkError, redactor } from "../http-errors.js";
+import { networkError } from "../http-errors.js";
 import { property } from "./scim-attributes.js";
 import { errorForResponse, isTransient, retryAfterMs, type ScimResponse } from "./scim-errors.js";
 import { createRateLimiter, type RateLimiter } from "./scim-rate-limiter.js";

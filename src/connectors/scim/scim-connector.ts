@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { createKeyedLock } from "../../shared/keyed-lock.js";
 import {
   type Account,
   type AccountRef,
@@ -89,7 +90,8 @@ export function createScimConnector(
   );
   const correlation = config.correlation;
   const waiting = new Map<string, MembershipCall[]>();
-  const tails = new Map<string, Promise<void>>();
+  // One batch of membership changes runs at a time per group; the next batch gathers while it runs.
+  const batches = createKeyedLock();
   let closed = false;
 
   const closedError = () =>
@@ -413,17 +415,11 @@ export function createScimConnector(
       }
       const batch = [call];
       waiting.set(entitlement, batch);
-      const previous = tails.get(entitlement) ?? Promise.resolve();
-      const run = previous
-        .then(() => sleep(config.batchWindowMs))
-        .then(() => {
-          // Calls from now on open the next batch.
-          waiting.delete(entitlement);
-          return flushMemberships(entitlement, batch);
-        });
-      tails.set(entitlement, run);
-      void run.finally(() => {
-        if (tails.get(entitlement) === run) tails.delete(entitlement);
+      void batches.run([entitlement], async () => {
+        await sleep(config.batchWindowMs);
+        // Calls from now on open the next batch.
+        waiting.delete(entitlement);
+        return flushMemberships(entitlement, batch);
       });
     });
   }
@@ -537,7 +533,7 @@ export function createScimConnector(
     async close(): Promise<void> {
       closed = true;
       // Batches already queued still run (their callers wait for them); new calls are refused.
-      await Promise.all([...tails.values()]);
+      await batches.idle();
       client.close();
     },
   };

@@ -3,6 +3,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { Kysely, MysqlDialect, PostgresDialect, type RawBuilder, SqliteDialect, sql } from "kysely";
 import { createPool } from "mysql2";
 import pg from "pg";
+import { createKeyedLock } from "../../shared/keyed-lock.js";
 import {
   type Account,
   type AccountRef,
@@ -59,7 +60,7 @@ export function createSqlConnector(system: string, config: SqlConnectorConfig): 
   const secrets = passwordsOf(config.url);
   const target = describeTarget(config.url);
   const db: AnyDb = new Kysely({ dialect: createDialect(dialect, config) });
-  const locks = createKeyedLock();
+  const locks = createUserLock();
 
   const { users, memberships, groups } = config;
   const attributeNames = Object.keys(users.attributes);
@@ -460,19 +461,10 @@ function isUniqueViolation(err: unknown): boolean {
  * Runs functions one after another per key. Keys are case- and Unicode-normalised, so two spellings a
  * case-insensitive collation treats as one user are serialised too; the cost is only less parallelism.
  */
-function createKeyedLock() {
-  const tails = new Map<string, Promise<unknown>>();
+function createUserLock() {
+  const lock = createKeyedLock();
   return {
-    run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-      const k = key.normalize("NFC").toLowerCase();
-      const previous = tails.get(k) ?? Promise.resolve();
-      const next = previous.then(fn, fn);
-      const tail = next.catch(() => {});
-      tails.set(k, tail);
-      void tail.then(() => {
-        if (tails.get(k) === tail) tails.delete(k);
-      });
-      return next;
-    },
+    run: <T>(key: string, fn: () => Promise<T>): Promise<T> =>
+      lock.run([key.normalize("NFC").toLowerCase()], fn),
   };
 }

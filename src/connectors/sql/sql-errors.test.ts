@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { redactSecrets } from "../../shared/redact.js";
 import { ConnectorError } from "../connector-types.js";
-import { redactSecrets } from "../error-classes.js";
 import { classifySqlError, toConnectorError } from "./sql-errors.js";
 
 // The shapes below are the fields node-postgres, mysql2 and better-sqlite3 set on their errors; the

@@ -1,3 +1,4 @@
+import { redactSecrets } from "../../shared/redact.js";
 import { ConnectorError } from "../connector-types.js";
 import {
   AUTH,
@@ -6,7 +7,6 @@ import {
   INVALID,
   OTHER,
   PERMISSION,
-  redactSecrets,
   SOCKET_CODES,
   UNREACHABLE,
 } from "../error-classes.js";

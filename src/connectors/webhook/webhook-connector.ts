@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { redactor } from "../../shared/redact.js";
 import {
   type Account,
   type AccountRef,
@@ -9,7 +10,7 @@ import {
   type EntitlementInfo,
   type WriteResult,
 } from "../connector-types.js";
-import { networkError, redactor } from "../http-errors.js";
+import { networkError } from "../http-errors.js";
 import { errorForStatus } from "./webhook-errors.js";
 import type { WebhookConnectorConfig } from "./webhook-schemas.js";
 import { SIGNATURE_HEADER, signWebhookBody } from "./webhook-signature.js";

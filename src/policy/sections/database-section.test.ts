@@ -1,6 +1,8 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings are tenure.yaml text, where ${env:…} and ${file:…} are literal references, not template placeholders.
+
 import { describe, expect, it } from "vitest";
-import { redactDatabaseUrl, resolveDatabase } from "./database-section.js";
+import { redactUrl as redactDatabaseUrl } from "../../shared/redact.js";
+import { resolveDatabase } from "./database-section.js";
 
 describe("redactDatabaseUrl", () => {
   it.each([

@@ -34,36 +34,3 @@ export function resolveDatabase(value: z.output<typeof databaseSection>, ctx: Se
   const file = value.slice("sqlite:".length);
   return isAbsolute(file) ? value : `sqlite:${resolve(ctx.baseDir, file)}`;
 }
-
-/**
- * The URL with its password, and any query parameter whose name mentions a password or secret,
- * replaced by `***`, for anything that prints or logs a database URL. Works on the text rather than
- * a parsed URL so that malformed URLs (an unencoded `@` or `/` in the password) are masked too,
- * erring towards hiding more. A password written as a single `${env:…}` / `${file:…}` reference is
- * left as is: it names where the secret lives, not the secret.
- */
-export function redactDatabaseUrl(url: string): string {
-  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(url);
-  if (scheme === null) return url;
-  const rest = url.slice(scheme[0].length);
-  const queryStart = rest.indexOf("?");
-  const beforeQuery = queryStart === -1 ? rest : rest.slice(0, queryStart);
-  const query = queryStart === -1 ? "" : rest.slice(queryStart);
-  let main = beforeQuery;
-  const at = beforeQuery.lastIndexOf("@");
-  const colon = at === -1 ? -1 : beforeQuery.slice(0, at).indexOf(":");
-  if (colon !== -1) {
-    const password = beforeQuery.slice(colon + 1, at);
-    if (password !== "" && !isReference(password)) {
-      main = `${beforeQuery.slice(0, colon + 1)}***${beforeQuery.slice(at)}`;
-    }
-  }
-  const maskedQuery = query.replace(/([?&][^=&#]*(?:pass|secret)[^=&#]*=)([^&#]*)/gi, (whole, name, value) =>
-    value === "" || isReference(value) ? whole : `${name}***`,
-  );
-  return `${scheme[0]}${main}${maskedQuery}`;
-}
-
-function isReference(text: string): boolean {
-  return /^\$\{(env|file):[^}]*\}$/.test(text);
-}
