@@ -1,6 +1,7 @@
 import type { FastifyError } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { ConnectorError } from "../connectors/connector-types.js";
 import { InvalidInputError, MassChangeError, PlanChangedError, TenureError } from "../shared/errors.js";
 import { TooManyFailuresError } from "./auth/auth-errors.js";
 
@@ -23,6 +24,11 @@ export const apiErrorSchema = z
           "mass_change only: per `source:NAME` (identities it would terminate, as disable) and `system:NAME` " +
             "(accounts it would disable and delete), with the population (total)",
         ),
+      system: z.string().optional().describe("system_* codes: the system that failed"),
+      retryable: z
+        .boolean()
+        .optional()
+        .describe("system_* codes: whether the same request may succeed later (503) or not (502)"),
       planHash: z
         .string()
         .optional()
@@ -136,8 +142,14 @@ export function toApiError(err: unknown, requestId: string): MappedError {
         { path: "confirmMassChange", message: `confirmed ${err.confirmed}, plan now ${err.planHash}` },
       ];
     }
+    if (err instanceof ConnectorError) {
+      mapped.error.system = err.system;
+      mapped.error.retryable = err.retryable;
+      if (err.retryable) headers["retry-after"] = "60";
+    }
     if (err instanceof TooManyFailuresError) headers["retry-after"] = String(err.retryAfterSeconds);
-    const internal = err.httpStatus >= 500;
+    // A failed system (502/503) is not the server's fault: no stack in the log, no request id needed.
+    const internal = err.httpStatus >= 500 && !(err instanceof ConnectorError);
     if (internal) mapped.error.requestId = requestId;
     return { status: err.httpStatus, body: mapped, headers, internal };
   }

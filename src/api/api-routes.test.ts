@@ -130,7 +130,15 @@ describe.each(await storeFactories())("the REST API on %s", (_kind, makeStore) =
     });
     expect(app.counts.accounts).toBe(app.lastReconcile.accounts);
     expect(app.lastReconcile).toMatchObject({ orphans: 1, unmanagedEntitlements: 1 });
-    expect((await get("/api/systems/nope")).statusCode).toBe(404);
+    const nope = await get("/api/systems/nope");
+    expect(nope.statusCode).toBe(404);
+    expect(nope.json().error.code).toBe("unknown_system");
+    const reconcileNope = await post("/api/reconcile", { system: "ap" });
+    expect(reconcileNope.statusCode).toBe(404);
+    expect(reconcileNope.json().error).toMatchObject({
+      code: "unknown_system",
+      message: 'no system named "ap" — did you mean "app"?',
+    });
     expect((await get("/api/systems/__proto__")).statusCode).toBe(404);
   });
 

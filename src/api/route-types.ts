@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { TenureConfig } from "../policy/config-types.js";
+import { closestMatch } from "../shared/did-you-mean.js";
+import { TenureError } from "../shared/errors.js";
 import type { Store } from "../store/database.js";
 import type { RunGuard } from "./run-guard.js";
 
@@ -21,4 +23,17 @@ export type RouteModule = FastifyPluginAsyncZod<RouteDeps>;
 /** Whether `name` is a system of the configuration (own key only: `__proto__` is not a system). */
 export function isConfiguredSystem(config: TenureConfig, name: string): boolean {
   return Object.hasOwn(config.policy.systems, name);
+}
+
+/** 404 `unknown_system` for a system name (in the path or the body) that tenure.yaml does not configure. */
+export function unknownSystem(config: TenureConfig, name: string): TenureError {
+  const known = Object.keys(config.policy.systems);
+  const suggestion = closestMatch(name, known);
+  const hint =
+    suggestion !== undefined
+      ? ` — did you mean "${suggestion}"?`
+      : known.length > 0
+        ? ` (systems: ${known.join(", ")})`
+        : "";
+  return new TenureError("unknown_system", `no system named "${name}"${hint}`, { httpStatus: 404 });
 }

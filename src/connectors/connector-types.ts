@@ -1,3 +1,4 @@
+import { TenureError } from "../shared/errors.js";
 /**
  * The one interface every target system implements (DESIGN.md "Connectors").
  *
@@ -109,7 +110,7 @@ export interface AwaitingTask {
   slaHours: number;
 }
 
-export class ConnectorError extends Error {
+export class ConnectorError extends TenureError {
   readonly system: string;
   readonly retryable: boolean;
   readonly kind: "unreachable" | "auth" | "permission" | "invalid" | "conflict" | "not_found" | "other";
@@ -120,10 +121,27 @@ export class ConnectorError extends Error {
     message: string,
     options: { retryable?: boolean; cause?: unknown } = {},
   ) {
-    super(`${system}: ${message}`, options.cause === undefined ? undefined : { cause: options.cause });
+    const retryable = options.retryable ?? (kind === "unreachable" || kind === "conflict");
+    // A system that failed is upstream of Tenure: 503 when trying again later may work, 502 when the
+    // system refused or answered wrongly. Never a 500: Tenure itself did nothing wrong.
+    super(CONNECTOR_ERROR_CODES[kind], `${system}: ${message}`, {
+      httpStatus: retryable ? 503 : 502,
+      cause: options.cause,
+    });
     this.name = "ConnectorError";
     this.system = system;
     this.kind = kind;
-    this.retryable = options.retryable ?? (kind === "unreachable" || kind === "conflict");
+    this.retryable = retryable;
   }
 }
+
+/** The API error code of each kind of connector failure (docs/api.md). */
+const CONNECTOR_ERROR_CODES: Record<ConnectorError["kind"], string> = {
+  unreachable: "system_unreachable",
+  auth: "system_auth_failed",
+  permission: "system_permission_denied",
+  invalid: "system_rejected",
+  conflict: "system_conflict",
+  not_found: "system_not_found",
+  other: "system_error",
+};

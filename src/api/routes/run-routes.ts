@@ -5,7 +5,7 @@ import { runSync } from "../../engine/run-sync.js";
 import { withSyncLock } from "../../store/run-lock.js";
 import { BadRequestError } from "../api-errors.js";
 import { requireConfirmer } from "../auth/mass-change-confirmer.js";
-import { isConfiguredSystem, type RouteModule } from "../route-types.js";
+import { isConfiguredSystem, type RouteModule, unknownSystem } from "../route-types.js";
 import { reconcileBody, reconcileResultSchema, syncBody, syncResultSchema } from "../schemas/run-schemas.js";
 
 /**
@@ -91,7 +91,7 @@ export const runRoutes: RouteModule = async (app, deps) => {
     async (request, reply) => {
       const { system } = request.body;
       if (system !== undefined && !isConfiguredSystem(deps.config, system)) {
-        throw new BadRequestError("body.system", `"${system}" is not a configured system`);
+        throw unknownSystem(deps.config, system);
       }
       const names = system === undefined ? Object.keys(deps.config.policy.systems) : [system];
       const run = await deps.runs.exclusive("reconcile", async () => {

@@ -3,9 +3,8 @@ import type { Connector } from "../../connectors/connector-types.js";
 import type { Account } from "../../domain/access-types.js";
 import { lastReconcileBySystem } from "../../engine/access-queries.js";
 import { connectorPool } from "../../engine/provision.js";
-import { NotFoundError } from "../../shared/errors.js";
 import { accountRepository } from "../../store/account-repository.js";
-import { isConfiguredSystem, type RouteDeps, type RouteModule } from "../route-types.js";
+import { isConfiguredSystem, type RouteDeps, type RouteModule, unknownSystem } from "../route-types.js";
 import { systemNameParams, systemSchema } from "../schemas/system-schemas.js";
 
 type SystemView = z.output<typeof systemSchema>;
@@ -113,7 +112,7 @@ export const systemRoutes: RouteModule = async (app, deps) => {
     },
     async (request) => {
       const { name } = request.params;
-      if (!isConfiguredSystem(deps.config, name)) throw new NotFoundError(`no system named "${name}"`);
+      if (!isConfiguredSystem(deps.config, name)) throw unknownSystem(deps.config, name);
       const [system] = await describeSystems(deps, [name]);
       return system!;
     },

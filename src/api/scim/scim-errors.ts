@@ -1,4 +1,5 @@
 import type { FastifyError } from "fastify";
+import { ConnectorError } from "../../connectors/connector-types.js";
 import { TenureError } from "../../shared/errors.js";
 import { TooManyFailuresError } from "../auth/auth-errors.js";
 import { ERROR_SCHEMA } from "./scim-schemas.js";
@@ -86,7 +87,7 @@ function body(status: number, detail: string, scimType?: ScimType): ScimErrorBod
  * (STYLE.md #7): ScimError as it says; other Tenure errors (authentication 401, role 403, the
  * failed-authentication limit 429, not found 404) with their status and message; fastify's body errors
  * (malformed JSON 400 invalidSyntax, too large 413, media type 415); a unique violation a racing writer
- * hit 409 uniqueness; anything else 500 with only the request id.
+ * hit 409 uniqueness; a connected system that failed 502/503; anything else 500 with only the request id.
  */
 export function toScimError(err: unknown, requestId: string): MappedScimError {
   if (err instanceof ScimError) {
@@ -109,6 +110,15 @@ export function toScimError(err: unknown, requestId: string): MappedScimError {
         status === 400 ? "invalidValue" : err.code === "key_taken" ? "uniqueness" : undefined,
       ),
       headers,
+      internal: false,
+    };
+  }
+  if (err instanceof ConnectorError) {
+    // A connected system failed while the change was passed on: upstream, not this server's fault.
+    return {
+      status: err.httpStatus,
+      body: body(err.httpStatus, err.message),
+      headers: err.retryable ? { "retry-after": "60" } : {},
       internal: false,
     };
   }
