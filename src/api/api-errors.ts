@@ -101,7 +101,7 @@ function body(code: string, message: string, details: ApiErrorDetail[] = []): Ap
 
 /**
  * The one mapping point from anything thrown while handling a request to the API error shape
- * (STYLE.md #7): request validation → 400 with a detail per problem; TenureError → its own status
+ * (docs/architecture.md "Errors"): request validation → 400 with a detail per problem; TenureError → its own status
  * and code; fastify's own 4xx (malformed JSON, body too large, media type) → their status; anything
  * else → 500 with a generic message and the request id.
  */

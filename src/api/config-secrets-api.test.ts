@@ -3,12 +3,13 @@
  * No API answer carries a value that came from a `${env:…}` / `${file:…}` reference, even where a
  * connector's own message would: a system whose URL holds its token is reported unreachable without it.
  */
+
 import { writeFile } from "node:fs/promises";
-import { type AddressInfo, createServer } from "node:net";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storeFactories, type TestStore } from "../../test/helpers/databases.js";
+import { freePort } from "../../test/helpers/net.js";
 import { tempDir } from "../../test/helpers/workspace.js";
 import { loadConfig } from "../policy/config-loader.js";
 import { apiTokenRepository } from "../store/api-token-repository.js";
@@ -17,16 +18,7 @@ import { buildServer } from "./server.js";
 
 const NOW = new Date("2026-03-02T10:00:00Z");
 
-/** A loopback port nothing listens on: connecting is refused at once, so health checks fail fast. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-const PORT = await closedPort();
+const PORT = await freePort();
 const SECRETS = {
   HOOK_LIST_URL: `http://127.0.0.1:${PORT}/accounts/T0KEN-list-4f9a2c81`,
   SCIM_URL: `http://127.0.0.1:${PORT}/scim/v2/tenant-Pr1vate-7d3e`,

@@ -3,24 +3,17 @@
  * a 500 "internal error": the errors come from real connectors, one against a loopback port where
  * nothing listens, one against MariaDB with a wrong password.
  */
-import net from "node:net";
+
 import { describe, expect, it } from "vitest";
+import { freePort } from "../../test/helpers/net.js";
 import { CONNECTOR_TYPES } from "../connectors/connector-registry.js";
 import { ConnectorError } from "../connectors/connector-types.js";
 import { toApiError } from "./api-errors.js";
-import { toScimError } from "./scim/scim-errors.js";
+import { toScimError } from "./scim/scim-server-errors.js";
 
 const PASSWORD = "not-the-password-123";
 const users = { table: "app_users", id: "id", username: "login", enabled: { column: "active" } };
 const memberships = { table: "app_user_groups", user: "user_id", group: "group_name" };
-
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function failureOf(system: string, url: string): Promise<unknown> {
   const type = CONNECTOR_TYPES.sql!;
@@ -38,7 +31,7 @@ async function failureOf(system: string, url: string): Promise<unknown> {
 
 describe("a failed system through the API's one error mapping", () => {
   it("answers 503 system_unreachable, retryable, for a system nobody answers for", async () => {
-    const err = await failureOf("billing", `postgres://tenure:${PASSWORD}@127.0.0.1:${await deadPort()}/x`);
+    const err = await failureOf("billing", `postgres://tenure:${PASSWORD}@127.0.0.1:${await freePort()}/x`);
     expect(err).toBeInstanceOf(ConnectorError);
     const mapped = toApiError(err, "req-1");
     expect(mapped.status).toBe(503);

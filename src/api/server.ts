@@ -15,8 +15,9 @@ import {
   validatorCompiler,
 } from "fastify-type-provider-zod";
 import pino, { type DestinationStream, type LevelWithSilent } from "pino";
-import { maskSecrets, referencedSecrets } from "../policy/config-redaction.js";
+import { referencedSecrets } from "../policy/config-redaction.js";
 import type { TenureConfig } from "../policy/config-types.js";
+import { maskKnownSecrets } from "../shared/redact.js";
 import type { Store } from "../store/database.js";
 import { storeFailure } from "../store/store-errors.js";
 import { apiErrorSchema, toApiError } from "./api-errors.js";
@@ -134,7 +135,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   );
 
   app.setErrorHandler((err, request, reply) => {
-    // A failure of the store itself (busy, damaged, full) is said in one line naming it (STYLE.md #7).
+    // A failure of the store itself (busy, damaged, full) is said in one line naming it (docs/architecture.md "Errors").
     const mapped = toApiError(storeFailure(err, deps.store.describe) ?? err, request.id);
     if (mapped.internal) request.log.error({ err }, "request failed");
     else request.log.info({ status: mapped.status, code: mapped.body.error.code }, "request refused");
@@ -160,7 +161,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   const secrets = referencedSecrets(config);
   if (secrets.length > 0) {
     app.addHook("onSend", async (_request, _reply, payload) =>
-      typeof payload === "string" ? maskSecrets(payload, secrets) : payload,
+      typeof payload === "string" ? maskKnownSecrets(payload, secrets) : payload,
     );
   }
 

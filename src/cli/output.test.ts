@@ -1,4 +1,5 @@
 import { PassThrough } from "node:stream";
+import stringWidth from "string-width";
 import { describe, expect, it } from "vitest";
 import { escapeControl, printError, printJson, println, printTable } from "./output.js";
 
@@ -47,5 +48,26 @@ describe("terminal output escapes control characters", () => {
     expect([...text].filter((c) => /\p{Cc}/u.test(c) && c !== "\n")).toEqual([]);
     expect(text).not.toContain("\u202E");
     expect(JSON.parse(text)).toEqual(value);
+  });
+});
+
+describe("printTable", () => {
+  it("aligns columns in terminal cells, with wide (CJK), combining and emoji characters", () => {
+    const { o, stdout } = capture();
+    printTable(
+      o,
+      ["NAME", "DEPT", "STATE"],
+      [
+        ["王芳", "研发", "active"],
+        ["Zoe\u0301 Łukasik", "Sales", "active"],
+        ["Ann 😀", "Ops", "terminated"],
+      ],
+    );
+    const lines = stdout().trimEnd().split("\n");
+    // The third column starts at the same terminal cell on every line.
+    const columnOf = (line: string, word: string) => stringWidth(line.slice(0, line.indexOf(word)));
+    const starts = lines.map((line, i) => columnOf(line, ["STATE", "active", "active", "terminated"][i]!));
+    expect(new Set(starts).size).toBe(1);
+    expect(lines[1]).toBe(`王芳${" ".repeat(9)}研发   active`);
   });
 });

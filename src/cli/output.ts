@@ -1,4 +1,5 @@
 import type { Writable } from "node:stream";
+import stringWidth from "string-width";
 
 export interface Output {
   json: boolean;
@@ -47,7 +48,7 @@ export function printError(o: Pick<Output, "err">, line: string): void {
   o.err.write(`${escapeControl(line)}\n`);
 }
 
-/** A plain text table: columns padded to their widest cell, no borders, easy to grep. */
+/** A plain text table: columns padded to their widest cell (in terminal cells), no borders, easy to grep. */
 export function printTable(
   o: Output,
   headers: string[],
@@ -56,10 +57,15 @@ export function printTable(
   const cells = rows.map((r) =>
     r.map((c) => (c === null || c === undefined ? "" : escapeControl(String(c)))),
   );
-  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]?.length ?? 0)));
+  // Columns are measured in terminal cells, not code units: a CJK name takes two cells a character,
+  // a combining accent none, so names from every script line up.
+  const widths = headers.map((h, i) =>
+    Math.max(stringWidth(h), ...cells.map((r) => stringWidth(r[i] ?? ""))),
+  );
+  const pad = (c: string, width: number) => c + " ".repeat(Math.max(0, width - stringWidth(c)));
   const fmt = (r: string[]) =>
     r
-      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .map((c, i) => (i === r.length - 1 ? c : pad(c, widths[i] ?? 0)))
       .join("  ")
       .trimEnd();
   // Cells are escaped already, so widths count what is shown; the lines are written as they are.

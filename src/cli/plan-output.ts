@@ -16,7 +16,7 @@ const SYMBOL: Record<OperationKind, string> = {
   delete: "-",
 };
 
-export { type PlanTotals, planTotals } from "../engine/access-queries.js";
+export { planTotals } from "../engine/access-queries.js";
 
 /** The plan as people read it: per system, per identity, `+` adds, `-` removes, `~` changes. */
 export function printPlan(

@@ -1,6 +1,6 @@
 import { TenureError } from "../shared/errors.js";
 /**
- * The one interface every target system implements (DESIGN.md "Connectors").
+ * The one interface every target system implements (docs/architecture.md "Contracts").
  *
  * Contract, for every implementation:
  * - Every write is idempotent: creating an account that exists with the same username, granting an

@@ -1,4 +1,4 @@
-/** The lifecycle states of DESIGN.md: prehire → active ⇄ suspended → terminated → deleted (rehire back). */
+/** The lifecycle states (docs/lifecycle.md): prehire → active ⇄ suspended → terminated → deleted (rehire back). */
 export const LIFECYCLE_STATES = ["prehire", "active", "suspended", "terminated", "deleted"] as const;
 export type LifecycleState = (typeof LIFECYCLE_STATES)[number];
 

@@ -11,7 +11,7 @@ export interface StateVerdict {
 
 /**
  * The lifecycle state the attributes call for on `today` (a date in the source's time zone).
- * Termination and end dates take effect on the date itself: DESIGN.md says a leaver loses access
+ * Termination and end dates take effect on the date itself: the product promises a leaver loses access
  * on the termination date, a contractor on the end date. With both, the earlier one decides.
  */
 export function stateFromAttributes(a: WorkerAttributes, today: IsoDate): StateVerdict {

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { applyPlanToAccounts } from "../../test/helpers/plan-simulator.js";
 import {
   type Account,
   type Assignment,
@@ -21,7 +22,7 @@ import type {
 } from "./identity-types.js";
 import type { LifecycleConfig } from "./lifecycle-settings.js";
 import { addDays } from "./local-date.js";
-import { applyPlanToAccounts, idempotencyKey, planAll } from "./plan.js";
+import { idempotencyKey, planAll } from "./plan.js";
 
 const TODAY = "2026-03-10";
 const NOW = new Date(`${TODAY}T12:00:00.000Z`);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { workerAttributes } from "../../test/fakes/worker-attributes.js";
+import { applyPlanToAccounts } from "../../test/helpers/plan-simulator.js";
 import { compileRule } from "../policy/rule-compiler.js";
 import type {
   Account,
@@ -12,14 +13,7 @@ import type {
 } from "./access-types.js";
 import type { Identity } from "./identity-types.js";
 import type { LifecycleConfig } from "./lifecycle-settings.js";
-import {
-  allocateUsernames,
-  applyPlanToAccounts,
-  idempotencyKey,
-  planAll,
-  planIdentity,
-  planOrphans,
-} from "./plan.js";
+import { allocateUsernames, idempotencyKey, planAll, planIdentity, planOrphans } from "./plan.js";
 
 const at = { file: "tenure.yaml", line: 1, column: 1 };
 

@@ -68,7 +68,7 @@ export interface ApplyOptions {
   signal?: AbortSignal;
 }
 
-export type { OperationOutcome, OperationOutcomeKind } from "./apply-record.js";
+export type { OperationOutcome } from "./apply-record.js";
 
 export interface ApplySummary {
   claimed: number;
@@ -112,7 +112,7 @@ const DEFAULT_RECORD_GROUP = 32;
  * outcomes and a summary; a connector failure is an outcome, never an exception. It throws only when the
  * store itself fails to claim.
  *
- * Ordering and durability (STYLE.md #5): the claim commits `running` before the connector write, and the
+ * Ordering and durability (docs/architecture.md "Durability"): the claim commits `running` before the connector write, and the
  * result is recorded after it — in one transaction: the operation's state, the actual state in `accounts`
  * and the audit event (`operation.succeeded`, `operation.failed` or `operation.dead`). A connector that
  * hands the change to a person (`awaiting`, a manual system) gets, in that same transaction, its

@@ -3,7 +3,7 @@ import pg from "pg";
 import type { Store } from "../store/database.js";
 
 /**
- * Which process runs the scheduled jobs. DESIGN.md: one scheduler leader, chosen with a PostgreSQL
+ * Which process runs the scheduled jobs. The design: one scheduler leader, chosen with a PostgreSQL
  * advisory lock, when several processes share one database; on SQLite the single process leads.
  */
 export interface SchedulerLeadership {

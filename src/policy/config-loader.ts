@@ -14,9 +14,9 @@ import type { SourceLocation } from "../domain/access-types.js";
 import { deepFreeze } from "../shared/deep-freeze.js";
 import { closestMatch } from "../shared/did-you-mean.js";
 import { InvalidInputError } from "../shared/errors.js";
-import { redactUrl as redactDatabaseUrl } from "../shared/redact.js";
+import { maskKnownSecrets, redactUrl as redactDatabaseUrl } from "../shared/redact.js";
 import { type ConfigIssue, configErrorMap, formatConfigIssue, formatPath } from "./config-issues.js";
-import { maskSecrets, rememberReferencedValues } from "./config-redaction.js";
+import { rememberReferencedValues } from "./config-redaction.js";
 import { type NodePath, type ResolvedValue, resolveReferences } from "./config-references.js";
 import { buildConfig, configFileSchema } from "./config-schema.js";
 import type { TenureConfig } from "./config-types.js";
@@ -352,7 +352,7 @@ function startsWith(path: NodePath, prefix: NodePath): boolean {
  */
 function scrub(issues: readonly ConfigIssue[], secrets: readonly string[]): ConfigIssue[] {
   return issues.map((issue) => {
-    const message = maskSecrets(issue.message, secrets);
+    const message = maskKnownSecrets(issue.message, secrets);
     return message === issue.message ? issue : { ...issue, message };
   });
 }

@@ -39,25 +39,6 @@ export function referencedSecrets(config: TenureConfig): readonly string[] {
 }
 
 /**
- * `text` with every occurrence of the given secrets replaced by `***`, also where they appear escaped
- * inside a JSON string. Secrets shorter than four characters are left: masking them would garble
- * ordinary words while protecting nothing a secret is made of.
- */
-export function maskSecrets(text: string, secrets: readonly string[]): string {
-  const forms = new Set<string>();
-  for (const secret of secrets) {
-    if (secret.length < 4) continue;
-    forms.add(secret);
-    forms.add(JSON.stringify(secret).slice(1, -1));
-  }
-  let out = text;
-  for (const form of [...forms].sort((a, b) => b.length - a.length)) {
-    if (out.includes(form)) out = out.split(form).join("***");
-  }
-  return out;
-}
-
-/**
  * A copy of `config` that is safe to print or log: every value that came from `${env:…}` or
  * `${file:…}` is shown as written in the file (the reference, not its value), and every URL in the
  * database setting or a connector config has its password replaced by `***`, and `notify` hides its

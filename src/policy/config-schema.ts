@@ -14,7 +14,7 @@ import { resolveSources, sourcesSection } from "./sections/sources-section.js";
 import { resolveSystems, systemsSection } from "./sections/systems-section.js";
 
 /**
- * Top-level sections DESIGN.md names that this version does not implement yet. Writing one is an
+ * Top-level sections docs/architecture.md plans that this version does not implement yet. Writing one is an
  * error (a silently ignored `roles:` would be worse), but it gets a message saying so rather than
  * "unknown key". Each moves from here into {@link configFileSchema} when it lands.
  */

@@ -6,12 +6,7 @@ import type { NotifyConfig } from "../notify/notify-config.js";
 // The domain owns these; policy re-exports them for the loader and the sections.
 export type { AttributeName } from "../domain/identity-types.js";
 export type { LifecycleConfig } from "../domain/lifecycle-settings.js";
-export type {
-  NotifyConfig,
-  NotifyEmailConfig,
-  NotifyTarget,
-  NotifyWebhookConfig,
-} from "../notify/notify-config.js";
+export type { NotifyConfig } from "../notify/notify-config.js";
 
 /**
  * The parsed, validated, frozen configuration. Produced only by `loadConfig` (policy/config-loader.ts);

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: the tests show the literal ${env:…} syntax of tenure.yaml.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { redactor, redactSecrets, redactUrl } from "./redact.js";

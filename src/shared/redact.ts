@@ -5,8 +5,8 @@
  *   towards hiding more);
  * - a query parameter whose name says it holds a secret (pass, secret, token, key, auth, sig) has its
  *   value masked;
- * - every occurrence of a known secret of three characters or more, and of its URL-encoded form, is
- *   replaced (shorter ones would turn messages into asterisks while hiding nothing);
+ * - every occurrence of a known secret of three characters or more, and of its URL-encoded and
+ *   JSON-escaped forms (a secret inside a JSON answer), is replaced (shorter ones would turn messages into asterisks while hiding nothing);
  * - a value written as a single `${env:…}` / `${file:…}` reference is kept: it names where the secret
  *   lives, not the secret.
  */
@@ -29,21 +29,37 @@ export function redactSecrets(text: string, secrets: readonly string[] = []): st
   return redactor(secrets)(text);
 }
 
-/** `redactSecrets` with the secrets bound, the longest first so a secret containing another goes whole. */
+/** `redactSecrets` with the secrets bound. */
 export function redactor(secrets: readonly string[]): (text: string) => string {
+  const mask = knownSecretsMasker(secrets);
+  return (text) =>
+    mask(
+      text.replace(URL_IN_TEXT, (_whole, scheme: string, rest: string) => scheme + redactAfterScheme(rest)),
+    );
+}
+
+/**
+ * Only the known secrets masked, not URL passwords: for texts that show URL syntax on purpose (a
+ * config error's `expected smtp://USER:PASSWORD@HOST`) or that are already free of inline
+ * credentials (API answers, where every secret a reference produced is known).
+ */
+export function maskKnownSecrets(text: string, secrets: readonly string[]): string {
+  return knownSecretsMasker(secrets)(text);
+}
+
+/** The masker of the given secrets, the longest first so a secret containing another goes whole. */
+function knownSecretsMasker(secrets: readonly string[]): (text: string) => string {
   const forms = new Set<string>();
   for (const secret of secrets) {
     if (secret.length < MIN_SECRET_LENGTH) continue;
     forms.add(secret);
     forms.add(encodeURIComponent(secret));
+    forms.add(JSON.stringify(secret).slice(1, -1));
   }
   const ordered = [...forms].sort((a, b) => b.length - a.length);
   return (text) => {
-    let out = text.replace(
-      URL_IN_TEXT,
-      (_whole, scheme: string, rest: string) => scheme + redactAfterScheme(rest),
-    );
-    for (const form of ordered) out = out.split(form).join(MASK);
+    let out = text;
+    for (const form of ordered) if (out.includes(form)) out = out.split(form).join(MASK);
     return out;
   };
 }

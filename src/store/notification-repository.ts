@@ -327,5 +327,3 @@ export const notificationRepository = {
     return counts;
   },
 };
-
-export type NotificationRepository = typeof notificationRepository;

@@ -231,7 +231,7 @@ async function settleClaims(
 }
 
 /**
- * Durable operations: the unit of work of provisioning (DESIGN.md "Operation"). Functions take a db or a
+ * Durable operations: the unit of work of provisioning (docs/architecture.md "Data flow"). Functions take a db or a
  * transaction, so the engine can record an outcome, the account it changed and its audit event atomically.
  *
  * Lifecycle: `pending` → (claim) `running` → `succeeded`, or `failed` (retry due at `next_attempt_at`,
@@ -618,5 +618,3 @@ export const operationRepository = {
     return open;
   },
 };
-
-export type OperationRepository = typeof operationRepository;

@@ -207,5 +207,3 @@ export const scimResourceRepository = {
     return rows.map(fromRow);
   },
 };
-
-export type ScimResourceRepository = typeof scimResourceRepository;

@@ -238,5 +238,3 @@ export const taskRepository = {
     return { open: Number(row?.open ?? 0), overdue: Number(row?.overdue ?? 0) };
   },
 };
-
-export type TaskRepository = typeof taskRepository;

@@ -1,18 +1,19 @@
 /**
- * A private PostgreSQL cluster for one test file (../shared/TESTING.md "PostgreSQL"): `initdb` with
+ * A private PostgreSQL cluster for one test file (docs/architecture.md "Tests"): `initdb` with
  * scram-sha-256 for every connection, `pg_ctl` on a free loopback port, in a temp dir removed by
  * `stop()`. Unlike the development server (trust authentication), it checks passwords, so a test can
  * prove that a password works and that a wrong one is refused.
  *
  * PostgreSQL refuses to run as root: as root, the binaries run as the `postgres` user (`runuser`).
  */
+
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { freePort } from "./slapd.js";
+import { freePort } from "./net.js";
 
 const execFileAsync = promisify(execFile);
 

@@ -1,6 +1,6 @@
 /**
- * A Samba AD domain controller for the one test file that needs Active Directory semantics (docs:
- * ../shared/TESTING.md "Active Directory: Samba AD DC"): realm EXAMPLE.TEST, base DC=example,DC=test,
+ * A Samba AD domain controller for the one test file that needs Active Directory semantics (see
+ * docs/architecture.md "Tests"): realm EXAMPLE.TEST, base DC=example,DC=test,
  * LDAP on 127.0.0.1:389 and LDAPS on 127.0.0.1:636 with a certificate for 127.0.0.1 signed by nothing
  * (its PEM is `caFile`, so clients can verify it). Stop it with `stop()`.
  *

@@ -1,6 +1,6 @@
 /**
- * A SCIM 2.0 server we did not write, for the `scim` connector's tests (../shared/TESTING.md "A SCIM
- * 2.0 peer we did not write"): scimmy parses filters, applies PATCH, validates against the User,
+ * A SCIM 2.0 server we did not write, for the `scim` connector's tests (docs/architecture.md "Tests"):
+ * scimmy parses filters, applies PATCH, validates against the User,
  * EnterpriseUser and Group schemas and writes ListResponses and SCIM errors; scimmy-routers maps them
  * onto express 5. This file supplies only what a real service keeps for itself: in-memory storage
  * (ingress/egress/degress for User and Group, uniqueness of `userName` and group `displayName`), a
@@ -16,8 +16,6 @@ import querystring from "node:querystring";
 import express from "express";
 import SCIMMY from "scimmy";
 import SCIMMYRouters from "scimmy-routers";
-
-const ENTERPRISE_USER = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
 /** One request as the peer received it. `fault` marks requests answered by an injected fault. */
 export interface LoggedRequest {
@@ -306,5 +304,3 @@ export async function startScimPeer(options: ScimPeerOptions = {}): Promise<Scim
       }),
   };
 }
-
-export { ENTERPRISE_USER };

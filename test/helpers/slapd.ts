@@ -1,9 +1,10 @@
 /**
- * A private OpenLDAP slapd for one test file (docs: ../shared/TESTING.md "OpenLDAP"): a temp dir, a
+ * A private OpenLDAP slapd for one test file (docs/architecture.md "Tests"): a temp dir, a
  * free loopback port, the memberof, refint and ppolicy overlays, and a base tree
  * (dc=example,dc=test with ou=people, ou=groups, ou=policies, the default password policy with
  * pwdLockout TRUE, and two groups). Stop it with `stop()`.
  */
+
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
@@ -12,6 +13,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { Client } from "ldapts";
+import { freePort } from "./net.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -44,15 +46,6 @@ export async function findSlapd(): Promise<string | undefined> {
     }
   }
   return undefined;
-}
-
-/** A loopback port nothing listens on: bound by us, then released. */
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function slapdConf(dir: string, hashedPassword: string): string {

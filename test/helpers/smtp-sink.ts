@@ -1,6 +1,6 @@
 /**
  * A real SMTP server (the `smtp-server` package) on a loopback port, keeping every message it accepts
- * (../shared/TESTING.md "Email"). With credentials it requires AUTH and refuses any other login. It
+ * (docs/architecture.md "Tests"). With credentials it requires AUTH and refuses any other login. It
  * offers no STARTTLS: loopback only, so nodemailer talks plain SMTP to it.
  */
 import type { AddressInfo } from "node:net";

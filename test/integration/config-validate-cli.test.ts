@@ -116,3 +116,37 @@ describe("tenure validate refuses references and YAML it cannot take as written"
     }
   }, 30_000);
 });
+
+describe("tenure validate --show", () => {
+  it("prints the effective configuration with defaults, references as written and every secret masked", async () => {
+    await writeFile(path.join(dir, "hr.csv"), "employeeId,givenName,familyName\n");
+    await writeFile(
+      path.join(dir, "tenure.yaml"),
+      [
+        'database: "postgres://tenure:inline-Secret-1@db.example:5432/tenure"',
+        "sources:",
+        "  hr: { type: csv, path: ./hr.csv }",
+        "systems:",
+        "  app:",
+        "    connector: sql",
+        '    account: { username: "{employeeId}" }',
+        "    config:",
+        '      url: "postgres://app:${env:APP_DB_PASSWORD}@db.example/app"',
+        "      users: { table: app_users, id: id, username: login, enabled: { column: active } }",
+        "      memberships: { table: app_user_groups, user: user_id, group: group_name }",
+        "",
+      ].join("\n"),
+    );
+    const r = await runCli(["validate", "--show"], { cwd: dir, env: { APP_DB_PASSWORD: "env-Secret-2" } });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const shown = JSON.parse(r.stdout);
+    expect(shown.database).toBe("postgres://tenure:***@db.example:5432/tenure");
+    expect(shown.policy.systems.app.connectorConfig.url).toBe(
+      "postgres://app:${env:APP_DB_PASSWORD}@db.example/app",
+    );
+    expect(shown.lifecycle.deleteAfterDays).toBe(30);
+    expect(r.stdout).not.toContain("inline-Secret-1");
+    expect(r.stdout).not.toContain("env-Secret-2");
+  });
+});

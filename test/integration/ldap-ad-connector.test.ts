@@ -9,6 +9,7 @@
  * Samba listens on fixed ports, so this is the only test file that starts it. Every entry this file
  * creates lives in OUs with a random name, in a copy of the domain that is thrown away afterwards.
  */
+
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -24,6 +25,7 @@ import {
   parseLdapConnectorConfig,
 } from "../../src/connectors/ldap/ldap-schemas.js";
 import { runConnectorConformance } from "../conformance/connector-conformance.js";
+import { freePort } from "../helpers/net.js";
 import { lastPasswordOf, readSinkFile } from "../helpers/password-sink-file.js";
 import {
   AD_UPN_SUFFIX,
@@ -33,7 +35,6 @@ import {
   type SambaSeed,
   startSambaAd,
 } from "../helpers/samba.js";
-import { freePort } from "../helpers/slapd.js";
 
 const installed = (await findSamba()) !== undefined;
 if (!installed) {

@@ -4,6 +4,7 @@
  * the moveToOu strategy, plus hostile usernames and group names, password binds, the last member of a
  * groupOfNames, and error mapping (missing base, a bind DN without write access).
  */
+
 import { randomBytes } from "node:crypto";
 import { Attribute, Change, Client, InvalidCredentialsError } from "ldapts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,15 +16,8 @@ import {
   parseLdapConnectorConfig,
 } from "../../src/connectors/ldap/ldap-schemas.js";
 import { runConnectorConformance } from "../conformance/connector-conformance.js";
-import {
-  ADMIN_DN,
-  findSlapd,
-  freePort,
-  SLAPD_INSTALL,
-  type Slapd,
-  SUFFIX,
-  startSlapd,
-} from "../helpers/slapd.js";
+import { freePort } from "../helpers/net.js";
+import { ADMIN_DN, findSlapd, SLAPD_INSTALL, type Slapd, SUFFIX, startSlapd } from "../helpers/slapd.js";
 
 const installed = (await findSlapd()) !== undefined;
 if (!installed) {

@@ -6,9 +6,9 @@
  * Every name this file creates starts with `t<rand>_` (the conformance suite's own accounts carry its
  * random suffix and are deleted by the suite); everything is dropped afterwards.
  */
+
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { inspect } from "node:util";
@@ -21,6 +21,7 @@ import {
   parseMariadbConnectorConfig,
 } from "../../src/connectors/mariadb/mariadb-schemas.js";
 import { runConnectorConformance } from "../conformance/connector-conformance.js";
+import { freePort } from "../helpers/net.js";
 
 const ADMIN_URL = process.env.TENURE_TEST_MARIADB ?? "mysql://root@127.0.0.1:3306";
 const MARIADB_START = "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd";
@@ -45,15 +46,6 @@ async function adminQuery(text: string, values: unknown[] = []): Promise<unknown
   } finally {
     await connection.end();
   }
-}
-
-/** A loopback port nothing listens on: bound by us, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 interface SinkEntry {
@@ -174,7 +166,7 @@ if (up) {
     textAttributes: ["displayName", "email"],
     refusesUse: (username) => refusesLogin(sinkFile, username),
     unreachable: async () => ({
-      connector: connectorOf("dbusers-down", { url: `mysql://root@127.0.0.1:${await closedPort()}` }),
+      connector: connectorOf("dbusers-down", { url: `mysql://root@127.0.0.1:${await freePort()}` }),
     }),
     badCredentials: async () => {
       const wrong = `wrong-${randomBytes(6).toString("hex")}`;

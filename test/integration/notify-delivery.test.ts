@@ -6,6 +6,7 @@
  * retries while a receiver is down, dead after the last attempt (audited), two deliverers at once,
  * and secrets never in `last_error`, outcomes or audit events.
  */
+
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
@@ -27,7 +28,7 @@ import { notificationRepository as outbox } from "../../src/store/notification-r
 import { createAppDatabase } from "../fixtures/app-database.js";
 import { freshPostgresUrl, storeFactories, type TestStore } from "../helpers/databases.js";
 import { type HttpReceiver, startHttpReceiver } from "../helpers/http-receiver.js";
-import { freePort } from "../helpers/slapd.js";
+import { freePort } from "../helpers/net.js";
 import { type SmtpSink, startSmtpSink } from "../helpers/smtp-sink.js";
 import { tempDir, testConfig, writeHrCsv } from "../helpers/workspace.js";
 

@@ -16,6 +16,7 @@
  * this file creates starts with `t<rand>_` (the conformance suite's accounts carry its own random suffix
  * and are deleted by the suite); everything is dropped afterwards and the cluster removed.
  */
+
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
 import os from "node:os";
@@ -31,13 +32,13 @@ import {
 } from "../../src/connectors/postgres/postgres-schemas.js";
 import { scramSha256Verifier } from "../../src/connectors/postgres/postgres-scram.js";
 import { runConnectorConformance } from "../conformance/connector-conformance.js";
+import { freePort } from "../helpers/net.js";
 import {
   findPostgresBin,
   POSTGRES_INSTALL,
   type PostgresCluster,
   startPostgresCluster,
 } from "../helpers/postgres-cluster.js";
-import { freePort } from "../helpers/slapd.js";
 
 const installed = (await findPostgresBin()) !== undefined;
 if (!installed) {

@@ -5,8 +5,8 @@
  * why and changes nothing; `tenure reconcile` prints a line per system and exits 1, and
  * `POST /api/reconcile` answers 207 with each system's outcome, as its OpenAPI document says.
  */
+
 import { writeFile } from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createTokenService } from "../../src/api/auth/token-service.js";
@@ -19,18 +19,10 @@ import { openStore, type Store } from "../../src/store/database.js";
 import { type AppDatabase, appDatabaseFactories } from "../helpers/app-databases.js";
 import { runCli } from "../helpers/cli.js";
 import { freshPostgresUrl, postgresAvailable } from "../helpers/databases.js";
+import { freePort } from "../helpers/net.js";
 import { tempDir, writeHrCsv } from "../helpers/workspace.js";
 
 const PASSWORD = "hunter2-not-for-output";
-
-/** A loopback port nothing listens on: bound, then released. */
-async function deadPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function yaml(database: string, app: AppDatabase, port: number): string {
   const users = `{ table: app_users, id: id, username: login, enabled: { column: active }, attributes: { email: mail } }`;
@@ -79,7 +71,7 @@ describe.each(stores)("reconcile past a failing system, store on %s", (_kind, ma
     const app = await (await appDatabaseFactories()).find(([kind]) => kind === "sqlite")![1]();
     await seedApp(app.url);
     const { url, drop } = await makeDatabase();
-    const port = await deadPort();
+    const port = await freePort();
     await writeHrCsv(dir, []);
     await writeFile(path.join(dir, "tenure.yaml"), yaml(url, app, port));
     // What `tenure init` does: only init (and demo) give a store Tenure's schema.

@@ -8,8 +8,8 @@ import {
   type ScimConnectorConfigInput,
 } from "../../src/connectors/scim/index.js";
 import { runConnectorConformance } from "../conformance/connector-conformance.js";
+import { freePort } from "../helpers/net.js";
 import { type LoggedRequest, type ScimPeer, startScimPeer } from "../helpers/scim-peer.js";
-import { freePort } from "../helpers/slapd.js";
 
 /** Attribute mapping used throughout: a filtered multi-valued path, a sub-attribute and the extension. */
 const ATTRIBUTES = {

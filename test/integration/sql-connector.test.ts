@@ -9,9 +9,9 @@
  * with SQLSTATE 28000 even under trust. MariaDB checks passwords: a user is created with one and the
  * connector uses another (error 1045).
  */
+
 import { randomBytes } from "node:crypto";
 import fs from "node:fs/promises";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
@@ -28,6 +28,7 @@ import {
 } from "../../src/connectors/sql/sql-schemas.js";
 import { type ConformanceTarget, runConnectorConformance } from "../conformance/connector-conformance.js";
 import { POSTGRES_ADMIN_URL } from "../helpers/databases.js";
+import { freePort } from "../helpers/net.js";
 
 const MARIADB_ADMIN_URL = process.env.TENURE_TEST_MARIADB ?? "mysql://root@127.0.0.1:3306/test";
 const PG_START = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start";
@@ -57,15 +58,6 @@ interface Kit {
 
 const rand = () => randomBytes(5).toString("hex");
 const raw = (text: string) => sql.raw(text);
-
-/** A loopback port nothing listens on: bound by us, then released. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const sqliteKit: Kit = {
   name: "SQLite",
@@ -130,7 +122,7 @@ const postgresKit: Kit = {
   },
   unreachable: async () => {
     const secret = `unreachable-secret-${rand()}`;
-    const url = `postgres://tenure:${secret}@127.0.0.1:${await closedPort()}/test`;
+    const url = `postgres://tenure:${secret}@127.0.0.1:${await freePort()}/test`;
     return { connector: createSqlConnector("pg-down", config(url)), secrets: [secret] };
   },
   async badCredentials() {
@@ -195,7 +187,7 @@ const mariadbKit: Kit = {
   },
   unreachable: async () => {
     const secret = `unreachable-secret-${rand()}`;
-    const url = `mysql://root:${secret}@127.0.0.1:${await closedPort()}/test`;
+    const url = `mysql://root:${secret}@127.0.0.1:${await freePort()}/test`;
     return { connector: createSqlConnector("maria-down", config(url)), secrets: [secret] };
   },
   async badCredentials() {

@@ -4,6 +4,7 @@
  * conformance suite runs end to end. Plus what only HTTP can show: the request body, replay refusal,
  * status mapping (503 then 200, Retry-After, 403, 422), timeouts and a missing `listUrl`.
  */
+
 import { randomBytes } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -20,6 +21,7 @@ import {
   webhookOperationId,
 } from "../../src/connectors/webhook/index.js";
 import { runConnectorConformance } from "../conformance/connector-conformance.js";
+import { freePort } from "../helpers/net.js";
 
 const SECRET = `whsec-${randomBytes(16).toString("hex")}`;
 
@@ -142,14 +144,6 @@ async function startReceiver(secret: string): Promise<Receiver> {
 const connectorFor = (system: string, input: WebhookConnectorConfigInput) =>
   createWebhookConnector(system, parseWebhookConnectorConfig(system, input));
 
-async function closedPort(): Promise<number> {
-  const server = http.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 async function errorOf(promise: Promise<unknown>): Promise<ConnectorError> {
   const err = await promise.then(
     () => undefined,
@@ -171,7 +165,7 @@ runConnectorConformance("webhook connector (node:http receiver)", async () => {
       secret: SECRET,
     }),
     unreachable: async () => {
-      const port = await closedPort();
+      const port = await freePort();
       return {
         connector: connectorFor("hookdown", {
           url: `http://127.0.0.1:${port}/hook`,
@@ -291,7 +285,7 @@ describe("webhook connector over HTTP", () => {
   });
 
   it("a URL's credentials and query never appear in messages", async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const c = connectorFor("hookdown", {
       url: `http://127.0.0.1:${port}/hook?token=tok-in-url`,
       secret: SECRET,

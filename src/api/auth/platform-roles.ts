@@ -1,6 +1,6 @@
 /**
- * Platform roles and what each may do: the one permission table of the HTTP API (DESIGN.md
- * "Contracts": admin, auditor, hr-source, reviewer, requester). Every route declares the permission
+ * Platform roles and what each may do: the one permission table of the HTTP API (docs/api.md
+ * "Platform roles": admin, auditor, hr-source, reviewer, requester). Every route declares the permission
  * it needs (`config: { permission }`) or that it is public; the server refuses to start with a
  * route that declares neither, and the auth matrix test checks every route against this table.
  */

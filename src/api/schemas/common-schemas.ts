@@ -64,9 +64,6 @@ export const instantQuery = z
   })
   .transform((v) => new Date(v).toISOString());
 
-/** `true` / `false` in a query string. */
-export const booleanQuery = z.enum(["true", "false"]).transform((v) => v === "true");
-
 /**
  * An object whose main keys are declared (and documented) while the rest pass through as the engine
  * returns them: for deep engine results (lineage, explanations) whose every variant is not worth a

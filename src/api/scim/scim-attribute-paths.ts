@@ -3,7 +3,7 @@ import {
   COMMON_ATTRIBUTES,
   type ResourceTypeDefinition,
   type SchemaDefinition,
-} from "./scim-schemas.js";
+} from "./scim-server-schemas.js";
 
 /**
  * An attribute path of RFC 7644 §3.10 resolved against a resource type's schemas:

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { applyScimPatch } from "./scim-patch-apply.js";
 import { type Json, shapeResource } from "./scim-resource-shape.js";
-import { GROUP_RESOURCE, PATCH_OP_SCHEMA, USER_RESOURCE } from "./scim-schemas.js";
+import { GROUP_RESOURCE, PATCH_OP_SCHEMA, USER_RESOURCE } from "./scim-server-schemas.js";
 
 const ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 

@@ -8,9 +8,13 @@ import {
   scimPatch,
 } from "scim-patch";
 import { findAttribute, resolvePath } from "./scim-attribute-paths.js";
-import { ScimError } from "./scim-errors.js";
 import { isObject, type Json } from "./scim-resource-shape.js";
-import { type AttributeDefinition, PATCH_OP_SCHEMA, type ResourceTypeDefinition } from "./scim-schemas.js";
+import { ScimError } from "./scim-server-errors.js";
+import {
+  type AttributeDefinition,
+  PATCH_OP_SCHEMA,
+  type ResourceTypeDefinition,
+} from "./scim-server-schemas.js";
 
 type Op = "add" | "replace" | "remove";
 

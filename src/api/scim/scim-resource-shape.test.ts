@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseAttributeList, project, shapeResource } from "./scim-resource-shape.js";
-import { ENTERPRISE_USER_SCHEMA, GROUP_RESOURCE, USER_RESOURCE, USER_SCHEMA } from "./scim-schemas.js";
+import { ENTERPRISE_USER_SCHEMA, GROUP_RESOURCE, USER_RESOURCE, USER_SCHEMA } from "./scim-server-schemas.js";
 
 const refusal = (body: unknown) => {
   try {

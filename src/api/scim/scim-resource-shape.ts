@@ -1,7 +1,7 @@
 import { checkValue, DEFAULT_MAX_LENGTH } from "../../sources/value-rules.js";
 import { findAttribute, findExtension, resolvePath, topLevelAttributes } from "./scim-attribute-paths.js";
-import { invalidValue, ScimError } from "./scim-errors.js";
-import type { AttributeDefinition, ResourceTypeDefinition } from "./scim-schemas.js";
+import { invalidValue, ScimError } from "./scim-server-errors.js";
+import type { AttributeDefinition, ResourceTypeDefinition } from "./scim-server-schemas.js";
 
 export type Json = Record<string, unknown>;
 

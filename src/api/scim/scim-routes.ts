@@ -3,9 +3,9 @@ import { connectorPool } from "../../engine/provision.js";
 import type { PushSourceConfig, TenureConfig } from "../../policy/config-types.js";
 import type { ScimResourceRecord, ScimResourceType } from "../../store/scim-resource-repository.js";
 import type { RouteDeps, RouteModule } from "../route-types.js";
-import { ScimError, toScimError } from "./scim-errors.js";
 import { createIngestPerson } from "./scim-ingest.js";
 import { type Json, type Projection, parseAttributeList, project } from "./scim-resource-shape.js";
+import { ScimError, toScimError } from "./scim-server-errors.js";
 import {
   GROUP_RESOURCE,
   LIST_RESPONSE_SCHEMA,
@@ -16,7 +16,7 @@ import {
   SCHEMAS,
   SERVICE_PROVIDER_CONFIG_SCHEMA,
   USER_RESOURCE,
-} from "./scim-schemas.js";
+} from "./scim-server-schemas.js";
 import { createScimService, etagMatches, etagOf, type ScimService, served } from "./scim-service.js";
 
 export const SCIM_PREFIX = "/scim/v2";

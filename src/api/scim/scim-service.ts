@@ -13,16 +13,16 @@ import {
   scimResourceRepository,
 } from "../../store/scim-resource-repository.js";
 import { resolvePath } from "./scim-attribute-paths.js";
-import { invalidValue, ScimError } from "./scim-errors.js";
-import { compileFilter, indexedLookup, parseScimFilter } from "./scim-filter.js";
+import { compileFilter, indexedLookup, parseScimFilter } from "./scim-filter-parser.js";
 import { applyScimPatch } from "./scim-patch-apply.js";
 import { isObject, type Json, shapeResource } from "./scim-resource-shape.js";
+import { invalidValue, ScimError } from "./scim-server-errors.js";
 import {
   GROUP_RESOURCE,
   type ResourceTypeDefinition,
   TENURE_USER_SCHEMA,
   USER_RESOURCE,
-} from "./scim-schemas.js";
+} from "./scim-server-schemas.js";
 import { enterpriseOf, keyPath, personKeyOf, refusal, tenureOf, userToRecord } from "./scim-user-mapping.js";
 
 /** What Tenure did with one pushed person: `ingestRecords`' result for its one record. */

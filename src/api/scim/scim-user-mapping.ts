@@ -1,9 +1,9 @@
 import { normaliseText } from "../../domain/normalise-text.js";
 import type { AttributeName, ScimKeyAttribute } from "../../policy/config-types.js";
 import type { Finding } from "../../sources/source-types.js";
-import { invalidValue, type ScimError } from "./scim-errors.js";
 import { isObject, type Json } from "./scim-resource-shape.js";
-import { ENTERPRISE_USER_SCHEMA, TENURE_USER_SCHEMA } from "./scim-schemas.js";
+import { invalidValue, type ScimError } from "./scim-server-errors.js";
+import { ENTERPRISE_USER_SCHEMA, TENURE_USER_SCHEMA } from "./scim-server-schemas.js";
 
 /**
  * SCIM User → Tenure record: the one mapping table of the SCIM server (docs/scim.md has it for people).

@@ -20,7 +20,6 @@ export const MEMBER_ATTRIBUTE = {
  * `objectGUID`, `userAccountControl`, generated passwords written to `unicodePwd`).
  */
 export const LDAP_DIRECTORIES = ["openldap", "activeDirectory"] as const;
-export type LdapDirectory = (typeof LDAP_DIRECTORIES)[number];
 
 /** What each kind of directory uses when the configuration does not say. */
 const DIRECTORY_DEFAULTS = {
@@ -39,8 +38,6 @@ const DIRECTORY_DEFAULTS = {
     disable: { strategy: "userAccountControl" },
   },
 } as const;
-
-export type LdapGroupObjectClass = keyof typeof MEMBER_ATTRIBUTE;
 
 // Checked as ldapts will read it, so a bad port or stray credentials fail validation rather than the
 // first operation. Messages never echo the URL.

@@ -144,8 +144,6 @@ export const manualConnectorConfigSchema = z
 
 /** The parsed configuration of one `manual` system (defaults applied). */
 export type ManualConnectorConfig = z.output<typeof manualConnectorConfigSchema>;
-/** The configuration as written in tenure.yaml, before defaults. */
-export type ManualConnectorConfigInput = z.input<typeof manualConnectorConfigSchema>;
 
 /**
  * Parses the `manual` configuration of one system, frozen.

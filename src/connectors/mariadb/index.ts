@@ -1,7 +1,2 @@
 export { createMariadbConnector } from "./mariadb-connector.js";
-export {
-  type MariadbConnectorConfig,
-  type MariadbConnectorConfigInput,
-  mariadbConnectorConfigSchema,
-  parseMariadbConnectorConfig,
-} from "./mariadb-schemas.js";
+export { type MariadbConnectorConfig, mariadbConnectorConfigSchema } from "./mariadb-schemas.js";

@@ -1,8 +1,2 @@
-export { ACCOUNT_MARKER, createPostgresConnector } from "./postgres-connector.js";
-export {
-  type PostgresConnectorConfig,
-  type PostgresConnectorConfigInput,
-  parsePostgresConnectorConfig,
-  postgresConnectorConfigSchema,
-} from "./postgres-schemas.js";
-export { scramSha256Verifier } from "./postgres-scram.js";
+export { createPostgresConnector } from "./postgres-connector.js";
+export { type PostgresConnectorConfig, postgresConnectorConfigSchema } from "./postgres-schemas.js";

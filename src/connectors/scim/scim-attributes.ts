@@ -1,3 +1,4 @@
+import { ENTERPRISE_USER_SCHEMA, USER_SCHEMA } from "../../shared/scim-urns.js";
 /**
  * SCIM attribute paths (RFC 7644 §3.5.2 `path`, the subset an attribute mapping needs): reading a
  * value out of a resource and writing one into it. Attribute names are case-insensitive in SCIM
@@ -5,9 +6,9 @@
  */
 
 /** The core User schema URN. */
-export const CORE_USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User";
+export const CORE_USER_SCHEMA = USER_SCHEMA;
 /** The Enterprise User extension (RFC 7643 §4.3). */
-export const ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+export { ENTERPRISE_USER_SCHEMA };
 
 /**
  * One parsed path: `[<schema URN>:]attribute[[filterAttribute eq "filterValue"]][.subAttribute]`, e.g.

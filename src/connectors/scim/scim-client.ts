@@ -4,9 +4,9 @@ import { redactor } from "../../shared/redact.js";
 import { ConnectorError } from "../connector-types.js";
 import { networkError } from "../http-errors.js";
 import { property } from "./scim-attributes.js";
-import { errorForResponse, isTransient, retryAfterMs, type ScimResponse } from "./scim-errors.js";
+import type { ScimConnectorConfig } from "./scim-connector-config.js";
 import { createRateLimiter, type RateLimiter } from "./scim-rate-limiter.js";
-import type { ScimConnectorConfig } from "./scim-schemas.js";
+import { errorForResponse, isTransient, retryAfterMs, type ScimResponse } from "./scim-response-errors.js";
 
 type Json = Record<string, unknown>;
 
@@ -18,7 +18,7 @@ export interface ScimClient {
    * @throws ConnectorError `unreachable` (retryable) when no answer came: refused, reset, timeout.
    */
   request(method: string, path: string, options?: RequestOptions): Promise<ScimResponse>;
-  /** Like `request`, but a non-2xx answer throws its ConnectorError (scim-errors.ts). */
+  /** Like `request`, but a non-2xx answer throws its ConnectorError (scim-response-errors.ts). */
   ok(method: string, path: string, options?: RequestOptions): Promise<ScimResponse>;
   /** Every resource of a list endpoint, paged with `startIndex`/`count` (RFC 7644 §3.4.2.4). */
   list(path: string, query: Record<string, string>, doing: string): Promise<Json[]>;

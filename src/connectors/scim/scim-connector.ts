@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { createKeyedLock } from "../../shared/keyed-lock.js";
+import { GROUP_SCHEMA, PATCH_OP_SCHEMA } from "../../shared/scim-urns.js";
 import {
   type Account,
   type AccountRef,
@@ -22,13 +23,10 @@ import {
   writeScimPath,
 } from "./scim-attributes.js";
 import { createScimClient, type ScimClientDeps } from "./scim-client.js";
-import { eqFilter, needsEscaping, widerFilter } from "./scim-filter.js";
-import type { ScimConnectorConfig } from "./scim-schemas.js";
+import type { ScimConnectorConfig } from "./scim-connector-config.js";
+import { eqFilter, needsEscaping, widerFilter } from "./scim-filter-builder.js";
 
 type Json = Record<string, unknown>;
-
-const PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group";
 
 /** One grant or revoke waiting for its group's next PATCH. */
 interface MembershipCall {
@@ -215,7 +213,7 @@ export function createScimConnector(
 
   async function patchUser(user: Json, operations: Json[], doing: string): Promise<void> {
     await client.ok("PATCH", `/Users/${encodeURIComponent(idOf(user))}`, {
-      body: { schemas: [PATCH_OP], Operations: operations },
+      body: { schemas: [PATCH_OP_SCHEMA], Operations: operations },
       doing,
     });
   }
@@ -384,7 +382,7 @@ export function createScimConnector(
           operations.push({ op: "remove", path: `members[value eq ${JSON.stringify(id)}]` });
         try {
           await client.ok("PATCH", `/Groups/${encodeURIComponent(groupId)}`, {
-            body: { schemas: [PATCH_OP], Operations: operations },
+            body: { schemas: [PATCH_OP_SCHEMA], Operations: operations },
             doing,
           });
         } catch (error) {

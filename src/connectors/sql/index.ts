@@ -1,7 +1,2 @@
 export { createSqlConnector } from "./sql-connector.js";
-export {
-  parseSqlConnectorConfig,
-  type SqlConnectorConfig,
-  type SqlConnectorConfigInput,
-  sqlConnectorConfigSchema,
-} from "./sql-schemas.js";
+export { type SqlConnectorConfig, sqlConnectorConfigSchema } from "./sql-schemas.js";

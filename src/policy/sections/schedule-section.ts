@@ -2,7 +2,6 @@ import { Cron } from "croner";
 import { z } from "zod";
 import { strictObject } from "../../config/schema-helpers.js";
 import { isValidTimeZone } from "../../domain/local-date.js";
-import type { ScheduleConfig } from "../config-types.js";
 
 const CRON_EXPECTED =
   'expected a cron pattern of 5 fields (minute hour day-of-month month day-of-week, e.g. "*/5 * * * *"), ' +
@@ -54,6 +53,3 @@ export const scheduleSection = strictObject({
     .min(1, { error: seconds })
     .default(30),
 }).prefault({});
-
-/** `server.schedule:` with every key at its default. Frozen. */
-export const DEFAULT_SCHEDULE: ScheduleConfig = Object.freeze(scheduleSection.parse(undefined));

@@ -1,1 +1,1 @@
-export { type CsvReadOptions, readCsvSource } from "./csv-source.js";
+export { readCsvSource } from "./csv-source.js";

@@ -1,8 +1,6 @@
 export {
   checkPushedRecords,
   mapPushedRecords,
-  type PushedRow,
-  type PushMappingOptions,
   pushFieldNames,
   readPushSource,
   unknownPushFields,

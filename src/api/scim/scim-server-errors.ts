@@ -2,7 +2,7 @@ import type { FastifyError } from "fastify";
 import { ConnectorError } from "../../connectors/connector-types.js";
 import { TenureError } from "../../shared/errors.js";
 import { TooManyFailuresError } from "../auth/auth-errors.js";
-import { ERROR_SCHEMA } from "./scim-schemas.js";
+import { ERROR_SCHEMA } from "./scim-server-schemas.js";
 
 /** The `scimType` values of RFC 7644 §3.12 that Tenure's server answers with. */
 export type ScimType =
@@ -84,7 +84,7 @@ function body(status: number, detail: string, scimType?: ScimType): ScimErrorBod
 
 /**
  * The one mapping point from anything thrown while handling a SCIM request to the RFC 7644 error body
- * (STYLE.md #7): ScimError as it says; other Tenure errors (authentication 401, role 403, the
+ * (docs/architecture.md "Errors"): ScimError as it says; other Tenure errors (authentication 401, role 403, the
  * failed-authentication limit 429, not found 404) with their status and message; fastify's body errors
  * (malformed JSON 400 invalidSyntax, too large 413, media type 415); a unique violation a racing writer
  * hit 409 uniqueness; a connected system that failed 502/503; anything else 500 with only the request id.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classifyStatus, errorForResponse, retryAfterMs } from "./scim-errors.js";
+import { classifyStatus, errorForResponse, retryAfterMs } from "./scim-response-errors.js";
 
 describe("retryAfterMs", () => {
   it("reads seconds and HTTP dates, and ignores the unreadable", () => {

@@ -6,21 +6,24 @@
  * it accepts cannot drift apart.
  */
 
-export const USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User";
-export const GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group";
-export const ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-/**
- * Tenure's extension: the HR dates a lifecycle needs that no standard schema has. Named in the form
- * Entra ID's attribute editor requires for custom attributes (`urn:ietf:params:scim:schemas:extension:
- * NAME:2.0:User`).
- */
-export const TENURE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:tenure:2.0:User";
-export const LIST_RESPONSE_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-export const PATCH_OP_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-export const ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error";
-export const SCHEMA_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema";
-export const RESOURCE_TYPE_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
-export const SERVICE_PROVIDER_CONFIG_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
+export {
+  ENTERPRISE_USER_SCHEMA,
+  ERROR_SCHEMA,
+  LIST_RESPONSE_SCHEMA,
+  PATCH_OP_SCHEMA,
+  RESOURCE_TYPE_SCHEMA,
+  SCHEMA_SCHEMA,
+  SERVICE_PROVIDER_CONFIG_SCHEMA,
+  TENURE_USER_SCHEMA,
+  USER_SCHEMA,
+} from "../../shared/scim-urns.js";
+
+import {
+  ENTERPRISE_USER_SCHEMA,
+  GROUP_SCHEMA,
+  TENURE_USER_SCHEMA,
+  USER_SCHEMA,
+} from "../../shared/scim-urns.js";
 
 export type AttributeType =
   | "string"

@@ -1,9 +1,9 @@
 import { type Filter, parse } from "scim2-parse-filter";
 import type { ScimLookupColumn } from "../../store/scim-resource-repository.js";
 import { findAttribute, resolvePath } from "./scim-attribute-paths.js";
-import { ScimError } from "./scim-errors.js";
 import { isObject, type Json } from "./scim-resource-shape.js";
-import type { AttributeDefinition, ResourceTypeDefinition } from "./scim-schemas.js";
+import { ScimError } from "./scim-server-errors.js";
+import type { AttributeDefinition, ResourceTypeDefinition } from "./scim-server-schemas.js";
 
 const COMPARISONS = new Set(["eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"]);
 const LITERALS = new Set(["true", "false", "null"]);

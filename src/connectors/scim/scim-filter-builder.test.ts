@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { eqFilter, needsEscaping, widerFilter } from "./scim-filter.js";
+import { eqFilter, needsEscaping, widerFilter } from "./scim-filter-builder.js";
 
 describe("SCIM filters", () => {
   it("writes the value as a JSON string, so it cannot end early", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { compileFilter, indexedLookup, parseScimFilter, quoteBareValues } from "./scim-filter.js";
+import { compileFilter, indexedLookup, parseScimFilter, quoteBareValues } from "./scim-filter-parser.js";
 import type { Json } from "./scim-resource-shape.js";
-import { GROUP_RESOURCE, USER_RESOURCE } from "./scim-schemas.js";
+import { GROUP_RESOURCE, USER_RESOURCE } from "./scim-server-schemas.js";
 
 const ENT = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
