@@ -14,11 +14,10 @@ import type {
 import { deriveEntitlement, mayDerive, withDerived } from "./derived-entitlement.js";
 import type { AttributeName, Identity, IsoDate, LifecycleState, WorkerAttributes } from "./identity-types.js";
 import type { LifecycleConfig } from "./lifecycle-settings.js";
-import { addDays } from "./local-date.js";
+import { addDays, DAY_MS } from "./local-date.js";
 import { retentionEnded, retentionOf, retentionStartDay } from "./retention.js";
 import { type CompiledTemplate, compileTemplate, toUsername } from "./username-template.js";
 
-const DAY_MS = 86_400_000;
 /** Distinct attribute tuples remembered per rule; past this, new tuples are evaluated, not remembered. */
 const RULE_MEMO_LIMIT = 50_000;
 /**

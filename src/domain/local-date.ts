@@ -2,6 +2,9 @@ import type { IsoDate } from "./identity-types.js";
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
+/** Milliseconds in a day of UTC time (dates here are calendar dates; no day has a leap second). */
+export const DAY_MS = 86_400_000;
+
 /** The calendar date of `now` in `timeZone` (IANA name), as YYYY-MM-DD. */
 export function localDate(now: Date, timeZone: string): IsoDate {
   let fmt = formatters.get(timeZone);
@@ -24,6 +27,6 @@ export function isValidTimeZone(timeZone: string): boolean {
 
 /** Adds whole days to an ISO calendar date. */
 export function addDays(date: IsoDate, days: number): IsoDate {
-  const t = Date.parse(`${date}T00:00:00Z`) + days * 86_400_000;
+  const t = Date.parse(`${date}T00:00:00Z`) + days * DAY_MS;
   return new Date(t).toISOString().slice(0, 10);
 }

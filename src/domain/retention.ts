@@ -1,7 +1,5 @@
 import type { Identity, IsoDate, WorkerAttributes } from "./identity-types.js";
-import { addDays } from "./local-date.js";
-
-const DAY_MS = 86_400_000;
+import { addDays, DAY_MS } from "./local-date.js";
 
 /** The date in the HR record on which a person leaves, and which field said so. */
 export interface LeavingDate {

@@ -1,6 +1,6 @@
 import type { Identity } from "../domain/identity-types.js";
 import { isGone } from "../domain/lifecycle.js";
-import { localDate } from "../domain/local-date.js";
+import { DAY_MS, localDate } from "../domain/local-date.js";
 import { enqueueContractorExpiryWarning } from "../notify/notification-enqueue.js";
 import type { SourceConfig, TenureConfig } from "../policy/config-types.js";
 import type { Store } from "../store/database.js";
@@ -151,8 +151,6 @@ function scheduled(run: PlannedSourceRun): PlannedSourceRun {
   }));
   return { ...run, plan: { ...run.plan, changes } };
 }
-
-const DAY_MS = 86_400_000;
 
 /**
  * Queues a `contractor.expiry-warning` for everyone not gone whose end date is 1 to

@@ -19,6 +19,10 @@ export interface IdentitiesTable {
   last_record_id: string | null;
   previous_attributes: string | null;
   attributes_changed_at: string | null;
+  /** The department attribute, beside the JSON so the listing filters on it in SQL. */
+  department: string | null;
+  /** Lowercased source key, email, display name and id, one per line: what a listing search matches. */
+  search_text: string;
 }
 
 export interface SourceRecordsTable {

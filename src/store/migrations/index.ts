@@ -10,6 +10,7 @@ import * as scheduleRuns from "./2026-11-21T06-00-schedule-runs.js";
 import * as claimOwners from "./2026-12-03T08-00-claim-owners.js";
 import * as runLocks from "./2026-12-03T09-00-run-locks.js";
 import * as accountCredentialEmployment from "./2026-12-03T10-00-account-credential-employment.js";
+import * as identityListing from "./2026-12-03T11-00-identity-listing.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-03T08-00-claim-owners": claimOwners,
   "2026-12-03T09-00-run-locks": runLocks,
   "2026-12-03T10-00-account-credential-employment": accountCredentialEmployment,
+  "2026-12-03T11-00-identity-listing": identityListing,
 };
 
 export const migrationProvider: MigrationProvider = {
