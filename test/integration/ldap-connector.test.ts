@@ -374,12 +374,27 @@ if (slapd !== undefined) {
       expect(err).toBeInstanceOf(ConnectorError);
       expect(err).toMatchObject({ kind: "invalid", retryable: false, system: "directory" });
       expect((err as Error).message).toMatch(
-        /^directory: list accounts failed on ldap:\/\/127\.0\.0\.1:\d+ \(result 32/,
+        /^directory: list accounts failed on ldap:\/\/127\.0\.0\.1:\d+ \(no such object, result 32/,
       );
       const username = `nogroup-${rand()}`;
       await connector.create({ username, attributes: {}, enabled: true });
       await expect(connector.grant({ username }, "no-such-group")).rejects.toMatchObject({ kind: "invalid" });
       await connector.delete({ username });
+    });
+
+    it("a wrong bind password says 'invalid credentials' in words, with the code, and not the password", async () => {
+      const denied = createLdapConnector(
+        "directory",
+        parseLdapConnectorConfig("directory", configInput(s, tree, { bindPassword: "wrong-secret-xyz" })),
+      );
+      try {
+        const err = await denied.listAccounts().catch((e: unknown) => e);
+        expect(err).toMatchObject({ kind: "auth", retryable: false });
+        expect((err as Error).message).toMatch(/\(invalid credentials, result 49: /);
+        expect((err as Error).message).not.toContain("wrong-secret-xyz");
+      } finally {
+        await denied.close();
+      }
     });
 
     it("createMissingGroups: a grant of a missing group creates it with the account as first member", async () => {

@@ -55,4 +55,16 @@ describe("classifyLdapError", () => {
     expect(err).toBeInstanceOf(ConnectorError);
     expect(err.message).toBe("dir: list accounts failed on ldap://h:389 (bad ***)");
   });
+  it("says the result in words beside its code", () => {
+    const err = toLdapConnectorError(
+      "dir",
+      "bind",
+      "ldap://h:389",
+      new InvalidCredentialsError("80090308: LdapErr: DSID-0C09042F"),
+      [],
+    );
+    expect(err.message).toBe(
+      "dir: bind failed on ldap://h:389 (invalid credentials, result 49: 80090308: LdapErr: DSID-0C09042F Code: 0x31)",
+    );
+  });
 });

@@ -3,12 +3,14 @@ import { ConnectorError } from "../connector-types.js";
 import {
   AUTH,
   CONFLICT,
+  type DriverErrorRules,
   type ErrorClass,
   INVALID,
   OTHER,
   PERMISSION,
   SOCKET_CODES,
   UNREACHABLE,
+  wrapDriverError,
 } from "../error-classes.js";
 
 /** How an LDAP failure is reported: the ConnectorError kind and whether trying again can help. */
@@ -54,6 +56,41 @@ const RESULT_CODES: ReadonlyMap<number, LdapErrorClass> = new Map([
  * message (`80090308: LdapErr: DSID-…, comment: AcceptSecurityContext error, data 533, v1db1`).
  * All are `auth`; a lockout and logon hours end by themselves, so those are worth retrying.
  */
+/** RFC 4511 result codes in words, as an administrator reads them. */
+const RESULT_WORDS: ReadonlyMap<number, string> = new Map([
+  [1, "operations error"],
+  [2, "protocol error"],
+  [3, "time limit exceeded"],
+  [4, "size limit exceeded"],
+  [7, "authentication method not supported"],
+  [8, "stronger authentication required"],
+  [11, "administrative limit exceeded"],
+  [12, "unavailable critical extension"],
+  [13, "confidentiality required"],
+  [16, "no such attribute"],
+  [17, "undefined attribute type"],
+  [18, "inappropriate matching"],
+  [19, "constraint violation"],
+  [20, "attribute or value exists"],
+  [21, "invalid attribute syntax"],
+  [32, "no such object"],
+  [34, "invalid DN syntax"],
+  [48, "inappropriate authentication"],
+  [49, "invalid credentials"],
+  [50, "insufficient access rights"],
+  [51, "busy"],
+  [52, "unavailable"],
+  [53, "unwilling to perform"],
+  [54, "loop detected"],
+  [64, "naming violation"],
+  [65, "object class violation"],
+  [66, "not allowed on non-leaf"],
+  [67, "not allowed on RDN"],
+  [68, "entry already exists"],
+  [69, "object class modifications prohibited"],
+  [80, "other"],
+]);
+
 const AD_BIND_REASONS: ReadonlyMap<string, { reason: string; retryable: boolean }> = new Map([
   ["525", { reason: "no such user", retryable: false }],
   ["52e", { reason: "wrong password", retryable: false }],
@@ -127,7 +164,11 @@ export function describeLdapCause(err: unknown, secrets: readonly string[]): str
   }
   if (text === "" && typeof e.code === "string") text = e.code;
   const code = ldapResultCode(err);
-  let withCode = code !== undefined ? `result ${code}: ${text.trim()}` : text.trim();
+  const words = code === undefined ? undefined : RESULT_WORDS.get(code);
+  let withCode =
+    code === undefined
+      ? text.trim()
+      : `${words === undefined ? "" : `${words}, `}result ${code}: ${text.trim()}`;
   const ad = adBindReason(err);
   if (ad !== undefined) withCode += ` — Active Directory: ${ad.reason}`;
   if (typeof e.code === "string" && TLS_CODES.has(e.code)) {
@@ -136,10 +177,10 @@ export function describeLdapCause(err: unknown, secrets: readonly string[]): str
   return redactSecrets(withCode, secrets) || "unknown error";
 }
 
-/**
- * Wraps an ldapts error as `<system>: <what> failed on <target> (<cause>)`. The ldapts error is not
- * attached as `cause`: a logger would print it with whatever the client kept.
- */
+/** ldapts errors, for `wrapDriverError`: `<system>: <what> failed on <target> (<cause>)`. */
+export const LDAP_ERRORS: DriverErrorRules = { classify: classifyLdapError, describe: describeLdapCause };
+
+/** Wraps an ldapts error (see `wrapDriverError`). */
 export function toLdapConnectorError(
   system: string,
   what: string,
@@ -147,14 +188,5 @@ export function toLdapConnectorError(
   err: unknown,
   secrets: readonly string[],
 ): ConnectorError {
-  if (err instanceof ConnectorError) return err;
-  const { kind, retryable } = classifyLdapError(err);
-  return new ConnectorError(
-    system,
-    kind,
-    `${what} failed on ${target} (${describeLdapCause(err, secrets)})`,
-    {
-      retryable,
-    },
-  );
+  return wrapDriverError(LDAP_ERRORS, system, what, target, err, secrets);
 }

@@ -3,12 +3,14 @@ import { ConnectorError } from "../connector-types.js";
 import {
   AUTH,
   CONFLICT,
+  type DriverErrorRules,
   type ErrorClass,
   INVALID,
   OTHER,
   PERMISSION,
   SOCKET_CODES,
   UNREACHABLE,
+  wrapDriverError,
 } from "../error-classes.js";
 
 /** How a database failure is reported: the ConnectorError kind and whether trying again can help. */
@@ -114,10 +116,19 @@ export function describeCause(err: unknown, secrets: readonly string[]): string 
   return redactSecrets(text.trim(), secrets) || "unknown error";
 }
 
-/**
- * Wraps a driver error as `<system>: <what> failed on <target> (<cause>)`. The driver error is not
- * attached as `cause`: drivers keep connection details on their errors and a logger would print them.
- */
+/** pg, mysql2 and better-sqlite3 errors, for `wrapDriverError`, with the driver's code beside the cause. */
+export const SQL_ERRORS: DriverErrorRules = {
+  classify: classifySqlError,
+  describe(err, secrets) {
+    const e = (typeof err === "object" && err !== null ? err : {}) as DriverErrorShape;
+    const cause = describeCause(err, secrets);
+    // The code (SQLSTATE, ER_…, SQLITE_…) is what people search for; socket messages already carry theirs.
+    const code = typeof e.code === "string" && e.code !== "" && !cause.includes(e.code) ? `${e.code}: ` : "";
+    return `${code}${cause}`;
+  },
+};
+
+/** Wraps a database driver's error (see `wrapDriverError`). */
 export function toConnectorError(
   system: string,
   what: string,
@@ -125,11 +136,5 @@ export function toConnectorError(
   err: unknown,
   secrets: readonly string[],
 ): ConnectorError {
-  if (err instanceof ConnectorError) return err;
-  const { kind, retryable } = classifySqlError(err);
-  const e = (typeof err === "object" && err !== null ? err : {}) as DriverErrorShape;
-  const cause = describeCause(err, secrets);
-  // The code (SQLSTATE, ER_…, SQLITE_…) is what people search for; socket messages already carry theirs.
-  const code = typeof e.code === "string" && e.code !== "" && !cause.includes(e.code) ? `${e.code}: ` : "";
-  return new ConnectorError(system, kind, `${what} failed on ${target} (${code}${cause})`, { retryable });
+  return wrapDriverError(SQL_ERRORS, system, what, target, err, secrets);
 }
