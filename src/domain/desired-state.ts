@@ -15,6 +15,7 @@ import { deriveEntitlement, mayDerive, withDerived } from "./derived-entitlement
 import type { AttributeName, Identity, IsoDate, LifecycleState, WorkerAttributes } from "./identity-types.js";
 import type { LifecycleConfig } from "./lifecycle-settings.js";
 import { addDays, DAY_MS } from "./local-date.js";
+import { indexPolicy } from "./policy-index.js";
 import { retentionEnded, retentionOf, retentionStartDay } from "./retention.js";
 import { type CompiledTemplate, compileTemplate, toUsername } from "./username-template.js";
 
@@ -352,12 +353,11 @@ export function createDesiredStateCalculator(
   policy: Policy,
   lifecycle: LifecycleConfig,
 ): DesiredStateCalculator {
-  const systemNames = Object.keys(policy.systems);
-  const systemIndex = new Map(systemNames.map((name, i) => [name, i]));
+  const index = indexPolicy(policy);
+  const systemIndex = index.order;
   const usernameTemplates: CompiledTemplate[] = [];
   const usernameBySource = new Map<string, number>();
-  const systems: IndexedSystem[] = systemNames.map((name) => {
-    const def = policy.systems[name]!;
+  const systems: IndexedSystem[] = index.systems.map((def) => {
     let username = usernameBySource.get(def.account.username);
     if (username === undefined) {
       username = usernameTemplates.push(compileTemplate(def.account.username)) - 1;
@@ -367,9 +367,7 @@ export function createDesiredStateCalculator(
       key,
       template: compileTemplate(text),
     }));
-    const defs = policy.entitlements[name] ?? {};
-    const privileged = new Set(Object.keys(defs).filter((key) => defs[key]!.privileged));
-    return { def, username, attributes, privileged };
+    return { def, username, attributes, privileged: index.privileged.get(def.name)! };
   });
 
   const roles = new Map<string, IndexedRole>();

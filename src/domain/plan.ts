@@ -16,6 +16,7 @@ import { calculatorFor, type DesiredStateCalculator } from "./desired-state.js";
 import type { Identity, IsoDate } from "./identity-types.js";
 import type { LifecycleConfig } from "./lifecycle-settings.js";
 import { describeGrant, formatLocation, lifecycleNote } from "./lineage-format.js";
+import { indexPolicy, type PolicyIndex } from "./policy-index.js";
 import { allocateUsername } from "./username-template.js";
 
 /** Something the planner could not turn into operations; the plan goes on without it. */
@@ -42,32 +43,6 @@ const KIND_ORDER: Readonly<Record<OperationKind, number>> = Object.fromEntries(
 const NO_KEYS: readonly string[] = Object.freeze([]);
 const NO_LINEAGE: readonly Lineage[] = Object.freeze([]);
 const NOTHING: Readonly<Record<string, Lineage[]>> = Object.freeze(Object.create(null));
-
-interface PolicyIndex {
-  systems: readonly SystemDef[];
-  order: ReadonlyMap<string, number>;
-  privileged: ReadonlyMap<string, ReadonlySet<string>>;
-}
-const policyIndexes = new WeakMap<Policy, PolicyIndex>();
-
-function indexPolicy(policy: Policy): PolicyIndex {
-  let index = policyIndexes.get(policy);
-  if (index === undefined) {
-    const names = Object.keys(policy.systems);
-    index = {
-      systems: names.map((name) => policy.systems[name]!),
-      order: new Map(names.map((name, i) => [name, i])),
-      privileged: new Map(
-        names.map((name) => {
-          const defs = policy.entitlements[name] ?? {};
-          return [name, new Set(Object.keys(defs).filter((key) => defs[key]!.privileged))];
-        }),
-      ),
-    };
-    policyIndexes.set(policy, index);
-  }
-  return index;
-}
 
 /** The strings in ascending order; `list` itself when it already is, which is the usual case. */
 function sorted(list: string[]): string[] {
