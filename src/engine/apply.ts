@@ -2,11 +2,11 @@ import type { Connector } from "../connectors/connector-types.js";
 import { ConnectorError } from "../connectors/connector-types.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { DEFAULT_RETRY, type RetryPolicy } from "../shared/backoff.js";
+import { runClaimLoop } from "../shared/claim-loop.js";
 import type { ClaimOwner } from "../store/claim-rows.js";
 import type { Store } from "../store/database.js";
 import { type OperationRecord, operationRepository } from "../store/operation-repository.js";
 import { describeError, type Executed, execute } from "./apply-execute.js";
-import { createLanes } from "./apply-lanes.js";
 import { createRecorder, type OperationOutcome, type OperationOutcomeKind } from "./apply-record.js";
 
 export { checkMassChange, type MassChangeCount, massChangesOf } from "./mass-change.js";
@@ -130,7 +130,7 @@ const DEFAULT_RECORD_GROUP = 32;
  * Concurrency: only the earliest open operation of an identity in a system is ever claimable, and the
  * next becomes claimable once it is recorded, so an identity's operations in a system run strictly in
  * plan order. Different identities of one system run up to its `concurrency` at a time, each system in
- * its own lanes (apply-lanes.ts): a slow or frozen system fills only its own lanes and is left out of
+ * its own lanes (shared/claim-loop.ts, shared/lanes.ts): a slow or frozen system fills only its own lanes and is left out of
  * further claims, so the other systems' operations go on at their normal speed. A call that hangs is
  * cut off by the connector's deadline (connector-pool.ts) and its operation retried later. Several
  * workers (processes) may run this against one PostgreSQL store; claims never overlap.
@@ -140,12 +140,7 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
   const leaseSeconds = deps.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
   const batchSize = deps.batchSize ?? DEFAULT_BATCH;
   const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
-  const recordGroup = DEFAULT_RECORD_GROUP;
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  const signal = options.signal;
-
-  const outcomes: OperationOutcome[] = [];
-  let claimed = 0;
 
   const connectorCache = new Map<string, Connector | Error>();
   const connectorOf = (system: string): Connector => {
@@ -181,115 +176,36 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
     ...(deps.notify === undefined ? {} : { notify: deps.notify }),
   });
 
-  const finish = (outcome: OperationOutcome) => {
-    outcomes.push(outcome);
-    deps.onProgress?.({ outcome, done: outcomes.length, claimed });
-  };
-
-  /*
-   * The run is a pipeline, not a sequence of batches: claimed operations wait in their system's lane
-   * queue and start as soon as that system has a free lane; while some system has room, the next batch
-   * is claimed — leaving out the systems whose queues are full — while the others run. Results are
-   * group-committed: they wait until `recordGroup` of them have arrived, or until nothing else is
-   * waiting to start, and are then recorded together — one transaction, one ledger append, a handful of
-   * statements — while the connector calls go on. Per-operation bookkeeping costs more CPU than a
-   * directory write, and the store shares the CPU with the connectors' event loop, so recording one at
-   * a time would throttle the run. An identity's next operation becomes claimable only once its
-   * previous one is recorded, so order within (identity, system) holds whatever runs in parallel.
-   */
-  const lanes = createLanes(typeof concurrency === "number" ? () => concurrency : concurrency);
-  /**
-   * The systems left out when the last claim found nothing (undefined: claim). A record landing may
-   * have unblocked operations behind it, and a system whose queue is no longer full may have more.
-   */
-  let drainedWith: Set<string> | undefined;
-  /**
-   * Counts recorded groups. A claim that found nothing while a record landed may have looked before the
-   * record committed (on PostgreSQL they run on different connections): it does not count as drained.
-   */
-  let recordsLanded = 0;
-  let wake: (() => void) | undefined;
-  const wakeUp = () => {
-    const resolve = wake;
-    wake = undefined;
-    resolve?.();
-  };
-  const nextEvent = () =>
-    new Promise<void>((resolve) => {
-      wake = resolve;
-    });
-
-  const pendingRecords: Executed[] = [];
-  let recording: Promise<void> | undefined;
-  const recordLoop = async () => {
-    while (pendingRecords.length > 0) {
-      for (const outcome of await record(pendingRecords.splice(0))) finish(outcome);
-      drainedWith = undefined;
-      recordsLanded++;
-      wakeUp();
-    }
-    recording = undefined;
-    wakeUp();
-  };
-  const recorded = async () => {
-    if (pendingRecords.length > 0) recording ??= recordLoop();
-    while (recording !== undefined) await recording;
-  };
-
-  const start = (op: OperationRecord) => {
-    void execute(op, connectorOf)
-      .catch((err: unknown): Executed => ({ op, error: describeError(op, err), retryable: false }))
-      .then((executed) => {
-        lanes.finished(op.system);
-        pendingRecords.push(executed);
-        if (pendingRecords.length >= recordGroup || lanes.waiting === 0) recording ??= recordLoop();
-        wakeUp();
-      });
-  };
-
-  for (;;) {
-    if (signal?.aborted) break;
-    for (const op of lanes.startable()) start(op);
-    const full = lanes.full();
-    if (drainedWith !== undefined && [...drainedWith].some((system) => !full.includes(system)))
-      drainedWith = undefined;
-    if (claimed < limit && drainedWith === undefined) {
-      const landedBefore = recordsLanded;
-      const batch = await operationRepository.claimDue(db, {
+  const { outcomes, claimed, released } = await runClaimLoop<OperationRecord, Executed, OperationOutcome>({
+    batchSize,
+    limit,
+    signal: options.signal,
+    laneOf: (op) => op.system,
+    concurrencyOf: typeof concurrency === "number" ? () => concurrency : concurrency,
+    claim: (want, exclude) =>
+      operationRepository.claimDue(db, {
         now: deps.now(),
-        limit: Math.min(batchSize, limit - claimed),
+        limit: want,
         workerId: deps.workerId,
         leaseSeconds,
         ...(deps.owner === undefined ? {} : { owner: deps.owner }),
         ...(options.system === undefined ? {} : { system: options.system }),
         ...(options.identityIds === undefined ? {} : { identityIds: options.identityIds }),
-        ...(full.length === 0 ? {} : { excludeSystems: full }),
-      });
-      claimed += batch.length;
-      lanes.add(batch);
-      if (batch.length === 0 && recordsLanded === landedBefore) drainedWith = new Set(full);
-      // Operations may have finished during the claim (their wake-up found nobody waiting): look again.
-      continue;
-    }
-    if (lanes.running === 0 && lanes.waiting === 0) {
-      // Results not yet recorded may unblock the operations queued behind them.
-      if (pendingRecords.length > 0 || recording !== undefined) {
-        await recorded();
-        continue;
-      }
-      if (drainedWith !== undefined || claimed >= limit) break;
-      continue;
-    }
-    await nextEvent();
-  }
-
-  let released = 0;
-  while (lanes.running > 0) await nextEvent();
-  await recorded();
-  if (lanes.drain().length > 0) {
-    // Nothing of ours is executing any more, so giving every claim back is safe.
-    released = await operationRepository.releaseClaims(db, deps.workerId, deps.now());
-  }
+        ...(exclude.length === 0 ? {} : { excludeSystems: exclude }),
+      }),
+    run: (op) =>
+      execute(op, connectorOf).catch(
+        (err: unknown): Executed => ({ op, error: describeError(op, err), retryable: false }),
+      ),
+    // Per-operation bookkeeping costs more CPU than a directory write, and the store shares the CPU
+    // with the connectors' event loop: results are recorded in groups (one transaction, one ledger
+    // append) while the connector calls go on.
+    record,
+    recordGroup: DEFAULT_RECORD_GROUP,
+    // Nothing of this worker's is executing any more: every claim it holds can go back.
+    release: () => operationRepository.releaseClaims(db, deps.workerId, deps.now()),
+    onOutcome: (outcome, done, claimedSoFar) => deps.onProgress?.({ outcome, done, claimed: claimedSoFar }),
+  });
 
   const count = (kind: OperationOutcomeKind) => outcomes.filter((o) => o.outcome === kind).length;
   return {

@@ -1,5 +1,6 @@
 import { appendEvents } from "../audit/ledger.js";
 import { nextAttemptAt } from "../shared/backoff.js";
+import { runClaimLoop } from "../shared/claim-loop.js";
 import { UsageError } from "../shared/errors.js";
 import type { ClaimOwner } from "../store/claim-rows.js";
 import type { Store } from "../store/database.js";
@@ -254,42 +255,47 @@ export async function deliverNotifications(
   }
 
   try {
-    while (!options.signal?.aborted) {
-      const want = Math.min(batchSize, limit - claimed);
-      if (want <= 0) break;
-      const batch = await notificationRepository.claimDue(db, {
-        now: deps.now(),
-        limit: want,
-        workerId: deps.workerId,
-        ...(deps.owner === undefined ? {} : { owner: deps.owner }),
-        leaseSeconds,
-      });
-      if (batch.length === 0) break;
+    const run = await runClaimLoop<NotificationRecord, DeliveryOutcome, DeliveryOutcome>({
+      batchSize,
+      limit,
+      signal: options.signal,
+      // One lane per channel (email, each webhook): a mail server that does not answer holds only
+      // the email, and the webhooks go on.
+      laneOf: (m) => (m.channel === "email" ? "email" : `webhook:${m.recipient}`),
+      concurrencyOf: () => concurrency,
+      // The outbox cannot leave a channel out of a claim, so none is made while a channel's queue is
+      // full: messages are not leased long before they can be sent.
+      claim: async (want, exclude) =>
+        exclude.length > 0
+          ? []
+          : notificationRepository.claimDue(db, {
+              now: deps.now(),
+              limit: want,
+              workerId: deps.workerId,
+              ...(deps.owner === undefined ? {} : { owner: deps.owner }),
+              leaseSeconds,
+            }),
       // A message that failed earlier in this run and is already due again waits for the next run,
       // so a short backoff cannot spin one message through all its attempts at once.
-      const again = batch.filter((m) => handled.has(m.id));
-      const fresh = batch.filter((m) => !handled.has(m.id));
-      claimed += fresh.length;
-      const queue = [...fresh];
-      const notStarted: string[] = again.map((m) => m.id);
-      const lane = async () => {
-        for (let m = queue.shift(); m !== undefined; m = queue.shift()) {
-          if (options.signal?.aborted) {
-            notStarted.push(m.id);
-            continue;
-          }
-          handled.add(m.id);
-          const outcome = await deliver(m);
-          outcomes.push(outcome);
-          deps.onProgress?.(outcome, outcomes.length);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, lane));
-      if (notStarted.length > 0) {
-        released += await notificationRepository.releaseClaims(db, deps.workerId, notStarted);
-        break;
-      }
-    }
+      accept: (m) => !handled.has(m.id),
+      run: (m) => {
+        handled.add(m.id);
+        return deliver(m);
+      },
+      // Each delivery records its own outcome (sent, failed, dead) as it finishes.
+      record: async (done) => done,
+      recordGroup: 1,
+      release: (messages) =>
+        notificationRepository.releaseClaims(
+          db,
+          deps.workerId,
+          messages.map((m) => m.id),
+        ),
+      onOutcome: (outcome, done) => deps.onProgress?.(outcome, done),
+    });
+    outcomes.push(...run.outcomes);
+    claimed = run.claimed;
+    released = run.released;
   } finally {
     channels.close();
   }

@@ -73,7 +73,7 @@ export interface ClaimOptions {
   owner?: ClaimOwner;
   /** Only operations of this system. */
   system?: string;
-  /** No operations of these systems (their lanes are full: see apply-lanes.ts). */
+  /** No operations of these systems (their lanes are full: see shared/lanes.ts). */
   excludeSystems?: readonly string[];
   /**
    * Only operations of these identities (an event-driven push applies just the people it changed). An

@@ -1,13 +1,20 @@
 import { describe, expect, it } from "vitest";
-import type { OperationRecord } from "../store/operation-repository.js";
-import { createLanes } from "./apply-lanes.js";
+import { createLanes } from "./lanes.js";
 
-const op = (system: string, n: number) => ({ id: `${system}-${n}`, system }) as OperationRecord;
+interface OperationRecord {
+  id: string;
+  system: string;
+}
+
+const op = (system: string, n: number): OperationRecord => ({ id: `${system}-${n}`, system });
 const ids = (ops: readonly OperationRecord[]) => ops.map((o) => o.id);
 
 describe("apply lanes (a queue and a concurrency limit per system)", () => {
   it("starts each system's operations up to its own limit, and a busy system holds back only its own", () => {
-    const lanes = createLanes((system) => (system === "directory" ? 2 : 3));
+    const lanes = createLanes<OperationRecord>(
+      (o) => o.system,
+      (system) => (system === "directory" ? 2 : 3),
+    );
     lanes.add([op("directory", 1), op("directory", 2), op("directory", 3), op("directory", 4), op("app", 1)]);
     expect(ids(lanes.startable())).toEqual(["directory-1", "directory-2", "app-1"]);
     // The directory's two waiting operations fill its queue: the next claim leaves it out.

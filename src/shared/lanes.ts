@@ -1,17 +1,15 @@
-import type { OperationRecord } from "../store/operation-repository.js";
-
 /**
- * Scheduling per system (issue 10, point 7): claimed operations wait in their system's own queue and
- * start when that system has a free lane — at most `concurrencyOf(system)` executing at once. A system
- * whose queue already holds a lane's worth of waiting operations is *full*: the next claims leave it
- * out, so a slow or frozen system holds only its own operations, and the claims keep bringing in the
- * other systems' work at their normal speed.
+ * Scheduling per lane (a system for operations, a channel for notifications): claimed items wait in
+ * their lane's own queue and start when that lane has a free slot — at most `concurrencyOf(lane)`
+ * executing at once. A lane whose queue already holds a slot's worth of waiting items is *full*: the
+ * next claims leave it out, so a slow or frozen system holds only its own items, and the claims keep
+ * bringing in the other lanes' work at their normal speed.
  */
-export interface Lanes {
+export interface Lanes<T> {
   /** Claimed operations, to wait in their systems' queues. */
-  add(ops: readonly OperationRecord[]): void;
+  add(ops: readonly T[]): void;
   /** Takes every waiting operation that has a free lane now, in claim order, counting it as running. */
-  startable(): OperationRecord[];
+  startable(): T[];
   /** An operation of `system` finished executing: its lane is free. */
   finished(system: string): void;
   /** The systems whose queues are full: the next claim leaves them out. */
@@ -20,11 +18,14 @@ export interface Lanes {
   readonly waiting: number;
   readonly running: number;
   /** Takes every waiting operation out (a stop): they are to be given back. */
-  drain(): OperationRecord[];
+  drain(): T[];
 }
 
-export function createLanes(concurrencyOf: (system: string) => number): Lanes {
-  const queues = new Map<string, OperationRecord[]>();
+export function createLanes<T>(
+  laneOf: (item: T) => string,
+  concurrencyOf: (lane: string) => number,
+): Lanes<T> {
+  const queues = new Map<string, T[]>();
   const running = new Map<string, number>();
   let waiting = 0;
   let executing = 0;
@@ -33,14 +34,15 @@ export function createLanes(concurrencyOf: (system: string) => number): Lanes {
   return {
     add(ops) {
       for (const op of ops) {
-        const queue = queues.get(op.system) ?? [];
+        const lane = laneOf(op);
+        const queue = queues.get(lane) ?? [];
         queue.push(op);
-        queues.set(op.system, queue);
+        queues.set(lane, queue);
         waiting++;
       }
     },
     startable() {
-      const out: OperationRecord[] = [];
+      const out: T[] = [];
       for (const [system, queue] of queues) {
         let busy = running.get(system) ?? 0;
         while (queue.length > 0 && busy < limit(system)) {
