@@ -12,6 +12,11 @@ export interface SourceLocation {
 export interface AccountTemplate {
   /** e.g. `{givenName}.{familyName}`: lower-cased and transliterated to ASCII for usernames. */
   username: string;
+  /**
+   * Rendered when `username` renders nothing usable (every character of the name dropped), e.g.
+   * `{employeeId}`; absent: such an identity gets no account, a plan problem naming it.
+   */
+  usernameFallback?: string | undefined;
   /** On a username already taken by someone else: `suffix` appends 2, 3, … ; `fail` reports it. */
   collision: "suffix" | "fail";
   /** Connector attribute name → template, e.g. `email: "{email}"`. Rendered as given (no lower-casing). */

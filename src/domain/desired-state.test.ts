@@ -189,6 +189,28 @@ describe("computeDesiredAccess: roles", () => {
     expect(d.systems).toEqual({});
   });
 
+  it("renders usernameFallback when the username template renders nothing usable", () => {
+    const withFallback: Policy = {
+      ...policy,
+      systems: {
+        ...policy.systems,
+        wiki: {
+          ...policy.systems.wiki!,
+          account: { ...policy.systems.wiki!.account, usernameFallback: "u{employeeId}" },
+        },
+      },
+    };
+    const symbols = person({ givenName: "!!", familyName: "??" });
+    const calculator = createDesiredStateCalculator(withFallback, lifecycle);
+    const d = calculator.compute(input(symbols, NOW, { policy: withFallback }));
+    expect(d.systems.wiki!.username).toBe(`u${symbols.attributes.employeeId.toLowerCase()}`);
+    // Without a fallback the system has no username for them (the planner reports username-empty).
+    expect(d.systems.deploy!.username).toBeNull();
+    // A name in another script renders; the fallback is not needed.
+    const anna = calculator.compute(input(person({ givenName: "Анна", familyName: "Иванова" }), NOW));
+    expect(anna.systems.deploy!.username).toBe("anna.ivanova");
+  });
+
   it("uses the allocated username and keeps a null attribute null", () => {
     const d = computeDesiredAccess(
       input(person({ email: null }), NOW, { usernames: { wiki: "ada.lovelace2" } }),

@@ -123,7 +123,9 @@ export interface DesiredStateCalculator {
 
 interface IndexedSystem {
   def: SystemDef;
+  /** Index into the compiled username templates, and of the fallback when one is configured. */
   username: number;
+  fallback: number | undefined;
   attributes: { key: string; template: CompiledTemplate }[];
   privileged: ReadonlySet<string>;
 }
@@ -358,16 +360,22 @@ export function createDesiredStateCalculator(
   const usernameTemplates: CompiledTemplate[] = [];
   const usernameBySource = new Map<string, number>();
   const systems: IndexedSystem[] = index.systems.map((def) => {
-    let username = usernameBySource.get(def.account.username);
-    if (username === undefined) {
-      username = usernameTemplates.push(compileTemplate(def.account.username)) - 1;
-      usernameBySource.set(def.account.username, username);
-    }
+    const templateIndex = (text: string): number => {
+      let at = usernameBySource.get(text);
+      if (at === undefined) {
+        at = usernameTemplates.push(compileTemplate(text)) - 1;
+        usernameBySource.set(text, at);
+      }
+      return at;
+    };
+    const username = templateIndex(def.account.username);
+    const fallback =
+      def.account.usernameFallback === undefined ? undefined : templateIndex(def.account.usernameFallback);
     const attributes = Object.entries(def.account.attributes).map(([key, text]) => ({
       key,
       template: compileTemplate(text),
     }));
-    return { def, username, attributes, privileged: index.privileged.get(def.name)! };
+    return { def, username, fallback, attributes, privileged: index.privileged.get(def.name)! };
   });
 
   const roles = new Map<string, IndexedRole>();
@@ -543,11 +551,16 @@ export function createDesiredStateCalculator(
       if (username === null) {
         // Systems usually share one template; render and transliterate it once per identity.
         renderedUsernames ??= new Array(usernameTemplates.length);
-        let rendered = renderedUsernames[system.username];
-        if (rendered === undefined) {
-          rendered = toUsername(usernameTemplates[system.username]!.render(attributes));
-          renderedUsernames[system.username] = rendered;
-        }
+        const render = (template: number): string => {
+          let rendered = renderedUsernames![template];
+          if (rendered === undefined) {
+            rendered = toUsername(usernameTemplates[template]!.render(attributes));
+            renderedUsernames![template] = rendered;
+          }
+          return rendered;
+        };
+        let rendered = render(system.username);
+        if (rendered === "" && system.fallback !== undefined) rendered = render(system.fallback);
         username = rendered === "" ? null : rendered;
       }
       const accountAttributes: Record<string, string | null> = {};

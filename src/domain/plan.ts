@@ -526,7 +526,13 @@ function createAllocator(system: string, collision: "suffix" | "fail", taken: Se
 }
 
 /** The next name for `identityId`, or the problem that stops it. Callers go in identity-id order. */
-function allocateNext(allocator: Allocator, identityId: string, base: string | null): string | PlanProblem {
+function allocateNext(
+  allocator: Allocator,
+  identityId: string,
+  base: string | null,
+  /** How the message names the identity: its id, and its HR key where the caller knows it. */
+  who: string = identityId,
+): string | PlanProblem {
   const { system, taken } = allocator;
   const result = allocateUsername(
     base ?? "",
@@ -540,7 +546,7 @@ function allocateNext(allocator: Allocator, identityId: string, base: string | n
       identityId,
       system,
       username: base,
-      message: `${system}: no account for identity ${identityId}: ${result.message}`,
+      message: `${system}: no account for identity ${who}: ${result.message}`,
     };
   }
   taken.add(result.username);
@@ -693,7 +699,12 @@ export function* planAllSteps(input: PlanAllInput): Generator<void, PlanAllResul
       // A leaver's account is never created (retainOnly), so no username is allocated for one either.
       if (wanted === undefined || wanted.presence === "absent" || wanted.retainOnly === true) continue;
       if (!has(usernames, system)) {
-        const name = allocateNext(allocatorOf(i), identity.id, wanted.username);
+        const name = allocateNext(
+          allocatorOf(i),
+          identity.id,
+          wanted.username,
+          `${identity.id} (${identity.sourceKey})`,
+        );
         if (typeof name === "string") {
           wanted.username = name;
           record ??= {};

@@ -36,7 +36,7 @@ describe("compileTemplate", () => {
   it("slugs text: ASCII, lower-case, one dash between words, none at the ends", () => {
     expect(toSlug("  R&D / Łódź  ")).toBe("r-d-lodz");
     expect(toSlug("Straße")).toBe("strasse");
-    expect(toSlug("日本")).toBe("");
+    expect(toSlug("日本")).toBe("riben");
   });
 
   it("rejects unbalanced braces and accepts doubled ones as literals", () => {
@@ -69,9 +69,26 @@ describe("toUsername", () => {
     ["ﬁona", "fiona"],
     ["..a..b--c__", "a.b-c"],
     ["a .-b", "a.b"],
-    ["王.小明", ""],
+    // Every script gets a username (any-ascii), not an empty one.
+    ["王.小明", "wang.xiaoming"],
+    ["Анна.Иванова", "anna.ivanova"],
+    ["Γιώργος.Παπαδόπουλος", "giorgos.papadopoylos"],
+    ["김.민준", "gim.minjun"],
+    ["राज.शर्मा", "raj.srma"],
+    ["محمد.علي", "mhmd.ly"],
+    ["!!!", ""],
   ])("%s → %s", (text, expected) => {
     expect(toUsername(text)).toBe(expected);
+  });
+
+  it("renders a name of letters from any script as a non-empty username", () => {
+    // Not Arabic's alef alone: a vowel carrier, it renders as nothing (usernameFallback covers such names).
+    const letters = fc.constantFrom(..."AжЖλΣ王芳김민بحمשדकखกขあアéßł".split(""));
+    fc.assert(
+      fc.property(fc.array(letters, { minLength: 1, maxLength: 12 }), (chars) => {
+        expect(toUsername(chars.join(""))).toMatch(/^[a-z0-9]+$/);
+      }),
+    );
   });
 
   it("always yields [a-z0-9._-] with no separator at the ends or twice in a row", () => {

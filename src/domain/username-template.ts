@@ -1,3 +1,4 @@
+import anyAscii from "any-ascii";
 import type { AttributeName } from "./identity-types.js";
 import { ATTRIBUTE_KINDS, ATTRIBUTE_NAMES, type WorkerAttributes } from "./identity-types.js";
 
@@ -140,7 +141,22 @@ const SPECIAL: Readonly<Record<string, string>> = {
   ı: "i",
 };
 const SPECIAL_PATTERN = /[łŁøØßẞæÆœŒđĐþÞı]/g;
-const COMBINING_MARKS = /\p{M}/gu;
+
+/**
+ * Latin letters lose their accents as before (ł→l, ß→ss, é→e), so the usernames of names that
+ * rendered already stay the same; what is left outside ASCII — Cyrillic, Greek, CJK, Arabic, Hebrew,
+ * Devanagari, Thai, Hangul … — is transliterated by any-ascii ("Анна" → "Anna", "王芳" → "WangFang").
+ */
+function toAscii(text: string): string {
+  const latin = text
+    .replace(SPECIAL_PATTERN, (m) => SPECIAL[m]!)
+    .normalize("NFKD")
+    // Only the accents of Latin letters: in Devanagari, Thai or Arabic the marks are vowels.
+    .replace(LATIN_ACCENTS, "$1");
+  return NON_ASCII.test(latin) ? anyAscii(latin.normalize("NFC")) : latin;
+}
+const NON_ASCII = /[\u0080-\uffff]/;
+const LATIN_ACCENTS = /([ -~]|\p{Script=Latin})\p{M}+/gu;
 
 function isSeparator(c: number): boolean {
   return c === 46 /* . */ || c === 95 /* _ */ || c === 45 /* - */;
@@ -149,7 +165,8 @@ function isSeparator(c: number): boolean {
 /**
  * Turns rendered text into a username: ASCII only (accents stripped, ł→l, ß→ss, æ→ae …), lower-case,
  * only `[a-z0-9._-]` kept, runs of separators collapsed to their first one, no separator at either end.
- * "Zoë.O'Brien-Łukasik" → "zoe.obrien-lukasik". May return "" (a name in a non-Latin script).
+ * "Zoë.O'Brien-Łukasik" → "zoe.obrien-lukasik", "Анна.Иванова" → "anna.ivanova". May return "" (a name
+ * of symbols only).
  */
 export function toUsername(text: string): string {
   let s = text;
@@ -161,12 +178,7 @@ export function toUsername(text: string): string {
     }
   }
   // Most names are ASCII already; normalisation is the slow part, so only pay for it when needed.
-  if (!ascii) {
-    s = s
-      .replace(SPECIAL_PATTERN, (m) => SPECIAL[m]!)
-      .normalize("NFKD")
-      .replace(COMBINING_MARKS, "");
-  }
+  if (!ascii) s = toAscii(s);
   let out = "";
   let pendingSeparator = -1;
   for (let i = 0; i < s.length; i++) {
@@ -189,11 +201,7 @@ export function toUsername(text: string): string {
  * "Sales & Marketing" → "sales-marketing", "R&D" → "r-d". May return "".
  */
 export function toSlug(text: string): string {
-  const ascii = text
-    .replace(SPECIAL_PATTERN, (m) => SPECIAL[m]!)
-    .normalize("NFKD")
-    .replace(COMBINING_MARKS, "")
-    .toLowerCase();
+  const ascii = toAscii(text).toLowerCase();
   return ascii.replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "");
 }
 

@@ -12,6 +12,7 @@ import {
 } from "../../store/operation-repository.js";
 import { taskRepository } from "../../store/task-repository.js";
 import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
+import { runExitCode } from "../exit-codes.js";
 import { printJson, println, printTable } from "../output.js";
 import { createProgress } from "../progress.js";
 
@@ -173,7 +174,7 @@ export function registerStatus(program: Command): void {
           );
         }
       }
-      if (result.summary.dead > 0) process.exitCode = 1;
+      process.exitCode = runExitCode(result.summary);
     });
 }
 

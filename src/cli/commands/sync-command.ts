@@ -4,6 +4,7 @@ import type { SourceSyncResult } from "../../engine/sync.js";
 import { MassChangeError, PlanChangedError } from "../../shared/errors.js";
 import { withSyncLock } from "../../store/run-lock.js";
 import { cliActor, globalOptions, now, outputFor, parsePlanHash, withStore } from "../context.js";
+import { runExitCode } from "../exit-codes.js";
 import { type Output, printJson, println } from "../output.js";
 import { planTotals, printPlan } from "../plan-output.js";
 import { createProgress } from "../progress.js";
@@ -73,7 +74,15 @@ export function registerSync(program: Command): void {
         );
         progress.stop();
         printRun(o, run, opts.dryRun === true);
-        if ((run.provisioned?.applied?.summary.dead ?? 0) > 0) process.exitCode = 1;
+        const summary = run.provisioned?.applied?.summary;
+        process.exitCode = runExitCode({
+          dead: summary?.dead ?? 0,
+          failed: summary?.failed ?? 0,
+          // An identity policy wants an account for that gets none: named in the `!` lines above.
+          unprovisioned: (run.provisioned?.plan.problems ?? []).filter(
+            (p) => p.kind === "username-empty" || p.kind === "username-taken",
+          ).length,
+        });
       } catch (err) {
         progress.stop();
         // --json callers read the stop (and its plan hash) from stdout; the message still goes to stderr.

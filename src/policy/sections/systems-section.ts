@@ -72,6 +72,7 @@ const systemShape = {
   orphans: z.enum(["report", "disable"]).default("report"),
   account: strictObject({
     username: template.default(DEFAULT_USERNAME_TEMPLATE),
+    usernameFallback: template.optional(),
     collision: z.enum(["suffix", "fail"]).default("suffix"),
     attributes: z.record(z.string().min(1), template).default({}),
   }).prefault({}),
