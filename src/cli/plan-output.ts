@@ -24,9 +24,10 @@ export function printPlan(
   ops: readonly PlannedOperation[],
   identities: readonly Identity[],
   problems: readonly PlanProblem[],
-  options: { limit?: number } = {},
+  options: { limit?: number; queue?: QueueCounts } = {},
 ): void {
   const names = new Map(identities.map((i) => [i.id, `${i.attributes.displayName} (${i.sourceKey})`]));
+  const starts = new Map(identities.map((i) => [i.id, i.attributes.startDate]));
   const bySystem = new Map<string, PlannedOperation[]>();
   for (const op of ops) {
     const list = bySystem.get(op.system) ?? [];
@@ -47,7 +48,9 @@ export function printPlan(
         lastSubject = subject;
       }
       const what =
-        op.entitlement !== null ? `${op.kind} ${op.entitlement}` : `${op.kind} account ${op.username}`;
+        op.entitlement !== null
+          ? `${op.kind} ${op.entitlement}`
+          : `${op.kind} account ${op.username}${detailOf(op, op.identityId === null ? null : starts.get(op.identityId))}`;
       const why = op.lineage[0] ? describeLineage(op.lineage[0]) : op.reason;
       println(o, `    ${SYMBOL[op.kind]} ${what}${op.drift ? " [drift]" : ""}  — ${why}`);
       shown++;
@@ -59,10 +62,54 @@ export function printPlan(
   const kinds = Object.entries(t.byKind)
     .map(([k, n]) => `${n} ${k}`)
     .join(", ");
-  println(
-    o,
-    ops.length === 0
-      ? "No changes: every system matches policy."
-      : `Plan: ${t.operations} operation${t.operations === 1 ? "" : "s"} (${kinds}).`,
-  );
+  const queue = options.queue;
+  const queued = queue === undefined ? 0 : queue.pending + queue.running + queue.failed;
+  if (ops.length > 0) {
+    println(o, `Plan: ${t.operations} operation${t.operations === 1 ? "" : "s"} (${kinds}).`);
+  } else if (queued > 0) {
+    // Nothing new to plan is not "nothing to do": what earlier runs queued has not reached the systems.
+    println(
+      o,
+      `No new changes, but ${queued} operation${queued === 1 ? " is" : "s are"} queued and not yet applied: run tenure apply.`,
+    );
+  } else {
+    println(o, "No changes: every system matches policy.");
+  }
+  if (queue !== undefined && queue.pending + queue.running + queue.failed + queue.dead > 0) {
+    println(
+      o,
+      `Queued from earlier runs: ${queue.pending} pending, ${queue.running} running, ` +
+        `${queue.failed} failed and retrying, ${queue.dead} dead (see tenure status).`,
+    );
+  }
+}
+
+/** Operations in the queue by state, as `tenure plan` reports them beside the plan. */
+export interface QueueCounts {
+  pending: number;
+  running: number;
+  failed: number;
+  dead: number;
+}
+
+/** Attributes never shown in a plan: they hold credentials. */
+const HIDDEN_ATTRIBUTES = /pass|secret|token|key/i;
+
+/**
+ * What a person needs to read an account operation: that a joiner's account is created disabled and
+ * until when, and which fields an update sets.
+ */
+function detailOf(op: PlannedOperation, startDate: string | null | undefined): string {
+  if (op.kind === "create" && op.enabled === false) {
+    return startDate ? ` (disabled until ${startDate})` : " (disabled)";
+  }
+  if (op.kind === "update" && op.attributes !== null) {
+    const fields = Object.entries(op.attributes).map(([name, value]) =>
+      HIDDEN_ATTRIBUTES.test(name)
+        ? `${name} (changed, not shown)`
+        : `${name} → ${value === null ? "(cleared)" : JSON.stringify(value)}`,
+    );
+    return fields.length > 0 ? `: ${fields.join(", ")}` : "";
+  }
+  return "";
 }

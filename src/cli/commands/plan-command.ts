@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { previewPlan } from "../../engine/access-queries.js";
 import { UsageError } from "../../shared/errors.js";
 import { globalOptions, now, outputFor, withStore } from "../context.js";
-import { printJson, println } from "../output.js";
+import { printJson } from "../output.js";
 import { printPlan } from "../plan-output.js";
 
 function parseAt(value: string): Date {
@@ -46,13 +46,6 @@ export function registerPlan(program: Command): void {
         });
         return;
       }
-      printPlan(o, ops, plan.identities, plan.problems, { limit: opts.limit });
-      if (queue.pending + queue.running + queue.failed + queue.dead > 0) {
-        println(
-          o,
-          `Queued from earlier runs: ${queue.pending} pending, ${queue.running} running, ` +
-            `${queue.failed} failed and retrying, ${queue.dead} dead (see tenure status).`,
-        );
-      }
+      printPlan(o, ops, plan.identities, plan.problems, { limit: opts.limit, queue });
     });
 }

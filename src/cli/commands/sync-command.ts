@@ -78,9 +78,10 @@ export function registerSync(program: Command): void {
         process.exitCode = runExitCode({
           dead: summary?.dead ?? 0,
           failed: summary?.failed ?? 0,
-          // An identity policy wants an account for that gets none: named in the `!` lines above.
+          // An identity policy wants an account for that gets none, or a system that could not be read
+          // and so was not provisioned: each named on a `!` line above.
           unprovisioned: (run.provisioned?.plan.problems ?? []).filter(
-            (p) => p.kind === "username-empty" || p.kind === "username-taken",
+            (p) => p.kind === "username-empty" || p.kind === "username-taken" || p.kind === "system-unread",
           ).length,
         });
       } catch (err) {

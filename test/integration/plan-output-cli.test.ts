@@ -1,0 +1,86 @@
+/**
+ * `tenure plan` as a person reads it, through the real binary: a joiner's account created disabled and
+ * until when, the fields a mover's update sets, and operations queued by an earlier run instead of
+ * "No changes". A failed apply makes `sync` exit 4.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { appDatabaseFactories, sqlSystemConfigYaml } from "../helpers/app-databases.js";
+import { runCli } from "../helpers/cli.js";
+import { freePort } from "../helpers/net.js";
+import { tempDir, writeHrCsv } from "../helpers/workspace.js";
+
+const NOW = { TENURE_NOW: "2026-11-21T10:00:00Z" };
+const [, sqliteApp] = (await appDatabaseFactories())[0]!;
+
+let dir: string;
+let dispose: () => Promise<void>;
+beforeEach(async () => {
+  ({ dir, dispose } = await tempDir("tenure-plan-out-"));
+});
+afterEach(() => dispose());
+
+async function workspace(systemConfig: string): Promise<void> {
+  await writeFile(
+    path.join(dir, "tenure.yaml"),
+    `database: "sqlite:./tenure.db"
+sources:
+  hr: { type: csv, path: ./hr.csv }
+systems:
+  app:
+    connector: sql
+    account: { username: "{givenName}.{familyName}", attributes: { email: "{email}" } }
+    config:
+${systemConfig}
+roles:
+  staff:
+    when: "true"
+    grants: [{ system: app }]
+`,
+  );
+  expect((await runCli(["init"], { cwd: dir })).code).toBe(0);
+}
+
+describe("tenure plan output", () => {
+  it("shows a joiner's account created disabled until the start date, and the fields an update sets", async () => {
+    await workspace(sqlSystemConfigYaml(await sqliteApp()));
+    await writeHrCsv(dir, [
+      "E1,Ada,Lovelace,ada@example.test,R&D,,,employee,active,2026-01-01,,",
+      "E2,Bo,Chen,bo@example.test,R&D,,,employee,active,2026-11-25,,",
+    ]);
+    expect((await runCli(["sync"], { cwd: dir, env: NOW })).code).toBe(0);
+    await writeHrCsv(dir, [
+      "E1,Ada,Lovelace,ada.lovelace@example.test,R&D,,,employee,active,2026-01-01,,",
+      "E2,Bo,Chen,bo@example.test,R&D,,,employee,active,2026-11-25,,",
+      "E3,Cy,Diaz,cy@example.test,R&D,,,employee,active,2026-11-26,,",
+    ]);
+    // The HR change is not in the store yet: a dry run plans it.
+    const dry = await runCli(["sync", "--dry-run"], { cwd: dir, env: NOW });
+    expect(dry.stdout).toContain('~ update account ada.lovelace: email → "ada.lovelace@example.test"');
+    expect(dry.stdout).toContain("+ create account cy.diaz (disabled until 2026-11-26)");
+  });
+
+  it("says what earlier runs queued instead of 'No changes', and a failed apply exits 4", async () => {
+    const app = await sqliteApp();
+    await workspace(sqlSystemConfigYaml(app));
+    await writeHrCsv(dir, ["E1,Ada,Lovelace,ada@example.test,R&D,,,employee,active,2026-01-01,,"]);
+    expect((await runCli(["sync"], { cwd: dir, env: NOW })).code).toBe(0);
+    // The application goes away (its database is now a port where nothing listens), and a joiner comes.
+    const config = path.join(dir, "tenure.yaml");
+    const dead = `postgres://tenure:secret-pw@127.0.0.1:${await freePort()}/nothing`;
+    await writeFile(config, (await readFile(config, "utf8")).replace(app.url, dead));
+    await writeHrCsv(dir, [
+      "E1,Ada,Lovelace,ada@example.test,R&D,,,employee,active,2026-01-01,,",
+      "E2,Bo,Chen,bo@example.test,R&D,,,employee,active,2026-01-01,,",
+    ]);
+    const sync = await runCli(["sync"], { cwd: dir, env: NOW });
+    expect(sync.stdout).toMatch(/1 failed \(will retry\)/);
+    expect(sync.code).toBe(4);
+    const plan = await runCli(["plan"], { cwd: dir, env: NOW });
+    expect(plan.stdout).not.toContain("No changes: every system matches policy.");
+    expect(plan.stdout).toContain(
+      "Queued from earlier runs: 0 pending, 0 running, 1 failed and retrying, 0 dead",
+    );
+  });
+});
