@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { InvalidInputError, TenureError } from "../shared/errors.js";
 import { registerAudit } from "./commands/audit-command.js";
+import { registerCompletion } from "./commands/completion-command.js";
 import { registerDemo } from "./commands/demo-command.js";
 import { registerExplain } from "./commands/explain-command.js";
 import { registerIdentities } from "./commands/identities-command.js";
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
     registerServe,
     registerSchedule,
     registerDemo,
+    registerCompletion,
   ]) {
     register(program);
   }
