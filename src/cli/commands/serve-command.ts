@@ -1,4 +1,5 @@
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
+import type { DestinationStream } from "pino";
 import { type RunningServer, startServer } from "../../api/serve.js";
 import { configuredScheduler } from "../../engine/scheduled-jobs.js";
 import { loadConfig } from "../../policy/config-loader.js";
@@ -56,6 +57,30 @@ export function serveUntilSignalled(server: RunningServer, graceMs: number): Pro
   });
 }
 
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+interface ServeCliOptions {
+  host?: string;
+  port?: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  logFormat?: "json" | "pretty";
+}
+
+/**
+ * Log lines for people: pino-pretty, loaded only when asked for (JSON needs nothing), colours only on
+ * a terminal. Redaction has happened before a line reaches it.
+ */
+async function prettyLogStream(): Promise<DestinationStream> {
+  const { default: pretty } = await import("pino-pretty");
+  return pretty({
+    colorize: process.stdout.isTTY === true,
+    translateTime: "SYS:yyyy-mm-dd HH:MM:ss.l",
+    ignore: "pid,hostname",
+    destination: 1,
+    sync: true,
+  });
+}
+
 export function registerServe(program: Command): void {
   program
     .command("serve")
@@ -64,18 +89,32 @@ export function registerServe(program: Command): void {
     )
     .option("--host <host>", "address to listen on (default: server.host, 127.0.0.1)")
     .option("--port <port>", "port to listen on; 0 picks a free one (default: server.port, 8080)", parsePort)
-    .action(async (opts: { host?: string; port?: number }, cmd: Command) => {
+    .addOption(
+      new Option("--log-level <level>", "the least severe log lines written")
+        .choices(LOG_LEVELS)
+        .default("info"),
+    )
+    .addOption(
+      new Option(
+        "--log-format <format>",
+        "json (one object a line, for machines) or pretty (for people); default: pretty on a terminal, else json",
+      ).choices(["json", "pretty"]),
+    )
+    .action(async (opts: ServeCliOptions, cmd: Command) => {
       const g = globalOptions(cmd);
       const config = await loadConfig(configPath(g));
       const store = await openConfiguredStore(config);
       try {
         const clock = serverClock();
+        const pretty = (opts.logFormat ?? (process.stdout.isTTY ? "pretty" : "json")) === "pretty";
         const server = await startServer({
           config,
           store,
           now: clock,
           host: opts.host ?? config.server.host,
           port: opts.port ?? config.server.port,
+          logLevel: opts.logLevel,
+          ...(pretty ? { logStream: await prettyLogStream() } : {}),
         });
         // The scheduler starts once the API listens (catching up on what fell due while down), and stops with it.
         const scheduler = config.server.schedule.enabled
