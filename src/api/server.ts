@@ -26,6 +26,8 @@ import type { TokenService } from "./auth/token-service.js";
 import type { RouteDeps, RouteModule } from "./route-types.js";
 import { API_ROUTE_MODULES } from "./routes/index.js";
 import { createRunGuard } from "./run-guard.js";
+import { type OpenApiParts, type ScimRoute, withScimOperations } from "./scim/scim-openapi.js";
+import { SCIM_PREFIX } from "./scim/scim-routes.js";
 
 export interface ApiDeps {
   store: Store;
@@ -118,8 +120,14 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   app.removeContentTypeParser("text/plain");
 
   const catalogue: RouteOptions[] = [];
+  const scimRoutes: ScimRoute[] = [];
   app.addHook("onRoute", (route) => {
     catalogue.push(route);
+    if (route.url.startsWith(SCIM_PREFIX)) {
+      for (const method of [route.method].flat()) {
+        if (method !== "HEAD") scimRoutes.push({ method: String(method), url: route.url });
+      }
+    }
   });
   app.decorate("routeCatalogue", () =>
     catalogue.flatMap((r) =>
@@ -181,7 +189,13 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } } },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    // The SCIM routes are described from the routes registered (scim/scim-openapi.ts).
+    transformObject: (input) =>
+      withScimOperations(
+        jsonSchemaTransformObject(input) as ReturnType<typeof jsonSchemaTransformObject> & OpenApiParts,
+        scimRoutes,
+        SCIM_PREFIX,
+      ),
   });
   await app.register(async (docs) => {
     // The docs page's own routes (HTML, scripts, styles) are public, like the document it shows.

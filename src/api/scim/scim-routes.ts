@@ -287,7 +287,8 @@ export const scimRoutes: RouteModule = async (app, deps: RouteDeps) => {
     async (scim) => {
       scim.addHook("onRoute", (route) => {
         // SCIM answers are the RFC's, not the API's: no response schemas (the API's error schema would
-        // refuse a SCIM error body), and no place in /api/openapi.json (SCIM describes itself at /Schemas).
+        // refuse a SCIM error body). /api/openapi.json describes them from the registered routes
+        // instead (scim-openapi.ts); the attribute definitions are at /Schemas.
         const { response: _response, ...schema } = (route.schema ?? {}) as Record<string, unknown>;
         route.schema = { ...schema, hide: true };
       });
