@@ -190,6 +190,21 @@ export const identityRepository = {
     return rows.map(fromRow);
   },
 
+  /** The identities of these ids that exist, by id: a bounded `in (…)` list at a time. */
+  async findByIds(db: Db, ids: readonly string[]): Promise<Map<string, Identity>> {
+    const found = new Map<string, Identity>();
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += LOOKUP_CHUNK) {
+      const rows = await db
+        .selectFrom("identities")
+        .selectAll()
+        .where("id", "in", unique.slice(i, i + LOOKUP_CHUNK))
+        .execute();
+      for (const row of rows) found.set(row.id, fromRow(row));
+    }
+    return found;
+  },
+
   async findById(db: Db, id: string): Promise<Identity | undefined> {
     const row = await db.selectFrom("identities").selectAll().where("id", "=", id).executeTakeFirst();
     return row === undefined ? undefined : fromRow(row);

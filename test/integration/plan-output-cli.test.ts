@@ -50,6 +50,12 @@ describe("tenure plan output", () => {
       "E2,Bo,Chen,bo@example.test,R&D,,,employee,active,2026-11-25,,",
     ]);
     expect((await runCli(["sync"], { cwd: dir, env: NOW })).code).toBe(0);
+    // The audit log names people by HR key and name, and says what each operation did in words.
+    const log = await runCli(["audit", "log", "--identity", "E1"], { cwd: dir, env: NOW });
+    const created = log.stdout.split("\n").find((l) => l.includes("operation.succeeded"));
+    expect(created).toContain("E1 Ada Lovelace");
+    expect(created).toMatch(/create account ada\.lovelace on app: succeeded \(attempt 1\)$/);
+    expect(created).not.toContain('{"');
     await writeHrCsv(dir, [
       "E1,Ada,Lovelace,ada.lovelace@example.test,R&D,,,employee,active,2026-01-01,,",
       "E2,Bo,Chen,bo@example.test,R&D,,,employee,active,2026-11-25,,",

@@ -6,7 +6,7 @@ import { globalOptions, outputFor, withStore } from "../context.js";
 import { printError, printJson, println } from "../output.js";
 import { createProgress } from "../progress.js";
 
-/** One line saying what an event changed, for timelines. */
+/** One line saying what an event changed, for timelines: in words, the JSON stays behind --json. */
 export function describeEvent(e: Pick<AuditEvent, "action" | "details">): string {
   const d = e.details as Record<string, unknown>;
   switch (e.action) {
@@ -21,9 +21,46 @@ export function describeEvent(e: Pick<AuditEvent, "action" | "details">): string
         .join(", ");
     case "identity.rekeyed":
       return `key ${String(d.before)} → ${String(d.after)}`;
+    case "operation.succeeded":
+      return `${operationWhat(d)}: succeeded${d.changed === false ? " (already so)" : ""}${attempt(d)}`;
+    case "operation.failed":
+      return `${operationWhat(d)}: failed${attempt(d)}, retried at ${String(d.nextAttemptAt)}: ${String(d.error)}`;
+    case "operation.dead":
+      return `${operationWhat(d)}: DEAD${attempt(d)} (${String(d.why)}): ${String(d.error)}`;
+    case "operation.awaiting":
+      return `${operationWhat(d)}: handed to ${String(d.fulfiller)} as task ${String(d.taskId)}, due ${String(d.dueAt)}`;
     default:
-      return JSON.stringify(d);
+      return summary(d);
   }
+}
+
+/** "grant editors to jdoe on wiki", "create account jdoe on wiki". */
+function operationWhat(d: Record<string, unknown>): string {
+  const target =
+    typeof d.entitlement === "string"
+      ? `${d.entitlement} to ${String(d.username)}`
+      : `account ${String(d.username)}`;
+  const verb =
+    d.kind === "revoke" && typeof d.entitlement === "string"
+      ? `revoke ${d.entitlement} from ${String(d.username)}`
+      : `${String(d.kind)} ${target}`;
+  return `${verb} on ${String(d.system)}`;
+}
+
+function attempt(d: Record<string, unknown>): string {
+  return typeof d.attempts === "number" ? ` (attempt ${d.attempts})` : "";
+}
+
+/** Any other event's details as `key=value` pairs, short values in full and long ones cut. */
+function summary(d: Record<string, unknown>): string {
+  const pairs = Object.entries(d)
+    .filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => {
+      const text = typeof v === "string" ? v : JSON.stringify(v);
+      return `${k}=${text.length > 60 ? `${text.slice(0, 57)}…` : text}`;
+    });
+  const line = pairs.join(" ");
+  return line.length > 240 ? `${line.slice(0, 239)}…` : line;
 }
 
 function parseSince(value: string): string {
@@ -66,19 +103,30 @@ export function registerAudit(program: Command): void {
         if (!(opts.limit > 0)) throw new UsageError("--limit takes a positive whole number");
         const g = globalOptions(cmd);
         const o = outputFor(g);
-        const events = await withStore(g, async ({ store }) => {
+        const { events, names } = await withStore(g, async ({ store }) => {
           let subject: string | undefined;
           if (opts.identity !== undefined) {
             const identity = await identityRepository.resolve(store.db, opts.identity);
             if (identity === undefined) throw new NotFoundError(`no identity matches "${opts.identity}"`);
             subject = identity.id;
           }
-          return queryEvents(store.db, {
+          const found = await queryEvents(store.db, {
             ...(subject !== undefined ? { subject } : {}),
             ...(opts.since !== undefined ? { since: opts.since } : {}),
             ...(opts.action !== undefined ? { action: opts.action } : {}),
             limit: opts.limit,
           });
+          // Identities are named by HR key and name, read in one go for the whole page.
+          const identities = o.json
+            ? new Map()
+            : await identityRepository.findByIds(
+                store.db,
+                found.map((e) => e.subject),
+              );
+          const names = new Map<string, string>(
+            [...identities.values()].map((i) => [i.id, `${i.sourceKey} ${i.attributes.displayName}`]),
+          );
+          return { events: found, names };
         });
         if (o.json) {
           printJson(o, { events });
@@ -87,7 +135,7 @@ export function registerAudit(program: Command): void {
         for (const e of events) {
           println(
             o,
-            `${String(e.seq).padStart(6)}  ${e.time}  ${e.actor}  ${e.action}  ${e.subject}  ${describeEvent(e)}`,
+            `${String(e.seq).padStart(6)}  ${e.time}  ${e.actor}  ${e.action}  ${names.get(e.subject) ?? e.subject}  ${describeEvent(e)}`,
           );
         }
         println(o, `${events.length} event${events.length === 1 ? "" : "s"}`);
