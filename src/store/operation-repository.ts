@@ -521,6 +521,24 @@ export const operationRepository = {
     return rows.map(fromRow);
   },
 
+  /**
+   * Operations whose id starts with `prefix` (ids are lower-case hex and dashes; anything else matches
+   * nothing), at most `limit`: enough to tell one from ambiguous.
+   */
+  async findByIdPrefix(db: Db, prefix: string, limit = 10): Promise<OperationRecord[]> {
+    const clean = prefix.toLowerCase();
+    if (!/^[0-9a-f-]{1,36}$/.test(clean)) return [];
+    // The prefix holds no LIKE wildcard (checked above), so it needs no escaping.
+    const rows = await db
+      .selectFrom("operations")
+      .selectAll()
+      .where("id", "like", `${clean}%`)
+      .orderBy("id")
+      .limit(limit)
+      .execute();
+    return rows.map(fromRow).filter((op) => op.id.startsWith(clean));
+  },
+
   /** How many operations are in each state (every state present, zero when none). */
   async countByState(db: Db, filter: { system?: string } = {}): Promise<Record<OperationState, number>> {
     let q = db

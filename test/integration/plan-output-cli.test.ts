@@ -89,4 +89,51 @@ describe("tenure plan output", () => {
       "Queued from earlier runs: 0 pending, 0 running, 1 failed and retrying, 0 dead",
     );
   });
+
+  it("operation ids in tables are unambiguous, and operations retry takes any unambiguous start of one", async () => {
+    // The application goes away after a first sync, and its operations get one attempt: they go dead.
+    const app = await sqliteApp();
+    await workspace(sqlSystemConfigYaml(app));
+    await writeHrCsv(dir, ["E1,Ada,Lovelace,ada@example.test,R&D,,,employee,active,2026-01-01,,"]);
+    expect((await runCli(["sync"], { cwd: dir, env: NOW })).code).toBe(0);
+    const config = path.join(dir, "tenure.yaml");
+    const dead = `postgres://tenure:secret-pw@127.0.0.1:${await freePort()}/nothing`;
+    await writeFile(
+      config,
+      (await readFile(config, "utf8"))
+        .replace(app.url, dead)
+        .replace("    connector: sql\n", "    connector: sql\n    retry: { maxAttempts: 1 }\n"),
+    );
+    await writeHrCsv(dir, [
+      "E1,Ada,Lovelace,ada@example.test,R&D,,,employee,active,2026-01-01,,",
+      "E2,Bo,Chen,bo@example.test,R&D,,,employee,active,2026-01-01,,",
+      "E3,Cy,Diaz,cy@example.test,R&D,,,employee,active,2026-01-01,,",
+    ]);
+    expect((await runCli(["sync"], { cwd: dir, env: NOW })).code).toBe(1);
+    const json = JSON.parse((await runCli(["operations", "list", "--json"], { cwd: dir, env: NOW })).stdout);
+    const ids: string[] = json.operations
+      .filter((op: { state: string }) => op.state === "dead")
+      .map((op: { id: string }) => op.id);
+    expect(ids).toHaveLength(2);
+    const table = (await runCli(["operations", "list", "--state", "dead"], { cwd: dir, env: NOW })).stdout
+      .split("\n")
+      .slice(1, 3);
+    const shown = table.map((line) => line.split(/\s+/)[0]!);
+    // Each shown id is the start of exactly one operation, though both were made in the same run.
+    for (const prefix of shown)
+      expect(
+        ids.filter((id) => id.startsWith(prefix)),
+        `${prefix} in ${table.join(" / ")} of ${ids.join(", ")}`,
+      ).toHaveLength(1);
+    let common = 0;
+    while (ids[0]![common] === ids[1]![common]) common++;
+    const ambiguous = await runCli(["operations", "retry", ids[0]!.slice(0, common)], { cwd: dir, env: NOW });
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toContain("give more of the id");
+    const unknown = await runCli(["operations", "retry", "ffffffff"], { cwd: dir, env: NOW });
+    expect(unknown.code).toBe(1);
+    const retried = await runCli(["operations", "retry", shown[0]!], { cwd: dir, env: NOW });
+    expect(retried.code).toBe(0);
+    expect(retried.stdout).toMatch(/operation \S+ is pending again/);
+  });
 });

@@ -3,7 +3,7 @@ import { lastReconcileBySystem } from "../../engine/access-queries.js";
 import { type ClaimStatus, claimStatus } from "../../engine/claim-recovery.js";
 import { retryDeadOperation } from "../../engine/enqueue.js";
 import { applyQueued } from "../../engine/provision.js";
-import { UsageError } from "../../shared/errors.js";
+import { NotFoundError, UsageError } from "../../shared/errors.js";
 import { identityRepository } from "../../store/identity-repository.js";
 import {
   OPERATION_STATES,
@@ -15,6 +15,7 @@ import { cliActor, globalOptions, now, outputFor, withStore } from "../context.j
 import { runExitCode } from "../exit-codes.js";
 import { printJson, println, printTable } from "../output.js";
 import { createProgress } from "../progress.js";
+import { uniquePrefixes } from "../unique-prefixes.js";
 
 export function registerStatus(program: Command): void {
   program
@@ -62,11 +63,12 @@ export function registerStatus(program: Command): void {
       }
       if (status.failing.length > 0) {
         println(o, "failing operations:");
+        const shortIds = uniquePrefixes(status.failing.map((op) => op.id));
         printTable(
           o,
           ["ID", "STATE", "SYSTEM", "OPERATION", "ATTEMPTS", "NEXT", "ERROR"],
           status.failing.map((op) => [
-            op.id.slice(0, 8),
+            shortIds.get(op.id),
             op.state,
             op.system,
             `${op.kind} ${op.entitlement ?? op.username}`,
@@ -108,11 +110,12 @@ export function registerStatus(program: Command): void {
         printJson(o, { operations: list });
         return;
       }
+      const shortIds = uniquePrefixes(list.map((op) => op.id));
       printTable(
         o,
         ["ID", "STATE", "SYSTEM", "KIND", "TARGET", "ATTEMPTS", "ERROR"],
         list.map((op) => [
-          op.id.slice(0, 8),
+          shortIds.get(op.id),
           op.state,
           op.system,
           op.kind,
@@ -129,13 +132,21 @@ export function registerStatus(program: Command): void {
       const g = globalOptions(cmd);
       const o = outputFor(g);
       const op = await withStore(g, async ({ store }) => {
-        const match = (await operationRepository.list(store.db, { state: "dead", limit: 100000 })).filter(
-          (x) => x.id.startsWith(id),
-        );
-        if (match.length !== 1 || match[0] === undefined) {
-          throw new UsageError(`"${id}" matches ${match.length} dead operations; give more of the id`);
+        const match = await operationRepository.findByIdPrefix(store.db, id);
+        if (match.length === 0) throw new NotFoundError(`no operation has an id starting with "${id}"`);
+        if (match.length > 1) {
+          throw new UsageError(
+            `"${id}" is the start of ${match.length === 10 ? "10 or more" : match.length} operation ids (${match
+              .map((m) => m.id)
+              .join(", ")}); give more of the id`,
+          );
         }
-        return retryDeadOperation(store, match[0].id, { now: now(), actor: cliActor() });
+        if (match[0]!.state !== "dead") {
+          throw new UsageError(
+            `operation ${match[0]!.id} is ${match[0]!.state}, not dead: only a dead one is retried`,
+          );
+        }
+        return retryDeadOperation(store, match[0]!.id, { now: now(), actor: cliActor() });
       });
       if (o.json) printJson(o, { operation: op });
       else println(o, `operation ${op.id} is pending again`);
