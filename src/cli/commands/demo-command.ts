@@ -13,6 +13,7 @@ import { loadConfig } from "../../policy/config-loader.js";
 import { apiTokenRepository } from "../../store/api-token-repository.js";
 import { openStore } from "../../store/database.js";
 import { globalOptions, now, outputFor } from "../context.js";
+import { tenureCommand } from "../invocation.js";
 import { printJson, println } from "../output.js";
 import { parsePort, serverClock, serveUntilSignalled } from "./serve-command.js";
 
@@ -75,6 +76,7 @@ export function registerDemo(program: Command): void {
           };
           const printSummary = (): void => {
             const cfg = `--config ${ws.configPath}`;
+            const tenure = tenureCommand();
             println(o, `Demo organisation in ${ws.dir}`);
             println(
               o,
@@ -98,12 +100,12 @@ export function registerDemo(program: Command): void {
             }
             println(o, "");
             println(o, "Look around:");
-            println(o, `  npx tenure ${cfg} status`);
-            println(o, `  npx tenure ${cfg} identities list --state terminated`);
-            println(o, `  npx tenure ${cfg} explain ${ws.story.movers[0] ?? "E100001"}`);
-            println(o, `  npx tenure ${cfg} plan`);
-            println(o, `  npx tenure ${cfg} audit log --identity ${ws.story.leavers[0] ?? "E100001"}`);
-            println(o, `  npx tenure ${cfg} audit verify`);
+            println(o, `  ${tenure} ${cfg} status`);
+            println(o, `  ${tenure} ${cfg} identities list --state terminated`);
+            println(o, `  ${tenure} ${cfg} explain ${ws.story.movers[0] ?? "E100001"}`);
+            println(o, `  ${tenure} ${cfg} plan`);
+            println(o, `  ${tenure} ${cfg} audit log --identity ${ws.story.leavers[0] ?? "E100001"}`);
+            println(o, `  ${tenure} ${cfg} audit verify`);
           };
           if (!opts.serve) {
             if (o.json) printJson(o, summary);

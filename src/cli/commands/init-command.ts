@@ -6,6 +6,7 @@ import { loadConfig } from "../../policy/config-loader.js";
 import { InvalidInputError } from "../../shared/errors.js";
 import { openStore } from "../../store/database.js";
 import { configPath, globalOptions, outputFor } from "../context.js";
+import { tenureCommand } from "../invocation.js";
 import { printJson, println } from "../output.js";
 
 // The example shipped with the package is the one template: `init` copies it, and its tests keep it valid.
@@ -83,9 +84,8 @@ export function registerInit(program: Command): void {
       println(o, "");
       println(o, "next:");
       println(o, `  cd ${where}`);
-      println(o, "  tenure validate");
-      println(o, "  tenure sync --dry-run");
-      println(o, "  tenure sync");
-      println(o, "  tenure identities list");
+      const tenure = tenureCommand();
+      for (const next of ["validate", "sync --dry-run", "sync", "identities list"])
+        println(o, `  ${tenure} ${next}`);
     });
 }
