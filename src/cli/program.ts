@@ -13,6 +13,7 @@ import { registerSchedule } from "./commands/schedule-command.js";
 import { registerServe } from "./commands/serve-command.js";
 import { registerStatus } from "./commands/status-command.js";
 import { registerSync } from "./commands/sync-command.js";
+import { registerSystems } from "./commands/systems-command.js";
 import { registerTasks } from "./commands/tasks-command.js";
 import { registerToken } from "./commands/token-command.js";
 import { registerValidate } from "./commands/validate-command.js";
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
     registerStatus,
     registerTasks,
     registerReconcile,
+    registerSystems,
     registerExplain,
     registerIdentities,
     registerAudit,
