@@ -12,6 +12,7 @@ import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { operationRepository } from "../store/operation-repository.js";
+import { unprovisionedRepository } from "../store/unprovisioned-repository.js";
 import { type ApplyProgress, type ApplyResult, applyOperations, DEFAULT_BATCH } from "./apply.js";
 import { recoverDeadClaims, thisProcess } from "./claim-recovery.js";
 import { type ConnectorPool, connectorPool, DEFAULT_DEADLINES } from "./connector-pool.js";
@@ -202,6 +203,8 @@ export async function commitProvisioning(
     accountCountBySystem: run.plan.accountCountBySystem,
   });
   await accountLinkRepository.insertMany(store.db, run.newLinks, at.toISOString());
+  // Who gets no account this run, for `tenure status` and GET /api/unprovisioned until the next run.
+  await unprovisionedRepository.replace(store.db, run.plan.problems, at.toISOString(), options.system);
   const applied = await applyQueued(store, config, {
     now: options.now,
     actor: options.actor,

@@ -25,6 +25,14 @@ export interface IdentitiesTable {
   search_text: string;
 }
 
+export interface UnprovisionedTable {
+  identity_id: string;
+  system: string;
+  kind: string;
+  message: string;
+  recorded_at: string;
+}
+
 export interface SourceRecordsTable {
   id: string;
   source: string;
@@ -262,6 +270,7 @@ export type Db = Kysely<Database> | Transaction<Database>;
 
 export interface Database {
   identities: IdentitiesTable;
+  unprovisioned: UnprovisionedTable;
   source_records: SourceRecordsTable;
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;

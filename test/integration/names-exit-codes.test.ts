@@ -88,6 +88,14 @@ describe("names from every script", () => {
     expect(sync.stdout).toMatch(
       /! app: no account for identity \S+ \(E9\): the username template renders empty/,
     );
+    // status names them until the next run, by HR key; --json carries the same.
+    const status = await runCli(["status"], { cwd: dir, env: NOW });
+    expect(status.stdout).toContain("without an account (last provisioning run): 1");
+    expect(status.stdout).toMatch(/^ {2}E9 in app: app: no account for identity/m);
+    const json = JSON.parse((await runCli(["status", "--json"], { cwd: dir, env: NOW })).stdout);
+    expect(json.unprovisioned).toEqual([
+      expect.objectContaining({ sourceKey: "E9", system: "app", kind: "username-empty" }),
+    ]);
     expect(
       (await app.query<{ login: string }>("select login from app_users order by login")).map((r) => r.login),
     ).toEqual(["ee7", "zoe.ng"]);

@@ -56,7 +56,14 @@ ${sqlSystemConfigYaml(app)}
 });
 afterAll(() => dispose());
 
-const byName = (systems: { system: string }[]) => Object.fromEntries(systems.map((s) => [s.system, s]));
+interface Checked {
+  system: string;
+  result: string;
+  failedAt?: string;
+  detail: string;
+}
+const byName = (systems: Checked[]): Record<string, Checked> =>
+  Object.fromEntries(systems.map((s) => [s.system, s]));
 
 describe("tenure systems test", () => {
   it("reports each system at the step that failed, in words, without the password, and exits 1", async () => {
@@ -65,11 +72,11 @@ describe("tenure systems test", () => {
     expect(r.code).toBe(1);
     const s = byName(JSON.parse(r.stdout).systems);
     expect(s.app).toMatchObject({ result: "ok" });
-    expect(s.app.detail).toMatch(/^reachable, authenticated, and allowed to read its groups/);
+    expect(s.app!.detail).toMatch(/^reachable, authenticated, and allowed to read its groups/);
     expect(s.down).toMatchObject({ result: "failed", failedAt: "connect" });
-    expect(s.down.detail).toMatch(/^not reachable: down: .*ECONNREFUSED/);
+    expect(s.down!.detail).toMatch(/^not reachable: down: .*ECONNREFUSED/);
     expect(s.crm).toMatchObject({ result: "failed", failedAt: "authenticate" });
-    expect(s.crm.detail).toMatch(/^reachable, but the credentials were refused: crm: .*Access denied/);
+    expect(s.crm!.detail).toMatch(/^reachable, but the credentials were refused: crm: .*Access denied/);
     expect(s.desk).toMatchObject({ result: "skipped" });
     expect(r.stdout + r.stderr).not.toContain(WRONG);
     // Nothing was written to the application.

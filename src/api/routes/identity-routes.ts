@@ -5,6 +5,7 @@ import { explainIdentity } from "../../engine/access-queries.js";
 import { NotFoundError } from "../../shared/errors.js";
 import type { Store } from "../../store/database.js";
 import { identityRepository } from "../../store/identity-repository.js";
+import { unprovisionedRepository } from "../../store/unprovisioned-repository.js";
 import { BadRequestError } from "../api-errors.js";
 import { isConfiguredSystem, type RouteModule } from "../route-types.js";
 import { auditEventPage, seqCursor, timelineQuery } from "../schemas/audit-schemas.js";
@@ -20,6 +21,21 @@ import {
 
 const idCursor = z.object({ id: z.string() });
 
+const unprovisionedList = z
+  .object({
+    identities: z.array(
+      z.object({
+        identityId: z.string(),
+        sourceKey: z.string().nullable().describe("the HR key"),
+        system: z.string(),
+        kind: z.string().describe("username-empty or username-taken"),
+        message: z.string(),
+        recordedAt: z.string(),
+      }),
+    ),
+  })
+  .meta({ id: "UnprovisionedIdentities" });
+
 /** The identity a path names by id, source key or email, as the CLI resolves it. */
 export async function resolveIdentity(store: Pick<Store, "db">, ref: string): Promise<Identity> {
   const identity = await identityRepository.resolve(store.db, ref);
@@ -31,6 +47,38 @@ export async function resolveIdentity(store: Pick<Store, "db">, ref: string): Pr
 /** Identities: the list, one, its effective access with lineage, its timeline. */
 export const identityRoutes: RouteModule = async (app, deps) => {
   const tags = ["identities"];
+
+  app.get(
+    "/api/unprovisioned",
+    {
+      config: { permission: "identities:read" },
+      schema: {
+        summary: "Identities the last provisioning run could not give an account, per system, and why",
+        description:
+          "A username that renders empty (a name of symbols only, no usernameFallback) or is taken under " +
+          "`collision: fail`. Replaced by every provisioning run; `tenure status` shows the same.",
+        tags,
+        response: { 200: unprovisionedList },
+      },
+    },
+    async () => {
+      const rows = await unprovisionedRepository.list(deps.store.db);
+      const identities = await identityRepository.findByIds(
+        deps.store.db,
+        rows.map((r) => r.identityId),
+      );
+      return {
+        identities: rows.map((r) => ({
+          identityId: r.identityId,
+          sourceKey: identities.get(r.identityId)?.sourceKey ?? null,
+          system: r.system,
+          kind: r.kind,
+          message: r.message,
+          recordedAt: r.recordedAt,
+        })),
+      };
+    },
+  );
 
   app.get(
     "/api/identities",

@@ -10,12 +10,24 @@ import {
   type OperationState,
   operationRepository,
 } from "../../store/operation-repository.js";
+import type { Db } from "../../store/schema-types.js";
 import { taskRepository } from "../../store/task-repository.js";
+import { unprovisionedRepository } from "../../store/unprovisioned-repository.js";
 import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
 import { runExitCode } from "../exit-codes.js";
 import { printJson, println, printTable } from "../output.js";
 import { createProgress } from "../progress.js";
 import { uniquePrefixes } from "../unique-prefixes.js";
+
+/** The identities the last run left without an account, with their HR keys. */
+async function unprovisionedWithKeys(db: Db) {
+  const rows = await unprovisionedRepository.list(db);
+  const identities = await identityRepository.findByIds(
+    db,
+    rows.map((r) => r.identityId),
+  );
+  return rows.map((r) => ({ ...r, sourceKey: identities.get(r.identityId)?.sourceKey ?? null }));
+}
 
 export function registerStatus(program: Command): void {
   program
@@ -28,16 +40,26 @@ export function registerStatus(program: Command): void {
       const o = outputFor(g);
       const status = await withStore(g, async ({ config, store }) => {
         const at = now();
-        const [identities, operations, failed, dead, lastReconcile, tasks, claims] = await Promise.all([
-          identityRepository.countByState(store.db),
-          operationRepository.countByState(store.db),
-          operationRepository.list(store.db, { state: "failed", limit: 50 }),
-          operationRepository.list(store.db, { state: "dead", limit: 50 }),
-          lastReconcileBySystem(store, Object.keys(config.policy.systems)),
-          taskRepository.countOpen(store.db, at),
-          claimStatus(store, { now: at }),
-        ]);
-        return { identities, operations, failing: [...dead, ...failed], lastReconcile, tasks, claims };
+        const [identities, operations, failed, dead, lastReconcile, tasks, claims, unprovisioned] =
+          await Promise.all([
+            identityRepository.countByState(store.db),
+            operationRepository.countByState(store.db),
+            operationRepository.list(store.db, { state: "failed", limit: 50 }),
+            operationRepository.list(store.db, { state: "dead", limit: 50 }),
+            lastReconcileBySystem(store, Object.keys(config.policy.systems)),
+            taskRepository.countOpen(store.db, at),
+            claimStatus(store, { now: at }),
+            unprovisionedWithKeys(store.db),
+          ]);
+        return {
+          identities,
+          operations,
+          failing: [...dead, ...failed],
+          lastReconcile,
+          tasks,
+          claims,
+          unprovisioned,
+        };
       });
       if (o.json) {
         printJson(o, status);
@@ -58,6 +80,11 @@ export function registerStatus(program: Command): void {
           .join(", ")}`,
       );
       for (const line of claimLines(status.claims)) println(o, line);
+      if (status.unprovisioned.length > 0) {
+        println(o, `without an account (last provisioning run): ${status.unprovisioned.length}`);
+        for (const u of status.unprovisioned)
+          println(o, `  ${u.sourceKey ?? u.identityId} in ${u.system}: ${u.message}`);
+      }
       if (status.tasks.open > 0) {
         println(o, `tasks: ${status.tasks.open} open, ${status.tasks.overdue} overdue (tenure tasks list)`);
       }
