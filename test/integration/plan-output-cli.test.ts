@@ -88,6 +88,10 @@ describe("tenure plan output", () => {
     expect(plan.stdout).toContain(
       "Queued from earlier runs: 0 pending, 0 running, 1 failed and retrying, 0 dead",
     );
+    // Hours later the retry is due; the application is still away: apply exits 4 as well.
+    const apply = await runCli(["apply"], { cwd: dir, env: { TENURE_NOW: "2026-11-21T16:00:00Z" } });
+    expect(apply.stdout).toMatch(/0 succeeded .*1 failed \(will retry\)/);
+    expect(apply.code).toBe(4);
   });
 
   it("operation ids in tables are unambiguous, and operations retry takes any unambiguous start of one", async () => {
