@@ -32,7 +32,8 @@ describe("tenure completion", () => {
     expect(r.code).toBe(0);
     const script = path.join(dir, "tenure.bash");
     await writeFile(script, r.stdout);
-    expect(bashComplete(script, ["sy"])).toEqual(["sync"]);
+    expect(bashComplete(script, ["sy"])).toEqual(["sync", "systems"]);
+    expect(bashComplete(script, ["systems", ""])).toEqual(["test", "--help"]);
     expect(bashComplete(script, ["audit", ""])).toEqual(expect.arrayContaining(["log", "verify"]));
     expect(bashComplete(script, ["--json", "sync", "--d"])).toEqual(["--dry-run"]);
     expect(bashComplete(script, ["completion", ""])).toEqual(["--help"]);
