@@ -3,6 +3,9 @@ import type { TenureConfig } from "../policy/config-types.js";
 import { closestMatch } from "../shared/did-you-mean.js";
 import { TenureError } from "../shared/errors.js";
 import type { Store } from "../store/database.js";
+import type { OidcSignIn } from "./auth/oidc-sign-in.js";
+import type { SessionService } from "./auth/session-service.js";
+import type { TokenService } from "./auth/token-service.js";
 import type { RunGuard } from "./run-guard.js";
 
 /** What every route module is given: the narrow set of things handlers call into. */
@@ -12,6 +15,11 @@ export interface RouteDeps {
   /** The clock: the wall clock, or TENURE_NOW when pinned. */
   now: () => Date;
   runs: RunGuard;
+  tokens: Pick<TokenService, "authenticate">;
+  /** Console sessions (sign-in, sign-out, one-time links). */
+  sessions: SessionService;
+  /** Single sign-on, when `server.console.oidc` is configured. */
+  oidc: OidcSignIn | null;
 }
 
 /**

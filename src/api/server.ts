@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import cookie from "@fastify/cookie";
 import helmet from "@fastify/helmet";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
@@ -22,9 +23,13 @@ import type { Store } from "../store/database.js";
 import { storeFailure } from "../store/store-errors.js";
 import { apiErrorSchema, toApiError } from "./api-errors.js";
 import { checkRouteDeclaration, registerAuth } from "./auth/auth-hooks.js";
+import { createOidcSignIn } from "./auth/oidc-sign-in.js";
+import { createSessionService } from "./auth/session-service.js";
 import type { TokenService } from "./auth/token-service.js";
+import { registerConsole } from "./console-static.js";
 import type { RouteDeps, RouteModule } from "./route-types.js";
 import { API_ROUTE_MODULES } from "./routes/index.js";
+import { cookieSigningSecret } from "./routes/session-routes.js";
 import { createRunGuard } from "./run-guard.js";
 import { type OpenApiParts, type ScimRoute, withScimOperations } from "./scim/scim-openapi.js";
 import { SCIM_PREFIX } from "./scim/scim-routes.js";
@@ -40,6 +45,8 @@ export interface ApiDeps {
   logLevel?: LevelWithSilent;
   /** The route modules to serve; default every module in src/api/routes/index.ts. */
   routes?: readonly RouteModule[];
+  /** Where the built console is (index.html and assets/); default dist/web. */
+  consoleDir?: string;
 }
 
 /** One registered route, for the auth matrix and the OpenAPI test: what it is and who may call it. */
@@ -149,15 +156,17 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     else request.log.info({ status: mapped.status, code: mapped.body.error.code }, "request refused");
     return reply.code(mapped.status).headers(mapped.headers).send(mapped.body);
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({
+  app.setNotFoundHandler((request, reply) => {
+    const page = app.hasDecorator("consolePage") ? app.consolePage(request.url, request.method) : null;
+    if (page !== null) return reply.code(200).type("text/html; charset=utf-8").send(page);
+    return reply.code(404).send({
       error: {
         code: "not_found",
         message: `no route ${request.method} ${request.url.split("?")[0]}`,
         details: [],
       },
-    }),
-  );
+    });
+  });
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
     // API answers hold personal data: no cache keeps them.
@@ -174,7 +183,17 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   }
 
   await app.register(helmet, { global: true });
-  await registerAuth(app, { tokens: deps.tokens, failuresPerMinute: config.server.authFailuresPerMinute });
+  await app.register(cookie, { secret: cookieSigningSecret() });
+  const sessions = createSessionService({
+    db: deps.store.db,
+    now: deps.now,
+    sessionHours: config.server.console.sessionHours,
+  });
+  await registerAuth(app, {
+    tokens: deps.tokens,
+    sessions,
+    failuresPerMinute: config.server.authFailuresPerMinute,
+  });
   await app.register(swagger, {
     openapi: {
       openapi: "3.1.0",
@@ -205,7 +224,16 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     await docs.register(swaggerUi, { routePrefix: "/api/docs" });
   });
 
-  const routeDeps: RouteDeps = { store: deps.store, config, now: deps.now, runs: createRunGuard() };
+  const oidcSettings = config.server.console.oidc;
+  const routeDeps: RouteDeps = {
+    store: deps.store,
+    config,
+    now: deps.now,
+    runs: createRunGuard(),
+    tokens: deps.tokens,
+    sessions,
+    oidc: oidcSettings === undefined ? null : createOidcSignIn(oidcSettings, deps.store.db),
+  };
   await app.register(async (api) => {
     api.addHook("onRoute", (route) => {
       checkRouteDeclaration(route);
@@ -220,5 +248,6 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     });
     for (const module of deps.routes ?? API_ROUTE_MODULES) await api.register(module, routeDeps);
   });
+  await registerConsole(app, deps.consoleDir);
   return app;
 }

@@ -58,7 +58,50 @@ export interface ServerConfig {
   readonly schedule: ScheduleConfig;
   /** Tenure's SCIM 2.0 server at `/scim/v2` (docs/scim.md). Absent: no SCIM endpoints are served. */
   readonly scim?: ScimServerConfig;
+  /** The web console at `/`: sessions and single sign-on (docs/console.md). Every key has a default. */
+  readonly console: ConsoleConfig;
 }
+
+/** `server.console`: how people sign in to the web console. */
+export interface ConsoleConfig {
+  /** How long a console session lasts from sign-in. Default 8. */
+  readonly sessionHours: number;
+  /**
+   * The console's address as people's browsers reach it (e.g. `https://tenure.example.com`): the OpenID
+   * Connect redirect goes back to it, and an `https` address makes the session cookie `Secure`. Absent:
+   * the address the request came to.
+   */
+  readonly publicUrl?: string;
+  /** Single sign-on through an OpenID Connect provider. Absent: sign-in with an API token only. */
+  readonly oidc?: ConsoleOidcConfig;
+}
+
+/** `server.console.oidc`: the provider, and how a signed-in person is matched to an identity and a role. */
+export interface ConsoleOidcConfig {
+  /** The issuer URL; its discovery document is read at start-up. http only on loopback (tests). */
+  readonly issuer: string;
+  readonly clientId: string;
+  /** Usually `${env:…}`. */
+  readonly clientSecret: string;
+  /** What the sign-in button says: "Sign in with LABEL". Default "single sign-on". */
+  readonly label: string;
+  readonly scopes: readonly string[];
+  /** Which claim names the person, and the identity attribute it must equal (default email ↔ email). */
+  readonly match: { readonly claim: string; readonly attribute: "email" | "employeeId" | "id" };
+  /**
+   * The platform role: the first entry of `roles.map` whose key is a value of the claim `roles.claim`
+   * (a string or a list, e.g. groups); else `roles.default`; with neither, sign-in is refused.
+   */
+  readonly roles: {
+    readonly claim: string;
+    readonly map: Readonly<Record<string, PlatformRoleName>>;
+    readonly default?: PlatformRoleName;
+  };
+}
+
+/** The platform roles a console sign-in can be given (src/api/auth/platform-roles.ts holds the table). */
+export const CONSOLE_ROLES = ["admin", "auditor", "reviewer", "requester"] as const;
+export type PlatformRoleName = (typeof CONSOLE_ROLES)[number];
 
 /** Which attribute of a SCIM User is the person's key in the push source (docs/scim.md). */
 export const SCIM_KEY_ATTRIBUTES = ["externalId", "employeeNumber", "userName", "id"] as const;

@@ -35,6 +35,7 @@ describe("secret fields", () => {
       ["systems", "hook", "config", "listUrl"],
       ["systems", "hook", "config", "secret"],
       ["systems", "hook", "config", "headers", "X-Api-Key"],
+      ["server", "console", "oidc", "clientSecret"],
       ["notify", "email", "smtp"],
       ["notify", "email", "auth", "user"],
       ["notify", "email", "auth", "pass"],

@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import type { Account } from "../domain/access-types.js";
 import { newId } from "../shared/ids.js";
 import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
@@ -99,6 +100,35 @@ export const accountRepository = {
     if (filter.orphansOnly) q = q.where("identity_id", "is", null);
     const rows = await q.orderBy("system").orderBy("username").execute();
     return rows.map(fromRow);
+  },
+
+  /**
+   * Enabled accounts (not vanished) of identities that are terminated: what a leaver still holds. The
+   * first `limit` accounts by identity, and how many such identities there are in all. Should be none: the dashboard shows it red.
+   */
+  async enabledOfTerminated(
+    db: Db,
+    limit: number,
+  ): Promise<{ identities: number; rows: Array<{ identityId: string; system: string; username: string }> }> {
+    const base = db
+      .selectFrom("accounts")
+      .innerJoin("identities", "identities.id", "accounts.identity_id")
+      .where("identities.state", "=", "terminated")
+      .where("accounts.enabled", "=", 1)
+      .where("accounts.vanished_at", "is", null);
+    const [count, rows] = await Promise.all([
+      base.select(sql<number>`count(distinct accounts.identity_id)`.as("n")).executeTakeFirstOrThrow(),
+      base
+        .select(["accounts.identity_id as identityId", "accounts.system", "accounts.username"])
+        .orderBy("accounts.identity_id")
+        .orderBy("accounts.system")
+        .limit(limit)
+        .execute(),
+    ]);
+    return {
+      identities: Number(count.n),
+      rows: rows.map((r) => ({ identityId: r.identityId!, system: r.system, username: r.username })),
+    };
   },
 
   /** Accounts per system, vanished ones left out: the population mass-change protection takes a share of. */

@@ -210,6 +210,21 @@ export const identityRepository = {
     return row === undefined ? undefined : fromRow(row);
   },
 
+  /**
+   * The identities whose email (case-insensitively), HR key (in any source) or id is `value`: who a
+   * single sign-on claim names. Indexed lookups; a rehire or two sources may give more than one.
+   */
+  async findByMatch(db: Db, attribute: "email" | "employeeId" | "id", value: string): Promise<Identity[]> {
+    const query = db.selectFrom("identities").selectAll();
+    const rows =
+      attribute === "email"
+        ? await query.where("email", "=", value.toLowerCase()).execute()
+        : attribute === "employeeId"
+          ? await query.where("source_key", "=", value).execute()
+          : await query.where("id", "=", value).execute();
+    return rows.map(fromRow);
+  },
+
   /** Finds by id, by source key (in any source) or by email, in that order. */
   async resolve(db: Db, ref: string): Promise<Identity | undefined> {
     const byId = await this.findById(db, ref);

@@ -163,6 +163,34 @@ export interface ApiTokensTable {
   last_used_at: string | null;
 }
 
+/** A console session: the cookie holds the secret, the store its SHA-256 hash. */
+export interface ConsoleSessionsTable {
+  id: string;
+  secret_hash: string;
+  /** Sent back in `x-csrf-token` by the console on every request that changes something. */
+  csrf_token: string;
+  name: string;
+  role: string;
+  identity_id: string | null;
+  /** How the person signed in: `token`, `oidc` or `link`. */
+  via: string;
+  created_at: string;
+  expires_at: string;
+  ended_at: string | null;
+}
+
+/** A one-time sign-in link: used once, within minutes; only the code's hash is stored. */
+export interface ConsoleSignInLinksTable {
+  id: string;
+  code_hash: string;
+  name: string;
+  role: string;
+  created_at: string;
+  created_by: string;
+  expires_at: string;
+  used_at: string | null;
+}
+
 /**
  * The notification outbox: one message to one channel target. `recipient` names the target (email
  * addresses joined by ", ", or a webhook's name under `notify.webhooks`), never a URL: webhook URLs
@@ -283,6 +311,8 @@ export interface Database {
   tasks: TasksTable;
   notifications: NotificationsTable;
   api_tokens: ApiTokensTable;
+  console_sessions: ConsoleSessionsTable;
+  console_sign_in_links: ConsoleSignInLinksTable;
   scim_resources: ScimResourcesTable;
   schedule_runs: ScheduleRunsTable;
   run_locks: RunLocksTable;

@@ -1,7 +1,10 @@
+import { timingSafeEqual } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
-import type { FastifyInstance, RouteOptions } from "fastify";
+import type { FastifyInstance, FastifyRequest, RouteOptions } from "fastify";
 import { ForbiddenError, TooManyFailuresError, UnauthenticatedError } from "./auth-errors.js";
 import { PERMISSIONS, type Permission, roleAllows, rolesWith } from "./platform-roles.js";
+import { CSRF_HEADER, readSessionCookie } from "./session-cookie.js";
+import type { SessionService } from "./session-service.js";
 import type { Principal, TokenService } from "./token-service.js";
 
 declare module "fastify" {
@@ -50,6 +53,36 @@ export function checkRouteDeclaration(route: RouteOptions): void {
 }
 
 const BEARER = /^Bearer ([^\s]+)$/i;
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * The principal of a request that carries the console's session cookie and no Authorization header.
+ * A request that changes something must also carry the session's CSRF token in `x-csrf-token`: a page
+ * on another site can make the browser send the cookie, but cannot read the token to send it.
+ */
+export async function sessionPrincipal(
+  request: FastifyRequest,
+  sessions: Pick<SessionService, "authenticate">,
+): Promise<Principal | null> {
+  const cookie = readSessionCookie(request);
+  if (cookie === undefined) return null;
+  const principal = await sessions.authenticate(cookie);
+  if (!SAFE_METHODS.has(request.method)) {
+    const sent = request.headers[CSRF_HEADER];
+    if (typeof sent !== "string" || !sameSecret(sent, principal.csrfToken)) {
+      throw new ForbiddenError(
+        `a console request that changes something must carry the session's ${CSRF_HEADER} header; nothing was changed`,
+      );
+    }
+  }
+  return principal;
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
 
 /**
  * Authentication and authorisation for every request, before its body is read: public routes pass;
@@ -62,7 +95,11 @@ const BEARER = /^Bearer ([^\s]+)$/i;
  */
 export async function registerAuth(
   app: FastifyInstance,
-  options: { tokens: Pick<TokenService, "authenticate">; failuresPerMinute: number },
+  options: {
+    tokens: Pick<TokenService, "authenticate">;
+    sessions: Pick<SessionService, "authenticate">;
+    failuresPerMinute: number;
+  },
 ): Promise<void> {
   await app.register(rateLimit, { global: false, max: options.failuresPerMinute, timeWindow: 60_000 });
   const failures = app.createRateLimit();
@@ -80,16 +117,21 @@ export async function registerAuth(
       throw new TooManyFailuresError(Math.max(1, seen.ttlInSeconds));
 
     const header = request.headers.authorization;
-    if (header === undefined || header === "") {
+    const bearerless = header === undefined || header === "";
+    if (bearerless && readSessionCookie(request) === undefined) {
       throw new UnauthenticatedError("this route needs a bearer token: Authorization: Bearer tnr_…");
     }
     let principal: Principal;
     try {
-      const match = BEARER.exec(header);
-      if (match?.[1] === undefined) {
-        throw new UnauthenticatedError("the Authorization header must be `Bearer <token>`");
+      if (bearerless) {
+        principal = (await sessionPrincipal(request, options.sessions))!;
+      } else {
+        const match = BEARER.exec(header);
+        if (match?.[1] === undefined) {
+          throw new UnauthenticatedError("the Authorization header must be `Bearer <token>`");
+        }
+        principal = await options.tokens.authenticate(match[1]);
       }
-      principal = await options.tokens.authenticate(match[1]);
     } catch (err) {
       if (err instanceof UnauthenticatedError) await failures(request);
       throw err;
@@ -97,7 +139,7 @@ export async function registerAuth(
     request.principal = principal;
     if (!roleAllows(principal.role, permission)) {
       throw new ForbiddenError(
-        `the token's role ${principal.role} may not do this (needs ${permission}, held by: ${rolesWith(permission).join(", ")})`,
+        `the ${"sessionId" in principal ? "session's" : "token's"} role ${principal.role} may not do this (needs ${permission}, held by: ${rolesWith(permission).join(", ")})`,
       );
     }
   });

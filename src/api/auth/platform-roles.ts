@@ -7,6 +7,8 @@
 
 /** Everything a route can require. Add one here when a route needs a new kind of access. */
 export const PERMISSIONS = [
+  // Who am I: every role may ask (the console's first request).
+  "session:read",
   "identities:read",
   "systems:read",
   "operations:read",
@@ -28,15 +30,15 @@ const READ_EVERYTHING: readonly Permission[] = PERMISSIONS.filter((p) => p.endsW
 
 /**
  * The table. admin: everything. auditor: read everything, change nothing. hr-source: push HR records
- * only (the HR push and SCIM routes). reviewer and requester hold nothing yet: access reviews and
+ * only (the HR push and SCIM routes). Every role may ask who it is (`session:read`). reviewer and requester hold nothing else yet: access reviews and
  * requests (later issues) give them their permissions.
  */
 export const ROLE_PERMISSIONS: Readonly<Record<PlatformRole, ReadonlySet<Permission>>> = Object.freeze({
   admin: new Set<Permission>(PERMISSIONS),
   auditor: new Set<Permission>(READ_EVERYTHING),
-  "hr-source": new Set<Permission>(["sources:push"]),
-  reviewer: new Set<Permission>(),
-  requester: new Set<Permission>(),
+  "hr-source": new Set<Permission>(["session:read", "sources:push"]),
+  reviewer: new Set<Permission>(["session:read"]),
+  requester: new Set<Permission>(["session:read"]),
 });
 
 export function isPlatformRole(value: string): value is PlatformRole {

@@ -22,6 +22,8 @@ export interface Principal {
   name: string;
   role: PlatformRole;
   actor: string;
+  /** The identity the caller is, when known (a console session signed in through OpenID Connect). */
+  identityId?: string | null;
 }
 
 export interface CreatedToken {

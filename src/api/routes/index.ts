@@ -1,17 +1,21 @@
 import type { RouteModule } from "../route-types.js";
 import { scimRoutes } from "../scim/scim-routes.js";
 import { auditRoutes } from "./audit-routes.js";
+import { dashboardRoutes } from "./dashboard-routes.js";
 import { healthRoutes } from "./health-routes.js";
 import { identityRoutes } from "./identity-routes.js";
 import { operationRoutes } from "./operation-routes.js";
 import { planRoutes } from "./plan-routes.js";
 import { runRoutes } from "./run-routes.js";
+import { sessionRoutes } from "./session-routes.js";
 import { sourceRoutes } from "./source-routes.js";
 import { systemRoutes } from "./system-routes.js";
 
 /** Every route module of the API, in the order they are registered. Add a line to add a module. */
 export const API_ROUTE_MODULES: readonly RouteModule[] = [
   healthRoutes,
+  sessionRoutes,
+  dashboardRoutes,
   identityRoutes,
   systemRoutes,
   operationRoutes,

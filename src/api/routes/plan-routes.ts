@@ -1,4 +1,6 @@
+import { z } from "zod";
 import { previewPlan } from "../../engine/access-queries.js";
+import { previewConfigChange } from "../../engine/config-change-preview.js";
 import { BadRequestError } from "../api-errors.js";
 import { isConfiguredSystem, type RouteModule } from "../route-types.js";
 import { planPreviewSchema, planQuery } from "../schemas/run-schemas.js";
@@ -27,5 +29,38 @@ export const planRoutes: RouteModule = async (app, deps) => {
         ...(system !== undefined ? { system } : {}),
       });
     },
+  );
+
+  const preview = planPreviewSchema.omit({ queue: true }).extend({ queue: planPreviewSchema.shape.queue });
+  app.post(
+    "/api/plan/preview",
+    {
+      config: { permission: "plan:read" },
+      schema: {
+        summary:
+          "Preview a configuration change: the plan under a candidate tenure.yaml and its blast radius",
+        description:
+          "Changes nothing and contacts no system. 422 with every problem of the candidate at its line; " +
+          "`$" +
+          "{env:…}` and `$" +
+          "{file:…}` references are refused (a preview never resolves them).",
+        tags: ["plan"],
+        body: z.strictObject({ config: z.string().min(1).describe("the candidate tenure.yaml, as text") }),
+        response: {
+          200: z.object({
+            current: preview,
+            candidate: preview,
+            blastRadius: z.object({
+              identities: z.number().int().describe("identities the change would touch"),
+              operations: z.number().int(),
+              bySystem: z.array(
+                z.object({ system: z.string(), byKind: z.record(z.string(), z.number().int()) }),
+              ),
+            }),
+          }),
+        },
+      },
+    },
+    async (request) => previewConfigChange(deps.store, deps.config, request.body.config, deps.now()),
   );
 };

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { strictObject } from "../../config/schema-helpers.js";
-import { SCIM_KEY_ATTRIBUTES, type ServerConfig } from "../config-types.js";
+import { secret } from "../../shared/secret-field.js";
+import { CONSOLE_ROLES, SCIM_KEY_ATTRIBUTES, type ServerConfig } from "../config-types.js";
 import { scheduleSection } from "./schedule-section.js";
 
 function positiveWhole(expected: string) {
@@ -8,6 +9,45 @@ function positiveWhole(expected: string) {
 }
 
 const pushSource = "expected the name of a push source";
+const httpUrl = "expected an http(s) URL";
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || url.protocol === "http:";
+  } catch {
+    return false;
+  }
+}
+
+const role = z.enum(CONSOLE_ROLES, { error: `expected a platform role: ${CONSOLE_ROLES.join(", ")}` });
+const nonEmpty = (expected: string) => z.string({ error: expected }).min(1, { error: expected });
+
+/** `server.console:` — sessions and single sign-on for the web console (docs/console.md). */
+const consoleSection = strictObject({
+  sessionHours: z
+    .number({ error: "expected a number of hours from 1 to 720" })
+    .min(1, { error: "expected a number of hours from 1 to 720" })
+    .max(720, { error: "expected a number of hours from 1 to 720" })
+    .default(8),
+  publicUrl: nonEmpty(httpUrl).refine(isHttpUrl, { error: httpUrl }).optional(),
+  oidc: strictObject({
+    issuer: nonEmpty(httpUrl).refine(isHttpUrl, { error: httpUrl }),
+    clientId: nonEmpty("expected the client id registered with the provider"),
+    clientSecret: secret(nonEmpty("expected the client secret, e.g. $" + "{env:TENURE_OIDC_SECRET}")),
+    label: nonEmpty("expected the text of the sign-in button").max(60).default("single sign-on"),
+    scopes: z.array(nonEmpty("expected a scope")).min(1).default(["openid", "email", "profile"]),
+    match: strictObject({
+      claim: nonEmpty("expected a claim name").default("email"),
+      attribute: z.enum(["email", "employeeId", "id"]).default("email"),
+    }).prefault({}),
+    roles: strictObject({
+      claim: nonEmpty("expected a claim name").default("groups"),
+      map: z.record(z.string(), role).default({}),
+      default: role.optional(),
+    }).prefault({}),
+  }).optional(),
+}).prefault({});
 
 /** `server:` — how `tenure serve` listens and runs. Defaults as in `ServerConfig`. */
 export const serverSection = strictObject({
@@ -33,6 +73,7 @@ export const serverSection = strictObject({
     source: z.string({ error: pushSource }).min(1, { error: pushSource }),
     key: z.enum(SCIM_KEY_ATTRIBUTES).default("externalId"),
   }).optional(),
+  console: consoleSection,
 }).prefault({});
 
 /** `server:` with every key at its default, as a file without the section gets it. Frozen. */

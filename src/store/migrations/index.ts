@@ -12,6 +12,7 @@ import * as runLocks from "./2026-12-03T09-00-run-locks.js";
 import * as accountCredentialEmployment from "./2026-12-03T10-00-account-credential-employment.js";
 import * as identityListing from "./2026-12-03T11-00-identity-listing.js";
 import * as unprovisioned from "./2026-12-03T12-00-unprovisioned.js";
+import * as consoleSessions from "./2026-12-03T13-00-console-sessions.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-03T10-00-account-credential-employment": accountCredentialEmployment,
   "2026-12-03T11-00-identity-listing": identityListing,
   "2026-12-03T12-00-unprovisioned": unprovisioned,
+  "2026-12-03T13-00-console-sessions": consoleSessions,
 };
 
 export const migrationProvider: MigrationProvider = {
