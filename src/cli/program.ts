@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { InvalidInputError, TenureError } from "../shared/errors.js";
 import { registerAudit } from "./commands/audit-command.js";
 import { registerCompletion } from "./commands/completion-command.js";
+import { registerConsole } from "./commands/console-command.js";
 import { registerDemo } from "./commands/demo-command.js";
 import { registerExplain } from "./commands/explain-command.js";
 import { registerIdentities } from "./commands/identities-command.js";
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
     registerExplain,
     registerIdentities,
     registerAudit,
+    registerConsole,
     registerNotify,
     registerToken,
     registerServe,

@@ -15,13 +15,14 @@ import { openStore } from "../../store/database.js";
 import { globalOptions, now, outputFor } from "../context.js";
 import { tenureCommand } from "../invocation.js";
 import { printJson, println } from "../output.js";
+import { LINK_MINUTES, signInLink } from "./console-command.js";
 import { parsePort, serverClock, serveUntilSignalled } from "./serve-command.js";
 
 export function registerDemo(program: Command): void {
   program
     .command("demo [dir]")
     .description(
-      "build a demo organisation (240 people, three applications), run a week of its lifecycle, then serve the API on it",
+      "build a demo organisation (240 people, three applications), run a week of its lifecycle, then serve the console and the API on it",
     )
     .option("--size <n>", "how many people", (v) => Number.parseInt(v, 10), 240)
     .option("--no-serve", "only build the organisation and print the summary")
@@ -132,9 +133,23 @@ export function registerDemo(program: Command): void {
             port: opts.port ?? config.server.port,
             logLevel: "warn",
           });
-          if (o.json) printJson(o, { ...summary, api: { url: server.url, token } });
+          const link = await signInLink(store, config, server.url, {
+            name: "demo-admin",
+            role: "admin",
+            minutes: LINK_MINUTES,
+            actor: "demo",
+            now: clock,
+          });
+          if (o.json) printJson(o, { ...summary, api: { url: server.url, token }, console: link });
           else {
             printSummary();
+            println(o, "");
+            println(o, `The console: ${server.url}/`);
+            println(o, `  sign in once with this link (valid ${LINK_MINUTES} minutes): ${link.url}`);
+            println(
+              o,
+              `  or with the admin token below; a new link: ${tenureCommand()} --config ${ws.configPath} console link`,
+            );
             println(o, "");
             println(o, `The API serves this organisation at ${server.url} (docs: ${server.url}/api/docs)`);
             println(o, `  admin token: ${token}`);
