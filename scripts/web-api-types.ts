@@ -1,7 +1,7 @@
 /**
  * Writes web/src/api/schema.d.ts: the console's API types, from the OpenAPI document the server
  * publishes (openapi-typescript). Run after changing a route: `node --import tsx scripts/web-api-types.ts`.
- * src/api/openapi-web-types.test.ts fails when the file is out of date.
+ * test/architecture/web-api-types.test.ts fails when the file is out of date.
  */
 import { writeFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";

@@ -68,6 +68,20 @@ export async function startConsoleServer(
   const people = list.identities.filter((i) => i.state === "active").map(toPerson);
   const leaver = toPerson(list.identities.find((i) => i.state === "terminated")!);
 
+  // Tokens first: the CLI reads the configuration, whose OIDC secret only the server's environment has.
+  const token = async (name: string, role: string) =>
+    (
+      (await cli([...config, "token", "create", "--name", name, "--role", role, "--json"])) as {
+        token: string;
+      }
+    ).token;
+  const tokens = {
+    admin: await token("e2e-admin", "admin"),
+    auditor: await token("e2e-auditor", "auditor"),
+    requester: await token("e2e-requester", "requester"),
+    hrSource: await token("e2e-hr", "hr-source"),
+  };
+
   const port = await freePort();
   const oidc = await startOidcProvider({
     redirectUri: `http://127.0.0.1:${port}/auth/oidc/callback`,
@@ -100,19 +114,6 @@ server:
       roles: { claim: groups, map: { tenure-admins: admin, tenure-auditors: auditor } }
 `,
   );
-  const token = async (name: string, role: string) =>
-    (
-      (await cli([...config, "token", "create", "--name", name, "--role", role, "--json"])) as {
-        token: string;
-      }
-    ).token;
-  const tokens = {
-    admin: await token("e2e-admin", "admin"),
-    auditor: await token("e2e-auditor", "auditor"),
-    requester: await token("e2e-requester", "requester"),
-    hrSource: await token("e2e-hr", "hr-source"),
-  };
-
   const child: ChildProcess = spawn(
     process.execPath,
     ["--import", TSX, MAIN, ...config, "serve", "--log-format", "json"],

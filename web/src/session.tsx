@@ -65,8 +65,9 @@ export function SignedIn({ session, children }: { session: Session; children: Re
     async signOut() {
       await api.DELETE("/api/session");
       setCsrfToken("");
-      client.clear();
+      // The session query stays (its observer is the app); everything read as this person goes.
       client.setQueryData(SESSION_KEY, null);
+      client.removeQueries({ predicate: (q) => q.queryKey[0] !== SESSION_KEY[0] });
     },
   };
   return <SessionContext.Provider value={state}>{children}</SessionContext.Provider>;

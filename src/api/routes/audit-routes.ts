@@ -1,6 +1,6 @@
 import { queryEvents } from "../../audit/ledger.js";
 import type { RouteModule } from "../route-types.js";
-import { auditEventPage, auditQuery, seqCursor } from "../schemas/audit-schemas.js";
+import { auditEventPage, auditQuery, seqCursor, withSummary } from "../schemas/audit-schemas.js";
 import { decodeCursor, toPage } from "../schemas/common-schemas.js";
 import { resolveIdentity } from "./identity-routes.js";
 
@@ -30,7 +30,7 @@ export const auditRoutes: RouteModule = async (app, deps) => {
         ...(after !== undefined ? { afterSeq: after.seq } : {}),
         limit: q.limit + 1,
       });
-      return toPage(events, q.limit, (last) => ({ seq: last.seq }));
+      return toPage(events.map(withSummary), q.limit, (last) => ({ seq: last.seq }));
     },
   );
 };

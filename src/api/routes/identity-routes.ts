@@ -8,7 +8,7 @@ import { identityRepository } from "../../store/identity-repository.js";
 import { unprovisionedRepository } from "../../store/unprovisioned-repository.js";
 import { BadRequestError } from "../api-errors.js";
 import { isConfiguredSystem, type RouteModule } from "../route-types.js";
-import { auditEventPage, seqCursor, timelineQuery } from "../schemas/audit-schemas.js";
+import { auditEventPage, seqCursor, timelineQuery, withSummary } from "../schemas/audit-schemas.js";
 import { decodeCursor, toPage } from "../schemas/common-schemas.js";
 import {
   accessQuery,
@@ -166,7 +166,7 @@ export const identityRoutes: RouteModule = async (app, deps) => {
         ...(after !== undefined ? { afterSeq: after.seq } : {}),
         limit: request.query.limit + 1,
       });
-      return toPage(events, request.query.limit, (last) => ({ seq: last.seq }));
+      return toPage(events.map(withSummary), request.query.limit, (last) => ({ seq: last.seq }));
     },
   );
 };

@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { describeEvent } from "../../audit/event-summary.js";
+import type { AuditEvent } from "../../audit/ledger.js";
 import { instantQuery, pageOf, pageQuery } from "./common-schemas.js";
 
 export const auditEventSchema = z
@@ -11,8 +13,16 @@ export const auditEventSchema = z
     details: z.record(z.string(), z.unknown()),
     prevHash: z.string(),
     hash: z.string(),
+    summary: z
+      .string()
+      .describe("what the event changed, in words (as `tenure audit log` prints it); not hashed"),
   })
   .meta({ id: "AuditEvent" });
+
+/** An event as the API answers it: the ledger's fields and a summary in words. */
+export function withSummary<E extends Pick<AuditEvent, "action" | "details">>(e: E): E & { summary: string } {
+  return { ...e, summary: describeEvent(e) };
+}
 
 export const auditEventPage = pageOf(auditEventSchema);
 

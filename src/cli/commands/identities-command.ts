@@ -1,11 +1,11 @@
 import type { Command } from "commander";
+import { describeEvent } from "../../audit/event-summary.js";
 import { queryEvents } from "../../audit/ledger.js";
 import { LIFECYCLE_STATES, type LifecycleState } from "../../domain/identity-types.js";
 import { NotFoundError, UsageError } from "../../shared/errors.js";
 import { identityRepository } from "../../store/identity-repository.js";
 import { globalOptions, outputFor, withStore } from "../context.js";
 import { printJson, println, printTable } from "../output.js";
-import { describeEvent } from "./audit-command.js";
 
 export function registerIdentities(program: Command): void {
   const identities = program.command("identities").description("list and inspect identities");

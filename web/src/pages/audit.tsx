@@ -2,7 +2,7 @@ import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { useSearchParams } from "react-router";
 import { api, unwrap } from "../api/client.js";
-import { summarise } from "../components/details.js";
+import { EventDetails } from "../components/event-details.js";
 import { Pager } from "../components/pager.js";
 import { Empty, ErrorMessage, Loading, PageTitle, TableRegion, Time } from "../components/states.js";
 
@@ -93,7 +93,9 @@ export default function AuditLog() {
                     <td>{e.actor}</td>
                     <td>{e.action}</td>
                     <td>{e.subject}</td>
-                    <td className="details">{summarise(e.details)}</td>
+                    <td className="details">
+                      <EventDetails summary={e.summary} details={e.details} />
+                    </td>
                   </tr>
                 ))}
               </tbody>

@@ -2,7 +2,7 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { api, unwrap } from "../api/client.js";
-import { summarise } from "../components/details.js";
+import { EventDetails } from "../components/event-details.js";
 import { LineageList } from "../components/lineage.js";
 import { Pager } from "../components/pager.js";
 import { Empty, ErrorMessage, Loading, PageTitle, TableRegion, Time } from "../components/states.js";
@@ -161,7 +161,9 @@ function Timeline({ ident }: { ident: string }) {
                     </td>
                     <td>{e.actor}</td>
                     <td>{e.action}</td>
-                    <td className="details">{summarise(e.details)}</td>
+                    <td className="details">
+                      <EventDetails summary={e.summary} details={e.details} />
+                    </td>
                   </tr>
                 ))}
               </tbody>
