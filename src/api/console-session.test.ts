@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiFixture, apiFixture, bearer, makeDeadOperation } from "../../test/helpers/api-fixture.js";
 import { storeFactories } from "../../test/helpers/databases.js";
 import { storeSnapshot } from "../../test/helpers/store-snapshot.js";
-import { queryEvents } from "../audit/ledger.js";
+import { appendEvent, queryEvents } from "../audit/ledger.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { operationRepository } from "../store/operation-repository.js";
 import { createSessionService } from "./auth/session-service.js";
@@ -203,6 +203,31 @@ describe.each(await storeFactories())("console sessions on %s", (_kind, makeStor
     expect(
       (await f.app.inject({ url: "/api/dashboard", headers: bearer(f.tokenFor.requester) })).statusCode,
     ).toBe(403);
+  });
+
+  it("GET /api/dashboard shows a mass-change stop until its plan is confirmed", async () => {
+    const get = async () =>
+      (await f.app.inject({ url: "/api/dashboard", headers: bearer(f.tokenFor.auditor) })).json();
+    const planHash = "ab".repeat(32);
+    const exceeded = [{ kind: "system", name: "app", disable: 3, delete: 0, total: 4 }];
+    await appendEvent(f.store.db, {
+      time: f.clock.now.toISOString(),
+      actor: "token:t-hr-source",
+      action: "mass-change.stopped",
+      subject: `plan:${planHash}`,
+      details: { run: "push to source hr", planHash, exceeded },
+    });
+    expect((await get()).massChangeStops).toEqual([
+      expect.objectContaining({ run: "push to source hr", planHash, actor: "token:t-hr-source", exceeded }),
+    ]);
+    await appendEvent(f.store.db, {
+      time: f.clock.now.toISOString(),
+      actor: "token:t-admin",
+      action: "operation.mass_change_confirmed",
+      subject: "system:app",
+      details: { system: "app", disable: 3, delete: 0, total: 4, confirmedBy: "token:t-admin", planHash },
+    });
+    expect((await get()).massChangeStops).toEqual([]);
   });
 
   it("POST /api/plan/preview shows a candidate's blast radius and refuses a bad one at its line, changing nothing", async () => {

@@ -310,6 +310,34 @@ if (missing !== null && process.env.CI !== "true") {
       await q.context().close();
     });
 
+    it("is usable with the keyboard alone", async () => {
+      const p = await page();
+      await p.goto(`${server.url}/`);
+      const focused = () =>
+        p.evaluate<string>("document.activeElement?.id || document.activeElement?.textContent || ''");
+      await p.getByRole("link", { name: /Test IdP/ }).waitFor();
+      await p.keyboard.press("Tab");
+      expect(await focused()).toMatch(/Sign in with Test IdP/);
+      await p.keyboard.press("Tab");
+      expect(await focused()).toBe("token");
+      await p.keyboard.type(server.tokens.admin);
+      await p.keyboard.press("Enter");
+      await p.getByTestId("leavers-enabled").waitFor();
+      await p.reload();
+      await p.getByTestId("leavers-enabled").waitFor();
+      await p.keyboard.press("Tab");
+      expect(await focused()).toBe("Skip to content");
+      await p.keyboard.press("Tab");
+      expect(await focused()).toBe("Dashboard");
+      await p.keyboard.press("Tab");
+      expect(await focused()).toBe("Identities");
+      await p.keyboard.press("Enter");
+      // The new page's title takes focus, so a screen reader says where one is.
+      await expect.poll(() => p.evaluate<string>("document.activeElement?.tagName")).toBe("H1");
+      expect(await focused()).toBe("Identities");
+      await p.context().close();
+    });
+
     it("is usable at phone width", async () => {
       const p = await page(390, 844);
       await signInWithToken(p, server.tokens.admin);

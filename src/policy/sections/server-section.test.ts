@@ -50,4 +50,62 @@ describe("the server section", () => {
       ]),
     );
   });
+
+  it("reads server.console with its defaults, and reports its mistakes at their lines", async () => {
+    const config = await loadConfig(
+      await write(
+        [
+          "server:",
+          "  console:",
+          "    publicUrl: https://tenure.example.test",
+          "    oidc:",
+          "      issuer: https://login.example.test",
+          "      clientId: tenure",
+          "      clientSecret: ${env:OIDC_SECRET}",
+          "      roles: { map: { admins: admin } }",
+        ].join("\n"),
+      ),
+      { env: { OIDC_SECRET: "s3cret" } },
+    );
+    expect(config.server.console).toEqual({
+      sessionHours: 8,
+      publicUrl: "https://tenure.example.test",
+      oidc: {
+        issuer: "https://login.example.test",
+        clientId: "tenure",
+        clientSecret: "s3cret",
+        label: "single sign-on",
+        scopes: ["openid", "email", "profile"],
+        match: { claim: "email", attribute: "email" },
+        roles: { claim: "groups", map: { admins: "admin" } },
+      },
+    });
+    expect(DEFAULT_SERVER.console).toEqual({ sessionHours: 8 });
+    const { errors } = await validateConfigFile(
+      await write(
+        [
+          "server:",
+          "  console:",
+          "    sessionHours: 0",
+          "    publicUrl: ftp://x",
+          "    oidc:",
+          "      issuer: not a url",
+          "      clientId: tenure",
+          "      clientSecret: x",
+          "      roles: { map: { admins: hr-source }, default: root }",
+        ].join("\n"),
+      ),
+      { env: {} },
+    );
+    const found = errors.map((e) => `${e.line}:${e.path}: ${e.message}`);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^3:server\.console\.sessionHours: expected a number of hours from 1 to 720/),
+        expect.stringMatching(/^4:server\.console\.publicUrl: expected an http\(s\) URL/),
+        expect.stringMatching(/^6:server\.console\.oidc\.issuer: expected an http\(s\) URL/),
+        expect.stringMatching(/^9:server\.console\.oidc\.roles\.map\.admins: expected a platform role/),
+        expect.stringMatching(/^9:server\.console\.oidc\.roles\.default: expected a platform role/),
+      ]),
+    );
+  });
 });

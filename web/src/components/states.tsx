@@ -44,10 +44,16 @@ export function TableRegion({ label, children }: { label: string; children: Reac
   );
 }
 
+let navigated = false;
+
 /** The page's title, focused when the page opens so a screen reader announces where one is. */
 export function PageTitle({ children }: { children: ReactNode }) {
   const ref = useRef<HTMLHeadingElement>(null);
-  useEffect(() => ref.current?.focus({ preventScroll: true }), []);
+  useEffect(() => {
+    // Not on the first page of a visit: there the browser's own order starts with the skip link.
+    if (navigated) ref.current?.focus({ preventScroll: true });
+    navigated = true;
+  }, []);
   return (
     <h1 tabIndex={-1} ref={ref}>
       {children}
