@@ -79,7 +79,23 @@ describe.each(await storeFactories())("identities listing on %s", (_name, makeSt
             source: fc.constantFrom("hr", "contractors"),
             state: fc.constantFrom(...STATES),
             department: fc.constantFrom("Sales", "R&D", "100%_Ops"),
-            search: fc.constantFrom("müller", "王", "100%", "_", "ÅSA", "e00", "%", "nobody", "li_w", "\\"),
+            search: fc.constantFrom(
+              "müller",
+              "王",
+              "100%",
+              "_",
+              "ÅSA",
+              "e00",
+              "%",
+              "nobody",
+              "li_w",
+              "\\",
+              "o'brien",
+              'o"b',
+              "zoë 100",
+              "@example.test",
+              "anna müller 1",
+            ),
           },
           { requiredKeys: [] },
         ),
@@ -109,5 +125,25 @@ describe.each(await storeFactories())("identities listing on %s", (_name, makeSt
         .slice(0, 5),
     );
     expect(page[0]).toEqual(all.find((i) => i.id === page[0]!.id));
+  });
+
+  it("finds an identity by what it is now, not by what it was, after an update and after a delete", async () => {
+    const before = all[7]!;
+    const renamed = {
+      ...before,
+      attributes: { ...before.attributes, email: "renamed.person@elsewhere.test" },
+    };
+    await identityRepository.upsertMany(store.db, [renamed]);
+    try {
+      expect(
+        (await identityRepository.list(store.db, { search: "renamed.person" })).map((i) => i.id),
+      ).toEqual([before.id]);
+      expect(await identityRepository.list(store.db, { search: before.attributes.email! })).toEqual([]);
+    } finally {
+      await identityRepository.upsertMany(store.db, [before]);
+    }
+    expect(
+      (await identityRepository.list(store.db, { search: before.attributes.email! })).map((i) => i.id),
+    ).toEqual([before.id]);
   });
 });

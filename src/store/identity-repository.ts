@@ -67,6 +67,12 @@ function searchTextOf(i: Identity): string {
 }
 
 /** `text` as a LIKE pattern that matches it literally anywhere (`\` escapes %, _ and itself). */
+/**
+ * Below this many matches a SQLite search reads the matches from the trigram index; from it on, it
+ * reads identities in id order until a page is full (a match is then at least one row in N / 5,000).
+ */
+const SELECTIVE_SEARCH = 5_000;
+
 function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
@@ -181,7 +187,22 @@ export const identityRepository = {
     if (filter.search !== undefined) {
       // A search for a line break cannot match across the fields that search_text joins with one.
       if (filter.search.includes("\n")) return [];
-      q = q.where(sql<boolean>`search_text like ${containsPattern(filter.search.toLowerCase())} escape '\\'`);
+      const term = filter.search.toLowerCase();
+      q = q.where(sql<boolean>`search_text like ${containsPattern(term)} escape '\\'`);
+      // PostgreSQL's pg_trgm index serves the like itself (migration 2026-12-04T00-00). On SQLite the
+      // trigram index finds the rows first when they are few (a phrase of three or more characters is a
+      // substring query there); when they are many, reading in id order fills a page sooner than
+      // gathering every match would.
+      if (!usesDollar(db) && [...term].length >= 3) {
+        const phrase = `"${term.replaceAll('"', '""')}"`;
+        const probe = await sql<{ n: number }>`select count(*) as n from (select 1 from identities_search
+          where identities_search match ${phrase} limit ${SELECTIVE_SEARCH})`.execute(db);
+        if (Number(probe.rows[0]?.n ?? 0) < SELECTIVE_SEARCH) {
+          q = q.where(
+            sql<boolean>`identities.rowid in (select rowid from identities_search where identities_search match ${phrase})`,
+          );
+        }
+      }
     }
     if (filter.after !== undefined) q = q.where("id", ">", filter.after);
     q = q.orderBy("id");
