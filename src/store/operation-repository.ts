@@ -509,9 +509,8 @@ export const operationRepository = {
     if (filter.identityId !== undefined) q = q.where("identity_id", "=", filter.identityId);
     const after = filter.after;
     if (after !== undefined) {
-      q = q.where((eb) =>
-        eb.or([eb("seq", ">", after.seq), eb.and([eb("seq", "=", after.seq), eb("id", ">", after.id)])]),
-      );
+      // A row-value comparison, so both databases seek the (…, seq, id) index rather than scan for an `or`.
+      q = q.where((eb) => eb(eb.refTuple("seq", "id"), ">", eb.tuple(after.seq, after.id)));
     }
     const rows = await q
       .orderBy("seq")

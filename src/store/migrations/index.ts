@@ -14,6 +14,7 @@ import * as identityListing from "./2026-12-03T11-00-identity-listing.js";
 import * as unprovisioned from "./2026-12-03T12-00-unprovisioned.js";
 import * as consoleSessions from "./2026-12-03T13-00-console-sessions.js";
 import * as identitySearchIndex from "./2026-12-04T00-00-identity-search-index.js";
+import * as listIndexes from "./2026-12-04T00-30-list-indexes.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -32,6 +33,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-03T12-00-unprovisioned": unprovisioned,
   "2026-12-03T13-00-console-sessions": consoleSessions,
   "2026-12-04T00-00-identity-search-index": identitySearchIndex,
+  "2026-12-04T00-30-list-indexes": listIndexes,
 };
 
 export const migrationProvider: MigrationProvider = {
