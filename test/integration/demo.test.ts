@@ -68,7 +68,7 @@ describe("tenure demo", () => {
     expect(JSON.parse(verify.stdout).ok).toBe(true);
   });
 
-  it("serves the API on the demo organisation, with an admin token, until stopped", async () => {
+  it("serves the console and the API on the demo organisation, with a one-time link and an admin token, until stopped", async () => {
     const ws = path.join(dir, "served");
     const child = spawn(
       process.execPath,
@@ -107,6 +107,22 @@ describe("tenure demo", () => {
       expect(res.status).toBe(200);
       expect(((await res.json()) as { items: unknown[] }).items.length).toBeGreaterThanOrEqual(80);
       expect((await fetch(`${url}/api/identities`)).status).toBe(401);
+
+      // The console: its page at /, and the printed one-time link signing the newcomer in to the dashboard.
+      const page = await fetch(`${url}/`);
+      expect(page.headers.get("content-type")).toContain("text/html");
+      const link = /sign in once with this link \(valid 15 minutes\): (http:\/\/\S+)/.exec(stdout)?.[1];
+      expect(link).toBeDefined();
+      const signedIn = await fetch(link!, { redirect: "manual" });
+      expect(signedIn.status).toBe(303);
+      const cookie = (signedIn.headers.get("set-cookie") ?? "").split(";")[0]!;
+      expect(cookie).toMatch(/^tenure_session=/);
+      const dashboard = await fetch(`${url}/api/dashboard`, { headers: { cookie } });
+      expect(dashboard.status).toBe(200);
+      expect(
+        ((await dashboard.json()) as { identities: { total: number } }).identities.total,
+      ).toBeGreaterThanOrEqual(80);
+      expect((await fetch(link!, { redirect: "manual" })).status).toBe(404);
     } finally {
       child.kill("SIGTERM");
     }
