@@ -7,8 +7,8 @@ import { gzipSync } from "node:zlib";
 export const CONSOLE_DIR = fileURLToPath(new URL("../../dist/web/", import.meta.url));
 
 /**
- * The JavaScript a browser fetches for the console's first page: the entry script index.html names,
- * and the dashboard's own chunk (the page it opens on); in bytes and gzipped.
+ * The JavaScript a browser fetches for the console's first page: the entry script index.html names
+ * (the dashboard is in it) and any dashboard chunk a build may split off; in bytes and gzipped.
  */
 export function firstPageScripts(dir = CONSOLE_DIR): { files: string[]; bytes: number; gzipped: number } {
   const index = path.join(dir, "index.html");
