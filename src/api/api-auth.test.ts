@@ -220,6 +220,29 @@ describe("the failed-authentication rate limit", async () => {
   });
 });
 
+describe("the failed-authentication rate limit on the console's sign-in", async () => {
+  const [[, makeStore]] = (await storeFactories()) as [[string, Parameters<typeof apiFixture>[0]]];
+  let f: ApiFixture;
+  beforeAll(async () => {
+    f = await apiFixture(makeStore, { authFailuresPerMinute: 3 });
+  });
+  afterAll(() => f.dispose());
+
+  it("counts a bad token given to POST /api/session like any other, and then refuses even a good one", async () => {
+    const signIn = (token: string, remoteAddress = "127.0.0.1") =>
+      f.app.inject({ method: "POST", url: "/api/session", payload: { token }, remoteAddress });
+    for (let i = 0; i < 3; i++) expect((await signIn(`tnr_${"C".repeat(43)}`)).statusCode).toBe(401);
+    const limited = await signIn(f.tokenFor.admin);
+    expect(limited.statusCode).toBe(429);
+    expect(limited.cookies).toEqual([]);
+    // Guessing through the sign-in also closes the API to that address, and not to others.
+    expect(
+      (await f.app.inject({ url: "/api/identities", headers: bearer(f.tokenFor.admin) })).statusCode,
+    ).toBe(429);
+    expect((await signIn(f.tokenFor.admin, "127.0.0.3")).statusCode).toBe(200);
+  });
+});
+
 describe("route declarations", async () => {
   const [[, makeStore]] = (await storeFactories()) as [[string, Parameters<typeof apiFixture>[0]]];
   let f: ApiFixture;

@@ -7,6 +7,9 @@ export class UnauthenticatedError extends TenureError {
   }
 }
 
+/** No credentials at all: 401 like any other, but not a failed attempt (nothing was guessed). */
+export class NoCredentialsError extends UnauthenticatedError {}
+
 /** Authenticated, but the token's role does not hold the permission the route needs: 403. */
 export class ForbiddenError extends TenureError {
   constructor(message: string) {

@@ -1,7 +1,12 @@
 import { timingSafeEqual } from "node:crypto";
 import rateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyRequest, RouteOptions } from "fastify";
-import { ForbiddenError, TooManyFailuresError, UnauthenticatedError } from "./auth-errors.js";
+import {
+  ForbiddenError,
+  NoCredentialsError,
+  TooManyFailuresError,
+  UnauthenticatedError,
+} from "./auth-errors.js";
 import { PERMISSIONS, type Permission, roleAllows, rolesWith } from "./platform-roles.js";
 import { CSRF_HEADER, readSessionCookie } from "./session-cookie.js";
 import type { SessionService } from "./session-service.js";
@@ -17,6 +22,14 @@ declare module "fastify" {
   interface FastifyRequest {
     /** The authenticated caller; null on public routes. */
     principal: Principal | null;
+  }
+  interface FastifyInstance {
+    /**
+     * Runs an authentication a public route makes itself (the console's sign-in with a token) under the
+     * same limit as every route's: refused with 429 past `failuresPerMinute` failures from the address,
+     * and a failure (UnauthenticatedError) counted.
+     */
+    guardAuthentication<T>(request: FastifyRequest, attempt: () => Promise<T>): Promise<T>;
   }
 }
 
@@ -103,6 +116,20 @@ export async function registerAuth(
 ): Promise<void> {
   await app.register(rateLimit, { global: false, max: options.failuresPerMinute, timeWindow: 60_000 });
   const failures = app.createRateLimit();
+  app.decorate("guardAuthentication", async function guard<
+    T,
+  >(request: FastifyRequest, attempt: () => Promise<T>) {
+    const seen = await failures(request, { increment: false });
+    if (!seen.isAllowed && seen.remaining === 0)
+      throw new TooManyFailuresError(Math.max(1, seen.ttlInSeconds));
+    try {
+      return await attempt();
+    } catch (err) {
+      if (err instanceof UnauthenticatedError && !(err instanceof NoCredentialsError))
+        await failures(request);
+      throw err;
+    }
+  });
   app.decorateRequest("principal", null);
 
   app.addHook("onRequest", async (request) => {
@@ -112,30 +139,20 @@ export async function registerAuth(
     // Unreachable: checkRouteDeclaration refused such routes at start-up. Kept so a bug fails closed.
     if (permission === undefined) throw new ForbiddenError("this route declares no permission");
 
-    const seen = await failures(request, { increment: false });
-    if (!seen.isAllowed && seen.remaining === 0)
-      throw new TooManyFailuresError(Math.max(1, seen.ttlInSeconds));
-
     const header = request.headers.authorization;
-    const bearerless = header === undefined || header === "";
-    if (bearerless && readSessionCookie(request) === undefined) {
-      throw new UnauthenticatedError("this route needs a bearer token: Authorization: Bearer tnr_…");
-    }
-    let principal: Principal;
-    try {
-      if (bearerless) {
-        principal = (await sessionPrincipal(request, options.sessions))!;
-      } else {
-        const match = BEARER.exec(header);
-        if (match?.[1] === undefined) {
-          throw new UnauthenticatedError("the Authorization header must be `Bearer <token>`");
+    const principal = await app.guardAuthentication(request, async (): Promise<Principal> => {
+      if (header === undefined || header === "") {
+        if (readSessionCookie(request) === undefined) {
+          throw new NoCredentialsError("this route needs a bearer token: Authorization: Bearer tnr_…");
         }
-        principal = await options.tokens.authenticate(match[1]);
+        return (await sessionPrincipal(request, options.sessions))!;
       }
-    } catch (err) {
-      if (err instanceof UnauthenticatedError) await failures(request);
-      throw err;
-    }
+      const match = BEARER.exec(header);
+      if (match?.[1] === undefined) {
+        throw new UnauthenticatedError("the Authorization header must be `Bearer <token>`");
+      }
+      return options.tokens.authenticate(match[1]);
+    });
     request.principal = principal;
     if (!roleAllows(principal.role, permission)) {
       throw new ForbiddenError(

@@ -106,7 +106,9 @@ export const sessionRoutes: RouteModule = async (app, deps) => {
       },
     },
     async (request, reply) => {
-      const token = await deps.tokens.authenticate(request.body.token);
+      const token = await app.guardAuthentication(request, () =>
+        deps.tokens.authenticate(request.body.token),
+      );
       const { secret, record } = await deps.sessions.start({
         name: token.name,
         role: token.role,
