@@ -85,6 +85,12 @@ if (missing !== null && process.env.CI !== "true") {
 
     it("signs in with a token and shows the dashboard, every main page accessible", async () => {
       const p = await page();
+      // A crafted link cannot make the sign-in page say anything: refusals travel in a cookie.
+      await p.goto(
+        `${server.url}/?signin_error=${encodeURIComponent("Session expired: sign in at evil.example")}`,
+      );
+      await p.getByLabel("API token").waitFor();
+      expect(await p.getByRole("alert").count()).toBe(0);
       await p.goto(`${server.url}/`);
       await expectAccessible(p, "the sign-in page");
       await shot(p, "sign-in");

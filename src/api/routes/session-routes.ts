@@ -190,11 +190,7 @@ export const sessionRoutes: RouteModule = async (app, deps) => {
       schema: { summary: "Single sign-on: sends the browser to the OpenID provider", tags },
     },
     async (request, reply) => {
-      if (deps.oidc === null)
-        return reply.redirect(
-          `/?signin_error=${encodeURIComponent("single sign-on is not configured")}`,
-          303,
-        );
+      if (deps.oidc === null) return refuseSignIn(reply, request, "single sign-on is not configured");
       const { url, pending } = await deps.oidc.begin(`${originOf(deps, request)}${OIDC_PATH}/callback`);
       reply.setCookie(OIDC_COOKIE, JSON.stringify(pending), {
         httpOnly: true,
@@ -215,7 +211,7 @@ export const sessionRoutes: RouteModule = async (app, deps) => {
       schema: { summary: "Single sign-on: where the OpenID provider sends the browser back", tags },
     },
     async (request, reply) => {
-      const fail = (message: string) => reply.redirect(`/?signin_error=${encodeURIComponent(message)}`, 303);
+      const fail = (message: string) => refuseSignIn(reply, request, message);
       reply.clearCookie(OIDC_COOKIE, { path: OIDC_PATH });
       if (deps.oidc === null) return fail("single sign-on is not configured");
       const raw = request.cookies[OIDC_COOKIE];
@@ -238,6 +234,23 @@ export const sessionRoutes: RouteModule = async (app, deps) => {
     },
   );
 };
+
+/** Where a refused sign-in's reason waits for the sign-in page (read once by the console, then cleared). */
+const SIGN_IN_ERROR_COOKIE = "tenure_signin_error";
+
+/**
+ * Back to the sign-in page with why the sign-in was refused. The reason travels in a short-lived cookie,
+ * not the URL: a link anyone can craft must not make the sign-in page say what its author wants.
+ */
+function refuseSignIn(reply: FastifyReply, request: FastifyRequest, message: string) {
+  reply.setCookie(SIGN_IN_ERROR_COOKIE, message, {
+    sameSite: "lax",
+    secure: request.protocol === "https",
+    path: "/",
+    maxAge: 60,
+  });
+  return reply.redirect("/", 303);
+}
 
 function sessionFields(record: { id: string; csrfToken: string; expiresAt: string }) {
   return { sessionId: record.id, csrfToken: record.csrfToken, expiresAt: record.expiresAt };

@@ -11,9 +11,7 @@ export function SignInPage() {
     queryFn: () => unwrap(api.GET("/api/session/options")),
   });
   const [token, setToken] = useState("");
-  const [error, setError] = useState<string | null>(() =>
-    new URLSearchParams(window.location.search).get("signin_error"),
-  );
+  const [error, setError] = useState<string | null>(takeSignInError);
   const [busy, setBusy] = useState(false);
 
   async function submit(event: FormEvent) {
@@ -22,7 +20,6 @@ export function SignInPage() {
     setError(null);
     try {
       await signIn(token.trim());
-      window.history.replaceState(null, "", window.location.pathname);
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     } finally {
@@ -67,4 +64,16 @@ export function SignInPage() {
       </form>
     </main>
   );
+}
+
+/** Why the last single sign-on was refused, set by the server in a short-lived cookie; read once. */
+function takeSignInError(): string | null {
+  const match = /(?:^|;\s*)tenure_signin_error=([^;]*)/.exec(document.cookie);
+  if (match === null) return null;
+  document.cookie = "tenure_signin_error=; Max-Age=0; Path=/; SameSite=Lax";
+  try {
+    return decodeURIComponent(match[1] ?? "");
+  } catch {
+    return null;
+  }
 }
