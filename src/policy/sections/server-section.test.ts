@@ -61,7 +61,7 @@ describe("the server section", () => {
           "    oidc:",
           "      issuer: https://login.example.test",
           "      clientId: tenure",
-          "      clientSecret: ${env:OIDC_SECRET}",
+          "      clientSecret: $" + "{env:OIDC_SECRET}",
           "      roles: { map: { admins: admin } }",
         ].join("\n"),
       ),

@@ -70,6 +70,7 @@ export function SignInPage() {
 function takeSignInError(): string | null {
   const match = /(?:^|;\s*)tenure_signin_error=([^;]*)/.exec(document.cookie);
   if (match === null) return null;
+  // biome-ignore lint/suspicious/noDocumentCookie: the Cookie Store API is not in every browser the console supports
   document.cookie = "tenure_signin_error=; Max-Age=0; Path=/; SameSite=Lax";
   try {
     return decodeURIComponent(match[1] ?? "");
