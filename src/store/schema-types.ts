@@ -163,6 +163,25 @@ export interface ApiTokensTable {
   last_used_at: string | null;
 }
 
+/** An access request: its items, steps and decisions in `body` (JSON), changed whole under `version`. */
+export interface AccessRequestsTable {
+  id: string;
+  requester_id: string;
+  beneficiary_id: string;
+  state: string;
+  body: string;
+  submitted_at: string;
+  expires_at: string;
+  closed_at: string | null;
+  version: number;
+}
+
+/** Who may decide the current step of a pending request: an approver's inbox, by index. */
+export interface AccessRequestApproversTable {
+  approver_id: string;
+  request_id: string;
+}
+
 /** A console session: the cookie holds the secret, the store its SHA-256 hash. */
 export interface ConsoleSessionsTable {
   id: string;
@@ -312,6 +331,8 @@ export interface Database {
   notifications: NotificationsTable;
   api_tokens: ApiTokensTable;
   console_sessions: ConsoleSessionsTable;
+  access_requests: AccessRequestsTable;
+  access_request_approvers: AccessRequestApproversTable;
   console_sign_in_links: ConsoleSignInLinksTable;
   scim_resources: ScimResourcesTable;
   schedule_runs: ScheduleRunsTable;

@@ -15,6 +15,7 @@ import * as unprovisioned from "./2026-12-03T12-00-unprovisioned.js";
 import * as consoleSessions from "./2026-12-03T13-00-console-sessions.js";
 import * as identitySearchIndex from "./2026-12-04T00-00-identity-search-index.js";
 import * as listIndexes from "./2026-12-04T00-30-list-indexes.js";
+import * as accessRequests from "./2026-12-04T01-00-access-requests.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-03T13-00-console-sessions": consoleSessions,
   "2026-12-04T00-00-identity-search-index": identitySearchIndex,
   "2026-12-04T00-30-list-indexes": listIndexes,
+  "2026-12-04T01-00-access-requests": accessRequests,
 };
 
 export const migrationProvider: MigrationProvider = {
