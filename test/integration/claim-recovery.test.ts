@@ -181,8 +181,12 @@ describe.each(variants)("claims of a dead process, store on %s", (_name, storeUr
     const exited = new Promise((resolve) => proc.once("exit", resolve));
     const deadline = Date.now() + 45_000;
     for (;;) {
+      // Frozen while we look, so the claims seen are the claims it dies with (a loaded machine let it
+      // finish its last batch between the look and the kill).
+      proc.kill("SIGSTOP");
       const { succeeded, running } = await operationRepository.countByState(store.db);
       if (succeeded > 0 && running > 0) break;
+      proc.kill("SIGCONT");
       if (proc.exitCode !== null) throw new Error(`the worker exited before it could be killed: ${stderr}`);
       if (Date.now() > deadline) throw new Error(`the worker made no progress in time: ${stderr}`);
       await sleep(10);
