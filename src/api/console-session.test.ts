@@ -181,6 +181,48 @@ describe.each(await storeFactories())("console sessions on %s", (_kind, makeStor
     }
   });
 
+  it("a token bound to an identity signs in as that person, and stops working when they leave", async () => {
+    await expect(
+      f.tokens.create({
+        name: "t-nobody",
+        role: "auditor",
+        expiresAt: null,
+        actor: "test",
+        identity: "E999",
+      }),
+    ).rejects.toMatchObject({ code: "invalid_input" });
+    const { token, record } = await f.tokens.create({
+      name: `t-grace-${Date.now()}`,
+      role: "auditor",
+      expiresAt: null,
+      actor: "test",
+      identity: "grace@example.test",
+    });
+    const grace = (await identityRepository.resolve(f.store.db, "E2"))!;
+    expect(record.identityId).toBe(grace.id);
+    const { res } = await signIn(token);
+    expect(res.json().identity).toEqual({ id: grace.id, sourceKey: "E2", displayName: "Grace Hopper" });
+    const created = await queryEvents(f.store.db, { action: "token.created", limit: 1000 });
+    expect(created.at(-1)?.details).toMatchObject({ identity: grace.id });
+    expect(JSON.stringify(created)).not.toContain(token);
+    await f.store.db
+      .updateTable("identities")
+      .set({ state: "terminated" })
+      .where("id", "=", grace.id)
+      .execute();
+    try {
+      const refused = await f.app.inject({ url: "/api/identities", headers: bearer(token) });
+      expect(refused.statusCode).toBe(401);
+      expect(refused.json().error.message).toContain("identity has left");
+    } finally {
+      await f.store.db
+        .updateTable("identities")
+        .set({ state: grace.state })
+        .where("id", "=", grace.id)
+        .execute();
+    }
+  });
+
   it("GET /api/dashboard counts identities by state and names the leavers who still hold an enabled account", async () => {
     const get = async () =>
       (await f.app.inject({ url: "/api/dashboard", headers: bearer(f.tokenFor.auditor) })).json();

@@ -13,6 +13,8 @@ export interface ApiTokenRecord {
   expiresAt: string | null;
   revokedAt: string | null;
   lastUsedAt: string | null;
+  /** The identity the token stands for (`--identity`); null for a machine's token. */
+  identityId: string | null;
 }
 
 /** A token found by its hash: the record and the stored hash, for the caller's constant-time compare. */
@@ -32,6 +34,7 @@ function fromRow(r: Selectable<ApiTokensTable>): ApiTokenRecord {
     expiresAt: r.expires_at,
     revokedAt: r.revoked_at,
     lastUsedAt: r.last_used_at,
+    identityId: r.identity_id,
   };
 }
 
@@ -56,6 +59,7 @@ export const apiTokenRepository = {
         expires_at: record.expiresAt,
         revoked_at: record.revokedAt,
         last_used_at: record.lastUsedAt,
+        identity_id: record.identityId,
       })
       .execute();
   },

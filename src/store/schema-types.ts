@@ -161,6 +161,8 @@ export interface ApiTokensTable {
   expires_at: string | null;
   revoked_at: string | null;
   last_used_at: string | null;
+  /** The identity the token stands for; null for a machine's token. */
+  identity_id: string | null;
 }
 
 /** An access request: its items, steps and decisions in `body` (JSON), changed whole under `version`. */

@@ -3,6 +3,7 @@ import { appendEvents } from "../../audit/ledger.js";
 import { InvalidInputError, NotFoundError, TenureError } from "../../shared/errors.js";
 import { newId } from "../../shared/ids.js";
 import type { ApiTokenRecord, ApiTokenRepository } from "../../store/api-token-repository.js";
+import { identityRepository } from "../../store/identity-repository.js";
 import type { Db } from "../../store/schema-types.js";
 import { UnauthenticatedError } from "./auth-errors.js";
 import { isPlatformRole, PLATFORM_ROLES, type PlatformRole } from "./platform-roles.js";
@@ -90,6 +91,8 @@ export function createTokenService(deps: TokenServiceDeps) {
       role: string;
       expiresAt: Date | null;
       actor: string;
+      /** The identity the token stands for: its id, HR key or email; it must not be terminated. */
+      identity?: string;
     }): Promise<CreatedToken> {
       if (!NAME_PATTERN.test(input.name)) {
         throw new InvalidInputError(
@@ -98,6 +101,19 @@ export function createTokenService(deps: TokenServiceDeps) {
       }
       if (!isPlatformRole(input.role)) {
         throw new InvalidInputError(`role "${input.role}" is not one of ${PLATFORM_ROLES.join(", ")}`);
+      }
+      let identityId: string | null = null;
+      if (input.identity !== undefined) {
+        const identity = await identityRepository.resolve(db, input.identity);
+        if (identity === undefined) {
+          throw new InvalidInputError(
+            `--identity ${input.identity}: no identity has this id, HR key or email`,
+          );
+        }
+        if (identity.state === "terminated" || identity.state === "deleted") {
+          throw new InvalidInputError(`--identity ${input.identity}: the identity is ${identity.state}`);
+        }
+        identityId = identity.id;
       }
       const at = now();
       const token = `${TOKEN_PREFIX}${randomBytes(32).toString("base64url")}`;
@@ -111,6 +127,7 @@ export function createTokenService(deps: TokenServiceDeps) {
         expiresAt: input.expiresAt?.toISOString() ?? null,
         revokedAt: null,
         lastUsedAt: null,
+        identityId,
       };
       const taken = () =>
         new TenureError(
@@ -134,6 +151,7 @@ export function createTokenService(deps: TokenServiceDeps) {
               role: record.role,
               prefix: record.prefix,
               expiresAt: record.expiresAt,
+              identity: record.identityId,
             },
           },
         ]);
@@ -194,13 +212,26 @@ export function createTokenService(deps: TokenServiceDeps) {
       }
       if (!isPlatformRole(record.role))
         throw new UnauthenticatedError("the bearer token's role is not known");
+      if (record.identityId !== null) {
+        // A person's token goes with the rest of their access.
+        const identity = await identityRepository.findById(db, record.identityId);
+        if (identity === undefined || identity.state === "terminated" || identity.state === "deleted") {
+          throw new UnauthenticatedError("the bearer token's identity has left");
+        }
+      }
       await tokens.touch(
         db,
         record.id,
         at.toISOString(),
         new Date(at.getTime() - TOUCH_INTERVAL_MS).toISOString(),
       );
-      return { tokenId: record.id, name: record.name, role: record.role, actor: `token:${record.name}` };
+      return {
+        tokenId: record.id,
+        name: record.name,
+        role: record.role,
+        actor: `token:${record.name}`,
+        identityId: record.identityId,
+      };
     },
   };
 }

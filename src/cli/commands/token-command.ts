@@ -19,26 +19,37 @@ export function registerToken(program: Command): void {
     .requiredOption("--name <name>", "a name to tell it apart, unique among live tokens")
     .requiredOption("--role <role>", `its platform role (${PLATFORM_ROLES.join(", ")})`)
     .option("--expires <when>", "when it stops working: 90d, 12h, 4w, a date, or never", "never")
-    .action(async (opts: { name: string; role: string; expires: string }, cmd: Command) => {
-      const g = globalOptions(cmd);
-      const o = outputFor(g);
-      const created = await withStore(g, ({ store }) =>
-        tokenService(store).create({
-          name: opts.name,
-          role: opts.role,
-          expiresAt: parseExpiry(opts.expires, now()),
-          actor: cliActor(),
-        }),
-      );
-      if (o.json) {
-        printJson(o, { token: created.token, ...created.record });
-        return;
-      }
-      const r = created.record;
-      println(o, `token ${r.name} created (role ${r.role}, expires ${r.expiresAt ?? "never"}, id ${r.id}):`);
-      println(o, created.token);
-      println(o, "Store it now: it is shown only this once. Send it as `Authorization: Bearer <token>`.");
-    });
+    .option(
+      "--identity <ref>",
+      "the person it stands for (id, HR key or email): it acts as them, and stops when they leave",
+    )
+    .action(
+      async (opts: { name: string; role: string; expires: string; identity?: string }, cmd: Command) => {
+        const g = globalOptions(cmd);
+        const o = outputFor(g);
+        const created = await withStore(g, ({ store }) =>
+          tokenService(store).create({
+            name: opts.name,
+            role: opts.role,
+            expiresAt: parseExpiry(opts.expires, now()),
+            actor: cliActor(),
+            ...(opts.identity !== undefined ? { identity: opts.identity } : {}),
+          }),
+        );
+        if (o.json) {
+          printJson(o, { token: created.token, ...created.record });
+          return;
+        }
+        const r = created.record;
+        const who = r.identityId !== null ? `, for identity ${opts.identity}` : "";
+        println(
+          o,
+          `token ${r.name} created (role ${r.role}${who}, expires ${r.expiresAt ?? "never"}, id ${r.id}):`,
+        );
+        println(o, created.token);
+        println(o, "Store it now: it is shown only this once. Send it as `Authorization: Bearer <token>`.");
+      },
+    );
 
   token
     .command("list")

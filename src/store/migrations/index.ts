@@ -16,6 +16,7 @@ import * as consoleSessions from "./2026-12-03T13-00-console-sessions.js";
 import * as identitySearchIndex from "./2026-12-04T00-00-identity-search-index.js";
 import * as listIndexes from "./2026-12-04T00-30-list-indexes.js";
 import * as accessRequests from "./2026-12-04T01-00-access-requests.js";
+import * as tokenIdentity from "./2026-12-04T01-30-token-identity.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -36,6 +37,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-04T00-00-identity-search-index": identitySearchIndex,
   "2026-12-04T00-30-list-indexes": listIndexes,
   "2026-12-04T01-00-access-requests": accessRequests,
+  "2026-12-04T01-30-token-identity": tokenIdentity,
 };
 
 export const migrationProvider: MigrationProvider = {
