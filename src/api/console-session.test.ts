@@ -10,6 +10,7 @@ import { type ApiFixture, apiFixture, bearer, makeDeadOperation } from "../../te
 import { storeFactories } from "../../test/helpers/databases.js";
 import { storeSnapshot } from "../../test/helpers/store-snapshot.js";
 import { appendEvent, queryEvents } from "../audit/ledger.js";
+import type { LifecycleState } from "../domain/identity-types.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { operationRepository } from "../store/operation-repository.js";
 import { createSessionService } from "./auth/session-service.js";
@@ -22,6 +23,19 @@ describe.each(await storeFactories())("console sessions on %s", (_kind, makeStor
     f = await apiFixture(makeStore);
   });
   afterAll(() => f.dispose());
+
+  /** Runs `fn` while the identity `key` is in `state`, then puts its state back. */
+  async function whileIn<T>(key: string, state: LifecycleState, fn: () => Promise<T>): Promise<T> {
+    const identity = (await identityRepository.resolve(f.store.db, key))!;
+    const set = (to: LifecycleState) =>
+      f.store.db.updateTable("identities").set({ state: to }).where("id", "=", identity.id).execute();
+    await set(state);
+    try {
+      return await fn();
+    } finally {
+      await set(identity.state);
+    }
+  }
 
   const sessions = () => createSessionService({ db: f.store.db, now: () => f.clock.now, sessionHours: 8 });
 
@@ -153,7 +167,7 @@ describe.each(await storeFactories())("console sessions on %s", (_kind, makeStor
     expect((await f.app.inject({ url: `/auth/link/${"B".repeat(43)}` })).statusCode).toBe(404);
   });
 
-  it("a session bound to an identity ends when that identity is terminated", async () => {
+  it("a session bound to an identity ends when that identity is terminated or deleted", async () => {
     const grace = (await identityRepository.resolve(f.store.db, "E2"))!;
     const { secret } = await sessions().start({
       name: "Grace Hopper",
@@ -165,20 +179,12 @@ describe.each(await storeFactories())("console sessions on %s", (_kind, makeStor
     const headers = { cookie: `tenure_session=${secret}` };
     const me = await f.app.inject({ url: "/api/session", headers });
     expect(me.json().identity).toEqual({ id: grace.id, sourceKey: "E2", displayName: "Grace Hopper" });
-    await f.store.db
-      .updateTable("identities")
-      .set({ state: "terminated" })
-      .where("id", "=", grace.id)
-      .execute();
-    try {
-      expect((await f.app.inject({ url: "/api/session", headers })).statusCode).toBe(401);
-    } finally {
-      await f.store.db
-        .updateTable("identities")
-        .set({ state: grace.state })
-        .where("id", "=", grace.id)
-        .execute();
+    for (const gone of ["terminated", "deleted"] as const) {
+      await whileIn("E2", gone, async () => {
+        expect((await f.app.inject({ url: "/api/session", headers })).statusCode, gone).toBe(401);
+      });
     }
+    expect((await f.app.inject({ url: "/api/session", headers })).statusCode).toBe(200);
   });
 
   it("a token bound to an identity signs in as that person, and stops working when they leave", async () => {
@@ -205,21 +211,12 @@ describe.each(await storeFactories())("console sessions on %s", (_kind, makeStor
     const created = await queryEvents(f.store.db, { action: "token.created", limit: 1000 });
     expect(created.at(-1)?.details).toMatchObject({ identity: grace.id });
     expect(JSON.stringify(created)).not.toContain(token);
-    await f.store.db
-      .updateTable("identities")
-      .set({ state: "terminated" })
-      .where("id", "=", grace.id)
-      .execute();
-    try {
-      const refused = await f.app.inject({ url: "/api/identities", headers: bearer(token) });
-      expect(refused.statusCode).toBe(401);
-      expect(refused.json().error.message).toContain("identity has left");
-    } finally {
-      await f.store.db
-        .updateTable("identities")
-        .set({ state: grace.state })
-        .where("id", "=", grace.id)
-        .execute();
+    for (const gone of ["terminated", "deleted"] as const) {
+      await whileIn("E2", gone, async () => {
+        const refused = await f.app.inject({ url: "/api/identities", headers: bearer(token) });
+        expect(refused.statusCode, gone).toBe(401);
+        expect(refused.json().error.message).toContain("identity has left");
+      });
     }
   });
 
@@ -230,20 +227,12 @@ describe.each(await storeFactories())("console sessions on %s", (_kind, makeStor
     expect(before.identities.total).toBe(4);
     expect(before.leavers.withEnabledAccounts).toBe(0);
     expect(before.systems.map((s: { name: string }) => s.name)).toEqual(["app"]);
-    const ada = (await identityRepository.resolve(f.store.db, "E1"))!;
-    await f.store.db
-      .updateTable("identities")
-      .set({ state: "terminated" })
-      .where("id", "=", ada.id)
-      .execute();
-    try {
+    await whileIn("E1", "terminated", async () => {
       const after = await get();
       expect(after.leavers.withEnabledAccounts).toBe(1);
       expect(after.leavers.items[0]).toMatchObject({ sourceKey: "E1", accounts: [{ system: "app" }] });
       expect(after.identities.byState.terminated).toBe((before.identities.byState.terminated ?? 0) + 1);
-    } finally {
-      await f.store.db.updateTable("identities").set({ state: ada.state }).where("id", "=", ada.id).execute();
-    }
+    });
     expect(
       (await f.app.inject({ url: "/api/dashboard", headers: bearer(f.tokenFor.requester) })).statusCode,
     ).toBe(403);

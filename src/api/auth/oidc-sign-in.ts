@@ -1,4 +1,5 @@
 import * as oidc from "openid-client";
+import { isGone } from "../../domain/lifecycle.js";
 import type { ConsoleOidcConfig } from "../../policy/config-types.js";
 import { TenureError } from "../../shared/errors.js";
 import { identityRepository } from "../../store/identity-repository.js";
@@ -115,7 +116,7 @@ export function createOidcSignIn(settings: ConsoleOidcConfig, db: Db) {
       );
     }
     const found = await identityRepository.findByMatch(db, settings.match.attribute, named);
-    const live = found.filter((i) => i.state !== "terminated");
+    const live = found.filter((i) => !isGone(i.state));
     if (live.length === 0) {
       throw new SignInRefusedError(
         found.length > 0

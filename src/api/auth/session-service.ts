@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes, timingSafeEqual } from "node:crypto";
 import { appendEvents } from "../../audit/ledger.js";
 import { NotFoundError } from "../../shared/errors.js";
 import { newId } from "../../shared/ids.js";
@@ -7,18 +7,13 @@ import {
   consoleSessionRepository,
   type SignInMethod,
 } from "../../store/console-session-repository.js";
-import { identityRepository } from "../../store/identity-repository.js";
 import type { Db } from "../../store/schema-types.js";
 import { UnauthenticatedError } from "./auth-errors.js";
 import { isPlatformRole, type PlatformRole } from "./platform-roles.js";
-import type { Principal } from "./token-service.js";
+import { hashToken, identityHasLeft, type Principal } from "./token-service.js";
 
 /** 32 random bytes in base64url: what the session cookie and a sign-in link carry. */
 const SECRET_PATTERN = /^[A-Za-z0-9_-]{43}$/;
-
-function sha256(value: string): string {
-  return createHash("sha256").update(value, "utf8").digest("hex");
-}
 
 function randomSecret(): string {
   return randomBytes(32).toString("base64url");
@@ -43,6 +38,7 @@ export interface StartedSession {
 /** The principal of a console session: what routes see, plus the CSRF token the console must echo. */
 export interface SessionPrincipal extends Principal {
   sessionId: string;
+  via: SignInMethod;
   csrfToken: string;
   expiresAt: string;
 }
@@ -57,7 +53,7 @@ export interface SessionServiceDeps {
 /**
  * Console sessions: started after a token, an OpenID Connect sign-in or a one-time link has proved who
  * someone is; named by a random secret in an http-only cookie (only its SHA-256 is stored); ended by
- * signing out or by time. A session bound to an identity ends as soon as that identity is terminated:
+ * signing out or by time. A session bound to an identity ends as soon as that identity is terminated or deleted:
  * a leaver's console access goes with the rest of their access. Starting and ending are audited
  * (`session.started`, `session.ended`), as is making a sign-in link (`sign-in-link.created`).
  */
@@ -80,7 +76,7 @@ export function createSessionService(deps: SessionServiceDeps) {
       endedAt: null,
     };
     await db.transaction().execute(async (trx) => {
-      await consoleSessionRepository.insert(trx, record, sha256(secret));
+      await consoleSessionRepository.insert(trx, record, hashToken(secret));
       await appendEvents(trx, [
         {
           time: record.createdAt,
@@ -111,7 +107,7 @@ export function createSessionService(deps: SessionServiceDeps) {
     async authenticate(cookieValue: string): Promise<SessionPrincipal> {
       const signedOut = () => new UnauthenticatedError("the console session has ended: sign in again");
       if (!SECRET_PATTERN.test(cookieValue)) throw signedOut();
-      const computed = sha256(cookieValue);
+      const computed = hashToken(cookieValue);
       const match = await consoleSessionRepository.findByHash(db, computed);
       if (
         match === undefined ||
@@ -122,16 +118,14 @@ export function createSessionService(deps: SessionServiceDeps) {
       const { record } = match;
       if (record.endedAt !== null || Date.parse(record.expiresAt) <= now().getTime()) throw signedOut();
       if (!isPlatformRole(record.role)) throw signedOut();
-      if (record.identityId !== null) {
-        const identity = await identityRepository.findById(db, record.identityId);
-        if (identity === undefined || identity.state === "terminated") throw signedOut();
-      }
+      if (record.identityId !== null && (await identityHasLeft(db, record.identityId))) throw signedOut();
       return {
         tokenId: record.id,
         sessionId: record.id,
         name: record.name,
         role: record.role,
         actor: `${record.via}:${record.name}`,
+        via: record.via,
         identityId: record.identityId,
         csrfToken: record.csrfToken,
         expiresAt: record.expiresAt,
@@ -176,7 +170,7 @@ export function createSessionService(deps: SessionServiceDeps) {
         expiresAt: new Date(at.getTime() + input.minutes * 60_000).toISOString(),
       };
       await db.transaction().execute(async (trx) => {
-        await consoleSessionRepository.insertLink(trx, link, sha256(code));
+        await consoleSessionRepository.insertLink(trx, link, hashToken(code));
         await appendEvents(trx, [
           {
             time: link.createdAt,
@@ -199,7 +193,7 @@ export function createSessionService(deps: SessionServiceDeps) {
       const refused = () =>
         new NotFoundError("this sign-in link is unknown, used already or expired: ask for a new one");
       if (!SECRET_PATTERN.test(code)) throw refused();
-      const link = await consoleSessionRepository.consumeLink(db, sha256(code), now().toISOString());
+      const link = await consoleSessionRepository.consumeLink(db, hashToken(code), now().toISOString());
       if (link === undefined || !isPlatformRole(link.role)) throw refused();
       return start({
         name: link.name,

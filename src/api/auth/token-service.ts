@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { appendEvents } from "../../audit/ledger.js";
+import { isGone } from "../../domain/lifecycle.js";
 import { InvalidInputError, NotFoundError, TenureError } from "../../shared/errors.js";
 import { newId } from "../../shared/ids.js";
 import type { ApiTokenRecord, ApiTokenRepository } from "../../store/api-token-repository.js";
@@ -42,7 +43,16 @@ export interface TokenServiceDeps {
   now: () => Date;
 }
 
-/** The hex SHA-256 of a token: what the store keeps. */
+/**
+ * Whether the identity a token or a console session stands for has left (terminated, deleted or gone
+ * from the store): a person's credentials go with the rest of their access.
+ */
+export async function identityHasLeft(db: Db, identityId: string): Promise<boolean> {
+  const identity = await identityRepository.findById(db, identityId);
+  return identity === undefined || isGone(identity.state);
+}
+
+/** The hex SHA-256 of a token (or any secret Tenure keeps only hashed): what the store keeps. */
 export function hashToken(token: string): string {
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
@@ -110,7 +120,7 @@ export function createTokenService(deps: TokenServiceDeps) {
             `--identity ${input.identity}: no identity has this id, HR key or email`,
           );
         }
-        if (identity.state === "terminated" || identity.state === "deleted") {
+        if (isGone(identity.state)) {
           throw new InvalidInputError(`--identity ${input.identity}: the identity is ${identity.state}`);
         }
         identityId = identity.id;
@@ -212,12 +222,8 @@ export function createTokenService(deps: TokenServiceDeps) {
       }
       if (!isPlatformRole(record.role))
         throw new UnauthenticatedError("the bearer token's role is not known");
-      if (record.identityId !== null) {
-        // A person's token goes with the rest of their access.
-        const identity = await identityRepository.findById(db, record.identityId);
-        if (identity === undefined || identity.state === "terminated" || identity.state === "deleted") {
-          throw new UnauthenticatedError("the bearer token's identity has left");
-        }
+      if (record.identityId !== null && (await identityHasLeft(db, record.identityId))) {
+        throw new UnauthenticatedError("the bearer token's identity has left");
       }
       await tokens.touch(
         db,
