@@ -5,7 +5,7 @@ import { identityRepository } from "../../store/identity-repository.js";
 import { UnauthenticatedError } from "../auth/auth-errors.js";
 import { sessionPrincipal } from "../auth/auth-hooks.js";
 import { type PendingSignIn, SignInRefusedError } from "../auth/oidc-sign-in.js";
-import { PERMISSIONS, PLATFORM_ROLES, roleAllows } from "../auth/platform-roles.js";
+import { PERMISSIONS, PLATFORM_ROLES, type PlatformRole, roleAllows } from "../auth/platform-roles.js";
 import {
   clearSessionCookie,
   readSessionCookie,
@@ -35,15 +35,19 @@ const sessionSchema = z
 
 type SessionView = z.output<typeof sessionSchema>;
 
-async function viewOf(
-  deps: RouteDeps,
-  p: Omit<SessionPrincipal, "expiresAt"> & { expiresAt: string | null },
-  via: SessionView["via"],
-): Promise<SessionView> {
+/** Who is signed in, as the console is told: a session's record, or a bearer token's (no CSRF token, no end). */
+interface SignedInAs {
+  name: string;
+  role: PlatformRole;
+  identityId: string | null;
+  via: SessionView["via"];
+  csrfToken: string;
+  expiresAt: string | null;
+}
+
+async function viewOf(deps: RouteDeps, p: SignedInAs): Promise<SessionView> {
   const identity =
-    p.identityId !== undefined && p.identityId !== null
-      ? await identityRepository.findById(deps.store.db, p.identityId)
-      : undefined;
+    p.identityId !== null ? await identityRepository.findById(deps.store.db, p.identityId) : undefined;
   return {
     name: p.name,
     role: p.role,
@@ -52,7 +56,7 @@ async function viewOf(
       identity === undefined
         ? null
         : { id: identity.id, sourceKey: identity.sourceKey, displayName: identity.attributes.displayName },
-    via,
+    via: p.via,
     csrfToken: p.csrfToken,
     expiresAt: p.expiresAt,
   };
@@ -117,7 +121,7 @@ export const sessionRoutes: RouteModule = async (app, deps) => {
         actor: token.actor,
       });
       await signedIn(reply, request, secret, record.expiresAt);
-      return viewOf(deps, { ...token, ...sessionFields(record) }, "token");
+      return viewOf(deps, { ...record, role: token.role });
     },
   );
 
@@ -135,14 +139,16 @@ export const sessionRoutes: RouteModule = async (app, deps) => {
       const principal = request.principal!;
       if ("sessionId" in principal) {
         const session = principal as SessionPrincipal;
-        return viewOf(deps, session, viaOf(session));
+        return viewOf(deps, { ...session, identityId: session.identityId ?? null });
       }
       // A script with a token asks who it is: no session, so no CSRF token and no end.
-      return viewOf(
-        deps,
-        { ...principal, sessionId: principal.tokenId, csrfToken: "", expiresAt: null },
-        "token",
-      );
+      return viewOf(deps, {
+        ...principal,
+        identityId: principal.identityId ?? null,
+        via: "token",
+        csrfToken: "",
+        expiresAt: null,
+      });
     },
   );
 
@@ -250,15 +256,6 @@ function refuseSignIn(reply: FastifyReply, request: FastifyRequest, message: str
     maxAge: 60,
   });
   return reply.redirect("/", 303);
-}
-
-function sessionFields(record: { id: string; csrfToken: string; expiresAt: string }) {
-  return { sessionId: record.id, csrfToken: record.csrfToken, expiresAt: record.expiresAt };
-}
-
-function viaOf(p: SessionPrincipal): SessionView["via"] {
-  const via = p.actor.slice(0, p.actor.indexOf(":"));
-  return via === "oidc" || via === "link" ? via : "token";
 }
 
 /** A secret for signing the short-lived sign-in cookie: new at every start, which only ends sign-ins in flight. */
