@@ -1,19 +1,18 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { useSearchParams } from "react-router";
 import { api, unwrap } from "../api/client.js";
-import { EventDetails } from "../components/event-details.js";
+import { EventTable } from "../components/event-table.js";
 import { Pager } from "../components/pager.js";
-import { Empty, ErrorMessage, Loading, PageTitle, TableRegion, Time } from "../components/states.js";
+import { QueryView } from "../components/query-view.js";
+import { PageTitle } from "../components/states.js";
+import { useUrlParams } from "../components/url-params.js";
 
 const FIELDS = ["identity", "action", "since", "until"] as const;
 type Field = (typeof FIELDS)[number];
 
 /** The audit ledger, searched by identity, action and time; oldest first, a page at a time. */
 export default function AuditLog() {
-  const [params, setParams] = useSearchParams();
-  const value = (f: Field) => params.get(f) ?? "";
-  const cursor = params.get("cursor") ?? undefined;
+  const { value, cursor, filter, page } = useUrlParams();
   const [draft, setDraft] = useState<Record<Field, string>>({
     identity: value("identity"),
     action: value("action"),
@@ -34,9 +33,7 @@ export default function AuditLog() {
 
   function apply(event: FormEvent) {
     event.preventDefault();
-    const next = new URLSearchParams();
-    for (const f of FIELDS) if (draft[f].trim() !== "") next.set(f, draft[f].trim());
-    setParams(next);
+    filter(draft);
   }
 
   const labels: Record<Field, string> = {
@@ -63,57 +60,19 @@ export default function AuditLog() {
         ))}
         <button type="submit">Search</button>
       </form>
-      {events.isPending ? (
-        <Loading what="audit events" />
-      ) : events.isError ? (
-        <ErrorMessage error={events.error} what="audit events" />
-      ) : events.data.items.length === 0 ? (
-        <Empty>No event matches.</Empty>
-      ) : (
-        <>
-          <TableRegion label="Audit events">
-            <table aria-busy={events.isFetching}>
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">When</th>
-                  <th scope="col">Who</th>
-                  <th scope="col">Action</th>
-                  <th scope="col">Subject</th>
-                  <th scope="col">Details</th>
-                </tr>
-              </thead>
-              <tbody>
-                {events.data.items.map((e) => (
-                  <tr key={e.seq}>
-                    <td>{e.seq}</td>
-                    <td>
-                      <Time iso={e.time} />
-                    </td>
-                    <td>{e.actor}</td>
-                    <td>{e.action}</td>
-                    <td>{e.subject}</td>
-                    <td className="details">
-                      <EventDetails summary={e.summary} details={e.details} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableRegion>
-          <Pager
-            label="Audit events"
-            cursor={cursor}
-            nextCursor={events.data.nextCursor}
-            onPage={(next) => {
-              const p = new URLSearchParams(params);
-              if (next === undefined) p.delete("cursor");
-              else p.set("cursor", next);
-              setParams(p);
-            }}
-          />
-        </>
-      )}
+      <QueryView
+        query={events}
+        what="audit events"
+        isEmpty={(d) => d.items.length === 0}
+        empty="No event matches."
+      >
+        {(d) => (
+          <>
+            <EventTable events={d.items} label="Audit events" ledger busy={events.isFetching} />
+            <Pager label="Audit events" cursor={cursor} nextCursor={d.nextCursor} onPage={page} />
+          </>
+        )}
+      </QueryView>
     </>
   );
 }

@@ -1,10 +1,9 @@
 import { useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { api, unwrap } from "../api/client.js";
+import { LIFECYCLE_STATES } from "../components/lifecycle.js";
 import { Empty, ErrorMessage, Loading, PageTitle, TableRegion, Time } from "../components/states.js";
 import { useSession } from "../session.js";
-
-const STATES = ["prehire", "active", "suspended", "terminated", "deleted"] as const;
 
 /** The state of the installation at a glance: what needs someone's attention comes first. */
 export default function Dashboard() {
@@ -55,7 +54,7 @@ export default function Dashboard() {
         <section className="tile" aria-labelledby="identities-title">
           <h2 id="identities-title">Identities ({d.identities.total})</h2>
           <dl className="counts">
-            {STATES.map((state) => (
+            {LIFECYCLE_STATES.map((state) => (
               <div key={state}>
                 <dt>
                   <Link to={`/identities?state=${state}`}>{state}</Link>

@@ -1,21 +1,21 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
-import { Link, useSearchParams } from "react-router";
+import { Link } from "react-router";
 import { api, unwrap } from "../api/client.js";
+import { LIFECYCLE_STATES, type LifecycleState } from "../components/lifecycle.js";
 import { Pager } from "../components/pager.js";
-import { Empty, ErrorMessage, Loading, PageTitle, TableRegion, Time } from "../components/states.js";
+import { QueryView } from "../components/query-view.js";
+import { PageTitle, TableRegion, Time } from "../components/states.js";
+import { useUrlParams } from "../components/url-params.js";
 
-const STATES = ["prehire", "active", "suspended", "terminated", "deleted"] as const;
-type State = (typeof STATES)[number];
 const PAGE = 50;
 
 /** Identities: searched and filtered by the server, a page at a time; the URL holds the filters. */
 export default function Identities() {
-  const [params, setParams] = useSearchParams();
-  const q = params.get("q") ?? "";
-  const state = params.get("state") ?? "";
-  const department = params.get("department") ?? "";
-  const cursor = params.get("cursor") ?? undefined;
+  const { value, cursor, filter, page } = useUrlParams();
+  const q = value("q");
+  const state = value("state");
+  const department = value("department");
   const [draft, setDraft] = useState({ q, state, department });
 
   const list = useQuery({
@@ -27,7 +27,9 @@ export default function Identities() {
             query: {
               limit: PAGE,
               ...(q !== "" ? { q } : {}),
-              ...(STATES.includes(state as State) ? { state: state as State } : {}),
+              ...(LIFECYCLE_STATES.includes(state as LifecycleState)
+                ? { state: state as LifecycleState }
+                : {}),
               ...(department !== "" ? { department } : {}),
               ...(cursor !== undefined ? { cursor } : {}),
             },
@@ -39,16 +41,7 @@ export default function Identities() {
 
   function apply(event: FormEvent) {
     event.preventDefault();
-    const next = new URLSearchParams();
-    for (const [key, value] of Object.entries(draft)) if (value.trim() !== "") next.set(key, value.trim());
-    setParams(next);
-  }
-
-  function page(next: string | undefined) {
-    const p = new URLSearchParams(params);
-    if (next === undefined) p.delete("cursor");
-    else p.set("cursor", next);
-    setParams(p);
+    filter(draft);
   }
 
   return (
@@ -73,7 +66,7 @@ export default function Identities() {
             onChange={(e) => setDraft({ ...draft, state: e.target.value })}
           >
             <option value="">any</option>
-            {STATES.map((s) => (
+            {LIFECYCLE_STATES.map((s) => (
               <option key={s} value={s}>
                 {s}
               </option>
@@ -90,49 +83,50 @@ export default function Identities() {
         </div>
         <button type="submit">Search</button>
       </form>
-      {list.isPending ? (
-        <Loading what="identities" />
-      ) : list.isError ? (
-        <ErrorMessage error={list.error} what="identities" />
-      ) : list.data.items.length === 0 ? (
-        <Empty>No identity matches.</Empty>
-      ) : (
-        <>
-          <TableRegion label="Identities found">
-            <table aria-busy={list.isFetching}>
-              <thead>
-                <tr>
-                  <th scope="col">HR key</th>
-                  <th scope="col">Name</th>
-                  <th scope="col">Email</th>
-                  <th scope="col">Department</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Since</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((i) => (
-                  <tr key={i.id}>
-                    <td>
-                      <Link to={`/identities/${encodeURIComponent(i.sourceKey)}`}>{i.sourceKey}</Link>
-                    </td>
-                    <td>{i.attributes.displayName}</td>
-                    <td>{i.attributes.email ?? "—"}</td>
-                    <td>{i.attributes.department ?? "—"}</td>
-                    <td>
-                      <span className={`badge state-${i.state}`}>{i.state}</span>
-                    </td>
-                    <td>
-                      <Time iso={i.stateSince} />
-                    </td>
+      <QueryView
+        query={list}
+        what="identities"
+        isEmpty={(d) => d.items.length === 0}
+        empty="No identity matches."
+      >
+        {(d) => (
+          <>
+            <TableRegion label="Identities found">
+              <table aria-busy={list.isFetching}>
+                <thead>
+                  <tr>
+                    <th scope="col">HR key</th>
+                    <th scope="col">Name</th>
+                    <th scope="col">Email</th>
+                    <th scope="col">Department</th>
+                    <th scope="col">State</th>
+                    <th scope="col">Since</th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableRegion>
-          <Pager label="Identities" cursor={cursor} nextCursor={list.data.nextCursor} onPage={page} />
-        </>
-      )}
+                </thead>
+                <tbody>
+                  {d.items.map((i) => (
+                    <tr key={i.id}>
+                      <td>
+                        <Link to={`/identities/${encodeURIComponent(i.sourceKey)}`}>{i.sourceKey}</Link>
+                      </td>
+                      <td>{i.attributes.displayName}</td>
+                      <td>{i.attributes.email ?? "—"}</td>
+                      <td>{i.attributes.department ?? "—"}</td>
+                      <td>
+                        <span className={`badge state-${i.state}`}>{i.state}</span>
+                      </td>
+                      <td>
+                        <Time iso={i.stateSince} />
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </TableRegion>
+            <Pager label="Identities" cursor={cursor} nextCursor={d.nextCursor} onPage={page} />
+          </>
+        )}
+      </QueryView>
     </>
   );
 }

@@ -2,10 +2,11 @@ import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { api, unwrap } from "../api/client.js";
-import { EventDetails } from "../components/event-details.js";
+import { EventTable } from "../components/event-table.js";
 import { LineageList } from "../components/lineage.js";
 import { Pager } from "../components/pager.js";
-import { Empty, ErrorMessage, Loading, PageTitle, TableRegion, Time } from "../components/states.js";
+import { QueryView } from "../components/query-view.js";
+import { ErrorMessage, Loading, PageTitle, TableRegion, Time } from "../components/states.js";
 import { useSession } from "../session.js";
 
 /** One identity: attributes, access with why (lineage), and the ledger's timeline. */
@@ -80,37 +81,38 @@ function Access({ ident }: { ident: string }) {
   return (
     <section aria-labelledby="access-title">
       <h2 id="access-title">Access and why</h2>
-      {access.isPending ? (
-        <Loading what="access" />
-      ) : access.isError ? (
-        <ErrorMessage error={access.error} what="access" />
-      ) : access.data.entries.length === 0 ? (
-        <Empty>No role, account or entitlement is desired for this identity.</Empty>
-      ) : (
-        <TableRegion label="Access with lineage">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Kind</th>
-                <th scope="col">What</th>
-                <th scope="col">Why (lineage)</th>
-              </tr>
-            </thead>
-            <tbody>
-              {access.data.entries.map((e, n) => (
-                // biome-ignore lint/suspicious/noArrayIndexKey: entries are a fixed list in the explanation's order
-                <tr key={n}>
-                  <td>{e.kind}</td>
-                  <td>{e.line}</td>
-                  <td>
-                    <LineageList lineage={e.lineage ?? []} fallback="—" />
-                  </td>
+      <QueryView
+        query={access}
+        what="access"
+        isEmpty={(d) => d.entries.length === 0}
+        empty="No role, account or entitlement is desired for this identity."
+      >
+        {(d) => (
+          <TableRegion label="Access with lineage">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Kind</th>
+                  <th scope="col">What</th>
+                  <th scope="col">Why (lineage)</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableRegion>
-      )}
+              </thead>
+              <tbody>
+                {d.entries.map((e, n) => (
+                  // biome-ignore lint/suspicious/noArrayIndexKey: entries are a fixed list in the explanation's order
+                  <tr key={n}>
+                    <td>{e.kind}</td>
+                    <td>{e.line}</td>
+                    <td>
+                      <LineageList lineage={e.lineage ?? []} fallback="—" />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </TableRegion>
+        )}
+      </QueryView>
     </section>
   );
 }
@@ -135,43 +137,19 @@ function Timeline({ ident }: { ident: string }) {
           <Link to={`/audit?identity=${encodeURIComponent(ident)}`}>Open in the audit log</Link>
         </p>
       )}
-      {timeline.isPending ? (
-        <Loading what="the timeline" />
-      ) : timeline.isError ? (
-        <ErrorMessage error={timeline.error} what="the timeline" />
-      ) : timeline.data.items.length === 0 ? (
-        <Empty>No event concerns this identity.</Empty>
-      ) : (
-        <>
-          <TableRegion label="Timeline">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Who</th>
-                  <th scope="col">What</th>
-                  <th scope="col">Details</th>
-                </tr>
-              </thead>
-              <tbody>
-                {timeline.data.items.map((e) => (
-                  <tr key={e.seq}>
-                    <td>
-                      <Time iso={e.time} />
-                    </td>
-                    <td>{e.actor}</td>
-                    <td>{e.action}</td>
-                    <td className="details">
-                      <EventDetails summary={e.summary} details={e.details} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableRegion>
-          <Pager label="Timeline" cursor={cursor} nextCursor={timeline.data.nextCursor} onPage={setCursor} />
-        </>
-      )}
+      <QueryView
+        query={timeline}
+        what="the timeline"
+        isEmpty={(d) => d.items.length === 0}
+        empty="No event concerns this identity."
+      >
+        {(d) => (
+          <>
+            <EventTable events={d.items} label="Timeline" />
+            <Pager label="Timeline" cursor={cursor} nextCursor={d.nextCursor} onPage={setCursor} />
+          </>
+        )}
+      </QueryView>
     </section>
   );
 }

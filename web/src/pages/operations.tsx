@@ -1,11 +1,13 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { Link, useSearchParams } from "react-router";
+import { Link } from "react-router";
 import { api, type Schemas, unwrap } from "../api/client.js";
 import { ConfirmDialog } from "../components/confirm-dialog.js";
 import { LineageList } from "../components/lineage.js";
 import { Pager } from "../components/pager.js";
-import { Empty, ErrorMessage, Loading, PageTitle, TableRegion, Time } from "../components/states.js";
+import { QueryView } from "../components/query-view.js";
+import { PageTitle, TableRegion, Time } from "../components/states.js";
+import { useUrlParams } from "../components/url-params.js";
 import { useSession } from "../session.js";
 
 const STATES = ["pending", "running", "awaiting", "succeeded", "failed", "dead"] as const;
@@ -16,10 +18,9 @@ type Operation = Schemas["OperationInput"];
 export default function Operations() {
   const { can } = useSession();
   const client = useQueryClient();
-  const [params, setParams] = useSearchParams();
-  const state = params.get("state") ?? "";
-  const system = params.get("system") ?? "";
-  const cursor = params.get("cursor") ?? undefined;
+  const { value, cursor, filter, page } = useUrlParams();
+  const state = value("state");
+  const system = value("system");
   const [retrying, setRetrying] = useState<Operation | null>(null);
   const [done, setDone] = useState<string | null>(null);
 
@@ -50,21 +51,13 @@ export default function Operations() {
     },
   });
 
-  function filter(key: string, value: string) {
-    const p = new URLSearchParams(params);
-    p.delete("cursor");
-    if (value === "") p.delete(key);
-    else p.set(key, value);
-    setParams(p);
-  }
-
   return (
     <>
       <PageTitle>Operations</PageTitle>
       <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Operation filters">
         <div>
           <label htmlFor="op-state">State</label>
-          <select id="op-state" value={state} onChange={(e) => filter("state", e.target.value)}>
+          <select id="op-state" value={state} onChange={(e) => filter({ state: e.target.value })}>
             <option value="">any</option>
             {STATES.map((s) => (
               <option key={s} value={s}>
@@ -75,95 +68,87 @@ export default function Operations() {
         </div>
         <div>
           <label htmlFor="op-system">System</label>
-          <input
-            id="op-system"
-            defaultValue={system}
-            onBlur={(e) => filter("system", e.target.value.trim())}
-          />
+          <input id="op-system" defaultValue={system} onBlur={(e) => filter({ system: e.target.value })} />
         </div>
       </form>
       <div role="status" aria-live="polite">
         {done}
       </div>
-      {list.isPending ? (
-        <Loading what="operations" />
-      ) : list.isError ? (
-        <ErrorMessage error={list.error} what="operations" />
-      ) : list.data.items.length === 0 ? (
-        <Empty>No operation{state !== "" ? ` is ${state}` : ""}.</Empty>
-      ) : (
-        <>
-          <TableRegion label="Operations">
-            <table aria-busy={list.isFetching}>
-              <thead>
-                <tr>
-                  <th scope="col">#</th>
-                  <th scope="col">System</th>
-                  <th scope="col">Change</th>
-                  <th scope="col">Account</th>
-                  <th scope="col">Entitlement</th>
-                  <th scope="col">State</th>
-                  <th scope="col">Attempts</th>
-                  <th scope="col">Last error</th>
-                  <th scope="col">Why</th>
-                  <th scope="col">Updated</th>
-                  {can("operations:retry") && <th scope="col">Action</th>}
-                </tr>
-              </thead>
-              <tbody>
-                {list.data.items.map((op) => (
-                  <tr key={op.id}>
-                    <td>{op.seq}</td>
-                    <td>{op.system}</td>
-                    <td>{op.kind}</td>
-                    <td>
-                      {op.identityId !== null ? (
-                        <Link to={`/identities/${encodeURIComponent(op.identityId)}`}>{op.username}</Link>
-                      ) : (
-                        op.username
-                      )}
-                    </td>
-                    <td>{op.entitlement ?? "—"}</td>
-                    <td>
-                      <span className={`badge op-${op.state}`}>{op.state}</span>
-                    </td>
-                    <td>
-                      {op.attempts}/{op.maxAttempts}
-                    </td>
-                    <td className="details">{op.lastError ?? "—"}</td>
-                    <td className="details">{op.reason}</td>
-                    <td>
-                      <Time iso={op.updatedAt} />
-                    </td>
-                    {can("operations:retry") && (
+      <QueryView
+        query={list}
+        what="operations"
+        isEmpty={(d) => d.items.length === 0}
+        empty={`No operation${state !== "" ? ` is ${state}` : ""}.`}
+      >
+        {(d) => (
+          <>
+            <TableRegion label="Operations">
+              <table aria-busy={list.isFetching}>
+                <thead>
+                  <tr>
+                    <th scope="col">#</th>
+                    <th scope="col">System</th>
+                    <th scope="col">Change</th>
+                    <th scope="col">Account</th>
+                    <th scope="col">Entitlement</th>
+                    <th scope="col">State</th>
+                    <th scope="col">Attempts</th>
+                    <th scope="col">Last error</th>
+                    <th scope="col">Why</th>
+                    <th scope="col">Updated</th>
+                    {can("operations:retry") && <th scope="col">Action</th>}
+                  </tr>
+                </thead>
+                <tbody>
+                  {d.items.map((op) => (
+                    <tr key={op.id}>
+                      <td>{op.seq}</td>
+                      <td>{op.system}</td>
+                      <td>{op.kind}</td>
                       <td>
-                        {op.state === "dead" && (
-                          <button
-                            type="button"
-                            onClick={() => {
-                              retry.reset();
-                              setDone(null);
-                              setRetrying(op);
-                            }}
-                          >
-                            Retry
-                          </button>
+                        {op.identityId !== null ? (
+                          <Link to={`/identities/${encodeURIComponent(op.identityId)}`}>{op.username}</Link>
+                        ) : (
+                          op.username
                         )}
                       </td>
-                    )}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableRegion>
-          <Pager
-            label="Operations"
-            cursor={cursor}
-            nextCursor={list.data.nextCursor}
-            onPage={(next) => filter("cursor", next ?? "")}
-          />
-        </>
-      )}
+                      <td>{op.entitlement ?? "—"}</td>
+                      <td>
+                        <span className={`badge op-${op.state}`}>{op.state}</span>
+                      </td>
+                      <td>
+                        {op.attempts}/{op.maxAttempts}
+                      </td>
+                      <td className="details">{op.lastError ?? "—"}</td>
+                      <td className="details">{op.reason}</td>
+                      <td>
+                        <Time iso={op.updatedAt} />
+                      </td>
+                      {can("operations:retry") && (
+                        <td>
+                          {op.state === "dead" && (
+                            <button
+                              type="button"
+                              onClick={() => {
+                                retry.reset();
+                                setDone(null);
+                                setRetrying(op);
+                              }}
+                            >
+                              Retry
+                            </button>
+                          )}
+                        </td>
+                      )}
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </TableRegion>
+            <Pager label="Operations" cursor={cursor} nextCursor={d.nextCursor} onPage={page} />
+          </>
+        )}
+      </QueryView>
       {retrying !== null && (
         <ConfirmDialog
           title="Retry this operation?"

@@ -2,7 +2,8 @@ import { useMutation, useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { ApiError, api, type Schemas, unwrap } from "../api/client.js";
 import { LineageList } from "../components/lineage.js";
-import { Empty, ErrorMessage, Loading, PageTitle, TableRegion } from "../components/states.js";
+import { QueryView } from "../components/query-view.js";
+import { Empty, PageTitle, TableRegion } from "../components/states.js";
 
 type Preview = Schemas["PlanPreviewInput"];
 
@@ -32,13 +33,9 @@ export default function Plan() {
       </form>
       <section aria-labelledby="plan-title">
         <h2 id="plan-title">What the next run would change{shownAt !== "" ? ` on ${shownAt}` : ""}</h2>
-        {plan.isPending ? (
-          <Loading what="the plan" />
-        ) : plan.isError ? (
-          <ErrorMessage error={plan.error} what="the plan" />
-        ) : (
-          <PlanTable preview={plan.data} label="Planned operations" />
-        )}
+        <QueryView query={plan} what="the plan">
+          {(d) => <PlanTable preview={d} label="Planned operations" />}
+        </QueryView>
       </section>
       <ConfigPreview />
     </>
