@@ -10,14 +10,14 @@
  * rssMB } (rssMB is the peak; the load average tells whether other jobs shared the machine).
  * Target (issue): verifying 1,000,000 events in ≤ 3 s on SQLite.
  */
-import { randomBytes } from "node:crypto";
+
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import pg from "pg";
 import { type AuditEventInput, appendEvents, verifyLedger } from "../src/audit/ledger.js";
-import { openStore, quotePgIdent, type Store } from "../src/store/database.js";
+import { openStore, type Store } from "../src/store/database.js";
+import { withPostgresStore } from "./bench-postgres.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -56,23 +56,7 @@ function makeBatch(from: number, count: number): AuditEventInput[] {
 
 async function withStore(run: (store: Store) => Promise<void>): Promise<void> {
   if (args.postgres !== undefined) {
-    const schema = `bench_audit_${randomBytes(4).toString("hex")}`;
-    const admin = new pg.Client({ connectionString: args.postgres });
-    await admin.connect();
-    await admin.query(`create schema ${quotePgIdent(schema)}`);
-    const url = new URL(args.postgres);
-    url.searchParams.set("schema", schema);
-    try {
-      const store = await openStore(url.toString());
-      try {
-        await run(store);
-      } finally {
-        await store.close();
-      }
-    } finally {
-      await admin.query(`drop schema ${quotePgIdent(schema)} cascade`);
-      await admin.end();
-    }
+    await withPostgresStore(args.postgres, "bench_audit", run);
   } else {
     const dir = mkdtempSync(path.join(os.tmpdir(), "tenure-audit-bench-"));
     try {

@@ -3,11 +3,11 @@
  * source records and audit events. Prints one JSON line per database.
  *   node --import tsx bench/hr-import.bench.ts [--rows 100000] [--postgres URL]
  */
+
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import pg from "pg";
 import { generateOrganisation, toCsv } from "../src/demo/synthetic-org.js";
 import { syncSource } from "../src/engine/sync.js";
 import { EMPTY_POLICY } from "../src/policy/config-schema.js";
@@ -16,6 +16,7 @@ import { DEFAULT_LIFECYCLE } from "../src/policy/sections/lifecycle-section.js";
 import { DEFAULT_SERVER } from "../src/policy/sections/server-section.js";
 import { defaultCsvSource } from "../src/policy/sections/sources-section.js";
 import { openStore } from "../src/store/database.js";
+import { withPostgresSchema } from "./bench-postgres.js";
 
 const { values } = parseArgs({
   options: { rows: { type: "string", default: "100000" }, postgres: { type: "string" } },
@@ -72,16 +73,7 @@ async function run(kind: string, database: string): Promise<void> {
 try {
   await run("sqlite", `sqlite:${path.join(dir, "tenure.db")}`);
   if (values.postgres) {
-    const schema = `bench_${Date.now()}`;
-    const admin = new pg.Client({ connectionString: values.postgres });
-    await admin.connect();
-    await admin.query(`create schema ${schema}`);
-    try {
-      await run("postgres", `${values.postgres}?schema=${schema}`);
-    } finally {
-      await admin.query(`drop schema ${schema} cascade`);
-      await admin.end();
-    }
+    await withPostgresSchema(values.postgres, "bench_import", (url) => run("postgres", url));
   }
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -10,18 +10,18 @@
  * `inMemoryMs` is what the listing cost before it paged in SQL (every row after the cursor read, then
  * sliced), measured the same way, for the first page. Prints one JSON line per database.
  */
-import { randomBytes } from "node:crypto";
+
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import BetterSqlite3 from "better-sqlite3";
 import { sql } from "kysely";
-import pg from "pg";
 import type { Identity } from "../src/domain/identity-types.js";
-import { openStore, quotePgIdent, type Store } from "../src/store/database.js";
+import { openStore, type Store } from "../src/store/database.js";
 import { type IdentityFilter, identityRepository } from "../src/store/identity-repository.js";
 import { workerAttributes } from "../test/fakes/worker-attributes.js";
+import { withPostgresStore } from "./bench-postgres.js";
 
 const { values: args } = parseArgs({
   options: { identities: { type: "string", default: "100000" }, postgres: { type: "string" } },
@@ -184,33 +184,22 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   if (args.postgres === undefined) return;
-  const schema = `bench_identities_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: args.postgres });
-  await admin.connect();
-  try {
-    await admin.query(`create schema ${quotePgIdent(schema)}`);
-    const url = new URL(args.postgres);
-    url.searchParams.set("schema", schema);
-    const store = await openStore(url.toString());
+  const { ms, inMemoryMs } = await withPostgresStore(args.postgres, "bench_identities", async (store) => {
     await identityRepository.upsertMany(store.db, all);
     await sql`analyze identities`.execute(store.db);
-    const { ms, inMemoryMs } = await measure(store, all);
-    await store.close();
-    console.log(
-      JSON.stringify({
-        name: "identities-list",
-        database: "postgres",
-        identities: total,
-        page: PAGE,
-        ms,
-        inMemoryMs,
-        loadAverage: os.loadavg()[0],
-      }),
-    );
-  } finally {
-    await admin.query(`drop schema if exists ${quotePgIdent(schema)} cascade`);
-    await admin.end();
-  }
+    return measure(store, all);
+  });
+  console.log(
+    JSON.stringify({
+      name: "identities-list",
+      database: "postgres",
+      identities: total,
+      page: PAGE,
+      ms,
+      inMemoryMs,
+      loadAverage: os.loadavg()[0],
+    }),
+  );
 }
 
 await main();

@@ -11,16 +11,15 @@
  * Of the operations 97% are succeeded, 2% pending, 0.9% failed and 1 in 1,000 dead; one system in 1,000
  * is rare. Of the events one action in 100,000 is rare. Prints one JSON line per database.
  */
-import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { sql } from "kysely";
-import pg from "pg";
 import { queryEvents } from "../src/audit/ledger.js";
-import { openStore, quotePgIdent, type Store } from "../src/store/database.js";
+import { openStore, type Store } from "../src/store/database.js";
 import { operationRepository } from "../src/store/operation-repository.js";
+import { withPostgresStore } from "./bench-postgres.js";
 
 const { values: args } = parseArgs({
   options: { rows: { type: "string", default: "1000000" }, postgres: { type: "string" } },
@@ -149,32 +148,21 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   if (args.postgres === undefined) return;
-  const schema = `bench_lists_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: args.postgres });
-  await admin.connect();
-  try {
-    await admin.query(`create schema ${quotePgIdent(schema)}`);
-    const url = new URL(args.postgres);
-    url.searchParams.set("schema", schema);
-    const store = await openStore(url.toString());
+  const ms = await withPostgresStore(args.postgres, "bench_lists", async (store) => {
     await fill(store);
     await sql`analyze`.execute(store.db);
-    const ms = await measure(store);
-    await store.close();
-    console.log(
-      JSON.stringify({
-        name: "list-pages",
-        database: "postgres",
-        rows: total,
-        page: PAGE,
-        ms,
-        loadAverage: os.loadavg()[0],
-      }),
-    );
-  } finally {
-    await admin.query(`drop schema if exists ${quotePgIdent(schema)} cascade`);
-    await admin.end();
-  }
+    return measure(store);
+  });
+  console.log(
+    JSON.stringify({
+      name: "list-pages",
+      database: "postgres",
+      rows: total,
+      page: PAGE,
+      ms,
+      loadAverage: os.loadavg()[0],
+    }),
+  );
 }
 
 await main();
