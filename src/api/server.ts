@@ -157,7 +157,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     return reply.code(mapped.status).headers(mapped.headers).send(mapped.body);
   });
   app.setNotFoundHandler((request, reply) => {
-    const page = app.hasDecorator("consolePage") ? app.consolePage(request.url, request.method) : null;
+    const page = app.consolePage(request.url, request.method);
     if (page !== null) return reply.code(200).type("text/html; charset=utf-8").send(page);
     return reply.code(404).send({
       error: {
