@@ -219,7 +219,7 @@ const roles: Record<string, RoleDef> = Object.fromEntries(
       when: cel(when),
       includes,
       grants: Object.entries(grants).map(([system, keys]) => ({ system, entitlements: keys })),
-      requestable: false,
+      requestable: null,
       location: at,
     },
   ]),

@@ -1,4 +1,5 @@
 import type { AttributeName, WorkerAttributes } from "./identity-types.js";
+import type { RequestableDef } from "./request-policy.js";
 import type { CompiledTemplate } from "./username-template.js";
 
 /** Where a piece of policy was written, so every explanation and error can point at it. */
@@ -71,6 +72,8 @@ export interface EntitlementDef {
   privileged: boolean;
   risk: RiskLevel;
   owner: string | null;
+  /** Whether and how the entitlement can be requested on its own; null or absent: it cannot. */
+  requestable?: RequestableDef | null;
   location: SourceLocation;
 }
 
@@ -136,7 +139,12 @@ export interface RoleDef {
   when: RoleRule | null;
   includes: readonly string[];
   grants: readonly RoleGrant[];
-  requestable: boolean;
+  /** Who owns the role (an email address or HR key): an approval step `owner` asks them. Absent: null. */
+  owner?: string | null;
+  /** Whether and how the role can be requested; null: it cannot. */
+  requestable: RequestableDef | null;
+  /** Eligible, not standing: held only for short windows through `tenure elevate`. Absent: false. */
+  elevation?: boolean;
   location: SourceLocation;
 }
 

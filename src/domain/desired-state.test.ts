@@ -66,7 +66,7 @@ function role(name: string, when: RoleRule | null, grants: RoleGrant[], includes
     when,
     includes,
     grants,
-    requestable: when === null,
+    requestable: null,
     location: at("tenure.yaml", 40),
   };
 }

@@ -38,7 +38,7 @@ function role(
   grants: RoleDef["grants"],
   includes: string[] = [],
 ): RoleDef {
-  return { name, description: null, when, includes, grants, requestable: false, location: at(50) };
+  return { name, description: null, when, includes, grants, requestable: null, location: at(50) };
 }
 
 const ent = (s: string, key: string, privileged = false) => ({

@@ -127,7 +127,7 @@ function buildPolicy(spec: PolicySpec): Policy {
         const count = spec.systems[g.system % spec.systems.length]!.privileged.length;
         return { system, entitlements: [...new Set(g.entitlements.map((e) => `e${e % count}`))] };
       }),
-      requestable: r.rule === null,
+      requestable: null,
       location: at,
     };
   });

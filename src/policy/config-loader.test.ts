@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { DEFAULT_REQUEST_SETTINGS } from "../domain/request-policy.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { type ConfigIssue, loadConfig, validateConfigFile } from "./config-loader.js";
 import { EMPTY_POLICY } from "./config-schema.js";
@@ -258,6 +259,7 @@ describe("loadConfig", () => {
       },
       lifecycle: DEFAULT_LIFECYCLE,
       policy: EMPTY_POLICY,
+      requests: { ...DEFAULT_REQUEST_SETTINGS, workflows: {} },
       server: DEFAULT_SERVER,
     });
   });

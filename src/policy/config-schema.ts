@@ -7,6 +7,7 @@ import type { TenureConfig } from "./config-types.js";
 import { databaseSection, resolveDatabase } from "./sections/database-section.js";
 import { entitlementsSection, resolveEntitlements } from "./sections/entitlements-section.js";
 import { lifecycleSection } from "./sections/lifecycle-section.js";
+import { requestsSection, resolveRequests } from "./sections/requests-section.js";
 import { resolveRoles, rolesSection } from "./sections/roles-section.js";
 import { secretsSection } from "./sections/secrets-section.js";
 import { serverSection } from "./sections/server-section.js";
@@ -34,6 +35,7 @@ export const configFileSchema = strictObject(
     systems: systemsSection,
     entitlements: entitlementsSection,
     roles: rolesSection,
+    requests: requestsSection,
     notify: notifySection.optional(),
     server: serverSection,
     secrets: secretsSection,
@@ -60,13 +62,15 @@ export function buildConfig(file: ConfigFile, ctx: PolicyContext & { readonly pa
   const systems = resolveSystems(file.systems, ctx);
   const entitlements = resolveEntitlements(file.entitlements, systems, ctx);
   const roles = resolveRoles(file.roles, systems, entitlements, ctx);
+  const policy = { systems, entitlements, roles };
   return {
     path: ctx.path,
     baseDir: ctx.baseDir,
     database: resolveDatabase(file.database, ctx),
     sources: resolveSources(file.sources, ctx),
     lifecycle: file.lifecycle,
-    policy: { systems, entitlements, roles },
+    policy,
+    requests: resolveRequests(file.requests, policy, ctx),
     ...(file.notify === undefined ? {} : { notify: resolveNotify(file.notify, ctx) }),
     server: file.server,
   };

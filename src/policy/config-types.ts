@@ -2,6 +2,7 @@ import type { Policy } from "../domain/access-types.js";
 import type { AttributeName, EmploymentType, HrStatus } from "../domain/identity-types.js";
 import type { LifecycleConfig } from "../domain/lifecycle-settings.js";
 import type { NotifyConfig } from "../notify/notify-config.js";
+import type { RequestsConfig } from "./sections/requests-section.js";
 
 // The domain owns these; policy re-exports them for the loader and the sections.
 export type { AttributeName } from "../domain/identity-types.js";
@@ -29,6 +30,8 @@ export interface TenureConfig {
   readonly policy: Policy;
   /** `server:`, for `tenure serve`. Every key has a default. */
   readonly server: ServerConfig;
+  /** `requests:` — the access request workflow's settings and its workflow-bound elevations. Absent: defaults. */
+  readonly requests?: RequestsConfig;
   /** `notify:` — where alerts go (docs/notifications.md). Absent when the file has none: nothing is sent. */
   readonly notify?: NotifyConfig;
 }

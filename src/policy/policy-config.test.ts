@@ -173,6 +173,7 @@ describe("systems, entitlements and roles: a valid policy", () => {
       privileged: false,
       risk: "low",
       owner: "it@example.test",
+      requestable: null,
       location: { file, line: 29, column: 5 },
     });
     expect(policy.entitlements.wiki?.editors).toMatchObject({
@@ -192,7 +193,7 @@ describe("systems, entitlements and roles: a valid policy", () => {
       description: "Everyone employed",
       includes: [],
       grants: [{ system: "wiki", entitlements: ["readers"] }],
-      requestable: false,
+      requestable: null,
       location: { file, line: 35, column: 3 },
     });
     expect(employee?.when).toMatchObject({
@@ -210,7 +211,15 @@ describe("systems, entitlements and roles: a valid policy", () => {
     });
     expect(policy.roles["deploy-admin"]).toMatchObject({
       when: null,
-      requestable: true,
+      // `requestable: true`: anyone active may ask, the manager approves, 7 days by default, 30 at most.
+      requestable: {
+        eligible: null,
+        defaultDurationMs: 7 * 86_400_000,
+        maxDurationMs: 30 * 86_400_000,
+        approval: [{ name: "manager", approvers: { kind: "manager" }, required: 1 }],
+        autoApprove: null,
+      },
+      elevation: false,
       grants: [{ system: "deploy", entitlements: ["admins"] }],
       location: { file, line: 47, column: 3 },
     });

@@ -23,15 +23,20 @@ export type RuleCompilation =
 // Every attribute is declared as a string, so comparing one with a number, calling a list function on
 // it or reading an attribute that does not exist fails when the policy loads, not on the first joiner.
 // Building an Environment is the expensive part of cel-js, so there is one, shared by every rule.
-const environment = createEnvironment();
+const environment = createEnvironment([]);
 
-function createEnvironment(): Environment {
+/** What an auto-approval rule reads besides the requester's attributes: the request itself. */
+export const REQUEST_VARIABLES = ["ticket", "justification"] as const;
+let requestEnvironment: Environment | undefined;
+
+function createEnvironment(extra: readonly string[]): Environment {
   const env = new Environment();
-  for (const name of ATTRIBUTE_NAMES) env.registerVariable(name, "string");
+  for (const name of [...ATTRIBUTE_NAMES, ...extra]) env.registerVariable(name, "string");
   return env;
 }
 
 const ATTRIBUTES: ReadonlySet<string> = new Set(ATTRIBUTE_NAMES);
+const WITH_REQUEST: ReadonlySet<string> = new Set([...ATTRIBUTE_NAMES, ...REQUEST_VARIABLES]);
 
 // Results are shared and frozen: evaluate runs once per identity and role in a plan, so it should
 // allocate nothing.
@@ -65,16 +70,20 @@ interface CelError {
  * the budget at evaluation is stopped there and returns `failed: true` with the error: it was neither
  * true nor false, and the caller must not change that identity's access on its account.
  */
-export function compileRule(source: string): RuleCompilation {
+export function compileRule(source: string, options: { request?: boolean } = {}): RuleCompilation {
+  // An auto-approval rule (`requestable.autoApprove.when`) also reads `ticket` and `justification`;
+  // its `evaluate` is given them beside the attributes.
+  const env = options.request ? (requestEnvironment ??= createEnvironment(REQUEST_VARIABLES)) : environment;
+  const known = options.request ? WITH_REQUEST : ATTRIBUTES;
   let parsed: ReturnType<Environment["parse"]>;
   try {
-    parsed = environment.parse(source);
+    parsed = env.parse(source);
   } catch (error) {
-    return { ok: false, problem: describeCompileError(error as CelError, source) };
+    return { ok: false, problem: describeCompileError(error as CelError, source, known) };
   }
   const checked = parsed.check();
   if (!checked.valid) {
-    return { ok: false, problem: describeCompileError((checked.error ?? {}) as CelError, source) };
+    return { ok: false, problem: describeCompileError((checked.error ?? {}) as CelError, source, known) };
   }
   if (checked.type !== "bool") {
     return {
@@ -90,7 +99,7 @@ export function compileRule(source: string): RuleCompilation {
   const bounded = bindBounds(parsed.ast, meter);
   if (bounded !== null) return { ok: false, problem: bounded };
 
-  const reads = attributesRead(parsed.ast);
+  const reads = attributesRead(parsed.ast, known);
   const count = reads.length;
   const run = parsed;
   // One variables object per rule, with a key for each attribute the rule reads, refilled on each
@@ -122,12 +131,12 @@ export function compileRule(source: string): RuleCompilation {
   return { ok: true, rule: { source, evaluate, reads } };
 }
 
-function describeCompileError(error: CelError, source: string): RuleProblem {
+function describeCompileError(error: CelError, source: string, known: ReadonlySet<string>): RuleProblem {
   const offset = clamp(error.range?.start ?? 0, source.length);
   const summary = error.summary ?? firstLine(error.message ?? "invalid expression");
   if (error.code === "unknown_variable") {
     const name = error.range === undefined ? summary : source.slice(error.range.start, error.range.end);
-    return { message: unknownAttributeMessage(name), offset };
+    return { message: unknownAttributeMessage(name, [...known]), offset };
   }
   if (error.name === "ParseError") {
     const hint = source[offset] === "=" && source[offset + 1] !== "=" ? " (compare with ==)" : "";
@@ -137,10 +146,10 @@ function describeCompileError(error: CelError, source: string): RuleProblem {
   return { message: `type error: ${summary}${hint}`, offset };
 }
 
-function unknownAttributeMessage(name: string): string {
-  const suggestion = closestMatch(name, ATTRIBUTE_NAMES);
+function unknownAttributeMessage(name: string, known: readonly string[]): string {
+  const suggestion = closestMatch(name, known);
   if (suggestion !== undefined) return `unknown attribute '${name}' — did you mean '${suggestion}'?`;
-  return `unknown attribute '${name}': a rule reads ${ATTRIBUTE_NAMES.join(", ")}; text is quoted ('${name}')`;
+  return `unknown attribute '${name}': a rule reads ${known.join(", ")}; text is quoted ('${name}')`;
 }
 
 /**
@@ -148,7 +157,7 @@ function unknownAttributeMessage(name: string): string {
  * attribute counts, so a macro variable named like an attribute (`list.exists(title, …)`) is counted
  * too: the list may be longer than strictly needed, never shorter.
  */
-function attributesRead(root: ASTNode): AttributeName[] {
+function attributesRead(root: ASTNode, known: ReadonlySet<string>): AttributeName[] {
   const seen = new Set<AttributeName>();
   const visit = (value: unknown): void => {
     if (Array.isArray(value)) {
@@ -158,7 +167,7 @@ function attributesRead(root: ASTNode): AttributeName[] {
     if (typeof value !== "object" || value === null || !("op" in value)) return;
     const node = value as ASTNode;
     if (node.op === "id") {
-      if (ATTRIBUTES.has(node.args)) seen.add(node.args as AttributeName);
+      if (known.has(node.args)) seen.add(node.args as AttributeName);
       return;
     }
     if (node.op === "value") return;

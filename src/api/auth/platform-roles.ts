@@ -5,6 +5,8 @@
  * route that declares neither, and the auth matrix test checks every route against this table.
  */
 
+import { PLATFORM_ROLE_NAMES } from "../../domain/platform-role-names.js";
+
 /** Everything a route can require. Add one here when a route needs a new kind of access. */
 export const PERMISSIONS = [
   // Who am I: every role may ask (the console's first request).
@@ -23,7 +25,7 @@ export const PERMISSIONS = [
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
-export const PLATFORM_ROLES = ["admin", "auditor", "hr-source", "reviewer", "requester"] as const;
+export const PLATFORM_ROLES = PLATFORM_ROLE_NAMES;
 export type PlatformRole = (typeof PLATFORM_ROLES)[number];
 
 const READ_EVERYTHING: readonly Permission[] = PERMISSIONS.filter((p) => p.endsWith(":read"));

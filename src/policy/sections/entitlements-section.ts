@@ -3,6 +3,7 @@ import { strictObject } from "../../config/schema-helpers.js";
 import type { PolicyContext } from "../../config/section-types.js";
 import type { EntitlementDef, RiskLevel, SystemDef } from "../../domain/access-types.js";
 import { closestMatch } from "../../shared/did-you-mean.js";
+import { requestableSchema, resolveRequestable } from "./requestable-schema.js";
 
 export const RISK_LEVELS = ["low", "medium", "high", "critical"] as const satisfies readonly RiskLevel[];
 
@@ -12,6 +13,7 @@ const entitlementSchema = strictObject({
   privileged: z.boolean().default(false),
   risk: z.enum(RISK_LEVELS).optional(),
   owner: z.string().min(1, { error: "expected who owns the entitlement, e.g. an email address" }).optional(),
+  requestable: requestableSchema,
 });
 
 /**
@@ -55,6 +57,9 @@ export function resolveEntitlements(
         privileged: definition.privileged,
         risk: definition.risk ?? (definition.privileged ? "high" : "low"),
         owner: definition.owner ?? system.owner,
+        requestable: resolveRequestable(definition.requestable, ["entitlements", systemName, key], ctx, {
+          elevation: false,
+        }),
         location: ctx.locate(["entitlements", systemName, key]),
       };
     }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { strictObject, VALUE_OFFSET } from "../../config/schema-helpers.js";
+import { strictObject } from "../../config/schema-helpers.js";
 import type { PolicyContext } from "../../config/section-types.js";
 import type {
   DerivedEntitlement,
@@ -11,30 +11,15 @@ import type {
 import { ATTRIBUTE_NAMES } from "../../domain/identity-types.js";
 import { compileTemplate } from "../../domain/username-template.js";
 import { closestMatch } from "../../shared/did-you-mean.js";
-import { compileRule } from "../rule-compiler.js";
 import { unknownSystemMessage } from "./entitlements-section.js";
+import { celRule, requestableSchema, resolveRequestable } from "./requestable-schema.js";
 import { checkTemplate } from "./systems-section.js";
 
 /** A role name: what includes, assignments, requests and explanations call the role. */
 export const ROLE_NAME = /^[a-z][a-z0-9_-]*$/;
 
-/**
- * A birthright rule: CEL over the identity attributes, compiled once here. `when: true` (a YAML
- * boolean) is read as the CEL expression `true`, the role everyone gets.
- */
-const rule = z.preprocess(
-  (value) => (typeof value === "boolean" ? String(value) : value),
-  z.string().transform((source, ctx) => {
-    const compiled = compileRule(source);
-    if (compiled.ok) return compiled.rule;
-    ctx.addIssue({
-      code: "custom",
-      message: compiled.problem.message,
-      params: { tenure: VALUE_OFFSET, offset: compiled.problem.offset },
-    });
-    return z.NEVER;
-  }),
-);
+/** A birthright rule: CEL over the identity attributes, compiled once (see celRule). */
+const rule = celRule();
 
 /**
  * A lookup table from one attribute's value to an entitlement key:
@@ -83,7 +68,11 @@ const roleSchema = strictObject({
   when: rule.optional(),
   includes: z.array(z.string().min(1, { error: "expected a role name" })).default([]),
   grants: z.array(grantSchema).default([]),
-  requestable: z.boolean().default(false),
+  /** Who owns the role: decides requests of an approval step `owner`, reviews it. An email address or HR key. */
+  owner: z.string().min(1, { error: "expected who owns the role, e.g. an email address" }).optional(),
+  requestable: requestableSchema,
+  /** Eligible, not standing: held only for a short window through `tenure elevate`. */
+  elevation: z.boolean().default(false),
 });
 
 /**
@@ -140,6 +129,18 @@ export function resolveRoles(
         }
       });
     });
+    if (role.elevation && role.requestable === false) {
+      ctx.report(
+        ["roles", name, "elevation"],
+        "an elevation role must say who may elevate and for how long: add requestable (eligible, maxDuration, approval or autoApprove)",
+      );
+    }
+    if (role.elevation && role.when !== undefined) {
+      ctx.report(
+        ["roles", name, "when"],
+        "an elevation role is eligible, not standing: it cannot also be given by a birthright rule",
+      );
+    }
     roles[name] = {
       name,
       description: role.description ?? null,
@@ -149,7 +150,9 @@ export function resolveRoles(
           : { ...role.when, location: ctx.locate(["roles", name, "when"], "value") },
       includes: [...role.includes],
       grants: role.grants.map((grant, i) => compileGrant(grant, ["roles", name, "grants", i], ctx)),
-      requestable: role.requestable,
+      owner: role.owner ?? null,
+      requestable: resolveRequestable(role.requestable, ["roles", name], ctx, { elevation: role.elevation }),
+      elevation: role.elevation,
       location: ctx.locate(["roles", name]),
     };
   }
