@@ -24,10 +24,17 @@ export type RuleCompilation =
 // it or reading an attribute that does not exist fails when the policy loads, not on the first joiner.
 // Building an Environment is the expensive part of cel-js, so there is one, shared by every rule.
 const environment = createEnvironment([]);
+// Built on first use: most configurations have no auto-approval rule, and an Environment is costly.
 
 /** What an auto-approval rule reads besides the requester's attributes: the request itself. */
 export const REQUEST_VARIABLES = ["ticket", "justification"] as const;
 let requestEnvironment: Environment | undefined;
+
+function environmentFor(request: boolean): Environment {
+  if (!request) return environment;
+  requestEnvironment ??= createEnvironment(REQUEST_VARIABLES);
+  return requestEnvironment;
+}
 
 function createEnvironment(extra: readonly string[]): Environment {
   const env = new Environment();
@@ -73,7 +80,7 @@ interface CelError {
 export function compileRule(source: string, options: { request?: boolean } = {}): RuleCompilation {
   // An auto-approval rule (`requestable.autoApprove.when`) also reads `ticket` and `justification`;
   // its `evaluate` is given them beside the attributes.
-  const env = options.request ? (requestEnvironment ??= createEnvironment(REQUEST_VARIABLES)) : environment;
+  const env = environmentFor(options.request === true);
   const known = options.request ? WITH_REQUEST : ATTRIBUTES;
   let parsed: ReturnType<Environment["parse"]>;
   try {
