@@ -1,13 +1,9 @@
 import type { AttributeName, WorkerAttributes } from "./identity-types.js";
 import type { RequestableDef } from "./request-policy.js";
+import type { RoleRule, SourceLocation } from "./rule-types.js";
 import type { CompiledTemplate } from "./username-template.js";
 
-/** Where a piece of policy was written, so every explanation and error can point at it. */
-export interface SourceLocation {
-  file: string;
-  line: number;
-  column: number;
-}
+export type { RoleRule, SourceLocation } from "./rule-types.js";
 
 /** How a system's accounts are named and described, rendered from identity attributes. */
 export interface AccountTemplate {
@@ -75,21 +71,6 @@ export interface EntitlementDef {
   /** Whether and how the entitlement can be requested on its own; null or absent: it cannot. */
   requestable?: RequestableDef | null;
   location: SourceLocation;
-}
-
-/** A compiled birthright rule. `evaluate` never throws: a runtime error counts as false and is explained. */
-export interface RoleRule {
-  /** The CEL source text as written. */
-  source: string;
-  location: SourceLocation;
-  /**
-   * The rule on one identity's attributes. Never throws. `error` says why a rule that could not be
-   * computed on these values is false; `failed` marks a rule stopped by its evaluation budget: neither
-   * true nor false, so that identity's access must be left as it is (and the failure reported).
-   */
-  evaluate(attributes: WorkerAttributes): { value: boolean; error?: string; failed?: boolean };
-  /** The attributes the expression reads, for explanations ("department is 'Sales'") and for impact analysis. */
-  reads: readonly AttributeName[];
 }
 
 export interface RoleGrant {
@@ -168,6 +149,10 @@ export interface Assignment {
   reason: string;
   approvedBy: string | null;
   revokedAt: string | null;
+  /** The access request that granted it (lineage to its approvals); absent or null for an admin's. */
+  requestId?: string | null;
+  /** When its end was confirmed by reading every target back; absent or null while open. */
+  endedAt?: string | null;
 }
 
 /** Why a piece of access is desired (or not): the chain an explanation prints. */

@@ -1,4 +1,4 @@
-import type { RoleRule, SourceLocation } from "./access-types.js";
+import type { RoleRule, SourceLocation } from "./rule-types.js";
 
 /**
  * What tenure.yaml says about requesting a role or an entitlement (`requestable:`): who may ask, for

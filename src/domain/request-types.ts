@@ -33,8 +33,15 @@ export interface Decision {
   comment: string | null;
 }
 
+/** How access was asked for: a request for standing access, an elevation, or a break-glass elevation. */
+export type RequestKind = "request" | "elevation" | "break-glass" | "workflow";
+
 export interface AccessRequest {
   id: string;
+  /** Absent: `request` (requests written before elevation existed). */
+  kind?: RequestKind;
+  /** True when policy approved it without a person (autoApprove), or break-glass granted it at once. */
+  autoApproved?: boolean;
   /** Who asked: the beneficiary, or their manager asking for a direct report. */
   requesterId: string;
   beneficiaryId: string;

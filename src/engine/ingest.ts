@@ -15,21 +15,14 @@ import {
 } from "../sources/push/index.js";
 import type { CandidateRow } from "../sources/record-mapping.js";
 import type { Finding, SourceReadResult } from "../sources/source-types.js";
-import { accountLinkRepository, accountRepository } from "../store/account-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { operationRepository } from "../store/operation-repository.js";
 import type { OperationOutcome } from "./apply.js";
-import { enqueuePlan } from "./enqueue.js";
 import { planIdentities } from "./identity-plan.js";
+import { commitIdentityPlan, populationFor } from "./identity-provision.js";
 import { guardMassChange, type MassChangeLevel, planHashOf } from "./mass-change.js";
-import {
-  applyQueued,
-  type ConnectorPool,
-  connectorPool,
-  countForMassChange,
-  reconcileFirstContact,
-} from "./provision.js";
+import { type ConnectorPool, connectorPool, countForMassChange, reconcileFirstContact } from "./provision.js";
 import { checkRenames, declaredRenames } from "./push-renames.js";
 import { knownPerson, type PlannedSourceRun, planSourceRun, writeSourceRun } from "./sync.js";
 
@@ -332,27 +325,20 @@ async function provisionPush(
     const written = await guardPush(store, config, request, run, counted.fresh, counted.exceeded);
 
     await writeSourceRun(store, written, options);
-    const queued = await enqueuePlan(store, ops, {
-      ...options,
-      confirmMassChange: written.massChangeConfirmed !== null && counted.exceeded.length > 0,
-      ...(written.massChangeConfirmed !== null ? { planHash: written.massChangeConfirmed } : {}),
-      lifecycle: config.lifecycle,
-      systems: config.policy.systems,
-      accountCountBySystem,
-    });
-    const newLinks = [...plan.allocated].flatMap(([identityId, systems]) =>
-      Object.entries(systems)
-        .filter(([system]) => !unreachable.has(system))
-        .map(([system, username]) => ({ identityId, system, username })),
-    );
-    await accountLinkRepository.insertMany(store.db, newLinks, now.toISOString());
     const ids = identities.map((i) => i.id);
-    const applied = await applyQueued(store, config, {
-      now: () => now,
-      actor: request.actor,
+    const { queued, applied } = await commitIdentityPlan(
+      store,
+      config,
       pool,
-      identityIds: ids,
-    });
+      { plan, ops, identityIds: ids, unreachable },
+      {
+        now,
+        actor: request.actor,
+        accountCountBySystem,
+        confirmed: written.massChangeConfirmed,
+        massChange: counted.exceeded.length > 0,
+      },
+    );
     return {
       operations: await settle(
         store,
@@ -365,25 +351,6 @@ async function provisionPush(
   } finally {
     if (request.connectors === undefined) await pool.closeAll();
   }
-}
-
-/**
- * The accounts per system mass-change protection takes a share of, counted only when some system's
- * disables and deletes pass the threshold's minimum (a push of a few leavers never does): else none.
- */
-async function populationFor(
-  store: Store,
-  config: TenureConfig,
-  ops: readonly PlannedOperation[],
-): Promise<Record<string, number>> {
-  const threshold = config.lifecycle.massChangeThreshold;
-  const removals = new Map<string, number>();
-  for (const op of ops) {
-    if (op.kind === "disable" || op.kind === "delete")
-      removals.set(op.system, (removals.get(op.system) ?? 0) + 1);
-  }
-  if (![...removals.values()].some((n) => n > threshold.minimum)) return {};
-  return accountRepository.countBySystem(store.db);
 }
 
 /**

@@ -1,5 +1,18 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import {
+  type AccessExpiringData,
+  accessExpiring,
+  type BreakGlassData,
+  breakGlass,
+  type RequestDecidedData,
+  type RequestDecisionNeededData,
+  type RevocationUnconfirmedData,
+  requestDecided,
+  requestDecisionNeeded,
+  revocationUnconfirmed,
+} from "./access-notification-events.js";
+import type { EventDefinition } from "./notification-event-types.js";
 
 /** The events Tenure notifies about; `notify.routes` and `notify.templates` are keyed by these names. */
 export const NOTIFICATION_EVENTS = [
@@ -8,6 +21,11 @@ export const NOTIFICATION_EVENTS = [
   "contractor.expiry-warning",
   "connector.unreachable",
   "task.overdue",
+  "request.decision-needed",
+  "request.decided",
+  "access.expiring",
+  "access.break-glass",
+  "access.revocation-unconfirmed",
 ] as const;
 export type NotificationEventName = (typeof NOTIFICATION_EVENTS)[number];
 
@@ -96,35 +114,22 @@ export type NotificationEvent =
   | { readonly name: "mass-change.stopped"; readonly data: MassChangeStoppedData }
   | { readonly name: "contractor.expiry-warning"; readonly data: ContractorExpiryWarningData }
   | { readonly name: "connector.unreachable"; readonly data: ConnectorUnreachableData }
-  | { readonly name: "task.overdue"; readonly data: TaskOverdueData };
+  | { readonly name: "task.overdue"; readonly data: TaskOverdueData }
+  | { readonly name: "request.decision-needed"; readonly data: RequestDecisionNeededData }
+  | { readonly name: "request.decided"; readonly data: RequestDecidedData }
+  | { readonly name: "access.expiring"; readonly data: AccessExpiringData }
+  | { readonly name: "access.break-glass"; readonly data: BreakGlassData }
+  | { readonly name: "access.revocation-unconfirmed"; readonly data: RevocationUnconfirmedData };
 
-/** A subject and a text with `{{placeholder}}`s. */
-export interface NotificationTemplate {
-  readonly subject: string;
-  readonly text: string;
-}
+/** Events sent to one person, whose address is their `to`: routed to `{{to}}` unless routes say otherwise. */
+export const PERSONAL_EVENTS: readonly NotificationEventName[] = [
+  "request.decision-needed",
+  "request.decided",
+  "access.expiring",
+  "access.break-glass",
+];
 
-/** What shapes a dedupe key besides the event: the settings of `notify:` that bucket time. */
-export interface DedupeSettings {
-  /** `notify.unreachableWindowMinutes`: one `connector.unreachable` per system per window. */
-  readonly unreachableWindowMinutes: number;
-}
-
-/** What the catalogue knows of one event. */
-export interface EventDefinition<D> {
-  /** Checks data at run time, so a caller's mistake is a clear error rather than "undefined" in a message. */
-  readonly schema: z.ZodType<D>;
-  /** Placeholder → what it holds, for templates (checked when the config loads) and the docs. */
-  readonly placeholders: Readonly<Record<string, string>>;
-  /** The text of every placeholder of the event, from its data. */
-  values(data: D): Record<string, string>;
-  /**
-   * The key that makes a repeat of the same event a duplicate (queued once): which repeats count as
-   * the same is the event's own business.
-   */
-  dedupeKey(data: D, now: Date, settings: DedupeSettings): string;
-  readonly template: NotificationTemplate;
-}
+export type { DedupeSettings, EventDefinition, NotificationTemplate } from "./notification-event-types.js";
 
 /** Placeholders every event has, besides its own. */
 export const COMMON_PLACEHOLDERS: Readonly<Record<string, string>> = {
@@ -349,6 +354,11 @@ export const EVENT_DEFINITIONS: {
   "contractor.expiry-warning": contractorExpiryWarning,
   "connector.unreachable": connectorUnreachable,
   "task.overdue": taskOverdue,
+  "request.decision-needed": requestDecisionNeeded,
+  "request.decided": requestDecided,
+  "access.expiring": accessExpiring,
+  "access.break-glass": breakGlass,
+  "access.revocation-unconfirmed": revocationUnconfirmed,
 };
 
 /** Every placeholder a template of `event` may use. */

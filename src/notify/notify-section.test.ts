@@ -83,6 +83,11 @@ describe("notify section", () => {
       routes: {
         "operation.dead": [{ email: ["secops@example.com"] }, { webhook: "slack-secops" }],
         "contractor.expiry-warning": [{ email: ["{{managerEmail}}", "hr@example.com"] }],
+        // Person-directed events go to that person by email unless routed otherwise.
+        "request.decision-needed": [{ email: ["{{to}}"] }],
+        "request.decided": [{ email: ["{{to}}"] }],
+        "access.expiring": [{ email: ["{{to}}"] }],
+        "access.break-glass": [{ email: ["{{to}}"] }],
       },
       templates: { "operation.dead": { subject: "Dead: {{kind}} of {{username}} in {{system}}" } },
       retry: { maxAttempts: 3, baseDelaySeconds: 60, maxDelaySeconds: 3600 },

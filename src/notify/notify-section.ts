@@ -5,7 +5,12 @@ import { strictObject, VALUE_OFFSET } from "../config/schema-helpers.js";
 import type { PolicyContext } from "../config/section-types.js";
 import { closestMatch } from "../shared/did-you-mean.js";
 import { secret } from "../shared/secret-field.js";
-import { NOTIFICATION_EVENTS, type NotificationEventName, placeholdersOf } from "./notification-events.js";
+import {
+  NOTIFICATION_EVENTS,
+  type NotificationEventName,
+  PERSONAL_EVENTS,
+  placeholdersOf,
+} from "./notification-events.js";
 import { compileTemplate } from "./notification-templates.js";
 import type { NotifyConfig, NotifyEmailConfig, NotifyTarget, NotifyWebhookConfig } from "./notify-config.js";
 
@@ -254,6 +259,11 @@ export function resolveNotify(value: NotifyFile, ctx: PolicyContext): NotifyConf
       }
       return { email: [...(target.email ?? [])] };
     });
+  }
+  // A person-directed event (an approver asked to decide, a requester told) goes to that person by email
+  // unless routes say otherwise.
+  if (value.email !== undefined) {
+    for (const event of PERSONAL_EVENTS) routes[event] ??= [{ email: ["{{to}}"] }];
   }
   const templates: NotifyConfig["templates"] = Object.fromEntries(
     Object.entries(value.templates)

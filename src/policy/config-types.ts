@@ -1,8 +1,8 @@
 import type { Policy } from "../domain/access-types.js";
 import type { AttributeName, EmploymentType, HrStatus } from "../domain/identity-types.js";
 import type { LifecycleConfig } from "../domain/lifecycle-settings.js";
+import type { RequestSettings } from "../domain/request-policy.js";
 import type { NotifyConfig } from "../notify/notify-config.js";
-import type { RequestsConfig } from "./sections/requests-section.js";
 
 // The domain owns these; policy re-exports them for the loader and the sections.
 export type { AttributeName } from "../domain/identity-types.js";
@@ -203,4 +203,18 @@ export interface PushSourceConfig {
   readonly defaults: Readonly<{ employmentType?: EmploymentType; status?: HrStatus }>;
   /** Longest accepted value per attribute, in characters; absent: 1024, keys 256 (see MaxLengths). */
   readonly maxLength?: MaxLengths;
+}
+
+/** A workflow of `requests.workflows`, compiled. */
+export interface WorkflowConfig {
+  name: string;
+  secret: string;
+  role: string;
+  maxDurationMs: number;
+  format: "generic" | "pagerduty";
+  toleranceMs: number;
+}
+
+export interface RequestsConfig extends RequestSettings {
+  workflows: Readonly<Record<string, WorkflowConfig>>;
 }

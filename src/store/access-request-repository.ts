@@ -4,7 +4,15 @@ import type { AccessRequestsTable, Db } from "./schema-types.js";
 
 type Body = Pick<
   AccessRequest,
-  "items" | "justification" | "ticket" | "durationMs" | "steps" | "currentStep" | "decisions"
+  | "items"
+  | "justification"
+  | "ticket"
+  | "durationMs"
+  | "steps"
+  | "currentStep"
+  | "decisions"
+  | "kind"
+  | "autoApproved"
 >;
 
 function fromRow(r: Selectable<AccessRequestsTable>): AccessRequest {
@@ -31,6 +39,8 @@ function bodyOf(r: AccessRequest): string {
     steps: r.steps,
     currentStep: r.currentStep,
     decisions: r.decisions,
+    kind: r.kind ?? "request",
+    autoApproved: r.autoApproved ?? false,
   };
   return JSON.stringify(body);
 }
@@ -109,6 +119,61 @@ export const accessRequestRepository = {
       .where("r.state", "=", "pending");
     if (options.after !== undefined) q = q.where("a.request_id", ">", options.after);
     const rows = await q.orderBy("a.request_id").limit(options.limit).execute();
+    return rows.map(fromRow);
+  },
+
+  /**
+   * Requests a person asked for or is the beneficiary of (`mine`), or every request (`all`, for admins
+   * and auditors), newest first, a page at a time; optionally only those in `state`.
+   */
+  async list(
+    db: Db,
+    options: { identityId?: string; state?: string; limit: number; before?: string },
+  ): Promise<AccessRequest[]> {
+    let q = db.selectFrom("access_requests").selectAll();
+    if (options.identityId !== undefined) {
+      const id = options.identityId;
+      q = q.where((eb) => eb.or([eb("requester_id", "=", id), eb("beneficiary_id", "=", id)]));
+    }
+    if (options.state !== undefined) q = q.where("state", "=", options.state);
+    if (options.before !== undefined) q = q.where("id", "<", options.before);
+    const rows = await q.orderBy("id", "desc").limit(options.limit).execute();
+    return rows.map(fromRow);
+  },
+
+  /** The pending requests of a beneficiary: a second request for the same item is refused. */
+  async pendingOf(db: Db, beneficiaryId: string): Promise<AccessRequest[]> {
+    const rows = await db
+      .selectFrom("access_requests")
+      .selectAll()
+      .where("beneficiary_id", "=", beneficiaryId)
+      .where("state", "=", "pending")
+      .execute();
+    return rows.map(fromRow);
+  },
+
+  /** Requests of a beneficiary auto-approved since `since`: what an auto-approval quota counts. */
+  async autoApprovedSince(db: Db, beneficiaryId: string, since: string): Promise<AccessRequest[]> {
+    const rows = await db
+      .selectFrom("access_requests")
+      .selectAll()
+      .where("beneficiary_id", "=", beneficiaryId)
+      .where("state", "=", "approved")
+      .where("submitted_at", ">=", since)
+      .execute();
+    return rows.map(fromRow).filter((r) => r.autoApproved === true);
+  },
+
+  /** Pending requests submitted before `before`: those the reminder and escalation timers look at. */
+  async pendingSubmittedBefore(db: Db, before: string, limit: number): Promise<AccessRequest[]> {
+    const rows = await db
+      .selectFrom("access_requests")
+      .selectAll()
+      .where("state", "=", "pending")
+      .where("submitted_at", "<=", before)
+      .orderBy("submitted_at")
+      .limit(limit)
+      .execute();
     return rows.map(fromRow);
   },
 

@@ -89,6 +89,20 @@ export const apiTokenRepository = {
     return row === undefined ? undefined : fromRow(row);
   },
 
+  /** The identities holding a live token (not revoked, not expired at `now`) of `role`: an approval step's people. */
+  async identitiesWithRole(db: Db, role: string, now: string): Promise<string[]> {
+    const rows = await db
+      .selectFrom("api_tokens")
+      .select("identity_id")
+      .distinct()
+      .where("role", "=", role)
+      .where("identity_id", "is not", null)
+      .where("revoked_at", "is", null)
+      .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)]))
+      .execute();
+    return rows.flatMap((r) => (r.identity_id === null ? [] : [r.identity_id]));
+  },
+
   /** Every token, revoked ones too, oldest first. */
   async list(db: Db): Promise<ApiTokenRecord[]> {
     const rows = await db.selectFrom("api_tokens").selectAll().orderBy("created_at").orderBy("id").execute();

@@ -139,6 +139,14 @@ export interface AssignmentsTable {
   approved_by: string | null;
   created_at: string;
   revoked_at: string | null;
+  /** The access request that granted it; null for an admin's assignment. */
+  request_id: string | null;
+  /** When its end (expiry or revocation) was confirmed by reading every target back. */
+  ended_at: string | null;
+  /** JSON: the read-back receipt of its end. */
+  end_receipt: string | null;
+  /** When an end the targets did not confirm was alerted (once). */
+  end_alerted_at: string | null;
 }
 
 export interface ReconcileRunsTable {

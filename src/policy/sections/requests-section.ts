@@ -2,13 +2,10 @@ import { z } from "zod";
 import { strictObject } from "../../config/schema-helpers.js";
 import type { PolicyContext } from "../../config/section-types.js";
 import type { Policy } from "../../domain/access-types.js";
-import {
-  DEFAULT_REQUEST_SETTINGS,
-  ELEVATION_MAX_MS,
-  type RequestSettings,
-} from "../../domain/request-policy.js";
+import { DEFAULT_REQUEST_SETTINGS, ELEVATION_MAX_MS } from "../../domain/request-policy.js";
 import { closestMatch } from "../../shared/did-you-mean.js";
 import { secret } from "../../shared/secret-field.js";
+import type { RequestsConfig, WorkflowConfig } from "../config-types.js";
 import { durationSchema } from "./requestable-schema.js";
 import { ROLE_NAME } from "./roles-section.js";
 
@@ -48,20 +45,6 @@ export const requestsSection = strictObject({
 }).default({ fallbackApprovers: [], securityContacts: [], workflows: {} });
 
 export type RequestsFile = z.output<typeof requestsSection>;
-
-/** A workflow of `requests.workflows`, compiled. */
-export interface WorkflowConfig {
-  name: string;
-  secret: string;
-  role: string;
-  maxDurationMs: number;
-  format: "generic" | "pagerduty";
-  toleranceMs: number;
-}
-
-export interface RequestsConfig extends RequestSettings {
-  workflows: Readonly<Record<string, WorkflowConfig>>;
-}
 
 /**
  * The request settings with their defaults, and the checks needing the roles: each workflow names an

@@ -17,6 +17,7 @@ import * as identitySearchIndex from "./2026-12-04T00-00-identity-search-index.j
 import * as listIndexes from "./2026-12-04T00-30-list-indexes.js";
 import * as accessRequests from "./2026-12-04T01-00-access-requests.js";
 import * as tokenIdentity from "./2026-12-04T01-30-token-identity.js";
+import * as assignmentEnds from "./2026-12-04T04-00-assignment-ends.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -38,6 +39,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-04T00-30-list-indexes": listIndexes,
   "2026-12-04T01-00-access-requests": accessRequests,
   "2026-12-04T01-30-token-identity": tokenIdentity,
+  "2026-12-04T04-00-assignment-ends": assignmentEnds,
 };
 
 export const migrationProvider: MigrationProvider = {
