@@ -3,6 +3,7 @@ import type { DestinationStream, LevelWithSilent } from "pino";
 import { type ApplyLoop, startApplyLoop } from "../engine/apply-loop.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { apiTokenRepository } from "../store/api-token-repository.js";
+import { startAccessTimer } from "../workflows/access-timer.js";
 import type { Store } from "../store/database.js";
 import { createTokenService } from "./auth/token-service.js";
 import { buildServer } from "./server.js";
@@ -69,6 +70,26 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       onError: (err) => app.log.error({ err }, "the apply loop failed; it tries again at its next run"),
     });
   }
+  // Granted access ends at its moment (a timer on the next end, not only a sweep), and on start
+  // whatever ended while the server was down.
+  const accessTimer = startAccessTimer({
+    store,
+    config,
+    now,
+    actor: "serve",
+    onPass: (pass) =>
+      app.log.info(
+        {
+          ended: pass.confirmed.length,
+          unconfirmed: pass.unconfirmed.length,
+          expiredRequests: pass.expiredRequests,
+          reminders: pass.reminders,
+          warnings: pass.warnings,
+        },
+        "access timer pass",
+      ),
+    onError: (err) => app.log.error({ err }, "the access timer failed; it tries again at its next pass"),
+  });
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
@@ -77,7 +98,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       closing ??= (async () => {
         shuttingDown = true;
         app.log.info("shutting down: finishing requests and operations in flight");
-        await Promise.all([app.close(), loop?.stop()]);
+        await Promise.all([app.close(), loop?.stop(), accessTimer.stop()]);
         app.log.info("stopped");
       })();
       return closing;

@@ -10,6 +10,7 @@ import { registerInit } from "./commands/init-command.js";
 import { registerNotify } from "./commands/notify-command.js";
 import { registerPlan } from "./commands/plan-command.js";
 import { registerReconcile } from "./commands/reconcile-command.js";
+import { registerElevate, registerRequest } from "./commands/request-command.js";
 import { registerSchedule } from "./commands/schedule-command.js";
 import { registerServe } from "./commands/serve-command.js";
 import { registerStatus } from "./commands/status-command.js";
@@ -41,6 +42,8 @@ export function buildProgram(): Command {
     registerExplain,
     registerIdentities,
     registerAudit,
+    registerRequest,
+    registerElevate,
     registerConsole,
     registerNotify,
     registerToken,

@@ -161,7 +161,7 @@ export const accessRequestRepository = {
       .where("state", "=", "approved")
       .where("submitted_at", ">=", since)
       .execute();
-    return rows.map(fromRow).filter((r) => r.autoApproved === true);
+    return rows.map(fromRow).filter((r) => r.autoApproved === true && r.kind !== "break-glass");
   },
 
   /** Pending requests submitted before `before`: those the reminder and escalation timers look at. */

@@ -105,6 +105,21 @@ export const assignmentRepository = {
     return (row?.next as string | null | undefined) ?? null;
   },
 
+  /** Open assignments ending within (`from`, `to`]: whose holders are warned before the end. */
+  async endingBetween(db: Db, from: string, to: string, limit: number): Promise<Assignment[]> {
+    const rows = await db
+      .selectFrom("assignments")
+      .selectAll()
+      .where("ended_at", "is", null)
+      .where("revoked_at", "is", null)
+      .where("valid_until", ">", from)
+      .where("valid_until", "<=", to)
+      .orderBy("valid_until")
+      .limit(limit)
+      .execute();
+    return rows.map(fromRow);
+  },
+
   /** Records an early end: the assignment stops counting at `at` (its end is then confirmed like an expiry). */
   async revoke(db: Db, id: string, at: string): Promise<boolean> {
     const r = await db

@@ -9,6 +9,7 @@ import type {
 import { NotFoundError, TenureError } from "../shared/errors.js";
 import { accessRequestRepository } from "../store/access-request-repository.js";
 import type { Store } from "../store/database.js";
+import type { Db } from "../store/schema-types.js";
 
 const REFUSAL_STATUS: Record<RequestRefusal["code"], number> = {
   self_approval: 403,
@@ -44,6 +45,8 @@ export async function decideRequest(
   id: string,
   event: RequestEvent,
   options: { now: Date; actor: string },
+  /** Runs in the decision's transaction once the change is written: its effects (grants, messages). */
+  within?: (trx: Db, transition: RequestTransition) => Promise<void>,
 ): Promise<RequestTransition> {
   for (let attempt = 0; attempt < RETRIES; attempt++) {
     const outcome = await store.db.transaction().execute(async (trx) => {
@@ -69,6 +72,7 @@ export async function decideRequest(
           },
         },
       ]);
+      await within?.(trx, transition);
       return transition;
     });
     if (outcome !== null) return outcome;
@@ -87,12 +91,13 @@ export async function expireRequests(
   store: Pick<Store, "db">,
   now: Date,
   actor: string,
+  within?: (trx: Db, transition: RequestTransition) => Promise<void>,
 ): Promise<AccessRequest[]> {
   const due = await accessRequestRepository.pendingExpiredBy(store.db, now.toISOString(), 500);
   const expired: AccessRequest[] = [];
   for (const r of due) {
     try {
-      expired.push((await decideRequest(store, r.id, { kind: "expire" }, { now, actor })).request);
+      expired.push((await decideRequest(store, r.id, { kind: "expire" }, { now, actor }, within)).request);
     } catch (err) {
       // Decided by someone else in the meantime: nothing to expire.
       if (!(err instanceof RequestRefusedError)) throw err;

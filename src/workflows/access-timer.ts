@@ -1,0 +1,163 @@
+import { DEFAULT_REQUEST_SETTINGS } from "../domain/request-policy.js";
+import { connectorPool } from "../engine/provision.js";
+import { enqueueNotifications } from "../notify/notification-enqueue.js";
+import type { TenureConfig } from "../policy/config-types.js";
+import { assignmentRepository } from "../store/assignment-repository.js";
+import type { Store } from "../store/database.js";
+import { identityRepository } from "../store/identity-repository.js";
+import { onAccessChanged } from "./access-clock.js";
+import { type EndedAssignments, endDueAssignments } from "./assignment-ends.js";
+import { expireRequests } from "./request-decisions.js";
+import { applyEffects } from "./request-effects.js";
+import { remindApprovers } from "./request-reminders.js";
+
+/** The longest the timer sleeps: the backstop for ends written by another process. */
+const POLL_MS = 30_000;
+
+export interface AccessPass extends EndedAssignments {
+  expiredRequests: number;
+  reminders: number;
+  warnings: number;
+}
+
+/**
+ * One pass of the clock of access: ends what is due (endDueAssignments), expires requests nobody
+ * decided in time, reminds and escalates waiting approvers, warns holders before their access ends.
+ */
+export async function accessPass(
+  store: Store,
+  config: TenureConfig,
+  options: { now: Date; actor: string; pool?: ReturnType<typeof connectorPool> },
+): Promise<AccessPass> {
+  const { now, actor } = options;
+  const ended = await endDueAssignments(store, config, options);
+  const expired = await expireRequests(store, now, actor, async (trx, t) => {
+    await applyEffects(trx, config, t.request, t.effects, { now, actor });
+  });
+  const reminders = await remindApprovers(store, config, now);
+  const warnings = await warnHolders(store, config, now);
+  return { ...ended, expiredRequests: expired.length, reminders, warnings };
+}
+
+async function warnHolders(store: Store, config: TenureConfig, now: Date): Promise<number> {
+  const warnMs = (config.requests ?? DEFAULT_REQUEST_SETTINGS).warnBeforeExpiryMs;
+  const soon = await assignmentRepository.endingBetween(
+    store.db,
+    now.toISOString(),
+    new Date(now.getTime() + warnMs).toISOString(),
+    500,
+  );
+  if (soon.length === 0 || config.notify === undefined) return 0;
+  const holders = await identityRepository.findByIds(store.db, [...new Set(soon.map((a) => a.identityId))]);
+  let queued = 0;
+  await store.db.transaction().execute(async (trx) => {
+    for (const a of soon) {
+      const holder = holders.get(a.identityId);
+      if (holder === undefined || a.validUntil === null) continue;
+      const result = await enqueueNotifications(
+        trx,
+        {
+          name: "access.expiring",
+          data: {
+            assignmentId: a.id,
+            to: holder.attributes.email,
+            holder: holder.attributes.displayName,
+            item: "role" in a.target ? `role ${a.target.role}` : `${a.target.system}:${a.target.entitlement}`,
+            validUntil: a.validUntil,
+            requestId: a.requestId ?? null,
+          },
+        },
+        config,
+        now,
+      );
+      queued += result.queued.length;
+    }
+  });
+  return queued;
+}
+
+export interface AccessTimer {
+  /** Stops: no pass starts any more; one running finishes. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs {@link accessPass} at the moment the next assignment ends (not only on a sweep): after each pass
+ * it reads the soonest open end and sleeps until then — at most {@link POLL_MS}, and woken at once by a
+ * grant in this process (accessChanged). It passes once at start, so what ended while the process was
+ * down ends now.
+ */
+export function startAccessTimer(deps: {
+  store: Store;
+  config: TenureConfig;
+  now: () => Date;
+  actor: string;
+  pollMs?: number;
+  onPass?: (pass: AccessPass) => void;
+  onError?: (err: unknown) => void;
+}): AccessTimer {
+  const pollMs = deps.pollMs ?? POLL_MS;
+  const pool = connectorPool(deps.config);
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | null = null;
+  let again = false;
+
+  const run = async () => {
+    try {
+      const pass = await accessPass(deps.store, deps.config, { now: deps.now(), actor: deps.actor, pool });
+      if (
+        pass.confirmed.length +
+          pass.unconfirmed.length +
+          pass.expiredRequests +
+          pass.reminders +
+          pass.warnings >
+        0
+      ) {
+        deps.onPass?.(pass);
+      }
+    } catch (err) {
+      deps.onError?.(err);
+    }
+  };
+  const schedule = async () => {
+    if (stopped) return;
+    clearTimeout(timer);
+    let delay = pollMs;
+    try {
+      const now = deps.now();
+      const next = await assignmentRepository.nextEndAfter(deps.store.db, now.toISOString());
+      if (next !== null) delay = Math.min(pollMs, Math.max(0, Date.parse(next) - now.getTime()));
+    } catch (err) {
+      deps.onError?.(err);
+    }
+    if (stopped) return;
+    timer = setTimeout(tick, delay);
+  };
+  const tick = () => {
+    if (running !== null) {
+      again = true;
+      return;
+    }
+    running = run().finally(() => {
+      running = null;
+      if (again) {
+        again = false;
+        tick();
+      } else void schedule();
+    });
+  };
+  const unsubscribe = onAccessChanged(() => {
+    if (!stopped && running === null) void schedule();
+  });
+  tick();
+  return {
+    async stop() {
+      stopped = true;
+      unsubscribe();
+      clearTimeout(timer);
+      await running;
+      await pool.closeAll();
+    },
+  };
+}

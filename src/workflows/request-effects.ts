@@ -1,0 +1,266 @@
+import { randomUUID } from "node:crypto";
+import { appendEvents } from "../audit/ledger.js";
+import type { Assignment } from "../domain/access-types.js";
+import { formatDuration } from "../domain/duration.js";
+import type { Identity } from "../domain/identity-types.js";
+import type { AccessRequest, RequestEffect, RequestEvent, RequestItem } from "../domain/request-types.js";
+import { provisionIdentities } from "../engine/identity-provision.js";
+import { enqueueNotifications } from "../notify/notification-enqueue.js";
+import type { TenureConfig } from "../policy/config-types.js";
+import { assignmentRepository } from "../store/assignment-repository.js";
+import type { Store } from "../store/database.js";
+import { identityRepository } from "../store/identity-repository.js";
+import type { Db } from "../store/schema-types.js";
+import { accessChanged } from "./access-clock.js";
+import { decideRequest } from "./request-decisions.js";
+
+/** What a submission or a decision did: the request as written, what it granted, and provisioning. */
+export interface CarriedOut {
+  request: AccessRequest;
+  /** Assignments created by a grant (empty otherwise). */
+  assignments: Assignment[];
+  /** Operations queued and applied for the grant, or why provisioning did not run now. */
+  provisioning: { queued: number; succeeded: number; failed: number; error: string | null } | null;
+}
+
+/** `role db-admin, db:readers`. */
+export function describeItems(items: readonly RequestItem[]): string {
+  return items.map((i) => (i.kind === "role" ? `role ${i.role}` : `${i.system}:${i.entitlement}`)).join(", ");
+}
+
+/** Where an approver decides: the console's page of the request, or the command. */
+export function decisionLink(config: TenureConfig, requestId: string): string {
+  const base = config.server.console.publicUrl;
+  return base === undefined
+    ? `tenure request approve ${requestId} (or deny)`
+    : `${base.replace(/\/$/, "")}/requests/${encodeURIComponent(requestId)}`;
+}
+
+/**
+ * Runs `write` (which records the request change and its audit event) and the effects it returns in one
+ * transaction — grants become assignments with their audit events, asks and answers become outbox
+ * messages — so a crash never leaves an approved request without its assignment or an ask unsent. After
+ * the commit, the beneficiary of a grant is provisioned at once (provisionIdentities) and the access
+ * timer is woken for the new end; a provisioning failure is reported, not thrown: the grant stands and
+ * its operations retry like any other.
+ */
+export async function carryOut(
+  store: Store,
+  config: TenureConfig,
+  write: (trx: Db) => Promise<{ request: AccessRequest; effects: readonly RequestEffect[] } | null>,
+  options: { now: Date; actor: string },
+): Promise<CarriedOut> {
+  const written = await store.db.transaction().execute(async (trx) => {
+    const outcome = await write(trx);
+    if (outcome === null) return null;
+    const assignments = await applyEffects(trx, config, outcome.request, outcome.effects, options);
+    return { request: outcome.request, assignments };
+  });
+  if (written === null) throw new Error("carryOut: the write returned nothing");
+  let provisioning: CarriedOut["provisioning"] = null;
+  if (written.assignments.length > 0) {
+    provisioning = await provisionNow(
+      store,
+      config,
+      [written.request.beneficiaryId],
+      options,
+      `grant of request ${written.request.id}`,
+    );
+    accessChanged();
+  }
+  return { ...written, provisioning };
+}
+
+/** Provisions these identities now; failures are summarised, not thrown (the operations retry). */
+export async function provisionNow(
+  store: Store,
+  config: TenureConfig,
+  identityIds: readonly string[],
+  options: { now: Date; actor: string },
+  run: string,
+): Promise<NonNullable<CarriedOut["provisioning"]>> {
+  if (Object.keys(config.policy.systems).length === 0)
+    return { queued: 0, succeeded: 0, failed: 0, error: null };
+  try {
+    const result = await provisionIdentities(store, config, identityIds, { ...options, run });
+    const s = result.applied.summary;
+    return {
+      queued: result.queued.queued.length,
+      succeeded: s.succeeded,
+      failed: s.failed + s.dead,
+      error: null,
+    };
+  } catch (err) {
+    return { queued: 0, succeeded: 0, failed: 0, error: (err as Error).message };
+  }
+}
+
+/**
+ * Applies `event` to request `id` (decideRequest: the state machine, a version check, the audit event)
+ * with its effects in the same transaction, then provisions a grant at once — as {@link carryOut}.
+ */
+export async function decide(
+  store: Store,
+  config: TenureConfig,
+  id: string,
+  event: RequestEvent,
+  options: { now: Date; actor: string },
+): Promise<CarriedOut> {
+  let assignments: Assignment[] = [];
+  const transition = await decideRequest(store, id, event, options, async (trx, t) => {
+    assignments = await applyEffects(trx, config, t.request, t.effects, options);
+  });
+  let provisioning: CarriedOut["provisioning"] = null;
+  if (assignments.length > 0) {
+    provisioning = await provisionNow(
+      store,
+      config,
+      [transition.request.beneficiaryId],
+      options,
+      `grant of request ${id}`,
+    );
+    accessChanged();
+  }
+  return { request: transition.request, assignments, provisioning };
+}
+
+/** Writes the effects of a request change in its transaction: assignments for a grant, outbox messages. */
+export async function applyEffects(
+  trx: Db,
+  config: TenureConfig,
+  request: AccessRequest,
+  effects: readonly RequestEffect[],
+  options: { now: Date; actor: string },
+): Promise<Assignment[]> {
+  const { now } = options;
+  const people = await identityRepository.findByIds(trx, [
+    request.requesterId,
+    request.beneficiaryId,
+    ...effects.flatMap((e) => (e.kind === "notify-approvers" ? e.approvers : [])),
+  ]);
+  const beneficiary = people.get(request.beneficiaryId);
+  const nameOf = (id: string) => people.get(id)?.attributes.displayName ?? id;
+  const assignments: Assignment[] = [];
+  let until: string | null = null;
+  for (const effect of effects) {
+    if (effect.kind !== "grant" || beneficiary === undefined) continue;
+    const validUntil = new Date(now.getTime() + effect.durationMs).toISOString();
+    until = validUntil;
+    const approvedBy = request.autoApproved
+      ? request.kind === "break-glass"
+        ? "break-glass"
+        : "policy (autoApprove)"
+      : [...new Set(request.decisions.filter((d) => d.verdict === "approve").map((d) => d.by))].join(", ");
+    for (const item of effect.items) {
+      const assignment: Assignment = {
+        id: randomUUID(),
+        identityId: request.beneficiaryId,
+        target:
+          item.kind === "role" ? { role: item.role } : { system: item.system, entitlement: item.entitlement },
+        employment: beneficiary.employment,
+        // The window counts from the grant, not from the request.
+        validFrom: now.toISOString(),
+        validUntil,
+        reason: `request ${request.id}: ${request.justification}`,
+        approvedBy,
+        revokedAt: null,
+        requestId: request.id,
+      };
+      await assignmentRepository.insert(trx, assignment, now.toISOString());
+      assignments.push(assignment);
+    }
+    await appendEvents(
+      trx,
+      assignments.map((a) => ({
+        time: now.toISOString(),
+        actor: options.actor,
+        action: "assignment.granted",
+        subject: `identity:${a.identityId}`,
+        details: {
+          assignment: a.id,
+          target: a.target,
+          validFrom: a.validFrom,
+          validUntil: a.validUntil,
+          request: request.id,
+          approvedBy: a.approvedBy,
+          ticket: request.ticket,
+        },
+      })),
+    );
+  }
+  for (const effect of effects) {
+    if (effect.kind === "notify-approvers") {
+      const step = request.steps[effect.step];
+      for (const approverId of effect.approvers) {
+        await askApprover(
+          trx,
+          config,
+          request,
+          people.get(approverId),
+          nameOf,
+          step === undefined ? "" : `${effect.step + 1} of ${request.steps.length} (${step.name})`,
+          "first",
+          now,
+        );
+      }
+    } else if (effect.kind === "notify-requester") {
+      const last = request.decisions.at(-1);
+      await enqueueNotifications(
+        trx,
+        {
+          name: "request.decided",
+          data: {
+            requestId: request.id,
+            to: people.get(request.requesterId)?.attributes.email ?? null,
+            beneficiary: nameOf(request.beneficiaryId),
+            items: describeItems(request.items),
+            outcome: effect.outcome,
+            by: effect.outcome === "expired" || last === undefined ? null : nameOf(last.by),
+            comment: last?.comment ?? null,
+            until,
+          },
+        },
+        config,
+        now,
+      );
+    }
+  }
+  return assignments;
+}
+
+/** Queues a `request.decision-needed` to one approver. */
+export async function askApprover(
+  trx: Db,
+  config: TenureConfig,
+  request: AccessRequest,
+  approver: Identity | undefined,
+  nameOf: (id: string) => string,
+  step: string,
+  reason: "first" | "reminder" | "escalation",
+  now: Date,
+): Promise<void> {
+  if (approver === undefined) return;
+  await enqueueNotifications(
+    trx,
+    {
+      name: "request.decision-needed",
+      data: {
+        requestId: request.id,
+        to: approver.attributes.email,
+        approver: approver.attributes.displayName,
+        requester: nameOf(request.requesterId),
+        beneficiary: nameOf(request.beneficiaryId),
+        items: describeItems(request.items),
+        justification: request.justification,
+        ticket: request.ticket,
+        duration: formatDuration(request.durationMs),
+        step,
+        reason,
+        link: decisionLink(config, request.id),
+        expiresAt: request.expiresAt,
+      },
+    },
+    config,
+    now,
+  );
+}

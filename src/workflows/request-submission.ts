@@ -1,0 +1,304 @@
+import { randomUUID } from "node:crypto";
+import { appendEvents } from "../audit/ledger.js";
+import { formatDuration } from "../domain/duration.js";
+import type { Identity } from "../domain/identity-types.js";
+import { DEFAULT_REQUEST_SETTINGS } from "../domain/request-policy.js";
+import type { AccessRequest, RequestItem, RequestKind } from "../domain/request-types.js";
+import type { TenureConfig } from "../policy/config-types.js";
+import { NotFoundError, TenureError } from "../shared/errors.js";
+import { accessRequestRepository } from "../store/access-request-repository.js";
+import type { Store } from "../store/database.js";
+import { identityRepository } from "../store/identity-repository.js";
+import { type ItemPolicy, itemPolicy, resolveSteps } from "./request-approvers.js";
+import { type CarriedOut, carryOut, describeItems } from "./request-effects.js";
+
+/** The longest justification accepted: a reason, not a document. */
+export const MAX_JUSTIFICATION = 2_000;
+const MAX_TICKET = 200;
+const MAX_ITEMS = 20;
+
+export interface SubmitRequestInput {
+  /** Who asks: the identity acting (a token's or session's, or the CLI's `--as`). */
+  requesterId: string;
+  /** Who the access is for: the requester (absent) or one of their direct reports. */
+  beneficiaryId?: string;
+  items: readonly RequestItem[];
+  justification: string;
+  ticket?: string | null;
+  /** How long the access lasts once granted; absent: the items' default. */
+  durationMs?: number;
+  /** `request` (standing access for a window) or `elevation` (an `elevation: true` role, for hours). */
+  kind?: Extract<RequestKind, "request" | "elevation" | "break-glass">;
+}
+
+/** Why a submission was refused: a code, an HTTP status, and a message saying what and where. */
+export class RequestInvalidError extends TenureError {
+  constructor(code: string, message: string, httpStatus = 422) {
+    super(code, `${message}; nothing was submitted`, { httpStatus });
+  }
+}
+
+/**
+ * Submits an access request, or refuses it having written nothing:
+ * - the requester and the beneficiary are active, and the beneficiary is the requester or one of
+ *   their direct reports;
+ * - every item exists and is requestable (an elevation role only through `tenure elevate`, and only
+ *   such a role there), and the beneficiary is eligible for it (`eligible`);
+ * - a justification is given, the duration is within every item's `maxDuration`;
+ * - no request of the beneficiary for one of the items is still pending;
+ * - every approval step has someone other than the requester and the beneficiary to decide it.
+ * Then, in one transaction: the request, its `request.submitted` audit event, and either the asks to
+ * the first step's approvers or — when `autoApprove` holds within its quota, or for break-glass — the
+ * approval and the grant. Provisioning of a grant follows the commit (see carryOut).
+ */
+export async function submitRequest(
+  store: Store,
+  config: TenureConfig,
+  input: SubmitRequestInput,
+  options: { now: Date; actor: string },
+): Promise<CarriedOut> {
+  const { now } = options;
+  const kind = input.kind ?? "request";
+  const requester = await identityRepository.findById(store.db, input.requesterId);
+  if (requester === undefined) throw new NotFoundError(`no identity has the id "${input.requesterId}"`);
+  if (requester.state !== "active") {
+    throw new RequestInvalidError(
+      "requester_not_active",
+      `${requester.attributes.displayName} is ${requester.state}: only active people may ask for access`,
+      403,
+    );
+  }
+  const beneficiary =
+    input.beneficiaryId === undefined || input.beneficiaryId === requester.id
+      ? requester
+      : await identityRepository.findById(store.db, input.beneficiaryId);
+  if (beneficiary === undefined) throw new NotFoundError(`no identity has the id "${input.beneficiaryId}"`);
+  checkBeneficiary(requester, beneficiary);
+
+  const justification = input.justification.trim();
+  if (justification === "") {
+    throw new RequestInvalidError(
+      "justification_required",
+      "a justification is required: say why the access is needed",
+    );
+  }
+  if (justification.length > MAX_JUSTIFICATION) {
+    throw new RequestInvalidError(
+      "justification_too_long",
+      `the justification has ${justification.length} characters; at most ${MAX_JUSTIFICATION}`,
+    );
+  }
+  const ticket = input.ticket?.trim() || null;
+  if (ticket !== null && ticket.length > MAX_TICKET) {
+    throw new RequestInvalidError(
+      "ticket_too_long",
+      `the ticket reference has more than ${MAX_TICKET} characters`,
+    );
+  }
+  if (input.items.length === 0 || input.items.length > MAX_ITEMS) {
+    throw new RequestInvalidError(
+      "no_items",
+      `a request asks for 1 to ${MAX_ITEMS} items; this one has ${input.items.length}`,
+    );
+  }
+
+  const items = input.items.map((item) => checkItem(config, item, kind, beneficiary));
+  const maxMs = Math.min(...items.map((i) => i.requestable.maxDurationMs));
+  const durationMs = input.durationMs ?? Math.min(...items.map((i) => i.requestable.defaultDurationMs));
+  if (!(durationMs > 0)) throw new RequestInvalidError("invalid_duration", "the duration must be positive");
+  if (durationMs > maxMs) {
+    throw new RequestInvalidError(
+      "duration_too_long",
+      `${formatDuration(durationMs)} is longer than ${items.length === 1 ? `the maximum of ${items[0]!.label}` : "the shortest maximum of the items"}: ${formatDuration(maxMs)} (requestable.maxDuration)`,
+    );
+  }
+
+  const pending = await accessRequestRepository.pendingOf(store.db, beneficiary.id);
+  for (const open of pending) {
+    const same = open.items.find((a) => input.items.some((b) => sameItem(a, b)));
+    if (same !== undefined) {
+      throw new RequestInvalidError(
+        "duplicate_request",
+        `request ${open.id} for ${describeItems([same])} of ${beneficiary.attributes.displayName} is still pending: cancel it or wait for its decision`,
+        409,
+      );
+    }
+  }
+
+  const settings = config.requests ?? { ...DEFAULT_REQUEST_SETTINGS, workflows: {} };
+  const auto =
+    kind === "break-glass" || (await autoApproves(store, items, beneficiary, justification, ticket, now));
+  const steps = auto
+    ? []
+    : await resolveSteps(items, {
+        db: store.db,
+        now,
+        beneficiary,
+        requester,
+        fallback: settings.fallbackApprovers,
+      });
+  if (typeof steps === "string") throw new RequestInvalidError("no_approver", steps);
+
+  // A pending request never outlives the access it asks for: it expires by the beneficiary's end date.
+  const endDate = beneficiary.attributes.endDate;
+  const pendingUntil = Math.min(
+    now.getTime() + settings.pendingExpiryMs,
+    endDate === null ? Number.POSITIVE_INFINITY : Date.parse(`${endDate}T00:00:00Z`),
+  );
+  const request: AccessRequest = {
+    id: newRequestId(now),
+    kind,
+    autoApproved: auto,
+    requesterId: requester.id,
+    beneficiaryId: beneficiary.id,
+    items: input.items.map((i) => ({ ...i })),
+    justification,
+    ticket,
+    durationMs,
+    state: auto ? "approved" : "pending",
+    steps,
+    currentStep: 0,
+    decisions: [],
+    submittedAt: now.toISOString(),
+    expiresAt: new Date(pendingUntil).toISOString(),
+    closedAt: auto ? now.toISOString() : null,
+    version: 1,
+  };
+  return carryOut(
+    store,
+    config,
+    async (trx) => {
+      await accessRequestRepository.insert(trx, request);
+      await appendEvents(trx, [
+        {
+          time: now.toISOString(),
+          actor: options.actor,
+          action: kind === "request" ? "request.submitted" : `request.${kind}`,
+          subject: `request:${request.id}`,
+          details: {
+            requester: requester.id,
+            beneficiary: beneficiary.id,
+            items: request.items,
+            justification,
+            ticket,
+            durationMs,
+            kind,
+            autoApproved: auto,
+            steps: steps.map((s) => ({ name: s.name, approvers: s.approvers, required: s.required })),
+            expiresAt: request.expiresAt,
+          },
+        },
+      ]);
+      return {
+        request,
+        effects: auto
+          ? [
+              { kind: "grant", items: request.items, durationMs },
+              { kind: "notify-requester", outcome: "approved", step: null },
+            ]
+          : [{ kind: "notify-approvers", step: 0, approvers: steps[0]?.approvers ?? [] }],
+      };
+    },
+    options,
+  );
+}
+
+/** Ids sort by submission: a listing by id is a listing by time. */
+function newRequestId(now: Date): string {
+  return `${now
+    .toISOString()
+    .replace(/[-:.TZ]/g, "")
+    .slice(0, 14)}-${randomUUID().slice(0, 8)}`;
+}
+
+function sameItem(a: RequestItem, b: RequestItem): boolean {
+  if (a.kind === "role" && b.kind === "role") return a.role === b.role;
+  if (a.kind === "entitlement" && b.kind === "entitlement")
+    return a.system === b.system && a.entitlement === b.entitlement;
+  return false;
+}
+
+function checkBeneficiary(requester: Identity, beneficiary: Identity): void {
+  if (beneficiary.id !== requester.id) {
+    const report =
+      beneficiary.source === requester.source && beneficiary.attributes.managerId === requester.sourceKey;
+    if (!report) {
+      throw new RequestInvalidError(
+        "not_your_report",
+        `${requester.attributes.displayName} may ask for themselves or for a direct report; ${beneficiary.attributes.displayName} is neither`,
+        403,
+      );
+    }
+  }
+  if (beneficiary.state !== "active") {
+    throw new RequestInvalidError(
+      "beneficiary_not_active",
+      `${beneficiary.attributes.displayName} is ${beneficiary.state}: access is requested only for active people`,
+      409,
+    );
+  }
+}
+
+function checkItem(
+  config: TenureConfig,
+  item: RequestItem,
+  kind: RequestKind,
+  beneficiary: Identity,
+): ItemPolicy {
+  const found = itemPolicy(config.policy, item);
+  if (typeof found === "string") throw new RequestInvalidError("not_requestable", found, 404);
+  const elevating = kind === "elevation" || kind === "break-glass";
+  if (elevating && !found.elevation) {
+    throw new RequestInvalidError(
+      "not_an_elevation",
+      `${found.label} is not an elevation role (elevation: true): request it with tenure request create`,
+    );
+  }
+  if (!elevating && found.elevation) {
+    throw new RequestInvalidError(
+      "elevation_only",
+      `${found.label} is held only by elevation: use tenure elevate --role ${item.kind === "role" ? item.role : ""}`,
+    );
+  }
+  const eligible = found.requestable.eligible;
+  if (eligible !== null) {
+    const outcome = eligible.evaluate(beneficiary.attributes);
+    if (!outcome.value) {
+      throw new RequestInvalidError(
+        "not_eligible",
+        `${beneficiary.attributes.displayName} is not eligible for ${found.label}: ${eligible.source} (${eligible.location.file}:${eligible.location.line}) is false for them${outcome.error ? ` (${outcome.error})` : ""}`,
+        403,
+      );
+    }
+  }
+  return found;
+}
+
+/**
+ * Whether policy approves the request without a person: every item has `autoApprove`, its condition
+ * holds for the beneficiary and the request, and the beneficiary's auto-approvals of the item within
+ * its quota period are fewer than the quota. Past the quota, the approval steps decide.
+ */
+async function autoApproves(
+  store: Store,
+  items: readonly ItemPolicy[],
+  beneficiary: Identity,
+  justification: string,
+  ticket: string | null,
+  now: Date,
+): Promise<boolean> {
+  for (const item of items) {
+    const auto = item.requestable.autoApprove;
+    if (auto === null) return false;
+    const values = { ...beneficiary.attributes, ticket: ticket ?? "", justification };
+    if (!auto.when.evaluate(values as typeof beneficiary.attributes).value) return false;
+    if (auto.quota !== null) {
+      const since = new Date(now.getTime() - auto.quota.periodMs).toISOString();
+      const used = (await accessRequestRepository.autoApprovedSince(store.db, beneficiary.id, since)).filter(
+        (r) => r.items.some((i) => sameItem(i, item.item)),
+      ).length;
+      if (used >= auto.quota.max) return false;
+    }
+  }
+  return true;
+}
