@@ -7,11 +7,14 @@ import type { AccessRequest, RequestEffect, RequestEvent, RequestItem } from "..
 import { provisionIdentities } from "../engine/identity-provision.js";
 import { enqueueNotifications } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
+import { TenureError } from "../shared/errors.js";
+import { accessRequestRepository } from "../store/access-request-repository.js";
 import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import type { Db } from "../store/schema-types.js";
 import { accessChanged } from "./access-clock.js";
+import { itemPolicy } from "./request-approvers.js";
 import { decideRequest } from "./request-decisions.js";
 
 /** What a submission or a decision did: the request as written, what it granted, and provisioning. */
@@ -107,6 +110,23 @@ export async function decide(
   options: { now: Date; actor: string },
 ): Promise<CarriedOut> {
   let assignments: Assignment[] = [];
+  if (event.kind === "approve") {
+    // The configuration may have changed since the request was submitted: an item that is gone, or no
+    // longer requestable, is not granted whoever approves.
+    const current = await accessRequestRepository.find(store.db, id);
+    for (const item of current?.items ?? []) {
+      const found = itemPolicy(config.policy, item);
+      if (typeof found === "string") {
+        throw new TenureError(
+          "item_gone",
+          `request ${id} cannot be approved: ${found}; nothing was changed (cancel it)`,
+          {
+            httpStatus: 409,
+          },
+        );
+      }
+    }
+  }
   const transition = await decideRequest(store, id, event, options, async (trx, t) => {
     assignments = await applyEffects(trx, config, t.request, t.effects, options);
   });
