@@ -3,8 +3,8 @@ import type { DestinationStream, LevelWithSilent } from "pino";
 import { type ApplyLoop, startApplyLoop } from "../engine/apply-loop.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { apiTokenRepository } from "../store/api-token-repository.js";
-import { startAccessTimer } from "../workflows/access-timer.js";
 import type { Store } from "../store/database.js";
+import { startAccessTimer } from "../workflows/access-timer.js";
 import { createTokenService } from "./auth/token-service.js";
 import { buildServer } from "./server.js";
 

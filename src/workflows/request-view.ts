@@ -1,4 +1,4 @@
-import type { AccessRequest } from "../domain/request-types.js";
+import type { AccessRequest, RequestItem } from "../domain/request-types.js";
 import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
@@ -17,7 +17,7 @@ export interface RequestView {
   autoApproved: boolean;
   requester: PersonRef;
   beneficiary: PersonRef;
-  items: AccessRequest["items"];
+  items: RequestItem[];
   justification: string;
   ticket: string | null;
   durationMs: number;
@@ -73,7 +73,7 @@ export async function viewRequests(
       autoApproved: r.autoApproved ?? false,
       requester: ref(r.requesterId),
       beneficiary: ref(r.beneficiaryId),
-      items: r.items,
+      items: [...r.items],
       justification: r.justification,
       ticket: r.ticket,
       durationMs: r.durationMs,

@@ -20,6 +20,10 @@ export const PERMISSIONS = [
   "reconcile:run",
   "audit:read",
   "sources:push",
+  // Access requests: see (one's own, waiting for one; all for admin and auditor), ask, decide.
+  "requests:read",
+  "requests:create",
+  "requests:decide",
   // Not a route's permission: what a request must also hold to confirm a mass change (admin only).
   "mass-change:confirm",
 ] as const;
@@ -32,15 +36,17 @@ const READ_EVERYTHING: readonly Permission[] = PERMISSIONS.filter((p) => p.endsW
 
 /**
  * The table. admin: everything. auditor: read everything, change nothing. hr-source: push HR records
- * only (the HR push and SCIM routes). Every role may ask who it is (`session:read`). reviewer and requester hold nothing else yet: access reviews and
- * requests (later issues) give them their permissions.
+ * only (the HR push and SCIM routes). Every role may ask who it is (`session:read`). requester: see,
+ * ask for and decide access requests as the person it stands for; reviewer: see and decide them.
  */
 export const ROLE_PERMISSIONS: Readonly<Record<PlatformRole, ReadonlySet<Permission>>> = Object.freeze({
   admin: new Set<Permission>(PERMISSIONS),
   auditor: new Set<Permission>(READ_EVERYTHING),
   "hr-source": new Set<Permission>(["session:read", "sources:push"]),
-  reviewer: new Set<Permission>(["session:read"]),
-  requester: new Set<Permission>(["session:read"]),
+  reviewer: new Set<Permission>(["session:read", "requests:read", "requests:decide"]),
+  // A requester is also the manager who approves a report's request: deciding is the identity's
+  // business (who is an approver of the step), the role only allows it in kind.
+  requester: new Set<Permission>(["session:read", "requests:read", "requests:create", "requests:decide"]),
 });
 
 export function isPlatformRole(value: string): value is PlatformRole {

@@ -6,6 +6,7 @@ import { healthRoutes } from "./health-routes.js";
 import { identityRoutes } from "./identity-routes.js";
 import { operationRoutes } from "./operation-routes.js";
 import { planRoutes } from "./plan-routes.js";
+import { requestRoutes } from "./request-routes.js";
 import { runRoutes } from "./run-routes.js";
 import { sessionRoutes } from "./session-routes.js";
 import { sourceRoutes } from "./source-routes.js";
@@ -23,5 +24,6 @@ export const API_ROUTE_MODULES: readonly RouteModule[] = [
   runRoutes,
   sourceRoutes,
   auditRoutes,
+  requestRoutes,
   scimRoutes,
 ];

@@ -1654,6 +1654,645 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/requestable": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What can be requested or elevated to, with durations, steps and whether you are eligible
+         * @description Requires a bearer token whose role holds `requests:read`: admin, auditor, reviewer, requester.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: {
+                                item: components["schemas"]["RequestItem"];
+                                label: string;
+                                elevation: boolean;
+                                defaultDurationMs: number;
+                                maxDurationMs: number;
+                                /** @description the approval steps, by name */
+                                approval: string[];
+                                autoApprove: boolean;
+                                /** @description whether you are eligible; null for a token that acts for nobody */
+                                eligible: boolean | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Requests: yours, those waiting for your decision, or all (admin, auditor), newest first
+         * @description Requires a bearer token whose role holds `requests:read`: admin, auditor, reviewer, requester.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description mine: asked by or for you; waiting: waiting for your decision; all: every request (admin, auditor) */
+                    view?: "mine" | "waiting" | "all";
+                    state?: "pending" | "approved" | "denied" | "cancelled" | "expired";
+                    /** @description items per page (1 to 500, default 100) */
+                    limit?: number;
+                    /** @description the nextCursor of the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["AccessRequest"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Ask for requestable access, for yourself or a direct report
+         * @description 422 with the reason when refused (not eligible, over the maximum, no justification…); 409 for a second pending request of the same item.
+         *
+         *     Requires a bearer token whose role holds `requests:create`: admin, requester.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["RequestItemInput"][];
+                        /** @description a direct report (id, HR key or email); default: yourself */
+                        beneficiary?: string;
+                        justification: string;
+                        ticket?: string;
+                        /** @description how long from the grant: a whole number with a unit: 30m, 8h, 7d, 2w (or 1h30m) */
+                        duration?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            request: components["schemas"]["AccessRequest"];
+                            /** @description what the grant queued and applied at once; null when nothing was granted */
+                            provisioning: {
+                                queued: number;
+                                succeeded: number;
+                                failed: number;
+                                error: string | null;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/requests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One request: its steps, decisions and the access it granted
+         * @description 404 also when the request is not yours to see.
+         *
+         *     Requires a bearer token whose role holds `requests:read`: admin, auditor, reviewer, requester.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            request: components["schemas"]["AccessRequest"];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/elevations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Elevate to an elevation role for a short window (approval or auto-approval by policy; or break-glass)
+         * @description Requires a bearer token whose role holds `requests:create`: admin, requester.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        role: string;
+                        duration: string;
+                        justification: string;
+                        ticket?: string;
+                        /** @default false */
+                        breakGlass?: boolean;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            request: components["schemas"]["AccessRequest"];
+                            /** @description what the grant queued and applied at once; null when nothing was granted */
+                            provisioning: {
+                                queued: number;
+                                succeeded: number;
+                                failed: number;
+                                error: string | null;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/requests/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a request waiting for your decision
+         * @description 403 when you may not decide it (the requester and the beneficiary never may); 409 when it is closed or expired.
+         *
+         *     Requires a bearer token whose role holds `requests:decide`: admin, reviewer, requester.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        comment?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            request: components["schemas"]["AccessRequest"];
+                            /** @description what the grant queued and applied at once; null when nothing was granted */
+                            provisioning: {
+                                queued: number;
+                                succeeded: number;
+                                failed: number;
+                                error: string | null;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/requests/{id}/deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Deny a request waiting for your decision
+         * @description 403 when you may not decide it (the requester and the beneficiary never may); 409 when it is closed or expired.
+         *
+         *     Requires a bearer token whose role holds `requests:decide`: admin, reviewer, requester.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        comment?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            request: components["schemas"]["AccessRequest"];
+                            /** @description what the grant queued and applied at once; null when nothing was granted */
+                            provisioning: {
+                                queued: number;
+                                succeeded: number;
+                                failed: number;
+                                error: string | null;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/requests/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Withdraw a pending request (its requester or beneficiary, or an admin)
+         * @description Requires a bearer token whose role holds `requests:create`: admin, requester.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            request: components["schemas"]["AccessRequest"];
+                            /** @description what the grant queued and applied at once; null when nothing was granted */
+                            provisioning: {
+                                queued: number;
+                                succeeded: number;
+                                failed: number;
+                                error: string | null;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/requests/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End the access a request granted now (its holder, an approver, or an admin), with the read-back receipt
+         * @description Requires a bearer token whose role holds `requests:create`: admin, requester.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        reason?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            ended: {
+                                assignment: string;
+                                confirmed: boolean;
+                                checks: {
+                                    system: string;
+                                    username: string | null;
+                                    entitlement: string | null;
+                                    outcome: string;
+                                    detail?: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2095,12 +2734,80 @@ export interface components {
             /** @description how many systems failed (the answer is 207 when this is not 0) */
             failed: number;
         };
+        RequestItemInput: {
+            /** @constant */
+            kind: "role";
+            role: string;
+        } | {
+            /** @constant */
+            kind: "entitlement";
+            system: string;
+            entitlement: string;
+        };
+        AccessRequestInput: {
+            id: string;
+            /** @description request, elevation, break-glass or workflow */
+            kind: string;
+            /** @description pending, approved, denied, cancelled or expired */
+            state: string;
+            autoApproved: boolean;
+            requester: {
+                id: string;
+                name: string;
+            };
+            beneficiary: {
+                id: string;
+                name: string;
+            };
+            items: components["schemas"]["RequestItemInput"][];
+            justification: string;
+            ticket: string | null;
+            durationMs: number;
+            submittedAt: string;
+            expiresAt: string;
+            closedAt: string | null;
+            currentStep: number;
+            steps: {
+                name: string;
+                required: number;
+                approvers: {
+                    id: string;
+                    name: string;
+                }[];
+                approvedBy: {
+                    id: string;
+                    name: string;
+                }[];
+            }[];
+            decisions: {
+                step: number;
+                by: {
+                    id: string;
+                    name: string;
+                };
+                onBehalfOf: {
+                    id: string;
+                    name: string;
+                } | null;
+                verdict: string;
+                at: string;
+                comment: string | null;
+            }[];
+            grants: {
+                assignment: string;
+                target: string;
+                validFrom: string;
+                validUntil: string | null;
+                revokedAt: string | null;
+                endedAt: string | null;
+            }[];
+        };
         ConsoleSessionInput: {
             name: string;
             /** @enum {string} */
             role: "admin" | "auditor" | "hr-source" | "reviewer" | "requester";
             /** @description what the role may do: the console shows only these */
-            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "mass-change:confirm")[];
+            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "mass-change:confirm")[];
             /** @description the identity the person is, when single sign-on matched one */
             identity: {
                 id: string;
@@ -2602,12 +3309,80 @@ export interface components {
             /** @description how many systems failed (the answer is 207 when this is not 0) */
             failed: number;
         };
+        RequestItem: {
+            /** @constant */
+            kind: "role";
+            role: string;
+        } | {
+            /** @constant */
+            kind: "entitlement";
+            system: string;
+            entitlement: string;
+        };
+        AccessRequest: {
+            id: string;
+            /** @description request, elevation, break-glass or workflow */
+            kind: string;
+            /** @description pending, approved, denied, cancelled or expired */
+            state: string;
+            autoApproved: boolean;
+            requester: {
+                id: string;
+                name: string;
+            };
+            beneficiary: {
+                id: string;
+                name: string;
+            };
+            items: components["schemas"]["RequestItem"][];
+            justification: string;
+            ticket: string | null;
+            durationMs: number;
+            submittedAt: string;
+            expiresAt: string;
+            closedAt: string | null;
+            currentStep: number;
+            steps: {
+                name: string;
+                required: number;
+                approvers: {
+                    id: string;
+                    name: string;
+                }[];
+                approvedBy: {
+                    id: string;
+                    name: string;
+                }[];
+            }[];
+            decisions: {
+                step: number;
+                by: {
+                    id: string;
+                    name: string;
+                };
+                onBehalfOf: {
+                    id: string;
+                    name: string;
+                } | null;
+                verdict: string;
+                at: string;
+                comment: string | null;
+            }[];
+            grants: {
+                assignment: string;
+                target: string;
+                validFrom: string;
+                validUntil: string | null;
+                revokedAt: string | null;
+                endedAt: string | null;
+            }[];
+        };
         ConsoleSession: {
             name: string;
             /** @enum {string} */
             role: "admin" | "auditor" | "hr-source" | "reviewer" | "requester";
             /** @description what the role may do: the console shows only these */
-            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "mass-change:confirm")[];
+            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "mass-change:confirm")[];
             /** @description the identity the person is, when single sign-on matched one */
             identity: {
                 id: string;

@@ -1,0 +1,369 @@
+import type { FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { Identity } from "../../domain/identity-types.js";
+import type { AccessRequest } from "../../domain/request-types.js";
+import { NotFoundError, TenureError } from "../../shared/errors.js";
+import { accessRequestRepository } from "../../store/access-request-repository.js";
+import { identityRepository } from "../../store/identity-repository.js";
+import { itemPolicy } from "../../workflows/request-approvers.js";
+import type { CarriedOut } from "../../workflows/request-effects.js";
+import { decide } from "../../workflows/request-effects.js";
+import { revokeRequestAccess } from "../../workflows/request-revocation.js";
+import { submitRequest } from "../../workflows/request-submission.js";
+import { viewRequests } from "../../workflows/request-view.js";
+import type { RouteDeps, RouteModule } from "../route-types.js";
+import { decodeCursor, toPage } from "../schemas/common-schemas.js";
+import {
+  decisionBody,
+  elevationBody,
+  newRequestBody,
+  requestableSchema,
+  requestCursor,
+  requestIdParams,
+  requestListQuery,
+  requestOutcomeSchema,
+  requestPage,
+  requestSchema,
+} from "../schemas/request-schemas.js";
+
+/** Roles that see every request (an operator's and an auditor's view), not only their own. */
+const SEES_ALL = new Set(["admin", "auditor"]);
+
+function actorOf(request: FastifyRequest): string {
+  return request.principal?.actor ?? "api";
+}
+
+/** The person the caller is; a token acting for nobody cannot ask, decide or revoke as a person. */
+async function caller(deps: RouteDeps, request: FastifyRequest): Promise<Identity> {
+  const id = request.principal?.identityId ?? null;
+  const identity = id === null ? undefined : await identityRepository.findById(deps.store.db, id);
+  if (identity === undefined) {
+    throw new TenureError(
+      "no_identity",
+      "this token or session acts for nobody: requests and decisions are a person's (tenure token create --identity, or sign in to the console); nothing was changed",
+      { httpStatus: 422 },
+    );
+  }
+  return identity;
+}
+
+/** Whether the caller may see `r`: a party, an approver or decider of it, or an admin / auditor. */
+function maySee(request: FastifyRequest, r: AccessRequest): boolean {
+  if (SEES_ALL.has(request.principal?.role ?? "")) return true;
+  const me = request.principal?.identityId;
+  if (me === null || me === undefined) return false;
+  return (
+    r.requesterId === me ||
+    r.beneficiaryId === me ||
+    r.steps.some((s) => s.approvers.includes(me)) ||
+    r.decisions.some((d) => d.by === me || d.onBehalfOf === me)
+  );
+}
+
+async function outcome(deps: RouteDeps, carried: CarriedOut) {
+  const [view] = await viewRequests(deps.store, [carried.request], { withGrants: true });
+  return { request: view!, provisioning: carried.provisioning };
+}
+
+/**
+ * Access requests and elevation (docs/requests.md): what the caller may ask for, their requests and those
+ * waiting for them, asking, deciding, cancelling and ending granted access early. Person-level acts use
+ * the identity the token or session stands for; the platform role only says which kinds are allowed.
+ */
+export const requestRoutes: RouteModule = async (app, deps) => {
+  const tags = ["requests"];
+
+  app.get(
+    "/api/requestable",
+    {
+      config: { permission: "requests:read" },
+      schema: {
+        summary: "What can be requested or elevated to, with durations, steps and whether you are eligible",
+        tags,
+        response: { 200: requestableSchema },
+      },
+    },
+    async (request) => {
+      const id = request.principal?.identityId ?? null;
+      const me = id === null ? undefined : await identityRepository.findById(deps.store.db, id);
+      const { policy } = deps.config;
+      const items = [
+        ...Object.keys(policy.roles).map((role) => ({ kind: "role" as const, role })),
+        ...Object.entries(policy.entitlements).flatMap(([system, defs]) =>
+          Object.keys(defs).map((entitlement) => ({ kind: "entitlement" as const, system, entitlement })),
+        ),
+      ];
+      return {
+        items: items.flatMap((item) => {
+          const found = itemPolicy(policy, item);
+          if (typeof found === "string") return [];
+          const r = found.requestable;
+          return [
+            {
+              item,
+              label: found.label,
+              elevation: found.elevation,
+              defaultDurationMs: r.defaultDurationMs,
+              maxDurationMs: r.maxDurationMs,
+              approval: r.approval.map((s) => s.name),
+              autoApprove: r.autoApprove !== null,
+              eligible:
+                me === undefined ? null : r.eligible === null || r.eligible.evaluate(me.attributes).value,
+            },
+          ];
+        }),
+      };
+    },
+  );
+
+  app.get(
+    "/api/requests",
+    {
+      config: { permission: "requests:read" },
+      schema: {
+        summary: "Requests: yours, those waiting for your decision, or all (admin, auditor), newest first",
+        tags,
+        querystring: requestListQuery,
+        response: { 200: requestPage },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const seesAll = SEES_ALL.has(request.principal?.role ?? "");
+      const me = request.principal?.identityId ?? null;
+      const view = q.view ?? (me === null && seesAll ? "all" : "mine");
+      if (view === "all" && !seesAll) {
+        throw new TenureError(
+          "forbidden",
+          "only admin and auditor see every request: ask for view=mine or view=waiting",
+          {
+            httpStatus: 403,
+          },
+        );
+      }
+      const before = decodeCursor(q.cursor, requestCursor)?.id;
+      let rows: AccessRequest[];
+      if (view !== "all" && me === null) rows = [];
+      else if (view === "waiting") {
+        rows = await accessRequestRepository.pendingFor(deps.store.db, me!, {
+          limit: q.limit + 1,
+          ...(before !== undefined ? { after: before } : {}),
+        });
+      } else {
+        rows = await accessRequestRepository.list(deps.store.db, {
+          ...(view === "mine" ? { identityId: me! } : {}),
+          ...(q.state !== undefined ? { state: q.state } : {}),
+          ...(before !== undefined ? { before } : {}),
+          limit: q.limit + 1,
+        });
+      }
+      const page = toPage(rows, q.limit, (last) => ({ id: last.id }));
+      return { items: await viewRequests(deps.store, page.items), nextCursor: page.nextCursor };
+    },
+  );
+
+  app.get(
+    "/api/requests/:id",
+    {
+      config: { permission: "requests:read" },
+      schema: {
+        summary: "One request: its steps, decisions and the access it granted",
+        description: "404 also when the request is not yours to see.",
+        tags,
+        params: requestIdParams,
+        response: { 200: z.object({ request: requestSchema }) },
+      },
+    },
+    async (request) => {
+      const found = await accessRequestRepository.find(deps.store.db, request.params.id);
+      if (found === undefined || !maySee(request, found)) {
+        throw new NotFoundError(`no access request "${request.params.id}" that you may see`);
+      }
+      const [view] = await viewRequests(deps.store, [found], { withGrants: true });
+      return { request: view! };
+    },
+  );
+
+  app.post(
+    "/api/requests",
+    {
+      config: { permission: "requests:create" },
+      schema: {
+        summary: "Ask for requestable access, for yourself or a direct report",
+        description:
+          "422 with the reason when refused (not eligible, over the maximum, no justification…); 409 for a second pending request of the same item.",
+        tags,
+        body: newRequestBody,
+        response: { 201: requestOutcomeSchema },
+      },
+    },
+    async (request, reply) => {
+      const me = await caller(deps, request);
+      const b = request.body;
+      const beneficiary =
+        b.beneficiary === undefined ? me : await identityRepository.resolve(deps.store.db, b.beneficiary);
+      if (beneficiary === undefined)
+        throw new NotFoundError(`beneficiary ${b.beneficiary}: no such identity`);
+      const carried = await submitRequest(
+        deps.store,
+        deps.config,
+        {
+          requesterId: me.id,
+          beneficiaryId: beneficiary.id,
+          items: b.items,
+          justification: b.justification,
+          ticket: b.ticket ?? null,
+          ...(b.duration !== undefined ? { durationMs: b.duration } : {}),
+        },
+        { now: deps.now(), actor: actorOf(request) },
+      );
+      reply.code(201);
+      return outcome(deps, carried);
+    },
+  );
+
+  app.post(
+    "/api/elevations",
+    {
+      config: { permission: "requests:create" },
+      schema: {
+        summary:
+          "Elevate to an elevation role for a short window (approval or auto-approval by policy; or break-glass)",
+        tags,
+        body: elevationBody,
+        response: { 201: requestOutcomeSchema },
+      },
+    },
+    async (request, reply) => {
+      const me = await caller(deps, request);
+      const b = request.body;
+      const carried = await submitRequest(
+        deps.store,
+        deps.config,
+        {
+          requesterId: me.id,
+          items: [{ kind: "role", role: b.role }],
+          justification: b.justification,
+          ticket: b.ticket ?? null,
+          durationMs: b.duration,
+          kind: b.breakGlass ? "break-glass" : "elevation",
+        },
+        { now: deps.now(), actor: actorOf(request) },
+      );
+      reply.code(201);
+      return outcome(deps, carried);
+    },
+  );
+
+  for (const verdict of ["approve", "deny"] as const) {
+    app.post(
+      `/api/requests/:id/${verdict}`,
+      {
+        config: { permission: "requests:decide" },
+        schema: {
+          summary: `${verdict === "approve" ? "Approve" : "Deny"} a request waiting for your decision`,
+          description:
+            "403 when you may not decide it (the requester and the beneficiary never may); 409 when it is closed or expired.",
+          tags,
+          params: requestIdParams,
+          body: decisionBody,
+          response: { 200: requestOutcomeSchema },
+        },
+      },
+      async (request) => {
+        const me = await caller(deps, request);
+        const carried = await decide(
+          deps.store,
+          deps.config,
+          request.params.id,
+          { kind: verdict, by: me.id, comment: request.body?.comment ?? null },
+          { now: deps.now(), actor: actorOf(request) },
+        );
+        return outcome(deps, carried);
+      },
+    );
+  }
+
+  app.post(
+    "/api/requests/:id/cancel",
+    {
+      config: { permission: "requests:create" },
+      schema: {
+        summary: "Withdraw a pending request (its requester or beneficiary, or an admin)",
+        tags,
+        params: requestIdParams,
+        response: { 200: requestOutcomeSchema },
+      },
+    },
+    async (request) => {
+      const admin = request.principal?.role === "admin";
+      const me = admin && !request.principal?.identityId ? null : await caller(deps, request);
+      const carried = await decide(
+        deps.store,
+        deps.config,
+        request.params.id,
+        { kind: "cancel", by: me?.id ?? actorOf(request), asAdmin: admin },
+        { now: deps.now(), actor: actorOf(request) },
+      );
+      return outcome(deps, carried);
+    },
+  );
+
+  app.post(
+    "/api/requests/:id/revoke",
+    {
+      config: { permission: "requests:create" },
+      schema: {
+        summary:
+          "End the access a request granted now (its holder, an approver, or an admin), with the read-back receipt",
+        tags,
+        params: requestIdParams,
+        body: z.object({ reason: z.string().max(2000).optional() }).default({}),
+        response: {
+          200: z.object({
+            ended: z.array(
+              z.object({
+                assignment: z.string(),
+                confirmed: z.boolean(),
+                checks: z.array(
+                  z.object({
+                    system: z.string(),
+                    username: z.string().nullable(),
+                    entitlement: z.string().nullable(),
+                    outcome: z.string(),
+                    detail: z.string().optional(),
+                  }),
+                ),
+              }),
+            ),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const admin = request.principal?.role === "admin";
+      const me = admin && !request.principal?.identityId ? null : await caller(deps, request);
+      const ended = await revokeRequestAccess(deps.store, deps.config, request.params.id, {
+        by: me?.id ?? null,
+        asAdmin: admin,
+        now: deps.now(),
+        actor: actorOf(request),
+        ...(request.body?.reason ? { reason: request.body.reason } : {}),
+      });
+      return {
+        ended: [
+          ...ended.confirmed.map((e) => ({
+            assignment: e.assignment.id,
+            confirmed: true,
+            checks: e.receipt.checks,
+          })),
+          ...ended.unconfirmed.map((e) => ({
+            assignment: e.assignment.id,
+            confirmed: false,
+            checks: e.receipt.checks,
+          })),
+        ],
+      };
+    },
+  );
+};
