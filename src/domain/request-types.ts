@@ -34,7 +34,7 @@ export interface Decision {
 }
 
 /** How access was asked for: a request for standing access, an elevation, or a break-glass elevation. */
-export type RequestKind = "request" | "elevation" | "break-glass" | "workflow";
+export type RequestKind = "request" | "elevation" | "break-glass" | "workflow" | "review";
 
 export interface AccessRequest {
   id: string;

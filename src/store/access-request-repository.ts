@@ -39,8 +39,8 @@ function bodyOf(r: AccessRequest): string {
     steps: r.steps,
     currentStep: r.currentStep,
     decisions: r.decisions,
-    kind: r.kind ?? "request",
-    autoApproved: r.autoApproved ?? false,
+    kind: r.kind,
+    autoApproved: r.autoApproved,
   };
   return JSON.stringify(body);
 }

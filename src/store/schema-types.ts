@@ -149,6 +149,23 @@ export interface AssignmentsTable {
   end_alerted_at: string | null;
 }
 
+/** Every workflow event id accepted: a second delivery of the same id is a replay. */
+export interface WorkflowEventsTable {
+  workflow: string;
+  event_id: string;
+  received_at: string;
+}
+
+/** The elevations an opened workflow (an incident) granted: its closing revokes exactly these. */
+export interface WorkflowGrantsTable {
+  workflow: string;
+  incident: string;
+  request_id: string;
+  identity_id: string;
+  opened_at: string;
+  closed_at: string | null;
+}
+
 export interface ReconcileRunsTable {
   id: string;
   system: string;
@@ -343,6 +360,8 @@ export interface Database {
   console_sessions: ConsoleSessionsTable;
   access_requests: AccessRequestsTable;
   access_request_approvers: AccessRequestApproversTable;
+  workflow_events: WorkflowEventsTable;
+  workflow_grants: WorkflowGrantsTable;
   console_sign_in_links: ConsoleSignInLinksTable;
   scim_resources: ScimResourcesTable;
   schedule_runs: ScheduleRunsTable;

@@ -10,7 +10,7 @@ import { accountRepository } from "../store/account-repository.js";
 import { assignmentRepository, type EndReceipt } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
-import { provisionNow } from "./request-effects.js";
+import { provisionNow } from "./provision-now.js";
 
 /** Assignments worked on per pass: a backlog (a process down for a day) is cleared in passes. */
 const BATCH = 500;

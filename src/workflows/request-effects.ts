@@ -4,7 +4,6 @@ import type { Assignment } from "../domain/access-types.js";
 import { formatDuration } from "../domain/duration.js";
 import type { Identity } from "../domain/identity-types.js";
 import type { AccessRequest, RequestEffect, RequestEvent, RequestItem } from "../domain/request-types.js";
-import { provisionIdentities } from "../engine/identity-provision.js";
 import { enqueueNotifications } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { TenureError } from "../shared/errors.js";
@@ -14,8 +13,10 @@ import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import type { Db } from "../store/schema-types.js";
 import { accessChanged } from "./access-clock.js";
+import { type ProvisionedNow, provisionNow } from "./provision-now.js";
 import { itemPolicy } from "./request-approvers.js";
 import { decideRequest } from "./request-decisions.js";
+import { revokeRequestAccess } from "./request-revocation.js";
 
 /** What a submission or a decision did: the request as written, what it granted, and provisioning. */
 export interface CarriedOut {
@@ -23,7 +24,7 @@ export interface CarriedOut {
   /** Assignments created by a grant (empty otherwise). */
   assignments: Assignment[];
   /** Operations queued and applied for the grant, or why provisioning did not run now. */
-  provisioning: { queued: number; succeeded: number; failed: number; error: string | null } | null;
+  provisioning: ProvisionedNow | null;
 }
 
 /** `role db-admin, db:readers`. */
@@ -74,27 +75,21 @@ export async function carryOut(
   return { ...written, provisioning };
 }
 
-/** Provisions these identities now; failures are summarised, not thrown (the operations retry). */
-export async function provisionNow(
+async function endReviewed(
   store: Store,
   config: TenureConfig,
-  identityIds: readonly string[],
+  requestId: string,
   options: { now: Date; actor: string },
-  run: string,
-): Promise<NonNullable<CarriedOut["provisioning"]>> {
-  if (Object.keys(config.policy.systems).length === 0)
-    return { queued: 0, succeeded: 0, failed: 0, error: null };
+): Promise<void> {
   try {
-    const result = await provisionIdentities(store, config, identityIds, { ...options, run });
-    const s = result.applied.summary;
-    return {
-      queued: result.queued.queued.length,
-      succeeded: s.succeeded,
-      failed: s.failed + s.dead,
-      error: null,
-    };
+    await revokeRequestAccess(store, config, requestId, {
+      by: null,
+      asAdmin: true,
+      ...options,
+      reason: "break-glass not accepted at review",
+    });
   } catch (err) {
-    return { queued: 0, succeeded: 0, failed: 0, error: (err as Error).message };
+    if (!(err instanceof TenureError && err.code === "nothing_to_revoke")) throw err;
   }
 }
 
@@ -141,7 +136,12 @@ export async function decide(
     );
     accessChanged();
   }
-  return { request: transition.request, assignments, provisioning };
+  const r = transition.request;
+  if (r.kind === "review" && r.state === "denied" && r.ticket !== null) {
+    // A break-glass its reviewer does not accept ends now, read back like any revocation.
+    await endReviewed(store, config, r.ticket, options);
+  }
+  return { request: r, assignments, provisioning };
 }
 
 /** Writes the effects of a request change in its transaction: assignments for a grant, outbox messages. */
@@ -163,7 +163,8 @@ export async function applyEffects(
   const assignments: Assignment[] = [];
   let until: string | null = null;
   for (const effect of effects) {
-    if (effect.kind !== "grant" || beneficiary === undefined) continue;
+    // A review's approval accepts access already granted (break-glass): it grants nothing more.
+    if (effect.kind !== "grant" || beneficiary === undefined || request.kind === "review") continue;
     const validUntil = new Date(now.getTime() + effect.durationMs).toISOString();
     until = validUntil;
     const approvedBy = request.autoApproved

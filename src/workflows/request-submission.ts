@@ -4,13 +4,15 @@ import { formatDuration } from "../domain/duration.js";
 import type { Identity } from "../domain/identity-types.js";
 import { DEFAULT_REQUEST_SETTINGS } from "../domain/request-policy.js";
 import type { AccessRequest, RequestItem, RequestKind } from "../domain/request-types.js";
+import { enqueueNotifications } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { NotFoundError, TenureError } from "../shared/errors.js";
 import { accessRequestRepository } from "../store/access-request-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
+import type { Db } from "../store/schema-types.js";
 import { type ItemPolicy, itemPolicy, resolveSteps } from "./request-approvers.js";
-import { type CarriedOut, carryOut, describeItems } from "./request-effects.js";
+import { applyEffects, type CarriedOut, carryOut, describeItems } from "./request-effects.js";
 
 /** The longest justification accepted: a reason, not a document. */
 export const MAX_JUSTIFICATION = 2_000;
@@ -28,7 +30,7 @@ export interface SubmitRequestInput {
   /** How long the access lasts once granted; absent: the items' default. */
   durationMs?: number;
   /** `request` (standing access for a window) or `elevation` (an `elevation: true` role, for hours). */
-  kind?: Extract<RequestKind, "request" | "elevation" | "break-glass">;
+  kind?: RequestKind;
 }
 
 /** Why a submission was refused: a code, an HTTP status, and a message saying what and where. */
@@ -126,8 +128,11 @@ export async function submitRequest(
   }
 
   const settings = config.requests ?? { ...DEFAULT_REQUEST_SETTINGS, workflows: {} };
+  // Break-glass grants at once; a workflow's elevation is approved by its signed event.
   const auto =
-    kind === "break-glass" || (await autoApproves(store, items, beneficiary, justification, ticket, now));
+    kind === "break-glass" ||
+    kind === "workflow" ||
+    (await autoApproves(store, items, beneficiary, justification, ticket, now));
   const steps = auto
     ? []
     : await resolveSteps(items, {
@@ -164,11 +169,19 @@ export async function submitRequest(
     closedAt: auto ? now.toISOString() : null,
     version: 1,
   };
+  const review =
+    kind === "break-glass"
+      ? await breakGlassReview(store, config, request, items, { requester, beneficiary, now })
+      : null;
   return carryOut(
     store,
     config,
     async (trx) => {
       await accessRequestRepository.insert(trx, request);
+      if (review !== null) {
+        await accessRequestRepository.insert(trx, review);
+        await tellSecurityContacts(trx, config, request, items, review, now);
+      }
       await appendEvents(trx, [
         {
           time: now.toISOString(),
@@ -186,9 +199,30 @@ export async function submitRequest(
             autoApproved: auto,
             steps: steps.map((s) => ({ name: s.name, approvers: s.approvers, required: s.required })),
             expiresAt: request.expiresAt,
+            ...(review !== null ? { review: review.id } : {}),
           },
         },
+        ...(review === null
+          ? []
+          : [
+              {
+                time: now.toISOString(),
+                actor: options.actor,
+                action: "request.review_opened",
+                subject: `request:${review.id}`,
+                details: { of: request.id, reviewers: review.steps[0]?.approvers ?? [] },
+              },
+            ]),
       ]);
+      if (review !== null) {
+        await applyEffects(
+          trx,
+          config,
+          review,
+          [{ kind: "notify-approvers", step: 0, approvers: review.steps[0]?.approvers ?? [] }],
+          options,
+        );
+      }
       return {
         request,
         effects: auto
@@ -201,6 +235,95 @@ export async function submitRequest(
     },
     options,
   );
+}
+
+/**
+ * The mandatory after-the-fact review of a break-glass elevation: a request of kind `review` for the
+ * same access, decided by the role's owner (else the fallback approvers, else the security contacts).
+ * Approving it accepts what was done; denying it ends the access at once (see decide).
+ */
+async function breakGlassReview(
+  store: Store,
+  config: TenureConfig,
+  request: AccessRequest,
+  items: readonly ItemPolicy[],
+  people: { requester: Identity; beneficiary: Identity; now: Date },
+): Promise<AccessRequest> {
+  const settings = config.requests ?? { ...DEFAULT_REQUEST_SETTINGS, workflows: {} };
+  const ownerStep = items.map((i) => ({
+    ...i,
+    requestable: {
+      ...i.requestable,
+      approval: [
+        {
+          name: "owner",
+          approvers: { kind: "owner" as const },
+          required: 1,
+          location: i.requestable.location,
+        },
+      ],
+    },
+  }));
+  const steps = await resolveSteps(ownerStep, {
+    db: store.db,
+    now: people.now,
+    beneficiary: people.beneficiary,
+    requester: people.requester,
+    fallback: [...settings.fallbackApprovers, ...settings.securityContacts],
+  });
+  if (typeof steps === "string") {
+    throw new RequestInvalidError(
+      "no_reviewer",
+      `break-glass needs someone to review it afterwards, and ${steps.replace(/^nobody can decide/, "nobody can review")}`,
+    );
+  }
+  return {
+    ...request,
+    id: `${request.id}-review`,
+    kind: "review",
+    autoApproved: false,
+    state: "pending",
+    steps: steps.map((s) => ({ ...s, name: `after-the-fact review by the ${s.name}` })),
+    justification: `after-the-fact review of break-glass ${request.id}: ${request.justification}`,
+    ticket: request.id,
+    expiresAt: new Date(people.now.getTime() + settings.pendingExpiryMs).toISOString(),
+    closedAt: null,
+  };
+}
+
+/** Every security contact is told of a break-glass elevation at once (an outbox message each). */
+async function tellSecurityContacts(
+  trx: Db,
+  config: TenureConfig,
+  request: AccessRequest,
+  items: readonly ItemPolicy[],
+  review: AccessRequest,
+  now: Date,
+): Promise<void> {
+  const settings = config.requests ?? { ...DEFAULT_REQUEST_SETTINGS, workflows: {} };
+  const beneficiary = await identityRepository.findById(trx, request.beneficiaryId);
+  const reviewers = await identityRepository.findByIds(trx, review.steps[0]?.approvers ?? []);
+  for (const contact of settings.securityContacts) {
+    const person = await identityRepository.resolve(trx, contact);
+    await enqueueNotifications(
+      trx,
+      {
+        name: "access.break-glass",
+        data: {
+          requestId: request.id,
+          to: person?.attributes.email ?? (contact.includes("@") ? contact : null),
+          beneficiary: beneficiary?.attributes.displayName ?? request.beneficiaryId,
+          role: items.map((i) => i.label).join(", "),
+          justification: request.justification,
+          ticket: request.ticket,
+          until: new Date(now.getTime() + request.durationMs).toISOString(),
+          reviewer: [...reviewers.values()].map((r) => r.attributes.displayName).join(", ") || "(none)",
+        },
+      },
+      config,
+      now,
+    );
+  }
 }
 
 /** Ids sort by submission: a listing by id is a listing by time. */
@@ -247,7 +370,7 @@ function checkItem(
 ): ItemPolicy {
   const found = itemPolicy(config.policy, item);
   if (typeof found === "string") throw new RequestInvalidError("not_requestable", found, 404);
-  const elevating = kind === "elevation" || kind === "break-glass";
+  const elevating = kind !== "request";
   if (elevating && !found.elevation) {
     throw new RequestInvalidError(
       "not_an_elevation",

@@ -24,7 +24,7 @@ export const FIXTURE_PEOPLE = [
   "E4,Cy,Contract,cy@example.test,Sales,Temp,E1,contractor,active,2026-01-05,2026-06-30,",
 ];
 
-function yaml(app: AppDatabase): string {
+function yaml(app: AppDatabase, more: string): string {
   return `
 sources:
   hr:
@@ -61,7 +61,7 @@ roles:
     when: "department == 'Engineering'"
     includes: [staff]
     grants: [{ system: app, entitlements: [deployers] }]
-`;
+${more}`;
 }
 
 /** Log lines the server wrote, as text, for tests that search them. */
@@ -94,13 +94,18 @@ export interface ApiFixture {
  */
 export async function apiFixture(
   makeStore: StoreFactory,
-  options: { authFailuresPerMinute?: number; bodyLimit?: number } = {},
+  options: {
+    authFailuresPerMinute?: number;
+    bodyLimit?: number;
+    /** tenure.yaml text appended after the roles: more roles (indented two spaces), then other sections. */
+    moreYaml?: string;
+  } = {},
 ): Promise<ApiFixture> {
   const { dir, dispose: removeDir } = await tempDir("tenure-api-");
   const sqliteApp = (await appDatabaseFactories()).find(([kind]) => kind === "sqlite")![1];
   const appDb = await sqliteApp();
   await writeHrCsv(dir, FIXTURE_PEOPLE);
-  await writeFile(path.join(dir, "tenure.yaml"), yaml(appDb));
+  await writeFile(path.join(dir, "tenure.yaml"), yaml(appDb, options.moreYaml ?? ""));
   const loaded = await loadConfig(path.join(dir, "tenure.yaml"), { env: {} });
   const config: TenureConfig = {
     ...loaded,

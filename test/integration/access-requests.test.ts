@@ -408,6 +408,51 @@ ${
     );
   });
 
+  it("break-glass grants at once and opens the owner's after-the-fact review; a denied review ends the access", async () => {
+    const glass = await submitRequest(
+      store,
+      config,
+      {
+        requesterId: ids.E1!,
+        items: [{ kind: "role", role: "prod-admin" }],
+        justification: "database down, no approver awake",
+        durationMs: HOUR * 60_000,
+        kind: "break-glass",
+      },
+      { now: at(8 * HOUR + 30), actor: "test" },
+    );
+    expect(glass.request).toMatchObject({ kind: "break-glass", state: "approved", autoApproved: true });
+    expect(await isMember("prod-admins", "ada.lovelace")).toBe(true);
+    const review = await accessRequestRepository.find(store.db, `${glass.request.id}-review`);
+    expect(review).toMatchObject({ kind: "review", state: "pending", ticket: glass.request.id });
+    expect(review?.steps[0]).toMatchObject({ approvers: [ids.O1] });
+    // Break-glass does not use up the auto-approval quota, and is not a pending request of the item.
+    await expect(
+      decide(
+        store,
+        config,
+        review!.id,
+        { kind: "approve", by: ids.E1! },
+        { now: at(8 * HOUR + 31), actor: "test" },
+      ),
+    ).rejects.toMatchObject({ code: "self_approval" });
+    const denied = await decide(
+      store,
+      config,
+      review!.id,
+      { kind: "deny", by: ids.O1!, comment: "use the on-call path" },
+      { now: at(8 * HOUR + 40), actor: "test" },
+    );
+    expect(denied.request.state).toBe("denied");
+    expect(denied.assignments).toEqual([]);
+    expect(await isMember("prod-admins", "ada.lovelace")).toBe(false);
+    const grants = await assignmentRepository.list(store.db, { requestId: glass.request.id });
+    expect(grants[0]).toMatchObject({
+      revokedAt: at(8 * HOUR + 40).toISOString(),
+      endedAt: at(8 * HOUR + 40).toISOString(),
+    });
+  });
+
   it("a process down at the end of a window revokes when it starts, within seconds", async () => {
     const asked = await ask(9 * HOUR);
     await decide(

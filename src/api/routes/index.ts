@@ -11,6 +11,7 @@ import { runRoutes } from "./run-routes.js";
 import { sessionRoutes } from "./session-routes.js";
 import { sourceRoutes } from "./source-routes.js";
 import { systemRoutes } from "./system-routes.js";
+import { workflowRoutes } from "./workflow-routes.js";
 
 /** Every route module of the API, in the order they are registered. Add a line to add a module. */
 export const API_ROUTE_MODULES: readonly RouteModule[] = [
@@ -25,5 +26,6 @@ export const API_ROUTE_MODULES: readonly RouteModule[] = [
   sourceRoutes,
   auditRoutes,
   requestRoutes,
+  workflowRoutes,
   scimRoutes,
 ];

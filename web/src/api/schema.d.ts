@@ -2293,6 +2293,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workflows/{name}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A signed open / close event of a workflow: elevates its responders, or revokes them
+         * @description Authenticated by an HMAC-SHA256 signature with the workflow's shared secret (X-Tenure-Timestamp and X-Tenure-Signature, or X-PagerDuty-Signature), not by a token. 401 unsigned or badly signed; 409 a replay (an event id seen before, or a timestamp outside the tolerance); 404 an unknown workflow.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            event: {
+                                id: string;
+                                /** @enum {string} */
+                                kind: "open" | "close";
+                                incident: string;
+                            };
+                            granted: {
+                                identity: string;
+                                request: string;
+                                until: string | null;
+                            }[];
+                            refused: {
+                                responder: string;
+                                reason: string;
+                            }[];
+                            revoked: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
