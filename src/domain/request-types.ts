@@ -34,7 +34,7 @@ export interface Decision {
 }
 
 /** How access was asked for: a request for standing access, an elevation, or a break-glass elevation. */
-export type RequestKind = "request" | "elevation" | "break-glass" | "workflow" | "review";
+export type RequestKind = "request" | "elevation" | "break-glass" | "workflow" | "review" | "extension";
 
 export interface AccessRequest {
   id: string;
@@ -42,6 +42,8 @@ export interface AccessRequest {
   kind?: RequestKind;
   /** True when policy approved it without a person (autoApprove), or break-glass granted it at once. */
   autoApproved?: boolean;
+  /** For an extension: the request whose granted access it prolongs (the same assignments, no gap). */
+  extends?: string;
   /** Who asked: the beneficiary, or their manager asking for a direct report. */
   requesterId: string;
   beneficiaryId: string;

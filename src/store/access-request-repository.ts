@@ -13,6 +13,7 @@ type Body = Pick<
   | "decisions"
   | "kind"
   | "autoApproved"
+  | "extends"
 >;
 
 function fromRow(r: Selectable<AccessRequestsTable>): AccessRequest {
@@ -41,6 +42,7 @@ function bodyOf(r: AccessRequest): string {
     decisions: r.decisions,
     kind: r.kind,
     autoApproved: r.autoApproved,
+    extends: r.extends,
   };
   return JSON.stringify(body);
 }

@@ -165,6 +165,10 @@ export async function applyEffects(
   for (const effect of effects) {
     // A review's approval accepts access already granted (break-glass): it grants nothing more.
     if (effect.kind !== "grant" || beneficiary === undefined || request.kind === "review") continue;
+    if (request.kind === "extension" && request.extends !== undefined) {
+      until = await extendAccess(trx, request, request.extends, effect.durationMs, options);
+      continue;
+    }
     const validUntil = new Date(now.getTime() + effect.durationMs).toISOString();
     until = validUntil;
     const approvedBy = request.autoApproved
@@ -247,6 +251,55 @@ export async function applyEffects(
     }
   }
   return assignments;
+}
+
+/**
+ * An approved extension: the original request's open assignments end `durationMs` later than they
+ * would have — the same assignments, so the target sees no change at all (no gap, no second account).
+ * @throws TenureError `access_ended` (409) when the access ended before the extension was approved:
+ *   the decision's transaction then writes nothing.
+ */
+async function extendAccess(
+  trx: Db,
+  extension: AccessRequest,
+  originalId: string,
+  durationMs: number,
+  options: { now: Date; actor: string },
+): Promise<string> {
+  const now = options.now.toISOString();
+  const open = (await assignmentRepository.list(trx, { requestId: originalId })).filter(
+    (a) =>
+      a.revokedAt === null && (a.endedAt ?? null) === null && a.validUntil !== null && a.validUntil > now,
+  );
+  if (open.length === 0) {
+    throw new TenureError(
+      "access_ended",
+      `the access of request ${originalId} ended before its extension ${extension.id} was approved; nothing was changed: ask for it again`,
+      { httpStatus: 409 },
+    );
+  }
+  let until = now;
+  for (const a of open) {
+    const validUntil = new Date(Date.parse(a.validUntil!) + durationMs).toISOString();
+    await assignmentRepository.extend(trx, a.id, validUntil);
+    until = validUntil;
+    await appendEvents(trx, [
+      {
+        time: now,
+        actor: options.actor,
+        action: "assignment.extended",
+        subject: `identity:${a.identityId}`,
+        details: {
+          assignment: a.id,
+          request: originalId,
+          extension: extension.id,
+          from: a.validUntil,
+          to: validUntil,
+        },
+      },
+    ]);
+  }
+  return until;
 }
 
 /** Queues a `request.decision-needed` to one approver. */

@@ -8,6 +8,7 @@ import { enqueueNotifications } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { NotFoundError, TenureError } from "../shared/errors.js";
 import { accessRequestRepository } from "../store/access-request-repository.js";
+import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import type { Db } from "../store/schema-types.js";
@@ -31,6 +32,8 @@ export interface SubmitRequestInput {
   durationMs?: number;
   /** `request` (standing access for a window) or `elevation` (an `elevation: true` role, for hours). */
   kind?: RequestKind;
+  /** For `kind: extension`: the approved request whose access to prolong by `durationMs`. */
+  extendsRequest?: string;
 }
 
 /** Why a submission was refused: a code, an HTTP status, and a message saying what and where. */
@@ -104,7 +107,9 @@ export async function submitRequest(
     );
   }
 
-  const items = input.items.map((item) => checkItem(config, item, kind, beneficiary));
+  const original = kind === "extension" ? await checkExtension(store, input, beneficiary, now) : null;
+  const itemKind = original === null ? kind : (original.kind ?? "request");
+  const items = input.items.map((item) => checkItem(config, item, itemKind, beneficiary));
   const maxMs = Math.min(...items.map((i) => i.requestable.maxDurationMs));
   const durationMs = input.durationMs ?? Math.min(...items.map((i) => i.requestable.defaultDurationMs));
   if (!(durationMs > 0)) throw new RequestInvalidError("invalid_duration", "the duration must be positive");
@@ -168,6 +173,7 @@ export async function submitRequest(
     expiresAt: new Date(pendingUntil).toISOString(),
     closedAt: auto ? now.toISOString() : null,
     version: 1,
+    ...(original !== null ? { extends: original.id } : {}),
   };
   const review =
     kind === "break-glass"
@@ -360,6 +366,60 @@ function checkBeneficiary(requester: Identity, beneficiary: Identity): void {
       409,
     );
   }
+}
+
+/**
+ * An extension prolongs access that is still running: the original request was approved, is the
+ * beneficiary's, and still has an open assignment now. Its items are the original's.
+ */
+async function checkExtension(
+  store: Store,
+  input: SubmitRequestInput,
+  beneficiary: Identity,
+  now: Date,
+): Promise<AccessRequest> {
+  const original =
+    input.extendsRequest === undefined
+      ? undefined
+      : await accessRequestRepository.find(store.db, input.extendsRequest);
+  if (original === undefined)
+    throw new NotFoundError(`no access request has the id "${input.extendsRequest}"`);
+  if (
+    original.state !== "approved" ||
+    original.beneficiaryId !== beneficiary.id ||
+    original.kind === "review"
+  ) {
+    throw new RequestInvalidError(
+      "not_extensible",
+      `request ${original.id} is not approved access of ${beneficiary.attributes.displayName}: only running access can be extended`,
+      409,
+    );
+  }
+  const open = (await assignmentRepository.list(store.db, { requestId: original.id })).filter(
+    (a) =>
+      a.revokedAt === null &&
+      (a.endedAt ?? null) === null &&
+      a.validUntil !== null &&
+      Date.parse(a.validUntil) > now.getTime(),
+  );
+  if (open.length === 0) {
+    throw new RequestInvalidError(
+      "access_ended",
+      `the access of request ${original.id} has ended: ask for it again (tenure request create)`,
+      409,
+    );
+  }
+  if (!sameItems(original.items, input.items)) {
+    throw new RequestInvalidError(
+      "not_extensible",
+      `an extension asks for the same items as request ${original.id}`,
+    );
+  }
+  return original;
+}
+
+function sameItems(a: readonly RequestItem[], b: readonly RequestItem[]): boolean {
+  return a.length === b.length && a.every((x) => b.some((y) => sameItem(x, y)));
 }
 
 function checkItem(

@@ -453,8 +453,82 @@ ${
     });
   });
 
+  it("extends running access before its end, approved by the same steps: the same assignment, no gap", async () => {
+    const asked = await ask(10 * HOUR);
+    await decide(
+      store,
+      config,
+      asked.request.id,
+      { kind: "approve", by: ids.M1! },
+      { now: at(10 * HOUR + 1), actor: "test" },
+    );
+    const granted = await decide(
+      store,
+      config,
+      asked.request.id,
+      { kind: "approve", by: ids.O1! },
+      { now: at(10 * HOUR + 2), actor: "test" },
+    );
+    const original = granted.assignments[0]!;
+    const extend = (minute: number) =>
+      submitRequest(
+        store,
+        config,
+        {
+          requesterId: ids.E1!,
+          items: [{ kind: "role", role: "db-admin" }],
+          justification: "migration overran",
+          durationMs: 60 * 60_000,
+          kind: "extension",
+          extendsRequest: asked.request.id,
+        },
+        { now: at(minute), actor: "test" },
+      );
+    const extension = await extend(11 * HOUR);
+    expect(extension.request).toMatchObject({
+      kind: "extension",
+      state: "pending",
+      extends: asked.request.id,
+    });
+    expect(extension.request.steps.map((s) => s.approvers)).toEqual([[ids.M1], [ids.O1]]);
+    await decide(
+      store,
+      config,
+      extension.request.id,
+      { kind: "approve", by: ids.M1! },
+      { now: at(11 * HOUR + 5), actor: "test" },
+    );
+    const extended = await decide(
+      store,
+      config,
+      extension.request.id,
+      { kind: "approve", by: ids.O1! },
+      { now: at(11 * HOUR + 6), actor: "test" },
+    );
+    // No new assignment, nothing provisioned: the same one ends an hour later.
+    expect(extended.assignments).toEqual([]);
+    expect(extended.provisioning).toBeNull();
+    const after = await assignmentRepository.list(store.db, { requestId: asked.request.id });
+    expect(after).toHaveLength(1);
+    expect(after[0]).toMatchObject({
+      id: original.id,
+      validUntil: at(10 * HOUR + 2 + 3 * HOUR).toISOString(),
+    });
+    // At the original end nothing ends; at the new one it does.
+    expect(
+      (await endDueAssignments(store, config, { now: at(12 * HOUR + 2), actor: "timer" })).confirmed,
+    ).toEqual([]);
+    expect(await isMember("db-admins", "ada.lovelace")).toBe(true);
+    expect(
+      (await endDueAssignments(store, config, { now: at(13 * HOUR + 2), actor: "timer" })).confirmed,
+    ).toHaveLength(1);
+    expect(await isMember("db-admins", "ada.lovelace")).toBe(false);
+    // Once the access has ended, it is asked for again, not extended.
+    await expect(extend(13 * HOUR + 3)).rejects.toMatchObject({ code: "access_ended" });
+  });
+
   it("a process down at the end of a window revokes when it starts, within seconds", async () => {
-    const asked = await ask(9 * HOUR);
+    const asked = await ask(14 * HOUR);
     await decide(
       store,
       config,
@@ -470,8 +544,8 @@ ${
       { now: at(9 * HOUR + 2), actor: "test" },
     );
     expect(await isMember("db-admins", "ada.lovelace")).toBe(true);
-    // Nothing ran at the end (minute 9h+2 + 2h); the process starts an hour later.
-    const clock = at(12 * HOUR + 2);
+    // Nothing ran at the end (14h02 + 2h); the process starts an hour later.
+    const clock = at(17 * HOUR + 2);
     const passes: number[] = [];
     const timer = startAccessTimer({
       store,

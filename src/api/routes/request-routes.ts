@@ -16,6 +16,7 @@ import { decodeCursor, toPage } from "../schemas/common-schemas.js";
 import {
   decisionBody,
   elevationBody,
+  extensionBody,
   newRequestBody,
   requestableSchema,
   requestCursor,
@@ -247,6 +248,46 @@ export const requestRoutes: RouteModule = async (app, deps) => {
           ticket: b.ticket ?? null,
           durationMs: b.duration,
           kind: b.breakGlass ? "break-glass" : "elevation",
+        },
+        { now: deps.now(), actor: actorOf(request) },
+      );
+      reply.code(201);
+      return outcome(deps, carried);
+    },
+  );
+
+  app.post(
+    "/api/requests/:id/extend",
+    {
+      config: { permission: "requests:create" },
+      schema: {
+        summary:
+          "Prolong running access before it ends, approved by the same steps (the same assignment, no gap)",
+        description: "409 access_ended when the access has already ended: ask again instead.",
+        tags,
+        params: requestIdParams,
+        body: extensionBody,
+        response: { 201: requestOutcomeSchema },
+      },
+    },
+    async (request, reply) => {
+      const me = await caller(deps, request);
+      const original = await accessRequestRepository.find(deps.store.db, request.params.id);
+      if (original === undefined || !maySee(request, original)) {
+        throw new NotFoundError(`no access request "${request.params.id}" that you may see`);
+      }
+      const carried = await submitRequest(
+        deps.store,
+        deps.config,
+        {
+          requesterId: me.id,
+          beneficiaryId: original.beneficiaryId,
+          items: original.items,
+          justification: request.body.justification,
+          ticket: request.body.ticket ?? null,
+          durationMs: request.body.duration,
+          kind: "extension",
+          extendsRequest: original.id,
         },
         { now: deps.now(), actor: actorOf(request) },
       );

@@ -109,6 +109,12 @@ export const elevationBody = z.object({
   breakGlass: z.boolean().default(false),
 });
 
+export const extensionBody = z.object({
+  duration: duration.describe(`how much longer: ${DURATION_FORMS}`),
+  justification: z.string().max(MAX_JUSTIFICATION),
+  ticket: z.string().max(200).optional(),
+});
+
 export const decisionBody = z.object({ comment: z.string().max(MAX_JUSTIFICATION).optional() }).default({});
 
 export const requestListQuery = z.object({

@@ -311,6 +311,47 @@ export function registerRequest(program: Command): void {
     });
 
   request
+    .command("extend <id>")
+    .description(
+      "prolong running access before it ends, approved by the same steps (the same assignment: no gap)",
+    )
+    .option("--as <person>", "who asks (id, HR key or email)")
+    .requiredOption("--for <duration>", "how much longer: 2h, 3d")
+    .requiredOption("--reason <text>", "why it is still needed")
+    .option("--ticket <id>", "a ticket reference")
+    .action(
+      async (
+        id: string,
+        opts: { as?: string; for: string; reason: string; ticket?: string },
+        cmd: Command,
+      ) => {
+        const g = globalOptions(cmd);
+        const o = outputFor(g);
+        await withStore(g, async ({ store, config }) => {
+          const me = await actingAs(store, opts.as, "request extend");
+          const original = await accessRequestRepository.find(store.db, id);
+          if (original === undefined) throw new NotFoundError(`no access request has the id "${id}"`);
+          const outcome = await submitRequest(
+            store,
+            config,
+            {
+              requesterId: me.id,
+              beneficiaryId: original.beneficiaryId,
+              items: original.items,
+              justification: opts.reason,
+              ticket: opts.ticket ?? null,
+              durationMs: parseFor(opts.for)!,
+              kind: "extension",
+              extendsRequest: original.id,
+            },
+            { now: now(), actor: actorFor(me) },
+          );
+          await printOutcome(o, store, outcome);
+        });
+      },
+    );
+
+  request
     .command("run")
     .description("one pass of the access clock: end what is due (with receipts), expire, remind, warn")
     .action(async (_opts: unknown, cmd: Command) => {
