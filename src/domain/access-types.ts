@@ -1,4 +1,4 @@
-import type { AttributeName, WorkerAttributes } from "./identity-types.js";
+import type { AttributeName } from "./identity-types.js";
 import type { RequestableDef } from "./request-policy.js";
 import type { RoleRule, SourceLocation } from "./rule-types.js";
 import type { CompiledTemplate } from "./username-template.js";

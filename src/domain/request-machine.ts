@@ -88,6 +88,26 @@ export function transitionRequest(
     };
   }
 
+  if (event.kind === "escalate") {
+    const step = request.steps[request.currentStep];
+    const parties = new Set([request.requesterId, request.beneficiaryId]);
+    const added = [...new Set(event.add)].filter((id) => !parties.has(id) && !step?.approvers.includes(id));
+    if (step === undefined || added.length === 0) {
+      return refuse(
+        "no_change",
+        `request ${request.id}: nobody new to ask for step ${request.currentStep + 1}`,
+      );
+    }
+    const steps = request.steps.map((s, i) =>
+      i === request.currentStep ? { ...s, approvers: [...s.approvers, ...added] } : s,
+    );
+    return {
+      refused: false,
+      request: next({ steps }),
+      effects: [{ kind: "notify-approvers", step: request.currentStep, approvers: added }],
+      action: "request.escalated",
+    };
+  }
   const onBehalfOf = event.onBehalfOf ?? null;
   const parties = [request.requesterId, request.beneficiaryId];
   if (parties.includes(event.by) || (onBehalfOf !== null && parties.includes(onBehalfOf))) {

@@ -71,6 +71,8 @@ export type RequestEvent =
   | { kind: "approve"; by: string; onBehalfOf?: string | null; comment?: string | null }
   | { kind: "deny"; by: string; onBehalfOf?: string | null; comment?: string | null }
   | { kind: "cancel"; by: string; asAdmin?: boolean }
+  /** The step waited too long: these people may decide it too (the approvers' managers, or the fallback). */
+  | { kind: "escalate"; add: readonly string[] }
   | { kind: "expire" };
 
 /** What a transition asks the workflow to do after writing the request. */
@@ -88,7 +90,8 @@ export interface RequestRefusal {
     | "self_approval"
     | "not_an_approver"
     | "already_decided"
-    | "not_yours";
+    | "not_yours"
+    | "no_change";
   message: string;
 }
 

@@ -114,7 +114,7 @@ export const requestDecisionNeeded: EventDefinition<RequestDecisionNeededData> =
     ticket: orNone(d.ticket),
   }),
   dedupeKey: (d, now) =>
-    `request.decision-needed:${d.requestId}:${d.step}:${d.to ?? d.approver}:${d.reason}${d.reason === "first" ? "" : `:${now.toISOString().slice(0, 13)}`}`,
+    `request.decision-needed:${d.requestId}:${d.step}:${d.to ?? d.approver}:${d.reason}${d.reason === "first" ? "" : `:${now.toISOString().slice(0, 10)}`}`,
   template: {
     subject: "Access request: {{beneficiary}} asks for {{items}}",
     text:

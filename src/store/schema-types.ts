@@ -166,6 +166,18 @@ export interface WorkflowGrantsTable {
   closed_at: string | null;
 }
 
+/** An approver's decisions handed to someone else for a window (while away). */
+export interface DelegationsTable {
+  id: string;
+  delegator_id: string;
+  delegate_id: string;
+  valid_from: string;
+  valid_until: string;
+  created_at: string;
+  created_by: string;
+  revoked_at: string | null;
+}
+
 export interface ReconcileRunsTable {
   id: string;
   system: string;
@@ -361,6 +373,7 @@ export interface Database {
   access_requests: AccessRequestsTable;
   access_request_approvers: AccessRequestApproversTable;
   workflow_events: WorkflowEventsTable;
+  delegations: DelegationsTable;
   workflow_grants: WorkflowGrantsTable;
   console_sign_in_links: ConsoleSignInLinksTable;
   scim_resources: ScimResourcesTable;

@@ -18,6 +18,7 @@ const REFUSAL_STATUS: Record<RequestRefusal["code"], number> = {
   request_closed: 409,
   request_expired: 409,
   already_decided: 409,
+  no_change: 409,
 };
 
 /** A decision the request state machine refused: its code and why; nothing was written. */

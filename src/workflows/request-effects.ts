@@ -13,6 +13,7 @@ import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import type { Db } from "../store/schema-types.js";
 import { accessChanged } from "./access-clock.js";
+import { standingInFor } from "./delegations.js";
 import { type ProvisionedNow, provisionNow } from "./provision-now.js";
 import { itemPolicy } from "./request-approvers.js";
 import { decideRequest } from "./request-decisions.js";
@@ -105,6 +106,13 @@ export async function decide(
   options: { now: Date; actor: string },
 ): Promise<CarriedOut> {
   let assignments: Assignment[] = [];
+  if ((event.kind === "approve" || event.kind === "deny") && !event.onBehalfOf) {
+    // Deciding as someone's stand-in while they are away (a delegation in force): recorded as both.
+    const current = await accessRequestRepository.find(store.db, id);
+    const principal =
+      current === undefined ? null : await standingInFor(store, current, event.by, options.now);
+    if (principal !== null) event = { ...event, onBehalfOf: principal };
+  }
   if (event.kind === "approve") {
     // The configuration may have changed since the request was submitted: an item that is gone, or no
     // longer requestable, is not granted whoever approves.

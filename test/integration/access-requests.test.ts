@@ -20,7 +20,9 @@ import { assignmentRepository } from "../../src/store/assignment-repository.js";
 import { identityRepository } from "../../src/store/identity-repository.js";
 import { startAccessTimer } from "../../src/workflows/access-timer.js";
 import { endDueAssignments } from "../../src/workflows/assignment-ends.js";
+import { createDelegation, waitingFor } from "../../src/workflows/delegations.js";
 import { decide } from "../../src/workflows/request-effects.js";
+import { remindApprovers } from "../../src/workflows/request-reminders.js";
 import { revokeRequestAccess } from "../../src/workflows/request-revocation.js";
 import { submitRequest } from "../../src/workflows/request-submission.js";
 import { storeFactories, type TestStore } from "../helpers/databases.js";
@@ -131,7 +133,8 @@ ${
     const pushed = await ingestRecords(store, config, {
       source: "hr",
       rows: [
-        person("M1", "Mia", "Manager", {}),
+        person("B1", "Bea", "Boss", {}),
+        person("M1", "Mia", "Manager", { managerId: "B1" }),
         person("E1", "Ada", "Lovelace", { managerId: "M1" }),
         person("O1", "Olga", "Owner", { department: "Platform" }),
         person("S1", "Sam", "Sales", { department: "Sales", managerId: "M1" }),
@@ -525,6 +528,85 @@ ${
     expect(await isMember("db-admins", "ada.lovelace")).toBe(false);
     // Once the access has ended, it is asked for again, not extended.
     await expect(extend(13 * HOUR + 3)).rejects.toMatchObject({ code: "access_ended" });
+  });
+
+  it("lets a delegate decide while the approver is away, never the beneficiary, never out of the window", async () => {
+    const asked = await ask(15 * HOUR);
+    const id = asked.request.id;
+    await createDelegation(
+      store,
+      { delegatorId: ids.M1!, delegateId: ids.E1!, from: at(15 * HOUR), until: at(16 * HOUR) },
+      { now: at(15 * HOUR), actor: "test" },
+    );
+    const before = await snapshot();
+    // The beneficiary holding the manager's delegation still may not decide their own request.
+    await expect(
+      decide(store, config, id, { kind: "approve", by: ids.E1! }, { now: at(15 * HOUR + 1), actor: "test" }),
+    ).rejects.toMatchObject({
+      code: "self_approval",
+    });
+    await createDelegation(
+      store,
+      { delegatorId: ids.M1!, delegateId: ids.B1!, from: at(15 * HOUR), until: at(15 * HOUR + 30) },
+      { now: at(15 * HOUR), actor: "test" },
+    );
+    // Past its window the delegation is nothing.
+    await expect(
+      decide(store, config, id, { kind: "approve", by: ids.B1! }, { now: at(15 * HOUR + 31), actor: "test" }),
+    ).rejects.toMatchObject({
+      code: "not_an_approver",
+    });
+    expect((await snapshot()).requests).toEqual(before.requests);
+    expect((await waitingFor(store, ids.B1!, at(15 * HOUR + 2), { limit: 10 })).map((r) => r.id)).toEqual([
+      id,
+    ]);
+    const decided = await decide(
+      store,
+      config,
+      id,
+      { kind: "approve", by: ids.B1! },
+      { now: at(15 * HOUR + 2), actor: "test" },
+    );
+    expect(decided.request.decisions[0]).toMatchObject({
+      by: ids.B1,
+      onBehalfOf: ids.M1,
+      verdict: "approve",
+    });
+    expect(decided.request.currentStep).toBe(1);
+    await decide(
+      store,
+      config,
+      id,
+      { kind: "cancel", by: ids.E1! },
+      { now: at(15 * HOUR + 3), actor: "test" },
+    );
+  });
+
+  it("escalates a step left waiting to the approvers' managers, who may then decide", async () => {
+    const asked = await ask(16 * HOUR);
+    expect(await remindApprovers(store, config, at(16 * HOUR + 60))).toBe(0);
+    // requests.escalateAfter defaults to 3 days.
+    const escalated = await remindApprovers(store, config, at(16 * HOUR + 3 * 24 * HOUR + 1));
+    expect(escalated).toBe(1);
+    const after = await accessRequestRepository.find(store.db, asked.request.id);
+    expect(after?.steps[0]?.approvers).toEqual([ids.M1, ids.B1]);
+    // Escalated once: a later pass adds nobody.
+    expect(await remindApprovers(store, config, at(16 * HOUR + 3 * 24 * HOUR + 30))).toBe(0);
+    const decided = await decide(
+      store,
+      config,
+      asked.request.id,
+      { kind: "approve", by: ids.B1! },
+      { now: at(16 * HOUR + 3 * 24 * HOUR + 40), actor: "test" },
+    );
+    expect(decided.request.currentStep).toBe(1);
+    await decide(
+      store,
+      config,
+      asked.request.id,
+      { kind: "cancel", by: ids.E1! },
+      { now: at(16 * HOUR + 3 * 24 * HOUR + 41), actor: "test" },
+    );
   });
 
   it("a process down at the end of a window revokes when it starts, within seconds", async () => {

@@ -4,7 +4,9 @@ import type { Identity } from "../../domain/identity-types.js";
 import type { AccessRequest } from "../../domain/request-types.js";
 import { NotFoundError, TenureError } from "../../shared/errors.js";
 import { accessRequestRepository } from "../../store/access-request-repository.js";
+import { delegationRepository } from "../../store/delegation-repository.js";
 import { identityRepository } from "../../store/identity-repository.js";
+import { createDelegation, waitingFor } from "../../workflows/delegations.js";
 import { itemPolicy } from "../../workflows/request-approvers.js";
 import type { CarriedOut } from "../../workflows/request-effects.js";
 import { decide } from "../../workflows/request-effects.js";
@@ -15,6 +17,8 @@ import type { RouteDeps, RouteModule } from "../route-types.js";
 import { decodeCursor, toPage } from "../schemas/common-schemas.js";
 import {
   decisionBody,
+  delegationBody,
+  delegationSchema,
   elevationBody,
   extensionBody,
   newRequestBody,
@@ -146,7 +150,7 @@ export const requestRoutes: RouteModule = async (app, deps) => {
       let rows: AccessRequest[];
       if (view !== "all" && me === null) rows = [];
       else if (view === "waiting") {
-        rows = await accessRequestRepository.pendingFor(deps.store.db, me!, {
+        rows = await waitingFor(deps.store, me!, deps.now(), {
           limit: q.limit + 1,
           ...(before !== undefined ? { after: before } : {}),
         });
@@ -253,6 +257,55 @@ export const requestRoutes: RouteModule = async (app, deps) => {
       );
       reply.code(201);
       return outcome(deps, carried);
+    },
+  );
+
+  app.get(
+    "/api/delegations",
+    {
+      config: { permission: "requests:decide" },
+      schema: {
+        summary: "Your delegations: those you gave (while away) and those you hold",
+        tags,
+        response: { 200: z.object({ items: z.array(delegationSchema) }) },
+      },
+    },
+    async (request) => {
+      const id = request.principal?.identityId ?? null;
+      return { items: id === null ? [] : await delegationRepository.listFor(deps.store.db, id) };
+    },
+  );
+
+  app.post(
+    "/api/delegations",
+    {
+      config: { permission: "requests:decide" },
+      schema: {
+        summary: "Hand your approval decisions to someone else for a window (while away)",
+        description: "They decide as your stand-in, recorded as both; never on their own requests or yours.",
+        tags,
+        body: delegationBody,
+        response: { 201: delegationSchema },
+      },
+    },
+    async (request, reply) => {
+      const me = await caller(deps, request);
+      const to = await identityRepository.resolve(deps.store.db, request.body.to);
+      if (to === undefined)
+        throw new NotFoundError(`to: no identity has the id, HR key or email "${request.body.to}"`);
+      const now = deps.now();
+      const delegation = await createDelegation(
+        deps.store,
+        {
+          delegatorId: me.id,
+          delegateId: to.id,
+          from: request.body.from === undefined ? now : new Date(request.body.from),
+          until: new Date(request.body.until),
+        },
+        { now, actor: actorOf(request) },
+      );
+      reply.code(201);
+      return delegation;
     },
   );
 

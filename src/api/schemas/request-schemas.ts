@@ -115,6 +115,25 @@ export const extensionBody = z.object({
   ticket: z.string().max(200).optional(),
 });
 
+export const delegationSchema = z
+  .object({
+    id: z.string(),
+    delegatorId: z.string(),
+    delegateId: z.string(),
+    validFrom: z.string(),
+    validUntil: z.string(),
+    createdAt: z.string(),
+    createdBy: z.string(),
+    revokedAt: z.string().nullable(),
+  })
+  .meta({ id: "Delegation" });
+
+export const delegationBody = z.object({
+  to: z.string().min(1).max(200).describe("who decides for you (id, HR key or email)"),
+  from: z.iso.datetime({ offset: true }).optional().describe("default: now"),
+  until: z.iso.datetime({ offset: true }),
+});
+
 export const decisionBody = z.object({ comment: z.string().max(MAX_JUSTIFICATION).optional() }).default({});
 
 export const requestListQuery = z.object({

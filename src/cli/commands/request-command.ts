@@ -1,12 +1,13 @@
 import type { Command } from "commander";
 import { DURATION_FORMS, formatDuration, parseDuration } from "../../domain/duration.js";
 import type { Identity } from "../../domain/identity-types.js";
-import type { RequestItem } from "../../domain/request-types.js";
+import type { AccessRequest, RequestItem } from "../../domain/request-types.js";
 import { NotFoundError, UsageError } from "../../shared/errors.js";
 import { accessRequestRepository } from "../../store/access-request-repository.js";
 import type { Store } from "../../store/database.js";
 import { identityRepository } from "../../store/identity-repository.js";
 import { accessPass } from "../../workflows/access-timer.js";
+import { createDelegation } from "../../workflows/delegations.js";
 import type { CarriedOut } from "../../workflows/request-effects.js";
 import { decide } from "../../workflows/request-effects.js";
 import { revokeRequestAccess } from "../../workflows/request-revocation.js";
@@ -174,7 +175,7 @@ export function registerRequest(program: Command): void {
         if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
           throw new UsageError("--limit: a whole number from 1 to 10000");
         await withStore(g, async ({ store }) => {
-          let requests;
+          let requests: AccessRequest[];
           if (opts.all) {
             requests = await accessRequestRepository.list(store.db, {
               limit,
@@ -350,6 +351,47 @@ export function registerRequest(program: Command): void {
         });
       },
     );
+
+  request
+    .command("delegate")
+    .description("hand your approval decisions to someone else while you are away (--as you, --to them)")
+    .option("--as <person>", "who is away (id, HR key or email)")
+    .requiredOption("--to <person>", "who decides instead (id, HR key or email)")
+    .option("--from <date>", "when it starts (ISO-8601; default now)")
+    .requiredOption("--until <date>", "when it ends (ISO-8601)")
+    .action(async (opts: { as?: string; to: string; from?: string; until: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const o = outputFor(g);
+      const date = (value: string, flag: string) => {
+        const d = new Date(value);
+        if (Number.isNaN(d.getTime()))
+          throw new UsageError(`${flag} ${value}: expected an ISO-8601 date or date-time`);
+        return d;
+      };
+      await withStore(g, async ({ store }) => {
+        const me = await actingAs(store, opts.as, "request delegate");
+        const to = await identityRepository.resolve(store.db, opts.to);
+        if (to === undefined)
+          throw new NotFoundError(`--to ${opts.to}: no identity has this id, HR key or email`);
+        const at = now();
+        const delegation = await createDelegation(
+          store,
+          {
+            delegatorId: me.id,
+            delegateId: to.id,
+            from: opts.from === undefined ? at : date(opts.from, "--from"),
+            until: date(opts.until, "--until"),
+          },
+          { now: at, actor: actorFor(me) },
+        );
+        if (o.json) printJson(o, { delegation });
+        else
+          println(
+            o,
+            `${to.attributes.displayName} decides for ${me.attributes.displayName} from ${delegation.validFrom} until ${delegation.validUntil} (delegation ${delegation.id})`,
+          );
+      });
+    });
 
   request
     .command("run")

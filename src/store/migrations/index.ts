@@ -19,6 +19,7 @@ import * as accessRequests from "./2026-12-04T01-00-access-requests.js";
 import * as tokenIdentity from "./2026-12-04T01-30-token-identity.js";
 import * as assignmentEnds from "./2026-12-04T04-00-assignment-ends.js";
 import * as workflowEvents from "./2026-12-04T05-00-workflow-events.js";
+import * as delegations from "./2026-12-04T05-30-delegations.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -42,6 +43,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-04T01-30-token-identity": tokenIdentity,
   "2026-12-04T04-00-assignment-ends": assignmentEnds,
   "2026-12-04T05-00-workflow-events": workflowEvents,
+  "2026-12-04T05-30-delegations": delegations,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1996,6 +1996,201 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/delegations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your delegations: those you gave (while away) and those you hold
+         * @description Requires a bearer token whose role holds `requests:decide`: admin, reviewer, requester.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["Delegation"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Hand your approval decisions to someone else for a window (while away)
+         * @description They decide as your stand-in, recorded as both; never on their own requests or yours.
+         *
+         *     Requires a bearer token whose role holds `requests:decide`: admin, reviewer, requester.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description who decides for you (id, HR key or email) */
+                        to: string;
+                        /**
+                         * Format: date-time
+                         * @description default: now
+                         */
+                        from?: string;
+                        /** Format: date-time */
+                        until: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Delegation"];
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/requests/{id}/extend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Prolong running access before it ends, approved by the same steps (the same assignment, no gap)
+         * @description 409 access_ended when the access has already ended: ask again instead.
+         *
+         *     Requires a bearer token whose role holds `requests:create`: admin, requester.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description how much longer: a whole number with a unit: 30m, 8h, 7d, 2w (or 1h30m) */
+                        duration: string;
+                        justification: string;
+                        ticket?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            request: components["schemas"]["AccessRequest"];
+                            /** @description what the grant queued and applied at once; null when nothing was granted */
+                            provisioning: {
+                                queued: number;
+                                succeeded: number;
+                                failed: number;
+                                error: string | null;
+                            } | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/requests/{id}/approve": {
         parameters: {
             query?: never;
@@ -2882,6 +3077,16 @@ export interface components {
                 endedAt: string | null;
             }[];
         };
+        DelegationInput: {
+            id: string;
+            delegatorId: string;
+            delegateId: string;
+            validFrom: string;
+            validUntil: string;
+            createdAt: string;
+            createdBy: string;
+            revokedAt: string | null;
+        };
         ConsoleSessionInput: {
             name: string;
             /** @enum {string} */
@@ -3456,6 +3661,16 @@ export interface components {
                 revokedAt: string | null;
                 endedAt: string | null;
             }[];
+        };
+        Delegation: {
+            id: string;
+            delegatorId: string;
+            delegateId: string;
+            validFrom: string;
+            validUntil: string;
+            createdAt: string;
+            createdBy: string;
+            revokedAt: string | null;
         };
         ConsoleSession: {
             name: string;
