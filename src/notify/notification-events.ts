@@ -129,7 +129,7 @@ export const PERSONAL_EVENTS: readonly NotificationEventName[] = [
   "access.break-glass",
 ];
 
-export type { DedupeSettings, EventDefinition, NotificationTemplate } from "./notification-event-types.js";
+export type { EventDefinition, NotificationTemplate } from "./notification-event-types.js";
 
 /** Placeholders every event has, besides its own. */
 export const COMMON_PLACEHOLDERS: Readonly<Record<string, string>> = {
