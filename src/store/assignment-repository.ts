@@ -93,14 +93,19 @@ export const assignmentRepository = {
     return rows.map(fromRow);
   },
 
-  /** The soonest end after `now` of an open assignment: when the expiry timer must next wake. */
-  async nextEndAfter(db: Db, now: string): Promise<string | null> {
+  /**
+   * The soonest end of an open assignment — already past when one came due while the last pass ran —
+   * leaving out ends a target did not confirm (alerted: they are retried at the timer's poll, not in a
+   * loop): when the expiry timer must next wake.
+   */
+  async nextEnd(db: Db): Promise<string | null> {
     const row = await db
       .selectFrom("assignments")
       .select((eb) => eb.fn.min("valid_until").as("next"))
       .where("ended_at", "is", null)
       .where("revoked_at", "is", null)
-      .where("valid_until", ">", now)
+      .where("end_alerted_at", "is", null)
+      .where("valid_until", "is not", null)
       .executeTakeFirst();
     return (row?.next as string | null | undefined) ?? null;
   },

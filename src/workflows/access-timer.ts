@@ -102,8 +102,11 @@ export function startAccessTimer(deps: {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | null = null;
   let again = false;
+  // After a failed pass the timer waits a full poll: an end that cannot be processed is not retried in a loop.
+  let failed = false;
 
   const run = async () => {
+    failed = false;
     try {
       const pass = await accessPass(deps.store, deps.config, { now: deps.now(), actor: deps.actor, pool });
       if (
@@ -117,6 +120,7 @@ export function startAccessTimer(deps: {
         deps.onPass?.(pass);
       }
     } catch (err) {
+      failed = true;
       deps.onError?.(err);
     }
   };
@@ -126,7 +130,7 @@ export function startAccessTimer(deps: {
     let delay = pollMs;
     try {
       const now = deps.now();
-      const next = await assignmentRepository.nextEndAfter(deps.store.db, now.toISOString());
+      const next = failed ? null : await assignmentRepository.nextEnd(deps.store.db);
       if (next !== null) delay = Math.min(pollMs, Math.max(0, Date.parse(next) - now.getTime()));
     } catch (err) {
       deps.onError?.(err);

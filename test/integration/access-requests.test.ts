@@ -134,6 +134,7 @@ ${
       source: "hr",
       rows: [
         person("B1", "Bea", "Boss", {}),
+        person("X1", "Xavi", "Selfmanaged", { managerId: "X1" }),
         person("M1", "Mia", "Manager", { managerId: "B1" }),
         person("E1", "Ada", "Lovelace", { managerId: "M1" }),
         person("O1", "Olga", "Owner", { department: "Platform" }),
@@ -314,6 +315,17 @@ ${
       { kind: "cancel", by: ids.E1! },
       { now: at(5 * HOUR + 2), actor: "test" },
     );
+  });
+
+  it("refuses a request whose only possible approver is the beneficiary as their own manager", async () => {
+    const before = await snapshot();
+    await expect(ask(5 * HOUR + 10, { requesterId: ids.X1! })).rejects.toMatchObject({
+      code: "no_approver",
+      message: expect.stringContaining(
+        "nobody can decide the step 'manager' of role db-admin for Xavi Selfmanaged",
+      ),
+    });
+    expect(await snapshot()).toEqual(before);
   });
 
   it("refuses an approval after expiry, and an approval of an item the configuration no longer has", async () => {
