@@ -170,6 +170,8 @@ export type Lineage =
       assignmentId: string;
       target: string;
       validUntil: string | null;
+      /** The access request that granted it, when one did. */
+      requestId?: string;
       /** Set on an entitlement of an assigned role that names it by attribute. */
       derived?: DerivedFrom;
     }

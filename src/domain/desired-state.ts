@@ -467,6 +467,7 @@ export function createDesiredStateCalculator(
             assignmentId: assignment.id,
             target: describeAssignmentTarget(target),
             validUntil: assignment.validUntil,
+            ...(assignment.requestId ? { requestId: assignment.requestId } : {}),
           };
           if (role !== undefined) {
             for (const entry of role.closure) {

@@ -15,7 +15,7 @@ export function describeLineage(lineage: Lineage): string {
     case "role":
       return `role ${lineage.chain.length > 1 ? lineage.chain.join(" → ") : lineage.role}${derivedNote(lineage.derived)}`;
     case "assignment":
-      return `assignment ${lineage.assignmentId}${lineage.validUntil === null ? "" : ` until ${lineage.validUntil}`}${derivedNote(lineage.derived)}`;
+      return `assignment ${lineage.assignmentId}${lineage.requestId ? ` (request ${lineage.requestId})` : ""}${lineage.validUntil === null ? "" : ` until ${lineage.validUntil}`}${derivedNote(lineage.derived)}`;
     case "lifecycle":
       return lineage.note;
     case "mover-grace":
