@@ -34,6 +34,11 @@ export interface ConsoleServer {
   /** A person the demo terminated (a leaver), with the email single sign-on would send. */
   leaver: Person;
   oidc: TestOidcProvider;
+  /**
+   * A new token acting as a person (`tenure token create --identity`), made through the CLI while the
+   * server runs: for pages where the person matters (their requests, their approvals).
+   */
+  tokenFor(name: string, role: string, identity: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -141,6 +146,15 @@ server:
     people,
     leaver,
     oidc,
+    async tokenFor(name, role, identity) {
+      // The configuration now names the OIDC secret by variable: the CLI needs it to read the file.
+      const res = await runCli(
+        [...config, "token", "create", "--name", name, "--role", role, "--identity", identity, "--json"],
+        { env: { E2E_OIDC_SECRET: oidc.clientSecret } },
+      );
+      if (res.code !== 0) throw new Error(`tenure token create failed (${res.code}): ${res.stderr}`);
+      return (JSON.parse(res.stdout) as { token: string }).token;
+    },
     async stop() {
       const exited = new Promise((resolve) => child.once("exit", resolve));
       child.kill("SIGTERM");

@@ -1,6 +1,6 @@
 import { lazy, Suspense } from "react";
 import { NavLink, Route, Routes } from "react-router";
-import { ErrorMessage, Loading } from "./components/states.js";
+import { ErrorMessage, Loading, PageTitle } from "./components/states.js";
 import Dashboard from "./pages/dashboard.js";
 import { SignInPage } from "./pages/sign-in.js";
 import { type Permission, SignedIn, useSession, useSessionQuery } from "./session.js";
@@ -13,15 +13,37 @@ const Systems = lazy(() => import("./pages/systems.js"));
 const Operations = lazy(() => import("./pages/operations.js"));
 const AuditLog = lazy(() => import("./pages/audit.js"));
 const Plan = lazy(() => import("./pages/plan.js"));
+const Requests = lazy(() => import("./pages/requests.js"));
+const RequestPage = lazy(() => import("./pages/request.js"));
+const Approvals = lazy(() => import("./pages/approvals.js"));
+const Elevate = lazy(() => import("./pages/elevate.js"));
 
 /** The pages in the navigation, each shown only to a role holding its permission. */
-const PAGES: ReadonlyArray<{ to: string; label: string; permission: Permission }> = [
-  { to: "/", label: "Dashboard", permission: "identities:read" },
-  { to: "/identities", label: "Identities", permission: "identities:read" },
-  { to: "/systems", label: "Systems", permission: "systems:read" },
-  { to: "/operations", label: "Operations", permission: "operations:read" },
-  { to: "/audit", label: "Audit log", permission: "audit:read" },
-  { to: "/plan", label: "Plan", permission: "plan:read" },
+const PAGES: ReadonlyArray<{ to: string; label: string; permission: Permission; what: string }> = [
+  { to: "/", label: "Dashboard", permission: "identities:read", what: "the installation at a glance" },
+  { to: "/identities", label: "Identities", permission: "identities:read", what: "people and their access" },
+  { to: "/systems", label: "Systems", permission: "systems:read", what: "connected systems" },
+  { to: "/operations", label: "Operations", permission: "operations:read", what: "the change queue" },
+  { to: "/audit", label: "Audit log", permission: "audit:read", what: "the ledger" },
+  { to: "/plan", label: "Plan", permission: "plan:read", what: "what the next run would change" },
+  {
+    to: "/requests",
+    label: "Requests",
+    permission: "requests:read",
+    what: "ask for access, see your requests",
+  },
+  {
+    to: "/approvals",
+    label: "Approvals",
+    permission: "requests:decide",
+    what: "requests waiting for your decision",
+  },
+  {
+    to: "/elevate",
+    label: "Elevate",
+    permission: "requests:create",
+    what: "an elevation role for a few hours",
+  },
 ];
 
 export function App() {
@@ -71,16 +93,17 @@ function Shell() {
       <main id="main" tabIndex={-1}>
         <Suspense fallback={<Loading what="the page" />}>
           <Routes>
-            <Route
-              path="/"
-              element={pages.length === 0 ? <NothingYet /> : guard("identities:read", <Dashboard />)}
-            />
+            <Route path="/" element={can("identities:read") ? <Dashboard /> : <Welcome pages={pages} />} />
             <Route path="/identities" element={guard("identities:read", <Identities />)} />
             <Route path="/identities/:ref" element={guard("identities:read", <IdentityPage />)} />
             <Route path="/systems" element={guard("systems:read", <Systems />)} />
             <Route path="/operations" element={guard("operations:read", <Operations />)} />
             <Route path="/audit" element={guard("audit:read", <AuditLog />)} />
             <Route path="/plan" element={guard("plan:read", <Plan />)} />
+            <Route path="/requests" element={guard("requests:read", <Requests />)} />
+            <Route path="/requests/:id" element={guard("requests:read", <RequestPage />)} />
+            <Route path="/approvals" element={guard("requests:decide", <Approvals />)} />
+            <Route path="/elevate" element={guard("requests:create", <Elevate />)} />
             <Route path="*" element={<NotFound />} />
           </Routes>
         </Suspense>
@@ -89,15 +112,30 @@ function Shell() {
   );
 }
 
-function NothingYet() {
+/** The first page of a role without the dashboard: what it can do here, or that it can do nothing yet. */
+function Welcome({ pages }: { pages: typeof PAGES }) {
   const { session } = useSession();
   return (
     <>
-      <h1>Welcome, {session.identity?.displayName ?? session.name}</h1>
-      <p>
-        Your role, <strong>{session.role}</strong>, has no page in the console yet. Access requests and
-        reviews, which this role is for, will appear here as they become available.
-      </p>
+      <PageTitle>Welcome, {session.identity?.displayName ?? session.name}</PageTitle>
+      {pages.length === 0 ? (
+        <p>
+          Your role, <strong>{session.role}</strong>, has no page in the console yet.
+        </p>
+      ) : (
+        <>
+          <p>
+            Your role, <strong>{session.role}</strong>, can use:
+          </p>
+          <ul>
+            {pages.map((p) => (
+              <li key={p.to}>
+                <NavLink to={p.to}>{p.label}</NavLink>: {p.what}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
     </>
   );
 }
