@@ -74,6 +74,7 @@ export async function endDueAssignments(
       return read;
     };
     const result: EndedAssignments = { confirmed: [], unconfirmed: [] };
+    const holdersOf = new Map<string, string>();
     for (const assignment of due) {
       const holder = holders.get(assignment.identityId);
       const receipt: EndReceipt = { checkedAt: now.toISOString(), checks: [] };
@@ -119,49 +120,57 @@ export async function endDueAssignments(
         }
       }
       const confirmed = receipt.checks.every((c) => c.outcome === "gone" || c.outcome === "kept");
-      await store.db.transaction().execute(async (trx) => {
-        const base = {
-          time: now.toISOString(),
-          actor: options.actor,
-          subject: `identity:${assignment.identityId}`,
-        };
-        const details = {
-          assignment: assignment.id,
-          target: assignment.target,
-          request: assignment.requestId ?? null,
-          why: assignment.revokedAt !== null ? "revoked" : "expired",
-          validUntil: assignment.validUntil,
-          receipt,
-        };
-        if (confirmed) {
-          await assignmentRepository.markEnded(trx, assignment.id, now.toISOString(), receipt);
-          await appendEvents(trx, [{ ...base, action: "assignment.ended", details }]);
-        } else if (await assignmentRepository.markAlerted(trx, assignment.id, now.toISOString())) {
-          await appendEvents(trx, [{ ...base, action: "assignment.end_unconfirmed", details }]);
-          await enqueueNotifications(
-            trx,
-            {
-              name: "access.revocation-unconfirmed",
-              data: {
-                assignmentId: assignment.id,
-                holder: holder?.attributes.displayName ?? assignment.identityId,
-                item: describeTarget(assignment),
-                detail: receipt.checks
-                  .filter((c) => c.outcome === "present" || c.outcome === "unreadable")
-                  .map(
-                    (c) =>
-                      `${c.system}${c.entitlement === null ? "" : `:${c.entitlement}`} ${c.outcome}${c.detail ? ` (${c.detail})` : ""}`,
-                  )
-                  .join("; "),
-              },
-            },
-            config,
-            now,
-          );
-        }
-      });
       (confirmed ? result.confirmed : result.unconfirmed).push({ assignment, receipt });
+      holdersOf.set(assignment.id, holder?.attributes.displayName ?? assignment.identityId);
     }
+    // One transaction for the pass: hundreds of ends are recorded together, not one commit each.
+    await store.db.transaction().execute(async (trx) => {
+      const at = now.toISOString();
+      const event = (e: { assignment: Assignment; receipt: EndReceipt }, action: string) => ({
+        time: at,
+        actor: options.actor,
+        action,
+        subject: `identity:${e.assignment.identityId}`,
+        details: {
+          assignment: e.assignment.id,
+          target: e.assignment.target,
+          request: e.assignment.requestId ?? null,
+          why: e.assignment.revokedAt !== null ? "revoked" : "expired",
+          validUntil: e.assignment.validUntil,
+          receipt: e.receipt,
+        },
+      });
+      for (const e of result.confirmed)
+        await assignmentRepository.markEnded(trx, e.assignment.id, at, e.receipt);
+      await appendEvents(
+        trx,
+        result.confirmed.map((e) => event(e, "assignment.ended")),
+      );
+      for (const e of result.unconfirmed) {
+        if (!(await assignmentRepository.markAlerted(trx, e.assignment.id, at))) continue;
+        await appendEvents(trx, [event(e, "assignment.end_unconfirmed")]);
+        await enqueueNotifications(
+          trx,
+          {
+            name: "access.revocation-unconfirmed",
+            data: {
+              assignmentId: e.assignment.id,
+              holder: holdersOf.get(e.assignment.id) ?? e.assignment.identityId,
+              item: describeTarget(e.assignment),
+              detail: e.receipt.checks
+                .filter((c) => c.outcome === "present" || c.outcome === "unreadable")
+                .map(
+                  (c) =>
+                    `${c.system}${c.entitlement === null ? "" : `:${c.entitlement}`} ${c.outcome}${c.detail ? ` (${c.detail})` : ""}`,
+                )
+                .join("; "),
+            },
+          },
+          config,
+          now,
+        );
+      }
+    });
     return result;
   } finally {
     if (options.pool === undefined) await pool.closeAll();
