@@ -97,9 +97,34 @@ describe.each(await storeFactories())("access requests through the API on %s", (
       "not_an_approver",
     );
 
+    // The manager may decide; the requester sees it but may not.
+    expect((await call("GET", `/api/requests/${request.id}`, "E1")).json()).toMatchObject({
+      mayDecide: true,
+      standingInFor: null,
+    });
+    expect((await call("GET", `/api/requests/${request.id}`, "E2")).json()).toMatchObject({
+      mayDecide: false,
+    });
+    // Ada delegates to Cy for an hour: Cy sees it in the inbox and on its page, and may decide for Ada.
+    const delegated = await call("POST", "/api/delegations", "E1", {
+      to: "E4",
+      until: new Date(f.clock.now.getTime() + 3_600_000).toISOString(),
+    });
+    expect(delegated.statusCode).toBe(201);
+    expect((await call("GET", `/api/requests/${request.id}`, "E4")).json()).toMatchObject({
+      mayDecide: true,
+      standingInFor: { id: ids.E1, name: "Ada Lovelace" },
+    });
+    expect(
+      (await call("GET", "/api/requests?view=waiting", "E4")).json().items.map((r: { id: string }) => r.id),
+    ).toEqual([request.id]);
+    expect(
+      (await call("POST", "/api/delegations", "E1", { to: "E1", until: "2026-03-03T00:00:00Z" })).json().error
+        .code,
+    ).toBe("self_delegation");
+
     const inbox = (await call("GET", "/api/requests?view=waiting", "E1")).json();
     expect(inbox.items.map((r: { id: string }) => r.id)).toEqual([request.id]);
-    expect((await call("GET", "/api/requests?view=waiting", "E4")).json().items).toEqual([]);
     expect((await call("GET", "/api/requests?view=all", "E1")).statusCode).toBe(403);
     expect((await call("GET", "/api/requests?view=all", f.tokenFor.auditor)).json().items).toHaveLength(1);
 

@@ -1,12 +1,13 @@
 import type { FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Identity } from "../../domain/identity-types.js";
-import type { AccessRequest } from "../../domain/request-types.js";
+import { approvalsIn } from "../../domain/request-machine.js";
+import type { AccessRequest, RequestItem } from "../../domain/request-types.js";
 import { NotFoundError, TenureError } from "../../shared/errors.js";
 import { accessRequestRepository } from "../../store/access-request-repository.js";
 import { delegationRepository } from "../../store/delegation-repository.js";
 import { identityRepository } from "../../store/identity-repository.js";
-import { createDelegation, waitingFor } from "../../workflows/delegations.js";
+import { createDelegation, standingInFor, waitingFor } from "../../workflows/delegations.js";
 import { itemPolicy } from "../../workflows/request-approvers.js";
 import type { CarriedOut } from "../../workflows/request-effects.js";
 import { decide } from "../../workflows/request-effects.js";
@@ -52,8 +53,8 @@ async function caller(deps: RouteDeps, request: FastifyRequest): Promise<Identit
   return identity;
 }
 
-/** Whether the caller may see `r`: a party, an approver or decider of it, or an admin / auditor. */
-function maySee(request: FastifyRequest, r: AccessRequest): boolean {
+/** Whether the caller may see `r`: a party, an approver, decider or stand-in of it, or an admin / auditor. */
+async function maySee(deps: RouteDeps, request: FastifyRequest, r: AccessRequest): Promise<boolean> {
   if (SEES_ALL.has(request.principal?.role ?? "")) return true;
   const me = request.principal?.identityId;
   if (me === null || me === undefined) return false;
@@ -61,8 +62,57 @@ function maySee(request: FastifyRequest, r: AccessRequest): boolean {
     r.requesterId === me ||
     r.beneficiaryId === me ||
     r.steps.some((s) => s.approvers.includes(me)) ||
-    r.decisions.some((d) => d.by === me || d.onBehalfOf === me)
+    r.decisions.some((d) => d.by === me || d.onBehalfOf === me) ||
+    (r.state === "pending" && (await standingInFor(deps.store, r, me, deps.now())) !== null)
   );
+}
+
+/**
+ * Whether the caller may decide `r` now, and for whom: an approver of its waiting step who has not
+ * approved it yet, or the stand-in of one (a delegation in force); never a party of it.
+ */
+async function decisionOf(
+  deps: RouteDeps,
+  request: FastifyRequest,
+  r: AccessRequest,
+): Promise<{ mayDecide: boolean; standingInFor: string | null }> {
+  const me = request.principal?.identityId ?? null;
+  const step = r.steps[r.currentStep];
+  const no = { mayDecide: false, standingInFor: null };
+  if (me === null || r.state !== "pending" || step === undefined) return no;
+  if (me === r.requesterId || me === r.beneficiaryId) return no;
+  const principal = step.approvers.includes(me) ? me : await standingInFor(deps.store, r, me, deps.now());
+  if (principal === null || principal === r.requesterId || principal === r.beneficiaryId) return no;
+  if (approvalsIn(r, r.currentStep).has(principal)) return no;
+  return { mayDecide: true, standingInFor: principal === me ? null : principal };
+}
+
+/** The item in words: the role's description, or the entitlement's display name. */
+function describeItem(deps: RouteDeps, item: RequestItem): string | null {
+  const { policy } = deps.config;
+  if (item.kind === "role") return policy.roles[item.role]?.description ?? null;
+  return policy.entitlements[item.system]?.[item.entitlement]?.displayName ?? null;
+}
+
+/** What holding the item gives, system by system (a role's own grants and those of the roles it includes). */
+function grantsOf(deps: RouteDeps, item: RequestItem): Array<{ system: string; entitlements: string[] }> {
+  const { policy } = deps.config;
+  if (item.kind === "entitlement") return [{ system: item.system, entitlements: [item.entitlement] }];
+  const bySystem = new Map<string, Set<string>>();
+  const seen = new Set<string>();
+  const visit = (name: string) => {
+    const role = Object.hasOwn(policy.roles, name) ? policy.roles[name] : undefined;
+    if (role === undefined || seen.has(name)) return;
+    seen.add(name);
+    for (const g of role.grants) {
+      const set = bySystem.get(g.system) ?? new Set<string>();
+      for (const e of g.entitlements) set.add(e);
+      bySystem.set(g.system, set);
+    }
+    for (const included of role.includes) visit(included);
+  };
+  visit(item.role);
+  return [...bySystem].map(([system, entitlements]) => ({ system, entitlements: [...entitlements] }));
 }
 
 async function outcome(deps: RouteDeps, carried: CarriedOut) {
@@ -107,6 +157,13 @@ export const requestRoutes: RouteModule = async (app, deps) => {
             {
               item,
               label: found.label,
+              displayName: describeItem(deps, item),
+              grants: grantsOf(deps, item),
+              autoApproveWhen: r.autoApprove?.when.source ?? null,
+              autoApproveQuota:
+                r.autoApprove?.quota === null || r.autoApprove === null
+                  ? null
+                  : { max: r.autoApprove.quota.max, periodMs: r.autoApprove.quota.periodMs },
               elevation: found.elevation,
               defaultDurationMs: r.defaultDurationMs,
               maxDurationMs: r.maxDurationMs,
@@ -176,16 +233,41 @@ export const requestRoutes: RouteModule = async (app, deps) => {
         description: "404 also when the request is not yours to see.",
         tags,
         params: requestIdParams,
-        response: { 200: z.object({ request: requestSchema }) },
+        response: {
+          200: z.object({
+            request: requestSchema,
+            mayDecide: z
+              .boolean()
+              .describe("whether you may approve or deny it now (as an approver, or standing in for one)"),
+            standingInFor: z
+              .object({ id: z.string(), name: z.string() })
+              .nullable()
+              .describe(
+                "the approver you would decide for, through a delegation in force; null when deciding as yourself",
+              ),
+          }),
+        },
       },
     },
     async (request) => {
       const found = await accessRequestRepository.find(deps.store.db, request.params.id);
-      if (found === undefined || !maySee(request, found)) {
+      if (found === undefined || !(await maySee(deps, request, found))) {
         throw new NotFoundError(`no access request "${request.params.id}" that you may see`);
       }
       const [view] = await viewRequests(deps.store, [found], { withGrants: true });
-      return { request: view! };
+      const decision = await decisionOf(deps, request, found);
+      const standIn =
+        decision.standingInFor === null
+          ? null
+          : await identityRepository.findById(deps.store.db, decision.standingInFor);
+      return {
+        request: view!,
+        mayDecide: decision.mayDecide,
+        standingInFor:
+          standIn === undefined || standIn === null
+            ? null
+            : { id: standIn.id, name: standIn.attributes.displayName },
+      };
     },
   );
 
@@ -326,7 +408,7 @@ export const requestRoutes: RouteModule = async (app, deps) => {
     async (request, reply) => {
       const me = await caller(deps, request);
       const original = await accessRequestRepository.find(deps.store.db, request.params.id);
-      if (original === undefined || !maySee(request, original)) {
+      if (original === undefined || !(await maySee(deps, request, original))) {
         throw new NotFoundError(`no access request "${request.params.id}" that you may see`);
       }
       const carried = await submitRequest(

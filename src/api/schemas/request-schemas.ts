@@ -19,8 +19,8 @@ export const requestItemSchema = z
 export const requestSchema = z
   .object({
     id: z.string(),
-    kind: z.string().describe("request, elevation, break-glass or workflow"),
-    state: z.string().describe("pending, approved, denied, cancelled or expired"),
+    kind: z.enum(["request", "elevation", "break-glass", "workflow", "review", "extension"]),
+    state: z.enum(["pending", "approved", "denied", "cancelled", "expired"]),
     autoApproved: z.boolean(),
     requester: person,
     beneficiary: person,
@@ -143,7 +143,10 @@ export const requestListQuery = z.object({
     .describe(
       "mine: asked by or for you; waiting: waiting for your decision; all: every request (admin, auditor)",
     ),
-  state: z.enum(["pending", "approved", "denied", "cancelled", "expired"]).optional(),
+  state: z
+    .enum(["pending", "approved", "denied", "cancelled", "expired"])
+    .optional()
+    .describe("only requests in this state (view=waiting lists pending ones only)"),
   ...pageQuery,
 });
 
@@ -156,6 +159,18 @@ export const requestableSchema = z.object({
     z.object({
       item: requestItemSchema,
       label: z.string(),
+      displayName: z
+        .string()
+        .nullable()
+        .describe("the role's description, or the entitlement's display name"),
+      grants: z
+        .array(z.object({ system: z.string(), entitlements: z.array(z.string()) }))
+        .describe("what holding it gives, by system (entitlements named by attribute are not listed)"),
+      autoApproveWhen: z.string().nullable().describe("the CEL condition that approves at once, or null"),
+      autoApproveQuota: z
+        .object({ max: z.number().int(), periodMs: z.number().int() })
+        .nullable()
+        .describe("at most max auto-approvals per person per period; past it the steps decide"),
       elevation: z.boolean(),
       defaultDurationMs: z.number().int(),
       maxDurationMs: z.number().int(),

@@ -1684,6 +1684,20 @@ export interface paths {
                             items: {
                                 item: components["schemas"]["RequestItem"];
                                 label: string;
+                                /** @description the role's description, or the entitlement's display name */
+                                displayName: string | null;
+                                /** @description what holding it gives, by system (entitlements named by attribute are not listed) */
+                                grants: {
+                                    system: string;
+                                    entitlements: string[];
+                                }[];
+                                /** @description the CEL condition that approves at once, or null */
+                                autoApproveWhen: string | null;
+                                /** @description at most max auto-approvals per person per period; past it the steps decide */
+                                autoApproveQuota: {
+                                    max: number;
+                                    periodMs: number;
+                                } | null;
                                 elevation: boolean;
                                 defaultDurationMs: number;
                                 maxDurationMs: number;
@@ -1740,6 +1754,7 @@ export interface paths {
                 query?: {
                     /** @description mine: asked by or for you; waiting: waiting for your decision; all: every request (admin, auditor) */
                     view?: "mine" | "waiting" | "all";
+                    /** @description only requests in this state (view=waiting lists pending ones only) */
                     state?: "pending" | "approved" | "denied" | "cancelled" | "expired";
                     /** @description items per page (1 to 500, default 100) */
                     limit?: number;
@@ -1888,6 +1903,13 @@ export interface paths {
                     content: {
                         "application/json": {
                             request: components["schemas"]["AccessRequest"];
+                            /** @description whether you may approve or deny it now (as an approver, or standing in for one) */
+                            mayDecide: boolean;
+                            /** @description the approver you would decide for, through a delegation in force; null when deciding as yourself */
+                            standingInFor: {
+                                id: string;
+                                name: string;
+                            } | null;
                         };
                     };
                 };
@@ -3021,10 +3043,10 @@ export interface components {
         };
         AccessRequestInput: {
             id: string;
-            /** @description request, elevation, break-glass or workflow */
-            kind: string;
-            /** @description pending, approved, denied, cancelled or expired */
-            state: string;
+            /** @enum {string} */
+            kind: "request" | "elevation" | "break-glass" | "workflow" | "review" | "extension";
+            /** @enum {string} */
+            state: "pending" | "approved" | "denied" | "cancelled" | "expired";
             autoApproved: boolean;
             requester: {
                 id: string;
@@ -3606,10 +3628,10 @@ export interface components {
         };
         AccessRequest: {
             id: string;
-            /** @description request, elevation, break-glass or workflow */
-            kind: string;
-            /** @description pending, approved, denied, cancelled or expired */
-            state: string;
+            /** @enum {string} */
+            kind: "request" | "elevation" | "break-glass" | "workflow" | "review" | "extension";
+            /** @enum {string} */
+            state: "pending" | "approved" | "denied" | "cancelled" | "expired";
             autoApproved: boolean;
             requester: {
                 id: string;

@@ -1,5 +1,4 @@
 import type { Schemas } from "../api/client.js";
-import type { Session } from "../session.js";
 import { Time } from "./states.js";
 
 export type AccessRequest = Schemas["AccessRequest"];
@@ -65,14 +64,6 @@ export function openGrants(r: AccessRequest, now = Date.now()): AccessRequest["g
     (g) =>
       g.revokedAt === null && g.endedAt === null && (g.validUntil === null || Date.parse(g.validUntil) > now),
   );
-}
-
-/** Whether the signed-in person may decide the step `r` waits for (the server decides; this hides buttons). */
-export function mayDecide(session: Session, r: AccessRequest): boolean {
-  const me = session.identity?.id;
-  if (me === undefined || r.state !== "pending") return false;
-  const step = r.steps[r.currentStep];
-  return step?.approvers.some((a) => a.id === me) === true && !step.approvedBy.some((a) => a.id === me);
 }
 
 /** A request in a few lines, for a dialog: who asks, for whom, what, why, how long, and where it stands. */

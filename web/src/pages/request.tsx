@@ -9,7 +9,6 @@ import {
   type AccessRequest,
   duration,
   itemsLabel,
-  mayDecide,
   openGrants,
   RequestStateBadge,
   standing,
@@ -43,7 +42,9 @@ export default function RequestPage() {
   const open = openGrants(r);
   const mayCancel = can("requests:create") && r.state === "pending" && (party || admin);
   const mayEnd = can("requests:create") && open.length > 0 && (party || approver || admin);
-  const decides = can("requests:decide") && mayDecide(session, r);
+  // The server says: it knows the steps, what was approved, and the delegations in force.
+  const decides = can("requests:decide") && request.data.mayDecide;
+  const standIn = request.data.standingInFor;
 
   function start(what: Acting) {
     setDone(null);
@@ -75,6 +76,7 @@ export default function RequestPage() {
         <div className="page-actions">
           {decides && (
             <>
+              {standIn !== null && <span className="hint">Deciding for {standIn.name} (delegation)</span>}
               <button type="button" className="primary" onClick={() => start("approve")}>
                 Approve
               </button>
