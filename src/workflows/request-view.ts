@@ -1,4 +1,4 @@
-import type { AccessRequest, RequestItem } from "../domain/request-types.js";
+import type { AccessRequest, RequestItem, RequestKind, RequestState } from "../domain/request-types.js";
 import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
@@ -12,8 +12,8 @@ export interface PersonRef {
 /** A request as the CLI and the API show it: people named, the steps with who decided. */
 export interface RequestView {
   id: string;
-  kind: string;
-  state: string;
+  kind: RequestKind;
+  state: RequestState;
   autoApproved: boolean;
   requester: PersonRef;
   beneficiary: PersonRef;
