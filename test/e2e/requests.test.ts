@@ -144,6 +144,8 @@ if (missing !== null && process.env.CI !== "true") {
       // The policy of the item, before asking: its longest window and who approves.
       await expect.poll(() => p.getByTestId("max-duration").textContent()).toBe("30d");
       expect(await p.locator("#new-policy").textContent()).toContain("manager");
+      // What it changes, in which system, before it is asked for.
+      expect(await p.getByTestId("grants").textContent()).toBe("wiki: editors");
       await expectAccessible(p, "the requests page");
       await shot(p, "requests-new");
 
@@ -236,6 +238,8 @@ if (missing !== null && process.env.CI !== "true") {
       await open(p, "Elevate");
       await p.getByLabel("Role").selectOption({ label: "role prod-access" });
       expect(await p.getByTestId("max-duration").textContent()).toBe("4h");
+      expect(await p.getByTestId("grants").textContent()).toBe("deploy: admins");
+      expect(await p.locator("main").textContent()).toMatch(/at most 3 times per (1w|7d)/);
       await expectAccessible(p, "the elevate page");
 
       // Over the maximum: the server's message, and nothing stored.

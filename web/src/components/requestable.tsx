@@ -15,12 +15,33 @@ export function useRequestable() {
 }
 
 /**
- * What the policy says of an item, beside the form that asks for it: the default and the longest
- * duration, who approves, whether policy may approve at once, and whether the person is eligible.
+ * What the policy says of an item, beside the form that asks for it: what it changes in which system,
+ * the default and the longest duration, who approves, when policy approves at once, and whether the
+ * person is eligible.
  */
 export function RequestablePolicy({ item, id }: { item: Requestable; id: string }) {
   return (
     <dl className="attributes policy" id={id}>
+      {item.displayName !== null && (
+        <div>
+          <dt>What it is</dt>
+          <dd>{item.displayName}</dd>
+        </div>
+      )}
+      <div>
+        <dt>What changes</dt>
+        <dd data-testid="grants">
+          {item.grants.length === 0
+            ? "nothing in any system"
+            : item.grants
+                .map((g) =>
+                  g.entitlements.length === 0
+                    ? `an account in ${g.system}`
+                    : `${g.system}: ${g.entitlements.join(", ")}`,
+                )
+                .join("; ")}
+        </dd>
+      </div>
       <div>
         <dt>Default duration</dt>
         <dd>{duration(item.defaultDurationMs)}</dd>
@@ -35,7 +56,17 @@ export function RequestablePolicy({ item, id }: { item: Requestable; id: string 
       </div>
       <div>
         <dt>Approved at once</dt>
-        <dd>{item.autoApprove ? "when the policy's condition holds (e.g. an incident ticket)" : "never"}</dd>
+        <dd>
+          {item.autoApproveWhen === null ? (
+            "never"
+          ) : (
+            <>
+              when <code>{item.autoApproveWhen}</code>
+              {item.autoApproveQuota !== null &&
+                `, at most ${item.autoApproveQuota.max} times per ${duration(item.autoApproveQuota.periodMs)}`}
+            </>
+          )}
+        </dd>
       </div>
       <div>
         <dt>You are eligible</dt>
