@@ -163,7 +163,10 @@ export const accessRequestRepository = {
       .where("state", "=", "approved")
       .where("submitted_at", ">=", since)
       .execute();
-    return rows.map(fromRow).filter((r) => r.autoApproved === true && r.kind !== "break-glass");
+    // A person's own auto-approvals: break-glass and a workflow's elevations are not theirs to ration.
+    return rows
+      .map(fromRow)
+      .filter((r) => r.autoApproved === true && r.kind !== "break-glass" && r.kind !== "workflow");
   },
 
   /** Pending requests submitted before `before`: those the reminder and escalation timers look at. */
