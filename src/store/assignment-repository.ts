@@ -45,6 +45,14 @@ export const assignmentRepository = {
     return (await q.execute()).map(fromRow);
   },
 
+  /** The assignments of a request still in force at `now`: not revoked, not ended, not past their window. */
+  async openOfRequest(db: Db, requestId: string, now: string): Promise<Assignment[]> {
+    return (await this.list(db, { requestId })).filter(
+      (a) =>
+        a.revokedAt === null && (a.endedAt ?? null) === null && (a.validUntil === null || a.validUntil > now),
+    );
+  },
+
   async find(db: Db, id: string): Promise<Assignment | undefined> {
     const row = await db.selectFrom("assignments").selectAll().where("id", "=", id).executeTakeFirst();
     return row === undefined ? undefined : fromRow(row);

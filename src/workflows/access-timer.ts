@@ -1,4 +1,3 @@
-import { DEFAULT_REQUEST_SETTINGS } from "../domain/request-policy.js";
 import { connectorPool } from "../engine/provision.js";
 import { enqueueNotifications } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
@@ -7,6 +6,7 @@ import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { onAccessChanged } from "./access-clock.js";
 import { type EndedAssignments, endDueAssignments } from "./assignment-ends.js";
+import { requestSettings } from "./request-approvers.js";
 import { expireRequests } from "./request-decisions.js";
 import { applyEffects } from "./request-effects.js";
 import { remindApprovers } from "./request-reminders.js";
@@ -40,7 +40,7 @@ export async function accessPass(
 }
 
 async function warnHolders(store: Store, config: TenureConfig, now: Date): Promise<number> {
-  const warnMs = (config.requests ?? DEFAULT_REQUEST_SETTINGS).warnBeforeExpiryMs;
+  const warnMs = requestSettings(config).warnBeforeExpiryMs;
   const soon = await assignmentRepository.endingBetween(
     store.db,
     now.toISOString(),

@@ -1,8 +1,13 @@
 import type { Policy } from "../domain/access-types.js";
 import type { Identity } from "../domain/identity-types.js";
 import { isGone } from "../domain/lifecycle.js";
-import type { ApprovalStepDef, RequestableDef } from "../domain/request-policy.js";
+import {
+  type ApprovalStepDef,
+  DEFAULT_REQUEST_SETTINGS,
+  type RequestableDef,
+} from "../domain/request-policy.js";
 import type { ApprovalStep, RequestItem } from "../domain/request-types.js";
+import type { RequestsConfig, TenureConfig } from "../policy/config-types.js";
 import { apiTokenRepository } from "../store/api-token-repository.js";
 import { identityRepository } from "../store/identity-repository.js";
 import type { Db } from "../store/schema-types.js";
@@ -106,17 +111,8 @@ async function approversOf(def: ApprovalStepDef, item: ItemPolicy, ctx: Approver
   let ids: string[];
   switch (spec.kind) {
     case "manager": {
-      const managerKey = ctx.beneficiary.attributes.managerId;
-      const found =
-        managerKey === null
-          ? []
-          : await identityRepository.listBySourceKeysOrEmails(
-              ctx.db,
-              ctx.beneficiary.source,
-              [managerKey],
-              [],
-            );
-      ids = found.filter((i) => !isGone(i.state)).map((i) => i.id);
+      const manager = await managerOf(ctx.db, ctx.beneficiary);
+      ids = manager === undefined ? [] : [manager.id];
       break;
     }
     case "owner":
@@ -138,6 +134,19 @@ async function approversOf(def: ApprovalStepDef, item: ItemPolicy, ctx: Approver
   // Nobody decides their own access: not as manager of themselves, not as owner, not through a role.
   const parties = new Set([ctx.beneficiary.id, ctx.requester.id]);
   return [...new Set(ids)].filter((id) => !parties.has(id)).sort();
+}
+
+/** `requests:` of the configuration, or its defaults for a configuration built without it. */
+export function requestSettings(config: Pick<TenureConfig, "requests">): RequestsConfig {
+  return config.requests ?? { ...DEFAULT_REQUEST_SETTINGS, workflows: {} };
+}
+
+/** A person's manager (their `managerId` in the same source) while the manager has not left. */
+export async function managerOf(db: Db, person: Identity): Promise<Identity | undefined> {
+  const key = person.attributes.managerId;
+  if (key === null) return undefined;
+  const [manager] = await identityRepository.listBySourceKeysOrEmails(db, person.source, [key], []);
+  return manager === undefined || isGone(manager.state) ? undefined : manager;
 }
 
 /** People named by email, HR key or id, who are still here, less the requester and the beneficiary. */

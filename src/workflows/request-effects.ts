@@ -275,9 +275,9 @@ async function extendAccess(
   options: { now: Date; actor: string },
 ): Promise<string> {
   const now = options.now.toISOString();
-  const open = (await assignmentRepository.list(trx, { requestId: originalId })).filter(
-    (a) =>
-      a.revokedAt === null && (a.endedAt ?? null) === null && a.validUntil !== null && a.validUntil > now,
+  // Only windowed access is extended (a request's grants always have a window).
+  const open = (await assignmentRepository.openOfRequest(trx, originalId, now)).filter(
+    (a) => a.validUntil !== null,
   );
   if (open.length === 0) {
     throw new TenureError(

@@ -1,9 +1,9 @@
 import { isGone } from "../domain/lifecycle.js";
-import { DEFAULT_REQUEST_SETTINGS } from "../domain/request-policy.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { accessRequestRepository } from "../store/access-request-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
+import { managerOf, requestSettings } from "./request-approvers.js";
 import { decideRequest, RequestRefusedError } from "./request-decisions.js";
 import { applyEffects, askApprover } from "./request-effects.js";
 
@@ -13,7 +13,7 @@ import { applyEffects, askApprover } from "./request-effects.js";
  * escalates the step (each approver's manager may decide it too). Returns how many asks were queued.
  */
 export async function remindApprovers(store: Store, config: TenureConfig, now: Date): Promise<number> {
-  const settings = config.requests ?? { ...DEFAULT_REQUEST_SETTINGS, workflows: {} };
+  const settings = requestSettings(config);
   const remindAfter = config.notify === undefined ? null : settings.remindAfterMs;
   const escalateAfter = settings.escalateAfterMs;
   const first = Math.min(remindAfter ?? Number.POSITIVE_INFINITY, escalateAfter ?? Number.POSITIVE_INFINITY);
@@ -73,15 +73,8 @@ async function escalate_(
   const people = await identityRepository.findByIds(store.db, [...approvers]);
   const add: string[] = [];
   for (const approver of people.values()) {
-    const managerKey = approver.attributes.managerId;
-    if (managerKey === null) continue;
-    const [manager] = await identityRepository.listBySourceKeysOrEmails(
-      store.db,
-      approver.source,
-      [managerKey],
-      [],
-    );
-    if (manager !== undefined && !isGone(manager.state)) add.push(manager.id);
+    const manager = await managerOf(store.db, approver);
+    if (manager !== undefined) add.push(manager.id);
   }
   if ([...people.values()].every((p) => isGone(p.state))) {
     for (const ref of fallback) {

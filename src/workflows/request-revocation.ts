@@ -35,10 +35,7 @@ export async function revokeRequestAccess(
     );
   }
   const at = options.now.toISOString();
-  const open = (await assignmentRepository.list(store.db, { requestId })).filter(
-    (a) =>
-      a.revokedAt === null && (a.endedAt ?? null) === null && (a.validUntil === null || a.validUntil > at),
-  );
+  const open = await assignmentRepository.openOfRequest(store.db, requestId, at);
   if (open.length === 0) {
     throw new TenureError(
       "nothing_to_revoke",

@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import { appendEvents } from "../audit/ledger.js";
 import { formatDuration } from "../domain/duration.js";
 import type { Identity } from "../domain/identity-types.js";
-import { DEFAULT_REQUEST_SETTINGS } from "../domain/request-policy.js";
 import type { AccessRequest, RequestItem, RequestKind } from "../domain/request-types.js";
 import { enqueueNotifications } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
@@ -12,7 +11,7 @@ import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import type { Db } from "../store/schema-types.js";
-import { type ItemPolicy, itemPolicy, resolveSteps } from "./request-approvers.js";
+import { type ItemPolicy, itemPolicy, requestSettings, resolveSteps } from "./request-approvers.js";
 import { applyEffects, type CarriedOut, carryOut, describeItems } from "./request-effects.js";
 
 /** The longest justification accepted: a reason, not a document. */
@@ -132,7 +131,7 @@ export async function submitRequest(
     }
   }
 
-  const settings = config.requests ?? { ...DEFAULT_REQUEST_SETTINGS, workflows: {} };
+  const settings = requestSettings(config);
   // Break-glass grants at once; a workflow's elevation is approved by its signed event.
   const auto =
     kind === "break-glass" ||
@@ -255,7 +254,7 @@ async function breakGlassReview(
   items: readonly ItemPolicy[],
   people: { requester: Identity; beneficiary: Identity; now: Date },
 ): Promise<AccessRequest> {
-  const settings = config.requests ?? { ...DEFAULT_REQUEST_SETTINGS, workflows: {} };
+  const settings = requestSettings(config);
   const ownerStep = items.map((i) => ({
     ...i,
     requestable: {
@@ -306,7 +305,7 @@ async function tellSecurityContacts(
   review: AccessRequest,
   now: Date,
 ): Promise<void> {
-  const settings = config.requests ?? { ...DEFAULT_REQUEST_SETTINGS, workflows: {} };
+  const settings = requestSettings(config);
   const beneficiary = await identityRepository.findById(trx, request.beneficiaryId);
   const reviewers = await identityRepository.findByIds(trx, review.steps[0]?.approvers ?? []);
   for (const contact of settings.securityContacts) {
@@ -395,12 +394,8 @@ async function checkExtension(
       409,
     );
   }
-  const open = (await assignmentRepository.list(store.db, { requestId: original.id })).filter(
-    (a) =>
-      a.revokedAt === null &&
-      (a.endedAt ?? null) === null &&
-      a.validUntil !== null &&
-      Date.parse(a.validUntil) > now.getTime(),
+  const open = (await assignmentRepository.openOfRequest(store.db, original.id, now.toISOString())).filter(
+    (a) => a.validUntil !== null,
   );
   if (open.length === 0) {
     throw new RequestInvalidError(
