@@ -13,6 +13,7 @@ import { registerReconcile } from "./commands/reconcile-command.js";
 import { registerElevate, registerRequest } from "./commands/request-command.js";
 import { registerSchedule } from "./commands/schedule-command.js";
 import { registerServe } from "./commands/serve-command.js";
+import { registerSod } from "./commands/sod-command.js";
 import { registerStatus } from "./commands/status-command.js";
 import { registerSync } from "./commands/sync-command.js";
 import { registerSystems } from "./commands/systems-command.js";
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
     registerIdentities,
     registerAudit,
     registerRequest,
+    registerSod,
     registerElevate,
     registerConsole,
     registerNotify,

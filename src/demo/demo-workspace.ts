@@ -127,7 +127,10 @@ export async function createDemoWorkspace(dir: string, today: string, size = 240
   return { dir: target, configPath, csvPath, exports, story };
 }
 
-/** Out-of-band changes for reconcile to find: an account nobody owns, and access nobody granted. */
+/**
+ * Out-of-band changes for reconcile to find: an account nobody owns, access nobody granted, and a
+ * production administrator who can also run payroll (a separation-of-duties violation).
+ */
 export function tamperDemoApps(dir: string): void {
   const wiki = new BetterSqlite3(path.join(dir, "apps", "wiki.db"));
   wiki
@@ -142,5 +145,20 @@ export function tamperDemoApps(dir: string): void {
     .get() as { id: number } | undefined;
   if (someone)
     deploy.prepare("insert into account_groups (account_id, grp) values (?, 'admins')").run(someone.id);
+  // A production administrator is let into payroll by hand: a separation-of-duties violation to find.
+  const admin = deploy
+    .prepare(
+      "select email from accounts where id in (select account_id from account_groups where grp = 'admins') order by id limit 1",
+    )
+    .get() as { email: string } | undefined;
   deploy.close();
+  const payroll = new BetterSqlite3(path.join(dir, "apps", "payroll.db"));
+  const clerk = admin
+    ? (payroll.prepare("select id from employees where mail = ?").get(admin.email) as
+        | { id: number }
+        | undefined)
+    : undefined;
+  if (clerk)
+    payroll.prepare("insert into employee_roles (employee_id, role) values (?, 'clerk')").run(clerk.id);
+  payroll.close();
 }

@@ -1,6 +1,7 @@
 import type { AttributeName } from "./identity-types.js";
 import type { RequestableDef } from "./request-policy.js";
 import type { RoleRule, SourceLocation } from "./rule-types.js";
+import type { SodPolicy } from "./sod-types.js";
 import type { CompiledTemplate } from "./username-template.js";
 
 export type { RoleRule, SourceLocation } from "./rule-types.js";
@@ -135,6 +136,8 @@ export interface Policy {
   /** system → entitlement key → definition */
   entitlements: Readonly<Record<string, Readonly<Record<string, EntitlementDef>>>>;
   roles: Readonly<Record<string, RoleDef>>;
+  /** `sod:` — access that must not be held together. Absent: no rules. */
+  sod?: SodPolicy;
 }
 
 /** An identity holds a role or an entitlement outside birthright, always time-bound and attributable. */

@@ -112,6 +112,14 @@ export interface DesiredStateCalculator {
   readonly policy: Policy;
   readonly lifecycle: LifecycleConfig;
   compute(context: DesiredStateContext): DesiredAccess;
+  /**
+   * Same as compute, plus every role held and why (birthright rules, includes, assignments, mover
+   * grace): what separation-of-duties rules naming roles are checked against.
+   */
+  computeWithRoles(context: DesiredStateContext): {
+    desired: DesiredAccess;
+    roles: ReadonlyMap<string, readonly Lineage[]>;
+  };
   /** Same as compute, plus the decisions behind it. Slower; for explanations and tests. */
   trace(context: DesiredStateContext): { desired: DesiredAccess; trace: AccessTrace };
   /**
@@ -442,7 +450,11 @@ export function createDesiredStateCalculator(
     }
   }
 
-  function run(context: DesiredStateContext, trace: AccessTrace | null): DesiredAccess {
+  function run(
+    context: DesiredStateContext,
+    trace: AccessTrace | null,
+    heldRoles?: Map<string, readonly Lineage[]>,
+  ): DesiredAccess {
     const { identity, now } = context;
     const nowMs = now.getTime();
     const attributes = identity.attributes;
@@ -506,6 +518,7 @@ export function createDesiredStateCalculator(
       }
     }
 
+    if (heldRoles !== undefined) for (const [role, lineages] of held) heldRoles.set(role.def.name, lineages);
     const accumulators: (SystemAccumulator | undefined)[] = new Array(systems.length);
     for (const [role, lineages] of held) {
       for (const grant of role.grants) {
@@ -639,6 +652,10 @@ export function createDesiredStateCalculator(
     policy,
     lifecycle,
     compute: (context) => run(context, null),
+    computeWithRoles: (context) => {
+      const roles = new Map<string, readonly Lineage[]>();
+      return { desired: run(context, null, roles), roles };
+    },
     trace: (context) => {
       const trace: AccessTrace = {
         roles: [],

@@ -17,6 +17,7 @@ import type { Identity, IsoDate } from "./identity-types.js";
 import type { LifecycleConfig } from "./lifecycle-settings.js";
 import { describeGrant, formatLocation, lifecycleNote } from "./lineage-format.js";
 import { indexPolicy, type PolicyIndex } from "./policy-index.js";
+import { type SodWithheld, withholdConflicts } from "./sod-withhold.js";
 import { allocateUsername } from "./username-template.js";
 
 /** Something the planner could not turn into operations; the plan goes on without it. */
@@ -28,9 +29,17 @@ export interface PlanProblem {
    * which Tenure will not take over — reconcile or an administrator must settle who owns it;
    * `system-unread`: a system Tenure has never read could not be read, so nothing is planned for it yet;
    * `rule-failed`: a birthright rule could not be evaluated for the identity (its evaluation budget ran
-   * out), so nothing is planned for that identity — its access is left as it is; `system` is empty.
+   * out), so nothing is planned for that identity — its access is left as it is; `system` is empty;
+   * `sod-withheld`: new birthright access that would break a separation-of-duties rule is kept out of
+   * the plan (`sod.onBirthrightConflict: withhold`) until an exception is approved.
    */
-  kind: "username-taken" | "username-empty" | "linked-username-held" | "system-unread" | "rule-failed";
+  kind:
+    | "username-taken"
+    | "username-empty"
+    | "linked-username-held"
+    | "system-unread"
+    | "rule-failed"
+    | "sod-withheld";
   identityId: string | null;
   system: string;
   username: string | null;
@@ -571,6 +580,11 @@ export interface PlanAllInput {
   today: IsoDate;
   /** Reuse a calculator (and its rule memo) across plans; default: the cached one for the policy. */
   calculator?: DesiredStateCalculator;
+  /**
+   * identity id → SoD rules with an approved exception in force at `now`: under
+   * `sod.onBirthrightConflict: withhold` their conflicts are not withheld. Absent: none.
+   */
+  sodExceptions?: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 export interface PlanAllResult {
@@ -667,6 +681,7 @@ export function* planAllSteps(input: PlanAllInput): Generator<void, PlanAllResul
   const problems: PlanProblem[] = [];
   const operations: PlannedOperation[] = [];
   const allocated = new Map<string, Record<string, string>>();
+  const withholding = policy.sod?.onBirthrightConflict === "withhold";
   const systemCount = index.systems.length;
   for (const identity of inIdOrder(input.identities)) {
     yield;
@@ -681,13 +696,16 @@ export function* planAllSteps(input: PlanAllInput): Generator<void, PlanAllResul
       }
       usernames = merged;
     }
-    const desired = calculator.compute({
-      identity,
-      assignments: assignmentsOf(identity.id),
-      usernames,
-      now,
-      today,
-    });
+    const context = { identity, assignments: assignmentsOf(identity.id), usernames, now, today };
+    let desired: DesiredAccess;
+    if (withholding) {
+      const excepted = input.sodExceptions?.get(identity.id);
+      const held = withholdConflicts(calculator, context, accounts, (rule) => excepted?.has(rule) === true);
+      desired = held.desired;
+      for (const w of held.withheld) problems.push(sodWithheldProblem(identity, w, policy));
+    } else {
+      desired = calculator.compute(context);
+    }
     if (desired.ruleFailures !== undefined) {
       for (const failure of desired.ruleFailures) problems.push(ruleFailedProblem(identity, failure));
       continue;
@@ -735,6 +753,18 @@ export function* planAllSteps(input: PlanAllInput): Generator<void, PlanAllResul
   }
   for (const op of planOrphans(orphans, policy)) operations.push(op);
   return { operations, problems, allocated };
+}
+
+function sodWithheldProblem(identity: Identity, w: SodWithheld, policy: Policy): PlanProblem {
+  const rule = policy.sod?.rules[w.rule];
+  const where = rule === undefined ? "" : ` (${formatLocation(rule.location)})`;
+  return {
+    kind: "sod-withheld",
+    identityId: identity.id,
+    system: w.system,
+    username: null,
+    message: `identity ${identity.id} (${identity.sourceKey}): ${w.system}:${w.entitlement} is withheld: it would break separation-of-duties rule ${w.rule}${where}; approve an exception (tenure sod accept) to grant it`,
+  };
 }
 
 function ruleFailedProblem(identity: Identity, failure: RuleFailure): PlanProblem {

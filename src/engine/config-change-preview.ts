@@ -8,6 +8,7 @@ import type { TenureConfig } from "../policy/config-types.js";
 import { InvalidInputError } from "../shared/errors.js";
 import type { Store } from "../store/database.js";
 import { type PlanPreview, previewPlan } from "./access-queries.js";
+import { type NewViolation, newViolations } from "./sod-scan.js";
 
 /** The largest candidate configuration a preview reads: a policy file, not a data file. */
 export const CANDIDATE_MAX_BYTES = 512 * 1024;
@@ -22,6 +23,8 @@ export interface ConfigChangePreview {
     operations: number;
     bySystem: Array<{ system: string; byKind: Record<string, number> }>;
   };
+  /** Identities the candidate would put in violation of a separation-of-duties rule that the current one does not. */
+  sod: { newViolations: NewViolation[] };
 }
 
 /** The name the candidate's problems are reported under: `candidate.yaml:LINE:COLUMN: path: message`. */
@@ -70,7 +73,12 @@ export async function previewConfigChange(
   const options = { at, future: false };
   const { plan: _a, ...before } = await previewPlan(store, current, options);
   const { plan: _b, ...after } = await previewPlan(store, candidate, options);
-  return { current: before, candidate: after, blastRadius: blastRadius(before.operations, after.operations) };
+  return {
+    current: before,
+    candidate: after,
+    blastRadius: blastRadius(before.operations, after.operations),
+    sod: { newViolations: await newViolations(store, candidate, at, current) },
+  };
 }
 
 function blastRadius(

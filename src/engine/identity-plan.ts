@@ -7,7 +7,7 @@ import { accountLinkRepository, accountRepository } from "../store/account-repos
 import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
 import { createPause, drainSteps } from "./give-way.js";
-import { policyToday } from "./provision.js";
+import { policyToday, sodExceptionsInForce } from "./provision.js";
 
 /** Names tried at once for a new username: the base and base2 … base10 (suffix collisions). */
 const SUFFIXES_PER_READ = 10;
@@ -80,6 +80,12 @@ export async function planIdentities(
       links,
       now,
       today: policyToday(config, now),
+      sodExceptions: await sodExceptionsInForce(
+        store.db,
+        config,
+        now,
+        identities.map((i) => i.id),
+      ),
     }),
   );
   const mine = (identityId: string | null) => identityId !== null && planned.has(identityId);

@@ -15,6 +15,7 @@ import {
   countForMassChange,
   reconcileFirstContact,
 } from "./provision.js";
+import { type SodScanResult, scanChanged } from "./sod-scan.js";
 
 /** Some identities planned at once (planIdentities), with the systems first contact could not read. */
 export interface IdentityPlan {
@@ -27,6 +28,8 @@ export interface IdentityPlan {
 export interface IdentityProvisioning extends IdentityPlan {
   queued: EnqueuePlanResult;
   applied: ApplyResult;
+  /** The separation-of-duties scan of these identities after the change (null: no rules). */
+  sod: SodScanResult | null;
 }
 
 /**
@@ -66,7 +69,7 @@ export async function commitIdentityPlan(
     confirmed: string | null;
     massChange: boolean;
   },
-): Promise<{ queued: EnqueuePlanResult; applied: ApplyResult }> {
+): Promise<{ queued: EnqueuePlanResult; applied: ApplyResult; sod: SodScanResult | null }> {
   const { now, actor } = options;
   const queued = await enqueuePlan(store, planned.ops, {
     now,
@@ -89,7 +92,9 @@ export async function commitIdentityPlan(
     pool,
     identityIds: planned.identityIds,
   });
-  return { queued, applied };
+  // Their access changed (a push, a grant, an end): separation of duties is checked for them at once.
+  const sod = await scanChanged(store, config, planned.identityIds, { now, actor });
+  return { queued, applied, sod };
 }
 
 /**

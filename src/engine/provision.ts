@@ -12,6 +12,7 @@ import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { operationRepository } from "../store/operation-repository.js";
+import { sodExceptionRepository } from "../store/sod-repository.js";
 import { unprovisionedRepository } from "../store/unprovisioned-repository.js";
 import { type ApplyProgress, type ApplyResult, applyOperations, DEFAULT_BATCH } from "./apply.js";
 import { recoverDeadClaims, thisProcess } from "./claim-recovery.js";
@@ -19,15 +20,12 @@ import { type ConnectorPool, connectorPool, DEFAULT_DEADLINES } from "./connecto
 import { type EnqueuePlanResult, enqueuePlan } from "./enqueue.js";
 import { drainSteps } from "./give-way.js";
 import { guardMassChange, type MassChangeLevel, massChangesOf, planHashOf } from "./mass-change.js";
+import { policyToday } from "./policy-today.js";
 import { reconcileSystem } from "./reconcile.js";
 
 export { type ConnectorPool, connectorPool } from "./connector-pool.js";
 
-/** The calendar date that decides pre-hire windows: the first source's time zone, else UTC. */
-export function policyToday(config: TenureConfig, now: Date): string {
-  const first = Object.values(config.sources)[0];
-  return localDate(now, first?.timeZone ?? "UTC");
-}
+export { policyToday } from "./policy-today.js";
 
 export interface ProvisionPlan extends PlanAllResult {
   identities: Identity[];
@@ -46,11 +44,12 @@ export async function computeProvisionPlan(
   options: { now: Date; overrides?: readonly Identity[]; advanceToNow?: boolean },
 ): Promise<ProvisionPlan> {
   const { db } = store;
-  const [stored, accounts, links, assignments] = await Promise.all([
+  const [stored, accounts, links, assignments, sodExceptions] = await Promise.all([
     identityRepository.list(db),
     accountRepository.list(db),
     accountLinkRepository.list(db),
     assignmentRepository.list(db),
+    sodExceptionsInForce(db, config, options.now),
   ]);
   const byId = new Map(stored.map((i) => [i.id, i]));
   for (const o of options.overrides ?? []) byId.set(o.id, o);
@@ -79,6 +78,7 @@ export async function computeProvisionPlan(
       links: linkMap,
       now: options.now,
       today: policyToday(config, options.now),
+      sodExceptions,
     }),
   );
   const accountCountBySystem: Record<string, number> = {};
@@ -87,6 +87,25 @@ export async function computeProvisionPlan(
     accountCountBySystem[a.system] = (accountCountBySystem[a.system] ?? 0) + 1;
   }
   return { ...result, identities, accounts, accountCountBySystem };
+}
+
+/**
+ * identity id → rules with an approved exception in force at `now`: what `sod.onBirthrightConflict:
+ * withhold` lets through. Read only when withholding is configured.
+ */
+export async function sodExceptionsInForce(
+  db: Store["db"],
+  config: TenureConfig,
+  now: Date,
+  identityIds?: readonly string[],
+): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  if (config.policy.sod?.onBirthrightConflict !== "withhold") return out;
+  for (const e of await sodExceptionRepository.inForce(db, now.toISOString(), identityIds)) {
+    const rules = out.get(e.identityId) ?? new Set<string>();
+    out.set(e.identityId, rules.add(e.rule));
+  }
+  return out;
 }
 
 export function workerId(): string {

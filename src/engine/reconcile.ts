@@ -9,6 +9,7 @@ import type { TenureConfig } from "../policy/config-types.js";
 import { accountLinkRepository, accountRepository } from "../store/account-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
+import { rulesRead, type SodScanResult, scanSod } from "./sod-scan.js";
 
 export interface ReconcileReport {
   system: string;
@@ -42,6 +43,8 @@ export interface ReconcileRun {
   systems: ReconcileOutcome[];
   /** How many systems failed; the run as a whole failed when this is not 0. */
   failed: number;
+  /** The separation-of-duties scan that followed, when a rule names an entitlement of a system read. */
+  sod?: SodScanResult;
 }
 
 /**
@@ -53,7 +56,7 @@ export interface ReconcileRun {
  */
 export async function reconcileSystems(
   store: Store,
-  config: Pick<TenureConfig, "policy" | "notify">,
+  config: TenureConfig,
   systems: readonly string[],
   connectors: { get(system: string): Connector },
   options: { now: () => Date; actor: string },
@@ -75,6 +78,12 @@ export async function reconcileSystems(
         .transaction()
         .execute((trx) => notifyConnectorUnreachable(trx, system, error, config, now));
     }
+  }
+  // What reconcile found is effective access (someone added to a group by hand counts): when a rule
+  // names an entitlement of a system just read, everyone is scanned again.
+  const read = run.systems.filter((s) => s.outcome === "reconciled").map((s) => s.system);
+  if (read.some((system) => rulesRead(config, system))) {
+    run.sod = await scanSod(store, config, { now: options.now(), actor: options.actor });
   }
   return run;
 }

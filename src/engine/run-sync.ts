@@ -18,6 +18,7 @@ import {
   provision,
   systemsNeverRead,
 } from "./provision.js";
+import { type SodScanResult, scanChanged } from "./sod-scan.js";
 import {
   confirmRun,
   knownPerson,
@@ -39,6 +40,8 @@ export interface RunSyncResult {
    * what is past lifecycle.massChangeThreshold. A dry run shows both; `confirmMassChange` takes the hash.
    */
   massChange: { planHash: string; exceeded: MassChangeLevel[] };
+  /** The separation-of-duties scan of the identities the run changed (null: none changed, or no rules). */
+  sod?: SodScanResult | null;
 }
 
 /**
@@ -120,6 +123,7 @@ export async function runSync(
       plan: provisioning?.plan ?? null,
       provisioned,
       massChange: { planHash, exceeded },
+      sod: await scanChanged(store, config, changedIds(runs), options),
     };
   } finally {
     await pool.closeAll();
@@ -168,6 +172,7 @@ async function firstContactRun(
     plan: provisioned.plan,
     provisioned,
     massChange: { planHash, exceeded: sourceStops },
+    sod: await scanChanged(store, config, changedIds(runs), options),
   };
 }
 
@@ -201,6 +206,11 @@ async function planSources(
     );
   }
   return runs;
+}
+
+/** The identities a run's sources changed. */
+function changedIds(runs: readonly PlannedSourceRun[]): string[] {
+  return runs.flatMap((r) => r.result.identities.map((i) => i.id));
 }
 
 /** What stopped, in words: `sync of source hr`, or `sync of sources hr, contractors`. */

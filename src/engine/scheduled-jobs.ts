@@ -10,6 +10,7 @@ import { connectorPool, workerId } from "./provision.js";
 import { reconcileSystem } from "./reconcile.js";
 import { createScheduler, type ScheduledJob, type Scheduler, type SchedulerLog } from "./scheduler.js";
 import { leadershipFor } from "./scheduler-leadership.js";
+import { rulesRead, scanSod } from "./sod-scan.js";
 
 export interface JobDeps {
   store: Store;
@@ -32,6 +33,7 @@ export interface JobDeps {
  * - `reconcile:<system>` — one per system, at `systems.<name>.reconcile.schedule` or server.schedule.reconcile;
  *   a system that cannot be read also queues `connector.unreachable`;
  * - `notify` — delivery of queued notifications (only when `notify:` is configured);
+ * - `sod` — the full separation-of-duties scan (only when `sod:` has rules);
  * - `tasks` — the SLA alert for manual tasks (only when a system uses the manual connector).
  * Operations are applied by `tenure serve`'s own apply loop (server.applyIntervalSeconds), and by the
  * lifecycle job's provisioning.
@@ -66,8 +68,11 @@ export function scheduledJobs(deps: JobDeps): ScheduledJob[] {
             now,
             actor,
           });
+          // A rule naming this system's entitlements sees what reconcile found (added by hand counts).
+          const sod = rulesRead(config, system.name) ? await scanSod(store, config, { now, actor }) : null;
           return {
             read: report.read,
+            ...(sod === null ? {} : { sodOpened: sod.opened.length, sodClosed: sod.closed.length }),
             accounts: report.accounts,
             correlated: report.correlated,
             orphans: report.orphans.length,
@@ -101,6 +106,18 @@ export function scheduledJobs(deps: JobDeps): ScheduledJob[] {
           { signal },
         );
         return { ...result.summary };
+      },
+    });
+  }
+  if (Object.keys(config.policy.sod?.rules ?? {}).length > 0) {
+    jobs.push({
+      name: "sod",
+      pattern: schedule.sod,
+      description:
+        "full separation-of-duties scan: every identity against every rule; new violations notify owners",
+      async run({ now }) {
+        const result = await scanSod(store, config, { now, actor });
+        return { open: result.scan.open, opened: result.opened.length, closed: result.closed.length };
       },
     });
   }

@@ -13,6 +13,12 @@ import {
   revocationUnconfirmed,
 } from "./access-notification-events.js";
 import type { EventDefinition } from "./notification-event-types.js";
+import {
+  type SodExceptionEndedData,
+  type SodViolationData,
+  sodExceptionEnded,
+  sodViolation,
+} from "./sod-notification-events.js";
 
 /** The events Tenure notifies about; `notify.routes` and `notify.templates` are keyed by these names. */
 export const NOTIFICATION_EVENTS = [
@@ -26,6 +32,8 @@ export const NOTIFICATION_EVENTS = [
   "access.expiring",
   "access.break-glass",
   "access.revocation-unconfirmed",
+  "sod.violation",
+  "sod.exception-ended",
 ] as const;
 export type NotificationEventName = (typeof NOTIFICATION_EVENTS)[number];
 
@@ -119,7 +127,9 @@ export type NotificationEvent =
   | { readonly name: "request.decided"; readonly data: RequestDecidedData }
   | { readonly name: "access.expiring"; readonly data: AccessExpiringData }
   | { readonly name: "access.break-glass"; readonly data: BreakGlassData }
-  | { readonly name: "access.revocation-unconfirmed"; readonly data: RevocationUnconfirmedData };
+  | { readonly name: "access.revocation-unconfirmed"; readonly data: RevocationUnconfirmedData }
+  | { readonly name: "sod.violation"; readonly data: SodViolationData }
+  | { readonly name: "sod.exception-ended"; readonly data: SodExceptionEndedData };
 
 /** Events sent to one person, whose address is their `to`: routed to `{{to}}` unless routes say otherwise. */
 export const PERSONAL_EVENTS: readonly NotificationEventName[] = [
@@ -127,6 +137,8 @@ export const PERSONAL_EVENTS: readonly NotificationEventName[] = [
   "request.decided",
   "access.expiring",
   "access.break-glass",
+  "sod.violation",
+  "sod.exception-ended",
 ];
 
 export type { EventDefinition, NotificationTemplate } from "./notification-event-types.js";
@@ -359,6 +371,8 @@ export const EVENT_DEFINITIONS: {
   "access.expiring": accessExpiring,
   "access.break-glass": breakGlass,
   "access.revocation-unconfirmed": revocationUnconfirmed,
+  "sod.violation": sodViolation,
+  "sod.exception-ended": sodExceptionEnded,
 };
 
 /** Every placeholder a template of `event` may use. */

@@ -138,6 +138,8 @@ export interface ScheduleConfig {
   readonly notify: string;
   /** Alerts about manual tasks past their SLA. Default every 15 minutes. */
   readonly tasks: string;
+  /** The full separation-of-duties scan (only when `sod:` has rules). Default daily at 02:30. */
+  readonly sod: string;
   /** How often a process that is not the scheduler leader tries to become it (PostgreSQL). Default 30. */
   readonly leaderRetrySeconds: number;
 }

@@ -226,6 +226,15 @@ export const identityRepository = {
     return found;
   },
 
+  /**
+   * Serialises writes about one identity (grants checked against what it holds): on PostgreSQL a row
+   * lock held to the end of the transaction `db` must be, so a second writer waits and then sees the
+   * first; SQLite runs one write transaction at a time already.
+   */
+  async lockRow(db: Db, id: string): Promise<void> {
+    if (usesDollar(db)) await sql`select id from identities where id = ${id} for update`.execute(db);
+  },
+
   async findById(db: Db, id: string): Promise<Identity | undefined> {
     const row = await db.selectFrom("identities").selectAll().where("id", "=", id).executeTakeFirst();
     return row === undefined ? undefined : fromRow(row);

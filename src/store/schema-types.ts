@@ -178,6 +178,52 @@ export interface DelegationsTable {
   revoked_at: string | null;
 }
 
+export interface SodViolationsTable {
+  id: string;
+  identity_id: string;
+  rule: string;
+  severity: string;
+  /** 1 while the newer access is kept out of the plan (`onBirthrightConflict: withhold`). */
+  withheld: number;
+  /** JSON: the colliding access and why it is held (ViolationSideRecord[]). */
+  sides: string;
+  held_from: string;
+  held_until: string | null;
+  opened_at: string;
+  last_seen_at: string;
+  closed_at: string | null;
+  close_reason: string | null;
+}
+
+export interface SodExceptionsTable {
+  id: string;
+  identity_id: string;
+  rule: string;
+  violation_id: string | null;
+  request_id: string | null;
+  control: string;
+  justification: string;
+  approved_by: string;
+  approved_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  revoked_by: string | null;
+  /** When its end (expiry or revocation) was processed: the violation back, its owner told. */
+  ended_at: string | null;
+}
+
+export interface SodScansTable {
+  id: string;
+  at: string;
+  kind: string;
+  identities: number;
+  open: number;
+  opened: number;
+  closed: number;
+  by_severity: string;
+  duration_ms: number;
+}
+
 export interface ReconcileRunsTable {
   id: string;
   system: string;
@@ -374,6 +420,9 @@ export interface Database {
   access_request_approvers: AccessRequestApproversTable;
   workflow_events: WorkflowEventsTable;
   delegations: DelegationsTable;
+  sod_violations: SodViolationsTable;
+  sod_exceptions: SodExceptionsTable;
+  sod_scans: SodScansTable;
   workflow_grants: WorkflowGrantsTable;
   console_sign_in_links: ConsoleSignInLinksTable;
   scim_resources: ScimResourcesTable;

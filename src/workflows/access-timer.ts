@@ -4,24 +4,29 @@ import type { TenureConfig } from "../policy/config-types.js";
 import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
+import { sodExceptionRepository } from "../store/sod-repository.js";
 import { onAccessChanged } from "./access-clock.js";
 import { type EndedAssignments, endDueAssignments } from "./assignment-ends.js";
 import { requestSettings } from "./request-approvers.js";
 import { expireRequests } from "./request-decisions.js";
 import { applyEffects } from "./request-effects.js";
 import { remindApprovers } from "./request-reminders.js";
+import { endDueExceptions } from "./sod-exceptions.js";
 
 /** The longest the timer sleeps: the backstop for ends written by another process. */
 const POLL_MS = 30_000;
 
 export interface AccessPass extends EndedAssignments {
+  /** Separation-of-duties exceptions that expired (or were revoked) and were processed in this pass. */
+  endedExceptions: number;
   expiredRequests: number;
   reminders: number;
   warnings: number;
 }
 
 /**
- * One pass of the clock of access: ends what is due (endDueAssignments), expires requests nobody
+ * One pass of the clock of access: ends what is due (endDueAssignments) and separation-of-duties
+ * exceptions past their expiry (endDueExceptions), expires requests nobody
  * decided in time, reminds and escalates waiting approvers, warns holders before their access ends.
  */
 export async function accessPass(
@@ -31,12 +36,13 @@ export async function accessPass(
 ): Promise<AccessPass> {
   const { now, actor } = options;
   const ended = await endDueAssignments(store, config, options);
+  const endedExceptions = (await endDueExceptions(store, config, { now, actor })).length;
   const expired = await expireRequests(store, now, actor, async (trx, t) => {
     await applyEffects(trx, config, t.request, t.effects, { now, actor });
   });
   const reminders = await remindApprovers(store, config, now);
   const warnings = await warnHolders(store, config, now);
-  return { ...ended, expiredRequests: expired.length, reminders, warnings };
+  return { ...ended, endedExceptions, expiredRequests: expired.length, reminders, warnings };
 }
 
 async function warnHolders(store: Store, config: TenureConfig, now: Date): Promise<number> {
@@ -112,6 +118,7 @@ export function startAccessTimer(deps: {
       if (
         pass.confirmed.length +
           pass.unconfirmed.length +
+          pass.endedExceptions +
           pass.expiredRequests +
           pass.reminders +
           pass.warnings >
@@ -130,8 +137,16 @@ export function startAccessTimer(deps: {
     let delay = pollMs;
     try {
       const now = deps.now();
-      const next = failed ? null : await assignmentRepository.nextEnd(deps.store.db);
-      if (next !== null) delay = Math.min(pollMs, Math.max(0, Date.parse(next) - now.getTime()));
+      // The soonest moment something ends: an assignment, or a separation-of-duties exception.
+      const nexts = failed
+        ? []
+        : await Promise.all([
+            assignmentRepository.nextEnd(deps.store.db),
+            sodExceptionRepository.nextExpiry(deps.store.db),
+          ]);
+      for (const next of nexts) {
+        if (next !== null) delay = Math.min(delay, Math.max(0, Date.parse(next) - now.getTime()));
+      }
     } catch (err) {
       deps.onError?.(err);
     }

@@ -18,6 +18,8 @@ import { type ProvisionedNow, provisionNow } from "./provision-now.js";
 import { itemPolicy } from "./request-approvers.js";
 import { decideRequest } from "./request-decisions.js";
 import { revokeRequestAccess } from "./request-revocation.js";
+import { checkRequestSod, sodRefusal, sodStepName } from "./sod-check.js";
+import { acceptByRequest } from "./sod-exceptions.js";
 
 /** What a submission or a decision did: the request as written, what it granted, and provisioning. */
 export interface CarriedOut {
@@ -173,6 +175,7 @@ export async function applyEffects(
   for (const effect of effects) {
     // A review's approval accepts access already granted (break-glass): it grants nothing more.
     if (effect.kind !== "grant" || beneficiary === undefined || request.kind === "review") continue;
+    await checkGrantSod(trx, config, request, beneficiary, effect.durationMs, options);
     if (request.kind === "extension" && request.extends !== undefined) {
       until = await extendAccess(trx, request, request.extends, effect.durationMs, options);
       continue;
@@ -259,6 +262,56 @@ export async function applyEffects(
     }
   }
   return assignments;
+}
+
+/**
+ * Separation of duties at the grant, under a lock on the beneficiary: what they hold may have changed
+ * since submission (another request granted meanwhile). A high-severity conflict, or a medium one its
+ * rule's owner did not approve in this request, refuses the grant — the transaction writes nothing, so
+ * of two requests that conflict only together and are decided at once, exactly one is granted. A
+ * medium conflict the owner approved becomes an exception for the access's window.
+ */
+async function checkGrantSod(
+  trx: Db,
+  config: TenureConfig,
+  request: AccessRequest,
+  beneficiary: Identity,
+  durationMs: number,
+  options: { now: Date; actor: string },
+): Promise<void> {
+  await identityRepository.lockRow(trx, beneficiary.id);
+  const { now } = options;
+  const check = await checkRequestSod(trx, config, beneficiary, request.items, durationMs, now);
+  if (check.refused.length > 0) {
+    throw sodRefusal(
+      config,
+      beneficiary,
+      check.refused,
+      `request ${request.id} cannot be granted; nothing was changed`,
+    );
+  }
+  if (request.kind === "break-glass" || request.kind === "workflow") return;
+  for (const v of check.needsOwner) {
+    const step = request.steps.findIndex((s) => s.name === sodStepName(v.rule));
+    const approval = request.decisions.find((d) => d.step === step && d.verdict === "approve");
+    if (step < 0 || approval === undefined) {
+      throw sodRefusal(
+        config,
+        beneficiary,
+        [v],
+        `request ${request.id} was not approved by the owner of rule ${v.rule}; nothing was changed: deny it and ask again, so that the owner's step is added`,
+      );
+    }
+    await acceptByRequest(trx, config, {
+      identityId: beneficiary.id,
+      rule: v.rule,
+      approvedBy: approval.by,
+      request,
+      expiresAt: new Date(now.getTime() + durationMs).toISOString(),
+      now,
+      actor: options.actor,
+    });
+  }
 }
 
 /**

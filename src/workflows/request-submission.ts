@@ -13,6 +13,7 @@ import { identityRepository } from "../store/identity-repository.js";
 import type { Db } from "../store/schema-types.js";
 import { type ItemPolicy, itemPolicy, requestSettings, resolveSteps } from "./request-approvers.js";
 import { applyEffects, type CarriedOut, carryOut, describeItems } from "./request-effects.js";
+import { checkRequestSod, describeConflict, ownerSteps, sodRefusal } from "./sod-check.js";
 
 /** The longest justification accepted: a reason, not a document. */
 export const MAX_JUSTIFICATION = 2_000;
@@ -132,21 +133,22 @@ export async function submitRequest(
   }
 
   const settings = requestSettings(config);
+  // Separation of duties: a high-severity conflict is refused here; a medium one needs its rule's owner.
+  const sod = await checkRequestSod(store.db, config, beneficiary, input.items, durationMs, now);
+  if (sod.refused.length > 0) throw sodRefusal(config, beneficiary, sod.refused, "nothing was submitted");
+  // An emergency is not held up for an owner: the detective scan reports its medium conflicts.
+  const emergency = kind === "break-glass" || kind === "workflow";
+  const needsOwner = emergency ? [] : sod.needsOwner;
   // Break-glass grants at once; a workflow's elevation is approved by its signed event.
   const auto =
-    kind === "break-glass" ||
-    kind === "workflow" ||
-    (await autoApproves(store, items, beneficiary, justification, ticket, now));
-  const steps = auto
-    ? []
-    : await resolveSteps(items, {
-        db: store.db,
-        now,
-        beneficiary,
-        requester,
-        fallback: settings.fallbackApprovers,
-      });
-  if (typeof steps === "string") throw new RequestInvalidError("no_approver", steps);
+    emergency ||
+    (needsOwner.length === 0 && (await autoApproves(store, items, beneficiary, justification, ticket, now)));
+  const ctx = { db: store.db, now, beneficiary, requester, fallback: settings.fallbackApprovers };
+  const itemSteps = auto ? [] : await resolveSteps(items, ctx);
+  if (typeof itemSteps === "string") throw new RequestInvalidError("no_approver", itemSteps);
+  const sodSteps = await ownerSteps(store.db, config, needsOwner, items[0]!, { beneficiary, requester, now });
+  if (typeof sodSteps === "string") throw new RequestInvalidError("no_approver", sodSteps);
+  const steps = [...itemSteps, ...sodSteps];
 
   // A pending request never outlives the access it asks for: it expires by the beneficiary's end date.
   const endDate = beneficiary.attributes.endDate;
@@ -204,6 +206,15 @@ export async function submitRequest(
             autoApproved: auto,
             steps: steps.map((s) => ({ name: s.name, approvers: s.approvers, required: s.required })),
             expiresAt: request.expiresAt,
+            ...(needsOwner.length + sod.noted.length > 0
+              ? {
+                  sod: [...needsOwner, ...sod.noted].map((v) => ({
+                    rule: v.rule,
+                    severity: v.severity,
+                    conflict: describeConflict(config, v),
+                  })),
+                }
+              : {}),
             ...(review !== null ? { review: review.id } : {}),
           },
         },

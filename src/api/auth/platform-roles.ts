@@ -24,6 +24,11 @@ export const PERMISSIONS = [
   "requests:read",
   "requests:create",
   "requests:decide",
+  // Separation of duties: see rules, violations, exceptions and reports; scan now; accept or revoke
+  // an exception (as the rule's owner, or any rule as admin — never one's own violation).
+  "sod:read",
+  "sod:scan",
+  "sod:decide",
   // Not a route's permission: what a request must also hold to confirm a mass change (admin only).
   "mass-change:confirm",
 ] as const;
@@ -43,7 +48,14 @@ export const ROLE_PERMISSIONS: Readonly<Record<PlatformRole, ReadonlySet<Permiss
   admin: new Set<Permission>(PERMISSIONS),
   auditor: new Set<Permission>(READ_EVERYTHING),
   "hr-source": new Set<Permission>(["session:read", "sources:push"]),
-  reviewer: new Set<Permission>(["session:read", "requests:read", "requests:decide"]),
+  // A reviewer is who owns rules and decides: they see separation-of-duties findings and accept them.
+  reviewer: new Set<Permission>([
+    "session:read",
+    "requests:read",
+    "requests:decide",
+    "sod:read",
+    "sod:decide",
+  ]),
   // A requester is also the manager who approves a report's request: deciding is the identity's
   // business (who is an approver of the step), the role only allows it in kind.
   requester: new Set<Permission>(["session:read", "requests:read", "requests:create", "requests:decide"]),

@@ -9,6 +9,7 @@ import { planRoutes } from "./plan-routes.js";
 import { requestRoutes } from "./request-routes.js";
 import { runRoutes } from "./run-routes.js";
 import { sessionRoutes } from "./session-routes.js";
+import { sodRoutes } from "./sod-routes.js";
 import { sourceRoutes } from "./source-routes.js";
 import { systemRoutes } from "./system-routes.js";
 import { workflowRoutes } from "./workflow-routes.js";
@@ -27,5 +28,6 @@ export const API_ROUTE_MODULES: readonly RouteModule[] = [
   auditRoutes,
   requestRoutes,
   workflowRoutes,
+  sodRoutes,
   scimRoutes,
 ];

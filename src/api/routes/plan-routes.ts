@@ -57,6 +57,23 @@ export const planRoutes: RouteModule = async (app, deps) => {
                 z.object({ system: z.string(), byKind: z.record(z.string(), z.number().int()) }),
               ),
             }),
+            sod: z.object({
+              newViolations: z
+                .array(
+                  z.object({
+                    identityId: z.string(),
+                    name: z.string(),
+                    rule: z.string(),
+                    severity: z.enum(["high", "medium", "low"]),
+                    access: z.string(),
+                    from: z.string(),
+                    withheld: z.boolean(),
+                  }),
+                )
+                .describe(
+                  "identities the candidate would newly put in violation of a separation-of-duties rule",
+                ),
+            }),
           }),
         },
       },

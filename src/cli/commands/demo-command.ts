@@ -9,6 +9,7 @@ import { localDate } from "../../domain/local-date.js";
 import { connectorPool } from "../../engine/provision.js";
 import { reconcileSystem } from "../../engine/reconcile.js";
 import { runSync } from "../../engine/run-sync.js";
+import { scanSod } from "../../engine/sod-scan.js";
 import { loadConfig } from "../../policy/config-loader.js";
 import { apiTokenRepository } from "../../store/api-token-repository.js";
 import { openStore } from "../../store/database.js";
@@ -59,6 +60,8 @@ export function registerDemo(program: Command): void {
           } finally {
             await pool.closeAll();
           }
+          // What reconcile found is checked against the separation-of-duties rules.
+          const sod = await scanSod(store, config, { now: at, actor: "demo" });
           const summary = {
             workspace: ws.dir,
             people: firstRun.sources[0]?.created ?? 0,
@@ -74,6 +77,10 @@ export function registerDemo(program: Command): void {
               orphans: r.orphans.length,
               drift: r.unmanagedEntitlements.length + r.missingEntitlements.length,
             })),
+            sod: {
+              open: sod.scan.open,
+              opened: sod.opened.map((v) => ({ identity: v.identityId, rule: v.rule })),
+            },
           };
           const printSummary = (): void => {
             const cfg = `--config ${ws.configPath}`;
@@ -99,12 +106,17 @@ export function registerDemo(program: Command): void {
                 `  reconcile ${r.system}: ${r.accounts} accounts, ${r.orphans} orphans, ${r.drift} drift`,
               );
             }
+            println(
+              o,
+              `  separation of duties: ${summary.sod.open} open violation(s) (tenure sod violations)`,
+            );
             println(o, "");
             println(o, "Look around:");
             println(o, `  ${tenure} ${cfg} status`);
             println(o, `  ${tenure} ${cfg} identities list --state terminated`);
             println(o, `  ${tenure} ${cfg} explain ${ws.story.movers[0] ?? "E100001"}`);
             println(o, `  ${tenure} ${cfg} plan`);
+            println(o, `  ${tenure} ${cfg} sod violations`);
             println(o, `  ${tenure} ${cfg} audit log --identity ${ws.story.leavers[0] ?? "E100001"}`);
             println(o, `  ${tenure} ${cfg} audit verify`);
           };

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
 import { previewPlan } from "../../engine/access-queries.js";
+import { newViolations } from "../../engine/sod-scan.js";
 import { UsageError } from "../../shared/errors.js";
 import { globalOptions, now, outputFor, withStore } from "../context.js";
-import { printJson } from "../output.js";
+import { printJson, println } from "../output.js";
 import { printPlan } from "../plan-output.js";
 
 function parseAt(value: string): Date {
@@ -29,11 +30,14 @@ export function registerPlan(program: Command): void {
         if (opts.system !== undefined && config.policy.systems[opts.system] === undefined) {
           throw new UsageError(`--system "${opts.system}" is not a configured system`);
         }
-        return previewPlan(store, config, {
+        const plan = await previewPlan(store, config, {
           at,
           future: opts.at !== undefined,
           ...(opts.system !== undefined ? { system: opts.system } : {}),
         });
+        // A role, rule or sod: change (this --config against what is stored) shows whom it would put
+        // in conflict before it is merged; --at shows future-dated grants at their time.
+        return { ...plan, sod: await newViolations(store, config, at) };
       });
       const { plan, queue, operations: ops } = preview;
       if (o.json) {
@@ -43,9 +47,21 @@ export function registerPlan(program: Command): void {
           operations: ops,
           problems: preview.problems,
           queue,
+          sod: { newViolations: preview.sod },
         });
         return;
       }
       printPlan(o, ops, plan.identities, plan.problems, { limit: opts.limit, queue });
+      if (preview.sod.length > 0) {
+        println(o);
+        println(o, `Separation of duties: ${preview.sod.length} new violation(s) under this policy:`);
+        for (const v of preview.sod) {
+          const when = Date.parse(v.from) > at.getTime() ? ` from ${v.from}` : "";
+          println(
+            o,
+            `  ${v.name} would break ${v.rule} (${v.severity})${when}${v.withheld ? " — withheld" : ""}: ${v.access}`,
+          );
+        }
+      }
     });
 }

@@ -13,23 +13,9 @@ import { decide } from "../../workflows/request-effects.js";
 import { revokeRequestAccess } from "../../workflows/request-revocation.js";
 import { submitRequest } from "../../workflows/request-submission.js";
 import { type RequestView, viewRequests } from "../../workflows/request-view.js";
+import { actingAs, actorFor } from "../acting-as.js";
 import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
 import { type Output, printJson, println, printTable } from "../output.js";
-
-/** The identity `--as` names (id, HR key or email). */
-async function actingAs(store: Store, ref: string | undefined, what: string): Promise<Identity> {
-  if (ref === undefined)
-    throw new UsageError(`${what} needs --as PERSON: who is acting (id, HR key or email)`);
-  const identity = await identityRepository.resolve(store.db, ref);
-  if (identity === undefined)
-    throw new NotFoundError(`--as ${ref}: no identity has this id, HR key or email`);
-  return identity;
-}
-
-/** Recorded in the ledger: the operator and the person they act as. */
-function actorFor(identity: Identity | null): string {
-  return identity === null ? cliActor() : `${cliActor()} as ${identity.sourceKey}`;
-}
 
 function parseFor(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;

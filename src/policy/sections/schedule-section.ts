@@ -47,6 +47,7 @@ export const scheduleSection = strictObject({
   reconcile: cronPattern().default("0 * * * *"),
   notify: cronPattern().default("* * * * *"),
   tasks: cronPattern().default("*/15 * * * *"),
+  sod: cronPattern().default("30 2 * * *"),
   leaderRetrySeconds: z
     .number({ error: seconds })
     .int({ error: seconds })

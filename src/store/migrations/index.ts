@@ -20,6 +20,7 @@ import * as tokenIdentity from "./2026-12-04T01-30-token-identity.js";
 import * as assignmentEnds from "./2026-12-04T04-00-assignment-ends.js";
 import * as workflowEvents from "./2026-12-04T05-00-workflow-events.js";
 import * as delegations from "./2026-12-04T05-30-delegations.js";
+import * as sod from "./2026-12-04T07-00-sod.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -44,6 +45,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-04T04-00-assignment-ends": assignmentEnds,
   "2026-12-04T05-00-workflow-events": workflowEvents,
   "2026-12-04T05-30-delegations": delegations,
+  "2026-12-04T07-00-sod": sod,
 };
 
 export const migrationProvider: MigrationProvider = {

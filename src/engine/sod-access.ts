@@ -1,0 +1,153 @@
+import type { Account, Assignment, DesiredAccess, Policy } from "../domain/access-types.js";
+import { calculatorFor } from "../domain/desired-state.js";
+import type { Identity } from "../domain/identity-types.js";
+import { isGone } from "../domain/lifecycle.js";
+import { holdingsOf, type SodEvaluator, sodEvaluatorFor } from "../domain/sod.js";
+import type { Holding, SodViolation } from "../domain/sod-holding-types.js";
+import type { SodPolicy } from "../domain/sod-types.js";
+import { withholdable } from "../domain/sod-withhold.js";
+import type { TenureConfig } from "../policy/config-types.js";
+import { accountRepository } from "../store/account-repository.js";
+import { assignmentRepository } from "../store/assignment-repository.js";
+import type { Db } from "../store/schema-types.js";
+import { type SodException, sodExceptionRepository } from "../store/sod-repository.js";
+import { policyToday } from "./policy-today.js";
+
+/**
+ * Effective access as separation-of-duties rules see it, read from the store: birthright and
+ * assignments (through the desired-state calculator, so exactly what the plan gives), assignments that
+ * start later, and entitlements reconcile found on the identity's accounts.
+ */
+
+const NO_SOD: SodPolicy = Object.freeze({ rules: Object.freeze({}), onBirthrightConflict: "report" });
+
+/** The `sod:` section, or no rules at all. */
+export function sodOf(policy: Policy): SodPolicy {
+  return policy.sod ?? NO_SOD;
+}
+
+/** What the store holds about a set of identities, grouped by identity. */
+export interface AccessData {
+  accounts: Map<string, Account[]>;
+  assignments: Map<string, Assignment[]>;
+  /** identity id → rules with an exception in force. */
+  exceptions: Map<string, SodException[]>;
+}
+
+function group<T>(list: readonly T[], key: (t: T) => string | null): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const t of list) {
+    const k = key(t);
+    if (k === null) continue;
+    const l = out.get(k);
+    if (l === undefined) out.set(k, [t]);
+    else l.push(t);
+  }
+  return out;
+}
+
+/** Accounts, assignments and exceptions in force of `identityIds` (all when absent). */
+export async function loadAccessData(
+  db: Db,
+  now: Date,
+  identityIds?: readonly string[],
+): Promise<AccessData> {
+  const filter = identityIds === undefined ? {} : { identityIds };
+  const [accounts, assignments, exceptions] = await Promise.all([
+    identityIds === undefined
+      ? accountRepository.list(db)
+      : chunked(identityIds, (ids) => accountRepository.list(db, { identityIds: ids })),
+    identityIds === undefined
+      ? assignmentRepository.list(db, filter)
+      : chunked(identityIds, (ids) => assignmentRepository.list(db, { identityIds: ids })),
+    sodExceptionRepository.inForce(db, now.toISOString(), identityIds),
+  ]);
+  return {
+    accounts: group(accounts, (a) => a.identityId),
+    assignments: group(assignments, (a) => a.identityId),
+    exceptions: group(exceptions, (e) => e.identityId),
+  };
+}
+
+async function chunked<T>(
+  ids: readonly string[],
+  read: (ids: readonly string[]) => Promise<T[]>,
+): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < ids.length; i += 500) out.push(...(await read(ids.slice(i, i + 500))));
+  return out;
+}
+
+/** One identity's effective access and the violations it makes. */
+export interface IdentitySod {
+  identity: Identity;
+  desired: DesiredAccess;
+  holdings: Holding[];
+  violations: SodViolation[];
+  /** Violation key → whether its newer access is withheld (`onBirthrightConflict: withhold`). */
+  withheld: Set<string>;
+  exceptions: SodException[];
+}
+
+/**
+ * Evaluates one identity: nothing for someone who has left (their accounts are disabled, their
+ * assignments ended). `extra`: access not granted yet, checked as if it were (a request).
+ */
+export function evaluateIdentity(
+  config: TenureConfig,
+  identity: Identity,
+  data: AccessData,
+  now: Date,
+  extra: readonly Holding[] = [],
+  involving?: (h: Holding) => boolean,
+): IdentitySod {
+  const sod = sodOf(config.policy);
+  const evaluator: SodEvaluator = sodEvaluatorFor(sod);
+  const exceptions = data.exceptions.get(identity.id) ?? [];
+  const calculator = calculatorFor(config.policy, config.lifecycle);
+  const assignments = data.assignments.get(identity.id) ?? [];
+  if (isGone(identity.state) || evaluator.rules.length === 0) {
+    return {
+      identity,
+      desired: { identityId: identity.id, systems: {} },
+      holdings: [],
+      violations: [],
+      withheld: new Set(),
+      exceptions,
+    };
+  }
+  const { desired, roles } = calculator.computeWithRoles({
+    identity,
+    assignments,
+    usernames: {},
+    now,
+    today: policyToday(config, now),
+  });
+  const holdings = holdingsOf(
+    {
+      policy: config.policy,
+      desired,
+      roles,
+      assignments,
+      accounts: data.accounts.get(identity.id) ?? [],
+      employment: identity.employment,
+      now,
+    },
+    evaluator.names,
+  );
+  for (const h of extra) if (evaluator.names(h.item)) holdings.push(h);
+  const violations = evaluator.evaluate(
+    identity.id,
+    identity.attributes,
+    holdings,
+    involving === undefined ? undefined : { involving },
+  );
+  const withheld = new Set<string>();
+  if (sod.onBirthrightConflict === "withhold") {
+    for (const v of violations) {
+      if (exceptions.some((e) => e.rule === v.rule)) continue;
+      if (withholdable(v, desired).length > 0) withheld.add(v.key);
+    }
+  }
+  return { identity, desired, holdings, violations, withheld, exceptions };
+}

@@ -1,0 +1,341 @@
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { appendEvents } from "../audit/ledger.js";
+import type { Identity } from "../domain/identity-types.js";
+import { describeHolding } from "../domain/sod.js";
+import type { SodViolation } from "../domain/sod-holding-types.js";
+import { formatSodItem } from "../domain/sod-role-check.js";
+import type { SodSeverity } from "../domain/sod-types.js";
+import { enqueueNotifications } from "../notify/notification-enqueue.js";
+import type { TenureConfig } from "../policy/config-types.js";
+import type { Store } from "../store/database.js";
+import { identityRepository } from "../store/identity-repository.js";
+import type { Db } from "../store/schema-types.js";
+import { type SodScanRecord, sodViolationRepository, type ViolationRecord } from "../store/sod-repository.js";
+import { drainSteps } from "./give-way.js";
+import { type AccessData, evaluateIdentity, loadAccessData, sodOf } from "./sod-access.js";
+
+/**
+ * The detective side of separation of duties: every identity's effective access against every rule.
+ * A scan keeps the store's open violations equal to what it finds — new ones opened (audited, their
+ * rule owner told), changed ones refreshed, gone ones closed (audited) — and records its totals for
+ * the trend. Full (everyone) on a schedule and on demand; incremental (the identities a sync or a
+ * push changed) after each change.
+ */
+
+export interface SodScanResult {
+  scan: SodScanRecord;
+  /** Violations this scan opened. */
+  opened: ViolationRecord[];
+  /** Violations this scan closed. */
+  closed: ViolationRecord[];
+  /** Every open violation of the identities scanned, after the scan. */
+  open: ViolationRecord[];
+  /** Conflicts that start later (a future-dated grant): not open yet, shown for the time they will be. */
+  upcoming: ViolationRecord[];
+}
+
+/** Where the owner of a rule looks at a violation: the console's page, or the command. */
+export function violationLink(config: TenureConfig, id: string): string {
+  const base = config.server.console.publicUrl;
+  return base === undefined
+    ? `tenure sod show ${id}`
+    : `${base.replace(/\/$/, "")}/sod/violations/${encodeURIComponent(id)}`;
+}
+
+/** A violation as the store keeps it: the sides in words, so a report needs no recomputation. */
+export function toRecord(v: SodViolation, withheld: boolean, now: string): ViolationRecord {
+  return {
+    id: randomUUID(),
+    identityId: v.identityId,
+    rule: v.rule,
+    severity: v.severity,
+    withheld,
+    sides: v.sides.map((s) => ({
+      item: s.item,
+      label: formatSodItem(s.item),
+      why: [...new Set(s.holdings.map(describeHolding))],
+    })),
+    heldFrom: v.from,
+    heldUntil: v.until,
+    openedAt: now,
+    lastSeenAt: now,
+    closedAt: null,
+    closeReason: null,
+  };
+}
+
+/** The collision in words: `role ap-clerk (birthright role ap-clerk) with erp:payment-approve (found …)`. */
+export function describeSides(v: Pick<ViolationRecord, "sides">): string {
+  return v.sides.map((s) => `${s.label} (${s.why.join("; ")})`).join(" with ");
+}
+
+function sameContent(a: ViolationRecord, b: ViolationRecord): boolean {
+  return (
+    a.withheld === b.withheld &&
+    a.severity === b.severity &&
+    a.heldUntil === b.heldUntil &&
+    JSON.stringify(a.sides) === JSON.stringify(b.sides)
+  );
+}
+
+function* evaluateAll(
+  config: TenureConfig,
+  identities: readonly Identity[],
+  data: AccessData,
+  now: Date,
+  found: { current: ViolationRecord[]; upcoming: ViolationRecord[] },
+): Generator<void, void, void> {
+  const nowIso = now.toISOString();
+  const nowMs = now.getTime();
+  let n = 0;
+  for (const identity of identities) {
+    if (++n % 2_000 === 0) yield;
+    const result = evaluateIdentity(config, identity, data, now);
+    for (const v of result.violations) {
+      const record = toRecord(v, result.withheld.has(v.key), nowIso);
+      if (Date.parse(v.from) > nowMs) found.upcoming.push(record);
+      else found.current.push(record);
+    }
+  }
+}
+
+/** Every violation of `identityIds` (everyone when absent) at `now`, as a scan would find it. Reads only. */
+export async function findViolations(
+  store: Store,
+  config: TenureConfig,
+  now: Date,
+  identityIds?: readonly string[],
+): Promise<{ identities: Identity[]; found: { current: ViolationRecord[]; upcoming: ViolationRecord[] } }> {
+  const identities =
+    identityIds === undefined
+      ? await identityRepository.list(store.db)
+      : [...(await identityRepository.findByIds(store.db, identityIds)).values()];
+  const data = await loadAccessData(
+    store.db,
+    now,
+    identityIds === undefined ? undefined : identities.map((i) => i.id),
+  );
+  const found = { current: [] as ViolationRecord[], upcoming: [] as ViolationRecord[] };
+  await drainSteps(evaluateAll(config, identities, data, now, found));
+  return { identities, found };
+}
+
+/** A violation a policy would create that is not open now: what a plan shows before a change is made. */
+export interface NewViolation {
+  identityId: string;
+  name: string;
+  rule: string;
+  severity: SodSeverity;
+  access: string;
+  /** When the conflict starts: now, or later for a future-dated grant. */
+  from: string;
+  withheld: boolean;
+}
+
+/**
+ * The violations `config` would put identities in at `at` (a future date shows future-dated grants
+ * and the lifecycle as stored), less those already open — or, given `baseline`, less those the
+ * baseline configuration would have: `tenure plan` and the preview of a changed tenure.yaml list them
+ * before anything is merged. Reads only.
+ */
+export async function newViolations(
+  store: Store,
+  config: TenureConfig,
+  at: Date,
+  baseline?: TenureConfig,
+): Promise<NewViolation[]> {
+  if (Object.keys(sodOf(config.policy).rules).length === 0) return [];
+  const { identities, found } = await findViolations(store, config, at);
+  const known = new Set<string>();
+  if (baseline === undefined) {
+    for (const v of await sodViolationRepository.open(store.db)) known.add(`${v.identityId}|${v.rule}`);
+  } else {
+    const before = await findViolations(store, baseline, at);
+    for (const v of [...before.found.current, ...before.found.upcoming])
+      known.add(`${v.identityId}|${v.rule}`);
+  }
+  const names = new Map(identities.map((i) => [i.id, i.attributes.displayName]));
+  return [...found.current, ...found.upcoming]
+    .filter((v) => !known.has(`${v.identityId}|${v.rule}`))
+    .map((v) => ({
+      identityId: v.identityId,
+      name: names.get(v.identityId) ?? v.identityId,
+      rule: v.rule,
+      severity: v.severity,
+      access: describeSides(v),
+      from: v.heldFrom,
+      withheld: v.withheld,
+    }));
+}
+
+/**
+ * Scans `identityIds` (everyone when absent) at `now` and brings the stored violations up to date, in
+ * one transaction with their audit events, the owners' notifications and the scan's record. Open
+ * violations of rules no longer configured, and of identities that left, are closed.
+ */
+export async function scanSod(
+  store: Store,
+  config: TenureConfig,
+  options: { now: Date; actor: string; identityIds?: readonly string[] },
+): Promise<SodScanResult> {
+  const started = performance.now();
+  const { now } = options;
+  const nowIso = now.toISOString();
+  const full = options.identityIds === undefined;
+  const { identities, found } = await findViolations(store, config, now, options.identityIds);
+  const rules = sodOf(config.policy).rules;
+
+  return store.db.transaction().execute(async (trx) => {
+    const stored = await sodViolationRepository.open(trx, full ? {} : { identityIds: options.identityIds! });
+    const byKey = new Map(stored.map((v) => [`${v.identityId}|${v.rule}`, v]));
+    const opened: ViolationRecord[] = [];
+    const still: ViolationRecord[] = [];
+    const touched: string[] = [];
+    for (const v of found.current) {
+      const key = `${v.identityId}|${v.rule}`;
+      const before = byKey.get(key);
+      if (before === undefined) {
+        opened.push(v);
+        continue;
+      }
+      byKey.delete(key);
+      const kept = { ...v, id: before.id, openedAt: before.openedAt };
+      still.push(kept);
+      if (sameContent(before, kept)) touched.push(before.id);
+      else await sodViolationRepository.refresh(trx, kept);
+    }
+    await sodViolationRepository.touch(trx, touched, nowIso);
+    await sodViolationRepository.insertMany(trx, opened);
+    const left = new Set(
+      identities.filter((i) => i.state === "terminated" || i.state === "deleted").map((i) => i.id),
+    );
+    const closed = [...byKey.values()].map((v) => ({
+      ...v,
+      closedAt: nowIso,
+      closeReason: !Object.hasOwn(rules, v.rule)
+        ? "rule removed"
+        : left.has(v.identityId)
+          ? "identity left"
+          : "access ended",
+    }));
+    for (const reason of ["rule removed", "identity left", "access ended"]) {
+      const list = closed.filter((v) => v.closeReason === reason).map((v) => v.id);
+      await sodViolationRepository.close(trx, list, nowIso, reason);
+    }
+    await recordChanges(trx, config, identities, opened, closed, { ...options, now });
+    const open = [...still, ...opened];
+    const bySeverity: Record<SodSeverity, number> = { high: 0, medium: 0, low: 0 };
+    const allOpen = full ? open : await sodViolationRepository.open(trx);
+    for (const v of allOpen) bySeverity[v.severity]++;
+    const scan: SodScanRecord = {
+      id: randomUUID(),
+      at: nowIso,
+      kind: full ? "full" : "incremental",
+      identities: identities.length,
+      open: allOpen.length,
+      opened: opened.length,
+      closed: closed.length,
+      bySeverity,
+      durationMs: performance.now() - started,
+    };
+    await sodViolationRepository.insertScan(trx, scan);
+    return { scan, opened, closed, open, upcoming: found.upcoming };
+  });
+}
+
+/** Audit events for what opened and closed, and a `sod.violation` to each new violation's rule owner. */
+async function recordChanges(
+  trx: Db,
+  config: TenureConfig,
+  identities: readonly Identity[],
+  opened: readonly ViolationRecord[],
+  closed: readonly ViolationRecord[],
+  options: { now: Date; actor: string },
+): Promise<void> {
+  const time = options.now.toISOString();
+  await appendEvents(trx, [
+    ...opened.map((v) => ({
+      time,
+      actor: options.actor,
+      action: v.withheld ? "sod.violation_withheld" : "sod.violation_opened",
+      subject: `identity:${v.identityId}`,
+      details: {
+        violation: v.id,
+        rule: v.rule,
+        severity: v.severity,
+        sides: v.sides.map((s) => ({ item: s.label, why: s.why })),
+        heldFrom: v.heldFrom,
+        heldUntil: v.heldUntil,
+      },
+    })),
+    ...closed.map((v) => ({
+      time,
+      actor: options.actor,
+      action: "sod.violation_closed",
+      subject: `identity:${v.identityId}`,
+      details: { violation: v.id, rule: v.rule, reason: v.closeReason, openedAt: v.openedAt },
+    })),
+  ]);
+  if (opened.length === 0) return;
+  const byId = new Map(identities.map((i) => [i.id, i]));
+  const rules = sodOf(config.policy).rules;
+  const owners = new Map<string, string | null>();
+  for (const v of opened) {
+    const rule = rules[v.rule];
+    if (rule === undefined) continue;
+    let to = owners.get(v.rule);
+    if (to === undefined) {
+      to = rule.owner === null ? null : await ownerEmail(trx, rule.owner);
+      owners.set(v.rule, to);
+    }
+    await enqueueNotifications(
+      trx,
+      {
+        name: "sod.violation",
+        data: {
+          violationId: v.id,
+          to,
+          rule: v.rule,
+          severity: v.severity,
+          risk: rule.description,
+          holder: byId.get(v.identityId)?.attributes.displayName ?? v.identityId,
+          access: describeSides(v),
+          status: v.withheld ? "withheld" : "open",
+          link: violationLink(config, v.id),
+        },
+      },
+      config,
+      options.now,
+    );
+  }
+}
+
+/** The email address of a person named in tenure.yaml (email, HR key or identity id). */
+export async function ownerEmail(db: Db, ref: string): Promise<string | null> {
+  const person = await identityRepository.resolve(db, ref);
+  return person?.attributes.email ?? (ref.includes("@") ? ref : null);
+}
+
+/**
+ * The scan that follows a change (a sync, a push, a grant, an end): the identities it touched, when
+ * there are rules. Null when there is nothing to scan.
+ */
+export async function scanChanged(
+  store: Store,
+  config: TenureConfig,
+  identityIds: readonly string[],
+  options: { now: Date; actor: string },
+): Promise<SodScanResult | null> {
+  if (identityIds.length === 0 || Object.keys(sodOf(config.policy).rules).length === 0) return null;
+  return scanSod(store, config, { ...options, identityIds: [...new Set(identityIds)] });
+}
+
+/** Whether a rule names an entitlement of `system`: a reconcile of it can open or close violations. */
+export function rulesRead(config: TenureConfig, system: string): boolean {
+  return Object.values(sodOf(config.policy).rules).some((rule) => {
+    const c = rule.condition;
+    const items = c.kind === "pair" ? [...c.sideA, ...c.sideB] : c.items;
+    return items.some((i) => i.kind === "entitlement" && i.system === system);
+  });
+}
