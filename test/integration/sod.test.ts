@@ -25,7 +25,7 @@ import { accessRequestRepository } from "../../src/store/access-request-reposito
 import { assignmentRepository } from "../../src/store/assignment-repository.js";
 import { notificationRepository } from "../../src/store/notification-repository.js";
 import { sodExceptionRepository, sodViolationRepository } from "../../src/store/sod-repository.js";
-import { accessPass } from "../../src/workflows/access-timer.js";
+import { accessPass, startAccessTimer } from "../../src/workflows/access-timer.js";
 import { decide } from "../../src/workflows/request-effects.js";
 import { submitRequest } from "../../src/workflows/request-submission.js";
 import { acceptViolation } from "../../src/workflows/sod-exceptions.js";
@@ -595,5 +595,78 @@ notify:
     const open = await sodViolationRepository.open(store.db);
     expect(open.some((v) => v.rule === "payroll")).toBe(false);
     expect(open.some((v) => v.identityId === ids.E1 && v.rule === "vendor-payment")).toBe(true);
+  });
+
+  it("an exception that expired while the process was down ends when it starts; one due later wakes the clock at its moment", async () => {
+    const [eve] = await listViolations(store, config, { identityId: ids.E1! }, at(6 * HOUR));
+    await acceptViolation(
+      store,
+      config,
+      {
+        violationId: eve!.id,
+        approverId: ids.O1!,
+        asAdmin: false,
+        justification: "audit week",
+        expiresAt: at(7 * HOUR),
+      },
+      { now: at(6 * HOUR), actor: "test" },
+    );
+    // The process starts an hour after the expiry: the first pass ends it.
+    const ended: number[] = [];
+    const down = startAccessTimer({
+      store,
+      config,
+      now: () => at(8 * HOUR),
+      actor: "serve",
+      onPass: (p) => ended.push(p.endedExceptions),
+      onError: (err) => {
+        throw err;
+      },
+    });
+    try {
+      const deadline = Date.now() + 20_000;
+      while (ended.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    } finally {
+      await down.stop();
+    }
+    expect(ended[0]).toBe(1);
+
+    // Accepted again until 1.5 s from now on a running clock: the timer (polling every 30 s) wakes at
+    // the expiry instead.
+    const offset = at(9 * HOUR).getTime() - Date.now();
+    const clock = () => new Date(Date.now() + offset);
+    const accepted = await acceptViolation(
+      store,
+      config,
+      {
+        violationId: eve!.id,
+        approverId: ids.O1!,
+        asAdmin: false,
+        justification: "one more day",
+        expiresAt: new Date(clock().getTime() + 1_500),
+      },
+      { now: clock(), actor: "test" },
+    );
+    const running = startAccessTimer({
+      store,
+      config,
+      now: clock,
+      actor: "serve",
+      onError: (err) => {
+        throw err;
+      },
+    });
+    try {
+      const deadline = Date.now() + 15_000;
+      while (Date.now() < deadline) {
+        if ((await sodExceptionRepository.find(store.db, accepted.id))?.endedAt) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    } finally {
+      await running.stop();
+    }
+    const after = await sodExceptionRepository.find(store.db, accepted.id);
+    expect(after?.endedAt).not.toBeNull();
+    expect(Date.parse(after!.endedAt!)).toBeGreaterThanOrEqual(Date.parse(accepted.expiresAt));
   });
 });
