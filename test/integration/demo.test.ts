@@ -33,10 +33,44 @@ describe("tenure demo", () => {
     const config = ["--config", path.join(ws, "tenure.yaml")];
     const plan = await runCli([...config, "plan", "--json"], { env });
     const ops = JSON.parse(plan.stdout).operations;
-    // deploy enforces drift, so the admin grant nobody approved is planned for revocation.
+    // deploy and payroll enforce drift, so the grants nobody approved are planned for revocation.
     expect(ops).toEqual([
+      expect.objectContaining({ system: "payroll", kind: "revoke", entitlement: "clerk", drift: true }),
       expect.objectContaining({ system: "deploy", kind: "revoke", entitlement: "admins", drift: true }),
     ]);
+    expect(bySystem.payroll.drift).toBe(1);
+
+    // The production administrator let into payroll by hand breaks the demo's separation-of-duties rule.
+    expect(summary.sod.open).toBe(1);
+    const violations = JSON.parse((await runCli([...config, "sod", "violations", "--json"], { env })).stdout);
+    const [finding] = violations.violations;
+    expect(finding).toMatchObject({ rule: "payroll-production", severity: "high", status: "open" });
+    const why = finding.sides.flatMap((s: { why: string[] }) => s.why).join(" | ");
+    expect(why).toContain("not granted by Tenure");
+    expect(why).toContain("birthright role sre");
+    const csv = await runCli([...config, "sod", "report", "violations"], { env });
+    expect(csv.code).toBe(0);
+    expect(csv.stdout.split("\n")[0]).toMatch(/^violation,employeeId,holder,rule,severity,status/);
+    expect(csv.stdout).toContain("payroll-production");
+    // Nobody accepts their own violation, whatever they say.
+    const self = await runCli(
+      [
+        ...config,
+        "sod",
+        "accept",
+        finding.id,
+        "--as",
+        finding.holder.employeeId,
+        "--admin",
+        "--reason",
+        "mine",
+        "--until",
+        "2026-12-01",
+      ],
+      { env },
+    );
+    expect(self.code).toBe(1);
+    expect(self.stderr).toContain("nobody accepts their own violation");
 
     // Previewing a date half a year out: contractors' end dates pass, so their accounts are disabled.
     const future = JSON.parse(
@@ -58,7 +92,21 @@ describe("tenure demo", () => {
     expect(kinds.has("grant deployers")).toBe(true);
     expect(kinds.has("revoke deployers")).toBe(true);
     const after = JSON.parse((await runCli([...config, "plan", "--json"], { env })).stdout);
-    expect(after.operations).toHaveLength(1);
+    expect(after.operations).toHaveLength(2);
+
+    // A role edit that would put production administrators in payroll: the plan names each one it
+    // would newly put in violation, before the change is merged.
+    const risky = path.join(ws, "risky.yaml");
+    await writeFile(
+      risky,
+      text.replace(
+        `when: "department == 'Finance'"`,
+        `when: "department == 'Finance' || department == 'Engineering'"`,
+      ),
+    );
+    const riskyPlan = JSON.parse((await runCli(["--config", risky, "plan", "--json"], { env })).stdout);
+    expect(riskyPlan.sod.newViolations.length).toBeGreaterThan(0);
+    expect(riskyPlan.sod.newViolations[0]).toMatchObject({ rule: "payroll-production", severity: "high" });
 
     const mover = summary.story.movers[0];
     const explain = await runCli([...config, "explain", mover], { env });
@@ -66,7 +114,7 @@ describe("tenure demo", () => {
     expect(explain.stdout).toMatch(/role employee: .* is true/);
     const verify = await runCli([...config, "audit", "verify", "--json"], { env });
     expect(JSON.parse(verify.stdout).ok).toBe(true);
-  });
+  }, 180_000);
 
   it("serves the console and the API on the demo organisation, with a one-time link and an admin token, until stopped", async () => {
     const ws = path.join(dir, "served");
