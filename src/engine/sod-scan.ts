@@ -225,21 +225,21 @@ export async function scanSod(
     }
     await recordChanges(trx, config, identities, opened, closed, { ...options, now });
     const open = [...still, ...opened];
-    const bySeverity: Record<SodSeverity, number> = { high: 0, medium: 0, low: 0 };
-    const allOpen = full ? open : await sodViolationRepository.open(trx);
-    for (const v of allOpen) bySeverity[v.severity]++;
+    const bySeverity = await sodViolationRepository.countOpenBySeverity(trx);
     const scan: SodScanRecord = {
       id: randomUUID(),
       at: nowIso,
       kind: full ? "full" : "incremental",
       identities: identities.length,
-      open: allOpen.length,
+      open: bySeverity.high + bySeverity.medium + bySeverity.low,
       opened: opened.length,
       closed: closed.length,
       bySeverity,
       durationMs: performance.now() - started,
     };
-    await sodViolationRepository.insertScan(trx, scan);
+    // The trend keeps every full scan, and an incremental one (a push, a grant) only when it changed
+    // something: a busy HR feed would otherwise add a row a push.
+    if (full || opened.length + closed.length > 0) await sodViolationRepository.insertScan(trx, scan);
     return { scan, opened, closed, open, upcoming: found.upcoming };
   });
 }

@@ -222,13 +222,17 @@ export const sodViolationRepository = {
     return rows.map(violationFromRow);
   },
 
-  async countOpen(db: Db): Promise<number> {
-    const row = await db
+  /** Open violations by severity, counted in the database. */
+  async countOpenBySeverity(db: Db): Promise<Record<SodSeverity, number>> {
+    const rows = await db
       .selectFrom("sod_violations")
-      .select(sql<number>`count(*)`.as("n"))
+      .select(["severity", sql<number>`count(*)`.as("n")])
       .where("closed_at", "is", null)
-      .executeTakeFirst();
-    return Number(row?.n ?? 0);
+      .groupBy("severity")
+      .execute();
+    const out: Record<SodSeverity, number> = { high: 0, medium: 0, low: 0 };
+    for (const r of rows) if (r.severity in out) out[r.severity as SodSeverity] = Number(r.n);
+    return out;
   },
 
   async insertScan(db: Db, s: SodScanRecord): Promise<void> {
