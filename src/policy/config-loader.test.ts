@@ -78,13 +78,13 @@ describe("validateConfigFile: where and what", () => {
   });
 
   it("says a planned top-level section is not supported yet instead of calling it unknown", async () => {
-    const errors = await errorsOf(["sod:", "  rules: []"]);
+    const errors = await errorsOf(["reviews:", "  campaigns: []"]);
     expect(errors).toEqual([
       expect.objectContaining({
         line: 1,
         column: 1,
-        path: "sod",
-        message: "section 'sod' is not supported by this version of Tenure yet",
+        path: "reviews",
+        message: "section 'reviews' is not supported by this version of Tenure yet",
       }),
     ]);
   });

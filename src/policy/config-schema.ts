@@ -11,6 +11,7 @@ import { requestsSection, resolveRequests } from "./sections/requests-section.js
 import { resolveRoles, rolesSection } from "./sections/roles-section.js";
 import { secretsSection } from "./sections/secrets-section.js";
 import { serverSection } from "./sections/server-section.js";
+import { resolveSod, sodSection } from "./sections/sod-section.js";
 import { resolveSources, sourcesSection } from "./sections/sources-section.js";
 import { resolveSystems, systemsSection } from "./sections/systems-section.js";
 
@@ -19,7 +20,7 @@ import { resolveSystems, systemsSection } from "./sections/systems-section.js";
  * error (a silently ignored `roles:` would be worse), but it gets a message saying so rather than
  * "unknown key". Each moves from here into {@link configFileSchema} when it lands.
  */
-export const PLANNED_SECTIONS = ["sod", "reviews", "nhi"] as const;
+export const PLANNED_SECTIONS = ["reviews", "nhi"] as const;
 
 /**
  * The shape of tenure.yaml: the one place where sections are composed. Adding a section means a
@@ -36,6 +37,7 @@ export const configFileSchema = strictObject(
     entitlements: entitlementsSection,
     roles: rolesSection,
     requests: requestsSection,
+    sod: sodSection,
     notify: notifySection.optional(),
     server: serverSection,
     secrets: secretsSection,
@@ -62,7 +64,8 @@ export function buildConfig(file: ConfigFile, ctx: PolicyContext & { readonly pa
   const systems = resolveSystems(file.systems, ctx);
   const entitlements = resolveEntitlements(file.entitlements, systems, ctx);
   const roles = resolveRoles(file.roles, systems, entitlements, ctx);
-  const policy = { systems, entitlements, roles };
+  const sod = resolveSod(file.sod, { systems, entitlements, roles }, ctx);
+  const policy: Policy = { systems, entitlements, roles, ...(sod === undefined ? {} : { sod }) };
   return {
     path: ctx.path,
     baseDir: ctx.baseDir,

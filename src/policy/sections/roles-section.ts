@@ -230,13 +230,15 @@ export function includeCycles(
   return [...found.values()].sort((a, b) => (order.get(a[0] ?? "") ?? 0) - (order.get(b[0] ?? "") ?? 0));
 }
 
-function unknownRoleMessage(name: string, roles: readonly string[]): string {
+/** "unknown role 'x' — did you mean 'y'?", or that no role of that name is defined. */
+export function unknownRoleMessage(name: string, roles: readonly string[]): string {
   const suggestion = closestMatch(name, roles);
   if (suggestion !== undefined) return `unknown role '${name}' — did you mean '${suggestion}'?`;
   return `unknown role '${name}': no role of that name is defined under roles:`;
 }
 
-function unknownEntitlementMessage(system: string, key: string, declared: readonly string[]): string {
+/** "unknown entitlement 'k' of system 's' — did you mean …?", or what `entitlements.<system>` declares. */
+export function unknownEntitlementMessage(system: string, key: string, declared: readonly string[]): string {
   const suggestion = closestMatch(key, declared);
   if (suggestion !== undefined) {
     return `unknown entitlement '${key}' of system '${system}' — did you mean '${suggestion}'?`;
