@@ -11,8 +11,8 @@ export function formatSodItem(item: SodItem): string {
   return item.kind === "role" ? `role ${item.role}` : `${item.system}:${item.entitlement}`;
 }
 
-/** One string per item, for sets (a system name cannot hold the separator). */
-function itemKey(item: SodItem): string {
+/** One string per item, for maps and sets (a system name cannot hold the separator). */
+export function sodItemKey(item: SodItem): string {
   return item.kind === "role" ? `r\u0000${item.role}` : `e\u0000${item.system}\u0000${item.entitlement}`;
 }
 
@@ -39,7 +39,7 @@ export function roleItems(policy: Policy, role: string): SodItem[] {
     for (const grant of def.grants) {
       for (const entitlement of grant.entitlements) {
         const item: SodItem = { kind: "entitlement", system: grant.system, entitlement };
-        const key = itemKey(item);
+        const key = sodItemKey(item);
         if (seenEntitlements.has(key)) continue;
         seenEntitlements.add(key);
         entitlements.push(item);
@@ -76,8 +76,9 @@ export function roleBundleConflicts(policy: Policy, sod: SodPolicy): RoleBundleC
   const out: RoleBundleConflict[] = [];
   if (rules.length === 0) return out;
   for (const role of Object.keys(policy.roles)) {
-    const held = new Set(roleItems(policy, role).map(itemKey));
-    const heldOf = (items: readonly SodItem[]) => distinct(items).filter((item) => held.has(itemKey(item)));
+    const held = new Set(roleItems(policy, role).map(sodItemKey));
+    const heldOf = (items: readonly SodItem[]) =>
+      distinct(items).filter((item) => held.has(sodItemKey(item)));
     for (const rule of rules) {
       const c = rule.condition;
       if (c.kind === "pair") {
@@ -96,7 +97,7 @@ export function roleBundleConflicts(policy: Policy, sod: SodPolicy): RoleBundleC
 function distinct(items: readonly SodItem[]): SodItem[] {
   const seen = new Set<string>();
   return items.filter((item) => {
-    const key = itemKey(item);
+    const key = sodItemKey(item);
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

@@ -2,7 +2,7 @@ import type { Account, Assignment, DesiredAccess, Lineage, Policy } from "./acce
 import type { WorkerAttributes } from "./identity-types.js";
 import { describeLineage } from "./lineage-format.js";
 import type { Holding, SodViolation, ViolationSide } from "./sod-holding-types.js";
-import { roleItems } from "./sod-role-check.js";
+import { roleItems, sodItemKey } from "./sod-role-check.js";
 import type { SodItem, SodPolicy, SodRule } from "./sod-types.js";
 
 /**
@@ -10,11 +10,6 @@ import type { SodItem, SodPolicy, SodRule } from "./sod-types.js";
  * Effective access is a list of holdings, each with the window it is held in, so a conflict exists only
  * while both sides are held at once — a grant starting next week is checked for next week. Pure.
  */
-
-/** `r:ap-clerk` / `e:erp\u0000vendor-create`: one string per item, for maps. */
-export function sodItemKey(item: SodItem): string {
-  return item.kind === "role" ? `r:${item.role}` : `e:${item.system}\u0000${item.entitlement}`;
-}
 
 interface RuleSlot {
   rule: number;

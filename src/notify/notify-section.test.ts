@@ -88,6 +88,8 @@ describe("notify section", () => {
         "request.decided": [{ email: ["{{to}}"] }],
         "access.expiring": [{ email: ["{{to}}"] }],
         "access.break-glass": [{ email: ["{{to}}"] }],
+        "sod.violation": [{ email: ["{{to}}"] }],
+        "sod.exception-ended": [{ email: ["{{to}}"] }],
       },
       templates: { "operation.dead": { subject: "Dead: {{kind}} of {{username}} in {{system}}" } },
       retry: { maxAttempts: 3, baseDelaySeconds: 60, maxDelaySeconds: 3600 },

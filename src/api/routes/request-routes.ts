@@ -31,27 +31,14 @@ import {
   requestPage,
   requestSchema,
 } from "../schemas/request-schemas.js";
+import { actingPerson, actorOf } from "./acting-person.js";
 
 /** Roles that see every request (an operator's and an auditor's view), not only their own. */
 const SEES_ALL = new Set(["admin", "auditor"]);
 
-function actorOf(request: FastifyRequest): string {
-  return request.principal?.actor ?? "api";
-}
-
 /** The person the caller is; a token acting for nobody cannot ask, decide or revoke as a person. */
-async function caller(deps: RouteDeps, request: FastifyRequest): Promise<Identity> {
-  const id = request.principal?.identityId ?? null;
-  const identity = id === null ? undefined : await identityRepository.findById(deps.store.db, id);
-  if (identity === undefined) {
-    throw new TenureError(
-      "no_identity",
-      "this token or session acts for nobody: requests and decisions are a person's (tenure token create --identity, or sign in to the console); nothing was changed",
-      { httpStatus: 422 },
-    );
-  }
-  return identity;
-}
+const caller = (deps: RouteDeps, request: FastifyRequest): Promise<Identity> =>
+  actingPerson(deps, request, "requests and decisions are a person's");
 
 /** Whether the caller may see `r`: a party, an approver, decider or stand-in of it, or an admin / auditor. */
 async function maySee(deps: RouteDeps, request: FastifyRequest, r: AccessRequest): Promise<boolean> {

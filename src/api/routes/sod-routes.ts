@@ -31,24 +31,11 @@ import {
   sodViolationSchema,
   violationQuery,
 } from "../schemas/sod-schemas.js";
-
-function actorOf(request: FastifyRequest): string {
-  return request.principal?.actor ?? "api";
-}
+import { actingPerson, actorOf } from "./acting-person.js";
 
 /** The person deciding: exceptions are a person's act, recorded as theirs. */
-async function decider(deps: RouteDeps, request: FastifyRequest): Promise<Identity> {
-  const id = request.principal?.identityId ?? null;
-  const identity = id === null ? undefined : await identityRepository.findById(deps.store.db, id);
-  if (identity === undefined) {
-    throw new TenureError(
-      "no_identity",
-      "this token or session acts for nobody: an exception is approved by a person (tenure token create --identity, or sign in to the console); nothing was changed",
-      { httpStatus: 422 },
-    );
-  }
-  return identity;
-}
+const decider = (deps: RouteDeps, request: FastifyRequest): Promise<Identity> =>
+  actingPerson(deps, request, "an exception is approved by a person");
 
 /** An identity named in a query: its id, HR key or email. */
 async function identityParam(deps: RouteDeps, ref: string | undefined): Promise<string | undefined> {
