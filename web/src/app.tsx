@@ -17,6 +17,8 @@ const Requests = lazy(() => import("./pages/requests.js"));
 const RequestPage = lazy(() => import("./pages/request.js"));
 const Approvals = lazy(() => import("./pages/approvals.js"));
 const Elevate = lazy(() => import("./pages/elevate.js"));
+const Sod = lazy(() => import("./pages/sod.js"));
+const SodViolationPage = lazy(() => import("./pages/sod-violation.js"));
 
 /** The pages in the navigation, each shown only to a role holding its permission. */
 const PAGES: ReadonlyArray<{ to: string; label: string; permission: Permission; what: string }> = [
@@ -43,6 +45,12 @@ const PAGES: ReadonlyArray<{ to: string; label: string; permission: Permission; 
     label: "Elevate",
     permission: "requests:create",
     what: "an elevation role for a few hours",
+  },
+  {
+    to: "/sod",
+    label: "Separation of duties",
+    permission: "sod:read",
+    what: "conflicting access, its exceptions and the reports",
   },
 ];
 
@@ -104,6 +112,8 @@ function Shell() {
             <Route path="/requests/:id" element={guard("requests:read", <RequestPage />)} />
             <Route path="/approvals" element={guard("requests:decide", <Approvals />)} />
             <Route path="/elevate" element={guard("requests:create", <Elevate />)} />
+            <Route path="/sod" element={guard("sod:read", <Sod />)} />
+            <Route path="/sod/violations/:id" element={guard("sod:read", <SodViolationPage />)} />
             <Route path="*" element={<NotFound />} />
           </Routes>
         </Suspense>

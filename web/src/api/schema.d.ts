@@ -1313,6 +1313,19 @@ export interface paths {
                                     };
                                 }[];
                             };
+                            sod: {
+                                /** @description identities the candidate would newly put in violation of a separation-of-duties rule */
+                                newViolations: {
+                                    identityId: string;
+                                    name: string;
+                                    rule: string;
+                                    /** @enum {string} */
+                                    severity: "high" | "medium" | "low";
+                                    access: string;
+                                    from: string;
+                                    withheld: boolean;
+                                }[];
+                            };
                         };
                     };
                 };
@@ -2590,6 +2603,571 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sod/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The separation-of-duties rules, with their open violations
+         * @description Requires a bearer token whose role holds `sod:read`: admin, auditor, reviewer.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            rules: components["schemas"]["SodRule"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sod/violations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open violations, riskiest first: who, which rule, the access on each side and why it is held
+         * @description Requires a bearer token whose role holds `sod:read`: admin, auditor, reviewer.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    rule?: string;
+                    identity?: string;
+                    severity?: "high" | "medium" | "low";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            violations: components["schemas"]["SodViolation"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sod/violations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One violation, open or closed
+         * @description Requires a bearer token whose role holds `sod:read`: admin, auditor, reviewer.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SodViolation"];
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sod/scan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Scan everyone (or one identity) against every rule now; new violations notify their owners
+         * @description Requires a bearer token whose role holds `sod:scan`: admin.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        identity?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            scan: components["schemas"]["SodScan"];
+                            opened: number;
+                            closed: number;
+                            open: number;
+                            upcoming: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sod/violations/{id}/exception": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept a violation until a date, with a mitigating control and a justification (rule owner or admin; never the holder)
+         * @description Requires a bearer token whose role holds `sod:decide`: admin, reviewer.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        control?: string;
+                        justification: string;
+                        expiresAt: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SodException"];
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sod/exceptions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Exceptions, newest first, with approver, control and expiry
+         * @description Requires a bearer token whose role holds `sod:read`: admin, auditor, reviewer.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    state?: "in-force" | "ended";
+                    identity?: string;
+                    rule?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            exceptions: components["schemas"]["SodException"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sod/exceptions/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End an exception now: the violation is open again
+         * @description Requires a bearer token whose role holds `sod:decide`: admin, reviewer.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SodException"];
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sod/trend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Recent scans, oldest first: open violations by severity over time
+         * @description Requires a bearer token whose role holds `sod:read`: admin, auditor, reviewer.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            scans: components["schemas"]["SodScan"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sod/reports/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Auditor reports as CSV or JSON: rules, violations (current), exceptions, history (opened/closed in from–to)
+         * @description Requires a bearer token whose role holds `sod:read`: admin, auditor, reviewer.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    format?: "csv" | "json";
+                    from?: string;
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    kind: "rules" | "violations" | "exceptions" | "history";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            rows: {
+                                [key: string]: unknown;
+                            }[];
+                        } | string;
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3114,7 +3692,7 @@ export interface components {
             /** @enum {string} */
             role: "admin" | "auditor" | "hr-source" | "reviewer" | "requester";
             /** @description what the role may do: the console shows only these */
-            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "mass-change:confirm")[];
+            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "mass-change:confirm")[];
             /** @description the identity the person is, when single sign-on matched one */
             identity: {
                 id: string;
@@ -3126,6 +3704,107 @@ export interface components {
             /** @description send back in x-csrf-token on every request that changes something */
             csrfToken: string;
             expiresAt: string | null;
+        };
+        SodItemInput: {
+            /** @constant */
+            kind: "role";
+            role: string;
+        } | {
+            /** @constant */
+            kind: "entitlement";
+            system: string;
+            entitlement: string;
+        };
+        SodExceptionInput: {
+            id: string;
+            identityId: string;
+            rule: string;
+            violationId: string | null;
+            requestId: string | null;
+            control: string;
+            justification: string;
+            approvedBy: string;
+            approvedAt: string;
+            expiresAt: string;
+            revokedAt: string | null;
+            revokedBy: string | null;
+            endedAt: string | null;
+            holder: {
+                id: string;
+                name: string;
+                employeeId: string | null;
+            };
+            approver: {
+                id: string;
+                name: string;
+                employeeId: string | null;
+            };
+            /** @enum {string} */
+            state: "in force" | "expired" | "revoked";
+        };
+        SodViolationInput: {
+            id: string;
+            identityId: string;
+            rule: string;
+            /** @enum {string} */
+            severity: "high" | "medium" | "low";
+            withheld: boolean;
+            /** @enum {string} */
+            status: "open" | "withheld" | "excepted" | "closed";
+            sides: {
+                item: components["schemas"]["SodItemInput"];
+                label: string;
+                why: string[];
+            }[];
+            heldFrom: string;
+            heldUntil: string | null;
+            openedAt: string;
+            lastSeenAt: string;
+            closedAt: string | null;
+            closeReason: string | null;
+            holder: {
+                id: string;
+                name: string;
+                employeeId: string | null;
+            };
+            description: string | null;
+            owner: string | null;
+            exception: components["schemas"]["SodExceptionInput"] | null;
+        };
+        SodRuleInput: {
+            name: string;
+            description: string;
+            /** @enum {string} */
+            severity: "high" | "medium" | "low";
+            owner: string | null;
+            /** @enum {string} */
+            kind: "pair" | "atMost";
+            sideA: string[];
+            sideB: string[];
+            max: number | null;
+            scope: string | null;
+            mitigations: {
+                control: string;
+                owner: string | null;
+            }[];
+            location: string;
+            openViolations: number;
+        };
+        SodScanInput: {
+            id: string;
+            at: string;
+            /** @enum {string} */
+            kind: "full" | "incremental";
+            identities: number;
+            open: number;
+            opened: number;
+            closed: number;
+            bySeverity: {
+                high: number;
+                medium: number;
+                low: number;
+            };
+            durationMs: number;
         };
         PushResultInput: {
             source: string;
@@ -3699,7 +4378,7 @@ export interface components {
             /** @enum {string} */
             role: "admin" | "auditor" | "hr-source" | "reviewer" | "requester";
             /** @description what the role may do: the console shows only these */
-            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "mass-change:confirm")[];
+            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "mass-change:confirm")[];
             /** @description the identity the person is, when single sign-on matched one */
             identity: {
                 id: string;
@@ -3711,6 +4390,107 @@ export interface components {
             /** @description send back in x-csrf-token on every request that changes something */
             csrfToken: string;
             expiresAt: string | null;
+        };
+        SodItem: {
+            /** @constant */
+            kind: "role";
+            role: string;
+        } | {
+            /** @constant */
+            kind: "entitlement";
+            system: string;
+            entitlement: string;
+        };
+        SodException: {
+            id: string;
+            identityId: string;
+            rule: string;
+            violationId: string | null;
+            requestId: string | null;
+            control: string;
+            justification: string;
+            approvedBy: string;
+            approvedAt: string;
+            expiresAt: string;
+            revokedAt: string | null;
+            revokedBy: string | null;
+            endedAt: string | null;
+            holder: {
+                id: string;
+                name: string;
+                employeeId: string | null;
+            };
+            approver: {
+                id: string;
+                name: string;
+                employeeId: string | null;
+            };
+            /** @enum {string} */
+            state: "in force" | "expired" | "revoked";
+        };
+        SodViolation: {
+            id: string;
+            identityId: string;
+            rule: string;
+            /** @enum {string} */
+            severity: "high" | "medium" | "low";
+            withheld: boolean;
+            /** @enum {string} */
+            status: "open" | "withheld" | "excepted" | "closed";
+            sides: {
+                item: components["schemas"]["SodItem"];
+                label: string;
+                why: string[];
+            }[];
+            heldFrom: string;
+            heldUntil: string | null;
+            openedAt: string;
+            lastSeenAt: string;
+            closedAt: string | null;
+            closeReason: string | null;
+            holder: {
+                id: string;
+                name: string;
+                employeeId: string | null;
+            };
+            description: string | null;
+            owner: string | null;
+            exception: components["schemas"]["SodException"] | null;
+        };
+        SodRule: {
+            name: string;
+            description: string;
+            /** @enum {string} */
+            severity: "high" | "medium" | "low";
+            owner: string | null;
+            /** @enum {string} */
+            kind: "pair" | "atMost";
+            sideA: string[];
+            sideB: string[];
+            max: number | null;
+            scope: string | null;
+            mitigations: {
+                control: string;
+                owner: string | null;
+            }[];
+            location: string;
+            openViolations: number;
+        };
+        SodScan: {
+            id: string;
+            at: string;
+            /** @enum {string} */
+            kind: "full" | "incremental";
+            identities: number;
+            open: number;
+            opened: number;
+            closed: number;
+            bySeverity: {
+                high: number;
+                medium: number;
+                low: number;
+            };
+            durationMs: number;
         };
         PushResult: {
             source: string;
