@@ -12,8 +12,6 @@ export type SodItem =
 
 export type SodSeverity = "high" | "medium" | "low";
 
-export const SOD_SEVERITIES: readonly SodSeverity[] = ["high", "medium", "low"];
-
 /** A control that lowers the risk of a violation someone is allowed to keep, and who runs it. */
 export interface MitigatingControl {
   control: string;
@@ -50,11 +48,4 @@ export interface SodPolicy {
    * violation; `withhold` keeps the newer access out of the plan until an exception is approved.
    */
   onBirthrightConflict: "report" | "withhold";
-}
-
-/** An approved acceptance of a rule's violation by one identity, until it expires. */
-export interface SodExceptionGrant {
-  identityId: string;
-  rule: string;
-  expiresAt: string;
 }
