@@ -225,7 +225,8 @@ export function assignmentStatus(
   return "active";
 }
 
-function describeAssignmentTarget(target: Assignment["target"]): string {
+/** `role db-admin` / `db:readers`: an assignment's (or a request item's) target in words. */
+export function describeAssignmentTarget(target: Assignment["target"]): string {
   return "role" in target ? `role ${target.role}` : `${target.system}:${target.entitlement}`;
 }
 

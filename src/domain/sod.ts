@@ -1,6 +1,7 @@
 import type { Account, Assignment, DesiredAccess, Lineage, Policy } from "./access-types.js";
+import { describeAssignmentTarget } from "./desired-state.js";
 import type { WorkerAttributes } from "./identity-types.js";
-import { describeLineage } from "./lineage-format.js";
+import { describeLineage, formatLocation } from "./lineage-format.js";
 import type { Holding, SodViolation, ViolationSide } from "./sod-holding-types.js";
 import { roleItems, sodItemKey } from "./sod-role-check.js";
 import type { SodItem, SodPolicy, SodRule } from "./sod-types.js";
@@ -254,7 +255,7 @@ export function holdingsOf(input: HoldingsInput, names: (item: SodItem) => boole
     const lineage: Lineage = {
       kind: "assignment",
       assignmentId: a.id,
-      target: "role" in a.target ? `role ${a.target.role}` : `${a.target.system}:${a.target.entitlement}`,
+      target: describeAssignmentTarget(a.target),
       validUntil: a.validUntil,
       ...(a.requestId ? { requestId: a.requestId } : {}),
     };
@@ -301,8 +302,26 @@ export function describeHolding(h: Holding): string {
       ? `in ${where} (granted by Tenure)`
       : `found in ${where}, not granted by Tenure (added in the system directly)`;
   }
-  const why = h.lineage
-    .map((l) => (l.kind === "role" ? `birthright ${describeLineage(l)}` : describeLineage(l)))
-    .join("; ");
+  const why = h.lineage.map(describeGrantReason).join("; ");
   return h.until === null ? why : `${why} (held ${h.from} – ${h.until})`;
+}
+
+/**
+ * One reason in words an owner acts on: `birthright role ap-clerk (department == "AP" at tenure.yaml:40)`,
+ * `role payment-approver by request 2026… until …`, `role x by assignment a1 (an administrator's)`.
+ */
+function describeGrantReason(l: Lineage): string {
+  switch (l.kind) {
+    case "role": {
+      const chain = l.chain.length > 1 ? l.chain.join(" → ") : l.role;
+      const rule = l.rule === null ? "" : ` (${l.rule.source} at ${formatLocation(l.rule.location)})`;
+      return `birthright role ${chain}${rule}`;
+    }
+    case "assignment": {
+      const by = l.requestId ? `request ${l.requestId}` : `assignment ${l.assignmentId} (an administrator's)`;
+      return `${l.target} by ${by}${l.validUntil === null ? "" : ` until ${l.validUntil}`}`;
+    }
+    default:
+      return describeLineage(l);
+  }
 }

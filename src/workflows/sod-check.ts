@@ -1,4 +1,5 @@
 import type { Lineage } from "../domain/access-types.js";
+import { describeAssignmentTarget } from "../domain/desired-state.js";
 import type { Identity } from "../domain/identity-types.js";
 import { formatLocation } from "../domain/lineage-format.js";
 import type { ApprovalStep, RequestItem } from "../domain/request-types.js";
@@ -43,7 +44,9 @@ function requestedHoldings(
 ): Holding[] {
   const out: Holding[] = [];
   for (const item of items) {
-    const label = item.kind === "role" ? `role ${item.role}` : `${item.system}:${item.entitlement}`;
+    const label = describeAssignmentTarget(
+      item.kind === "role" ? { role: item.role } : { system: item.system, entitlement: item.entitlement },
+    );
     const lineage: Lineage = {
       kind: "assignment",
       assignmentId: REQUESTED,

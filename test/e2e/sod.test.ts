@@ -227,8 +227,14 @@ if (missing !== null && process.env.CI !== "true") {
       expect(await sides.count()).toBe(2);
       const deployers = sides.filter({ has: p.getByRole("heading", { name: "app:deployers" }) });
       const reviewer = sides.filter({ has: p.getByRole("heading", { name: "role change-reviewer" }) });
-      expect(await deployers.locator("li").allTextContents()).toEqual(["assignment cy-deployers"]);
-      expect(await reviewer.locator("li").allTextContents()).toEqual(["birthright role change-reviewer"]);
+      expect(await deployers.locator("li").allTextContents()).toEqual([
+        "app:deployers by assignment cy-deployers (an administrator's)",
+      ]);
+      expect(await reviewer.locator("li").allTextContents()).toEqual([
+        expect.stringMatching(
+          /^birthright role change-reviewer \(title == 'SRE' \|\| employmentType == 'contractor' at tenure\.yaml:\d+\)$/,
+        ),
+      ]);
       expect(await p.getByRole("region", { name: "Exception" }).textContent()).toContain(
         "nobody has accepted",
       );
