@@ -23,9 +23,27 @@ export function describeEvent(e: Pick<AuditEvent, "action" | "details">): string
       return `${operationWhat(d)}: DEAD${attempt(d)} (${String(d.why)}): ${String(d.error)}`;
     case "operation.awaiting":
       return `${operationWhat(d)}: handed to ${String(d.fulfiller)} as task ${String(d.taskId)}, due ${String(d.dueAt)}`;
+    case "sod.violation_opened":
+    case "sod.violation_withheld":
+      return `breaks separation-of-duties rule ${String(d.rule)} (${String(d.severity)}): ${sides(d)}${e.action === "sod.violation_withheld" ? " — newer access withheld" : ""}`;
+    case "sod.violation_closed":
+      return `no longer breaks ${String(d.rule)} (${String(d.reason)})`;
+    case "sod.exception_approved":
+      return `exception to ${String(d.rule)} approved by ${String(d.approvedBy)} until ${String(d.expiresAt)}: ${String(d.control)}`;
+    case "sod.exception_revoked":
+      return `exception to ${String(d.rule)} revoked by ${String(d.revokedBy)}`;
+    case "sod.exception_expired":
+    case "sod.exception_ended":
+      return `exception to ${String(d.rule)} ${e.action === "sod.exception_expired" ? "expired" : "ended"} at ${String(d.at)}: the violation stands again if the access is held`;
     default:
       return summary(d);
   }
+}
+
+/** The access a violation collides, as its event lists it: `role ap-clerk + erp:payment-approve`. */
+function sides(d: Record<string, unknown>): string {
+  const list = Array.isArray(d.sides) ? (d.sides as { item?: unknown }[]) : [];
+  return list.map((s) => String(s.item)).join(" + ");
 }
 
 /** "grant editors to jdoe on wiki", "create account jdoe on wiki". */

@@ -1,0 +1,43 @@
+import { describe, expect, it } from "vitest";
+import { describeEvent } from "./event-summary.js";
+
+describe("event summaries of separation of duties", () => {
+  it("say which rule, what collides and who accepted it until when", () => {
+    expect(
+      describeEvent({
+        action: "sod.violation_opened",
+        details: {
+          rule: "vendor-payment",
+          severity: "high",
+          sides: [
+            { item: "role ap-clerk", why: [] },
+            { item: "erp:payment-approve", why: [] },
+          ],
+        },
+      }),
+    ).toBe("breaks separation-of-duties rule vendor-payment (high): role ap-clerk + erp:payment-approve");
+    expect(
+      describeEvent({
+        action: "sod.violation_closed",
+        details: { rule: "vendor-payment", reason: "access ended" },
+      }),
+    ).toBe("no longer breaks vendor-payment (access ended)");
+    expect(
+      describeEvent({
+        action: "sod.exception_approved",
+        details: {
+          rule: "vendor-payment",
+          approvedBy: "id-olga",
+          expiresAt: "2027-01-01T00:00:00.000Z",
+          control: "Monthly review",
+        },
+      }),
+    ).toBe("exception to vendor-payment approved by id-olga until 2027-01-01T00:00:00.000Z: Monthly review");
+    expect(
+      describeEvent({
+        action: "sod.exception_expired",
+        details: { rule: "vendor-payment", at: "2027-01-01T00:00:00.000Z" },
+      }),
+    ).toMatch(/^exception to vendor-payment expired at 2027-01-01T00:00:00.000Z/);
+  });
+});
