@@ -12,6 +12,7 @@ import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import type { Db } from "../store/schema-types.js";
 import { type SodScanRecord, sodViolationRepository, type ViolationRecord } from "../store/sod-repository.js";
+import { isUniqueViolation } from "../store/store-errors.js";
 import { drainSteps } from "./give-way.js";
 import { type AccessData, evaluateIdentity, loadAccessData, sodOf } from "./sod-access.js";
 
@@ -180,12 +181,38 @@ export async function scanSod(
   options: { now: Date; actor: string; identityIds?: readonly string[] },
 ): Promise<SodScanResult> {
   const started = performance.now();
-  const { now } = options;
-  const nowIso = now.toISOString();
   const full = options.identityIds === undefined;
-  const { identities, found } = await findViolations(store, config, now, options.identityIds);
-  const rules = sodOf(config.policy).rules;
+  const { identities, found } = await findViolations(store, config, options.now, options.identityIds);
 
+  // Two scans of one identity at once (a push's and the nightly one) may both open its violation; the
+  // unique index lets one win, and the other writes again against what the winner left.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await writeScan(store, config, { identities, found, full, started, ...options });
+    } catch (err) {
+      if (attempt >= 3 || !isUniqueViolation(err)) throw err;
+    }
+  }
+}
+
+/** The write half of a scan: stored violations made equal to what was found, in one transaction. */
+async function writeScan(
+  store: Store,
+  config: TenureConfig,
+  scan: {
+    identities: Identity[];
+    found: { current: ViolationRecord[]; upcoming: ViolationRecord[] };
+    full: boolean;
+    started: number;
+    now: Date;
+    actor: string;
+    identityIds?: readonly string[];
+  },
+): Promise<SodScanResult> {
+  const { identities, found, full, started, now } = scan;
+  const options = { now, actor: scan.actor, identityIds: scan.identityIds };
+  const nowIso = now.toISOString();
+  const rules = sodOf(config.policy).rules;
   return store.db.transaction().execute(async (trx) => {
     const stored = await sodViolationRepository.open(trx, full ? {} : { identityIds: options.identityIds! });
     const byKey = new Map(stored.map((v) => [`${v.identityId}|${v.rule}`, v]));

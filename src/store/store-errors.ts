@@ -93,3 +93,9 @@ export async function explainStoreError(err: unknown, store: { db: Db; describe:
   const holder = await runHolder(store.db, "sync").catch(() => undefined);
   return holder ? storeFailure(err, store.describe, `${describeHolder(holder)}`) : failure;
 }
+
+/** Whether a database error is a unique-constraint violation (SQLite or PostgreSQL). */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "23505";
+}

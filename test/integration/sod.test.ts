@@ -359,7 +359,9 @@ notify:
       "role ap-clerk",
     ]);
     expect(moved!.sides.find((s) => s.label === "role ap-clerk")?.why).toEqual([
-      expect.stringMatching(/^birthright role ap-clerk \(department == 'Accounts Payable' at tenure\.yaml:\d+\)$/),
+      expect.stringMatching(
+        /^birthright role ap-clerk \(department == 'Accounts Payable' at tenure\.yaml:\d+\)$/,
+      ),
     ]);
   });
 
@@ -670,5 +672,40 @@ notify:
     const after = await sodExceptionRepository.find(store.db, accepted.id);
     expect(after?.endedAt).not.toBeNull();
     expect(Date.parse(after!.endedAt!)).toBeGreaterThanOrEqual(Date.parse(accepted.expiresAt));
+  });
+
+  it("two scans finding the same new violation at once open it once", async () => {
+    for (const [id, target] of [
+      ["bea-vendors", { system: "directory", entitlement: "vendor-create" }],
+      ["bea-payments", { role: "payment-approver" }],
+    ] as const) {
+      await assignmentRepository.insert(
+        store.db,
+        {
+          id,
+          identityId: ids.B1!,
+          target,
+          employment: 1,
+          validFrom: at(10 * HOUR).toISOString(),
+          validUntil: null,
+          reason: "cover",
+          approvedBy: "admin",
+          revokedAt: null,
+        },
+        at(10 * HOUR).toISOString(),
+      );
+    }
+    const now = at(10 * HOUR + 1);
+    const [full, one] = await Promise.all([
+      scanSod(store, config, { now, actor: "nightly" }),
+      scanSod(store, config, { now, actor: "push", identityIds: [ids.B1!] }),
+    ]);
+    const opened = [...full.opened, ...one.opened].filter((v) => v.identityId === ids.B1);
+    expect(opened).toHaveLength(1);
+    expect(await sodViolationRepository.open(store.db, { identityIds: [ids.B1!] })).toHaveLength(1);
+    const events = (await queryEvents(store.db, { limit: 100_000 })).filter(
+      (e) => e.action === "sod.violation_opened" && e.subject === `identity:${ids.B1}`,
+    );
+    expect(events).toHaveLength(1);
   });
 });

@@ -1,6 +1,7 @@
 import type { FastifyError } from "fastify";
 import { ConnectorError } from "../../connectors/connector-types.js";
 import { TenureError } from "../../shared/errors.js";
+import { isUniqueViolation } from "../../store/store-errors.js";
 import { TooManyFailuresError } from "../auth/auth-errors.js";
 import { ERROR_SCHEMA } from "./scim-server-schemas.js";
 
@@ -41,12 +42,6 @@ export interface MappedScimError {
   headers: Record<string, string>;
   /** The server's fault: logged with its stack; the client sees only the request id. */
   internal: boolean;
-}
-
-/** Whether a database error is a unique-constraint violation (SQLite or PostgreSQL). */
-export function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "23505";
 }
 
 const FASTIFY: Record<
