@@ -116,7 +116,13 @@ export interface DesiredStateCalculator {
    * Same as compute, plus every role held and why (birthright rules, includes, assignments, mover
    * grace): what separation-of-duties rules naming roles are checked against.
    */
-  computeWithRoles(context: DesiredStateContext): {
+  computeWithRoles(
+    context: DesiredStateContext,
+    options?: {
+      /** Leave usernames and account attributes out (null and empty): for readers of access alone. */
+      light?: boolean;
+    },
+  ): {
     desired: DesiredAccess;
     roles: ReadonlyMap<string, readonly Lineage[]>;
   };
@@ -455,6 +461,7 @@ export function createDesiredStateCalculator(
     context: DesiredStateContext,
     trace: AccessTrace | null,
     heldRoles?: Map<string, readonly Lineage[]>,
+    light = false,
   ): DesiredAccess {
     const { identity, now } = context;
     const nowMs = now.getTime();
@@ -563,7 +570,7 @@ export function createDesiredStateCalculator(
       const system = systems[i]!;
       const name = system.def.name;
       let username: string | null = Object.hasOwn(context.usernames, name) ? context.usernames[name]! : null;
-      if (username === null) {
+      if (username === null && !light) {
         // Systems usually share one template; render and transliterate it once per identity.
         renderedUsernames ??= new Array(usernameTemplates.length);
         const render = (template: number): string => {
@@ -579,8 +586,10 @@ export function createDesiredStateCalculator(
         username = rendered === "" ? null : rendered;
       }
       const accountAttributes: Record<string, string | null> = {};
-      for (const { key, template } of system.attributes)
-        accountAttributes[key] = template.renderValue(attributes);
+      if (!light) {
+        for (const { key, template } of system.attributes)
+          accountAttributes[key] = template.renderValue(attributes);
+      }
 
       // Lineage lists may be shared between identities (see union): the result is read-only.
       let entitlements = acc.entitlements as Record<string, Lineage[]>;
@@ -653,9 +662,9 @@ export function createDesiredStateCalculator(
     policy,
     lifecycle,
     compute: (context) => run(context, null),
-    computeWithRoles: (context) => {
+    computeWithRoles: (context, options) => {
       const roles = new Map<string, readonly Lineage[]>();
-      return { desired: run(context, null, roles), roles };
+      return { desired: run(context, null, roles, options?.light === true), roles };
     },
     trace: (context) => {
       const trace: AccessTrace = {

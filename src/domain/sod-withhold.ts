@@ -1,6 +1,6 @@
 import type { Account, Assignment, DesiredAccess, Lineage, Policy } from "./access-types.js";
 import type { DesiredStateCalculator, DesiredStateContext } from "./desired-state.js";
-import { holdingsOf, type SodEvaluator, sodEvaluatorFor } from "./sod.js";
+import { heldAccountsOf, holdingsOf, type SodEvaluator, sodEvaluatorFor } from "./sod.js";
 import type { Holding, SodViolation } from "./sod-holding-types.js";
 import { formatSodItem } from "./sod-role-check.js";
 
@@ -84,7 +84,7 @@ export function withholdConflicts(
       desired,
       roles,
       assignments: context.assignments as readonly Assignment[],
-      accounts,
+      accounts: heldAccountsOf(accounts),
       employment: context.identity.employment,
       now: context.now,
     },

@@ -200,6 +200,26 @@ function atMostConflict(
   return null;
 }
 
+/** What one enabled, present account holds: entitlements, and whether Tenure granted each. */
+export interface HeldAccount {
+  system: string;
+  username: string;
+  entitlements: readonly string[];
+  isManaged(key: string): boolean;
+}
+
+/** The enabled, present accounts among `accounts`, as holdings read them. */
+export function heldAccountsOf(accounts: readonly Account[]): HeldAccount[] {
+  return accounts
+    .filter((a) => a.enabled && !a.vanishedAt)
+    .map((a) => ({
+      system: a.system,
+      username: a.username,
+      entitlements: a.entitlements,
+      isManaged: (key: string) => a.managedEntitlements.includes(key),
+    }));
+}
+
 /** What the effective access of one identity is gathered from. */
 export interface HoldingsInput {
   policy: Policy;
@@ -208,8 +228,8 @@ export interface HoldingsInput {
   roles: ReadonlyMap<string, readonly Lineage[]>;
   /** The identity's assignments: those starting later are held from their start. */
   assignments: readonly Assignment[];
-  /** The identity's accounts as reconcile last read them: what is really in the targets. */
-  accounts: readonly Account[];
+  /** What the identity's enabled accounts hold, as reconcile last read them: what is really in the targets. */
+  accounts: readonly HeldAccount[];
   employment: number;
   now: Date;
 }
@@ -270,7 +290,6 @@ export function holdingsOf(input: HoldingsInput, names: (item: SodItem) => boole
     }
   }
   for (const account of input.accounts) {
-    if (!account.enabled || account.vanishedAt) continue;
     for (const key of account.entitlements) {
       const item: SodItem = { kind: "entitlement", system: account.system, entitlement: key };
       if (!names(item)) continue;
@@ -283,7 +302,7 @@ export function holdingsOf(input: HoldingsInput, names: (item: SodItem) => boole
         account: {
           system: account.system,
           username: account.username,
-          managed: account.managedEntitlements.includes(key),
+          managed: account.isManaged(key),
         },
       });
     }

@@ -7,7 +7,7 @@ import type { Holding, SodViolation } from "../domain/sod-holding-types.js";
 import type { SodPolicy } from "../domain/sod-types.js";
 import { withholdable } from "../domain/sod-withhold.js";
 import type { TenureConfig } from "../policy/config-types.js";
-import { accountRepository } from "../store/account-repository.js";
+import { accountRepository, type HeldEntitlements } from "../store/account-repository.js";
 import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Db } from "../store/schema-types.js";
 import { type SodException, sodExceptionRepository } from "../store/sod-repository.js";
@@ -28,7 +28,8 @@ export function sodOf(policy: Policy): SodPolicy {
 
 /** What the store holds about a set of identities, grouped by identity. */
 export interface AccessData {
-  accounts: Map<string, Account[]>;
+  /** What their enabled accounts hold, in the systems rules name entitlements of. */
+  accounts: Map<string, HeldEntitlements[]>;
   assignments: Map<string, Assignment[]>;
   /** identity id → rules with an exception in force. */
   exceptions: Map<string, SodException[]>;
@@ -46,17 +47,31 @@ function group<T>(list: readonly T[], key: (t: T) => string | null): Map<string,
   return out;
 }
 
+/** The systems some rule names an entitlement of: only their accounts matter to a scan. */
+export function systemsNamed(sod: SodPolicy): string[] {
+  const systems = new Set<string>();
+  for (const rule of Object.values(sod.rules)) {
+    const c = rule.condition;
+    for (const item of c.kind === "pair" ? [...c.sideA, ...c.sideB] : c.items) {
+      if (item.kind === "entitlement") systems.add(item.system);
+    }
+  }
+  return [...systems];
+}
+
 /** Accounts, assignments and exceptions in force of `identityIds` (all when absent). */
 export async function loadAccessData(
   db: Db,
   now: Date,
-  identityIds?: readonly string[],
+  identityIds: readonly string[] | undefined,
+  sod: SodPolicy,
 ): Promise<AccessData> {
   const filter = identityIds === undefined ? {} : { identityIds };
+  const systems = systemsNamed(sod);
   const [accounts, assignments, exceptions] = await Promise.all([
     identityIds === undefined
-      ? accountRepository.list(db)
-      : chunked(identityIds, (ids) => accountRepository.list(db, { identityIds: ids })),
+      ? accountRepository.heldEntitlements(db, { systems })
+      : chunked(identityIds, (ids) => accountRepository.heldEntitlements(db, { systems, identityIds: ids })),
     identityIds === undefined
       ? assignmentRepository.list(db, filter)
       : chunked(identityIds, (ids) => assignmentRepository.list(db, { identityIds: ids })),
@@ -116,13 +131,11 @@ export function evaluateIdentity(
       exceptions,
     };
   }
-  const { desired, roles } = calculator.computeWithRoles({
-    identity,
-    assignments,
-    usernames: {},
-    now,
-    today: policyToday(config, now),
-  });
+  // Usernames and account attributes are not what rules read: the light computation leaves them out.
+  const { desired, roles } = calculator.computeWithRoles(
+    { identity, assignments, usernames: {}, now, today: policyToday(config, now) },
+    { light: true },
+  );
   const holdings = holdingsOf(
     {
       policy: config.policy,

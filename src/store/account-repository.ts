@@ -78,11 +78,55 @@ function toRow(a: Account, updatedAt: string, id: string = newId()): AccountsTab
   };
 }
 
+/** What an enabled account of an identity holds, read narrowly for separation-of-duties scans. */
+export interface HeldEntitlements {
+  identityId: string;
+  system: string;
+  username: string;
+  entitlements: string[];
+  /** Whether Tenure granted `key` (else it was added in the system directly); parsed on first use. */
+  isManaged(key: string): boolean;
+}
+
 /**
  * Actual state: what each system has, as last read by reconcile or written by apply.
  * Keyed by (system, username).
  */
 export const accountRepository = {
+  /**
+   * The entitlements on enabled, present accounts of identities (all, or these) in `systems`: only the
+   * columns a separation-of-duties scan reads, so a scan of everyone does not parse every account's
+   * attributes. Who granted an entitlement is parsed only when asked.
+   */
+  async heldEntitlements(
+    db: Db,
+    filter: { systems: readonly string[]; identityIds?: readonly string[] },
+  ): Promise<HeldEntitlements[]> {
+    if (filter.systems.length === 0 || filter.identityIds?.length === 0) return [];
+    let q = db
+      .selectFrom("accounts")
+      .select(["identity_id", "system", "username", "entitlements", "managed_entitlements"])
+      .where("identity_id", "is not", null)
+      .where("enabled", "=", 1)
+      .where("vanished_at", "is", null)
+      .where("system", "in", filter.systems);
+    if (filter.identityIds !== undefined) q = q.where("identity_id", "in", filter.identityIds);
+    const rows = await q.execute();
+    return rows.map((r) => {
+      let managed: Set<string> | null = null;
+      return {
+        identityId: r.identity_id!,
+        system: r.system,
+        username: r.username,
+        entitlements: JSON.parse(r.entitlements),
+        isManaged(key: string) {
+          managed ??= new Set(JSON.parse(r.managed_entitlements) as string[]);
+          return managed.has(key);
+        },
+      };
+    });
+  },
+
   async list(
     db: Db,
     filter: {

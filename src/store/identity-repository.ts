@@ -77,7 +77,24 @@ function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-function fromRow(r: IdentitiesTable): Identity {
+/** The columns an Identity is made of: listings skip the search text and the copies kept for filters. */
+const IDENTITY_READ_COLUMNS = [
+  "id",
+  "kind",
+  "source",
+  "source_key",
+  "state",
+  "attributes",
+  "employment",
+  "state_since",
+  "created_at",
+  "updated_at",
+  "last_record_id",
+  "previous_attributes",
+  "attributes_changed_at",
+] as const;
+
+function fromRow(r: Pick<IdentitiesTable, (typeof IDENTITY_READ_COLUMNS)[number]>): Identity {
   return {
     id: r.id,
     kind: r.kind as Identity["kind"],
@@ -180,7 +197,7 @@ export const identityRepository = {
    * large store.
    */
   async list(db: Db, filter: IdentityFilter = {}): Promise<Identity[]> {
-    let q = db.selectFrom("identities").selectAll();
+    let q = db.selectFrom("identities").select(IDENTITY_READ_COLUMNS);
     if (filter.source !== undefined) q = q.where("source", "=", filter.source);
     if (filter.state !== undefined) q = q.where("state", "=", filter.state);
     if (filter.department !== undefined) q = q.where("department", "=", filter.department);
