@@ -66,18 +66,59 @@ export function createSodEvaluator(sod: SodPolicy): SodEvaluator {
     }
   });
 
+  // Scratch space of the first pass, by rule index; an epoch marks what this evaluation wrote.
+  const stamp = new Int32Array(rules.length);
+  const mask = new Uint8Array(rules.length);
+  const count = new Int32Array(rules.length);
+  let epoch = 0;
+
   return {
     rules,
     names: (item) => slots.has(sodItemKey(item)),
     evaluate(identityId, attributes, holdings, options) {
-      // rule index → side → item key → holdings of that item
-      let touched: Map<number, [Map<string, Holding[]>, Map<string, Holding[]>]> | null = null;
-      for (const h of holdings) {
-        const key = sodItemKey(h.item);
+      // First a pass that allocates nothing per rule: which rules have both sides (or more than
+      // `max` items) held at all. Most people break no rule, so most evaluations end here.
+      epoch++;
+      const keys: (string | null)[] = new Array(holdings.length);
+      const distinct = new Set<string>();
+      const reached: number[] = [];
+      for (let i = 0; i < holdings.length; i++) {
+        const key = sodItemKey(holdings[i]!.item);
         const found = slots.get(key);
-        if (found === undefined) continue;
-        touched ??= new Map();
+        if (found === undefined) {
+          keys[i] = null;
+          continue;
+        }
+        keys[i] = key;
+        const first = !distinct.has(key);
+        if (first) distinct.add(key);
         for (const slot of found) {
+          const r = slot.rule;
+          if (stamp[r] !== epoch) {
+            stamp[r] = epoch;
+            mask[r] = 0;
+            count[r] = 0;
+            reached.push(r);
+          }
+          mask[r]! |= 1 << slot.side;
+          if (first) count[r]!++;
+        }
+      }
+      const candidates = new Set<number>();
+      for (const r of reached) {
+        const c = rules[r]!.condition;
+        if (c.kind === "pair" ? mask[r] === 3 : count[r]! > c.max) candidates.add(r);
+      }
+      if (candidates.size === 0) return [];
+      // rule index → side → item key → holdings of that item, for the candidate rules only
+      let touched: Map<number, [Map<string, Holding[]>, Map<string, Holding[]>]> | null = null;
+      for (let i = 0; i < holdings.length; i++) {
+        const key = keys[i];
+        if (key === null || key === undefined) continue;
+        const h = holdings[i]!;
+        for (const slot of slots.get(key)!) {
+          if (!candidates.has(slot.rule)) continue;
+          touched ??= new Map();
           let sides = touched.get(slot.rule);
           if (sides === undefined) {
             sides = [new Map(), new Map()];

@@ -33,6 +33,8 @@ export interface AccessData {
   assignments: Map<string, Assignment[]>;
   /** identity id → rules with an exception in force. */
   exceptions: Map<string, SodException[]>;
+  /** `now` as the policy's calendar date (pre-hire windows), worked out once for everyone. */
+  today: string;
 }
 
 function group<T>(list: readonly T[], key: (t: T) => string | null): Map<string, T[]> {
@@ -64,8 +66,10 @@ export async function loadAccessData(
   db: Db,
   now: Date,
   identityIds: readonly string[] | undefined,
-  sod: SodPolicy,
+  config: Pick<TenureConfig, "policy" | "sources">,
 ): Promise<AccessData> {
+  const sod = sodOf(config.policy);
+  const sources = config.sources;
   const filter = identityIds === undefined ? {} : { identityIds };
   const systems = systemsNamed(sod);
   const [accounts, assignments, exceptions] = await Promise.all([
@@ -78,6 +82,7 @@ export async function loadAccessData(
     sodExceptionRepository.inForce(db, now.toISOString(), identityIds),
   ]);
   return {
+    today: policyToday({ sources }, now),
     accounts: group(accounts, (a) => a.identityId),
     assignments: group(assignments, (a) => a.identityId),
     exceptions: group(exceptions, (e) => e.identityId),
@@ -133,7 +138,7 @@ export function evaluateIdentity(
   }
   // Usernames and account attributes are not what rules read: the light computation leaves them out.
   const { desired, roles } = calculator.computeWithRoles(
-    { identity, assignments, usernames: {}, now, today: policyToday(config, now) },
+    { identity, assignments, usernames: {}, now, today: data.today },
     { light: true },
   );
   const holdings = holdingsOf(

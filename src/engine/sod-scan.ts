@@ -116,7 +116,7 @@ export async function findViolations(
     store.db,
     now,
     identityIds === undefined ? undefined : identities.map((i) => i.id),
-    sodOf(config.policy),
+    config,
   );
   const found = { current: [] as ViolationRecord[], upcoming: [] as ViolationRecord[] };
   await drainSteps(evaluateAll(config, identities, data, now, found));

@@ -84,7 +84,7 @@ export interface HeldEntitlements {
   system: string;
   username: string;
   entitlements: string[];
-  /** Whether Tenure granted `key` (else it was added in the system directly); parsed on first use. */
+  /** Whether Tenure granted `key` (else it was added in the system directly). */
   isManaged(key: string): boolean;
 }
 
@@ -96,7 +96,7 @@ export const accountRepository = {
   /**
    * The entitlements on enabled, present accounts of identities (all, or these) in `systems`: only the
    * columns a separation-of-duties scan reads, so a scan of everyone does not parse every account's
-   * attributes. Who granted an entitlement is parsed only when asked.
+   * attributes.
    */
   async heldEntitlements(
     db: Db,
@@ -112,19 +112,15 @@ export const accountRepository = {
       .where("system", "in", filter.systems);
     if (filter.identityIds !== undefined) q = q.where("identity_id", "in", filter.identityIds);
     const rows = await q.execute();
-    return rows.map((r) => {
-      let managed: Set<string> | null = null;
-      return {
-        identityId: r.identity_id!,
-        system: r.system,
-        username: r.username,
-        entitlements: JSON.parse(r.entitlements),
-        isManaged(key: string) {
-          managed ??= new Set(JSON.parse(r.managed_entitlements) as string[]);
-          return managed.has(key);
-        },
-      };
-    });
+    return rows.map((r) => ({
+      identityId: r.identity_id!,
+      system: r.system,
+      username: r.username,
+      entitlements: JSON.parse(r.entitlements),
+      // The JSON text holds each key as a quoted string: finding it quoted is finding it, without
+      // parsing a list per account (a key holding an escaped quote could match another's tail).
+      isManaged: (key: string) => r.managed_entitlements.includes(JSON.stringify(key)),
+    }));
   },
 
   async list(

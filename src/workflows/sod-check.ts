@@ -86,7 +86,7 @@ export async function checkRequestSod(
   if (Object.keys(sodOf(config.policy).rules).length === 0) return out;
   const extra = requestedHoldings(config, items, now, new Date(now.getTime() + durationMs));
   const mine = new Set(extra);
-  const data = await loadAccessData(db, now, [beneficiary.id], sodOf(config.policy));
+  const data = await loadAccessData(db, now, [beneficiary.id], config);
   const result = evaluateIdentity(config, beneficiary, data, now, extra, (h) => mine.has(h));
   for (const v of result.violations) {
     if (result.exceptions.some((e) => e.rule === v.rule)) continue;
