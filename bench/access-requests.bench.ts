@@ -37,6 +37,7 @@ import { openStore } from "../src/store/database.js";
 import { startAccessTimer } from "../src/workflows/access-timer.js";
 import { submitRequest } from "../src/workflows/request-submission.js";
 import { SUFFIX, startSlapd } from "../test/helpers/slapd.js";
+import { median, percentile } from "./bench-stats.js";
 
 const { values } = parseArgs({
   options: {
@@ -59,9 +60,6 @@ const pgGroup = `${run}_oncall`;
 const keyOf = (i: number) => `${200000 + i}`;
 const usernameOf = (i: number) => `${run}_${200000 + i}`;
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 function summary(latencies: readonly number[]) {
   const sorted = [...latencies].sort((a, b) => a - b);
   return {
@@ -69,10 +67,6 @@ function summary(latencies: readonly number[]) {
     p99ms: Math.round(percentile(sorted, 99)),
     maxMs: Math.round(sorted.at(-1) ?? 0),
   };
-}
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 await rm(dir, { recursive: true, force: true });
