@@ -355,7 +355,7 @@ export function holdingsOf(input: HoldingsInput, names: (item: SodItem) => boole
  * Why a holding is held, in one phrase: "birthright role ap-clerk", "in erp on account jdoe (granted by
  * Tenure)", "found in erp on account jdoe, not granted by Tenure (added in the system directly)".
  */
-export function describeHolding(h: Holding): string {
+export function describeHolding(h: Holding, now?: string): string {
   if (h.source === "found") {
     const where = `${h.account?.system ?? "the target"} on account ${h.account?.username ?? "?"}`;
     return h.account?.managed === true
@@ -363,7 +363,9 @@ export function describeHolding(h: Holding): string {
       : `found in ${where}, not granted by Tenure (added in the system directly)`;
   }
   const why = h.lineage.map(describeGrantReason).join("; ");
-  return h.until === null ? why : `${why} (held ${h.from} – ${h.until})`;
+  // Access held now says until when in its lineage; access starting later says from when. The scan's
+  // own time is never part of it, so an unchanged violation reads the same at every scan.
+  return now !== undefined && h.from > now ? `${why} (from ${h.from})` : why;
 }
 
 /**

@@ -44,6 +44,12 @@ export function violationLink(config: TenureConfig, id: string): string {
     : `${base.replace(/\/$/, "")}/sod/violations/${encodeURIComponent(id)}`;
 }
 
+function severityCounts(list: readonly ViolationRecord[]): Record<SodSeverity, number> {
+  const out: Record<SodSeverity, number> = { high: 0, medium: 0, low: 0 };
+  for (const v of list) out[v.severity]++;
+  return out;
+}
+
 /** A violation as the store keeps it: the sides in words, so a report needs no recomputation. */
 export function toRecord(v: SodViolation, withheld: boolean, now: string): ViolationRecord {
   return {
@@ -55,7 +61,7 @@ export function toRecord(v: SodViolation, withheld: boolean, now: string): Viola
     sides: v.sides.map((s) => ({
       item: s.item,
       label: formatSodItem(s.item),
-      why: [...new Set(s.holdings.map(describeHolding))],
+      why: [...new Set(s.holdings.map((h) => describeHolding(h, now)))],
     })),
     heldFrom: v.from,
     heldUntil: v.until,
@@ -253,7 +259,13 @@ async function writeScan(
     }
     await recordChanges(trx, config, identities, opened, closed, { ...options, now });
     const open = [...still, ...opened];
-    const bySeverity = await sodViolationRepository.countOpenBySeverity(trx);
+    // The trend keeps every full scan, and an incremental one (a push, a grant) only when it changed
+    // something: a busy HR feed would otherwise add a row a push. Totals are counted for what is kept;
+    // a scan that changed nothing reports the open violations of the identities it scanned.
+    const recorded = full || opened.length + closed.length > 0;
+    const bySeverity = recorded
+      ? await sodViolationRepository.countOpenBySeverity(trx)
+      : severityCounts(open);
     const scan: SodScanRecord = {
       id: randomUUID(),
       at: nowIso,
@@ -265,9 +277,7 @@ async function writeScan(
       bySeverity,
       durationMs: performance.now() - started,
     };
-    // The trend keeps every full scan, and an incremental one (a push, a grant) only when it changed
-    // something: a busy HR feed would otherwise add a row a push.
-    if (full || opened.length + closed.length > 0) await sodViolationRepository.insertScan(trx, scan);
+    if (recorded) await sodViolationRepository.insertScan(trx, scan);
     return { scan, opened, closed, open, upcoming: found.upcoming };
   });
 }
@@ -308,14 +318,16 @@ async function recordChanges(
   if (opened.length === 0) return;
   const byId = new Map(identities.map((i) => [i.id, i]));
   const rules = sodOf(config.policy).rules;
+  // Owners are few: each is looked up once per scan, not once per violation or rule.
   const owners = new Map<string, string | null>();
   for (const v of opened) {
     const rule = rules[v.rule];
     if (rule === undefined) continue;
-    let to = owners.get(v.rule);
-    if (to === undefined) {
-      to = rule.owner === null ? null : await ownerEmail(trx, rule.owner);
-      owners.set(v.rule, to);
+    let to: string | null = null;
+    if (rule.owner !== null) {
+      const known = owners.get(rule.owner);
+      to = known === undefined ? await ownerEmail(trx, rule.owner) : known;
+      owners.set(rule.owner, to);
     }
     await enqueueNotifications(
       trx,

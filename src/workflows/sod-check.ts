@@ -106,7 +106,7 @@ export function describeConflict(config: TenureConfig, v: SodViolation): string 
   const against = held
     .map(
       (s) =>
-        `${formatSodItem(s.item)} (${[...new Set(s.holdings.filter((h) => !h.lineage.some(isRequested)).map(describeHolding))].join("; ")})`,
+        `${formatSodItem(s.item)} (${[...new Set(s.holdings.filter((h) => !h.lineage.some(isRequested)).map((h) => describeHolding(h)))].join("; ")})`,
     )
     .join(", ");
   const where = rule === undefined ? "" : ` (${formatLocation(rule.location)}, ${rule.severity})`;

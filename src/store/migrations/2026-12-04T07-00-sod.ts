@@ -32,7 +32,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on("sod_violations")
     .columns(["opened_at", "id"])
     .execute();
-  await db.schema.createIndex("sod_violations_closed_idx").on("sod_violations").column("closed_at").execute();
+  // Closed ones for the period report; open ones counted by severity at every scan.
+  await db.schema
+    .createIndex("sod_violations_closed_idx")
+    .on("sod_violations")
+    .columns(["closed_at", "severity"])
+    .execute();
 
   await db.schema
     .createTable("sod_exceptions")

@@ -21,6 +21,7 @@ import * as assignmentEnds from "./2026-12-04T04-00-assignment-ends.js";
 import * as workflowEvents from "./2026-12-04T05-00-workflow-events.js";
 import * as delegations from "./2026-12-04T05-30-delegations.js";
 import * as sod from "./2026-12-04T07-00-sod.js";
+import * as identityKeyIndex from "./2026-12-04T08-00-identity-key-index.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -46,6 +47,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-04T05-00-workflow-events": workflowEvents,
   "2026-12-04T05-30-delegations": delegations,
   "2026-12-04T07-00-sod": sod,
+  "2026-12-04T08-00-identity-key-index": identityKeyIndex,
 };
 
 export const migrationProvider: MigrationProvider = {
