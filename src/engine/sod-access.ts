@@ -9,6 +9,7 @@ import { withholdable } from "../domain/sod-withhold.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { accountRepository, type HeldEntitlements } from "../store/account-repository.js";
 import { assignmentRepository } from "../store/assignment-repository.js";
+import { chunk } from "../store/chunk.js";
 import type { Db } from "../store/schema-types.js";
 import { type SodException, sodExceptionRepository } from "../store/sod-repository.js";
 import { policyToday } from "./policy-today.js";
@@ -89,12 +90,13 @@ export async function loadAccessData(
   };
 }
 
+/** Reads `ids` 500 at a time: a scan of many identities stays within the bound-parameter limit. */
 async function chunked<T>(
   ids: readonly string[],
   read: (ids: readonly string[]) => Promise<T[]>,
 ): Promise<T[]> {
   const out: T[] = [];
-  for (let i = 0; i < ids.length; i += 500) out.push(...(await read(ids.slice(i, i + 500))));
+  for (const part of chunk(ids, 500)) out.push(...(await read(part)));
   return out;
 }
 

@@ -14,7 +14,7 @@ import type { Db } from "../store/schema-types.js";
 import { type SodScanRecord, sodViolationRepository, type ViolationRecord } from "../store/sod-repository.js";
 import { isUniqueViolation } from "../store/store-errors.js";
 import { drainSteps } from "./give-way.js";
-import { type AccessData, evaluateIdentity, loadAccessData, sodOf } from "./sod-access.js";
+import { type AccessData, evaluateIdentity, loadAccessData, sodOf, systemsNamed } from "./sod-access.js";
 
 /**
  * The detective side of separation of duties: every identity's effective access against every rule.
@@ -373,9 +373,5 @@ export async function scanChanged(
 
 /** Whether a rule names an entitlement of `system`: a reconcile of it can open or close violations. */
 export function rulesRead(config: TenureConfig, system: string): boolean {
-  return Object.values(sodOf(config.policy).rules).some((rule) => {
-    const c = rule.condition;
-    const items = c.kind === "pair" ? [...c.sideA, ...c.sideB] : c.items;
-    return items.some((i) => i.kind === "entitlement" && i.system === system);
-  });
+  return systemsNamed(sodOf(config.policy)).includes(system);
 }

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { SodItem, SodSeverity } from "../domain/sod-types.js";
+import { chunk } from "./chunk.js";
 import type { Db, SodExceptionsTable, SodScansTable, SodViolationsTable } from "./schema-types.js";
 
 /** One side of a stored violation: the access, and each reason it is held, in words. */
@@ -373,9 +374,3 @@ export const sodExceptionRepository = {
     return Number(r.numUpdatedRows) > 0;
   },
 };
-
-function chunk<T>(list: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
-  return out;
-}
