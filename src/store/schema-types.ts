@@ -224,6 +224,110 @@ export interface SodScansTable {
   duration_ms: number;
 }
 
+/** A recertification campaign: one run of a `reviews.campaigns` definition (or a mover micro-review). */
+export interface ReviewCampaignsTable {
+  id: string;
+  /** The definition's name in tenure.yaml (`mover` for a mover micro-review). */
+  definition: string;
+  /** `scheduled`, `ad-hoc` or `mover`. */
+  kind: string;
+  /** `open` or `closed`. */
+  status: string;
+  /** JSON: the definition as it was at the start (a later config change does not move the goalposts). */
+  settings: string;
+  /** A mover micro-review: the identity who moved. */
+  subject_identity_id: string | null;
+  started_at: string;
+  started_by: string;
+  deadline: string;
+  closed_at: string | null;
+  closed_by: string | null;
+  items: number;
+}
+
+/** One (identity, access) under review: its risk, evidence, reviewer, decision and removal. */
+export interface ReviewItemsTable {
+  id: string;
+  campaign_id: string;
+  identity_id: string;
+  /** `role:NAME` or `entitlement:SYSTEM:KEY`: the access, comparable across campaigns. */
+  access_key: string;
+  role: string | null;
+  system: string | null;
+  entitlement: string | null;
+  /** ReviewSource: `birthright`, `assignment`, `mover-grace` or `found`. */
+  source: string;
+  assignment_id: string | null;
+  privileged: number;
+  risk_score: number;
+  risk_level: string;
+  /** JSON: RiskReason[]. */
+  reasons: string;
+  recommendation: string;
+  /** JSON: ReviewItemEvidence. */
+  evidence: string;
+  /** 0 for the first stage, 1 for the second. */
+  stage: number;
+  /** Who reviews it now; null when nobody could be found (an admin must assign one). */
+  reviewer_id: string | null;
+  /** Who the stage's rule named, when someone else reviews it (self-review, delegation, escalation). */
+  rule_reviewer_id: string | null;
+  reroute_reason: string | null;
+  /** ReviewItemState. */
+  state: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  comment: string | null;
+  /** 1 when decided in a bulk decision. */
+  bulk: number;
+  /** RemovalState of a revocation; null otherwise. */
+  removal_state: string | null;
+  removal_detail: string | null;
+  removal_attempts: number;
+  removal_next_at: string | null;
+  /** When the target was read back without the access. */
+  confirmed_at: string | null;
+  /** Bumped by every change: two reviewers deciding at once, exactly one wins. */
+  version: number;
+  created_at: string;
+}
+
+/** Birthright access a reviewer revoked: the plan keeps it away from this identity until lifted. */
+export interface ReviewExclusionsTable {
+  id: string;
+  identity_id: string;
+  /** The employment it was decided in: a rehire starts clean. */
+  employment: number;
+  role: string | null;
+  system: string | null;
+  entitlement: string | null;
+  item_id: string;
+  campaign_id: string;
+  created_at: string;
+  created_by: string;
+  lifted_at: string | null;
+  lifted_by: string | null;
+}
+
+/** A reminder, escalation or notice already sent, by a key naming what and to whom. */
+export interface ReviewNoticesTable {
+  key: string;
+  sent_at: string;
+}
+
+/** An account unused past its system's dormant policy: noticed, then disabled at `disable_at`. */
+export interface DormantAccountsTable {
+  account_id: string;
+  system: string;
+  identity_id: string | null;
+  last_used_at: string | null;
+  noticed_at: string;
+  disable_at: string;
+  disabled_at: string | null;
+  /** Used again (or gone) before the disable: the notice no longer applies. */
+  cleared_at: string | null;
+}
+
 export interface ReconcileRunsTable {
   id: string;
   system: string;
@@ -423,6 +527,11 @@ export interface Database {
   sod_violations: SodViolationsTable;
   sod_exceptions: SodExceptionsTable;
   sod_scans: SodScansTable;
+  review_campaigns: ReviewCampaignsTable;
+  review_items: ReviewItemsTable;
+  review_exclusions: ReviewExclusionsTable;
+  review_notices: ReviewNoticesTable;
+  dormant_accounts: DormantAccountsTable;
   workflow_grants: WorkflowGrantsTable;
   console_sign_in_links: ConsoleSignInLinksTable;
   scim_resources: ScimResourcesTable;

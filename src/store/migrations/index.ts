@@ -22,6 +22,7 @@ import * as workflowEvents from "./2026-12-04T05-00-workflow-events.js";
 import * as delegations from "./2026-12-04T05-30-delegations.js";
 import * as sod from "./2026-12-04T07-00-sod.js";
 import * as identityKeyIndex from "./2026-12-04T08-00-identity-key-index.js";
+import * as reviews from "./2026-12-04T10-00-reviews.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -48,6 +49,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-04T05-30-delegations": delegations,
   "2026-12-04T07-00-sod": sod,
   "2026-12-04T08-00-identity-key-index": identityKeyIndex,
+  "2026-12-04T10-00-reviews": reviews,
 };
 
 export const migrationProvider: MigrationProvider = {
