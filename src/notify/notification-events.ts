@@ -14,6 +14,18 @@ import {
 } from "./access-notification-events.js";
 import type { EventDefinition } from "./notification-event-types.js";
 import {
+  type DormantNoticeData,
+  dormantNotice,
+  type ReviewAssignedData,
+  type ReviewBirthrightRefusedData,
+  type ReviewReminderData,
+  type ReviewRevocationFailedData,
+  reviewAssigned,
+  reviewBirthrightRefused,
+  reviewReminder,
+  reviewRevocationFailed,
+} from "./review-notification-events.js";
+import {
   type SodExceptionEndedData,
   type SodViolationData,
   sodExceptionEnded,
@@ -34,6 +46,11 @@ export const NOTIFICATION_EVENTS = [
   "access.revocation-unconfirmed",
   "sod.violation",
   "sod.exception-ended",
+  "review.assigned",
+  "review.reminder",
+  "review.birthright-refused",
+  "review.revocation-failed",
+  "dormant.notice",
 ] as const;
 export type NotificationEventName = (typeof NOTIFICATION_EVENTS)[number];
 
@@ -129,7 +146,12 @@ export type NotificationEvent =
   | { readonly name: "access.break-glass"; readonly data: BreakGlassData }
   | { readonly name: "access.revocation-unconfirmed"; readonly data: RevocationUnconfirmedData }
   | { readonly name: "sod.violation"; readonly data: SodViolationData }
-  | { readonly name: "sod.exception-ended"; readonly data: SodExceptionEndedData };
+  | { readonly name: "sod.exception-ended"; readonly data: SodExceptionEndedData }
+  | { readonly name: "review.assigned"; readonly data: ReviewAssignedData }
+  | { readonly name: "review.reminder"; readonly data: ReviewReminderData }
+  | { readonly name: "review.birthright-refused"; readonly data: ReviewBirthrightRefusedData }
+  | { readonly name: "review.revocation-failed"; readonly data: ReviewRevocationFailedData }
+  | { readonly name: "dormant.notice"; readonly data: DormantNoticeData };
 
 /** Events sent to one person, whose address is their `to`: routed to `{{to}}` unless routes say otherwise. */
 export const PERSONAL_EVENTS: readonly NotificationEventName[] = [
@@ -139,6 +161,11 @@ export const PERSONAL_EVENTS: readonly NotificationEventName[] = [
   "access.break-glass",
   "sod.violation",
   "sod.exception-ended",
+  "review.assigned",
+  "review.reminder",
+  "review.birthright-refused",
+  "review.revocation-failed",
+  "dormant.notice",
 ];
 
 export type { EventDefinition, NotificationTemplate } from "./notification-event-types.js";
@@ -373,6 +400,11 @@ export const EVENT_DEFINITIONS: {
   "access.revocation-unconfirmed": revocationUnconfirmed,
   "sod.violation": sodViolation,
   "sod.exception-ended": sodExceptionEnded,
+  "review.assigned": reviewAssigned,
+  "review.reminder": reviewReminder,
+  "review.birthright-refused": reviewBirthrightRefused,
+  "review.revocation-failed": reviewRevocationFailed,
+  "dormant.notice": dormantNotice,
 };
 
 /** Every placeholder a template of `event` may use. */
