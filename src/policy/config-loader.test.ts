@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_REQUEST_SETTINGS } from "../domain/request-policy.js";
 import { InvalidInputError } from "../shared/errors.js";
 import { type ConfigIssue, loadConfig, validateConfigFile } from "./config-loader.js";
-import { EMPTY_POLICY } from "./config-schema.js";
+import { EMPTY_POLICY, EMPTY_REVIEW_POLICY } from "./config-schema.js";
 import type { CsvSourceConfig } from "./config-types.js";
 import { DEFAULT_LIFECYCLE } from "./sections/lifecycle-section.js";
 import { DEFAULT_SERVER } from "./sections/server-section.js";
@@ -78,13 +78,13 @@ describe("validateConfigFile: where and what", () => {
   });
 
   it("says a planned top-level section is not supported yet instead of calling it unknown", async () => {
-    const errors = await errorsOf(["reviews:", "  campaigns: []"]);
+    const errors = await errorsOf(["nhi:", "  owners: []"]);
     expect(errors).toEqual([
       expect.objectContaining({
         line: 1,
         column: 1,
-        path: "reviews",
-        message: "section 'reviews' is not supported by this version of Tenure yet",
+        path: "nhi",
+        message: "section 'nhi' is not supported by this version of Tenure yet",
       }),
     ]);
   });
@@ -260,6 +260,7 @@ describe("loadConfig", () => {
       lifecycle: DEFAULT_LIFECYCLE,
       policy: EMPTY_POLICY,
       requests: { ...DEFAULT_REQUEST_SETTINGS, workflows: {} },
+      reviews: EMPTY_REVIEW_POLICY,
       server: DEFAULT_SERVER,
     });
   });

@@ -2,12 +2,14 @@ import type { z } from "zod";
 import { strictObject } from "../config/schema-helpers.js";
 import type { PolicyContext } from "../config/section-types.js";
 import type { Policy } from "../domain/access-types.js";
+import type { ReviewPolicy } from "../domain/review-types.js";
 import { notifySection, resolveNotify } from "../notify/notify-section.js";
 import type { TenureConfig } from "./config-types.js";
 import { databaseSection, resolveDatabase } from "./sections/database-section.js";
 import { entitlementsSection, resolveEntitlements } from "./sections/entitlements-section.js";
 import { lifecycleSection } from "./sections/lifecycle-section.js";
 import { requestsSection, resolveRequests } from "./sections/requests-section.js";
+import { resolveReviews, reviewsSection } from "./sections/reviews-section.js";
 import { resolveRoles, rolesSection } from "./sections/roles-section.js";
 import { secretsSection } from "./sections/secrets-section.js";
 import { serverSection } from "./sections/server-section.js";
@@ -20,7 +22,7 @@ import { resolveSystems, systemsSection } from "./sections/systems-section.js";
  * error (a silently ignored `roles:` would be worse), but it gets a message saying so rather than
  * "unknown key". Each moves from here into {@link configFileSchema} when it lands.
  */
-export const PLANNED_SECTIONS = ["reviews", "nhi"] as const;
+export const PLANNED_SECTIONS = ["nhi"] as const;
 
 /**
  * The shape of tenure.yaml: the one place where sections are composed. Adding a section means a
@@ -38,6 +40,7 @@ export const configFileSchema = strictObject(
     roles: rolesSection,
     requests: requestsSection,
     sod: sodSection,
+    reviews: reviewsSection,
     notify: notifySection.optional(),
     server: serverSection,
     secrets: secretsSection,
@@ -74,6 +77,7 @@ export function buildConfig(file: ConfigFile, ctx: PolicyContext & { readonly pa
     lifecycle: file.lifecycle,
     policy,
     requests: resolveRequests(file.requests, policy, ctx),
+    reviews: resolveReviews(file.reviews, policy, ctx),
     ...(file.notify === undefined ? {} : { notify: resolveNotify(file.notify, ctx) }),
     server: file.server,
   };
@@ -84,4 +88,14 @@ export const EMPTY_POLICY: Policy = Object.freeze({
   systems: Object.freeze({}),
   entitlements: Object.freeze({}),
   roles: Object.freeze({}),
+});
+
+/**
+ * No campaigns, no mover reviews, no dormant checks: what `reviews` is when tenure.yaml has no such
+ * section, and how to read a config built in code without one (`config.reviews ?? EMPTY_REVIEW_POLICY`).
+ */
+export const EMPTY_REVIEW_POLICY: ReviewPolicy = Object.freeze({
+  campaigns: Object.freeze({}),
+  moverReview: false,
+  dormant: Object.freeze({}),
 });

@@ -2,6 +2,7 @@ import type { Policy } from "../domain/access-types.js";
 import type { AttributeName, EmploymentType, HrStatus } from "../domain/identity-types.js";
 import type { LifecycleConfig } from "../domain/lifecycle-settings.js";
 import type { RequestSettings } from "../domain/request-policy.js";
+import type { ReviewPolicy } from "../domain/review-types.js";
 import type { NotifyConfig } from "../notify/notify-config.js";
 
 // The domain owns these; policy re-exports them for the loader and the sections.
@@ -32,6 +33,12 @@ export interface TenureConfig {
   readonly server: ServerConfig;
   /** `requests:` — the access request workflow's settings and its workflow-bound elevations. Absent: defaults. */
   readonly requests?: RequestsConfig;
+  /**
+   * `reviews:` — access review campaigns, mover reviews and dormant-account checks, compiled and
+   * cross-checked against the policy. `loadConfig` always sets it (`EMPTY_REVIEW_POLICY` when the file
+   * has no such section); absent only in configs built in code, which read it as that empty policy.
+   */
+  readonly reviews?: ReviewPolicy;
   /** `notify:` — where alerts go (docs/notifications.md). Absent when the file has none: nothing is sent. */
   readonly notify?: NotifyConfig;
 }
@@ -140,6 +147,11 @@ export interface ScheduleConfig {
   readonly tasks: string;
   /** The full separation-of-duties scan (only when `sod:` has rules). Default daily at 02:30. */
   readonly sod: string;
+  /**
+   * The access reviews tick: reminders and escalations, closing campaigns at their deadline, mover
+   * reviews and dormant-account checks (each campaign's own `schedule` starts it). Default every 5 minutes.
+   */
+  readonly reviews: string;
   /** How often a process that is not the scheduler leader tries to become it (PostgreSQL). Default 30. */
   readonly leaderRetrySeconds: number;
 }

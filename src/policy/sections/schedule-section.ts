@@ -48,6 +48,7 @@ export const scheduleSection = strictObject({
   notify: cronPattern().default("* * * * *"),
   tasks: cronPattern().default("*/15 * * * *"),
   sod: cronPattern().default("30 2 * * *"),
+  reviews: cronPattern().default("*/5 * * * *"),
   leaderRetrySeconds: z
     .number({ error: seconds })
     .int({ error: seconds })
