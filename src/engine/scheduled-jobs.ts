@@ -141,11 +141,17 @@ export function scheduledJobs(deps: JobDeps): ScheduledJob[] {
  * PostgreSQL (retried every server.schedule.leaderRetrySeconds), notify's secrets masked in errors.
  * Not started: call `start()` for the loop, or `runDue()` for one pass.
  */
-export function configuredScheduler(deps: JobDeps & { log?: SchedulerLog }): Scheduler {
+export function configuredScheduler(
+  deps: JobDeps & {
+    log?: SchedulerLog;
+    /** Every job, when layers above the engine add theirs (workflows/all-jobs.ts); absent: scheduledJobs. */
+    jobs?: ScheduledJob[];
+  },
+): Scheduler {
   const { store, config } = deps;
   return createScheduler({
     store,
-    jobs: scheduledJobs(deps),
+    jobs: deps.jobs ?? scheduledJobs(deps),
     now: deps.now,
     timeZone: config.server.schedule.timeZone,
     leadership: leadershipFor(store, config.database),

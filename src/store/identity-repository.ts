@@ -252,6 +252,19 @@ export const identityRepository = {
     if (usesDollar(db)) await sql`select id from identities where id = ${id} for update`.execute(db);
   },
 
+  /** Identities whose attributes changed at or after `since` (movers), oldest change first. */
+  async attributesChangedSince(db: Db, since: string, limit = 10_000): Promise<Identity[]> {
+    const rows = await db
+      .selectFrom("identities")
+      .selectAll()
+      .where("attributes_changed_at", ">=", since)
+      .where("previous_attributes", "is not", null)
+      .orderBy("attributes_changed_at")
+      .limit(limit)
+      .execute();
+    return rows.map(fromRow);
+  },
+
   async findById(db: Db, id: string): Promise<Identity | undefined> {
     const row = await db.selectFrom("identities").selectAll().where("id", "=", id).executeTakeFirst();
     return row === undefined ? undefined : fromRow(row);

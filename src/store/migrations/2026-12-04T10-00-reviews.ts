@@ -110,6 +110,13 @@ export async function up(db: Kysely<any>): Promise<void> {
     .columns(["identity_id", "lifted_at"])
     .execute();
 
+  // Mover micro-reviews look for identities whose attributes changed lately.
+  await db.schema
+    .createIndex("identities_attributes_changed_idx")
+    .on("identities")
+    .column("attributes_changed_at")
+    .execute();
+
   // Each reminder, escalation or dormant notice is sent once, whoever runs the timer.
   await db.schema
     .createTable("review_notices")
@@ -139,6 +146,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropTable("dormant_accounts").execute();
   await db.schema.dropTable("review_notices").execute();
+  await db.schema.dropIndex("identities_attributes_changed_idx").execute();
   await db.schema.dropTable("review_exclusions").execute();
   await db.schema.dropTable("review_items").execute();
   await db.schema.dropTable("review_campaigns").execute();
