@@ -6,9 +6,12 @@
  * with out-of-band entitlements for a few per cent), and assignments for a few. Timed:
  *
  * a. `findViolations` for everyone (read + evaluate, nothing written): the first call in the process
- *    (cold) and the median of the next runs. Floors: the rows a scan needs read by a bare script, and
- *    the same 200 rules checked by a bare script against each person's items (a Map lookup per item, in
- *    memory; it must find the same violations, upcoming ones included).
+ *    (cold) and the median of the next runs. Floors: the rows a scan needs read by a bare script — one
+ *    row per identity with the attributes the birthright rules that matter read and the entitlements
+ *    rules name found on its accounts (filtered in SQL, as the product does), then the full rows of the
+ *    identities the scan evaluates — and the same 200 rules checked by a bare script against each
+ *    person's items (a Map lookup per item, in memory; it must find the same violations, upcoming ones
+ *    included).
  * b. `scanSod` full, the first (writes every violation, its audit event and its owner's notification);
  * c. `scanSod` full again, nothing changed (an hour later each), median of the runs;
  * d. `scanSod` of one identity (`identityIds: [id]`) over random identities (the incremental scan
@@ -22,7 +25,7 @@
  *    different people): the difference is what the check costs a submission.
  *
  *   node --import tsx bench/sod.bench.ts [--identities 100000] [--rules 200] [--samples 1000]
- *     [--submits 300] [--runs 3] [--postgres URL] [--database sqlite|postgres|both]
+ *     [--submits 300] [--runs 3] [--postgres URL] [--database sqlite|postgres|both] [--keep DIR]
  *
  * The data set is built and stored by this process; each database is measured by a child process of
  * its own, whose heap then holds what the scans allocate rather than the data set.
@@ -44,6 +47,7 @@ import type { Account, Assignment } from "../src/domain/access-types.js";
 import { calculatorFor } from "../src/domain/desired-state.js";
 import type { Identity, WorkerAttributes } from "../src/domain/identity-types.js";
 import { isGone, stateFromAttributes } from "../src/domain/lifecycle.js";
+import { sodReachFor } from "../src/domain/sod-reach.js";
 import { roleItems } from "../src/domain/sod-role-check.js";
 import type { SodItem, SodRule } from "../src/domain/sod-types.js";
 import { policyToday } from "../src/engine/policy-today.js";
@@ -70,6 +74,8 @@ const { values: args } = parseArgs({
     runs: { type: "string", default: "3" },
     postgres: { type: "string" },
     database: { type: "string", default: "both" },
+    // Keep the data set (tenure.yaml, nosod.yaml, the SQLite store) in this directory, for profiling.
+    keep: { type: "string" },
     // Internal: the child process that measures one database (see measureInChild).
     measure: { type: "string" },
     store: { type: "string" },
@@ -681,12 +687,15 @@ async function buildDataSet(dir: string): Promise<DataSet> {
 
 /**
  * What a scan needs read by a bare client — better-sqlite3, or pg with the same concurrency as the
- * product (an identity's accounts, assignments and exceptions at once): the identities' columns, and of
- * accounts only the entitlements held on enabled accounts in the systems rules name, JSON parsed.
+ * product (an identity's accounts, assignments and exceptions at once). A full scan reads everyone
+ * narrowly first: per identity its state, the attributes the birthright rules that matter read, and the
+ * entitlements rules name found on its enabled accounts, filtered and joined in SQL (the same SQL as
+ * `sodScanRepository.population`); then the assignment ends, the exceptions in force, and the full rows
+ * (identity, accounts' entitlements, assignments) of the identities it evaluates. JSON parsed.
  */
 interface Bare {
-  /** Every identity, account, assignment and exception in force: what a full scan reads. */
-  readAll(): Promise<number>;
+  /** What a full scan reads, `candidates` being the identities it evaluates in full. */
+  readAll(candidates: readonly string[]): Promise<number>;
   /** One identity's rows: the identity, its accounts, assignments, exceptions and open violations. */
   readOne(id: string): Promise<number>;
   /**
@@ -713,9 +722,7 @@ const ACCOUNTS = `select identity_id, system, username, entitlements, managed_en
   where identity_id is not null and enabled = 1 and vanished_at is null
   and system in ('${Object.keys(ENTITLEMENTS).join("', '")}')`;
 const SQL = {
-  identities: IDENTITY,
-  accounts: ACCOUNTS,
-  assignments: "select * from assignments",
+  assignmentEnds: "select identity_id, valid_until from assignments",
   exceptions:
     "select * from sod_exceptions where revoked_at is null and approved_at <= $1 and expires_at > $2",
   identity: `${IDENTITY} where id in ($1)`,
@@ -729,11 +736,37 @@ const SQL = {
     "select severity, count(*) as n from sod_violations where closed_at is null group by severity",
 };
 
-function bareSqlite(file: string): Bare {
+/** The first read of a full scan, bare: one row per identity (see `sodScanRepository.population`). */
+function populationSql(config: TenureConfig, postgres: boolean): { text: string; values: unknown[] } {
+  const reach = sodReachFor(config.policy, config.policy.sod!);
+  const reads = reach.reads ?? [];
+  const attributes = postgres
+    ? `jsonb_build_array(${reads.map((a) => `i.attributes::jsonb -> '${a}'`).join(", ")})::text`
+    : `json_array(${reads.map((a) => `json_extract(i.attributes, '$."${a}"')`).join(", ")})`;
+  const found = postgres
+    ? `(select string_agg(a.system || chr(31) || e.value, chr(30) order by a.system, a.username, e.n)
+        from accounts a cross join lateral jsonb_array_elements_text(a.entitlements::jsonb) with ordinality as e(value, n)
+        where a.identity_id = i.id and a.enabled = 1 and a.vanished_at is null
+        and a.system || chr(31) || e.value = any($1::text[]))`
+    : `(select group_concat(a.system || char(31) || j.value, char(30))
+        from accounts a, json_each(a.entitlements) j
+        where a.identity_id = i.id and a.enabled = 1 and a.vanished_at is null
+        and a.system || char(31) || j.value in (select value from json_each(?)))`;
+  return {
+    text: `select i.id, i.state, ${attributes} as attributes,
+      case when i.previous_attributes is null then null else i.attributes_changed_at end as moved_at,
+      ${found} as found from identities i`,
+    values: [postgres ? [...reach.foundKeys] : JSON.stringify(reach.foundKeys)],
+  };
+}
+
+function bareSqlite(file: string, config: TenureConfig): Bare {
   const db = new BetterSqlite3(file);
   const q = Object.fromEntries(
     Object.entries(SQL).map(([k, text]) => [k, db.prepare(text.replace(/\$\d/g, "?"))]),
   ) as Record<keyof typeof SQL, BetterSqlite3.Statement>;
+  const population = populationSql(config, false);
+  const populationQuery = db.prepare(population.text);
   const forCheck = (id: string) =>
     (q.accountsOf.all(id) as Row[]).map(parseAccount).length +
     q.assignmentsOf.all(id).length +
@@ -744,12 +777,25 @@ function bareSqlite(file: string): Bare {
     (id: string) =>
       (q.violationsOf.all(id) as Row[]).map(parseViolation).length + q.openBySeverity.all().length,
   );
+  // The candidates' rows, 500 ids a statement, as the product reads them.
+  const inList = (text: string, n: number) =>
+    text.replace("in ($1)", `in (${Array(n).fill("?").join(", ")})`);
+  const ofMany = (ids: readonly string[]) => {
+    let n = 0;
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      n += (db.prepare(inList(SQL.identity, part.length)).all(...part) as Row[]).map(parseIdentity).length;
+      n += (db.prepare(inList(SQL.accountsOf, part.length)).all(...part) as Row[]).map(parseAccount).length;
+      n += db.prepare(inList(SQL.assignmentsOf, part.length)).all(...part).length;
+    }
+    return n;
+  };
   return {
-    readAll: async () =>
-      (q.identities.all() as Row[]).map(parseIdentity).length +
-      (q.accounts.all() as Row[]).map(parseAccount).length +
-      q.assignments.all().length +
-      q.exceptions.all(nowIso, nowIso).length,
+    readAll: async (candidates) =>
+      populationQuery.raw().all(...population.values).length +
+      q.assignmentEnds.all().length +
+      q.exceptions.all(nowIso, nowIso).length +
+      ofMany(candidates),
     readOne: async (id) =>
       identityAndAccess(id) + (q.violationsOf.all(id) as Row[]).map(parseViolation).length,
     scanOne: async (id) => identityAndAccess(id) + violations(id),
@@ -758,10 +804,11 @@ function bareSqlite(file: string): Bare {
   };
 }
 
-async function barePostgres(adminUrl: string, schema: string): Promise<Bare> {
+async function barePostgres(adminUrl: string, schema: string, config: TenureConfig): Promise<Bare> {
   const pool = new pg.Pool({ connectionString: adminUrl, options: `-c search_path="${schema}"`, max: 3 });
   const rows = async (text: string, values: unknown[] = [], on: pg.Pool | pg.PoolClient = pool) =>
     (await on.query(text, values)).rows as Row[];
+  const population = populationSql(config, true);
   const forCheck = async (id: string) => {
     const [accounts, assignments, exceptions] = await Promise.all([
       rows(SQL.accountsOf, [id]),
@@ -772,15 +819,26 @@ async function barePostgres(adminUrl: string, schema: string): Promise<Bare> {
   };
   const identityAndAccess = async (id: string) =>
     (await rows(SQL.identity, [id])).map(parseIdentity).length + (await forCheck(id));
+  const inList = (text: string, from: number, n: number) =>
+    text.replace("in ($1)", `in (${Array.from({ length: n }, (_, k) => `$${from + k}`).join(", ")})`);
   return {
-    readAll: async () => {
-      const identities = (await rows(SQL.identities)).map(parseIdentity).length;
-      const [accounts, assignments, exceptions] = await Promise.all([
-        rows(SQL.accounts),
-        rows(SQL.assignments),
+    readAll: async (candidates) => {
+      const [all, ends, exceptions] = await Promise.all([
+        rows(population.text, population.values),
+        rows(SQL.assignmentEnds),
         rows(SQL.exceptions, [nowIso, nowIso]),
       ]);
-      return identities + accounts.map(parseAccount).length + assignments.length + exceptions.length;
+      let n = all.length + ends.length + exceptions.length;
+      for (let i = 0; i < candidates.length; i += 500) {
+        const part = candidates.slice(i, i + 500);
+        n += (await rows(inList(SQL.identity, 1, part.length), part)).map(parseIdentity).length;
+        const [accounts, assignments] = await Promise.all([
+          rows(inList(SQL.accountsOf, 1, part.length), part),
+          rows(inList(SQL.assignmentsOf, 1, part.length), part),
+        ]);
+        n += accounts.map(parseAccount).length + assignments.length;
+      }
+      return n;
     },
     readOne: async (id) =>
       (await identityAndAccess(id)) + (await rows(SQL.violationsOf, [id])).map(parseViolation).length,
@@ -879,7 +937,8 @@ async function measure(
 
   // Floor: the rows read bare. Beside it, the desired state of everyone alone (in memory).
   const readFloor: number[] = [];
-  for (let k = 0; k < runs; k++) readFloor.push((await timed(() => bare.readAll())).ms);
+  const candidates = cold.value.identities.map((i) => i.id);
+  for (let k = 0; k < runs; k++) readFloor.push((await timed(() => bare.readAll(candidates))).ms);
   const calculator = calculatorFor(config.policy, config.lifecycle);
   const day = policyToday(config, now);
   const desired = await timed(() => {
@@ -1144,8 +1203,8 @@ if (args.measure !== undefined) {
   const store = await openStore(args.store!);
   const bare =
     args.measure === "sqlite"
-      ? bareSqlite(args.store!.slice("sqlite:".length))
-      : await barePostgres(args.postgres!, new URL(args.store!).searchParams.get("schema")!);
+      ? bareSqlite(args.store!.slice("sqlite:".length), config)
+      : await barePostgres(args.postgres!, new URL(args.store!).searchParams.get("schema")!, config);
   try {
     const identities = await identityRepository.list(store.db);
     console.log(JSON.stringify(await measure(args.measure, store, bare, config, withoutSod, identities)));
@@ -1154,7 +1213,7 @@ if (args.measure !== undefined) {
     await store.close();
   }
 } else {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "tenure-bench-sod-"));
+  const dir = args.keep ?? (await mkdtemp(path.join(os.tmpdir(), "tenure-bench-sod-")));
   try {
     console.error(`building ${size.toLocaleString("en")} identities and ${ruleCount} rules…`);
     const data = await buildDataSet(dir);
@@ -1180,6 +1239,6 @@ if (args.measure !== undefined) {
       });
     }
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    if (args.keep === undefined) await rm(dir, { recursive: true, force: true });
   }
 }

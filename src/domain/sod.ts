@@ -23,6 +23,12 @@ export interface SodEvaluator {
   /** Whether any rule names the item: holdings of other items need not be gathered at all. */
   names(item: SodItem): boolean;
   /**
+   * Whether holding all of `keys` ({@link sodItemKey}) at once could break a rule: both sides of a pair
+   * rule, or more than `max` of an atMost rule, scopes and windows not read. False means access that is
+   * a subset of `keys` breaks no rule, whatever its windows and whoever holds it.
+   */
+  mayBreak(keys: Iterable<string>): boolean;
+  /**
    * Every rule the holdings break, with the colliding access and the window all of it is held in.
    * `only`: just these rules (by name). `involving`: only violations with at least one holding the
    * predicate accepts (a request's new access), the others being already known.
@@ -75,6 +81,28 @@ export function createSodEvaluator(sod: SodPolicy): SodEvaluator {
   return {
     rules,
     names: (item) => slots.has(sodItemKey(item)),
+    mayBreak(keys) {
+      epoch++;
+      const distinct = new Set<string>();
+      for (const key of keys) {
+        const found = slots.get(key);
+        if (found === undefined || distinct.has(key)) continue;
+        distinct.add(key);
+        for (const slot of found) {
+          const r = slot.rule;
+          if (stamp[r] !== epoch) {
+            stamp[r] = epoch;
+            mask[r] = 0;
+            count[r] = 0;
+          }
+          mask[r]! |= 1 << slot.side;
+          count[r]!++;
+          const c = rules[r]!.condition;
+          if (c.kind === "pair" ? mask[r] === 3 : count[r]! > c.max) return true;
+        }
+      }
+      return false;
+    },
     evaluate(identityId, attributes, holdings, options) {
       // First a pass that allocates nothing per rule: which rules have both sides (or more than
       // `max` items) held at all. Most people break no rule, so most evaluations end here.

@@ -1,9 +1,11 @@
-import type { Account, Assignment, DesiredAccess, Policy } from "../domain/access-types.js";
+import type { Assignment, DesiredAccess, Policy } from "../domain/access-types.js";
 import { calculatorFor } from "../domain/desired-state.js";
 import type { Identity } from "../domain/identity-types.js";
 import { isGone } from "../domain/lifecycle.js";
+import { DAY_MS } from "../domain/local-date.js";
 import { holdingsOf, type SodEvaluator, sodEvaluatorFor } from "../domain/sod.js";
 import type { Holding, SodViolation } from "../domain/sod-holding-types.js";
+import { sodReachFor } from "../domain/sod-reach.js";
 import type { SodPolicy } from "../domain/sod-types.js";
 import { withholdable } from "../domain/sod-withhold.js";
 import type { TenureConfig } from "../policy/config-types.js";
@@ -11,7 +13,7 @@ import { accountRepository, type HeldEntitlements } from "../store/account-repos
 import { assignmentRepository } from "../store/assignment-repository.js";
 import { chunk } from "../store/chunk.js";
 import type { Db } from "../store/schema-types.js";
-import { type SodException, sodExceptionRepository } from "../store/sod-repository.js";
+import { type SodException, sodExceptionRepository, sodScanRepository } from "../store/sod-repository.js";
 import { policyToday } from "./policy-today.js";
 
 /**
@@ -98,6 +100,51 @@ async function chunked<T>(
   const out: T[] = [];
   for (const part of chunk(ids, 500)) out.push(...(await read(part)));
   return out;
+}
+
+/** Whom a full scan evaluates, out of everyone. */
+export interface ScanPopulation {
+  /** How many identities there are. */
+  scanned: number;
+  /** Those who have left (terminated, deleted): their open violations close. */
+  left: string[];
+  /**
+   * Those who could break a rule (domain/sod-reach.ts): an assignment in force or to come, mover grace,
+   * or named access held by birthright and found on their accounts that breaks some rule when held all
+   * at once. Nobody else can: they need no evaluation.
+   */
+  candidates: string[];
+}
+
+/** Everyone read narrowly (the attributes birthright rules read, named entitlements found), and sorted. */
+export async function scanPopulation(
+  db: Db,
+  now: Date,
+  config: Pick<TenureConfig, "policy" | "lifecycle">,
+): Promise<ScanPopulation> {
+  const reach = sodReachFor(config.policy, sodOf(config.policy));
+  const [rows, assignments] = await Promise.all([
+    sodScanRepository.population(db, { attributes: reach.reads, foundKeys: reach.foundKeys }),
+    sodScanRepository.assignmentEnds(db),
+  ]);
+  const nowMs = now.getTime();
+  // An assignment that ended before now gives nothing now nor later; any other is evaluated in full.
+  const assigned = new Set<string>();
+  for (const a of assignments) {
+    if (a.validUntil === null || !(Date.parse(a.validUntil) <= nowMs)) assigned.add(a.identityId);
+  }
+  const graceMs = config.lifecycle.moverGraceDays * DAY_MS;
+  const left: string[] = [];
+  const candidates: string[] = [];
+  for (const row of rows) {
+    if (isGone(row.state as Identity["state"])) {
+      left.push(row.id);
+      continue;
+    }
+    const moving = graceMs > 0 && row.movedAt !== null && !(Date.parse(row.movedAt) + graceMs <= nowMs);
+    if (assigned.has(row.id) || moving || reach.mayBreak(row)) candidates.push(row.id);
+  }
+  return { scanned: rows.length, left, candidates };
 }
 
 /** One identity's effective access and the violations it makes. */

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { appendEvents } from "../audit/ledger.js";
 import type { Identity } from "../domain/identity-types.js";
+import { isGone } from "../domain/lifecycle.js";
 import { describeHolding } from "../domain/sod.js";
 import type { SodViolation } from "../domain/sod-holding-types.js";
 import { formatSodItem } from "../domain/sod-role-check.js";
@@ -14,7 +15,14 @@ import type { Db } from "../store/schema-types.js";
 import { type SodScanRecord, sodViolationRepository, type ViolationRecord } from "../store/sod-repository.js";
 import { isUniqueViolation } from "../store/store-errors.js";
 import { drainSteps } from "./give-way.js";
-import { type AccessData, evaluateIdentity, loadAccessData, sodOf, systemsNamed } from "./sod-access.js";
+import {
+  type AccessData,
+  evaluateIdentity,
+  loadAccessData,
+  scanPopulation,
+  sodOf,
+  systemsNamed,
+} from "./sod-access.js";
 
 /**
  * The detective side of separation of duties: every identity's effective access against every rule.
@@ -107,26 +115,51 @@ function* evaluateAll(
   }
 }
 
-/** Every violation of `identityIds` (everyone when absent) at `now`, as a scan would find it. Reads only. */
+/** What a scan found, before anything is written. */
+export interface ScanFindings {
+  /** The identities evaluated: those asked for, or in a full scan those who could break a rule. */
+  identities: Identity[];
+  /** How many identities the scan covers (everyone, in a full scan). */
+  scanned: number;
+  /** The identities covered that have left: their open violations close as "identity left". */
+  left: ReadonlySet<string>;
+  found: { current: ViolationRecord[]; upcoming: ViolationRecord[] };
+}
+
+/**
+ * Every violation of `identityIds` (everyone when absent) at `now`, as a scan would find it. Reads
+ * only. A full scan reads everyone narrowly first and evaluates only those who could break a rule
+ * (engine/sod-access.ts `scanPopulation`): the same violations as evaluating everyone.
+ */
 export async function findViolations(
   store: Store,
   config: TenureConfig,
   now: Date,
   identityIds?: readonly string[],
-): Promise<{ identities: Identity[]; found: { current: ViolationRecord[]; upcoming: ViolationRecord[] } }> {
-  const identities =
-    identityIds === undefined
-      ? await identityRepository.list(store.db)
-      : [...(await identityRepository.findByIds(store.db, identityIds)).values()];
+): Promise<ScanFindings> {
+  let identities: Identity[];
+  let scanned: number;
+  let left: Set<string>;
+  if (identityIds === undefined) {
+    const population = await scanPopulation(store.db, now, config);
+    const byId = await identityRepository.findByIds(store.db, population.candidates);
+    identities = population.candidates.flatMap((id) => byId.get(id) ?? []);
+    scanned = population.scanned;
+    left = new Set(population.left);
+  } else {
+    identities = [...(await identityRepository.findByIds(store.db, identityIds)).values()];
+    scanned = identities.length;
+    left = new Set(identities.filter((i) => isGone(i.state)).map((i) => i.id));
+  }
   const data = await loadAccessData(
     store.db,
     now,
-    identityIds === undefined ? undefined : identities.map((i) => i.id),
+    identities.map((i) => i.id),
     config,
   );
   const found = { current: [] as ViolationRecord[], upcoming: [] as ViolationRecord[] };
   await drainSteps(evaluateAll(config, identities, data, now, found));
-  return { identities, found };
+  return { identities, scanned, left, found };
 }
 
 /** A violation a policy would create that is not open now: what a plan shows before a change is made. */
@@ -189,13 +222,13 @@ export async function scanSod(
 ): Promise<SodScanResult> {
   const started = performance.now();
   const full = options.identityIds === undefined;
-  const { identities, found } = await findViolations(store, config, options.now, options.identityIds);
+  const findings = await findViolations(store, config, options.now, options.identityIds);
 
   // Two scans of one identity at once (a push's and the nightly one) may both open its violation; the
   // unique index lets one win, and the other writes again against what the winner left.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await writeScan(store, config, { identities, found, full, started, ...options });
+      return await writeScan(store, config, { ...findings, full, started, ...options });
     } catch (err) {
       if (attempt >= 3 || !isUniqueViolation(err)) throw err;
     }
@@ -206,9 +239,7 @@ export async function scanSod(
 async function writeScan(
   store: Store,
   config: TenureConfig,
-  scan: {
-    identities: Identity[];
-    found: { current: ViolationRecord[]; upcoming: ViolationRecord[] };
+  scan: ScanFindings & {
     full: boolean;
     started: number;
     now: Date;
@@ -216,7 +247,7 @@ async function writeScan(
     identityIds?: readonly string[];
   },
 ): Promise<SodScanResult> {
-  const { identities, found, full, started, now } = scan;
+  const { identities, found, full, started, now, left, scanned } = scan;
   const options = { now, actor: scan.actor, identityIds: scan.identityIds };
   const nowIso = now.toISOString();
   const rules = sodOf(config.policy).rules;
@@ -241,9 +272,6 @@ async function writeScan(
     }
     await sodViolationRepository.touch(trx, touched, nowIso);
     await sodViolationRepository.insertMany(trx, opened);
-    const left = new Set(
-      identities.filter((i) => i.state === "terminated" || i.state === "deleted").map((i) => i.id),
-    );
     const closed = [...byKey.values()].map((v) => ({
       ...v,
       closedAt: nowIso,
@@ -270,7 +298,7 @@ async function writeScan(
       id: randomUUID(),
       at: nowIso,
       kind: full ? "full" : "incremental",
-      identities: identities.length,
+      identities: scanned,
       open: bySeverity.high + bySeverity.medium + bySeverity.low,
       opened: opened.length,
       closed: closed.length,
