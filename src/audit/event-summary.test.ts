@@ -41,3 +41,28 @@ describe("event summaries of separation of duties", () => {
     ).toMatch(/^exception to vendor-payment expired at 2027-01-01T00:00:00.000Z/);
   });
 });
+
+describe("event summaries of access reviews", () => {
+  it("say which campaign started, how many items for how many reviewers, and what needs a person", () => {
+    expect(
+      describeEvent({
+        action: "review.campaign_started",
+        details: {
+          campaign: "c1",
+          definition: "quarterly",
+          kind: "scheduled",
+          items: 1200,
+          identities: 300,
+          reviewers: 40,
+          risk: { high: 12, medium: 200, low: 988 },
+          selfReview: 2,
+          noReviewer: 1,
+          deadline: "2026-12-18T09:00:00.000Z",
+        },
+      }),
+    ).toBe(
+      "campaign quarterly started (scheduled): 1200 items of 300 identities for 40 reviewers (high 12, medium 200, low 988), " +
+        "due 2026-12-18T09:00:00.000Z; 2 of the holders' own access sent to their manager; 1 with no reviewer (assign one)",
+    );
+  });
+});

@@ -35,9 +35,43 @@ export function describeEvent(e: Pick<AuditEvent, "action" | "details">): string
     case "sod.exception_expired":
     case "sod.exception_ended":
       return `exception to ${String(d.rule)} ${e.action === "sod.exception_expired" ? "expired" : "ended"} at ${String(d.at)}: the violation stands again if the access is held`;
+    case "review.campaign_started":
+      return campaignStarted(d);
+    case "account.dormant-noticed":
+      return `${String(d.username)} on ${String(d.system)} unused since ${day(d.idleSince)} (over ${String(d.afterDays)} days): owner told, disabled on ${day(d.disableAt)} unless used`;
+    case "account.dormant-disabled":
+      return `${String(d.username)} on ${String(d.system)} disabled as dormant by ${String(d.policy)} (last used ${day(d.lastUsedAt)}); held disabled until used or released`;
+    case "account.dormant-cleared":
+      return `dormant notice of ${String(d.username)} on ${String(d.system)} cleared: ${String(d.reason)}`;
+    case "review.exclusion_recorded":
+      return `${String(d.access)} refused in review ${String(d.campaign)} (item ${String(d.item)}): excluded for this employment, the plan withholds it`;
+    case "review.removal_applied":
+      return `revocation of ${String(d.access)} from review ${String(d.campaign)} applied at its source`;
+    case "review.removal_confirmed":
+      return `revocation of ${String(d.access)} from review ${String(d.campaign)} confirmed in the target: ${String(d.detail)}`;
+    case "review.removal_failed":
+      return `revocation of ${String(d.access)} from review ${String(d.campaign)} failed${attempt(d)}, retried at ${String(d.nextAttemptAt)}: ${String(d.detail)}`;
+    case "review.removal_not_needed":
+      return `revocation of ${String(d.access)} from review ${String(d.campaign)} not needed: ${String(d.detail)}`;
     default:
       return summary(d);
   }
+}
+
+/** `campaign quarterly started (scheduled): 1200 items of 300 identities for 40 reviewers (high 12, …)…`. */
+function campaignStarted(d: Record<string, unknown>): string {
+  const risk = (d.risk ?? {}) as Record<string, unknown>;
+  const noReviewer = Number(d.noReviewer ?? 0);
+  const selfReview = Number(d.selfReview ?? 0);
+  const notes = [
+    selfReview > 0 ? `${selfReview} of the holders' own access sent to their manager` : null,
+    noReviewer > 0 ? `${noReviewer} with no reviewer (assign one)` : null,
+  ].filter((n) => n !== null);
+  return (
+    `campaign ${String(d.definition)} started (${String(d.kind)}): ${String(d.items)} items of ${String(d.identities)} identities ` +
+    `for ${String(d.reviewers)} reviewers (high ${String(risk.high ?? 0)}, medium ${String(risk.medium ?? 0)}, low ${String(risk.low ?? 0)}), ` +
+    `due ${String(d.deadline)}${notes.length > 0 ? `; ${notes.join("; ")}` : ""}`
+  );
 }
 
 /** The access a violation collides, as its event lists it: `role ap-clerk + erp:payment-approve`. */
@@ -73,4 +107,9 @@ function summary(d: Record<string, unknown>): string {
     });
   const line = pairs.join(" ");
   return line.length > 240 ? `${line.slice(0, 239)}…` : line;
+}
+
+/** The day of an ISO-8601 time in an event, or `never`. */
+function day(value: unknown): string {
+  return typeof value === "string" ? value.slice(0, 10) : "never";
 }

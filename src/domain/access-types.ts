@@ -158,6 +158,22 @@ export interface Assignment {
   endedAt?: string | null;
 }
 
+/**
+ * Access a reviewer refused that policy gives (birthright, or kept after a move): kept out of the
+ * identity's desired access for the employment it was decided in, until lifted. Access also held
+ * through an assignment stays (an approved request after the review wins); a rehire starts clean.
+ */
+export interface AccessExclusion {
+  identityId: string;
+  employment: number;
+  target: { role: string } | { system: string; entitlement: string };
+  /** The review item whose revocation recorded it, and its campaign (lineage). */
+  itemId: string;
+  campaignId: string;
+  /** The campaign's name for explanations; absent: its id is shown. */
+  campaign?: string;
+}
+
 /** Why a piece of access is desired (or not): the chain an explanation prints. */
 export type Lineage =
   | {
@@ -178,7 +194,13 @@ export type Lineage =
       /** Set on an entitlement of an assigned role that names it by attribute. */
       derived?: DerivedFrom;
     }
-  | { kind: "lifecycle"; policy: string; note: string }
+  | {
+      kind: "lifecycle";
+      policy: string;
+      note: string;
+      /** Set when an access review decided it: the item and campaign (a recorded exclusion, a revocation). */
+      review?: { itemId: string; campaignId: string };
+    }
   | { kind: "mover-grace"; until: string; from: Lineage };
 
 export type AccountPresence = "absent" | "disabled" | "enabled";

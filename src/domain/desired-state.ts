@@ -1,4 +1,6 @@
+import { type ExclusionIndex, indexExclusions, isPolicyLineage } from "./access-exclusion.js";
 import type {
+  AccessExclusion,
   AccountPresence,
   Assignment,
   DerivedEntitlement,
@@ -36,6 +38,12 @@ export interface DesiredStateInput {
   assignments: readonly Assignment[];
   /** system → username already allocated to this identity (a link or its existing account). */
   usernames: Readonly<Record<string, string>>;
+  /**
+   * Access reviewers refused (review exclusions): what policy alone gives of these is kept out, and an
+   * excluded entitlement moves to `withheld` with the review as its reason. Those of other identities
+   * or employments are ignored. Absent: none.
+   */
+  exclusions?: readonly AccessExclusion[];
   now: Date;
   /** `now` as a calendar date in the source's time zone; decides the pre-hire window. */
   today: IsoDate;
@@ -70,6 +78,8 @@ export interface RoleTrace {
   previousRule: RuleOutcome | null;
   /** Every reason the role is held now; empty when it is not held. */
   held: Lineage[];
+  /** The review exclusion keeping the role from being held by policy (rule, include, grace); else null. */
+  excluded: Lineage | null;
 }
 
 /** What the lifecycle state does to every account of the identity. */
@@ -365,6 +375,42 @@ function union(list: readonly Lineage[] | undefined, items: readonly Lineage[]):
   return out ?? list;
 }
 
+/**
+ * Takes the excluded entitlements out of the accumulators: their policy lineages (rule, include, mover
+ * grace) are dropped, and an entitlement nothing else gives (no assignment) is returned per system
+ * index, with the exclusion first in its lineage, for `withheld` — so the plan revokes it.
+ */
+function excludeEntitlements(
+  accumulators: (SystemAccumulator | undefined)[],
+  systems: readonly IndexedSystem[],
+  exclusions: ExclusionIndex,
+): (Record<string, Lineage[]> | undefined)[] | null {
+  if (exclusions.entitlements.size === 0) return null;
+  const out: (Record<string, Lineage[]> | undefined)[] = new Array(accumulators.length);
+  for (let i = 0; i < accumulators.length; i++) {
+    const acc = accumulators[i];
+    const keys = exclusions.entitlements.get(systems[i]!.def.name);
+    if (acc === undefined || keys === undefined) continue;
+    for (const [key, exclusion] of keys) {
+      const lineages = getOwn(acc.entitlements, key);
+      if (lineages === undefined) continue;
+      const kept = lineages.filter((l) => !isPolicyLineage(l));
+      if (kept.length > 0) {
+        setOwn(acc.entitlements, key, kept);
+        continue;
+      }
+      delete acc.entitlements[key];
+      let refused = out[i];
+      if (refused === undefined) {
+        refused = {};
+        out[i] = refused;
+      }
+      setOwn(refused, key, [exclusion, ...lineages]);
+    }
+  }
+  return out;
+}
+
 /** Builds the calculator for one policy; see DesiredStateCalculator. */
 export function createDesiredStateCalculator(
   policy: Policy,
@@ -437,22 +483,56 @@ export function createDesiredStateCalculator(
     held: Map<IndexedRole, readonly Lineage[]>,
     outcomes: Map<IndexedRole, RuleOutcome> | null,
     failures: RuleFailure[],
+    excluded: ReadonlyMap<string, Lineage> | null,
   ): void {
     const direct: IndexedRole[] = [];
     for (let i = 0; i < ruleRoles.length; i++) {
       const role = ruleRoles[i]!;
       const outcome = evaluateRole(role, attributes);
       outcomes?.set(role, outcome);
-      if (outcome.value) direct.push(role);
-      else if (outcome.failed === true)
+      if (outcome.value) {
+        if (excluded === null || !excluded.has(role.def.name)) direct.push(role);
+      } else if (outcome.failed === true)
         failures.push({ role: role.def.name, location: role.rule!.location, error: outcome.error ?? "" });
     }
     // Roles matched by their own rule are explained by that rule, not by a chain that also includes them.
     for (const role of direct) held.set(role, role.closure[0]!.lineages);
+    if (excluded !== null) {
+      for (const role of direct) holdAvoiding(role, excluded, held);
+      return;
+    }
     for (const role of direct) {
       for (let i = 1; i < role.closure.length; i++) {
         const entry = role.closure[i]!;
         if (!held.has(entry.role)) held.set(entry.role, entry.lineages);
+      }
+    }
+  }
+
+  /**
+   * The roles `root` includes, reached without passing through an excluded role (a reviewer refused it,
+   * and with it what only it brings). Breadth-first like the closure, but per identity: only identities
+   * with a role exclusion come here, so the shared closures stay as they are.
+   */
+  function holdAvoiding(
+    root: IndexedRole,
+    excluded: ReadonlyMap<string, Lineage>,
+    held: Map<IndexedRole, readonly Lineage[]>,
+  ): void {
+    const first = root.closure[0]!.lineage;
+    const ruleRef = first.kind === "role" ? first.rule : null;
+    const seen = new Set<IndexedRole>([root]);
+    const queue: { role: IndexedRole; chain: string[] }[] = [{ role: root, chain: [root.def.name] }];
+    for (let q = 0; q < queue.length; q++) {
+      const { role: current, chain } = queue[q]!;
+      if (q > 0 && !held.has(current)) {
+        held.set(current, [{ kind: "role", role: current.def.name, chain, rule: ruleRef }]);
+      }
+      for (const name of current.def.includes) {
+        const next = roles.get(name);
+        if (next === undefined || seen.has(next) || excluded.has(name)) continue;
+        seen.add(next);
+        queue.push({ role: next, chain: [...chain, name] });
       }
     }
   }
@@ -469,7 +549,9 @@ export function createDesiredStateCalculator(
     const currentOutcomes = trace === null ? null : new Map<IndexedRole, RuleOutcome>();
     const held = new Map<IndexedRole, readonly Lineage[]>();
     const failures: RuleFailure[] = [];
-    holdByRules(attributes, held, currentOutcomes, failures);
+    const exclusions = indexExclusions(context.exclusions, identity);
+    const excludedRoles = exclusions === null || exclusions.roles.size === 0 ? null : exclusions.roles;
+    holdByRules(attributes, held, currentOutcomes, failures, excludedRoles);
 
     const extra: { system: number; entitlement: string; lineage: Lineage }[] = [];
     for (const assignment of context.assignments) {
@@ -516,7 +598,7 @@ export function createDesiredStateCalculator(
       if (active) {
         previousOutcomes = trace === null ? null : new Map();
         const before = new Map<IndexedRole, readonly Lineage[]>();
-        holdByRules(previous, before, previousOutcomes, failures);
+        holdByRules(previous, before, previousOutcomes, failures, excludedRoles);
         for (const [role, lineages] of before) {
           if (held.has(role)) continue;
           held.set(role, [{ kind: "mover-grace", until, from: lineages[0]! }]);
@@ -561,6 +643,8 @@ export function createDesiredStateCalculator(
       );
     }
 
+    const excludedOut = exclusions === null ? null : excludeEntitlements(accumulators, systems, exclusions);
+
     const verdict = lifecycleVerdict(identity, lifecycle, nowMs, context.today);
     const out: Record<string, DesiredSystemAccess> = {};
     let renderedUsernames: (string | undefined)[] | null = null;
@@ -604,6 +688,20 @@ export function createDesiredStateCalculator(
           else setOwn(entitlements, key, lineages as Lineage[]);
         }
       }
+      const refused = excludedOut?.[i];
+      if (refused !== undefined) {
+        const absent = verdict.presence === "absent";
+        const reason = absent ? verdict.lineage : verdict.withholdLineage;
+        for (const key of Object.keys(refused)) {
+          const lineages = refused[key]!;
+          // Withheld by the lifecycle as well (a leaver): that reason is said first, as for any other.
+          const lifecycleToo =
+            absent ||
+            verdict.withhold === "all" ||
+            (verdict.withhold === "privileged" && system.privileged.has(key));
+          setOwn(withheld, key, lifecycleToo && reason !== null ? [reason, ...lineages] : lineages);
+        }
+      }
       const presenceLineage =
         verdict.lineage === null ? (acc.account as Lineage[]) : [...acc.account, verdict.lineage];
       out[name] = {
@@ -626,6 +724,7 @@ export function createDesiredStateCalculator(
           rule: currentOutcomes!.get(role) ?? null,
           previousRule: previousOutcomes?.get(role) ?? null,
           held: [...(held.get(role) ?? NO_LINEAGE)],
+          excluded: excludedRoles?.get(role.def.name) ?? null,
         });
       }
     }

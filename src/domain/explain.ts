@@ -138,7 +138,10 @@ function roleEntry(trace: RoleTrace, attributes: Readonly<Record<AttributeName, 
       parts.push(`held through ${describeLineage(lineage)}`);
     }
   }
-  if (!held && role.when === null) parts.push("not included by a held role nor assigned");
+  if (trace.excluded !== null && trace.excluded.kind === "lifecycle") {
+    // A reviewer refused it: the rule (or an include, or mover grace) no longer gives it.
+    parts.push(`${trace.excluded.note}: not held through policy`);
+  } else if (!held && role.when === null) parts.push("not included by a held role nor assigned");
   const location = rule?.location ?? formatLocation(role.location);
   const grants = grantsOf(role);
   const tail = held && grants.length > 0 ? ` → grants ${grants.join(", ")}` : "";

@@ -1,5 +1,6 @@
 import { hash } from "node:crypto";
 import {
+  type AccessExclusion,
   type Account,
   type Assignment,
   type DesiredAccess,
@@ -12,7 +13,8 @@ import {
   type RuleFailure,
   type SystemDef,
 } from "./access-types.js";
-import { calculatorFor, type DesiredStateCalculator } from "./desired-state.js";
+import { calculatorFor, type DesiredStateCalculator, type DesiredStateContext } from "./desired-state.js";
+import { type DormantHold, holdDormant } from "./dormant-hold.js";
 import type { Identity, IsoDate } from "./identity-types.js";
 import type { LifecycleConfig } from "./lifecycle-settings.js";
 import { describeGrant, formatLocation, lifecycleNote } from "./lineage-format.js";
@@ -572,8 +574,12 @@ export interface PlanAllInput {
   identities: readonly Identity[];
   /** Every assignment (or by identity id); inactive ones and other employments' are ignored. */
   assignments: readonly Assignment[] | ReadonlyMap<string, readonly Assignment[]>;
+  /** Review exclusions in force (see DesiredStateInput.exclusions); other employments' are ignored. Absent: none. */
+  exclusions?: readonly AccessExclusion[];
   /** Every known account in every system: identities', orphans (identityId null), vanished rows. */
   accounts: readonly Account[];
+  /** Accounts held disabled by a dormant policy (domain/dormant-hold.ts): never enabled. Absent: none. */
+  dormant?: readonly DormantHold[];
   /** identity id → system → username allocated earlier (possibly not created yet). */
   links?: ReadonlyMap<string, Readonly<Record<string, string>>>;
   now: Date;
@@ -678,6 +684,20 @@ export function* planAllSteps(input: PlanAllInput): Generator<void, PlanAllResul
     assignmentsOf = (id) => byIdentity.get(id) ?? NO_ASSIGNMENTS;
   }
 
+  const exclusionsByIdentity = new Map<string, AccessExclusion[]>();
+  for (const e of input.exclusions ?? []) {
+    const list = exclusionsByIdentity.get(e.identityId);
+    if (list === undefined) exclusionsByIdentity.set(e.identityId, [e]);
+    else list.push(e);
+  }
+
+  const dormantByIdentity = new Map<string, DormantHold[]>();
+  for (const h of input.dormant ?? []) {
+    const list = dormantByIdentity.get(h.identityId);
+    if (list === undefined) dormantByIdentity.set(h.identityId, [h]);
+    else list.push(h);
+  }
+
   const problems: PlanProblem[] = [];
   const operations: PlannedOperation[] = [];
   const allocated = new Map<string, Record<string, string>>();
@@ -696,7 +716,15 @@ export function* planAllSteps(input: PlanAllInput): Generator<void, PlanAllResul
       }
       usernames = merged;
     }
-    const context = { identity, assignments: assignmentsOf(identity.id), usernames, now, today };
+    const context: DesiredStateContext = {
+      identity,
+      assignments: assignmentsOf(identity.id),
+      usernames,
+      now,
+      today,
+    };
+    const exclusions = exclusionsByIdentity.get(identity.id);
+    if (exclusions !== undefined) context.exclusions = exclusions;
     let desired: DesiredAccess;
     if (withholding) {
       const excepted = input.sodExceptions?.get(identity.id);
@@ -710,6 +738,7 @@ export function* planAllSteps(input: PlanAllInput): Generator<void, PlanAllResul
       for (const failure of desired.ruleFailures) problems.push(ruleFailedProblem(identity, failure));
       continue;
     }
+    holdDormant(desired, dormantByIdentity.get(identity.id));
     let record: Record<string, string> | null = null;
     for (let i = 0; i < systemCount; i++) {
       const system = index.systems[i]!.name;

@@ -3,9 +3,9 @@ import { type ExplainOptions, type Explanation, explainAccess } from "../domain/
 import type { Identity } from "../domain/identity-types.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { accountLinkRepository } from "../store/account-repository.js";
-import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
 import { type OperationState, operationRepository } from "../store/operation-repository.js";
+import { loadDesiredInputs } from "./desired-inputs.js";
 import { computeProvisionPlan, type ProvisionPlan, policyToday } from "./provision.js";
 
 /**
@@ -21,9 +21,9 @@ export async function explainIdentity(
   now: Date,
   options: ExplainOptions = {},
 ): Promise<Explanation> {
-  const [links, assignments] = await Promise.all([
+  const [links, { assignments, exclusions }] = await Promise.all([
     accountLinkRepository.list(store.db, { identityId: identity.id }),
-    assignmentRepository.list(store.db, { identityId: identity.id }),
+    loadDesiredInputs(store.db, [identity.id]),
   ]);
   return explainAccess(
     {
@@ -31,6 +31,7 @@ export async function explainIdentity(
       policy: config.policy,
       lifecycle: config.lifecycle,
       assignments,
+      exclusions,
       usernames: Object.fromEntries(links.map((l) => [l.system, l.username])),
       now,
       today: policyToday(config, now),

@@ -1,11 +1,11 @@
-import type { Assignment } from "../domain/access-types.js";
+import type { AccessExclusion, Assignment } from "../domain/access-types.js";
 import { calculatorFor } from "../domain/desired-state.js";
 import type { Identity } from "../domain/identity-types.js";
 import { type PlanAllResult, planAllSteps } from "../domain/plan.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { accountLinkRepository, accountRepository } from "../store/account-repository.js";
-import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
+import { loadDesiredInputs } from "./desired-inputs.js";
 import { createPause, drainSteps } from "./give-way.js";
 import { policyToday, sodExceptionsInForce } from "./provision.js";
 
@@ -33,10 +33,10 @@ export async function planIdentities(
   const { db } = store;
   const ids = identities.map((i) => i.id);
   const planned = new Set(ids);
-  const [own, linkRows, assignments] = await Promise.all([
+  const [own, linkRows, { assignments, exclusions, dormant }] = await Promise.all([
     accountRepository.list(db, { identityIds: ids }),
     accountLinkRepository.list(db, { identityIds: ids }),
-    assignmentRepository.list(db, { identityIds: ids }),
+    loadDesiredInputs(db, ids),
   ]);
   const links = new Map<string, Record<string, string>>();
   for (const l of linkRows) links.set(l.identityId, { ...links.get(l.identityId), [l.system]: l.username });
@@ -63,7 +63,7 @@ export async function planIdentities(
     (a) => a.identityId === null || !planned.has(a.identityId),
   );
 
-  const taken = await takenUsernames(store, config, identities, usernamesOf, assignments, now);
+  const taken = await takenUsernames(store, config, identities, usernamesOf, assignments, exclusions, now);
   // planAll avoids every username in `links`: the taken ones ride along under keys no identity has.
   for (const [system, names] of taken) {
     let n = 0;
@@ -76,6 +76,8 @@ export async function planIdentities(
       lifecycle: config.lifecycle,
       identities,
       assignments,
+      exclusions,
+      dormant,
       accounts: [...own, ...others],
       links,
       now,
@@ -107,6 +109,7 @@ async function takenUsernames(
   identities: readonly Identity[],
   usernamesOf: ReadonlyMap<string, Readonly<Record<string, string>>>,
   assignments: readonly Assignment[],
+  exclusions: readonly AccessExclusion[],
   now: Date,
 ): Promise<Map<string, Set<string>>> {
   const systems = Object.keys(config.policy.systems);
@@ -122,6 +125,7 @@ async function takenUsernames(
     const desired = calculator.compute({
       identity,
       assignments: assignments.filter((a) => a.identityId === identity.id),
+      exclusions: exclusions.filter((e) => e.identityId === identity.id),
       usernames,
       now,
       today,

@@ -8,7 +8,6 @@ import { type PlanAllResult, planAllSteps } from "../domain/plan.js";
 import { notifyConnectorUnreachable } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { accountLinkRepository, accountRepository } from "../store/account-repository.js";
-import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { operationRepository } from "../store/operation-repository.js";
@@ -17,6 +16,7 @@ import { unprovisionedRepository } from "../store/unprovisioned-repository.js";
 import { type ApplyProgress, type ApplyResult, applyOperations, DEFAULT_BATCH } from "./apply.js";
 import { recoverDeadClaims, thisProcess } from "./claim-recovery.js";
 import { type ConnectorPool, connectorPool, DEFAULT_DEADLINES } from "./connector-pool.js";
+import { loadDesiredInputs } from "./desired-inputs.js";
 import { type EnqueuePlanResult, enqueuePlan } from "./enqueue.js";
 import { drainSteps } from "./give-way.js";
 import { guardMassChange, type MassChangeLevel, massChangesOf, planHashOf } from "./mass-change.js";
@@ -44,11 +44,11 @@ export async function computeProvisionPlan(
   options: { now: Date; overrides?: readonly Identity[]; advanceToNow?: boolean },
 ): Promise<ProvisionPlan> {
   const { db } = store;
-  const [stored, accounts, links, assignments, sodExceptions] = await Promise.all([
+  const [stored, accounts, links, { assignments, exclusions, dormant }, sodExceptions] = await Promise.all([
     identityRepository.list(db),
     accountRepository.list(db),
     accountLinkRepository.list(db),
-    assignmentRepository.list(db),
+    loadDesiredInputs(db),
     sodExceptionsInForce(db, config, options.now),
   ]);
   const byId = new Map(stored.map((i) => [i.id, i]));
@@ -74,6 +74,8 @@ export async function computeProvisionPlan(
       lifecycle: config.lifecycle,
       identities,
       assignments,
+      exclusions,
+      dormant,
       accounts,
       links: linkMap,
       now: options.now,

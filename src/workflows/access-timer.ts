@@ -4,6 +4,7 @@ import type { TenureConfig } from "../policy/config-types.js";
 import { assignmentRepository } from "../store/assignment-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
+import { reviewItemRepository } from "../store/review-repository.js";
 import { sodExceptionRepository } from "../store/sod-repository.js";
 import { onAccessChanged } from "./access-clock.js";
 import { type EndedAssignments, endDueAssignments } from "./assignment-ends.js";
@@ -11,6 +12,7 @@ import { requestSettings } from "./request-approvers.js";
 import { expireRequests } from "./request-decisions.js";
 import { applyEffects } from "./request-effects.js";
 import { remindApprovers } from "./request-reminders.js";
+import { type ReviewRemovalSummary, runReviewRemovals } from "./review-removal.js";
 import { endDueExceptions } from "./sod-exceptions.js";
 
 /** The longest the timer sleeps: the backstop for ends written by another process. */
@@ -22,12 +24,16 @@ export interface AccessPass extends EndedAssignments {
   expiredRequests: number;
   reminders: number;
   warnings: number;
+  /** Revocations decided in access reviews, removed at their source and read back (review-removal.ts). */
+  removals: ReviewRemovalSummary;
 }
 
 /**
  * One pass of the clock of access: ends what is due (endDueAssignments) and separation-of-duties
  * exceptions past their expiry (endDueExceptions), expires requests nobody
- * decided in time, reminds and escalates waiting approvers, warns holders before their access ends.
+ * decided in time, reminds and escalates waiting approvers, warns holders before their access ends, and
+ * carries out the revocations of access reviews (runReviewRemovals): pending ones, and failed ones due
+ * for a retry, so a restart loses none.
  */
 export async function accessPass(
   store: Store,
@@ -42,7 +48,8 @@ export async function accessPass(
   });
   const reminders = await remindApprovers(store, config, now);
   const warnings = await warnHolders(store, config, now);
-  return { ...ended, endedExceptions, expiredRequests: expired.length, reminders, warnings };
+  const removals = await runReviewRemovals(store, config, options);
+  return { ...ended, endedExceptions, expiredRequests: expired.length, reminders, warnings, removals };
 }
 
 async function warnHolders(store: Store, config: TenureConfig, now: Date): Promise<number> {
@@ -80,6 +87,17 @@ async function warnHolders(store: Store, config: TenureConfig, now: Date): Promi
     }
   });
   return queued;
+}
+
+/**
+ * Whether a review's revocation waits for a pass now (decided, or due for a retry or a read-back), so
+ * a decision made in this process (accessChanged) is carried out in seconds, not at the next poll.
+ */
+async function removalWaiting(store: Store, now: Date): Promise<boolean> {
+  const at = now.toISOString();
+  const due = await reviewItemRepository.removalsDue(store.db, at, 100);
+  // Applied removals that cannot be read back stay `applied` with no next time: nothing to do for them.
+  return due.some((i) => i.removalState !== "applied" || (i.removalNextAt !== null && i.removalNextAt <= at));
 }
 
 export interface AccessTimer {
@@ -121,7 +139,8 @@ export function startAccessTimer(deps: {
           pass.endedExceptions +
           pass.expiredRequests +
           pass.reminders +
-          pass.warnings >
+          pass.warnings +
+          pass.removals.processed >
         0
       ) {
         deps.onPass?.(pass);
@@ -147,6 +166,7 @@ export function startAccessTimer(deps: {
       for (const next of nexts) {
         if (next !== null) delay = Math.min(delay, Math.max(0, Date.parse(next) - now.getTime()));
       }
+      if (!failed && (await removalWaiting(deps.store, now))) delay = 0;
     } catch (err) {
       deps.onError?.(err);
     }

@@ -1,8 +1,9 @@
 import { appendEvents } from "../audit/ledger.js";
 import type { Account as TargetAccount } from "../connectors/connector-types.js";
-import type { Assignment, DesiredAccess } from "../domain/access-types.js";
+import type { AccessExclusion, Assignment, DesiredAccess } from "../domain/access-types.js";
 import { computeDesiredAccess } from "../domain/desired-state.js";
 import type { Identity } from "../domain/identity-types.js";
+import { loadDesiredInputs } from "../engine/desired-inputs.js";
 import { type ConnectorPool, connectorPool, policyToday } from "../engine/provision.js";
 import { enqueueNotifications } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
@@ -60,7 +61,7 @@ export async function endDueAssignments(
   const pool = options.pool ?? connectorPool(config);
   try {
     const holders = await identityRepository.findByIds(store.db, holderIds);
-    const all = await assignmentRepository.list(store.db, { identityIds: holderIds });
+    const { assignments: all, exclusions } = await loadDesiredInputs(store.db, holderIds);
     const stored = await accountRepository.list(store.db, { identityIds: holderIds });
     const reads = new Map<string, Promise<Map<string, TargetAccount> | string>>();
     const readSystem = (system: string) => {
@@ -84,7 +85,7 @@ export async function endDueAssignments(
       const receipt: EndReceipt = { checkedAt: now.toISOString(), checks: [] };
       if (holder !== undefined) {
         const mine = all.filter((a) => a.identityId === holder.id);
-        const gave = accessGiven(config, holder, assignment, mine, now);
+        const gave = accessGiven(config, holder, assignment, mine, now, exclusions);
         for (const piece of gave.pieces) {
           const username =
             stored.find((a) => a.identityId === holder.id && a.system === piece.system)?.username ?? null;
@@ -191,11 +192,14 @@ export function accessGiven(
   assignment: Assignment,
   assignments: readonly Assignment[],
   now: Date,
+  /** The holder's review exclusions: access they keep away is not kept through birthright. */
+  exclusions: readonly AccessExclusion[] = [],
 ): { pieces: Array<{ system: string; entitlement: string | null; kept: boolean }> } {
   const base = {
     identity: holder,
     policy: config.policy,
     lifecycle: config.lifecycle,
+    exclusions,
     usernames: {},
     now,
     today: policyToday(config, now),
