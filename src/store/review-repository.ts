@@ -416,7 +416,7 @@ export const reviewItemRepository = {
         eb.or([
           eb("removal_state", "=", "pending"),
           eb.and([eb("removal_state", "=", "failed"), eb("removal_next_at", "<=", at)]),
-          eb("removal_state", "=", "applied"),
+          eb.and([eb("removal_state", "=", "applied"), eb("removal_next_at", "<=", at)]),
         ]),
       )
       .orderBy("decided_at")

@@ -16,6 +16,7 @@ import {
   reviewItemRepository,
 } from "../store/review-repository.js";
 import type { Db } from "../store/schema-types.js";
+import { accessChanged } from "./access-clock.js";
 import { describeAccess, ReviewRefusedError } from "./review-decisions.js";
 import { escalationTarget, peopleCache } from "./review-reviewers.js";
 
@@ -320,6 +321,7 @@ export async function closeCampaign(
       if (events.length > 0) await appendEvents(trx, events);
     });
   }
+  if (changes.some((c) => c.action === "revoke")) accessChanged();
   if (toEscalate.length > 0) {
     const deadline = new Date(now.getTime() + ESCALATION_DAYS * DAY_MS).toISOString();
     await reviewNoticeRepository.claim(store.db, `final-escalation:${campaign.id}`, now.toISOString());

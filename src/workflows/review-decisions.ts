@@ -16,6 +16,7 @@ import {
   reviewItemRepository,
 } from "../store/review-repository.js";
 import type { Db } from "../store/schema-types.js";
+import { accessChanged } from "./access-clock.js";
 import { chooseReviewer, peopleCache } from "./review-reviewers.js";
 
 /**
@@ -431,6 +432,7 @@ export async function decideBulk(
       );
     }
   });
+  if (input.decision === "revoke") accessChanged();
   return { decided: await reviewItemRepository.findMany(store.db, ids) };
 }
 
