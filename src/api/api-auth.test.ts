@@ -17,6 +17,8 @@ import {
   makeDeadOperation,
 } from "../../test/helpers/api-fixture.js";
 import { storeFactories } from "../../test/helpers/databases.js";
+import { reviewCampaignRepository } from "../store/review-repository.js";
+import { moverDefinition } from "../workflows/mover-review.js";
 import { type Permission, PLATFORM_ROLES, roleAllows } from "./auth/platform-roles.js";
 import { parseExpiry } from "./auth/token-service.js";
 import type { RouteModule } from "./route-types.js";
@@ -30,6 +32,28 @@ type Request = Omit<InjectOptions, "headers">;
  * does not know (added later) get their path parameters filled with a placeholder: their answer is
  * then only checked not to be an authentication or authorisation refusal.
  */
+/** An open review campaign (with no items), made once per fixture: for the campaign routes. */
+async function reviewCampaign(f: ApiFixture): Promise<string> {
+  const id = "matrix-campaign";
+  if ((await reviewCampaignRepository.find(f.store.db, id)) === undefined) {
+    await reviewCampaignRepository.insert(f.store.db, {
+      id,
+      definition: "mover",
+      kind: "ad-hoc",
+      status: "open",
+      settings: moverDefinition(f.config),
+      subjectIdentityId: null,
+      startedAt: FIXTURE_NOW.toISOString(),
+      startedBy: "test",
+      deadline: new Date(FIXTURE_NOW.getTime() + 86_400_000).toISOString(),
+      closedAt: null,
+      closedBy: null,
+      items: 0,
+    });
+  }
+  return id;
+}
+
 async function requestFor(f: ApiFixture, route: RouteEntry): Promise<{ request: Request; known: boolean }> {
   const key = `${route.method} ${route.url}`;
   switch (key) {
@@ -41,6 +65,11 @@ async function requestFor(f: ApiFixture, route: RouteEntry): Promise<{ request: 
       return { request: { method: "POST", url: "/api/sync", payload: { dryRun: true } }, known: true };
     case "POST /api/reconcile":
       return { request: { method: "POST", url: "/api/reconcile", payload: {} }, known: true };
+    case "GET /api/reviews/campaigns/:id":
+    case "GET /api/reviews/campaigns/:id/report": {
+      const id = await reviewCampaign(f);
+      return { request: { method: "GET", url: route.url.replace(":id", id) }, known: true };
+    }
   }
   const url = route.url
     .replace(":ref", "E1")

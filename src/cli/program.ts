@@ -11,6 +11,7 @@ import { registerNotify } from "./commands/notify-command.js";
 import { registerPlan } from "./commands/plan-command.js";
 import { registerReconcile } from "./commands/reconcile-command.js";
 import { registerElevate, registerRequest } from "./commands/request-command.js";
+import { registerReview } from "./commands/review-command.js";
 import { registerSchedule } from "./commands/schedule-command.js";
 import { registerServe } from "./commands/serve-command.js";
 import { registerSod } from "./commands/sod-command.js";
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
     registerAudit,
     registerRequest,
     registerSod,
+    registerReview,
     registerElevate,
     registerConsole,
     registerNotify,

@@ -29,6 +29,11 @@ export const PERMISSIONS = [
   "sod:read",
   "sod:scan",
   "sod:decide",
+  // Access reviews: see campaigns and items (a person their own items; all for admin and auditor),
+  // decide and delegate one's items, start and close campaigns.
+  "review:read",
+  "review:decide",
+  "review:manage",
   // Not a route's permission: what a request must also hold to confirm a mass change (admin only).
   "mass-change:confirm",
 ] as const;
@@ -48,13 +53,16 @@ export const ROLE_PERMISSIONS: Readonly<Record<PlatformRole, ReadonlySet<Permiss
   admin: new Set<Permission>(PERMISSIONS),
   auditor: new Set<Permission>(READ_EVERYTHING),
   "hr-source": new Set<Permission>(["session:read", "sources:push"]),
-  // A reviewer is who owns rules and decides: they see separation-of-duties findings and accept them.
+  // A reviewer is who owns rules and decides: they see separation-of-duties findings and accept them,
+  // and certify or revoke the access review items that are theirs.
   reviewer: new Set<Permission>([
     "session:read",
     "requests:read",
     "requests:decide",
     "sod:read",
     "sod:decide",
+    "review:read",
+    "review:decide",
   ]),
   // A requester is also the manager who approves a report's request: deciding is the identity's
   // business (who is an approver of the step), the role only allows it in kind.

@@ -7,6 +7,7 @@ import { identityRoutes } from "./identity-routes.js";
 import { operationRoutes } from "./operation-routes.js";
 import { planRoutes } from "./plan-routes.js";
 import { requestRoutes } from "./request-routes.js";
+import { reviewRoutes } from "./review-routes.js";
 import { runRoutes } from "./run-routes.js";
 import { sessionRoutes } from "./session-routes.js";
 import { sodRoutes } from "./sod-routes.js";
@@ -29,5 +30,6 @@ export const API_ROUTE_MODULES: readonly RouteModule[] = [
   requestRoutes,
   workflowRoutes,
   sodRoutes,
+  reviewRoutes,
   scimRoutes,
 ];

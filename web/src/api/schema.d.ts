@@ -3168,6 +3168,673 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reviews/campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Campaigns, newest first, with their items by state and your own undecided ones
+         * @description Requires a bearer token whose role holds `review:read`: admin, auditor, reviewer.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    status?: "open" | "closed";
+                    definition?: string;
+                    /** @description at most this many, newest first */
+                    limit?: number;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            campaigns: components["schemas"]["ReviewCampaign"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /**
+         * Start a campaign of tenure.yaml `reviews.campaigns` now (ad hoc); its reviewers are notified
+         * @description 404 `not_found` for a name tenure.yaml does not define; 200 with campaign null when nothing is in scope.
+         *
+         *     Requires a bearer token whose role holds `review:manage`: admin.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description a campaign of tenure.yaml `reviews.campaigns` */
+                        definition: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description null when nothing is in the campaign's scope */
+                            campaign: components["schemas"]["ReviewCampaign"] | null;
+                            items: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description null when nothing is in the campaign's scope */
+                            campaign: components["schemas"]["ReviewCampaign"] | null;
+                            items: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reviews/campaigns/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One campaign with its counts, and its report for admin and auditor
+         * @description Requires a bearer token whose role holds `review:read`: admin, auditor, reviewer.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            campaign: components["schemas"]["ReviewCampaign"];
+                            /** @description completion, revocations, overdue and per-reviewer figures: for admin and auditor, else null */
+                            report: components["schemas"]["ReviewReport"] | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reviews/campaigns/{id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close a campaign before its deadline: each undecided item follows onNoResponse for its risk
+         * @description An `escalate` outcome moves the items to their reviewers' managers and extends the deadline once instead: the campaign stays open. 409 `campaign_closed` when it is closed already.
+         *
+         *     Requires a bearer token whose role holds `review:manage`: admin.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            campaign: components["schemas"]["ReviewCampaign"];
+                            /** @description completion, revocations, overdue and per-reviewer figures: for admin and auditor, else null */
+                            report: components["schemas"]["ReviewReport"] | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reviews/campaigns/{id}/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every item of a campaign with its decision, as CSV or JSON for auditors (a reviewer: only their own items)
+         * @description Requires a bearer token whose role holds `review:read`: admin, auditor, reviewer.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    format?: "csv" | "json";
+                };
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            campaign: string;
+                            rows: {
+                                [key: string]: unknown;
+                            }[];
+                        } | string;
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reviews/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Review items riskiest first: yours (and those of whoever delegated to you), or every item (admin, auditor)
+         * @description Requires a bearer token whose role holds `review:read`: admin, auditor, reviewer.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description mine (default for a person): items you review, or review for someone who delegated to you; all: every item (admin, auditor) */
+                    view?: "mine" | "all";
+                    campaign?: string;
+                    state?: "pending" | "certified" | "revoked" | "kept-no-response" | "revoked-no-response" | "void";
+                    /** @description view=all: only this reviewer's (id, HR key or email) */
+                    reviewer?: string;
+                    /** @description items per page (1 to 200, default 50) */
+                    limit?: number;
+                    /** @description the nextCursor of the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["ReviewItem"][];
+                            nextCursor: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reviews/items/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One item: the holder, the access, the risk with its reasons, and the evidence with its lineage
+         * @description 404 alike for an item that does not exist and one that is not yours.
+         *
+         *     Requires a bearer token whose role holds `review:read`: admin, auditor, reviewer.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReviewItem"];
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reviews/items/{id}/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Certify or revoke one item (a revocation needs a comment saying why)
+         * @description By the item's reviewer or someone they delegated to, never its holder. 403 `self_review`, `not_your_item`, `no_person`; 409 `campaign_closed`, `already_decided`, `decided_concurrently`; 422 `reason_required`. A refusal changes nothing.
+         *
+         *     Requires a bearer token whose role holds `review:decide`: admin, reviewer.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        decision: "certify" | "revoke";
+                        /** @description required to revoke */
+                        comment?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReviewItem"];
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reviews/items/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * One decision on many items with one comment: low-risk, non-privileged items only
+         * @description All or nothing: one item that may not be decided in bulk (privileged, over the campaign's bulkMaxRisk, not yours) refuses the whole batch, naming it.
+         *
+         *     Requires a bearer token whose role holds `review:decide`: admin, reviewer.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        itemIds: string[];
+                        /** @enum {string} */
+                        decision: "certify" | "revoke";
+                        /** @description one comment for all: what was checked */
+                        comment: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            decided: components["schemas"]["ReviewItem"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reviews/items/{id}/delegate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Hand an undecided item to another reviewer (its reviewer, or an admin reassigning it)
+         * @description Never to the holder (403 `self_review`) nor to its reviewer (409 `same_reviewer`).
+         *
+         *     Requires a bearer token whose role holds `review:decide`: admin, reviewer.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the new reviewer: id, HR key or email */
+                        to: string;
+                        comment?: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReviewItem"];
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3687,12 +4354,169 @@ export interface components {
             createdBy: string;
             revokedAt: string | null;
         };
+        ReviewAccessInput: {
+            /** @constant */
+            kind: "role";
+            role: string;
+        } | {
+            /** @constant */
+            kind: "entitlement";
+            system: string;
+            entitlement: string;
+        };
+        ReviewItemInput: {
+            id: string;
+            campaign: {
+                id: string;
+                definition: string;
+                /** @enum {string} */
+                status: "open" | "closed";
+                deadline: string;
+            };
+            holder: {
+                id: string;
+                name: string;
+                employeeId: string | null;
+            };
+            access: components["schemas"]["ReviewAccessInput"];
+            /** @description the access in words: `app:deployers`, `role engineer` */
+            label: string;
+            /** @enum {string} */
+            source: "birthright" | "assignment" | "mover-grace" | "found";
+            privileged: boolean;
+            risk: {
+                score: number;
+                /** @enum {string} */
+                level: "high" | "medium" | "low";
+                reasons: {
+                    code: string;
+                    detail: string;
+                    weight: number;
+                }[];
+                /** @enum {string} */
+                recommendation: "keep" | "revoke";
+            };
+            evidence: {
+                /** @description every reason the holder has the access */
+                lineage: components["schemas"]["LineageInput"][];
+                lastUsedAt: string | null;
+                peers: {
+                    total: number;
+                    holding: number;
+                } | null;
+                lastReview: {
+                    campaignId: string;
+                    /** @enum {string} */
+                    decision: "certify" | "revoke";
+                    at: string;
+                } | null;
+                sodRules: string[];
+            };
+            stage: number;
+            reviewer: {
+                id: string;
+                name: string;
+                employeeId: string | null;
+            } | null;
+            ruleReviewer: {
+                id: string;
+                name: string;
+                employeeId: string | null;
+            } | null;
+            rerouteReason: ("self-review" | "no-reviewer" | "delegated" | "escalated") | null;
+            /** @enum {string} */
+            state: "pending" | "certified" | "revoked" | "kept-no-response" | "revoked-no-response" | "void";
+            decidedBy: {
+                id: string;
+                name: string;
+                employeeId: string | null;
+            } | null;
+            decidedAt: string | null;
+            comment: string | null;
+            bulk: boolean;
+            removalState: ("pending" | "applied" | "confirmed" | "failed" | "not-needed") | null;
+            removalDetail: string | null;
+            confirmedAt: string | null;
+            createdAt: string;
+        };
+        ReviewCampaignInput: {
+            id: string;
+            definition: string;
+            description: string | null;
+            /** @enum {string} */
+            kind: "scheduled" | "ad-hoc" | "mover";
+            /** @enum {string} */
+            status: "open" | "closed";
+            subjectIdentityId: string | null;
+            startedAt: string;
+            startedBy: string;
+            deadline: string;
+            closedAt: string | null;
+            closedBy: string | null;
+            total: number;
+            pending: number;
+            decided: number;
+            byState: {
+                [key: string]: number;
+            };
+            /** @description your undecided items (and those of whoever delegated to you); null for a token of nobody */
+            mine: {
+                pending: number;
+            } | null;
+        };
+        ReviewReportInput: {
+            campaign: {
+                id: string;
+                definition: string;
+                description: string | null;
+                /** @enum {string} */
+                kind: "scheduled" | "ad-hoc" | "mover";
+                /** @enum {string} */
+                status: "open" | "closed";
+                subjectIdentityId: string | null;
+                startedAt: string;
+                startedBy: string;
+                deadline: string;
+                closedAt: string | null;
+                closedBy: string | null;
+                items: number;
+            };
+            total: number;
+            decided: number;
+            /** @description share of items decided by a person, in percent */
+            completion: number;
+            byState: {
+                [key: string]: number;
+            };
+            revocations: {
+                pending: number;
+                applied: number;
+                confirmed: number;
+                failed: number;
+                notNeeded: number;
+            };
+            overdueReviewers: {
+                reviewerId: string | null;
+                reviewer: string;
+                pending: number;
+            }[];
+            reviewers: {
+                reviewerId: string;
+                reviewer: string;
+                decided: number;
+                certified: number;
+                revoked: number;
+                bulk: number;
+                medianSecondsPerItem: number | null;
+                rubberStamp: boolean;
+            }[];
+        };
         ConsoleSessionInput: {
             name: string;
             /** @enum {string} */
             role: "admin" | "auditor" | "hr-source" | "reviewer" | "requester";
             /** @description what the role may do: the console shows only these */
-            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "mass-change:confirm")[];
+            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "review:read" | "review:decide" | "review:manage" | "mass-change:confirm")[];
             /** @description the identity the person is, when single sign-on matched one */
             identity: {
                 id: string;
@@ -4373,12 +5197,169 @@ export interface components {
             createdBy: string;
             revokedAt: string | null;
         };
+        ReviewAccess: {
+            /** @constant */
+            kind: "role";
+            role: string;
+        } | {
+            /** @constant */
+            kind: "entitlement";
+            system: string;
+            entitlement: string;
+        };
+        ReviewItem: {
+            id: string;
+            campaign: {
+                id: string;
+                definition: string;
+                /** @enum {string} */
+                status: "open" | "closed";
+                deadline: string;
+            };
+            holder: {
+                id: string;
+                name: string;
+                employeeId: string | null;
+            };
+            access: components["schemas"]["ReviewAccess"];
+            /** @description the access in words: `app:deployers`, `role engineer` */
+            label: string;
+            /** @enum {string} */
+            source: "birthright" | "assignment" | "mover-grace" | "found";
+            privileged: boolean;
+            risk: {
+                score: number;
+                /** @enum {string} */
+                level: "high" | "medium" | "low";
+                reasons: {
+                    code: string;
+                    detail: string;
+                    weight: number;
+                }[];
+                /** @enum {string} */
+                recommendation: "keep" | "revoke";
+            };
+            evidence: {
+                /** @description every reason the holder has the access */
+                lineage: components["schemas"]["Lineage"][];
+                lastUsedAt: string | null;
+                peers: {
+                    total: number;
+                    holding: number;
+                } | null;
+                lastReview: {
+                    campaignId: string;
+                    /** @enum {string} */
+                    decision: "certify" | "revoke";
+                    at: string;
+                } | null;
+                sodRules: string[];
+            };
+            stage: number;
+            reviewer: {
+                id: string;
+                name: string;
+                employeeId: string | null;
+            } | null;
+            ruleReviewer: {
+                id: string;
+                name: string;
+                employeeId: string | null;
+            } | null;
+            rerouteReason: ("self-review" | "no-reviewer" | "delegated" | "escalated") | null;
+            /** @enum {string} */
+            state: "pending" | "certified" | "revoked" | "kept-no-response" | "revoked-no-response" | "void";
+            decidedBy: {
+                id: string;
+                name: string;
+                employeeId: string | null;
+            } | null;
+            decidedAt: string | null;
+            comment: string | null;
+            bulk: boolean;
+            removalState: ("pending" | "applied" | "confirmed" | "failed" | "not-needed") | null;
+            removalDetail: string | null;
+            confirmedAt: string | null;
+            createdAt: string;
+        };
+        ReviewCampaign: {
+            id: string;
+            definition: string;
+            description: string | null;
+            /** @enum {string} */
+            kind: "scheduled" | "ad-hoc" | "mover";
+            /** @enum {string} */
+            status: "open" | "closed";
+            subjectIdentityId: string | null;
+            startedAt: string;
+            startedBy: string;
+            deadline: string;
+            closedAt: string | null;
+            closedBy: string | null;
+            total: number;
+            pending: number;
+            decided: number;
+            byState: {
+                [key: string]: number;
+            };
+            /** @description your undecided items (and those of whoever delegated to you); null for a token of nobody */
+            mine: {
+                pending: number;
+            } | null;
+        };
+        ReviewReport: {
+            campaign: {
+                id: string;
+                definition: string;
+                description: string | null;
+                /** @enum {string} */
+                kind: "scheduled" | "ad-hoc" | "mover";
+                /** @enum {string} */
+                status: "open" | "closed";
+                subjectIdentityId: string | null;
+                startedAt: string;
+                startedBy: string;
+                deadline: string;
+                closedAt: string | null;
+                closedBy: string | null;
+                items: number;
+            };
+            total: number;
+            decided: number;
+            /** @description share of items decided by a person, in percent */
+            completion: number;
+            byState: {
+                [key: string]: number;
+            };
+            revocations: {
+                pending: number;
+                applied: number;
+                confirmed: number;
+                failed: number;
+                notNeeded: number;
+            };
+            overdueReviewers: {
+                reviewerId: string | null;
+                reviewer: string;
+                pending: number;
+            }[];
+            reviewers: {
+                reviewerId: string;
+                reviewer: string;
+                decided: number;
+                certified: number;
+                revoked: number;
+                bulk: number;
+                medianSecondsPerItem: number | null;
+                rubberStamp: boolean;
+            }[];
+        };
         ConsoleSession: {
             name: string;
             /** @enum {string} */
             role: "admin" | "auditor" | "hr-source" | "reviewer" | "requester";
             /** @description what the role may do: the console shows only these */
-            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "mass-change:confirm")[];
+            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "review:read" | "review:decide" | "review:manage" | "mass-change:confirm")[];
             /** @description the identity the person is, when single sign-on matched one */
             identity: {
                 id: string;
