@@ -315,7 +315,7 @@ export const reviewRoutes: RouteModule = async (app, deps) => {
       schema: {
         summary: "Certify or revoke one item (a revocation needs a comment saying why)",
         description:
-          "By the item's reviewer or someone they delegated to, never its holder. 403 `self_review`, `not_your_item`, `no_person`; 409 `campaign_closed`, `already_decided`, `decided_concurrently`; 422 `reason_required`. A refusal changes nothing.",
+          "By the item's reviewer or someone they delegated to, never its holder. 404 for an item the caller may not see (as if it did not exist); 403 `self_review`, `not_your_item`, `no_person`; 409 `campaign_closed`, `already_decided`, `decided_concurrently`; 422 `reason_required`. A refusal changes nothing.",
         tags,
         params: idParams,
         body: decisionBody,
@@ -323,6 +323,8 @@ export const reviewRoutes: RouteModule = async (app, deps) => {
       },
     },
     async (request) => {
+      // Someone who may not see the item learns nothing of it, not even that it exists.
+      await visibleItem(deps, request, request.params.id);
       const item = await decideItem(
         deps.store,
         deps.config,
@@ -377,6 +379,7 @@ export const reviewRoutes: RouteModule = async (app, deps) => {
       },
     },
     async (request) => {
+      await visibleItem(deps, request, request.params.id);
       const item = await delegateItem(
         deps.store,
         {
