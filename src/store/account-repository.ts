@@ -257,6 +257,45 @@ export const accountRepository = {
     }
     return gone;
   },
+
+  /**
+   * What the enabled, present accounts of identities (all, or these) hold, with their last use: what an
+   * access review reads of every account. Only the columns it uses; who granted an entitlement is found
+   * in the JSON text when asked, not parsed per account.
+   */
+  async reviewHoldings(
+    db: Db,
+    filter: { identityIds?: readonly string[] } = {},
+  ): Promise<Array<HeldEntitlements & { lastUsedAt: string | null }>> {
+    if (filter.identityIds?.length === 0) return [];
+    let q = db
+      .selectFrom("accounts")
+      .select(["identity_id", "system", "username", "entitlements", "managed_entitlements", "last_used_at"])
+      .where("identity_id", "is not", null)
+      .where("enabled", "=", 1)
+      .where("vanished_at", "is", null);
+    if (filter.identityIds !== undefined) q = q.where("identity_id", "in", filter.identityIds);
+    const rows = await q.execute();
+    return rows.map((r) => ({
+      identityId: r.identity_id!,
+      system: r.system,
+      username: r.username,
+      entitlements: JSON.parse(r.entitlements),
+      isManaged: (key: string) => r.managed_entitlements.includes(JSON.stringify(key)),
+      lastUsedAt: r.last_used_at,
+    }));
+  },
+
+  /** The systems where some account has a last use: their connectors report it (dormant, review evidence). */
+  async systemsReportingUse(db: Db): Promise<Set<string>> {
+    const rows = await db
+      .selectFrom("accounts")
+      .select("system")
+      .distinct()
+      .where("last_used_at", "is not", null)
+      .execute();
+    return new Set(rows.map((r) => r.system));
+  },
 };
 
 /** The username allocated to each identity in each system, kept once allocated. */

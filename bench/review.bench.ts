@@ -1,0 +1,482 @@
+/**
+ * Access reviews (issue 16) at organisation scale: 100,000 identities × 10 assignments (1,000,000
+ * assignments of 200 entitlements over 5 systems, biased by department so peers mostly share access and
+ * some is rare), one birthright role for everyone, accounts as reconcile stores them (last use reported
+ * by 3 of the 5 systems, a few never used, 2 % with an entitlement added in the target), 1,000 managers.
+ * Timed, per database:
+ *
+ * a. `loadReviewAccess` for everyone (read + desired state + candidates + peer statistics), cold;
+ * b. `startCampaign` of everything with the manager as reviewer (a. again, then risk, reviewer choice and
+ *    the items written with the event and notifications in one transaction) — the target: ≤ 10 s;
+ * c. each manager's first page of 50 pending items, riskiest first (`reviewItemRepository.list`), over
+ *    the 1,000 managers, p50 / p99 — the target: ≤ 100 ms.
+ * Floors: the rows a. reads (identities, assignments, accounts) read by a bare script through the driver;
+ * the same number of item rows of the same width written by a bare prepared insert (SQLite); the page's
+ * query run bare through the driver.
+ *
+ *   node --import tsx bench/review.bench.ts [--identities 100000] [--per 10] [--pages 1000]
+ *     [--postgres URL] [--database sqlite|postgres|both]
+ *
+ * Prints one JSON line per database, and a summary on stderr.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import BetterSqlite3 from "better-sqlite3";
+import pg from "pg";
+import type { Account } from "../src/domain/access-types.js";
+import type { Identity, WorkerAttributes } from "../src/domain/identity-types.js";
+import type { ReviewDefinition } from "../src/domain/review-types.js";
+import { loadReviewAccess } from "../src/engine/review-access.js";
+import { loadConfig } from "../src/policy/config-loader.js";
+import type { TenureConfig } from "../src/policy/config-types.js";
+import { accountRepository } from "../src/store/account-repository.js";
+import { bulkInsert } from "../src/store/bulk-insert.js";
+import { openStore, type Store } from "../src/store/database.js";
+import { identityRepository } from "../src/store/identity-repository.js";
+import { reviewItemRepository } from "../src/store/review-repository.js";
+import { startCampaign } from "../src/workflows/review-generation.js";
+import { withPostgresSchema } from "./bench-postgres.js";
+import { percentile } from "./bench-stats.js";
+
+const { values: args } = parseArgs({
+  options: {
+    identities: { type: "string", default: "100000" },
+    per: { type: "string", default: "10" },
+    pages: { type: "string", default: "1000" },
+    postgres: { type: "string" },
+    database: { type: "string", default: "both" },
+  },
+});
+const size = Number(args.identities);
+const per = Number(args.per);
+const pages = Number(args.pages);
+const MANAGERS = 1000;
+const now = new Date("2026-12-04T09:00:00Z");
+const DAY = 86_400_000;
+
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const SYSTEMS = ["directory", "erp", "crm", "hris", "git"];
+const PER_SYSTEM = 40;
+const CATALOGUE = SYSTEMS.flatMap((s) =>
+  Array.from({ length: PER_SYSTEM }, (_, i) => ({ system: s, key: `e${i}` })),
+);
+const DEPARTMENTS = [
+  "Engineering",
+  "Finance",
+  "Sales",
+  "Support",
+  "Marketing",
+  "People",
+  "Legal",
+  "IT",
+  "Ops",
+  "Data",
+];
+const TITLES = [
+  "Analyst",
+  "Engineer",
+  "Manager",
+  "Specialist",
+  "Lead",
+  "Associate",
+  "Director",
+  "Partner",
+  "Clerk",
+  "Officer",
+];
+/** Systems whose connector reports last use. */
+const REPORTING = new Set(["directory", "erp", "git"]);
+
+function policyYaml(): string {
+  const systems = SYSTEMS.map(
+    (s) =>
+      `  ${s}:\n    connector: manual\n    owner: m1@example.test\n    account: { username: "{employeeId}" }\n    config: { fulfiller: ${s}-ops@example.test }`,
+  ).join("\n");
+  const entitlements = SYSTEMS.map(
+    (s) =>
+      `  ${s}:\n${s === "directory" ? "    all-staff: {}\n" : ""}${Array.from({ length: PER_SYSTEM }, (_, i) => `    e${i}: {${i % 20 === 0 ? " privileged: true " : ""}}`).join("\n")}`,
+  ).join("\n");
+  return `database: sqlite:./tenure.db
+sources:
+  hr: { type: push, key: employeeId, timeZone: UTC }
+systems:
+${systems}
+entitlements:
+${entitlements}
+roles:
+  everyone:
+    when: "employeeId != ''"
+    grants: [{ system: directory, entitlements: [all-staff] }]
+notify:
+  email: { smtp: "smtp://127.0.0.1:2525", from: "Tenure <tenure@example.test>" }
+`;
+}
+
+const DEFINITION: ReviewDefinition = {
+  name: "everything",
+  description: null,
+  scope: {
+    systems: [],
+    entitlements: [],
+    roles: [],
+    privilegedOnly: false,
+    requestedOnly: false,
+    keptAfterMove: false,
+    nonHuman: false,
+    where: null,
+  },
+  stages: [{ reviewer: { kind: "manager" } }],
+  schedule: null,
+  durationDays: 14,
+  remindDaysBefore: [3, 1],
+  escalateAfterDays: null,
+  onNoResponse: { high: "escalate", medium: "keep", low: "keep" },
+  bulkMaxRisk: "low",
+  risk: { unusedDays: 90, peerPercent: 10 },
+  location: { file: "bench", line: 0, column: 0 },
+};
+
+interface DataSet {
+  identities: Identity[];
+  assignments: unknown[][];
+  accounts: Account[];
+  managerIds: string[];
+}
+
+function dataSet(): DataSet {
+  const rng = prng(16);
+  const identities: Identity[] = [];
+  const assignments: unknown[][] = [];
+  const accounts: Account[] = [];
+  const created = "2020-01-01T00:00:00.000Z";
+  for (let i = 0; i < size; i++) {
+    const key = i < MANAGERS ? `m${i}` : `p${i}`;
+    const d = i % DEPARTMENTS.length;
+    const attributes: WorkerAttributes = {
+      employeeId: key,
+      givenName: key,
+      familyName: "Bench",
+      displayName: `${key} Bench`,
+      email: `${key}@example.test`,
+      department: DEPARTMENTS[d]!,
+      title: TITLES[Math.floor(i / DEPARTMENTS.length) % TITLES.length]!,
+      location: null,
+      costCenter: null,
+      managerId: i === 0 ? null : i < MANAGERS ? "m0" : `m${i % MANAGERS}`,
+      employmentType: "employee",
+      status: "active",
+      startDate: "2020-01-01",
+      endDate: null,
+      terminationDate: null,
+    };
+    const id = `00000000-0000-7000-8000-${String(i).padStart(12, "0")}`;
+    identities.push({
+      id,
+      kind: "human",
+      source: "hr",
+      sourceKey: key,
+      state: "active",
+      attributes,
+      employment: 1,
+      stateSince: created,
+      createdAt: created,
+      updatedAt: created,
+      lastRecordId: null,
+      previousAttributes: null,
+      attributesChangedAt: null,
+    });
+    // 10 distinct entitlements: mostly from the department's 20, one in ten from anywhere (rare).
+    const chosen = new Set<number>();
+    while (chosen.size < per) {
+      const n =
+        rng() < 0.1
+          ? Math.floor(rng() * CATALOGUE.length)
+          : (d * 20 + Math.floor(rng() * 20)) % CATALOGUE.length;
+      chosen.add(n);
+    }
+    const bySystem = new Map<string, string[]>([["directory", ["all-staff"]]]);
+    let a = 0;
+    for (const n of chosen) {
+      const e = CATALOGUE[n]!;
+      assignments.push([
+        `${id.slice(0, 24)}${String(a++).padStart(2, "0")}${String(i).padStart(10, "0")}`,
+        id,
+        null,
+        e.system,
+        e.key,
+        1,
+        "2026-01-01T00:00:00.000Z",
+        null,
+        "bench",
+        "m0",
+        created,
+        null,
+        rng() < 0.5 ? `req-${i}-${a}` : null,
+        null,
+      ]);
+      const list = bySystem.get(e.system);
+      if (list === undefined) bySystem.set(e.system, [e.key]);
+      else list.push(e.key);
+    }
+    for (const [system, ents] of bySystem) {
+      const managed = [...ents];
+      if (rng() < 0.02) ents.push("added-by-hand");
+      const r = rng();
+      const lastUsedAt = !REPORTING.has(system)
+        ? null
+        : r < 0.05
+          ? null
+          : new Date(now.getTime() - Math.floor(rng() * 200) * DAY).toISOString();
+      accounts.push({
+        system,
+        nativeId: null,
+        username: key,
+        identityId: id,
+        enabled: true,
+        attributes: {},
+        entitlements: ents,
+        managedEntitlements: managed,
+        managed: true,
+        lastSeenAt: created,
+        lastUsedAt,
+      });
+    }
+  }
+  return { identities, assignments, accounts, managerIds: identities.slice(0, MANAGERS).map((i) => i.id) };
+}
+
+const ASSIGNMENT_COLUMNS = [
+  "id",
+  "identity_id",
+  "role",
+  "system",
+  "entitlement",
+  "employment",
+  "valid_from",
+  "valid_until",
+  "reason",
+  "approved_by",
+  "created_at",
+  "revoked_at",
+  "request_id",
+  "ended_at",
+];
+
+async function fill(store: Store, data: DataSet): Promise<void> {
+  await store.db.transaction().execute(async (trx) => {
+    await identityRepository.upsertMany(trx, data.identities);
+    await bulkInsert(trx, { table: "assignments", columns: ASSIGNMENT_COLUMNS }, data.assignments);
+    await accountRepository.upsertMany(trx, data.accounts, now.toISOString());
+  });
+}
+
+const READ_SQL = [
+  "select id, kind, source, source_key, state, attributes, employment from identities",
+  "select * from assignments",
+  "select identity_id, system, username, entitlements, managed_entitlements, last_used_at from accounts where identity_id is not null and enabled = 1 and vanished_at is null",
+];
+/** A reviewer's inbox: their pending items of every campaign, riskiest first. */
+const PAGE_SQL = (p: string) =>
+  `select * from review_items where reviewer_id = ${p} and state in ('pending') order by risk_score desc, id limit 50`;
+
+interface Floors {
+  read: number;
+  page: (reviewer: string) => Promise<number>;
+  close: () => Promise<void>;
+}
+
+function sqliteFloors(file: string): Floors {
+  const db = new BetterSqlite3(file, { readonly: true });
+  const t0 = performance.now();
+  for (const q of READ_SQL) {
+    for (const row of db.prepare(q).iterate() as Iterable<Record<string, string>>) {
+      if (row.attributes !== undefined) JSON.parse(row.attributes);
+      if (row.entitlements !== undefined) JSON.parse(row.entitlements);
+    }
+  }
+  const read = performance.now() - t0;
+  const page = db.prepare(PAGE_SQL("?"));
+  return {
+    read,
+    page: async (reviewer) => {
+      const s = performance.now();
+      page.all(reviewer);
+      return performance.now() - s;
+    },
+    close: async () => {
+      db.close();
+    },
+  };
+}
+
+async function postgresFloors(url: string): Promise<Floors> {
+  const u = new URL(url);
+  const schema = u.searchParams.get("schema")!;
+  u.searchParams.delete("schema");
+  const client = new pg.Client({ connectionString: u.toString() });
+  await client.connect();
+  await client.query(`set search_path to "${schema}"`);
+  const t0 = performance.now();
+  for (const q of READ_SQL) {
+    const { rows } = await client.query(q);
+    for (const row of rows) {
+      if (row.attributes !== undefined) JSON.parse(row.attributes);
+      if (row.entitlements !== undefined) JSON.parse(row.entitlements);
+    }
+  }
+  const read = performance.now() - t0;
+  return {
+    read,
+    page: async (reviewer) => {
+      const s = performance.now();
+      await client.query({ name: "page", text: PAGE_SQL("$1"), values: [reviewer] });
+      return performance.now() - s;
+    },
+    close: () => client.end(),
+  };
+}
+
+/**
+ * The bare write: as many rows as the campaign wrote, copies of one of its items (same width, same
+ * indexes: into review_items itself, under another campaign id), one prepared insert, one transaction
+ * (SQLite). Run after the pages are timed; the rows are deleted afterwards.
+ */
+function sqliteWriteFloor(file: string, sample: unknown[], rows: number): number {
+  const db = new BetterSqlite3(file);
+  const cols = sample.length;
+  const insert = db.prepare(`insert into review_items values (${Array(cols).fill("?").join(",")})`);
+  const row = [...sample];
+  row[1] = "floor";
+  const t0 = performance.now();
+  db.transaction(() => {
+    for (let i = 0; i < rows; i++) {
+      row[0] = `floor-${i}`;
+      insert.run(...row);
+    }
+  })();
+  const ms = performance.now() - t0;
+  db.exec("delete from review_items where campaign_id = 'floor'");
+  db.close();
+  return ms;
+}
+
+async function measure(
+  kind: string,
+  store: Store,
+  config: TenureConfig,
+  floors: () => Promise<Floors>,
+  file: string | null,
+) {
+  const data = dataSet();
+  const t0 = performance.now();
+  await fill(store, data);
+  const fillMs = performance.now() - t0;
+  const bare = await floors();
+
+  const l0 = performance.now();
+  // Counted and let go at once: the campaign's own load should not share the heap with this one.
+  const candidates = (await loadReviewAccess(store.db, config, now, { withRoles: false })).subjects.reduce(
+    (n, s) => n + s.candidates.length,
+    0,
+  );
+  const loadMs = performance.now() - l0;
+
+  const g0 = performance.now();
+  const started = await startCampaign(store.db, config, DEFINITION, {
+    now,
+    startedBy: "bench",
+    kind: "ad-hoc",
+  });
+  const generateMs = performance.now() - g0;
+
+  const times: number[] = [];
+  const floorTimes: number[] = [];
+  for (let i = 0; i < pages; i++) {
+    const reviewerId = data.managerIds[i % data.managerIds.length]!;
+    const s = performance.now();
+    const page = await reviewItemRepository.list(store.db, { reviewerId, states: ["pending"], limit: 50 });
+    times.push(performance.now() - s);
+    if (page.length === 0 && i < MANAGERS) throw new Error(`manager ${reviewerId} has no items`);
+    floorTimes.push(await bare.page(reviewerId));
+  }
+  let writeFloor: number | null = null;
+  if (file !== null) {
+    const reader = new BetterSqlite3(file, { readonly: true });
+    const row = reader.prepare("select * from review_items limit 1").raw().get() as unknown[];
+    reader.close();
+    writeFloor = sqliteWriteFloor(file, row, started.items);
+  }
+  await bare.close();
+  times.sort((a, b) => a - b);
+  floorTimes.sort((a, b) => a - b);
+  const result = {
+    bench: "review",
+    database: kind,
+    identities: size,
+    assignments: data.assignments.length,
+    accounts: data.accounts.length,
+    items: started.items,
+    candidates,
+    reviewers: started.byReviewer.size,
+    fillMs: Math.round(fillMs),
+    loadMs: Math.round(loadMs),
+    generateMs: Math.round(generateMs),
+    floorReadMs: Math.round(bare.read),
+    floorWriteMs: writeFloor === null ? null : Math.round(writeFloor),
+    generateTargetMs: 10_000,
+    pageP50Ms: +percentile(times, 50).toFixed(2),
+    pageP99Ms: +percentile(times, 99).toFixed(2),
+    floorPageP50Ms: +percentile(floorTimes, 50).toFixed(2),
+    floorPageP99Ms: +percentile(floorTimes, 99).toFixed(2),
+    pageTargetMs: 100,
+    rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
+  };
+  console.log(JSON.stringify(result));
+  console.error(
+    `${kind}: generate ${result.generateMs} ms (load ${result.loadMs} ms; floors: read ${result.floorReadMs} ms, write ${result.floorWriteMs ?? "n/a"} ms; ratio to read+write floor ${(result.generateMs / (result.floorReadMs + (result.floorWriteMs ?? 0))).toFixed(1)}×) for ${result.items} items; ` +
+      `first page p50 ${result.pageP50Ms} ms / p99 ${result.pageP99Ms} ms (floor ${result.floorPageP50Ms} / ${result.floorPageP99Ms} ms)`,
+  );
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "tenure-review-bench-"));
+  try {
+    await writeFile(path.join(dir, "tenure.yaml"), policyYaml());
+    const config = await loadConfig(path.join(dir, "tenure.yaml"), { env: {} });
+    if (args.database !== "postgres") {
+      const file = path.join(dir, "bench.db");
+      const store = await openStore(`sqlite:${file}`);
+      try {
+        await measure("sqlite", store, config, async () => sqliteFloors(file), file);
+      } finally {
+        await store.close();
+      }
+    }
+    if (args.database !== "sqlite" && args.postgres !== undefined) {
+      await withPostgresSchema(args.postgres, "bench_review", async (url) => {
+        const store = await openStore(url);
+        try {
+          await measure("postgres", store, config, () => postgresFloors(url), null);
+        } finally {
+          await store.close();
+        }
+      });
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,204 @@
+import { describe, expect, it } from "vitest";
+import type { DesiredAccess, Lineage, Policy } from "./access-types.js";
+import {
+  type CandidateItem,
+  candidatesOf,
+  createPeerStats,
+  identityInScope,
+  itemInScope,
+  peerGroupOf,
+  type ReviewAccount,
+} from "./review-scope.js";
+import type { ReviewScope } from "./review-types.js";
+
+const LOC = { file: "tenure.yaml", line: 1, column: 1 };
+const policy = {
+  systems: {},
+  entitlements: {
+    erp: {
+      admin: {
+        system: "erp",
+        key: "admin",
+        displayName: "admin",
+        privileged: true,
+        risk: "high",
+        owner: null,
+        location: LOC,
+      },
+      read: {
+        system: "erp",
+        key: "read",
+        displayName: "read",
+        privileged: false,
+        risk: "low",
+        owner: null,
+        location: LOC,
+      },
+    },
+  },
+  roles: {
+    ops: {
+      name: "ops",
+      description: null,
+      when: null,
+      includes: ["base"],
+      grants: [],
+      requestable: null,
+      location: LOC,
+    },
+    base: {
+      name: "base",
+      description: null,
+      when: null,
+      includes: [],
+      grants: [{ system: "erp", entitlements: ["admin"] }],
+      requestable: null,
+      location: LOC,
+    },
+  },
+} as unknown as Policy;
+
+const birthright: Lineage = { kind: "role", role: "base", chain: ["base"], rule: null };
+const assigned: Lineage = {
+  kind: "assignment",
+  assignmentId: "a1",
+  target: "erp:read",
+  validUntil: null,
+  requestId: "r1",
+};
+const grace: Lineage = { kind: "mover-grace", until: "2026-12-20T00:00:00Z", from: birthright };
+
+function desired(entitlements: Record<string, Lineage[]>): DesiredAccess {
+  return {
+    identityId: "i1",
+    systems: {
+      erp: {
+        system: "erp",
+        presence: "enabled",
+        presenceLineage: [],
+        username: null,
+        attributes: {},
+        entitlements,
+        withheld: {},
+      },
+    },
+  };
+}
+const account: ReviewAccount = {
+  system: "erp",
+  username: "jdoe",
+  entitlements: ["admin", "read", "payments"],
+  isManaged: (k) => k !== "payments",
+  lastUsedAt: "2026-10-01T00:00:00Z",
+};
+const scope = (overrides: Partial<ReviewScope> = {}): ReviewScope => ({
+  systems: [],
+  entitlements: [],
+  roles: [],
+  privilegedOnly: false,
+  requestedOnly: false,
+  keptAfterMove: false,
+  nonHuman: false,
+  where: null,
+  ...overrides,
+});
+
+describe("candidatesOf", () => {
+  const list = candidatesOf({
+    policy,
+    desired: desired({ admin: [birthright], read: [assigned], old: [grace] }),
+    roles: new Map([
+      ["ops", [{ kind: "assignment", assignmentId: "a2", target: "role ops", validUntil: null }]],
+    ]),
+    accounts: [account],
+    withRoles: true,
+  });
+  const byKey = new Map(list.map((c) => [c.accessKey, c]));
+
+  it("gives one candidate per piece of access with its source, lineage and account", () => {
+    expect([...byKey.keys()].sort()).toEqual([
+      "entitlement:erp:admin",
+      "entitlement:erp:old",
+      "entitlement:erp:payments",
+      "entitlement:erp:read",
+      "role:ops",
+    ]);
+    expect(byKey.get("entitlement:erp:admin")).toMatchObject({
+      source: "birthright",
+      privileged: true,
+      lineage: [birthright],
+    });
+    expect(byKey.get("entitlement:erp:read")).toMatchObject({
+      source: "assignment",
+      assignmentId: "a1",
+      requestId: "r1",
+      privileged: false,
+      account: { username: "jdoe" },
+    });
+    expect(byKey.get("entitlement:erp:old")).toMatchObject({
+      source: "mover-grace",
+      graceUntil: "2026-12-20T00:00:00Z",
+    });
+    expect(byKey.get("entitlement:erp:payments")).toMatchObject({ source: "found", lineage: [] });
+    // A role is privileged when a role it includes grants a privileged entitlement.
+    expect(byKey.get("role:ops")).toMatchObject({ source: "assignment", privileged: true, account: null });
+  });
+
+  it("leaves out a system whose account is not enabled, and its entitlements found there", () => {
+    const d = desired({ admin: [birthright] });
+    d.systems.erp!.presence = "disabled";
+    const none = candidatesOf({ policy, desired: d, roles: new Map(), accounts: [], withRoles: false });
+    expect(none).toEqual([]);
+  });
+
+  it("filters by the scope: systems, entitlements, roles, privileged, requested, kept after a move", () => {
+    const keys = (s: ReviewScope) =>
+      list
+        .filter((c: CandidateItem) => itemInScope(c, s))
+        .map((c) => c.accessKey)
+        .sort();
+    expect(keys(scope())).toHaveLength(4);
+    expect(keys(scope({ systems: ["crm"] }))).toEqual([]);
+    expect(keys(scope({ entitlements: [{ system: "erp", entitlement: "read" }] }))).toEqual([
+      "entitlement:erp:read",
+    ]);
+    expect(keys(scope({ roles: ["ops"] }))).toEqual(["role:ops"]);
+    expect(keys(scope({ privilegedOnly: true }))).toEqual(["entitlement:erp:admin"]);
+    expect(keys(scope({ requestedOnly: true }))).toEqual(["entitlement:erp:read"]);
+    expect(keys(scope({ keptAfterMove: true }))).toEqual(["entitlement:erp:old"]);
+  });
+});
+
+describe("identityInScope", () => {
+  it("keeps non-human identities only when asked, and applies the where rule", () => {
+    const attributes = { department: "Finance" } as never;
+    const where = {
+      source: "department == 'Finance'",
+      location: LOC,
+      reads: ["department" as const],
+      evaluate: (a: { department: string | null }) => ({ value: a.department === "Finance" }),
+    };
+    expect(identityInScope({ kind: "human", attributes }, scope({ nonHuman: true }))).toBe(false);
+    expect(identityInScope({ kind: "service", attributes }, scope({ nonHuman: true }))).toBe(true);
+    expect(identityInScope({ kind: "human", attributes }, scope({ where: where as never }))).toBe(true);
+    expect(
+      identityInScope(
+        { kind: "human", attributes: { department: "Sales" } as never },
+        scope({ where: where as never }),
+      ),
+    ).toBe(false);
+  });
+});
+
+describe("peer statistics", () => {
+  it("count peers by department and title, the holder not counted", () => {
+    const stats = createPeerStats();
+    const g = peerGroupOf({ department: "Finance", title: "Accountant" });
+    for (let i = 0; i < 10; i++) stats.add(g, i < 3 ? ["a", "a", "b"] : ["b"]);
+    stats.add(peerGroupOf({ department: "Finance", title: "Controller" }), ["a"]);
+    expect(stats.peersOf(g, "a")).toEqual({ total: 9, holding: 2 });
+    expect(stats.peersOf(g, "b")).toEqual({ total: 9, holding: 9 });
+    expect(peerGroupOf({ department: "Finance", title: null })).toBeNull();
+    expect(stats.peersOf(null, "a")).toBeNull();
+  });
+});

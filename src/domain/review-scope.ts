@@ -1,0 +1,254 @@
+import type { DesiredAccess, Lineage, Policy } from "./access-types.js";
+import type { Identity, WorkerAttributes } from "./identity-types.js";
+import type { ReviewAccess, ReviewScope, ReviewSource } from "./review-types.js";
+
+/**
+ * Which of an identity's access a campaign reviews: every piece of access it holds now (birthright,
+ * assignments, mover grace, and entitlements reconcile found in the targets), one candidate each with
+ * its source and lineage, then the definition's scope filters. And the peer statistics the risk reads
+ * (holders among people of the same department and title). Pure.
+ */
+
+/** An enabled, present account of the identity, as reconcile last read it. */
+export interface ReviewAccount {
+  system: string;
+  username: string;
+  entitlements: readonly string[];
+  /** Whether Tenure granted this entitlement (else it was added in the system directly). */
+  isManaged(key: string): boolean;
+  /** Last use as the connector reports it; null when unknown or never. */
+  lastUsedAt: string | null;
+}
+
+/** One piece of access an identity holds now: what an item is made of, before scope and risk. */
+export interface CandidateItem {
+  access: ReviewAccess;
+  /** `accessKeyOf(access)`: `role:NAME` or `entitlement:SYSTEM:KEY`. */
+  accessKey: string;
+  source: ReviewSource;
+  /** The assignment giving it (source `assignment`, or an assignment beside birthright); else null. */
+  assignmentId: string | null;
+  /** The request behind that assignment; null for an administrator's or none. */
+  requestId: string | null;
+  /** Mover grace: when it ends. */
+  graceUntil: string | null;
+  privileged: boolean;
+  /** Every reason it is held, as desired state explains it; empty for access found only in the target. */
+  lineage: readonly Lineage[];
+  /** The account in the access's system (entitlements only), if the identity has one. */
+  account: ReviewAccount | null;
+}
+
+export interface CandidateInput {
+  policy: Policy;
+  /** Desired access now and roles held now (DesiredStateCalculator.computeWithRoles). */
+  desired: DesiredAccess;
+  roles: ReadonlyMap<string, readonly Lineage[]>;
+  accounts: readonly ReviewAccount[];
+  /** Role items too (a campaign reviewing roles); entitlement items are always gathered. */
+  withRoles: boolean;
+}
+
+/** The key of an entitlement item, as `accessKeyOf` writes it (without building the access first). */
+function entitlementKey(system: string, entitlement: string): string {
+  return `entitlement:${system}:${entitlement}`;
+}
+
+/** How a lineage list gives the access: birthright (policy) first, then an assignment, then mover grace. */
+function sourceOf(lineage: readonly Lineage[]): {
+  source: ReviewSource;
+  assignment: Extract<Lineage, { kind: "assignment" }> | null;
+  graceUntil: string | null;
+} {
+  let policy = false;
+  let assignment: Extract<Lineage, { kind: "assignment" }> | null = null;
+  let graceUntil: string | null = null;
+  for (const l of lineage) {
+    if (l.kind === "assignment") assignment ??= l;
+    else if (l.kind === "mover-grace") graceUntil ??= l.until;
+    else policy = true;
+  }
+  // Birthright wins: revoking it needs an exclusion whatever else gives it; the assignment is kept beside.
+  const source: ReviewSource = policy
+    ? "birthright"
+    : assignment !== null
+      ? "assignment"
+      : graceUntil !== null
+        ? "mover-grace"
+        : "birthright";
+  return { source, assignment, graceUntil };
+}
+
+function candidate(
+  access: ReviewAccess,
+  accessKey: string,
+  lineage: readonly Lineage[],
+  privileged: boolean,
+  account: ReviewAccount | null,
+): CandidateItem {
+  const { source, assignment, graceUntil } = sourceOf(lineage);
+  return {
+    access,
+    accessKey,
+    source,
+    assignmentId: assignment?.assignmentId ?? null,
+    requestId: assignment?.requestId ?? null,
+    graceUntil,
+    privileged,
+    lineage,
+    account,
+  };
+}
+
+/** Whether `role` or a role it includes grants a privileged entitlement. */
+export function rolePrivileged(policy: Policy, role: string): boolean {
+  const seen = new Set<string>([role]);
+  const queue = [role];
+  for (let i = 0; i < queue.length; i++) {
+    const def = Object.hasOwn(policy.roles, queue[i]!) ? policy.roles[queue[i]!] : undefined;
+    if (def === undefined) continue;
+    for (const grant of def.grants) {
+      const defs = policy.entitlements[grant.system];
+      if (defs !== undefined && grant.entitlements.some((k) => Object.hasOwn(defs, k) && defs[k]!.privileged))
+        return true;
+    }
+    for (const next of def.includes) {
+      if (!seen.has(next)) {
+        seen.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  return false;
+}
+
+/**
+ * Every piece of access the identity holds now: entitlements desired in systems where its account is
+ * enabled (birthright, assignments, mover grace), entitlements found on its enabled accounts that
+ * nothing desires (source `found`), and, with `withRoles`, the roles it holds.
+ */
+export function candidatesOf(input: CandidateInput): CandidateItem[] {
+  const { policy, desired } = input;
+  const out: CandidateItem[] = [];
+  const accountOf = new Map<string, ReviewAccount>();
+  for (const a of input.accounts) if (!accountOf.has(a.system)) accountOf.set(a.system, a);
+  for (const system of Object.values(desired.systems)) {
+    if (system.presence !== "enabled") continue;
+    const defs = policy.entitlements[system.system];
+    const account = accountOf.get(system.system) ?? null;
+    for (const key of Object.keys(system.entitlements)) {
+      const privileged = defs !== undefined && Object.hasOwn(defs, key) && defs[key]!.privileged;
+      out.push(
+        candidate(
+          { kind: "entitlement", system: system.system, entitlement: key },
+          entitlementKey(system.system, key),
+          system.entitlements[key]!,
+          privileged,
+          account,
+        ),
+      );
+    }
+  }
+  for (const account of input.accounts) {
+    const desiredSystem = desired.systems[account.system];
+    const desiredHere =
+      desiredSystem !== undefined && desiredSystem.presence === "enabled" ? desiredSystem.entitlements : null;
+    const defs = policy.entitlements[account.system];
+    for (const key of account.entitlements) {
+      if (desiredHere !== null && Object.hasOwn(desiredHere, key)) continue;
+      const { system } = account;
+      out.push({
+        access: { kind: "entitlement", system, entitlement: key },
+        accessKey: entitlementKey(system, key),
+        source: "found",
+        assignmentId: null,
+        requestId: null,
+        graceUntil: null,
+        privileged: defs !== undefined && Object.hasOwn(defs, key) && defs[key]!.privileged,
+        lineage: [],
+        account,
+      });
+    }
+  }
+  if (input.withRoles) {
+    for (const [role, lineage] of input.roles) {
+      out.push(
+        candidate({ kind: "role", role }, `role:${role}`, lineage, rolePrivileged(policy, role), null),
+      );
+    }
+  }
+  return out;
+}
+
+/** Whether a definition looks at this identity at all: non-human only, and its `where` rule. */
+export function identityInScope(
+  identity: Pick<Identity, "kind" | "attributes">,
+  scope: ReviewScope,
+): boolean {
+  if (scope.nonHuman && identity.kind === "human") return false;
+  return scope.where === null || scope.where.evaluate(identity.attributes).value;
+}
+
+/** Whether a candidate is reviewed under `scope`: role items when it names roles, else entitlement items. */
+export function itemInScope(item: CandidateItem, scope: ReviewScope): boolean {
+  const a = item.access;
+  if (scope.roles.length > 0) {
+    if (a.kind !== "role" || !scope.roles.includes(a.role)) return false;
+  } else {
+    if (a.kind !== "entitlement") return false;
+    if (scope.systems.length > 0 && !scope.systems.includes(a.system)) return false;
+    if (
+      scope.entitlements.length > 0 &&
+      !scope.entitlements.some((e) => e.system === a.system && e.entitlement === a.entitlement)
+    )
+      return false;
+  }
+  if (scope.privilegedOnly && !item.privileged) return false;
+  if (scope.requestedOnly && item.source !== "assignment") return false;
+  if (scope.keptAfterMove && item.source !== "mover-grace") return false;
+  return true;
+}
+
+/** The peer group of a person: same department and title; null when either is unknown. */
+export function peerGroupOf(attributes: Pick<WorkerAttributes, "department" | "title">): string | null {
+  const { department, title } = attributes;
+  if (department === null || department === "" || title === null || title === "") return null;
+  return `${department}\u0000${title}`;
+}
+
+/** How many people are in each peer group and how many of them hold each piece of access. */
+export interface PeerStats {
+  /** Counts one person of `group` holding `accessKeys` (each key once per person). */
+  add(group: string | null, accessKeys: Iterable<string>): void;
+  /** The holder's peers (the holder not counted) and how many of them hold `accessKey`; null: no group. */
+  peersOf(group: string | null, accessKey: string): { total: number; holding: number } | null;
+}
+
+export function createPeerStats(): PeerStats {
+  const groups = new Map<string, { size: number; holders: Map<string, number> }>();
+  return {
+    add(group, accessKeys) {
+      if (group === null) return;
+      let g = groups.get(group);
+      if (g === undefined) {
+        g = { size: 0, holders: new Map() };
+        groups.set(group, g);
+      }
+      g.size++;
+      const seen = new Set<string>();
+      for (const key of accessKeys) {
+        if (seen.has(key)) continue;
+        seen.add(key);
+        g.holders.set(key, (g.holders.get(key) ?? 0) + 1);
+      }
+    },
+    peersOf(group, accessKey) {
+      if (group === null) return null;
+      const g = groups.get(group);
+      if (g === undefined) return null;
+      const holding = g.holders.get(accessKey) ?? 0;
+      // The holder is one of the group and one of its holders: peers are the others.
+      return { total: g.size - 1, holding: Math.max(0, holding - 1) };
+    },
+  };
+}
