@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { configuredScheduler, scheduledJobs } from "../../engine/scheduled-jobs.js";
+import { configuredScheduler } from "../../engine/scheduled-jobs.js";
 import {
   type JobRunReport,
   type PassResult,
@@ -7,6 +7,7 @@ import {
   scheduleStatus,
 } from "../../engine/scheduler.js";
 import { UsageError } from "../../shared/errors.js";
+import { allScheduledJobs } from "../../workflows/review-jobs.js";
 import { cliActor, globalOptions, now, outputFor, parsePlanHash, withStore } from "../context.js";
 import { type Output, printJson, println, printTable } from "../output.js";
 import { serverClock } from "./serve-command.js";
@@ -70,16 +71,16 @@ export function registerSchedule(program: Command): void {
       const o = outputFor(g);
       const result = await withStore(g, async ({ config, store }) => {
         const clock = serverClock();
-        if (job !== undefined) {
-          checkSelector(job, scheduledJobs({ store, config, now: clock, actor: cliActor() }));
-        }
-        const scheduler = configuredScheduler({
+        const deps = {
           store,
           config,
           now: clock,
           actor: cliActor(),
           ...(opts.confirmMassChange !== undefined ? { confirmMassChange: opts.confirmMassChange } : {}),
-        });
+        };
+        const jobs = allScheduledJobs(deps);
+        if (job !== undefined) checkSelector(job, jobs);
+        const scheduler = configuredScheduler({ ...deps, jobs });
         try {
           return await scheduler.runDue(job === undefined ? {} : { only: [job] });
         } finally {
@@ -103,7 +104,7 @@ export function registerSchedule(program: Command): void {
         settings: config.server.schedule,
         jobs: await scheduleStatus(
           store,
-          scheduledJobs({ store, config, now: () => at, actor: cliActor() }),
+          allScheduledJobs({ store, config, now: () => at, actor: cliActor() }),
           config.server.schedule.timeZone,
           at,
         ),

@@ -4,6 +4,7 @@ import { type RunningServer, startServer } from "../../api/serve.js";
 import { configuredScheduler } from "../../engine/scheduled-jobs.js";
 import { loadConfig } from "../../policy/config-loader.js";
 import { UsageError } from "../../shared/errors.js";
+import { allScheduledJobs } from "../../workflows/review-jobs.js";
 import { configPath, globalOptions, now, openConfiguredStore } from "../context.js";
 
 export function parsePort(value: string): number {
@@ -118,7 +119,14 @@ export function registerServe(program: Command): void {
         });
         // The scheduler starts once the API listens (catching up on what fell due while down), and stops with it.
         const scheduler = config.server.schedule.enabled
-          ? configuredScheduler({ store, config, now: clock, actor: "scheduler", log: server.app.log })
+          ? configuredScheduler({
+              store,
+              config,
+              now: clock,
+              actor: "scheduler",
+              log: server.app.log,
+              jobs: allScheduledJobs({ store, config, now: clock, actor: "scheduler" }),
+            })
           : null;
         scheduler?.start();
         process.stderr.write(
