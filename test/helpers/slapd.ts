@@ -12,7 +12,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { Client } from "ldapts";
+import { Attribute, Change, Client } from "ldapts";
 import { freePort } from "./net.js";
 
 const execFileAsync = promisify(execFile);
@@ -213,4 +213,31 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<Slapd> {
     throw new Error(`slapd did not start: ${String(err)}\n${stderr.slice(-2000)}`);
   }
   return { url, port, adminDn: ADMIN_DN, adminPassword, pid: child.pid ?? 0, admin, stop };
+}
+
+/**
+ * Loads OpenLDAP's `lastbind` overlay into a running server (through cn=config, as the server runs from
+ * slapd.conf: the change lasts until it stops): from then on every successful simple bind writes the
+ * entry's operational attribute `authTimestamp` (generalized time). `precision` is the least number of
+ * seconds between two updates (0: every bind).
+ */
+export async function enableLastBind(s: Slapd, precision = 0): Promise<void> {
+  const client = new Client({ url: s.url, timeout: 5000, connectTimeout: 5000 });
+  try {
+    await client.bind("cn=admin,cn=config", s.adminPassword);
+    await client.modify(
+      "cn=module{0},cn=config",
+      new Change({
+        operation: "add",
+        modification: new Attribute({ type: "olcModuleLoad", values: ["lastbind"] }),
+      }),
+    );
+    await client.add("olcOverlay=lastbind,olcDatabase={1}mdb,cn=config", {
+      objectClass: ["olcOverlayConfig", "olcLastBindConfig"],
+      olcOverlay: "lastbind",
+      olcLastBindPrecision: String(precision),
+    });
+  } finally {
+    await client.unbind();
+  }
 }

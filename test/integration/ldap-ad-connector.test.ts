@@ -527,4 +527,37 @@ if (samba !== undefined) {
       await connector.delete({ username });
     });
   });
+
+  it("reads last use from lastLogonTimestamp, which Samba writes at a user's simple bind", async () => {
+    const tree = await freshTree(s, "lastuse", []);
+    const connector = connectorOf(s, tree);
+    try {
+      const spec = (username: string) => ({
+        username,
+        attributes: { displayName: `Last ${username}`, email: null, title: null },
+        enabled: true,
+      });
+      const used = `lu-${rand()}`;
+      const idle = `li-${rand()}`;
+      await connector.create(spec(used));
+      await connector.create(spec(idle));
+      const before = Date.now();
+      expect(await bindAs(s, `${used}@${AD_UPN_SUFFIX}`, await lastPasswordOf(sinkFile, used))).toBe("ok");
+      const accounts = await connector.listAccounts();
+      const lastUse = accounts.find((a) => a.username === used)?.lastUsedAt;
+      // A FILETIME read as an ISO-8601 instant, at the bind (the DC's clock is this machine's).
+      expect(lastUse).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      expect(Math.abs(Date.parse(lastUse!) - before)).toBeLessThan(60_000);
+      // Never logged on: the attribute is absent, read as never used (null), not as unknown.
+      expect(accounts.find((a) => a.username === idle)?.lastUsedAt).toBeNull();
+      const off = connectorOf(s, tree, "ad", { lastUsedAttribute: null });
+      try {
+        expect((await off.listAccounts()).find((a) => a.username === used)).not.toHaveProperty("lastUsedAt");
+      } finally {
+        await off.close();
+      }
+    } finally {
+      await connector.close();
+    }
+  });
 }

@@ -17,7 +17,15 @@ import {
 } from "../../src/connectors/ldap/ldap-schemas.js";
 import { runConnectorConformance } from "../conformance/connector-conformance.js";
 import { freePort } from "../helpers/net.js";
-import { ADMIN_DN, findSlapd, SLAPD_INSTALL, type Slapd, SUFFIX, startSlapd } from "../helpers/slapd.js";
+import {
+  ADMIN_DN,
+  enableLastBind,
+  findSlapd,
+  SLAPD_INSTALL,
+  type Slapd,
+  SUFFIX,
+  startSlapd,
+} from "../helpers/slapd.js";
 
 const installed = (await findSlapd()) !== undefined;
 if (!installed) {
@@ -457,6 +465,70 @@ if (slapd !== undefined) {
       expect(err).toMatchObject({ kind: "permission", retryable: false });
       expect((err as Error).message).not.toContain(password);
       await connector.delete({ username });
+    });
+  });
+
+  describe("last use", () => {
+    it("reads authTimestamp of the lastbind overlay when configured; nothing when not", async () => {
+      await enableLastBind(s);
+      const tree = await freshTree(s, "lastuse", []);
+      const connector = createLdapConnector(
+        "directory",
+        parseLdapConnectorConfig("directory", configInput(s, tree, { lastUsedAttribute: "authTimestamp" })),
+      );
+      const plain = createLdapConnector(
+        "directory",
+        parseLdapConnectorConfig("directory", configInput(s, tree)),
+      );
+      try {
+        const used = `used-${rand()}`;
+        const idle = `idle-${rand()}`;
+        for (const username of [used, idle]) {
+          await connector.create({ username, attributes: { password: `pw-${username}` }, enabled: true });
+        }
+        const before = Date.now();
+        expect(await bindRefused(s, tree.people, used, `pw-${used}`)).toBe(false);
+        const accounts = await connector.listAccounts();
+        const lastUse = accounts.find((a) => a.username === used)?.lastUsedAt;
+        expect(lastUse).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
+        expect(Math.abs(Date.parse(lastUse!) - before)).toBeLessThan(60_000);
+        expect(accounts.find((a) => a.username === idle)?.lastUsedAt).toBeNull();
+        // Not configured: last use is not reported at all (not "never used").
+        expect((await plain.listAccounts()).find((a) => a.username === used)).not.toHaveProperty(
+          "lastUsedAt",
+        );
+      } finally {
+        await connector.close();
+        await plain.close();
+      }
+    });
+
+    it("reads a FILETIME or a generalized time from any attribute, and a value that is neither as never", async () => {
+      const tree = await freshTree(s, "lastattr", []);
+      const connector = createLdapConnector(
+        "directory",
+        parseLdapConnectorConfig("directory", configInput(s, tree, { lastUsedAttribute: "title" })),
+      );
+      try {
+        const values = {
+          [`ft-${rand()}`]: "134092183970000000",
+          [`gt-${rand()}`]: "20251203085317+0200",
+          [`bad-${rand()}`]: "last tuesday",
+          [`zero-${rand()}`]: "0",
+        };
+        for (const [username, title] of Object.entries(values)) {
+          await connector.create({ username, attributes: { title }, enabled: true });
+        }
+        const read = new Map((await connector.listAccounts()).map((a) => [a.username, a.lastUsedAt]));
+        expect(Object.keys(values).map((u) => read.get(u))).toEqual([
+          "2025-12-03T06:53:17.000Z",
+          "2025-12-03T06:53:17.000Z",
+          null,
+          null,
+        ]);
+      } finally {
+        await connector.close();
+      }
     });
   });
 }

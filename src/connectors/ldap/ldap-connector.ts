@@ -18,6 +18,7 @@ import { change, isText } from "./ldap-entry-values.js";
 import { ldapResultCode } from "./ldap-errors.js";
 import { escapeFilterValue, normalizeDn } from "./ldap-escape.js";
 import { createLdapGroups } from "./ldap-groups.js";
+import { parseLastUsed } from "./ldap-last-use.js";
 import { createLdapNewAccounts } from "./ldap-new-account.js";
 import type { LdapConnectorConfig } from "./ldap-schemas.js";
 import { createLdapSessions } from "./ldap-session.js";
@@ -38,6 +39,9 @@ import { createLdapUsers } from "./ldap-users.js";
  * add (so an account never exists without its password); creates of one username are serialised in
  * this instance, so only one password is generated for it; group memberships are read from the users'
  * `memberOf`, never from a group's (range-limited) `member` list.
+ *
+ * Last use (`lastUsedAttribute`: `authTimestamp` of OpenLDAP's lastbind overlay, AD's
+ * `lastLogonTimestamp`) is read by `listAccounts` only; a value that does not parse reads as never used.
  */
 export function createLdapConnector(
   system: string,
@@ -47,6 +51,7 @@ export function createLdapConnector(
 ): Connector {
   const ctx = ldapContext(system, config);
   const { users, groups, disable, ad, isDnMember } = ctx;
+  const { lastUsedAttribute } = config;
   const sessions = createLdapSessions(ctx, deps);
   const { session } = sessions;
   const { searchUsers, findUser, readUser, searchUser, mustFindUser, remember, forget, recentUser } =
@@ -114,7 +119,11 @@ export function createLdapConnector(
 
     listAccounts: () =>
       session("list accounts", async (client) => {
-        const found = await searchUsers(client, `(${users.usernameAttribute}=*)`, ad ? ["memberOf"] : []);
+        const found = await searchUsers(client, `(${users.usernameAttribute}=*)`, [
+          ...(ad ? ["memberOf"] : []),
+          // An operational attribute (authTimestamp) is returned only when asked for by name.
+          ...(lastUsedAttribute === null ? [] : [lastUsedAttribute]),
+        ]);
         // Active Directory returns at most 1500 values of a group's `member` per read, so memberships
         // come from each user's `memberOf` there, and groups are read without members.
         const groupList = await searchGroups(client, `(${groups.keyAttribute}=*)`, !ad);
@@ -136,6 +145,7 @@ export function createLdapConnector(
             attributes,
             entitlements: [],
           };
+          if (lastUsedAttribute !== null) account.lastUsedAt = parseLastUsed(user.values(lastUsedAttribute));
           accounts.set(user.dn, account);
           byMember.set(isDnMember ? normalizeDn(user.dn) : user.username.toLowerCase(), account);
           for (const groupDn of ad ? user.values("memberOf") : []) {

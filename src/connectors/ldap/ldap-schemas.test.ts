@@ -82,6 +82,17 @@ describe("ldap connector config", () => {
     expect(parseLdapConnectorConfig("dir", minimal).directory).toBe("openldap");
   });
 
+  it("reads last use from lastLogonTimestamp in Active Directory and from nothing in openldap unless named", () => {
+    expect(parseLdapConnectorConfig("ad", ad).lastUsedAttribute).toBe("lastLogonTimestamp");
+    expect(parseLdapConnectorConfig("ad", { ...ad, lastUsedAttribute: null }).lastUsedAttribute).toBeNull();
+    expect(parseLdapConnectorConfig("dir", minimal).lastUsedAttribute).toBeNull();
+    const named = parseLdapConnectorConfig("dir", { ...minimal, lastUsedAttribute: "authTimestamp" });
+    expect(named.lastUsedAttribute).toBe("authTimestamp");
+    expect(() => parseLdapConnectorConfig("dir", { ...minimal, lastUsedAttribute: "" })).toThrow(
+      InvalidInputError,
+    );
+  });
+
   it("activeDirectory needs TLS and a password sink, and refuses OpenLDAP-only settings", () => {
     const details = (raw: unknown) => {
       try {

@@ -29,6 +29,7 @@ const DIRECTORY_DEFAULTS = {
     usernameAttribute: "uid",
     groupObjectClass: "groupOfNames",
     disable: { strategy: "ppolicy" },
+    lastUsedAttribute: null,
   },
   activeDirectory: {
     objectClasses: ["user"],
@@ -36,6 +37,7 @@ const DIRECTORY_DEFAULTS = {
     usernameAttribute: "sAMAccountName",
     groupObjectClass: "group",
     disable: { strategy: "userAccountControl" },
+    lastUsedAttribute: "lastLogonTimestamp",
   },
 } as const;
 
@@ -151,6 +153,14 @@ export const ldapConnectorConfigSchema = z
     passwordSink: passwordSinkSchema.optional(),
     /** Page size of the paged searches (RFC 2696); Active Directory serves at most 1000 per page. */
     pageSize: z.number().int().positive().default(500),
+    /**
+     * The attribute recording each account's last use, read by `listAccounts` (for dormant accounts
+     * and review evidence): a generalized time (OpenLDAP's lastbind overlay writes `authTimestamp`) or
+     * a Windows FILETIME (Active Directory's `lastLogonTimestamp`); the format is told from the value.
+     * Default `lastLogonTimestamp` for Active Directory, none for openldap (whether the lastbind overlay
+     * runs cannot be told from outside); `null` turns it off. Absent on an entry: never used.
+     */
+    lastUsedAttribute: nonEmpty.nullable().optional(),
   })
   .superRefine((config, ctx) => {
     const issue = (path: (string | number)[], message: string) =>
@@ -221,6 +231,8 @@ export const ldapConnectorConfigSchema = z
         emptyMember: config.groups.emptyMember ?? config.bindDn,
       },
       disable: config.disable ?? { ...defaults.disable },
+      lastUsedAttribute:
+        config.lastUsedAttribute === undefined ? defaults.lastUsedAttribute : config.lastUsedAttribute,
     };
   });
 
