@@ -1,5 +1,6 @@
 import { type JobDeps, scheduledJobs } from "../engine/scheduled-jobs.js";
 import type { ScheduledJob } from "../engine/scheduler.js";
+import { runDormantCheck } from "./dormant-accounts.js";
 import { startMoverReviews } from "./mover-review.js";
 import { reviewTick } from "./review-closing.js";
 import { startCampaign } from "./review-generation.js";
@@ -8,7 +9,7 @@ import { startCampaign } from "./review-generation.js";
  * The scheduled jobs of access reviews, beside the engine's:
  * - `review:<name>` — starts a campaign of each definition with a `schedule`;
  * - `reviews` — at server.schedule.reviews: reminders, escalations, closing at the deadline, mover
- *   micro-reviews (only when `reviews:` is configured).
+ *   micro-reviews, dormant-account notices and disables (only when `reviews:` configures any of them).
  * Revocations are applied by the access timer (within seconds), not here.
  */
 export function reviewJobs(deps: JobDeps): ScheduledJob[] {
@@ -40,11 +41,16 @@ export function reviewJobs(deps: JobDeps): ScheduledJob[] {
     jobs.push({
       name: "reviews",
       pattern: config.server.schedule.reviews,
-      description: "access reviews: reminders, escalations, closing at the deadline, mover micro-reviews",
+      description:
+        "access reviews: reminders, escalations, closing at the deadline, mover micro-reviews, dormant accounts",
       async run({ now }) {
         const tick = await reviewTick(store, config, { now, actor });
         const movers = await startMoverReviews(store, config, { now, actor });
+        const dormant = await runDormantCheck({ db: store.db, config, now, actor });
         return {
+          dormantNoticed: dormant.noticed.length,
+          dormantDisabled: dormant.disabled.length,
+          dormantCleared: dormant.cleared.length,
           reminded: tick.reminded,
           escalated: tick.escalated,
           closed: tick.closed.length,

@@ -26,6 +26,7 @@ import { toCsv } from "../../workflows/sod-reports.js";
 import { actingAs, actorFor } from "../acting-as.js";
 import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
 import { type Output, printError, printJson, println, printTable } from "../output.js";
+import { registerDormant } from "./dormant-command.js";
 
 /** Items a listing shows unless --limit says otherwise. */
 const DEFAULT_LIMIT = 200;
@@ -139,6 +140,7 @@ export function registerReview(program: Command): void {
   const review = program
     .command("review")
     .description("access reviews: campaigns, items riskiest first with evidence, decisions, reports");
+  registerDormant(review);
 
   review
     .command("list")
