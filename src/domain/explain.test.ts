@@ -202,6 +202,21 @@ describe("explainAccess", () => {
     ]);
   });
 
+  it("explains an account held disabled by a dormant policy as the plan treats it", () => {
+    const who = identity({ employmentType: "employee" });
+    const hold = {
+      identityId: "id-1",
+      system: "wiki",
+      lastUsedAt: "2025-10-01T00:00:00Z",
+      disabledAt: "2026-03-08T00:00:00Z",
+    };
+    const line = (e: ReturnType<typeof explainAccess>) => e.lines.find((l) => l.startsWith("wiki: account"));
+    expect(line(explainAccess(input(who), { system: "wiki" }))).toContain("enabled");
+    const held = line(explainAccess(input(who), { system: "wiki", dormant: [hold] }));
+    expect(held).toContain("disabled");
+    expect(held).toContain("reviews.dormant.wiki");
+  });
+
   it("says why not: the roles that would grant it and why they are not held", () => {
     const e = explainAccess(input(identity({})), { system: "deploy", entitlement: "users" });
     expect(e.lines).toEqual([

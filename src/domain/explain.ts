@@ -6,6 +6,7 @@ import {
   type DesiredStateInput,
   type RoleTrace,
 } from "./desired-state.js";
+import { type DormantHold, holdDormant } from "./dormant-hold.js";
 import type { AttributeName, LifecycleState } from "./identity-types.js";
 import { describeGrant, describeLineage, formatLocation, lifecycleNote } from "./lineage-format.js";
 
@@ -14,6 +15,8 @@ export interface ExplainOptions {
   system?: string;
   /** Only what concerns this entitlement: `system:key`, or `key` together with `system`. */
   entitlement?: string;
+  /** Accounts held disabled by a dormant policy: explained as the plan treats them (never enabled). */
+  dormant?: readonly DormantHold[];
 }
 
 export type ExplanationEntry =
@@ -209,6 +212,7 @@ export function explainAccess(input: DesiredStateInput, options: ExplainOptions 
   }
   const calculator = calculatorFor(input.policy, input.lifecycle);
   const { desired, trace } = calculator.trace(input);
+  holdDormant(desired, options.dormant);
   const identity = input.identity;
   const entries: ExplanationEntry[] = [];
 

@@ -21,7 +21,7 @@ export async function explainIdentity(
   now: Date,
   options: ExplainOptions = {},
 ): Promise<Explanation> {
-  const [links, { assignments, exclusions }] = await Promise.all([
+  const [links, { assignments, exclusions, dormant }] = await Promise.all([
     accountLinkRepository.list(store.db, { identityId: identity.id }),
     loadDesiredInputs(store.db, [identity.id]),
   ]);
@@ -36,7 +36,7 @@ export async function explainIdentity(
       now,
       today: policyToday(config, now),
     },
-    options,
+    { ...options, dormant },
   );
 }
 
