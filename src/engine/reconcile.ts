@@ -6,6 +6,7 @@ import type { Identity } from "../domain/identity-types.js";
 import { compileTemplate, toUsername } from "../domain/username-template.js";
 import { notifyConnectorUnreachable } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
+import { toInstant } from "../shared/instant.js";
 import { accountLinkRepository, accountRepository } from "../store/account-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
@@ -193,7 +194,8 @@ export async function reconcileSystem(
       managed: identityId !== null,
       vanishedAt: null,
       lastSeenAt: at,
-      lastUsedAt: r.lastUsedAt ?? null,
+      // As the target stores it (a SQL timestamp, epoch seconds…): read into an instant, or unknown.
+      lastUsedAt: toInstant(r.lastUsedAt),
       // Whose password Tenure set stays known while the account belongs to the same identity.
       credentialEmployment:
         before !== undefined && before.identityId === identityId
