@@ -13,6 +13,7 @@ import { queryEvents } from "../audit/ledger.js";
 import type { ReviewAccess, ReviewDefinition, ReviewRisk } from "../domain/review-types.js";
 import { delegationRepository } from "../store/delegation-repository.js";
 import { identityRepository } from "../store/identity-repository.js";
+import { reviewExclusionRepository } from "../store/review-exclusion-repository.js";
 import {
   accessKeyOf,
   type ReviewCampaign,
@@ -402,5 +403,43 @@ describe.each(await storeFactories())("access reviews through the API on %s", (_
     const unknown = await call("POST", "/api/reviews/campaigns", "admin", { definition: "nope" });
     expect(unknown.statusCode).toBe(404);
     expect((await call("POST", "/api/reviews/campaigns", "E1", { definition: "nope" })).statusCode).toBe(403);
+  });
+
+  it("lists the exclusions reviewers recorded and lifts one with a reason (admin only), at once back in the plan", async () => {
+    await reviewExclusionRepository.insert(f.store.db, {
+      identityId: ids.E2!,
+      employment: 1,
+      target: { system: "app", entitlement: "readers" },
+      itemId: "i-grace-readers",
+      campaignId: "c-open",
+      createdAt: iso(0),
+      createdBy: ids.E1!,
+    });
+    expect((await call("GET", "/api/reviews/exclusions", "E1")).statusCode).toBe(403);
+    const list = await call("GET", "/api/reviews/exclusions?identity=E2", "admin");
+    expect(list.statusCode).toBe(200);
+    const [x] = list.json().exclusions;
+    expect(x).toMatchObject({
+      holder: "Grace Hopper",
+      access: "app:readers",
+      itemId: "i-grace-readers",
+      liftedAt: null,
+    });
+
+    const before = await ledger();
+    const noReason = await call("POST", `/api/reviews/exclusions/${x.id}/lift`, "admin", { reason: " " });
+    expect(noReason.statusCode).toBe(422);
+    expect(await ledger()).toBe(before);
+    const lifted = await call("POST", `/api/reviews/exclusions/${x.id}/lift`, "admin", {
+      reason: "refused by mistake",
+    });
+    expect(lifted.statusCode).toBe(200);
+    expect(lifted.json().exclusion.liftedAt).not.toBeNull();
+    expect((await call("GET", "/api/reviews/exclusions", "admin")).json().exclusions).toEqual([]);
+    const events = await queryEvents(f.store.db, { subject: `identity:${ids.E2}`, limit: 1000 });
+    expect(events.map((e) => e.action)).toContain("review.exclusion_lifted");
+    expect(
+      (await call("POST", `/api/reviews/exclusions/${x.id}/lift`, "admin", { reason: "again" })).statusCode,
+    ).toBe(404);
   });
 });

@@ -37,11 +37,11 @@ export function describeEvent(e: Pick<AuditEvent, "action" | "details">): string
       return `exception to ${String(d.rule)} ${e.action === "sod.exception_expired" ? "expired" : "ended"} at ${String(d.at)}: the violation stands again if the access is held`;
     case "review.campaign_started":
       return campaignStarted(d);
-    case "account.dormant-noticed":
+    case "account.dormant_noticed":
       return `${String(d.username)} on ${String(d.system)} unused since ${day(d.idleSince)} (over ${String(d.afterDays)} days): owner told, disabled on ${day(d.disableAt)} unless used`;
-    case "account.dormant-disabled":
+    case "account.dormant_disabled":
       return `${String(d.username)} on ${String(d.system)} disabled as dormant by ${String(d.policy)} (last used ${day(d.lastUsedAt)}); held disabled until used or released`;
-    case "account.dormant-cleared":
+    case "account.dormant_cleared":
       return `dormant notice of ${String(d.username)} on ${String(d.system)} cleared: ${String(d.reason)}`;
     case "review.exclusion_recorded":
       return `${String(d.access)} refused in review ${String(d.campaign)} (item ${String(d.item)}): excluded for this employment, the plan withholds it`;
@@ -51,6 +51,16 @@ export function describeEvent(e: Pick<AuditEvent, "action" | "details">): string
       return `revocation of ${String(d.access)} from review ${String(d.campaign)} confirmed in the target: ${String(d.detail)}`;
     case "review.removal_failed":
       return `revocation of ${String(d.access)} from review ${String(d.campaign)} failed${attempt(d)}, retried at ${String(d.nextAttemptAt)}: ${String(d.detail)}`;
+    case "review.exclusion_lifted":
+      return `exclusion of ${String(d.access)} lifted (it was refused in review item ${String(d.item)}): ${String(d.reason)}`;
+    case "review.item_certified":
+      return `${String(d.access)} certified in review ${String(d.campaign)}${d.bulk === undefined ? "" : ` (bulk of ${String(d.bulk)})`}`;
+    case "review.item_revoked":
+      return `${String(d.access)} revoked in review ${String(d.campaign)}: ${String(d.comment)}`;
+    case "review.item_delegated":
+      return `review of ${String(d.access)} handed to ${String(d.to)}`;
+    case "review.no_response":
+      return `${String(d.access)} not reviewed by the deadline: ${d.outcome === "revoke" ? "revoked" : "kept"} (${String(d.risk)} risk)`;
     case "review.removal_not_needed":
       return `revocation of ${String(d.access)} from review ${String(d.campaign)} not needed: ${String(d.detail)}`;
     default:

@@ -194,7 +194,7 @@ describe.each(await storeFactories())("dormant accounts on %s", (_kind, makeStor
     const again = await check(1);
     expect([again.noticed, again.disabled, again.cleared]).toEqual([[], [], []]);
     expect(await outbox()).toHaveLength(3);
-    const events = await queryEvents(store.db, { action: "account.dormant-noticed" });
+    const events = await queryEvents(store.db, { action: "account.dormant_noticed" });
     expect(events.map((e) => e.subject).sort()).toEqual(["account:dir/svc", "id-ada", "id-eve"]);
   });
 
@@ -223,7 +223,7 @@ describe.each(await storeFactories())("dormant accounts on %s", (_kind, makeStor
       "Disable the account in dir: unused since " +
         `${ago(120).slice(0, 10)}, more than 90 days (reviews.dormant.dir).`,
     );
-    const audit = await queryEvents(store.db, { action: "account.dormant-disabled" });
+    const audit = await queryEvents(store.db, { action: "account.dormant_disabled" });
     expect(audit).toHaveLength(2);
 
     // The plan agrees while the operation is queued (the same key: nothing queued twice) …

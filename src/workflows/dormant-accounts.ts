@@ -211,7 +211,7 @@ export async function runDormantCheck(deps: {
         events.push({
           time: at,
           actor,
-          action: "account.dormant-disabled",
+          action: "account.dormant_disabled",
           subject: subjectOf(account),
           details: {
             accountId: account.accountId,
@@ -254,7 +254,7 @@ function clearedEvent(
   return {
     time: at,
     actor,
-    action: "account.dormant-cleared",
+    action: "account.dormant_cleared",
     subject: subjectOf({ identityId: r.identityId, system: r.system, username }),
     details: { accountId: r.accountId, system: r.system, username, reason, lastUsedAt },
   };
@@ -316,7 +316,7 @@ async function recordNoticesAndClears(
       events.push({
         time: at,
         actor,
-        action: "account.dormant-noticed",
+        action: "account.dormant_noticed",
         subject: subjectOf(account),
         details: {
           accountId: account.accountId,

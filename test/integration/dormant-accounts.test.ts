@@ -210,7 +210,7 @@ notify:
     expect(await bind("ada")).toBe("refused");
     expect(await bind("bob")).toBe("ok");
 
-    const audit = await queryEvents(store.db, { action: "account.dormant-disabled" });
+    const audit = await queryEvents(store.db, { action: "account.dormant_disabled" });
     expect(audit.map((e) => e.details)).toEqual([
       expect.objectContaining({ username: "ada", policy: "reviews.dormant.directory", queued: true }),
     ]);

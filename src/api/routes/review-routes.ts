@@ -6,6 +6,7 @@ import { identityRepository } from "../../store/identity-repository.js";
 import { reviewCampaignRepository, reviewItemRepository } from "../../store/review-repository.js";
 import { closeCampaign } from "../../workflows/review-closing.js";
 import { decideBulk, decideItem, delegateItem, type ReviewActor } from "../../workflows/review-decisions.js";
+import { liftExclusion, listExclusions } from "../../workflows/review-exclusions.js";
 import { startCampaign } from "../../workflows/review-generation.js";
 import { campaignReport, ITEM_COLUMNS, itemRows } from "../../workflows/review-report.js";
 import {
@@ -27,10 +28,13 @@ import {
   campaignListQuery,
   decisionBody,
   delegateBody,
+  exclusionListQuery,
+  exclusionSchema,
   idParams,
   itemCursor,
   itemListQuery,
   itemPage,
+  liftBody,
   reportQuery,
   reviewCampaignSchema,
   reviewItemSchema,
@@ -168,6 +172,54 @@ export const reviewRoutes: RouteModule = async (app, deps) => {
         campaign: campaign!,
         report: seesAll(request) ? await campaignReport(deps.store, c.id, deps.now()) : null,
       };
+    },
+  );
+
+  app.get(
+    "/api/reviews/exclusions",
+    {
+      config: { permission: "review:manage" },
+      schema: {
+        summary: "Birthright access reviewers refused: kept out of the plan for the holder's employment",
+        tags,
+        querystring: exclusionListQuery,
+        response: { 200: z.object({ exclusions: z.array(exclusionSchema) }) },
+      },
+    },
+    async (request) => {
+      const identity = request.query.identity;
+      const who =
+        identity === undefined ? undefined : await identityRepository.resolve(deps.store.db, identity);
+      if (identity !== undefined && who === undefined)
+        throw new NotFoundError(`no identity is "${identity}"`);
+      return {
+        exclusions: await listExclusions(deps.store, who === undefined ? {} : { identityId: who.id }),
+      };
+    },
+  );
+
+  app.post(
+    "/api/reviews/exclusions/:id/lift",
+    {
+      config: { permission: "review:manage" },
+      schema: {
+        summary: "Lift an exclusion (the refusal was a mistake): the plan gives the access again, at once",
+        description:
+          "422 `reason_required` without a reason; 404 for an unknown or already lifted exclusion.",
+        tags,
+        params: idParams,
+        body: liftBody,
+        response: { 200: z.object({ exclusion: exclusionSchema }) },
+      },
+    },
+    async (request) => {
+      const { exclusion } = await liftExclusion(
+        deps.store,
+        deps.config,
+        { id: request.params.id, reason: request.body.reason },
+        { now: deps.now(), actor: actorOf(request) },
+      );
+      return { exclusion };
     },
   );
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MAX_BULK_ITEMS, MAX_REVIEW_COMMENT } from "../../workflows/review-decisions.js";
+import { MAX_LIFT_REASON } from "../../workflows/review-exclusions.js";
 import { REVIEW_ITEM_STATES } from "../../workflows/review-view.js";
 import { lineageSchema } from "./common-schemas.js";
 
@@ -210,3 +211,26 @@ export const delegateBody = z
   .strict();
 
 export const reportQuery = z.object({ format: z.enum(["csv", "json"]).default("json") });
+
+export const exclusionSchema = z.object({
+  id: z.string(),
+  identityId: z.string(),
+  holder: z.string(),
+  access: z.string().describe("`role NAME` or `SYSTEM:KEY`"),
+  employment: z.number().int(),
+  itemId: z.string().describe("the review item whose revocation recorded it"),
+  campaignId: z.string(),
+  campaign: z.string().optional(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  liftedAt: z.string().nullable(),
+  liftedBy: z.string().nullable(),
+});
+
+export const exclusionListQuery = z.object({ identity: z.string().min(1).max(200).optional() });
+
+export const liftBody = z
+  .object({
+    reason: z.string().min(1).max(MAX_LIFT_REASON).describe("why the reviewer's refusal is overruled"),
+  })
+  .strict();

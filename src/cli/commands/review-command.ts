@@ -3,9 +3,11 @@ import type { Command } from "commander";
 import { describeLineage } from "../../domain/lineage-format.js";
 import type { ReviewItemState } from "../../domain/review-types.js";
 import { NotFoundError, UsageError } from "../../shared/errors.js";
+import { identityRepository } from "../../store/identity-repository.js";
 import { reviewCampaignRepository, reviewItemRepository } from "../../store/review-repository.js";
 import { closeCampaign } from "../../workflows/review-closing.js";
 import { decideBulk, decideItem, delegateItem, type ReviewActor } from "../../workflows/review-decisions.js";
+import { liftExclusion, listExclusions } from "../../workflows/review-exclusions.js";
 import { startCampaign } from "../../workflows/review-generation.js";
 import {
   type CampaignReport,
@@ -436,6 +438,68 @@ export function registerReview(program: Command): void {
         } else {
           o.out.write(text);
         }
+      });
+    });
+
+  review
+    .command("exclusions")
+    .description("birthright access reviewers refused: kept out of the plan for the holder's employment")
+    .option("--identity <person>", "only this person's (id, HR key or email)")
+    .action(async (opts: { identity?: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const o = outputFor(g);
+      await withStore(g, async ({ store }) => {
+        const who =
+          opts.identity === undefined ? undefined : await identityRepository.resolve(store.db, opts.identity);
+        if (opts.identity !== undefined && who === undefined)
+          throw new NotFoundError(`no identity is "${opts.identity}"`);
+        const list = await listExclusions(store, who === undefined ? {} : { identityId: who.id });
+        if (o.json) {
+          printJson(o, { exclusions: list });
+          return;
+        }
+        if (list.length === 0) {
+          println(o, "no exclusions in force");
+          return;
+        }
+        printTable(
+          o,
+          ["ID", "HOLDER", "ACCESS", "REFUSED IN", "SINCE"],
+          list.map((x) => [
+            x.id,
+            x.holder,
+            x.access,
+            `${x.campaign ?? x.campaignId} (item ${x.itemId})`,
+            x.createdAt,
+          ]),
+        );
+      });
+    });
+
+  review
+    .command("lift <exclusion>")
+    .description("lift an exclusion (the refusal was a mistake): the plan gives the access again, at once")
+    .requiredOption("--reason <text>", "why the reviewer's refusal is overruled (audited)")
+    .action(async (id: string, opts: { reason: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const o = outputFor(g);
+      await withStore(g, async ({ store, config }) => {
+        const result = await liftExclusion(
+          store,
+          config,
+          { id, reason: opts.reason },
+          { now: now(), actor: cliActor() },
+        );
+        if (o.json) {
+          printJson(o, result);
+          return;
+        }
+        println(
+          o,
+          `exclusion ${id} lifted: ${result.exclusion.access} may be given to ${result.exclusion.holder} again`,
+        );
+        if (result.provisioned.error !== null)
+          println(o, `provisioning now failed (it retries): ${result.provisioned.error}`);
       });
     });
 }

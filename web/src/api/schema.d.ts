@@ -3362,6 +3362,167 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reviews/exclusions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Birthright access reviewers refused: kept out of the plan for the holder's employment
+         * @description Requires a bearer token whose role holds `review:manage`: admin.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    identity?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            exclusions: {
+                                id: string;
+                                identityId: string;
+                                holder: string;
+                                /** @description `role NAME` or `SYSTEM:KEY` */
+                                access: string;
+                                employment: number;
+                                /** @description the review item whose revocation recorded it */
+                                itemId: string;
+                                campaignId: string;
+                                campaign?: string;
+                                createdAt: string;
+                                createdBy: string;
+                                liftedAt: string | null;
+                                liftedBy: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reviews/exclusions/{id}/lift": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Lift an exclusion (the refusal was a mistake): the plan gives the access again, at once
+         * @description 422 `reason_required` without a reason; 404 for an unknown or already lifted exclusion.
+         *
+         *     Requires a bearer token whose role holds `review:manage`: admin.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description why the reviewer's refusal is overruled */
+                        reason: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            exclusion: {
+                                id: string;
+                                identityId: string;
+                                holder: string;
+                                /** @description `role NAME` or `SYSTEM:KEY` */
+                                access: string;
+                                employment: number;
+                                /** @description the review item whose revocation recorded it */
+                                itemId: string;
+                                campaignId: string;
+                                campaign?: string;
+                                createdAt: string;
+                                createdBy: string;
+                                liftedAt: string | null;
+                                liftedBy: string | null;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/reviews/campaigns/{id}/close": {
         parameters: {
             query?: never;
@@ -3636,7 +3797,7 @@ export interface paths {
         put?: never;
         /**
          * Certify or revoke one item (a revocation needs a comment saying why)
-         * @description By the item's reviewer or someone they delegated to, never its holder. 403 `self_review`, `not_your_item`, `no_person`; 409 `campaign_closed`, `already_decided`, `decided_concurrently`; 422 `reason_required`. A refusal changes nothing.
+         * @description By the item's reviewer or someone they delegated to, never its holder. 404 for an item the caller may not see (as if it did not exist); 403 `self_review`, `not_your_item`, `no_person`; 409 `campaign_closed`, `already_decided`, `decided_concurrently`; 422 `reason_required`. A refusal changes nothing.
          *
          *     Requires a bearer token whose role holds `review:decide`: admin, reviewer.
          */
