@@ -72,6 +72,61 @@ describe("tenure demo", () => {
     expect(self.code).toBe(1);
     expect(self.stderr).toContain("nobody accepts their own violation");
 
+    // This quarter's access review of privileged access is open, its items waiting for managers.
+    expect(summary.reviews).toEqual([expect.objectContaining({ definition: "quarterly-privileged" })]);
+    const [campaign] = summary.reviews;
+    expect(campaign.items).toBeGreaterThan(0);
+    const campaigns = JSON.parse((await runCli([...config, "review", "list", "--json"], { env })).stdout);
+    expect(campaigns.campaigns).toEqual([
+      expect.objectContaining({
+        id: campaign.id,
+        definition: "quarterly-privileged",
+        status: "open",
+        total: campaign.items,
+        pending: campaign.items,
+      }),
+    ]);
+    const listed = await runCli([...config, "review", "list", "--campaign", campaign.id, "--json"], { env });
+    type Item = {
+      id: string;
+      holder: { id: string; employeeId: string };
+      reviewer: { id: string } | null;
+      label: string;
+      source: string;
+      privileged: boolean;
+      state: string;
+      risk: { level: string; reasons: { code: string }[]; recommendation: string };
+    };
+    const items: Item[] = JSON.parse(listed.stdout).items;
+    expect(items).toHaveLength(campaign.items);
+    expect(items.every((i) => i.privileged && i.state === "pending")).toBe(true);
+    // Nobody reviews their own access; an item whose holder has no manager waits for an admin.
+    expect(items.every((i) => i.reviewer?.id !== i.holder.id)).toBe(true);
+    expect(items.filter((i) => i.reviewer === null)).toHaveLength(campaign.noReviewer);
+    // The production administrator let into payroll: their admin access is in the SoD violation, and
+    // the admin grant nobody approved (found in deploy only) is recommended for revocation.
+    const inViolation = items.find(
+      (i) => i.holder.employeeId === finding.holder.employeeId && i.label === "deploy:admins",
+    );
+    expect(inViolation?.risk.reasons.map((r) => r.code)).toContain("sod-violation");
+    expect(inViolation?.risk.recommendation).toBe("revoke");
+    expect(items.find((i) => i.source === "found")).toMatchObject({
+      label: "deploy:admins",
+      risk: { level: "high", recommendation: "revoke" },
+    });
+    const own = items.find((i) => i.reviewer !== null)!;
+    const selfReview = await runCli(
+      [...config, "review", "decide", own.id, "--revoke", "--comment", "x", "--as", own.holder.id],
+      { env },
+    );
+    expect(selfReview.code).toBe(1);
+    expect(selfReview.stderr).toContain("nobody reviews their own access");
+    // The demo's start counts as this quarter's: the scheduler starts the next one in January.
+    const status = JSON.parse((await runCli([...config, "schedule", "status", "--json"], { env })).stdout);
+    expect(status.jobs).toContainEqual(
+      expect.objectContaining({ job: "review:quarterly-privileged", nextDue: "2027-01-01T06:00:00.000Z" }),
+    );
+
     // Previewing a date half a year out: contractors' end dates pass, so their accounts are disabled.
     const future = JSON.parse(
       (await runCli([...config, "plan", "--at", "2027-06-30", "--json"], { env })).stdout,

@@ -9,15 +9,63 @@ import { localDate } from "../../domain/local-date.js";
 import { connectorPool } from "../../engine/provision.js";
 import { reconcileSystem } from "../../engine/reconcile.js";
 import { runSync } from "../../engine/run-sync.js";
+import { configuredScheduler } from "../../engine/scheduled-jobs.js";
 import { scanSod } from "../../engine/sod-scan.js";
 import { loadConfig } from "../../policy/config-loader.js";
+import type { TenureConfig } from "../../policy/config-types.js";
 import { apiTokenRepository } from "../../store/api-token-repository.js";
-import { openStore } from "../../store/database.js";
+import { openStore, type Store } from "../../store/database.js";
+import { reviewProgressRepository } from "../../store/review-progress-repository.js";
+import { allScheduledJobs } from "../../workflows/review-jobs.js";
 import { globalOptions, now, outputFor } from "../context.js";
 import { tenureCommand } from "../invocation.js";
 import { printJson, println } from "../output.js";
 import { LINK_MINUTES, signInLink } from "./console-command.js";
 import { parsePort, serverClock, serveUntilSignalled } from "./serve-command.js";
+
+/** A campaign the demo started, as its summary shows it. */
+interface DemoCampaign {
+  id: string;
+  definition: string;
+  items: number;
+  reviewers: number;
+  /** Items whose holder has no manager to review them: an admin assigns them. */
+  noReviewer: number;
+}
+
+/**
+ * Starts this quarter's run of each scheduled review campaign of the demo now, through its own job
+ * (`review:NAME`, as `tenure schedule run` does): the campaign has items to look at at once, and the
+ * scheduler of a later `tenure serve` counts this run as the quarter's rather than starting another.
+ */
+async function startDemoReviews(store: Store, config: TenureConfig, at: Date): Promise<DemoCampaign[]> {
+  const deps = { store, config, now: () => at, actor: "demo" };
+  const jobs = allScheduledJobs(deps);
+  const names = jobs.map((j) => j.name).filter((name) => name.startsWith("review:"));
+  if (names.length === 0) return [];
+  const scheduler = configuredScheduler({ ...deps, jobs });
+  let runs: Awaited<ReturnType<typeof scheduler.runDue>>["runs"];
+  try {
+    ({ runs } = await scheduler.runDue({ only: names }));
+  } finally {
+    await scheduler.stop();
+  }
+  const started: DemoCampaign[] = [];
+  for (const run of runs) {
+    if (run.status === "failed") throw new Error(`the demo could not start ${run.job}: ${run.error ?? "?"}`);
+    const id = run.summary?.campaign;
+    if (typeof id !== "string") continue;
+    const loads = await reviewProgressRepository.pendingByReviewer(store.db, id);
+    started.push({
+      id,
+      definition: run.job.slice("review:".length),
+      items: loads.reduce((n, l) => n + l.pending, 0),
+      reviewers: loads.filter((l) => l.reviewerId !== null).length,
+      noReviewer: loads.find((l) => l.reviewerId === null)?.pending ?? 0,
+    });
+  }
+  return started;
+}
 
 export function registerDemo(program: Command): void {
   program
@@ -62,6 +110,8 @@ export function registerDemo(program: Command): void {
           }
           // What reconcile found is checked against the separation-of-duties rules.
           const sod = await scanSod(store, config, { now: at, actor: "demo" });
+          // This quarter's access review starts now, so its items wait for their reviewers.
+          const reviews = await startDemoReviews(store, config, at);
           const summary = {
             workspace: ws.dir,
             people: firstRun.sources[0]?.created ?? 0,
@@ -81,6 +131,7 @@ export function registerDemo(program: Command): void {
               open: sod.scan.open,
               opened: sod.opened.map((v) => ({ identity: v.identityId, rule: v.rule })),
             },
+            reviews,
           };
           const printSummary = (): void => {
             const cfg = `--config ${ws.configPath}`;
@@ -110,6 +161,12 @@ export function registerDemo(program: Command): void {
               o,
               `  separation of duties: ${summary.sod.open} open violation(s) (tenure sod violations)`,
             );
+            for (const c of reviews) {
+              println(
+                o,
+                `  access review ${c.definition}: ${c.items} item(s) for ${c.reviewers} manager(s)${c.noReviewer > 0 ? `, ${c.noReviewer} with nobody to review them (an admin assigns them)` : ""} (tenure review list --campaign ${c.id})`,
+              );
+            }
             println(o, "");
             println(o, "Look around:");
             println(o, `  ${tenure} ${cfg} status`);
@@ -117,6 +174,9 @@ export function registerDemo(program: Command): void {
             println(o, `  ${tenure} ${cfg} explain ${ws.story.movers[0] ?? "E100001"}`);
             println(o, `  ${tenure} ${cfg} plan`);
             println(o, `  ${tenure} ${cfg} sod violations`);
+            if (reviews[0] !== undefined) {
+              println(o, `  ${tenure} ${cfg} review list --campaign ${reviews[0].id}`);
+            }
             println(o, `  ${tenure} ${cfg} audit log --identity ${ws.story.leavers[0] ?? "E100001"}`);
             println(o, `  ${tenure} ${cfg} audit verify`);
           };
