@@ -15,6 +15,7 @@ import {
   appendEvents,
   computeEventHash,
   GENESIS_HASH,
+  identitySubjects,
   queryEvents,
   verifyLedger,
 } from "./ledger.js";
@@ -174,6 +175,12 @@ describe.each(factories)("audit ledger on %s", (_name, factory) => {
     const { db } = await seeded(12);
     const bySubject = await queryEvents(db, { subject: "identity:1" });
     expect(bySubject.map((e) => e.seq)).toEqual([1, 5, 9]);
+    // An identity's events are recorded under its id and under identity:ID: a timeline asks for both.
+    expect((await queryEvents(db, { subject: ["identity:1", "identity:3"] })).map((e) => e.seq)).toEqual([
+      1, 3, 5, 7, 9, 11,
+    ]);
+    expect(identitySubjects("1")).toEqual(["1", "identity:1"]);
+    expect(await queryEvents(db, { subject: [] })).toEqual([]);
     expect(
       (await queryEvents(db, { action: "identity.updated", subject: "identity:2" })).map((e) => e.seq),
     ).toEqual([2, 6, 10]);

@@ -58,9 +58,18 @@ export interface VerifyOptions {
   workers?: number;
 }
 
+/**
+ * Every subject an identity's events are recorded under: its id (lifecycle, accounts) and
+ * `identity:ID` (requests, separation of duties, reviews), so a timeline shows them all.
+ */
+export function identitySubjects(identityId: string): string[] {
+  return [identityId, `identity:${identityId}`];
+}
+
 /** Filters of {@link queryEvents}; all given ones must match. */
 export interface AuditEventFilter {
-  subject?: string;
+  /** One subject, or any of several (an identity's events: {@link identitySubjects}). */
+  subject?: string | readonly string[];
   action?: string;
   /** Inclusive lower bound on `time` (ISO-8601). */
   since?: string;
@@ -543,7 +552,12 @@ export async function queryEvents(db: Db, filter: AuditEventFilter = {}): Promis
     throw new InvalidInputError(`limit must be a positive integer; got ${limit}`);
   }
   let query = db.selectFrom("audit_events").selectAll().orderBy("seq").limit(limit);
-  if (filter.subject !== undefined) query = query.where("subject", "=", filter.subject);
+  const subject = filter.subject;
+  if (typeof subject === "string") query = query.where("subject", "=", subject);
+  else if (subject !== undefined) {
+    if (subject.length === 0) return [];
+    query = query.where("subject", "in", subject);
+  }
   if (filter.action !== undefined) query = query.where("action", "=", filter.action);
   if (filter.since !== undefined) query = query.where("time", ">=", normaliseInstant(filter.since, "since"));
   if (filter.until !== undefined) query = query.where("time", "<", normaliseInstant(filter.until, "until"));

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { queryEvents } from "../../audit/ledger.js";
+import { identitySubjects, queryEvents } from "../../audit/ledger.js";
 import type { Identity } from "../../domain/identity-types.js";
 import { explainIdentity } from "../../engine/access-queries.js";
 import { NotFoundError } from "../../shared/errors.js";
@@ -162,7 +162,7 @@ export const identityRoutes: RouteModule = async (app, deps) => {
       const identity = await resolveIdentity(deps.store, request.params.ref);
       const after = decodeCursor(request.query.cursor, seqCursor);
       const events = await queryEvents(deps.store.db, {
-        subject: identity.id,
+        subject: identitySubjects(identity.id),
         ...(after !== undefined ? { afterSeq: after.seq } : {}),
         limit: request.query.limit + 1,
       });

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { describeEvent } from "../../audit/event-summary.js";
-import { queryEvents, verifyLedger } from "../../audit/ledger.js";
+import { identitySubjects, queryEvents, verifyLedger } from "../../audit/ledger.js";
 import { NotFoundError, UsageError } from "../../shared/errors.js";
 import { identityRepository } from "../../store/identity-repository.js";
 import { globalOptions, outputFor, withStore } from "../context.js";
@@ -48,11 +48,11 @@ export function registerAudit(program: Command): void {
         const g = globalOptions(cmd);
         const o = outputFor(g);
         const { events, names } = await withStore(g, async ({ store }) => {
-          let subject: string | undefined;
+          let subject: string[] | undefined;
           if (opts.identity !== undefined) {
             const identity = await identityRepository.resolve(store.db, opts.identity);
             if (identity === undefined) throw new NotFoundError(`no identity matches "${opts.identity}"`);
-            subject = identity.id;
+            subject = identitySubjects(identity.id);
           }
           const found = await queryEvents(store.db, {
             ...(subject !== undefined ? { subject } : {}),
@@ -65,7 +65,7 @@ export function registerAudit(program: Command): void {
             ? new Map()
             : await identityRepository.findByIds(
                 store.db,
-                found.map((e) => e.subject),
+                found.map((e) => e.subject.replace(/^identity:/, "")),
               );
           const names = new Map<string, string>(
             [...identities.values()].map((i) => [i.id, `${i.sourceKey} ${i.attributes.displayName}`]),
@@ -79,7 +79,7 @@ export function registerAudit(program: Command): void {
         for (const e of events) {
           println(
             o,
-            `${String(e.seq).padStart(6)}  ${e.time}  ${e.actor}  ${e.action}  ${names.get(e.subject) ?? e.subject}  ${describeEvent(e)}`,
+            `${String(e.seq).padStart(6)}  ${e.time}  ${e.actor}  ${e.action}  ${names.get(e.subject.replace(/^identity:/, "")) ?? e.subject}  ${describeEvent(e)}`,
           );
         }
         println(o, `${events.length} event${events.length === 1 ? "" : "s"}`);

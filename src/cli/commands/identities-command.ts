@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { describeEvent } from "../../audit/event-summary.js";
-import { queryEvents } from "../../audit/ledger.js";
+import { identitySubjects, queryEvents } from "../../audit/ledger.js";
 import { LIFECYCLE_STATES, type LifecycleState } from "../../domain/identity-types.js";
 import { NotFoundError, UsageError } from "../../shared/errors.js";
 import { identityRepository } from "../../store/identity-repository.js";
@@ -70,7 +70,7 @@ export function registerIdentities(program: Command): void {
         const identity = await identityRepository.resolve(store.db, ref);
         if (identity === undefined)
           throw new NotFoundError(`no identity matches "${ref}" (by id, HR key or email)`);
-        const events = await queryEvents(store.db, { subject: identity.id });
+        const events = await queryEvents(store.db, { subject: identitySubjects(identity.id) });
         return { identity, events };
       });
       if (o.json) {
