@@ -19,6 +19,10 @@ const Approvals = lazy(() => import("./pages/approvals.js"));
 const Elevate = lazy(() => import("./pages/elevate.js"));
 const Sod = lazy(() => import("./pages/sod.js"));
 const SodViolationPage = lazy(() => import("./pages/sod-violation.js"));
+const Reviews = lazy(() => import("./pages/reviews.js"));
+const ReviewItemPage = lazy(() => import("./pages/reviews-item.js"));
+const ReviewCampaigns = lazy(() => import("./pages/reviews-campaigns.js"));
+const ReviewCampaignPage = lazy(() => import("./pages/reviews-campaign.js"));
 
 /** The pages in the navigation, each shown only to a role holding its permission. */
 const PAGES: ReadonlyArray<{ to: string; label: string; permission: Permission; what: string }> = [
@@ -51,6 +55,12 @@ const PAGES: ReadonlyArray<{ to: string; label: string; permission: Permission; 
     label: "Separation of duties",
     permission: "sod:read",
     what: "conflicting access, its exceptions and the reports",
+  },
+  {
+    to: "/reviews",
+    label: "Reviews",
+    permission: "review:read",
+    what: "access to confirm or remove, riskiest first, and the campaigns",
   },
 ];
 
@@ -114,6 +124,11 @@ function Shell() {
             <Route path="/elevate" element={guard("requests:create", <Elevate />)} />
             <Route path="/sod" element={guard("sod:read", <Sod />)} />
             <Route path="/sod/violations/:id" element={guard("sod:read", <SodViolationPage />)} />
+            <Route path="/reviews" element={guard("review:read", <Reviews />)} />
+            <Route path="/reviews/campaigns" element={guard("review:read", <ReviewCampaigns />)} />
+            <Route path="/reviews/items/:id" element={guard("review:read", <ReviewItemPage />)} />
+            {/* The link in reviewers' notifications (review-closing.ts reviewLink). */}
+            <Route path="/reviews/:campaignId" element={guard("review:read", <ReviewCampaignPage />)} />
             <Route path="*" element={<NotFound />} />
           </Routes>
         </Suspense>
