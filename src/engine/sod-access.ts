@@ -52,8 +52,15 @@ function group<T>(list: readonly T[], key: (t: T) => string | null): Map<string,
   return out;
 }
 
-/** The systems some rule names an entitlement of: only their accounts matter to a scan. */
-export function systemsNamed(sod: SodPolicy): string[] {
+const namedSystems = new WeakMap<SodPolicy, readonly string[]>();
+
+/**
+ * The systems some rule names an entitlement of: only their accounts matter to a scan. Worked out once
+ * per loaded policy (it walks every rule, and an incremental scan of one person asks for it each time).
+ */
+export function systemsNamed(sod: SodPolicy): readonly string[] {
+  const known = namedSystems.get(sod);
+  if (known !== undefined) return known;
   const systems = new Set<string>();
   for (const rule of Object.values(sod.rules)) {
     const c = rule.condition;
@@ -61,7 +68,9 @@ export function systemsNamed(sod: SodPolicy): string[] {
       if (item.kind === "entitlement") systems.add(item.system);
     }
   }
-  return [...systems];
+  const out = Object.freeze([...systems]);
+  namedSystems.set(sod, out);
+  return out;
 }
 
 /** Accounts, assignments and exceptions in force of `identityIds` (all when absent). */

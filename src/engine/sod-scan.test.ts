@@ -1,8 +1,10 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { sql } from "kysely";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { storeFactories, type TestStore } from "../../test/helpers/databases.js";
 import { tempDir } from "../../test/helpers/workspace.js";
+import { verifyLedger } from "../audit/ledger.js";
 import type { Account } from "../domain/access-types.js";
 import type { Identity, LifecycleState } from "../domain/identity-types.js";
 import { FOUND_SEPARATOR, FOUND_UNIT, sodReachFor } from "../domain/sod-reach.js";
@@ -10,8 +12,10 @@ import { loadConfig } from "../policy/config-loader.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { accountRepository } from "../store/account-repository.js";
 import { assignmentRepository } from "../store/assignment-repository.js";
+import { usesDollar } from "../store/bulk-insert.js";
 import { identityRepository } from "../store/identity-repository.js";
-import { sodScanRepository } from "../store/sod-repository.js";
+import type { Db } from "../store/schema-types.js";
+import { sodScanRepository, sodViolationRepository } from "../store/sod-repository.js";
 import { findViolations, scanSod } from "./sod-scan.js";
 
 /**
@@ -159,6 +163,20 @@ const ACCOUNTS = [
   }),
 ];
 
+/** Every row of every table, as text: two dumps are equal when nothing at all was written between them. */
+async function everyRow(db: Db): Promise<Record<string, string[]>> {
+  const tables = usesDollar(db)
+    ? await sql<{ name: string }>`select table_name as name from information_schema.tables
+        where table_schema = current_schema() and table_type = 'BASE TABLE'`.execute(db)
+    : await sql<{ name: string }>`select name from sqlite_master where type = 'table'`.execute(db);
+  const out: Record<string, string[]> = {};
+  for (const { name } of tables.rows) {
+    const rows = await sql<Record<string, unknown>>`select * from ${sql.table(name)}`.execute(db);
+    out[name] = rows.rows.map((r) => JSON.stringify(r)).sort();
+  }
+  return out;
+}
+
 const pairs = (list: readonly { identityId: string; rule: string }[]) =>
   list.map((v) => `${v.identityId} ${v.rule}`).sort();
 
@@ -274,5 +292,54 @@ describe.each(await storeFactories())("full separation-of-duties scan on %s", (_
     expect(again.opened).toEqual([]);
     expect(again.closed).toEqual([]);
     expect(pairs(again.open)).toEqual(pairs(first.opened));
+  });
+
+  it("an incremental scan that finds what is stored writes nothing: every table and the ledger unchanged, no transaction", async () => {
+    const first = await scanSod(store, config, { now: NOW, actor: "test" });
+    expect(first.opened).toHaveLength(4);
+    const before = await everyRow(store.db);
+    expect(before.sod_violations).toHaveLength(4);
+    expect(before.audit_events!.length).toBeGreaterThanOrEqual(4);
+    const transaction = vi.spyOn(store.db, "transaction");
+    const later = new Date(NOW.getTime() + 3_600_000);
+    const everyone = [amy, bob, cat, dan, eve, fay, gus, hal].map((i) => i.id);
+    // Everyone at once, then a person in violation and one who is not, alone.
+    for (const identityIds of [everyone, [amy.id], [dan.id]]) {
+      const again = await scanSod(store, config, { now: later, actor: "test", identityIds });
+      expect(again.opened).toEqual([]);
+      expect(again.closed).toEqual([]);
+      // Last seen stays where the full scan put it.
+      for (const v of again.open) expect(v.lastSeenAt).toBe(NOW.toISOString());
+    }
+    expect(transaction).not.toHaveBeenCalled();
+    transaction.mockRestore();
+    expect(await everyRow(store.db)).toEqual(before);
+    expect((await verifyLedger(store.db)).ok).toBe(true);
+
+    // A full scan advances last_seen_at of every violation it finds again, and nothing else of them.
+    const stored = await sodViolationRepository.open(store.db);
+    const full = await scanSod(store, config, { now: later, actor: "test" });
+    expect(full.opened).toEqual([]);
+    const open = await sodViolationRepository.open(store.db);
+    expect(open.map((v) => v.lastSeenAt)).toEqual(open.map(() => later.toISOString()));
+    expect(open).toEqual(stored.map((v) => ({ ...v, lastSeenAt: later.toISOString() })));
+  });
+
+  it("an incremental scan that opens or closes writes it, and leaves last_seen_at of the rest as stored", async () => {
+    await scanSod(store, config, { now: NOW, actor: "test" });
+    const later = new Date(NOW.getTime() + 3_600_000);
+    // bob's payment-approve is taken away in the system: his violation closes; amy's stays.
+    await accountRepository.upsertMany(
+      store.db,
+      [account(bob, "erp", ["expense-submit", "vendor-create"], { managed: ["expense-submit"] })],
+      later.toISOString(),
+    );
+    const scan = await scanSod(store, config, { now: later, actor: "test", identityIds: [amy.id, bob.id] });
+    expect(pairs(scan.closed)).toEqual([`${bob.id} vendor-payment`]);
+    expect(scan.closed[0]!.closeReason).toBe("access ended");
+    expect(pairs(scan.open)).toEqual([`${amy.id} vendor-payment`]);
+    const amys = (await sodViolationRepository.open(store.db, { identityIds: [amy.id] }))[0]!;
+    expect(amys.lastSeenAt).toBe(NOW.toISOString());
+    expect(scan.scan).toMatchObject({ kind: "incremental", opened: 0, closed: 1, open: 3 });
   });
 });

@@ -7,7 +7,8 @@ import { describeHolding } from "../domain/sod.js";
 import type { SodViolation } from "../domain/sod-holding-types.js";
 import { formatSodItem } from "../domain/sod-role-check.js";
 import type { SodSeverity } from "../domain/sod-types.js";
-import { enqueueNotifications } from "../notify/notification-enqueue.js";
+import { enqueueNotificationsMany } from "../notify/notification-enqueue.js";
+import type { NotificationEvent } from "../notify/notification-events.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
@@ -213,7 +214,9 @@ export async function newViolations(
 /**
  * Scans `identityIds` (everyone when absent) at `now` and brings the stored violations up to date, in
  * one transaction with their audit events, the owners' notifications and the scan's record. Open
- * violations of rules no longer configured, and of identities that left, are closed.
+ * violations of rules no longer configured, and of identities that left, are closed. A full scan
+ * advances `last_seen_at` of every violation it finds again; an incremental scan does not, and one
+ * that finds what is stored writes nothing (no transaction at all).
  */
 export async function scanSod(
   store: Store,
@@ -235,7 +238,72 @@ export async function scanSod(
   }
 }
 
-/** The write half of a scan: stored violations made equal to what was found, in one transaction. */
+/** How the stored open violations differ from what a scan found: what its write must change. */
+interface ScanChanges {
+  opened: ViolationRecord[];
+  /** Found again, as they are after the scan, in the order found: `refreshed` and `unchanged` together. */
+  still: ViolationRecord[];
+  /** Found again with other content (sides, severity, withheld, end): rewritten. */
+  refreshed: ViolationRecord[];
+  /** Found again unchanged: only a full scan writes them (it advances their `last_seen_at`). */
+  unchanged: ViolationRecord[];
+  closed: ViolationRecord[];
+}
+
+/**
+ * Compares what a scan found with the open violations stored for the identities it covers. A violation
+ * found again keeps its id and opening; its `last_seen_at` moves to `now` only in a full scan — an
+ * incremental one leaves it as stored, so that finding nothing new writes nothing.
+ */
+function compare(
+  stored: readonly ViolationRecord[],
+  found: readonly ViolationRecord[],
+  scan: {
+    full: boolean;
+    nowIso: string;
+    rules: Readonly<Record<string, unknown>>;
+    left: ReadonlySet<string>;
+  },
+): ScanChanges {
+  const byKey = new Map(stored.map((v) => [`${v.identityId}|${v.rule}`, v]));
+  const changes: ScanChanges = { opened: [], still: [], refreshed: [], unchanged: [], closed: [] };
+  for (const v of found) {
+    const key = `${v.identityId}|${v.rule}`;
+    const before = byKey.get(key);
+    if (before === undefined) {
+      changes.opened.push(v);
+      continue;
+    }
+    byKey.delete(key);
+    const kept = {
+      ...v,
+      id: before.id,
+      openedAt: before.openedAt,
+      lastSeenAt: scan.full ? scan.nowIso : before.lastSeenAt,
+    };
+    changes.still.push(kept);
+    (sameContent(before, kept) ? changes.unchanged : changes.refreshed).push(kept);
+  }
+  for (const v of byKey.values()) {
+    changes.closed.push({
+      ...v,
+      closedAt: scan.nowIso,
+      closeReason: !Object.hasOwn(scan.rules, v.rule)
+        ? "rule removed"
+        : scan.left.has(v.identityId)
+          ? "identity left"
+          : "access ended",
+    });
+  }
+  return changes;
+}
+
+/**
+ * The write half of a scan: stored violations made equal to what was found, in one transaction. An
+ * incremental scan that finds what is stored (the common case after a sync or a push) reads the
+ * stored violations outside any transaction and writes nothing: no row, no audit event, no scan record,
+ * no commit. A full scan always writes (it advances `last_seen_at` and is kept for the trend).
+ */
 async function writeScan(
   store: Store,
   config: TenureConfig,
@@ -248,65 +316,70 @@ async function writeScan(
   },
 ): Promise<SodScanResult> {
   const { identities, found, full, started, now, left, scanned } = scan;
-  const options = { now, actor: scan.actor, identityIds: scan.identityIds };
+  const options = { now, actor: scan.actor };
   const nowIso = now.toISOString();
   const rules = sodOf(config.policy).rules;
-  return store.db.transaction().execute(async (trx) => {
-    const stored = await sodViolationRepository.open(trx, full ? {} : { identityIds: options.identityIds! });
-    const byKey = new Map(stored.map((v) => [`${v.identityId}|${v.rule}`, v]));
-    const opened: ViolationRecord[] = [];
-    const still: ViolationRecord[] = [];
-    const touched: string[] = [];
-    for (const v of found.current) {
-      const key = `${v.identityId}|${v.rule}`;
-      const before = byKey.get(key);
-      if (before === undefined) {
-        opened.push(v);
-        continue;
-      }
-      byKey.delete(key);
-      const kept = { ...v, id: before.id, openedAt: before.openedAt };
-      still.push(kept);
-      if (sameContent(before, kept)) touched.push(before.id);
-      else await sodViolationRepository.refresh(trx, kept);
+  const filter = full ? {} : { identityIds: scan.identityIds! };
+  const result = (changes: ScanChanges, bySeverity: Record<SodSeverity, number>): SodScanResult => {
+    const open = [...changes.still, ...changes.opened];
+    return {
+      scan: {
+        id: randomUUID(),
+        at: nowIso,
+        kind: full ? "full" : "incremental",
+        identities: scanned,
+        open: bySeverity.high + bySeverity.medium + bySeverity.low,
+        opened: changes.opened.length,
+        closed: changes.closed.length,
+        bySeverity,
+        durationMs: performance.now() - started,
+      },
+      opened: changes.opened,
+      closed: changes.closed,
+      open,
+      upcoming: found.upcoming,
+    };
+  };
+
+  if (!full) {
+    // Each identity's open violations are read by one statement, so what is compared for a person is
+    // one consistent state of theirs; a write, if one is needed, reads again in its transaction.
+    const stored = await sodViolationRepository.open(store.db, filter);
+    const changes = compare(stored, found.current, { full, nowIso, rules, left });
+    if (changes.opened.length + changes.refreshed.length + changes.closed.length === 0) {
+      // Not kept for the trend: the totals are those of the people scanned.
+      return result(changes, severityCounts(changes.still));
     }
-    await sodViolationRepository.touch(trx, touched, nowIso);
+  }
+
+  return store.db.transaction().execute(async (trx) => {
+    const stored = await sodViolationRepository.open(trx, filter);
+    const changes = compare(stored, found.current, { full, nowIso, rules, left });
+    const { opened, still, refreshed, unchanged, closed } = changes;
+    for (const v of refreshed) await sodViolationRepository.refresh(trx, v);
+    if (full) {
+      await sodViolationRepository.touch(
+        trx,
+        unchanged.map((v) => v.id),
+        nowIso,
+      );
+    }
     await sodViolationRepository.insertMany(trx, opened);
-    const closed = [...byKey.values()].map((v) => ({
-      ...v,
-      closedAt: nowIso,
-      closeReason: !Object.hasOwn(rules, v.rule)
-        ? "rule removed"
-        : left.has(v.identityId)
-          ? "identity left"
-          : "access ended",
-    }));
     for (const reason of ["rule removed", "identity left", "access ended"]) {
       const list = closed.filter((v) => v.closeReason === reason).map((v) => v.id);
       await sodViolationRepository.close(trx, list, nowIso, reason);
     }
-    await recordChanges(trx, config, identities, opened, closed, { ...options, now });
-    const open = [...still, ...opened];
-    // The trend keeps every full scan, and an incremental one (a push, a grant) only when it changed
-    // something: a busy HR feed would otherwise add a row a push. Totals are counted for what is kept;
-    // a scan that changed nothing reports the open violations of the identities it scanned.
+    await recordChanges(trx, config, identities, opened, closed, options);
+    // The trend keeps every full scan, and an incremental one (a push, a grant) only when it opened or
+    // closed something: a busy HR feed would otherwise add a row a push. Totals are counted for what is
+    // kept; an incremental scan that only refreshed reports the open violations of those it scanned.
     const recorded = full || opened.length + closed.length > 0;
     const bySeverity = recorded
       ? await sodViolationRepository.countOpenBySeverity(trx)
-      : severityCounts(open);
-    const scan: SodScanRecord = {
-      id: randomUUID(),
-      at: nowIso,
-      kind: full ? "full" : "incremental",
-      identities: scanned,
-      open: bySeverity.high + bySeverity.medium + bySeverity.low,
-      opened: opened.length,
-      closed: closed.length,
-      bySeverity,
-      durationMs: performance.now() - started,
-    };
-    if (recorded) await sodViolationRepository.insertScan(trx, scan);
-    return { scan, opened, closed, open, upcoming: found.upcoming };
+      : severityCounts([...still, ...opened]);
+    const out = result(changes, bySeverity);
+    if (recorded) await sodViolationRepository.insertScan(trx, out.scan);
+    return out;
   });
 }
 
@@ -348,6 +421,7 @@ async function recordChanges(
   const rules = sodOf(config.policy).rules;
   // Owners are few: each is looked up once per scan, not once per violation or rule.
   const owners = new Map<string, string | null>();
+  const events: NotificationEvent[] = [];
   for (const v of opened) {
     const rule = rules[v.rule];
     if (rule === undefined) continue;
@@ -357,26 +431,23 @@ async function recordChanges(
       to = known === undefined ? await ownerEmail(trx, rule.owner) : known;
       owners.set(rule.owner, to);
     }
-    await enqueueNotifications(
-      trx,
-      {
-        name: "sod.violation",
-        data: {
-          violationId: v.id,
-          to,
-          rule: v.rule,
-          severity: v.severity,
-          risk: rule.description,
-          holder: byId.get(v.identityId)?.attributes.displayName ?? v.identityId,
-          access: describeSides(v),
-          status: v.withheld ? "withheld" : "open",
-          link: violationLink(config, v.id),
-        },
+    events.push({
+      name: "sod.violation",
+      data: {
+        violationId: v.id,
+        to,
+        rule: v.rule,
+        severity: v.severity,
+        risk: rule.description,
+        holder: byId.get(v.identityId)?.attributes.displayName ?? v.identityId,
+        access: describeSides(v),
+        status: v.withheld ? "withheld" : "open",
+        link: violationLink(config, v.id),
       },
-      config,
-      options.now,
-    );
+    });
   }
+  // One multi-row insert for the scan's notifications (a first scan queues thousands).
+  await enqueueNotificationsMany(trx, events, config, options.now);
 }
 
 /** The email address of a person named in tenure.yaml (email, HR key or identity id). */

@@ -17,7 +17,14 @@ import {
   type NotificationEvent,
   placeholdersOf,
 } from "./notification-events.js";
-import { escapeSlack, mustCompile, oneLine, plainText, renderTemplate } from "./notification-templates.js";
+import {
+  type CompiledTemplate,
+  escapeSlack,
+  mustCompile,
+  oneLine,
+  plainText,
+  renderTemplate,
+} from "./notification-templates.js";
 
 /** What {@link enqueueNotifications} did with each target of the event's route. */
 export interface EnqueueNotificationsResult extends InsertNotificationsResult {
@@ -46,6 +53,53 @@ export async function enqueueNotifications(
   config: WithNotify,
   now: Date,
 ): Promise<EnqueueNotificationsResult> {
+  const rendered = renderEvent(event, config, now, new Map());
+  if (rendered.messages.length === 0 && rendered.skipped.length === 0) return EMPTY;
+  const inserted = await notificationRepository.insertMany(trx, rendered.messages, now);
+  return { ...inserted, skipped: rendered.skipped };
+}
+
+/**
+ * {@link enqueueNotifications} for many events at once, as one multi-row insert: what a scan or a
+ * batch run that notifies about each of thousands of changes calls, instead of one insert per event.
+ * The outcome is the same as enqueueing `events` one after another, in order: a dedupe key queued
+ * before is not queued again, nor is one repeated within `events` (the first one is queued). The
+ * result lists every queued message (in the order of `events`), every skipped target, and every
+ * duplicate key (in no particular order) of all the events.
+ * Call it in the transaction that records the changes; never reads the clock.
+ * @throws InvalidInputError when any event's data does not have its event's shape (nothing is
+ *   queued, and the caller's transaction fails).
+ */
+export async function enqueueNotificationsMany(
+  trx: Db,
+  events: readonly NotificationEvent[],
+  config: WithNotify,
+  now: Date,
+): Promise<EnqueueNotificationsResult> {
+  const templates = new Map<string, Compiled>();
+  const messages: NewNotification[] = [];
+  const skipped: EnqueueNotificationsResult["skipped"] = [];
+  // Every event is checked and rendered before anything is written.
+  for (const event of events) {
+    const rendered = renderEvent(event, config, now, templates);
+    for (const m of rendered.messages) messages.push(m);
+    for (const s of rendered.skipped) skipped.push(s);
+  }
+  if (messages.length === 0 && skipped.length === 0) return EMPTY;
+  const inserted = await notificationRepository.insertMany(trx, messages, now);
+  return { ...inserted, skipped };
+}
+
+/** An event's subject and text templates, compiled once per event name within a batch. */
+type Compiled = { subject: CompiledTemplate; text: CompiledTemplate };
+
+/** The messages `event` gives, one per target of its route, rendered for each channel; nothing written. */
+function renderEvent(
+  event: NotificationEvent,
+  config: WithNotify,
+  now: Date,
+  templates: Map<string, Compiled>,
+): { messages: NewNotification[]; skipped: EnqueueNotificationsResult["skipped"] } {
   // The union of definitions is indexed by the union of names; each definition checks its own data below.
   const definition = EVENT_DEFINITIONS[event.name] as unknown as EventDefinition<Record<string, unknown>>;
   const parsed = definition.schema.safeParse(event.data);
@@ -57,13 +111,20 @@ export async function enqueueNotifications(
   }
   const notify = config.notify;
   const targets = notify?.routes[event.name] ?? [];
-  if (notify === undefined || targets.length === 0) return EMPTY;
+  if (notify === undefined || targets.length === 0) return { messages: [], skipped: [] };
   const data = parsed.data;
   const values = { ...definition.values(data), event: event.name, time: now.toISOString() };
-  const placeholders = placeholdersOf(event.name);
-  const override = notify.templates[event.name];
-  const subject = mustCompile(override?.subject ?? definition.template.subject, placeholders);
-  const text = mustCompile(override?.text ?? definition.template.text, placeholders);
+  let compiled = templates.get(event.name);
+  if (compiled === undefined) {
+    const placeholders = placeholdersOf(event.name);
+    const override = notify.templates[event.name];
+    compiled = {
+      subject: mustCompile(override?.subject ?? definition.template.subject, placeholders),
+      text: mustCompile(override?.text ?? definition.template.text, placeholders),
+    };
+    templates.set(event.name, compiled);
+  }
+  const { subject, text } = compiled;
   const where = `template of ${event.name}`;
   const base = definition.dedupeKey(data, now, notify);
   const renderedSubject = oneLine(renderTemplate(subject, values, plainText, `${where}, subject`));
@@ -105,8 +166,7 @@ export async function enqueueNotifications(
       maxAttempts: notify.retry.maxAttempts,
     });
   }
-  const inserted = await notificationRepository.insertMany(trx, messages, now);
-  return { ...inserted, skipped };
+  return { messages, skipped };
 }
 
 /** An address as written, or the address a `{{field}}` recipient reads from the data (none if empty). */

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
 import type { SodItem, SodSeverity } from "../domain/sod-types.js";
-import { usesDollar } from "./bulk-insert.js";
+import { bulkInsert, usesDollar } from "./bulk-insert.js";
 import { chunk } from "./chunk.js";
 import type { Db, SodExceptionsTable, SodScansTable, SodViolationsTable } from "./schema-types.js";
 
@@ -24,6 +24,10 @@ export interface ViolationRecord {
   heldFrom: string;
   heldUntil: string | null;
   openedAt: string;
+  /**
+   * When a full scan last found it open (its opening, until a full scan has run since). Incremental
+   * scans (after a sync, a push, a grant) do not advance it: one that finds what is stored writes nothing.
+   */
   lastSeenAt: string;
   closedAt: string | null;
   /** `access ended`, `rule removed`, `identity left`. */
@@ -93,6 +97,21 @@ function violationToRow(v: ViolationRecord): SodViolationsTable {
     close_reason: v.closeReason,
   };
 }
+
+const VIOLATION_COLUMNS = [
+  "id",
+  "identity_id",
+  "rule",
+  "severity",
+  "withheld",
+  "sides",
+  "held_from",
+  "held_until",
+  "opened_at",
+  "last_seen_at",
+  "closed_at",
+  "close_reason",
+] as const satisfies readonly (keyof SodViolationsTable)[];
 
 function exceptionFromRow(r: SodExceptionsTable): SodException {
   return {
@@ -167,13 +186,19 @@ export const sodViolationRepository = {
     return rows.map((r) => r.id);
   },
 
+  /** New violations, by precompiled multi-row statements (a first scan opens thousands). */
   async insertMany(db: Db, list: readonly ViolationRecord[]): Promise<void> {
-    for (const part of chunk(list, 100)) {
-      await db.insertInto("sod_violations").values(part.map(violationToRow)).execute();
-    }
+    await bulkInsert(
+      db,
+      { table: "sod_violations", columns: VIOLATION_COLUMNS },
+      list.map((v) => {
+        const row = violationToRow(v);
+        return VIOLATION_COLUMNS.map((c) => row[c]);
+      }),
+    );
   },
 
-  /** A violation still found: what collides now, and when it was last seen. */
+  /** A violation still found with other content: what collides now, and `lastSeenAt` as given. */
   async refresh(db: Db, v: ViolationRecord): Promise<void> {
     await db
       .updateTable("sod_violations")
