@@ -14,6 +14,7 @@ import type { ReviewAccess, ReviewDefinition, ReviewRisk } from "../domain/revie
 import type { TenureConfig } from "../policy/config-types.js";
 import { delegationRepository } from "../store/delegation-repository.js";
 import { identityRepository } from "../store/identity-repository.js";
+import { reviewNoticeRepository } from "../store/review-progress-repository.js";
 import {
   accessKeyOf,
   type ReviewCampaign,
@@ -156,6 +157,11 @@ describe.each(await storeFactories())("review decisions and closing on %s", (_ki
       at(1),
     );
     expect(advanced).toMatchObject({ state: "pending", stage: 1, reviewerId: people.E2!.id });
+    // The second stage's reviewer is told (once that day).
+    const day = at(1).toISOString().slice(0, 10);
+    expect(
+      await reviewNoticeRepository.has(f.store.db, `assigned:${c.id}:${people.E2!.id}:second stage:${day}`),
+    ).toBe(true);
     // The first stage's reviewer does not decide the second.
     await expect(
       decideItem(f.store, f.config, { itemId: first.id, decision: "certify" }, actor("E1"), at(1)),
@@ -313,6 +319,17 @@ describe.each(await storeFactories())("review decisions and closing on %s", (_ki
     expect(report.overdueReviewers.map((r) => r.reviewerId).sort()).toEqual([people.E1!.id]);
     const closedEvents = await queryEvents(f.store.db, { subject: `campaign:${c.id}`, limit: 10 });
     expect(closedEvents.map((e) => e.action)).toEqual(["review.campaign_extended", "review.campaign_closed"]);
+  });
+
+  it("keeps an escalate item whose reviewer has nobody above, and closes at once rather than extend for nothing", async () => {
+    const c = await campaign();
+    // E1 has no manager: nobody to escalate to.
+    const medium = await item(c, "E3", "E1", "medium");
+    const closed = await closeCampaign(f.store, f.config, c.id, { now: at(14), actor: "test", by: null });
+    expect(closed.status).toBe("closed");
+    expect(await reviewItemRepository.find(f.store.db, medium.id)).toMatchObject({
+      state: "kept-no-response",
+    });
   });
 
   it("flags a reviewer whose one-by-one decisions take a second each as a rubber stamp", async () => {

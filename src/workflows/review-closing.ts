@@ -18,6 +18,7 @@ import {
 import type { Db } from "../store/schema-types.js";
 import { accessChanged } from "./access-clock.js";
 import { describeAccess, ReviewRefusedError } from "./review-decisions.js";
+import { notifyReviewers, reviewLink } from "./review-notices.js";
 import { escalationTarget, peopleCache } from "./review-reviewers.js";
 
 /**
@@ -32,58 +33,6 @@ const DAY_MS = 86_400_000;
 export const ESCALATION_DAYS = 7;
 /** Items written per transaction when a campaign closes. */
 const CLOSE_BATCH = 500;
-
-/** Where a reviewer reviews: the console's inbox, or the command. */
-export function reviewLink(config: TenureConfig, campaignId: string): string {
-  const base = config.server.console.publicUrl;
-  return base === undefined
-    ? `tenure review list --campaign ${campaignId}`
-    : `${base.replace(/\/$/, "")}/reviews/${encodeURIComponent(campaignId)}`;
-}
-
-/** Tells each reviewer with items in `campaign` how many they have (once per reviewer and reason). */
-export async function notifyReviewers(
-  db: Db,
-  config: TenureConfig,
-  campaign: ReviewCampaign,
-  why: string,
-  now: Date,
-  only?: ReadonlySet<string>,
-): Promise<number> {
-  let sent = 0;
-  for (const load of await reviewProgressRepository.pendingByReviewer(db, campaign.id)) {
-    if (load.reviewerId === null || (only !== undefined && !only.has(load.reviewerId))) continue;
-    const reviewer = await identityRepository.findById(db, load.reviewerId);
-    if (reviewer === undefined) continue;
-    const fresh = await reviewNoticeRepository.claim(
-      db,
-      `assigned:${campaign.id}:${reviewer.id}:${why}`,
-      now.toISOString(),
-    );
-    if (!fresh) continue;
-    await enqueueNotifications(
-      db,
-      {
-        name: "review.assigned",
-        data: {
-          campaignId: campaign.id,
-          campaign: campaign.definition,
-          to: reviewer.attributes.email,
-          reviewer: reviewer.attributes.displayName,
-          items: load.pending,
-          highRisk: load.high,
-          deadline: campaign.deadline,
-          why,
-          link: reviewLink(config, campaign.id),
-        },
-      },
-      config,
-      now,
-    );
-    sent++;
-  }
-  return sent;
-}
 
 export interface TickResult {
   reminded: number;
@@ -222,6 +171,17 @@ async function moveToManagers(
   return moved;
 }
 
+async function hasEscalationTarget(
+  db: Db,
+  item: ReviewItem,
+  holder: Identity,
+  people: ReturnType<typeof peopleCache>,
+): Promise<boolean> {
+  if (item.reviewerId === null) return false;
+  const reviewer = await identityRepository.findById(db, item.reviewerId);
+  return reviewer !== undefined && (await escalationTarget(reviewer, holder, people)) !== undefined;
+}
+
 async function allPending(db: Db, campaignId: string): Promise<ReviewItem[]> {
   const out: ReviewItem[] = [];
   let after: { score: number; id: string } | undefined;
@@ -268,6 +228,7 @@ export async function closeCampaign(
   const holders = await identityRepository.findByIds(store.db, [
     ...new Set(pending.map((i) => i.identityId)),
   ]);
+  const people = peopleCache(store.db);
   for (const item of pending) {
     const holder = holders.get(item.identityId);
     if (holder === undefined || isGone(holder.state)) {
@@ -280,6 +241,9 @@ export async function closeCampaign(
     }
     let action = campaign.settings.onNoResponse[item.risk.level];
     if (action === "escalate" && (escalatedOnce || item.rerouteReason === "escalated")) action = "keep";
+    // Escalation needs someone above the reviewer (not the holder); without one the item is kept.
+    if (action === "escalate" && !(await hasEscalationTarget(store.db, item, holder, people)))
+      action = "keep";
     if (action === "escalate") {
       toEscalate.push(item);
       continue;

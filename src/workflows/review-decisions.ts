@@ -17,6 +17,7 @@ import {
 } from "../store/review-repository.js";
 import type { Db } from "../store/schema-types.js";
 import { accessChanged } from "./access-clock.js";
+import { notifyReviewers } from "./review-notices.js";
 import { chooseReviewer, peopleCache } from "./review-reviewers.js";
 
 /**
@@ -264,6 +265,25 @@ async function decisionChange(
   return { change: { state: "certified", decidedBy: by.id, decidedAt: at, comment, bulk }, final: true };
 }
 
+/** Tells second-stage reviewers they have items (once a day per campaign and reviewer). */
+async function notifySecondStage(
+  trx: Db,
+  config: TenureConfig,
+  campaign: ReviewCampaign,
+  reviewers: readonly string[],
+  now: Date,
+): Promise<void> {
+  await notifyReviewers(
+    trx,
+    config,
+    campaign,
+    "second stage",
+    now,
+    new Set(reviewers),
+    now.toISOString().slice(0, 10),
+  );
+}
+
 export interface DecideInput {
   itemId: string;
   decision: ReviewDecisionKind;
@@ -293,9 +313,13 @@ export async function decideItem(
     now,
     false,
   );
-  await store.db
-    .transaction()
-    .execute((trx) => writeDecision(trx, loaded.item, change, input.decision, final, by, actor.label, now));
+  await store.db.transaction().execute(async (trx) => {
+    await writeDecision(trx, loaded.item, change, input.decision, final, by, actor.label, now);
+    if (!final && change.reviewerId)
+      await notifySecondStage(trx, config, loaded.campaign, [change.reviewerId], now);
+  });
+  // The access timer removes what was revoked within seconds, not at its next poll.
+  if (input.decision === "revoke") accessChanged();
   return (await reviewItemRepository.find(store.db, loaded.item.id))!;
 }
 
@@ -416,6 +440,15 @@ export async function decideBulk(
     prepared.push({ loaded, change, final });
   }
   await store.db.transaction().execute(async (trx) => {
+    const next = new Map<string, Set<string>>();
+    for (const p of prepared) {
+      if (p.final || !p.change.reviewerId) continue;
+      const reviewers = next.get(p.loaded.campaign.id) ?? new Set<string>();
+      reviewers.add(p.change.reviewerId);
+      next.set(p.loaded.campaign.id, reviewers);
+    }
+    for (const [id, reviewers] of next)
+      await notifySecondStage(trx, config, campaigns.get(id)!, [...reviewers], now);
     for (const p of prepared) {
       await writeDecision(
         trx,
@@ -449,6 +482,7 @@ export interface DelegateInput {
  */
 export async function delegateItem(
   store: Store,
+  config: TenureConfig,
   input: DelegateInput,
   actor: ReviewActor,
   now: Date,
@@ -508,6 +542,15 @@ export async function delegateItem(
         ...(comment === null ? {} : { comment }),
       }),
     ]);
+    await notifyReviewers(
+      trx,
+      config,
+      campaign,
+      "delegated",
+      now,
+      new Set([to.id]),
+      now.toISOString().slice(0, 10),
+    );
   });
   return (await reviewItemRepository.find(store.db, item.id))!;
 }

@@ -19,7 +19,7 @@ import {
   reviewItemRepository,
 } from "../store/review-repository.js";
 import type { Db } from "../store/schema-types.js";
-import { reviewLink } from "./review-closing.js";
+import { reviewLink } from "./review-notices.js";
 import {
   accessOwner,
   chooseReviewer,

@@ -434,6 +434,7 @@ export const reviewRoutes: RouteModule = async (app, deps) => {
       await visibleItem(deps, request, request.params.id);
       const item = await delegateItem(
         deps.store,
+        deps.config,
         {
           itemId: request.params.id,
           to: request.body.to,

@@ -371,10 +371,11 @@ export function registerReview(program: Command): void {
         if (opts.as === undefined && opts.admin !== true) {
           throw new UsageError("review delegate needs --as PERSON (the item's reviewer) or --admin");
         }
-        await withStore(g, async ({ store }) => {
+        await withStore(g, async ({ store, config }) => {
           const me = opts.as === undefined ? null : await actingAs(store, opts.as, "review delegate");
           const item = await delegateItem(
             store,
+            config,
             { itemId: id, to: opts.to, ...(opts.comment !== undefined ? { comment: opts.comment } : {}) },
             { person: me, asAdmin: opts.admin === true, label: actorFor(me) },
             now(),
