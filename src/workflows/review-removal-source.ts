@@ -118,7 +118,8 @@ export async function recordExclusion(
         details: { ...reviewDetails(item, campaign), employment: exclusion.employment, role },
       },
     ]);
-    if (role === null) return;
+    // Kept after a move is the old role's grace, not something its rule grants now: nothing to tell.
+    if (role === null || item.source === "mover-grace") return;
     await enqueueNotifications(
       trx,
       {

@@ -245,7 +245,21 @@ export async function runReviewRemovals(
       campaign,
     };
     const { desired: before, roles } = calculator.computeWithRoles(context, { light: true });
-    const after = calculator.compute({ ...context, exclusions: [...exclusions, exclusion] });
+    // Policy and a request can both give it: the reviewer refused the access, so the assignment ends too.
+    const alsoAssigned =
+      item.assignmentId === null
+        ? undefined
+        : mine.find(
+            (a) =>
+              a.id === item.assignmentId &&
+              !a.endedAt &&
+              assignmentStatus(a, holder, now.getTime()) === "active",
+          );
+    const after = calculator.compute({
+      ...context,
+      assignments: alsoAssigned === undefined ? mine : mine.filter((a) => a !== alsoAssigned),
+      exclusions: [...exclusions, exclusion],
+    });
     const lineage =
       item.access.kind === "role"
         ? roles.get(item.access.role)
@@ -258,6 +272,10 @@ export async function runReviewRemovals(
       continue;
     }
     await recordExclusion(store.db, config, exclusion, item, holder, lineage ?? [], options);
+    if (alsoAssigned !== undefined) {
+      await revokeAssignment(store.db, alsoAssigned, item, campaign, options);
+      ending = true;
+    }
     work.push({ ...base, pieces: accessRemoved(before, after), assignmentId: null });
     provisioning.add(holder.id);
   }

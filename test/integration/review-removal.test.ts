@@ -456,4 +456,35 @@ notify:
     ).toEqual([["grant", "wiki-edit"]]);
     expect((await item(id)).removalState).toBe("confirmed");
   });
+
+  it("refuses access both a rule and a request give: the exclusion and the end of the assignment, confirmed only when gone", async () => {
+    // Olga holds wiki-edit by her role, and by a request too.
+    await assignmentRepository.insert(
+      store.db,
+      {
+        id: `asg-both-${campaignId}`,
+        identityId: ids.O1!,
+        target: { system: "directory", entitlement: "wiki-edit" },
+        employment: 1,
+        validFrom: at(40).toISOString(),
+        validUntil: null,
+        reason: "documentation sprint",
+        approvedBy: ids.M1!,
+        revokedAt: null,
+      },
+      at(40).toISOString(),
+    );
+    await provisionIdentities(store, config, [ids.O1!], { now: at(60), actor: "test", run: "grant" });
+    expect(await isMember("wiki-edit", "olga.owner")).toBe(true);
+    const id = await revoked("O1", { entitlement: "wiki-edit" }, "birthright", {
+      assignmentId: `asg-both-${campaignId}`,
+      minute: 61,
+    });
+    const summary = await run(62);
+    expect(summary.outcomes).toEqual([expect.objectContaining({ itemId: id, state: "confirmed" })]);
+    expect(await isMember("wiki-edit", "olga.owner")).toBe(false);
+    expect((await assignmentRepository.find(store.db, `asg-both-${campaignId}`))?.revokedAt).not.toBeNull();
+    const plan = await computeProvisionPlan(store, config, { now: at(63) });
+    expect(plan.operations.filter((o) => o.identityId === ids.O1)).toEqual([]);
+  });
 });
