@@ -215,7 +215,7 @@ export const dormantNotice: EventDefinition<DormantNoticeData> = {
     system: "the system",
     username: "the account's username",
     holder: "whose account it is",
-    lastUsedAt: "when it was last used, or (never)",
+    lastUsedAt: "when it was last used, or `never` (no use the system reported)",
     afterDays: "the system's dormant threshold in days",
     disableAt: "when it will be disabled unless used",
   },
@@ -229,7 +229,7 @@ export const dormantNotice: EventDefinition<DormantNoticeData> = {
   template: {
     subject: "Dormant account {{username}} in {{system}} will be disabled on {{disableAt}}",
     text:
-      "The account {{username}} of {{holder}} in {{system}} has not been used since {{lastUsedAt}} " +
-      "(more than {{afterDays}} days). It will be disabled on {{disableAt}} unless it is used before then.",
+      "The account {{username}} of {{holder}} in {{system}} has not been used for more than {{afterDays}} days " +
+      "(last use: {{lastUsedAt}}). It will be disabled on {{disableAt}} unless it is used before then.",
   },
 };
