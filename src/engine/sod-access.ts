@@ -1,4 +1,4 @@
-import type { Assignment, DesiredAccess, Policy } from "../domain/access-types.js";
+import type { AccessExclusion, Assignment, DesiredAccess, Policy } from "../domain/access-types.js";
 import { calculatorFor } from "../domain/desired-state.js";
 import type { Identity } from "../domain/identity-types.js";
 import { isGone } from "../domain/lifecycle.js";
@@ -12,6 +12,7 @@ import type { TenureConfig } from "../policy/config-types.js";
 import { accountRepository, type HeldEntitlements } from "../store/account-repository.js";
 import { assignmentRepository } from "../store/assignment-repository.js";
 import { chunk } from "../store/chunk.js";
+import { reviewExclusionRepository } from "../store/review-exclusion-repository.js";
 import type { Db } from "../store/schema-types.js";
 import { type SodException, sodExceptionRepository, sodScanRepository } from "../store/sod-repository.js";
 import { policyToday } from "./policy-today.js";
@@ -34,6 +35,8 @@ export interface AccessData {
   /** What their enabled accounts hold, in the systems rules name entitlements of. */
   accounts: Map<string, HeldEntitlements[]>;
   assignments: Map<string, Assignment[]>;
+  /** Access reviewers refused (review exclusions not lifted): the plan withholds it, so rules do not see it. */
+  exclusions: Map<string, AccessExclusion[]>;
   /** identity id → rules with an exception in force. */
   exceptions: Map<string, SodException[]>;
   /** `now` as the policy's calendar date (pre-hire windows), worked out once for everyone. */
@@ -84,7 +87,7 @@ export async function loadAccessData(
   const sources = config.sources;
   const filter = identityIds === undefined ? {} : { identityIds };
   const systems = systemsNamed(sod);
-  const [accounts, assignments, exceptions] = await Promise.all([
+  const [accounts, assignments, exceptions, exclusions] = await Promise.all([
     identityIds === undefined
       ? accountRepository.heldEntitlements(db, { systems })
       : chunked(identityIds, (ids) => accountRepository.heldEntitlements(db, { systems, identityIds: ids })),
@@ -92,12 +95,14 @@ export async function loadAccessData(
       ? assignmentRepository.list(db, filter)
       : chunked(identityIds, (ids) => assignmentRepository.list(db, { identityIds: ids })),
     sodExceptionRepository.inForce(db, now.toISOString(), identityIds),
+    reviewExclusionRepository.active(db, identityIds),
   ]);
   return {
     today: policyToday({ sources }, now),
     accounts: group(accounts, (a) => a.identityId),
     assignments: group(assignments, (a) => a.identityId),
     exceptions: group(exceptions, (e) => e.identityId),
+    exclusions: group(exclusions, (e) => e.identityId),
   };
 }
 
@@ -196,7 +201,14 @@ export function evaluateIdentity(
   }
   // Usernames and account attributes are not what rules read: the light computation leaves them out.
   const { desired, roles } = calculator.computeWithRoles(
-    { identity, assignments, usernames: {}, now, today: data.today },
+    {
+      identity,
+      assignments,
+      exclusions: data.exclusions.get(identity.id) ?? [],
+      usernames: {},
+      now,
+      today: data.today,
+    },
     { light: true },
   );
   const holdings = holdingsOf(
