@@ -5,14 +5,14 @@
  * by 3 of the 5 systems, a few never used, 2 % with an entitlement added in the target), 1,000 managers.
  * Timed, per database:
  *
- * a. `loadReviewAccess` for everyone (read + desired state + candidates + peer statistics), cold;
+ * a. `loadReviewAccess` for everyone (paged read + desired state + candidates + peer statistics), cold;
  * b. `startCampaign` of everything with the manager as reviewer (a. again, then risk, reviewer choice and
  *    the items written with the event and notifications in one transaction) — the target: ≤ 10 s;
  * c. each manager's first page of 50 pending items, riskiest first (`reviewItemRepository.list`), over
  *    the 1,000 managers, p50 / p99 — the target: ≤ 100 ms.
  * Floors: the rows a. reads (identities, assignments, accounts) read by a bare script through the driver;
- * the same number of item rows of the same width written by a bare prepared insert (SQLite); the page's
- * query run bare through the driver.
+ * the same number of item rows of the same width, over the same reviewers and scores (the campaign's first
+ * 10,000 cycled), written by a bare prepared insert (SQLite); the page's query run bare through the driver.
  *
  *   node --import tsx bench/review.bench.ts [--identities 100000] [--per 10] [--pages 1000]
  *     [--postgres URL] [--database sqlite|postgres|both]
@@ -349,19 +349,24 @@ async function postgresFloors(url: string): Promise<Floors> {
 }
 
 /**
- * The bare write: as many rows as the campaign wrote, copies of one of its items (same width, same
- * indexes: into review_items itself, under another campaign id), one prepared insert, one transaction
- * (SQLite). Run after the pages are timed; the rows are deleted afterwards.
+ * The bare write: as many rows as the campaign wrote, copies of the campaign's first items cycled (same
+ * width, and the same spread over reviewers, identities and scores, so the indexes are written where the
+ * campaign writes them: into review_items itself, under another campaign id), one prepared insert, one
+ * transaction (SQLite). Run after the pages are timed; the rows are deleted afterwards.
  */
-function sqliteWriteFloor(file: string, sample: unknown[], rows: number): number {
+function sqliteWriteFloor(file: string, samples: unknown[][], rows: number): number {
   const db = new BetterSqlite3(file);
-  const cols = sample.length;
+  const cols = samples[0]!.length;
   const insert = db.prepare(`insert into review_items values (${Array(cols).fill("?").join(",")})`);
-  const row = [...sample];
-  row[1] = "floor";
+  const copies = samples.map((sample) => {
+    const row = [...sample];
+    row[1] = "floor";
+    return row;
+  });
   const t0 = performance.now();
   db.transaction(() => {
     for (let i = 0; i < rows; i++) {
+      const row = copies[i % copies.length]!;
       row[0] = `floor-${i}`;
       insert.run(...row);
     }
@@ -414,9 +419,9 @@ async function measure(
   let writeFloor: number | null = null;
   if (file !== null) {
     const reader = new BetterSqlite3(file, { readonly: true });
-    const row = reader.prepare("select * from review_items limit 1").raw().get() as unknown[];
+    const rows = reader.prepare("select * from review_items limit 10000").raw().all() as unknown[][];
     reader.close();
-    writeFloor = sqliteWriteFloor(file, row, started.items);
+    writeFloor = sqliteWriteFloor(file, rows, started.items);
   }
   await bare.close();
   times.sort((a, b) => a - b);

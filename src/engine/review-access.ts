@@ -1,4 +1,4 @@
-import type { AccessExclusion, Assignment } from "../domain/access-types.js";
+import type { AccessExclusion } from "../domain/access-types.js";
 import { calculatorFor } from "../domain/desired-state.js";
 import type { Identity } from "../domain/identity-types.js";
 import { isGone } from "../domain/lifecycle.js";
@@ -8,7 +8,6 @@ import {
   createPeerStats,
   type PeerStats,
   peerGroupOf,
-  type ReviewAccount,
 } from "../domain/review-scope.js";
 import type { ReviewDecisionKind, ReviewItemEvidence } from "../domain/review-types.js";
 import { roleItems } from "../domain/sod-role-check.js";
@@ -16,15 +15,21 @@ import type { TenureConfig } from "../policy/config-types.js";
 import { accountRepository } from "../store/account-repository.js";
 import { chunk } from "../store/chunk.js";
 import { identityRepository } from "../store/identity-repository.js";
+import { reviewExclusionRepository } from "../store/review-exclusion-repository.js";
+import {
+  type ReviewPopulationFilter,
+  type ReviewPopulationRow,
+  reviewPopulationRepository,
+} from "../store/review-population-repository.js";
 import { reviewItemRepository } from "../store/review-repository.js";
 import type { Db } from "../store/schema-types.js";
 import { sodViolationRepository } from "../store/sod-repository.js";
-import { loadDesiredInputs } from "./desired-inputs.js";
 import { policyToday } from "./policy-today.js";
 
 /**
- * Effective access of everyone a campaign looks at, read from the store in bulk: identities, their
- * assignments and review exclusions (through the desired-state calculator, so exactly what the plan
+ * Effective access of everyone a campaign looks at, read from the store 5,000 identities at a time (one
+ * row per identity, store/review-population-repository.ts): identities, their assignments and review
+ * exclusions (through the desired-state calculator, so exactly what the plan
  * gives, with lineage), what their enabled accounts hold and when each was last used, open SoD
  * violations, earlier review decisions, and peer statistics over everyone of the same department and
  * title. Reads only; leavers (terminated, deleted) are left out.
@@ -52,7 +57,10 @@ export interface ReviewAccessData {
   lastReview(identityId: string, accessKey: string): ReviewItemEvidence["lastReview"];
 }
 
-const CHUNK = 500;
+/** Identities read and computed at a time by default: bounds what is held besides the items kept. */
+const PAGE = 5_000;
+/** Identity ids bound per `in (…)` list. */
+const ID_LIST = 500;
 
 /** `source|sourceKey`: how HR keys (a manager's `managerId`) find an identity. */
 export function sourceKeyOf(source: string, key: string): string {
@@ -70,39 +78,67 @@ function group<T>(list: readonly T[], key: (t: T) => string): Map<string, T[]> {
   return out;
 }
 
-async function chunked<T>(
-  ids: readonly string[],
-  read: (ids: readonly string[]) => Promise<T[]>,
-): Promise<T[]> {
-  const out: T[] = [];
-  for (const part of chunk(ids, CHUNK)) for (const t of await read(part)) out.push(t);
-  return out;
-}
-
-/** Everyone to compute access for: the subjects and, for a subset, the people of their peer groups. */
-async function population(
+/**
+ * Every identity still here, or (a subset) the subjects and everyone of their departments, one page at
+ * a time in id order; the next page is asked for before the current one is computed (PostgreSQL reads
+ * it meanwhile).
+ */
+async function* populationPages(
   db: Db,
   identityIds: readonly string[] | undefined,
-): Promise<{ subjects: Identity[]; everyone: Identity[] }> {
-  if (identityIds === undefined) {
-    const everyone = (await identityRepository.list(db)).filter((i) => !isGone(i.state));
-    return { subjects: everyone, everyone };
+  limit: number,
+): AsyncGenerator<ReviewPopulationRow[]> {
+  const streams: ReviewPopulationFilter[] = [];
+  if (identityIds === undefined) streams.push({ after: null, limit });
+  else {
+    for (const part of chunk(identityIds, ID_LIST)) streams.push({ after: null, limit, identityIds: part });
   }
-  const subjects = [...(await identityRepository.findByIds(db, identityIds)).values()]
-    .filter((i) => !isGone(i.state))
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const byId = new Map(subjects.map((i) => [i.id, i]));
-  const groups = new Set(subjects.map((i) => peerGroupOf(i.attributes)).filter((g) => g !== null));
-  const departments = new Set(
-    subjects.filter((i) => peerGroupOf(i.attributes) !== null).map((i) => i.attributes.department!),
-  );
-  for (const department of departments) {
-    for (const peer of await identityRepository.list(db, { department })) {
-      if (isGone(peer.state) || byId.has(peer.id)) continue;
-      if (groups.has(peerGroupOf(peer.attributes) ?? "")) byId.set(peer.id, peer);
+  for (const first of streams) {
+    let pending: Promise<ReviewPopulationRow[]> | null = reviewPopulationRepository.page(db, first);
+    while (pending !== null) {
+      const rows: ReviewPopulationRow[] = await pending;
+      pending =
+        rows.length < first.limit
+          ? null
+          : reviewPopulationRepository.page(db, { ...first, after: rows[rows.length - 1]!.identity.id });
+      yield rows;
     }
   }
-  return { subjects, everyone: [...byId.values()] };
+}
+
+/** The departments of `subjects` that have a peer group, and those groups. */
+async function peerDepartments(
+  db: Db,
+  identityIds: readonly string[],
+): Promise<{ departments: string[]; groups: Set<string> }> {
+  const departments = new Set<string>();
+  const groups = new Set<string>();
+  for (const i of (await identityRepository.findByIds(db, identityIds)).values()) {
+    if (isGone(i.state)) continue;
+    const g = peerGroupOf(i.attributes);
+    if (g === null) continue;
+    groups.add(g);
+    departments.add(i.attributes.department!);
+  }
+  return { departments: [...departments], groups };
+}
+
+async function* peerPages(
+  db: Db,
+  departments: readonly string[],
+  limit: number,
+): AsyncGenerator<ReviewPopulationRow[]> {
+  if (departments.length === 0) return;
+  for (const part of chunk(departments, ID_LIST)) {
+    const first = { after: null, limit, identityIds: [], departments: part };
+    let after: string | null = null;
+    for (;;) {
+      const rows = await reviewPopulationRepository.page(db, { ...first, after });
+      if (rows.length > 0) yield rows;
+      if (rows.length < limit) break;
+      after = rows[rows.length - 1]!.identity.id;
+    }
+  }
 }
 
 function decisionOf(state: string): ReviewDecisionKind | null {
@@ -111,48 +147,57 @@ function decisionOf(state: string): ReviewDecisionKind | null {
   return null;
 }
 
+/** Which subjects and candidates the caller keeps: everything when absent. */
+export interface ReviewAccessSelection {
+  /** Whether the identity is looked at all (a campaign's `identityInScope`); asked before its access is. */
+  identity?: (identity: Identity) => boolean;
+  /** Whether a candidate is kept (a campaign's `itemInScope`); subjects left with none are dropped. */
+  candidate?: (candidate: CandidateItem) => boolean;
+}
+
 /**
  * Reads and computes the effective access of everyone (or of `identityIds`, with their peers for the
- * statistics) at `now`. `withRoles`: role candidates too (a campaign reviewing roles).
+ * statistics) at `now`, 5,000 identities at a time: peer statistics count everyone, and only the
+ * subjects and candidates `select` keeps are held (with `select`, a subject left with no candidate is
+ * not returned). `withRoles`: role candidates too (a campaign reviewing roles).
  */
 export async function loadReviewAccess(
   db: Db,
   config: Pick<TenureConfig, "policy" | "lifecycle" | "sources">,
   now: Date,
-  options: { identityIds?: readonly string[]; withRoles: boolean },
+  options: {
+    identityIds?: readonly string[];
+    withRoles: boolean;
+    select?: ReviewAccessSelection;
+    /** Identities read and computed at a time; default 5,000. */
+    pageSize?: number;
+  },
 ): Promise<ReviewAccessData> {
-  const { subjects, everyone } = await population(db, options.identityIds);
-  const ids = options.identityIds === undefined ? undefined : everyone.map((i) => i.id);
-  const subjectIds = options.identityIds === undefined ? undefined : subjects.map((i) => i.id);
-  const [inputs, accounts, usageSystems, violations, decisions, managers] = await Promise.all([
-    ids === undefined
-      ? loadDesiredInputs(db)
-      : chunked(ids, async (part) => [await loadDesiredInputs(db, part)]).then((parts) => ({
-          assignments: parts.flatMap((p) => p.assignments),
-          exclusions: parts.flatMap((p) => p.exclusions),
-        })),
-    ids === undefined
-      ? accountRepository.reviewHoldings(db)
-      : chunked(ids, (part) => accountRepository.reviewHoldings(db, { identityIds: part })),
+  const subset = options.identityIds;
+  const pageSize = options.pageSize ?? PAGE;
+  const selectIdentity = options.select?.identity;
+  const keepCandidate = options.select?.candidate;
+  const selecting = options.select !== undefined;
+  const [exclusionList, usageSystems, violations] = await Promise.all([
+    subset === undefined ? reviewExclusionRepository.active(db) : Promise.resolve([]),
     accountRepository.systemsReportingUse(db),
-    sodViolationRepository.open(db, subjectIds === undefined ? {} : { identityIds: subjectIds }),
-    reviewItemRepository.lastDecisions(db, subjectIds),
-    ids === undefined ? Promise.resolve([]) : managersOf(db, subjects),
+    sodViolationRepository.open(db, subset === undefined ? {} : { identityIds: subset }),
   ]);
-
-  const assignments = group<Assignment>(inputs.assignments, (a) => a.identityId);
-  const exclusions = group<AccessExclusion>(inputs.exclusions, (e) => e.identityId);
-  const held = group<ReviewAccount & { identityId: string }>(accounts, (a) => a.identityId);
+  const exclusions = group<AccessExclusion>(exclusionList, (e) => e.identityId);
   const calculator = calculatorFor(config.policy, config.lifecycle);
   const today = policyToday(config, now);
   const peers = createPeerStats();
-  const subjectSet = new Set(subjects.map((i) => i.id));
+  const bySourceKey = new Map<string, Identity>();
+  const decisions = new Map<string, { campaignId: string; state: string; at: string }>();
   const out: ReviewSubject[] = [];
-  for (const identity of everyone) {
+  const seen = new Set<string>();
+
+  const compute = (row: ReviewPopulationRow): CandidateItem[] => {
+    const { identity } = row;
     const { desired, roles } = calculator.computeWithRoles(
       {
         identity,
-        assignments: assignments.get(identity.id) ?? [],
+        assignments: row.assignments,
         exclusions: exclusions.get(identity.id) ?? [],
         usernames: {},
         now,
@@ -160,23 +205,71 @@ export async function loadReviewAccess(
       },
       { light: true },
     );
-    const candidates = candidatesOf({
+    return candidatesOf({
       policy: config.policy,
       desired,
       roles,
-      accounts: held.get(identity.id) ?? [],
+      accounts: row.accounts,
       withRoles: options.withRoles,
     });
-    const peerGroup = peerGroupOf(identity.attributes);
-    peers.add(
-      peerGroup,
-      candidates.map((c) => c.accessKey),
-    );
-    if (subjectSet.has(identity.id)) out.push({ identity, candidates, group: peerGroup });
-  }
+  };
 
-  const bySourceKey = new Map<string, Identity>();
-  for (const i of [...everyone, ...managers]) bySourceKey.set(sourceKeyOf(i.source, i.sourceKey), i);
+  const take = async (page: readonly ReviewPopulationRow[], subjects: boolean) => {
+    if (subset !== undefined) {
+      // A subset's exclusions are read with its pages (everyone's are read once, below).
+      const ids = page.map((r) => r.identity.id).filter((id) => !seen.has(id));
+      for (const e of await reviewExclusionRepository.active(db, ids)) {
+        const list = exclusions.get(e.identityId);
+        if (list === undefined) exclusions.set(e.identityId, [e]);
+        else list.push(e);
+      }
+    }
+    const kept: ReviewSubject[] = [];
+    for (const row of page) {
+      const { identity } = row;
+      if (seen.has(identity.id)) continue;
+      seen.add(identity.id);
+      bySourceKey.set(sourceKeyOf(identity.source, identity.sourceKey), identity);
+      const candidates = compute(row);
+      const peerGroup = peerGroupOf(identity.attributes);
+      peers.add(
+        peerGroup,
+        candidates.map((c) => c.accessKey),
+      );
+      if (!subjects) continue;
+      if (selectIdentity !== undefined && !selectIdentity(identity)) continue;
+      const held = keepCandidate === undefined ? candidates : candidates.filter(keepCandidate);
+      if (selecting && held.length === 0) continue;
+      kept.push({ identity, candidates: held, group: peerGroup });
+    }
+    // Earlier decisions on what is kept, read for these subjects only (the access index serves it).
+    for (const part of chunk(
+      kept.map((s) => s.identity.id),
+      ID_LIST,
+    )) {
+      for (const [key, d] of await reviewItemRepository.lastDecisions(db, part)) decisions.set(key, d);
+    }
+    for (const s of kept) out.push(s);
+  };
+
+  for await (const page of populationPages(db, subset, pageSize)) await take(page, true);
+  let managers: Identity[] = [];
+  if (subset !== undefined) {
+    // Subjects are in id order within each part of `identityIds`: put them in id order overall.
+    out.sort((a, b) => (a.identity.id < b.identity.id ? -1 : a.identity.id > b.identity.id ? 1 : 0));
+    const { departments, groups } = await peerDepartments(db, subset);
+    for await (const page of peerPages(db, departments, pageSize)) {
+      await take(
+        page.filter((r) => groups.has(peerGroupOf(r.identity.attributes) ?? "")),
+        false,
+      );
+    }
+    managers = await managersOf(
+      db,
+      out.map((s) => s.identity),
+    );
+  }
+  for (const i of managers) bySourceKey.set(sourceKeyOf(i.source, i.sourceKey), i);
 
   // identity id → access key → rules: an item is part of a violation when it is one of its sides, or an
   // entitlement a role side grants.

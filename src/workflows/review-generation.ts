@@ -4,7 +4,12 @@ import { isGone } from "../domain/lifecycle.js";
 import { type RiskGrant, type RiskSignals, scoreItem } from "../domain/review-risk.js";
 import { type CandidateItem, identityInScope, itemInScope } from "../domain/review-scope.js";
 import type { ReviewDefinition, ReviewerRule, ReviewPolicy } from "../domain/review-types.js";
-import { loadReviewAccess, type ReviewAccessData, sourceKeyOf } from "../engine/review-access.js";
+import {
+  loadReviewAccess,
+  type ReviewAccessData,
+  type ReviewSubject,
+  sourceKeyOf,
+} from "../engine/review-access.js";
 import { enqueueNotifications } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { NotFoundError } from "../shared/errors.js";
@@ -187,23 +192,25 @@ export async function startCampaign(
   const nowIso = now.toISOString();
   const scope = definition.scope;
   const rule = definition.stages[0]?.reviewer ?? { kind: "manager" };
+  // Only what the scope keeps is held: identities out of scope and candidates it leaves out are dropped
+  // as each page of 5,000 identities is computed (the peer statistics still count everyone).
   const data = await loadReviewAccess(db, config, now, {
     ...(options.identityIds === undefined ? {} : { identityIds: options.identityIds }),
     withRoles: scope.roles.length > 0,
+    select: {
+      identity: (identity) => identityInScope(identity, scope),
+      candidate: (c) => itemInScope(c, scope),
+    },
   });
 
-  // What is in scope, and every person a reviewer choice may name, resolved before the transaction.
+  // Every person a reviewer choice may name, resolved before the transaction.
   const people = campaignPeople(db, data);
-  const inScope: { subject: ReviewAccessData["subjects"][number]; items: CandidateItem[] }[] = [];
+  const inScope = data.subjects;
   const refs = new Set<string>();
   let total = 0;
-  for (const subject of data.subjects) {
-    if (!identityInScope(subject.identity, scope)) continue;
-    const items = subject.candidates.filter((c) => itemInScope(c, scope));
-    if (items.length === 0) continue;
-    inScope.push({ subject, items });
-    total += items.length;
-    for (const item of items) refs.add(ruleRef(rule, config, item));
+  for (const subject of inScope) {
+    total += subject.candidates.length;
+    for (const item of subject.candidates) refs.add(ruleRef(rule, config, item));
   }
   refs.delete("");
   for (const ref of refs) await people.resolve(ref);
@@ -229,7 +236,12 @@ export async function startCampaign(
 
   await db.transaction().execute(async (trx) => {
     let batch: ReviewItem[] = [];
-    for (const { subject, items } of inScope) {
+    // Written subjects are let go as the pass goes: the heap shrinks while the items are written.
+    const queue: Array<ReviewSubject | null> = inScope;
+    for (let n = 0; n < queue.length; n++) {
+      const subject = queue[n]!;
+      const items = subject.candidates;
+      queue[n] = null;
       const holder = subject.identity;
       // The choice depends on the holder and the person the rule names: one per name per holder.
       const choices = new Map<string, ReviewerChoice>();
