@@ -14,6 +14,7 @@ import { accountRepository } from "../store/account-repository.js";
 import { assignmentRepository } from "../store/assignment-repository.js";
 import { usesDollar } from "../store/bulk-insert.js";
 import { identityRepository } from "../store/identity-repository.js";
+import { reviewExclusionRepository } from "../store/review-exclusion-repository.js";
 import type { Db } from "../store/schema-types.js";
 import { sodScanRepository, sodViolationRepository } from "../store/sod-repository.js";
 import { findViolations, scanSod } from "./sod-scan.js";
@@ -277,6 +278,22 @@ describe.each(await storeFactories())("full separation-of-duties scan on %s", (_
     expect(full.identities.map((i) => i.id)).not.toContain(fay.id);
     expect(full.scanned).toBe(8);
     expect([...full.left]).toEqual([eve.id]);
+  });
+
+  it("does not count birthright access a reviewer refused (a review exclusion the plan honours)", async () => {
+    await reviewExclusionRepository.insert(store.db, {
+      identityId: cat.id,
+      employment: 1,
+      target: { role: "treasurer" },
+      itemId: "item-cat-treasurer",
+      campaignId: "c-1",
+      createdAt: NOW.toISOString(),
+      createdBy: "test",
+    });
+    for (const ids of [undefined, [cat.id]]) {
+      const found = await findViolations(store, config, NOW, ids);
+      expect(pairs(found.found.current)).not.toContain(`${cat.id} treasury-wiki`);
+    }
   });
 
   it("scans everyone, then writes nothing when nothing changed", async () => {
