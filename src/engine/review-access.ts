@@ -142,8 +142,8 @@ async function* peerPages(
 }
 
 function decisionOf(state: string): ReviewDecisionKind | null {
-  if (state === "certified" || state === "kept-no-response") return "certify";
-  if (state === "revoked" || state === "revoked-no-response") return "revoke";
+  if (state === "certified") return "certify";
+  if (state === "revoked") return "revoke";
   return null;
 }
 

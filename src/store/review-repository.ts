@@ -384,7 +384,10 @@ export const reviewItemRepository = {
     return Number(result.numUpdatedRows) === 1;
   },
 
-  /** The latest decided item per access of `identityIds` (for `never reviewed before` and evidence). */
+  /**
+   * The latest decision a person made per access of `identityIds` (for `never reviewed before` and the
+   * evidence): certified or revoked by a reviewer, not what a deadline or a leaver decided.
+   */
   async lastDecisions(
     db: Db,
     identityIds: readonly string[] | undefined,
@@ -395,7 +398,10 @@ export const reviewItemRepository = {
       let q = db
         .selectFrom("review_items")
         .select(["identity_id", "access_key", "campaign_id", "state", "decided_at"])
-        .where("decided_at", "is not", null);
+        // A person's decision only: the deadline keeping an item nobody looked at is not a review.
+        .where("decided_at", "is not", null)
+        .where("decided_by", "is not", null)
+        .where("state", "in", ["certified", "revoked"]);
       if (part !== undefined) q = q.where("identity_id", "in", part);
       for (const r of await q.execute()) {
         const key = `${r.identity_id}|${r.access_key}`;

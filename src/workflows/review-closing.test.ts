@@ -79,9 +79,11 @@ describe.each(await storeFactories())("review decisions and closing on %s", (_ki
   });
 
   async function campaign(def: ReviewDefinition = definition()): Promise<ReviewCampaign> {
+    // One open campaign per definition: each test's runs under its own name.
+    const id = `c-${++n}`;
     const c: ReviewCampaign = {
-      id: `c-${++n}`,
-      definition: def.name,
+      id,
+      definition: `${def.name}-${id}`,
       kind: "ad-hoc",
       status: "open",
       settings: def,

@@ -4,6 +4,7 @@
  * reviewer (self-review rerouted to the manager, nobody when there is none); leavers left out; the scope
  * filters; one transaction with the audit event and a notification per reviewer; riskiest first.
  */
+
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -400,9 +401,21 @@ describe.each(await storeFactories())("starting a review campaign on %s", (_kind
     });
   });
 
+  it("refuses to start a definition that has a campaign open", async () => {
+    const def = definition({ name: "twice" }, {});
+    const first = await startCampaign(store.db, config, def, { now: NOW, startedBy: "test", kind: "ad-hoc" });
+    expect(first.campaign).not.toBeNull();
+    await expect(
+      startCampaign(store.db, config, def, { now: NOW, startedBy: "test", kind: "scheduled" }),
+    ).rejects.toMatchObject({ code: "campaign_open", httpStatus: 409 });
+    expect((await reviewCampaignRepository.list(store.db, { definition: "twice" })).length).toBe(1);
+  });
+
   it("applies each scope filter", async () => {
+    let run = 0;
+    // One open campaign per definition: each scope runs under its own name.
     const keys = async (s: Partial<ReviewScope>) => {
-      const started = await startCampaign(store.db, config, definition({ name: "scoped" }, s), {
+      const started = await startCampaign(store.db, config, definition({ name: `scoped-${++run}` }, s), {
         now: NOW,
         startedBy: "test",
         kind: "ad-hoc",

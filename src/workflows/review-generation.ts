@@ -24,6 +24,8 @@ import {
   reviewItemRepository,
 } from "../store/review-repository.js";
 import type { Db } from "../store/schema-types.js";
+import { isUniqueViolation } from "../store/store-errors.js";
+import { ReviewRefusedError } from "./review-decisions.js";
 import { reviewLink } from "./review-notices.js";
 import {
   accessOwner,
@@ -181,6 +183,18 @@ function grantOf(item: CandidateItem): RiskGrant {
 }
 
 /** Starts a campaign of `definition` (a name in `reviews.campaigns`, or a definition) at `options.now`. */
+/** A definition runs one campaign at a time: a second start while one is open would ask everyone twice. */
+async function refuseIfOpen(db: Db, definition: string): Promise<void> {
+  const [open] = await reviewCampaignRepository.list(db, { status: "open", definition, limit: 1 });
+  if (open !== undefined) {
+    throw new ReviewRefusedError(
+      "campaign_open",
+      `campaign ${open.id} of ${definition} is open until ${open.deadline}: close it first (tenure review close ${open.id})`,
+      409,
+    );
+  }
+}
+
 export async function startCampaign(
   db: Db,
   config: TenureConfig,
@@ -189,6 +203,7 @@ export async function startCampaign(
 ): Promise<CampaignStart> {
   const definition = campaignDefinition(config, definitionOrName);
   const { now, startedBy } = options;
+  if (options.kind !== "mover") await refuseIfOpen(db, definition.name);
   const nowIso = now.toISOString();
   const scope = definition.scope;
   const rule = definition.stages[0]?.reviewer ?? { kind: "manager" };
@@ -316,7 +331,13 @@ export async function startCampaign(
       }
     }
     await reviewItemRepository.insertMany(trx, batch);
-    await reviewCampaignRepository.insert(trx, campaign);
+    try {
+      await reviewCampaignRepository.insert(trx, campaign);
+    } catch (err) {
+      // Started twice at the same moment: the other start won.
+      if (isUniqueViolation(err)) await refuseIfOpen(db, definition.name);
+      throw err;
+    }
     await appendEvents(trx, [
       {
         time: nowIso,

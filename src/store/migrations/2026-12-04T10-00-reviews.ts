@@ -1,4 +1,4 @@
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 
 // Issue 16: access recertification — campaigns, one item per (identity, access) with its risk and
 // evidence and decision, exclusions that keep revoked birthright access out of the plan, notices sent
@@ -24,6 +24,15 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createIndex("review_campaigns_status_idx")
     .on("review_campaigns")
     .columns(["status", "deadline"])
+    .execute();
+  // One open campaign per definition (mover micro-reviews, one per mover, aside), whoever starts it.
+  await db.schema
+    .createIndex("review_campaigns_open_idx")
+    .on("review_campaigns")
+    .column("definition")
+    .unique()
+    .where(sql.ref("status"), "=", "open")
+    .where(sql.ref("kind"), "<>", "mover")
     .execute();
   await db.schema
     .createIndex("review_campaigns_started_idx")
