@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { DURATION_FORMS, formatDuration, parseDuration } from "../../domain/duration.js";
-import type { Identity } from "../../domain/identity-types.js";
 import type { AccessRequest, RequestItem } from "../../domain/request-types.js";
 import { NotFoundError, UsageError } from "../../shared/errors.js";
 import { accessRequestRepository } from "../../store/access-request-repository.js";
