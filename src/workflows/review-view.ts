@@ -7,6 +7,7 @@ import type {
   ReviewAccess,
   ReviewItemEvidence,
   ReviewItemState,
+  ReviewRisk,
   ReviewSource,
   RiskReason,
 } from "../domain/review-types.js";
@@ -49,7 +50,14 @@ export interface ReviewPersonRef {
 /** An item as a reviewer reads it: the access in words, the people named, risk and evidence. */
 export interface ReviewItemView {
   id: string;
-  campaign: { id: string; definition: string; status: ReviewCampaign["status"]; deadline: string };
+  campaign: {
+    id: string;
+    definition: string;
+    status: ReviewCampaign["status"];
+    deadline: string;
+    /** The riskiest level a bulk decision may cover in this campaign (privileged items never). */
+    bulkMaxRisk: ReviewRisk;
+  };
   holder: ReviewPersonRef;
   access: ReviewAccess;
   /** `app:deployers`, `role engineer`. */
@@ -183,6 +191,7 @@ export async function viewReviewItems(
         definition: c?.definition ?? i.campaignId,
         status: c?.status ?? "open",
         deadline: c?.deadline ?? "",
+        bulkMaxRisk: c?.settings.bulkMaxRisk ?? "low",
       },
       holder: personRef(people, i.identityId),
       access: i.access,

@@ -26,6 +26,7 @@ export const reviewItemSchema = z
       definition: z.string(),
       status: campaignStatus,
       deadline: z.string(),
+      bulkMaxRisk: z.enum(["low", "medium", "high"]).describe("the riskiest level a bulk decision may cover"),
     }),
     holder: person,
     access: reviewAccessSchema,

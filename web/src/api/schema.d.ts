@@ -4533,6 +4533,11 @@ export interface components {
                 /** @enum {string} */
                 status: "open" | "closed";
                 deadline: string;
+                /**
+                 * @description the riskiest level a bulk decision may cover
+                 * @enum {string}
+                 */
+                bulkMaxRisk: "low" | "medium" | "high";
             };
             holder: {
                 id: string;
@@ -5376,6 +5381,11 @@ export interface components {
                 /** @enum {string} */
                 status: "open" | "closed";
                 deadline: string;
+                /**
+                 * @description the riskiest level a bulk decision may cover
+                 * @enum {string}
+                 */
+                bulkMaxRisk: "low" | "medium" | "high";
             };
             holder: {
                 id: string;

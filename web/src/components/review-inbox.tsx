@@ -101,7 +101,10 @@ export function ReviewInbox({
               <div className="page-actions" data-testid="bulk-bar">
                 <span>
                   {chosen.length} selected
-                  <span className="muted"> · bulk decisions cover low-risk, non-privileged items only</span>
+                  <span className="muted">
+                    {" "}
+                    · bulk decisions cover non-privileged items up to each campaign's risk limit
+                  </span>
                 </span>
                 <button
                   type="button"

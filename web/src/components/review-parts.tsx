@@ -24,17 +24,19 @@ export const ITEM_STATES: readonly ItemState[] = [
 /** Roles the server shows every item and every campaign's report to. */
 export const SEES_ALL = new Set(["admin", "auditor"]);
 
+const RISK_ORDER = { low: 0, medium: 1, high: 2 } as const;
+
 /**
- * Why an item may not be decided in bulk, in words; null when it may. The server decides (a campaign may
- * allow more through `bulkMaxRisk`); the console offers bulk only where it is safe in every campaign:
- * undecided, low-risk, non-privileged items of an open campaign.
+ * Why an item may not be decided in bulk, in words; null when it may: undecided, non-privileged items of
+ * an open campaign at or below its `bulkMaxRisk` (the server checks the same).
  */
 export function notBulkReason(item: ReviewItem): string | null {
   if (item.state !== "pending") return `already decided (${item.state})`;
   if (item.campaign.status !== "open") return "the campaign is closed";
   if (item.privileged) return "privileged access: decide it on its own, after reading its evidence";
-  if (item.risk.level !== "low") {
-    return `${item.risk.level} risk: bulk decisions cover low-risk items only, decide it on its own`;
+  const max = item.campaign.bulkMaxRisk;
+  if (RISK_ORDER[item.risk.level] > RISK_ORDER[max]) {
+    return `${item.risk.level} risk: bulk decisions in this campaign cover ${max} risk at most, decide it on its own`;
   }
   return null;
 }
