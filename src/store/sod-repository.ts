@@ -146,6 +146,8 @@ function scanFromRow(r: SodScansTable): SodScanRecord {
 }
 
 const CHUNK = 500;
+/** PostgreSQL reads a scan's population in this many parts at once (a power of two: the hash's low bits). */
+const POPULATION_PARTS = 2;
 
 /** Violations found by separation-of-duties scans. */
 export const sodViolationRepository = {
@@ -450,16 +452,30 @@ export const sodScanRepository = {
               from accounts a, json_each(a.entitlements) j
               where a.identity_id = i.id and a.enabled = 1 and a.vanished_at is null
               and a.system || char(31) || j.value in (select value from json_each(${JSON.stringify(options.foundKeys)})))`;
-    const rows = await sql<{
+    type Row = {
       id: string;
       state: string;
       attributes: string;
       moved_at: string | null;
       found: string | null;
-    }>`select i.id, i.state, ${attributes} as attributes,
+    };
+    const read = (part: ReturnType<typeof sql<boolean>>) =>
+      sql<Row>`select i.id, i.state, ${attributes} as attributes,
         case when i.previous_attributes is null then null else i.attributes_changed_at end as moved_at,
         ${found} as found
-      from identities i`.execute(db);
+      from identities i where ${part}`.execute(db);
+    // PostgreSQL works out each identity's entitlements in the server: outside a transaction the pool
+    // reads halves at once, one backend (one core) each. SQLite reads in this process either way.
+    const parts =
+      postgres && !db.isTransaction
+        ? await Promise.all(
+            // The low bits of a hash split identities evenly (abs() would overflow on the smallest int).
+            Array.from({ length: POPULATION_PARTS }, (_, k) =>
+              read(sql<boolean>`(hashtext(i.id) & ${POPULATION_PARTS - 1}) = ${k}`),
+            ),
+          )
+        : [await read(sql<boolean>`1 = 1`)];
+    const rows = { rows: parts.flatMap((p) => p.rows) };
     return rows.rows.map((r) => ({
       id: r.id,
       state: r.state,
