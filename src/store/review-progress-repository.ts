@@ -18,8 +18,12 @@ export interface DecisionTime {
 }
 
 export const reviewProgressRepository = {
-  /** Undecided items of a campaign per reviewer. */
-  async pendingByReviewer(db: Db, campaignId: string): Promise<ReviewerLoad[]> {
+  /** Items of a campaign in `states` (undecided ones by default) per reviewer, most first. */
+  async byReviewer(
+    db: Db,
+    campaignId: string,
+    states: readonly ReviewItemState[] = ["pending"],
+  ): Promise<ReviewerLoad[]> {
     const rows = await db
       .selectFrom("review_items")
       .select([
@@ -28,25 +32,7 @@ export const reviewProgressRepository = {
         (eb) => eb.fn.sum<number>(eb.case().when("risk_level", "=", "high").then(1).else(0).end()).as("high"),
       ])
       .where("campaign_id", "=", campaignId)
-      .where("state", "=", "pending")
-      .groupBy("reviewer_id")
-      .execute();
-    return rows
-      .map((r) => ({ reviewerId: r.reviewer_id, pending: Number(r.n), high: Number(r.high ?? 0) }))
-      .sort((a, b) => b.pending - a.pending || String(a.reviewerId).localeCompare(String(b.reviewerId)));
-  },
-
-  /** Items nobody decided by the deadline (kept or revoked for no response) per reviewer. */
-  async unansweredByReviewer(db: Db, campaignId: string): Promise<ReviewerLoad[]> {
-    const rows = await db
-      .selectFrom("review_items")
-      .select([
-        "reviewer_id",
-        (eb) => eb.fn.countAll<number>().as("n"),
-        (eb) => eb.fn.sum<number>(eb.case().when("risk_level", "=", "high").then(1).else(0).end()).as("high"),
-      ])
-      .where("campaign_id", "=", campaignId)
-      .where("state", "in", ["kept-no-response", "revoked-no-response"])
+      .where("state", "in", states)
       .groupBy("reviewer_id")
       .execute();
     return rows

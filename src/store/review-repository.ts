@@ -352,6 +352,23 @@ export const reviewItemRepository = {
     return rows.map(itemFromRow);
   },
 
+  /** Every item matching `filter` (without `after`/`limit`), riskiest first, read a page at a time. */
+  async all(db: Db, filter: Omit<ItemFilter, "after" | "limit">, pageSize = 1000): Promise<ReviewItem[]> {
+    const out: ReviewItem[] = [];
+    let after: { score: number; id: string } | undefined;
+    for (;;) {
+      const page = await this.list(db, {
+        ...filter,
+        limit: pageSize,
+        ...(after === undefined ? {} : { after }),
+      });
+      out.push(...page);
+      const last = page.at(-1);
+      if (page.length < pageSize || last === undefined) return out;
+      after = { score: last.risk.score, id: last.id };
+    }
+  },
+
   /** How many items of a campaign are in each state. */
   async countByState(db: Db, campaignId: string): Promise<Record<string, number>> {
     const rows = await db

@@ -68,7 +68,7 @@ async function remind(db: Db, config: TenureConfig, campaign: ReviewCampaign, no
   const due = [...campaign.settings.remindDaysBefore].sort((a, b) => a - b).find((d) => left <= d * DAY_MS);
   if (due === undefined) return 0;
   let sent = 0;
-  for (const load of await reviewProgressRepository.pendingByReviewer(db, campaign.id)) {
+  for (const load of await reviewProgressRepository.byReviewer(db, campaign.id)) {
     if (load.reviewerId === null) continue;
     if (
       !(await reviewNoticeRepository.claim(
@@ -130,7 +130,10 @@ async function moveToManagers(
   const holders = new Map<string, Identity | undefined>();
   const touched = new Set<string>();
   let moved = 0;
-  for (const item of await allPending(store.db, campaign.id)) {
+  for (const item of await reviewItemRepository.all(store.db, {
+    campaignId: campaign.id,
+    states: ["pending"],
+  })) {
     if (item.reviewerId === null) continue;
     if (!reviewers.has(item.reviewerId))
       reviewers.set(item.reviewerId, await identityRepository.findById(store.db, item.reviewerId));
@@ -182,23 +185,6 @@ async function hasEscalationTarget(
   return reviewer !== undefined && (await escalationTarget(reviewer, holder, people)) !== undefined;
 }
 
-async function allPending(db: Db, campaignId: string): Promise<ReviewItem[]> {
-  const out: ReviewItem[] = [];
-  let after: { score: number; id: string } | undefined;
-  for (;;) {
-    const page = await reviewItemRepository.list(db, {
-      campaignId,
-      states: ["pending"],
-      limit: 1000,
-      ...(after === undefined ? {} : { after }),
-    });
-    out.push(...page);
-    const last = page.at(-1);
-    if (page.length < 1000 || last === undefined) return out;
-    after = { score: last.risk.score, id: last.id };
-  }
-}
-
 /**
  * Closes a campaign (at its deadline, or earlier by an admin, `by` then being who): each undecided item
  * follows `onNoResponse` for its risk. `escalate` moves it to the reviewer's manager and gives the
@@ -221,7 +207,7 @@ export async function closeCampaign(
       409,
     );
   }
-  const pending = await allPending(store.db, campaign.id);
+  const pending = await reviewItemRepository.all(store.db, { campaignId: campaign.id, states: ["pending"] });
   const escalatedOnce = await reviewNoticeRepository.has(store.db, `final-escalation:${campaign.id}`);
   const toEscalate: ReviewItem[] = [];
   const changes: { item: ReviewItem; change: ItemChange; action: NoResponseAction | "void" }[] = [];

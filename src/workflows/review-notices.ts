@@ -30,7 +30,7 @@ export async function notifyReviewers(
   once = "",
 ): Promise<number> {
   let sent = 0;
-  for (const load of await reviewProgressRepository.pendingByReviewer(db, campaign.id)) {
+  for (const load of await reviewProgressRepository.byReviewer(db, campaign.id)) {
     if (load.reviewerId === null || (only !== undefined && !only.has(load.reviewerId))) continue;
     const reviewer = await identityRepository.findById(db, load.reviewerId);
     if (reviewer === undefined) continue;

@@ -2,6 +2,7 @@ import { appendEvents } from "../audit/ledger.js";
 import type { AccessExclusion, Assignment, Lineage, PlannedOperation } from "../domain/access-types.js";
 import type { Identity } from "../domain/identity-types.js";
 import { idempotencyKey } from "../domain/plan.js";
+import { ownerEmail } from "../engine/sod-scan.js";
 import { enqueueNotifications } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { assignmentRepository } from "../store/assignment-repository.js";
@@ -95,7 +96,7 @@ export async function recordExclusion(
   const role = grantingRole(lineage, config);
   const owner = role === null ? null : (config.policy.roles[role]?.owner ?? null);
   const [to, reviewer] = await Promise.all([
-    owner === null ? null : emailOf(db, owner),
+    owner === null ? null : ownerEmail(db, owner),
     item.decidedBy === null ? undefined : identityRepository.findById(db, item.decidedBy),
   ]);
   await db.transaction().execute(async (trx) => {
@@ -150,12 +151,6 @@ function grantingRole(lineage: readonly Lineage[], config: TenureConfig): string
   };
   for (const l of lineage) visit(l);
   return roles.find((r) => config.policy.roles[r]?.owner) ?? roles[0] ?? null;
-}
-
-/** An owner as tenure.yaml names them (an email, HR key or identity id) → their email address. */
-export async function emailOf(db: Db, ref: string): Promise<string | null> {
-  const person = await identityRepository.resolve(db, ref);
-  return person?.attributes.email ?? (ref.includes("@") ? ref : null);
 }
 
 export function revokeOperation(

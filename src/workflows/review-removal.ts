@@ -9,6 +9,7 @@ import { loadDesiredInputs } from "../engine/desired-inputs.js";
 import { enqueuePlan } from "../engine/enqueue.js";
 import { provisionIdentities } from "../engine/identity-provision.js";
 import { type ConnectorPool, connectorPool, policyToday } from "../engine/provision.js";
+import { ownerEmail } from "../engine/sod-scan.js";
 import { enqueueNotifications } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { DEFAULT_RETRY, nextAttemptAt } from "../shared/backoff.js";
@@ -29,7 +30,6 @@ import { describeAccess } from "./review-decisions.js";
 import { readBack, type TargetCheck } from "./review-removal-readback.js";
 import {
   describeLineageShort,
-  emailOf,
   recordExclusion,
   reviewDetails,
   revokeAssignment,
@@ -478,7 +478,7 @@ async function record(
       break;
   }
   const owner = verdict.system === null ? null : (config.policy.systems[verdict.system]?.owner ?? null);
-  const to = alert && owner !== null ? await emailOf(db, owner) : null;
+  const to = alert && owner !== null ? await ownerEmail(db, owner) : null;
   return db.transaction().execute(async (trx) => {
     if (!(await reviewItemRepository.update(trx, item.id, item.version, change, REVOKED))) return "skipped";
     await appendEvents(trx, events);

@@ -5,7 +5,6 @@ import { identityRepository } from "../store/identity-repository.js";
 import { type DecisionTime, reviewProgressRepository } from "../store/review-progress-repository.js";
 import {
   type ReviewCampaign,
-  type ReviewItem,
   reviewCampaignRepository,
   reviewItemRepository,
 } from "../store/review-repository.js";
@@ -96,8 +95,11 @@ export async function campaignReport(store: Store, campaignId: string, now: Date
     reviewItemRepository.countByState(store.db, campaign.id),
     reviewProgressRepository.removalCounts(store.db, campaign.id),
     campaign.status === "closed"
-      ? reviewProgressRepository.unansweredByReviewer(store.db, campaign.id)
-      : reviewProgressRepository.pendingByReviewer(store.db, campaign.id),
+      ? reviewProgressRepository.byReviewer(store.db, campaign.id, [
+          "kept-no-response",
+          "revoked-no-response",
+        ])
+      : reviewProgressRepository.byReviewer(store.db, campaign.id),
     reviewProgressRepository.decisionTimes(store.db, campaign.id),
   ]);
   const total = Object.values(byState).reduce((a, b) => a + b, 0);
@@ -187,19 +189,7 @@ export async function itemRows(
 ): Promise<Record<string, string | number | null>[]> {
   const campaign = await reviewCampaignRepository.find(store.db, campaignId);
   if (campaign === undefined) throw new NotFoundError(`no campaign has the id "${campaignId}"`);
-  const items: ReviewItem[] = [];
-  let after: { score: number; id: string } | undefined;
-  for (;;) {
-    const page = await reviewItemRepository.list(store.db, {
-      campaignId,
-      limit: 5000,
-      ...(after === undefined ? {} : { after }),
-    });
-    items.push(...page);
-    const last = page.at(-1);
-    if (page.length < 5000 || last === undefined) break;
-    after = { score: last.risk.score, id: last.id };
-  }
+  const items = await reviewItemRepository.all(store.db, { campaignId }, 5000);
   const people = await names(store, [
     ...items.map((i) => i.identityId),
     ...items.flatMap((i) => [i.reviewerId, i.decidedBy].filter((x): x is string => x !== null)),

@@ -232,7 +232,7 @@ export async function viewCampaigns(
     const total = Object.values(byState).reduce((a, b) => a + b, 0);
     let mine: CampaignView["mine"] = null;
     if (reviewerIds !== undefined) {
-      const loads = await reviewProgressRepository.pendingByReviewer(store.db, c.id);
+      const loads = await reviewProgressRepository.byReviewer(store.db, c.id);
       const ids = new Set(reviewerIds);
       mine = {
         pending: loads.reduce(

@@ -55,7 +55,7 @@ async function startDemoReviews(store: Store, config: TenureConfig, at: Date): P
     if (run.status === "failed") throw new Error(`the demo could not start ${run.job}: ${run.error ?? "?"}`);
     const id = run.summary?.campaign;
     if (typeof id !== "string") continue;
-    const loads = await reviewProgressRepository.pendingByReviewer(store.db, id);
+    const loads = await reviewProgressRepository.byReviewer(store.db, id);
     started.push({
       id,
       definition: run.job.slice("review:".length),
