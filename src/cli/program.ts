@@ -10,6 +10,7 @@ import { registerInit } from "./commands/init-command.js";
 import { registerNotify } from "./commands/notify-command.js";
 import { registerPlan } from "./commands/plan-command.js";
 import { registerReconcile } from "./commands/reconcile-command.js";
+import { registerReport } from "./commands/report-command.js";
 import { registerElevate, registerRequest } from "./commands/request-command.js";
 import { registerReview } from "./commands/review-command.js";
 import { registerSchedule } from "./commands/schedule-command.js";
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
     registerRequest,
     registerSod,
     registerReview,
+    registerReport,
     registerElevate,
     registerConsole,
     registerNotify,

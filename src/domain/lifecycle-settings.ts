@@ -12,7 +12,11 @@ export interface LifecycleConfig {
   /** Days before a contractor's end date on which the manager is warned. Default 14. */
   readonly contractorWarningDays: number;
   /** What a leaver loses at once besides the account being disabled. Default `privileged`. */
-  readonly leaver: { readonly revoke: "privileged" | "all" };
+  readonly leaver: {
+    readonly revoke: "privileged" | "all";
+    /** Hours within which a leaver should have lost every account: what the leavers report measures. Default 24. */
+    readonly slaHours?: number;
+  };
   /** A run that disables or deletes more than this, per system, stops. Default 10 % and at least 5. */
   readonly massChangeThreshold: { readonly percent: number; readonly minimum: number };
 }

@@ -23,6 +23,7 @@ const Reviews = lazy(() => import("./pages/reviews.js"));
 const ReviewItemPage = lazy(() => import("./pages/reviews-item.js"));
 const ReviewCampaigns = lazy(() => import("./pages/reviews-campaigns.js"));
 const ReviewCampaignPage = lazy(() => import("./pages/reviews-campaign.js"));
+const Reports = lazy(() => import("./pages/reports.js"));
 
 /** The pages in the navigation, each shown only to a role holding its permission. */
 const PAGES: ReadonlyArray<{ to: string; label: string; permission: Permission; what: string }> = [
@@ -61,6 +62,12 @@ const PAGES: ReadonlyArray<{ to: string; label: string; permission: Permission; 
     label: "Reviews",
     permission: "review:read",
     what: "access to confirm or remove, riskiest first, and the campaigns",
+  },
+  {
+    to: "/reports",
+    label: "Reports",
+    permission: "audit:read",
+    what: "evidence for auditors: leavers, orphan accounts, privileged access, changes, reviews",
   },
 ];
 
@@ -129,6 +136,7 @@ function Shell() {
             <Route path="/reviews/items/:id" element={guard("review:read", <ReviewItemPage />)} />
             {/* The link in reviewers' notifications (review-closing.ts reviewLink). */}
             <Route path="/reviews/:campaignId" element={guard("review:read", <ReviewCampaignPage />)} />
+            <Route path="/reports" element={guard("audit:read", <Reports />)} />
             <Route path="*" element={<NotFound />} />
           </Routes>
         </Suspense>

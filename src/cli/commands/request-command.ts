@@ -14,6 +14,7 @@ import { submitRequest } from "../../workflows/request-submission.js";
 import { type RequestView, viewRequests } from "../../workflows/request-view.js";
 import { actingAs, actorFor } from "../acting-as.js";
 import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
+import { dateOption } from "../date-option.js";
 import { type Output, printJson, println, printTable } from "../output.js";
 
 function parseFor(value: string | undefined): number | undefined {
@@ -347,12 +348,6 @@ export function registerRequest(program: Command): void {
     .action(async (opts: { as?: string; to: string; from?: string; until: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const o = outputFor(g);
-      const date = (value: string, flag: string) => {
-        const d = new Date(value);
-        if (Number.isNaN(d.getTime()))
-          throw new UsageError(`${flag} ${value}: expected an ISO-8601 date or date-time`);
-        return d;
-      };
       await withStore(g, async ({ store }) => {
         const me = await actingAs(store, opts.as, "request delegate");
         const to = await identityRepository.resolve(store.db, opts.to);
@@ -364,8 +359,8 @@ export function registerRequest(program: Command): void {
           {
             delegatorId: me.id,
             delegateId: to.id,
-            from: opts.from === undefined ? at : date(opts.from, "--from"),
-            until: date(opts.until, "--until"),
+            from: opts.from === undefined ? at : dateOption(opts.from, "--from"),
+            until: dateOption(opts.until, "--until"),
           },
           { now: at, actor: actorFor(me) },
         );

@@ -20,6 +20,7 @@ import {
 } from "../../workflows/sod-reports.js";
 import { actingAs, actorFor } from "../acting-as.js";
 import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
+import { dateOption } from "../date-option.js";
 import { type Output, printJson, println, printTable } from "../output.js";
 
 async function identityId(store: Store, ref: string | undefined): Promise<string | undefined> {
@@ -28,13 +29,6 @@ async function identityId(store: Store, ref: string | undefined): Promise<string
   if (found === undefined)
     throw new NotFoundError(`--identity ${ref}: no identity has this id, HR key or email`);
   return found.id;
-}
-
-function parseDate(value: string | undefined, flag: string): Date | undefined {
-  if (value === undefined) return undefined;
-  const ms = /^\d{4}-\d{2}-\d{2}/.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(ms)) throw new UsageError(`${flag} ${value}: expected an ISO-8601 date or date-time`);
-  return new Date(ms);
 }
 
 function printViolation(o: Output, v: ViolationView): void {
@@ -178,7 +172,7 @@ export function registerSod(program: Command): void {
       ) => {
         const g = globalOptions(cmd);
         const o = outputFor(g);
-        const until = parseDate(opts.until, "--until")!;
+        const until = dateOption(opts.until, "--until")!;
         await withStore(g, async ({ store, config }) => {
           const me = await actingAs(store, opts.as, "sod accept");
           const e = await acceptViolation(
@@ -312,8 +306,8 @@ export function registerSod(program: Command): void {
         const json = g.json === true || opts.format === "json";
         if (!json && opts.format !== "csv")
           throw new UsageError(`--format ${opts.format}: expected csv or json`);
-        const from = parseDate(opts.from, "--from");
-        const to = parseDate(opts.to, "--to");
+        const from = dateOption(opts.from, "--from");
+        const to = dateOption(opts.to, "--to");
         await withStore(g, async ({ store, config }) => {
           const rows = await reportRows(store, config, kind as ReportKind, {
             now: now(),

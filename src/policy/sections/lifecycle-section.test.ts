@@ -8,7 +8,7 @@ describe("DEFAULT_LIFECYCLE", () => {
       moverGraceDays: 0,
       deleteAfterDays: 30,
       contractorWarningDays: 14,
-      leaver: { revoke: "privileged" },
+      leaver: { revoke: "privileged", slaHours: 24 },
       massChangeThreshold: { percent: 10, minimum: 5 },
     });
     expect(Object.isFrozen(DEFAULT_LIFECYCLE)).toBe(true);

@@ -8,7 +8,13 @@ export const lifecycleSection = strictObject({
   moverGraceDays: days().default(0),
   deleteAfterDays: days().default(30),
   contractorWarningDays: days().default(14),
-  leaver: strictObject({ revoke: z.enum(["privileged", "all"]).default("privileged") }).prefault({}),
+  leaver: strictObject({
+    revoke: z.enum(["privileged", "all"]).default("privileged"),
+    slaHours: z
+      .number({ error: "expected a number of hours greater than 0" })
+      .positive({ error: "expected a number of hours greater than 0" })
+      .default(24),
+  }).prefault({}),
   massChangeThreshold: strictObject({
     percent: percent().default(10),
     minimum: count().default(5),

@@ -3996,6 +3996,154 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The evidence reports there are
+         * @description Requires a bearer token whose role holds `audit:read`: admin, auditor.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            reports: {
+                                name: string;
+                                title: string;
+                                description: string;
+                                /** @description whether from/to apply (a period) or it describes the present */
+                                period: boolean;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One report as JSON, CSV or a self-contained HTML file, for a period where it has one
+         * @description Requires a bearer token whose role holds `audit:read`: admin, auditor.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    format?: "csv" | "json" | "html";
+                    /** @description start of the period (default: 30 days before `to`) */
+                    from?: string;
+                    /** @description end of the period, exclusive (default: now) */
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    name: "leavers" | "terminated-enabled" | "orphan-accounts" | "privileged-access" | "access-changes" | "campaigns" | "sod-rules" | "sod-violations" | "sod-exceptions" | "sod-history";
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            title: string;
+                            description: string;
+                            from: string | null;
+                            to: string | null;
+                            generatedAt: string;
+                            columns: {
+                                key: string;
+                                label: string;
+                            }[];
+                            rows: {
+                                [key: string]: string | number | boolean | null;
+                            }[];
+                            summary: {
+                                [key: string]: string | number | boolean | null;
+                            };
+                            alerts: string[];
+                        } | string;
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
