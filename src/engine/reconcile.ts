@@ -10,6 +10,7 @@ import { toInstant } from "../shared/instant.js";
 import { accountLinkRepository, accountRepository } from "../store/account-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
+import { recordConfigInForce } from "./config-versions.js";
 import { rulesRead, type SodScanResult, scanSod } from "./sod-scan.js";
 
 export interface ReconcileReport {
@@ -63,6 +64,7 @@ export async function reconcileSystems(
   options: { now: () => Date; actor: string },
 ): Promise<ReconcileRun> {
   const run: ReconcileRun = { systems: [], failed: 0 };
+  await recordConfigInForce(store, config, options.now(), options.actor);
   for (const system of systems) {
     const now = options.now();
     try {

@@ -5,6 +5,7 @@ import { readSource } from "../sources/source-registry.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import type { ApplyProgress } from "./apply.js";
+import { recordConfigInForce } from "./config-versions.js";
 import { guardMassChange, type MassChangeLevel, planHashOf } from "./mass-change.js";
 import {
   commitProvisioning,
@@ -59,6 +60,8 @@ export async function runSync(
   config: TenureConfig,
   options: SyncOptions & { source?: string; onApply?: (p: ApplyProgress) => void },
 ): Promise<RunSyncResult> {
+  // A run that can change something records the configuration it runs with (a dry run changes nothing).
+  if (!options.dryRun) await recordConfigInForce(store, config, options.now, options.actor);
   const runs = await planSources(store, config, options);
   const overrides = runs.flatMap((r) => r.result.identities);
   const hasSystems = Object.keys(config.policy.systems).length > 0;

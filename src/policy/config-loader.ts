@@ -19,6 +19,7 @@ import { type ConfigIssue, configErrorMap, formatConfigIssue, formatPath } from 
 import { rememberReferencedValues } from "./config-redaction.js";
 import { type NodePath, type ResolvedValue, resolveReferences } from "./config-references.js";
 import { buildConfig, configFileSchema } from "./config-schema.js";
+import { redactedSource, rememberSource } from "./config-source.js";
 import type { TenureConfig } from "./config-types.js";
 import { listedSecretFolders } from "./sections/secrets-section.js";
 import { checkDocument, decodeUtf8, findNul, positionOfProblem } from "./yaml-hygiene.js";
@@ -207,6 +208,7 @@ export async function validateConfigText(
     references.resolved.map((r) => ({ path: r.path, original: r.original })),
     references.secrets,
   );
+  rememberSource(config, redactedSource(absolutePath, text, written));
   return { config, errors: [] };
 }
 

@@ -504,6 +504,16 @@ export interface RunLocksTable {
 /** What a repository function runs on: the database, or a transaction the caller holds. */
 export type Db = Kysely<Database> | Transaction<Database>;
 
+/** Each configuration Tenure ran with (engine/config-versions.ts): the text as stored, secrets redacted. */
+export interface ConfigVersionsTable {
+  /** SHA-256 (hex) of `text`. */
+  hash: string;
+  path: string;
+  text: string;
+  first_loaded_at: string;
+  last_loaded_at: string;
+}
+
 export interface Database {
   identities: IdentitiesTable;
   unprovisioned: UnprovisionedTable;
@@ -537,4 +547,5 @@ export interface Database {
   scim_resources: ScimResourcesTable;
   schedule_runs: ScheduleRunsTable;
   run_locks: RunLocksTable;
+  config_versions: ConfigVersionsTable;
 }

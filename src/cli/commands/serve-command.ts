@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
 import type { DestinationStream } from "pino";
 import { type RunningServer, startServer } from "../../api/serve.js";
+import { recordConfigInForce } from "../../engine/config-versions.js";
 import { configuredScheduler } from "../../engine/scheduled-jobs.js";
 import { loadConfig } from "../../policy/config-loader.js";
 import { UsageError } from "../../shared/errors.js";
@@ -107,6 +108,8 @@ export function registerServe(program: Command): void {
       const store = await openConfiguredStore(config);
       try {
         const clock = serverClock();
+        // The server acts on this configuration from now: the ledger says so (docs/audit.md).
+        await recordConfigInForce(store, config, clock(), "serve");
         const pretty = (opts.logFormat ?? (process.stdout.isTTY ? "pretty" : "json")) === "pretty";
         const server = await startServer({
           config,
