@@ -4,6 +4,7 @@ import { registerAudit } from "./commands/audit-command.js";
 import { registerCompletion } from "./commands/completion-command.js";
 import { registerConsole } from "./commands/console-command.js";
 import { registerDemo } from "./commands/demo-command.js";
+import { registerEvidence } from "./commands/evidence-command.js";
 import { registerExplain } from "./commands/explain-command.js";
 import { registerIdentities } from "./commands/identities-command.js";
 import { registerInit } from "./commands/init-command.js";
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
     registerSod,
     registerReview,
     registerReport,
+    registerEvidence,
     registerElevate,
     registerConsole,
     registerNotify,
