@@ -4,6 +4,7 @@ import { CompiledQuery, type Kysely, SqliteAdapter, sql, type Transaction } from
 import { InvalidInputError, TenureError } from "../shared/errors.js";
 import type { Database } from "../store/schema-types.js";
 import { canonicalJson } from "./canonical-json.js";
+import { latestCheckpoint } from "./ledger-checkpoints.js";
 import { type RangeResult, type SeqRange, verifyRangesInWorkers } from "./sqlite-parallel-verify.js";
 
 /** The `prevHash` of event 1 and the head's hash while the ledger is empty. */
@@ -39,6 +40,11 @@ export interface LedgerVerification {
   firstBadSeq?: number;
   /** What is wrong, in plain words, naming the event. */
   problem?: string;
+  /**
+   * Set when older events were archived (`tenure audit archive`): the chain was verified from this
+   * cut — the last archived event's seq and hash — instead of from genesis. The archive files hold the rest.
+   */
+  from?: { seq: number; hash: string };
 }
 
 /** Options of {@link verifyLedger}; none changes the verdict, only how it is reached. */
@@ -325,7 +331,8 @@ function normaliseInstant(value: string, what: string): string {
  * memory stays flat), and checks that seqs run 1, 2, 3… (a deleted or inserted event), that
  * each event's `prev_hash` is its predecessor's hash (reordering), and that each hash matches
  * the event's contents (edits); finally that the `audit_head` row names the last event (a
- * truncated or extended tail).
+ * truncated or extended tail). After an archive (`ledger-archive.ts`) the chain starts at the latest
+ * checkpoint's seq and hash instead of genesis, and the result's `from` says so.
  *
  * On a file-backed SQLite ledger of 100,000 events or more (and not inside a transaction), the
  * bulk of the chain is first checked by worker threads, each reading a slice of it through its
@@ -354,12 +361,16 @@ export async function verifyLedger(db: Db, options: VerifyOptions = {}): Promise
   const total = Number(counted.n);
   const report = (checked: number) => options.onProgress?.(checked, Math.max(total, checked));
 
-  let state: ChainState = { expected: 1, prevHash: GENESIS_HASH, checked: 0, lastSeq: undefined };
+  // After an archive, the chain left in the database links to the last archived event.
+  const cut = await latestCheckpoint(db);
+  const base = cut === undefined ? { seq: 0, hash: GENESIS_HASH } : { seq: cut.seq, hash: cut.hash };
+  let state: ChainState = { expected: base.seq + 1, prevHash: base.hash, checked: 0, lastSeq: undefined };
   const parallel = await parallelPlan(db, total, options.workers);
   if (parallel !== undefined) {
-    state = (await verifyPrefixInWorkers(db, parallel, report)) ?? state;
+    state = (await verifyPrefixInWorkers(db, parallel, base, report)) ?? state;
   }
-  return verifyFrom(db, state, chunkSize, report);
+  const result = await verifyFrom(db, state, chunkSize, report);
+  return cut === undefined ? result : { ...result, from: base };
 }
 
 /** Where the sequential check stands: the next seq expected and the hash it must link to. */
@@ -429,7 +440,8 @@ async function verifyFrom(
       .executeTakeFirst();
     if (head === undefined) return fail(undefined, "the audit_head row is missing");
     const headSeq = Number(head.seq);
-    const last = lastSeq ?? 0;
+    // With nothing read yet, the chain ends where it starts: genesis, or the last archived event.
+    const last = lastSeq ?? expected - 1;
     if (headSeq === last) {
       if (head.hash !== prevHash) {
         return last === 0
@@ -494,6 +506,7 @@ async function parallelPlan(
 async function verifyPrefixInWorkers(
   db: Db,
   plan: ParallelPlan,
+  base: { seq: number; hash: string },
   report: (checked: number) => void,
 ): Promise<ChainState | undefined> {
   const head = await db
@@ -506,13 +519,17 @@ async function verifyPrefixInWorkers(
     .select((eb) => eb.fn.min("seq").as("seq"))
     .executeTakeFirst();
   const headSeq = Number(head?.seq ?? 0);
-  // Slices cover 1…head; anything below 1 is for the sequential check to find and explain.
-  if (headSeq < 1 || Number(first?.seq) !== 1) return undefined;
+  // Slices cover base+1…head; anything below is for the sequential check to find and explain.
+  const span = headSeq - base.seq;
+  if (span < 1 || Number(first?.seq) !== base.seq + 1) return undefined;
 
-  const count = Math.min(plan.workers, headSeq);
+  const count = Math.min(plan.workers, span);
   const ranges: SeqRange[] = [];
   for (let i = 0; i < count; i++) {
-    ranges.push({ lo: Math.floor((i * headSeq) / count) + 1, hi: Math.floor(((i + 1) * headSeq) / count) });
+    ranges.push({
+      lo: base.seq + Math.floor((i * span) / count) + 1,
+      hi: base.seq + Math.floor(((i + 1) * span) / count),
+    });
   }
   let done = 0;
   let results: RangeResult[];
@@ -528,18 +545,18 @@ async function verifyPrefixInWorkers(
     // The sequential check gives the same verdict, only slower.
     return undefined;
   }
-  let prevHash = GENESIS_HASH;
+  let prevHash = base.hash;
   for (let i = 0; i < ranges.length; i++) {
     const result = results[i]!;
     const range = ranges[i]!;
     if (!result.ok || result.firstPrevHash !== prevHash) {
-      return range.lo === 1
+      return range.lo === base.seq + 1
         ? undefined
-        : { expected: range.lo, prevHash, checked: range.lo - 1, lastSeq: range.lo - 1 };
+        : { expected: range.lo, prevHash, checked: range.lo - 1 - base.seq, lastSeq: range.lo - 1 };
     }
     prevHash = result.lastHash;
   }
-  return { expected: headSeq + 1, prevHash, checked: headSeq, lastSeq: headSeq };
+  return { expected: headSeq + 1, prevHash, checked: span, lastSeq: headSeq };
 }
 
 /**

@@ -4,6 +4,7 @@ import { notifyConnectorUnreachable } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import type { Store } from "../store/database.js";
 import { recoverDeadClaims, thisProcess } from "./claim-recovery.js";
+import { ledgerPublishJob } from "./ledger-publish-job.js";
 import { summariseSweep, sweepLifecycle } from "./lifecycle-sweep.js";
 import { alertOverdueTasks } from "./manual-tasks.js";
 import { connectorPool, workerId } from "./provision.js";
@@ -34,7 +35,8 @@ export interface JobDeps {
  *   a system that cannot be read also queues `connector.unreachable`;
  * - `notify` — delivery of queued notifications (only when `notify:` is configured);
  * - `sod` — the full separation-of-duties scan (only when `sod:` has rules);
- * - `tasks` — the SLA alert for manual tasks (only when a system uses the manual connector).
+ * - `tasks` — the SLA alert for manual tasks (only when a system uses the manual connector);
+ * - `audit-publish` — sign the ledger head and publish it (only when `audit.publish` is configured).
  * Operations are applied by `tenure serve`'s own apply loop (server.applyIntervalSeconds), and by the
  * lifecycle job's provisioning.
  */
@@ -131,6 +133,10 @@ export function scheduledJobs(deps: JobDeps): ScheduledJob[] {
         return { alerted: result.alerted.length, notifications: result.notifications };
       },
     });
+  }
+  const audit = config.audit;
+  if (audit?.publish !== undefined && audit.signing !== undefined) {
+    jobs.push(ledgerPublishJob(deps, audit.signing, audit.publish));
   }
   return jobs;
 }

@@ -5,6 +5,7 @@ import type { Policy } from "../domain/access-types.js";
 import type { ReviewPolicy } from "../domain/review-types.js";
 import { notifySection, resolveNotify } from "../notify/notify-section.js";
 import type { TenureConfig } from "./config-types.js";
+import { auditSection, resolveAudit } from "./sections/audit-section.js";
 import { databaseSection, resolveDatabase } from "./sections/database-section.js";
 import { entitlementsSection, resolveEntitlements } from "./sections/entitlements-section.js";
 import { lifecycleSection } from "./sections/lifecycle-section.js";
@@ -42,6 +43,7 @@ export const configFileSchema = strictObject(
     sod: sodSection,
     reviews: reviewsSection,
     notify: notifySection.optional(),
+    audit: auditSection.optional(),
     server: serverSection,
     secrets: secretsSection,
   },
@@ -69,6 +71,7 @@ export function buildConfig(file: ConfigFile, ctx: PolicyContext & { readonly pa
   const roles = resolveRoles(file.roles, systems, entitlements, ctx);
   const sod = resolveSod(file.sod, { systems, entitlements, roles }, ctx);
   const policy: Policy = { systems, entitlements, roles, ...(sod === undefined ? {} : { sod }) };
+  const notify = file.notify === undefined ? undefined : resolveNotify(file.notify, ctx);
   return {
     path: ctx.path,
     baseDir: ctx.baseDir,
@@ -78,7 +81,8 @@ export function buildConfig(file: ConfigFile, ctx: PolicyContext & { readonly pa
     policy,
     requests: resolveRequests(file.requests, policy, ctx),
     reviews: resolveReviews(file.reviews, policy, ctx),
-    ...(file.notify === undefined ? {} : { notify: resolveNotify(file.notify, ctx) }),
+    ...(notify === undefined ? {} : { notify }),
+    ...(file.audit === undefined ? {} : { audit: resolveAudit(file.audit, ctx, notify) }),
     server: file.server,
   };
 }

@@ -1,3 +1,4 @@
+import type { AuditConfig } from "../audit/audit-config.js";
 import type { Policy } from "../domain/access-types.js";
 import type { AttributeName, EmploymentType, HrStatus } from "../domain/identity-types.js";
 import type { LifecycleConfig } from "../domain/lifecycle-settings.js";
@@ -5,6 +6,7 @@ import type { RequestSettings } from "../domain/request-policy.js";
 import type { ReviewPolicy } from "../domain/review-types.js";
 import type { NotifyConfig } from "../notify/notify-config.js";
 
+export type { AuditConfig } from "../audit/audit-config.js";
 // The domain owns these; policy re-exports them for the loader and the sections.
 export type { AttributeName } from "../domain/identity-types.js";
 export type { LifecycleConfig } from "../domain/lifecycle-settings.js";
@@ -41,6 +43,8 @@ export interface TenureConfig {
   readonly reviews?: ReviewPolicy;
   /** `notify:` — where alerts go (docs/notifications.md). Absent when the file has none: nothing is sent. */
   readonly notify?: NotifyConfig;
+  /** `audit:` — the ledger's signing key and where signed heads are published (docs/audit-verify.md). Absent: neither. */
+  readonly audit?: AuditConfig;
 }
 
 /** How `tenure serve` listens and runs (tenure.yaml `server:`). */

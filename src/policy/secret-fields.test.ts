@@ -41,6 +41,9 @@ describe("secret fields", () => {
       ["notify", "email", "auth", "pass"],
       ["notify", "webhooks", "chat", "url"],
       ["notify", "webhooks", "chat", "secret"],
+      ["audit", "signing", "key"],
+      ["audit", "publish", "to", 0, "webhook", "url"],
+      ["audit", "publish", "to", 0, "webhook", "secret"],
     ];
     for (const path of secretPaths)
       expect([path.join("."), isSecretAt(configFileSchema, written, path)]).toEqual([path.join("."), true]);
@@ -62,6 +65,9 @@ describe("secret fields", () => {
       ["roles", "staff", "when"],
       ["secrets", "folders", 0],
       ["server", "host"],
+      ["audit", "publish", "schedule"],
+      ["audit", "publish", "to", 1, "file"],
+      ["audit", "publish", "to", 2, "email"],
       ["no", "such", "path"],
     ];
     for (const path of plainPaths)

@@ -62,6 +62,34 @@ export interface AuditHeadTable {
   hash: string;
 }
 
+/** A signed ledger head Tenure published (src/audit/ledger-publish.ts), with the sinks still owed it. */
+export interface LedgerHeadsTable {
+  id: string;
+  seq: number;
+  hash: string;
+  time: string;
+  key_id: string;
+  signature: string;
+  published_at: string;
+  /** JSON array of sink ids not yet delivered to; '[]' when every sink has it. */
+  pending_sinks: string;
+  last_error: string | null;
+}
+
+/** An archived segment of the ledger (src/audit/ledger-archive.ts): verification starts after the latest. */
+export interface LedgerCheckpointsTable {
+  /** The last archived event. */
+  seq: number;
+  hash: string;
+  first_seq: number;
+  events: number;
+  archived_at: string;
+  /** Absolute path of the archive file as written. */
+  file: string;
+  /** SHA-256 (hex) of the archive file. */
+  sha256: string;
+}
+
 export interface SourceRunsTable {
   id: string;
   source: string;
@@ -520,6 +548,8 @@ export interface Database {
   source_records: SourceRecordsTable;
   audit_events: AuditEventsTable;
   audit_head: AuditHeadTable;
+  ledger_heads: LedgerHeadsTable;
+  ledger_checkpoints: LedgerCheckpointsTable;
   source_runs: SourceRunsTable;
   accounts: AccountsTable;
   account_links: AccountLinksTable;

@@ -1,6 +1,15 @@
 import { queryEvents } from "../../audit/ledger.js";
+import { listPublishedHeads } from "../../audit/ledger-publish.js";
+import { loadSigningKey, publicKeyPem } from "../../audit/ledger-signing.js";
 import type { RouteModule } from "../route-types.js";
-import { auditEventPage, auditQuery, seqCursor, withSummary } from "../schemas/audit-schemas.js";
+import {
+  auditEventPage,
+  auditQuery,
+  headsQuery,
+  publishedHeadPage,
+  seqCursor,
+  withSummary,
+} from "../schemas/audit-schemas.js";
 import { decodeCursor, toPage } from "../schemas/common-schemas.js";
 import { resolveIdentity } from "./identity-routes.js";
 
@@ -31,6 +40,35 @@ export const auditRoutes: RouteModule = async (app, deps) => {
         limit: q.limit + 1,
       });
       return toPage(events.map(withSummary), q.limit, (last) => ({ seq: last.seq }));
+    },
+  );
+
+  app.get(
+    "/api/audit/heads",
+    {
+      config: { permission: "audit:read" },
+      schema: {
+        summary: "Signed ledger heads Tenure published, newest first, with the public key to check them",
+        tags: ["audit"],
+        querystring: headsQuery,
+        response: { 200: publishedHeadPage },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const before = decodeCursor(q.cursor, seqCursor);
+      const heads = await listPublishedHeads(deps.store.db, {
+        limit: q.limit + 1,
+        ...(before !== undefined ? { beforeSeq: before.seq } : {}),
+      });
+      // Only the public half leaves the server.
+      const pem = deps.config.audit?.signing?.key;
+      const key = pem === undefined ? undefined : loadSigningKey(pem);
+      return {
+        ...toPage(heads, q.limit, (last) => ({ seq: last.seq })),
+        keyId: key?.keyId ?? null,
+        publicKey: key === undefined ? null : publicKeyPem(key),
+      };
     },
   );
 };

@@ -41,3 +41,25 @@ export const auditQuery = z.strictObject({
 export const timelineQuery = z.strictObject({ ...pageQuery });
 
 export const seqCursor = z.object({ seq: z.number().int() });
+
+export const publishedHeadSchema = z
+  .object({
+    seq: z.number().int().describe("the last event the head covers"),
+    hash: z.string().describe("that event's hash"),
+    time: z.string().describe("when the head was signed"),
+    keyId: z.string().describe("first 16 hex digits of the SHA-256 of the raw Ed25519 public key"),
+    signature: z.string().describe('Ed25519 over the canonical JSON {"hash","seq","time"}, base64'),
+    publishedAt: z.string(),
+    pendingSinks: z
+      .array(z.string())
+      .describe("sinks that have not received it yet (retried at the next run)"),
+    lastError: z.string().nullable(),
+  })
+  .meta({ id: "PublishedHead" });
+
+export const publishedHeadPage = pageOf(publishedHeadSchema).extend({
+  keyId: z.string().nullable().describe("the configured signing key's id; null when none is configured"),
+  publicKey: z.string().nullable().describe("its public key (SPKI PEM), to verify heads and exports with"),
+});
+
+export const headsQuery = z.strictObject({ ...pageQuery });

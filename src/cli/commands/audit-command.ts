@@ -6,6 +6,12 @@ import { identityRepository } from "../../store/identity-repository.js";
 import { globalOptions, outputFor, withStore } from "../context.js";
 import { printError, printJson, println } from "../output.js";
 import { createProgress } from "../progress.js";
+import {
+  collectValues,
+  printHeads,
+  registerAuditProof,
+  verifyPublishedHeads,
+} from "./audit-proof-command.js";
 
 function parseSince(value: string): string {
   const t = Date.parse(value);
@@ -19,20 +25,40 @@ export function registerAudit(program: Command): void {
   audit
     .command("verify")
     .description(
-      "recompute the hash chain and name the first event that was edited, deleted, inserted or reordered",
+      "recompute the hash chain and name the first event that was edited, deleted, inserted or reordered; " +
+        "check every published head against it (a replaced database fails)",
     )
-    .action(async (_opts, cmd: Command) => {
+    .option(
+      "--heads <file>",
+      "also check the signed heads in this file (the file sink's JSON Lines); repeatable",
+      collectValues,
+    )
+    .option(
+      "--public-key <file>",
+      "check head signatures with this public key PEM too (e.g. an earlier key); repeatable",
+      collectValues,
+    )
+    .action(async (opts: { heads?: string[]; publicKey?: string[] }, cmd: Command) => {
       const g = globalOptions(cmd);
       const o = outputFor(g);
       const progress = createProgress(!o.json, "verify");
-      const result = await withStore(g, ({ store }) =>
-        verifyLedger(store.db, { onProgress: (done, total) => progress.update(done, total) }),
-      );
-      progress.stop();
-      if (o.json) printJson(o, result);
-      else if (result.ok) println(o, `ledger intact: ${result.checked} events verified`);
-      else printError(o, `ledger BROKEN at event ${result.firstBadSeq}: ${result.problem}`);
-      if (!result.ok) process.exitCode = 1;
+      const { result, heads } = await withStore(g, async ({ config, store }) => {
+        const result = await verifyLedger(store.db, {
+          onProgress: (done, total) => progress.update(done, total),
+        });
+        progress.stop();
+        return { result, heads: await verifyPublishedHeads(store.db, config, opts) };
+      }).finally(() => progress.stop());
+      const ok = result.ok && heads.ok;
+      if (o.json) printJson(o, { ...result, ok, chainOk: result.ok, heads });
+      else {
+        const from =
+          result.from === undefined ? "" : ` (from the archive cut after event ${result.from.seq})`;
+        if (result.ok) println(o, `ledger intact: ${result.checked} events verified${from}`);
+        else printError(o, `ledger BROKEN at event ${result.firstBadSeq}: ${result.problem}`);
+        printHeads(o, heads);
+      }
+      if (!ok) process.exitCode = 1;
     });
 
   audit
@@ -85,4 +111,5 @@ export function registerAudit(program: Command): void {
         println(o, `${events.length} event${events.length === 1 ? "" : "s"}`);
       },
     );
+  registerAuditProof(audit);
 }

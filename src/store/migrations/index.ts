@@ -24,6 +24,7 @@ import * as sod from "./2026-12-04T07-00-sod.js";
 import * as identityKeyIndex from "./2026-12-04T08-00-identity-key-index.js";
 import * as reviews from "./2026-12-04T10-00-reviews.js";
 import * as reviewPartialIndexes from "./2026-12-04T11-00-review-partial-indexes.js";
+import * as ledgerHeads from "./2026-12-04T13-00-ledger-heads.js";
 import * as configVersions from "./2026-12-04T14-30-config-versions.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
@@ -53,6 +54,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-04T08-00-identity-key-index": identityKeyIndex,
   "2026-12-04T10-00-reviews": reviews,
   "2026-12-04T11-00-review-partial-indexes": reviewPartialIndexes,
+  "2026-12-04T13-00-ledger-heads": ledgerHeads,
   "2026-12-04T14-30-config-versions": configVersions,
 };
 

@@ -1667,6 +1667,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/audit/heads": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Signed ledger heads Tenure published, newest first, with the public key to check them
+         * @description Requires a bearer token whose role holds `audit:read`: admin, auditor.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description items per page (1 to 500, default 100) */
+                    limit?: number;
+                    /** @description the nextCursor of the previous page */
+                    cursor?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            items: components["schemas"]["PublishedHead"][];
+                            nextCursor: string | null;
+                            /** @description the configured signing key's id; null when none is configured */
+                            keyId: string | null;
+                            /** @description its public key (SPKI PEM), to verify heads and exports with */
+                            publicKey: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/requestable": {
         parameters: {
             query?: never;
@@ -4194,6 +4263,22 @@ export interface components {
             /** @description what the event changed, in words (as `tenure audit log` prints it); not hashed */
             summary: string;
         };
+        PublishedHeadInput: {
+            /** @description the last event the head covers */
+            seq: number;
+            /** @description that event's hash */
+            hash: string;
+            /** @description when the head was signed */
+            time: string;
+            /** @description first 16 hex digits of the SHA-256 of the raw Ed25519 public key */
+            keyId: string;
+            /** @description Ed25519 over the canonical JSON {"hash","seq","time"}, base64 */
+            signature: string;
+            publishedAt: string;
+            /** @description sinks that have not received it yet (retried at the next run) */
+            pendingSinks: string[];
+            lastError: string | null;
+        };
         IdentityInput: {
             id: string;
             /** @enum {string} */
@@ -5041,6 +5126,22 @@ export interface components {
             hash: string;
             /** @description what the event changed, in words (as `tenure audit log` prints it); not hashed */
             summary: string;
+        };
+        PublishedHead: {
+            /** @description the last event the head covers */
+            seq: number;
+            /** @description that event's hash */
+            hash: string;
+            /** @description when the head was signed */
+            time: string;
+            /** @description first 16 hex digits of the SHA-256 of the raw Ed25519 public key */
+            keyId: string;
+            /** @description Ed25519 over the canonical JSON {"hash","seq","time"}, base64 */
+            signature: string;
+            publishedAt: string;
+            /** @description sinks that have not received it yet (retried at the next run) */
+            pendingSinks: string[];
+            lastError: string | null;
         };
         Identity: {
             id: string;
