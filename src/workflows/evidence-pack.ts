@@ -7,6 +7,7 @@ import type { TenureConfig } from "../policy/config-types.js";
 import { InvalidInputError } from "../shared/errors.js";
 import type { Store } from "../store/store-types.js";
 import type { Period } from "./evidence-period.js";
+import { verifyPublishedHeads } from "./ledger-proof.js";
 import { REPORTS } from "./report-registry.js";
 import { renderReport } from "./report-render.js";
 
@@ -48,6 +49,8 @@ export interface EvidencePack {
   folder: string;
   files: EvidenceFile[];
   ledger: { ok: boolean; checked: number; headSeq: number; headHash: string; problem: string | null };
+  /** Published heads checked (audit.publish); `ok` false when one does not hold. */
+  publishedHeads: { ok: boolean; checked: number; signaturesChecked: boolean };
   configurations: Array<{ hash: string; since: string }>;
   alerts: string[];
 }
@@ -132,6 +135,19 @@ export async function writeEvidencePack(
     "The audit ledger's hash chain verified end to end, with its head (seq and hash) at the time of the pack",
     CONTROLS.ledger!,
   );
+  // Heads published outside the database (audit.publish): a replaced database fails against them.
+  const heads = await verifyPublishedHeads(store.db, config, {});
+  if (!heads.ok)
+    for (const m of heads.mismatches)
+      alerts.push(`ledger: published head at ${m.seq} (${m.source}) does not hold: ${m.problem}`);
+  await write(
+    "ledger/published-heads.json",
+    `${JSON.stringify({ ...heads, verifiedAt: now.toISOString() }, null, 2)}\n`,
+    heads.checked + heads.archived === 0
+      ? "Signed ledger heads published outside the database: none were published (audit.publish is not configured)"
+      : "Every signed ledger head published outside the database, checked against the chain and the signing key",
+    CONTROLS.ledger!,
+  );
   step("ledger");
 
   const configs = await configsDuring(store, period.from, period.to);
@@ -155,6 +171,7 @@ export async function writeEvidencePack(
     folder,
     files: [...files],
     ledger,
+    publishedHeads: { ok: heads.ok, checked: heads.checked, signaturesChecked: heads.signaturesChecked },
     configurations: configs.map((c) => ({ hash: c.hash, since: c.since })),
     alerts,
   };
@@ -180,6 +197,8 @@ function indexMarkdown(pack: EvidencePack): string {
     `Period ${pack.period.from} to ${pack.period.to} (end exclusive); generated ${pack.generatedAt} by Tenure.`,
     "",
     `Ledger: ${pack.ledger.ok ? "verified" : "VERIFICATION FAILED"} — ${pack.ledger.checked} events, head seq ${pack.ledger.headSeq}, hash \`${pack.ledger.headHash}\`.`,
+    "",
+    `Published heads: ${pack.publishedHeads.checked === 0 ? "none published" : `${pack.publishedHeads.checked} checked, ${pack.publishedHeads.ok ? "all hold" : "SOME DO NOT HOLD"}${pack.publishedHeads.signaturesChecked ? "" : " (signatures not checked: no key configured)"}`}.`,
     "",
     "Every file's SHA-256 is in `MANIFEST.sha256`: `sha256sum -c MANIFEST.sha256` in this folder checks them.",
     "",

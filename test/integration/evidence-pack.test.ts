@@ -37,6 +37,7 @@ describe("tenure evidence", () => {
       to: "2027-01-01T00:00:00.000Z",
     });
     expect(pack.ledger).toMatchObject({ ok: true, problem: null });
+    expect(pack.publishedHeads).toEqual({ ok: true, checked: 0, signaturesChecked: false });
     expect(pack.ledger.headSeq).toBeGreaterThan(0);
     const files: string[] = pack.files.map((f: { file: string }) => f.file);
     for (const f of [
@@ -44,6 +45,7 @@ describe("tenure evidence", () => {
       "reports/leavers.csv",
       "reports/access-changes.json",
       "ledger/verification.json",
+      "ledger/published-heads.json",
     ])
       expect(files).toContain(f);
     // The configuration the sync ran with, by its hash, as stored.

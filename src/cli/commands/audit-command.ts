@@ -3,15 +3,11 @@ import { describeEvent } from "../../audit/event-summary.js";
 import { identitySubjects, queryEvents, verifyLedger } from "../../audit/ledger.js";
 import { NotFoundError, UsageError } from "../../shared/errors.js";
 import { identityRepository } from "../../store/identity-repository.js";
+import { verifyPublishedHeads } from "../../workflows/ledger-proof.js";
 import { globalOptions, outputFor, withStore } from "../context.js";
 import { printError, printJson, println } from "../output.js";
 import { createProgress } from "../progress.js";
-import {
-  collectValues,
-  printHeads,
-  registerAuditProof,
-  verifyPublishedHeads,
-} from "./audit-proof-command.js";
+import { collectValues, printHeads, registerAuditProof } from "./audit-proof-command.js";
 
 function parseSince(value: string): string {
   const t = Date.parse(value);

@@ -1,44 +1,20 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: messages show the literal ${file:…} syntax of tenure.yaml.
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Command } from "commander";
 import { archiveLedger } from "../../audit/ledger-archive.js";
 import { exportLedger, type RangeBound, resolveRange } from "../../audit/ledger-export.js";
-import {
-  type HeadsVerification,
-  parseHeadsFile,
-  type SourcedHead,
-  verifyHeads,
-} from "../../audit/ledger-heads-verify.js";
-import { allPublishedHeads, publishLedgerHead } from "../../audit/ledger-publish.js";
-import {
-  generateSigningKey,
-  loadSigningKey,
-  loadVerifyingKey,
-  type SigningKey,
-  type VerifyingKey,
-} from "../../audit/ledger-signing.js";
-import type { TenureConfig } from "../../policy/config-types.js";
+import type { HeadsVerification } from "../../audit/ledger-heads-verify.js";
+import { publishLedgerHead } from "../../audit/ledger-publish.js";
+import { generateSigningKey } from "../../audit/ledger-signing.js";
 import { InvalidInputError, UsageError } from "../../shared/errors.js";
-import type { Db } from "../../store/schema-types.js";
+import { signingKeyOf } from "../../workflows/ledger-proof.js";
 import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
 import { printError, printJson, println } from "../output.js";
 import { createProgress } from "../progress.js";
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const DAY_MS = 86_400_000;
-
-/** The configured signing key. @throws InvalidInputError saying how to configure one. */
-function signingKeyOf(config: TenureConfig): SigningKey {
-  const pem = config.audit?.signing?.key;
-  if (pem === undefined) {
-    throw new InvalidInputError(
-      "audit.signing.key is not configured: heads and exports are signed. Create a key with " +
-        "`tenure audit keygen --out FILE` and set audit.signing.key: ${file:FILE} in tenure.yaml",
-    );
-  }
-  return loadSigningKey(pem);
-}
 
 /**
  * `--from` / `--to`: an event's seq (digits), or a date / ISO-8601 date-time. A date alone is the start
@@ -70,44 +46,6 @@ function instant(value: string, flag: string): Date {
 /** Commander's collector for a repeatable option. */
 export function collectValues(value: string, previous: string[] = []): string[] {
   return [...previous, value];
-}
-
-/**
- * Checks every published head — those in `ledger_heads` and those in each `--heads` file — against the
- * ledger, with the configured key's public half and any `--public-key`.
- */
-export async function verifyPublishedHeads(
-  db: Db,
-  config: TenureConfig,
-  options: { heads?: string[]; publicKey?: string[] },
-): Promise<HeadsVerification> {
-  const keys: VerifyingKey[] = [];
-  for (const file of options.publicKey ?? [])
-    keys.push(loadVerifyingKey(await readText(file, "--public-key")));
-  if (config.audit?.signing !== undefined) {
-    const own = signingKeyOf(config);
-    if (!keys.some((k) => k.keyId === own.keyId)) keys.push(own);
-  }
-  const heads: SourcedHead[] = (await allPublishedHeads(db)).map((h) => ({ ...h, source: "database" }));
-  const unreadable = [];
-  for (const file of options.heads ?? []) {
-    const parsed = parseHeadsFile(await readText(file, "--heads"), file);
-    heads.push(...parsed.heads);
-    unreadable.push(...parsed.problems);
-  }
-  const result = await verifyHeads(db, heads, keys);
-  const mismatches = [...unreadable, ...result.mismatches];
-  return { ...result, ok: mismatches.length === 0, mismatches };
-}
-
-async function readText(file: string, flag: string): Promise<string> {
-  try {
-    return await readFile(file, "utf8");
-  } catch (err) {
-    throw new InvalidInputError(
-      `${flag} ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? "error"})`,
-    );
-  }
 }
 
 /** Prints what {@link verifyPublishedHeads} found, for people: each mismatch on stderr, or one line when all hold. */

@@ -46,10 +46,14 @@ export function registerEvidence(program: Command): void {
             o,
             `  ledger ${pack.ledger.ok ? "verified" : "VERIFICATION FAILED"}: ${pack.ledger.checked} events, head ${pack.ledger.headSeq} ${pack.ledger.headHash}`,
           );
+          println(
+            o,
+            `  published heads ${pack.publishedHeads.ok ? "hold" : "DO NOT HOLD"}: ${pack.publishedHeads.checked} checked`,
+          );
           println(o, `  ${pack.configurations.length} configuration(s) in force during the period`);
         }
-        // The pack is written either way; a chain that does not verify makes it evidence of that only.
-        if (!pack.ledger.ok) process.exitCode = 1;
+        // The pack is written either way; a chain or a published head that does not hold makes it evidence of that only.
+        if (!pack.ledger.ok || !pack.publishedHeads.ok) process.exitCode = 1;
       });
     });
 }
