@@ -6,6 +6,7 @@ import { healthRoutes } from "./health-routes.js";
 import { identityRoutes } from "./identity-routes.js";
 import { operationRoutes } from "./operation-routes.js";
 import { planRoutes } from "./plan-routes.js";
+import { provenanceRoutes } from "./provenance-routes.js";
 import { reportRoutes } from "./report-routes.js";
 import { requestRoutes } from "./request-routes.js";
 import { reviewRoutes } from "./review-routes.js";
@@ -28,6 +29,7 @@ export const API_ROUTE_MODULES: readonly RouteModule[] = [
   runRoutes,
   sourceRoutes,
   auditRoutes,
+  provenanceRoutes,
   requestRoutes,
   workflowRoutes,
   sodRoutes,

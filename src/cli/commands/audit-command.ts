@@ -8,6 +8,7 @@ import { globalOptions, outputFor, withStore } from "../context.js";
 import { printError, printJson, println } from "../output.js";
 import { createProgress } from "../progress.js";
 import { collectValues, printHeads, registerAuditProof } from "./audit-proof-command.js";
+import { registerAuditWhy } from "./audit-why-command.js";
 
 function parseSince(value: string): string {
   const t = Date.parse(value);
@@ -108,4 +109,5 @@ export function registerAudit(program: Command): void {
       },
     );
   registerAuditProof(audit);
+  registerAuditWhy(audit);
 }

@@ -1736,6 +1736,90 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/audit/why": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Why an identity held an access at a date: HR record → rule as written then → role → grant, or request → approvals
+         * @description Requires a bearer token whose role holds `audit:read`: admin, auditor.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description id, HR key or email */
+                    identity: string;
+                    /** @description SYSTEM:ENTITLEMENT */
+                    access: string;
+                    /** @description default: now */
+                    at?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            identity: {
+                                id: string;
+                                key: string;
+                                name: string | null;
+                            };
+                            access: string;
+                            at: string;
+                            held: boolean;
+                            configHash: string | null;
+                            steps: {
+                                kind: string;
+                                at: string | null;
+                                seq: number | null;
+                                text: string;
+                                source?: {
+                                    line: number;
+                                    text: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/requestable": {
         parameters: {
             query?: never;
