@@ -5,11 +5,14 @@ import { verifyLedger } from "../audit/ledger.js";
 import { configsDuring } from "../engine/config-versions.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { InvalidInputError } from "../shared/errors.js";
+import { reviewCampaignRepository } from "../store/review-repository.js";
 import type { Store } from "../store/store-types.js";
 import type { Period } from "./evidence-period.js";
 import { verifyPublishedHeads } from "./ledger-proof.js";
 import { REPORTS } from "./report-registry.js";
 import { renderReport } from "./report-render.js";
+import { ITEM_COLUMNS, itemRows } from "./review-report.js";
+import { toCsv } from "./sod-reports.js";
 
 /**
  * `tenure evidence`: one folder an auditor can take away for a period — every report (HTML for people,
@@ -113,6 +116,20 @@ export async function writeEvidencePack(
     }
     for (const alert of report.alerts) alerts.push(`${definition.name}: ${alert}`);
     step(definition.name);
+  }
+
+  // Each campaign of the period item by item: the access at its start, each decision, the removal
+  // applied and when the target confirmed it — the detail behind the campaigns report.
+  const campaigns = (await reviewCampaignRepository.list(store.db, { limit: 100_000 })).filter(
+    (c) => c.startedAt >= period.from.toISOString() && c.startedAt < period.to.toISOString(),
+  );
+  for (const c of campaigns.reverse()) {
+    await write(
+      `reviews/${c.startedAt.slice(0, 10)}-${c.definition}-${c.id.slice(0, 8)}.csv`,
+      toCsv(await itemRows(store, c.id), ITEM_COLUMNS),
+      `Access review ${c.definition} started ${c.startedAt} (${c.status}): every item with its risk, reviewer, decision, removal and confirmation in the target`,
+      CONTROLS.campaigns!,
+    );
   }
 
   const verification = await verifyLedger(store.db);

@@ -1,10 +1,16 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryEvents } from "../../src/audit/ledger.js";
 import { runSync } from "../../src/engine/run-sync.js";
+import { writeEvidencePack } from "../../src/workflows/evidence-pack.js";
+import { parsePeriod } from "../../src/workflows/evidence-period.js";
 import { runReport } from "../../src/workflows/report-registry.js";
 import { renderReport } from "../../src/workflows/report-render.js";
 import type { Report } from "../../src/workflows/report-types.js";
+import { startCampaign } from "../../src/workflows/review-generation.js";
 import { type ApiFixture, apiFixture, bearer, FIXTURE_PEOPLE } from "../helpers/api-fixture.js";
 import { storeFactories } from "../helpers/databases.js";
 import { writeHrCsv } from "../helpers/workspace.js";
@@ -44,7 +50,9 @@ describe.each(await storeFactories())("evidence reports on %s", (_kind, makeStor
     });
 
   beforeAll(async () => {
-    f = await apiFixture(makeStore);
+    f = await apiFixture(makeStore, {
+      moreYaml: "reviews:\n  campaigns:\n    all-access: { reviewer: manager, durationDays: 14 }\n",
+    });
     app = new BetterSqlite3(f.appDb.url.slice("sqlite:".length));
     // Grace leaves at +1 h: the application disables her account in the same run.
     const people = FIXTURE_PEOPLE.map((p) =>
@@ -175,5 +183,39 @@ describe.each(await storeFactories())("evidence reports on %s", (_kind, makeStor
     });
     expect(backwards.statusCode).toBe(422);
     expect(backwards.json().error.message).toContain("is not before");
+  });
+
+  it("puts each campaign of the period in the evidence pack item by item, and the campaigns report", async () => {
+    const started = await startCampaign(f.store.db, f.config, "all-access", {
+      now: at(34),
+      startedBy: "test",
+      kind: "ad-hoc",
+    });
+    expect(started.items).toBeGreaterThan(0);
+    const out = await mkdtemp(path.join(os.tmpdir(), "tenure-pack-"));
+    try {
+      const pack = await writeEvidencePack(f.store, f.config, {
+        period: parsePeriod("2026-03"),
+        out,
+        now: at(35),
+      });
+      const reviews = pack.files.filter((x) => x.file.startsWith("reviews/"));
+      expect(reviews.map((x) => x.file)).toEqual([
+        `reviews/2026-03-03-all-access-${started.campaign!.id.slice(0, 8)}.csv`,
+      ]);
+      const csv = (await readFile(path.join(out, reviews[0]!.file), "utf8")).trim().split("\n");
+      expect(csv[0]).toMatch(/^item,campaign,employeeId,holder,access,/);
+      expect(csv).toHaveLength(started.items + 1);
+      expect(csv.slice(1).every((line) => line.includes(",all-access,"))).toBe(true);
+      const campaigns = pack.files.find((x) => x.file === "reports/campaigns.json")!;
+      const report = JSON.parse(await readFile(path.join(out, campaigns.file), "utf8"));
+      expect(report.rows).toEqual([
+        expect.objectContaining({ definition: "all-access", itemsAtStart: started.items }),
+      ]);
+      // The configuration the runs used is in the pack, by its hash.
+      expect(pack.configurations).toHaveLength(1);
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
   });
 });
