@@ -58,7 +58,7 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
     sqlite.pragma("synchronous = NORMAL");
     // A sync of 100,000 people touches every index page; a 64 MiB page cache keeps them in memory.
     sqlite.pragma("cache_size = -65536");
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withInsertCache(sqlite) }) });
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     store = { db, kind: "sqlite", describe: where, close: () => db.destroy() };
   } else if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
     const parsed = new URL(url);
@@ -108,12 +108,15 @@ function migrator(db: Kysely<Database>, schema?: string): Migrator {
 }
 
 /**
- * Kysely prepares every statement it runs. A bulk insert repeats the same multi-row INSERT text
- * (tens of thousands of parameters) many times, and parsing it again each time cost about half a
- * second per 100,000-person sync; so INSERT statements are prepared once and reused. Only INSERTs:
- * a cached SELECT could be iterated by two readers at once, which better-sqlite3 forbids.
+ * Kysely prepares every statement it runs, and SQLite compiling a statement costs about as much as
+ * running a small one: a SCIM push ran ~20 statements and re-prepared 18 of them every time, and a bulk
+ * insert repeated the same 30,000-parameter INSERT text for every chunk. Statements are kept by their
+ * text (at most {@link STATEMENT_CACHE} of them, least recently used dropped), so each is compiled once.
+ * A statement still being iterated is busy and cannot be run again: a fresh one is prepared then.
  */
-function withInsertCache(sqlite: BetterSqlite3.Database): BetterSqlite3.Database {
+const STATEMENT_CACHE = 256;
+
+function withStatementCache(sqlite: BetterSqlite3.Database): BetterSqlite3.Database {
   const cache = new Map<string, BetterSqlite3.Statement>();
   const prepare = sqlite.prepare.bind(sqlite);
   return new Proxy(sqlite, {
@@ -123,13 +126,17 @@ function withInsertCache(sqlite: BetterSqlite3.Database): BetterSqlite3.Database
         return typeof value === "function" ? value.bind(target) : value;
       }
       return (text: string) => {
-        if (!text.startsWith("insert ")) return prepare(text);
-        let statement = cache.get(text);
-        if (statement === undefined) {
-          if (cache.size >= 64) cache.clear();
-          statement = prepare(text);
-          cache.set(text, statement);
+        const cached = cache.get(text);
+        if (cached !== undefined) {
+          if (cached.busy) return prepare(text);
+          // Most recently used last: a Map iterates in insertion order.
+          cache.delete(text);
+          cache.set(text, cached);
+          return cached;
         }
+        const statement = prepare(text);
+        if (cache.size >= STATEMENT_CACHE) cache.delete(cache.keys().next().value!);
+        cache.set(text, statement);
         return statement;
       };
     },
