@@ -1,14 +1,4 @@
-/**
- * The web console in Chromium against the real `tenure serve` on the demo organisation: sign-in with a
- * token and through OpenID Connect, a leaver terminated by an HR push showing on the dashboard and the
- * identity page, a dead operation retried from the console, a lower role kept from an admin action,
- * axe-core on every main page (no serious or critical violation), at 1280 px and at phone width.
- * Screenshots go to test/e2e/screenshots/ (git-ignored).
- */
-import { mkdir } from "node:fs/promises";
-import { createRequire } from "node:module";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryEvents } from "../../src/audit/ledger.js";
@@ -16,10 +6,9 @@ import { openStore } from "../../src/store/database.js";
 import { operationRepository } from "../../src/store/operation-repository.js";
 import { browserMissing, launchBrowser } from "../helpers/browser.js";
 import { tempDir } from "../helpers/workspace.js";
+import { expectAccessible, screenshot } from "./console-page.js";
 import { type ConsoleServer, consoleMissing, startConsoleServer } from "./console-server.js";
 
-const SCREENSHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
-const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const missing = browserMissing() ?? consoleMissing();
 
 if (missing !== null && process.env.CI !== "true") {
@@ -38,7 +27,6 @@ if (missing !== null && process.env.CI !== "true") {
       expect(missing).toBeNull();
       let dir: string;
       ({ dir, dispose } = await tempDir("tenure-e2e-"));
-      await mkdir(SCREENSHOTS, { recursive: true });
       server = await startConsoleServer(path.join(dir, "org"));
       browser = await launchBrowser();
     }, 180_000);
@@ -61,23 +49,6 @@ if (missing !== null && process.env.CI !== "true") {
       await p.getByRole("button", { name: "Sign out" }).waitFor();
     }
 
-    /** axe-core on the page as it is: no serious or critical violation. */
-    async function expectAccessible(p: Page, what: string): Promise<void> {
-      await p.addScriptTag({ path: AXE });
-      const violations = await p.evaluate(async () => {
-        const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: unknown[] }> } }).axe;
-        const result = await axe.run();
-        return (result.violations as Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }>)
-          .filter((v) => v.impact === "serious" || v.impact === "critical")
-          .map((v) => `${v.id} (${v.impact}) at ${v.nodes.map((n) => JSON.stringify(n.target)).join(", ")}`);
-      });
-      expect(violations, what).toEqual([]);
-    }
-
-    async function shot(p: Page, name: string): Promise<void> {
-      await p.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
-    }
-
     async function count(p: Page, testId: string): Promise<number> {
       const text = (await p.getByTestId(testId).textContent()) ?? "";
       return Number(text.replace(/[^\d]/g, ""));
@@ -93,13 +64,13 @@ if (missing !== null && process.env.CI !== "true") {
       expect(await p.getByRole("alert").count()).toBe(0);
       await p.goto(`${server.url}/`);
       await expectAccessible(p, "the sign-in page");
-      await shot(p, "sign-in");
+      await screenshot(p, "sign-in");
       await signInWithToken(p, server.tokens.admin);
       await p.getByTestId("leavers-enabled").waitFor();
       expect(await count(p, "leavers-enabled")).toBe(0);
       expect(await count(p, "state-active")).toBeGreaterThan(50);
       await expectAccessible(p, "the dashboard");
-      await shot(p, "dashboard");
+      await screenshot(p, "dashboard");
       for (const [link, name] of [
         ["Identities", "identities"],
         ["Systems", "systems"],
@@ -111,7 +82,7 @@ if (missing !== null && process.env.CI !== "true") {
         await p.getByRole("heading", { level: 1 }).waitFor();
         await p.waitForLoadState("networkidle");
         await expectAccessible(p, `the ${name} page`);
-        await shot(p, name);
+        await screenshot(p, name);
       }
       await p.context().close();
     });
@@ -133,7 +104,7 @@ if (missing !== null && process.env.CI !== "true") {
       await p.waitForLoadState("networkidle");
       expect(await p.textContent("main")).toContain("role");
       await expectAccessible(p, "the identity page");
-      await shot(p, "identity");
+      await screenshot(p, "identity");
       await p.context().close();
     });
 
@@ -233,7 +204,7 @@ if (missing !== null && process.env.CI !== "true") {
       expect(said).toContain("editors");
       expect(said).toContain("e2e: a grant the wiki refused");
       await expectAccessible(p, "the retry dialog");
-      await shot(p, "retry-dialog");
+      await screenshot(p, "retry-dialog");
       await dialog.getByRole("button", { name: "Retry operation" }).click();
       await p
         .getByRole("status")
@@ -351,7 +322,7 @@ if (missing !== null && process.env.CI !== "true") {
       await expectAccessible(p, "the dashboard at 390 px");
       const overflow = await p.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
       expect(overflow).toBeLessThanOrEqual(0);
-      await shot(p, "dashboard-phone");
+      await screenshot(p, "dashboard-phone");
       await p.context().close();
     });
   });

@@ -1,16 +1,4 @@
-/**
- * Access requests, approvals and elevation in the console, in Chromium against the real `tenure serve`
- * on the demo organisation: an engineer asks for wiki:editors (pending, their manager asked), the manager
- * approves it from their Approvals inbox (the request then shows approved with its grant), the engineer
- * elevates to prod-access on an incident ticket (granted at once) and ends it early, withdraws an
- * elevation that waits for approval, and is refused an elevation over the maximum in the server's words.
- * Each person signs in with a token bound to them; the store is read to check what the pages say.
- * axe-core on every new page and dialog; screenshots go to test/e2e/screenshots/ (git-ignored).
- */
-import { mkdir } from "node:fs/promises";
-import { createRequire } from "node:module";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AccessRequest } from "../../src/domain/request-types.js";
@@ -19,10 +7,9 @@ import { assignmentRepository } from "../../src/store/assignment-repository.js";
 import { openStore } from "../../src/store/database.js";
 import { browserMissing, launchBrowser } from "../helpers/browser.js";
 import { tempDir } from "../helpers/workspace.js";
+import { expectAccessible, screenshot, signedInPage } from "./console-page.js";
 import { type ConsoleServer, consoleMissing, type Person, startConsoleServer } from "./console-server.js";
 
-const SCREENSHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
-const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const missing = browserMissing() ?? consoleMissing();
 
 if (missing !== null && process.env.CI !== "true") {
@@ -44,7 +31,6 @@ if (missing !== null && process.env.CI !== "true") {
       expect(missing).toBeNull();
       let dir: string;
       ({ dir, dispose } = await tempDir("tenure-e2e-requests-"));
-      await mkdir(SCREENSHOTS, { recursive: true });
       server = await startConsoleServer(path.join(dir, "org"));
       const byKey = new Map(server.people.map((p) => [p.sourceKey, p]));
       // Not an SRE nor a head (their standing sre role already holds what prod-access grants), with an
@@ -74,16 +60,8 @@ if (missing !== null && process.env.CI !== "true") {
       await dispose?.();
     });
 
-    async function page(token: string, width = 1280, height = 900): Promise<Page> {
-      // The console's CSP allows only its own scripts; the test's axe-core is let in by the browser.
-      const context = await browser.newContext({ viewport: { width, height }, bypassCSP: true });
-      const p = await context.newPage();
-      await p.goto(`${server.url}/`);
-      await p.getByLabel("API token").fill(token);
-      await p.getByRole("button", { name: "Sign in", exact: true }).click();
-      await p.getByRole("button", { name: "Sign out" }).waitFor();
-      return p;
-    }
+    const page = (token: string, width = 1280, height = 900): Promise<Page> =>
+      signedInPage(browser, server.url, token, { width, height });
 
     async function open(p: Page, link: string): Promise<void> {
       await p
@@ -92,23 +70,6 @@ if (missing !== null && process.env.CI !== "true") {
         .click();
       await p.getByRole("heading", { level: 1, name: link }).waitFor();
       await p.waitForLoadState("networkidle");
-    }
-
-    /** axe-core on the page as it is: no serious or critical violation. */
-    async function expectAccessible(p: Page, what: string): Promise<void> {
-      await p.addScriptTag({ path: AXE });
-      const violations = await p.evaluate(async () => {
-        const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: unknown[] }> } }).axe;
-        const result = await axe.run();
-        return (result.violations as Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }>)
-          .filter((v) => v.impact === "serious" || v.impact === "critical")
-          .map((v) => `${v.id} (${v.impact}) at ${v.nodes.map((n) => JSON.stringify(n.target)).join(", ")}`);
-      });
-      expect(violations, what).toEqual([]);
-    }
-
-    async function shot(p: Page, name: string): Promise<void> {
-      await p.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
     }
 
     /** The engineer's requests in the store, newest first. */
@@ -147,7 +108,7 @@ if (missing !== null && process.env.CI !== "true") {
       // What it changes, in which system, before it is asked for.
       expect(await p.getByTestId("grants").textContent()).toBe("wiki: editors");
       await expectAccessible(p, "the requests page");
-      await shot(p, "requests-new");
+      await screenshot(p, "requests-new");
 
       await p.getByLabel("Duration").fill("14d");
       await p.getByLabel("Justification (required)").fill("I maintain the on-call runbooks");
@@ -181,7 +142,7 @@ if (missing !== null && process.env.CI !== "true") {
       expect(await p.getByRole("button", { name: "Cancel request" }).count()).toBe(1);
       await p.waitForLoadState("networkidle");
       await expectAccessible(p, "a pending request's page");
-      await shot(p, "request-pending");
+      await screenshot(p, "request-pending");
 
       // The manager: the request is in their inbox with who, what, why, how long and the step.
       const m = await page(tokens.manager);
@@ -194,13 +155,13 @@ if (missing !== null && process.env.CI !== "true") {
       expect(said).toContain("2w");
       expect(said).toContain("manager");
       await expectAccessible(m, "the approvals page");
-      await shot(m, "approvals");
+      await screenshot(m, "approvals");
       await waiting.getByRole("button", { name: "Approve" }).click();
       const dialog = m.getByRole("dialog", { name: "Approve this request?" });
       await dialog.waitFor();
       await dialog.getByLabel("Comment (optional)").fill("Fine for the runbooks");
       await expectAccessible(m, "the approve dialog");
-      await shot(m, "approve-dialog");
+      await screenshot(m, "approve-dialog");
       await dialog.getByRole("button", { name: "Approve request" }).click();
       await m.getByTestId("decision-outcome").filter({ hasText: "approved, access granted" }).waitFor();
       // The inbox is read again: nothing waits any more.
@@ -229,7 +190,7 @@ if (missing !== null && process.env.CI !== "true") {
       expect(await granted.locator("time").nth(1).getAttribute("datetime")).toBe(grants[0]!.validUntil);
       expect(await p.getByRole("button", { name: "End access now" }).count()).toBe(1);
       await expectAccessible(p, "an approved request's page");
-      await shot(p, "request-approved");
+      await screenshot(p, "request-approved");
       await p.context().close();
     });
 
@@ -250,7 +211,7 @@ if (missing !== null && process.env.CI !== "true") {
       const refused = p.getByRole("alert").filter({ hasText: /longer than the maximum/ });
       await refused.waitFor();
       expect(await refused.textContent()).toContain("4h");
-      await shot(p, "elevate-refused");
+      await screenshot(p, "elevate-refused");
       expect((await storedRequests()).filter((r) => r.kind === "elevation")).toHaveLength(0);
 
       // On an incident ticket: granted at once.
@@ -260,7 +221,7 @@ if (missing !== null && process.env.CI !== "true") {
       await outcome.filter({ hasText: "Granted at once" }).waitFor();
       expect(await outcome.textContent()).toContain("approved by policy");
       await expectAccessible(p, "the elevate page with its outcome");
-      await shot(p, "elevate-granted");
+      await screenshot(p, "elevate-granted");
       const [elevation] = (await storedRequests()).filter((r) => r.kind === "elevation");
       expect(elevation).toMatchObject({ state: "approved", autoApproved: true, ticket: "INC-42" });
       expect(elevation!.durationMs).toBe(2 * 3_600_000);
@@ -311,7 +272,7 @@ if (missing !== null && process.env.CI !== "true") {
       const glass = p.getByRole("dialog", { name: "Break glass?" });
       await glass.waitFor();
       await expectAccessible(p, "the break-glass dialog");
-      await shot(p, "break-glass-dialog");
+      await screenshot(p, "break-glass-dialog");
       await glass.getByRole("button", { name: "Cancel", exact: true }).click();
       expect((await storedRequests()).filter((r) => r.kind === "break-glass")).toHaveLength(0);
       await p.context().close();
@@ -325,8 +286,8 @@ if (missing !== null && process.env.CI !== "true") {
         await p.waitForLoadState("networkidle");
         await expectAccessible(p, `the ${link} page at 390 px`);
         const overflow = await p.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
-        expect(overflow, link).toBeLessThanOrEqual(0);
-        await shot(p, `${link.toLowerCase()}-phone`);
+        await expect(overflow, link).toBeLessThanOrEqual(0);
+        await screenshot(p, `${link.toLowerCase()}-phone`);
       }
       await p.context().close();
     });

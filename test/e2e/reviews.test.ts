@@ -1,21 +1,4 @@
-/**
- * Access reviews in the console, in Chromium against a real API server (the api fixture, listening, with a
- * `reviews:` section) serving the built console. Campaign `c-q` and its items are written through the
- * repositories: Ada reviews five items of Grace, Kim and Cy; Grace reviews one of Ada's. Ada sees only her
- * five, riskiest first, each with its evidence; the privileged row's bulk box is disabled, saying why; she
- * revokes one with a reason (refused first without one, in the server's words) and it leaves the list
- * while the store holds it revoked; she certifies two low-risk ones in bulk; a Certify on an item decided
- * meanwhile shows the server's 409; the item page shows every reason with its weight, the lineage and the
- * removal closing (pending, then confirmed with its time). The campaign link of the notifications
- * (`/reviews/{campaign}`) shows her what is left. An auditor reads the campaign report without buttons; an
- * admin starts a campaign of tenure.yaml and closes `c-q` after a confirmation; a requester has no such
- * page. axe-core on each page and dialog; screenshots go to test/e2e/screenshots/ (git-ignored).
- */
-import { mkdir } from "node:fs/promises";
-import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lineage } from "../../src/domain/access-types.js";
@@ -30,10 +13,9 @@ import {
 import { type ApiFixture, apiFixture } from "../helpers/api-fixture.js";
 import { browserMissing, launchBrowser } from "../helpers/browser.js";
 import { storeFactories } from "../helpers/databases.js";
+import { expectAccessible, screenshot, signedInPage } from "./console-page.js";
 import { consoleMissing } from "./console-server.js";
 
-const SCREENSHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
-const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const missing = browserMissing() ?? consoleMissing();
 
 const REVIEWS_YAML = `reviews:
@@ -155,7 +137,6 @@ if (missing !== null && process.env.CI !== "true") {
 
     beforeAll(async () => {
       expect(missing).toBeNull();
-      await mkdir(SCREENSHOTS, { recursive: true });
       const sqlite = (await storeFactories()).find(([kind]) => kind === "sqlite")![1];
       f = await apiFixture(sqlite, { moreYaml: REVIEWS_YAML });
       // The fixture's clock is in March; the browser drops a session cookie that expired then.
@@ -214,16 +195,8 @@ if (missing !== null && process.env.CI !== "true") {
       await f?.dispose();
     });
 
-    async function page(token: string, width = 1280, height = 900): Promise<Page> {
-      // The console's CSP allows only its own scripts; the test's axe-core is let in by the browser.
-      const context = await browser.newContext({ viewport: { width, height }, bypassCSP: true });
-      const p = await context.newPage();
-      await p.goto(`${url}/`);
-      await p.getByLabel("API token").fill(token);
-      await p.getByRole("button", { name: "Sign in", exact: true }).click();
-      await p.getByRole("button", { name: "Sign out" }).waitFor();
-      return p;
-    }
+    const page = (token: string, width = 1280, height = 900): Promise<Page> =>
+      signedInPage(browser, url, token, { width, height });
 
     async function openReviews(p: Page): Promise<void> {
       await p
@@ -232,23 +205,6 @@ if (missing !== null && process.env.CI !== "true") {
         .click();
       await p.getByRole("heading", { level: 1, name: "Reviews" }).waitFor();
       await p.waitForLoadState("networkidle");
-    }
-
-    /** axe-core on the page as it is: no serious or critical violation. */
-    async function expectAccessible(p: Page, what: string): Promise<void> {
-      await p.addScriptTag({ path: AXE });
-      const violations = await p.evaluate(async () => {
-        const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: unknown[] }> } }).axe;
-        const result = await axe.run();
-        return (result.violations as Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }>)
-          .filter((v) => v.impact === "serious" || v.impact === "critical")
-          .map((v) => `${v.id} (${v.impact}) at ${v.nodes.map((n) => JSON.stringify(n.target)).join(", ")}`);
-      });
-      expect(violations, what).toEqual([]);
-    }
-
-    async function shot(p: Page, name: string): Promise<void> {
-      await p.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
     }
 
     const inbox = (p: Page) => p.getByRole("region", { name: "Your review items, riskiest first" });
@@ -305,7 +261,7 @@ if (missing !== null && process.env.CI !== "true") {
       );
       expect(await row(p, "Grace Hopper", "app:readers").getByRole("checkbox").isDisabled()).toBe(false);
       await expectAccessible(p, "the review inbox");
-      await shot(p, "reviews-inbox");
+      await screenshot(p, "reviews-inbox");
 
       // Revoke Grace's staff role: without a reason the server refuses, in its words, and nothing changes.
       await row(p, "Grace Hopper", "role staff").getByRole("button", { name: "Revoke" }).click();
@@ -317,7 +273,7 @@ if (missing !== null && process.env.CI !== "true") {
       expect((await reviewItemRepository.find(f.store.db, "i-grace-staff"))!.state).toBe("pending");
       await dialog.getByLabel("Reason (required)").fill(REASON);
       await expectAccessible(p, "the revoke dialog");
-      await shot(p, "reviews-revoke-dialog");
+      await screenshot(p, "reviews-revoke-dialog");
       await dialog.getByRole("button", { name: "Revoke access" }).click();
       await p
         .getByTestId("review-outcome")
@@ -367,7 +323,7 @@ if (missing !== null && process.env.CI !== "true") {
       const refusal = p.getByRole("alert").filter({ hasText: "was already decided" });
       await refusal.waitFor();
       expect(await refusal.textContent()).toContain("nothing was changed");
-      await shot(p, "reviews-refused");
+      await screenshot(p, "reviews-refused");
 
       // The item page: every reason with its weight, why it is held, peers, last review.
       await row(p, "Cy Contract", "app:deployers").getByRole("link", { name: "app:deployers" }).click();
@@ -385,7 +341,7 @@ if (missing !== null && process.env.CI !== "true") {
       expect(evidence).toContain("never reviewed before");
       expect(await p.getByRole("button", { name: "Certify" }).count()).toBe(1);
       await expectAccessible(p, "an item's page");
-      await shot(p, "reviews-item");
+      await screenshot(p, "reviews-item");
 
       // The revoked item's page: the removal, pending, then confirmed in the target with its time.
       await p.goto(`${url}/reviews/items/i-grace-staff`);
@@ -405,7 +361,7 @@ if (missing !== null && process.env.CI !== "true") {
       await p.getByTestId("removal").filter({ hasText: "confirmed gone in the target" }).waitFor();
       expect(await p.getByTestId("removal").locator("time").getAttribute("datetime")).toBe(confirmedAt);
       await expectAccessible(p, "a revoked item's page");
-      await shot(p, "reviews-item-revoked");
+      await screenshot(p, "reviews-item-revoked");
 
       // The campaign link of the notifications shows what is left for her.
       await p.goto(`${url}/reviews/c-q`);
@@ -447,7 +403,7 @@ if (missing !== null && process.env.CI !== "true") {
       expect(await ada.textContent()).toMatch(/^Ada Lovelace4/);
       expect(await p.getByRole("button", { name: "Close campaign" }).count()).toBe(0);
       await expectAccessible(p, "the campaign report");
-      await shot(p, "reviews-campaign-report");
+      await screenshot(p, "reviews-campaign-report");
 
       // The downloads, with the session's cookie.
       const csv = await p.context().request.get(`${url}/api/reviews/campaigns/c-q/report?format=csv`);
@@ -505,7 +461,7 @@ if (missing !== null && process.env.CI !== "true") {
         .poll(async () => (await reviewCampaignRepository.find(f.store.db, "c-q"))?.status)
         .toBe("closed");
       expect(await p.getByRole("button", { name: "Close campaign" }).count()).toBe(0);
-      await shot(p, "reviews-campaign-closed");
+      await screenshot(p, "reviews-campaign-closed");
       await p.context().close();
     });
 
@@ -523,7 +479,7 @@ if (missing !== null && process.env.CI !== "true") {
         const overflow = await p.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
         expect(overflow, where).toBeLessThanOrEqual(0);
       }
-      await shot(p, "reviews-phone");
+      await screenshot(p, "reviews-phone");
       await p.context().close();
     });
   });

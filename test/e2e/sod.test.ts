@@ -1,19 +1,4 @@
-/**
- * Separation of duties in the console, in Chromium against a real API server (the api fixture, listening,
- * with a `sod:` section) serving the built console. Rule `deploy-review` makes app:deployers and role
- * change-reviewer a conflict. Ada (an SRE) holds both by birthright; Cy holds change-reviewer by
- * birthright and deployers by an admin's assignment, found by the admin's "Scan now". Grace, the rule's
- * owner (reviewer), sees the violations on /sod riskiest first, filters them, opens Cy's, reads each
- * side's reasons and accepts it with an exception: the page shows it excepted and the store holds the
- * exception; revoked, it is open again. Ada, a reviewer too, is refused accepting her own violation, in
- * the server's words. An auditor sees without buttons; a requester has no such page. axe-core on each
- * page and dialog; screenshots go to test/e2e/screenshots/ (git-ignored).
- */
-import { mkdir } from "node:fs/promises";
-import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assignmentRepository } from "../../src/store/assignment-repository.js";
@@ -22,10 +7,9 @@ import { sodExceptionRepository, sodViolationRepository } from "../../src/store/
 import { type ApiFixture, apiFixture } from "../helpers/api-fixture.js";
 import { browserMissing, launchBrowser } from "../helpers/browser.js";
 import { storeFactories } from "../helpers/databases.js";
+import { expectAccessible, screenshot, signedInPage } from "./console-page.js";
 import { consoleMissing } from "./console-server.js";
 
-const SCREENSHOTS = fileURLToPath(new URL("./screenshots/", import.meta.url));
-const AXE = createRequire(import.meta.url).resolve("axe-core/axe.min.js");
 const missing = browserMissing() ?? consoleMissing();
 
 const MONTHLY = "Monthly review of deployments by the release owner";
@@ -70,7 +54,6 @@ if (missing !== null && process.env.CI !== "true") {
 
     beforeAll(async () => {
       expect(missing).toBeNull();
-      await mkdir(SCREENSHOTS, { recursive: true });
       const sqlite = (await storeFactories()).find(([kind]) => kind === "sqlite")![1];
       f = await apiFixture(sqlite, { moreYaml: SOD_YAML });
       // The fixture's clock is in March; the browser drops a session cookie that expired then.
@@ -111,16 +94,8 @@ if (missing !== null && process.env.CI !== "true") {
       await f?.dispose();
     });
 
-    async function page(token: string, width = 1280, height = 900): Promise<Page> {
-      // The console's CSP allows only its own scripts; the test's axe-core is let in by the browser.
-      const context = await browser.newContext({ viewport: { width, height }, bypassCSP: true });
-      const p = await context.newPage();
-      await p.goto(`${url}/`);
-      await p.getByLabel("API token").fill(token);
-      await p.getByRole("button", { name: "Sign in", exact: true }).click();
-      await p.getByRole("button", { name: "Sign out" }).waitFor();
-      return p;
-    }
+    const page = (token: string, width = 1280, height = 900): Promise<Page> =>
+      signedInPage(browser, url, token, { width, height });
 
     async function openSod(p: Page): Promise<void> {
       await p
@@ -129,23 +104,6 @@ if (missing !== null && process.env.CI !== "true") {
         .click();
       await p.getByRole("heading", { level: 1, name: "Separation of duties" }).waitFor();
       await p.waitForLoadState("networkidle");
-    }
-
-    /** axe-core on the page as it is: no serious or critical violation. */
-    async function expectAccessible(p: Page, what: string): Promise<void> {
-      await p.addScriptTag({ path: AXE });
-      const violations = await p.evaluate(async () => {
-        const axe = (globalThis as unknown as { axe: { run(): Promise<{ violations: unknown[] }> } }).axe;
-        const result = await axe.run();
-        return (result.violations as Array<{ id: string; impact: string; nodes: Array<{ target: unknown }> }>)
-          .filter((v) => v.impact === "serious" || v.impact === "critical")
-          .map((v) => `${v.id} (${v.impact}) at ${v.nodes.map((n) => JSON.stringify(n.target)).join(", ")}`);
-      });
-      expect(violations, what).toEqual([]);
-    }
-
-    async function shot(p: Page, name: string): Promise<void> {
-      await p.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
     }
 
     /** Rows of the open-violations table, as text. */
@@ -187,7 +145,7 @@ if (missing !== null && process.env.CI !== "true") {
       );
       expect(rows.slice(0, 2).some((r) => r.includes("Cy Contract"))).toBe(true);
       await expectAccessible(p, "the separation-of-duties page");
-      await shot(p, "sod-violations");
+      await screenshot(p, "sod-violations");
 
       // Filters live in the URL: by severity, then by rule.
       await p.getByLabel("Severity", { exact: true }).selectOption("low");
@@ -239,7 +197,7 @@ if (missing !== null && process.env.CI !== "true") {
         "nobody has accepted",
       );
       await expectAccessible(p, "a violation's page");
-      await shot(p, "sod-violation");
+      await screenshot(p, "sod-violation");
 
       // Accept it: the control comes from the rule's mitigations; justification and expiry are asked.
       await p.getByRole("button", { name: "Accept with exception" }).click();
@@ -258,7 +216,7 @@ if (missing !== null && process.env.CI !== "true") {
         .getByLabel("Justification (required)")
         .fill("Cy covers releases until the new hire starts");
       await expectAccessible(p, "the exception dialog");
-      await shot(p, "sod-exception-dialog");
+      await screenshot(p, "sod-exception-dialog");
       await dialog.getByRole("button", { name: "Accept with exception" }).click();
       await p.getByTestId("violation-outcome").filter({ hasText: "Accepted until" }).waitFor();
       await expect.poll(() => p.getByTestId("violation-status").textContent()).toBe("excepted");
@@ -269,7 +227,7 @@ if (missing !== null && process.env.CI !== "true") {
       expect(await p.getByRole("button", { name: "Accept with exception" }).count()).toBe(0);
       expect(await p.getByRole("button", { name: "Revoke exception" }).count()).toBe(1);
       await expectAccessible(p, "an excepted violation's page");
-      await shot(p, "sod-violation-excepted");
+      await screenshot(p, "sod-violation-excepted");
 
       const stored = await sodExceptionRepository.list(f.store.db, { now: new Date().toISOString() });
       expect(stored).toHaveLength(1);
@@ -346,7 +304,7 @@ if (missing !== null && process.env.CI !== "true") {
       const refusal = dialog.getByRole("alert");
       await refusal.filter({ hasText: "nobody accepts their own violation" }).waitFor();
       expect(await refusal.textContent()).toContain("nothing was changed");
-      await shot(p, "sod-own-refused");
+      await screenshot(p, "sod-own-refused");
       await dialog.getByRole("button", { name: "Cancel", exact: true }).click();
       expect(await p.getByTestId("violation-status").textContent()).toBe("open");
       const exceptions = await sodExceptionRepository.list(f.store.db, {
@@ -392,7 +350,7 @@ if (missing !== null && process.env.CI !== "true") {
         const overflow = await p.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
         expect(overflow, where).toBeLessThanOrEqual(0);
       }
-      await shot(p, "sod-violation-phone");
+      await screenshot(p, "sod-violation-phone");
       await p.context().close();
     });
   });
