@@ -1,6 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { InvalidInputError, TenureError } from "../shared/errors.js";
 import { registerAudit } from "./commands/audit-command.js";
+import { registerCheck } from "./commands/check-command.js";
 import { registerCompletion } from "./commands/completion-command.js";
 import { registerConsole } from "./commands/console-command.js";
 import { registerDemo } from "./commands/demo-command.js";
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   for (const register of [
     registerInit,
     registerValidate,
+    registerCheck,
     registerSync,
     registerPlan,
     registerStatus,

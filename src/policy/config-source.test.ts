@@ -69,4 +69,13 @@ describe("the stored form of a configuration", () => {
     const edited = TEXT.replace("every employee", "all employees");
     expect(redactedSource("/etc/tenure/tenure.yaml", edited, parse(edited)).hash).not.toBe(source.hash);
   });
+
+  it("lists the secrets written out — not a path or a URL with no credential in it — at their line", () => {
+    expect(source.inlineSecrets).toEqual([
+      { path: "systems.app.config.url", line: 6, column: 12 },
+      { path: "systems.directory.config.bindPassword", line: 13, column: 21 },
+    ]);
+    const clean = `database: "sqlite:./tenure.db"\nnotify:\n  webhooks:\n    hook: { url: "\${env:HOOK}", secret: "\${file:./hook.secret}" }\n`;
+    expect(redactedSource("/x/tenure.yaml", clean, parse(clean)).inlineSecrets).toEqual([]);
+  });
 });

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { isMap, isPair, isScalar, isSeq, type Node, parseDocument } from "yaml";
 import { isSecretAt } from "../config/schema-helpers.js";
 import { redactUrl } from "../shared/redact.js";
+import { formatPath } from "./config-issues.js";
 import type { NodePath } from "./config-references.js";
 import { configFileSchema } from "./config-schema.js";
 import type { TenureConfig } from "./config-types.js";
@@ -19,6 +20,22 @@ export interface ConfigSource {
   text: string;
   /** Lowercase hex SHA-256 of `text`. */
   hash: string;
+  /**
+   * Secret fields whose value is written out rather than referenced (`${env:…}`, `${file:…}`): a
+   * password, token or key, or a URL carrying a password or a token. A URL or path with no credential
+   * in it (`sqlite:./tenure.db`, `ldaps://ldap.example.org`) is not one. `tenure check` reports them.
+   */
+  inlineSecrets: Array<{ path: string; line: number; column: number }>;
+}
+
+const URL_LIKE = /^[A-Za-z][A-Za-z0-9+.-]*:/;
+const CREDENTIAL_PARAM = /[?&](pass(word)?|pwd|token|secret|key|sig|signature)=/i;
+
+/** Whether a secret field's written-out value holds a credential (see {@link ConfigSource.inlineSecrets}). */
+function holdsCredential(value: string): boolean {
+  if (value.trim() === "") return false;
+  if (!URL_LIKE.test(value)) return true;
+  return redactUrl(value) !== value || CREDENTIAL_PARAM.test(value);
 }
 
 const REDACTED = "<redacted>";
@@ -28,6 +45,7 @@ const sources = new WeakMap<object, ConfigSource>();
 export function redactedSource(path: string, text: string, written: unknown): ConfigSource {
   const doc = parseDocument(text, { keepSourceTokens: false });
   const edits: Array<{ start: number; end: number; value: string }> = [];
+  const inlineSecrets: ConfigSource["inlineSecrets"] = [];
   const visit = (node: unknown, at: NodePath): void => {
     if (isMap(node)) {
       for (const pair of node.items) {
@@ -47,8 +65,18 @@ export function redactedSource(path: string, text: string, written: unknown): Co
     ) {
       const value = node.value;
       let replacement: string | undefined;
-      if (isSecretAt(configFileSchema, written, at) && !value.includes("${")) replacement = REDACTED;
-      else if (value.includes("://")) {
+      if (isSecretAt(configFileSchema, written, at) && !value.includes("${")) {
+        replacement = REDACTED;
+        if (holdsCredential(value)) {
+          const [start] = node.range as [number, number, number];
+          const before = text.slice(0, start).split("\n");
+          inlineSecrets.push({
+            path: formatPath(at),
+            line: before.length,
+            column: (before.at(-1) ?? "").length + 1,
+          });
+        }
+      } else if (value.includes("://")) {
         const masked = redactUrl(value);
         if (masked !== value) replacement = masked;
       }
@@ -62,7 +90,7 @@ export function redactedSource(path: string, text: string, written: unknown): Co
   let out = text;
   for (const e of edits.sort((a, b) => b.start - a.start))
     out = out.slice(0, e.start) + e.value + out.slice(e.end);
-  return { path, text: out, hash: createHash("sha256").update(out).digest("hex") };
+  return { path, text: out, hash: createHash("sha256").update(out).digest("hex"), inlineSecrets };
 }
 
 /** Called by the loader only: the source `config` was loaded from. */
