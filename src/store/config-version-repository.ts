@@ -34,7 +34,13 @@ export const configVersionRepository = {
   async loaded(db: Db, version: { hash: string; path: string; text: string }, at: string): Promise<void> {
     await db
       .insertInto("config_versions")
-      .values({ ...version, first_loaded_at: at, last_loaded_at: at })
+      .values({
+        hash: version.hash,
+        path: version.path,
+        text: version.text,
+        first_loaded_at: at,
+        last_loaded_at: at,
+      })
       .onConflict((oc) => oc.column("hash").doUpdateSet({ last_loaded_at: at, path: version.path }))
       .execute();
   },
