@@ -13,6 +13,7 @@ import {
   revocationUnconfirmed,
 } from "./access-notification-events.js";
 import type { EventDefinition } from "./notification-event-types.js";
+import { type ReportAlertData, reportAlert } from "./report-notification-events.js";
 import {
   type DormantNoticeData,
   dormantNotice,
@@ -51,6 +52,7 @@ export const NOTIFICATION_EVENTS = [
   "review.birthright-refused",
   "review.revocation-failed",
   "dormant.notice",
+  "report.alert",
 ] as const;
 export type NotificationEventName = (typeof NOTIFICATION_EVENTS)[number];
 
@@ -151,7 +153,8 @@ export type NotificationEvent =
   | { readonly name: "review.reminder"; readonly data: ReviewReminderData }
   | { readonly name: "review.birthright-refused"; readonly data: ReviewBirthrightRefusedData }
   | { readonly name: "review.revocation-failed"; readonly data: ReviewRevocationFailedData }
-  | { readonly name: "dormant.notice"; readonly data: DormantNoticeData };
+  | { readonly name: "dormant.notice"; readonly data: DormantNoticeData }
+  | { readonly name: "report.alert"; readonly data: ReportAlertData };
 
 /** Events sent to one person, whose address is their `to`: routed to `{{to}}` unless routes say otherwise. */
 export const PERSONAL_EVENTS: readonly NotificationEventName[] = [
@@ -405,6 +408,7 @@ export const EVENT_DEFINITIONS: {
   "review.birthright-refused": reviewBirthrightRefused,
   "review.revocation-failed": reviewRevocationFailed,
   "dormant.notice": dormantNotice,
+  "report.alert": reportAlert,
 };
 
 /** Every placeholder a template of `event` may use. */

@@ -151,6 +151,8 @@ export interface ScheduleConfig {
   readonly tasks: string;
   /** The full separation-of-duties scan (only when `sod:` has rules). Default daily at 02:30. */
   readonly sod: string;
+  /** Evidence alerts: leavers with an enabled account or past the deprovisioning SLA. Default every 15 minutes. */
+  readonly alerts?: string;
   /**
    * The access reviews tick: reminders and escalations, closing campaigns at their deadline, mover
    * reviews and dormant-account checks (each campaign's own `schedule` starts it). Default every 5 minutes.

@@ -1,6 +1,7 @@
 import { type JobDeps, scheduledJobs } from "../engine/scheduled-jobs.js";
 import type { ScheduledJob } from "../engine/scheduler.js";
 import { runDormantCheck } from "./dormant-accounts.js";
+import { evidenceJobs } from "./evidence-alerts.js";
 import { startMoverReviews } from "./mover-review.js";
 import { reviewTick } from "./review-closing.js";
 import { startCampaign } from "./review-generation.js";
@@ -65,5 +66,5 @@ export function reviewJobs(deps: JobDeps): ScheduledJob[] {
 
 /** Every scheduled job: the engine's, then the workflows'. */
 export function allScheduledJobs(deps: JobDeps): ScheduledJob[] {
-  return [...scheduledJobs(deps), ...reviewJobs(deps)];
+  return [...scheduledJobs(deps), ...reviewJobs(deps), ...evidenceJobs(deps)];
 }

@@ -5,6 +5,8 @@ import BetterSqlite3 from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryEvents } from "../../src/audit/ledger.js";
 import { runSync } from "../../src/engine/run-sync.js";
+import { notificationRepository } from "../../src/store/notification-repository.js";
+import { runEvidenceAlerts } from "../../src/workflows/evidence-alerts.js";
 import { writeEvidencePack } from "../../src/workflows/evidence-pack.js";
 import { parsePeriod } from "../../src/workflows/evidence-period.js";
 import { runReport } from "../../src/workflows/report-registry.js";
@@ -51,7 +53,9 @@ describe.each(await storeFactories())("evidence reports on %s", (_kind, makeStor
 
   beforeAll(async () => {
     f = await apiFixture(makeStore, {
-      moreYaml: "reviews:\n  campaigns:\n    all-access: { reviewer: manager, durationDays: 14 }\n",
+      moreYaml:
+        "reviews:\n  campaigns:\n    all-access: { reviewer: manager, durationDays: 14 }\n" +
+        'notify:\n  webhooks:\n    ops: { url: "http://127.0.0.1:9/hook" }\n  routes:\n    report.alert:\n      - webhook: ops\n',
     });
     app = new BetterSqlite3(f.appDb.url.slice("sqlite:".length));
     // Grace leaves at +1 h: the application disables her account in the same run.
@@ -217,5 +221,18 @@ describe.each(await storeFactories())("evidence reports on %s", (_kind, makeStor
     } finally {
       await rm(out, { recursive: true, force: true });
     }
+  });
+
+  it("alerts once per leaver's enabled account and per leaver past the SLA, not at every run", async () => {
+    const first = await runEvidenceAlerts(f.store, f.config, { now: at(36) });
+    expect(first.found).toBe(2);
+    const queued = await notificationRepository.list(f.store.db, { event: "report.alert" });
+    expect(queued.map((n) => n.dedupeKey.split("|")[0]).sort()).toEqual([
+      expect.stringMatching(/^report\.alert:leavers:E2:.*:app$/),
+      "report.alert:terminated-enabled:app/grace.hopper",
+    ]);
+    expect(JSON.stringify(queued)).toContain("Grace Hopper (E2)");
+    await runEvidenceAlerts(f.store, f.config, { now: at(37) });
+    expect(await notificationRepository.list(f.store.db, { event: "report.alert" })).toHaveLength(2);
   });
 });
