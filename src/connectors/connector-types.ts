@@ -27,8 +27,48 @@ export interface Connector {
   grant(ref: AccountRef, entitlement: string): Promise<WriteResult>;
   revoke(ref: AccountRef, entitlement: string): Promise<WriteResult>;
   rotateCredential?(ref: AccountRef): Promise<WriteResult>;
+  /**
+   * Rotation of a non-human identity's credential with a secret the caller generated and delivered
+   * (see {@link CredentialRotator}); absent where the connector cannot set and verify one.
+   */
+  readonly credentials?: CredentialRotator;
   /** Releases connections. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/**
+ * Rotation of a non-human identity's credential (issue 17, item 4): the connector's part. The workflow
+ * (`workflows/nhi-rotation.ts`, with `credential-rotation.ts`) generates the secret, delivers it to the sink, then calls these in order:
+ * `setSecret`, `verify`, and on a target that `holdsTwo`, `retireOthers` — or `removeSecret` when
+ * `verify` failed, so the old credential stays the one in force.
+ *
+ * This is a capability of its own, beside `Connector.rotateCredential` (a rehire's new generated
+ * password, delivered by the connector itself): here the caller owns the secret and the order of steps.
+ *
+ * Contract, for every implementation:
+ * - The secret is sent to the target only in the form the target needs (a SCRAM verifier, a salted hash,
+ *   a bind), and never appears in a thrown error, a log or a result: errors are `ConnectorError`s whose
+ *   messages were masked of it.
+ * - `setSecret` changes nothing when it throws before reaching the target (an unknown, unmanaged or
+ *   disabled account is refused first). On a target that holds one credential it replaces it; on one
+ *   that `holdsTwo` it adds the new one beside the old.
+ * - `verify` is a real login (a connection, a bind) as the account with `secret`, and changes nothing.
+ * - Calls for one account are not run concurrently by the workflow (one rotation per NHI at a time).
+ */
+export interface CredentialRotator {
+  /**
+   * Whether the target keeps the old credential working beside the new one until `retireOthers` (LDAP's
+   * multi-valued userPassword). False: `setSecret` replaces it (PostgreSQL, MariaDB).
+   */
+  readonly holdsTwo: boolean;
+  /** Sets `secret` as the account's (new) credential. */
+  setSecret(ref: AccountRef, secret: string): Promise<void>;
+  /** Logs in as the account with `secret`; throws `ConnectorError` (kind `auth` when refused) if it fails. */
+  verify(ref: AccountRef, secret: string): Promise<void>;
+  /** holdsTwo only: removes every credential of the account but `keep`. */
+  retireOthers?(ref: AccountRef, keep: string): Promise<void>;
+  /** holdsTwo only: removes `secret` again (a new credential that failed `verify`), keeping the others. */
+  removeSecret?(ref: AccountRef, secret: string): Promise<void>;
 }
 
 /** How a system's policy asks its connector to behave (tenure.yaml `systems.<name>`). */

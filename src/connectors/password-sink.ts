@@ -32,9 +32,24 @@ export async function deliverPassword(
   password: string,
   at: Date = new Date(),
 ): Promise<void> {
-  const line = `${JSON.stringify({ system, username, password, at: at.toISOString() })}\n`;
+  const line = { system, username, password, at: at.toISOString() };
+  await appendSinkLine(system, "password sink file", sink.file, line);
+}
+
+/**
+ * Appends `record` as one JSON line to `file` (created 0600, made 0600 if it was not) and syncs it to disk
+ * before returning. Shared with the rotation sinks (`secret-sink.ts`).
+ * @throws ConnectorError `cannot write the <what> <file> (<errno code>)`, never the record's content.
+ */
+export async function appendSinkLine(
+  system: string,
+  what: string,
+  file: string,
+  record: Readonly<Record<string, unknown>>,
+): Promise<void> {
+  const line = `${JSON.stringify(record)}\n`;
   try {
-    const handle = await fs.open(sink.file, "a", 0o600);
+    const handle = await fs.open(file, "a", 0o600);
     try {
       await handle.chmod(0o600);
       await handle.appendFile(line, "utf8");
@@ -47,7 +62,7 @@ export async function deliverPassword(
     throw new ConnectorError(
       system,
       "other",
-      `cannot write the password sink file ${sink.file}${typeof code === "string" ? ` (${code})` : ""}`,
+      `cannot write the ${what} ${file}${typeof code === "string" ? ` (${code})` : ""}`,
     );
   }
 }

@@ -1,5 +1,10 @@
 import { createConnector } from "../connectors/connector-registry.js";
-import { type Connector, ConnectorError, type WriteResult } from "../connectors/connector-types.js";
+import {
+  type Connector,
+  ConnectorError,
+  type CredentialRotator,
+  type WriteResult,
+} from "../connectors/connector-types.js";
 import type { TenureConfig } from "../policy/config-types.js";
 
 /** How long a call to a system may take (tenure.yaml `systems.<name>.timeoutSeconds` and `readTimeoutSeconds`). */
@@ -140,6 +145,31 @@ export function withDeadlines(
           throw new ConnectorError(system, "invalid", "cannot rotate credentials");
         return c.rotateCredential(ref);
       });
+  }
+  const rotator = current.credentials;
+  if (rotator !== undefined) {
+    // The rotator of the instance in use, so a replaced instance (after a deadline) rotates with fresh connections.
+    const on = <T>(what: string, run: (r: CredentialRotator) => Promise<T>) =>
+      call(what, deadlines.timeoutSeconds, "timeoutSeconds", (c) => {
+        if (c.credentials === undefined)
+          throw new ConnectorError(system, "invalid", "cannot rotate credentials");
+        return run(c.credentials);
+      });
+    const credentials: CredentialRotator = {
+      holdsTwo: rotator.holdsTwo,
+      setSecret: (ref, secret) =>
+        on(`setting the secret of "${ref.username}"`, (r) => r.setSecret(ref, secret)),
+      verify: (ref, secret) => on(`verifying the secret of "${ref.username}"`, (r) => r.verify(ref, secret)),
+    };
+    if (rotator.retireOthers !== undefined) {
+      credentials.retireOthers = (ref, keep) =>
+        on(`retiring the old secrets of "${ref.username}"`, (r) => r.retireOthers!(ref, keep));
+    }
+    if (rotator.removeSecret !== undefined) {
+      credentials.removeSecret = (ref, secret) =>
+        on(`removing the new secret of "${ref.username}"`, (r) => r.removeSecret!(ref, secret));
+    }
+    return { ...guarded, credentials };
   }
   return guarded;
 }

@@ -12,6 +12,7 @@ import {
   requestDecisionNeeded,
   revocationUnconfirmed,
 } from "./access-notification-events.js";
+import { type NhiRotationFailedData, nhiRotationFailed } from "./nhi-rotation-notification-events.js";
 import type { EventDefinition } from "./notification-event-types.js";
 import { type ReportAlertData, reportAlert } from "./report-notification-events.js";
 import {
@@ -53,6 +54,7 @@ export const NOTIFICATION_EVENTS = [
   "review.revocation-failed",
   "dormant.notice",
   "report.alert",
+  "nhi.rotation-failed",
 ] as const;
 export type NotificationEventName = (typeof NOTIFICATION_EVENTS)[number];
 
@@ -154,7 +156,8 @@ export type NotificationEvent =
   | { readonly name: "review.birthright-refused"; readonly data: ReviewBirthrightRefusedData }
   | { readonly name: "review.revocation-failed"; readonly data: ReviewRevocationFailedData }
   | { readonly name: "dormant.notice"; readonly data: DormantNoticeData }
-  | { readonly name: "report.alert"; readonly data: ReportAlertData };
+  | { readonly name: "report.alert"; readonly data: ReportAlertData }
+  | { readonly name: "nhi.rotation-failed"; readonly data: NhiRotationFailedData };
 
 /** Events sent to one person, whose address is their `to`: routed to `{{to}}` unless routes say otherwise. */
 export const PERSONAL_EVENTS: readonly NotificationEventName[] = [
@@ -169,6 +172,7 @@ export const PERSONAL_EVENTS: readonly NotificationEventName[] = [
   "review.birthright-refused",
   "review.revocation-failed",
   "dormant.notice",
+  "nhi.rotation-failed",
 ];
 
 export type { EventDefinition, NotificationTemplate } from "./notification-event-types.js";
@@ -409,6 +413,7 @@ export const EVENT_DEFINITIONS: {
   "review.revocation-failed": reviewRevocationFailed,
   "dormant.notice": dormantNotice,
   "report.alert": reportAlert,
+  "nhi.rotation-failed": nhiRotationFailed,
 };
 
 /** Every placeholder a template of `event` may use. */

@@ -95,6 +95,7 @@ describe("notify section", () => {
         "review.birthright-refused": [{ email: ["{{to}}"] }],
         "review.revocation-failed": [{ email: ["{{to}}"] }],
         "dormant.notice": [{ email: ["{{to}}"] }],
+        "nhi.rotation-failed": [{ email: ["{{to}}"] }],
       },
       templates: { "operation.dead": { subject: "Dead: {{kind}} of {{username}} in {{system}}" } },
       retry: { maxAttempts: 3, baseDelaySeconds: 60, maxDelaySeconds: 3600 },

@@ -542,6 +542,27 @@ export interface ConfigVersionsTable {
   last_loaded_at: string;
 }
 
+/** Credential rotations of non-human identities (issue 17, item 4); never the secret. */
+export interface NhiRotationsTable {
+  id: string;
+  nhi_id: string;
+  system: string;
+  username: string;
+  /** started | delivered | set | verified | retired | done | failed (domain/rotation-steps.ts). */
+  state: string;
+  /** deliver | set | verify | retire, when it failed. */
+  failed_step: string | null;
+  /** Why it failed and which credential is in force; never a secret. */
+  error: string | null;
+  started_at: string;
+  updated_at: string;
+  /** Null while it runs: a second rotation of the NHI is refused until then. */
+  finished_at: string | null;
+  actor: string;
+  /** scheduled | on-demand */
+  reason: string;
+}
+
 export interface Database {
   identities: IdentitiesTable;
   unprovisioned: UnprovisionedTable;
@@ -578,4 +599,5 @@ export interface Database {
   schedule_runs: ScheduleRunsTable;
   run_locks: RunLocksTable;
   config_versions: ConfigVersionsTable;
+  nhi_rotations: NhiRotationsTable;
 }

@@ -20,6 +20,7 @@ import { escapeFilterValue, normalizeDn } from "./ldap-escape.js";
 import { createLdapGroups } from "./ldap-groups.js";
 import { parseLastUsed } from "./ldap-last-use.js";
 import { createLdapNewAccounts } from "./ldap-new-account.js";
+import { createLdapRotator } from "./ldap-rotation.js";
 import type { LdapConnectorConfig } from "./ldap-schemas.js";
 import { createLdapSessions } from "./ldap-session.js";
 import { createLdapUsers } from "./ldap-users.js";
@@ -310,7 +311,9 @@ export function createLdapConnector(
         );
       }),
 
-    ...(ad ? { rotateCredential } : {}),
+    ...(ad
+      ? { rotateCredential }
+      : { credentials: createLdapRotator(ctx, session, { mustFindUser }, sessions.bindAs) }),
 
     close: () => sessions.close(),
   };

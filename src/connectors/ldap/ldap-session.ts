@@ -18,7 +18,7 @@ export type LdapSession = <T>(
 export function createLdapSessions(
   ctx: LdapContext,
   deps: LdapConnectorDeps,
-): { session: LdapSession; close(): Promise<void> } {
+): { session: LdapSession; bindAs(dn: string, password: string): Promise<void>; close(): Promise<void> } {
   const { system, config } = ctx;
   const secrets = [config.bindPassword];
   const target = config.url;
@@ -44,7 +44,7 @@ export function createLdapSessions(
     return { ...settings, ca: await caCertificates };
   }
 
-  async function connect(): Promise<LdapClient> {
+  async function connect(dn = config.bindDn, password = config.bindPassword): Promise<LdapClient> {
     const tls = await tlsSettings();
     const client = deps.newClient({
       url: config.url,
@@ -56,7 +56,7 @@ export function createLdapSessions(
     try {
       // A fresh object: startTLS writes the socket into the options it is given.
       if (config.startTls) await client.startTLS({ ...tls });
-      await client.bind(config.bindDn, config.bindPassword);
+      await client.bind(dn, password);
       return client;
     } catch (err) {
       await client.unbind().catch(() => {});
@@ -104,8 +104,24 @@ export function createLdapSessions(
     }
   }
 
+  /**
+   * Connects as the connector does (TLS, StartTLS) and binds as `dn` with `password`, then unbinds: a real
+   * login, for verifying a rotated password. Throws a ConnectorError (kind `auth` when refused) with the
+   * password masked.
+   */
+  async function bindAs(dn: string, password: string): Promise<void> {
+    if (closed) throw new ConnectorError(system, "other", "connector is closed");
+    try {
+      const client = await connect(dn, password);
+      await client.unbind().catch(() => {});
+    } catch (err) {
+      throw toLdapConnectorError(system, `bind as ${dn}`, target, err, [...secrets, password]);
+    }
+  }
+
   return {
     session,
+    bindAs,
     async close() {
       closed = true;
       await Promise.all(idle.splice(0).map((client) => client.unbind().catch(() => {})));

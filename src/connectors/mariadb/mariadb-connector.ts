@@ -11,6 +11,7 @@ import {
 } from "../connector-types.js";
 import { deliverPassword, generatePassword } from "../password-sink.js";
 import { toConnectorError } from "../sql/sql-errors.js";
+import { createMariadbRotator } from "./mariadb-rotation.js";
 import { invalidNameReason, type MariadbConnectorConfig, SYSTEM_USERS } from "./mariadb-schemas.js";
 
 type Row = Record<string, unknown>;
@@ -418,6 +419,21 @@ export function createMariadbConnector(system: string, config: MariadbConnectorC
         }
       });
     },
+
+    credentials: createMariadbRotator({
+      system,
+      config,
+      usernameOf,
+      isLocked: async (username) => (await requireUser(username)).locked,
+      query: (text, values) => {
+        guard();
+        return query(text, values);
+      },
+      account,
+      serialised,
+      fail,
+      invalid: (message) => new ConnectorError(system, "invalid", message, { retryable: false }),
+    }),
 
     async close(): Promise<void> {
       if (closed) return;

@@ -12,6 +12,7 @@ import {
 } from "../connector-types.js";
 import { deliverPassword, generatePassword } from "../password-sink.js";
 import { toConnectorError } from "../sql/sql-errors.js";
+import { createPostgresRotator } from "./postgres-rotation.js";
 import { invalidRoleNameReason, type PostgresConnectorConfig } from "./postgres-schemas.js";
 import { scramSha256Verifier } from "./postgres-scram.js";
 
@@ -576,6 +577,19 @@ export function createPostgresConnector(system: string, config: PostgresConnecto
           return { changed: true };
         },
       ),
+
+    credentials: createPostgresRotator({
+      system,
+      config,
+      usernameOf,
+      accountCanLogIn: async (name) => (await requireAccount(pool, name)).login,
+      query: (text) => {
+        guard();
+        return pool.query(text);
+      },
+      serialised,
+      fail,
+    }),
 
     async close(): Promise<void> {
       if (closed) return;

@@ -15,7 +15,7 @@ export const RESERVED_HEADERS: readonly string[] = [
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 // Messages never echo the URL: it may carry credentials or a token in its query.
-const httpUrl = z.string().superRefine((url, ctx) => {
+export const httpUrl = z.string().superRefine((url, ctx) => {
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -26,6 +26,7 @@ import * as reviews from "./2026-12-04T10-00-reviews.js";
 import * as reviewPartialIndexes from "./2026-12-04T11-00-review-partial-indexes.js";
 import * as ledgerHeads from "./2026-12-04T13-00-ledger-heads.js";
 import * as configVersions from "./2026-12-04T14-30-config-versions.js";
+import * as nhiRotations from "./2026-12-04T16-00-nhi-rotations.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -56,6 +57,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-04T11-00-review-partial-indexes": reviewPartialIndexes,
   "2026-12-04T13-00-ledger-heads": ledgerHeads,
   "2026-12-04T14-30-config-versions": configVersions,
+  "2026-12-04T16-00-nhi-rotations": nhiRotations,
 };
 
 export const migrationProvider: MigrationProvider = {
