@@ -9,6 +9,7 @@ import { registerEvidence } from "./commands/evidence-command.js";
 import { registerExplain } from "./commands/explain-command.js";
 import { registerIdentities } from "./commands/identities-command.js";
 import { registerInit } from "./commands/init-command.js";
+import { registerNhi } from "./commands/nhi-command.js";
 import { registerNotify } from "./commands/notify-command.js";
 import { registerPlan } from "./commands/plan-command.js";
 import { registerReconcile } from "./commands/reconcile-command.js";
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
     registerRequest,
     registerSod,
     registerReview,
+    registerNhi,
     registerReport,
     registerEvidence,
     registerElevate,

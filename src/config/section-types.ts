@@ -23,4 +23,9 @@ export interface PolicyContext extends SectionContext {
   locate(path: NodePath, target?: LocationTarget): SourceLocation;
   /** Records a problem at the node at `path`, at its key or (default) its value. */
   report(path: NodePath, message: string, target?: LocationTarget): void;
+  /**
+   * Records a problem in another file the section reads (an NHI inventory file), at `location` found
+   * there; `path` is the key path inside that file.
+   */
+  reportAt(location: SourceLocation, path: NodePath, message: string): void;
 }

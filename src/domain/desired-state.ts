@@ -551,7 +551,10 @@ export function createDesiredStateCalculator(
     const failures: RuleFailure[] = [];
     const exclusions = indexExclusions(context.exclusions, identity);
     const excludedRoles = exclusions === null || exclusions.roles.size === 0 ? null : exclusions.roles;
-    holdByRules(attributes, held, currentOutcomes, failures, excludedRoles);
+    // Birthright rules are written over people's HR attributes: a non-human identity (kind service, see
+    // nhi-types.ts) holds only what is assigned to it, never what a rule such as `when: true` gives everyone.
+    const birthright = identity.kind !== "service";
+    if (birthright) holdByRules(attributes, held, currentOutcomes, failures, excludedRoles);
 
     const extra: { system: number; entitlement: string; lineage: Lineage }[] = [];
     for (const assignment of context.assignments) {
@@ -590,7 +593,7 @@ export function createDesiredStateCalculator(
     let graceUntil = "";
     const previous = identity.previousAttributes;
     const changedAt = identity.attributesChangedAt;
-    if (lifecycle.moverGraceDays > 0 && previous !== null && changedAt !== null) {
+    if (birthright && lifecycle.moverGraceDays > 0 && previous !== null && changedAt !== null) {
       const untilMs = Date.parse(changedAt) + lifecycle.moverGraceDays * DAY_MS;
       const active = nowMs < untilMs;
       const until = Number.isNaN(untilMs) ? changedAt : new Date(untilMs).toISOString();

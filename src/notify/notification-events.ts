@@ -12,6 +12,14 @@ import {
   requestDecisionNeeded,
   revocationUnconfirmed,
 } from "./access-notification-events.js";
+import {
+  type NhiExpiringData,
+  type NhiOwnerlessData,
+  type NhiOwnerPendingData,
+  nhiExpiring,
+  nhiOwnerless,
+  nhiOwnerPending,
+} from "./nhi-notification-events.js";
 import { type NhiRotationFailedData, nhiRotationFailed } from "./nhi-rotation-notification-events.js";
 import type { EventDefinition } from "./notification-event-types.js";
 import { type ReportAlertData, reportAlert } from "./report-notification-events.js";
@@ -53,8 +61,11 @@ export const NOTIFICATION_EVENTS = [
   "review.birthright-refused",
   "review.revocation-failed",
   "dormant.notice",
-  "report.alert",
   "nhi.rotation-failed",
+  "nhi.owner-pending",
+  "nhi.ownerless",
+  "nhi.expiring",
+  "report.alert",
 ] as const;
 export type NotificationEventName = (typeof NOTIFICATION_EVENTS)[number];
 
@@ -156,8 +167,11 @@ export type NotificationEvent =
   | { readonly name: "review.birthright-refused"; readonly data: ReviewBirthrightRefusedData }
   | { readonly name: "review.revocation-failed"; readonly data: ReviewRevocationFailedData }
   | { readonly name: "dormant.notice"; readonly data: DormantNoticeData }
-  | { readonly name: "report.alert"; readonly data: ReportAlertData }
-  | { readonly name: "nhi.rotation-failed"; readonly data: NhiRotationFailedData };
+  | { readonly name: "nhi.rotation-failed"; readonly data: NhiRotationFailedData }
+  | { readonly name: "nhi.owner-pending"; readonly data: NhiOwnerPendingData }
+  | { readonly name: "nhi.ownerless"; readonly data: NhiOwnerlessData }
+  | { readonly name: "nhi.expiring"; readonly data: NhiExpiringData }
+  | { readonly name: "report.alert"; readonly data: ReportAlertData };
 
 /** Events sent to one person, whose address is their `to`: routed to `{{to}}` unless routes say otherwise. */
 export const PERSONAL_EVENTS: readonly NotificationEventName[] = [
@@ -173,6 +187,9 @@ export const PERSONAL_EVENTS: readonly NotificationEventName[] = [
   "review.revocation-failed",
   "dormant.notice",
   "nhi.rotation-failed",
+  "nhi.owner-pending",
+  "nhi.ownerless",
+  "nhi.expiring",
 ];
 
 export type { EventDefinition, NotificationTemplate } from "./notification-event-types.js";
@@ -412,8 +429,11 @@ export const EVENT_DEFINITIONS: {
   "review.birthright-refused": reviewBirthrightRefused,
   "review.revocation-failed": reviewRevocationFailed,
   "dormant.notice": dormantNotice,
-  "report.alert": reportAlert,
   "nhi.rotation-failed": nhiRotationFailed,
+  "nhi.owner-pending": nhiOwnerPending,
+  "nhi.ownerless": nhiOwnerless,
+  "nhi.expiring": nhiExpiring,
+  "report.alert": reportAlert,
 };
 
 /** Every placeholder a template of `event` may use. */

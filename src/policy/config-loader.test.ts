@@ -77,14 +77,14 @@ describe("validateConfigFile: where and what", () => {
     );
   });
 
-  it("says a planned top-level section is not supported yet instead of calling it unknown", async () => {
+  it("checks the nhi section like any other, now that it is supported", async () => {
     const errors = await errorsOf(["nhi:", "  owners: []"]);
     expect(errors).toEqual([
       expect.objectContaining({
-        line: 1,
-        column: 1,
-        path: "nhi",
-        message: "section 'nhi' is not supported by this version of Tenure yet",
+        line: 2,
+        column: 3,
+        path: "nhi.owners",
+        message: expect.stringMatching(/^unknown key 'owners'/),
       }),
     ]);
   });

@@ -200,6 +200,9 @@ export async function validateConfigText(
     report: (path, message, target = "value") => {
       crossSection.push(at(nodeAt(path, target), path, message));
     },
+    reportAt: (location, path, message) => {
+      crossSection.push({ ...location, path: formatPath(path), message });
+    },
   });
   if (crossSection.length > 0) return { errors: sortIssues(scrub(crossSection, references.secrets)) };
   deepFreeze(config);

@@ -9,6 +9,7 @@ import { auditSection, resolveAudit } from "./sections/audit-section.js";
 import { databaseSection, resolveDatabase } from "./sections/database-section.js";
 import { entitlementsSection, resolveEntitlements } from "./sections/entitlements-section.js";
 import { lifecycleSection } from "./sections/lifecycle-section.js";
+import { nhiSection, resolveNhi } from "./sections/nhi-section.js";
 import { requestsSection, resolveRequests } from "./sections/requests-section.js";
 import { resolveReviews, reviewsSection } from "./sections/reviews-section.js";
 import { resolveRoles, rolesSection } from "./sections/roles-section.js";
@@ -23,7 +24,7 @@ import { resolveSystems, systemsSection } from "./sections/systems-section.js";
  * error (a silently ignored `roles:` would be worse), but it gets a message saying so rather than
  * "unknown key". Each moves from here into {@link configFileSchema} when it lands.
  */
-export const PLANNED_SECTIONS = ["nhi"] as const;
+export const PLANNED_SECTIONS = [] as const;
 
 /**
  * The shape of tenure.yaml: the one place where sections are composed. Adding a section means a
@@ -42,6 +43,7 @@ export const configFileSchema = strictObject(
     requests: requestsSection,
     sod: sodSection,
     reviews: reviewsSection,
+    nhi: nhiSection,
     notify: notifySection.optional(),
     audit: auditSection.optional(),
     server: serverSection,
@@ -72,6 +74,7 @@ export function buildConfig(file: ConfigFile, ctx: PolicyContext & { readonly pa
   const sod = resolveSod(file.sod, { systems, entitlements, roles }, ctx);
   const policy: Policy = { systems, entitlements, roles, ...(sod === undefined ? {} : { sod }) };
   const notify = file.notify === undefined ? undefined : resolveNotify(file.notify, ctx);
+  const nhi = resolveNhi(file.nhi, policy, ctx);
   return {
     path: ctx.path,
     baseDir: ctx.baseDir,
@@ -81,6 +84,7 @@ export function buildConfig(file: ConfigFile, ctx: PolicyContext & { readonly pa
     policy,
     requests: resolveRequests(file.requests, policy, ctx),
     reviews: resolveReviews(file.reviews, policy, ctx),
+    ...(nhi === undefined ? {} : { nhi }),
     ...(notify === undefined ? {} : { notify }),
     ...(file.audit === undefined ? {} : { audit: resolveAudit(file.audit, ctx, notify) }),
     server: file.server,

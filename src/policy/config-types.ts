@@ -5,6 +5,7 @@ import type { LifecycleConfig } from "../domain/lifecycle-settings.js";
 import type { RequestSettings } from "../domain/request-policy.js";
 import type { ReviewPolicy } from "../domain/review-types.js";
 import type { NotifyConfig } from "../notify/notify-config.js";
+import type { NhiConfig } from "./nhi-config.js";
 
 export type { AuditConfig } from "../audit/audit-config.js";
 // The domain owns these; policy re-exports them for the loader and the sections.
@@ -41,6 +42,8 @@ export interface TenureConfig {
    * has no such section); absent only in configs built in code, which read it as that empty policy.
    */
   readonly reviews?: ReviewPolicy;
+  /** `nhi:` — non-human identities: policy, inventory, discovery (docs/nhi.md). Absent when the file has none. */
+  readonly nhi?: NhiConfig;
   /** `notify:` — where alerts go (docs/notifications.md). Absent when the file has none: nothing is sent. */
   readonly notify?: NotifyConfig;
   /** `audit:` — the ledger's signing key and where signed heads are published (docs/audit-verify.md). Absent: neither. */

@@ -44,6 +44,10 @@ describe("secret fields", () => {
       ["audit", "signing", "key"],
       ["audit", "publish", "to", 0, "webhook", "url"],
       ["audit", "publish", "to", 0, "webhook", "secret"],
+      ["nhi", "rotation", "sink", "webhook", "url"],
+      ["nhi", "rotation", "sink", "webhook", "secret"],
+      ["nhi", "rotation", "webhookRotators", "billing-api", "url"],
+      ["nhi", "rotation", "webhookRotators", "billing-api", "secret"],
     ];
     for (const path of secretPaths)
       expect([path.join("."), isSecretAt(configFileSchema, written, path)]).toEqual([path.join("."), true]);
@@ -68,6 +72,9 @@ describe("secret fields", () => {
       ["audit", "publish", "schedule"],
       ["audit", "publish", "to", 1, "file"],
       ["audit", "publish", "to", 2, "email"],
+      ["nhi", "inventory", 0, "owner"],
+      ["nhi", "rotation", "sink", "file"],
+      ["nhi", "inventoryFiles", 0],
       ["no", "such", "path"],
     ];
     for (const path of plainPaths)

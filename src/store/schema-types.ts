@@ -563,6 +563,46 @@ export interface NhiRotationsTable {
   reason: string;
 }
 
+/** Non-human identities (issue 17): the inventory's record beside the `kind: service` identity. */
+export interface NonHumanIdentitiesTable {
+  /** = identities.id */
+  identity_id: string;
+  name: string;
+  /** service_account | api_key | oauth_app | certificate | agent */
+  type: string;
+  system: string | null;
+  purpose: string | null;
+  /** The owner as the inventory names it (source key, email or id). */
+  owner_key: string | null;
+  /** The owner in force, an identity id. */
+  owner_id: string | null;
+  owner_since: string | null;
+  /** JSON array of source keys. */
+  co_owner_keys: string;
+  created_on: string | null;
+  last_rotated_at: string | null;
+  expires_at: string | null;
+  /** JSON array. */
+  scopes: string;
+  /** JSON array of SYSTEM:KEY. */
+  entitlements: string;
+  /** config | file | discovered */
+  origin: string;
+  /** A discovered NHI's account username in `system`. */
+  account: string | null;
+  pending_owner_id: string | null;
+  pending_since: string | null;
+  pending_deadline: string | null;
+  ownerless_reason: string | null;
+  disabled_reason: string | null;
+  disabled_at: string | null;
+  removed_at: string | null;
+  created_at: string;
+  updated_at: string;
+  /** Optimistic check: every write increments it. */
+  version: number;
+}
+
 export interface Database {
   identities: IdentitiesTable;
   unprovisioned: UnprovisionedTable;
@@ -600,4 +640,5 @@ export interface Database {
   run_locks: RunLocksTable;
   config_versions: ConfigVersionsTable;
   nhi_rotations: NhiRotationsTable;
+  non_human_identities: NonHumanIdentitiesTable;
 }

@@ -1,7 +1,6 @@
-import { type JobDeps, scheduledJobs } from "../engine/scheduled-jobs.js";
+import type { JobDeps } from "../engine/scheduled-jobs.js";
 import type { ScheduledJob } from "../engine/scheduler.js";
 import { runDormantCheck } from "./dormant-accounts.js";
-import { evidenceJobs } from "./evidence-alerts.js";
 import { startMoverReviews } from "./mover-review.js";
 import { reviewTick } from "./review-closing.js";
 import { startCampaign } from "./review-generation.js";
@@ -62,9 +61,4 @@ export function reviewJobs(deps: JobDeps): ScheduledJob[] {
     });
   }
   return jobs;
-}
-
-/** Every scheduled job: the engine's, then the workflows'. */
-export function allScheduledJobs(deps: JobDeps): ScheduledJob[] {
-  return [...scheduledJobs(deps), ...reviewJobs(deps), ...evidenceJobs(deps)];
 }

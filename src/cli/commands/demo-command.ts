@@ -16,7 +16,7 @@ import type { TenureConfig } from "../../policy/config-types.js";
 import { apiTokenRepository } from "../../store/api-token-repository.js";
 import { openStore, type Store } from "../../store/database.js";
 import { reviewProgressRepository } from "../../store/review-progress-repository.js";
-import { allScheduledJobs } from "../../workflows/review-jobs.js";
+import { allJobs } from "../../workflows/all-jobs.js";
 import { globalOptions, now, outputFor } from "../context.js";
 import { tenureCommand } from "../invocation.js";
 import { printJson, println } from "../output.js";
@@ -40,7 +40,7 @@ interface DemoCampaign {
  */
 async function startDemoReviews(store: Store, config: TenureConfig, at: Date): Promise<DemoCampaign[]> {
   const deps = { store, config, now: () => at, actor: "demo" };
-  const jobs = allScheduledJobs(deps);
+  const jobs = allJobs(deps);
   const names = jobs.map((j) => j.name).filter((name) => name.startsWith("review:"));
   if (names.length === 0) return [];
   const scheduler = configuredScheduler({ ...deps, jobs });

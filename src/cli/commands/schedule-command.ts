@@ -7,7 +7,7 @@ import {
   scheduleStatus,
 } from "../../engine/scheduler.js";
 import { UsageError } from "../../shared/errors.js";
-import { allScheduledJobs } from "../../workflows/review-jobs.js";
+import { allJobs } from "../../workflows/all-jobs.js";
 import { cliActor, globalOptions, now, outputFor, parsePlanHash, withStore } from "../context.js";
 import { type Output, printJson, println, printTable } from "../output.js";
 import { serverClock } from "./serve-command.js";
@@ -78,7 +78,7 @@ export function registerSchedule(program: Command): void {
           actor: cliActor(),
           ...(opts.confirmMassChange !== undefined ? { confirmMassChange: opts.confirmMassChange } : {}),
         };
-        const jobs = allScheduledJobs(deps);
+        const jobs = allJobs(deps);
         if (job !== undefined) checkSelector(job, jobs);
         const scheduler = configuredScheduler({ ...deps, jobs });
         try {
@@ -104,7 +104,7 @@ export function registerSchedule(program: Command): void {
         settings: config.server.schedule,
         jobs: await scheduleStatus(
           store,
-          allScheduledJobs({ store, config, now: () => at, actor: cliActor() }),
+          allJobs({ store, config, now: () => at, actor: cliActor() }),
           config.server.schedule.timeZone,
           at,
         ),

@@ -5,7 +5,7 @@ import { recordConfigInForce } from "../../engine/config-versions.js";
 import { configuredScheduler } from "../../engine/scheduled-jobs.js";
 import { loadConfig } from "../../policy/config-loader.js";
 import { UsageError } from "../../shared/errors.js";
-import { allScheduledJobs } from "../../workflows/review-jobs.js";
+import { allJobs } from "../../workflows/all-jobs.js";
 import { configPath, globalOptions, now, openConfiguredStore } from "../context.js";
 
 export function parsePort(value: string): number {
@@ -128,7 +128,7 @@ export function registerServe(program: Command): void {
               now: clock,
               actor: "scheduler",
               log: server.app.log,
-              jobs: allScheduledJobs({ store, config, now: clock, actor: "scheduler" }),
+              jobs: allJobs({ store, config, now: clock, actor: "scheduler" }),
             })
           : null;
         scheduler?.start();

@@ -150,7 +150,12 @@ export function resolveSod(file: SodFile, policy: Policy, ctx: PolicyContext): S
         rule,
         path,
         policy,
-        { baseDir: ctx.baseDir, locate: (p, t) => ctx.locate(p, t), report },
+        {
+          baseDir: ctx.baseDir,
+          locate: (p, t) => ctx.locate(p, t),
+          report,
+          reportAt: (l, p, m) => ctx.reportAt(l, p, m),
+        },
         ctx,
       ),
       scope:

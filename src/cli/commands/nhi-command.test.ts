@@ -1,0 +1,127 @@
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { tempDir } from "../../../test/helpers/workspace.js";
+import type { Identity } from "../../domain/identity-types.js";
+import { loadConfig } from "../../policy/config-loader.js";
+import { openStore } from "../../store/database.js";
+import { identityRepository } from "../../store/identity-repository.js";
+import { run } from "../program.js";
+
+const YAML = `database: sqlite:./t.db
+sources:
+  hr: { type: push, key: employeeId }
+nhi:
+  policy:
+    allowedScopes: { oauth_app: [read:user] }
+  inventory:
+    - { name: billing-export, type: service_account, owner: E1, purpose: "nightly billing export" }
+    - { name: gh-app, type: oauth_app, owner: E1, scopes: [read:user, admin:org] }
+`;
+
+function person(key: string, manager: string | null, state: Identity["state"]): Identity {
+  const at = "2026-01-01T00:00:00.000Z";
+  return {
+    id: `id-${key}`,
+    kind: "human",
+    source: "hr",
+    sourceKey: key,
+    state,
+    attributes: {
+      employeeId: key,
+      givenName: key,
+      familyName: "Test",
+      displayName: `${key} Test`,
+      email: `${key.toLowerCase()}@example.test`,
+      department: null,
+      title: null,
+      location: null,
+      costCenter: null,
+      managerId: manager,
+      employmentType: "employee",
+      status: state === "terminated" ? "terminated" : "active",
+      startDate: null,
+      endDate: null,
+      terminationDate: null,
+    },
+    employment: 1,
+    stateSince: at,
+    createdAt: at,
+    updatedAt: at,
+    lastRecordId: null,
+    previousAttributes: null,
+    attributesChangedAt: null,
+  };
+}
+
+/** `tenure …` in process, stdout and stderr captured, with the exit code. */
+async function tenure(file: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const o = vi.spyOn(process.stdout, "write").mockImplementation((c) => out.push(String(c)) > 0);
+  const e = vi.spyOn(process.stderr, "write").mockImplementation((c) => err.push(String(c)) > 0);
+  try {
+    const code = await run(["--config", file, ...args]);
+    return { code, out: out.join(""), err: err.join("") };
+  } finally {
+    o.mockRestore();
+    e.mockRestore();
+  }
+}
+
+describe("tenure nhi", () => {
+  let dir: { dir: string; dispose: () => Promise<void> };
+  let file: string;
+  const setPeople = async (people: Identity[]) => {
+    const config = await loadConfig(file, { env: {} });
+    const store = await openStore(config.database, { baseDir: dir.dir });
+    await identityRepository.upsertMany(store.db, people);
+    await store.close();
+  };
+  beforeAll(async () => {
+    dir = await tempDir("tenure-nhi-cli-");
+    file = path.join(dir.dir, "tenure.yaml");
+    await writeFile(file, YAML);
+    await setPeople([
+      person("E1", "E2", "active"),
+      person("E2", null, "active"),
+      person("E3", null, "active"),
+    ]);
+  });
+  afterAll(() => dir.dispose());
+
+  it("syncs the inventory and lists it with its findings", async () => {
+    const sync = await tenure(file, "nhi", "sync");
+    expect(sync).toMatchObject({ code: 0, out: expect.stringMatching(/^2 created, 0 updated, 0 removed/) });
+    const list = await tenure(file, "nhi", "list", "--findings");
+    expect(list.out).toMatch(/^NAME\s+TYPE\s+SYSTEM\s+OWNER\s+STATUS/);
+    expect(list.out).toMatch(/billing-export\s+service_account\s+-\s+E1\s+active/);
+    expect(list.out).toMatch(/high +scope_disallowed +gh-app: scope admin:org is not allowed for oauth_app/);
+    const shown = JSON.parse((await tenure(file, "--json", "nhi", "show", "billing-export")).out);
+    expect(shown).toMatchObject({
+      name: "billing-export",
+      owner: "E1",
+      purpose: "nightly billing export",
+      findings: [],
+    });
+    expect((await tenure(file, "nhi", "show", "nope")).code).toBe(1);
+  });
+
+  it("passes ownership on when the owner leaves; only the pending owner may confirm", async () => {
+    await setPeople([person("E1", "E2", "terminated")]);
+    const sync = await tenure(file, "nhi", "sync");
+    expect(sync.out).toContain("billing-export: ownership pending to identity id-E2");
+    const refused = await tenure(file, "nhi", "confirm", "billing-export", "--as", "E3");
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain("only the pending owner may confirm ownership");
+    const confirmed = await tenure(file, "nhi", "confirm", "billing-export", "--as", "E2");
+    expect(confirmed).toMatchObject({ code: 0, out: "E2 now owns billing-export\n" });
+    const json = JSON.parse((await tenure(file, "--json", "nhi", "list")).out) as {
+      nhis: { name: string; owner: string; status: string }[];
+    };
+    expect(json.nhis.map((n) => [n.name, n.owner, n.status])).toEqual([
+      ["billing-export", "E2", "active"],
+      ["gh-app", "E1", "pending"],
+    ]);
+  });
+});

@@ -1,0 +1,149 @@
+import type { Command } from "commander";
+import { NotFoundError } from "../../shared/errors.js";
+import { syncNhiInventory } from "../../workflows/nhi-inventory.js";
+import { confirmNhiOwnership, nhiOwnerSuccession } from "../../workflows/nhi-succession.js";
+import { listNhiViews, type NhiView } from "../../workflows/nhi-view.js";
+import { actingAs, actorFor } from "../acting-as.js";
+import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
+import { type Output, printJson, println, printTable } from "../output.js";
+
+/**
+ * `tenure nhi`: non-human identities (docs/nhi.md) — the inventory with its findings (`list`, `show`), the
+ * inventory synced and owner succession run now (`sync`), and ownership confirmed by the pending owner
+ * (`confirm`). Rotation, certificates and `assign-owner` are their own subcommands.
+ */
+export function registerNhi(program: Command): void {
+  const nhi = program
+    .command("nhi")
+    .description("non-human identities: service accounts, API keys, OAuth apps, agents");
+
+  nhi
+    .command("list", { isDefault: true })
+    .description("every NHI with its owner and status (the default)")
+    .option("--findings", "also each NHI's findings under nhi.policy (owner, credential age, expiry, scopes)")
+    .option("--all", "also NHIs removed from the inventory")
+    .action(async (opts: { findings?: boolean; all?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const o = outputFor(g);
+      await withStore(g, async ({ store, config }) => {
+        const views = await listNhiViews(store, config, now(), { all: opts.all === true });
+        if (o.json) {
+          printJson(o, {
+            nhis: views.map((v) => (opts.findings === true ? v : { ...v, findings: undefined })),
+          });
+          return;
+        }
+        if (views.length === 0) {
+          println(o, "no non-human identities: declare them under nhi.inventory, then run tenure nhi sync");
+          return;
+        }
+        printTable(
+          o,
+          ["NAME", "TYPE", "SYSTEM", "OWNER", "STATUS", "EXPIRES", "FINDINGS"],
+          views.map((v) => [
+            v.name,
+            v.type,
+            v.system ?? "-",
+            v.owner ?? v.ownerKey ?? "(none)",
+            v.status === "pending" ? `pending → ${v.pendingOwner}` : v.status,
+            v.expiresAt ?? "-",
+            String(v.findings.length),
+          ]),
+        );
+        if (opts.findings === true) {
+          for (const v of views)
+            for (const f of v.findings) println(o, `${f.severity.padEnd(7)}${f.code.padEnd(18)}${f.message}`);
+        }
+      });
+    });
+
+  nhi
+    .command("show <name>")
+    .description("one NHI: what the inventory says, its owners and succession, its findings")
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const o = outputFor(g);
+      await withStore(g, async ({ store, config }) => {
+        const [v] = await listNhiViews(store, config, now(), { name });
+        if (v === undefined) throw new NotFoundError(`no non-human identity named ${name}`);
+        if (o.json) printJson(o, v);
+        else printView(o, v);
+      });
+    });
+
+  nhi
+    .command("sync")
+    .description(
+      "sync the inventory (declared, removed, discovered NHIs), then run owner succession and expiry warnings",
+    )
+    .action(async (_opts: unknown, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const o = outputFor(g);
+      await withStore(g, async ({ store, config }) => {
+        const at = now();
+        const actor = cliActor();
+        const sync = await syncNhiInventory(store, config, { now: at, actor });
+        const succession = await nhiOwnerSuccession(store, config, { now: at, actor });
+        if (o.json) {
+          printJson(o, { sync, succession });
+          return;
+        }
+        println(
+          o,
+          `${sync.created.length} created, ${sync.updated.length} updated, ${sync.removed.length} removed, ${sync.discovered.length} discovered, ${sync.unchanged} unchanged`,
+        );
+        for (const name of sync.removed)
+          println(o, `  removed ${name}: no longer in the inventory (kept, marked removed)`);
+        for (const name of sync.discovered) println(o, `  discovered ${name}: no owner yet`);
+        for (const p of succession.pending) println(o, `  ${p.name}: ownership pending to identity ${p.to}`);
+        for (const name of succession.disabled) println(o, `  ${name}: disabled (nobody took ownership)`);
+        for (const name of succession.ownerless) println(o, `  ${name}: kept without an owner`);
+        for (const w of succession.warned) println(o, `  ${w.name}: expires within ${w.within} (owner told)`);
+      });
+    });
+
+  nhi
+    .command("confirm <name>")
+    .description("take ownership of an NHI passed to you (only the pending owner may)")
+    .option("--as <person>", "who confirms: the pending owner (id, HR key or email)")
+    .action(async (name: string, opts: { as?: string }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const o = outputFor(g);
+      await withStore(g, async ({ store, config }) => {
+        const me = await actingAs(store, opts.as, "nhi confirm");
+        const confirmed = await confirmNhiOwnership(store, config, name, me.id, {
+          now: now(),
+          actor: actorFor(me),
+        });
+        if (o.json) printJson(o, { nhi: confirmed.name, owner: me.sourceKey, ownerId: confirmed.ownerId });
+        else println(o, `${me.sourceKey} now owns ${confirmed.name}`);
+      });
+    });
+}
+
+function printView(o: Output, v: NhiView): void {
+  const rows: [string, string][] = [
+    ["name", v.name],
+    ["id", v.id],
+    ["type", v.type],
+    ["status", v.status],
+    ["system", v.system ?? "-"],
+    ["purpose", v.purpose ?? "-"],
+    ["origin", v.origin + (v.account === null ? "" : ` (account ${v.account})`)],
+    ["owner", v.owner ?? (v.ownerKey === null ? "(none)" : `${v.ownerKey} (not a known identity)`)],
+    ["co-owners", v.coOwnerKeys.join(", ") || "-"],
+    ["created", v.createdOn ?? "-"],
+    ["last rotated", v.lastRotatedAt ?? "-"],
+    ["expires", v.expiresAt ?? "-"],
+    ["scopes", v.scopes.join(", ") || "-"],
+    ["entitlements", v.entitlements.join(", ") || "-"],
+  ];
+  if (v.pendingOwnerId !== null)
+    rows.push(["pending owner", `${v.pendingOwner} (confirm by ${v.pendingDeadline})`]);
+  if (v.ownerlessReason !== null) rows.push(["ownerless", v.ownerlessReason]);
+  if (v.disabledAt !== null) rows.push(["disabled", `${v.disabledAt}: ${v.disabledReason ?? ""}`]);
+  if (v.removedAt !== null) rows.push(["removed", v.removedAt]);
+  for (const [k, value] of rows) println(o, `${`${k}:`.padEnd(15)}${value}`);
+  println(o, v.findings.length === 0 ? "findings:      none" : "findings:");
+  for (const f of v.findings) println(o, `  ${f.severity.padEnd(7)}${f.code.padEnd(18)}${f.message}`);
+}

@@ -1,0 +1,136 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { expiryWindow, nhiFindings } from "./nhi-findings.js";
+import type { NhiPolicy, NonHumanIdentity } from "./nhi-types.js";
+
+const DAY = 86_400_000;
+const NOW = new Date("2026-06-01T00:00:00Z");
+
+const policy: NhiPolicy = {
+  ownerRequired: true,
+  maxCredentialAgeMs: { api_key: 90 * DAY, oauth_app: 365 * DAY },
+  expiryWarningsMs: [30 * DAY, 7 * DAY, 1 * DAY],
+  allowedScopes: { oauth_app: ["read:user", "repo:status"] },
+  onOwnerLeave: {
+    passTo: "manager",
+    fallback: null,
+    confirmWithinMs: 7 * DAY,
+    onMove: false,
+    otherwise: "disable",
+  },
+};
+
+function nhi(overrides: Partial<NonHumanIdentity> = {}): NonHumanIdentity {
+  return {
+    id: "n1",
+    name: "billing",
+    type: "api_key",
+    system: null,
+    purpose: null,
+    ownerKey: "E1",
+    ownerId: "id-E1",
+    ownerSince: "2026-01-01T00:00:00Z",
+    coOwnerKeys: [],
+    createdOn: "2026-05-01",
+    lastRotatedAt: null,
+    expiresAt: null,
+    scopes: [],
+    entitlements: [],
+    origin: "config",
+    account: null,
+    pendingOwnerId: null,
+    pendingSince: null,
+    pendingDeadline: null,
+    ownerlessReason: null,
+    disabledReason: null,
+    disabledAt: null,
+    removedAt: null,
+    createdAt: "2026-05-01T00:00:00Z",
+    updatedAt: "2026-05-01T00:00:00Z",
+    version: 1,
+    ...overrides,
+  };
+}
+
+const codes = (
+  n: NonHumanIdentity,
+  owner: { state: "active" | "terminated" } | undefined = { state: "active" },
+) => nhiFindings(n, owner, policy, NOW).map((f) => f.code);
+
+describe("NHI findings", () => {
+  it("finds nothing wrong with a fresh, owned, unexpiring key", () => {
+    expect(codes(nhi())).toEqual([]);
+  });
+
+  it("reports a missing, unknown or terminated owner — unless a successor is pending", () => {
+    expect(codes(nhi({ ownerKey: null, ownerId: null }), undefined)).toEqual(["owner_missing"]);
+    expect(codes(nhi({ ownerKey: "E9", ownerId: null }), undefined)).toEqual(["owner_unknown"]);
+    expect(codes(nhi(), { state: "terminated" })).toEqual(["owner_terminated"]);
+    expect(codes(nhi({ pendingOwnerId: "id-E2" }), { state: "terminated" })).toEqual([]);
+    const kept = nhi({
+      ownerId: null,
+      ownerlessReason: "the owner left and there is nobody to pass ownership to",
+    });
+    expect(nhiFindings(kept, undefined, policy, NOW)[0]?.message).toMatch(/no owner: the owner left/);
+  });
+
+  it("says how old a credential is past its type's limit, counting from the last rotation", () => {
+    const old = nhiFindings(nhi({ createdOn: "2026-01-01" }), { state: "active" }, policy, NOW);
+    expect(old).toEqual([
+      {
+        nhi: "billing",
+        code: "credential_age",
+        severity: "medium",
+        message: "billing: credential is 151 days old (since 2026-01-01), past the 90d allowed for api_key",
+      },
+    ]);
+    expect(codes(nhi({ createdOn: "2026-01-01", lastRotatedAt: "2026-05-20T10:00:00Z" }))).toEqual([]);
+    expect(codes(nhi({ type: "agent", createdOn: "2020-01-01" }))).toEqual([]);
+  });
+
+  it("warns within the smallest window reached, and reports expiry", () => {
+    const in5 = nhiFindings(nhi({ expiresAt: "2026-06-06" }), { state: "active" }, policy, NOW);
+    expect(in5.map((f) => [f.code, f.severity, f.message])).toEqual([
+      ["expiring", "high", "billing: expires on 2026-06-06, within 7d"],
+    ]);
+    expect(codes(nhi({ expiresAt: "2026-06-01" }))).toEqual(["expired"]);
+    expect(codes(nhi({ expiresAt: "2026-09-01" }))).toEqual([]);
+  });
+
+  it("flags scopes outside the allowed list of the type", () => {
+    const app = nhi({ type: "oauth_app", scopes: ["read:user", "admin:org"] });
+    expect(nhiFindings(app, { state: "active" }, policy, NOW).map((f) => f.message)).toEqual([
+      "billing: scope admin:org is not allowed for oauth_app (nhi.policy.allowedScopes)",
+    ]);
+    expect(codes(nhi({ scopes: ["anything"] }))).toEqual([]);
+  });
+
+  it("reports nothing of a disabled or removed NHI", () => {
+    const bad = { ownerId: null, ownerKey: null, expiresAt: "2020-01-01" };
+    expect(codes(nhi({ ...bad, disabledAt: NOW.toISOString() }), undefined)).toEqual([]);
+    expect(codes(nhi({ ...bad, removedAt: NOW.toISOString() }), undefined)).toEqual([]);
+  });
+
+  it("property: an expiry warning is the smallest window holding the time left, and only before expiry", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -40 * DAY, max: 40 * DAY }),
+        fc.uniqueArray(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 4 }),
+        (left, days) => {
+          const windows = days.map((d) => d * DAY);
+          const expires = new Date(NOW.getTime() + left).toISOString();
+          const got = expiryWindow(expires, windows, NOW);
+          const holding = windows.filter((w) => left > 0 && left <= w);
+          expect(got).toBe(holding.length === 0 ? undefined : Math.min(...holding));
+          const found = nhiFindings(
+            nhi({ expiresAt: expires }),
+            { state: "active" },
+            { ...policy, expiryWarningsMs: windows },
+            NOW,
+          ).map((f) => f.code);
+          expect(found).toEqual(left <= 0 ? ["expired"] : got === undefined ? [] : ["expiring"]);
+        },
+      ),
+    );
+  });
+});

@@ -1,0 +1,161 @@
+import { formatDuration } from "./duration.js";
+import type { LifecycleState } from "./identity-types.js";
+import { isGone } from "./lifecycle.js";
+import type { NhiPolicy, NonHumanIdentity } from "./nhi-types.js";
+
+/**
+ * What is wrong with a non-human identity under `nhi.policy` at `now`: the one definition `tenure nhi list
+ * --findings`, the risk report, reviews and `tenure check` share. Pure: the owner's state is given.
+ */
+
+export type NhiFindingCode =
+  /** No owner is declared (or left after succession with `otherwise: keep`). */
+  | "owner_missing"
+  /** The declared owner names no identity. */
+  | "owner_unknown"
+  /** The owner is terminated (or deleted) and no succession is pending. */
+  | "owner_terminated"
+  /** The credential is older than `maxCredentialAge` for its type. */
+  | "credential_age"
+  /** The credential expires within a warning window. */
+  | "expiring"
+  | "expired"
+  /** A scope outside `allowedScopes` for the type. */
+  | "scope_disallowed";
+
+export type NhiFindingSeverity = "high" | "medium" | "low";
+
+export interface NhiFinding {
+  /** The NHI's name. */
+  nhi: string;
+  code: NhiFindingCode;
+  severity: NhiFindingSeverity;
+  /** One line for people and CI logs. */
+  message: string;
+}
+
+/** The owner as the findings need it: its lifecycle state, or absent when `ownerId` names nobody. */
+export interface NhiOwnerView {
+  state: LifecycleState;
+}
+
+const DAY_MS = 86_400_000;
+
+/** `90d` rather than formatDuration's `12w6d`: policies are written in days. */
+function asWritten(ms: number): string {
+  return ms % DAY_MS === 0 ? `${ms / DAY_MS}d` : formatDuration(ms);
+}
+
+/** A date (`YYYY-MM-DD`, midnight UTC) or ISO instant, in milliseconds; NaN when unreadable. */
+export function instantOf(value: string): number {
+  return Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+}
+
+/** When the credential in force was made: its last rotation, else its creation; null when neither is known. */
+export function credentialSince(nhi: Pick<NonHumanIdentity, "lastRotatedAt" | "createdOn">): string | null {
+  return nhi.lastRotatedAt ?? nhi.createdOn;
+}
+
+/**
+ * The smallest expiry warning window (ms) `expiresAt` is within at `now`, or undefined when it is within
+ * none or already expired. Windows are compared as given (order does not matter).
+ */
+export function expiryWindow(
+  expiresAt: string,
+  warningsMs: readonly number[],
+  now: Date,
+): number | undefined {
+  const left = instantOf(expiresAt) - now.getTime();
+  if (!(left > 0)) return undefined;
+  let smallest: number | undefined;
+  for (const w of warningsMs) if (left <= w && (smallest === undefined || w < smallest)) smallest = w;
+  return smallest;
+}
+
+/**
+ * The findings of one NHI, in a fixed order (owner, credential, expiry, scopes). A disabled or removed NHI
+ * has no findings: nothing of it is in use. `owner` is the state of `nhi.ownerId`'s identity, undefined when
+ * the NHI has no owner id or it names nobody.
+ */
+export function nhiFindings(
+  nhi: NonHumanIdentity,
+  owner: NhiOwnerView | undefined,
+  policy: NhiPolicy,
+  now: Date,
+): NhiFinding[] {
+  if (nhi.disabledAt !== null || nhi.removedAt !== null) return [];
+  const out: NhiFinding[] = [];
+  const add = (code: NhiFindingCode, severity: NhiFindingSeverity, message: string) =>
+    out.push({ nhi: nhi.name, code, severity, message });
+
+  if (nhi.ownerId === null && nhi.pendingOwnerId === null) {
+    if (nhi.ownerlessReason !== null) {
+      add(
+        "owner_missing",
+        policy.ownerRequired ? "high" : "low",
+        `${nhi.name}: no owner: ${nhi.ownerlessReason}`,
+      );
+    } else if (nhi.ownerKey !== null) {
+      add("owner_unknown", "high", `${nhi.name}: owner ${nhi.ownerKey} is not a known identity`);
+    } else {
+      add(
+        "owner_missing",
+        policy.ownerRequired ? "high" : "low",
+        `${nhi.name}: no owner${policy.ownerRequired ? " (nhi.policy.ownerRequired)" : ""}`,
+      );
+    }
+  } else if (nhi.ownerId !== null && owner === undefined && nhi.pendingOwnerId === null) {
+    add("owner_unknown", "high", `${nhi.name}: its owner (identity ${nhi.ownerId}) no longer exists`);
+  } else if (owner !== undefined && isGone(owner.state) && nhi.pendingOwnerId === null) {
+    add(
+      "owner_terminated",
+      "high",
+      `${nhi.name}: owner ${nhi.ownerKey ?? nhi.ownerId} is ${owner.state} and no successor is pending`,
+    );
+  }
+
+  const maxAge = policy.maxCredentialAgeMs[nhi.type];
+  const since = credentialSince(nhi);
+  if (maxAge !== undefined && since !== null) {
+    const age = now.getTime() - instantOf(since);
+    if (age > maxAge) {
+      const days = Math.floor(age / DAY_MS);
+      add(
+        "credential_age",
+        age > 2 * maxAge ? "high" : "medium",
+        `${nhi.name}: credential is ${days} days old (since ${since}), past the ${asWritten(maxAge)} allowed for ${nhi.type}`,
+      );
+    }
+  }
+
+  if (nhi.expiresAt !== null) {
+    const left = instantOf(nhi.expiresAt) - now.getTime();
+    if (!(left > 0)) {
+      add("expired", "high", `${nhi.name}: expired on ${nhi.expiresAt}`);
+    } else {
+      const window = expiryWindow(nhi.expiresAt, policy.expiryWarningsMs, now);
+      if (window !== undefined) {
+        add(
+          "expiring",
+          window <= 7 * DAY_MS ? "high" : "medium",
+          `${nhi.name}: expires on ${nhi.expiresAt}, within ${asWritten(window)}`,
+        );
+      }
+    }
+  }
+
+  const allowed = policy.allowedScopes[nhi.type];
+  if (allowed !== undefined) {
+    const permitted = new Set(allowed);
+    for (const scope of nhi.scopes) {
+      if (!permitted.has(scope)) {
+        add(
+          "scope_disallowed",
+          "high",
+          `${nhi.name}: scope ${scope} is not allowed for ${nhi.type} (nhi.policy.allowedScopes)`,
+        );
+      }
+    }
+  }
+  return out;
+}

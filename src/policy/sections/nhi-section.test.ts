@@ -1,0 +1,180 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { validateConfigText } from "../config-loader.js";
+
+const HEAD = [
+  "systems:", // 1
+  "  directory:", // 2
+  "    connector: manual", // 3
+  "    owner: it@example.test", // 4
+  '    account: { username: "{employeeId}" }', // 5
+  "    config: { fulfiller: it@example.test }", // 6
+  "entitlements:", // 7
+  "  directory:", // 8
+  "    billing-readers: { displayName: Billing readers }", // 9
+];
+
+describe("nhi section", () => {
+  let dir: string;
+  let file: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "tenure-nhi-section-"));
+    file = path.join(dir, "tenure.yaml");
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  const validate = (lines: string[]) =>
+    validateConfigText([...HEAD, ...lines].join("\n"), { path: file, env: {} });
+
+  it("compiles the policy with its defaults, the inventory and the discovery rules", async () => {
+    await writeFile(
+      path.join(dir, "inventory.yaml"),
+      "- { name: from-file, type: oauth_app, owner: E1002, scopes: [read:user] }\n",
+    );
+    const { config, errors } = await validate([
+      "nhi:", // 10
+      "  policy:", // 11
+      "    maxCredentialAge: { agent: 7d, api_key: off }", // 12
+      "    onOwnerLeave: { passTo: fallback, fallback: E9000, confirmWithin: 3d }", // 13
+      "  inventory:", // 14
+      "    - name: billing-export", // 15
+      "      type: service_account", // 16
+      "      system: directory", // 17
+      "      owner: E1001", // 18
+      "      created: 2026-01-10", // 19
+      "      expires: 2027-01-10", // 20
+      '      entitlements: ["directory:billing-readers"]', // 21
+      "  inventoryFiles: [./inventory.yaml]", // 22
+      "  discover:", // 23
+      '    - { system: directory, dnUnder: "ou=services,dc=example,dc=org" }', // 24
+    ]);
+    expect(errors).toEqual([]);
+    const nhi = config!.nhi!;
+    expect(nhi.policy.maxCredentialAgeMs).toEqual({
+      service_account: 90 * 86_400_000,
+      oauth_app: 365 * 86_400_000,
+      certificate: 398 * 86_400_000,
+      agent: 7 * 86_400_000,
+    });
+    expect(nhi.policy.expiryWarningsMs).toEqual([30, 7, 1].map((d) => d * 86_400_000));
+    expect(nhi.policy.onOwnerLeave).toEqual({
+      passTo: "fallback",
+      fallback: "E9000",
+      confirmWithinMs: 3 * 86_400_000,
+      onMove: false,
+      otherwise: "disable",
+    });
+    expect(nhi.inventory.map((d) => [d.name, d.origin, d.location.line])).toEqual([
+      ["billing-export", "config", 15],
+      ["from-file", "file", 1],
+    ]);
+    expect(nhi.inventory[1]?.location.file).toBe(path.join(dir, "inventory.yaml"));
+    expect(nhi.discover).toEqual([
+      expect.objectContaining({ system: "directory", type: "service_account", usernameLike: null }),
+    ]);
+    expect(nhi.schedule).toBe("0 * * * *");
+  });
+
+  it("reports unknown systems and entitlements, a bad type and expiry before creation at file:line", async () => {
+    const { errors } = await validate([
+      "nhi:", // 10
+      "  inventory:", // 11
+      "    - { name: a, type: robot }", // 12
+      "    - name: b", // 13
+      "      type: api_key", // 14
+      "      system: directori", // 15
+      '      entitlements: ["directory:billing-writers", "erp:x"]', // 16
+      "      created: 2026-05-01", // 17
+      "      expires: 2026-04-01", // 18
+      "  discover:", // 19
+      "    - { system: nowhere, usernameLike: svc_% }", // 20
+      "  policy: { onOwnerLeave: { passTo: fallback } }", // 21
+    ]);
+    const brief = errors.map((e) => [e.line, e.path, e.message]);
+    expect(brief).toEqual([
+      [12, "nhi.inventory[0].type", expect.stringMatching(/^expected a type: service_account, api_key/)],
+    ]);
+    // Schema problems stop the load before cross-checks; the rest once the type is right.
+    const second = await validate([
+      "nhi:", // 10
+      "  inventory:", // 11
+      "    - { name: a, type: agent }", // 12
+      "    - name: b", // 13
+      "      type: api_key", // 14
+      "      system: directori", // 15
+      '      entitlements: ["directory:billing-writers", "erp:x"]', // 16
+      "      created: 2026-05-01", // 17
+      "      expires: 2026-04-01", // 18
+      "  discover:", // 19
+      "    - { system: nowhere, usernameLike: svc_% }", // 20
+      "  policy: { onOwnerLeave: { passTo: fallback } }", // 21
+    ]);
+    expect(second.errors.map((e) => [e.line, e.path, e.message])).toEqual([
+      [15, "nhi.inventory[1].system", "unknown system 'directori' — did you mean 'directory'?"],
+      [
+        16,
+        "nhi.inventory[1].entitlements[0]",
+        expect.stringMatching(/^unknown entitlement 'billing-writers'/),
+      ],
+      [16, "nhi.inventory[1].entitlements[1]", expect.stringMatching(/^unknown system 'erp'/)],
+      [18, "nhi.inventory[1].expires", "expires (2026-04-01) is before created (2026-05-01)"],
+      [20, "nhi.discover[0].system", expect.stringMatching(/^unknown system 'nowhere'/)],
+      [21, "nhi.policy.onOwnerLeave.passTo", expect.stringMatching(/needs a fallback/)],
+    ]);
+  });
+
+  it("reports problems in an inventory file at that file's line, and a name declared twice", async () => {
+    const inventory = path.join(dir, "bad.yaml");
+    await writeFile(
+      inventory,
+      [
+        "- name: ok-one", // 1
+        "  type: agent", // 2
+        "- name: billing-export", // 3
+        "  type: api_key", // 4
+        "  system: directori", // 5
+      ].join("\n"),
+    );
+    const { errors } = await validate([
+      "nhi:", // 10
+      "  inventory:", // 11
+      "    - { name: billing-export, type: service_account }", // 12
+      "  inventoryFiles: [./bad.yaml, ./missing.yaml]", // 13
+    ]);
+    expect(errors.map((e) => [path.basename(e.file), e.line, e.path, e.message])).toEqual([
+      [
+        "bad.yaml",
+        3,
+        "[1].name",
+        expect.stringMatching(/^NHI 'billing-export' is declared twice: first at .*:12$/),
+      ],
+      ["bad.yaml", 5, "[1].system", expect.stringMatching(/^unknown system 'directori'/)],
+      [
+        "tenure.yaml",
+        13,
+        "nhi.inventoryFiles[1]",
+        expect.stringMatching(/^inventory file not found: .*missing\.yaml$/),
+      ],
+    ]);
+
+    await writeFile(inventory, "- { name: x, type: agent, ownr: E1 }\n- [not, an, entry]\n");
+    const schema = await validate(["nhi:", "  inventoryFiles: [./bad.yaml]"]);
+    expect(schema.errors.map((e) => [path.basename(e.file), e.line, e.column, e.message])).toEqual([
+      ["bad.yaml", 1, 27, expect.stringMatching(/^unknown key 'ownr' — did you mean 'owner'\?/)],
+      ["bad.yaml", 2, 3, expect.stringMatching(/^expected a mapping/)],
+    ]);
+  });
+
+  it("accepts certificates and rotation under nhi", async () => {
+    const { config, errors } = await validate([
+      "nhi:",
+      "  certificates: { paths: [./certs] }",
+      "  rotation: { sink: { file: ./secrets.jsonl } }",
+    ]);
+    expect(errors).toEqual([]);
+    expect(config!.nhi!.certificates?.paths).toEqual([path.join(dir, "certs")]);
+    expect(config!.nhi!.rotation?.schedule).toBe("off");
+  });
+});
