@@ -1,5 +1,7 @@
-import { appendFile, readFile, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/workspace.js";
@@ -51,5 +53,59 @@ describe("tenure check", () => {
     );
     const fixed = await runCli(["check"], { cwd: dir, env: { SMTP_URL: "smtp://a:b@127.0.0.1:25" } });
     expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
+  });
+
+  it("fails for an NHI without an owner, a credential too old, a scope not allowed and a certificate about to expire", async () => {
+    const certs = path.join(dir, "certs");
+    await mkdir(certs, { recursive: true });
+    await promisify(execFile)("openssl", [
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      path.join(dir, "key.pem"),
+      "-out",
+      path.join(certs, "api.pem"),
+      "-days",
+      "10",
+      "-subj",
+      "/CN=api.example.test",
+    ]);
+    await writeFile(
+      path.join(dir, "tenure.yaml"),
+      `${clean}
+nhi:
+  policy:
+    allowedScopes: { oauth_app: [read:user] }
+  inventory:
+    - { name: orphan-key, type: api_key, purpose: nobody owns it }
+    - { name: old-key, type: api_key, owner: E1, created: 2025-01-01 }
+    - { name: gh-app, type: oauth_app, owner: E1, created: 2026-11-01, scopes: [read:user, admin:org] }
+  certificates:
+    paths: [./certs]
+`,
+    );
+    const run = await runCli(["check", "--json"], { cwd: dir });
+    expect(run.code, run.stderr).toBe(1);
+    const found = (
+      JSON.parse(run.stdout).findings as Array<{ code: string; where: string; message: string }>
+    ).map((f) => `${f.code} ${f.message}`);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^nhi_owner_missing orphan-key: no owner/),
+        expect.stringMatching(/^nhi_credential_age old-key: credential is \d+ days old/),
+        expect.stringMatching(/^nhi_scope_disallowed gh-app: scope admin:org is not allowed/),
+        expect.stringMatching(/^certificate_expires_soon /),
+      ]),
+    );
+    expect(found).toHaveLength(4);
+    const lines = await runCli(["check"], { cwd: dir });
+    expect(lines.stdout).toMatch(
+      new RegExp(
+        `${path.join(dir, "tenure.yaml").replaceAll("/", "\\/")}:\\d+:\\d+: error nhi_owner_missing`,
+      ),
+    );
   });
 });
