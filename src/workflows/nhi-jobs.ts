@@ -1,6 +1,7 @@
 import type { JobDeps } from "../engine/scheduled-jobs.js";
 import type { ScheduledJob } from "../engine/scheduler.js";
 import { syncNhiInventory } from "./nhi-inventory.js";
+import { rotateDueNhis } from "./nhi-rotate.js";
 import { nhiOwnerSuccession } from "./nhi-succession.js";
 
 /**
@@ -12,7 +13,28 @@ export function nhiJobs(deps: JobDeps): ScheduledJob[] {
   const { store, config, actor } = deps;
   const nhi = config.nhi;
   if (nhi === undefined) return [];
+  const rotation = nhi.rotation;
+  const rotate: ScheduledJob[] =
+    rotation === undefined || rotation.schedule === "off"
+      ? []
+      : [
+          {
+            name: "nhi-rotation",
+            pattern: rotation.schedule,
+            description:
+              "rotate the credential of every NHI past nhi.policy.maxCredentialAge (deliver, set, verify, retire)",
+            async run({ now }) {
+              const done = await rotateDueNhis(store, config, { now, actor });
+              return {
+                rotated: done.rotated.length,
+                failed: done.failed.length,
+                skipped: done.skipped.length,
+              };
+            },
+          },
+        ];
   return [
+    ...rotate,
     {
       name: "nhi",
       pattern: nhi.schedule,

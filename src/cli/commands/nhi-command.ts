@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { NotFoundError } from "../../shared/errors.js";
 import { syncNhiInventory } from "../../workflows/nhi-inventory.js";
+import { rotateNhi } from "../../workflows/nhi-rotate.js";
 import { confirmNhiOwnership, nhiOwnerSuccession } from "../../workflows/nhi-succession.js";
 import { listNhiViews, type NhiView } from "../../workflows/nhi-view.js";
 import { actingAs, actorFor } from "../acting-as.js";
@@ -117,6 +118,29 @@ export function registerNhi(program: Command): void {
         });
         if (o.json) printJson(o, { nhi: confirmed.name, owner: me.sourceKey, ownerId: confirmed.ownerId });
         else println(o, `${me.sourceKey} now owns ${confirmed.name}`);
+      });
+    });
+  registerRotate(nhi);
+}
+
+/** `tenure nhi rotate NAME`: a new secret, delivered, set, verified with a real login, the old retired. */
+function registerRotate(nhi: Command): void {
+  nhi
+    .command("rotate <name>")
+    .description(
+      "rotate the NHI's credential now: generate, deliver to nhi.rotation.sink, set, verify with a real login, retire the old",
+    )
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const o = outputFor(g);
+      await withStore(g, async ({ store, config }) => {
+        const done = await rotateNhi(store, config, name, {
+          now: now(),
+          actor: cliActor(),
+          reason: "on-demand",
+        });
+        if (o.json) printJson(o, done);
+        else println(o, `${done.name}: rotated (rotation ${done.rotationId}); the new secret is in the sink`);
       });
     });
 }
