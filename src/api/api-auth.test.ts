@@ -65,8 +65,15 @@ async function requestFor(f: ApiFixture, route: RouteEntry): Promise<{ request: 
       return { request: { method: "POST", url: "/api/sync", payload: { dryRun: true } }, known: true };
     case "POST /api/reconcile":
       return { request: { method: "POST", url: "/api/reconcile", payload: {} }, known: true };
+    case "GET /api/audit/who-had":
+      return { request: { method: "GET", url: "/api/audit/who-had?system=app" }, known: true };
+    case "GET /api/audit/access":
+      return { request: { method: "GET", url: "/api/audit/access?identity=E1" }, known: true };
     case "GET /api/audit/why":
-      return { request: { method: "GET", url: "/api/audit/why?identity=E1&access=app:deployers" }, known: true };
+      return {
+        request: { method: "GET", url: "/api/audit/why?identity=E1&access=app:deployers" },
+        known: true,
+      };
     case "GET /api/reports/:name":
       return { request: { method: "GET", url: "/api/reports/leavers?format=html" }, known: true };
     case "GET /api/reviews/campaigns/:id":

@@ -4,6 +4,7 @@ import type { Account } from "../domain/access-types.js";
 import { accountRepository } from "../store/account-repository.js";
 import type { OperationRecord } from "../store/operation-repository.js";
 import type { Database } from "../store/schema-types.js";
+import { writeAccounts } from "./account-journal.js";
 
 type Trx = Transaction<Database>;
 
@@ -18,15 +19,16 @@ export interface AppliedChange {
  * rows they touch are read at once, changed in operation order, and written back at once. An operation
  * other than create on an account not in `accounts` (never reconciled) writes nothing there: the next
  * reconcile reads it whole, rather than apply inventing the rest of the row. Used by apply, and by a
- * manual system's task when a person marks it done (that is when its operation succeeds).
+ * manual system's task when a person marks it done (that is when its operation succeeds). Every row
+ * changed is journalled (account-journal.ts) with the operation as its cause.
  */
 export async function recordAccountChanges(
   trx: Trx,
   succeeded: readonly AppliedChange[],
   now: Date,
+  actor: string,
 ): Promise<void> {
   if (succeeded.length === 0) return;
-  const at = now.toISOString();
   const keyOf = (system: string, username: string) => `${system}\u0000${username}`;
   const rows = new Map<string, Account | undefined>();
   for (const account of await accountRepository.findMany(
@@ -56,8 +58,14 @@ export async function recordAccountChanges(
     if (next === undefined) removed.push({ system: op.system, username: op.username });
     else written.push(next);
   }
-  await accountRepository.removeMany(trx, removed);
-  await accountRepository.upsertMany(trx, written, at);
+  // Journalled with the operation that last changed each row: its id is the cause.
+  const causes = new Map<string, string>();
+  for (const { op } of succeeded) causes.set(keyOf(op.system, op.username), op.id);
+  await writeAccounts(
+    trx,
+    { upsert: written, remove: removed },
+    { now, actor, cause: (k) => causes.get(keyOf(k.system, k.username)) ?? "apply" },
+  );
 }
 
 /** The employment of each identity whose account's password an operation set (create, rotate). */

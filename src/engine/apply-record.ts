@@ -112,6 +112,7 @@ export function createRecorder(
       trx,
       succeeded.filter((e) => held.has(e.op.id)),
       now,
+      actor,
     );
     const tasks = new Map(
       (

@@ -52,7 +52,7 @@ export async function completeTask(
   const note = checkNote(input.note ?? null, "--note");
   return store.db.transaction().execute(async (trx) => {
     const { task, operation } = await closeBoth(trx, taskId, { state: "done", by, note, now: input.now });
-    await recordAccountChanges(trx, [{ op: operation, result: { changed: true } }], input.now);
+    await recordAccountChanges(trx, [{ op: operation, result: { changed: true } }], input.now, `user:${by}`);
     const createdAt = Date.parse(task.createdAt);
     const dueAt = Date.parse(task.dueAt);
     await appendEvents(trx, [

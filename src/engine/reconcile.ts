@@ -10,6 +10,7 @@ import { toInstant } from "../shared/instant.js";
 import { accountLinkRepository, accountRepository } from "../store/account-repository.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
+import { writeAccounts } from "./account-journal.js";
 import { recordConfigInForce } from "./config-versions.js";
 import { rulesRead, type SodScanResult, scanSod } from "./sod-scan.js";
 
@@ -209,16 +210,22 @@ export async function reconcileSystem(
   report.vanished = known.filter((a) => a.managed && !present.has(a.username)).map((a) => a.username);
 
   await db.transaction().execute(async (trx) => {
-    await accountRepository.upsertMany(trx, accounts, at);
     // A vanished managed account keeps its row, marked, so the planner can tell an account deleted
     // out of band (drift) from a joiner who never had one.
     const vanished = report.vanished.flatMap((username) => {
       const gone = knownByUsername.get(username);
       return gone ? [{ ...gone, vanishedAt: gone.vanishedAt ?? at }] : [];
     });
-    await accountRepository.upsertMany(trx, vanished, at);
-    const stale = new Set([...present, ...report.vanished]);
-    await accountRepository.removeMissing(trx, systemName, stale);
+    // Every other row of the system is one the system no longer lists. Each row that changed is
+    // journalled (account-journal.ts): an unchanged reconcile appends only its summary below.
+    await writeAccounts(
+      trx,
+      {
+        upsert: [...accounts, ...vanished],
+        remove: { system: systemName, keep: new Set([...present, ...report.vanished]) },
+      },
+      { now: options.now, actor: options.actor, cause: "reconcile" },
+    );
     await accountLinkRepository.insertMany(trx, newLinks, at);
     const summary = {
       accounts: report.accounts,

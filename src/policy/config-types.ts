@@ -161,6 +161,8 @@ export interface ScheduleConfig {
    * reviews and dormant-account checks (each campaign's own `schedule` starts it). Default every 5 minutes.
    */
   readonly reviews: string;
+  /** The point-in-time access checkpoint (`tenure audit checkpoint`, docs/audit.md). Default daily at 03:15. */
+  readonly checkpoint?: string;
   /** How often a process that is not the scheduler leader tries to become it (PostgreSQL). Default 30. */
   readonly leaderRetrySeconds: number;
 }

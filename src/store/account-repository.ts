@@ -89,6 +89,21 @@ export interface HeldEntitlements {
 }
 
 /**
+ * The columns of an account row the account journal records (engine/account-journal.ts), as stored:
+ * `entitlements` is the row's JSON text (sorted when written), compared as text so a reconcile of
+ * 250,000 unchanged accounts parses none of it.
+ */
+export interface JournalRow {
+  system: string;
+  username: string;
+  nativeId: string | null;
+  identityId: string | null;
+  enabled: boolean;
+  entitlementsJson: string;
+  vanished: boolean;
+}
+
+/**
  * Actual state: what each system has, as last read by reconcile or written by apply.
  * Keyed by (system, username).
  */
@@ -212,6 +227,59 @@ export const accountRepository = {
     return found;
   },
 
+  /**
+   * The journalled columns of every account, of every account of `system`, or of the accounts with these
+   * keys that exist.
+   * Read inside the writer's transaction, after the ledger lock, they are the rows as the write finds them.
+   */
+  async journalRows(
+    db: Db,
+    of: "all" | { system: string } | { keys: readonly { system: string; username: string }[] },
+  ): Promise<JournalRow[]> {
+    const columns = [
+      "system",
+      "username",
+      "native_id",
+      "identity_id",
+      "enabled",
+      "entitlements",
+      "vanished_at",
+    ] as const;
+    const toJournal = (r: Pick<AccountsTable, (typeof columns)[number]>): JournalRow => ({
+      system: r.system,
+      username: r.username,
+      nativeId: r.native_id,
+      identityId: r.identity_id,
+      enabled: Number(r.enabled) === 1,
+      entitlementsJson: r.entitlements,
+      vanished: r.vanished_at !== null,
+    });
+    if (of === "all") return (await db.selectFrom("accounts").select(columns).execute()).map(toJournal);
+    if ("system" in of) {
+      const rows = await db.selectFrom("accounts").select(columns).where("system", "=", of.system).execute();
+      return rows.map(toJournal);
+    }
+    const found: JournalRow[] = [];
+    const bySystem = new Map<string, string[]>();
+    for (const { system, username } of of.keys) {
+      const usernames = bySystem.get(system);
+      if (usernames === undefined) bySystem.set(system, [username]);
+      else usernames.push(username);
+    }
+    for (const [system, usernames] of bySystem) {
+      for (let i = 0; i < usernames.length; i += CHUNK) {
+        const rows = await db
+          .selectFrom("accounts")
+          .select(columns)
+          .where("system", "=", system)
+          .where("username", "in", usernames.slice(i, i + CHUNK))
+          .execute();
+        found.push(...rows.map(toJournal));
+      }
+    }
+    return found;
+  },
+
   /** Removes the accounts with these (system, username) keys; absent ones are ignored. */
   async removeMany(db: Db, keys: readonly { system: string; username: string }[]): Promise<void> {
     const bySystem = new Map<string, string[]>();
@@ -242,20 +310,6 @@ export const accountRepository = {
 
   async remove(db: Db, system: string, username: string): Promise<void> {
     await db.deleteFrom("accounts").where("system", "=", system).where("username", "=", username).execute();
-  },
-
-  /** Removes the accounts of a system that a full read no longer lists. */
-  async removeMissing(db: Db, system: string, present: ReadonlySet<string>): Promise<string[]> {
-    const rows = await db.selectFrom("accounts").select("username").where("system", "=", system).execute();
-    const gone = rows.map((r) => r.username).filter((u) => !present.has(u));
-    for (let i = 0; i < gone.length; i += CHUNK) {
-      await db
-        .deleteFrom("accounts")
-        .where("system", "=", system)
-        .where("username", "in", gone.slice(i, i + CHUNK))
-        .execute();
-    }
-    return gone;
   },
 
   /**

@@ -76,6 +76,22 @@ export interface LedgerHeadsTable {
   last_error: string | null;
 }
 
+/** A point-in-time access checkpoint (src/audit/point-in-time.ts): the account journal replayed to `seq`. */
+export interface AccessCheckpointsTable {
+  seq: number;
+  /** The latest event time up to `seq` (ISO, UTC): the checkpoint answers for instants from then on. */
+  covers_until: string;
+  created_at: string;
+  accounts: number;
+}
+
+/** One system's part of an access checkpoint: compact JSON of its accounts and what was asked of them. */
+export interface AccessCheckpointSystemsTable {
+  seq: number;
+  system: string;
+  state: string;
+}
+
 /** An archived segment of the ledger (src/audit/ledger-archive.ts): verification starts after the latest. */
 export interface LedgerCheckpointsTable {
   /** The last archived event. */
@@ -611,6 +627,8 @@ export interface Database {
   audit_head: AuditHeadTable;
   ledger_heads: LedgerHeadsTable;
   ledger_checkpoints: LedgerCheckpointsTable;
+  access_checkpoints: AccessCheckpointsTable;
+  access_checkpoint_systems: AccessCheckpointSystemsTable;
   source_runs: SourceRunsTable;
   accounts: AccountsTable;
   account_links: AccountLinksTable;

@@ -1,3 +1,4 @@
+import { accessCheckpointJobs } from "../engine/access-checkpoint-job.js";
 import { type JobDeps, scheduledJobs } from "../engine/scheduled-jobs.js";
 import type { ScheduledJob } from "../engine/scheduler.js";
 import { evidenceJobs } from "./evidence-alerts.js";
@@ -9,5 +10,11 @@ import { reviewJobs } from "./review-jobs.js";
  * workflows' — access reviews, evidence alerts, non-human identities. A workflow adds its jobs here.
  */
 export function allJobs(deps: JobDeps): ScheduledJob[] {
-  return [...scheduledJobs(deps), ...reviewJobs(deps), ...evidenceJobs(deps), ...nhiJobs(deps)];
+  return [
+    ...scheduledJobs(deps),
+    ...reviewJobs(deps),
+    ...evidenceJobs(deps),
+    ...nhiJobs(deps),
+    ...accessCheckpointJobs(deps),
+  ];
 }

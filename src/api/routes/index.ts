@@ -1,5 +1,6 @@
 import type { RouteModule } from "../route-types.js";
 import { scimRoutes } from "../scim/scim-routes.js";
+import { auditHistoryRoutes } from "./audit-history-routes.js";
 import { auditRoutes } from "./audit-routes.js";
 import { dashboardRoutes } from "./dashboard-routes.js";
 import { healthRoutes } from "./health-routes.js";
@@ -30,6 +31,7 @@ export const API_ROUTE_MODULES: readonly RouteModule[] = [
   sourceRoutes,
   auditRoutes,
   provenanceRoutes,
+  auditHistoryRoutes,
   requestRoutes,
   workflowRoutes,
   sodRoutes,

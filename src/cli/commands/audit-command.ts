@@ -7,6 +7,7 @@ import { verifyPublishedHeads } from "../../workflows/ledger-proof.js";
 import { globalOptions, outputFor, withStore } from "../context.js";
 import { printError, printJson, println } from "../output.js";
 import { createProgress } from "../progress.js";
+import { registerAuditHistory } from "./audit-history-command.js";
 import { collectValues, printHeads, registerAuditProof } from "./audit-proof-command.js";
 import { registerAuditWhy } from "./audit-why-command.js";
 
@@ -110,4 +111,5 @@ export function registerAudit(program: Command): void {
     );
   registerAuditProof(audit);
   registerAuditWhy(audit);
+  registerAuditHistory(audit);
 }

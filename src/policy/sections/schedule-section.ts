@@ -49,6 +49,7 @@ export const scheduleSection = strictObject({
   tasks: cronPattern().default("*/15 * * * *"),
   sod: cronPattern().default("30 2 * * *"),
   reviews: cronPattern().default("*/5 * * * *"),
+  checkpoint: cronPattern().default("15 3 * * *"),
   alerts: cronPattern().default("*/15 * * * *"),
   leaderRetrySeconds: z
     .number({ error: seconds })

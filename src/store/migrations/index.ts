@@ -28,6 +28,7 @@ import * as ledgerHeads from "./2026-12-04T13-00-ledger-heads.js";
 import * as configVersions from "./2026-12-04T14-30-config-versions.js";
 import * as nhiRotations from "./2026-12-04T16-00-nhi-rotations.js";
 import * as nonHumanIdentities from "./2026-12-04T17-00-non-human-identities.js";
+import * as accessCheckpoints from "./2026-12-04T18-00-access-checkpoints.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -57,6 +58,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-04T10-00-reviews": reviews,
   "2026-12-04T11-00-review-partial-indexes": reviewPartialIndexes,
   "2026-12-04T13-00-ledger-heads": ledgerHeads,
+  "2026-12-04T18-00-access-checkpoints": accessCheckpoints,
   "2026-12-04T14-30-config-versions": configVersions,
   "2026-12-04T16-00-nhi-rotations": nhiRotations,
   "2026-12-04T17-00-non-human-identities": nonHumanIdentities,

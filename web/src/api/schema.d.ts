@@ -1820,6 +1820,238 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/audit/who-had": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who had an access (or any access) of a system at an instant: confirmed in the target and desired
+         * @description Requires a bearer token whose role holds `audit:read`: admin, auditor.
+         */
+        get: {
+            parameters: {
+                query: {
+                    system: string;
+                    entitlement?: string;
+                    /** @description default: now */
+                    at?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            system: string;
+                            entitlement: string | null;
+                            at: string;
+                            source: {
+                                /** @description the access checkpoint replay started from; null: the first event */
+                                checkpointSeq: number | null;
+                                /** @description the first event after `at`, not replayed; null: none */
+                                cutSeq: number | null;
+                                /** @description events replayed after the checkpoint */
+                                events: number;
+                            };
+                            rows: {
+                                identityId: string | null;
+                                system: string;
+                                username: string | null;
+                                /** @description null: the account itself */
+                                entitlement: string | null;
+                                confirmed: {
+                                    held: boolean;
+                                    enabled: boolean | null;
+                                    since: string | null;
+                                    seq: number | null;
+                                    cause: string | null;
+                                };
+                                desired: {
+                                    wanted: boolean;
+                                    why: string;
+                                    /** @enum {string} */
+                                    source: "operation" | "assignment" | "none";
+                                    stage: ("queued" | "succeeded") | null;
+                                    kind: string | null;
+                                    at: string | null;
+                                    seq: number | null;
+                                };
+                            }[];
+                            identities: {
+                                [key: string]: {
+                                    key: string;
+                                    name: string | null;
+                                };
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/audit/access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every access one identity held, and was meant to hold, at an instant
+         * @description Requires a bearer token whose role holds `audit:read`: admin, auditor.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description id, HR key (as it was then) or email */
+                    identity: string;
+                    /** @description default: now */
+                    at?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            at: string;
+                            identity: {
+                                id: string;
+                                key: string;
+                                name: string | null;
+                                state: string | null;
+                                employment: number;
+                                attributes: {
+                                    [key: string]: unknown;
+                                };
+                                employments: {
+                                    employment: number;
+                                    from: string;
+                                }[];
+                            };
+                            source: {
+                                /** @description the access checkpoint replay started from; null: the first event */
+                                checkpointSeq: number | null;
+                                /** @description the first event after `at`, not replayed; null: none */
+                                cutSeq: number | null;
+                                /** @description events replayed after the checkpoint */
+                                events: number;
+                            };
+                            rows: {
+                                identityId: string | null;
+                                system: string;
+                                username: string | null;
+                                /** @description null: the account itself */
+                                entitlement: string | null;
+                                confirmed: {
+                                    held: boolean;
+                                    enabled: boolean | null;
+                                    since: string | null;
+                                    seq: number | null;
+                                    cause: string | null;
+                                };
+                                desired: {
+                                    wanted: boolean;
+                                    why: string;
+                                    /** @enum {string} */
+                                    source: "operation" | "assignment" | "none";
+                                    stage: ("queued" | "succeeded") | null;
+                                    kind: string | null;
+                                    at: string | null;
+                                    seq: number | null;
+                                };
+                                employment: number | null;
+                            }[];
+                            assignments: {
+                                id: string;
+                                identityId: string;
+                                target: {
+                                    system: string;
+                                    entitlement: string;
+                                } | {
+                                    role: string;
+                                };
+                                validFrom: string;
+                                validUntil: string | null;
+                                request: string | null;
+                                approvedBy: string | null;
+                                endedAt: string | null;
+                                inForce: boolean;
+                                seq: number;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/requestable": {
         parameters: {
             query?: never;
