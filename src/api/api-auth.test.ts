@@ -69,6 +69,9 @@ async function requestFor(f: ApiFixture, route: RouteEntry): Promise<{ request: 
       return { request: { method: "GET", url: "/api/audit/who-had?system=app" }, known: true };
     case "GET /api/audit/access":
       return { request: { method: "GET", url: "/api/audit/access?identity=E1" }, known: true };
+    case "GET /api/nhi/:name":
+      // No NHI in the fixture: a 404 for every role allowed to ask.
+      return { request: { method: "GET", url: "/api/nhi/nobody" }, known: false };
     case "GET /api/audit/why":
       return {
         request: { method: "GET", url: "/api/audit/why?identity=E1&access=app:deployers" },

@@ -34,6 +34,11 @@ export const PERMISSIONS = [
   "review:read",
   "review:decide",
   "review:manage",
+  // Non-human identities: see the inventory and its findings; take ownership passed to oneself (as the
+  // pending owner, whatever one's role); sync the inventory and rotate credentials (admin).
+  "nhi:read",
+  "nhi:confirm",
+  "nhi:manage",
   // Not a route's permission: what a request must also hold to confirm a mass change (admin only).
   "mass-change:confirm",
 ] as const;
@@ -63,10 +68,18 @@ export const ROLE_PERMISSIONS: Readonly<Record<PlatformRole, ReadonlySet<Permiss
     "sod:decide",
     "review:read",
     "review:decide",
+    "nhi:read",
+    "nhi:confirm",
   ]),
   // A requester is also the manager who approves a report's request: deciding is the identity's
   // business (who is an approver of the step), the role only allows it in kind.
-  requester: new Set<Permission>(["session:read", "requests:read", "requests:create", "requests:decide"]),
+  requester: new Set<Permission>([
+    "session:read",
+    "requests:read",
+    "requests:create",
+    "requests:decide",
+    "nhi:confirm",
+  ]),
 });
 
 export function isPlatformRole(value: string): value is PlatformRole {

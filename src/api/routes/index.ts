@@ -5,6 +5,7 @@ import { auditRoutes } from "./audit-routes.js";
 import { dashboardRoutes } from "./dashboard-routes.js";
 import { healthRoutes } from "./health-routes.js";
 import { identityRoutes } from "./identity-routes.js";
+import { nhiRoutes } from "./nhi-routes.js";
 import { operationRoutes } from "./operation-routes.js";
 import { planRoutes } from "./plan-routes.js";
 import { provenanceRoutes } from "./provenance-routes.js";
@@ -36,6 +37,7 @@ export const API_ROUTE_MODULES: readonly RouteModule[] = [
   workflowRoutes,
   sodRoutes,
   reviewRoutes,
+  nhiRoutes,
   reportRoutes,
   scimRoutes,
 ];

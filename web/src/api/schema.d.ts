@@ -4381,6 +4381,308 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/nhi": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every non-human identity, with its owner, status and findings (no owner, old credential, expiring, scope)
+         * @description Requires a bearer token whose role holds `nhi:read`: admin, auditor, reviewer.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description include removed ones */
+                    all?: "true" | "false";
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            nhis: {
+                                id: string;
+                                name: string;
+                                type: string;
+                                status: string;
+                                system: string | null;
+                                purpose: string | null;
+                                origin: string;
+                                account: string | null;
+                                /** @description the owner in force, by HR key */
+                                owner: string | null;
+                                /** @description the owner as the inventory names it */
+                                ownerKey: string | null;
+                                pendingOwner: string | null;
+                                pendingDeadline: string | null;
+                                coOwnerKeys: string[];
+                                createdOn: string | null;
+                                lastRotatedAt: string | null;
+                                expiresAt: string | null;
+                                scopes: string[];
+                                entitlements: string[];
+                                disabledReason: string | null;
+                                findings: {
+                                    nhi: string;
+                                    code: string;
+                                    severity: string;
+                                    message: string;
+                                }[];
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/nhi/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One non-human identity
+         * @description Requires a bearer token whose role holds `nhi:read`: admin, auditor, reviewer.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            id: string;
+                            name: string;
+                            type: string;
+                            status: string;
+                            system: string | null;
+                            purpose: string | null;
+                            origin: string;
+                            account: string | null;
+                            /** @description the owner in force, by HR key */
+                            owner: string | null;
+                            /** @description the owner as the inventory names it */
+                            ownerKey: string | null;
+                            pendingOwner: string | null;
+                            pendingDeadline: string | null;
+                            coOwnerKeys: string[];
+                            createdOn: string | null;
+                            lastRotatedAt: string | null;
+                            expiresAt: string | null;
+                            scopes: string[];
+                            entitlements: string[];
+                            disabledReason: string | null;
+                            findings: {
+                                nhi: string;
+                                code: string;
+                                severity: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/nhi/{name}/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take ownership passed to you (only the pending owner may; anyone else is refused)
+         * @description Requires a bearer token whose role holds `nhi:confirm`: admin, reviewer, requester.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            nhi: string;
+                            ownerId: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/nhi/{name}/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the NHI's credential now: deliver to the sink, set, verify with a real login, retire the old
+         * @description Requires a bearer token whose role holds `nhi:manage`: admin.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            rotationId: string;
+                            lastRotatedAt: string;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/reports": {
         parameters: {
             query?: never;
@@ -5231,7 +5533,7 @@ export interface components {
             /** @enum {string} */
             role: "admin" | "auditor" | "hr-source" | "reviewer" | "requester";
             /** @description what the role may do: the console shows only these */
-            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "review:read" | "review:decide" | "review:manage" | "mass-change:confirm")[];
+            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "review:read" | "review:decide" | "review:manage" | "nhi:read" | "nhi:confirm" | "nhi:manage" | "mass-change:confirm")[];
             /** @description the identity the person is, when single sign-on matched one */
             identity: {
                 id: string;
@@ -6095,7 +6397,7 @@ export interface components {
             /** @enum {string} */
             role: "admin" | "auditor" | "hr-source" | "reviewer" | "requester";
             /** @description what the role may do: the console shows only these */
-            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "review:read" | "review:decide" | "review:manage" | "mass-change:confirm")[];
+            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "review:read" | "review:decide" | "review:manage" | "nhi:read" | "nhi:confirm" | "nhi:manage" | "mass-change:confirm")[];
             /** @description the identity the person is, when single sign-on matched one */
             identity: {
                 id: string;

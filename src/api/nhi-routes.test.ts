@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ApiFixture, apiFixture, bearer } from "../../test/helpers/api-fixture.js";
+import { storeFactories } from "../../test/helpers/databases.js";
+import { syncNhiInventory } from "../workflows/nhi-inventory.js";
+
+/** Non-human identities through the API on SQLite and PostgreSQL: the inventory with findings, who may see and act. */
+const MORE = `nhi:
+  policy:
+    maxCredentialAge: { api_key: 90d }
+    allowedScopes: { oauth_app: [read:user] }
+  inventory:
+    - { name: deploy-key, type: api_key, owner: E1, created: 2025-06-01, purpose: deploys the app }
+    - { name: ci-app, type: oauth_app, owner: E1, created: 2026-02-01, scopes: [read:user, admin:org] }
+    - { name: stray-token, type: api_key, created: 2026-02-01 }
+`;
+
+describe.each(await storeFactories())("non-human identities through the API on %s", (_kind, makeStore) => {
+  let f: ApiFixture;
+  let grace = "";
+
+  beforeAll(async () => {
+    f = await apiFixture(makeStore, { moreYaml: MORE });
+    await syncNhiInventory(f.store, f.config, { now: f.clock.now, actor: "test" });
+    grace = (
+      await f.tokens.create({
+        name: "p-E2",
+        role: "requester",
+        expiresAt: null,
+        actor: "test",
+        identity: "E2",
+      })
+    ).token;
+  });
+  afterAll(() => f.dispose());
+
+  it("lists every NHI with its owner and findings, for admins, auditors and reviewers", async () => {
+    const res = await f.app.inject({ method: "GET", url: "/api/nhi", headers: bearer(f.tokenFor.auditor) });
+    expect(res.statusCode, res.body).toBe(200);
+    const byName = new Map(
+      (
+        res.json().nhis as Array<{ name: string; owner: string | null; findings: Array<{ code: string }> }>
+      ).map((n) => [n.name, n]),
+    );
+    expect([...byName.keys()].sort()).toEqual(["ci-app", "deploy-key", "stray-token"]);
+    expect(byName.get("deploy-key")!.owner).toBe("E1");
+    expect(byName.get("deploy-key")!.findings.map((x) => x.code)).toEqual(["credential_age"]);
+    expect(byName.get("ci-app")!.findings.map((x) => x.code)).toEqual(["scope_disallowed"]);
+    expect(byName.get("stray-token")!.findings.map((x) => x.code)).toEqual(["owner_missing"]);
+    const one = await f.app.inject({
+      method: "GET",
+      url: "/api/nhi/ci-app",
+      headers: bearer(f.tokenFor.reviewer),
+    });
+    expect(one.json()).toMatchObject({
+      name: "ci-app",
+      type: "oauth_app",
+      scopes: ["read:user", "admin:org"],
+    });
+    expect(
+      (await f.app.inject({ method: "GET", url: "/api/nhi", headers: bearer(f.tokenFor.requester) }))
+        .statusCode,
+    ).toBe(403);
+  });
+
+  it("refuses ownership to anyone ownership is not passing to, and a rotation without a sink", async () => {
+    const refused = await f.app.inject({
+      method: "POST",
+      url: "/api/nhi/deploy-key/confirm",
+      headers: bearer(grace),
+    });
+    expect(refused.statusCode).toBeGreaterThanOrEqual(400);
+    expect(refused.statusCode).toBeLessThan(500);
+    const rotate = await f.app.inject({
+      method: "POST",
+      url: "/api/nhi/deploy-key/rotate",
+      headers: bearer(f.tokenFor.admin),
+    });
+    expect(rotate.statusCode).toBe(422);
+    expect(rotate.json().error.message).toContain("nhi.rotation is not configured");
+    const reviewerRotates = await f.app.inject({
+      method: "POST",
+      url: "/api/nhi/deploy-key/rotate",
+      headers: bearer(f.tokenFor.reviewer),
+    });
+    expect(reviewerRotates.statusCode).toBe(403);
+  });
+});

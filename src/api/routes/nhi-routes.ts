@@ -1,0 +1,123 @@
+import { z } from "zod";
+import { NotFoundError } from "../../shared/errors.js";
+import { rotateNhi } from "../../workflows/nhi-rotate.js";
+import { confirmNhiOwnership } from "../../workflows/nhi-succession.js";
+import { listNhiViews } from "../../workflows/nhi-view.js";
+import type { RouteModule } from "../route-types.js";
+import { actingPerson, actorOf } from "./acting-person.js";
+
+const finding = z.object({ nhi: z.string(), code: z.string(), severity: z.string(), message: z.string() });
+
+const nhiSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  type: z.string(),
+  status: z.string(),
+  system: z.string().nullable(),
+  purpose: z.string().nullable(),
+  origin: z.string(),
+  account: z.string().nullable(),
+  owner: z.string().nullable().describe("the owner in force, by HR key"),
+  ownerKey: z.string().nullable().describe("the owner as the inventory names it"),
+  pendingOwner: z.string().nullable(),
+  pendingDeadline: z.string().nullable(),
+  coOwnerKeys: z.array(z.string()),
+  createdOn: z.string().nullable(),
+  lastRotatedAt: z.string().nullable(),
+  expiresAt: z.string().nullable(),
+  scopes: z.array(z.string()),
+  entitlements: z.array(z.string()),
+  disabledReason: z.string().nullable(),
+  findings: z.array(finding),
+});
+
+const nameParams = z.object({ name: z.string().min(1) });
+
+/** Non-human identities (docs/nhi.md): the inventory with findings, ownership confirmed, credentials rotated. */
+export const nhiRoutes: RouteModule = async (app, deps) => {
+  const tags = ["nhi"];
+  const shown = (v: Awaited<ReturnType<typeof listNhiViews>>[number]) => ({
+    ...v,
+    coOwnerKeys: [...v.coOwnerKeys],
+    scopes: [...v.scopes],
+    entitlements: [...v.entitlements],
+  });
+
+  app.get(
+    "/api/nhi",
+    {
+      config: { permission: "nhi:read" },
+      schema: {
+        summary:
+          "Every non-human identity, with its owner, status and findings (no owner, old credential, expiring, scope)",
+        tags,
+        querystring: z.strictObject({
+          all: z.enum(["true", "false"]).optional().describe("include removed ones"),
+        }),
+        response: { 200: z.object({ nhis: z.array(nhiSchema) }) },
+      },
+    },
+    async (request) => ({
+      nhis: (
+        await listNhiViews(deps.store, deps.config, deps.now(), { all: request.query.all === "true" })
+      ).map(shown),
+    }),
+  );
+
+  app.get(
+    "/api/nhi/:name",
+    {
+      config: { permission: "nhi:read" },
+      schema: { summary: "One non-human identity", tags, params: nameParams, response: { 200: nhiSchema } },
+    },
+    async (request) => {
+      const [one] = await listNhiViews(deps.store, deps.config, deps.now(), {
+        name: request.params.name,
+        all: true,
+      });
+      if (one === undefined) throw new NotFoundError(`no NHI is called "${request.params.name}"`);
+      return shown(one);
+    },
+  );
+
+  app.post(
+    "/api/nhi/:name/confirm",
+    {
+      config: { permission: "nhi:confirm" },
+      schema: {
+        summary: "Take ownership passed to you (only the pending owner may; anyone else is refused)",
+        tags,
+        params: nameParams,
+        response: { 200: z.object({ nhi: z.string(), ownerId: z.string().nullable() }) },
+      },
+    },
+    async (request) => {
+      const me = await actingPerson(deps, request, "ownership is taken by a person");
+      const done = await confirmNhiOwnership(deps.store, deps.config, request.params.name, me.id, {
+        now: deps.now(),
+        actor: actorOf(request),
+      });
+      return { nhi: done.name, ownerId: done.ownerId };
+    },
+  );
+
+  app.post(
+    "/api/nhi/:name/rotate",
+    {
+      config: { permission: "nhi:manage" },
+      schema: {
+        summary:
+          "Rotate the NHI's credential now: deliver to the sink, set, verify with a real login, retire the old",
+        tags,
+        params: nameParams,
+        response: { 200: z.object({ name: z.string(), rotationId: z.string(), lastRotatedAt: z.string() }) },
+      },
+    },
+    async (request) =>
+      rotateNhi(deps.store, deps.config, request.params.name, {
+        now: deps.now(),
+        actor: actorOf(request),
+        reason: "on-demand",
+      }),
+  );
+};
