@@ -24,6 +24,7 @@ const ReviewItemPage = lazy(() => import("./pages/reviews-item.js"));
 const ReviewCampaigns = lazy(() => import("./pages/reviews-campaigns.js"));
 const ReviewCampaignPage = lazy(() => import("./pages/reviews-campaign.js"));
 const Reports = lazy(() => import("./pages/reports.js"));
+const NonHumanIdentities = lazy(() => import("./pages/nhi.js"));
 
 /** The pages in the navigation, each shown only to a role holding its permission. */
 const PAGES: ReadonlyArray<{ to: string; label: string; permission: Permission; what: string }> = [
@@ -62,6 +63,12 @@ const PAGES: ReadonlyArray<{ to: string; label: string; permission: Permission; 
     label: "Reviews",
     permission: "review:read",
     what: "access to confirm or remove, riskiest first, and the campaigns",
+  },
+  {
+    to: "/nhi",
+    label: "Non-human identities",
+    permission: "nhi:read",
+    what: "service accounts, API keys, OAuth apps and certificates: owners and findings",
   },
   {
     to: "/reports",
@@ -137,6 +144,7 @@ function Shell() {
             {/* The link in reviewers' notifications (review-closing.ts reviewLink). */}
             <Route path="/reviews/:campaignId" element={guard("review:read", <ReviewCampaignPage />)} />
             <Route path="/reports" element={guard("audit:read", <Reports />)} />
+            <Route path="/nhi" element={guard("nhi:read", <NonHumanIdentities />)} />
             <Route path="*" element={<NotFound />} />
           </Routes>
         </Suspense>
