@@ -72,9 +72,13 @@ async function named(
 ): Promise<Identity | undefined> {
   switch (rule.kind) {
     case "manager":
-    case "nhi-owner":
-      // A service identity's owner is its `managerId`, as HR and the NHI inventory record it.
-      return people.managerOf(holder);
+    case "nhi-owner": {
+      // A service identity's owner is its `managerId`, as the NHI inventory records it: the HR key of a
+      // person in another source (the NHI's own source is `nhi`), so it is resolved across sources.
+      if (holder.kind !== "service") return people.managerOf(holder);
+      const owner = holder.attributes.managerId;
+      return owner === null ? undefined : people.resolve(owner);
+    }
     case "access-owner": {
       const ref = accessOwner(policy, access);
       return ref === null ? undefined : people.resolve(ref);
