@@ -117,6 +117,30 @@ if (missing !== null && process.env.CI !== "true") {
       await p.context().close();
     });
 
+    it("an auditor asks who had an access on a date, and traces why from the ledger", async () => {
+      const p = await signedInPage(browser, url, f.tokenFor.auditor);
+      await p
+        .getByRole("navigation", { name: "Main" })
+        .getByRole("link", { name: "Access history", exact: true })
+        .click();
+      await p.getByRole("heading", { level: 1, name: "Access history" }).waitFor();
+      await p.getByLabel("System", { exact: true }).fill("app");
+      await p.getByLabel("Entitlement (empty: any account)").fill("deployers");
+      await p.getByLabel("On (date, end of day UTC; empty: now)").fill("2026-03-02");
+      await p.getByRole("button", { name: "Who had it" }).click();
+      const rows = p.getByRole("region", { name: "Who had the access" }).locator("tbody tr");
+      await expect.poll(() => rows.count()).toBe(1);
+      expect(await rows.first().textContent()).toMatch(/^ada\.lovelace.*deployers.*yes.*yes/);
+      await rows.first().getByRole("button", { name: "Trace" }).click();
+      await p.getByRole("heading", { level: 2, name: "Why Ada Lovelace held app:deployers" }).waitFor();
+      const steps = await p.locator("ol.provenance > li").allTextContents();
+      expect(steps.map((t) => t.split(":")[0])).toEqual(["hr-record", "rule", "role", "grant", "account"]);
+      expect(steps[1]).toContain("department == 'Engineering'");
+      await expectAccessible(p, "the access history page");
+      await screenshot(p, "access-history");
+      await p.context().close();
+    });
+
     it("a requester has no reports page", async () => {
       const p = await signedInPage(browser, url, f.tokenFor.requester);
       expect(

@@ -24,6 +24,7 @@ const ReviewItemPage = lazy(() => import("./pages/reviews-item.js"));
 const ReviewCampaigns = lazy(() => import("./pages/reviews-campaigns.js"));
 const ReviewCampaignPage = lazy(() => import("./pages/reviews-campaign.js"));
 const Reports = lazy(() => import("./pages/reports.js"));
+const AccessHistory = lazy(() => import("./pages/access-history.js"));
 const NonHumanIdentities = lazy(() => import("./pages/nhi.js"));
 
 /** The pages in the navigation, each shown only to a role holding its permission. */
@@ -69,6 +70,12 @@ const PAGES: ReadonlyArray<{ to: string; label: string; permission: Permission; 
     label: "Non-human identities",
     permission: "nhi:read",
     what: "service accounts, API keys, OAuth apps and certificates: owners and findings",
+  },
+  {
+    to: "/access-history",
+    label: "Access history",
+    permission: "audit:read",
+    what: "who had an access on any date, and why, from the ledger",
   },
   {
     to: "/reports",
@@ -144,6 +151,7 @@ function Shell() {
             {/* The link in reviewers' notifications (review-closing.ts reviewLink). */}
             <Route path="/reviews/:campaignId" element={guard("review:read", <ReviewCampaignPage />)} />
             <Route path="/reports" element={guard("audit:read", <Reports />)} />
+            <Route path="/access-history" element={guard("audit:read", <AccessHistory />)} />
             <Route path="/nhi" element={guard("nhi:read", <NonHumanIdentities />)} />
             <Route path="*" element={<NotFound />} />
           </Routes>
