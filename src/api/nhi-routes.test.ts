@@ -84,4 +84,20 @@ describe.each(await storeFactories())("non-human identities through the API on %
     });
     expect(reviewerRotates.statusCode).toBe(403);
   });
+
+  it("reports each NHI's risks mapped to the OWASP NHI Top 10", async () => {
+    const res = await f.app.inject({
+      method: "GET",
+      url: "/api/reports/nhi-risks",
+      headers: bearer(f.tokenFor.auditor),
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    const rows = res.json().rows as Array<{ nhi: string; risk: string; owasp: string }>;
+    expect(rows.map((r) => `${r.nhi} ${r.risk} ${r.owasp}`).sort()).toEqual([
+      "ci-app scope_disallowed NHI5:2025 Overprivileged NHI",
+      "deploy-key credential_age NHI7:2025 Long-Lived Secrets",
+      "stray-token owner_missing NHI1:2025 Improper Offboarding",
+    ]);
+    expect(res.json().summary).toMatchObject({ nhis: 3, withRisk: 3 });
+  });
 });

@@ -29,6 +29,7 @@ const CONTROLS: Record<string, readonly string[]> = {
   "privileged-access": ["SOC 2 CC6.1", "SOC 2 CC6.3", "ISO 27001 A.8.2"],
   "access-changes": ["SOC 2 CC6.2", "SOC 2 CC6.3", "SOC 2 CC7.2", "ISO 27001 A.5.15", "ISO 27001 A.5.18"],
   campaigns: ["SOC 2 CC6.2", "SOC 2 CC6.3", "ISO 27001 A.5.18"],
+  "nhi-risks": ["SOC 2 CC6.1", "SOC 2 CC6.2", "ISO 27001 A.5.16", "ISO 27001 A.5.17", "ISO 27001 A.5.18"],
   "sod-rules": ["SOC 2 CC6.3", "ISO 27001 A.5.15"],
   "sod-violations": ["SOC 2 CC6.3", "ISO 27001 A.5.15"],
   "sod-exceptions": ["SOC 2 CC6.3", "ISO 27001 A.5.15"],

@@ -5,6 +5,7 @@ import type { Store } from "../store/store-types.js";
 import { accessChangesReport } from "./report-access-changes.js";
 import { orphanAccountsReport, privilegedAccessReport, terminatedEnabledReport } from "./report-current.js";
 import { leaversReport } from "./report-leavers.js";
+import { nhiRisksReport } from "./report-nhi-risks.js";
 import {
   columns,
   type Report,
@@ -175,6 +176,12 @@ export const REPORTS: readonly ReportDefinition[] = [
     "Access review campaigns",
     "each campaign started in the period: scope, items, decisions, revocations applied and confirmed",
     campaignsReport,
+  ),
+  current(
+    "nhi-risks",
+    "Non-human identity risks",
+    "each NHI's findings and privileged access, mapped to the OWASP NHI Top 10",
+    nhiRisksReport,
   ),
   sodReport("rules", "sod-rules", "Separation-of-duties rules", "the rule set in force", false),
   sodReport("violations", "sod-violations", "Separation-of-duties violations", "violations open now", false),

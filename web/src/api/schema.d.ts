@@ -4770,7 +4770,7 @@ export interface paths {
                 };
                 header?: never;
                 path: {
-                    name: "leavers" | "terminated-enabled" | "orphan-accounts" | "privileged-access" | "access-changes" | "campaigns" | "sod-rules" | "sod-violations" | "sod-exceptions" | "sod-history";
+                    name: "leavers" | "terminated-enabled" | "orphan-accounts" | "privileged-access" | "access-changes" | "campaigns" | "nhi-risks" | "sod-rules" | "sod-violations" | "sod-exceptions" | "sod-history";
                 };
                 cookie?: never;
             };
