@@ -96,11 +96,13 @@ export async function writeEvidencePack(
     await writeFile(full, text, { mode: 0o644 });
     files.push({ file, what, controls, sha256: sha256(text), bytes: Buffer.byteLength(text) });
   };
+  // Verified first: from a chain that does not verify, the pack holds that verdict and no report.
+  const verification = await verifyLedger(store.db);
   const total = REPORTS.length + 2;
   let done = 0;
   const step = (label: string) => options.onProgress?.(++done, total, label);
 
-  for (const definition of REPORTS) {
+  for (const definition of verification.ok ? REPORTS : []) {
     const report = await definition.run(store, config, {
       now,
       ...(definition.period ? { from: period.from, to: period.to } : {}),
@@ -121,9 +123,9 @@ export async function writeEvidencePack(
 
   // Each campaign of the period item by item: the access at its start, each decision, the removal
   // applied and when the target confirmed it — the detail behind the campaigns report.
-  const campaigns = (await reviewCampaignRepository.list(store.db, { limit: 100_000 })).filter(
-    (c) => c.startedAt >= period.from.toISOString() && c.startedAt < period.to.toISOString(),
-  );
+  const campaigns = (
+    verification.ok ? await reviewCampaignRepository.list(store.db, { limit: 100_000 }) : []
+  ).filter((c) => c.startedAt >= period.from.toISOString() && c.startedAt < period.to.toISOString());
   for (const c of campaigns.reverse()) {
     await write(
       `reviews/${c.startedAt.slice(0, 10)}-${c.definition}-${c.id.slice(0, 8)}.csv`,
@@ -133,7 +135,6 @@ export async function writeEvidencePack(
     );
   }
 
-  const verification = await verifyLedger(store.db);
   const head = await store.db
     .selectFrom("audit_head")
     .select(["seq", "hash"])
@@ -146,7 +147,10 @@ export async function writeEvidencePack(
     headHash: head.hash,
     problem: verification.problem ?? null,
   };
-  if (!ledger.ok) alerts.push(`ledger: verification failed: ${ledger.problem}`);
+  if (!ledger.ok)
+    alerts.push(
+      `ledger: verification failed at event ${verification.firstBadSeq}: ${ledger.problem}; no report was written from it`,
+    );
   await write(
     "ledger/verification.json",
     `${JSON.stringify({ ...ledger, firstBadSeq: verification.firstBadSeq ?? null, verifiedAt: now.toISOString() }, null, 2)}\n`,

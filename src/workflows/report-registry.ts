@@ -1,5 +1,6 @@
+import { verifyLedger } from "../audit/ledger.js";
 import type { TenureConfig } from "../policy/config-types.js";
-import { NotFoundError } from "../shared/errors.js";
+import { NotFoundError, TenureError } from "../shared/errors.js";
 import { reviewCampaignRepository } from "../store/review-repository.js";
 import type { Store } from "../store/store-types.js";
 import { accessChangesReport } from "./report-access-changes.js";
@@ -138,12 +139,35 @@ const current = (
   description: string,
   run: ReportDefinition["run"],
 ): ReportDefinition => ({ name, title, description, period: false, run });
+/**
+ * A report of a period reads the ledger: it answers only from a chain that verifies, and otherwise
+ * refuses, naming the first broken event — a report from an edited ledger would be no evidence.
+ */
+export async function assertLedgerIntact(store: Store): Promise<void> {
+  const verified = await verifyLedger(store.db);
+  if (!verified.ok)
+    throw new TenureError(
+      "ledger_broken",
+      `the audit ledger does not verify at event ${verified.firstBadSeq}: ${verified.problem}; reports from it would not be evidence (tenure audit verify)`,
+      { httpStatus: 409 },
+    );
+}
+
 const ofPeriod = (
   name: string,
   title: string,
   description: string,
   run: ReportDefinition["run"],
-): ReportDefinition => ({ name, title, description, period: true, run });
+): ReportDefinition => ({
+  name,
+  title,
+  description,
+  period: true,
+  async run(store, config, options) {
+    await assertLedgerIntact(store);
+    return run(store, config, options);
+  },
+});
 
 export const REPORTS: readonly ReportDefinition[] = [
   ofPeriod(
