@@ -14,7 +14,8 @@ import { assignmentRepository } from "../store/assignment-repository.js";
 import { chunk } from "../store/chunk.js";
 import { reviewExclusionRepository } from "../store/review-exclusion-repository.js";
 import type { Db } from "../store/schema-types.js";
-import { type SodException, sodExceptionRepository, sodScanRepository } from "../store/sod-repository.js";
+import { type SodException, sodExceptionRepository, type ViolationRecord } from "../store/sod-repository.js";
+import { type IdentityScanRows, sodScanRepository } from "../store/sod-scan-repository.js";
 import { policyToday } from "./policy-today.js";
 
 /**
@@ -84,7 +85,6 @@ export async function loadAccessData(
   config: Pick<TenureConfig, "policy" | "sources">,
 ): Promise<AccessData> {
   const sod = sodOf(config.policy);
-  const sources = config.sources;
   const filter = identityIds === undefined ? {} : { identityIds };
   const systems = systemsNamed(sod);
   const [accounts, assignments, exceptions, exclusions] = await Promise.all([
@@ -97,13 +97,48 @@ export async function loadAccessData(
     sodExceptionRepository.inForce(db, now.toISOString(), identityIds),
     reviewExclusionRepository.active(db, identityIds),
   ]);
+  return accessDataOf({ accounts, assignments, exceptions, exclusions }, now, config);
+}
+
+function accessDataOf(
+  rows: Pick<IdentityScanRows, "accounts" | "assignments" | "exceptions" | "exclusions">,
+  now: Date,
+  config: Pick<TenureConfig, "sources">,
+): AccessData {
   return {
-    today: policyToday({ sources }, now),
-    accounts: group(accounts, (a) => a.identityId),
-    assignments: group(assignments, (a) => a.identityId),
-    exceptions: group(exceptions, (e) => e.identityId),
-    exclusions: group(exclusions, (e) => e.identityId),
+    today: policyToday({ sources: config.sources }, now),
+    accounts: group(rows.accounts, (a) => a.identityId),
+    assignments: group(rows.assignments, (a) => a.identityId),
+    exceptions: group(rows.exceptions, (e) => e.identityId),
+    exclusions: group(rows.exclusions, (e) => e.identityId),
   };
+}
+
+/** Some identities as an incremental scan reads them: who they are, what they hold, what is open. */
+export interface IdentitiesAccess {
+  /** Those of the identities asked for that exist. */
+  identities: Identity[];
+  data: AccessData;
+  /** Their open violations as stored, read with the rest (one statement on PostgreSQL). */
+  open: ViolationRecord[];
+}
+
+/**
+ * The identities `identityIds` with their accounts, assignments, exceptions and exclusions
+ * ({@link loadAccessData}) and their open violations, read together: on PostgreSQL one statement per
+ * 500 identities (store/sod-scan-repository.ts `identityRows`), so a scan of one person is one round trip.
+ */
+export async function loadIdentitiesAccess(
+  db: Db,
+  now: Date,
+  identityIds: readonly string[],
+  config: Pick<TenureConfig, "policy" | "sources">,
+): Promise<IdentitiesAccess> {
+  const rows = await sodScanRepository.identityRows(db, identityIds, {
+    now: now.toISOString(),
+    systems: systemsNamed(sodOf(config.policy)),
+  });
+  return { identities: rows.identities, data: accessDataOf(rows, now, config), open: rows.open };
 }
 
 /** Reads `ids` 500 at a time: a scan of many identities stays within the bound-parameter limit. */

@@ -16,7 +16,8 @@ import { usesDollar } from "../store/bulk-insert.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { reviewExclusionRepository } from "../store/review-exclusion-repository.js";
 import type { Db } from "../store/schema-types.js";
-import { sodScanRepository, sodViolationRepository } from "../store/sod-repository.js";
+import { sodViolationRepository } from "../store/sod-repository.js";
+import { sodScanRepository } from "../store/sod-scan-repository.js";
 import { findViolations, scanSod } from "./sod-scan.js";
 
 /**

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { appendEvents } from "../audit/ledger.js";
 import type { Identity } from "../domain/identity-types.js";
 import { isGone } from "../domain/lifecycle.js";
@@ -10,6 +11,7 @@ import type { SodSeverity } from "../domain/sod-types.js";
 import { enqueueNotificationsMany } from "../notify/notification-enqueue.js";
 import type { NotificationEvent } from "../notify/notification-events.js";
 import type { TenureConfig } from "../policy/config-types.js";
+import { prepareBulkInsert } from "../store/bulk-insert.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import type { Db } from "../store/schema-types.js";
@@ -20,6 +22,7 @@ import {
   type AccessData,
   evaluateIdentity,
   loadAccessData,
+  loadIdentitiesAccess,
   scanPopulation,
   sodOf,
   systemsNamed,
@@ -125,6 +128,11 @@ export interface ScanFindings {
   /** The identities covered that have left: their open violations close as "identity left". */
   left: ReadonlySet<string>;
   found: { current: ViolationRecord[]; upcoming: ViolationRecord[] };
+  /**
+   * The open violations stored for the identities asked for, read with their access (a scan of some
+   * identities, not a full one): what an incremental scan compares its findings with.
+   */
+  stored?: ViolationRecord[];
 }
 
 /**
@@ -138,29 +146,29 @@ export async function findViolations(
   now: Date,
   identityIds?: readonly string[],
 ): Promise<ScanFindings> {
-  let identities: Identity[];
-  let scanned: number;
-  let left: Set<string>;
-  if (identityIds === undefined) {
-    const population = await scanPopulation(store.db, now, config);
-    const byId = await identityRepository.findByIds(store.db, population.candidates);
-    identities = population.candidates.flatMap((id) => byId.get(id) ?? []);
-    scanned = population.scanned;
-    left = new Set(population.left);
-  } else {
-    identities = [...(await identityRepository.findByIds(store.db, identityIds)).values()];
-    scanned = identities.length;
-    left = new Set(identities.filter((i) => isGone(i.state)).map((i) => i.id));
+  if (identityIds !== undefined) {
+    // The identities, what they hold and their open violations, together (one statement on PostgreSQL).
+    const read = await loadIdentitiesAccess(store.db, now, identityIds, config);
+    const found = { current: [] as ViolationRecord[], upcoming: [] as ViolationRecord[] };
+    await drainSteps(evaluateAll(config, read.identities, read.data, now, found));
+    return {
+      identities: read.identities,
+      scanned: read.identities.length,
+      left: new Set(read.identities.filter((i) => isGone(i.state)).map((i) => i.id)),
+      found,
+      stored: read.open,
+    };
   }
-  const data = await loadAccessData(
-    store.db,
-    now,
-    identities.map((i) => i.id),
-    config,
-  );
+  const population = await scanPopulation(store.db, now, config);
+  // The candidates' rows and what they hold, at once (PostgreSQL reads them on connections of their own).
+  const [byId, data] = await Promise.all([
+    identityRepository.findByIds(store.db, population.candidates),
+    loadAccessData(store.db, now, population.candidates, config),
+  ]);
+  const identities = population.candidates.flatMap((id) => byId.get(id) ?? []);
   const found = { current: [] as ViolationRecord[], upcoming: [] as ViolationRecord[] };
   await drainSteps(evaluateAll(config, identities, data, now, found));
-  return { identities, scanned, left, found };
+  return { identities, scanned: population.scanned, left: new Set(population.left), found };
 }
 
 /** A violation a policy would create that is not open now: what a plan shows before a change is made. */
@@ -231,7 +239,9 @@ export async function scanSod(
   // unique index lets one win, and the other writes again against what the winner left.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await writeScan(store, config, { ...findings, full, started, ...options });
+      // A second attempt compares with what the winner left, read again.
+      const stored = attempt === 1 ? findings.stored : undefined;
+      return await writeScan(store, config, { ...findings, stored, full, started, ...options });
     } catch (err) {
       if (attempt >= 3 || !isUniqueViolation(err)) throw err;
     }
@@ -344,7 +354,7 @@ async function writeScan(
   if (!full) {
     // Each identity's open violations are read by one statement, so what is compared for a person is
     // one consistent state of theirs; a write, if one is needed, reads again in its transaction.
-    const stored = await sodViolationRepository.open(store.db, filter);
+    const stored = scan.stored ?? (await sodViolationRepository.open(store.db, filter));
     const changes = compare(stored, found.current, { full, nowIso, rules, left });
     if (changes.opened.length + changes.refreshed.length + changes.closed.length === 0) {
       // Not kept for the trend: the totals are those of the people scanned.
@@ -364,12 +374,22 @@ async function writeScan(
         nowIso,
       );
     }
-    await sodViolationRepository.insertMany(trx, opened);
-    for (const reason of ["rule removed", "identity left", "access ended"]) {
-      const list = closed.filter((v) => v.closeReason === reason).map((v) => v.id);
-      await sodViolationRepository.close(trx, list, nowIso, reason);
-    }
-    await recordChanges(trx, config, identities, opened, closed, options);
+    const owners = await ownerEmails(trx, config, opened);
+    // The column types the inserts below need, read now (once per store): each then goes out when queued.
+    if (opened.length > 0) await prepareBulkInsert(trx);
+    // The rows, their audit events and the owners' notifications are queued on the transaction's
+    // connection at once: each batch is prepared here while the server writes the one before (a first
+    // scan writes thousands of each).
+    await settleAll([
+      sodViolationRepository.insertMany(trx, opened),
+      (async () => {
+        for (const reason of ["rule removed", "identity left", "access ended"]) {
+          const list = closed.filter((v) => v.closeReason === reason).map((v) => v.id);
+          await sodViolationRepository.close(trx, list, nowIso, reason);
+        }
+      })(),
+      recordChanges(trx, config, identities, opened, closed, { ...options, owners }),
+    ]);
     // The trend keeps every full scan, and an incremental one (a push, a grant) only when it opened or
     // closed something: a busy HR feed would otherwise add a row a push. Totals are counted for what is
     // kept; an incremental scan that only refreshed reports the open violations of those it scanned.
@@ -383,6 +403,24 @@ async function writeScan(
   });
 }
 
+/**
+ * Waits for every task, then fails with the first error if any failed. Tasks sharing a transaction's
+ * connection: none may queue a statement after the transaction's rollback (it would run outside it), so
+ * the rollback waits until all have ended; the first error is the one a statement met first (the others
+ * then meet an aborted transaction), such as the unique violation a scan retries on.
+ */
+async function settleAll(tasks: readonly Promise<unknown>[]): Promise<void> {
+  let failure: { error: unknown } | undefined;
+  await Promise.all(
+    tasks.map((task) =>
+      task.catch((error: unknown) => {
+        failure ??= { error };
+      }),
+    ),
+  );
+  if (failure !== undefined) throw failure.error;
+}
+
 /** Audit events for what opened and closed, and a `sod.violation` to each new violation's rule owner. */
 async function recordChanges(
   trx: Db,
@@ -390,52 +428,81 @@ async function recordChanges(
   identities: readonly Identity[],
   opened: readonly ViolationRecord[],
   closed: readonly ViolationRecord[],
-  options: { now: Date; actor: string },
+  options: { now: Date; actor: string; owners: ReadonlyMap<string, string | null> },
 ): Promise<void> {
   const time = options.now.toISOString();
-  await appendEvents(trx, [
-    ...opened.map((v) => ({
-      time,
-      actor: options.actor,
-      action: v.withheld ? "sod.violation_withheld" : "sod.violation_opened",
-      subject: `identity:${v.identityId}`,
-      details: {
-        violation: v.id,
-        rule: v.rule,
-        severity: v.severity,
-        sides: v.sides.map((s) => ({ item: s.label, why: s.why })),
-        heldFrom: v.heldFrom,
-        heldUntil: v.heldUntil,
-      },
-    })),
-    ...closed.map((v) => ({
-      time,
-      actor: options.actor,
-      action: "sod.violation_closed",
-      subject: `identity:${v.identityId}`,
-      details: { violation: v.id, rule: v.rule, reason: v.closeReason, openedAt: v.openedAt },
-    })),
+  // The rows' insert, queued just before, goes to the server first: the events are prepared meanwhile.
+  await nextTurn();
+  await settleAll([
+    appendEvents(trx, [
+      ...opened.map((v) => ({
+        time,
+        actor: options.actor,
+        action: v.withheld ? "sod.violation_withheld" : "sod.violation_opened",
+        subject: `identity:${v.identityId}`,
+        details: {
+          violation: v.id,
+          rule: v.rule,
+          severity: v.severity,
+          sides: v.sides.map((s) => ({ item: s.label, why: s.why })),
+          heldFrom: v.heldFrom,
+          heldUntil: v.heldUntil,
+        },
+      })),
+      ...closed.map((v) => ({
+        time,
+        actor: options.actor,
+        action: "sod.violation_closed",
+        subject: `identity:${v.identityId}`,
+        details: { violation: v.id, rule: v.rule, reason: v.closeReason, openedAt: v.openedAt },
+      })),
+    ]),
+    notifyOwners(trx, config, identities, opened, options),
   ]);
-  if (opened.length === 0) return;
-  const byId = new Map(identities.map((i) => [i.id, i]));
+}
+
+/**
+ * The email address of each owner of a rule `opened` break, looked up once per scan (owners are few),
+ * before the scan's writes are queued: its notifications are rendered while they are written.
+ */
+async function ownerEmails(
+  trx: Db,
+  config: TenureConfig,
+  opened: readonly ViolationRecord[],
+): Promise<Map<string, string | null>> {
   const rules = sodOf(config.policy).rules;
-  // Owners are few: each is looked up once per scan, not once per violation or rule.
   const owners = new Map<string, string | null>();
+  for (const v of opened) {
+    const owner = rules[v.rule]?.owner ?? null;
+    if (owner !== null && !owners.has(owner)) owners.set(owner, await ownerEmail(trx, owner));
+  }
+  return owners;
+}
+
+/** A `sod.violation` to the rule owner of each violation opened, queued in one multi-row insert. */
+async function notifyOwners(
+  trx: Db,
+  config: TenureConfig,
+  identities: readonly Identity[],
+  opened: readonly ViolationRecord[],
+  options: { now: Date; owners: ReadonlyMap<string, string | null> },
+): Promise<void> {
+  if (opened.length === 0) return;
+  // The audit head's lock, queued just before, goes to the server first: these are rendered while it
+  // writes the rows, and the events are hashed while it writes these.
+  await nextTurn();
+  const rules = sodOf(config.policy).rules;
+  const owners = options.owners;
+  const byId = new Map(identities.map((i) => [i.id, i]));
   const events: NotificationEvent[] = [];
   for (const v of opened) {
     const rule = rules[v.rule];
     if (rule === undefined) continue;
-    let to: string | null = null;
-    if (rule.owner !== null) {
-      const known = owners.get(rule.owner);
-      to = known === undefined ? await ownerEmail(trx, rule.owner) : known;
-      owners.set(rule.owner, to);
-    }
     events.push({
       name: "sod.violation",
       data: {
         violationId: v.id,
-        to,
+        to: rule.owner === null ? null : (owners.get(rule.owner) ?? null),
         rule: v.rule,
         severity: v.severity,
         risk: rule.description,

@@ -1,7 +1,8 @@
 import type { Assignment } from "../domain/access-types.js";
 import type { AssignmentsTable, Db } from "./schema-types.js";
 
-function fromRow(r: AssignmentsTable): Assignment {
+/** An assignment from its row. */
+export function fromRow(r: AssignmentsTable): Assignment {
   return {
     id: r.id,
     identityId: r.identity_id,

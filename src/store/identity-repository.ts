@@ -78,7 +78,7 @@ function containsPattern(text: string): string {
 }
 
 /** The columns an Identity is made of: listings skip the search text and the copies kept for filters. */
-const IDENTITY_READ_COLUMNS = [
+export const IDENTITY_READ_COLUMNS = [
   "id",
   "kind",
   "source",
@@ -94,7 +94,8 @@ const IDENTITY_READ_COLUMNS = [
   "attributes_changed_at",
 ] as const;
 
-function fromRow(r: Pick<IdentitiesTable, (typeof IDENTITY_READ_COLUMNS)[number]>): Identity {
+/** An identity from its row (the columns of {@link IDENTITY_READ_COLUMNS}). */
+export function fromRow(r: Pick<IdentitiesTable, (typeof IDENTITY_READ_COLUMNS)[number]>): Identity {
   return {
     id: r.id,
     kind: r.kind as Identity["kind"],

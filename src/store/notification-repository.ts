@@ -1,5 +1,6 @@
 import { type Selectable, sql } from "kysely";
 import { newId } from "../shared/ids.js";
+import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
 import { type ClaimOwner, claimRows } from "./claim-rows.js";
 import type { Db, NotificationsTable } from "./schema-types.js";
 
@@ -78,10 +79,42 @@ export interface NotificationFilter {
   limit?: number;
 }
 
-// 17 columns a row: 1,000 rows stay under SQLite's 32,766 bound parameters.
-const CHUNK = 1000;
+const NOTIFICATION_COLUMNS = [
+  "id",
+  "event",
+  "dedupe_key",
+  "channel",
+  "recipient",
+  "subject",
+  "body",
+  "payload",
+  "state",
+  "attempts",
+  "max_attempts",
+  "next_attempt_at",
+  "claimed_by",
+  "claim_expires_at",
+  "claim_host",
+  "claim_pid",
+  "last_error",
+  "created_at",
+  "sent_at",
+] as const satisfies readonly (keyof NotificationsTable)[];
+
+/** New messages; a dedupe key queued before is skipped, and the ids of those written come back. */
+const NOTIFICATION_INSERT: BulkInsertSpec = {
+  table: "notifications",
+  columns: NOTIFICATION_COLUMNS,
+  ignoreConflicts: ["dedupe_key"],
+  returning: ["id"],
+};
 
 function fromRow(r: Selectable<NotificationsTable>): NotificationRecord {
+  return recordOf(r, JSON.parse(r.payload) as Record<string, unknown>);
+}
+
+/** A message from its row, its payload parsed already (a message just queued: the payload given). */
+function recordOf(r: Selectable<NotificationsTable>, payload: Record<string, unknown>): NotificationRecord {
   return {
     id: r.id,
     event: r.event,
@@ -90,7 +123,7 @@ function fromRow(r: Selectable<NotificationsTable>): NotificationRecord {
     recipient: r.recipient,
     subject: r.subject,
     body: r.body,
-    payload: JSON.parse(r.payload) as Record<string, unknown>,
+    payload,
     state: r.state as NotificationState,
     attempts: Number(r.attempts),
     maxAttempts: Number(r.max_attempts),
@@ -135,40 +168,35 @@ export const notificationRepository = {
         fresh.push(m);
       }
     }
-    for (let i = 0; i < fresh.length; i += CHUNK) {
-      const rows: NotificationsTable[] = fresh.slice(i, i + CHUNK).map((m) => ({
-        id: newId(),
-        event: m.event,
-        dedupe_key: m.dedupeKey,
-        channel: m.channel,
-        recipient: m.recipient,
-        subject: m.subject,
-        body: m.body,
-        payload: JSON.stringify(m.payload),
-        state: "pending",
-        attempts: 0,
-        max_attempts: m.maxAttempts,
-        next_attempt_at: at,
-        claimed_by: null,
-        claim_expires_at: null,
-        claim_host: null,
-        claim_pid: null,
-        last_error: null,
-        created_at: at,
-        sent_at: null,
-      }));
-      const inserted = await db
-        .insertInto("notifications")
-        .values(rows)
-        .onConflict((oc) => oc.column("dedupe_key").doNothing())
-        .returning("id")
-        .execute();
-      const ids = new Set(inserted.map((r) => r.id));
-      for (const row of rows) {
-        if (ids.has(row.id)) queued.push(fromRow(row));
-        else duplicates.push(row.dedupe_key);
-      }
-    }
+    const rows: NotificationsTable[] = fresh.map((m) => ({
+      id: newId(),
+      event: m.event,
+      dedupe_key: m.dedupeKey,
+      channel: m.channel,
+      recipient: m.recipient,
+      subject: m.subject,
+      body: m.body,
+      payload: JSON.stringify(m.payload),
+      state: "pending",
+      attempts: 0,
+      max_attempts: m.maxAttempts,
+      next_attempt_at: at,
+      claimed_by: null,
+      claim_expires_at: null,
+      claim_host: null,
+      claim_pid: null,
+      last_error: null,
+      created_at: at,
+      sent_at: null,
+    }));
+    // Precompiled bulk statements: a first separation-of-duties scan queues thousands at once.
+    const inserted = await bulkInsert<{ id: string }>(db, NOTIFICATION_INSERT, rows);
+    const ids = new Set(inserted.map((r) => r.id));
+    rows.forEach((row, i) => {
+      // The payload as given, not parsed back from the text just written.
+      if (ids.has(row.id)) queued.push(recordOf(row, fresh[i]!.payload));
+      else duplicates.push(row.dedupe_key);
+    });
     return { queued, duplicates };
   },
 

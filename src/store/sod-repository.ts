@@ -64,7 +64,8 @@ export interface SodScanRecord {
   durationMs: number;
 }
 
-function violationFromRow(r: SodViolationsTable): ViolationRecord {
+/** A violation from its row. */
+export function violationFromRow(r: SodViolationsTable): ViolationRecord {
   return {
     id: r.id,
     identityId: r.identity_id,
@@ -113,7 +114,8 @@ const VIOLATION_COLUMNS = [
   "close_reason",
 ] as const satisfies readonly (keyof SodViolationsTable)[];
 
-function exceptionFromRow(r: SodExceptionsTable): SodException {
+/** An exception from its row. */
+export function exceptionFromRow(r: SodExceptionsTable): SodException {
   return {
     id: r.id,
     identityId: r.identity_id,
@@ -146,8 +148,6 @@ function scanFromRow(r: SodScansTable): SodScanRecord {
 }
 
 const CHUNK = 500;
-/** PostgreSQL reads a scan's population in this many parts at once (a power of two: the hash's low bits). */
-const POPULATION_PARTS = 2;
 
 /** Violations found by separation-of-duties scans. */
 export const sodViolationRepository = {
@@ -188,16 +188,9 @@ export const sodViolationRepository = {
     return rows.map((r) => r.id);
   },
 
-  /** New violations, by precompiled multi-row statements (a first scan opens thousands). */
+  /** New violations, through the shared bulk insert (a first scan opens thousands). */
   async insertMany(db: Db, list: readonly ViolationRecord[]): Promise<void> {
-    await bulkInsert(
-      db,
-      { table: "sod_violations", columns: VIOLATION_COLUMNS },
-      list.map((v) => {
-        const row = violationToRow(v);
-        return VIOLATION_COLUMNS.map((c) => row[c]);
-      }),
-    );
+    await bulkInsert(db, { table: "sod_violations", columns: VIOLATION_COLUMNS }, list.map(violationToRow));
   },
 
   /** A violation still found with other content: what collides now, and `lastSeenAt` as given. */
@@ -216,8 +209,15 @@ export const sodViolationRepository = {
       .execute();
   },
 
-  /** Marks every violation still seen by a full scan: one statement, not one per row. */
+  /** Marks every violation still seen by a full scan: one statement (PostgreSQL), or one per 500 (SQLite). */
   async touch(db: Db, ids: readonly string[], at: string): Promise<void> {
+    if (ids.length === 0) return;
+    if (usesDollar(db)) {
+      await sql`update sod_violations set last_seen_at = ${at} where id = any(${[...ids]}::text[])`.execute(
+        db,
+      );
+      return;
+    }
     for (const part of chunk(ids, CHUNK)) {
       await db.updateTable("sod_violations").set({ last_seen_at: at }).where("id", "in", part).execute();
     }
@@ -400,94 +400,5 @@ export const sodExceptionRepository = {
       .where("revoked_at", "is", null)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
-  },
-};
-
-/** One identity as a full separation-of-duties scan first reads it: enough to tell whether to evaluate it. */
-export interface ScanPopulationRow {
-  id: string;
-  state: string;
-  /** The attributes asked for, as a JSON array in that order; or all of them as a JSON object. */
-  attributes: string;
-  /** When its attributes last changed, if it has previous attributes (mover grace may apply). */
-  movedAt: string | null;
-  /** The entitlements asked for that its enabled accounts hold: `system␟key` joined by `␞`; null: none. */
-  found: string | null;
-}
-
-/** The reads a full scan makes before it knows whom to evaluate: one row per identity, nothing parsed. */
-export const sodScanRepository = {
-  /**
-   * Every identity, with the values of `attributes` (all of them when null) and, of the entitlements on
-   * its enabled, present accounts, only those in `foundKeys` (`system␟key`), filtered and joined in SQL:
-   * a scan of 100,000 people reads one short row each instead of every account's entitlements.
-   */
-  async population(
-    db: Db,
-    options: { attributes: readonly string[] | null; foundKeys: readonly string[] },
-  ): Promise<ScanPopulationRow[]> {
-    const postgres = usesDollar(db);
-    const attributes = (() => {
-      if (options.attributes === null) return sql<string>`i.attributes`;
-      if (options.attributes.length === 0) return sql<string>`'[]'`;
-      if (postgres) {
-        const values = options.attributes.map((a) => sql`i.attributes::jsonb -> ${a}`);
-        return sql<string>`jsonb_build_array(${sql.join(values)})::text`;
-      }
-      // With one path json_extract returns the value itself, with two or more a JSON array.
-      const values = options.attributes.map((a) => sql`json_extract(i.attributes, ${`$."${a}"`})`);
-      return sql<string>`json_array(${sql.join(values)})`;
-    })();
-    const found =
-      options.foundKeys.length === 0
-        ? sql<string | null>`null`
-        : postgres
-          ? sql<
-              string | null
-            >`(select string_agg(a.system || chr(31) || e.value, chr(30) order by a.system, a.username, e.n)
-              from accounts a cross join lateral jsonb_array_elements_text(a.entitlements::jsonb) with ordinality as e(value, n)
-              where a.identity_id = i.id and a.enabled = 1 and a.vanished_at is null
-              and a.system || chr(31) || e.value = any(${[...options.foundKeys]}::text[]))`
-          : sql<string | null>`(select group_concat(a.system || char(31) || j.value, char(30))
-              from accounts a, json_each(a.entitlements) j
-              where a.identity_id = i.id and a.enabled = 1 and a.vanished_at is null
-              and a.system || char(31) || j.value in (select value from json_each(${JSON.stringify(options.foundKeys)})))`;
-    type Row = {
-      id: string;
-      state: string;
-      attributes: string;
-      moved_at: string | null;
-      found: string | null;
-    };
-    const read = (part: ReturnType<typeof sql<boolean>>) =>
-      sql<Row>`select i.id, i.state, ${attributes} as attributes,
-        case when i.previous_attributes is null then null else i.attributes_changed_at end as moved_at,
-        ${found} as found
-      from identities i where ${part}`.execute(db);
-    // PostgreSQL works out each identity's entitlements in the server: outside a transaction the pool
-    // reads halves at once, one backend (one core) each. SQLite reads in this process either way.
-    const parts =
-      postgres && !db.isTransaction
-        ? await Promise.all(
-            // The low bits of a hash split identities evenly (abs() would overflow on the smallest int).
-            Array.from({ length: POPULATION_PARTS }, (_, k) =>
-              read(sql<boolean>`(hashtext(i.id) & ${POPULATION_PARTS - 1}) = ${k}`),
-            ),
-          )
-        : [await read(sql<boolean>`1 = 1`)];
-    const rows = { rows: parts.flatMap((p) => p.rows) };
-    return rows.rows.map((r) => ({
-      id: r.id,
-      state: r.state,
-      attributes: r.attributes,
-      movedAt: r.moved_at,
-      found: r.found,
-    }));
-  },
-
-  /** The identities with an assignment, and when each ends (null: open-ended); ended ones included. */
-  async assignmentEnds(db: Db): Promise<{ identityId: string; validUntil: string | null }[]> {
-    const rows = await db.selectFrom("assignments").select(["identity_id", "valid_until"]).execute();
-    return rows.map((r) => ({ identityId: r.identity_id, validUntil: r.valid_until }));
   },
 };
