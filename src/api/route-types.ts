@@ -6,6 +6,7 @@ import type { Store } from "../store/database.js";
 import type { OidcSignIn } from "./auth/oidc-sign-in.js";
 import type { SessionService } from "./auth/session-service.js";
 import type { TokenService } from "./auth/token-service.js";
+import type { ServerMetrics } from "./metrics/server-metrics.js";
 import type { RunGuard } from "./run-guard.js";
 
 /** What every route module is given: the narrow set of things handlers call into. */
@@ -20,6 +21,8 @@ export interface RouteDeps {
   sessions: SessionService;
   /** Single sign-on, when `server.console.oidc` is configured. */
   oidc: OidcSignIn | null;
+  /** This server's Prometheus metrics (`GET /metrics`). */
+  metrics: ServerMetrics;
 }
 
 /**

@@ -27,6 +27,7 @@ import { createOidcSignIn } from "./auth/oidc-sign-in.js";
 import { createSessionService } from "./auth/session-service.js";
 import type { TokenService } from "./auth/token-service.js";
 import { registerConsole } from "./console-static.js";
+import { createServerMetrics } from "./metrics/server-metrics.js";
 import type { RouteDeps, RouteModule } from "./route-types.js";
 import { API_ROUTE_MODULES } from "./routes/index.js";
 import { cookieSigningSecret } from "./routes/session-routes.js";
@@ -167,6 +168,16 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
       },
     });
   });
+  const metrics = createServerMetrics();
+  app.addHook("onResponse", async (request, reply) => {
+    // The route's pattern, not its URL: ids in the label would make a series per identity.
+    metrics.observeRequest(
+      request.method,
+      request.routeOptions.url ?? "unmatched",
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+  });
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
     // API answers hold personal data: no cache keeps them.
@@ -233,6 +244,7 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     tokens: deps.tokens,
     sessions,
     oidc: oidcSettings === undefined ? null : createOidcSignIn(oidcSettings, deps.store.db),
+    metrics,
   };
   await app.register(async (api) => {
     api.addHook("onRoute", (route) => {

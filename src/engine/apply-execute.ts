@@ -1,6 +1,7 @@
 import { type Connector, ConnectorError, type WriteResult } from "../connectors/connector-types.js";
 import type { OperationRecord } from "../store/operation-repository.js";
 import type { AppliedChange } from "./account-changes.js";
+import { observeExecution } from "./engine-metrics.js";
 
 const MAX_ERROR_LENGTH = 2000;
 
@@ -31,9 +32,13 @@ export async function execute(
       retryable: false,
     };
   }
+  const started = performance.now();
   try {
-    return { op, result: await runOnConnector(connectorOf(op.system), op) };
+    const result = await runOnConnector(connectorOf(op.system), op);
+    observeExecution(op, (performance.now() - started) / 1000, true, Date.now());
+    return { op, result };
   } catch (err) {
+    observeExecution(op, (performance.now() - started) / 1000, false, Date.now());
     return {
       op,
       error: describeError(op, err),

@@ -55,6 +55,17 @@ describe.each(await storeFactories())("sync on %s", (_name, makeStore) => {
     expect((await verifyLedger(store.db)).ok).toBe(true);
   });
 
+  it("records the run's counts in source_runs, not its identities (a row that grew with the organisation)", async () => {
+    await sync([ADA, GRACE, ZOE], "2026-03-01");
+    const runs = await store.db.selectFrom("source_runs").select(["source", "summary"]).execute();
+    expect(runs).toHaveLength(1);
+    const summary = JSON.parse(runs[0]!.summary) as Record<string, unknown>;
+    expect(summary).toMatchObject({ source: "hr", rowsRead: 3, created: 3, findings: 0 });
+    expect(Object.keys(summary)).not.toContain("identities");
+    expect(Object.keys(summary)).not.toContain("changes");
+    expect(runs[0]!.summary).not.toContain("Lovelace");
+  });
+
   it("replaying the same file changes nothing and writes no events", async () => {
     await sync([ADA, GRACE], "2026-03-01");
     const before = await queryEvents(store.db, {});

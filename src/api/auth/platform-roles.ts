@@ -39,6 +39,8 @@ export const PERMISSIONS = [
   "nhi:read",
   "nhi:confirm",
   "nhi:manage",
+  // Monitoring: Prometheus metrics and which dependency is failing (the monitor role: nothing else).
+  "metrics:read",
   // Not a route's permission: what a request must also hold to confirm a mass change (admin only).
   "mass-change:confirm",
 ] as const;
@@ -80,6 +82,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<PlatformRole, ReadonlySet<Permiss
     "requests:decide",
     "nhi:confirm",
   ]),
+  // A monitor is the token Prometheus scrapes with: metrics and dependency health, no personal data.
+  monitor: new Set<Permission>(["session:read", "metrics:read"]),
 });
 
 export function isPlatformRole(value: string): value is PlatformRole {

@@ -4,7 +4,7 @@ import { redactUrl } from "../../shared/redact.js";
 import { pendingMigrations } from "../../store/database.js";
 import { LATEST_MIGRATION } from "../../store/migrations/index.js";
 import { apiErrorSchema } from "../api-errors.js";
-import type { RouteModule } from "../route-types.js";
+import type { RouteDeps, RouteModule } from "../route-types.js";
 import { openObject } from "../schemas/common-schemas.js";
 
 const READY_TIMEOUT_MS = 3000;
@@ -21,6 +21,28 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
     timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * What keeps the store from serving, if anything: the database does not answer (within 3 s), or its
+ * migrations are not all applied. `path` names the dependency: `database` or `migrations`.
+ */
+export async function storeProblems(
+  deps: Pick<RouteDeps, "store">,
+): Promise<Array<{ path: "database" | "migrations"; message: string }>> {
+  try {
+    await withTimeout(sql`select 1`.execute(deps.store.db), READY_TIMEOUT_MS, "the database");
+    const pending = await withTimeout(
+      pendingMigrations(deps.store.db, deps.store.schema),
+      READY_TIMEOUT_MS,
+      "the database",
+    );
+    return pending.length > 0
+      ? [{ path: "migrations", message: `not applied yet: ${pending.join(", ")}` }]
+      : [];
+  } catch (err) {
+    return [{ path: "database", message: `not reachable: ${redactUrl((err as Error).message)}` }];
+  }
 }
 
 /** Probes and the API's own description: public, no token. */
@@ -49,20 +71,7 @@ export const healthRoutes: RouteModule = async (app, deps) => {
       },
     },
     async (_request, reply) => {
-      const problems: Array<{ path: string; message: string }> = [];
-      try {
-        await withTimeout(sql`select 1`.execute(deps.store.db), READY_TIMEOUT_MS, "the database");
-        const pending = await withTimeout(
-          pendingMigrations(deps.store.db, deps.store.schema),
-          READY_TIMEOUT_MS,
-          "the database",
-        );
-        if (pending.length > 0) {
-          problems.push({ path: "migrations", message: `not applied yet: ${pending.join(", ")}` });
-        }
-      } catch (err) {
-        problems.push({ path: "database", message: `not reachable: ${redactUrl((err as Error).message)}` });
-      }
+      const problems = await storeProblems(deps);
       if (problems.length > 0) {
         return reply.code(503).send({
           error: { code: "not_ready", message: "not ready to serve requests", details: problems },

@@ -5,6 +5,7 @@ import { auditRoutes } from "./audit-routes.js";
 import { dashboardRoutes } from "./dashboard-routes.js";
 import { healthRoutes } from "./health-routes.js";
 import { identityRoutes } from "./identity-routes.js";
+import { metricsRoutes } from "./metrics-routes.js";
 import { nhiRoutes } from "./nhi-routes.js";
 import { operationRoutes } from "./operation-routes.js";
 import { planRoutes } from "./plan-routes.js";
@@ -22,6 +23,7 @@ import { workflowRoutes } from "./workflow-routes.js";
 /** Every route module of the API, in the order they are registered. Add a line to add a module. */
 export const API_ROUTE_MODULES: readonly RouteModule[] = [
   healthRoutes,
+  metricsRoutes,
   sessionRoutes,
   dashboardRoutes,
   identityRoutes,

@@ -1,37 +1,13 @@
 import { z } from "zod";
-import type { Connector } from "../../connectors/connector-types.js";
 import type { Account } from "../../domain/access-types.js";
 import { lastReconcileBySystem } from "../../engine/access-queries.js";
 import { connectorPool } from "../../engine/provision.js";
 import { accountRepository } from "../../store/account-repository.js";
 import { isConfiguredSystem, type RouteDeps, type RouteModule, unknownSystem } from "../route-types.js";
 import { systemNameParams, systemSchema } from "../schemas/system-schemas.js";
+import { checkHealth } from "../system-health.js";
 
 type SystemView = z.output<typeof systemSchema>;
-
-/**
- * Whether the system answers: one cheap read (its entitlements) bounded by `timeoutMs`. A connector
- * that cannot even be built (bad config) counts as unreachable, with why.
- */
-async function checkHealth(open: () => Connector, timeoutMs: number): Promise<SystemView["health"]> {
-  const started = performance.now();
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-    });
-    await Promise.race([Promise.resolve().then(() => open().listEntitlements()), timeout]);
-    return { status: "ok", message: null, checkedInMs: Math.round(performance.now() - started) };
-  } catch (err) {
-    return {
-      status: "unreachable",
-      message: err instanceof Error ? err.message : String(err),
-      checkedInMs: Math.round(performance.now() - started),
-    };
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** Accounts, orphans and drift of one system, from the accounts Tenure knows (as reconcile counts them). */
 function countAccounts(accounts: readonly Account[]): SystemView["counts"] {

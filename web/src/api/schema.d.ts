@@ -185,6 +185,150 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics: operations, queue depth, leaver SLA, sources, scheduler, HTTP, process
+         * @description Requires a bearer token whose role holds `metrics:read`: admin, auditor, monitor.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/plain": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "text/plain": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/health/dependencies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Which dependency is failing: the database, migrations, each system (one read, bounded by server.healthTimeoutMs) and the outbox; 503 when one fails
+         * @description Requires a bearer token whose role holds `metrics:read`: admin, auditor, monitor.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * @description the worst of the dependencies'
+                             * @enum {string}
+                             */
+                            status: "ok" | "degraded" | "failing";
+                            checkedAt: string;
+                            dependencies: {
+                                /** @description database, migrations, system:NAME or outbox */
+                                name: string;
+                                /** @enum {string} */
+                                status: "ok" | "degraded" | "failing";
+                                /** @description what is wrong, when something is (no secret) */
+                                message: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /**
+                             * @description the worst of the dependencies'
+                             * @enum {string}
+                             */
+                            status: "ok" | "degraded" | "failing";
+                            checkedAt: string;
+                            dependencies: {
+                                /** @description database, migrations, system:NAME or outbox */
+                                name: string;
+                                /** @enum {string} */
+                                status: "ok" | "degraded" | "failing";
+                                /** @description what is wrong, when something is (no secret) */
+                                message: string | null;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/session/options": {
         parameters: {
             query?: never;
@@ -253,7 +397,7 @@ export interface paths {
         };
         /**
          * Who is signed in: the console session's (or the bearer token's) name, role and permissions
-         * @description Requires a bearer token whose role holds `session:read`: admin, auditor, hr-source, reviewer, requester.
+         * @description Requires a bearer token whose role holds `session:read`: admin, auditor, hr-source, reviewer, requester, monitor.
          */
         get: {
             parameters: {
@@ -5531,9 +5675,9 @@ export interface components {
         ConsoleSessionInput: {
             name: string;
             /** @enum {string} */
-            role: "admin" | "auditor" | "hr-source" | "reviewer" | "requester";
+            role: "admin" | "auditor" | "hr-source" | "reviewer" | "requester" | "monitor";
             /** @description what the role may do: the console shows only these */
-            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "review:read" | "review:decide" | "review:manage" | "nhi:read" | "nhi:confirm" | "nhi:manage" | "mass-change:confirm")[];
+            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "review:read" | "review:decide" | "review:manage" | "nhi:read" | "nhi:confirm" | "nhi:manage" | "metrics:read" | "mass-change:confirm")[];
             /** @description the identity the person is, when single sign-on matched one */
             identity: {
                 id: string;
@@ -6395,9 +6539,9 @@ export interface components {
         ConsoleSession: {
             name: string;
             /** @enum {string} */
-            role: "admin" | "auditor" | "hr-source" | "reviewer" | "requester";
+            role: "admin" | "auditor" | "hr-source" | "reviewer" | "requester" | "monitor";
             /** @description what the role may do: the console shows only these */
-            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "review:read" | "review:decide" | "review:manage" | "nhi:read" | "nhi:confirm" | "nhi:manage" | "mass-change:confirm")[];
+            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "review:read" | "review:decide" | "review:manage" | "nhi:read" | "nhi:confirm" | "nhi:manage" | "metrics:read" | "mass-change:confirm")[];
             /** @description the identity the person is, when single sign-on matched one */
             identity: {
                 id: string;
