@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { runCli } from "../helpers/cli.js";
+import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { freePort } from "../helpers/net.js";
 import { type OidcAccount, startOidcProvider, type TestOidcProvider } from "../helpers/oidc-provider.js";
 
@@ -42,8 +42,9 @@ export interface ConsoleServer {
   stop(): Promise<void>;
 }
 
+/** A setup command, run in process through the CLI's entry function (the server itself is a real child). */
 async function cli(args: string[]): Promise<unknown> {
-  const res = await runCli(args);
+  const res = await runCliInProcess(args);
   if (res.code !== 0) throw new Error(`tenure ${args.join(" ")} failed (${res.code}): ${res.stderr}`);
   return JSON.parse(res.stdout);
 }
@@ -148,7 +149,7 @@ server:
     oidc,
     async tokenFor(name, role, identity) {
       // The configuration now names the OIDC secret by variable: the CLI needs it to read the file.
-      const res = await runCli(
+      const res = await runCliInProcess(
         [...config, "token", "create", "--name", name, "--role", role, "--identity", identity, "--json"],
         { env: { E2E_OIDC_SECRET: oidc.clientSecret } },
       );

@@ -27,8 +27,12 @@ if (missing !== null && process.env.CI !== "true") {
       expect(missing).toBeNull();
       let dir: string;
       ({ dir, dispose } = await tempDir("tenure-e2e-"));
+      // Chromium starts while the demo is built (a process of its own).
+      const launching = launchBrowser().then((b) => {
+        browser = b;
+      });
       server = await startConsoleServer(path.join(dir, "org"));
-      browser = await launchBrowser();
+      await launching;
     }, 180_000);
     afterAll(async () => {
       await browser?.close();

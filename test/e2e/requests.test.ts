@@ -31,6 +31,10 @@ if (missing !== null && process.env.CI !== "true") {
       expect(missing).toBeNull();
       let dir: string;
       ({ dir, dispose } = await tempDir("tenure-e2e-requests-"));
+      // Chromium starts while the demo is built (a process of its own).
+      const launching = launchBrowser().then((b) => {
+        browser = b;
+      });
       server = await startConsoleServer(path.join(dir, "org"));
       const byKey = new Map(server.people.map((p) => [p.sourceKey, p]));
       // Not an SRE nor a head (their standing sre role already holds what prod-access grants), with an
@@ -52,7 +56,7 @@ if (missing !== null && process.env.CI !== "true") {
       manager = byKey.get(String(found.attributes.managerId))!;
       tokens.engineer = await server.tokenFor("e2e-engineer", "requester", engineer.sourceKey);
       tokens.manager = await server.tokenFor("e2e-manager", "requester", manager.email);
-      browser = await launchBrowser();
+      await launching;
     }, 180_000);
     afterAll(async () => {
       await browser?.close();

@@ -19,7 +19,7 @@ import { openStore, type Store } from "../../src/store/database.js";
 import { notificationRepository } from "../../src/store/notification-repository.js";
 import { operationRepository } from "../../src/store/operation-repository.js";
 import { appConnector, createAppDatabase, joiner, planned, readApp } from "../fixtures/app-database.js";
-import { runCli } from "../helpers/cli.js";
+import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { freshPostgresUrl, postgresAvailable } from "../helpers/databases.js";
 import { tempDir, writeHrCsv } from "../helpers/workspace.js";
 
@@ -256,18 +256,18 @@ systems:
     });
     const env = { TENURE_NOW: T0.toISOString() };
 
-    const before = await runCli(["status"], { cwd: dir, env });
+    const before = await runCliInProcess(["status"], { cwd: dir, env });
     expect(before.code).toBe(0);
     expect(before.stdout).toContain(
       `claims waiting: 1 operation held by process ${deadPid} on ${HOST}, which is not running; taken back at the next start`,
     );
-    const json = await runCli(["status", "--json"], { cwd: dir, env });
+    const json = await runCliInProcess(["status", "--json"], { cwd: dir, env });
     expect(JSON.parse(json.stdout).claims).toEqual([
       expect.objectContaining({ table: "operations", holder: "dead", claims: 1, waiting: 1 }),
     ]);
 
     // Still within the crashed claim's lease: without recovery nothing would be due.
-    const applied = await runCli(["apply", "--json"], { cwd: dir, env });
+    const applied = await runCliInProcess(["apply", "--json"], { cwd: dir, env });
     expect(applied.code).toBe(0);
     expect(JSON.parse(applied.stdout).summary).toMatchObject({ claimed: 1, succeeded: 1 });
     expect(await operationRepository.find(store.db, queued[0]!.id)).toMatchObject({
@@ -275,7 +275,7 @@ systems:
       attempts: 2,
     });
     expect(readApp(path.join(dir, "app.db")).users.map((u) => u.login)).toEqual(["ada"]);
-    const after = await runCli(["status"], { cwd: dir, env });
+    const after = await runCliInProcess(["status"], { cwd: dir, env });
     expect(after.stdout).not.toContain("claims");
     expect(await queryEvents(store.db, { action: "claims.recovered" })).toHaveLength(1);
   }, 120_000);

@@ -3,7 +3,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../helpers/cli.js";
+import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { tempDir } from "../helpers/workspace.js";
 
 describe("tenure demo", () => {
@@ -17,7 +17,7 @@ describe("tenure demo", () => {
   it("builds an organisation with three applications and a week of joiners, movers and leavers", async () => {
     const env = { TENURE_NOW: "2026-11-21T10:00:00Z" };
     const ws = path.join(dir, "org");
-    const demo = await runCli(["demo", ws, "--size", "120", "--no-serve", "--json"], { env });
+    const demo = await runCliInProcess(["demo", ws, "--size", "120", "--no-serve", "--json"], { env });
     expect(demo.code).toBe(0);
     const summary = JSON.parse(demo.stdout);
     expect(summary.people).toBe(120);
@@ -31,7 +31,7 @@ describe("tenure demo", () => {
     expect(bySystem.deploy.drift).toBe(1);
 
     const config = ["--config", path.join(ws, "tenure.yaml")];
-    const plan = await runCli([...config, "plan", "--json"], { env });
+    const plan = await runCliInProcess([...config, "plan", "--json"], { env });
     const ops = JSON.parse(plan.stdout).operations;
     // deploy and payroll enforce drift, so the grants nobody approved are planned for revocation.
     expect(ops).toEqual([
@@ -42,18 +42,20 @@ describe("tenure demo", () => {
 
     // The production administrator let into payroll by hand breaks the demo's separation-of-duties rule.
     expect(summary.sod.open).toBe(1);
-    const violations = JSON.parse((await runCli([...config, "sod", "violations", "--json"], { env })).stdout);
+    const violations = JSON.parse(
+      (await runCliInProcess([...config, "sod", "violations", "--json"], { env })).stdout,
+    );
     const [finding] = violations.violations;
     expect(finding).toMatchObject({ rule: "payroll-production", severity: "high", status: "open" });
     const why = finding.sides.flatMap((s: { why: string[] }) => s.why).join(" | ");
     expect(why).toContain("not granted by Tenure");
     expect(why).toContain("birthright role sre");
-    const csv = await runCli([...config, "sod", "report", "violations"], { env });
+    const csv = await runCliInProcess([...config, "sod", "report", "violations"], { env });
     expect(csv.code).toBe(0);
     expect(csv.stdout.split("\n")[0]).toMatch(/^violation,employeeId,holder,rule,severity,status/);
     expect(csv.stdout).toContain("payroll-production");
     // Nobody accepts their own violation, whatever they say.
-    const self = await runCli(
+    const self = await runCliInProcess(
       [
         ...config,
         "sod",
@@ -76,7 +78,9 @@ describe("tenure demo", () => {
     expect(summary.reviews).toEqual([expect.objectContaining({ definition: "quarterly-privileged" })]);
     const [campaign] = summary.reviews;
     expect(campaign.items).toBeGreaterThan(0);
-    const campaigns = JSON.parse((await runCli([...config, "review", "list", "--json"], { env })).stdout);
+    const campaigns = JSON.parse(
+      (await runCliInProcess([...config, "review", "list", "--json"], { env })).stdout,
+    );
     expect(campaigns.campaigns).toEqual([
       expect.objectContaining({
         id: campaign.id,
@@ -86,7 +90,9 @@ describe("tenure demo", () => {
         pending: campaign.items,
       }),
     ]);
-    const listed = await runCli([...config, "review", "list", "--campaign", campaign.id, "--json"], { env });
+    const listed = await runCliInProcess([...config, "review", "list", "--campaign", campaign.id, "--json"], {
+      env,
+    });
     type Item = {
       id: string;
       holder: { id: string; employeeId: string };
@@ -115,21 +121,23 @@ describe("tenure demo", () => {
       risk: { level: "high", recommendation: "revoke" },
     });
     const own = items.find((i) => i.reviewer !== null)!;
-    const selfReview = await runCli(
+    const selfReview = await runCliInProcess(
       [...config, "review", "decide", own.id, "--revoke", "--comment", "x", "--as", own.holder.id],
       { env },
     );
     expect(selfReview.code).toBe(1);
     expect(selfReview.stderr).toContain("nobody reviews their own access");
     // The demo's start counts as this quarter's: the scheduler starts the next one in January.
-    const status = JSON.parse((await runCli([...config, "schedule", "status", "--json"], { env })).stdout);
+    const status = JSON.parse(
+      (await runCliInProcess([...config, "schedule", "status", "--json"], { env })).stdout,
+    );
     expect(status.jobs).toContainEqual(
       expect.objectContaining({ job: "review:quarterly-privileged", nextDue: "2027-01-01T06:00:00.000Z" }),
     );
 
     // Previewing a date half a year out: contractors' end dates pass, so their accounts are disabled.
     const future = JSON.parse(
-      (await runCli([...config, "plan", "--at", "2027-06-30", "--json"], { env })).stdout,
+      (await runCliInProcess([...config, "plan", "--at", "2027-06-30", "--json"], { env })).stdout,
     );
     expect(future.operations.filter((o: { kind: string }) => o.kind === "disable").length).toBeGreaterThan(0);
 
@@ -140,13 +148,15 @@ describe("tenure demo", () => {
       proposed,
       text.replace(`when: "department == 'Engineering'"`, `when: "department == 'Support'"`),
     );
-    const blast = JSON.parse((await runCli(["--config", proposed, "plan", "--json"], { env })).stdout);
+    const blast = JSON.parse(
+      (await runCliInProcess(["--config", proposed, "plan", "--json"], { env })).stdout,
+    );
     const kinds = new Set(
       blast.operations.map((o: { kind: string; entitlement: string }) => `${o.kind} ${o.entitlement}`),
     );
     expect(kinds.has("grant deployers")).toBe(true);
     expect(kinds.has("revoke deployers")).toBe(true);
-    const after = JSON.parse((await runCli([...config, "plan", "--json"], { env })).stdout);
+    const after = JSON.parse((await runCliInProcess([...config, "plan", "--json"], { env })).stdout);
     expect(after.operations).toHaveLength(2);
 
     // A role edit that would put production administrators in payroll: the plan names each one it
@@ -159,15 +169,17 @@ describe("tenure demo", () => {
         `when: "department == 'Finance' || department == 'Engineering'"`,
       ),
     );
-    const riskyPlan = JSON.parse((await runCli(["--config", risky, "plan", "--json"], { env })).stdout);
+    const riskyPlan = JSON.parse(
+      (await runCliInProcess(["--config", risky, "plan", "--json"], { env })).stdout,
+    );
     expect(riskyPlan.sod.newViolations.length).toBeGreaterThan(0);
     expect(riskyPlan.sod.newViolations[0]).toMatchObject({ rule: "payroll-production", severity: "high" });
 
     const mover = summary.story.movers[0];
-    const explain = await runCli([...config, "explain", mover], { env });
+    const explain = await runCliInProcess([...config, "explain", mover], { env });
     expect(explain.code).toBe(0);
     expect(explain.stdout).toMatch(/role employee: .* is true/);
-    const verify = await runCli([...config, "audit", "verify", "--json"], { env });
+    const verify = await runCliInProcess([...config, "audit", "verify", "--json"], { env });
     expect(JSON.parse(verify.stdout).ok).toBe(true);
   }, 180_000);
 

@@ -378,12 +378,18 @@ async function expectSecretsOnlyInSinks(store: TestStore): Promise<void> {
 
 beforeAll(async () => {
   workDir = await fs.mkdtemp(path.join(os.tmpdir(), "tenure-nhi-rotation-"));
-  if (pgInstalled) {
-    cluster = await startPostgresCluster();
-    // An admin without CREATEROLE: the server refuses its ALTER ROLE, a rotation the target refuses.
-    await superuser(`CREATE ROLE ${ident(WEAK_ADMIN)} LOGIN PASSWORD '${WEAK_PASSWORD}'`);
-  }
-  if (slapdInstalled) slapd = await startSlapd();
+  // The two servers start side by side.
+  await Promise.all([
+    (async () => {
+      if (!pgInstalled) return;
+      cluster = await startPostgresCluster();
+      // An admin without CREATEROLE: the server refuses its ALTER ROLE, a rotation the target refuses.
+      await superuser(`CREATE ROLE ${ident(WEAK_ADMIN)} LOGIN PASSWORD '${WEAK_PASSWORD}'`);
+    })(),
+    (async () => {
+      if (slapdInstalled) slapd = await startSlapd();
+    })(),
+  ]);
 });
 
 afterAll(async () => {

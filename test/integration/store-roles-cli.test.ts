@@ -2,6 +2,10 @@
  * Issue 10, points 14 and 15, through the real `tenure` entry point: a store that is not Tenure's is
  * refused (named, left byte for byte); a damaged store, a full disk, a closed pipe and a configuration
  * error each say what happened in one line; two syncs on one store never run at once.
+ *
+ * Commands whose subject is the store run in process through the CLI's entry function
+ * (`runCliInProcess`); those whose subject is the process — its stdout, a second process on the store —
+ * spawn the real binary (`runCli`, `runWithStdout`).
  */
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync } from "node:fs";
@@ -13,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../../src/store/database.js";
 import { withRunLock } from "../../src/store/run-lock.js";
 import { runCli } from "../helpers/cli.js";
+import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { freshPostgresUrl, postgresAvailable } from "../helpers/databases.js";
 import { tempDir, writeHrCsv } from "../helpers/workspace.js";
 
@@ -74,14 +79,14 @@ describe("a store that is not Tenure's is refused, naming it, and left as it was
   const db = () => path.join(dir, "tenure.db");
 
   it("a file that does not exist: status refuses and creates nothing", async () => {
-    const r = await runCli(["status"], { cwd: dir });
+    const r = await runCliInProcess(["status"], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(db());
     expect(r.stderr).toContain("does not exist");
     expect(r.stderr).toContain("tenure init");
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(existsSync(db())).toBe(false);
-    const sync = await runCli(["sync"], { cwd: dir, env: NOW });
+    const sync = await runCliInProcess(["sync"], { cwd: dir, env: NOW });
     expect(sync.code).toBe(1);
     expect(existsSync(db())).toBe(false);
   });
@@ -89,7 +94,7 @@ describe("a store that is not Tenure's is refused, naming it, and left as it was
   it("an empty file: status and sync refuse naming it; the file stays empty", async () => {
     await writeFile(db(), "");
     for (const args of [["status"], ["sync"], ["audit", "log"]]) {
-      const r = await runCli(args, { cwd: dir, env: NOW });
+      const r = await runCliInProcess(args, { cwd: dir, env: NOW });
       expect(r.code, args.join(" ")).toBe(1);
       expect(r.stderr).toContain(`sqlite:${db()} is an empty database`);
       expect(r.stderr).not.toMatch(RAW);
@@ -106,7 +111,7 @@ describe("a store that is not Tenure's is refused, naming it, and left as it was
     foreign.close();
     const before = await readFile(db());
     for (const args of [["status"], ["init"], ["--config", path.join(dir, "tenure.yaml"), "init"]]) {
-      const r = await runCli(args, { cwd: dir, env: NOW });
+      const r = await runCliInProcess(args, { cwd: dir, env: NOW });
       expect(r.code, args.join(" ")).toBe(1);
       expect(r.stderr).toContain(`sqlite:${db()} holds another application's tables (customers)`);
       expect(r.stderr).not.toMatch(RAW);
@@ -116,11 +121,11 @@ describe("a store that is not Tenure's is refused, naming it, and left as it was
 
   it("init gives an empty file Tenure's schema; then status works", async () => {
     await writeFile(db(), "");
-    const init = await runCli(["--config", path.join(dir, "tenure.yaml"), "init"], { cwd: dir });
+    const init = await runCliInProcess(["--config", path.join(dir, "tenure.yaml"), "init"], { cwd: dir });
     expect(init.code, init.stderr).toBe(0);
     expect(init.stdout).toContain(`kept ${path.join(dir, "tenure.yaml")}`);
     expect(init.stdout).toContain(`sqlite:${db()} holds Tenure's schema`);
-    const status = await runCli(["status"], { cwd: dir });
+    const status = await runCliInProcess(["status"], { cwd: dir });
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toContain("identities: none");
   });
@@ -129,7 +134,7 @@ describe("a store that is not Tenure's is refused, naming it, and left as it was
     const damaged = path.join(dir, "damaged.yaml");
     await writeFile(damaged, config("sqlite:./damaged.db"));
     await writeFile(path.join(dir, "damaged.db"), Buffer.alloc(8192, 0x5a));
-    const r = await runCli(["--config", damaged, "status"], { cwd: dir });
+    const r = await runCliInProcess(["--config", damaged, "status"], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n")).toHaveLength(1);
     expect(r.stderr).toContain(`sqlite:${path.join(dir, "damaged.db")} is damaged or not a SQLite database`);
@@ -139,7 +144,7 @@ describe("a store that is not Tenure's is refused, naming it, and left as it was
   it("a configuration error prints each problem once", async () => {
     const bad = path.join(dir, "bad.yaml");
     await writeFile(bad, "database: [\nsources: {}\n");
-    const r = await runCli(["--config", bad, "status"], { cwd: dir });
+    const r = await runCliInProcess(["--config", bad, "status"], { cwd: dir });
     expect(r.code).toBe(1);
     const problem = r.stderr.split("\n").find((l) => l.includes("bad.yaml:2:"));
     expect(problem).toBeDefined();
@@ -156,8 +161,8 @@ describe("output that goes nowhere", () => {
     await writeFile(path.join(dir, "tenure.yaml"), config("sqlite:./tenure.db"));
     // Enough people that the audit log is far larger than a pipe's buffer (64 KiB).
     await writeHrCsv(dir, rows(600));
-    expect((await runCli(["init"], { cwd: dir })).code).toBe(0);
-    const sync = await runCli(["sync"], { cwd: dir, env: NOW });
+    expect((await runCliInProcess(["init"], { cwd: dir })).code).toBe(0);
+    const sync = await runCliInProcess(["sync"], { cwd: dir, env: NOW });
     expect(sync.code, sync.stderr).toBe(0);
   }, 60_000);
   afterAll(() => dispose());
@@ -192,7 +197,7 @@ describe("two tenure processes on one SQLite store", () => {
     ({ dir, dispose } = await tempDir("tenure-storeroles-busy-"));
     await writeFile(path.join(dir, "tenure.yaml"), config("sqlite:./tenure.db"));
     await writeHrCsv(dir, rows(3));
-    expect((await runCli(["init"], { cwd: dir })).code).toBe(0);
+    expect((await runCliInProcess(["init"], { cwd: dir })).code).toBe(0);
   });
   afterAll(() => dispose());
 
@@ -234,7 +239,7 @@ describe.each(["sqlite", "postgres"])("one sync at a time on %s", (kind) => {
     }
     await writeFile(path.join(dir, "tenure.yaml"), config(url));
     await writeHrCsv(dir, rows(40));
-    const init = await runCli(["init"], { cwd: dir });
+    const init = await runCliInProcess(["init"], { cwd: dir });
     expect(init.code, init.stderr).toBe(0);
     store = await openStore(url, { create: false });
   });
@@ -281,7 +286,7 @@ describe.each(["sqlite", "postgres"])("one sync at a time on %s", (kind) => {
       await expect
         .poll(async () => (await store.db.selectFrom("run_locks").selectAll().execute()).length)
         .toBe(1);
-      const r = await runCli(["sync"], { cwd: dir, env: NOW });
+      const r = await runCliInProcess(["sync"], { cwd: dir, env: NOW });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain("a sync is running");
       expect(r.stderr).toContain(`pid ${process.pid}`);
@@ -289,7 +294,7 @@ describe.each(["sqlite", "postgres"])("one sync at a time on %s", (kind) => {
       expect(r.stderr).not.toMatch(RAW);
       expect(await counts()).toEqual(before);
       // A dry run changes nothing, so it does not wait for the lock.
-      expect((await runCli(["sync", "--dry-run"], { cwd: dir, env: NOW })).code).toBe(0);
+      expect((await runCliInProcess(["sync", "--dry-run"], { cwd: dir, env: NOW })).code).toBe(0);
     } finally {
       release();
       await held;
