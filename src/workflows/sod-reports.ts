@@ -84,7 +84,14 @@ export async function listViolations(
   ).filter((v) => filter.severity === undefined || v.severity === filter.severity);
   const views = await violationViews(store, config, open, now);
   const rank = { high: 0, medium: 1, low: 2 } as const;
-  return views.sort((a, b) => rank[a.severity] - rank[b.severity] || a.openedAt.localeCompare(b.openedAt));
+  // Ties (one scan opens many at the same instant) by holder, then id: a report reads the same every time.
+  return views.sort(
+    (a, b) =>
+      rank[a.severity] - rank[b.severity] ||
+      a.openedAt.localeCompare(b.openedAt) ||
+      a.holder.name.localeCompare(b.holder.name) ||
+      a.id.localeCompare(b.id),
+  );
 }
 
 async function violationViews(
