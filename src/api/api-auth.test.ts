@@ -72,6 +72,12 @@ async function requestFor(f: ApiFixture, route: RouteEntry): Promise<{ request: 
     case "GET /api/nhi/:name":
       // No NHI in the fixture: a 404 for every role allowed to ask.
       return { request: { method: "GET", url: "/api/nhi/nobody" }, known: false };
+    case "POST /api/nhi/:name/owner":
+      // No NHI in the fixture: a 404 for admin (nhi:manage), a 403 for every other role.
+      return {
+        request: { method: "POST", url: "/api/nhi/nobody/owner", payload: { owner: "E1" } },
+        known: false,
+      };
     case "GET /api/audit/why":
       return {
         request: { method: "GET", url: "/api/audit/why?identity=E1&access=app:deployers" },

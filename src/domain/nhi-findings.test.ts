@@ -11,6 +11,7 @@ const policy: NhiPolicy = {
   maxCredentialAgeMs: { api_key: 90 * DAY, oauth_app: 365 * DAY },
   expiryWarningsMs: [30 * DAY, 7 * DAY, 1 * DAY],
   allowedScopes: { oauth_app: ["read:user", "repo:status"] },
+  unusedAfterMs: { oauth_app: 90 * DAY, agent: 30 * DAY },
   onOwnerLeave: {
     passTo: "manager",
     fallback: null,
@@ -34,7 +35,10 @@ function nhi(overrides: Partial<NonHumanIdentity> = {}): NonHumanIdentity {
     createdOn: "2026-05-01",
     lastRotatedAt: null,
     expiresAt: null,
+    lastUsedAt: null,
     scopes: [],
+    scopeLastUsed: {},
+    ownerAssignment: null,
     entitlements: [],
     origin: "config",
     account: null,
@@ -103,6 +107,64 @@ describe("NHI findings", () => {
       "billing: scope admin:org is not allowed for oauth_app (nhi.policy.allowedScopes)",
     ]);
     expect(codes(nhi({ scopes: ["anything"] }))).toEqual([]);
+  });
+
+  it("flags an NHI unused past unusedAfter for its type, only where its last use is known", () => {
+    const app = (o: Partial<NonHumanIdentity>) => nhi({ type: "oauth_app", scopes: ["read:user"], ...o });
+    const idle = nhiFindings(app({ lastUsedAt: "2026-02-01" }), { state: "active" }, policy, NOW);
+    expect(idle.map((f) => [f.code, f.severity, f.message])).toEqual([
+      [
+        "unused",
+        "medium",
+        "billing: not used for 120 days (last used 2026-02-01), past the 90d of nhi.policy.unusedAfter for oauth_app: remove it or revoke its credential",
+      ],
+    ]);
+    // Used within the limit, never known to be used, or of a type without a limit: nothing.
+    expect(codes(app({ lastUsedAt: "2026-04-01T12:00:00Z" }))).toEqual([]);
+    expect(codes(app({ lastUsedAt: null }))).toEqual([]);
+    expect(codes(nhi({ type: "api_key", lastUsedAt: "2020-01-01" }))).toEqual([]);
+  });
+
+  it("flags a scope unused past the limit where its last use is known, unless the whole NHI is unused", () => {
+    const agent = nhi({
+      type: "agent",
+      scopes: ["tickets:read", "tickets:write", "mail:send"],
+      lastUsedAt: "2026-05-30",
+      scopeLastUsed: { "tickets:read": "2026-05-30", "tickets:write": "2026-03-01" },
+    });
+    expect(nhiFindings(agent, { state: "active" }, policy, NOW).map((f) => [f.code, f.message])).toEqual([
+      [
+        "unused_grant",
+        "billing: scope tickets:write not used for 92 days (last used 2026-03-01), past the 30d of nhi.policy.unusedAfter for agent: revoke it",
+      ],
+    ]);
+    // mail:send has no known last use: never flagged. The NHI unused as a whole: one finding.
+    expect(codes({ ...agent, lastUsedAt: "2026-01-01" })).toEqual(["unused"]);
+  });
+
+  it("property: an NHI or scope whose last use is unknown is never unused", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("service_account", "api_key", "oauth_app", "certificate", "agent" as const),
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { maxLength: 4 }),
+        fc.integer({ min: 1, max: 400 }),
+        (type, scopes, limitDays) => {
+          const all = Object.fromEntries(
+            ["service_account", "api_key", "oauth_app", "certificate", "agent"].map((t) => [
+              t,
+              limitDays * DAY,
+            ]),
+          );
+          const found = nhiFindings(
+            nhi({ type, scopes, lastUsedAt: null, scopeLastUsed: {}, createdOn: "2026-05-30" }),
+            { state: "active" },
+            { ...policy, allowedScopes: {}, unusedAfterMs: all },
+            NOW,
+          );
+          expect(found.filter((f) => f.code === "unused" || f.code === "unused_grant")).toEqual([]);
+        },
+      ),
+    );
   });
 
   it("reports nothing of a disabled or removed NHI", () => {

@@ -21,7 +21,11 @@ export type NhiFindingCode =
   | "expiring"
   | "expired"
   /** A scope outside `allowedScopes` for the type. */
-  | "scope_disallowed";
+  | "scope_disallowed"
+  /** The credential's last use is known and older than `unusedAfter` for the type. */
+  | "unused"
+  /** A scope's last use is known and older than `unusedAfter` for the type (the NHI itself is in use). */
+  | "unused_grant";
 
 export type NhiFindingSeverity = "high" | "medium" | "low";
 
@@ -73,7 +77,8 @@ export function expiryWindow(
 }
 
 /**
- * The findings of one NHI, in a fixed order (owner, credential, expiry, scopes). A disabled or removed NHI
+ * The findings of one NHI, in a fixed order (owner, credential, expiry, last use, scopes, unused scopes).
+ * Last use counts only where it is known: an NHI or scope whose last use is unknown is never unused. A disabled or removed NHI
  * has no findings: nothing of it is in use. `owner` is the state of `nhi.ownerId`'s identity, undefined when
  * the NHI has no owner id or it names nobody.
  */
@@ -144,6 +149,20 @@ export function nhiFindings(
     }
   }
 
+  const unusedAfter = policy.unusedAfterMs[nhi.type];
+  let unused = false;
+  if (unusedAfter !== undefined && nhi.lastUsedAt !== null) {
+    const idle = now.getTime() - instantOf(nhi.lastUsedAt);
+    if (idle > unusedAfter) {
+      unused = true;
+      add(
+        "unused",
+        "medium",
+        `${nhi.name}: not used for ${Math.floor(idle / DAY_MS)} days (last used ${nhi.lastUsedAt}), past the ${asWritten(unusedAfter)} of nhi.policy.unusedAfter for ${nhi.type}: remove it or revoke its credential`,
+      );
+    }
+  }
+
   const allowed = policy.allowedScopes[nhi.type];
   if (allowed !== undefined) {
     const permitted = new Set(allowed);
@@ -153,6 +172,22 @@ export function nhiFindings(
           "scope_disallowed",
           "high",
           `${nhi.name}: scope ${scope} is not allowed for ${nhi.type} (nhi.policy.allowedScopes)`,
+        );
+      }
+    }
+  }
+
+  // An NHI unused as a whole is one finding, not one per scope besides.
+  if (unusedAfter !== undefined && !unused) {
+    for (const scope of nhi.scopes) {
+      const last = nhi.scopeLastUsed[scope];
+      if (last === undefined) continue;
+      const idle = now.getTime() - instantOf(last);
+      if (idle > unusedAfter) {
+        add(
+          "unused_grant",
+          "medium",
+          `${nhi.name}: scope ${scope} not used for ${Math.floor(idle / DAY_MS)} days (last used ${last}), past the ${asWritten(unusedAfter)} of nhi.policy.unusedAfter for ${nhi.type}: revoke it`,
         );
       }
     }

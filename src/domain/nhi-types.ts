@@ -41,13 +41,26 @@ export interface NonHumanIdentity {
   lastRotatedAt: string | null;
   /** When the credential expires (date or ISO instant); null: it does not. */
   expiresAt: string | null;
+  /**
+   * When the credential was last used (date or ISO instant), as the inventory says, or as reconcile read
+   * it from a discovered NHI's account; null: unknown (never flagged as unused).
+   */
+  lastUsedAt: string | null;
   /** OAuth scopes or agent permissions granted. */
   scopes: readonly string[];
+  /** When each scope was last used, where known (scope → date or ISO instant); a scope absent: unknown. */
+  scopeLastUsed: Readonly<Record<string, string>>;
   /** Entitlements it holds, `SYSTEM:KEY`. */
   entitlements: readonly string[];
   origin: NhiOrigin;
   /** For a discovered NHI: the username of the account it was discovered as, in `system`. */
   account: string | null;
+  /**
+   * An owner assigned through `tenure nhi assign-owner` or the API, in force over the inventory's `owner`
+   * (`ownerId` is then the assigned person) until the inventory's owner or co-owners of this NHI change;
+   * null: the owner is the inventory's (or succession's).
+   */
+  ownerAssignment: NhiOwnerAssignment | null;
   /** Whom ownership is passing to (an identity id), waiting for their confirmation; null: nothing pending. */
   pendingOwnerId: string | null;
   pendingSince: string | null;
@@ -64,6 +77,34 @@ export interface NonHumanIdentity {
   updatedAt: string;
   /** Increments on every write: the optimistic check of concurrent succession steps. */
   version: number;
+}
+
+/** An owner given by hand (docs/nhi.md "Assigning an owner"). */
+export interface NhiOwnerAssignment {
+  /** When (ISO-8601). */
+  at: string;
+  /** Who assigned it, as the ledger names actors (`cli:alice`, `token:ops`). */
+  by: string;
+  /** The co-owners assigned with the owner (source keys), in force over the inventory's. */
+  coOwnerKeys: readonly string[];
+}
+
+/**
+ * The assignment in force: the owner assigned by hand is still the owner (succession, passing ownership on
+ * to someone else since, sets a later `ownerSince`); null otherwise.
+ */
+export function assignmentInForce(
+  nhi: Pick<NonHumanIdentity, "ownerAssignment" | "ownerSince" | "ownerId">,
+): NhiOwnerAssignment | null {
+  const a = nhi.ownerAssignment;
+  return a !== null && nhi.ownerId !== null && nhi.ownerSince === a.at ? a : null;
+}
+
+/** The co-owners in force: those assigned with an owner still in force, else the inventory's. */
+export function coOwnersOf(
+  nhi: Pick<NonHumanIdentity, "ownerAssignment" | "ownerSince" | "ownerId" | "coOwnerKeys">,
+): readonly string[] {
+  return assignmentInForce(nhi)?.coOwnerKeys ?? nhi.coOwnerKeys;
 }
 
 /** What happens when an NHI's owner leaves (`nhi.policy.onOwnerLeave`). */
@@ -89,6 +130,11 @@ export interface NhiPolicy {
   expiryWarningsMs: readonly number[];
   /** Scopes allowed per type; a type not listed may hold any. */
   allowedScopes: Readonly<Partial<Record<NhiType, readonly string[]>>>;
+  /**
+   * How long without use makes an NHI (or one of its scopes) unused, per type, in milliseconds; a type not
+   * listed is never unused. Only a known last use counts: an unknown one is never flagged.
+   */
+  unusedAfterMs: Readonly<Partial<Record<NhiType, number>>>;
   onOwnerLeave: OwnerLeavePolicy;
 }
 
@@ -103,7 +149,11 @@ export interface NhiDeclaration {
   created: string | null;
   lastRotated: string | null;
   expires: string | null;
+  /** When the credential was last used, where the inventory knows it. */
+  lastUsed: string | null;
   scopes: readonly string[];
+  /** When each scope was last used, where known. */
+  scopeLastUsed: Readonly<Record<string, string>>;
   entitlements: readonly string[];
   origin: "config" | "file";
   /** Where it is written (tenure.yaml or the inventory file). */

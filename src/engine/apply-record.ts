@@ -9,6 +9,7 @@ import type { Database } from "../store/schema-types.js";
 import { type TaskRecord, taskRepository } from "../store/task-repository.js";
 import { recordAccountChanges } from "./account-changes.js";
 import { describeError, type Executed, type Succeeded } from "./apply-execute.js";
+import { type LifecycleNoticeConfig, queueLifecycleNotices } from "./lifecycle-notices.js";
 import { operationDetails, operationSubject } from "./operation-events.js";
 
 type Trx = Transaction<Database>;
@@ -20,7 +21,8 @@ export interface RecorderDeps {
   retryPolicyOf: (system: string) => RetryPolicy;
   random: () => number;
   now: () => Date;
-  notify?: Pick<TenureConfig, "notify">;
+  /** Where alerts go; with `lifecycle` too (the whole config), the leaver notice reads its SLA from it. */
+  notify?: Pick<TenureConfig, "notify"> & Partial<Pick<LifecycleNoticeConfig, "lifecycle">>;
 }
 
 /**
@@ -210,6 +212,8 @@ export function createRecorder(
           : { ...base, outcome: "failed", error: e.error, nextAttemptAt: retryAt.toISOString() },
       );
     }
+    if (deps.notify !== undefined)
+      events.push(...(await queueLifecycleNotices(trx, outcomes, deps.notify, now, actor)));
     await appendEvents(trx, events);
     return outcomes;
   }

@@ -45,6 +45,20 @@ export interface NhiExpiringData {
   within: string;
 }
 
+/** Someone made `owner` the owner of an NHI by hand (`tenure nhi assign-owner`, the API, the console). */
+export interface NhiOwnerAssignedData {
+  nhiId: string;
+  name: string;
+  type: string;
+  to: string | null;
+  /** The new owner's name. */
+  owner: string;
+  /** The owner before, by name, or `(nobody)`. */
+  previousOwner: string;
+  /** Who assigned it, as the ledger names them. */
+  by: string;
+}
+
 export const nhiOwnerPending: EventDefinition<NhiOwnerPendingData> = {
   schema: z.object({
     nhiId: text,
@@ -110,5 +124,35 @@ export const nhiExpiring: EventDefinition<NhiExpiringData> = {
   template: {
     subject: "{{name}} expires within {{within}} ({{expiresAt}})",
     text: "The credential of the non-human identity {{name}} expires on {{expiresAt}}, within {{within}}. Renew or rotate it.",
+  },
+};
+
+export const nhiOwnerAssigned: EventDefinition<NhiOwnerAssignedData> = {
+  schema: z.object({
+    nhiId: text,
+    name: text,
+    type: text,
+    to: text.nullable(),
+    owner: text,
+    previousOwner: text,
+    by: text,
+  }),
+  placeholders: {
+    nhiId: "the non-human identity's id",
+    name: "the non-human identity's name",
+    type: "its type (service_account, api_key, oauth_app, certificate, agent)",
+    to: "the new owner's email address; as a recipient: {{to}}",
+    owner: "the new owner",
+    previousOwner: "the owner before, or (nobody)",
+    by: "who assigned it",
+  },
+  values: (d) => ({ ...d, to: d.to ?? "(none)" }),
+  dedupeKey: (d) => `nhi.owner-assigned:${d.nhiId}:${d.owner}:${d.previousOwner}:${d.by}`,
+  template: {
+    subject: "You now own {{name}} ({{type}})",
+    text:
+      "{{owner}}, you are now the owner of the non-human identity {{name}} ({{type}}), assigned by {{by}} " +
+      "(before: {{previousOwner}}).\n\nYou will be asked to review its access and told when its credential " +
+      "expires or fails to rotate: tenure nhi show {{name}}",
   },
 };

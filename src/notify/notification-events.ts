@@ -13,10 +13,19 @@ import {
   revocationUnconfirmed,
 } from "./access-notification-events.js";
 import {
+  type JoinerAccountsCreatedData,
+  joinerAccountsCreated,
+  type LeaverNoticeData,
+  leaverDeprovisioned,
+  leaverSlaBreached,
+} from "./lifecycle-notification-events.js";
+import {
   type NhiExpiringData,
+  type NhiOwnerAssignedData,
   type NhiOwnerlessData,
   type NhiOwnerPendingData,
   nhiExpiring,
+  nhiOwnerAssigned,
   nhiOwnerless,
   nhiOwnerPending,
 } from "./nhi-notification-events.js";
@@ -65,7 +74,11 @@ export const NOTIFICATION_EVENTS = [
   "nhi.owner-pending",
   "nhi.ownerless",
   "nhi.expiring",
+  "nhi.owner-assigned",
   "report.alert",
+  "joiner.accounts-created",
+  "leaver.deprovisioned",
+  "leaver.sla-breached",
 ] as const;
 export type NotificationEventName = (typeof NOTIFICATION_EVENTS)[number];
 
@@ -171,7 +184,11 @@ export type NotificationEvent =
   | { readonly name: "nhi.owner-pending"; readonly data: NhiOwnerPendingData }
   | { readonly name: "nhi.ownerless"; readonly data: NhiOwnerlessData }
   | { readonly name: "nhi.expiring"; readonly data: NhiExpiringData }
-  | { readonly name: "report.alert"; readonly data: ReportAlertData };
+  | { readonly name: "nhi.owner-assigned"; readonly data: NhiOwnerAssignedData }
+  | { readonly name: "report.alert"; readonly data: ReportAlertData }
+  | { readonly name: "joiner.accounts-created"; readonly data: JoinerAccountsCreatedData }
+  | { readonly name: "leaver.deprovisioned"; readonly data: LeaverNoticeData }
+  | { readonly name: "leaver.sla-breached"; readonly data: LeaverNoticeData };
 
 /** Events sent to one person, whose address is their `to`: routed to `{{to}}` unless routes say otherwise. */
 export const PERSONAL_EVENTS: readonly NotificationEventName[] = [
@@ -190,6 +207,8 @@ export const PERSONAL_EVENTS: readonly NotificationEventName[] = [
   "nhi.owner-pending",
   "nhi.ownerless",
   "nhi.expiring",
+  "nhi.owner-assigned",
+  "joiner.accounts-created",
 ];
 
 export type { EventDefinition, NotificationTemplate } from "./notification-event-types.js";
@@ -433,7 +452,11 @@ export const EVENT_DEFINITIONS: {
   "nhi.owner-pending": nhiOwnerPending,
   "nhi.ownerless": nhiOwnerless,
   "nhi.expiring": nhiExpiring,
+  "nhi.owner-assigned": nhiOwnerAssigned,
   "report.alert": reportAlert,
+  "joiner.accounts-created": joinerAccountsCreated,
+  "leaver.deprovisioned": leaverDeprovisioned,
+  "leaver.sla-breached": leaverSlaBreached,
 };
 
 /** Every placeholder a template of `event` may use. */

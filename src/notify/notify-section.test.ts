@@ -99,6 +99,8 @@ describe("notify section", () => {
         "nhi.owner-pending": [{ email: ["{{to}}"] }],
         "nhi.ownerless": [{ email: ["{{to}}"] }],
         "nhi.expiring": [{ email: ["{{to}}"] }],
+        "nhi.owner-assigned": [{ email: ["{{to}}"] }],
+        "joiner.accounts-created": [{ email: ["{{to}}"] }],
       },
       templates: { "operation.dead": { subject: "Dead: {{kind}} of {{username}} in {{system}}" } },
       retry: { maxAttempts: 3, baseDelaySeconds: 60, maxDelaySeconds: 3600 },

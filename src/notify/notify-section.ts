@@ -187,6 +187,12 @@ function targetSchema(event: NotificationEventName) {
   });
 }
 
+/** The events `notify.securityContacts` receive when `routes:` does not name other targets for them. */
+export const SECURITY_CONTACT_EVENTS: readonly NotificationEventName[] = [
+  "leaver.deprovisioned",
+  "leaver.sla-breached",
+];
+
 const perEvent = <T extends z.ZodType>(schema: (event: NotificationEventName) => T) =>
   strictObject(
     Object.fromEntries(NOTIFICATION_EVENTS.map((event) => [event, schema(event).optional()])) as {
@@ -196,7 +202,8 @@ const perEvent = <T extends z.ZodType>(schema: (event: NotificationEventName) =>
 
 /**
  * `notify:` — how Tenure tells people: the email server (`email`), named webhooks (`webhooks`), which
- * events go where (`routes`), template overrides (`templates`, placeholders checked here), retries.
+ * events go where (`routes`), template overrides (`templates`, placeholders checked here), retries, and
+ * the security contacts told about leavers (`securityContacts`, the default route of the leaver events).
  * Defaults as in `NotifyConfig`; references to webhooks and email are checked by {@link resolveNotify}.
  */
 export const notifySection = strictObject({
@@ -214,6 +221,9 @@ export const notifySection = strictObject({
     strictObject({ subject: templateText(event).optional(), text: templateText(event).optional() }),
   ),
   retry: retrySchema({ maxAttempts: 10, baseDelaySeconds: 60, maxDelaySeconds: 3600 }),
+  securityContacts: z
+    .array(z.string().regex(EMAIL_ADDRESS, { error: "expected an email address, e.g. security@example.com" }))
+    .default([]),
   unreachableWindowMinutes: z
     .number({ error: "expected a whole number of minutes, at least 1" })
     .int({ error: "expected a whole number of minutes, at least 1" })
@@ -264,6 +274,16 @@ export function resolveNotify(value: NotifyFile, ctx: PolicyContext): NotifyConf
   // unless routes say otherwise.
   if (value.email !== undefined) {
     for (const event of PERSONAL_EVENTS) routes[event] ??= [{ email: ["{{to}}"] }];
+  }
+  // The leaver notices go to the security contacts, in one message per leaver, unless routes say otherwise.
+  if (value.securityContacts.length > 0) {
+    if (value.email === undefined) {
+      ctx.report(
+        ["notify", "securityContacts"],
+        "email is not configured: add notify.email (the SMTP server and from address) to tell the security contacts",
+      );
+    }
+    for (const event of SECURITY_CONTACT_EVENTS) routes[event] ??= [{ email: [...value.securityContacts] }];
   }
   const templates: NotifyConfig["templates"] = Object.fromEntries(
     Object.entries(value.templates)

@@ -147,3 +147,42 @@ describe.each(await storeFactories())("identities listing on %s", (_name, makeSt
     ).toEqual([before.id]);
   });
 });
+
+describe.each(await storeFactories())("resolving many references at once on %s", (_name, makeStore) => {
+  let store: TestStore;
+  const people = Array.from({ length: 12 }, (_, n) => identity(n, `Person ${n}`, "Sales", "active"));
+  // E0001 is also the key of an identity of another source: a key naming two identities resolves to none.
+  const twin: Identity = {
+    ...identity(1, "Twin", null, "active"),
+    id: "id-twin",
+    source: "nhi",
+    attributes: workerAttributes({ employeeId: "E0001", displayName: "Twin", email: "twin@example.test" }),
+  };
+  beforeAll(async () => {
+    store = await makeStore();
+    await identityRepository.upsertMany(store.db, [...people, twin]);
+  });
+  afterAll(async () => {
+    await store.dispose();
+  });
+
+  it("answers each reference as resolve does: by id, else a unique key, else a unique email", async () => {
+    const refs = [
+      people[3]!.id,
+      "E0004",
+      "E0005@EXAMPLE.TEST",
+      "e0006@example.test",
+      "E0001",
+      "nobody",
+      "E0004",
+      "twin@example.test",
+    ];
+    const many = await identityRepository.resolveMany(store.db, refs);
+    for (const ref of refs) {
+      expect(many.get(ref)?.id, ref).toBe((await identityRepository.resolve(store.db, ref))?.id);
+    }
+    expect([...many.keys()].sort()).toEqual(
+      [people[3]!.id, "E0004", "E0005@EXAMPLE.TEST", "e0006@example.test", "twin@example.test"].sort(),
+    );
+  });
+});

@@ -15,7 +15,17 @@ function fromRow(r: NonHumanIdentitiesTable): NonHumanIdentity {
     createdOn: r.created_on,
     lastRotatedAt: r.last_rotated_at,
     expiresAt: r.expires_at,
+    lastUsedAt: r.last_used_at,
     scopes: JSON.parse(r.scopes),
+    scopeLastUsed: JSON.parse(r.scope_last_used),
+    ownerAssignment:
+      r.owner_assigned_at === null
+        ? null
+        : {
+            at: r.owner_assigned_at,
+            by: r.owner_assigned_by ?? "",
+            coOwnerKeys: JSON.parse(r.assigned_co_owner_keys ?? "[]"),
+          },
     entitlements: JSON.parse(r.entitlements),
     origin: r.origin as NhiOrigin,
     account: r.account,
@@ -46,7 +56,12 @@ function toRow(n: NonHumanIdentity): NonHumanIdentitiesTable {
     created_on: n.createdOn,
     last_rotated_at: n.lastRotatedAt,
     expires_at: n.expiresAt,
+    last_used_at: n.lastUsedAt,
     scopes: JSON.stringify(n.scopes),
+    scope_last_used: JSON.stringify(n.scopeLastUsed),
+    owner_assigned_at: n.ownerAssignment?.at ?? null,
+    owner_assigned_by: n.ownerAssignment?.by ?? null,
+    assigned_co_owner_keys: n.ownerAssignment === null ? null : JSON.stringify(n.ownerAssignment.coOwnerKeys),
     entitlements: JSON.stringify(n.entitlements),
     origin: n.origin,
     account: n.account,

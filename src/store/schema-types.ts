@@ -598,8 +598,15 @@ export interface NonHumanIdentitiesTable {
   created_on: string | null;
   last_rotated_at: string | null;
   expires_at: string | null;
+  last_used_at: string | null;
   /** JSON array. */
   scopes: string;
+  /** JSON object: scope → when it was last used, where known. */
+  scope_last_used: string;
+  /** An owner assigned by hand: when and by whom (null: the inventory's owner), and the co-owners (JSON). */
+  owner_assigned_at: string | null;
+  owner_assigned_by: string | null;
+  assigned_co_owner_keys: string | null;
   /** JSON array of SYSTEM:KEY. */
   entitlements: string;
   /** config | file | discovered */

@@ -9,7 +9,9 @@ import { inventoryCertificates } from "./certificate-inventory.js";
  * names, without a database — so it runs on a pull request. One finding per problem, each with where
  * it is (file:line) and what to do. Checks: secrets written out in tenure.yaml instead of a reference;
  * each declared NHI (tenure.yaml and inventory files) against `nhi.policy` — no owner, a credential past
- * its maximum age, expired or expiring within a warning window, a scope not allowed; and the
+ * its maximum age, expired or expiring within a warning window, a scope not allowed, and (as warnings)
+ * one unused, or holding a scope unused, past `nhi.policy.unusedAfter` where the inventory knows its last
+ * use; and the
  * certificates `nhi.certificates` names — expired, expiring within the window, weak, unreadable.
  * Whether a declared owner still works here needs the store: `tenure nhi list --findings` says.
  */
@@ -50,7 +52,10 @@ function asDeclared(d: NhiDeclaration): NonHumanIdentity {
     createdOn: d.created,
     lastRotatedAt: d.lastRotated,
     expiresAt: d.expires,
+    lastUsedAt: d.lastUsed,
     scopes: d.scopes,
+    scopeLastUsed: d.scopeLastUsed,
+    ownerAssignment: null,
     entitlements: d.entitlements,
     origin: d.origin,
     account: null,
@@ -67,8 +72,9 @@ function asDeclared(d: NhiDeclaration): NonHumanIdentity {
   };
 }
 
-const severityOf = (s: NhiFinding["severity"]): CheckFinding["severity"] =>
-  s === "low" ? "warning" : "error";
+/** An unused NHI or grant is worth a line, not a failed deployment: it is a warning, like a low finding. */
+const severityOf = (f: NhiFinding): CheckFinding["severity"] =>
+  f.severity === "low" || f.code === "unused" || f.code === "unused_grant" ? "warning" : "error";
 
 function nhiCheckFindings(config: TenureConfig, now: Date): CheckFinding[] {
   const nhi = config.nhi;
@@ -76,7 +82,7 @@ function nhiCheckFindings(config: TenureConfig, now: Date): CheckFinding[] {
   return nhi.inventory.flatMap((d) =>
     nhiFindings(asDeclared(d), { state: "active" }, nhi.policy, now).map((f) => ({
       code: `nhi_${f.code}`,
-      severity: severityOf(f.severity),
+      severity: severityOf(f),
       where: `${d.location.file}:${d.location.line}:${d.location.column}`,
       message: f.message,
     })),

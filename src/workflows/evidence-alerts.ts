@@ -1,3 +1,4 @@
+import { queueLeaverSlaBreaches } from "../engine/lifecycle-notices.js";
 import type { JobDeps } from "../engine/scheduled-jobs.js";
 import type { ScheduledJob } from "../engine/scheduler.js";
 import { enqueueNotificationsMany } from "../notify/notification-enqueue.js";
@@ -10,7 +11,8 @@ import { leaversReport } from "./report-leavers.js";
  * The evidence reports whose rows must not exist, checked on the clock (`server.schedule.alerts`,
  * default every 15 minutes): every leaver who still has an enabled account, and every leaver of the
  * last 30 days past `lifecycle.leaver.slaHours` and not fully deprovisioned, become one `report.alert`
- * each — once per account or leaver, not at every run.
+ * each — once per account or leaver, not at every run; and each leaver past the SLA one
+ * `leaver.sla-breached` to the security contacts (engine/lifecycle-notices.ts).
  */
 
 const DAY_MS = 86_400_000;
@@ -20,6 +22,8 @@ export const DEFAULT_ALERTS_SCHEDULE = "*/15 * * * *";
 export interface AlertRun {
   /** Alerts found this run (queued now or earlier: the outbox sends each once). */
   found: number;
+  /** Leavers past the SLA, each one `leaver.sla-breached` to the security contacts (once per termination). */
+  leaversPastSla: number;
 }
 
 export async function runEvidenceAlerts(
@@ -63,7 +67,8 @@ export async function runEvidenceAlerts(
     });
   }
   if (events.length > 0) await enqueueNotificationsMany(store.db, events, config, now);
-  return { found: events.length };
+  const leaversPastSla = await queueLeaverSlaBreaches(store.db, config, now);
+  return { found: events.length, leaversPastSla };
 }
 
 /** The `alerts` job, when a leaver's access can be checked (a system is configured). */

@@ -1,6 +1,6 @@
 import type { Identity } from "../domain/identity-types.js";
 import { type NhiFinding, nhiFindings } from "../domain/nhi-findings.js";
-import type { NhiPolicy, NonHumanIdentity } from "../domain/nhi-types.js";
+import { assignmentInForce, coOwnersOf, type NhiPolicy, type NonHumanIdentity } from "../domain/nhi-types.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { nhiRepository } from "../store/nhi-repository.js";
@@ -13,6 +13,8 @@ export interface NhiView extends NonHumanIdentity {
   /** The owner in force and the pending owner, by source key (null: none). */
   owner: string | null;
   pendingOwner: string | null;
+  /** The co-owners in force: assigned with the owner by hand, else the inventory's. */
+  coOwners: readonly string[];
   findings: NhiFinding[];
 }
 
@@ -25,6 +27,7 @@ const NO_POLICY: NhiPolicy = {
   maxCredentialAgeMs: {},
   expiryWarningsMs: [],
   allowedScopes: {},
+  unusedAfterMs: {},
   onOwnerLeave: { passTo: "manager", fallback: null, confirmWithinMs: 0, onMove: false, otherwise: "keep" },
 };
 
@@ -71,6 +74,9 @@ function view(
             : "active",
     owner: owner?.sourceKey ?? nhi.ownerId,
     pendingOwner: pending?.sourceKey ?? nhi.pendingOwnerId,
+    coOwners: coOwnersOf(nhi),
+    // Shown only while the assigned person is still the owner (succession may have passed it on since).
+    ownerAssignment: assignmentInForce(nhi),
     findings: nhiFindings(nhi, owner === undefined ? undefined : { state: owner.state }, policy, now),
   };
 }

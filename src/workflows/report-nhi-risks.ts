@@ -19,6 +19,10 @@ const OWASP: Record<NhiFindingCode | "privileged", string> = {
   expiring: "NHI7:2025 Long-Lived Secrets",
   expired: "NHI7:2025 Long-Lived Secrets",
   scope_disallowed: "NHI5:2025 Overprivileged NHI",
+  // An NHI nobody uses any more is one left behind: it should have been offboarded.
+  unused: "NHI1:2025 Improper Offboarding",
+  // A grant it no longer uses is privilege it does not need.
+  unused_grant: "NHI5:2025 Overprivileged NHI",
   privileged: "NHI5:2025 Overprivileged NHI",
 };
 
@@ -64,7 +68,7 @@ export async function nhiRisksReport(
     name: "nhi-risks",
     title: "Non-human identity risks",
     description:
-      "Every finding of every non-human identity against nhi.policy (no owner, owner gone, credential too old, expiring or expired, scope not allowed) and the privileged entitlements NHIs hold, mapped to the OWASP Non-Human Identities Top 10 (2025).",
+      "Every finding of every non-human identity against nhi.policy (no owner, owner gone, credential too old, expiring or expired, scope not allowed, unused or holding an unused scope where last use is known) and the privileged entitlements NHIs hold, mapped to the OWASP Non-Human Identities Top 10 (2025).",
     from: null,
     to: null,
     generatedAt: options.now.toISOString(),

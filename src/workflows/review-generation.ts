@@ -226,6 +226,11 @@ export async function startCampaign(
   for (const subject of inScope) {
     total += subject.candidates.length;
     for (const item of subject.candidates) refs.add(ruleRef(rule, config, item));
+    // A service identity's owner (its managerId, an HR key of another source) is resolved by name: read
+    // here, or the scoring pass would read inside the transaction (on SQLite's one connection: a hang).
+    const owner = subject.identity.attributes.managerId;
+    if (subject.identity.kind === "service" && owner !== null && subject.candidates.length > 0)
+      refs.add(owner);
   }
   refs.delete("");
   for (const ref of refs) await people.resolve(ref);

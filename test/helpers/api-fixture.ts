@@ -24,7 +24,7 @@ export const FIXTURE_PEOPLE = [
   "E4,Cy,Contract,cy@example.test,Sales,Temp,E1,contractor,active,2026-01-05,2026-06-30,",
 ];
 
-function yaml(app: AppDatabase, more: string): string {
+function yaml(app: AppDatabase, more: string, moreSystems = ""): string {
   return `
 sources:
   hr:
@@ -49,7 +49,7 @@ systems:
         enabled: { column: active }
         attributes: { email: mail }
       memberships: { table: app_user_groups, user: user_id, group: group_name }
-entitlements:
+${moreSystems}entitlements:
   app:
     readers: { displayName: Readers }
     deployers: { displayName: Deployers }
@@ -99,13 +99,18 @@ export async function apiFixture(
     bodyLimit?: number;
     /** tenure.yaml text appended after the roles: more roles (indented two spaces), then other sections. */
     moreYaml?: string;
+    /** More systems (each indented two spaces, ending in a newline), beside `app`. */
+    moreSystems?: string;
   } = {},
 ): Promise<ApiFixture> {
   const { dir, dispose: removeDir } = await tempDir("tenure-api-");
   const sqliteApp = (await appDatabaseFactories()).find(([kind]) => kind === "sqlite")![1];
   const appDb = await sqliteApp();
   await writeHrCsv(dir, FIXTURE_PEOPLE);
-  await writeFile(path.join(dir, "tenure.yaml"), yaml(appDb, options.moreYaml ?? ""));
+  await writeFile(
+    path.join(dir, "tenure.yaml"),
+    yaml(appDb, options.moreYaml ?? "", options.moreSystems ?? ""),
+  );
   const loaded = await loadConfig(path.join(dir, "tenure.yaml"), { env: {} });
   const config: TenureConfig = {
     ...loaded,

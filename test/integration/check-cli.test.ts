@@ -55,6 +55,29 @@ describe("tenure check", () => {
     expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
   });
 
+  it("warns of an unused NHI or grant where last use is known, without failing the build", async () => {
+    const old = new Date(Date.now() - 200 * 86_400_000).toISOString().slice(0, 10);
+    const recent = new Date(Date.now() - 2 * 86_400_000).toISOString().slice(0, 10);
+    await writeFile(
+      path.join(dir, "tenure.yaml"),
+      `${clean}
+nhi:
+  inventory:
+    - { name: idle-app, type: oauth_app, owner: E1, lastUsed: ${old}, scopes: [read:user] }
+    - { name: busy-agent, type: agent, owner: E1, lastUsed: ${recent}, scopes: [a, b], scopeLastUsed: { a: ${recent}, b: ${old} } }
+    - { name: unknown-use, type: oauth_app, owner: E1, scopes: [read:user] }
+`,
+    );
+    const run = await runCli(["check", "--json"], { cwd: dir });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const found = JSON.parse(run.stdout) as { ok: boolean; findings: { code: string; severity: string }[] };
+    expect(found.ok).toBe(true);
+    expect(found.findings.map((f) => [f.code, f.severity]).sort()).toEqual([
+      ["nhi_unused", "warning"],
+      ["nhi_unused_grant", "warning"],
+    ]);
+  });
+
   it("fails for an NHI without an owner, a credential too old, a scope not allowed and a certificate about to expire", async () => {
     const certs = path.join(dir, "certs");
     await mkdir(certs, { recursive: true });

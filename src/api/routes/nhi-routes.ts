@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { NotFoundError } from "../../shared/errors.js";
+import { assignNhiOwner } from "../../workflows/nhi-owner.js";
 import { rotateNhi } from "../../workflows/nhi-rotate.js";
 import { confirmNhiOwnership } from "../../workflows/nhi-succession.js";
 import { listNhiViews } from "../../workflows/nhi-view.js";
@@ -8,28 +9,38 @@ import { actingPerson, actorOf } from "./acting-person.js";
 
 const finding = z.object({ nhi: z.string(), code: z.string(), severity: z.string(), message: z.string() });
 
-const nhiSchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  type: z.string(),
-  status: z.string(),
-  system: z.string().nullable(),
-  purpose: z.string().nullable(),
-  origin: z.string(),
-  account: z.string().nullable(),
-  owner: z.string().nullable().describe("the owner in force, by HR key"),
-  ownerKey: z.string().nullable().describe("the owner as the inventory names it"),
-  pendingOwner: z.string().nullable(),
-  pendingDeadline: z.string().nullable(),
-  coOwnerKeys: z.array(z.string()),
-  createdOn: z.string().nullable(),
-  lastRotatedAt: z.string().nullable(),
-  expiresAt: z.string().nullable(),
-  scopes: z.array(z.string()),
-  entitlements: z.array(z.string()),
-  disabledReason: z.string().nullable(),
-  findings: z.array(finding),
-});
+const nhiSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    type: z.string(),
+    status: z.string(),
+    system: z.string().nullable(),
+    purpose: z.string().nullable(),
+    origin: z.string(),
+    account: z.string().nullable(),
+    owner: z.string().nullable().describe("the owner in force, by HR key"),
+    ownerKey: z.string().nullable().describe("the owner as the inventory names it"),
+    ownerAssignment: z
+      .object({ at: z.string(), by: z.string(), coOwnerKeys: z.array(z.string()) })
+      .nullable()
+      .describe("an owner assigned by hand, in force over the inventory's owner until that changes"),
+    pendingOwner: z.string().nullable(),
+    pendingOwnerId: z.string().nullable().describe("whom ownership is passing to, by identity id"),
+    pendingDeadline: z.string().nullable(),
+    coOwnerKeys: z.array(z.string()).describe("co-owners as the inventory names them"),
+    coOwners: z.array(z.string()).describe("the co-owners in force (assigned, else the inventory's)"),
+    createdOn: z.string().nullable(),
+    lastRotatedAt: z.string().nullable(),
+    expiresAt: z.string().nullable(),
+    lastUsedAt: z.string().nullable().describe("when the credential was last used; null: unknown"),
+    scopes: z.array(z.string()),
+    scopeLastUsed: z.record(z.string(), z.string()).describe("scope → when last used, where known"),
+    entitlements: z.array(z.string()),
+    disabledReason: z.string().nullable(),
+    findings: z.array(finding),
+  })
+  .meta({ id: "NonHumanIdentity" });
 
 const nameParams = z.object({ name: z.string().min(1) });
 
@@ -39,6 +50,12 @@ export const nhiRoutes: RouteModule = async (app, deps) => {
   const shown = (v: Awaited<ReturnType<typeof listNhiViews>>[number]) => ({
     ...v,
     coOwnerKeys: [...v.coOwnerKeys],
+    coOwners: [...v.coOwners],
+    ownerAssignment:
+      v.ownerAssignment === null
+        ? null
+        : { ...v.ownerAssignment, coOwnerKeys: [...v.ownerAssignment.coOwnerKeys] },
+    scopeLastUsed: { ...v.scopeLastUsed },
     scopes: [...v.scopes],
     entitlements: [...v.entitlements],
   });
@@ -99,6 +116,41 @@ export const nhiRoutes: RouteModule = async (app, deps) => {
       });
       return { nhi: done.name, ownerId: done.ownerId };
     },
+  );
+
+  app.post(
+    "/api/nhi/:name/owner",
+    {
+      config: { permission: "nhi:manage" },
+      schema: {
+        summary:
+          "Make an active person the NHI's owner (and co-owners): clears a pending succession; in force until the inventory's owner of the NHI changes",
+        tags,
+        params: nameParams,
+        body: z.strictObject({
+          owner: z.string().min(1).describe("the new owner: an identity's id, HR key or email"),
+          coOwners: z.array(z.string().min(1)).max(20).optional(),
+        }),
+        response: {
+          200: z.object({
+            name: z.string(),
+            owner: z.string(),
+            coOwners: z.array(z.string()),
+            previousOwner: z.string().nullable(),
+            previousCoOwners: z.array(z.string()),
+            changed: z.boolean().describe("false: it already had these owners, nothing was written"),
+          }),
+        },
+      },
+    },
+    async (request) =>
+      assignNhiOwner(
+        deps.store,
+        deps.config,
+        request.params.name,
+        { owner: request.body.owner, coOwners: request.body.coOwners ?? [] },
+        { now: deps.now(), actor: actorOf(request) },
+      ),
   );
 
   app.post(

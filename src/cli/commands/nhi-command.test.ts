@@ -124,4 +124,42 @@ describe("tenure nhi", () => {
       ["gh-app", "E1", "pending"],
     ]);
   });
+
+  it("assign-owner makes an active person the owner; an unknown or terminated one is refused", async () => {
+    const unknown = await tenure(file, "nhi", "assign-owner", "gh-app", "--owner", "E77");
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toContain("owner E77 is not an identity Tenure knows; nothing was changed");
+    const gone = await tenure(file, "nhi", "assign-owner", "gh-app", "--owner", "E1");
+    expect(gone.code).toBe(1);
+    expect(gone.err).toContain("is terminated: an owner must be an active person");
+    const done = await tenure(
+      file,
+      "--json",
+      "nhi",
+      "assign-owner",
+      "gh-app",
+      "--owner",
+      "E3",
+      "--co-owner",
+      "E2",
+    );
+    expect(done.code, done.err).toBe(0);
+    expect(JSON.parse(done.out)).toEqual({
+      name: "gh-app",
+      owner: "E3",
+      coOwners: ["E2"],
+      previousOwner: "E1",
+      previousCoOwners: [],
+      changed: true,
+    });
+    const again = await tenure(file, "nhi", "assign-owner", "gh-app", "--owner", "E3", "--co-owner", "E2");
+    expect(again.out).toBe("E3 already owns gh-app (co-owners E2): nothing changed\n");
+    const shown = await tenure(file, "nhi", "show", "gh-app");
+    expect(shown.out).toMatch(
+      /owner: +E3 \(assigned by cli:\S+ on \d{4}-\d{2}-\d{2}; the inventory names E1\)/,
+    );
+    expect(shown.out).toMatch(/co-owners: +E2/);
+    expect(shown.out).toMatch(/status: +active/);
+    expect((await tenure(file, "nhi", "assign-owner", "gh-app")).code).toBe(2);
+  });
 });

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { NotFoundError } from "../../shared/errors.js";
 import { syncNhiInventory } from "../../workflows/nhi-inventory.js";
+import { assignNhiOwner } from "../../workflows/nhi-owner.js";
 import { rotateNhi } from "../../workflows/nhi-rotate.js";
 import { confirmNhiOwnership, nhiOwnerSuccession } from "../../workflows/nhi-succession.js";
 import { listNhiViews, type NhiView } from "../../workflows/nhi-view.js";
@@ -11,7 +12,7 @@ import { type Output, printJson, println, printTable } from "../output.js";
 /**
  * `tenure nhi`: non-human identities (docs/nhi.md) — the inventory with its findings (`list`, `show`), the
  * inventory synced and owner succession run now (`sync`), and ownership confirmed by the pending owner
- * (`confirm`). Rotation, certificates and `assign-owner` are their own subcommands.
+ * (`confirm`), an owner assigned by hand (`assign-owner`), credentials rotated (`rotate`).
  */
 export function registerNhi(program: Command): void {
   const nhi = program
@@ -40,7 +41,7 @@ export function registerNhi(program: Command): void {
         }
         printTable(
           o,
-          ["NAME", "TYPE", "SYSTEM", "OWNER", "STATUS", "EXPIRES", "FINDINGS"],
+          ["NAME", "TYPE", "SYSTEM", "OWNER", "STATUS", "EXPIRES", "LAST USED", "FINDINGS"],
           views.map((v) => [
             v.name,
             v.type,
@@ -48,6 +49,7 @@ export function registerNhi(program: Command): void {
             v.owner ?? v.ownerKey ?? "(none)",
             v.status === "pending" ? `pending → ${v.pendingOwner}` : v.status,
             v.expiresAt ?? "-",
+            v.lastUsedAt ?? "-",
             String(v.findings.length),
           ]),
         );
@@ -120,7 +122,48 @@ export function registerNhi(program: Command): void {
         else println(o, `${me.sourceKey} now owns ${confirmed.name}`);
       });
     });
+  registerAssignOwner(nhi);
   registerRotate(nhi);
+}
+
+/** `tenure nhi assign-owner NAME --owner KEY`: an owner (and co-owners) given by hand. */
+function registerAssignOwner(nhi: Command): void {
+  nhi
+    .command("assign-owner <name>")
+    .description(
+      "make an active person the NHI's owner (clears a pending succession); in force until the inventory's owner of it changes",
+    )
+    .requiredOption("--owner <person>", "the new owner (id, HR key or email): an active person")
+    .option(
+      "--co-owner <person>",
+      "a co-owner (repeat for more): an active person",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .action(async (name: string, opts: { owner: string; coOwner: string[] }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const o = outputFor(g);
+      await withStore(g, async ({ store, config }) => {
+        const done = await assignNhiOwner(
+          store,
+          config,
+          name,
+          { owner: opts.owner, coOwners: opts.coOwner },
+          { now: now(), actor: cliActor() },
+        );
+        if (o.json) {
+          printJson(o, done);
+          return;
+        }
+        const co = done.coOwners.length === 0 ? "" : ` (co-owners ${done.coOwners.join(", ")})`;
+        println(
+          o,
+          done.changed
+            ? `${done.owner} now owns ${done.name}${co}; before: ${done.previousOwner ?? "nobody"}`
+            : `${done.owner} already owns ${done.name}${co}: nothing changed`,
+        );
+      });
+    });
 }
 
 /** `tenure nhi rotate NAME`: a new secret, delivered, set, verified with a real login, the old retired. */
@@ -154,12 +197,24 @@ function printView(o: Output, v: NhiView): void {
     ["system", v.system ?? "-"],
     ["purpose", v.purpose ?? "-"],
     ["origin", v.origin + (v.account === null ? "" : ` (account ${v.account})`)],
-    ["owner", v.owner ?? (v.ownerKey === null ? "(none)" : `${v.ownerKey} (not a known identity)`)],
-    ["co-owners", v.coOwnerKeys.join(", ") || "-"],
+    [
+      "owner",
+      (v.owner ?? (v.ownerKey === null ? "(none)" : `${v.ownerKey} (not a known identity)`)) +
+        (v.ownerAssignment === null
+          ? ""
+          : ` (assigned by ${v.ownerAssignment.by} on ${v.ownerAssignment.at.slice(0, 10)}; the inventory names ${v.ownerKey ?? "nobody"})`),
+    ],
+    ["co-owners", v.coOwners.join(", ") || "-"],
     ["created", v.createdOn ?? "-"],
     ["last rotated", v.lastRotatedAt ?? "-"],
     ["expires", v.expiresAt ?? "-"],
-    ["scopes", v.scopes.join(", ") || "-"],
+    ["last used", v.lastUsedAt ?? "unknown"],
+    [
+      "scopes",
+      v.scopes
+        .map((s) => (v.scopeLastUsed[s] === undefined ? s : `${s} (last used ${v.scopeLastUsed[s]})`))
+        .join(", ") || "-",
+    ],
     ["entitlements", v.entitlements.join(", ") || "-"],
   ];
   if (v.pendingOwnerId !== null)

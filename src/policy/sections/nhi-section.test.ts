@@ -125,6 +125,55 @@ describe("nhi section", () => {
     ]);
   });
 
+  it("compiles unusedAfter per type and last use per NHI and scope; reports a bad one at file:line", async () => {
+    const { config, errors } = await validate([
+      "nhi:", // 10
+      "  policy:", // 11
+      "    unusedAfter: { oauth_app: 45d, agent: off }", // 12
+      "  inventory:", // 13
+      "    - name: gh-app", // 14
+      "      type: oauth_app", // 15
+      "      lastUsed: 2026-05-01", // 16
+      "      scopes: [read:user, repo]", // 17
+      '      scopeLastUsed: { read:user: "2026-05-01T10:00:00Z" }', // 18
+    ]);
+    expect(errors).toEqual([]);
+    const nhi = config!.nhi!;
+    expect(nhi.policy.unusedAfterMs).toEqual({
+      service_account: 90 * 86_400_000,
+      api_key: 90 * 86_400_000,
+      oauth_app: 45 * 86_400_000,
+    });
+    expect(nhi.inventory[0]).toMatchObject({
+      lastUsed: "2026-05-01",
+      scopeLastUsed: { "read:user": "2026-05-01T10:00:00Z" },
+    });
+    const bad = await validate([
+      "nhi:", // 10
+      "  inventory:", // 11
+      "    - name: gh-app", // 12
+      "      type: oauth_app", // 13
+      "      created: 2026-05-01", // 14
+      "      lastUsed: 2026-04-01", // 15
+      "      scopes: [read:user]", // 16
+      "      scopeLastUsed: { admin:org: 2026-05-02 }", // 17
+    ]);
+    expect(bad.errors.map((e) => [e.line, e.path, e.message])).toEqual([
+      [15, "nhi.inventory[0].lastUsed", "lastUsed (2026-04-01) is before created (2026-05-01)"],
+      [
+        17,
+        `nhi.inventory[0].scopeLastUsed["admin:org"]`,
+        "scope admin:org has a last use but is not in scopes (read:user)",
+      ],
+    ]);
+    const notADate = await validate([
+      "nhi:", // 10
+      "  inventory:", // 11
+      "    - { name: x, type: agent, lastUsed: yesterday }", // 12
+    ]);
+    expect(notADate.errors.map((e) => [e.line, e.path])).toEqual([[12, "nhi.inventory[0].lastUsed"]]);
+  });
+
   it("reports problems in an inventory file at that file's line, and a name declared twice", async () => {
     const inventory = path.join(dir, "bad.yaml");
     await writeFile(

@@ -58,9 +58,17 @@ export const nhiEntrySchema = strictObject({
   created: calendarDate.optional(),
   lastRotated: dateOrInstant.optional(),
   expires: dateOrInstant.optional(),
+  /** When the credential was last used, where known (an unknown last use is never flagged as unused). */
+  lastUsed: dateOrInstant.optional(),
   scopes: z
     .array(z.string().min(1, { error: "expected a scope" }), { error: "expected a list of scopes" })
     .default([]),
+  /** When each scope was last used, where known: `{ "read:user": 2026-03-01 }`. */
+  scopeLastUsed: z
+    .record(z.string().min(1, { error: "expected a scope" }), dateOrInstant, {
+      error: "expected scope: date pairs, e.g. { read:user: 2026-03-01 }",
+    })
+    .default({}),
   entitlements: z.array(entitlementRef, { error: "expected a list of SYSTEM:KEY" }).default([]),
 });
 
@@ -84,6 +92,14 @@ const policySchema = strictObject({
   allowedScopes: z
     .partialRecord(nhiType, z.array(z.string().min(1, { error: "expected a scope" })))
     .default({}),
+  /** How long without use makes an NHI or one of its scopes unused, per type (`off`: never). */
+  unusedAfter: strictObject({
+    service_account: ageLimit.prefault("90d"),
+    api_key: ageLimit.prefault("90d"),
+    oauth_app: ageLimit.prefault("90d"),
+    certificate: ageLimit.prefault("off"),
+    agent: ageLimit.prefault("30d"),
+  }).prefault({}),
   onOwnerLeave: strictObject({
     passTo: z.enum(["manager", "fallback"], { error: "expected manager or fallback" }).default("manager"),
     fallback: person.optional(),
@@ -184,6 +200,19 @@ export function resolveNhi(file: NhiFile, policy: Policy, ctx: PolicyContext): N
         );
       }
     }
+    if (entry.created !== undefined && entry.lastUsed !== undefined) {
+      if (instantOf(entry.lastUsed) < instantOf(entry.created)) {
+        report([...path, "lastUsed"], `lastUsed (${entry.lastUsed}) is before created (${entry.created})`);
+      }
+    }
+    for (const scope of Object.keys(entry.scopeLastUsed)) {
+      if (!entry.scopes.includes(scope)) {
+        report(
+          [...path, "scopeLastUsed", scope],
+          `scope ${scope} has a last use but is not in scopes (${entry.scopes.join(", ") || "none"})`,
+        );
+      }
+    }
     declared.push({
       name: entry.name,
       type: entry.type,
@@ -194,7 +223,9 @@ export function resolveNhi(file: NhiFile, policy: Policy, ctx: PolicyContext): N
       created: entry.created ?? null,
       lastRotated: entry.lastRotated ?? null,
       expires: entry.expires ?? null,
+      lastUsed: entry.lastUsed ?? null,
       scopes: entry.scopes,
+      scopeLastUsed: entry.scopeLastUsed,
       entitlements: entry.entitlements,
       origin,
       location,
@@ -247,9 +278,12 @@ export function resolveNhi(file: NhiFile, policy: Policy, ctx: PolicyContext): N
     );
   }
   const maxAge: Partial<Record<NhiType, number>> = {};
+  const unusedAfter: Partial<Record<NhiType, number>> = {};
   for (const type of NHI_TYPES) {
     const limit = file.policy.maxCredentialAge[type];
     if (limit !== "off") maxAge[type] = limit;
+    const idle = file.policy.unusedAfter[type];
+    if (idle !== "off") unusedAfter[type] = idle;
   }
   return {
     policy: {
@@ -257,6 +291,7 @@ export function resolveNhi(file: NhiFile, policy: Policy, ctx: PolicyContext): N
       maxCredentialAgeMs: maxAge,
       expiryWarningsMs: [...new Set(file.policy.expiryWarnings)].sort((a, b) => b - a),
       allowedScopes: file.policy.allowedScopes,
+      unusedAfterMs: unusedAfter,
       onOwnerLeave: {
         passTo: leave.passTo,
         fallback: leave.fallback ?? null,

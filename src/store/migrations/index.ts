@@ -29,6 +29,7 @@ import * as configVersions from "./2026-12-04T14-30-config-versions.js";
 import * as nhiRotations from "./2026-12-04T16-00-nhi-rotations.js";
 import * as nonHumanIdentities from "./2026-12-04T17-00-non-human-identities.js";
 import * as accessCheckpoints from "./2026-12-04T18-00-access-checkpoints.js";
+import * as nhiUsageOwner from "./2026-12-05T11-00-nhi-usage-owner.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -62,6 +63,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-04T14-30-config-versions": configVersions,
   "2026-12-04T16-00-nhi-rotations": nhiRotations,
   "2026-12-04T17-00-non-human-identities": nonHumanIdentities,
+  "2026-12-05T11-00-nhi-usage-owner": nhiUsageOwner,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -4555,35 +4555,7 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
-                            nhis: {
-                                id: string;
-                                name: string;
-                                type: string;
-                                status: string;
-                                system: string | null;
-                                purpose: string | null;
-                                origin: string;
-                                account: string | null;
-                                /** @description the owner in force, by HR key */
-                                owner: string | null;
-                                /** @description the owner as the inventory names it */
-                                ownerKey: string | null;
-                                pendingOwner: string | null;
-                                pendingDeadline: string | null;
-                                coOwnerKeys: string[];
-                                createdOn: string | null;
-                                lastRotatedAt: string | null;
-                                expiresAt: string | null;
-                                scopes: string[];
-                                entitlements: string[];
-                                disabledReason: string | null;
-                                findings: {
-                                    nhi: string;
-                                    code: string;
-                                    severity: string;
-                                    message: string;
-                                }[];
-                            }[];
+                            nhis: components["schemas"]["NonHumanIdentity"][];
                         };
                     };
                 };
@@ -4643,35 +4615,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": {
-                            id: string;
-                            name: string;
-                            type: string;
-                            status: string;
-                            system: string | null;
-                            purpose: string | null;
-                            origin: string;
-                            account: string | null;
-                            /** @description the owner in force, by HR key */
-                            owner: string | null;
-                            /** @description the owner as the inventory names it */
-                            ownerKey: string | null;
-                            pendingOwner: string | null;
-                            pendingDeadline: string | null;
-                            coOwnerKeys: string[];
-                            createdOn: string | null;
-                            lastRotatedAt: string | null;
-                            expiresAt: string | null;
-                            scopes: string[];
-                            entitlements: string[];
-                            disabledReason: string | null;
-                            findings: {
-                                nhi: string;
-                                code: string;
-                                severity: string;
-                                message: string;
-                            }[];
-                        };
+                        "application/json": components["schemas"]["NonHumanIdentity"];
                     };
                 };
                 /** @description Default Response */
@@ -4735,6 +4679,81 @@ export interface paths {
                         "application/json": {
                             nhi: string;
                             ownerId: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/nhi/{name}/owner": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make an active person the NHI's owner (and co-owners): clears a pending succession; in force until the inventory's owner of the NHI changes
+         * @description Requires a bearer token whose role holds `nhi:manage`: admin.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the new owner: an identity's id, HR key or email */
+                        owner: string;
+                        coOwners?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            name: string;
+                            owner: string;
+                            coOwners: string[];
+                            previousOwner: string | null;
+                            previousCoOwners: string[];
+                            /** @description false: it already had these owners, nothing was written */
+                            changed: boolean;
                         };
                     };
                 };
@@ -5215,6 +5234,52 @@ export interface components {
                 } & {
                     [key: string]: unknown;
                 })[];
+            }[];
+        };
+        NonHumanIdentityInput: {
+            id: string;
+            name: string;
+            type: string;
+            status: string;
+            system: string | null;
+            purpose: string | null;
+            origin: string;
+            account: string | null;
+            /** @description the owner in force, by HR key */
+            owner: string | null;
+            /** @description the owner as the inventory names it */
+            ownerKey: string | null;
+            /** @description an owner assigned by hand, in force over the inventory's owner until that changes */
+            ownerAssignment: {
+                at: string;
+                by: string;
+                coOwnerKeys: string[];
+            } | null;
+            pendingOwner: string | null;
+            /** @description whom ownership is passing to, by identity id */
+            pendingOwnerId: string | null;
+            pendingDeadline: string | null;
+            /** @description co-owners as the inventory names them */
+            coOwnerKeys: string[];
+            /** @description the co-owners in force (assigned, else the inventory's) */
+            coOwners: string[];
+            createdOn: string | null;
+            lastRotatedAt: string | null;
+            expiresAt: string | null;
+            /** @description when the credential was last used; null: unknown */
+            lastUsedAt: string | null;
+            scopes: string[];
+            /** @description scope → when last used, where known */
+            scopeLastUsed: {
+                [key: string]: string;
+            };
+            entitlements: string[];
+            disabledReason: string | null;
+            findings: {
+                nhi: string;
+                code: string;
+                severity: string;
+                message: string;
             }[];
         };
         PlannedOperationInput: {
@@ -6079,6 +6144,52 @@ export interface components {
                 } & {
                     [key: string]: unknown;
                 })[];
+            }[];
+        };
+        NonHumanIdentity: {
+            id: string;
+            name: string;
+            type: string;
+            status: string;
+            system: string | null;
+            purpose: string | null;
+            origin: string;
+            account: string | null;
+            /** @description the owner in force, by HR key */
+            owner: string | null;
+            /** @description the owner as the inventory names it */
+            ownerKey: string | null;
+            /** @description an owner assigned by hand, in force over the inventory's owner until that changes */
+            ownerAssignment: {
+                at: string;
+                by: string;
+                coOwnerKeys: string[];
+            } | null;
+            pendingOwner: string | null;
+            /** @description whom ownership is passing to, by identity id */
+            pendingOwnerId: string | null;
+            pendingDeadline: string | null;
+            /** @description co-owners as the inventory names them */
+            coOwnerKeys: string[];
+            /** @description the co-owners in force (assigned, else the inventory's) */
+            coOwners: string[];
+            createdOn: string | null;
+            lastRotatedAt: string | null;
+            expiresAt: string | null;
+            /** @description when the credential was last used; null: unknown */
+            lastUsedAt: string | null;
+            scopes: string[];
+            /** @description scope → when last used, where known */
+            scopeLastUsed: {
+                [key: string]: string;
+            };
+            entitlements: string[];
+            disabledReason: string | null;
+            findings: {
+                nhi: string;
+                code: string;
+                severity: string;
+                message: string;
             }[];
         };
         PlannedOperation: {

@@ -1,0 +1,177 @@
+/**
+ * OAuth apps and agents feed recertification (issue 17, item 6) over a real store (SQLite and PostgreSQL):
+ * an NHI synced from the inventory, holding access assigned to it, is an item of a `nonHuman` campaign
+ * reviewed by `nhi-owner` — its owner, a person of another source — and, once another owner is assigned
+ * by hand, the next campaign asks the new owner. (On SQLite the owner used to be looked up inside the
+ * campaign's write transaction, on its one connection: the campaign hung.)
+ */
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storeFactories, type TestStore } from "../../test/helpers/databases.js";
+import { tempDir } from "../../test/helpers/workspace.js";
+import type { Assignment } from "../domain/access-types.js";
+import type { Identity } from "../domain/identity-types.js";
+import type { ReviewDefinition } from "../domain/review-types.js";
+import { loadConfig } from "../policy/config-loader.js";
+import type { TenureConfig } from "../policy/config-types.js";
+import { assignmentRepository } from "../store/assignment-repository.js";
+import { identityRepository } from "../store/identity-repository.js";
+import { nhiRepository } from "../store/nhi-repository.js";
+import { reviewCampaignRepository, reviewItemRepository } from "../store/review-repository.js";
+import { syncNhiInventory } from "./nhi-inventory.js";
+import { assignNhiOwner } from "./nhi-owner.js";
+import { startCampaign } from "./review-generation.js";
+
+const NOW = new Date("2026-12-04T09:00:00Z");
+
+const YAML = `
+sources:
+  hr: { type: push, key: employeeId, timeZone: UTC }
+systems:
+  erp:
+    connector: manual
+    account: { username: "{employeeId}" }
+    config: { fulfiller: erp-ops@example.test }
+entitlements:
+  erp:
+    exports: {}
+    invoices: {}
+notify:
+  email: { smtp: "smtp://127.0.0.1:2525", from: "Tenure <tenure@example.test>" }
+nhi:
+  inventory:
+    - { name: gh-app, type: oauth_app, owner: E1, scopes: [read:user] }
+    - { name: triage-agent, type: agent, owner: E2, scopes: [tickets:write] }
+`;
+
+const definition = (name: string): ReviewDefinition => ({
+  name,
+  description: null,
+  scope: {
+    systems: [],
+    entitlements: [],
+    roles: [],
+    privilegedOnly: false,
+    requestedOnly: false,
+    keptAfterMove: false,
+    nonHuman: true,
+    where: null,
+  },
+  stages: [{ reviewer: { kind: "nhi-owner" } }],
+  schedule: null,
+  durationDays: 14,
+  remindDaysBefore: [],
+  escalateAfterDays: null,
+  onNoResponse: { high: "keep", medium: "keep", low: "keep" },
+  bulkMaxRisk: "low",
+  risk: { unusedDays: 90, peerPercent: 10 },
+  location: { file: "test", line: 1, column: 1 },
+});
+
+function person(key: string): Identity {
+  const at = "2020-01-01T00:00:00.000Z";
+  return {
+    id: `id-${key}`,
+    kind: "human",
+    source: "hr",
+    sourceKey: key,
+    state: "active",
+    attributes: {
+      employeeId: key,
+      givenName: key,
+      familyName: "Test",
+      displayName: `${key} Test`,
+      email: `${key.toLowerCase()}@example.test`,
+      department: "IT",
+      title: "Engineer",
+      location: null,
+      costCenter: null,
+      managerId: null,
+      employmentType: "employee",
+      status: "active",
+      startDate: "2020-01-01",
+      endDate: null,
+      terminationDate: null,
+    },
+    employment: 1,
+    stateSince: at,
+    createdAt: at,
+    updatedAt: at,
+    lastRecordId: null,
+    previousAttributes: null,
+    attributesChangedAt: null,
+  };
+}
+
+describe.each(await storeFactories())("NHI access reviewed by its owner on %s", (_kind, makeStore) => {
+  let store: TestStore;
+  let config: TenureConfig;
+  let dir: { dir: string; dispose: () => Promise<void> };
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    store = await makeStore();
+    dir = await tempDir();
+    await writeFile(path.join(dir.dir, "tenure.yaml"), YAML);
+    config = await loadConfig(path.join(dir.dir, "tenure.yaml"), { env: {} });
+    await identityRepository.upsertMany(store.db, [person("E1"), person("E2"), person("E3")]);
+    await syncNhiInventory(store, config, { now: NOW, actor: "test" });
+    for (const [name, entitlement] of [
+      ["gh-app", "exports"],
+      ["triage-agent", "invoices"],
+    ] as const) {
+      const nhi = (await nhiRepository.findByName(store.db, name))!;
+      ids[name] = nhi.id;
+      const assignment: Assignment = {
+        id: `as-${name}`,
+        identityId: nhi.id,
+        target: { system: "erp", entitlement },
+        employment: 1,
+        validFrom: "2026-11-01T00:00:00.000Z",
+        validUntil: null,
+        reason: "test",
+        approvedBy: "E1",
+        revokedAt: null,
+        requestId: null,
+      };
+      await assignmentRepository.insert(store.db, assignment, NOW.toISOString());
+    }
+  });
+  afterAll(async () => {
+    await store.dispose();
+    await dir.dispose();
+  });
+
+  const reviewers = async (campaignId: string) =>
+    Object.fromEntries(
+      (await reviewItemRepository.list(store.db, { campaignId })).map((i) => [
+        `${i.identityId === ids["gh-app"] ? "gh-app" : "triage-agent"} ${i.accessKey}`,
+        i.reviewerId,
+      ]),
+    );
+
+  it("asks each OAuth app's and agent's owner, and the owner assigned by hand after", async () => {
+    const first = await startCampaign(store.db, config, definition("nhi-q1"), {
+      now: NOW,
+      startedBy: "test",
+      kind: "ad-hoc",
+    });
+    expect(await reviewers(first.campaign!.id)).toEqual({
+      "gh-app entitlement:erp:exports": "id-E1",
+      "triage-agent entitlement:erp:invoices": "id-E2",
+    });
+    await reviewCampaignRepository.close(store.db, first.campaign!.id, NOW.toISOString(), "test");
+
+    await assignNhiOwner(store, config, "triage-agent", { owner: "E3" }, { now: NOW, actor: "test" });
+    const second = await startCampaign(store.db, config, definition("nhi-q2"), {
+      now: new Date(NOW.getTime() + 60_000),
+      startedBy: "test",
+      kind: "ad-hoc",
+    });
+    expect(await reviewers(second.campaign!.id)).toEqual({
+      "gh-app entitlement:erp:exports": "id-E1",
+      "triage-agent entitlement:erp:invoices": "id-E3",
+    });
+  });
+});
