@@ -9,6 +9,7 @@ import {
   type OperationRecord,
   operationRepository,
 } from "../store/operation-repository.js";
+import type { Db } from "../store/schema-types.js";
 import { checkMassChange, type MassChangeCount, massChangesOf } from "./apply.js";
 import { operationDetails, operationSubject } from "./operation-events.js";
 
@@ -92,6 +93,32 @@ export async function enqueuePlan(
     await appendEvents(trx, events);
     return { ...result, massChangeConfirmed: confirmed };
   });
+}
+
+/**
+ * Queues operations in the caller's transaction, each with its `operation.queued` audit event, so that a
+ * workflow's own record and the change it decides commit (or fail) together: a non-human identity disabled
+ * by policy and its account's disable (workflows/nhi-disable.ts). An operation whose idempotency key is
+ * open already is skipped (`alreadyQueued`) and audited no second time.
+ *
+ * No mass-change check: use it for changes decided one at a time by a policy with its own notice period,
+ * never for a computed plan (that is {@link enqueuePlan}'s, which stops a plan past the threshold).
+ */
+export async function enqueueInTransaction(
+  trx: Db,
+  ops: readonly PlannedOperation[],
+  options: Pick<EnqueuePlanOptions, "now" | "actor" | "systems">,
+): Promise<EnqueueResult> {
+  const result = await operationRepository.enqueue(trx, ops, {
+    now: options.now,
+    maxAttemptsFor: (system) => options.systems[system]?.retry.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
+  });
+  const at = options.now.toISOString();
+  await appendEvents(
+    trx,
+    result.queued.map((op) => queuedEvent(op, at, options.actor)),
+  );
+  return result;
 }
 
 /**

@@ -626,6 +626,21 @@ export interface NonHumanIdentitiesTable {
   version: number;
 }
 
+/** A disabled NHI's account held disabled in its target (issue 17, item 3; domain/nhi-account.ts). */
+export interface NhiAccountHoldsTable {
+  /** = non_human_identities.identity_id */
+  nhi_id: string;
+  system: string | null;
+  username: string | null;
+  /** held | unenforced */
+  state: string;
+  why: string | null;
+  /** 1 / 0; null: the account was not recorded when held. */
+  was_enabled: number | null;
+  held_at: string;
+  reason: string;
+}
+
 export interface Database {
   identities: IdentitiesTable;
   unprovisioned: UnprovisionedTable;
@@ -666,4 +681,5 @@ export interface Database {
   config_versions: ConfigVersionsTable;
   nhi_rotations: NhiRotationsTable;
   non_human_identities: NonHumanIdentitiesTable;
+  nhi_account_holds: NhiAccountHoldsTable;
 }

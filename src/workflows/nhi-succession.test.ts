@@ -14,8 +14,11 @@ import { validateConfigText } from "../policy/config-loader.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { accountRepository } from "../store/account-repository.js";
 import { identityRepository } from "../store/identity-repository.js";
+import { nhiAccountHoldRepository } from "../store/nhi-account-hold-repository.js";
 import { nhiRepository } from "../store/nhi-repository.js";
 import { notificationRepository } from "../store/notification-repository.js";
+import { operationRepository } from "../store/operation-repository.js";
+import { taskRepository } from "../store/task-repository.js";
 import { syncNhiInventory } from "./nhi-inventory.js";
 import { confirmNhiOwnership, nhiOwnerSuccession } from "./nhi-succession.js";
 
@@ -209,10 +212,34 @@ describe.each(await storeFactories())("non-human identities on %s", (_kind, make
     await identityRepository.upsertMany(store.db, [person("E3", "E1", "terminated")]);
     expect((await nhiOwnerSuccession(store, config, { now: at(4), actor })).pending).toHaveLength(1);
     expect((await nhiOwnerSuccession(store, config, { now: at(10), actor })).disabled).toEqual([]);
-    expect((await nhiOwnerSuccession(store, config, { now: at(11), actor })).disabled).toEqual([
-      "billing-export",
-    ]);
+    const disabling = await nhiOwnerSuccession(store, config, { now: at(11), actor });
+    expect(disabling.disabled).toEqual(["billing-export"]);
     const nhi = (await nhiRepository.findByName(store.db, "billing-export"))!;
+    // Its account's disable is queued in the transaction that disables it (the ledger has them side by
+    // side), and applied at once: appdb is a manual system, so a person gets the task.
+    expect(disabling.accounts).toEqual([
+      expect.objectContaining({
+        name: "billing-export",
+        system: "appdb",
+        username: "billing-export",
+        outcome: "disable-queued",
+        detail: null,
+      }),
+    ]);
+    const trail = (await queryEvents(store.db, { subject: nhi.id })).map((e) => e.action);
+    const disabledAt = trail.indexOf("nhi.disabled");
+    expect(trail.slice(disabledAt, disabledAt + 3)).toEqual([
+      "nhi.disabled",
+      "operation.queued",
+      "nhi.account_disable_queued",
+    ]);
+    const op = (await operationRepository.find(store.db, disabling.accounts[0]!.operationId!))!;
+    expect(op).toMatchObject({ kind: "disable", identityId: nhi.id, state: "awaiting" });
+    expect(await taskRepository.list(store.db, {})).toEqual([
+      expect.objectContaining({ operationId: op.id, kind: "disable", username: "billing-export" }),
+    ]);
+    // Another tick queues nothing more.
+    expect((await nhiOwnerSuccession(store, config, { now: at(11.5), actor })).accounts).toEqual([]);
     expect(nhi.disabledReason).toMatch(/not confirmed by/);
     expect((await identityRepository.findById(store.db, nhi.id))?.state).toBe("suspended");
     expect(await events("nhi.disabled")).toEqual([expect.objectContaining({ name: "billing-export" })]);
@@ -255,6 +282,42 @@ describe.each(await storeFactories())("non-human identities on %s", (_kind, make
     expect(sent.map((n) => [n.recipient, n.payload.within])).toEqual([
       ["e2@example.test", "30d"],
       ["e2@example.test", "7d"],
+    ]);
+  });
+
+  it("enables the account again when the inventory names a new owner for a disabled NHI", async () => {
+    await identityRepository.upsertMany(store.db, [person("E5", null)]);
+    const owned = (owner: string) =>
+      configOf(yaml(`    - { name: nightly-job, type: service_account, system: appdb, owner: ${owner} }`));
+    await syncNhiInventory(store, await owned("E5"), { now: at(50), actor });
+    await identityRepository.upsertMany(store.db, [person("E5", null, "terminated")]);
+    const disabled = await nhiOwnerSuccession(store, await owned("E5"), { now: at(51), actor });
+    expect(disabled.accounts).toEqual([
+      expect.objectContaining({ name: "nightly-job", outcome: "disable-queued" }),
+    ]);
+    const nhi = (await nhiRepository.findByName(store.db, "nightly-job"))!;
+    expect(await nhiAccountHoldRepository.find(store.db, nhi.id)).toMatchObject({ state: "held" });
+
+    // The sync (which resets succession) and the succession after it, as `tenure nhi sync` runs them.
+    await syncNhiInventory(store, await owned("E1"), { now: at(52), actor });
+    const enabled = await nhiOwnerSuccession(store, await owned("E1"), { now: at(52), actor });
+    expect(enabled.accounts).toEqual([
+      expect.objectContaining({
+        name: "nightly-job",
+        outcome: "enable-queued",
+        operationId: expect.any(String),
+      }),
+    ]);
+    expect(await nhiAccountHoldRepository.find(store.db, nhi.id)).toBeUndefined();
+    const op = (await operationRepository.find(store.db, enabled.accounts[0]!.operationId!))!;
+    expect(op).toMatchObject({
+      kind: "enable",
+      system: "appdb",
+      username: "nightly-job",
+      identityId: nhi.id,
+    });
+    expect(await events("nhi.account_enable_queued")).toEqual([
+      expect.objectContaining({ name: "nightly-job", operationId: op.id }),
     ]);
   });
 });

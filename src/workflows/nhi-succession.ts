@@ -9,6 +9,7 @@ import {
   successionStep,
 } from "../domain/nhi-succession.js";
 import type { NhiPolicy, NonHumanIdentity } from "../domain/nhi-types.js";
+import { connectorPool } from "../engine/connector-pool.js";
 import { enqueueNotifications } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { NotFoundError, TenureError } from "../shared/errors.js";
@@ -17,6 +18,14 @@ import { nhiRepository } from "../store/nhi-repository.js";
 import { reviewNoticeRepository } from "../store/review-progress-repository.js";
 import type { Db } from "../store/schema-types.js";
 import type { Store } from "../store/store-types.js";
+import {
+  applyNhiAccountOperations,
+  type NhiAccountDeps,
+  type NhiAccountOutcome,
+  settleNhiAccountIn,
+  settleNhiAccounts,
+  systemFactsFrom,
+} from "./nhi-disable.js";
 import { nhiIdentity } from "./nhi-identity.js";
 import { managerOf } from "./request-approvers.js";
 
@@ -27,6 +36,10 @@ import { managerOf } from "./request-approvers.js";
  * audit events (`nhi.owner_pending`, `nhi.owner_confirmed`, `nhi.disabled`, `nhi.ownerless`,
  * `nhi.expiry_warned`) and its notifications in one transaction, with an optimistic version check: two
  * processes ticking at once act once.
+ *
+ * A disabled NHI's credential is switched off in its target (workflows/nhi-disable.ts): the disable of its
+ * account is queued in the transaction that disables the NHI, and applied at once; each tick also settles
+ * the accounts of NHIs enabled again since (an owner assigned, or named anew in the inventory).
  */
 
 export interface NhiSuccessionResult {
@@ -36,6 +49,8 @@ export interface NhiSuccessionResult {
   ownerless: string[];
   /** Expiry warnings sent (each NHI, window and expiry once). */
   warned: { name: string; within: string }[];
+  /** What became of disabled (and re-enabled) NHIs' accounts in their targets. */
+  accounts: NhiAccountOutcome[];
 }
 
 export interface NhiSuccessionOptions {
@@ -46,12 +61,33 @@ export interface NhiSuccessionOptions {
 /** A live, enabled NHI whose owner is leaving gets a successor; one whose deadline passed, `otherwise`. */
 export async function nhiOwnerSuccession(
   store: Store,
-  config: Pick<TenureConfig, "nhi" | "notify">,
+  config: TenureConfig,
   options: NhiSuccessionOptions,
 ): Promise<NhiSuccessionResult> {
-  const result: NhiSuccessionResult = { pending: [], disabled: [], ownerless: [], warned: [] };
+  const result: NhiSuccessionResult = { pending: [], disabled: [], ownerless: [], warned: [], accounts: [] };
   const policy = config.nhi?.policy;
   if (policy === undefined) return result;
+  const pool = connectorPool(config);
+  try {
+    const accounts: NhiAccountDeps = { config, systemFacts: systemFactsFrom(config, pool) };
+    await tick(store, config, policy, options, result, accounts);
+    // Accounts of NHIs enabled again since (or re-enabled outside Tenure, or disabled before this ran).
+    result.accounts.push(...(await settleNhiAccounts(store, accounts, options)));
+    await applyNhiAccountOperations(store, config, pool, result.accounts, options);
+  } finally {
+    await pool.closeAll();
+  }
+  return result;
+}
+
+async function tick(
+  store: Store,
+  config: TenureConfig,
+  policy: NhiPolicy,
+  options: NhiSuccessionOptions,
+  result: NhiSuccessionResult,
+  accounts: NhiAccountDeps,
+): Promise<void> {
   const { db } = store;
   const live = (await nhiRepository.list(db, { live: true })).filter((n) => n.disabledAt === null);
   const people = await identityRepository.findByIds(
@@ -63,7 +99,10 @@ export async function nhiOwnerSuccession(
     const facts = await factsOf(db, nhi, people, policy);
     const outcome = successionStep(nhi, { kind: "tick", facts }, options.now, policy.onOwnerLeave);
     if (!outcome.ok || outcome.effects.length === 0) continue;
-    const written = await apply(db, config, nhi, outcome.state, outcome.effects, options, people);
+    const written = await apply(db, config, nhi, outcome.state, outcome.effects, options, people, {
+      deps: accounts,
+      outcomes: result.accounts,
+    });
     if (!written) continue;
     for (const effect of outcome.effects) {
       if (effect.kind === "owner_pending") result.pending.push({ name: nhi.name, to: effect.to });
@@ -101,7 +140,6 @@ export async function nhiOwnerSuccession(
     });
     if (sent) result.warned.push({ name: nhi.name, within });
   }
-  return result;
 }
 
 /**
@@ -221,6 +259,8 @@ async function apply(
   effects: readonly SuccessionEffect[],
   options: NhiSuccessionOptions,
   people: Map<string, Identity>,
+  /** Where a disabled NHI's account is settled, and its outcome collected (absent: confirmations). */
+  accounts?: { deps: NhiAccountDeps; outcomes: NhiAccountOutcome[] },
 ): Promise<boolean> {
   const next: NonHumanIdentity = {
     ...nhi,
@@ -298,6 +338,11 @@ async function apply(
               previous: effect.previous,
             }),
           ]);
+          // Disabled means the credential stops working: its account's disable is queued with it.
+          if (effect.kind === "disabled" && accounts !== undefined) {
+            const settled = await settleNhiAccountIn(trx, next, accounts.deps, options);
+            if (settled !== null) accounts.outcomes.push(settled);
+          }
           // The last owner is told (the pending owner, when there was one and they are still here).
           const told = [nhi.pendingOwnerId, effect.previous]
             .map((id) => (id === null ? undefined : people.get(id)))
