@@ -13,6 +13,7 @@ import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import pg from "pg";
 import { freePort } from "./net.js";
 
 const execFileAsync = promisify(execFile);
@@ -115,4 +116,39 @@ export async function startPostgresCluster(settings: Record<string, string> = {}
     serverLog: () => fs.readFile(logFile, "utf8"),
     stop,
   };
+}
+
+/** Runs one statement as the cluster's superuser, on a connection of its own. */
+export async function asSuperuser(cluster: PostgresCluster, text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: cluster.url() });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Whether the cluster lets `role` in with `password`: false on 28P01 (password) or 28000 (NOLOGIN). */
+export async function pgLogsIn(cluster: PostgresCluster, role: string, password: string): Promise<boolean> {
+  const client = new pg.Client({
+    host: cluster.host,
+    port: cluster.port,
+    database: "postgres",
+    user: role,
+    password,
+    connectionTimeoutMillis: 3000,
+  });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    await client.query("select 1");
+    return true;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === "28P01" || code === "28000") return false;
+    throw err;
+  } finally {
+    await client.end().catch(() => {});
+  }
 }

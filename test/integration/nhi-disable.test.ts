@@ -20,7 +20,13 @@ import { syncNhiInventory } from "../../src/workflows/nhi-inventory.js";
 import { assignNhiOwner } from "../../src/workflows/nhi-owner.js";
 import { nhiOwnerSuccession } from "../../src/workflows/nhi-succession.js";
 import { storeFactories, type TestStore } from "../helpers/databases.js";
-import { findPostgresBin, type PostgresCluster, startPostgresCluster } from "../helpers/postgres-cluster.js";
+import {
+  asSuperuser,
+  pgLogsIn as clusterLetsIn,
+  findPostgresBin,
+  type PostgresCluster,
+  startPostgresCluster,
+} from "../helpers/postgres-cluster.js";
 import { ADMIN_DN, findSlapd, type Slapd, SUFFIX, startSlapd } from "../helpers/slapd.js";
 import { tempDir } from "../helpers/workspace.js";
 
@@ -51,39 +57,10 @@ const ident = pg.escapeIdentifier;
 let cluster: PostgresCluster | undefined;
 let slapd: Slapd | undefined;
 
-async function superuser(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: cluster!.url() });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Whether the cluster lets `role` in with `password`: false on 28P01 (password) or 28000 (NOLOGIN). */
-async function pgLogsIn(role: string, password: string): Promise<boolean> {
-  const client = new pg.Client({
-    host: cluster!.host,
-    port: cluster!.port,
-    database: "postgres",
-    user: role,
-    password,
-    connectionTimeoutMillis: 3000,
-  });
-  client.on("error", () => {});
-  try {
-    await client.connect();
-    await client.query("select 1");
-    return true;
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code === "28P01" || code === "28000") return false;
-    throw err;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
+/** Runs one statement as the cluster's superuser. */
+const superuser = (text: string) => asSuperuser(cluster!, text);
+/** Whether the cluster lets `role` in with `password`. */
+const pgLogsIn = (role: string, password: string) => clusterLetsIn(cluster!, role, password);
 
 const userDn = (uid: string) => `uid=${uid},ou=people,${SUFFIX}`;
 

@@ -33,7 +33,13 @@ import {
   type TestStore,
 } from "../helpers/databases.js";
 import { type HttpReceiver, startHttpReceiver } from "../helpers/http-receiver.js";
-import { findPostgresBin, type PostgresCluster, startPostgresCluster } from "../helpers/postgres-cluster.js";
+import {
+  asSuperuser,
+  pgLogsIn as clusterLetsIn,
+  findPostgresBin,
+  type PostgresCluster,
+  startPostgresCluster,
+} from "../helpers/postgres-cluster.js";
 import { ADMIN_DN, findSlapd, type Slapd, SUFFIX, startSlapd } from "../helpers/slapd.js";
 
 /**
@@ -83,39 +89,10 @@ let workDir: string;
 const WEAK_ADMIN = `${run}weak_admin`;
 const WEAK_PASSWORD = `weak-${randomBytes(8).toString("hex")}`;
 
-async function superuser(text: string): Promise<void> {
-  const client = new pg.Client({ connectionString: cluster!.url() });
-  await client.connect();
-  try {
-    await client.query(text);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Whether the cluster lets `role` in with `password` (false on 28P01 / 28000). */
-async function pgLogsIn(role: string, password: string): Promise<boolean> {
-  const client = new pg.Client({
-    host: cluster!.host,
-    port: cluster!.port,
-    database: "postgres",
-    user: role,
-    password,
-    connectionTimeoutMillis: 3000,
-  });
-  client.on("error", () => {});
-  try {
-    await client.connect();
-    await client.query("select 1");
-    return true;
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code === "28P01" || code === "28000") return false;
-    throw err;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
+/** Runs one statement as the cluster's superuser. */
+const superuser = (text: string) => asSuperuser(cluster!, text);
+/** Whether the cluster lets `role` in with `password`. */
+const pgLogsIn = (role: string, password: string) => clusterLetsIn(cluster!, role, password);
 
 async function mariadbQuery(text: string, values: unknown[] = []): Promise<void> {
   const c = await mysql.createConnection({ uri: MARIADB_URL, connectTimeout: 3000 });
