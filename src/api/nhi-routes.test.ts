@@ -131,6 +131,7 @@ describe.each(await storeFactories())("non-human identities through the API on %
       previousOwner: null,
       previousCoOwners: [],
       changed: true,
+      accounts: [],
     });
     const shown = await f.app.inject({
       method: "GET",

@@ -51,6 +51,8 @@ export function nhiJobs(deps: JobDeps): ScheduledJob[] {
           disabled: succession.disabled.length,
           ownerless: succession.ownerless.length,
           expiryWarnings: succession.warned.length,
+          // Disables held by mass-change protection (recorded and alerted as mass-change.stopped).
+          disablesHeld: succession.massChangeStopped?.counts["system:nhi"]?.disable ?? 0,
         };
       },
     },

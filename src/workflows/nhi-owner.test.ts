@@ -200,6 +200,7 @@ describe.each(await storeFactories())("NHI owners and last use on %s", (_kind, m
       previousOwner: "E2",
       previousCoOwners: [],
       changed: true,
+      accounts: [],
     });
     const nhi = (await nhiRepository.findByName(store.db, "billing-export"))!;
     expect(nhi).toMatchObject({

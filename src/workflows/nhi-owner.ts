@@ -1,12 +1,19 @@
 import { appendEvents } from "../audit/ledger.js";
 import type { Identity } from "../domain/identity-types.js";
 import { coOwnersOf, type NonHumanIdentity } from "../domain/nhi-types.js";
+import { connectorPool } from "../engine/connector-pool.js";
 import { enqueueNotifications } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { NotFoundError, TenureError } from "../shared/errors.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { nhiRepository } from "../store/nhi-repository.js";
 import type { Store } from "../store/store-types.js";
+import {
+  applyNhiAccountOperations,
+  type NhiAccountOutcome,
+  settleNhiAccountIn,
+  systemFactsFrom,
+} from "./nhi-disable.js";
 import { nhiIdentity } from "./nhi-identity.js";
 
 /**
@@ -21,7 +28,11 @@ import { nhiIdentity } from "./nhi-identity.js";
  *
  * One transaction writes the NHI (optimistic version check: a concurrent change makes this a 409), its
  * identity's `managerId` (so reviews go to the new owner), the audit event `nhi.owner_assigned` with the
- * previous and new owners, and the `nhi.owner-assigned` notification to the new owner.
+ * previous and new owners, and the `nhi.owner-assigned` notification to the new owner — and, for an NHI
+ * that was disabled (its account held disabled in its target, workflows/nhi-disable.ts), the hold's
+ * release with the account's enable queued as a durable operation. That operation is applied right after
+ * the commit, so the credential works again at once, not at the next `nhi` job; a failure to apply is the
+ * operation's (retried with backoff, alerted), never the assignment's.
  */
 
 export interface NhiOwnerAssignmentInput {
@@ -41,6 +52,8 @@ export interface NhiOwnerAssignmentResult {
   previousCoOwners: string[];
   /** False when the NHI already had exactly these owners: nothing was written. */
   changed: boolean;
+  /** What became of the NHI's account in its target (an enable queued and applied, a hold released). */
+  accounts: NhiAccountOutcome[];
 }
 
 export interface NhiOwnerOptions {
@@ -68,7 +81,7 @@ async function activePerson(store: Store, ref: string, role: string): Promise<Id
 
 export async function assignNhiOwner(
   store: Store,
-  config: Pick<TenureConfig, "notify">,
+  config: TenureConfig,
   nameOrId: string,
   input: NhiOwnerAssignmentInput,
   options: NhiOwnerOptions,
@@ -97,6 +110,7 @@ export async function assignNhiOwner(
     previousOwner,
     previousCoOwners,
     changed: true,
+    accounts: [],
   };
   const settled =
     nhi.ownerId === owner.id &&
@@ -121,59 +135,69 @@ export async function assignNhiOwner(
     updatedAt: at,
     version: nhi.version + 1,
   };
-  const written = await db.transaction().execute(async (trx) => {
-    if (!(await nhiRepository.update(trx, next))) return false;
-    const identity = await identityRepository.findById(trx, nhi.id);
-    const updated = nhiIdentity(next, owner.sourceKey, identity, options.now);
-    if (updated !== identity) await identityRepository.upsertMany(trx, [updated]);
-    await appendEvents(trx, [
-      {
-        time: at,
-        actor: options.actor,
-        action: "nhi.owner_assigned",
-        subject: nhi.id,
-        details: {
-          name: nhi.name,
-          previous: { owner: previousOwner, coOwners: previousCoOwners },
-          owner: owner.sourceKey,
-          coOwners: coOwnerKeys,
-          // What the assignment set aside: a pending successor, a disabled NHI, the inventory's owner.
-          ...(nhi.pendingOwnerId === null ? {} : { pendingCleared: nhi.pendingOwnerId }),
-          ...(nhi.disabledAt === null ? {} : { enabled: true }),
-          inventoryOwner: nhi.ownerKey,
+  const pool = connectorPool(config);
+  try {
+    const accountDeps = { config, systemFacts: systemFactsFrom(config, pool) };
+    const written = await db.transaction().execute(async (trx) => {
+      if (!(await nhiRepository.update(trx, next))) return false;
+      const identity = await identityRepository.findById(trx, nhi.id);
+      const updated = nhiIdentity(next, owner.sourceKey, identity, options.now);
+      if (updated !== identity) await identityRepository.upsertMany(trx, [updated]);
+      await appendEvents(trx, [
+        {
+          time: at,
+          actor: options.actor,
+          action: "nhi.owner_assigned",
+          subject: nhi.id,
+          details: {
+            name: nhi.name,
+            previous: { owner: previousOwner, coOwners: previousCoOwners },
+            owner: owner.sourceKey,
+            coOwners: coOwnerKeys,
+            // What the assignment set aside: a pending successor, a disabled NHI, the inventory's owner.
+            ...(nhi.pendingOwnerId === null ? {} : { pendingCleared: nhi.pendingOwnerId }),
+            ...(nhi.disabledAt === null ? {} : { enabled: true }),
+            inventoryOwner: nhi.ownerKey,
+          },
         },
-      },
-    ]);
-    await enqueueNotifications(
-      trx,
-      {
-        name: "nhi.owner-assigned",
-        data: {
-          nhiId: nhi.id,
-          name: nhi.name,
-          type: nhi.type,
-          to: owner.attributes.email,
-          owner: owner.attributes.displayName || owner.sourceKey,
-          previousOwner:
-            previous === undefined
-              ? (previousOwner ?? "(nobody)")
-              : previous.attributes.displayName || previous.sourceKey,
-          by: options.actor,
+      ]);
+      await enqueueNotifications(
+        trx,
+        {
+          name: "nhi.owner-assigned",
+          data: {
+            nhiId: nhi.id,
+            name: nhi.name,
+            type: nhi.type,
+            to: owner.attributes.email,
+            owner: owner.attributes.displayName || owner.sourceKey,
+            previousOwner:
+              previous === undefined
+                ? (previousOwner ?? "(nobody)")
+                : previous.attributes.displayName || previous.sourceKey,
+            by: options.actor,
+          },
         },
-      },
-      config,
-      options.now,
-    );
-    return true;
-  });
-  if (!written) {
-    throw new TenureError(
-      "nhi_conflict",
-      `${nhi.name} changed while its owner was being assigned: try again`,
-      {
-        httpStatus: 409,
-      },
-    );
+        config,
+        options.now,
+      );
+      // An NHI enabled again: its account's hold released and its enable queued, with the assignment.
+      const settled = await settleNhiAccountIn(trx, next, accountDeps, options);
+      if (settled !== null) result.accounts.push(settled);
+      return true;
+    });
+    if (!written) {
+      throw new TenureError(
+        "nhi_conflict",
+        `${nhi.name} changed while its owner was being assigned: try again`,
+        {
+          httpStatus: 409,
+        },
+      );
+    }
+    await applyNhiAccountOperations(store, config, pool, result.accounts, options);
+  } finally {
+    await pool.closeAll();
   }
   return result;
 }

@@ -5,14 +5,16 @@ import { expiryWindow } from "../domain/nhi-findings.js";
 import {
   type SuccessionEffect,
   type SuccessionFacts,
+  type SuccessionOutcome,
   type SuccessionState,
   successionStep,
 } from "../domain/nhi-succession.js";
 import type { NhiPolicy, NonHumanIdentity } from "../domain/nhi-types.js";
 import { connectorPool } from "../engine/connector-pool.js";
+import { exceedsMassChangeThreshold, guardMassChange, planHashOf } from "../engine/mass-change.js";
 import { enqueueNotifications } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
-import { NotFoundError, TenureError } from "../shared/errors.js";
+import { MassChangeError, NotFoundError, TenureError } from "../shared/errors.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { nhiRepository } from "../store/nhi-repository.js";
 import { reviewNoticeRepository } from "../store/review-progress-repository.js";
@@ -51,11 +53,19 @@ export interface NhiSuccessionResult {
   warned: { name: string; within: string }[];
   /** What became of disabled (and re-enabled) NHIs' accounts in their targets. */
   accounts: NhiAccountOutcome[];
+  /**
+   * The disables mass-change protection held back (docs/nhi.md "Mass-change protection"): the NHIs stay as
+   * they were (pending past their deadline, or owned by a leaver) until an admin confirms the plan hash; the
+   * rest of the tick went ahead. Absent when nothing was held.
+   */
+  massChangeStopped?: MassChangeError;
 }
 
 export interface NhiSuccessionOptions {
   now: Date;
   actor: string;
+  /** The plan hash of the NHI disables an admin confirmed (`tenure nhi sync --confirm-mass-change`). */
+  confirmMassChange?: string | undefined;
 }
 
 /** A live, enabled NHI whose owner is leaving gets a successor; one whose deadline passed, `otherwise`. */
@@ -95,10 +105,17 @@ async function tick(
     live.flatMap((n) => [n.ownerId, n.pendingOwnerId]).filter((id): id is string => id !== null),
   );
 
+  const steps: { nhi: NonHumanIdentity; outcome: Extract<SuccessionOutcome, { ok: true }> }[] = [];
   for (const nhi of live) {
     const facts = await factsOf(db, nhi, people, policy);
     const outcome = successionStep(nhi, { kind: "tick", facts }, options.now, policy.onOwnerLeave);
-    if (!outcome.ok || outcome.effects.length === 0) continue;
+    if (outcome.ok && outcome.effects.length > 0) steps.push({ nhi, outcome });
+  }
+  const held = await massDisableGate(store, config, steps, options);
+  if (held !== null) result.massChangeStopped = held;
+
+  for (const { nhi, outcome } of steps) {
+    if (held !== null && disables(outcome)) continue;
     const written = await apply(db, config, nhi, outcome.state, outcome.effects, options, people, {
       deps: accounts,
       outcomes: result.accounts,
@@ -139,6 +156,64 @@ async function tick(
       return true;
     });
     if (sent) result.warned.push({ name: nhi.name, within });
+  }
+}
+
+const disables = (outcome: Extract<SuccessionOutcome, { ok: true }>) =>
+  outcome.effects.some((e) => e.kind === "disabled");
+
+/**
+ * Mass-change protection for NHI disables (docs/nhi.md "Mass-change protection"): when a tick would disable
+ * more NHIs than `lifecycle.massChangeThreshold` allows of the live NHIs — a leaver who owned hundreds of
+ * service accounts, their deadline passing at once, or a wrong termination in HR — the disables wait for an
+ * admin to confirm exactly them (their plan hash), as provisioning's disables do. The stop is recorded and
+ * alerted by guardMassChange (`mass-change.stopped`); the returned error is the tick's to report, the rest of
+ * the tick (ownership passing on, warnings) goes ahead. Null: no stop (under the threshold, or confirmed).
+ * @throws PlanChangedError when a confirmed hash is not that of the disables due now (nothing is disabled).
+ */
+async function massDisableGate(
+  store: Store,
+  config: TenureConfig,
+  steps: readonly { nhi: NonHumanIdentity; outcome: Extract<SuccessionOutcome, { ok: true }> }[],
+  options: NhiSuccessionOptions,
+): Promise<MassChangeError | null> {
+  const due = steps.filter((s) => disables(s.outcome)).map((s) => s.nhi);
+  if (due.length === 0 && options.confirmMassChange === undefined) return null;
+  const population = (await nhiRepository.list(store.db, { live: true })).length;
+  // The NHIs and the versions they would be disabled at: any change to the set gives another hash.
+  const planHash = planHashOf({
+    sources: [],
+    operations: due.map((n) => ({ idempotencyKey: `nhi-disable:${n.id}:${n.version}` })),
+  });
+  const exceeded = exceedsMassChangeThreshold(due.length, population, config.lifecycle.massChangeThreshold)
+    ? [{ kind: "system" as const, name: "nhi", disable: due.length, delete: 0, total: population }]
+    : [];
+  try {
+    const confirmed = await guardMassChange(store, config, {
+      run: "NHI owner succession",
+      actor: options.actor,
+      now: options.now,
+      planHash,
+      exceeded,
+      confirm: options.confirmMassChange,
+      confirmWith: (h) => `tenure nhi sync --confirm-mass-change ${h}`,
+    });
+    if (confirmed) {
+      await store.db.transaction().execute((trx) =>
+        appendEvents(trx, [
+          event(options, `plan:${planHash}`, "nhi.mass_change_confirmed", {
+            disable: due.length,
+            total: population,
+            confirmedBy: options.actor,
+            planHash,
+          }),
+        ]),
+      );
+    }
+    return null;
+  } catch (err) {
+    if (err instanceof MassChangeError) return err;
+    throw err;
   }
 }
 

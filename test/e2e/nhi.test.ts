@@ -5,7 +5,8 @@
  * and the page passes axe-core. A requester has no such page. The buttons follow permissions: an
  * auditor has none; the person ownership passes to confirms it; an admin assigns an owner (a refusal shown
  * in the dialog, nothing changed) and rotates a real MariaDB login's password (the new secret, from the
- * sink, logs in; the old one no longer does).
+ * sink, logs in; the old one no longer does). A requester (no nhi:read) to whom ownership is passing sees
+ * only that NHI, and confirms it; a monitor has no NHI page.
  */
 import { randomBytes } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -86,6 +87,7 @@ if (missing !== null && process.env.CI !== "true") {
     let url: string;
     let browser: Browser;
     let graceReviewer = "";
+    let kimRequester = "";
 
     beforeAll(async () => {
       expect(missing).toBeNull();
@@ -104,6 +106,25 @@ if (missing !== null && process.env.CI !== "true") {
         pendingDeadline: deadline,
         version: ci.version + 1,
       });
+      // Ownership of backup-cert is passing to Kim (E3), a requester: no nhi:read, only her own NHIs.
+      const kim = (await identityRepository.resolve(f.store.db, "E3"))!;
+      const cert = (await nhiRepository.findByName(f.store.db, "backup-cert"))!;
+      await nhiRepository.update(f.store.db, {
+        ...cert,
+        pendingOwnerId: kim.id,
+        pendingSince: new Date().toISOString(),
+        pendingDeadline: deadline,
+        version: cert.version + 1,
+      });
+      kimRequester = (
+        await f.tokens.create({
+          name: "kim-requester",
+          role: "requester",
+          expiresAt: null,
+          actor: "test",
+          identity: "E3",
+        })
+      ).token;
       graceReviewer = (
         await f.tokens.create({
           name: "grace-reviewer",
@@ -229,11 +250,39 @@ if (missing !== null && process.env.CI !== "true") {
       await p.context().close();
     });
 
-    it("a requester has no NHI page", async () => {
+    it("a requester ownership passes to sees only that NHI, and confirms it", async () => {
+      const p = await signedInPage(browser, url, kimRequester);
+      await p
+        .getByRole("navigation", { name: "Main" })
+        .getByRole("link", { name: "Non-human identities", exact: true })
+        .click();
+      await p.getByRole("heading", { level: 1, name: "Your non-human identities" }).waitFor();
+      const rows = p.getByRole("region", { name: "Non-human identities" }).locator("tbody tr");
+      await expect.poll(() => rows.count()).toBe(1);
+      expect(await rows.first().textContent()).toMatch(/^backup-cert.*passing to E3.*pending/);
+      expect(await p.getByRole("button", { name: /^(Rotate|Assign an owner)/ }).count()).toBe(0);
+      await expectAccessible(p, "the NHI page of an owner");
+      await p.getByRole("button", { name: "Confirm ownership of backup-cert" }).click();
+      const dialog = p.getByRole("dialog", { name: "Take ownership of backup-cert?" });
+      await dialog.getByRole("button", { name: "Confirm ownership" }).click();
+      await p.getByRole("status").getByText("You now own backup-cert.").waitFor();
+      // Hers now: still listed, as its owner, with nothing left to confirm.
+      await expect.poll(() => rows.first().textContent()).toMatch(/^backup-cert.*E3.*active/);
+      expect(await p.getByRole("button", { name: /^Confirm ownership of/ }).count()).toBe(0);
+      expect((await nhiRepository.findByName(f.store.db, "backup-cert"))?.pendingOwnerId).toBeNull();
+      await p.context().close();
+    });
+
+    it("a requester of nobody owns none, and a monitor has no NHI page", async () => {
       const p = await signedInPage(browser, url, f.tokenFor.requester);
       await p.goto(`${url}/nhi`);
-      await p.getByRole("heading", { level: 1, name: "Not available" }).waitFor();
+      await p.getByRole("heading", { level: 1, name: "Your non-human identities" }).waitFor();
+      await p.getByText("You own no non-human identity, and none is passing to you.").waitFor();
       await p.context().close();
+      const m = await signedInPage(browser, url, f.tokenFor.monitor);
+      await m.goto(`${url}/nhi`);
+      await m.getByRole("heading", { level: 1, name: "Not available" }).waitFor();
+      await m.context().close();
     });
   });
 }

@@ -344,20 +344,22 @@ ${ldap ? `    - { name: ${LDAP_UID}, type: service_account, system: dir, owner: 
       expect(await pgLogsIn(REPORT, REPORT_PW)).toBe(false);
     });
 
-    it("enables the login again when the NHI gets an owner again, and only then", async () => {
+    it("enables the login again as soon as the NHI gets an owner again, without the nhi job", async () => {
       const nhi = await nhiNamed(BILLING);
-      await assignNhiOwner(store, config, BILLING, { owner: "E1" }, { now: at(12), actor });
-      const tick = await nhiOwnerSuccession(store, config, { now: at(12), actor });
-      expect(tick.accounts).toEqual([
+      expect(await pgLogsIn(BILLING, BILLING_PW)).toBe(false);
+      const done = await assignNhiOwner(store, config, BILLING, { owner: "E1" }, { now: at(12), actor });
+      expect(done.accounts).toEqual([
         expect.objectContaining({ name: BILLING, outcome: "enable-queued", operationId: expect.any(String) }),
       ]);
-      // The same password, valid all along, works again.
+      // The same password, valid all along, works again: right after the assignment, no job run.
       expect(await pgLogsIn(BILLING, BILLING_PW)).toBe(true);
+      // The next tick finds nothing left to settle.
+      expect((await nhiOwnerSuccession(store, config, { now: at(12), actor })).accounts).toEqual([]);
       expect(await nhiAccountHoldRepository.find(store.db, nhi.id)).toBeUndefined();
       expect(await actions(nhi.id)).toEqual(
         expect.arrayContaining(["nhi.owner_assigned", "nhi.account_enable_queued"]),
       );
-      const enable = (await operationRepository.find(store.db, tick.accounts[0]!.operationId!))!;
+      const enable = (await operationRepository.find(store.db, done.accounts[0]!.operationId!))!;
       expect(enable).toMatchObject({ kind: "enable", identityId: nhi.id, state: "succeeded" });
       // The other NHI is still disabled, and so is its login.
       expect(await pgLogsIn(REPORT, REPORT_PW)).toBe(false);

@@ -27,8 +27,13 @@ const Reports = lazy(() => import("./pages/reports.js"));
 const AccessHistory = lazy(() => import("./pages/access-history.js"));
 const NonHumanIdentities = lazy(() => import("./pages/nhi.js"));
 
-/** The pages in the navigation, each shown only to a role holding its permission. */
-const PAGES: ReadonlyArray<{ to: string; label: string; permission: Permission; what: string }> = [
+/** The pages in the navigation, each shown only to a role holding its permission (or one of them). */
+const PAGES: ReadonlyArray<{
+  to: string;
+  label: string;
+  permission: Permission | readonly Permission[];
+  what: string;
+}> = [
   { to: "/", label: "Dashboard", permission: "identities:read", what: "the installation at a glance" },
   { to: "/identities", label: "Identities", permission: "identities:read", what: "people and their access" },
   { to: "/systems", label: "Systems", permission: "systems:read", what: "connected systems" },
@@ -68,7 +73,8 @@ const PAGES: ReadonlyArray<{ to: string; label: string; permission: Permission; 
   {
     to: "/nhi",
     label: "Non-human identities",
-    permission: "nhi:read",
+    // An owner without nhi:read sees the NHIs they own or must confirm (GET /api/me/nhi).
+    permission: ["nhi:read", "nhi:confirm"],
     what: "service accounts, API keys, OAuth apps and certificates: owners and findings",
   },
   {
@@ -99,9 +105,11 @@ export function App() {
 
 function Shell() {
   const { session, can, signOut } = useSession();
-  const pages = PAGES.filter((p) => can(p.permission));
-  const guard = (permission: Permission, element: React.ReactNode) =>
-    can(permission) ? element : <Forbidden />;
+  const canAny = (permission: Permission | readonly Permission[]) =>
+    typeof permission === "string" ? can(permission) : permission.some((p) => can(p));
+  const pages = PAGES.filter((p) => canAny(p.permission));
+  const guard = (permission: Permission | readonly Permission[], element: React.ReactNode) =>
+    canAny(permission) ? element : <Forbidden />;
   return (
     <>
       <a className="skip-link" href="#main">
@@ -152,7 +160,7 @@ function Shell() {
             <Route path="/reviews/:campaignId" element={guard("review:read", <ReviewCampaignPage />)} />
             <Route path="/reports" element={guard("audit:read", <Reports />)} />
             <Route path="/access-history" element={guard("audit:read", <AccessHistory />)} />
-            <Route path="/nhi" element={guard("nhi:read", <NonHumanIdentities />)} />
+            <Route path="/nhi" element={guard(["nhi:read", "nhi:confirm"], <NonHumanIdentities />)} />
             <Route path="*" element={<NotFound />} />
           </Routes>
         </Suspense>

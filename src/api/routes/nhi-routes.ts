@@ -1,5 +1,8 @@
 import { z } from "zod";
 import { NotFoundError } from "../../shared/errors.js";
+import { identityRepository } from "../../store/identity-repository.js";
+import { withAccountHolds } from "../../workflows/nhi-hold-view.js";
+import { listOwnedNhiViews } from "../../workflows/nhi-owned.js";
 import { assignNhiOwner } from "../../workflows/nhi-owner.js";
 import { rotateNhi } from "../../workflows/nhi-rotate.js";
 import { confirmNhiOwnership } from "../../workflows/nhi-succession.js";
@@ -8,6 +11,32 @@ import type { RouteModule } from "../route-types.js";
 import { actingPerson, actorOf } from "./acting-person.js";
 
 const finding = z.object({ nhi: z.string(), code: z.string(), severity: z.string(), message: z.string() });
+
+const accountHold = z
+  .object({
+    system: z.string().nullable(),
+    username: z.string().nullable(),
+    state: z
+      .enum(["held", "unenforced"])
+      .describe("held: Tenure disabled the account (or found it disabled); unenforced: it cannot"),
+    why: z
+      .string()
+      .nullable()
+      .describe("why it cannot be disabled, or the caveat of a disable that only flags"),
+    wasEnabled: z.boolean().nullable(),
+    heldAt: z.string(),
+    reason: z.string().describe("why the NHI was disabled"),
+  })
+  .meta({ id: "NhiAccountHold" });
+
+const accountOutcome = z.object({
+  name: z.string(),
+  system: z.string().nullable(),
+  username: z.string().nullable(),
+  outcome: z.enum(["disable-queued", "held", "unenforced", "disable-requeued", "enable-queued", "released"]),
+  detail: z.string().nullable(),
+  operationId: z.string().nullable(),
+});
 
 const nhiSchema = z
   .object({
@@ -38,7 +67,10 @@ const nhiSchema = z
     scopeLastUsed: z.record(z.string(), z.string()).describe("scope → when last used, where known"),
     entitlements: z.array(z.string()),
     disabledReason: z.string().nullable(),
-    findings: z.array(finding),
+    accountHold: accountHold
+      .nullable()
+      .describe("a disabled NHI's account, held disabled in its target (or found impossible to disable)"),
+    findings: z.array(finding).describe("including disable_unenforced: disabled, its credential not"),
   })
   .meta({ id: "NonHumanIdentity" });
 
@@ -47,7 +79,7 @@ const nameParams = z.object({ name: z.string().min(1) });
 /** Non-human identities (docs/nhi.md): the inventory with findings, ownership confirmed, credentials rotated. */
 export const nhiRoutes: RouteModule = async (app, deps) => {
   const tags = ["nhi"];
-  const shown = (v: Awaited<ReturnType<typeof listNhiViews>>[number]) => ({
+  const shown = (v: Awaited<ReturnType<typeof withAccountHolds>>[number]) => ({
     ...v,
     coOwnerKeys: [...v.coOwnerKeys],
     coOwners: [...v.coOwners],
@@ -76,9 +108,32 @@ export const nhiRoutes: RouteModule = async (app, deps) => {
     },
     async (request) => ({
       nhis: (
-        await listNhiViews(deps.store, deps.config, deps.now(), { all: request.query.all === "true" })
+        await withAccountHolds(
+          deps.store,
+          await listNhiViews(deps.store, deps.config, deps.now(), { all: request.query.all === "true" }),
+        )
       ).map(shown),
     }),
+  );
+
+  app.get(
+    "/api/me/nhi",
+    {
+      // Owners answer for their NHIs whatever their role: the permission of confirming ownership suffices.
+      config: { permission: "nhi:confirm" },
+      schema: {
+        summary:
+          "The non-human identities you own, co-own or must confirm as the pending owner (a token or session of nobody: none)",
+        tags,
+        response: { 200: z.object({ nhis: z.array(nhiSchema) }) },
+      },
+    },
+    async (request) => {
+      const id = request.principal?.identityId ?? null;
+      const me = id === null ? undefined : await identityRepository.findById(deps.store.db, id);
+      if (me === undefined) return { nhis: [] };
+      return { nhis: (await listOwnedNhiViews(deps.store, deps.config, deps.now(), me)).map(shown) };
+    },
   );
 
   app.get(
@@ -88,10 +143,10 @@ export const nhiRoutes: RouteModule = async (app, deps) => {
       schema: { summary: "One non-human identity", tags, params: nameParams, response: { 200: nhiSchema } },
     },
     async (request) => {
-      const [one] = await listNhiViews(deps.store, deps.config, deps.now(), {
-        name: request.params.name,
-        all: true,
-      });
+      const [one] = await withAccountHolds(
+        deps.store,
+        await listNhiViews(deps.store, deps.config, deps.now(), { name: request.params.name, all: true }),
+      );
       if (one === undefined) throw new NotFoundError(`no NHI is called "${request.params.name}"`);
       return shown(one);
     },
@@ -139,6 +194,9 @@ export const nhiRoutes: RouteModule = async (app, deps) => {
             previousOwner: z.string().nullable(),
             previousCoOwners: z.array(z.string()),
             changed: z.boolean().describe("false: it already had these owners, nothing was written"),
+            accounts: z
+              .array(accountOutcome)
+              .describe("the NHI's account in its target: enabled again at once when the NHI was disabled"),
           }),
         },
       },

@@ -151,6 +151,7 @@ describe("tenure nhi", () => {
       previousOwner: "E1",
       previousCoOwners: [],
       changed: true,
+      accounts: [],
     });
     const again = await tenure(file, "nhi", "assign-owner", "gh-app", "--owner", "E3", "--co-owner", "E2");
     expect(again.out).toBe("E3 already owns gh-app (co-owners E2): nothing changed\n");
@@ -161,5 +162,121 @@ describe("tenure nhi", () => {
     expect(shown.out).toMatch(/co-owners: +E2/);
     expect(shown.out).toMatch(/status: +active/);
     expect((await tenure(file, "nhi", "assign-owner", "gh-app")).code).toBe(2);
+  });
+});
+
+describe("tenure nhi: a disabled NHI's account in sync and show", () => {
+  let dir: { dir: string; dispose: () => Promise<void> };
+  let file: string;
+  beforeAll(async () => {
+    dir = await tempDir("tenure-nhi-cli-hold-");
+    file = path.join(dir.dir, "tenure.yaml");
+    await writeFile(
+      file,
+      `database: sqlite:./t.db
+sources:
+  hr: { type: push, key: employeeId }
+nhi:
+  policy:
+    onOwnerLeave: { passTo: manager, confirmWithin: 7d, otherwise: disable }
+  inventory:
+    - { name: stray-key, type: api_key, owner: E5, purpose: "a key nobody can switch off from here" }
+    - { name: other-key, type: api_key, owner: E6 }
+`,
+    );
+    const config = await loadConfig(file, { env: {} });
+    const store = await openStore(config.database, { baseDir: dir.dir });
+    await identityRepository.upsertMany(store.db, [
+      person("E5", null, "active"),
+      person("E6", null, "active"),
+    ]);
+    await store.close();
+    expect((await tenure(file, "nhi", "sync")).code).toBe(0);
+    // E5 leaves; nobody to pass to: stray-key is disabled, and it names no system.
+    const again = await openStore(config.database, { baseDir: dir.dir });
+    await identityRepository.upsertMany(again.db, [person("E5", null, "terminated")]);
+    await again.close();
+  });
+  afterAll(() => dir.dispose());
+
+  it("prints each account result of the sync in text, as in JSON", async () => {
+    const sync = await tenure(file, "nhi", "sync");
+    expect(sync.code, sync.err).toBe(0);
+    expect(sync.out).toContain("  stray-key: disabled (nobody took ownership)\n");
+    expect(sync.out).toContain(
+      "  stray-key: account no system: CANNOT BE DISABLED by Tenure: it names no system: Tenure knows no account to disable",
+    );
+    // Settled once: the next sync has nothing to say of it.
+    const json = JSON.parse((await tenure(file, "--json", "nhi", "sync")).out);
+    expect(json.succession.accounts).toEqual([]);
+  });
+
+  it("shows the hold and the cannot-be-disabled finding in text and JSON", async () => {
+    const text = await tenure(file, "nhi", "show", "stray-key");
+    expect(text.out).toMatch(/status: +disabled/);
+    expect(text.out).toMatch(
+      /account: +no system: cannot be disabled by Tenure \(since \d{4}-\d{2}-\d{2}\): it names no system/,
+    );
+    expect(text.out).toMatch(/high +disable_unenforced +disabled, but Tenure cannot disable its credential/);
+    const json = JSON.parse((await tenure(file, "--json", "nhi", "show", "stray-key")).out);
+    expect(json.accountHold).toMatchObject({ state: "unenforced", system: null, username: null });
+    expect(json.findings).toContainEqual(
+      expect.objectContaining({ code: "disable_unenforced", severity: "high" }),
+    );
+    const other = JSON.parse((await tenure(file, "--json", "nhi", "show", "other-key")).out);
+    expect(other).toMatchObject({ accountHold: null, findings: [] });
+    // The list counts it too.
+    const list = await tenure(file, "nhi", "list", "--findings");
+    expect(list.out).toMatch(/high +disable_unenforced +disabled, but Tenure cannot/);
+  });
+});
+
+describe("tenure nhi sync and mass-change protection", () => {
+  let dir: { dir: string; dispose: () => Promise<void> };
+  let file: string;
+  beforeAll(async () => {
+    dir = await tempDir("tenure-nhi-cli-mass-");
+    file = path.join(dir.dir, "tenure.yaml");
+    await writeFile(
+      file,
+      `database: sqlite:./t.db
+sources:
+  hr: { type: push, key: employeeId }
+lifecycle:
+  massChangeThreshold: { percent: 10, minimum: 1 }
+nhi:
+  policy:
+    onOwnerLeave: { passTo: manager, confirmWithin: 7d, otherwise: disable }
+  inventory:
+    - { name: k1, type: api_key, owner: E7 }
+    - { name: k2, type: api_key, owner: E7 }
+    - { name: k3, type: api_key, owner: E7 }
+    - { name: k4, type: api_key, owner: E8 }
+`,
+    );
+    const config = await loadConfig(file, { env: {} });
+    const store = await openStore(config.database, { baseDir: dir.dir });
+    await identityRepository.upsertMany(store.db, [
+      person("E7", null, "active"),
+      person("E8", null, "active"),
+    ]);
+    await store.close();
+    expect((await tenure(file, "nhi", "sync")).code).toBe(0);
+    const again = await openStore(config.database, { baseDir: dir.dir });
+    await identityRepository.upsertMany(again.db, [person("E7", null, "terminated")]);
+    await again.close();
+  });
+  afterAll(() => dir.dispose());
+
+  it("holds three disables of four NHIs (exit 3) until an admin confirms exactly that plan", async () => {
+    const held = await tenure(file, "nhi", "sync");
+    expect(held.code).toBe(3);
+    const hash = /tenure nhi sync --confirm-mass-change ([0-9a-f]{64})/.exec(held.err)?.[1];
+    expect(hash, held.err).toBeDefined();
+    expect(held.out).not.toContain("disabled (nobody took ownership)");
+    const done = await tenure(file, "nhi", "sync", "--confirm-mass-change", hash!);
+    expect(done.code, done.err).toBe(0);
+    for (const k of ["k1", "k2", "k3"])
+      expect(done.out).toContain(`  ${k}: disabled (nobody took ownership)`);
   });
 });

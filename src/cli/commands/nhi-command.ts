@@ -1,13 +1,15 @@
 import type { Command } from "commander";
 import { NotFoundError } from "../../shared/errors.js";
+import { withAccountHolds } from "../../workflows/nhi-hold-view.js";
 import { syncNhiInventory } from "../../workflows/nhi-inventory.js";
 import { assignNhiOwner } from "../../workflows/nhi-owner.js";
 import { rotateNhi } from "../../workflows/nhi-rotate.js";
 import { confirmNhiOwnership, nhiOwnerSuccession } from "../../workflows/nhi-succession.js";
-import { listNhiViews, type NhiView } from "../../workflows/nhi-view.js";
+import { listNhiViews } from "../../workflows/nhi-view.js";
 import { actingAs, actorFor } from "../acting-as.js";
 import { cliActor, globalOptions, now, outputFor, withStore } from "../context.js";
-import { type Output, printJson, println, printTable } from "../output.js";
+import { printJson, println, printTable } from "../output.js";
+import { accountLine, printView } from "./nhi-output.js";
 
 /**
  * `tenure nhi`: non-human identities (docs/nhi.md) — the inventory with its findings (`list`, `show`), the
@@ -28,7 +30,10 @@ export function registerNhi(program: Command): void {
       const g = globalOptions(cmd);
       const o = outputFor(g);
       await withStore(g, async ({ store, config }) => {
-        const views = await listNhiViews(store, config, now(), { all: opts.all === true });
+        const views = await withAccountHolds(
+          store,
+          await listNhiViews(store, config, now(), { all: opts.all === true }),
+        );
         if (o.json) {
           printJson(o, {
             nhis: views.map((v) => (opts.findings === true ? v : { ...v, findings: undefined })),
@@ -55,7 +60,8 @@ export function registerNhi(program: Command): void {
         );
         if (opts.findings === true) {
           for (const v of views)
-            for (const f of v.findings) println(o, `${f.severity.padEnd(7)}${f.code.padEnd(18)}${f.message}`);
+            for (const f of v.findings)
+              println(o, `${f.severity.padEnd(7)}${f.code.padEnd(19)} ${f.message}`);
         }
       });
     });
@@ -67,7 +73,7 @@ export function registerNhi(program: Command): void {
       const g = globalOptions(cmd);
       const o = outputFor(g);
       await withStore(g, async ({ store, config }) => {
-        const [v] = await listNhiViews(store, config, now(), { name });
+        const [v] = await withAccountHolds(store, await listNhiViews(store, config, now(), { name }));
         if (v === undefined) throw new NotFoundError(`no non-human identity named ${name}`);
         if (o.json) printJson(o, v);
         else printView(o, v);
@@ -79,16 +85,35 @@ export function registerNhi(program: Command): void {
     .description(
       "sync the inventory (declared, removed, discovered NHIs), then run owner succession and expiry warnings",
     )
-    .action(async (_opts: unknown, cmd: Command) => {
+    .option(
+      "--confirm-mass-change <planHash>",
+      "let through NHI disables held by mass-change protection: exactly the plan with this hash (admin)",
+    )
+    .action(async (opts: { confirmMassChange?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const o = outputFor(g);
       await withStore(g, async ({ store, config }) => {
         const at = now();
         const actor = cliActor();
         const sync = await syncNhiInventory(store, config, { now: at, actor });
-        const succession = await nhiOwnerSuccession(store, config, { now: at, actor });
+        const succession = await nhiOwnerSuccession(store, config, {
+          now: at,
+          actor,
+          confirmMassChange: opts.confirmMassChange,
+        });
+        const { massChangeStopped: stopped, ...done } = succession;
         if (o.json) {
-          printJson(o, { sync, succession });
+          printJson(o, {
+            sync,
+            succession: {
+              ...done,
+              ...(stopped === undefined
+                ? {}
+                : { massChangeStopped: { planHash: stopped.planHash, counts: stopped.counts } }),
+            },
+          });
+          // Exit 3 (stopped by mass-change protection) once the rest of the run is reported.
+          if (stopped !== undefined) throw stopped;
           return;
         }
         println(
@@ -102,6 +127,8 @@ export function registerNhi(program: Command): void {
         for (const name of succession.disabled) println(o, `  ${name}: disabled (nobody took ownership)`);
         for (const name of succession.ownerless) println(o, `  ${name}: kept without an owner`);
         for (const w of succession.warned) println(o, `  ${w.name}: expires within ${w.within} (owner told)`);
+        for (const a of succession.accounts) println(o, `  ${accountLine(a)}`);
+        if (stopped !== undefined) throw stopped;
       });
     });
 
@@ -162,6 +189,7 @@ function registerAssignOwner(nhi: Command): void {
             ? `${done.owner} now owns ${done.name}${co}; before: ${done.previousOwner ?? "nobody"}`
             : `${done.owner} already owns ${done.name}${co}: nothing changed`,
         );
+        for (const a of done.accounts) println(o, `  ${accountLine(a)}`);
       });
     });
 }
@@ -186,43 +214,4 @@ function registerRotate(nhi: Command): void {
         else println(o, `${done.name}: rotated (rotation ${done.rotationId}); the new secret is in the sink`);
       });
     });
-}
-
-function printView(o: Output, v: NhiView): void {
-  const rows: [string, string][] = [
-    ["name", v.name],
-    ["id", v.id],
-    ["type", v.type],
-    ["status", v.status],
-    ["system", v.system ?? "-"],
-    ["purpose", v.purpose ?? "-"],
-    ["origin", v.origin + (v.account === null ? "" : ` (account ${v.account})`)],
-    [
-      "owner",
-      (v.owner ?? (v.ownerKey === null ? "(none)" : `${v.ownerKey} (not a known identity)`)) +
-        (v.ownerAssignment === null
-          ? ""
-          : ` (assigned by ${v.ownerAssignment.by} on ${v.ownerAssignment.at.slice(0, 10)}; the inventory names ${v.ownerKey ?? "nobody"})`),
-    ],
-    ["co-owners", v.coOwners.join(", ") || "-"],
-    ["created", v.createdOn ?? "-"],
-    ["last rotated", v.lastRotatedAt ?? "-"],
-    ["expires", v.expiresAt ?? "-"],
-    ["last used", v.lastUsedAt ?? "unknown"],
-    [
-      "scopes",
-      v.scopes
-        .map((s) => (v.scopeLastUsed[s] === undefined ? s : `${s} (last used ${v.scopeLastUsed[s]})`))
-        .join(", ") || "-",
-    ],
-    ["entitlements", v.entitlements.join(", ") || "-"],
-  ];
-  if (v.pendingOwnerId !== null)
-    rows.push(["pending owner", `${v.pendingOwner} (confirm by ${v.pendingDeadline})`]);
-  if (v.ownerlessReason !== null) rows.push(["ownerless", v.ownerlessReason]);
-  if (v.disabledAt !== null) rows.push(["disabled", `${v.disabledAt}: ${v.disabledReason ?? ""}`]);
-  if (v.removedAt !== null) rows.push(["removed", v.removedAt]);
-  for (const [k, value] of rows) println(o, `${`${k}:`.padEnd(15)}${value}`);
-  println(o, v.findings.length === 0 ? "findings:      none" : "findings:");
-  for (const f of v.findings) println(o, `  ${f.severity.padEnd(7)}${f.code.padEnd(18)}${f.message}`);
 }

@@ -2,8 +2,10 @@ import type { Command } from "commander";
 import { previewPlan } from "../../engine/access-queries.js";
 import { newViolations } from "../../engine/sod-scan.js";
 import { UsageError } from "../../shared/errors.js";
+import { previewNhiDisables } from "../../workflows/nhi-plan-preview.js";
 import { globalOptions, now, outputFor, withStore } from "../context.js";
 import { printJson, println } from "../output.js";
+import { printNhiDisables } from "../plan-nhi-output.js";
 import { printPlan } from "../plan-output.js";
 
 function parseAt(value: string): Date {
@@ -37,7 +39,9 @@ export function registerPlan(program: Command): void {
         });
         // A role, rule or sod: change (this --config against what is stored) shows whom it would put
         // in conflict before it is merged; --at shows future-dated grants at their time.
-        return { ...plan, sod: await newViolations(store, config, at) };
+        // NHIs owner succession would disable by then (nobody confirming), and their accounts.
+        const nhiDisables = await previewNhiDisables(store, config, now(), at);
+        return { ...plan, sod: await newViolations(store, config, at), nhiDisables };
       });
       const { plan, queue, operations: ops } = preview;
       if (o.json) {
@@ -48,6 +52,7 @@ export function registerPlan(program: Command): void {
           problems: preview.problems,
           queue,
           sod: { newViolations: preview.sod },
+          nhiDisables: preview.nhiDisables,
         });
         return;
       }
@@ -63,5 +68,6 @@ export function registerPlan(program: Command): void {
           );
         }
       }
+      printNhiDisables(o, preview.nhiDisables, at);
     });
 }

@@ -4587,6 +4587,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/me/nhi": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The non-human identities you own, co-own or must confirm as the pending owner (a token or session of nobody: none)
+         * @description Requires a bearer token whose role holds `nhi:confirm`: admin, reviewer, requester.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            nhis: components["schemas"]["NonHumanIdentity"][];
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/nhi/{name}": {
         parameters: {
             query?: never;
@@ -4754,6 +4813,16 @@ export interface paths {
                             previousCoOwners: string[];
                             /** @description false: it already had these owners, nothing was written */
                             changed: boolean;
+                            /** @description the NHI's account in its target: enabled again at once when the NHI was disabled */
+                            accounts: {
+                                name: string;
+                                system: string | null;
+                                username: string | null;
+                                /** @enum {string} */
+                                outcome: "disable-queued" | "held" | "unenforced" | "disable-requeued" | "enable-queued" | "released";
+                                detail: string | null;
+                                operationId: string | null;
+                            }[];
                         };
                     };
                 };
@@ -5236,6 +5305,21 @@ export interface components {
                 })[];
             }[];
         };
+        NhiAccountHoldInput: {
+            system: string | null;
+            username: string | null;
+            /**
+             * @description held: Tenure disabled the account (or found it disabled); unenforced: it cannot
+             * @enum {string}
+             */
+            state: "held" | "unenforced";
+            /** @description why it cannot be disabled, or the caveat of a disable that only flags */
+            why: string | null;
+            wasEnabled: boolean | null;
+            heldAt: string;
+            /** @description why the NHI was disabled */
+            reason: string;
+        };
         NonHumanIdentityInput: {
             id: string;
             name: string;
@@ -5275,6 +5359,9 @@ export interface components {
             };
             entitlements: string[];
             disabledReason: string | null;
+            /** @description a disabled NHI's account, held disabled in its target (or found impossible to disable) */
+            accountHold: components["schemas"]["NhiAccountHoldInput"] | null;
+            /** @description including disable_unenforced: disabled, its credential not */
             findings: {
                 nhi: string;
                 code: string;
@@ -6146,6 +6233,21 @@ export interface components {
                 })[];
             }[];
         };
+        NhiAccountHold: {
+            system: string | null;
+            username: string | null;
+            /**
+             * @description held: Tenure disabled the account (or found it disabled); unenforced: it cannot
+             * @enum {string}
+             */
+            state: "held" | "unenforced";
+            /** @description why it cannot be disabled, or the caveat of a disable that only flags */
+            why: string | null;
+            wasEnabled: boolean | null;
+            heldAt: string;
+            /** @description why the NHI was disabled */
+            reason: string;
+        };
         NonHumanIdentity: {
             id: string;
             name: string;
@@ -6185,6 +6287,9 @@ export interface components {
             };
             entitlements: string[];
             disabledReason: string | null;
+            /** @description a disabled NHI's account, held disabled in its target (or found impossible to disable) */
+            accountHold: components["schemas"]["NhiAccountHold"] | null;
+            /** @description including disable_unenforced: disabled, its credential not */
             findings: {
                 nhi: string;
                 code: string;

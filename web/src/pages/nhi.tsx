@@ -19,14 +19,20 @@ type Acting = { kind: "rotate" | "confirm" | "assign"; nhi: Nhi } | null;
  * each with its owner, credential dates and the findings against nhi.policy — those with a finding first,
  * riskiest first. `?findings=only` keeps just those. Buttons by permission: Confirm ownership for the
  * person ownership is passing to (nhi:confirm), Rotate and Assign owner for those who manage NHIs
- * (nhi:manage); the server decides, and its refusal is shown in the dialog.
+ * (nhi:manage); the server decides, and its refusal is shown in the dialog. A person without nhi:read (a
+ * requester) sees only the NHIs they own, co-own or must confirm (GET /api/me/nhi), and confirms there. A
+ * disabled NHI shows what became of its account: held disabled, or a credential Tenure cannot switch off.
  */
 export default function NonHumanIdentities() {
   const { value, filter } = useUrlParams();
   const { session, can } = useSession();
   const client = useQueryClient();
   const only = value("findings") === "only";
-  const nhis = useQuery({ queryKey: ["nhi"], queryFn: () => unwrap(api.GET("/api/nhi")) });
+  const everyone = can("nhi:read");
+  const nhis = useQuery({
+    queryKey: ["nhi", everyone ? "all" : "mine"],
+    queryFn: () => unwrap(everyone ? api.GET("/api/nhi") : api.GET("/api/me/nhi")),
+  });
   const [acting, setActing] = useState<Acting>(null);
   const [done, setDone] = useState<string | null>(null);
   const [owner, setOwner] = useState("");
@@ -77,7 +83,10 @@ export default function NonHumanIdentities() {
   const live = (n: Nhi) => n.status !== "removed";
   return (
     <>
-      <PageTitle>Non-human identities</PageTitle>
+      <PageTitle>{everyone ? "Non-human identities" : "Your non-human identities"}</PageTitle>
+      {!everyone && (
+        <p>The service accounts, keys and apps you own, co-own, or are asked to take ownership of.</p>
+      )}
       <div className="filters">
         <label>
           <input
@@ -95,7 +104,11 @@ export default function NonHumanIdentities() {
         query={nhis}
         what="non-human identities"
         isEmpty={(d) => d.nhis.length === 0}
-        empty="No non-human identity: declare them under nhi.inventory in tenure.yaml, or discover them with nhi.discover."
+        empty={
+          everyone
+            ? "No non-human identity: declare them under nhi.inventory in tenure.yaml, or discover them with nhi.discover."
+            : "You own no non-human identity, and none is passing to you."
+        }
       >
         {(d) => {
           const worst = (n: (typeof d.nhis)[number]) =>
@@ -152,7 +165,16 @@ export default function NonHumanIdentities() {
                             </div>
                           )}
                         </td>
-                        <td>{n.status}</td>
+                        <td>
+                          {n.status}
+                          {n.accountHold !== null && (
+                            <div className={n.accountHold.state === "unenforced" ? "bad-text" : "muted"}>
+                              {n.accountHold.state === "unenforced"
+                                ? "credential not disabled"
+                                : `account ${n.accountHold.username ?? ""} held disabled`}
+                            </div>
+                          )}
+                        </td>
                         <td>{n.lastRotatedAt?.slice(0, 10) ?? n.createdOn ?? "—"}</td>
                         <td>{n.expiresAt?.slice(0, 10) ?? "—"}</td>
                         <td>{n.lastUsedAt?.slice(0, 10) ?? "unknown"}</td>
