@@ -61,6 +61,7 @@ function operationRow(n: number) {
     created_at: AT,
     updated_at: AT,
     finished_at: null,
+    trace_id: null,
   };
 }
 

@@ -6,6 +6,7 @@ import { apiTokenRepository } from "../store/api-token-repository.js";
 import type { Store } from "../store/database.js";
 import { startAccessTimer } from "../workflows/access-timer.js";
 import { createTokenService } from "./auth/token-service.js";
+import { logOperationOutcomes } from "./operation-log.js";
 import { buildServer } from "./server.js";
 
 export interface ServeOptions {
@@ -66,7 +67,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       now,
       actor: "serve",
       intervalMs: config.server.applyIntervalSeconds * 1000,
-      onRun: (summary) => app.log.info({ summary }, "applied due operations"),
+      onRun: (summary, outcomes) => {
+        app.log.info({ summary }, "applied due operations");
+        logOperationOutcomes(app.log, store.db, outcomes).catch((err: unknown) =>
+          app.log.error({ err }, "could not log the operations applied"),
+        );
+      },
       onError: (err) => app.log.error({ err }, "the apply loop failed; it tries again at its next run"),
     });
   }

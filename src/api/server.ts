@@ -19,6 +19,7 @@ import pino, { type DestinationStream, type LevelWithSilent } from "pino";
 import { referencedSecrets } from "../policy/config-redaction.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { maskKnownSecrets } from "../shared/redact.js";
+import { currentTraceId, withTraceId } from "../shared/trace-context.js";
 import type { Store } from "../store/database.js";
 import { storeFailure } from "../store/store-errors.js";
 import { apiErrorSchema, toApiError } from "./api-errors.js";
@@ -34,6 +35,7 @@ import { cookieSigningSecret } from "./routes/session-routes.js";
 import { createRunGuard } from "./run-guard.js";
 import { type OpenApiParts, type ScimRoute, withScimOperations } from "./scim/scim-openapi.js";
 import { SCIM_PREFIX } from "./scim/scim-routes.js";
+import { incomingTraceId } from "./trace-header.js";
 
 export interface ApiDeps {
   store: Store;
@@ -80,7 +82,6 @@ export const LOG_REDACTIONS = [
   "*.*.secret",
 ];
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 const SECRET_QUERY = /([?&][^=&#]*(?:token|pass|secret|key|auth)[^=&#]*=)[^&#]*/gi;
 
 function requestLog(req: FastifyRequest) {
@@ -108,6 +109,11 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
       level: deps.logLevel ?? "info",
       redact: { paths: LOG_REDACTIONS, censor: "[redacted]" },
       serializers: { req: requestLog },
+      // A line written while a request (or a CLI run, a scheduled run) is in progress names its trace.
+      mixin: () => {
+        const traceId = currentTraceId();
+        return traceId === null ? {} : { traceId };
+      },
     },
     deps.logStream ?? pino.destination(1),
   );
@@ -115,11 +121,9 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.server.bodyLimit,
     trustProxy: config.server.trustProxy,
-    // A caller's own X-Request-Id is kept when it is sane, so its logs and ours line up.
-    genReqId: (req) => {
-      const given = req.headers["x-request-id"];
-      return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    // A caller's own X-Request-Id (or traceparent trace id) is kept when it is sane, so its logs and
+    // ours line up; it is also the trace id of the operations the request queues.
+    genReqId: (req) => incomingTraceId(req.headers) ?? randomUUID(),
     return503OnClosing: true,
   });
   app.setValidatorCompiler(validatorCompiler);
@@ -178,6 +182,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
       reply.elapsedTime / 1000,
     );
   });
+  // The request's work runs under its id: operations it queues store it, log lines carry it.
+  app.addHook("onRequest", (request, _reply, done) => withTraceId(request.id, done));
   app.addHook("onRequest", async (request, reply) => {
     reply.header("x-request-id", request.id);
     // API answers hold personal data: no cache keeps them.

@@ -1,6 +1,7 @@
 import type { TenureConfig } from "../policy/config-types.js";
 import type { Store } from "../store/database.js";
 import type { ApplySummary } from "./apply.js";
+import type { OperationOutcome } from "./apply-record.js";
 import { applyQueued, connectorPool } from "./provision.js";
 
 export interface ApplyLoopDeps {
@@ -11,8 +12,8 @@ export interface ApplyLoopDeps {
   actor: string;
   /** Pause between two runs. */
   intervalMs: number;
-  /** Told about each run that did something, and about failures of the loop itself. */
-  onRun?: (summary: ApplySummary) => void;
+  /** Told about each run that did something (with each operation's outcome), and about failures of the loop itself. */
+  onRun?: (summary: ApplySummary, outcomes: readonly OperationOutcome[]) => void;
   onError?: (err: unknown) => void;
 }
 
@@ -43,7 +44,7 @@ export function startApplyLoop(deps: ApplyLoopDeps): ApplyLoop {
         pool,
         signal: controller.signal,
       });
-      if (result.summary.claimed > 0) deps.onRun?.(result.summary);
+      if (result.summary.claimed > 0) deps.onRun?.(result.summary, result.outcomes);
     } catch (err) {
       deps.onError?.(err);
     }

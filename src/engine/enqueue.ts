@@ -2,6 +2,7 @@ import { type AuditEventInput, appendEvents } from "../audit/ledger.js";
 import type { PlannedOperation, SystemDef } from "../domain/access-types.js";
 import type { LifecycleConfig } from "../policy/config-types.js";
 import { DEFAULT_RETRY } from "../shared/backoff.js";
+import { currentTraceId } from "../shared/trace-context.js";
 import { accountRepository } from "../store/account-repository.js";
 import type { Store } from "../store/database.js";
 import {
@@ -48,9 +49,8 @@ export interface EnqueuePlanResult extends EnqueueResult {
  * still being applied does not ask again for the same changes.
  *
  * Concurrency: safe to run beside workers and other enqueuers; the unique index on open idempotency keys
- * makes a concurrent duplicate a skip. On SQLite, keep planning in one process (the embedded default):
- * this transaction reads before it writes, which a write from another process in between turns into
- * SQLITE_BUSY.
+ * makes a concurrent duplicate a skip. On SQLite the transaction takes the write lock as it begins
+ * (store/sqlite-immediate-dialect.ts), so another process's write waits rather than failing.
  * @throws MassChangeError (exit code 3) when a system's disables and deletes exceed the threshold and
  *   `confirmMassChange` is not set; nothing is queued.
  */
@@ -74,6 +74,8 @@ export async function enqueuePlan(
     const result = await operationRepository.enqueue(trx, ops, {
       now: options.now,
       maxAttemptsFor: (system) => options.systems[system]?.retry.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
+      // The push, CLI run or scheduled run this happens in (shared/trace-context.ts).
+      traceId: currentTraceId(),
     });
     const events: AuditEventInput[] = confirmed.map((c) => ({
       time: at,
@@ -112,6 +114,7 @@ export async function enqueueInTransaction(
   const result = await operationRepository.enqueue(trx, ops, {
     now: options.now,
     maxAttemptsFor: (system) => options.systems[system]?.retry.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
+    traceId: currentTraceId(),
   });
   const at = options.now.toISOString();
   await appendEvents(

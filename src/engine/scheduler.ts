@@ -3,6 +3,7 @@ import { appendEvents } from "../audit/ledger.js";
 import { safeMessage } from "../notify/delivery-errors.js";
 import { TenureError } from "../shared/errors.js";
 import { redactUrl } from "../shared/redact.js";
+import { newTraceId, withTraceId } from "../shared/trace-context.js";
 import type { Store } from "../store/database.js";
 import { type ScheduleRunRecord, scheduleRunRepository } from "../store/schedule-run-repository.js";
 import type { SchedulerLeadership } from "./scheduler-leadership.js";
@@ -79,6 +80,8 @@ export interface JobRunReport {
   error: string | null;
   /** The code of a Tenure error (`mass_change` for a run stopped by mass-change protection), else null. */
   errorCode: string | null;
+  /** The run's trace id: on the operations it queued (`operations.trace_id`) and its log lines. */
+  traceId: string;
 }
 
 export interface PassResult {
@@ -231,12 +234,16 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
 
   async function execute(job: ScheduledJob, slot: Slot): Promise<JobRunReport> {
     const ran = now();
+    const traceId = newTraceId();
     let status: JobRunReport["status"] = "succeeded";
     let summary: Record<string, unknown> | null = null;
     let error: string | null = null;
     let errorCode: string | null = null;
     try {
-      summary = (await job.run({ now: ran, due: slot.due, signal: controller.signal })) ?? null;
+      // Operations the job queues, and its log lines, carry the run's trace id (shared/trace-context.ts).
+      summary =
+        (await withTraceId(traceId, () => job.run({ now: ran, due: slot.due, signal: controller.signal }))) ??
+        null;
     } catch (err) {
       status = "failed";
       error = describeError(err, secrets);
@@ -255,6 +262,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       summary,
       error,
       errorCode,
+      traceId,
     };
     await store.db.transaction().execute(async (trx) => {
       await scheduleRunRepository.record(trx, {

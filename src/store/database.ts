@@ -1,13 +1,14 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, Migrator, SqliteDialect, sql } from "kysely";
+import { Kysely, Migrator, sql } from "kysely";
 import pg from "pg";
 import { InvalidInputError, TenureError } from "../shared/errors.js";
 import { redactUrl } from "../shared/redact.js";
 import { migrationProvider } from "./migrations/index.js";
 import { ScopedPostgresDialect } from "./postgres-scoped-dialect.js";
 import type { Database } from "./schema-types.js";
+import { ImmediateSqliteDialect } from "./sqlite-immediate-dialect.js";
 import { storeFailure } from "./store-errors.js";
 import { assertTenureStore, inspectPostgres, inspectSqlite, missingSqliteFile } from "./store-identity.js";
 import type { Store } from "./store-types.js";
@@ -58,7 +59,10 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
     sqlite.pragma("synchronous = NORMAL");
     // A sync of 100,000 people touches every index page; a 64 MiB page cache keeps them in memory.
     sqlite.pragma("cache_size = -65536");
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+    // Transactions take the write lock when they begin: one that read first could not wait for it.
+    const db = new Kysely<Database>({
+      dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }),
+    });
     store = { db, kind: "sqlite", describe: where, close: () => db.destroy() };
   } else if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
     const parsed = new URL(url);

@@ -37,6 +37,12 @@ export interface OperationRecord extends PlannedOperation {
   createdAt: string;
   updatedAt: string;
   finishedAt: string | null;
+  /**
+   * The trace that queued it: the HTTP request id of a push (the caller's `x-request-id` or `traceparent`
+   * trace id when it sent one), the run id of a CLI `sync` / `apply`, or a scheduled job's run. Log lines
+   * about it carry the same `traceId`. Null when queued outside a trace.
+   */
+  traceId: string | null;
 }
 
 interface Payload {
@@ -49,6 +55,8 @@ export interface EnqueueContext {
   now: Date;
   /** The `retry.maxAttempts` of a system, stored on each row so a later config change does not reshape queued work. */
   maxAttemptsFor(system: string): number;
+  /** Stored on every row inserted (OperationRecord.traceId); absent: null. */
+  traceId?: string | null;
 }
 
 export interface EnqueueResult {
@@ -86,6 +94,8 @@ export interface OperationFilter {
   state?: OperationState;
   system?: string;
   identityId?: string;
+  /** Only the operations queued under this trace id. */
+  traceId?: string;
   /** Keyset cursor: only operations after this one in queue order (seq, then id). */
   after?: { seq: number; id: string };
   /** Default 100. */
@@ -103,7 +113,7 @@ export interface MarkFailedInput {
   nextAttemptAt: Date;
 }
 
-// 22 columns a row: 1,000 rows stay under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
+// 23 columns a row: 1,000 rows stay under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
 const CHUNK = 1000;
 const OPEN: readonly string[] = OPEN_STATES;
 
@@ -134,6 +144,7 @@ function fromRow(r: Selectable<OperationsTable>): OperationRecord {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     finishedAt: r.finished_at,
+    traceId: r.trace_id ?? null,
   };
 }
 
@@ -307,6 +318,7 @@ export const operationRepository = {
         created_at: at,
         updated_at: at,
         finished_at: null,
+        trace_id: ctx.traceId ?? null,
       }));
       const inserted = await db
         .insertInto("operations")
@@ -501,12 +513,27 @@ export const operationRepository = {
     return row === undefined ? undefined : fromRow(row);
   },
 
+  /** The trace id of each of these operations (absent ids are left out), for log lines about them. */
+  async traceIds(db: Db, ids: readonly string[]): Promise<Map<string, string | null>> {
+    const found = new Map<string, string | null>();
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const rows = await db
+        .selectFrom("operations")
+        .select(["id", "trace_id"])
+        .where("id", "in", ids.slice(i, i + CHUNK))
+        .execute();
+      for (const r of rows) found.set(r.id, r.trace_id);
+    }
+    return found;
+  },
+
   /** Operations matching every given filter, in queue order (seq). */
   async list(db: Db, filter: OperationFilter = {}): Promise<OperationRecord[]> {
     let q = db.selectFrom("operations").selectAll();
     if (filter.state !== undefined) q = q.where("state", "=", filter.state);
     if (filter.system !== undefined) q = q.where("system", "=", filter.system);
     if (filter.identityId !== undefined) q = q.where("identity_id", "=", filter.identityId);
+    if (filter.traceId !== undefined) q = q.where("trace_id", "=", filter.traceId);
     const after = filter.after;
     if (after !== undefined) {
       // A row-value comparison, so both databases seek the (…, seq, id) index rather than scan for an `or`.

@@ -168,6 +168,8 @@ export interface OperationsTable {
   created_at: string;
   updated_at: string;
   finished_at: string | null;
+  /** The trace that queued it (an HTTP request id, a CLI run id, a scheduled run); null: none known. */
+  trace_id: string | null;
 }
 
 export interface AssignmentsTable {

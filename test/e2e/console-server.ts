@@ -149,21 +149,10 @@ server:
     oidc,
     async tokenFor(name, role, identity) {
       // The configuration now names the OIDC secret by variable: the CLI needs it to read the file.
-      const create = () =>
-        runCliInProcess(
-          [...config, "token", "create", "--name", name, "--role", role, "--identity", identity, "--json"],
-          { env: { E2E_OIDC_SECRET: oidc.clientSecret } },
-        );
-      let res = await create();
-      // The server's first scheduled runs (every job runs once at a first start) can hold SQLite's
-      // write lock past the CLI's 10 s busy timeout on a loaded machine; the CLI says to try again.
-      for (
-        let attempt = 1;
-        attempt < 4 && res.code !== 0 && /did not finish within the busy timeout/.test(res.stderr);
-        attempt++
-      ) {
-        res = await create();
-      }
+      const res = await runCliInProcess(
+        [...config, "token", "create", "--name", name, "--role", role, "--identity", identity, "--json"],
+        { env: { E2E_OIDC_SECRET: oidc.clientSecret } },
+      );
       if (res.code !== 0) throw new Error(`tenure token create failed (${res.code}): ${res.stderr}`);
       return (JSON.parse(res.stdout) as { token: string }).token;
     },

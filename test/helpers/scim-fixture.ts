@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
+import type { DestinationStream } from "pino";
 import { PLATFORM_ROLES, type PlatformRole } from "../../src/api/auth/platform-roles.js";
 import { createTokenService } from "../../src/api/auth/token-service.js";
 import { buildServer } from "../../src/api/server.js";
@@ -25,6 +26,8 @@ export interface ScimFixtureOptions {
   listen?: boolean;
   /** `lifecycle.massChangeThreshold`; default the configuration's default. */
   massChangeThreshold?: { percent: number; minimum: number };
+  /** Where the server's log lines go (at level info); default none. */
+  logStream?: DestinationStream;
 }
 
 export interface ScimFixture {
@@ -106,7 +109,15 @@ export async function scimFixture(
   const revokedToken = await make("t-revoked", "admin");
   await tokens.revoke("t-revoked", "test");
 
-  const app = await buildServer({ store, config, tokens, now: () => clock.now, logLevel: "silent" });
+  const app = await buildServer({
+    store,
+    config,
+    tokens,
+    now: () => clock.now,
+    ...(options.logStream !== undefined
+      ? { logStream: options.logStream, logLevel: "info" as const }
+      : { logLevel: "silent" as const }),
+  });
   let url: string | undefined;
   if (options.listen === true) {
     await app.listen({ host: "127.0.0.1", port: 0 });

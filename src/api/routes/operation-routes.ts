@@ -20,7 +20,7 @@ export const operationRoutes: RouteModule = async (app, deps) => {
     {
       config: { permission: "operations:read" },
       schema: {
-        summary: "List operations in queue order, by state and system, a page at a time",
+        summary: "List operations in queue order, by state, system and trace id, a page at a time",
         tags,
         querystring: operationListQuery,
         response: { 200: operationPage },
@@ -32,6 +32,7 @@ export const operationRoutes: RouteModule = async (app, deps) => {
       const rows = await operationRepository.list(deps.store.db, {
         ...(q.state !== undefined ? { state: q.state } : {}),
         ...(q.system !== undefined ? { system: q.system } : {}),
+        ...(q.traceId !== undefined ? { traceId: q.traceId } : {}),
         ...(after !== undefined ? { after } : {}),
         limit: q.limit + 1,
       });

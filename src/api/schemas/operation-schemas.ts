@@ -45,6 +45,12 @@ export const operationSchema = plannedOperationSchema
     createdAt: z.string(),
     updatedAt: z.string(),
     finishedAt: z.string().nullable(),
+    traceId: z
+      .string()
+      .nullable()
+      .describe(
+        "The trace that queued it: the request id of the push (its X-Request-Id or traceparent trace id when sent), a CLI sync/apply run, or a scheduled run; log lines about it carry the same traceId",
+      ),
   })
   .meta({ id: "Operation" });
 
@@ -53,6 +59,11 @@ export const operationPage = pageOf(operationSchema);
 export const operationListQuery = z.strictObject({
   state: z.enum(OPERATION_STATES).optional(),
   system: z.string().min(1).optional(),
+  traceId: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,64}$/, "a trace id is 1 to 64 of A-Z a-z 0-9 . _ : -")
+    .optional()
+    .describe("Only the operations queued under this trace id (a push's request id)"),
   ...pageQuery,
 });
 

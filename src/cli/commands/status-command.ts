@@ -119,39 +119,43 @@ export function registerStatus(program: Command): void {
     .description("list operations")
     .option("--state <state>", `only this state (${OPERATION_STATES.join(", ")})`)
     .option("--system <name>", "only this system")
+    .option("--trace-id <id>", "only those queued under this trace id (a push's request id, a sync's run)")
     .option("--limit <n>", "at most this many", (v) => Number.parseInt(v, 10), 200)
-    .action(async (opts: { state?: string; system?: string; limit: number }, cmd: Command) => {
-      if (opts.state !== undefined && !OPERATION_STATES.includes(opts.state as OperationState)) {
-        throw new UsageError(`--state "${opts.state}" is not one of ${OPERATION_STATES.join(", ")}`);
-      }
-      const g = globalOptions(cmd);
-      const o = outputFor(g);
-      const list = await withStore(g, ({ store }) =>
-        operationRepository.list(store.db, {
-          ...(opts.state !== undefined ? { state: opts.state as OperationState } : {}),
-          ...(opts.system !== undefined ? { system: opts.system } : {}),
-          limit: opts.limit,
-        }),
-      );
-      if (o.json) {
-        printJson(o, { operations: list });
-        return;
-      }
-      const shortIds = uniquePrefixes(list.map((op) => op.id));
-      printTable(
-        o,
-        ["ID", "STATE", "SYSTEM", "KIND", "TARGET", "ATTEMPTS", "ERROR"],
-        list.map((op) => [
-          shortIds.get(op.id),
-          op.state,
-          op.system,
-          op.kind,
-          op.entitlement ?? op.username,
-          op.attempts,
-          op.lastError,
-        ]),
-      );
-    });
+    .action(
+      async (opts: { state?: string; system?: string; traceId?: string; limit: number }, cmd: Command) => {
+        if (opts.state !== undefined && !OPERATION_STATES.includes(opts.state as OperationState)) {
+          throw new UsageError(`--state "${opts.state}" is not one of ${OPERATION_STATES.join(", ")}`);
+        }
+        const g = globalOptions(cmd);
+        const o = outputFor(g);
+        const list = await withStore(g, ({ store }) =>
+          operationRepository.list(store.db, {
+            ...(opts.state !== undefined ? { state: opts.state as OperationState } : {}),
+            ...(opts.system !== undefined ? { system: opts.system } : {}),
+            ...(opts.traceId !== undefined ? { traceId: opts.traceId } : {}),
+            limit: opts.limit,
+          }),
+        );
+        if (o.json) {
+          printJson(o, { operations: list });
+          return;
+        }
+        const shortIds = uniquePrefixes(list.map((op) => op.id));
+        printTable(
+          o,
+          ["ID", "STATE", "SYSTEM", "KIND", "TARGET", "ATTEMPTS", "ERROR"],
+          list.map((op) => [
+            shortIds.get(op.id),
+            op.state,
+            op.system,
+            op.kind,
+            op.entitlement ?? op.username,
+            op.attempts,
+            op.lastError,
+          ]),
+        );
+      },
+    );
   ops
     .command("retry <id>")
     .description("put a dead operation back in the queue (audited)")

@@ -2,12 +2,14 @@ import type { Command } from "commander";
 import { type RunSyncResult, runSync } from "../../engine/run-sync.js";
 import type { SourceSyncResult } from "../../engine/sync.js";
 import { MassChangeError, PlanChangedError } from "../../shared/errors.js";
+import { withTraceId } from "../../shared/trace-context.js";
 import { withSyncLock } from "../../store/run-lock.js";
 import { cliActor, globalOptions, now, outputFor, parsePlanHash, withStore } from "../context.js";
 import { runExitCode } from "../exit-codes.js";
 import { type Output, printJson, println } from "../output.js";
 import { planTotals, printPlan } from "../plan-output.js";
 import { createProgress } from "../progress.js";
+import { cliRunTraceId } from "../trace-run.js";
 
 function printResult(o: Output, r: SourceSyncResult): void {
   const verb = r.dryRun ? "would" : "did";
@@ -57,23 +59,29 @@ export function registerSync(program: Command): void {
       const o = outputFor(g);
       const progress = createProgress(!o.json, "sync");
       let applied = 0;
+      // The operations this run queues carry its trace id (`operations list --trace-id`).
+      const traceId = cliRunTraceId();
       try {
-        const run = await withStore(g, ({ config, store }) =>
-          // One sync at a time per store (a dry run changes nothing and needs no lock).
-          withSyncLock(store, { dryRun: opts.dryRun === true, command: "tenure sync", now: now() }, () =>
-            runSync(store, config, {
-              now: now(),
-              actor: cliActor(),
-              dryRun: opts.dryRun === true,
-              ...(opts.confirmMassChange !== undefined ? { confirmMassChange: opts.confirmMassChange } : {}),
-              ...(opts.source !== undefined ? { source: opts.source } : {}),
-              onProgress: (p) => progress.update(p.done, p.total, `${p.source} ${p.phase}`),
-              onApply: () => progress.update(++applied, undefined, "apply"),
-            }),
+        const run = await withTraceId(traceId, () =>
+          withStore(g, ({ config, store }) =>
+            // One sync at a time per store (a dry run changes nothing and needs no lock).
+            withSyncLock(store, { dryRun: opts.dryRun === true, command: "tenure sync", now: now() }, () =>
+              runSync(store, config, {
+                now: now(),
+                actor: cliActor(),
+                dryRun: opts.dryRun === true,
+                ...(opts.confirmMassChange !== undefined
+                  ? { confirmMassChange: opts.confirmMassChange }
+                  : {}),
+                ...(opts.source !== undefined ? { source: opts.source } : {}),
+                onProgress: (p) => progress.update(p.done, p.total, `${p.source} ${p.phase}`),
+                onApply: () => progress.update(++applied, undefined, "apply"),
+              }),
+            ),
           ),
         );
         progress.stop();
-        printRun(o, run, opts.dryRun === true);
+        printRun(o, run, opts.dryRun === true, traceId);
         const summary = run.provisioned?.applied?.summary;
         process.exitCode = runExitCode({
           dead: summary?.dead ?? 0,
@@ -104,10 +112,11 @@ export function registerSync(program: Command): void {
     });
 }
 
-function printRun(o: Output, run: RunSyncResult, dryRun: boolean): void {
+function printRun(o: Output, run: RunSyncResult, dryRun: boolean, traceId: string): void {
   const { sources, plan, provisioned, massChange } = run;
   if (o.json) {
     printJson(o, {
+      traceId,
       massChange,
       results: sources.map(forJson),
       plan:

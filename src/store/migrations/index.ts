@@ -31,6 +31,7 @@ import * as nonHumanIdentities from "./2026-12-04T17-00-non-human-identities.js"
 import * as accessCheckpoints from "./2026-12-04T18-00-access-checkpoints.js";
 import * as nhiUsageOwner from "./2026-12-05T11-00-nhi-usage-owner.js";
 import * as nhiAccountHolds from "./2026-12-05T12-00-nhi-account-holds.js";
+import * as operationTrace from "./2026-12-05T17-00-operation-trace.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -66,6 +67,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-04T17-00-non-human-identities": nonHumanIdentities,
   "2026-12-05T11-00-nhi-usage-owner": nhiUsageOwner,
   "2026-12-05T12-00-nhi-account-holds": nhiAccountHolds,
+  "2026-12-05T17-00-operation-trace": operationTrace,
 };
 
 export const migrationProvider: MigrationProvider = {
