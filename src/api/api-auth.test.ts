@@ -78,6 +78,12 @@ async function requestFor(f: ApiFixture, route: RouteEntry): Promise<{ request: 
         request: { method: "POST", url: "/api/nhi/nobody/owner", payload: { owner: "E1" } },
         known: false,
       };
+    case "POST /api/nhi/mass-change/confirm":
+      // No nhi.policy in the fixture: a 409 for admin (nothing is held), a 403 for every other role.
+      return {
+        request: { method: "POST", url: route.url, payload: { planHash: "0".repeat(64) } },
+        known: false,
+      };
     case "GET /api/audit/why":
       return {
         request: { method: "GET", url: "/api/audit/why?identity=E1&access=app:deployers" },

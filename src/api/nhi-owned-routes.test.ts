@@ -70,6 +70,30 @@ describe.each(await storeFactories())(
     });
     afterAll(() => f.dispose());
 
+    it("lets an owner, co-owner or pending owner read that one NHI, and answers 404 alike for any other", async () => {
+      const get = (name: string, token: string) =>
+        f.app.inject({ method: "GET", url: `/api/nhi/${name}`, headers: bearer(token) });
+      // Grace (a requester, no nhi:read) owns grace-key, co-owns shared-key, must confirm passing-key.
+      for (const name of ["grace-key", "shared-key", "passing-key"]) {
+        const res = await get(name, grace);
+        expect(res.statusCode, `${name}: ${res.body}`).toBe(200);
+        expect(res.json().name).toBe(name);
+      }
+      expect((await get("passing-key", grace)).json()).toMatchObject({ status: "pending" });
+      // Someone else's NHI, a disabled one of someone else, and one that does not exist: the same 404.
+      const missing = await get("no-such-key", grace);
+      expect(missing.statusCode).toBe(404);
+      for (const name of ["ada-key", "gone-key"]) {
+        const res = await get(name, grace);
+        expect(res.statusCode, name).toBe(404);
+        expect(res.json().error.code).toBe("not_found");
+        expect(res.json().error.message).toBe(`no NHI is called "${name}"`);
+      }
+      // A token of nobody owns nothing; an auditor (nhi:read) reads any.
+      expect((await get("grace-key", nobody)).statusCode).toBe(404);
+      expect((await get("ada-key", f.tokenFor.auditor)).statusCode).toBe(200);
+    });
+
     it("shows a requester the NHIs they own, co-own or must confirm, and no other", async () => {
       expect(
         (await f.app.inject({ method: "GET", url: "/api/nhi", headers: bearer(grace) })).statusCode,

@@ -1,9 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import type { WorkerAttributes } from "./identity-types.js";
+import { stateFromAttributes } from "./lifecycle.js";
+import { localDate } from "./local-date.js";
 import {
   type ForecastNhi,
   type ForecastPerson,
   forecastNhiDisables,
+  leavingInstant,
   type NhiDisableForecastInput,
 } from "./nhi-disable-forecast.js";
 import type { OwnerLeavePolicy } from "./nhi-types.js";
@@ -236,5 +240,81 @@ describe("forecastNhiDisables, properties", () => {
         }
       }),
     );
+  });
+});
+
+describe("leavingInstant: an HR leaving date takes effect as the lifecycle takes it", () => {
+  const attrs = (over: Partial<WorkerAttributes>): WorkerAttributes => ({
+    employeeId: "E9",
+    givenName: "Ana",
+    familyName: "Ng",
+    displayName: "Ana Ng",
+    email: null,
+    department: null,
+    title: null,
+    location: null,
+    costCenter: null,
+    managerId: null,
+    employmentType: "employee",
+    status: "terminated",
+    startDate: "2020-01-01",
+    endDate: null,
+    terminationDate: "2026-03-14",
+    ...over,
+  });
+
+  it("is the start of the leaving day in the source's time zone, not midnight UTC", () => {
+    // Auckland is UTC+13 in March (daylight time); Los Angeles UTC-7 (daylight time from 8 March 2026).
+    expect(leavingInstant(attrs({}), "Pacific/Auckland")?.toISOString()).toBe("2026-03-13T11:00:00.000Z");
+    expect(leavingInstant(attrs({}), "America/Los_Angeles")?.toISOString()).toBe("2026-03-14T07:00:00.000Z");
+    expect(leavingInstant(attrs({}), "UTC")?.toISOString()).toBe("2026-03-14T00:00:00.000Z");
+    // An end date earlier than the termination date decides, as it does for the lifecycle.
+    expect(leavingInstant(attrs({ endDate: "2026-03-10" }), "UTC")?.toISOString()).toBe(
+      "2026-03-10T00:00:00.000Z",
+    );
+    expect(leavingInstant(attrs({ status: "active", terminationDate: null }), "UTC")).toBeNull();
+  });
+
+  it("agrees with the lifecycle at every instant: terminated exactly from leavingInstant on", () => {
+    const zones = [
+      "UTC",
+      "Pacific/Auckland",
+      "Pacific/Kiritimati",
+      "Pacific/Pago_Pago",
+      "America/St_Johns",
+      "Asia/Kathmandu",
+    ];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...zones),
+        fc.integer({ min: 0, max: 3000 }),
+        fc.integer({ min: -40 * 3600, max: 40 * 3600 }),
+        (zone, dayOffset, seconds) => {
+          const date = new Date(Date.UTC(2025, 0, 1) + dayOffset * DAY).toISOString().slice(0, 10);
+          const a = attrs({ terminationDate: date });
+          const at = leavingInstant(a, zone)!.getTime();
+          const t = Date.parse(`${date}T00:00:00Z`) + seconds * 1000;
+          const terminated = stateFromAttributes(a, localDate(new Date(t), zone)).state === "terminated";
+          expect(terminated).toBe(t >= at);
+        },
+      ),
+    );
+  });
+
+  it("disables on the local day: the owner leaving in Auckland is gone before midnight UTC", () => {
+    const now = new Date("2026-03-10T00:00:00Z");
+    const leaves = leavingInstant(attrs({}), "Pacific/Auckland")!.toISOString();
+    const people = new Map<string, ForecastPerson>([
+      ["e9", { key: "E9", leavesAt: leaves, leavesOn: "2026-03-14", successorId: null }],
+    ]);
+    const input: NhiDisableForecastInput = {
+      nhis: [nhi("nz", { ownerId: "e9" })],
+      people,
+      policy: POLICY,
+      now,
+    };
+    const [one] = forecastNhiDisables(input, new Date("2026-03-13T12:00:00Z"));
+    expect(one?.at).toBe("2026-03-13T11:00:00.000Z");
+    expect(one?.why).toBe("the owner E9 left on 2026-03-14 and there is nobody to pass ownership to");
   });
 });

@@ -1,3 +1,6 @@
+import type { WorkerAttributes } from "./identity-types.js";
+import { stateFromAttributes } from "./lifecycle.js";
+import { DAY_MS, localDate } from "./local-date.js";
 import {
   type NhiAccountHold,
   type NhiAccountRecord,
@@ -5,6 +8,7 @@ import {
   nhiAccountStep,
 } from "./nhi-account.js";
 import type { NonHumanIdentity, OwnerLeavePolicy } from "./nhi-types.js";
+import { leavingDate } from "./retention.js";
 
 /**
  * Which non-human identities owner succession would disable by a future instant, and what would become of
@@ -24,6 +28,8 @@ export interface ForecastPerson {
   key: string;
   /** When they are gone (terminated or deleted), already or by an HR date; null: not leaving as far as known. */
   leavesAt: string | null;
+  /** Their leaving day as HR dates it (in their source's time zone), for the words; absent: `leavesAt`'s UTC date. */
+  leavesOn?: string;
   /** Whom ownership would pass to when they leave (their manager, else the fallback); null: nobody. */
   successorId: string | null;
 }
@@ -77,6 +83,32 @@ export interface NhiDisableForecast {
   accountNote: string | null;
 }
 
+/**
+ * The instant a person's HR leaving date takes effect, as the lifecycle takes it: the first instant at which
+ * `stateFromAttributes` (domain/lifecycle.ts), given "today" in their source's time zone (`sources.*.timeZone`,
+ * as the sync and `plan --at` read it), calls them terminated — the start of the leaving day in that zone, not
+ * midnight UTC. Found by bisecting over that very rule, so the preview and the lifecycle cannot disagree.
+ * Null when the record names no leaving date.
+ */
+export function leavingInstant(attributes: WorkerAttributes, timeZone: string): Date | null {
+  const leaving = leavingDate(attributes);
+  if (leaving === null) return null;
+  const gone = (t: number) =>
+    stateFromAttributes(attributes, localDate(new Date(t), timeZone)).state === "terminated";
+  // Every zone's offset lies within ±26 hours of UTC: before lo the day has not begun anywhere, by hi it has.
+  const midnightUtc = Date.parse(`${leaving.date}T00:00:00.000Z`);
+  if (Number.isNaN(midnightUtc)) return null;
+  let lo = midnightUtc - (26 * DAY_MS) / 24;
+  let hi = midnightUtc + (26 * DAY_MS) / 24;
+  if (gone(lo) || !gone(hi)) return new Date(midnightUtc);
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (gone(mid)) hi = mid;
+    else lo = mid;
+  }
+  return new Date(hi);
+}
+
 /** Past this many hand-overs an NHI's chain of successors is cut (a cycle of managers, say): not disabled. */
 const MAX_STEPS = 64;
 
@@ -104,18 +136,14 @@ function disableOf(
   const who = (id: string) => people.get(id)?.key ?? id;
   const passOn = (leaving: string, when: number, label: string): { at: number; why: string } | null => {
     const next = people.get(leaving)?.successorId ?? null;
+    const on = people.get(leaving)?.leavesOn ?? day(new Date(when).toISOString());
     if (next === null || next === leaving || next === owner) {
       return {
         at: when,
-        why: [
-          ...story,
-          `${label} left on ${day(new Date(when).toISOString())} and there is nobody to pass ownership to`,
-        ].join("; "),
+        why: [...story, `${label} left on ${on} and there is nobody to pass ownership to`].join("; "),
       };
     }
-    story.push(
-      `${label} leaves on ${day(new Date(when).toISOString())}: ownership passes to ${people.get(next)?.key ?? next}`,
-    );
+    story.push(`${label} leaves on ${on}: ownership passes to ${people.get(next)?.key ?? next}`);
     t = when;
     pending = next;
     deadline = when + policy.confirmWithinMs;

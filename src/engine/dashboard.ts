@@ -57,14 +57,17 @@ export async function dashboardOf(
 ): Promise<Dashboard> {
   const names = Object.keys(config.policy.systems);
   const since = new Date(now.getTime() - STOP_SHOWN_DAYS * 86_400_000).toISOString();
-  const [byState, operations, leavers, reconciled, stops, confirmations] = await Promise.all([
-    identityRepository.countByState(store.db),
-    operationRepository.countByState(store.db),
-    accountRepository.enabledOfTerminated(store.db, LEAVERS_NAMED * 4),
-    lastReconcileBySystem(store, names),
-    queryEvents(store.db, { action: "mass-change.stopped", since, limit: 1000 }),
-    queryEvents(store.db, { action: "operation.mass_change_confirmed", since, limit: 1000 }),
-  ]);
+  const [byState, operations, leavers, reconciled, stops, confirmations, nhiConfirmations] =
+    await Promise.all([
+      identityRepository.countByState(store.db),
+      operationRepository.countByState(store.db),
+      accountRepository.enabledOfTerminated(store.db, LEAVERS_NAMED * 4),
+      lastReconcileBySystem(store, names),
+      queryEvents(store.db, { action: "mass-change.stopped", since, limit: 1000 }),
+      queryEvents(store.db, { action: "operation.mass_change_confirmed", since, limit: 1000 }),
+      // Held NHI disables are confirmed by their own event (workflows/nhi-succession.ts).
+      queryEvents(store.db, { action: "nhi.mass_change_confirmed", since, limit: 1000 }),
+    ]);
   const byIdentity = new Map<string, Array<{ system: string; username: string }>>();
   for (const row of leavers.rows) {
     const list = byIdentity.get(row.identityId) ?? [];
@@ -104,7 +107,7 @@ export async function dashboardOf(
         lastReconcile: reconciled[name] ?? null,
       };
     }),
-    massChangeStops: waitingStops(stops, confirmations),
+    massChangeStops: waitingStops(stops, [...confirmations, ...nhiConfirmations]),
   };
 }
 

@@ -5,6 +5,7 @@ import {
   type ForecastNhi,
   type ForecastPerson,
   forecastNhiDisables,
+  leavingInstant,
   type NhiDisableForecast,
 } from "../domain/nhi-disable-forecast.js";
 import type { OwnerLeavePolicy } from "../domain/nhi-types.js";
@@ -50,6 +51,7 @@ export async function previewNhiDisables(
     db,
     nhis.flatMap((n) => [n.ownerId, n.pendingOwnerId]).filter((id): id is string => id !== null),
     policy.onOwnerLeave,
+    config,
   );
   const pool = connectorPool(config);
   try {
@@ -78,11 +80,20 @@ export async function previewNhiDisables(
   }
 }
 
-/** When a person is gone: already (since their state changed), or on their HR leaving date; null: not known. */
-function leavesAt(person: Identity): string | null {
-  if (isGone(person.state)) return person.stateSince;
-  const leaving = leavingDate(person.attributes);
-  return leaving === null ? null : `${leaving.date}T00:00:00.000Z`;
+/**
+ * When a person is gone: already (since their state changed), or when their HR leaving date begins in their
+ * source's time zone, as the lifecycle terminates them (leavingInstant); null: not known.
+ */
+function leavesAt(
+  person: Identity,
+  config: Pick<TenureConfig, "sources">,
+): Pick<ForecastPerson, "leavesAt" | "leavesOn"> {
+  if (isGone(person.state)) return { leavesAt: person.stateSince };
+  // The zone provisioning's `plan --at` advances the identity in (engine/provision.ts): its source's, else UTC.
+  const zone = config.sources[person.source]?.timeZone ?? "UTC";
+  const at = leavingInstant(person.attributes, zone);
+  const on = leavingDate(person.attributes)?.date;
+  return at === null || on === undefined ? { leavesAt: null } : { leavesAt: at.toISOString(), leavesOn: on };
 }
 
 /**
@@ -94,6 +105,7 @@ async function peopleOf(
   db: Db,
   start: readonly string[],
   rule: Pick<OwnerLeavePolicy, "passTo" | "fallback">,
+  config: Pick<TenureConfig, "sources">,
 ): Promise<Map<string, ForecastPerson>> {
   const out = new Map<string, ForecastPerson>();
   const fallback = rule.fallback === null ? undefined : await identityRepository.resolve(db, rule.fallback);
@@ -106,14 +118,14 @@ async function peopleOf(
     );
     const next: string[] = [];
     for (const person of found.values()) {
-      const at = leavesAt(person);
+      const leaving = leavesAt(person, config);
       let successorId: string | null = null;
-      if (at !== null) {
+      if (leaving.leavesAt !== null) {
         const manager = rule.passTo === "manager" ? await managerOf(db, person) : undefined;
         successorId = manager !== undefined && manager.id !== person.id ? manager.id : fallbackId;
         if (successorId === person.id) successorId = null;
       }
-      out.set(person.id, { key: person.sourceKey, leavesAt: at, successorId });
+      out.set(person.id, { key: person.sourceKey, ...leaving, successorId });
       if (successorId !== null && !out.has(successorId)) next.push(successorId);
     }
     wave = next.filter((id) => !out.has(id));

@@ -37,6 +37,8 @@ export const PERMISSIONS = [
   // Non-human identities: see the inventory and its findings; take ownership passed to oneself (as the
   // pending owner, whatever one's role); sync the inventory and rotate credentials (admin).
   "nhi:read",
+  // One NHI by name: all of them with nhi:read, else only one the caller owns, co-owns or must confirm.
+  "nhi:owned:read",
   "nhi:confirm",
   "nhi:manage",
   // Monitoring: Prometheus metrics and which dependency is failing (the monitor role: nothing else).
@@ -71,6 +73,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<PlatformRole, ReadonlySet<Permiss
     "review:read",
     "review:decide",
     "nhi:read",
+    "nhi:owned:read",
     "nhi:confirm",
   ]),
   // A requester is also the manager who approves a report's request: deciding is the identity's
@@ -80,6 +83,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<PlatformRole, ReadonlySet<Permiss
     "requests:read",
     "requests:create",
     "requests:decide",
+    "nhi:owned:read",
     "nhi:confirm",
   ]),
   // A monitor is the token Prometheus scrapes with: metrics and dependency health, no personal data.

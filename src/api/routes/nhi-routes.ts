@@ -1,13 +1,16 @@
 import { z } from "zod";
-import { NotFoundError } from "../../shared/errors.js";
+import { NotFoundError, TenureError } from "../../shared/errors.js";
 import { identityRepository } from "../../store/identity-repository.js";
 import { withAccountHolds } from "../../workflows/nhi-hold-view.js";
 import { listOwnedNhiViews } from "../../workflows/nhi-owned.js";
 import { assignNhiOwner } from "../../workflows/nhi-owner.js";
 import { rotateNhi } from "../../workflows/nhi-rotate.js";
-import { confirmNhiOwnership } from "../../workflows/nhi-succession.js";
+import { confirmNhiOwnership, nhiOwnerSuccession } from "../../workflows/nhi-succession.js";
 import { listNhiViews } from "../../workflows/nhi-view.js";
+import { requireConfirmer } from "../auth/mass-change-confirmer.js";
+import { roleAllows } from "../auth/platform-roles.js";
 import type { RouteModule } from "../route-types.js";
+import { planHashSchema } from "../schemas/common-schemas.js";
 import { actingPerson, actorOf } from "./acting-person.js";
 
 const finding = z.object({ nhi: z.string(), code: z.string(), severity: z.string(), message: z.string() });
@@ -139,15 +142,36 @@ export const nhiRoutes: RouteModule = async (app, deps) => {
   app.get(
     "/api/nhi/:name",
     {
-      config: { permission: "nhi:read" },
-      schema: { summary: "One non-human identity", tags, params: nameParams, response: { 200: nhiSchema } },
+      config: { permission: "nhi:owned:read" },
+      schema: {
+        summary: "One non-human identity",
+        description:
+          "With `nhi:read`, any NHI (removed ones too); otherwise only a live NHI the caller's identity owns, co-owns " +
+          "or must confirm as the pending owner. 404 alike for an NHI that does not exist and one that is not yours.",
+        tags,
+        params: nameParams,
+        response: { 200: nhiSchema },
+      },
     },
     async (request) => {
+      const { name } = request.params;
+      const noSuch = () => new NotFoundError(`no NHI is called "${name}"`);
+      if (!roleAllows(request.principal?.role ?? "", "nhi:read")) {
+        // An owner's read, scoped as review items are: one that is not theirs does not exist to them.
+        const id = request.principal?.identityId ?? null;
+        const me = id === null ? undefined : await identityRepository.findById(deps.store.db, id);
+        if (me === undefined) throw noSuch();
+        const mine = (await listOwnedNhiViews(deps.store, deps.config, deps.now(), me)).find(
+          (v) => v.name === name,
+        );
+        if (mine === undefined) throw noSuch();
+        return shown(mine);
+      }
       const [one] = await withAccountHolds(
         deps.store,
-        await listNhiViews(deps.store, deps.config, deps.now(), { name: request.params.name, all: true }),
+        await listNhiViews(deps.store, deps.config, deps.now(), { name, all: true }),
       );
-      if (one === undefined) throw new NotFoundError(`no NHI is called "${request.params.name}"`);
+      if (one === undefined) throw noSuch();
       return shown(one);
     },
   );
@@ -170,6 +194,65 @@ export const nhiRoutes: RouteModule = async (app, deps) => {
         actor: actorOf(request),
       });
       return { nhi: done.name, ownerId: done.ownerId };
+    },
+  );
+
+  app.post(
+    "/api/nhi/mass-change/confirm",
+    {
+      // As a sync's confirmMassChange: a route an admin runs, and the confirmation itself needs
+      // mass-change:confirm (requireConfirmer), checked before anything is read or written.
+      config: { permission: "nhi:manage" },
+      schema: {
+        summary:
+          "Let through the NHI disables mass-change protection held back: exactly the plan with this hash (admin)",
+        description:
+          "Runs owner succession (as `tenure nhi sync --confirm-mass-change HASH`, without the inventory sync): the " +
+          "held disables go ahead, audited as `nhi.mass_change_confirmed` with the token's name. 409 `plan_changed` " +
+          "(error.planHash: the plan now) when the disables due now are not those of the hash — nothing changed; " +
+          "409 `nothing_held` without `nhi.policy`; 403 for a role that may not confirm a mass change.",
+        tags,
+        body: z.strictObject({
+          planHash: planHashSchema.describe(
+            "the plan hash of the stop (`mass-change.stopped` of run `NHI owner succession`, or the nhi job's report)",
+          ),
+        }),
+        response: {
+          200: z.object({
+            planHash: z.string(),
+            disabled: z.array(z.string()).describe("the NHIs disabled now"),
+            pending: z.array(z.object({ name: z.string(), to: z.string() })),
+            ownerless: z.array(z.string()),
+            accounts: z.array(accountOutcome),
+          }),
+        },
+      },
+    },
+    async (request) => {
+      requireConfirmer(request.principal);
+      const { planHash } = request.body;
+      // Without nhi.policy succession never runs, so nothing is ever held: no hash can be the plan now.
+      if (deps.config.nhi?.policy === undefined) {
+        throw new TenureError(
+          "nothing_held",
+          "tenure.yaml has no nhi.policy: owner succession disables nothing, so no NHI disable is held; nothing was changed",
+          { httpStatus: 409 },
+        );
+      }
+      const done = await deps.runs.exclusive("NHI owner succession", () =>
+        nhiOwnerSuccession(deps.store, deps.config, {
+          now: deps.now(),
+          actor: actorOf(request),
+          confirmMassChange: planHash,
+        }),
+      );
+      return {
+        planHash,
+        disabled: done.disabled,
+        pending: done.pending,
+        ownerless: done.ownerless,
+        accounts: done.accounts,
+      };
     },
   );
 

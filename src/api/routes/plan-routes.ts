@@ -1,9 +1,38 @@
 import { z } from "zod";
 import { previewPlan } from "../../engine/access-queries.js";
 import { previewConfigChange } from "../../engine/config-change-preview.js";
+import { previewNhiDisables } from "../../workflows/nhi-plan-preview.js";
 import { BadRequestError } from "../api-errors.js";
 import { isConfiguredSystem, type RouteModule } from "../route-types.js";
 import { planPreviewSchema, planQuery } from "../schemas/run-schemas.js";
+
+const nhiDisableSchema = z
+  .object({
+    nhiId: z.string(),
+    name: z.string(),
+    at: z.string().describe("when it would be disabled (ISO-8601)"),
+    why: z.string().describe("who left, who did not confirm by when"),
+    system: z.string().nullable(),
+    account: z.string().nullable().describe("the account's username in `system`"),
+    accountAction: z
+      .enum(["disable", "disabled-already", "unenforced"])
+      .describe(
+        "disable: a disable queued and applied; disabled-already: held as it is; unenforced: Tenure cannot disable it",
+      ),
+    accountNote: z.string().nullable().describe("why unenforced, or the caveat of a disable that only flags"),
+  })
+  .meta({ id: "NhiDisableForecast" });
+
+const planAnswerSchema = planPreviewSchema
+  .extend({
+    nhiDisables: z
+      .array(nhiDisableSchema)
+      .describe(
+        "non-human identities owner succession would disable by `at` (nobody confirming a pending ownership), " +
+          'soonest first, with their accounts (docs/nhi.md "Previewing disables"); empty without `nhi.policy`',
+      ),
+  })
+  .meta({ id: "PlanAnswer" });
 
 /** The provisioning plan, previewed: what would change in every system, changing nothing. */
 export const planRoutes: RouteModule = async (app, deps) => {
@@ -15,7 +44,7 @@ export const planRoutes: RouteModule = async (app, deps) => {
         summary: "Preview the provisioning plan (as `tenure plan`), changing nothing",
         tags: ["plan"],
         querystring: planQuery,
-        response: { 200: planPreviewSchema },
+        response: { 200: planAnswerSchema },
       },
     },
     async (request) => {
@@ -23,11 +52,19 @@ export const planRoutes: RouteModule = async (app, deps) => {
       if (system !== undefined && !isConfiguredSystem(deps.config, system)) {
         throw new BadRequestError("query.system", `"${system}" is not a configured system`);
       }
-      return previewPlan(deps.store, deps.config, {
-        at: at === undefined ? deps.now() : new Date(at),
+      const now = deps.now();
+      const when = at === undefined ? now : new Date(at);
+      const plan = await previewPlan(deps.store, deps.config, {
+        at: when,
         future: at !== undefined,
         ...(system !== undefined ? { system } : {}),
       });
+      // As `tenure plan --at`: the NHIs owner succession would disable by then, and their accounts.
+      const nhiDisables = await previewNhiDisables(deps.store, deps.config, now, when);
+      return {
+        ...plan,
+        nhiDisables: system === undefined ? nhiDisables : nhiDisables.filter((d) => d.system === system),
+      };
     },
   );
 

@@ -1172,7 +1172,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List operations in queue order, by state and system, a page at a time
+         * List operations in queue order, by state, system and trace id, a page at a time
          * @description Requires a bearer token whose role holds `operations:read`: admin, auditor.
          */
         get: {
@@ -1180,6 +1180,8 @@ export interface paths {
                 query?: {
                     state?: "pending" | "running" | "awaiting" | "succeeded" | "failed" | "dead";
                     system?: string;
+                    /** @description Only the operations queued under this trace id (a push's request id) */
+                    traceId?: string;
                     /** @description items per page (1 to 500, default 100) */
                     limit?: number;
                     /** @description the nextCursor of the previous page */
@@ -1325,7 +1327,7 @@ export interface paths {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["PlanPreview"];
+                        "application/json": components["schemas"]["PlanAnswer"];
                     };
                 };
                 /** @description Default Response */
@@ -4655,7 +4657,9 @@ export interface paths {
         };
         /**
          * One non-human identity
-         * @description Requires a bearer token whose role holds `nhi:read`: admin, auditor, reviewer.
+         * @description With `nhi:read`, any NHI (removed ones too); otherwise only a live NHI the caller's identity owns, co-owns or must confirm as the pending owner. 404 alike for an NHI that does not exist and one that is not yours.
+         *
+         *     Requires a bearer token whose role holds `nhi:owned:read`: admin, auditor, reviewer, requester.
          */
         get: {
             parameters: {
@@ -4738,6 +4742,90 @@ export interface paths {
                         "application/json": {
                             nhi: string;
                             ownerId: string | null;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                "4XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Default Response */
+                "5XX": {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/nhi/mass-change/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Let through the NHI disables mass-change protection held back: exactly the plan with this hash (admin)
+         * @description Runs owner succession (as `tenure nhi sync --confirm-mass-change HASH`, without the inventory sync): the held disables go ahead, audited as `nhi.mass_change_confirmed` with the token's name. 409 `plan_changed` (error.planHash: the plan now) when the disables due now are not those of the hash — nothing changed; 409 `nothing_held` without `nhi.policy`; 403 for a role that may not confirm a mass change.
+         *
+         *     Requires a bearer token whose role holds `nhi:manage`: admin.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description the plan hash of the stop (`mass-change.stopped` of run `NHI owner succession`, or the nhi job's report) */
+                        planHash: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            planHash: string;
+                            /** @description the NHIs disabled now */
+                            disabled: string[];
+                            pending: {
+                                name: string;
+                                to: string;
+                            }[];
+                            ownerless: string[];
+                            accounts: {
+                                name: string;
+                                system: string | null;
+                                username: string | null;
+                                /** @enum {string} */
+                                outcome: "disable-queued" | "held" | "unenforced" | "disable-requeued" | "enable-queued" | "released";
+                                detail: string | null;
+                                operationId: string | null;
+                            }[];
                         };
                     };
                 };
@@ -5414,6 +5502,8 @@ export interface components {
             createdAt: string;
             updatedAt: string;
             finishedAt: string | null;
+            /** @description The trace that queued it: the request id of the push (its X-Request-Id or traceparent trace id when sent), a CLI sync/apply run, or a scheduled run; log lines about it carry the same traceId */
+            traceId: string | null;
         };
         PlanPreviewInput: {
             at: string;
@@ -5583,6 +5673,52 @@ export interface components {
             })[];
             /** @description how many systems failed (the answer is 207 when this is not 0) */
             failed: number;
+        };
+        NhiDisableForecastInput: {
+            nhiId: string;
+            name: string;
+            /** @description when it would be disabled (ISO-8601) */
+            at: string;
+            /** @description who left, who did not confirm by when */
+            why: string;
+            system: string | null;
+            /** @description the account's username in `system` */
+            account: string | null;
+            /**
+             * @description disable: a disable queued and applied; disabled-already: held as it is; unenforced: Tenure cannot disable it
+             * @enum {string}
+             */
+            accountAction: "disable" | "disabled-already" | "unenforced";
+            /** @description why unenforced, or the caveat of a disable that only flags */
+            accountNote: string | null;
+        };
+        PlanAnswerInput: {
+            at: string;
+            totals: {
+                operations: number;
+                byKind: {
+                    [key: string]: number;
+                };
+                bySystem: {
+                    [key: string]: number;
+                };
+                drift: number;
+            };
+            operations: components["schemas"]["PlannedOperationInput"][];
+            problems: ({
+                kind: string;
+                identityId: string | null;
+                system: string;
+                message: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            /** @description operations queued by earlier runs, by state */
+            queue: {
+                [key: string]: number;
+            };
+            /** @description non-human identities owner succession would disable by `at` (nobody confirming a pending ownership), soonest first, with their accounts (docs/nhi.md "Previewing disables"); empty without `nhi.policy` */
+            nhiDisables: components["schemas"]["NhiDisableForecastInput"][];
         };
         RequestItemInput: {
             /** @constant */
@@ -5829,7 +5965,7 @@ export interface components {
             /** @enum {string} */
             role: "admin" | "auditor" | "hr-source" | "reviewer" | "requester" | "monitor";
             /** @description what the role may do: the console shows only these */
-            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "review:read" | "review:decide" | "review:manage" | "nhi:read" | "nhi:confirm" | "nhi:manage" | "metrics:read" | "mass-change:confirm")[];
+            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "review:read" | "review:decide" | "review:manage" | "nhi:read" | "nhi:owned:read" | "nhi:confirm" | "nhi:manage" | "metrics:read" | "mass-change:confirm")[];
             /** @description the identity the person is, when single sign-on matched one */
             identity: {
                 id: string;
@@ -6342,6 +6478,8 @@ export interface components {
             createdAt: string;
             updatedAt: string;
             finishedAt: string | null;
+            /** @description The trace that queued it: the request id of the push (its X-Request-Id or traceparent trace id when sent), a CLI sync/apply run, or a scheduled run; log lines about it carry the same traceId */
+            traceId: string | null;
         };
         PlanPreview: {
             at: string;
@@ -6511,6 +6649,52 @@ export interface components {
             })[];
             /** @description how many systems failed (the answer is 207 when this is not 0) */
             failed: number;
+        };
+        NhiDisableForecast: {
+            nhiId: string;
+            name: string;
+            /** @description when it would be disabled (ISO-8601) */
+            at: string;
+            /** @description who left, who did not confirm by when */
+            why: string;
+            system: string | null;
+            /** @description the account's username in `system` */
+            account: string | null;
+            /**
+             * @description disable: a disable queued and applied; disabled-already: held as it is; unenforced: Tenure cannot disable it
+             * @enum {string}
+             */
+            accountAction: "disable" | "disabled-already" | "unenforced";
+            /** @description why unenforced, or the caveat of a disable that only flags */
+            accountNote: string | null;
+        };
+        PlanAnswer: {
+            at: string;
+            totals: {
+                operations: number;
+                byKind: {
+                    [key: string]: number;
+                };
+                bySystem: {
+                    [key: string]: number;
+                };
+                drift: number;
+            };
+            operations: components["schemas"]["PlannedOperation"][];
+            problems: ({
+                kind: string;
+                identityId: string | null;
+                system: string;
+                message: string;
+            } & {
+                [key: string]: unknown;
+            })[];
+            /** @description operations queued by earlier runs, by state */
+            queue: {
+                [key: string]: number;
+            };
+            /** @description non-human identities owner succession would disable by `at` (nobody confirming a pending ownership), soonest first, with their accounts (docs/nhi.md "Previewing disables"); empty without `nhi.policy` */
+            nhiDisables: components["schemas"]["NhiDisableForecast"][];
         };
         RequestItem: {
             /** @constant */
@@ -6757,7 +6941,7 @@ export interface components {
             /** @enum {string} */
             role: "admin" | "auditor" | "hr-source" | "reviewer" | "requester" | "monitor";
             /** @description what the role may do: the console shows only these */
-            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "review:read" | "review:decide" | "review:manage" | "nhi:read" | "nhi:confirm" | "nhi:manage" | "metrics:read" | "mass-change:confirm")[];
+            permissions: ("session:read" | "identities:read" | "systems:read" | "operations:read" | "operations:retry" | "plan:read" | "sync:run" | "reconcile:run" | "audit:read" | "sources:push" | "requests:read" | "requests:create" | "requests:decide" | "sod:read" | "sod:scan" | "sod:decide" | "review:read" | "review:decide" | "review:manage" | "nhi:read" | "nhi:owned:read" | "nhi:confirm" | "nhi:manage" | "metrics:read" | "mass-change:confirm")[];
             /** @description the identity the person is, when single sign-on matched one */
             identity: {
                 id: string;

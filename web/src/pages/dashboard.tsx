@@ -1,9 +1,49 @@
-import { useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { api, unwrap } from "../api/client.js";
 import { LIFECYCLE_STATES } from "../components/lifecycle.js";
 import { Empty, ErrorMessage, Loading, PageTitle, TableRegion, Time } from "../components/states.js";
 import { useSession } from "../session.js";
+
+/** The run name of owner succession's stops (workflows/nhi-succession.ts): confirmed here, by the API. */
+const NHI_RUN = "NHI owner succession";
+
+/**
+ * A stop of NHI disables (docs/nhi.md "Mass-change protection"): an admin lets exactly this plan through
+ * (`POST /api/nhi/mass-change/confirm`); a plan that changed since is refused, nothing changed, and said so.
+ */
+function NhiStop({ planHash, canConfirm }: { planHash: string; canConfirm: boolean }) {
+  const client = useQueryClient();
+  const confirm = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/nhi/mass-change/confirm", { body: { planHash } })),
+    onSuccess: () => void client.invalidateQueries({ queryKey: ["dashboard"] }),
+  });
+  return (
+    <>
+      <p>
+        If it is intended, an admin confirms exactly this plan:{" "}
+        <code>tenure nhi sync --confirm-mass-change {planHash}</code>
+      </p>
+      {canConfirm && (
+        <button
+          type="button"
+          disabled={confirm.isPending || confirm.isSuccess}
+          onClick={() => confirm.mutate()}
+        >
+          Confirm these NHI disables
+        </button>
+      )}
+      <div role="status" aria-live="polite">
+        {confirm.data !== undefined && `${confirm.data.disabled.length} non-human identities disabled.`}
+      </div>
+      {confirm.error !== null && (
+        <p className="error" role="alert">
+          {confirm.error.message.split("\n")[0]}
+        </p>
+      )}
+    </>
+  );
+}
 
 /** The state of the installation at a glance: what needs someone's attention comes first. */
 export default function Dashboard() {
@@ -103,14 +143,20 @@ export default function Dashboard() {
                     .map((c) =>
                       c.kind === "source"
                         ? `source ${c.name} would terminate ${c.disable} of ${c.total}`
-                        : `system ${c.name} would disable ${c.disable} and delete ${c.delete} of ${c.total}`,
+                        : s.run === NHI_RUN
+                          ? `would disable ${c.disable} of ${c.total} non-human identities`
+                          : `system ${c.name} would disable ${c.disable} and delete ${c.delete} of ${c.total}`,
                     )
                     .join("; ")}
                 </p>
-                <p>
-                  If it is intended, an admin confirms exactly this plan:{" "}
-                  <code>tenure sync --confirm-mass-change {s.planHash}</code>
-                </p>
+                {s.run === NHI_RUN ? (
+                  <NhiStop planHash={s.planHash} canConfirm={can("mass-change:confirm")} />
+                ) : (
+                  <p>
+                    If it is intended, an admin confirms exactly this plan:{" "}
+                    <code>tenure sync --confirm-mass-change {s.planHash}</code>
+                  </p>
+                )}
               </li>
             ))}
           </ul>

@@ -3,9 +3,16 @@ import { type FormEvent, useState } from "react";
 import { ApiError, api, type Schemas, unwrap } from "../api/client.js";
 import { LineageList } from "../components/lineage.js";
 import { QueryView } from "../components/query-view.js";
-import { Empty, PageTitle, TableRegion } from "../components/states.js";
+import { Empty, PageTitle, TableRegion, Time } from "../components/states.js";
 
 type Preview = Schemas["PlanPreviewInput"];
+type NhiDisable = Schemas["NhiDisableForecastInput"];
+
+const ACCOUNT: Record<NhiDisable["accountAction"], string> = {
+  disable: "disabled",
+  "disabled-already": "disabled already, held so",
+  unenforced: "cannot be disabled by Tenure",
+};
 
 /** What the next run would change (now or at a date), and the blast radius of a configuration change. */
 export default function Plan() {
@@ -37,7 +44,57 @@ export default function Plan() {
           {(d) => <PlanTable preview={d} label="Planned operations" />}
         </QueryView>
       </section>
+      <section aria-labelledby="plan-nhi-title">
+        <h2 id="plan-nhi-title">
+          Non-human identities that would be disabled{shownAt !== "" ? ` by ${shownAt}` : ""}
+        </h2>
+        <QueryView query={plan} what="the non-human identities">
+          {(d) => <NhiDisables disables={d.nhiDisables} />}
+        </QueryView>
+      </section>
       <ConfigPreview />
+    </>
+  );
+}
+
+/** Owner succession's disables by the date shown (docs/nhi.md "Previewing disables"): nobody confirming in time. */
+function NhiDisables({ disables }: { disables: readonly NhiDisable[] }) {
+  if (disables.length === 0) {
+    return <Empty>None: no owner leaves and no pending ownership lapses by then.</Empty>;
+  }
+  return (
+    <>
+      <p>Unless a pending owner confirms in time, owner succession would disable these:</p>
+      <TableRegion label="Non-human identities that would be disabled">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">When</th>
+              <th scope="col">System</th>
+              <th scope="col">Account</th>
+              <th scope="col">Why</th>
+            </tr>
+          </thead>
+          <tbody>
+            {disables.map((d) => (
+              <tr key={d.nhiId}>
+                <td>{d.name}</td>
+                <td>
+                  <Time iso={d.at} />
+                </td>
+                <td>{d.system ?? "—"}</td>
+                <td>
+                  {d.account !== null ? `${d.account}: ` : ""}
+                  {ACCOUNT[d.accountAction]}
+                  {d.accountNote !== null && <p className="muted">{d.accountNote}</p>}
+                </td>
+                <td>{d.why}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </TableRegion>
     </>
   );
 }
