@@ -81,30 +81,34 @@ export function replayEvent(state: ReplayState, e: ReplayEvent): void {
   } else if (e.action === "operation.queued" || e.action === "operation.succeeded") recordDesire(state, e);
 }
 
+// Hot: a checkpoint from the first event runs this for every journal event of the ledger (millions), so
+// it builds the one object it stores, with no intermediate copies (they were most of its time and garbage).
 function recordAccount(state: ReplayState, e: ReplayEvent): void {
   const d = e.details;
-  const next: JournaledAccount = {
-    system: String(d.system),
-    username: String(d.username),
-    nativeId: (d.nativeId ?? null) as string | null,
-    identityId: (d.identityId ?? null) as string | null,
-    enabled: d.enabled === true,
-    entitlements: [...((d.entitlements ?? []) as string[])],
-    vanished: d.vanished === true,
-  };
-  const key = accountKey(next.system, next.username);
+  const system = String(d.system);
+  const username = String(d.username);
+  const identityId = (d.identityId ?? null) as string | null;
+  const enabled = d.enabled === true;
+  const vanished = d.vanished === true;
+  const entitlements = Array.isArray(d.entitlements) ? (d.entitlements.slice() as string[]) : [];
+  const key = accountKey(system, username);
   const prev = state.accounts.get(key);
   // Continuity: the same holder, and the account present (not vanished) before and after.
-  const continues =
-    prev !== undefined && !prev.vanished && !next.vanished && prev.identityId === next.identityId;
+  const continues = prev !== undefined && !prev.vanished && !vanished && prev.identityId === identityId;
   const entitlementSince: Record<string, string> = {};
-  for (const entitlement of next.entitlements) {
+  for (const entitlement of entitlements) {
     entitlementSince[entitlement] = (continues ? prev.entitlementSince[entitlement] : undefined) ?? e.time;
   }
   state.accounts.set(key, {
-    ...next,
+    system,
+    username,
+    nativeId: (d.nativeId ?? null) as string | null,
+    identityId,
+    enabled,
+    entitlements,
+    vanished,
     since: continues ? prev.since : e.time,
-    enabledSince: next.enabled && !next.vanished ? (continues && prev.enabledSince) || e.time : null,
+    enabledSince: enabled && !vanished ? (continues && prev.enabledSince) || e.time : null,
     entitlementSince,
     seq: e.seq,
     time: e.time,

@@ -1,10 +1,12 @@
 import type { Transaction } from "kysely";
+import type { AuditEventInput } from "../audit/ledger.js";
 import type { WriteResult } from "../connectors/connector-types.js";
 import type { Account } from "../domain/access-types.js";
 import { accountRepository } from "../store/account-repository.js";
 import type { OperationRecord } from "../store/operation-repository.js";
 import type { Database } from "../store/schema-types.js";
 import { writeAccounts } from "./account-journal.js";
+import { type LifecycleNoticeConfig, queueLifecycleNotices } from "./lifecycle-notices.js";
 
 type Trx = Transaction<Database>;
 
@@ -21,14 +23,21 @@ export interface AppliedChange {
  * reconcile reads it whole, rather than apply inventing the rest of the row. Used by apply, and by a
  * manual system's task when a person marks it done (that is when its operation succeeds). Every row
  * changed is journalled (account-journal.ts) with the operation as its cause.
+ *
+ * With `notify`, the joiner and leaver notices these changes complete are queued here, in `trx`, after
+ * the rows are written (lifecycle-notices.ts): every path that records a create, disable or delete as
+ * done — apply, a person completing a task — checks them, so none can forget to. The caller must have
+ * marked the operations succeeded first. Returns the audit events to append with the caller's own (a
+ * `notification.skipped` for a joiner whose manager has no address).
  */
 export async function recordAccountChanges(
   trx: Trx,
   succeeded: readonly AppliedChange[],
   now: Date,
   actor: string,
-): Promise<void> {
-  if (succeeded.length === 0) return;
+  notify?: LifecycleNoticeConfig,
+): Promise<AuditEventInput[]> {
+  if (succeeded.length === 0) return [];
   const keyOf = (system: string, username: string) => `${system}\u0000${username}`;
   const rows = new Map<string, Account | undefined>();
   for (const account of await accountRepository.findMany(
@@ -65,6 +74,14 @@ export async function recordAccountChanges(
     trx,
     { upsert: written, remove: removed },
     { now, actor, cause: (k) => causes.get(keyOf(k.system, k.username)) ?? "apply" },
+  );
+  if (notify === undefined) return [];
+  return queueLifecycleNotices(
+    trx,
+    succeeded.map(({ op }) => ({ kind: op.kind, identityId: op.identityId, outcome: "succeeded" })),
+    notify,
+    now,
+    actor,
   );
 }
 

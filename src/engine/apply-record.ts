@@ -110,11 +110,14 @@ export function createRecorder(
       handedOver.map((e) => e.op.id),
       { now, workerId: deps.workerId },
     );
-    await recordAccountChanges(
+    // The notices these changes complete are queued with them (account-changes.ts); those that a create
+    // failing for good completes, below.
+    const noticeEvents = await recordAccountChanges(
       trx,
       succeeded.filter((e) => held.has(e.op.id)),
       now,
       actor,
+      deps.notify,
     );
     const tasks = new Map(
       (
@@ -212,8 +215,11 @@ export function createRecorder(
           : { ...base, outcome: "failed", error: e.error, nextAttemptAt: retryAt.toISOString() },
       );
     }
-    if (deps.notify !== undefined)
-      events.push(...(await queueLifecycleNotices(trx, outcomes, deps.notify, now, actor)));
+    events.push(...noticeEvents);
+    if (deps.notify !== undefined) {
+      const dead = outcomes.filter((o) => o.outcome === "dead");
+      if (dead.length > 0) events.push(...(await queueLifecycleNotices(trx, dead, deps.notify, now, actor)));
+    }
     await appendEvents(trx, events);
     return outcomes;
   }

@@ -7,6 +7,7 @@ import { type OperationRecord, operationRepository } from "../store/operation-re
 import type { Db } from "../store/schema-types.js";
 import { type TaskRecord, taskRepository } from "../store/task-repository.js";
 import { recordAccountChanges } from "./account-changes.js";
+import { type LifecycleNoticeConfig, queueLifecycleNotices } from "./lifecycle-notices.js";
 import { operationDetails, operationSubject } from "./operation-events.js";
 
 /** Who closes a task, and when. */
@@ -16,6 +17,12 @@ export interface CloseTaskInput {
   now: Date;
   /** Who entered it, when not the same as `by` (e.g. `cli:root`); recorded beside it. */
   recordedBy?: string;
+  /**
+   * The configuration (its `notify`, and the leaver SLA): with it, the joiner and leaver notices that
+   * closing the task completes are queued in the same transaction, as apply queues them. Without it,
+   * none are (a caller with no configuration to route them).
+   */
+  notify?: LifecycleNoticeConfig;
 }
 
 export interface TaskOutcome {
@@ -37,7 +44,8 @@ export class TaskStateError extends TenureError {
  * Marks a manual system's task done, in one transaction: the task (done at `now`, by, note), its
  * operation `succeeded` with `finished_at` = `now` — the real completion time — the account change
  * (through the code apply uses), and an `operation.succeeded` audit event with actor `user:<by>`, the
- * task, the note, and how long it took against the SLA. Concurrent completions of one task: exactly
+ * task, the note, and how long it took against the SLA; with `input.notify`, the joiner or leaver
+ * notice the account change completes (account-changes.ts). Concurrent completions of one task: exactly
  * one wins (each step is a guarded update), the other gets TaskStateError.
  * @throws InvalidInputError for an empty `by`, or a `by` or note with control characters or too long.
  * @throws NotFoundError when no task has this id.
@@ -52,7 +60,14 @@ export async function completeTask(
   const note = checkNote(input.note ?? null, "--note");
   return store.db.transaction().execute(async (trx) => {
     const { task, operation } = await closeBoth(trx, taskId, { state: "done", by, note, now: input.now });
-    await recordAccountChanges(trx, [{ op: operation, result: { changed: true } }], input.now, `user:${by}`);
+    const actor = `user:${by}`;
+    const notices = await recordAccountChanges(
+      trx,
+      [{ op: operation, result: { changed: true } }],
+      input.now,
+      actor,
+      input.notify,
+    );
     const createdAt = Date.parse(task.createdAt);
     const dueAt = Date.parse(task.dueAt);
     await appendEvents(trx, [
@@ -67,6 +82,7 @@ export async function completeTask(
         slaHours: hours(dueAt - createdAt),
         withinSla: input.now.getTime() <= dueAt,
       }),
+      ...notices,
     ]);
     return { task, operation };
   });
@@ -77,7 +93,8 @@ export async function completeTask(
  * `dead` with the reason as its last error — so it no longer holds back the identity's later operations
  * and shows among dead operations, where `tenure operations retry` can queue it again — and an
  * `operation.dead` audit event with actor `user:<by>`. The next plan queues the change anew if policy
- * still wants it. No account changes.
+ * still wants it. No account changes; with `input.notify`, a cancelled create counts as failed for good
+ * for the joiner notice (the manager is told of the accounts that exist, as when apply gives up on one).
  * @throws InvalidInputError when `by` or `reason` is empty, has control characters or is too long.
  * @throws NotFoundError when no task has this id; TaskStateError when it is not open or its operation
  *   is not awaiting (nothing changed).
@@ -97,6 +114,16 @@ export async function cancelTask(
       note: reason,
       now: input.now,
     });
+    const notices =
+      input.notify === undefined
+        ? []
+        : await queueLifecycleNotices(
+            trx,
+            [{ kind: operation.kind, identityId: operation.identityId, outcome: "dead" }],
+            input.notify,
+            input.now,
+            `user:${by}`,
+          );
     await appendEvents(trx, [
       closeEvent("operation.dead", { task, operation }, input, by, {
         error: operation.lastError,
@@ -104,6 +131,7 @@ export async function cancelTask(
         why: "task cancelled",
         cancelledBy: by,
       }),
+      ...notices,
     ]);
     return { task, operation };
   });

@@ -103,7 +103,9 @@ export async function writeEvidencePack(
   const step = (label: string) => options.onProgress?.(++done, total, label);
 
   for (const definition of verification.ok ? REPORTS : []) {
-    const report = await definition.run(store, config, {
+    // The chain was verified above: once for the whole pack, not again by each report of the period.
+    const run = definition.runOnVerifiedLedger ?? definition.run;
+    const report = await run(store, config, {
       now,
       ...(definition.period ? { from: period.from, to: period.to } : {}),
     });

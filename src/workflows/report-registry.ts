@@ -167,6 +167,7 @@ const ofPeriod = (
     await assertLedgerIntact(store);
     return run(store, config, options);
   },
+  runOnVerifiedLedger: run,
 });
 
 export const REPORTS: readonly ReportDefinition[] = [

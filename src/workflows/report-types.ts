@@ -47,6 +47,12 @@ export interface ReportDefinition {
   /** Whether `--from`/`--to` mean anything to it (a period) or it describes the present. */
   period: boolean;
   run(store: Store, config: TenureConfig, options: ReportOptions): Promise<Report>;
+  /**
+   * For a report that reads the ledger, which `run` verifies whole first: the same report without that
+   * verification, for a caller that has just verified the chain itself and refuses to report from one
+   * that fails (the evidence pack, which would otherwise verify it once per report).
+   */
+  runOnVerifiedLedger?(store: Store, config: TenureConfig, options: ReportOptions): Promise<Report>;
 }
 
 const DAY_MS = 86_400_000;

@@ -43,9 +43,9 @@ async function closeTask<I extends { by: string }>(
 ): Promise<void> {
   const g = globalOptions(cmd);
   const o = outputFor(g);
-  const outcome = await withStore(g, async ({ store }) => {
+  const outcome = await withStore(g, async ({ config, store }) => {
     const task = await resolveTask(store.db, ref);
-    return close(store, task.id, { ...input, now: now(), recordedBy: cliActor() });
+    return close(store, task.id, { ...input, now: now(), recordedBy: cliActor(), notify: config });
   });
   if (o.json) printJson(o, outcome);
   else print(o, outcome);
