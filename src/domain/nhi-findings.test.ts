@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { expiryWindow, nhiFindings } from "./nhi-findings.js";
+import { expiryWindow, instantOf, nhiFindings } from "./nhi-findings.js";
 import type { NhiPolicy, NonHumanIdentity } from "./nhi-types.js";
 
 const DAY = 86_400_000;
@@ -194,5 +194,32 @@ describe("NHI findings", () => {
         },
       ),
     );
+  });
+});
+
+describe("instantOf", () => {
+  it("reads a plain date as Date.parse does at midnight UTC, and anything else through Date.parse", () => {
+    const slow = (v: string) => Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
+    for (const v of [
+      "2026-01-10",
+      "2024-02-29",
+      "2026-02-29",
+      "2026-02-30",
+      "2026-04-31",
+      "2026-00-10",
+      "2026-13-01",
+      "2026-01-00",
+      "2026-01-32",
+      "0099-05-05",
+      "0100-05-05",
+      "9999-12-31",
+      "2026-1a-01",
+      "2026/01/10",
+      "2026-01-10T12:30:00Z",
+      "2026-01-10T12:30:00+02:00",
+      "not a date",
+    ]) {
+      expect([v, instantOf(v)]).toEqual([v, slow(v)]);
+    }
   });
 });

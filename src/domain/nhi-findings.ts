@@ -52,7 +52,28 @@ function asWritten(ms: number): string {
 
 /** A date (`YYYY-MM-DD`, midnight UTC) or ISO instant, in milliseconds; NaN when unreadable. */
 export function instantOf(value: string): number {
+  // A plain date read from its digits: a regular expression and Date.parse per date were a tenth of
+  // loading and reporting on 100,000 NHIs. The same value as Date.parse gives (which also rolls a day
+  // past the month's end over, 02-30 being 03-02); anything else goes to Date.parse.
+  if (value.length === 10 && value.charCodeAt(4) === 45 && value.charCodeAt(7) === 45) {
+    const y = digitsAt(value, 0, 4);
+    const m = digitsAt(value, 5, 2);
+    const d = digitsAt(value, 8, 2);
+    // Date.UTC reads years 0-99 as 1900-1999: those go the long way.
+    if (y >= 100 && m >= 1 && m <= 12 && d >= 1 && d <= 31) return Date.UTC(y, m - 1, d);
+  }
   return Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : value);
+}
+
+/** The number written by the `length` ASCII digits of `text` at `from`; -1 when one is not a digit. */
+function digitsAt(text: string, from: number, length: number): number {
+  let n = 0;
+  for (let i = from; i < from + length; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    n = n * 10 + c;
+  }
+  return n;
 }
 
 /** When the credential in force was made: its last rotation, else its creation; null when neither is known. */

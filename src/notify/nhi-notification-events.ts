@@ -35,6 +35,20 @@ export interface NhiOwnerlessData {
   reason: string;
 }
 
+/** An NHI was removed from the inventory: it is disabled, its credential switched off where Tenure can. */
+export interface NhiRemovedData {
+  nhiId: string;
+  name: string;
+  type: string;
+  /** The owner's email address. */
+  to: string | null;
+  /** What became of it (`disabled`), and why. */
+  outcome: string;
+  reason: string;
+  /** When the sync found it removed (ISO-8601). */
+  removedAt: string;
+}
+
 /** An NHI's credential expires within a warning window (sent once per window). */
 export interface NhiExpiringData {
   nhiId: string;
@@ -154,5 +168,36 @@ export const nhiOwnerAssigned: EventDefinition<NhiOwnerAssignedData> = {
       "{{owner}}, you are now the owner of the non-human identity {{name}} ({{type}}), assigned by {{by}} " +
       "(before: {{previousOwner}}).\n\nYou will be asked to review its access and told when its credential " +
       "expires or fails to rotate: tenure nhi show {{name}}",
+  },
+};
+
+export const nhiRemoved: EventDefinition<NhiRemovedData> = {
+  schema: z.object({
+    nhiId: text,
+    name: text,
+    type: text,
+    to: text.nullable(),
+    outcome: text,
+    reason: text,
+    removedAt: text,
+  }),
+  placeholders: {
+    nhiId: "the non-human identity's id",
+    name: "the non-human identity's name",
+    type: "its type (service_account, api_key, oauth_app, certificate, agent)",
+    to: "the owner's email address; as a recipient: {{to}}",
+    outcome: "disabled",
+    reason: "why: removed from inventory",
+    removedAt: "when the inventory sync found it removed",
+  },
+  values: (d) => ({ ...d, to: d.to ?? "(none)" }),
+  // Once per removal: an NHI declared again and removed again is told of again.
+  dedupeKey: (d) => `nhi.removed:${d.nhiId}:${d.removedAt}`,
+  template: {
+    subject: "{{name}} is {{outcome}}: {{reason}}",
+    text:
+      "The non-human identity {{name}} ({{type}}) is no longer declared in the NHI inventory: it is {{outcome}}, " +
+      "and its account is disabled where Tenure can do it.\n\nIf it is still needed, declare it in the " +
+      "inventory again: it is enabled again at the next sync.",
   },
 };

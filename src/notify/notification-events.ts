@@ -24,10 +24,12 @@ import {
   type NhiOwnerAssignedData,
   type NhiOwnerlessData,
   type NhiOwnerPendingData,
+  type NhiRemovedData,
   nhiExpiring,
   nhiOwnerAssigned,
   nhiOwnerless,
   nhiOwnerPending,
+  nhiRemoved,
 } from "./nhi-notification-events.js";
 import { type NhiRotationFailedData, nhiRotationFailed } from "./nhi-rotation-notification-events.js";
 import type { EventDefinition } from "./notification-event-types.js";
@@ -75,6 +77,7 @@ export const NOTIFICATION_EVENTS = [
   "nhi.ownerless",
   "nhi.expiring",
   "nhi.owner-assigned",
+  "nhi.removed",
   "report.alert",
   "joiner.accounts-created",
   "leaver.deprovisioned",
@@ -185,6 +188,7 @@ export type NotificationEvent =
   | { readonly name: "nhi.ownerless"; readonly data: NhiOwnerlessData }
   | { readonly name: "nhi.expiring"; readonly data: NhiExpiringData }
   | { readonly name: "nhi.owner-assigned"; readonly data: NhiOwnerAssignedData }
+  | { readonly name: "nhi.removed"; readonly data: NhiRemovedData }
   | { readonly name: "report.alert"; readonly data: ReportAlertData }
   | { readonly name: "joiner.accounts-created"; readonly data: JoinerAccountsCreatedData }
   | { readonly name: "leaver.deprovisioned"; readonly data: LeaverNoticeData }
@@ -208,6 +212,7 @@ export const PERSONAL_EVENTS: readonly NotificationEventName[] = [
   "nhi.ownerless",
   "nhi.expiring",
   "nhi.owner-assigned",
+  "nhi.removed",
   "joiner.accounts-created",
 ];
 
@@ -453,6 +458,7 @@ export const EVENT_DEFINITIONS: {
   "nhi.ownerless": nhiOwnerless,
   "nhi.expiring": nhiExpiring,
   "nhi.owner-assigned": nhiOwnerAssigned,
+  "nhi.removed": nhiRemoved,
   "report.alert": reportAlert,
   "joiner.accounts-created": joinerAccountsCreated,
   "leaver.deprovisioned": leaverDeprovisioned,

@@ -100,6 +100,7 @@ describe("notify section", () => {
         "nhi.ownerless": [{ email: ["{{to}}"] }],
         "nhi.expiring": [{ email: ["{{to}}"] }],
         "nhi.owner-assigned": [{ email: ["{{to}}"] }],
+        "nhi.removed": [{ email: ["{{to}}"] }],
         "joiner.accounts-created": [{ email: ["{{to}}"] }],
       },
       templates: { "operation.dead": { subject: "Dead: {{kind}} of {{username}} in {{system}}" } },

@@ -1,4 +1,5 @@
 import type { NhiOrigin, NhiType, NonHumanIdentity } from "../domain/nhi-types.js";
+import { bulkInsert } from "./bulk-insert.js";
 import type { Db, NonHumanIdentitiesTable } from "./schema-types.js";
 
 function fromRow(r: NonHumanIdentitiesTable): NonHumanIdentity {
@@ -78,6 +79,17 @@ function toRow(n: NonHumanIdentity): NonHumanIdentitiesTable {
   };
 }
 
+/** Every column of `non_human_identities`, as {@link toRow} writes them. */
+const COLUMNS = Object.keys(
+  toRow({
+    coOwnerKeys: [],
+    scopes: [],
+    scopeLastUsed: {},
+    entitlements: [],
+    ownerAssignment: null,
+  } as unknown as NonHumanIdentity),
+);
+
 /**
  * Non-human identities (`non_human_identities`), one row per NHI beside its `kind: service` identity.
  * Functions take a db or a transaction. Writes are optimistic: {@link nhiRepository.update} succeeds only
@@ -113,6 +125,26 @@ export const nhiRepository = {
   /** Inserts a new NHI (version 1 expected). Throws on a duplicate id or name. */
   async insert(db: Db, nhi: NonHumanIdentity): Promise<void> {
     await db.insertInto("non_human_identities").values(toRow(nhi)).execute();
+  },
+
+  /**
+   * Inserts many new NHIs in a few statements (a first sync of 100,000). An NHI whose name another writer
+   * inserted meanwhile is skipped, not an error: returns the ids of those inserted.
+   */
+  async insertMany(db: Db, nhis: readonly NonHumanIdentity[]): Promise<Set<string>> {
+    if (nhis.length === 0) return new Set();
+    const rows = nhis.map(toRow);
+    const inserted = await bulkInsert<{ identity_id: string }>(
+      db,
+      {
+        table: "non_human_identities",
+        columns: COLUMNS,
+        ignoreConflicts: ["name"],
+        returning: ["identity_id"],
+      },
+      rows,
+    );
+    return new Set(inserted.map((r) => r.identity_id));
   },
 
   /**

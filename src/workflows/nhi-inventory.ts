@@ -1,4 +1,3 @@
-import { type AuditEventInput, appendEvents } from "../audit/ledger.js";
 import type { Account } from "../domain/access-types.js";
 import type { Identity } from "../domain/identity-types.js";
 import type { NhiDeclaration, NhiDiscoveryRule, NonHumanIdentity } from "../domain/nhi-types.js";
@@ -9,7 +8,7 @@ import { identityRepository } from "../store/identity-repository.js";
 import { nhiRepository } from "../store/nhi-repository.js";
 import type { Db } from "../store/schema-types.js";
 import type { Store } from "../store/store-types.js";
-import { nhiIdentity } from "./nhi-identity.js";
+import { type NhiChange, REMOVED_REASON, writeNhiChanges } from "./nhi-inventory-write.js";
 
 /**
  * Inventory sync of non-human identities (issue 17, item 1): makes the store hold every NHI `nhi.inventory`
@@ -18,13 +17,19 @@ import { nhiIdentity } from "./nhi-identity.js";
  * - A declared NHI is created or updated (its identity too); its owner, a source key, email or id, is
  *   resolved against the store now (an unknown one stays unresolved: the `owner_unknown` finding).
  *   Naming a different owner in the inventory resets owner succession (a disabled NHI is enabled again).
- * - An NHI no longer declared is never deleted: it is marked removed, its identity terminated, audited.
+ * - An NHI no longer declared is never deleted: it is marked removed, its identity terminated, and it is
+ *   disabled ("removed from inventory") — its account's disable queued through the hold of
+ *   workflows/nhi-disable.ts in the same transaction, and applied at once — audited (`nhi.removed`,
+ *   `nhi.disabled`). Declared again, it is live and enabled again (the next settling of accounts, which
+ *   `nhi sync` and the `nhi` job run, releases the hold and enables the account).
  * - An account of a discover rule's system that belongs to no identity and matches the rule becomes a
  *   discovered NHI with no owner. The account itself is left uncorrelated: a correlated account with no
  *   desired access would be disabled (and, once managed, deleted) by the next plan.
  *
- * Idempotent: a second run with nothing changed writes nothing. Each NHI is written with its audit event
- * (`nhi.created`, `nhi.updated`, `nhi.removed`, `nhi.discovered`) in one transaction.
+ * Idempotent: a second run with nothing changed writes nothing. Every NHI is read at once and compared in
+ * memory; what changed is written in transactions of a few thousand NHIs, each NHI with its identity and
+ * its audit events (`nhi.created`, `nhi.updated`, `nhi.removed`, `nhi.disabled`, `nhi.discovered`)
+ * (workflows/nhi-inventory-write.ts).
  */
 
 export interface NhiSyncResult {
@@ -72,6 +77,8 @@ export async function syncNhiInventory(
 ): Promise<NhiSyncResult> {
   const { db } = store;
   const result: NhiSyncResult = { created: [], updated: [], removed: [], discovered: [], unchanged: 0 };
+  // One read of every NHI and of every owner named; the rest is compared in memory, and only what
+  // changed is written (docs/performance.md, non-human identities).
   const existing = new Map((await nhiRepository.list(db)).map((n) => [n.name, n]));
   const declared = config.nhi?.inventory ?? [];
   const owners = await ownerResolver(db, [
@@ -79,44 +86,88 @@ export async function syncNhiInventory(
     ...[...existing.values()].flatMap((n) => (n.ownerId === null ? [] : [n.ownerId])),
   ]);
   const names = new Set<string>();
+  const changes: NhiChange[] = [];
+  const change = (
+    before: NonHumanIdentity | undefined,
+    after: NhiChange["after"],
+    rest: Omit<NhiChange, "before" | "after" | "ownerKey">,
+  ) => {
+    changes.push({ before, after, ownerKey: ownerSourceKey(after, owners), ...rest });
+    existing.set(after.name, after);
+  };
 
   for (const d of declared) {
     names.add(d.name);
     const before = existing.get(d.name);
-    const after = await fromDeclaration(d, before, owners, options.now);
+    const after = fromDeclaration(d, before, owners, options.now);
     if (before !== undefined && !differs(before, after)) {
       result.unchanged++;
       continue;
     }
-    const action = before === undefined ? "nhi.created" : "nhi.updated";
-    await write(db, before, after, await ownerSourceKey(after, owners), options, {
-      action,
-      details:
-        before === undefined
-          ? { name: d.name, type: d.type, origin: d.origin, owner: d.owner, at: where(d) }
-          : { name: d.name, changes: changes(before, after), at: where(d) },
+    const created = before === undefined;
+    change(before, after, {
+      kind: created ? "created" : "updated",
+      events: [
+        {
+          action: created ? "nhi.created" : "nhi.updated",
+          details: created
+            ? { name: d.name, type: d.type, origin: d.origin, owner: d.owner, at: where(d) }
+            : { name: d.name, changes: changesOf(before, after), at: where(d) },
+        },
+      ],
     });
-    (before === undefined ? result.created : result.updated).push(d.name);
-    existing.set(d.name, after);
   }
 
-  for (const nhi of existing.values()) {
+  for (const nhi of [...existing.values()]) {
     if (nhi.origin === "discovered" || nhi.removedAt !== null || names.has(nhi.name)) continue;
+    // Removed from the inventory: kept, and disabled — its credential switched off like any disabled NHI's.
+    const disables = nhi.disabledAt === null;
+    const at = options.now.toISOString();
     const after = bump(
       {
         ...nhi,
-        removedAt: options.now.toISOString(),
+        removedAt: at,
         pendingOwnerId: null,
         pendingSince: null,
         pendingDeadline: null,
+        ...(disables ? { disabledAt: at, disabledReason: REMOVED_REASON } : {}),
       },
       options.now,
     );
-    await write(db, nhi, after, await ownerSourceKey(after, owners), options, {
-      action: "nhi.removed",
-      details: { name: nhi.name, reason: "no longer declared in the NHI inventory", origin: nhi.origin },
+    change(nhi, after, {
+      kind: "removed",
+      settleAccount: disables,
+      ...(disables
+        ? {
+            notification: {
+              name: "nhi.removed",
+              data: {
+                nhiId: nhi.id,
+                name: nhi.name,
+                type: nhi.type,
+                to: (nhi.ownerId === null ? undefined : owners(nhi.ownerId))?.attributes.email ?? null,
+                outcome: "disabled",
+                reason: REMOVED_REASON,
+                removedAt: at,
+              },
+            } as const,
+          }
+        : {}),
+      events: [
+        {
+          action: "nhi.removed",
+          details: { name: nhi.name, reason: "no longer declared in the NHI inventory", origin: nhi.origin },
+        },
+        ...(disables
+          ? [
+              {
+                action: "nhi.disabled",
+                details: { name: nhi.name, reason: REMOVED_REASON, previous: nhi.ownerId },
+              },
+            ]
+          : []),
+      ],
     });
-    result.removed.push(nhi.name);
   }
 
   for (const rule of config.nhi?.discover ?? []) {
@@ -139,32 +190,40 @@ export async function syncNhiInventory(
           account.lastUsedAt !== known.lastUsedAt
         ) {
           const after = bump({ ...known, lastUsedAt: account.lastUsedAt }, options.now);
-          await write(db, known, after, await ownerSourceKey(after, owners), options, {
-            action: "nhi.updated",
-            details: { name, changes: changes(known, after), at: `account ${account.username}` },
+          change(known, after, {
+            kind: "updated",
+            events: [
+              {
+                action: "nhi.updated",
+                details: { name, changes: changesOf(known, after), at: `account ${account.username}` },
+              },
+            ],
           });
-          result.updated.push(name);
-          existing.set(name, after);
         }
         continue;
       }
       if (taken.has(account.username)) continue;
-      const nhi = discovered(rule, account, name, options.now);
-      await write(db, undefined, nhi, null, options, {
-        action: "nhi.discovered",
-        details: {
-          name,
-          type: rule.type,
-          system: rule.system,
-          account: account.username,
-          rule: `${rule.location.file}:${rule.location.line}`,
-        },
+      change(undefined, discovered(rule, account, name, options.now), {
+        kind: "discovered",
+        events: [
+          {
+            action: "nhi.discovered",
+            details: {
+              name,
+              type: rule.type,
+              system: rule.system,
+              account: account.username,
+              rule: `${rule.location.file}:${rule.location.line}`,
+            },
+          },
+        ],
       });
-      result.discovered.push(name);
-      existing.set(name, nhi);
       taken.add(account.username);
     }
   }
+
+  const written = await writeNhiChanges(store, config, changes, options);
+  for (const c of written) result[c.kind].push(c.after.name);
   return result;
 }
 
@@ -197,42 +256,34 @@ function likePattern(like: string): RegExp {
   return new RegExp(`^${body}$`, "is");
 }
 
-type OwnerResolver = (ref: string) => Promise<Identity | undefined>;
+type OwnerResolver = (ref: string) => Identity | undefined;
 
 /**
- * Resolves owner references (source key, email or id), each once per sync: `refs` (the inventory's owners,
- * the owners in force) in a few bulk queries up front — one query per reference made a sync of 100,000 NHIs
- * spend seconds on lookups — and any other on first use.
+ * Resolves owner references (source key, email or id) in a few bulk queries up front — one query per
+ * reference made a sync of 100,000 NHIs spend seconds on lookups. A reference not found names nobody.
+ * Owners found are also known by their id (the owner in force of an NHI written by this sync).
  */
 async function ownerResolver(db: Db, refs: readonly string[]): Promise<OwnerResolver> {
-  const found = await identityRepository.resolveMany(db, refs);
-  const cache = new Map<string, Promise<Identity | undefined>>(
-    refs.map((ref) => [ref, Promise.resolve(found.get(ref))]),
-  );
-  return (ref) => {
-    let found = cache.get(ref);
-    if (found === undefined) {
-      found = identityRepository.resolve(db, ref);
-      cache.set(ref, found);
-    }
-    return found;
-  };
+  const found = await identityRepository.resolveMany(db, [...new Set(refs)]);
+  const byId = new Map<string, Identity>();
+  for (const identity of found.values()) byId.set(identity.id, identity);
+  return (ref) => found.get(ref) ?? byId.get(ref);
 }
 
 /** The owner's source key, for the identity's `managerId`: the resolved owner's, else as declared. */
-async function ownerSourceKey(nhi: NonHumanIdentity, owners: OwnerResolver): Promise<string | null> {
-  if (nhi.ownerId !== null) return (await owners(nhi.ownerId))?.sourceKey ?? nhi.ownerKey;
+function ownerSourceKey(nhi: NonHumanIdentity, owners: OwnerResolver): string | null {
+  if (nhi.ownerId !== null) return owners(nhi.ownerId)?.sourceKey ?? nhi.ownerKey;
   return nhi.ownerKey;
 }
 
-async function fromDeclaration(
+function fromDeclaration(
   d: NhiDeclaration,
   before: NonHumanIdentity | undefined,
   owners: OwnerResolver,
   now: Date,
-): Promise<NonHumanIdentity> {
+): NonHumanIdentity {
   const at = now.toISOString();
-  const resolved = d.owner === null ? undefined : await owners(d.owner);
+  const resolved = d.owner === null ? undefined : owners(d.owner);
   const inventory = {
     type: d.type,
     system: d.system,
@@ -284,10 +335,13 @@ async function fromDeclaration(
     before.ownerlessReason === null &&
     before.disabledAt === null &&
     resolved !== undefined;
+  // Back in the inventory: the disable its removal made is lifted (a disable for another reason stays).
+  const returned = before.removedAt !== null && before.disabledReason === REMOVED_REASON;
   return bump(
     {
       ...before,
       ...inventory,
+      ...(returned ? { disabledAt: null, disabledReason: null } : {}),
       ...(ownerRenamed || ownerArrived ? freshOwner : {}),
       removedAt: null,
     },
@@ -336,10 +390,34 @@ function bump(nhi: NonHumanIdentity, now: Date): NonHumanIdentity {
 }
 
 function differs(a: NonHumanIdentity, b: NonHumanIdentity): boolean {
-  return COMPARED.some((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]));
+  for (const k of COMPARED) if (!same(a[k], b[k])) return true;
+  return false;
 }
 
-function changes(
+/** Deep equality of JSON-like values (strings, numbers, null, lists, plain objects), without serialising. */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const list = b as unknown[];
+    if (a.length !== list.length) return false;
+    for (let i = 0; i < a.length; i++) if (!same(a[i], list[i])) return false;
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const keys = Object.keys(x);
+  // Key order counts, as it did when values were compared as JSON text (scopeLastUsed is written in order).
+  const other = Object.keys(y);
+  if (keys.length !== other.length) return false;
+  for (let i = 0; i < keys.length; i++) {
+    if (keys[i] !== other[i] || !same(x[keys[i]!], y[keys[i]!])) return false;
+  }
+  return true;
+}
+
+function changesOf(
   a: NonHumanIdentity,
   b: NonHumanIdentity,
 ): Record<string, { before: unknown; after: unknown }> {
@@ -352,29 +430,4 @@ function changes(
 
 function where(d: NhiDeclaration): string {
   return `${d.location.file}:${d.location.line}`;
-}
-
-/**
- * Writes an NHI (inserted when `before` is undefined, else over `before`'s version), its identity and its
- * audit event in one transaction. A concurrent writer that got there first wins: this write is dropped
- * and the next sync sees theirs.
- */
-async function write(
-  db: Db,
-  before: NonHumanIdentity | undefined,
-  after: NonHumanIdentity,
-  ownerKey: string | null,
-  options: NhiSyncOptions,
-  event: Pick<AuditEventInput, "action" | "details">,
-): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    if (before === undefined) await nhiRepository.insert(trx, after);
-    else if (!(await nhiRepository.update(trx, after))) return;
-    const identity = await identityRepository.findById(trx, after.id);
-    const next = nhiIdentity(after, ownerKey, identity, options.now);
-    if (next !== identity) await identityRepository.upsertMany(trx, [next]);
-    await appendEvents(trx, [
-      { time: options.now.toISOString(), actor: options.actor, subject: after.id, ...event },
-    ]);
-  });
 }

@@ -1,7 +1,7 @@
 import { appendEvents } from "../audit/ledger.js";
 import { credentialSince, instantOf } from "../domain/nhi-findings.js";
 import type { NonHumanIdentity } from "../domain/nhi-types.js";
-import { connectorPool } from "../engine/connector-pool.js";
+import { type ConnectorPool, connectorPool } from "../engine/connector-pool.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { InvalidInputError, NotFoundError } from "../shared/errors.js";
 import { identityRepository } from "../store/identity-repository.js";
@@ -35,7 +35,13 @@ export async function rotateNhi(
   store: Store,
   config: TenureConfig,
   name: string,
-  options: { now: Date; actor: string; reason: "scheduled" | "on-demand" },
+  options: {
+    now: Date;
+    actor: string;
+    reason: "scheduled" | "on-demand";
+    /** Connectors to use, the caller's to close (a run over many NHIs shares one per system); else made here. */
+    connectors?: ConnectorPool;
+  },
 ): Promise<NhiRotateOutcome> {
   const rotation = config.nhi?.rotation;
   if (rotation === undefined)
@@ -48,7 +54,7 @@ export async function rotateNhi(
     throw new InvalidInputError(`NHI ${name} is disabled: ${nhi.disabledReason ?? ""}`.trim());
   const { system, username } = accountOf(nhi);
   const owner = nhi.ownerId === null ? undefined : await identityRepository.findById(store.db, nhi.ownerId);
-  const connectors = connectorPool(config);
+  const connectors = options.connectors ?? connectorPool(config);
   try {
     const done = await rotateCredential(
       { db: store.db, connectors },
@@ -90,7 +96,7 @@ export async function rotateNhi(
     }
     return { name: nhi.name, rotationId: done.rotationId, lastRotatedAt: done.lastRotatedAt };
   } finally {
-    await connectors.closeAll();
+    if (options.connectors === undefined) await connectors.closeAll();
   }
 }
 
@@ -115,21 +121,32 @@ export async function nhisDueForRotation(
   });
 }
 
-/** Rotates every NHI due, one at a time; one that fails (alerted by the rotation) or is running does not stop the rest. */
+/**
+ * Rotates every NHI due, one at a time; one that fails (alerted by the rotation) or is running does not stop
+ * the rest. One connector per system serves the whole run: a connector made per NHI (its client, its
+ * connection) cost a third of each rotation (docs/performance.md, non-human identities).
+ */
 export async function rotateDueNhis(
   store: Store,
   config: TenureConfig,
   options: { now: Date; actor: string },
 ): Promise<{ rotated: string[]; failed: string[]; skipped: string[] }> {
   const out = { rotated: [] as string[], failed: [] as string[], skipped: [] as string[] };
-  for (const nhi of await nhisDueForRotation(store, config, options.now)) {
-    try {
-      await rotateNhi(store, config, nhi.name, { ...options, reason: "scheduled" });
-      out.rotated.push(nhi.name);
-    } catch (err) {
-      if (err instanceof RotationRunningError) out.skipped.push(nhi.name);
-      else out.failed.push(nhi.name);
+  const due = await nhisDueForRotation(store, config, options.now);
+  if (due.length === 0) return out;
+  const connectors = connectorPool(config);
+  try {
+    for (const nhi of due) {
+      try {
+        await rotateNhi(store, config, nhi.name, { ...options, reason: "scheduled", connectors });
+        out.rotated.push(nhi.name);
+      } catch (err) {
+        if (err instanceof RotationRunningError) out.skipped.push(nhi.name);
+        else out.failed.push(nhi.name);
+      }
     }
+  } finally {
+    await connectors.closeAll();
   }
   return out;
 }

@@ -242,7 +242,11 @@ describe.each(await storeFactories())("non-human identities on %s", (_kind, make
     expect((await nhiOwnerSuccession(store, config, { now: at(11.5), actor })).accounts).toEqual([]);
     expect(nhi.disabledReason).toMatch(/not confirmed by/);
     expect((await identityRepository.findById(store.db, nhi.id))?.state).toBe("suspended");
-    expect(await events("nhi.disabled")).toEqual([expect.objectContaining({ name: "billing-export" })]);
+    // old-key was disabled too, when it left the inventory.
+    expect(await events("nhi.disabled")).toEqual([
+      expect.objectContaining({ name: "old-key", reason: "removed from inventory" }),
+      expect.objectContaining({ name: "billing-export" }),
+    ]);
     expect((await outbox("nhi.ownerless")).map((n) => n.recipient)).toEqual(["e1@example.test"]);
   });
 

@@ -1,7 +1,7 @@
 import type { NhiFindingCode } from "../domain/nhi-findings.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import type { Store } from "../store/store-types.js";
-import { listNhiViews } from "./nhi-view.js";
+import { listNhiViews, type NhiView } from "./nhi-view.js";
 import { columns, type Report, type ReportOptions, type ReportRow } from "./report-types.js";
 
 /**
@@ -32,38 +32,58 @@ export async function nhiRisksReport(
   options: ReportOptions,
 ): Promise<Report> {
   const views = await listNhiViews(store, config, options.now);
-  const rows: ReportRow[] = [];
-  for (const v of views) {
-    const base = {
+  // Rows by severity, then by NHI name in the locale's order. Sorting 100,000 rows with a string compare
+  // was half of the report; instead the views are put in name order once — the store lists them by name
+  // already, which one pass confirms (a store whose collation differs gets them sorted) — and each row
+  // goes to its severity's list in that order: the same order as a stable sort, without it.
+  const byName = (a: NhiView, b: NhiView) => a.name.localeCompare(b.name);
+  let ordered: readonly NhiView[] = views;
+  for (let i = 1; i < views.length; i++) {
+    if (byName(views[i - 1]!, views[i]!) > 0) {
+      ordered = [...views].sort(byName);
+      break;
+    }
+  }
+  const bySeverity: Record<string, ReportRow[]> = { high: [], medium: [], low: [] };
+  const other: ReportRow[] = [];
+  const push = (row: ReportRow) => (bySeverity[String(row.severity)] ?? other).push(row);
+  for (const v of ordered) {
+    // Each row written out whole: a spread of shared fields plus new keys costs V8 a slow path per row.
+    const row = (risk: string, severity: string, owasp: string, detail: string): ReportRow => ({
       nhi: v.name,
       type: v.type,
       system: v.system,
       owner: v.owner ?? v.ownerKey,
       status: v.status,
-    };
-    for (const f of v.findings)
-      rows.push({ ...base, risk: f.code, severity: f.severity, owasp: OWASP[f.code], detail: f.message });
+      risk,
+      severity,
+      owasp,
+      detail,
+    });
+    for (const f of v.findings) push(row(f.code, f.severity, OWASP[f.code], f.message));
     for (const e of v.entitlements) {
       const at = e.indexOf(":");
       const def = config.policy.entitlements[e.slice(0, at)]?.[e.slice(at + 1)];
       if (def?.privileged === true)
-        rows.push({
-          ...base,
-          risk: "privileged",
-          severity: "medium",
-          owasp: OWASP.privileged,
-          detail: `${v.name}: holds privileged ${e}: review whether a machine needs it`,
-        });
+        push(
+          row(
+            "privileged",
+            "medium",
+            OWASP.privileged,
+            `${v.name}: holds privileged ${e}: review whether a machine needs it`,
+          ),
+        );
     }
   }
-  const order = { high: 0, medium: 1, low: 2 } as Record<string, number>;
-  rows.sort(
-    (a, b) =>
-      (order[String(a.severity)] ?? 3) - (order[String(b.severity)] ?? 3) ||
-      String(a.nhi).localeCompare(String(b.nhi)),
-  );
+  const rows = [...bySeverity.high!, ...bySeverity.medium!, ...bySeverity.low!, ...other];
   const byOwasp = new Map<string, number>();
-  for (const r of rows) byOwasp.set(String(r.owasp), (byOwasp.get(String(r.owasp)) ?? 0) + 1);
+  const withRisk = new Set<unknown>();
+  let high = 0;
+  for (const r of rows) {
+    byOwasp.set(String(r.owasp), (byOwasp.get(String(r.owasp)) ?? 0) + 1);
+    withRisk.add(r.nhi);
+    if (r.severity === "high") high++;
+  }
   return {
     name: "nhi-risks",
     title: "Non-human identity risks",
@@ -86,8 +106,8 @@ export async function nhiRisksReport(
     rows,
     summary: {
       nhis: views.length,
-      withRisk: new Set(rows.map((r) => r.nhi)).size,
-      high: rows.filter((r) => r.severity === "high").length,
+      withRisk: withRisk.size,
+      high,
       byOwasp: [...byOwasp].map(([k, n]) => `${k}: ${n}`).join("; "),
     },
     alerts: [],

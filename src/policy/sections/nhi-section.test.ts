@@ -216,6 +216,63 @@ describe("nhi section", () => {
     ]);
   });
 
+  it("reads a JSON inventory file the fast way, every entry and problem still at its file:line", async () => {
+    const json = path.join(dir, "inventory.json");
+    await writeFile(
+      json,
+      [
+        "[", // 1
+        '  { "name": "one", "type": "agent" },', // 2
+        '  {"name": "two", "type": "api_key", "system": "directory",', // 3
+        '   "entitlements": ["directory:billing-readers"]}, { "name": "three", "type": "oauth_app",', // 4
+        '   "purpose": "a \\"quoted\\" [purpose], {with} brackets" }', // 5
+        "]", // 6
+      ].join("\n"),
+    );
+    const ok = await validate(["nhi:", "  inventoryFiles: [./inventory.json]"]);
+    expect(ok.errors).toEqual([]);
+    expect(ok.config!.nhi!.inventory.map((d) => [d.name, d.location.line, d.location.column])).toEqual([
+      ["one", 2, 3],
+      ["two", 3, 3],
+      ["three", 4, 52],
+    ]);
+    expect(ok.config!.nhi!.inventory[2]?.purpose).toBe('a "quoted" [purpose], {with} brackets');
+
+    // A problem the section finds inside an entry: located in the file's text.
+    await writeFile(
+      json,
+      '[\n  { "name": "one", "type": "agent" },\n  { "name": "two", "type": "agent",\n    "system": "nowhere" }\n]\n',
+    );
+    const section = await validate(["nhi:", "  inventoryFiles: [./inventory.json]"]);
+    expect(section.errors.map((e) => [path.basename(e.file), e.line, e.path, e.message])).toEqual([
+      ["inventory.json", 4, "[1].system", expect.stringMatching(/^unknown system 'nowhere'/)],
+    ]);
+
+    // An invalid entry and a syntax error: read again with positions.
+    await writeFile(
+      json,
+      '[\n  { "name": "one", "type": "agent" },\n  { "name": "two", "type": "robot" }\n]\n',
+    );
+    const schema = await validate(["nhi:", "  inventoryFiles: [./inventory.json]"]);
+    expect(schema.errors.map((e) => [path.basename(e.file), e.line, e.path, e.message])).toEqual([
+      ["inventory.json", 3, "[1].type", expect.stringMatching(/^expected a type/)],
+    ]);
+    await writeFile(
+      json,
+      '[\n  { "name": "one", "type": "agent" },\n  { "name": "two" "type": "agent" }\n]\n',
+    );
+    const syntax = await validate(["nhi:", "  inventoryFiles: [./inventory.json]"]);
+    expect(syntax.errors[0]).toMatchObject({ line: 3, message: expect.stringMatching(/syntax error/) });
+    expect(path.basename(syntax.errors[0]!.file)).toBe("inventory.json");
+    // A key written twice: JSON.parse would keep the last silently; it is an error at its line.
+    await writeFile(
+      json,
+      '[\n  { "name": "one", "type": "agent" },\n  { "name": "two", "type": "agent",\n    "name": "three" }\n]\n',
+    );
+    const twice = await validate(["nhi:", "  inventoryFiles: [./inventory.json]"]);
+    expect(twice.errors[0]).toMatchObject({ line: 4, message: expect.stringMatching(/unique/) });
+  });
+
   it("accepts certificates and rotation under nhi", async () => {
     const { config, errors } = await validate([
       "nhi:",
