@@ -696,7 +696,8 @@ async function buildDataSet(dir: string): Promise<DataSet> {
  * narrowly first: per identity its state, the attributes the birthright rules that matter read, and the
  * entitlements rules name found on its enabled accounts, filtered and joined in SQL (the same SQL as
  * `sodScanRepository.population`, `store/sod-scan-repository.ts`, in one query where the product reads
- * two halves at once on PostgreSQL); then the assignment ends, the exceptions in force, and the full rows
+ * two halves at once on PostgreSQL, the attributes from the generated jsonb column there); then the
+ * assignment ends, the exceptions in force, and the full rows
  * (identity, accounts' entitlements, assignments) of the identities it evaluates. JSON parsed.
  */
 interface Bare {
@@ -752,11 +753,8 @@ function populationSql(config: TenureConfig, postgres: boolean): { text: string;
   const reach = sodReachFor(config.policy, config.policy.sod!);
   const reads = reach.reads ?? [];
   const attributes = postgres
-    ? `json_build_array(${reads.map((a) => `r."${a}"`).join(", ")})::text`
+    ? `jsonb_build_array(${reads.map((a) => `i.attributes_jsonb -> '${a}'`).join(", ")})::text`
     : `json_array(${reads.map((a) => `json_extract(i.attributes, '$."${a}"')`).join(", ")})`;
-  const record = postgres
-    ? `cross join lateral json_to_record(i.attributes::json) as r(${reads.map((a) => `"${a}" json`).join(", ")})`
-    : "";
   const found = postgres
     ? `(select string_agg(a.system || chr(31) || e.value, chr(30))
         from accounts a cross join lateral jsonb_array_elements_text(a.entitlements::jsonb) as e(value)
@@ -769,7 +767,7 @@ function populationSql(config: TenureConfig, postgres: boolean): { text: string;
   return {
     text: `select i.id, i.state, ${attributes} as attributes,
       case when i.previous_attributes is null then null else i.attributes_changed_at end as moved_at,
-      ${found} as found from identities i ${record}`,
+      ${found} as found from identities i`,
     values: [postgres ? [...reach.foundKeys] : JSON.stringify(reach.foundKeys)],
   };
 }

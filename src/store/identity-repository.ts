@@ -136,7 +136,7 @@ async function listWhereIn(
   for (let i = 0; i < unique.length; i += LOOKUP_CHUNK) {
     const rows = await db
       .selectFrom("identities")
-      .selectAll()
+      .select(IDENTITY_READ_COLUMNS)
       .where("source", "=", source)
       .where(value, "in", unique.slice(i, i + LOOKUP_CHUNK))
       .execute();
@@ -148,7 +148,11 @@ async function listWhereIn(
 /** Identities, one repository for the aggregate. Functions take a db or a transaction. */
 export const identityRepository = {
   async listBySource(db: Db, source: string): Promise<Identity[]> {
-    const rows = await db.selectFrom("identities").selectAll().where("source", "=", source).execute();
+    const rows = await db
+      .selectFrom("identities")
+      .select(IDENTITY_READ_COLUMNS)
+      .where("source", "=", source)
+      .execute();
     return rows.map(fromRow);
   },
 
@@ -236,7 +240,7 @@ export const identityRepository = {
     for (let i = 0; i < unique.length; i += LOOKUP_CHUNK) {
       const rows = await db
         .selectFrom("identities")
-        .selectAll()
+        .select(IDENTITY_READ_COLUMNS)
         .where("id", "in", unique.slice(i, i + LOOKUP_CHUNK))
         .execute();
       for (const row of rows) found.set(row.id, fromRow(row));
@@ -257,7 +261,7 @@ export const identityRepository = {
   async attributesChangedSince(db: Db, since: string, limit = 10_000): Promise<Identity[]> {
     const rows = await db
       .selectFrom("identities")
-      .selectAll()
+      .select(IDENTITY_READ_COLUMNS)
       .where("attributes_changed_at", ">=", since)
       .where("previous_attributes", "is not", null)
       .orderBy("attributes_changed_at")
@@ -267,7 +271,11 @@ export const identityRepository = {
   },
 
   async findById(db: Db, id: string): Promise<Identity | undefined> {
-    const row = await db.selectFrom("identities").selectAll().where("id", "=", id).executeTakeFirst();
+    const row = await db
+      .selectFrom("identities")
+      .select(IDENTITY_READ_COLUMNS)
+      .where("id", "=", id)
+      .executeTakeFirst();
     return row === undefined ? undefined : fromRow(row);
   },
 
@@ -276,7 +284,7 @@ export const identityRepository = {
    * single sign-on claim names. Indexed lookups; a rehire or two sources may give more than one.
    */
   async findByMatch(db: Db, attribute: "email" | "employeeId" | "id", value: string): Promise<Identity[]> {
-    const query = db.selectFrom("identities").selectAll();
+    const query = db.selectFrom("identities").select(IDENTITY_READ_COLUMNS);
     const rows =
       attribute === "email"
         ? await query.where("email", "=", value.toLowerCase()).execute()
@@ -290,11 +298,15 @@ export const identityRepository = {
   async resolve(db: Db, ref: string): Promise<Identity | undefined> {
     const byId = await this.findById(db, ref);
     if (byId !== undefined) return byId;
-    const byKey = await db.selectFrom("identities").selectAll().where("source_key", "=", ref).execute();
+    const byKey = await db
+      .selectFrom("identities")
+      .select(IDENTITY_READ_COLUMNS)
+      .where("source_key", "=", ref)
+      .execute();
     if (byKey.length === 1 && byKey[0] !== undefined) return fromRow(byKey[0]);
     const byEmail = await db
       .selectFrom("identities")
-      .selectAll()
+      .select(IDENTITY_READ_COLUMNS)
       .where("email", "=", ref.toLowerCase())
       .execute();
     if (byEmail.length === 1 && byEmail[0] !== undefined) return fromRow(byEmail[0]);
@@ -313,7 +325,7 @@ export const identityRepository = {
       for (let i = 0; i < wanted.length; i += LOOKUP_CHUNK) {
         const rows = await db
           .selectFrom("identities")
-          .selectAll()
+          .select([...IDENTITY_READ_COLUMNS, "email"])
           .where(column, "in", wanted.slice(i, i + LOOKUP_CHUNK))
           .execute();
         for (const row of rows) {
