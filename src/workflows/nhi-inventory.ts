@@ -2,6 +2,7 @@ import type { Account } from "../domain/access-types.js";
 import type { Identity } from "../domain/identity-types.js";
 import type { NhiDeclaration, NhiDiscoveryRule, NonHumanIdentity } from "../domain/nhi-types.js";
 import type { TenureConfig } from "../policy/config-types.js";
+import { type MassChangeError, PlanChangedError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import { accountRepository } from "../store/account-repository.js";
 import { identityRepository } from "../store/identity-repository.js";
@@ -9,6 +10,8 @@ import { nhiRepository } from "../store/nhi-repository.js";
 import type { Db } from "../store/schema-types.js";
 import type { Store } from "../store/store-types.js";
 import { type NhiChange, REMOVED_REASON, writeNhiChanges } from "./nhi-inventory-write.js";
+import { nhiDisablePlanHash, nhiMassDisableGate } from "./nhi-mass-change.js";
+import { successionDisablePlanHash } from "./nhi-succession.js";
 
 /**
  * Inventory sync of non-human identities (issue 17, item 1): makes the store hold every NHI `nhi.inventory`
@@ -21,7 +24,9 @@ import { type NhiChange, REMOVED_REASON, writeNhiChanges } from "./nhi-inventory
  *   disabled ("removed from inventory") — its account's disable queued through the hold of
  *   workflows/nhi-disable.ts in the same transaction, and applied at once — audited (`nhi.removed`,
  *   `nhi.disabled`). Declared again, it is live and enabled again (the next settling of accounts, which
- *   `nhi sync` and the `nhi` job run, releases the hold and enables the account).
+ *   `nhi sync` and the `nhi` job run, releases the hold and enables the account). Removal disables pass
+ *   mass-change protection (workflows/nhi-mass-change.ts): past the threshold none of them is made — those
+ *   NHIs stay live and enabled, the rest of the sync goes ahead — until an admin confirms the plan hash.
  * - An account of a discover rule's system that belongs to no identity and matches the rule becomes a
  *   discovered NHI with no owner. The account itself is left uncorrelated: a correlated account with no
  *   desired access would be disabled (and, once managed, deleted) by the next plan.
@@ -38,12 +43,25 @@ export interface NhiSyncResult {
   removed: string[];
   discovered: string[];
   unchanged: number;
+  /**
+   * The removal disables mass-change protection held back (workflows/nhi-mass-change.ts): those NHIs were
+   * left as they were — live, enabled, declared or not — until an admin confirms the plan hash; the rest of
+   * the sync went ahead. Absent when nothing was held.
+   */
+  massChangeStopped?: MassChangeError;
+  /** True when the confirmed hash was this sync's removal plan (then owner succession runs unconfirmed). */
+  massChangeConfirmed?: true;
 }
 
 export interface NhiSyncOptions {
   now: Date;
   /** Who syncs, for the audit: `cli:alice`, `scheduler`. */
   actor: string;
+  /**
+   * The plan hash an admin confirmed (`tenure nhi sync --confirm-mass-change HASH`): either this sync's
+   * removal disables or owner succession's disables (docs/nhi.md "Mass-change protection").
+   */
+  confirmMassChange?: string | undefined;
 }
 
 /** Fields compared to tell whether a sync changes an NHI (bookkeeping aside). */
@@ -76,7 +94,13 @@ export async function syncNhiInventory(
   options: NhiSyncOptions,
 ): Promise<NhiSyncResult> {
   const { db } = store;
-  const result: NhiSyncResult = { created: [], updated: [], removed: [], discovered: [], unchanged: 0 };
+  const result: NhiSyncResult = {
+    created: [],
+    updated: [],
+    removed: [],
+    discovered: [],
+    unchanged: 0,
+  };
   // One read of every NHI and of every owner named; the rest is compared in memory, and only what
   // changed is written (docs/performance.md, non-human identities).
   const existing = new Map((await nhiRepository.list(db)).map((n) => [n.name, n]));
@@ -118,10 +142,23 @@ export async function syncNhiInventory(
     });
   }
 
-  for (const nhi of [...existing.values()]) {
-    if (nhi.origin === "discovered" || nhi.removedAt !== null || names.has(nhi.name)) continue;
+  const gone = [...existing.values()].filter(
+    (n) => n.origin !== "discovered" && n.removedAt === null && !names.has(n.name),
+  );
+  // Mass-change protection: an emptied or truncated inventory must not switch every credential off at once.
+  const { stopped, confirmed } = await removalGate(
+    store,
+    config,
+    gone.filter((n) => n.disabledAt === null),
+    options,
+  );
+  if (stopped !== null) result.massChangeStopped = stopped;
+  if (confirmed) result.massChangeConfirmed = true;
+  for (const nhi of gone) {
     // Removed from the inventory: kept, and disabled — its credential switched off like any disabled NHI's.
     const disables = nhi.disabledAt === null;
+    // Held: left exactly as it was (live, enabled) until the plan is confirmed.
+    if (disables && stopped !== null) continue;
     const at = options.now.toISOString();
     const after = bump(
       {
@@ -225,6 +262,44 @@ export async function syncNhiInventory(
   const written = await writeNhiChanges(store, config, changes, options);
   for (const c of written) result[c.kind].push(c.after.name);
   return result;
+}
+
+/**
+ * The removal disables at the mass-change gate (workflows/nhi-mass-change.ts). `nhi sync` takes one
+ * confirmed hash for two gates, told apart by the plan each would make now: this sync's removals, or owner
+ * succession's disables (which runs after the sync and checks the hash itself). A hash that is neither is
+ * refused here, before the sync writes or records anything.
+ * @throws PlanChangedError for a hash that is the plan of neither gate.
+ */
+async function removalGate(
+  store: Store,
+  config: TenureConfig,
+  due: readonly NonHumanIdentity[],
+  options: NhiSyncOptions,
+): Promise<{ stopped: MassChangeError | null; confirmed: boolean }> {
+  const confirm = options.confirmMassChange;
+  const mine = nhiDisablePlanHash("removal", due);
+  if (confirm !== undefined && confirm !== mine) {
+    const succession = await successionDisablePlanHash(store, config, options.now);
+    if (confirm !== succession) {
+      const now = due.length > 0 || succession === null ? mine : succession;
+      throw new PlanChangedError(
+        `NHI sync: the plan changed since it was shown: confirmed ${confirm}, but it is neither the plan of the ` +
+          `removals from the inventory (${mine}) nor that of owner succession's disables ` +
+          `(${succession ?? "none: no nhi.policy"}); nothing was changed. Look at what the run would do now ` +
+          `and, if it is intended, confirm that plan: tenure nhi sync --confirm-mass-change ${now}`,
+        confirm,
+        now,
+      );
+    }
+  }
+  const confirmed = confirm !== undefined && confirm === mine;
+  const stopped = await nhiMassDisableGate(store, config, "removal", due, {
+    now: options.now,
+    actor: options.actor,
+    confirm: confirmed ? confirm : undefined,
+  });
+  return { stopped, confirmed };
 }
 
 /** Whether `rule` selects `account`: a DN at or under `dnUnder`, or a username LIKE `usernameLike`. */

@@ -53,6 +53,8 @@ export function nhiJobs(deps: JobDeps): ScheduledJob[] {
           expiryWarnings: succession.warned.length,
           // Disables held by mass-change protection (recorded and alerted as mass-change.stopped).
           disablesHeld: succession.massChangeStopped?.counts["system:nhi"]?.disable ?? 0,
+          // Removal disables held the same way (an emptied or truncated inventory).
+          removalsHeld: sync.massChangeStopped?.counts["system:nhi"]?.disable ?? 0,
         };
       },
     },

@@ -141,3 +141,112 @@ describe.each(await storeFactories())(
     });
   },
 );
+
+/**
+ * Removal disables pass the same gate (workflows/nhi-mass-change.ts): an inventory emptied — the
+ * `inventoryFiles` line deleted, a truncated file — disables nothing until an admin confirms that plan.
+ */
+const TEN = Array.from({ length: 10 }, (_, i) => `svc-${i}`);
+const inventoryYaml = (names: readonly string[]) => `
+lifecycle:
+  massChangeThreshold: { percent: 20, minimum: 2 }
+notify:
+  email: { smtp: "smtp://127.0.0.1:2525", from: "Tenure <tenure@example.test>" }
+nhi:
+  inventory:
+${names.map((n) => `    - { name: ${n}, type: service_account, owner: E1 }`).join("\n")}
+`;
+
+describe.each(await storeFactories())(
+  "NHIs removed from the inventory under mass-change protection on %s",
+  (_kind, makeStore: StoreFactory) => {
+    let store: TestStore;
+    const configOf = async (names: readonly string[]) => {
+      const { config, errors } = await validateConfigText(inventoryYaml(names), {
+        path: "/tmp/nhi-mass-removal/tenure.yaml",
+        env: {},
+      });
+      expect(errors).toEqual([]);
+      return config!;
+    };
+    beforeAll(async () => {
+      store = await makeStore();
+      await identityRepository.upsertMany(store.db, [person("E1", null)]);
+      expect((await syncNhiInventory(store, await configOf(TEN), { now: T0, actor })).created).toHaveLength(
+        10,
+      );
+    });
+    afterAll(() => store.dispose());
+
+    const snapshot = async () => ({
+      nhis: (await nhiRepository.list(store.db)).map((n) => [n.name, n.version, n.removedAt, n.disabledAt]),
+      events: (await queryEvents(store.db, { limit: 1000 })).length,
+    });
+
+    it("holds every removal past the threshold, records the stop once, and does the rest", async () => {
+      const before = await snapshot();
+      const sync = await syncNhiInventory(store, await configOf(["new-key"]), { now: T1, actor });
+      expect(sync.massChangeStopped).toBeInstanceOf(MassChangeError);
+      expect(sync.massChangeStopped!.counts).toEqual({ "system:nhi": { disable: 10, delete: 0, total: 10 } });
+      expect(sync.massChangeStopped!.message).toContain(
+        `tenure nhi sync --confirm-mass-change ${sync.massChangeStopped!.planHash}`,
+      );
+      expect(sync.removed).toEqual([]);
+      // The rest of the sync went ahead.
+      expect(sync.created).toEqual(["new-key"]);
+      const live = await nhiRepository.list(store.db, { live: true });
+      expect(live.filter((n) => TEN.includes(n.name) && n.disabledAt === null)).toHaveLength(10);
+      for (const name of TEN) {
+        const nhi = (await nhiRepository.findByName(store.db, name))!;
+        expect((await identityRepository.findById(store.db, nhi.id))?.state).toBe("active");
+      }
+      // In the ledger: the creation and the stop, nothing of the removals.
+      expect(await queryEvents(store.db, { action: "nhi.removed" })).toEqual([]);
+      expect(await queryEvents(store.db, { action: "nhi.disabled" })).toEqual([]);
+      const stops = await queryEvents(store.db, { action: "mass-change.stopped" });
+      expect(stops).toHaveLength(1);
+      expect(stops[0]?.details).toMatchObject({
+        run: "NHI inventory sync",
+        planHash: sync.massChangeStopped!.planHash,
+      });
+      expect((await queryEvents(store.db, { limit: 1000 })).length).toBe(before.events + 2);
+    });
+
+    it("refuses a stale hash with nothing changed, then disables exactly the confirmed removals", async () => {
+      const config = await configOf(["new-key"]);
+      const { planHash } = (await syncNhiInventory(store, config, { now: T1, actor })).massChangeStopped!;
+      const before = await snapshot();
+      await expect(
+        syncNhiInventory(store, config, { now: T1, actor, confirmMassChange: "0".repeat(64) }),
+      ).rejects.toBeInstanceOf(PlanChangedError);
+      expect(await snapshot()).toEqual(before);
+
+      const done = await syncNhiInventory(store, config, {
+        now: T1,
+        actor: "cli:admin",
+        confirmMassChange: planHash,
+      });
+      expect(done.massChangeStopped).toBeUndefined();
+      expect(done.massChangeConfirmed).toBe(true);
+      expect(done.removed.sort()).toEqual([...TEN].sort());
+      for (const name of TEN) {
+        expect(await nhiRepository.findByName(store.db, name)).toMatchObject({
+          disabledReason: "removed from inventory",
+          removedAt: T1.toISOString(),
+        });
+      }
+      const [confirmed] = await queryEvents(store.db, { action: "nhi.mass_change_confirmed" });
+      expect(confirmed?.details).toMatchObject({
+        run: "NHI inventory sync",
+        disable: 10,
+        total: 11,
+        confirmedBy: "cli:admin",
+        planHash,
+      });
+      // The same hash again is stale: those removals are done.
+      await expect(
+        syncNhiInventory(store, config, { now: T1, actor, confirmMassChange: planHash }),
+      ).rejects.toBeInstanceOf(PlanChangedError);
+    });
+  },
+);

@@ -11,10 +11,9 @@ import {
 } from "../domain/nhi-succession.js";
 import type { NhiPolicy, NonHumanIdentity } from "../domain/nhi-types.js";
 import { connectorPool } from "../engine/connector-pool.js";
-import { exceedsMassChangeThreshold, guardMassChange, planHashOf } from "../engine/mass-change.js";
 import { enqueueNotifications } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
-import { MassChangeError, NotFoundError, TenureError } from "../shared/errors.js";
+import { type MassChangeError, NotFoundError, TenureError } from "../shared/errors.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { nhiRepository } from "../store/nhi-repository.js";
 import { reviewNoticeRepository } from "../store/review-progress-repository.js";
@@ -29,6 +28,7 @@ import {
   systemFactsFrom,
 } from "./nhi-disable.js";
 import { nhiIdentity } from "./nhi-identity.js";
+import { nhiDisablePlanHash, nhiMassDisableGate } from "./nhi-mass-change.js";
 import { managerOf } from "./request-approvers.js";
 
 /**
@@ -99,19 +99,16 @@ async function tick(
   accounts: NhiAccountDeps,
 ): Promise<void> {
   const { db } = store;
-  const live = (await nhiRepository.list(db, { live: true })).filter((n) => n.disabledAt === null);
-  const people = await identityRepository.findByIds(
-    db,
-    live.flatMap((n) => [n.ownerId, n.pendingOwnerId]).filter((id): id is string => id !== null),
+  const { steps, people } = await successionSteps(db, policy, options.now);
+  // Mass-change protection (workflows/nhi-mass-change.ts): past the threshold, no disable of this tick is
+  // made until an admin confirms exactly them; the rest of the tick goes ahead.
+  const held = await nhiMassDisableGate(
+    store,
+    config,
+    "succession",
+    steps.filter((s) => disables(s.outcome)).map((s) => s.nhi),
+    { now: options.now, actor: options.actor, confirm: options.confirmMassChange },
   );
-
-  const steps: { nhi: NonHumanIdentity; outcome: Extract<SuccessionOutcome, { ok: true }> }[] = [];
-  for (const nhi of live) {
-    const facts = await factsOf(db, nhi, people, policy);
-    const outcome = successionStep(nhi, { kind: "tick", facts }, options.now, policy.onOwnerLeave);
-    if (outcome.ok && outcome.effects.length > 0) steps.push({ nhi, outcome });
-  }
-  const held = await massDisableGate(store, config, steps, options);
   if (held !== null) result.massChangeStopped = held;
 
   for (const { nhi, outcome } of steps) {
@@ -162,59 +159,44 @@ async function tick(
 const disables = (outcome: Extract<SuccessionOutcome, { ok: true }>) =>
   outcome.effects.some((e) => e.kind === "disabled");
 
+type Step = { nhi: NonHumanIdentity; outcome: Extract<SuccessionOutcome, { ok: true }> };
+
+/** What a tick would do to each live, enabled NHI now, and the people it read (writes nothing). */
+async function successionSteps(
+  db: Db,
+  policy: NhiPolicy,
+  now: Date,
+): Promise<{ steps: Step[]; people: Map<string, Identity> }> {
+  const live = (await nhiRepository.list(db, { live: true })).filter((n) => n.disabledAt === null);
+  const people = await identityRepository.findByIds(
+    db,
+    live.flatMap((n) => [n.ownerId, n.pendingOwnerId]).filter((id): id is string => id !== null),
+  );
+  const steps: Step[] = [];
+  for (const nhi of live) {
+    const facts = await factsOf(db, nhi, people, policy);
+    const outcome = successionStep(nhi, { kind: "tick", facts }, now, policy.onOwnerLeave);
+    if (outcome.ok && outcome.effects.length > 0) steps.push({ nhi, outcome });
+  }
+  return { steps, people };
+}
+
 /**
- * Mass-change protection for NHI disables (docs/nhi.md "Mass-change protection"): when a tick would disable
- * more NHIs than `lifecycle.massChangeThreshold` allows of the live NHIs — a leaver who owned hundreds of
- * service accounts, their deadline passing at once, or a wrong termination in HR — the disables wait for an
- * admin to confirm exactly them (their plan hash), as provisioning's disables do. The stop is recorded and
- * alerted by guardMassChange (`mass-change.stopped`); the returned error is the tick's to report, the rest of
- * the tick (ownership passing on, warnings) goes ahead. Null: no stop (under the threshold, or confirmed).
- * @throws PlanChangedError when a confirmed hash is not that of the disables due now (nothing is disabled).
+ * The plan hash of the disables a succession tick would make now (workflows/nhi-mass-change.ts), or null
+ * without `nhi.policy`: lets `nhi sync` tell which gate a confirmed hash is for before it writes anything.
  */
-async function massDisableGate(
+export async function successionDisablePlanHash(
   store: Store,
   config: TenureConfig,
-  steps: readonly { nhi: NonHumanIdentity; outcome: Extract<SuccessionOutcome, { ok: true }> }[],
-  options: NhiSuccessionOptions,
-): Promise<MassChangeError | null> {
-  const due = steps.filter((s) => disables(s.outcome)).map((s) => s.nhi);
-  if (due.length === 0 && options.confirmMassChange === undefined) return null;
-  const population = (await nhiRepository.list(store.db, { live: true })).length;
-  // The NHIs and the versions they would be disabled at: any change to the set gives another hash.
-  const planHash = planHashOf({
-    sources: [],
-    operations: due.map((n) => ({ idempotencyKey: `nhi-disable:${n.id}:${n.version}` })),
-  });
-  const exceeded = exceedsMassChangeThreshold(due.length, population, config.lifecycle.massChangeThreshold)
-    ? [{ kind: "system" as const, name: "nhi", disable: due.length, delete: 0, total: population }]
-    : [];
-  try {
-    const confirmed = await guardMassChange(store, config, {
-      run: "NHI owner succession",
-      actor: options.actor,
-      now: options.now,
-      planHash,
-      exceeded,
-      confirm: options.confirmMassChange,
-      confirmWith: (h) => `tenure nhi sync --confirm-mass-change ${h}`,
-    });
-    if (confirmed) {
-      await store.db.transaction().execute((trx) =>
-        appendEvents(trx, [
-          event(options, `plan:${planHash}`, "nhi.mass_change_confirmed", {
-            disable: due.length,
-            total: population,
-            confirmedBy: options.actor,
-            planHash,
-          }),
-        ]),
-      );
-    }
-    return null;
-  } catch (err) {
-    if (err instanceof MassChangeError) return err;
-    throw err;
-  }
+  now: Date,
+): Promise<string | null> {
+  const policy = config.nhi?.policy;
+  if (policy === undefined) return null;
+  const { steps } = await successionSteps(store.db, policy, now);
+  return nhiDisablePlanHash(
+    "succession",
+    steps.filter((s) => disables(s.outcome)).map((s) => s.nhi),
+  );
 }
 
 /**

@@ -7,6 +7,7 @@ import { queryEvents } from "../../src/audit/ledger.js";
 import type { Identity, WorkerAttributes } from "../../src/domain/identity-types.js";
 import { loadConfig } from "../../src/policy/config-loader.js";
 import type { TenureConfig } from "../../src/policy/config-types.js";
+import { MassChangeError, PlanChangedError } from "../../src/shared/errors.js";
 import { identityRepository } from "../../src/store/identity-repository.js";
 import { nhiAccountHoldRepository } from "../../src/store/nhi-account-hold-repository.js";
 import { nhiRepository } from "../../src/store/nhi-repository.js";
@@ -223,6 +224,113 @@ nhi:
         removedAt: null,
         disabledReason: "ownership was not confirmed",
       });
+    });
+  },
+);
+
+/**
+ * Mass-change protection over removals: the `inventoryFiles` line deleted from tenure.yaml would disable
+ * every NHI's credential at once. Ten login roles: the sync holds every removal (logins still work, nothing
+ * in the store or the ledger but the stop), a stale hash is refused with nothing changed, the confirmed hash
+ * disables them all.
+ */
+describe.skipIf(!pgInstalled).each(await storeFactories())(
+  "an inventory emptied at once, in the %s store",
+  (_kind, makeStore) => {
+    const prefix = `${run}m${++storeNumber}_`;
+    const ROLES = Array.from({ length: 10 }, (_, i) => `${prefix}svc_${i}`);
+    const PW = `pw-${randomBytes(9).toString("hex")}`;
+    const actor = "test";
+    let store: TestStore;
+    let dir: string;
+    let dispose: () => Promise<void>;
+
+    /** tenure.yaml with the inventory file, or (`false`) with its `inventoryFiles` line deleted. */
+    const config = async (withInventory: boolean): Promise<TenureConfig> => {
+      await writeFile(
+        path.join(dir, "inventory.json"),
+        `[\n${ROLES.map((n) => `  { "name": "${n}", "type": "service_account", "system": "warehouse", "owner": "E1" }`).join(",\n")}\n]\n`,
+      );
+      await writeFile(
+        path.join(dir, "tenure.yaml"),
+        `lifecycle:
+  massChangeThreshold: { percent: 20, minimum: 2 }
+systems:
+  warehouse:
+    connector: postgres
+    config:
+      url: \${env:WAREHOUSE_URL}
+      usernamePrefix: "${prefix}"
+      passwordSink: { file: ./connector-passwords.jsonl }
+      timeoutMs: 5000
+notify:
+  email: { smtp: "smtp://127.0.0.1:2525", from: "Tenure <tenure@example.test>" }
+nhi:
+${withInventory ? "  inventoryFiles: [./inventory.json]" : "  inventory: []"}
+`,
+      );
+      return loadConfig(path.join(dir, "tenure.yaml"), { env: { WAREHOUSE_URL: cluster!.url() } });
+    };
+    const everyLoginWorks = async () => {
+      for (const role of ROLES) if (!(await clusterLetsIn(cluster!, role, PW))) return false;
+      return true;
+    };
+    const snapshot = async () => ({
+      nhis: (await nhiRepository.list(store.db)).map((n) => [n.name, n.version, n.removedAt, n.disabledAt]),
+      events: (await queryEvents(store.db, { limit: 1000 })).length,
+      operations: (await operationRepository.list(store.db, {})).length,
+    });
+
+    beforeAll(async () => {
+      ({ dir, dispose } = await tempDir("tenure-nhi-mass-removed-"));
+      for (const role of ROLES)
+        await asSuperuser(cluster!, `CREATE ROLE ${pg.escapeIdentifier(role)} LOGIN PASSWORD '${PW}'`);
+      store = await makeStore();
+      await identityRepository.upsertMany(store.db, [person("E1")]);
+      expect((await syncNhiInventory(store, await config(true), { now: T0, actor })).created).toHaveLength(
+        10,
+      );
+    }, 60_000);
+    afterAll(async () => {
+      await store?.dispose();
+      await dispose?.();
+    });
+
+    it("holds every removal: the logins work, the NHIs stay live, only the stop is recorded", async () => {
+      const before = await snapshot();
+      const sync = await syncNhiInventory(store, await config(false), { now: at(1), actor });
+      expect(sync.massChangeStopped).toBeInstanceOf(MassChangeError);
+      expect(sync.removed).toEqual([]);
+      expect(await everyLoginWorks()).toBe(true);
+      const after = await snapshot();
+      expect(after.nhis).toEqual(before.nhis);
+      expect(after.operations).toBe(before.operations);
+      expect(after.events).toBe(before.events + 1);
+      const [stop] = await queryEvents(store.db, { action: "mass-change.stopped" });
+      expect(stop?.details).toMatchObject({
+        run: "NHI inventory sync",
+        planHash: sync.massChangeStopped!.planHash,
+      });
+      for (const role of ROLES) {
+        const nhi = (await nhiRepository.findByName(store.db, role))!;
+        expect(await nhiAccountHoldRepository.find(store.db, nhi.id)).toBeUndefined();
+      }
+    });
+
+    it("refuses a stale hash with nothing changed; the confirmed hash disables every login", async () => {
+      const emptied = await config(false);
+      const { planHash } = (await syncNhiInventory(store, emptied, { now: at(2), actor })).massChangeStopped!;
+      const before = await snapshot();
+      await expect(
+        syncNhiInventory(store, emptied, { now: at(2), actor, confirmMassChange: "f".repeat(64) }),
+      ).rejects.toBeInstanceOf(PlanChangedError);
+      expect(await snapshot()).toEqual(before);
+      expect(await everyLoginWorks()).toBe(true);
+
+      const done = await syncNhiInventory(store, emptied, { now: at(3), actor, confirmMassChange: planHash });
+      expect(done.removed.sort()).toEqual([...ROLES].sort());
+      for (const role of ROLES) expect(await clusterLetsIn(cluster!, role, PW)).toBe(false);
+      expect(await queryEvents(store.db, { action: "nhi.mass_change_confirmed" })).toHaveLength(1);
     });
   },
 );

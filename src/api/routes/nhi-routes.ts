@@ -210,7 +210,9 @@ export const nhiRoutes: RouteModule = async (app, deps) => {
           "Runs owner succession (as `tenure nhi sync --confirm-mass-change HASH`, without the inventory sync): the " +
           "held disables go ahead, audited as `nhi.mass_change_confirmed` with the token's name. 409 `plan_changed` " +
           "(error.planHash: the plan now) when the disables due now are not those of the hash — nothing changed; " +
-          "409 `nothing_held` without `nhi.policy`; 403 for a role that may not confirm a mass change.",
+          "409 `nothing_held` without `nhi.policy`; 403 for a role that may not confirm a mass change. Removals from the " +
+          "inventory held back (run `NHI inventory sync`) are confirmed with `tenure nhi sync --confirm-mass-change HASH`, " +
+          "not here: their hash is refused (409 `plan_changed`), nothing changed.",
         tags,
         body: z.strictObject({
           planHash: planHashSchema.describe(

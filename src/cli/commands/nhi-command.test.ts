@@ -280,3 +280,44 @@ nhi:
       expect(done.out).toContain(`  ${k}: disabled (nobody took ownership)`);
   });
 });
+
+describe("tenure nhi sync: removals from the inventory under mass-change protection", () => {
+  let dir: { dir: string; dispose: () => Promise<void> };
+  let file: string;
+  const yaml = (keys: readonly string[]) => `database: sqlite:./t.db
+sources:
+  hr: { type: push, key: employeeId }
+lifecycle:
+  massChangeThreshold: { percent: 20, minimum: 2 }
+nhi:
+  inventory:
+${keys.map((k) => `    - { name: ${k}, type: api_key, owner: E7 }`).join("\n")}
+`;
+  const FIVE = ["r1", "r2", "r3", "r4", "r5"];
+  beforeAll(async () => {
+    dir = await tempDir("tenure-nhi-cli-removed-");
+    file = path.join(dir.dir, "tenure.yaml");
+    await writeFile(file, yaml(FIVE));
+    // The store made (and migrated) as a first `tenure` run would.
+    const store = await openStore((await loadConfig(file, { env: {} })).database, { baseDir: dir.dir });
+    await store.close();
+    const first = await tenure(file, "nhi", "sync");
+    expect(first.code, first.err).toBe(0);
+  });
+  afterAll(() => dir.dispose());
+
+  it("holds the removals of an emptied inventory (exit 3), refuses a stale hash, lets the confirmed plan through", async () => {
+    await writeFile(file, yaml(["r9"]));
+    const held = await tenure(file, "nhi", "sync");
+    expect(held.code).toBe(3);
+    expect(held.out).toContain("1 created, 0 updated, 0 removed");
+    const hash = /tenure nhi sync --confirm-mass-change ([0-9a-f]{64})/.exec(held.err)?.[1];
+    expect(hash, held.err).toBeDefined();
+    const stale = await tenure(file, "nhi", "sync", "--confirm-mass-change", "a".repeat(64));
+    expect(stale.code).toBe(1);
+    expect(stale.err).toContain("nothing was changed");
+    const done = await tenure(file, "--json", "nhi", "sync", "--confirm-mass-change", hash!);
+    expect(done.code, done.err).toBe(0);
+    expect(JSON.parse(done.out).sync.removed.sort()).toEqual(FIVE);
+  });
+});

@@ -95,25 +95,29 @@ export function registerNhi(program: Command): void {
       await withStore(g, async ({ store, config }) => {
         const at = now();
         const actor = cliActor();
-        const sync = await syncNhiInventory(store, config, { now: at, actor });
-        const succession = await nhiOwnerSuccession(store, config, {
+        const sync = await syncNhiInventory(store, config, {
           now: at,
           actor,
           confirmMassChange: opts.confirmMassChange,
         });
+        // One hash confirms one gate: the sync's removals, or else owner succession's disables.
+        const succession = await nhiOwnerSuccession(store, config, {
+          now: at,
+          actor,
+          confirmMassChange: sync.massChangeConfirmed === true ? undefined : opts.confirmMassChange,
+        });
+        const { massChangeStopped: removalsStopped, massChangeConfirmed: _, ...synced } = sync;
         const { massChangeStopped: stopped, ...done } = succession;
+        // Exit 3 (stopped by mass-change protection) once the rest of the run is reported.
+        const held = removalsStopped ?? stopped;
+        const stopOf = (e: typeof stopped) =>
+          e === undefined ? {} : { massChangeStopped: { planHash: e.planHash, counts: e.counts } };
         if (o.json) {
           printJson(o, {
-            sync,
-            succession: {
-              ...done,
-              ...(stopped === undefined
-                ? {}
-                : { massChangeStopped: { planHash: stopped.planHash, counts: stopped.counts } }),
-            },
+            sync: { ...synced, ...stopOf(removalsStopped) },
+            succession: { ...done, ...stopOf(stopped) },
           });
-          // Exit 3 (stopped by mass-change protection) once the rest of the run is reported.
-          if (stopped !== undefined) throw stopped;
+          if (held !== undefined) throw held;
           return;
         }
         println(
@@ -128,7 +132,10 @@ export function registerNhi(program: Command): void {
         for (const name of succession.ownerless) println(o, `  ${name}: kept without an owner`);
         for (const w of succession.warned) println(o, `  ${w.name}: expires within ${w.within} (owner told)`);
         for (const a of succession.accounts) println(o, `  ${accountLine(a)}`);
-        if (stopped !== undefined) throw stopped;
+        // Both gates may stop in one run, each with its own hash: the first is the error, the other said here.
+        if (removalsStopped !== undefined && stopped !== undefined)
+          println(o, `  also held: owner succession's disables: ${stopped.message}`);
+        if (held !== undefined) throw held;
       });
     });
 
