@@ -82,7 +82,7 @@ export const sodScanRepository = {
    * a scan of 100,000 people reads one short row each instead of every account's entitlements. (Grouping
    * alike identities in SQL spared this process 0.4 s of parsing but cost PostgreSQL more than that, on
    * the critical path: 2.1 s against 1.6 s, measured.) PostgreSQL reads the attributes as it keeps them
-   * parsed (a generated jsonb column, migration 2026-12-05T13-00): parsing their text was a third of its
+   * parsed (a generated jsonb column, migration 2026-12-05T19-00): parsing their text was a third of its
    * work here.
    */
   async population(
@@ -108,7 +108,7 @@ export const sodScanRepository = {
           ? // Not ordered (nor is SQLite's): the order only keys a memo, and a sort per identity cost a
             // third of the read. The index on (identity_id, system) gives the accounts in system order.
             sql<string | null>`(select string_agg(a.system || chr(31) || e.value, chr(30))
-              from accounts a cross join lateral jsonb_array_elements_text(a.entitlements::jsonb) as e(value)
+              from accounts a cross join lateral jsonb_array_elements_text(a.entitlements_jsonb) as e(value)
               where a.identity_id = i.id and a.enabled = 1 and a.vanished_at is null
               and a.system || chr(31) || e.value = any(${[...options.foundKeys]}::text[]))`
           : sql<string | null>`(select group_concat(a.system || char(31) || j.value, char(30))
