@@ -8,7 +8,14 @@
  * bench keeps equal to the journal's end state).
  *
  *   node --import tsx bench/point-in-time.bench.ts [--events N] [--checkpoint-every N] [--tail N]
- *     [--fill bare|ledger] [--genesis yes|no] [--postgres URL]
+ *     [--fill bare|ledger] [--genesis yes|no] [--keep FILE] [--postgres URL]
+ *
+ * `--keep FILE` (SQLite): the ledger lives in FILE and is kept after the run; a later run with the same
+ * FILE and `--events` finds the ledger filled (its head at N) and skips the fill and the checkpoints,
+ * measuring only the questions (the store's migrations run on opening, so a kept ledger follows schema
+ * changes). With a larger `--events` it extends the kept ledger: a checkpoint at its head, then the
+ * events up to N (so the tail is N minus the kept events, whatever `--tail` says). Delete FILE to fill
+ * again.
  *
  * The fill is set-up, not the target: `bare` (the default) hashes the same events into a valid chain
  * (the ledger's own hash, canonical JSON, gap-free seqs, the head moved) and inserts them through the
@@ -44,6 +51,7 @@ const { values: args } = parseArgs({
     fill: { type: "string", default: "bare" },
     genesis: { type: "string", default: "yes" },
     postgres: { type: "string" },
+    keep: { type: "string" },
   },
 });
 const total = Number(args.events);
@@ -263,9 +271,9 @@ async function withStore(run: (store: Store, target: Target) => Promise<void>): 
     });
     return;
   }
-  const dir = mkdtempSync(path.join(os.tmpdir(), "tenure-pit-bench-"));
+  const dir = args.keep === undefined ? mkdtempSync(path.join(os.tmpdir(), "tenure-pit-bench-")) : undefined;
   try {
-    const file = path.join(dir, "ledger.db");
+    const file = dir === undefined ? path.resolve(args.keep!) : path.join(dir, "ledger.db");
     const store = await openStore(`sqlite:${file}`);
     try {
       await run(store, { kind: "sqlite", file });
@@ -273,7 +281,7 @@ async function withStore(run: (store: Store, target: Target) => Promise<void>): 
       await store.close();
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -314,7 +322,30 @@ await withStore(async (store, target) => {
   let fillSeconds = 0;
   let at = 0;
   const checkpoints: { seq: number; seconds: number; replayed: number }[] = [];
-  for (const c of cuts) {
+  const head = await store.db.selectFrom("audit_head").select("seq").where("id", "=", 1).executeTakeFirst();
+  const kept = Number(head?.seq ?? 0);
+  if (kept > total) throw new Error(`--keep: the kept ledger holds ${kept} events, more than ${total}`);
+  if (kept === total) console.error(`--keep: reusing the ledger of ${kept} events (no fill, no checkpoints)`);
+  if (kept > 0 && kept < total) {
+    // Extending a kept ledger: the generator replayed to where it stopped (its state and the model),
+    // a checkpoint at the kept head as the daily job would leave it, then the events up to `total`.
+    for (let n = 0; n < kept; n++) event(n);
+    at = kept;
+    const checkpoint = await timed(() =>
+      takeAccessCheckpoint(store.db, { now: new Date(BASE + kept * 1000), actor: "bench" }),
+    );
+    if (checkpoint.value.caughtUp !== 0)
+      throw new Error(`the checkpoint caught up ${checkpoint.value.caughtUp} rows`);
+    checkpoints.push({
+      seq: checkpoint.value.seq,
+      seconds: checkpoint.seconds,
+      replayed: checkpoint.value.replayed,
+    });
+    console.error(
+      `--keep: extending ${kept} events to ${total}; checkpoint at ${kept}: ${checkpoint.seconds} s`,
+    );
+  }
+  for (const c of kept === 0 ? cuts : []) {
     fillSeconds += (await timed(() => append(store, target, at, c))).seconds;
     at = c;
     await syncTable(store);
@@ -330,8 +361,10 @@ await withStore(async (store, target) => {
     });
     console.error(`checkpoint at ${c}: ${checkpoint.seconds} s, load ${os.loadavg()[0]!.toFixed(2)}`);
   }
-  fillSeconds += (await timed(() => append(store, target, at, total))).seconds;
-  await syncTable(store);
+  if (kept !== total) {
+    fillSeconds += (await timed(() => append(store, target, at, total))).seconds;
+    await syncTable(store);
+  }
   const chainChecked = await checkChain(store, cuts);
 
   const atHead = new Date(BASE + (total + 1) * 1000);

@@ -1,16 +1,8 @@
 import type { Kysely } from "kysely";
 import { accountRepository, type JournalRow } from "../store/account-repository.js";
 import type { Database } from "../store/schema-types.js";
-import {
-  accountKey,
-  emptyReplay,
-  journaledOf,
-  loadSlice,
-  type ReplayState,
-  replayEvent,
-  type SystemSlice,
-  slicesBySystem,
-} from "./access-replay.js";
+import { encodeCheckpoint, loadCheckpoint } from "./access-checkpoint-slices.js";
+import { accountKey, emptyReplay, journaledOf, type ReplayState, replayEvent } from "./access-replay.js";
 import {
   ACCOUNT_RECORDED,
   ACCOUNT_REMOVED,
@@ -41,7 +33,8 @@ export interface AccessCheckpointResult {
 
 /**
  * Takes an access checkpoint: the account journal and operations replayed to the ledger's head — from
- * the previous checkpoint — stored per system, so point-in-time questions replay only what follows.
+ * the previous checkpoint — stored per system (desires per entitlement, access-checkpoint-slices.ts), so
+ * point-in-time questions read only their part and replay only what follows.
  *
  * The bulk of the replay runs without locks; the last stretch runs in one transaction holding the
  * ledger's append lock, which also compares the journal with the `accounts` table and journals any row
@@ -63,12 +56,7 @@ export async function takeAccessCheckpoint(
   let from = 0;
   if (previous !== undefined) {
     from = Number(previous.seq);
-    const slices = await db
-      .selectFrom("access_checkpoint_systems")
-      .select("state")
-      .where("seq", "=", from)
-      .execute();
-    for (const row of slices) loadSlice(state, JSON.parse(row.state) as SystemSlice);
+    await loadCheckpoint(db, state, from);
   }
   const unlocked = await headSeq(db);
   let replayed = await replayRange(db, state, from, unlocked + 1);
@@ -87,7 +75,7 @@ export async function takeAccessCheckpoint(
       .select((eb) => eb.fn.max("time").as("time"))
       .executeTakeFirst();
     const coversUntil = latest?.time ?? options.now.toISOString();
-    const slices = slicesBySystem(state);
+    const rows = encodeCheckpoint(state);
     const existing = await trx
       .selectFrom("access_checkpoints")
       .select("seq")
@@ -104,18 +92,22 @@ export async function takeAccessCheckpoint(
           accounts: state.accounts.size,
         })
         .execute();
-      for (const [system, slice] of slices) {
+      for (const r of rows.accounts)
         await trx
-          .insertInto("access_checkpoint_systems")
-          .values({ seq, system, state: JSON.stringify(slice) })
+          .insertInto("access_checkpoint_accounts")
+          .values({ seq, ...r })
           .execute();
-      }
+      for (const r of rows.desired)
+        await trx
+          .insertInto("access_checkpoint_desired")
+          .values({ seq, ...r })
+          .execute();
     }
     return {
       seq,
       coversUntil,
       accounts: state.accounts.size,
-      systems: slices.size,
+      systems: new Set([...rows.accounts, ...rows.desired].map((r) => r.system)).size,
       caughtUp: corrections.length,
       replayed,
     };

@@ -90,7 +90,11 @@ export async function whoHad(
   query: { system: string; entitlement?: string; at: Date },
   options: Pick<ReplayOptions, "useCheckpoints"> = {},
 ): Promise<WhoHadAnswer> {
-  const { state, source } = await replayAt(db, query.at, { ...options, system: query.system });
+  const { state, source } = await replayAt(db, query.at, {
+    ...options,
+    system: query.system,
+    entitlement: query.entitlement,
+  });
   const atIso = query.at.toISOString();
   const assignments = (await assignmentsAt(db, atIso, source.cutSeq)).filter(
     (a) => a.inForce && "system" in a.target && a.target.system === query.system,

@@ -152,31 +152,3 @@ export function journaledOf(a: AccountAt): JournaledAccount {
     vanished: a.vanished,
   };
 }
-
-/** One system's part of a replay state as checkpoint JSON, and back (access-checkpoints.ts). */
-export interface SystemSlice {
-  accounts: AccountAt[];
-  desired: DesiredAt[];
-}
-
-/** Splits a replay state by system. */
-export function slicesBySystem(state: ReplayState): Map<string, SystemSlice> {
-  const out = new Map<string, SystemSlice>();
-  const slice = (system: string) => {
-    let s = out.get(system);
-    if (s === undefined) {
-      s = { accounts: [], desired: [] };
-      out.set(system, s);
-    }
-    return s;
-  };
-  for (const a of state.accounts.values()) slice(a.system).accounts.push(a);
-  for (const d of state.desired.values()) slice(d.system).desired.push(d);
-  return out;
-}
-
-/** Adds a system's slice to a replay state. */
-export function loadSlice(state: ReplayState, slice: SystemSlice): void {
-  for (const a of slice.accounts) state.accounts.set(accountKey(a.system, a.username), a);
-  for (const d of slice.desired) state.desired.set(desireKey(d.system, d.username, d.entitlement), d);
-}

@@ -33,11 +33,6 @@ export function accountSubject(system: string, username: string): string {
   return `account:${system}/${username}`;
 }
 
-/** The subject prefix of every account of a system. */
-export function systemAccountPrefix(system: string): string {
-  return `account:${system}/`;
-}
-
 /** Whether two journal states are the same (entitlements compared in order: both are sorted). */
 export function sameAccountState(a: JournaledAccount, b: JournaledAccount): boolean {
   return (

@@ -1,16 +1,15 @@
-import { sql } from "kysely";
+import { SqliteAdapter, sql } from "kysely";
 import { InvalidInputError } from "../shared/errors.js";
 import type { Db } from "../store/schema-types.js";
+import { loadCheckpoint } from "./access-checkpoint-slices.js";
 import {
   type AccountAt,
   emptyReplay,
-  loadSlice,
   OPERATION_ACTIONS,
   type ReplayState,
   replayEvent,
-  type SystemSlice,
 } from "./access-replay.js";
-import { ACCOUNT_JOURNAL_ACTIONS, systemAccountPrefix } from "./account-journal-types.js";
+import { ACCOUNT_JOURNAL_ACTIONS } from "./account-journal-types.js";
 
 /*
  * Point in time: the state the ledger describes at an instant, replayed from the latest access
@@ -35,6 +34,11 @@ export interface ReplaySource {
 export interface ReplayOptions {
   /** Only this system's accounts and operations (who-had). */
   system?: string;
+  /**
+   * With `system`: of the checkpoint's desires, only this entitlement's (who-had for one entitlement).
+   * The state's other desires are then partial: answer only about this entitlement.
+   */
+  entitlement?: string;
   /** False: replay from the first event even when a checkpoint would do (tests, benchmarks). */
   useCheckpoints?: boolean;
 }
@@ -59,9 +63,7 @@ export async function replayAt(
   let from = 0;
   if (checkpoint !== undefined) {
     from = checkpoint.seq;
-    let q = db.selectFrom("access_checkpoint_systems").select("state").where("seq", "=", checkpoint.seq);
-    if (options.system !== undefined) q = q.where("system", "=", options.system);
-    for (const row of await q.execute()) loadSlice(state, JSON.parse(row.state) as SystemSlice);
+    await loadCheckpoint(db, state, from, { system: options.system, entitlement: options.entitlement });
   }
   // Two reads of the key's ends: SQLite answers `min(seq), max(seq)` in one query by scanning every
   // row (seconds at ten million events), each alone from the index.
@@ -91,14 +93,27 @@ export async function replayAt(
     );
   }
 
-  const cut = await db
+  // The first event after T, in seq order, reads rows from the checkpoint on until it meets one: every
+  // event after the checkpoint when none is later than T (a question about now: a million rows at ten
+  // million events). The time index says first, in one lookup, whether there is any.
+  const later = await db
     .selectFrom("audit_events")
     .select("seq")
-    .where("seq", ">", from)
     .where("time", ">", atIso)
-    .orderBy("seq")
+    .where("seq", ">", from)
     .limit(1)
     .executeTakeFirst();
+  const cut =
+    later === undefined
+      ? undefined
+      : await db
+          .selectFrom("audit_events")
+          .select("seq")
+          .where("seq", ">", from)
+          .where("time", ">", atIso)
+          .orderBy("seq")
+          .limit(1)
+          .executeTakeFirst();
   const end = cut === undefined ? last + 1 : Number(cut.seq);
   const events = await replayRange(db, state, from, end, options.system);
   return {
@@ -152,40 +167,35 @@ interface WindowEvent {
   details: Record<string, unknown>;
 }
 
+const REPLAYED_ACTIONS = [...ACCOUNT_JOURNAL_ACTIONS, ...OPERATION_ACTIONS];
+
 /**
- * The journal and operation events with seq in [lo, hi), in seq order. With a system: its accounts'
- * journal by subject prefix, and the operations whose details name it (a text pre-filter, checked exactly).
+ * The journal and operation events with seq in [lo, hi), in seq order. With a system: the events whose
+ * details name it, read by the index on (details' system, seq) — the expression must be the index's
+ * own, written per dialect (migration 2026-12-05T18-00-access-checkpoint-slices.ts).
  */
 async function windowEvents(db: Db, lo: number, hi: number, system?: string): Promise<WindowEvent[]> {
-  let accounts = db
+  let q = db
     .selectFrom("audit_events")
     .select(["seq", "time", "action", "details"])
-    .where("action", "in", [...ACCOUNT_JOURNAL_ACTIONS])
+    .where("action", "in", REPLAYED_ACTIONS)
     .where("seq", ">=", lo)
-    .where("seq", "<", hi);
-  let operations = db
-    .selectFrom("audit_events")
-    .select(["seq", "time", "action", "details"])
-    .where("action", "in", [...OPERATION_ACTIONS])
-    .where("seq", ">=", lo)
-    .where("seq", "<", hi);
-  if (system !== undefined) {
-    const prefix = systemAccountPrefix(system);
-    accounts = accounts.where(sql<string>`substr(subject, 1, ${[...prefix].length})`, "=", prefix);
-    // A pre-filter only (checked exactly below): `%` and `_` can only widen it; skipped where JSON would
-    // escape a character, as PostgreSQL's LIKE reads a backslash as its escape.
-    if (!JSON.stringify(system).slice(1, -1).includes("\\"))
-      operations = operations.where("details", "like", `%${JSON.stringify({ system }).slice(1, -1)}%`);
-  }
-  const [a, o] = await Promise.all([accounts.execute(), operations.execute()]);
+    .where("seq", "<", hi)
+    .orderBy("seq");
+  if (system !== undefined) q = q.where(detailsSystem(db), "=", system);
   const rows: WindowEvent[] = [];
-  for (const r of [...a, ...o]) {
+  for (const r of await q.execute()) {
     const details = JSON.parse(r.details) as Record<string, unknown>;
-    if (system !== undefined && details.system !== system) continue;
     rows.push({ seq: Number(r.seq), time: r.time, action: r.action, details });
   }
-  // Journal and operations land in separate maps; only each one's own order matters, but keep the chain's.
-  return rows.sort((x, y) => x.seq - y.seq);
+  return rows;
+}
+
+/** The system an event's details name, as `audit_events_system_seq_idx` indexes it. */
+function detailsSystem(db: Db) {
+  return db.getExecutor().adapter instanceof SqliteAdapter
+    ? sql<string>`json_extract(details, '$.system')`
+    : sql<string>`((details::jsonb) ->> 'system')`;
 }
 
 /** The accounts confirmed at `at` (vanished ones included, marked), optionally of one system. */

@@ -85,10 +85,21 @@ export interface AccessCheckpointsTable {
   accounts: number;
 }
 
-/** One system's part of an access checkpoint: compact JSON of its accounts and what was asked of them. */
-export interface AccessCheckpointSystemsTable {
+/** One system's accounts in an access checkpoint: JSON (src/audit/access-checkpoint-slices.ts). */
+export interface AccessCheckpointAccountsTable {
   seq: number;
   system: string;
+  state: string;
+}
+
+/**
+ * What was last asked of one (system, entitlement) in an access checkpoint — entitlement '' for the
+ * accounts themselves: compact JSON, each "why" once (src/audit/access-checkpoint-slices.ts).
+ */
+export interface AccessCheckpointDesiredTable {
+  seq: number;
+  system: string;
+  entitlement: string;
   state: string;
 }
 
@@ -652,7 +663,8 @@ export interface Database {
   ledger_heads: LedgerHeadsTable;
   ledger_checkpoints: LedgerCheckpointsTable;
   access_checkpoints: AccessCheckpointsTable;
-  access_checkpoint_systems: AccessCheckpointSystemsTable;
+  access_checkpoint_accounts: AccessCheckpointAccountsTable;
+  access_checkpoint_desired: AccessCheckpointDesiredTable;
   source_runs: SourceRunsTable;
   accounts: AccountsTable;
   account_links: AccountLinksTable;

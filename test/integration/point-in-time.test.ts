@@ -294,6 +294,13 @@ describe.each(await storeFactories())("point in time, with the store on %s", (ki
         for (const { at, accounts } of world.snapshots) {
           expect(await replayed(world, at, false)).toEqual(accounts);
           expect(await replayed(world, at, true)).toEqual(accounts);
+          // who-had reads only its entitlement's part of a checkpoint: the same rows, desires included.
+          for (const entitlement of ["readers", "payments", "extra", undefined]) {
+            const query = { system: "app", entitlement, at };
+            const rows = async (useCheckpoints: boolean) =>
+              (await whoHad(world.store.db, query, { useCheckpoints })).rows;
+            expect(await rows(true)).toEqual(await rows(false));
+          }
         }
       }),
       // PostgreSQL makes a fresh schema per run: fewer runs there, the same code paths.

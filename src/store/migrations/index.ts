@@ -32,6 +32,7 @@ import * as accessCheckpoints from "./2026-12-04T18-00-access-checkpoints.js";
 import * as nhiUsageOwner from "./2026-12-05T11-00-nhi-usage-owner.js";
 import * as nhiAccountHolds from "./2026-12-05T12-00-nhi-account-holds.js";
 import * as operationTrace from "./2026-12-05T17-00-operation-trace.js";
+import * as accessCheckpointSlices from "./2026-12-05T18-00-access-checkpoint-slices.js";
 import * as sodScanJsonb from "./2026-12-05T19-00-sod-scan-jsonb.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
@@ -69,6 +70,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-05T11-00-nhi-usage-owner": nhiUsageOwner,
   "2026-12-05T12-00-nhi-account-holds": nhiAccountHolds,
   "2026-12-05T17-00-operation-trace": operationTrace,
+  "2026-12-05T18-00-access-checkpoint-slices": accessCheckpointSlices,
   "2026-12-05T19-00-sod-scan-jsonb": sodScanJsonb,
 };
 
