@@ -4,6 +4,10 @@ import { newId } from "../shared/ids.js";
 import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
 import type { AccountsTable, Db } from "./schema-types.js";
 
+/**
+ * The columns an Account is made of, written and read: PostgreSQL also keeps the entitlements parsed (a
+ * generated jsonb copy for the separation-of-duties scan), which readers of whole accounts must not carry.
+ */
 const ACCOUNT_COLUMNS = [
   "id",
   "system",
@@ -39,28 +43,6 @@ const LINK_INSERT: BulkInsertSpec = {
 
 // For deletes by a list of usernames: far below every database's bound-parameter limit.
 const CHUNK = 2000;
-
-/**
- * The columns an Account is made of: PostgreSQL also keeps the entitlements parsed (a generated jsonb copy
- * for the separation-of-duties scan), which readers of whole accounts must not carry.
- */
-const ACCOUNT_READ_COLUMNS = [
-  "id",
-  "system",
-  "native_id",
-  "username",
-  "identity_id",
-  "enabled",
-  "attributes",
-  "entitlements",
-  "managed_entitlements",
-  "managed",
-  "vanished_at",
-  "last_seen_at",
-  "last_used_at",
-  "updated_at",
-  "credential_employment",
-] as const satisfies readonly (keyof AccountsTable)[];
 
 function fromRow(r: AccountsTable): Account {
   return {
@@ -170,7 +152,7 @@ export const accountRepository = {
     } = {},
   ): Promise<Account[]> {
     if (filter.identityIds?.length === 0) return [];
-    let q = db.selectFrom("accounts").select(ACCOUNT_READ_COLUMNS);
+    let q = db.selectFrom("accounts").select(ACCOUNT_COLUMNS);
     if (filter.system !== undefined) q = q.where("system", "=", filter.system);
     if (filter.identityId !== undefined) q = q.where("identity_id", "=", filter.identityId);
     if (filter.identityIds !== undefined) q = q.where("identity_id", "in", filter.identityIds);
@@ -222,7 +204,7 @@ export const accountRepository = {
   async find(db: Db, system: string, username: string): Promise<Account | undefined> {
     const r = await db
       .selectFrom("accounts")
-      .select(ACCOUNT_READ_COLUMNS)
+      .select(ACCOUNT_COLUMNS)
       .where("system", "=", system)
       .where("username", "=", username)
       .executeTakeFirst();
@@ -239,7 +221,7 @@ export const accountRepository = {
       for (let i = 0; i < usernames.length; i += CHUNK) {
         const rows = await db
           .selectFrom("accounts")
-          .select(ACCOUNT_READ_COLUMNS)
+          .select(ACCOUNT_COLUMNS)
           .where("system", "=", system)
           .where("username", "in", usernames.slice(i, i + CHUNK))
           .execute();

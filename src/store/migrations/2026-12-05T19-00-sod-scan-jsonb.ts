@@ -6,8 +6,8 @@ import { type Kysely, sql } from "kysely";
 // them parsed as well, in a generated jsonb column it maintains on every write, and the read looks them
 // up (0.13 s). The same for accounts' entitlements, which the read unnests (about 0.12 s more).
 // Identities and accounts are read by the columns they are made of (IDENTITY_READ_COLUMNS,
-// ACCOUNT_READ_COLUMNS), never `select *`: the copies are not sent to readers that do not use them. SQLite reads in the process and parses
-// as before: nothing changes there. Never edit after landing.
+// ACCOUNT_COLUMNS), never `select *`: the copies are not sent to readers that do not use them. SQLite
+// reads in the process and parses as before: nothing changes there. Never edit after landing.
 // biome-ignore lint/suspicious/noExplicitAny: a migration sees the schema of its own day, not today's types.
 export async function up(db: Kysely<any>): Promise<void> {
   if (!sql`select ${1}`.compile(db).sql.includes("$1")) return;
