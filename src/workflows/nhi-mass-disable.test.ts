@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type StoreFactory, storeFactories, type TestStore } from "../../test/helpers/databases.js";
+import { testPerson } from "../../test/helpers/test-person.js";
 import { queryEvents } from "../audit/ledger.js";
 import type { Identity } from "../domain/identity-types.js";
 import { validateConfigText } from "../policy/config-loader.js";
@@ -39,39 +40,8 @@ nhi:
 ${inventory}
 `;
 
-function person(key: string, manager: string | null, state: Identity["state"] = "active"): Identity {
-  return {
-    id: `id-${key}`,
-    kind: "human",
-    source: "hr",
-    sourceKey: key,
-    state,
-    attributes: {
-      employeeId: key,
-      givenName: key,
-      familyName: "Test",
-      displayName: `${key} Test`,
-      email: `${key.toLowerCase()}@example.test`,
-      department: null,
-      title: null,
-      location: null,
-      costCenter: null,
-      managerId: manager,
-      employmentType: "employee",
-      status: state === "terminated" ? "terminated" : "active",
-      startDate: null,
-      endDate: null,
-      terminationDate: state === "terminated" ? "2026-06-02" : null,
-    },
-    employment: 1,
-    stateSince: T0.toISOString(),
-    createdAt: T0.toISOString(),
-    updatedAt: T0.toISOString(),
-    lastRecordId: null,
-    previousAttributes: null,
-    attributesChangedAt: null,
-  };
-}
+const person = (key: string, manager: string | null, state: Identity["state"] = "active") =>
+  testPerson(key, { manager, state, at: T0, terminationDate: "2026-06-02" });
 
 describe.each(await storeFactories())(
   "NHI disables under mass-change protection on %s",

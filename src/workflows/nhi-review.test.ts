@@ -9,9 +9,9 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storeFactories, type TestStore } from "../../test/helpers/databases.js";
+import { testPerson } from "../../test/helpers/test-person.js";
 import { tempDir } from "../../test/helpers/workspace.js";
 import type { Assignment } from "../domain/access-types.js";
-import type { Identity } from "../domain/identity-types.js";
 import type { ReviewDefinition } from "../domain/review-types.js";
 import { loadConfig } from "../policy/config-loader.js";
 import type { TenureConfig } from "../policy/config-types.js";
@@ -69,40 +69,7 @@ const definition = (name: string): ReviewDefinition => ({
   location: { file: "test", line: 1, column: 1 },
 });
 
-function person(key: string): Identity {
-  const at = "2020-01-01T00:00:00.000Z";
-  return {
-    id: `id-${key}`,
-    kind: "human",
-    source: "hr",
-    sourceKey: key,
-    state: "active",
-    attributes: {
-      employeeId: key,
-      givenName: key,
-      familyName: "Test",
-      displayName: `${key} Test`,
-      email: `${key.toLowerCase()}@example.test`,
-      department: "IT",
-      title: "Engineer",
-      location: null,
-      costCenter: null,
-      managerId: null,
-      employmentType: "employee",
-      status: "active",
-      startDate: "2020-01-01",
-      endDate: null,
-      terminationDate: null,
-    },
-    employment: 1,
-    stateSince: at,
-    createdAt: at,
-    updatedAt: at,
-    lastRecordId: null,
-    previousAttributes: null,
-    attributesChangedAt: null,
-  };
-}
+const person = (key: string) => testPerson(key, { at: new Date("2020-01-01T00:00:00Z"), department: "IT" });
 
 describe.each(await storeFactories())("NHI access reviewed by its owner on %s", (_kind, makeStore) => {
   let store: TestStore;

@@ -5,7 +5,7 @@ import { Client } from "ldapts";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryEvents } from "../../src/audit/ledger.js";
-import type { Identity, WorkerAttributes } from "../../src/domain/identity-types.js";
+import type { Identity } from "../../src/domain/identity-types.js";
 import { connectorPool } from "../../src/engine/connector-pool.js";
 import { computeProvisionPlan } from "../../src/engine/provision.js";
 import { reconcileSystems } from "../../src/engine/reconcile.js";
@@ -28,6 +28,7 @@ import {
   startPostgresCluster,
 } from "../helpers/postgres-cluster.js";
 import { ADMIN_DN, findSlapd, type Slapd, SUFFIX, startSlapd } from "../helpers/slapd.js";
+import { testPerson } from "../helpers/test-person.js";
 import { tempDir } from "../helpers/workspace.js";
 
 /**
@@ -83,40 +84,8 @@ function ssha(secret: string): string {
   return `{SSHA}${Buffer.concat([createHash("sha1").update(secret).update(salt).digest(), salt]).toString("base64")}`;
 }
 
-function person(key: string, manager: string | null, state: Identity["state"] = "active"): Identity {
-  const attributes: WorkerAttributes = {
-    employeeId: key,
-    givenName: key,
-    familyName: "Test",
-    displayName: `${key} Test`,
-    email: `${key.toLowerCase()}@example.test`,
-    department: "Finance",
-    title: null,
-    location: null,
-    costCenter: null,
-    managerId: manager,
-    employmentType: "employee",
-    status: state === "terminated" ? "terminated" : "active",
-    startDate: null,
-    endDate: null,
-    terminationDate: state === "terminated" ? "2026-12-01" : null,
-  };
-  return {
-    id: `id-${key}`,
-    kind: "human",
-    source: "hr",
-    sourceKey: key,
-    state,
-    attributes,
-    employment: 1,
-    stateSince: T0.toISOString(),
-    createdAt: T0.toISOString(),
-    updatedAt: T0.toISOString(),
-    lastRecordId: null,
-    previousAttributes: null,
-    attributesChangedAt: null,
-  };
-}
+const person = (key: string, manager: string | null, state: Identity["state"] = "active") =>
+  testPerson(key, { manager, state, at: T0, department: "Finance" });
 
 beforeAll(async () => {
   await Promise.all([

@@ -4,7 +4,6 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryEvents } from "../../src/audit/ledger.js";
-import type { Identity, WorkerAttributes } from "../../src/domain/identity-types.js";
 import { loadConfig } from "../../src/policy/config-loader.js";
 import type { TenureConfig } from "../../src/policy/config-types.js";
 import { MassChangeError, PlanChangedError } from "../../src/shared/errors.js";
@@ -23,6 +22,7 @@ import {
   type PostgresCluster,
   startPostgresCluster,
 } from "../helpers/postgres-cluster.js";
+import { testPerson } from "../helpers/test-person.js";
 import { tempDir } from "../helpers/workspace.js";
 
 /**
@@ -40,40 +40,7 @@ const at = (hours: number) => new Date(T0.getTime() + hours * 3_600_000);
 const run = `r${randomBytes(3).toString("hex")}_`;
 let cluster: PostgresCluster | undefined;
 
-function person(key: string): Identity {
-  const attributes: WorkerAttributes = {
-    employeeId: key,
-    givenName: key,
-    familyName: "Test",
-    displayName: `${key} Test`,
-    email: `${key.toLowerCase()}@example.test`,
-    department: null,
-    title: null,
-    location: null,
-    costCenter: null,
-    managerId: null,
-    employmentType: "employee",
-    status: "active",
-    startDate: null,
-    endDate: null,
-    terminationDate: null,
-  };
-  return {
-    id: `id-${key}`,
-    kind: "human",
-    source: "hr",
-    sourceKey: key,
-    state: "active",
-    attributes,
-    employment: 1,
-    stateSince: T0.toISOString(),
-    createdAt: T0.toISOString(),
-    updatedAt: T0.toISOString(),
-    lastRecordId: null,
-    previousAttributes: null,
-    attributesChangedAt: null,
-  };
-}
+const person = (key: string) => testPerson(key, { at: T0 });
 
 beforeAll(async () => {
   if (pgInstalled) cluster = await startPostgresCluster();

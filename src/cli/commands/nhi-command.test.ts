@@ -1,6 +1,7 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { testPerson } from "../../../test/helpers/test-person.js";
 import { tempDir } from "../../../test/helpers/workspace.js";
 import type { Identity } from "../../domain/identity-types.js";
 import { loadConfig } from "../../policy/config-loader.js";
@@ -19,40 +20,8 @@ nhi:
     - { name: gh-app, type: oauth_app, owner: E1, scopes: [read:user, admin:org] }
 `;
 
-function person(key: string, manager: string | null, state: Identity["state"]): Identity {
-  const at = "2026-01-01T00:00:00.000Z";
-  return {
-    id: `id-${key}`,
-    kind: "human",
-    source: "hr",
-    sourceKey: key,
-    state,
-    attributes: {
-      employeeId: key,
-      givenName: key,
-      familyName: "Test",
-      displayName: `${key} Test`,
-      email: `${key.toLowerCase()}@example.test`,
-      department: null,
-      title: null,
-      location: null,
-      costCenter: null,
-      managerId: manager,
-      employmentType: "employee",
-      status: state === "terminated" ? "terminated" : "active",
-      startDate: null,
-      endDate: null,
-      terminationDate: null,
-    },
-    employment: 1,
-    stateSince: at,
-    createdAt: at,
-    updatedAt: at,
-    lastRecordId: null,
-    previousAttributes: null,
-    attributesChangedAt: null,
-  };
-}
+const person = (key: string, manager: string | null, state: Identity["state"]) =>
+  testPerson(key, { manager, state });
 
 /** `tenure …` in process, stdout and stderr captured, with the exit code. */
 async function tenure(file: string, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
