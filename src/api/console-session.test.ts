@@ -263,6 +263,30 @@ describe.each(await storeFactories())("console sessions on %s", (_kind, makeStor
     expect((await get()).massChangeStops).toEqual([]);
   });
 
+  it("GET /api/dashboard lets go of an HR push's stop once the push is confirmed (sync.mass_change_confirmed alone)", async () => {
+    const get = async () =>
+      (await f.app.inject({ url: "/api/dashboard", headers: bearer(f.tokenFor.auditor) })).json();
+    const planHash = "cd".repeat(32);
+    // Only the source's terminations exceeded the threshold: no system's operations were held.
+    const exceeded = [{ kind: "source", name: "hr", disable: 3, delete: 0, total: 4 }];
+    await appendEvent(f.store.db, {
+      time: f.clock.now.toISOString(),
+      actor: "token:t-hr-source",
+      action: "mass-change.stopped",
+      subject: `plan:${planHash}`,
+      details: { run: "push to source hr", planHash, exceeded },
+    });
+    expect((await get()).massChangeStops).toEqual([expect.objectContaining({ planHash })]);
+    await appendEvent(f.store.db, {
+      time: f.clock.now.toISOString(),
+      actor: "token:t-hr-source",
+      action: "sync.mass_change_confirmed",
+      subject: "source:hr",
+      details: { terminated: 3, confirmedBy: "token:t-hr-source", planHash },
+    });
+    expect((await get()).massChangeStops).toEqual([]);
+  });
+
   it("POST /api/plan/preview shows a candidate's blast radius and refuses a bad one at its line, changing nothing", async () => {
     const current = await readFile(path.join(f.dir, "tenure.yaml"), "utf8");
     const post = (config: string) =>

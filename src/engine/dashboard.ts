@@ -57,17 +57,18 @@ export async function dashboardOf(
 ): Promise<Dashboard> {
   const names = Object.keys(config.policy.systems);
   const since = new Date(now.getTime() - STOP_SHOWN_DAYS * 86_400_000).toISOString();
-  const [byState, operations, leavers, reconciled, stops, confirmations, nhiConfirmations] =
-    await Promise.all([
-      identityRepository.countByState(store.db),
-      operationRepository.countByState(store.db),
-      accountRepository.enabledOfTerminated(store.db, LEAVERS_NAMED * 4),
-      lastReconcileBySystem(store, names),
-      queryEvents(store.db, { action: "mass-change.stopped", since, limit: 1000 }),
-      queryEvents(store.db, { action: "operation.mass_change_confirmed", since, limit: 1000 }),
-      // Held NHI disables are confirmed by their own event (workflows/nhi-succession.ts).
-      queryEvents(store.db, { action: "nhi.mass_change_confirmed", since, limit: 1000 }),
-    ]);
+  const [byState, operations, leavers, reconciled, stops, ...confirmations] = await Promise.all([
+    identityRepository.countByState(store.db),
+    operationRepository.countByState(store.db),
+    accountRepository.enabledOfTerminated(store.db, LEAVERS_NAMED * 4),
+    lastReconcileBySystem(store, names),
+    queryEvents(store.db, { action: "mass-change.stopped", since, limit: 1000 }),
+    queryEvents(store.db, { action: "operation.mass_change_confirmed", since, limit: 1000 }),
+    // A stop is let go by whichever confirmation names its plan: a held HR push's terminations
+    // (engine/sync.ts) and held NHI disables (workflows/nhi-mass-change.ts) have their own events.
+    queryEvents(store.db, { action: "sync.mass_change_confirmed", since, limit: 1000 }),
+    queryEvents(store.db, { action: "nhi.mass_change_confirmed", since, limit: 1000 }),
+  ]);
   const byIdentity = new Map<string, Array<{ system: string; username: string }>>();
   for (const row of leavers.rows) {
     const list = byIdentity.get(row.identityId) ?? [];
@@ -107,7 +108,7 @@ export async function dashboardOf(
         lastReconcile: reconciled[name] ?? null,
       };
     }),
-    massChangeStops: waitingStops(stops, [...confirmations, ...nhiConfirmations]),
+    massChangeStops: waitingStops(stops, confirmations.flat()),
   };
 }
 
