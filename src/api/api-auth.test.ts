@@ -78,7 +78,7 @@ async function requestFor(f: ApiFixture, route: RouteEntry): Promise<{ request: 
         request: { method: "POST", url: "/api/nhi/nobody/owner", payload: { owner: "E1" } },
         known: false,
       };
-    case "POST /api/nhi/mass-change/confirm":
+    case "POST /api/nhi-mass-change/confirm":
       // No nhi.policy in the fixture: a 409 for admin (nothing is held), a 403 for every other role.
       return {
         request: { method: "POST", url: route.url, payload: { planHash: "0".repeat(64) } },

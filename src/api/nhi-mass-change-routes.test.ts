@@ -9,7 +9,7 @@ import { nhiOwnerSuccession } from "../workflows/nhi-succession.js";
 
 /**
  * Issue 17: NHI disables held by mass-change protection are confirmed through the API as through the CLI
- * (`POST /api/nhi/mass-change/confirm { planHash }`, admin only): a stale hash is refused with 409
+ * (`POST /api/nhi-mass-change/confirm { planHash }`, admin only): a stale hash is refused with 409
  * `plan_changed` and nothing changed in the store or the ledger; the right one disables exactly the held
  * NHIs, audited `nhi.mass_change_confirmed` with the token's name.
  */
@@ -54,7 +54,7 @@ describe.each(await storeFactories())(
     const confirm = (hash: string, token = f.tokenFor.admin) =>
       f.app.inject({
         method: "POST",
-        url: "/api/nhi/mass-change/confirm",
+        url: "/api/nhi-mass-change/confirm",
         headers: bearer(token),
         payload: { planHash: hash },
       });

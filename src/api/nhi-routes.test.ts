@@ -72,6 +72,15 @@ describe.each(await storeFactories())("non-human identities through the API on %
     });
     expect(refused.statusCode).toBeGreaterThanOrEqual(400);
     expect(refused.statusCode).toBeLessThan(500);
+    // Every path under /api/nhi/{name} is an NHI's: an NHI called "mass-change" is confirmed like any
+    // other (the confirmation of held disables lives at /api/nhi-mass-change/confirm).
+    const named = await f.app.inject({
+      method: "POST",
+      url: "/api/nhi/mass-change/confirm",
+      headers: bearer(grace),
+    });
+    expect(named.statusCode, named.body).toBe(404);
+    expect(named.json().error.message).toContain("mass-change");
     const rotate = await f.app.inject({
       method: "POST",
       url: "/api/nhi/deploy-key/rotate",

@@ -198,7 +198,7 @@ export const nhiRoutes: RouteModule = async (app, deps) => {
   );
 
   app.post(
-    "/api/nhi/mass-change/confirm",
+    "/api/nhi-mass-change/confirm",
     {
       // As a sync's confirmMassChange: a route an admin runs, and the confirmation itself needs
       // mass-change:confirm (requireConfirmer), checked before anything is read or written.

@@ -4771,7 +4771,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/nhi/mass-change/confirm": {
+    "/api/nhi-mass-change/confirm": {
         parameters: {
             query?: never;
             header?: never;

@@ -10,12 +10,12 @@ const NHI_RUN = "NHI owner succession";
 
 /**
  * A stop of NHI disables (docs/nhi.md "Mass-change protection"): an admin lets exactly this plan through
- * (`POST /api/nhi/mass-change/confirm`); a plan that changed since is refused, nothing changed, and said so.
+ * (`POST /api/nhi-mass-change/confirm`); a plan that changed since is refused, nothing changed, and said so.
  */
 function NhiStop({ planHash, canConfirm }: { planHash: string; canConfirm: boolean }) {
   const client = useQueryClient();
   const confirm = useMutation({
-    mutationFn: () => unwrap(api.POST("/api/nhi/mass-change/confirm", { body: { planHash } })),
+    mutationFn: () => unwrap(api.POST("/api/nhi-mass-change/confirm", { body: { planHash } })),
     onSuccess: () => void client.invalidateQueries({ queryKey: ["dashboard"] }),
   });
   return (
