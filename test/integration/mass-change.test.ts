@@ -125,6 +125,13 @@ describe.each(await storeFactories())(
       expect({ app: readApp(appFile), deploy: readApp(deployFile) }).toEqual(apps);
       const notes = await notificationRepository.list(store.db, { event: "mass-change.stopped" });
       expect(notes).toHaveLength(1);
+      // The same plan stopped again (the scheduler's next run): the run is recorded, nobody is alerted twice.
+      await expect(runSync(store, config, { now: at("2026-03-02"), actor: "scheduler" })).rejects.toThrow(
+        MassChangeError,
+      );
+      const stops = await queryEvents(store.db, { action: "mass-change.stopped" });
+      expect(stops.map((e) => e.subject)).toEqual([`plan:${stop.planHash}`, `plan:${stop.planHash}`]);
+      expect(await notificationRepository.list(store.db, { event: "mass-change.stopped" })).toHaveLength(1);
 
       // Confirmed with its hash: exactly that plan is applied, and the audit says who confirmed which plan.
       const run = await runSync(store, config, {
