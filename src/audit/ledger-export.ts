@@ -4,7 +4,7 @@ import path from "node:path";
 import { InvalidInputError, NotFoundError } from "../shared/errors.js";
 import type { Db } from "../store/schema-types.js";
 import { canonicalJson } from "./canonical-json.js";
-import { computeEventHash, GENESIS_HASH } from "./ledger.js";
+import { computeEventHash, GENESIS_HASH, ledgerSeqBounds } from "./ledger.js";
 import { latestCheckpoint } from "./ledger-checkpoints.js";
 import { type SigningKey, signHead, signText } from "./ledger-signing.js";
 
@@ -55,14 +55,10 @@ const CHUNK = 5000;
  * @throws InvalidInputError when the range holds no event, naming what the ledger holds.
  */
 export async function resolveRange(db: Db, from?: RangeBound, to?: RangeBound): Promise<EventRange> {
-  const bounds = await db
-    .selectFrom("audit_events")
-    .select((eb) => [eb.fn.min("seq").as("lo"), eb.fn.max("seq").as("hi")])
-    .executeTakeFirstOrThrow();
-  if (bounds.lo === null || bounds.hi === null)
-    throw new InvalidInputError("the audit ledger holds no events to export");
-  const lo = Number(bounds.lo);
-  const hi = Number(bounds.hi);
+  const bounds = await ledgerSeqBounds(db);
+  if (bounds === null) throw new InvalidInputError("the audit ledger holds no events to export");
+  const lo = bounds.first;
+  const hi = bounds.last;
   let fromSeq = lo;
   if (from !== undefined && "seq" in from) fromSeq = from.seq;
   else if (from !== undefined) {

@@ -10,6 +10,7 @@ import {
   replayEvent,
 } from "./access-replay.js";
 import { ACCOUNT_JOURNAL_ACTIONS } from "./account-journal-types.js";
+import { ledgerSeqBounds } from "./ledger.js";
 
 /*
  * Point in time: the state the ledger describes at an instant, replayed from the latest access
@@ -65,13 +66,9 @@ export async function replayAt(
     from = checkpoint.seq;
     await loadCheckpoint(db, state, from, { system: options.system, entitlement: options.entitlement });
   }
-  // Two reads of the key's ends: SQLite answers `min(seq), max(seq)` in one query by scanning every
-  // row (seconds at ten million events), each alone from the index.
-  const edge = (order: "asc" | "desc") =>
-    db.selectFrom("audit_events").select("seq").orderBy("seq", order).limit(1).executeTakeFirst();
-  const [firstRow, lastRow] = [await edge("asc"), await edge("desc")];
-  const first = firstRow === undefined ? null : Number(firstRow.seq);
-  const last = lastRow === undefined ? 0 : Number(lastRow.seq);
+  const bounds = await ledgerSeqBounds(db);
+  const first = bounds?.first ?? null;
+  const last = bounds?.last ?? 0;
   if (checkpoint === undefined) {
     const firstEvent =
       first === null
