@@ -26,13 +26,14 @@ import { managerOf } from "./request-approvers.js";
  * would be disabled by T and their accounts, decided by domain/nhi-disable-forecast.ts from what the store
  * holds now — the NHIs, their owners and pending owners, each person's leaving date as HR dates it, their
  * successors (manager, else `onOwnerLeave.fallback`), the holds and the accounts. Reads only; changes nothing.
- * Empty when tenure.yaml has no `nhi.policy`.
+ * Empty when tenure.yaml has no `nhi.policy`. With `system`, only the NHIs of that system (as `plan --system`).
  */
 export async function previewNhiDisables(
   store: Store,
   config: TenureConfig,
   now: Date,
   by: Date,
+  system?: string,
 ): Promise<NhiDisableForecast[]> {
   const policy = config.nhi?.policy;
   if (policy === undefined) return [];
@@ -74,7 +75,8 @@ export async function previewNhiDisables(
         hold: holds.get(nhi.id) ?? null,
       };
     });
-    return forecastNhiDisables({ nhis: input, people, policy: policy.onOwnerLeave, now }, by);
+    const all = forecastNhiDisables({ nhis: input, people, policy: policy.onOwnerLeave, now }, by);
+    return system === undefined ? all : all.filter((d) => d.system === system);
   } finally {
     await pool.closeAll();
   }

@@ -84,6 +84,15 @@ describe("tenure plan --at and non-human identities", () => {
         "the owner E2 leaves on 2026-12-10: ownership passes to E1; E1 does not confirm",
       ),
     });
+    // --system keeps that system's NHIs only, as GET /api/plan?system= does.
+    const one = await runCli(["--json", "plan", "--at", "2026-12-18", "--system", "app"], {
+      cwd: dir,
+      env: NOW,
+    });
+    expect(one.code, one.stderr).toBe(0);
+    expect(
+      (JSON.parse(one.stdout) as { nhiDisables: Array<{ name: string }> }).nhiDisables.map((d) => d.name),
+    ).toEqual(["svc_billing"]);
   });
 
   it("changes nothing: the NHIs are still enabled and owned as before", async () => {

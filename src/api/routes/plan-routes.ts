@@ -60,11 +60,7 @@ export const planRoutes: RouteModule = async (app, deps) => {
         ...(system !== undefined ? { system } : {}),
       });
       // As `tenure plan --at`: the NHIs owner succession would disable by then, and their accounts.
-      const nhiDisables = await previewNhiDisables(deps.store, deps.config, now, when);
-      return {
-        ...plan,
-        nhiDisables: system === undefined ? nhiDisables : nhiDisables.filter((d) => d.system === system),
-      };
+      return { ...plan, nhiDisables: await previewNhiDisables(deps.store, deps.config, now, when, system) };
     },
   );
 

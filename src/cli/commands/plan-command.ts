@@ -40,7 +40,7 @@ export function registerPlan(program: Command): void {
         // A role, rule or sod: change (this --config against what is stored) shows whom it would put
         // in conflict before it is merged; --at shows future-dated grants at their time.
         // NHIs owner succession would disable by then (nobody confirming), and their accounts.
-        const nhiDisables = await previewNhiDisables(store, config, now(), at);
+        const nhiDisables = await previewNhiDisables(store, config, now(), at, opts.system);
         return { ...plan, sod: await newViolations(store, config, at), nhiDisables };
       });
       const { plan, queue, operations: ops } = preview;
