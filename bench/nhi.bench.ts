@@ -37,8 +37,8 @@ import { parseArgs } from "node:util";
 import BetterSqlite3 from "better-sqlite3";
 import { sql } from "kysely";
 import pg from "pg";
-import { generateOrganisation, type SyntheticWorker } from "../src/demo/synthetic-org.js";
-import type { Identity, WorkerAttributes } from "../src/domain/identity-types.js";
+import { generateOrganisation, type SyntheticWorker, workerAttributes } from "../src/demo/synthetic-org.js";
+import type { Identity } from "../src/domain/identity-types.js";
 import { stateFromAttributes } from "../src/domain/lifecycle.js";
 import type { NhiPolicy, NhiType } from "../src/domain/nhi-types.js";
 import { loadConfig } from "../src/policy/config-loader.js";
@@ -124,23 +124,7 @@ const EXTRA_SCOPES = ["admin:org", "delete_repo", "write:packages", "tickets:adm
 const TYPES: readonly NhiType[] = ["service_account", "api_key", "oauth_app", "certificate", "agent"];
 
 function toIdentity(w: SyntheticWorker): Identity {
-  const attributes: WorkerAttributes = {
-    employeeId: w.employeeId,
-    givenName: w.givenName,
-    familyName: w.familyName,
-    displayName: `${w.givenName} ${w.familyName}`,
-    email: w.email || null,
-    department: w.department || null,
-    title: w.title || null,
-    location: w.location || null,
-    costCenter: w.costCenter || null,
-    managerId: w.managerId || null,
-    employmentType: w.employmentType,
-    status: w.status,
-    startDate: w.startDate || null,
-    endDate: w.endDate || null,
-    terminationDate: w.terminationDate || null,
-  };
+  const attributes = workerAttributes(w);
   return {
     id: newId(),
     kind: "human",

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { type ASTNode, Environment } from "@marcbachmann/cel-js";
-import { generateOrganisation, type SyntheticWorker } from "../src/demo/synthetic-org.js";
+import { generateOrganisation, type SyntheticWorker, workerAttributes } from "../src/demo/synthetic-org.js";
 import type {
   Account,
   EntitlementDef,
@@ -237,23 +237,7 @@ const lifecycle: LifecycleConfig = {
 // ---- identities from the synthetic HR rows ------------------------------------------------------
 
 function toIdentity(w: SyntheticWorker): Identity {
-  const attributes: WorkerAttributes = {
-    employeeId: w.employeeId,
-    givenName: w.givenName,
-    familyName: w.familyName,
-    displayName: `${w.givenName} ${w.familyName}`,
-    email: w.email || null,
-    department: w.department || null,
-    title: w.title || null,
-    location: w.location || null,
-    costCenter: w.costCenter || null,
-    managerId: w.managerId || null,
-    employmentType: w.employmentType,
-    status: w.status,
-    startDate: w.startDate || null,
-    endDate: w.endDate || null,
-    terminationDate: w.terminationDate || null,
-  };
+  const attributes = workerAttributes(w);
   const verdict = stateFromAttributes(attributes, today);
   const since = attributes.terminationDate ?? attributes.endDate ?? attributes.startDate ?? "2020-01-01";
   return {

@@ -47,7 +47,7 @@ import { parseArgs } from "node:util";
 import BetterSqlite3 from "better-sqlite3";
 import { sql } from "kysely";
 import pg from "pg";
-import { generateOrganisation, type SyntheticWorker } from "../src/demo/synthetic-org.js";
+import { generateOrganisation, type SyntheticWorker, workerAttributes } from "../src/demo/synthetic-org.js";
 import type { Account, Assignment } from "../src/domain/access-types.js";
 import { calculatorFor } from "../src/domain/desired-state.js";
 import type { Identity, WorkerAttributes } from "../src/domain/identity-types.js";
@@ -295,23 +295,7 @@ ${rulesYaml ?? ""}`;
 // ---- identities from the synthetic HR rows --------------------------------------------------------
 
 function toIdentity(w: SyntheticWorker): Identity {
-  const attributes: WorkerAttributes = {
-    employeeId: w.employeeId,
-    givenName: w.givenName,
-    familyName: w.familyName,
-    displayName: `${w.givenName} ${w.familyName}`,
-    email: w.email || null,
-    department: w.department || null,
-    title: w.title || null,
-    location: w.location || null,
-    costCenter: w.costCenter || null,
-    managerId: w.managerId || null,
-    employmentType: w.employmentType,
-    status: w.status,
-    startDate: w.startDate || null,
-    endDate: w.endDate || null,
-    terminationDate: w.terminationDate || null,
-  };
+  const attributes = workerAttributes(w);
   const since = attributes.terminationDate ?? attributes.endDate ?? attributes.startDate ?? "2020-01-01";
   return {
     id: newId(),

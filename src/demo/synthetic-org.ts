@@ -129,6 +129,27 @@ function csvCell(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
+/** A worker's attributes as a source stores them: blank HR fields are null, the display name is composed. */
+export function workerAttributes(w: SyntheticWorker): WorkerAttributes {
+  return {
+    employeeId: w.employeeId,
+    givenName: w.givenName,
+    familyName: w.familyName,
+    displayName: `${w.givenName} ${w.familyName}`,
+    email: w.email || null,
+    department: w.department || null,
+    title: w.title || null,
+    location: w.location || null,
+    costCenter: w.costCenter || null,
+    managerId: w.managerId || null,
+    employmentType: w.employmentType,
+    status: w.status,
+    startDate: w.startDate || null,
+    endDate: w.endDate || null,
+    terminationDate: w.terminationDate || null,
+  };
+}
+
 /** Renders workers as an HR CSV export with a header row. */
 export function toCsv(workers: readonly SyntheticWorker[]): string {
   const lines = [HEADERS.join(",")];
