@@ -151,6 +151,15 @@ export async function migrate(db: Kysely<Database>, schema?: string): Promise<vo
   const m = migrator(db, schema);
   const { error, results } = await m.migrateToLatest();
   if (error !== undefined) {
+    // Kysely's words for a database that a newer Tenure has migrated: say so, and what to do.
+    const newer = /previously executed migration (\S+) is missing/.exec(String((error as Error).message ?? ""));
+    if (newer !== null) {
+      throw new TenureError(
+        "migration_failed",
+        `this database was migrated by a newer version of Tenure (its migration ${newer[1]} is unknown to this version); run the newer version, or restore a backup taken before the upgrade`,
+        { cause: error },
+      );
+    }
     const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
     throw new TenureError(
       "migration_failed",
