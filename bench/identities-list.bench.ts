@@ -20,7 +20,7 @@ import { sql } from "kysely";
 import type { Identity } from "../src/domain/identity-types.js";
 import { openStore, type Store } from "../src/store/database.js";
 import { type IdentityFilter, identityRepository } from "../src/store/identity-repository.js";
-import { workerAttributes } from "../test/fakes/worker-attributes.js";
+import { benchIdentities } from "./bench-identities.js";
 import { withPostgresStore } from "./bench-postgres.js";
 
 const { values: args } = parseArgs({
@@ -28,39 +28,6 @@ const { values: args } = parseArgs({
 });
 const total = Number(args.identities);
 const PAGE = 100;
-const DEPARTMENTS = ["Finance", "Engineering", "Sales", "People", "Legal", "Support", "Marketing", "IT"];
-const NAMES = ["Smith", "Müller", "Nakamura", "Okafor", "García", "Kowalski", "Andersson", "Chen"];
-const AT = "2026-12-01T09:00:00.000Z";
-
-function identities(): Identity[] {
-  return Array.from({ length: total }, (_, n) => {
-    const key = `E${String(n).padStart(6, "0")}`;
-    const family = NAMES[n % NAMES.length]!;
-    return {
-      id: `0${((n * 2654435761) % 2 ** 32).toString(16).padStart(8, "0")}-${key}`,
-      kind: "human",
-      source: "hr",
-      sourceKey: key,
-      state: n % 10 === 0 ? "terminated" : "active",
-      attributes: workerAttributes({
-        employeeId: key,
-        givenName: `Person${n}`,
-        familyName: family,
-        displayName: `Person${n} ${family}`,
-        email: `person${n}@example.test`,
-        department: DEPARTMENTS[n % DEPARTMENTS.length]!,
-      }),
-      employment: 1,
-      stateSince: AT,
-      createdAt: AT,
-      updatedAt: AT,
-      lastRecordId: null,
-      previousAttributes: null,
-      attributesChangedAt: null,
-    };
-  });
-}
-
 async function median(runs: number, fn: () => Promise<unknown> | unknown): Promise<number> {
   const times: number[] = [];
   await fn(); // warm the caches and prepared statements
@@ -154,7 +121,7 @@ function sqliteFloor(file: string, cases: Record<string, IdentityFilter>): Recor
 }
 
 async function main(): Promise<void> {
-  const all = identities();
+  const all = benchIdentities(total);
   // SQLite, in a file as a deployment has it.
   const dir = mkdtempSync(path.join(os.tmpdir(), "tenure-bench-identities-"));
   const file = path.join(dir, "tenure.db");
