@@ -8,7 +8,13 @@
  * Set-up (not timed): N joiners pushed and provisioned in all three systems. The server is `tenure
  * serve`'s own (startServer, background apply loop on) in this process; the client's share of the
  * event loop is one request at a time.
- *   node --import tsx bench/leaver-latency.bench.ts [--leavers 250] [--postgres URL] [--store sqlite|postgres]
+ *
+ * With `--burst N`, the leavers are measured while a SCIM burst runs against the same server (issue 19
+ * item 5: "leaver latency p99 under a concurrent SCIM burst"): `--burst-clients` clients (32) POST new
+ * Users to `/scim/v2/Users` without pause, each provisioned into the OpenLDAP before its answer, until
+ * N are created or the leavers are done. The burst's people get the directory only.
+ *   node --import tsx bench/leaver-latency.bench.ts [--leavers 250] [--burst 0] [--burst-clients 32]
+ *     [--postgres URL] [--store sqlite|postgres]
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, rm, writeFile } from "node:fs/promises";
@@ -18,6 +24,7 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import { startScimPeer } from "../test/helpers/scim-peer.js";
 import { SUFFIX, startSlapd } from "../test/helpers/slapd.js";
+import { benchScimUser } from "./bench-scim-user.js";
 import { startBenchServer } from "./bench-server.js";
 
 const { values } = parseArgs({
@@ -25,9 +32,13 @@ const { values } = parseArgs({
     leavers: { type: "string", default: "250" },
     postgres: { type: "string", default: "postgres://postgres@127.0.0.1:5432/test" },
     store: { type: "string", default: "sqlite" },
+    burst: { type: "string", default: "0" },
+    "burst-clients": { type: "string", default: "32" },
   },
 });
 const leavers = Number(values.leavers);
+const burst = Number(values.burst);
+const burstClients = Number(values["burst-clients"]);
 const run = `b${randomBytes(3).toString("hex")}`;
 const dir = path.join(os.tmpdir(), `tenure-bench-leaver-${process.pid}`);
 const today = new Date().toISOString().slice(0, 10);
@@ -52,6 +63,9 @@ try {
     `database: ${database}
 sources:
   hr: { type: push, key: employeeId, timeZone: UTC }
+  idp: { type: push, key: employeeId, timeZone: UTC }
+server:
+  scim: { source: idp, key: externalId }
 lifecycle:
   massChangeThreshold: { percent: 100, minimum: 100000 }
 systems:
@@ -79,8 +93,12 @@ systems:
       auth: { type: bearer, token: ${scim.token} }
       rateLimit: { requestsPerMinute: 60000, burst: 10 }
 roles:
+  burst:
+    when: "department == 'Burst'"
+    grants:
+      - { system: directory }
   staff:
-    when: "true"
+    when: "department != 'Burst'"
     grants:
       - { system: directory }
       - { system: database }
@@ -131,6 +149,25 @@ roles:
     };
     if (await disabledEverywhere(0)) throw new Error("set-up: a joiner is already disabled");
 
+    // The concurrent burst: runs until `burst` Users are created or the leavers are done.
+    let leaversDone = false;
+    const burstAnswers = new Map<number, number>();
+    let burstNext = 0;
+    const burstStart = performance.now();
+    const burstRun = Promise.all(
+      Array.from({ length: burst > 0 ? burstClients : 0 }, async () => {
+        for (let i = burstNext++; i < burst && !leaversDone; i = burstNext++) {
+          const response = await fetch(`${server.url}/scim/v2/Users`, {
+            method: "POST",
+            headers: { authorization: `Bearer ${token}`, "content-type": "application/scim+json" },
+            body: JSON.stringify(benchScimUser(i, "Burst", `${run}b${i}`)),
+          });
+          await response.arrayBuffer();
+          burstAnswers.set(response.status, (burstAnswers.get(response.status) ?? 0) + 1);
+        }
+      }),
+    );
+
     const latencies: number[] = [];
     for (let i = 0; i < leavers; i++) {
       const start = performance.now();
@@ -143,6 +180,10 @@ roles:
       }
       latencies.push(performance.now() - start);
     }
+    const leaversSeconds = (performance.now() - burstStart) / 1000;
+    leaversDone = true;
+    await burstRun;
+    const burstPushes = [...burstAnswers.values()].reduce((a, b) => a + b, 0);
     await ldap.unbind();
     const sorted = [...latencies].sort((a, b) => a - b);
     console.log(
@@ -157,6 +198,17 @@ roles:
         p99ms: Math.round(percentile(sorted, 99)),
         maxMs: Math.round(sorted.at(-1)!),
         meanMs: Math.round(latencies.reduce((a, b) => a + b, 0) / latencies.length),
+        ...(burst > 0
+          ? {
+              burst: {
+                clients: burstClients,
+                pushes: burstPushes,
+                answers: Object.fromEntries(burstAnswers),
+                // While the leavers were measured (the burst stops when they are done).
+                pushesPerSecond: Math.round(burstPushes / leaversSeconds),
+              },
+            }
+          : {}),
       }),
     );
   } finally {
