@@ -1,53 +1,49 @@
 /**
  * A burst of SCIM pushes: N Users POSTed to Tenure's SCIM server (`tenure serve`'s own, in this
- * process) by 32 concurrent clients, as an identity provider's first load does. Each push is ingested
- * and the person provisioned into a real OpenLDAP before the answer (one account, one group). Then
- * everything is counted where it landed — the answers, the SCIM resources, the identities and the
- * directory entries — and any difference is reported as lost. Prints one JSON line.
- *   node --import tsx bench/scim-burst.bench.ts [--users 10000] [--clients 32] [--postgres URL] [--store sqlite|postgres]
+ * process) by 32 concurrent clients, as an identity provider's first load does — beside its floors,
+ * driven by the same clients in the same run (bench/scim-floors.ts), so each figure is a ratio.
+ *
+ * - `--target ldap`: each push is ingested and the person provisioned into a real OpenLDAP before the
+ *   answer (one account, one group). Floor: a bare ldapts script making the same directory writes
+ *   with as many connections (a fresh slapd of its own). Goal: ≥ 0.8× that floor, and ≥ 500 pushes
+ *   per second on PostgreSQL, nothing lost.
+ * - `--target none`: no connected system, the push is Tenure's own work (identity, source record,
+ *   audit, SCIM resource). Floors: a bare Fastify + store insert endpoint on the same store kind
+ *   (goal ≥ 0.5×), and scimmy storing in memory (goal: ahead of it).
+ *
+ * Then everything is counted where it landed — the answers, the SCIM resources, the identities and
+ * the directory entries — and any difference is reported as lost. Prints one JSON line per store and
+ * target.
+ *   node --import tsx bench/scim-burst.bench.ts [--users 10000] [--clients 32] [--postgres URL]
+ *     [--store sqlite,postgres] [--target ldap,none]
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { SUFFIX, startSlapd } from "../test/helpers/slapd.js";
+import { type Slapd, SUFFIX, startSlapd } from "../test/helpers/slapd.js";
 import { startBenchServer } from "./bench-server.js";
+import { type BurstResult, bareInsertFloor, burst, ldapFloor, postUser, scimmyFloor } from "./scim-floors.js";
 
 const { values } = parseArgs({
   options: {
     users: { type: "string", default: "10000" },
     clients: { type: "string", default: "32" },
     postgres: { type: "string", default: "postgres://postgres@127.0.0.1:5432/test" },
-    store: { type: "string", default: "sqlite" },
+    store: { type: "string", default: "sqlite,postgres" },
+    target: { type: "string", default: "ldap,none" },
   },
 });
 const users = Number(values.users);
 const clients = Number(values.clients);
-const dir = path.join(os.tmpdir(), `tenure-bench-scim-${process.pid}`);
-const schema = `bench_scim_${process.pid}`;
+const stores = values.store.split(",") as ("sqlite" | "postgres")[];
+const targets = values.target.split(",") as ("ldap" | "none")[];
 
-await rm(dir, { recursive: true, force: true });
-await mkdir(dir, { recursive: true });
-const slapd = await startSlapd();
-try {
-  const admin = await slapd.admin();
-  await admin.add(`cn=everyone,ou=groups,${SUFFIX}`, {
-    objectClass: "groupOfNames",
-    cn: "everyone",
-    member: slapd.adminDn,
-  });
-  await admin.unbind();
-  const database = values.store === "postgres" ? `${values.postgres}?schema=${schema}` : "sqlite:./tenure.db";
-  await writeFile(
-    path.join(dir, "tenure.yaml"),
-    `database: ${database}
-sources:
-  idp: { type: push, key: employeeId, timeZone: UTC }
-server:
-  scim: { source: idp, key: externalId }
-lifecycle:
-  massChangeThreshold: { percent: 100, minimum: 1000000 }
-systems:
+function yaml(database: string, slapd: Slapd | undefined): string {
+  const directory =
+    slapd === undefined
+      ? ""
+      : `systems:
   directory:
     connector: ldap
     account: { username: "u{employeeId}" }
@@ -64,80 +60,142 @@ roles:
   staff:
     when: "true"
     grants: [ { system: directory, entitlements: [everyone] } ]
-`,
-  );
-  const { server, store, token, close } = await startBenchServer(path.join(dir, "tenure.yaml"));
+`;
+  return `database: ${database}
+sources:
+  idp: { type: push, key: employeeId, timeZone: UTC }
+server:
+  scim: { source: idp, key: externalId }
+lifecycle:
+  massChangeThreshold: { percent: 100, minimum: 1000000 }
+${directory}`;
+}
+
+/** Tenure's burst into a fresh store (and a fresh slapd for `ldap`), counted where it landed. */
+async function tenureBurst(store: "sqlite" | "postgres", target: "ldap" | "none", dir: string) {
+  const slapd = target === "ldap" ? await startSlapd() : undefined;
+  const schema = `bench_scim_${process.pid}_${target}`;
   try {
-    const statuses = new Map<number, number>();
-    let next = 0;
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: clients }, async () => {
-        for (let i = next++; i < users; i = next++) {
-          const response = await fetch(`${server.url}/scim/v2/Users`, {
-            method: "POST",
-            headers: { authorization: `Bearer ${token}`, "content-type": "application/scim+json" },
-            body: JSON.stringify({
-              schemas: [
-                "urn:ietf:params:scim:schemas:core:2.0:User",
-                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
-              ],
-              externalId: String(100000 + i),
-              userName: `person${i}@example.test`,
-              name: { givenName: "Person", familyName: `Number${i}` },
-              displayName: `Person ${i}`,
-              emails: [{ value: `person${i}@example.test`, type: "work", primary: true }],
-              active: true,
-              "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": { department: "Sales" },
-            }),
-          });
-          await response.arrayBuffer();
-          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
-        }
-      }),
-    );
-    const seconds = (performance.now() - t0) / 1000;
-    const resources = await store.db
-      .selectFrom("scim_resources")
-      .select((eb) => eb.fn.countAll().as("n"))
-      .executeTakeFirstOrThrow();
-    const identities = await store.db
-      .selectFrom("identities")
-      .select((eb) => eb.fn.countAll().as("n"))
-      .executeTakeFirstOrThrow();
-    const open = await store.db
-      .selectFrom("operations")
-      .select((eb) => eb.fn.countAll().as("n"))
-      .where("state", "not in", ["succeeded"])
-      .executeTakeFirstOrThrow();
-    const reader = await slapd.admin();
-    const { searchEntries } = await reader.search(`ou=people,${SUFFIX}`, {
-      filter: "(uid=*)",
-      attributes: ["uid"],
-      paged: { pageSize: 1000 },
-    });
-    await reader.unbind();
-    const created = statuses.get(201) ?? 0;
-    console.log(
-      JSON.stringify({
-        name: "scim-burst",
-        store: values.store,
-        users,
-        clients,
-        seconds: +seconds.toFixed(1),
-        pushesPerSecond: Math.round(users / seconds),
-        answers: Object.fromEntries(statuses),
-        scimResources: Number(resources.n),
-        identities: Number(identities.n),
-        directoryEntries: searchEntries.length,
-        operationsNotSucceeded: Number(open.n),
-        lost: users - Math.min(created, Number(resources.n), Number(identities.n), searchEntries.length),
-      }),
-    );
+    if (slapd !== undefined) {
+      const admin = await slapd.admin();
+      await admin.add(`cn=everyone,ou=groups,${SUFFIX}`, {
+        objectClass: "groupOfNames",
+        cn: "everyone",
+        member: slapd.adminDn,
+      });
+      await admin.unbind();
+    }
+    const database =
+      store === "postgres" ? `${values.postgres}?schema=${schema}` : `sqlite:./tenure-${target}.db`;
+    await writeFile(path.join(dir, "tenure.yaml"), yaml(database, slapd));
+    const bench = await startBenchServer(path.join(dir, "tenure.yaml"));
+    try {
+      const result = await burst(users, clients, (i) =>
+        postUser(`${bench.server.url}/scim/v2/Users`, bench.token, i),
+      );
+      const count = async (table: "scim_resources" | "identities") =>
+        Number(
+          (
+            await bench.store.db
+              .selectFrom(table)
+              .select((eb) => eb.fn.countAll().as("n"))
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      const open = await bench.store.db
+        .selectFrom("operations")
+        .select(["state", (eb) => eb.fn.countAll().as("n")])
+        .where("state", "not in", ["succeeded"])
+        .groupBy("state")
+        .execute();
+      let directoryEntries: number | undefined;
+      if (slapd !== undefined) {
+        const reader = await slapd.admin();
+        const { searchEntries } = await reader.search(`ou=people,${SUFFIX}`, {
+          filter: "(uid=*)",
+          attributes: ["uid"],
+          paged: { pageSize: 1000 },
+        });
+        await reader.unbind();
+        directoryEntries = searchEntries.length;
+      }
+      const counted = {
+        created: result.answers["201"] ?? 0,
+        scimResources: await count("scim_resources"),
+        identities: await count("identities"),
+        ...(directoryEntries !== undefined ? { directoryEntries } : {}),
+      };
+      return {
+        result,
+        counted,
+        operationsNotSucceeded: Object.fromEntries(open.map((o) => [o.state, Number(o.n)])),
+        lost: users - Math.min(...Object.values(counted)),
+      };
+    } finally {
+      await bench.close(store === "postgres" ? schema : undefined);
+    }
   } finally {
-    await close(values.store === "postgres" ? schema : undefined);
+    await slapd?.stop();
   }
-} finally {
-  await slapd.stop();
-  await rm(dir, { recursive: true, force: true });
+}
+
+const ratio = (tenure: BurstResult, floor: BurstResult) => +(tenure.perSecond / floor.perSecond).toFixed(2);
+
+for (const store of stores) {
+  for (const target of targets) {
+    const dir = path.join(os.tmpdir(), `tenure-bench-scim-${process.pid}-${store}-${target}`);
+    await rm(dir, { recursive: true, force: true });
+    await mkdir(dir, { recursive: true });
+    try {
+      const floors: Record<string, BurstResult> = {};
+      if (target === "ldap") {
+        const slapd = await startSlapd();
+        try {
+          floors.ldapts = await ldapFloor(slapd, users, clients);
+        } finally {
+          await slapd.stop();
+        }
+      } else {
+        floors.bareInsert = await bareInsertFloor(store, {
+          dir,
+          postgresUrl: values.postgres,
+          users,
+          clients,
+        });
+        floors.scimmy = await scimmyFloor(users, clients);
+      }
+      const tenure = await tenureBurst(store, target, dir);
+      const ratios = Object.fromEntries(
+        Object.entries(floors).map(([name, floor]) => [
+          `vs${name[0]!.toUpperCase()}${name.slice(1)}`,
+          ratio(tenure.result, floor),
+        ]),
+      );
+      console.log(
+        JSON.stringify({
+          name: "scim-burst",
+          store,
+          target,
+          users,
+          clients,
+          seconds: tenure.result.seconds,
+          pushesPerSecond: tenure.result.perSecond,
+          cpuMsPerPush: tenure.result.cpuMsPerRequest,
+          answers: tenure.result.answers,
+          ...tenure.counted,
+          operationsNotSucceeded: tenure.operationsNotSucceeded,
+          lost: tenure.lost,
+          floors,
+          ratios,
+          goals:
+            target === "ldap"
+              ? { vsLdapts: 0.8, ...(store === "postgres" ? { pushesPerSecond: 500 } : {}) }
+              : { vsBareInsert: 0.5, vsScimmy: 1 },
+          load: os.loadavg().map((l) => +l.toFixed(2)),
+        }),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
 }

@@ -5,7 +5,6 @@ import type { PlanProblem } from "../domain/plan.js";
 import type { RenamedKey } from "../domain/sync-plan.js";
 import type { PushSourceConfig, TenureConfig } from "../policy/config-types.js";
 import { InvalidInputError, NotFoundError, TenureError } from "../shared/errors.js";
-import { createKeyedLock, type KeyedLock } from "../shared/keyed-lock.js";
 import { listForMessage } from "../sources/finding-format.js";
 import {
   checkPushedRecords,
@@ -18,6 +17,7 @@ import type { Finding, SourceReadResult } from "../sources/source-types.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { operationRepository } from "../store/operation-repository.js";
+import { personLock } from "../store/person-lock.js";
 import type { OperationOutcome } from "./apply.js";
 import { planIdentities } from "./identity-plan.js";
 import { commitIdentityPlan, populationFor } from "./identity-provision.js";
@@ -99,18 +99,6 @@ export interface IngestResult {
 const WAIT_FOR_OTHERS_MS = 10_000;
 const POLL_MS = 20;
 
-// One lock table per store: pushes in one process are serialised per person, whatever the caller.
-const locks = new WeakMap<Store["db"], KeyedLock>();
-
-function lockOf(store: Store): KeyedLock {
-  let lock = locks.get(store.db);
-  if (lock === undefined) {
-    lock = createKeyedLock();
-    locks.set(store.db, lock);
-  }
-  return lock;
-}
-
 /**
  * Takes pushed HR records into a `push` source — the event-driven lifecycle. Each record is mapped and
  * checked by the same code as a CSV row (`createRecordMapper`, `checkDataQuality`): a record with an
@@ -132,13 +120,13 @@ function lockOf(store: Store): KeyedLock {
  * their accounts, links and assignments — never the whole organisation; mass-change protection counts
  * the population only when a push could pass the threshold.
  *
- * Concurrency: pushes in one process are serialised per person — per source key for the whole push,
- * per identity while planning, queueing and applying (a manager's push planning their reports waits
- * for a report's own push, and the other way round) — and run in parallel for different people. Pushes
- * for one person run in call order: the later push sees the earlier one's result and its operations
- * queue behind the earlier ones, so the person ends in the state of the last push. Across processes,
- * the durable queue keeps each identity's operations in order, but two processes pushing the same
- * person at the same instant are not serialised: send one person's records to one process.
+ * Concurrency: pushes are serialised per person — per source key for the whole push, per identity
+ * while planning, queueing and applying (a manager's push planning their reports waits for a report's
+ * own push, and the other way round) — and run in parallel for different people, in one process and,
+ * on PostgreSQL, across every process on the store (store/person-lock.ts: advisory locks). Pushes for
+ * one person run one after the other (in call order within a process): the later push sees the
+ * earlier one's result and its operations queue behind the earlier ones, so the person ends in the
+ * state of the last push.
  *
  * @throws NotFoundError (404) for a source that is not configured; TenureError `source_not_push` (409)
  *   for a source of another type; InvalidInputError when a record has a field the source does not read
@@ -166,7 +154,7 @@ export async function ingestRecords(
     (key) => `key\u0000${source.name}\u0000${key}`,
   );
   // The place in the queue is taken here, synchronously: pushes for one person run in call order.
-  return lockOf(store).run(keys, () => ingestLocked(store, config, source, candidates, request));
+  return personLock(store).run(keys, () => ingestLocked(store, config, source, candidates, request));
 }
 
 /** The message for fields nobody reads: which, where, and the fields that are read. */
@@ -262,7 +250,7 @@ async function ingestLocked(
 
   const dependants = await reportsOf(store, config.policy, source.name, run);
   const ids = [...changed.map((i) => i.id), ...dependants.map((i) => i.id)];
-  return lockOf(store).run(
+  return personLock(store).run(
     ids.map((id) => `identity\u0000${id}`),
     async () => {
       // Read again under the lock: a report's own push may have changed it meanwhile.

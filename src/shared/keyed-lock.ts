@@ -10,9 +10,10 @@
  * holders take no further keys — ingest holds person keys, then takes identity ids inside. A
  * rejection of `fn` goes to its caller only and releases the keys like a success.
  *
- * This is the one keyed lock of the code base: ingest serialises people, the connectors serialise
- * writes per user or group (check-then-change would race otherwise), and a lock on one constant key is
- * a serial queue (`createSerialQueue`).
+ * This is the one keyed lock of the code base: the person lock pushes hold (store/person-lock.ts, which
+ * adds PostgreSQL advisory locks for other processes) is one, the connectors serialise writes per user
+ * or group (check-then-change would race otherwise), and a lock on one constant key is a serial queue
+ * (`createSerialQueue`).
  */
 export interface KeyedLock {
   run<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T>;

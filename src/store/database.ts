@@ -6,6 +6,7 @@ import pg from "pg";
 import { InvalidInputError, TenureError } from "../shared/errors.js";
 import { redactUrl } from "../shared/redact.js";
 import { migrationProvider } from "./migrations/index.js";
+import { LOCK_CONNECTIONS, registerLockPool } from "./person-lock.js";
 import { ScopedPostgresDialect } from "./postgres-scoped-dialect.js";
 import type { Database } from "./schema-types.js";
 import { ImmediateSqliteDialect } from "./sqlite-immediate-dialect.js";
@@ -68,18 +69,33 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
     const parsed = new URL(url);
     const schema = parsed.searchParams.get("schema");
     parsed.searchParams.delete("schema");
-    const pool = new pg.Pool({
+    const options = {
       connectionString: parsed.toString(),
-      max: 10,
       ...(schema ? { options: `-c search_path=${quotePgIdent(schema)}` } : {}),
-    });
+    };
+    const pool = new pg.Pool({ ...options, max: 10 });
+    // A connection the server ended (a restart, pg_terminate_backend) fails the query on it, if any, and
+    // is dropped by the pool; the next query opens another. Unheard, its "error" event (emitted by the
+    // pool for an idle connection, by the client for one checked out between queries) would end the process.
+    pool.on("error", () => {});
+    pool.on("connect", (client) => client.on("error", () => {}));
     const db = new Kysely<Database>({ dialect: new ScopedPostgresDialect({ pool }) });
+    // Pushes' per-person advisory locks, on connections of their own (person-lock.ts says why);
+    // the pool connects only when a push first needs it.
+    const lockPool = new pg.Pool({ ...options, max: LOCK_CONNECTIONS });
+    registerLockPool(db, lockPool);
+    // An idle lock connection the server dropped is discarded by the pool; the next push opens another.
+    lockPool.on("error", () => {});
+    lockPool.on("connect", (client) => client.on("error", () => {}));
     store = {
       db,
       kind: "postgres",
       describe: redactUrl(url),
       ...(schema ? { schema } : {}),
-      close: () => db.destroy(),
+      close: async () => {
+        await db.destroy();
+        await lockPool.end();
+      },
     };
   } else {
     throw new InvalidInputError(
@@ -120,7 +136,10 @@ function migrator(db: Kysely<Database>, schema?: string): Migrator {
  */
 const STATEMENT_CACHE = 256;
 
-function withStatementCache(sqlite: BetterSqlite3.Database): BetterSqlite3.Database {
+export function withStatementCache(
+  sqlite: BetterSqlite3.Database,
+  size = STATEMENT_CACHE,
+): BetterSqlite3.Database {
   const cache = new Map<string, BetterSqlite3.Statement>();
   const prepare = sqlite.prepare.bind(sqlite);
   return new Proxy(sqlite, {
@@ -139,7 +158,7 @@ function withStatementCache(sqlite: BetterSqlite3.Database): BetterSqlite3.Datab
           return cached;
         }
         const statement = prepare(text);
-        if (cache.size >= STATEMENT_CACHE) cache.delete(cache.keys().next().value!);
+        if (cache.size >= size) cache.delete(cache.keys().next().value!);
         cache.set(text, statement);
         return statement;
       };
@@ -152,7 +171,9 @@ export async function migrate(db: Kysely<Database>, schema?: string): Promise<vo
   const { error, results } = await m.migrateToLatest();
   if (error !== undefined) {
     // Kysely's words for a database that a newer Tenure has migrated: say so, and what to do.
-    const newer = /previously executed migration (\S+) is missing/.exec(String((error as Error).message ?? ""));
+    const newer = /previously executed migration (\S+) is missing/.exec(
+      String((error as Error).message ?? ""),
+    );
     if (newer !== null) {
       throw new TenureError(
         "migration_failed",

@@ -4,15 +4,15 @@ import type { RenamedKey } from "../../domain/sync-plan.js";
 import type { IngestRowResult } from "../../engine/ingest.js";
 import type { AttributeName, ScimKeyAttribute } from "../../policy/config-types.js";
 import { newId } from "../../shared/ids.js";
-import { createSerialQueue } from "../../shared/keyed-lock.js";
 import type { Store } from "../../store/database.js";
+import { personLock } from "../../store/person-lock.js";
 import type { Db } from "../../store/schema-types.js";
 import {
+  nameKey,
   type ScimResourceRecord,
   type ScimResourceType,
   scimResourceRepository,
 } from "../../store/scim-resource-repository.js";
-import { resolvePath } from "./scim-attribute-paths.js";
 import { compileFilter, indexedLookup, parseScimFilter } from "./scim-filter-parser.js";
 import { applyScimPatch } from "./scim-patch-apply.js";
 import { isObject, type Json, shapeResource } from "./scim-resource-shape.js";
@@ -23,6 +23,7 @@ import {
   TENURE_USER_SCHEMA,
   USER_RESOURCE,
 } from "./scim-server-schemas.js";
+import { sortRecords } from "./scim-sort.js";
 import { enterpriseOf, keyPath, personKeyOf, refusal, tenureOf, userToRecord } from "./scim-user-mapping.js";
 
 /** What Tenure did with one pushed person: `ingestRecords`' result for its one record. */
@@ -41,7 +42,7 @@ export type IngestPerson = (
 ) => Promise<PersonOutcome>;
 
 export interface ScimServiceDeps {
-  store: Pick<Store, "db">;
+  store: Pick<Store, "db" | "kind" | "schema">;
   now: () => Date;
   ingest: IngestPerson;
   settings: {
@@ -75,6 +76,9 @@ export interface ListQuery {
   sortBy?: string;
   descending?: boolean;
 }
+
+/** The lock key every Group write holds (Groups are few and written rarely; see createScimService). */
+const GROUPS_KEY = "scim\u0000Group";
 
 /** Largest number of resources a filter without an indexed term may read; more answer 400 tooMany. */
 export const MAX_FILTER_SCAN = 50_000;
@@ -118,46 +122,6 @@ function notFound(type: ScimResourceType, id: string): ScimError {
   return new ScimError(404, `no ${type} has the id "${id}"`);
 }
 
-/** Sorts by an attribute path: first value of multi-valued attributes, case-insensitive text, absent last. */
-function sortRecords(
-  type: ResourceTypeDefinition,
-  list: Json[],
-  sortBy: string,
-  descending: boolean,
-): Json[] {
-  const resolved = resolvePath(type, sortBy);
-  if (resolved === undefined || typeof resolved === "string" || resolved.attribute === undefined) {
-    throw new ScimError(400, `sortBy: "${sortBy}" names no attribute of a ${type.name}`, "invalidValue");
-  }
-  const keys = [
-    ...(resolved.extension ? [resolved.extension.id] : []),
-    resolved.attribute.name,
-    ...(resolved.subAttribute
-      ? [resolved.subAttribute.name]
-      : resolved.attribute.type === "complex"
-        ? ["value"]
-        : []),
-  ];
-  const sortValue = (r: Json): string | number | undefined => {
-    let v: unknown = r;
-    for (const k of keys) {
-      if (Array.isArray(v)) v = v[0];
-      v = isObject(v) ? v[k] : undefined;
-    }
-    if (Array.isArray(v)) v = v[0];
-    if (typeof v === "number") return v;
-    if (typeof v === "boolean") return v ? 1 : 0;
-    return typeof v === "string" ? v.toLowerCase() : undefined;
-  };
-  const sign = descending ? -1 : 1;
-  return [...list].sort((a, b) => {
-    const x = sortValue(a);
-    const y = sortValue(b);
-    if (x === undefined || y === undefined) return x === y ? 0 : x === undefined ? 1 : -1;
-    return x < y ? -sign : x > y ? sign : 0;
-  });
-}
-
 /**
  * Tenure's SCIM server behind the routes: Users and Groups stored as the client wrote them
  * (canonicalised), with every User write handed to the push source first.
@@ -172,13 +136,31 @@ function sortRecords(
  * changes the person key re-keys the identity the old key names (the SCIM id is the person), so the
  * same identity and accounts follow the User, and a later DELETE terminates that identity.
  *
- * Writes run one at a time in this process, so two requests cannot both pass a uniqueness check; the
- * store's constraints and version-conditional updates catch writers in other processes (409, 412).
+ * Writes for different people run side by side; writes that could meet are serialised, in this
+ * process and across every process on a PostgreSQL store (store/person-lock.ts): a User's writes by
+ * its id, a create and a PUT also by the userName and person key they claim, so two requests cannot
+ * both pass a uniqueness check or both replace the version they read — the later one reads the
+ * earlier's result, and the person ends in the last write. Group writes and User deletes (which edit
+ * the Groups naming the User) share one key. What no lock covers — a PATCH that changes userName to
+ * one a create claims at that instant — the store's unique constraints answer 409.
  */
 export function createScimService(deps: ScimServiceDeps) {
   const db = () => deps.store.db;
-  const serial = createSerialQueue();
+  const lock = personLock(deps.store);
   const { settings } = deps;
+
+  /** The lock keys of a write: the resource, and for a User the userName and person key it claims. */
+  function keysOf(type: ScimResourceType, id: string, resource?: Json): string[] {
+    if (type === "Group") return [GROUPS_KEY];
+    const keys = [`scim\u0000User\u0000${id}`];
+    if (resource !== undefined) {
+      if (typeof resource.userName === "string")
+        keys.push(`scim\u0000userName\u0000${nameKey(resource.userName)}`);
+      const personKey = personKeyOf(resource, id, settings.key);
+      if (personKey !== null) keys.push(`scim\u0000person\u0000${personKey}`);
+    }
+    return keys;
+  }
 
   async function load(type: ScimResourceType, id: string): Promise<ScimResourceRecord> {
     const record = await scimResourceRepository.findById(db(), type, id);
@@ -400,11 +382,11 @@ export function createScimService(deps: ScimServiceDeps) {
       return { total: matched.length, records: matched.slice(offset, offset + count) };
     },
 
-    create(type: ScimResourceType, body: unknown, ctx: WriteContext): Promise<ScimResourceRecord> {
+    async create(type: ScimResourceType, body: unknown, ctx: WriteContext): Promise<ScimResourceRecord> {
       const { actor } = ctx;
-      return serial(async () => {
-        const resource = shape(type, body, ctx);
-        const id = newId();
+      const resource = shape(type, body, ctx);
+      const id = newId();
+      return lock.run(keysOf(type, id, resource), async () => {
         if (type === "Group") await checkName("Group", nameOf(type, resource), id);
         const personKey = type === "User" ? await admitUser(resource, id, undefined, actor) : null;
         const at = deps.now().toISOString();
@@ -429,21 +411,27 @@ export function createScimService(deps: ScimServiceDeps) {
       });
     },
 
-    replace(
+    async replace(
       type: ScimResourceType,
       id: string,
       body: unknown,
       ctx: WriteContext,
     ): Promise<ScimResourceRecord> {
-      return serial(async () => {
+      const resource = shape(type, body, ctx);
+      return lock.run(keysOf(type, id, resource), async () => {
         const previous = await load(type, id);
         checkIfMatch(previous, ctx.ifMatch);
-        return write(previous, shape(type, body, ctx), ctx.actor, "replaced");
+        return write(previous, resource, ctx.actor, "replaced");
       });
     },
 
-    patch(type: ScimResourceType, id: string, body: unknown, ctx: WriteContext): Promise<ScimResourceRecord> {
-      return serial(async () => {
+    async patch(
+      type: ScimResourceType,
+      id: string,
+      body: unknown,
+      ctx: WriteContext,
+    ): Promise<ScimResourceRecord> {
+      return lock.run(keysOf(type, id), async () => {
         const previous = await load(type, id);
         checkIfMatch(previous, ctx.ifMatch);
         const patched = applyScimPatch(previous.body, body, RESOURCES[type]);
@@ -451,9 +439,10 @@ export function createScimService(deps: ScimServiceDeps) {
       });
     },
 
-    remove(type: ScimResourceType, id: string, ctx: WriteContext): Promise<void> {
+    async remove(type: ScimResourceType, id: string, ctx: WriteContext): Promise<void> {
       const { actor } = ctx;
-      return serial(async () => {
+      // A deleted User leaves the Groups naming it: Group writes wait, as for any Group write.
+      return lock.run([...keysOf(type, id), GROUPS_KEY], async () => {
         const previous = await load(type, id);
         checkIfMatch(previous, ctx.ifMatch);
         if (type === "User") {

@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  freshPostgresUrl,
+  postgresAvailable,
+  storeFactories,
+  type TestStore,
+} from "../../test/helpers/databases.js";
+import { openStore, type Store } from "./database.js";
+import { advisoryKeys, LOCK_CONNECTIONS, personLock } from "./person-lock.js";
+
+/** A promise and its resolver, to hold a run open until the test lets it go. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+const tick = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+describe.each(await storeFactories())("the person lock on %s", (_kind, makeStore) => {
+  let store: TestStore;
+  beforeAll(async () => {
+    store = await makeStore();
+  });
+  afterAll(() => store.dispose());
+
+  it("runs one key's holders one after another, in call order, and other keys beside them", async () => {
+    const lock = personLock(store);
+    const log: string[] = [];
+    const first = gate();
+    const a = lock.run(["p1"], async () => {
+      log.push("a start");
+      await first.promise;
+      log.push("a end");
+    });
+    const b = lock.run(["p1"], async () => {
+      log.push("b");
+    });
+    const c = lock.run(["p2"], async () => {
+      log.push("c");
+    });
+    await c;
+    await tick();
+    expect(log).toEqual(["a start", "c"]);
+    first.open();
+    await Promise.all([a, b]);
+    expect(log).toEqual(["a start", "c", "a end", "b"]);
+  });
+
+  it("takes inner keys inside a run, however many runs hold keys at once", async () => {
+    const lock = personLock(store);
+    // More outer holders than the lock pool has connections: each nested run must use its own
+    // holder's connection, or they would wait for one another forever.
+    const runs = Array.from({ length: LOCK_CONNECTIONS + 4 }, (_, i) =>
+      lock.run([`outer${i}`], async () => {
+        await tick();
+        return lock.run([`inner${i}`, "shared-inner"], async () => i);
+      }),
+    );
+    expect(await Promise.all(runs)).toEqual(runs.map((_, i) => i));
+  });
+
+  it("lets a rejection reach its caller only and frees the key", async () => {
+    const lock = personLock(store);
+    await expect(lock.run(["p3"], () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+    expect(await lock.run(["p3"], async () => "next")).toBe("next");
+  });
+});
+
+describe.runIf(await postgresAvailable())("the person lock across processes (PostgreSQL)", () => {
+  let url: string;
+  let drop: () => Promise<void>;
+  let one: Store;
+  let two: Store;
+  beforeAll(async () => {
+    ({ url, drop } = await freshPostgresUrl());
+    // Two stores on one schema, as two processes have: they share no memory, only the database.
+    one = await openStore(url);
+    two = await openStore(url);
+  });
+  afterAll(async () => {
+    await one.close();
+    await two.close();
+    await drop();
+  });
+
+  it("makes a holder in another process wait for the key, and not for other keys", async () => {
+    const held = gate();
+    const log: string[] = [];
+    const inOne = personLock(one).run(["person-1"], async () => {
+      log.push("one holds person-1");
+      await held.promise;
+      log.push("one releases person-1");
+    });
+    await tick();
+    const sameInTwo = personLock(two).run(["person-1"], async () => {
+      log.push("two holds person-1");
+    });
+    await personLock(two).run(["person-2"], async () => {
+      log.push("two holds person-2");
+    });
+    await tick();
+    expect(log).toEqual(["one holds person-1", "two holds person-2"]);
+    held.open();
+    await Promise.all([inOne, sameInTwo]);
+    expect(log).toEqual([
+      "one holds person-1",
+      "two holds person-2",
+      "one releases person-1",
+      "two holds person-1",
+    ]);
+  });
+
+  it("holds nested keys until the outermost run ends, then frees every key", async () => {
+    const held = gate();
+    let innerDone = false;
+    const outer = personLock(one).run(["outer"], async () => {
+      await personLock(one).run(["inner"], async () => {});
+      innerDone = true;
+      await held.promise;
+    });
+    while (!innerDone) await tick();
+    let took = false;
+    const waiter = personLock(two).run(["inner"], async () => {
+      took = true;
+    });
+    await tick();
+    expect(took).toBe(false);
+    held.open();
+    await Promise.all([outer, waiter]);
+    expect(took).toBe(true);
+  });
+});
+
+describe("advisory lock keys", () => {
+  it("are unique, sorted, and differ between schemas", () => {
+    const keys = advisoryKeys("s1", ["b", "a", "b"]);
+    expect(keys).toHaveLength(2);
+    expect([...keys].sort((x, y) => (BigInt(x) < BigInt(y) ? -1 : 1))).toEqual(keys);
+    expect(advisoryKeys("s2", ["a"])[0]).not.toBe(advisoryKeys("s1", ["a"])[0]);
+  });
+});
