@@ -1,4 +1,4 @@
-import type { FastifyInstance } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance } from "fastify";
 import type { DestinationStream, LevelWithSilent } from "pino";
 import { type ApplyLoop, startApplyLoop } from "../engine/apply-loop.js";
 import type { TenureConfig } from "../policy/config-types.js";
@@ -32,6 +32,42 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+export interface ApplyWorkOptions {
+  config: TenureConfig;
+  store: Store;
+  now: () => Date;
+  /** The actor of the operations' audit events: `serve`, `worker`. */
+  actor: string;
+  log: FastifyBaseLogger;
+  /** Pause between two runs once the queue is drained. */
+  intervalMs: number;
+  /** Operations claimed at a time (default 64). */
+  batchSize?: number;
+}
+
+/**
+ * The background apply loop as `tenure serve` and `tenure worker` run it: each run logged (a summary,
+ * then one line per operation with its trace id), a failed run logged and tried again at the next.
+ */
+export function startApplyWork(options: ApplyWorkOptions): ApplyLoop {
+  const { store, log } = options;
+  return startApplyLoop({
+    store,
+    config: options.config,
+    now: options.now,
+    actor: options.actor,
+    intervalMs: options.intervalMs,
+    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    onRun: (summary, outcomes) => {
+      log.info({ summary }, "applied due operations");
+      logOperationOutcomes(log, store.db, outcomes).catch((err: unknown) =>
+        log.error({ err }, "could not log the operations applied"),
+      );
+    },
+    onError: (err) => log.error({ err }, "the apply loop failed; it tries again at its next run"),
+  });
+}
+
 /**
  * What `tenure serve` runs: the HTTP API listening on `host:port`, and the background apply loop
  * (every `server.applyIntervalSeconds`; none when 0). The wiring of the server's parts is here.
@@ -59,23 +95,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const port = typeof address === "object" && address !== null ? address.port : options.port;
   const host = options.host.includes(":") ? `[${options.host}]` : options.host;
 
-  let loop: ApplyLoop | null = null;
-  if (config.server.applyIntervalSeconds > 0) {
-    loop = startApplyLoop({
-      store,
-      config,
-      now,
-      actor: "serve",
-      intervalMs: config.server.applyIntervalSeconds * 1000,
-      onRun: (summary, outcomes) => {
-        app.log.info({ summary }, "applied due operations");
-        logOperationOutcomes(app.log, store.db, outcomes).catch((err: unknown) =>
-          app.log.error({ err }, "could not log the operations applied"),
-        );
-      },
-      onError: (err) => app.log.error({ err }, "the apply loop failed; it tries again at its next run"),
-    });
-  }
+  const loop =
+    config.server.applyIntervalSeconds > 0
+      ? startApplyWork({
+          store,
+          config,
+          now,
+          actor: "serve",
+          log: app.log,
+          intervalMs: config.server.applyIntervalSeconds * 1000,
+        })
+      : null;
   // Granted access ends at its moment (a timer on the next end, not only a sweep), and on start
   // whatever ended while the server was down.
   const accessTimer = startAccessTimer({

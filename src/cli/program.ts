@@ -25,6 +25,7 @@ import { registerSystems } from "./commands/systems-command.js";
 import { registerTasks } from "./commands/tasks-command.js";
 import { registerToken } from "./commands/token-command.js";
 import { registerValidate } from "./commands/validate-command.js";
+import { registerWorker } from "./commands/worker-command.js";
 import { printError } from "./output.js";
 
 export function buildProgram(): Command {
@@ -60,6 +61,7 @@ export function buildProgram(): Command {
     registerNotify,
     registerToken,
     registerServe,
+    registerWorker,
     registerSchedule,
     registerDemo,
     registerCompletion,

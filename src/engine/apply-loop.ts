@@ -12,6 +12,8 @@ export interface ApplyLoopDeps {
   actor: string;
   /** Pause between two runs. */
   intervalMs: number;
+  /** Operations claimed at a time (default 64). */
+  batchSize?: number;
   /** Told about each run that did something (with each operation's outcome), and about failures of the loop itself. */
   onRun?: (summary: ApplySummary, outcomes: readonly OperationOutcome[]) => void;
   onError?: (err: unknown) => void;
@@ -43,6 +45,7 @@ export function startApplyLoop(deps: ApplyLoopDeps): ApplyLoop {
         actor: deps.actor,
         pool,
         signal: controller.signal,
+        ...(deps.batchSize === undefined ? {} : { batchSize: deps.batchSize }),
       });
       if (result.summary.claimed > 0) deps.onRun?.(result.summary, result.outcomes);
     } catch (err) {

@@ -141,6 +141,7 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
   const batchSize = deps.batchSize ?? DEFAULT_BATCH;
   const concurrency = deps.concurrency ?? DEFAULT_CONCURRENCY;
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
+  const concurrencyOf = typeof concurrency === "number" ? () => concurrency : concurrency;
 
   const connectorCache = new Map<string, Connector | Error>();
   const connectorOf = (system: string): Connector => {
@@ -176,23 +177,38 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
     ...(deps.notify === undefined ? {} : { notify: deps.notify }),
   });
 
+  // A claim that fails (the database went away) ends the run like an empty claim, so the operations
+  // executing finish and are recorded; the failure is thrown once they are.
+  let claimError: unknown;
   const { outcomes, claimed, released } = await runClaimLoop<OperationRecord, Executed, OperationOutcome>({
     batchSize,
     limit,
     signal: options.signal,
     laneOf: (op) => op.system,
-    concurrencyOf: typeof concurrency === "number" ? () => concurrency : concurrency,
+    concurrencyOf,
     claim: (want, exclude) =>
-      operationRepository.claimDue(db, {
-        now: deps.now(),
-        limit: want,
-        workerId: deps.workerId,
-        leaseSeconds,
-        ...(deps.owner === undefined ? {} : { owner: deps.owner }),
-        ...(options.system === undefined ? {} : { system: options.system }),
-        ...(options.identityIds === undefined ? {} : { identityIds: options.identityIds }),
-        ...(exclude.length === 0 ? {} : { excludeSystems: exclude }),
-      }),
+      claimError !== undefined
+        ? Promise.resolve([])
+        : operationRepository
+            .claimDue(db, {
+              // The system's concurrency binds this process's lanes, not every process together: the
+              // store can bound claims across processes (`capacity`), but a bound on claims takes away
+              // the claims ahead that keep the lanes busy — one process then wrote 6,300 instead of
+              // 48,000 operations a minute into OpenLDAP (bench/ldap-provision.bench.ts, PostgreSQL
+              // store). A cross-process bound on what executes, not on what is claimed, is still to come.
+              now: deps.now(),
+              limit: want,
+              workerId: deps.workerId,
+              leaseSeconds,
+              ...(deps.owner === undefined ? {} : { owner: deps.owner }),
+              ...(options.system === undefined ? {} : { system: options.system }),
+              ...(options.identityIds === undefined ? {} : { identityIds: options.identityIds }),
+              ...(exclude.length === 0 ? {} : { excludeSystems: exclude }),
+            })
+            .catch((err: unknown) => {
+              claimError = err;
+              return [];
+            }),
     run: (op) =>
       execute(op, connectorOf).catch(
         (err: unknown): Executed => ({ op, error: describeError(op, err), retryable: false }),
@@ -206,6 +222,14 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
     release: () => operationRepository.releaseClaims(db, deps.workerId, deps.now()),
     onOutcome: (outcome, done, claimedSoFar) => deps.onProgress?.({ outcome, done, claimed: claimedSoFar }),
   });
+
+  // Nothing of this run executes any more. An operation still claimed by it is one whose result could
+  // not be recorded (the database went away): it goes back to the queue now rather than when its lease
+  // ends, and runs again — idempotently — at the next claim. Best effort: the lease covers a failure.
+  if (outcomes.some((o) => o.outcome === "skipped") || claimError !== undefined) {
+    await operationRepository.releaseClaims(db, deps.workerId, deps.now()).catch(() => 0);
+  }
+  if (claimError !== undefined) throw claimError;
 
   const count = (kind: OperationOutcomeKind) => outcomes.filter((o) => o.outcome === kind).length;
   return {

@@ -361,6 +361,8 @@ export async function applyQueued(
     pool?: ConnectorPool;
     /** Graceful stop (see ApplyOptions.signal): in-flight operations finish, claimed ones are released. */
     signal?: AbortSignal;
+    /** Operations claimed at a time (default 64). */
+    batchSize?: number;
   },
 ): Promise<ApplyResult> {
   const pool = options.pool ?? connectorPool(config);
@@ -381,6 +383,7 @@ export async function applyQueued(
           },
         concurrency: (system) => systems[system]?.concurrency ?? 8,
         leaseSeconds: leaseFor(config),
+        ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
         now: options.now,
         workerId: workerId(),
         owner,

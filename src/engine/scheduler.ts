@@ -364,6 +364,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
           const started = await launchDue();
           delay = started ? await sleepMs() : leaderRetryMs;
         } catch (err) {
+          // The database went away for a moment (a restart, a dropped connection): look again soon.
+          delay = leaderRetryMs;
           deps.log?.error(
             { err: describeError(err, secrets) },
             "the scheduler could not read its state; trying again",

@@ -1,23 +1,13 @@
-import { type ExpressionBuilder, type Selectable, sql } from "kysely";
+import { type Selectable, sql } from "kysely";
 import type { Lineage, OperationKind, PlannedOperation } from "../domain/access-types.js";
 import { NotFoundError, TenureError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
-import { type ClaimOwner, claimRows } from "./claim-rows.js";
-import type { Database, Db, OperationsTable } from "./schema-types.js";
+import { type ClaimOptions, claimOperationRows } from "./operation-claim.js";
+import { OPEN_STATES, OPERATION_STATES, type OperationState } from "./operation-states.js";
+import type { Db, OperationsTable } from "./schema-types.js";
 
-export const OPERATION_STATES = ["pending", "running", "awaiting", "succeeded", "failed", "dead"] as const;
-export type OperationState = (typeof OPERATION_STATES)[number];
-
-/**
- * The states the partial unique index on idempotency_key covers: work that may still happen. `awaiting`
- * (handed to a person as a task, not done yet) is open but never claimable.
- */
-export const OPEN_STATES = [
-  "pending",
-  "running",
-  "failed",
-  "awaiting",
-] as const satisfies readonly OperationState[];
+export type { ClaimOptions } from "./operation-claim.js";
+export { OPEN_STATES, OPERATION_STATES, type OperationState } from "./operation-states.js";
 
 /** One durable operation row, as the engine and the interfaces read it: the planned change and its progress. */
 export interface OperationRecord extends PlannedOperation {
@@ -64,30 +54,6 @@ export interface EnqueueResult {
   queued: OperationRecord[];
   /** Operations skipped because an open operation with the same idempotency key exists (or repeats in `ops`). */
   alreadyQueued: PlannedOperation[];
-}
-
-export interface ClaimOptions {
-  now: Date;
-  /** At most this many operations. */
-  limit: number;
-  /** Recorded in `claimed_by`; `markSucceeded` / `markFailed` only act on rows this worker still holds. */
-  workerId: string;
-  /** How long the claim holds; after it, another worker may claim the operation again. */
-  leaseSeconds: number;
-  /**
-   * The process claiming, recorded with the claim so that its claims can be given back as soon as it is
-   * known dead (`claimOwnerRepository.releaseOwner`) rather than when the lease ends.
-   */
-  owner?: ClaimOwner;
-  /** Only operations of this system. */
-  system?: string;
-  /** No operations of these systems (their lanes are full: see shared/lanes.ts). */
-  excludeSystems?: readonly string[];
-  /**
-   * Only operations of these identities (an event-driven push applies just the people it changed). An
-   * operation still waits behind an earlier open one of its identity in its system, as in any claim.
-   */
-  identityIds?: readonly string[];
 }
 
 export interface OperationFilter {
@@ -156,64 +122,6 @@ function byClaimOrder(a: OperationRecord, b: OperationRecord): number {
   if (a.system !== b.system) return a.system < b.system ? -1 : 1;
   if (a.seq !== b.seq) return a.seq - b.seq;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
-/**
- * Claimable now: due — pending; failed whose retry time has come; running whose claim expired (its
- * worker crashed or hung) — and at the head of its queue: no earlier open operation (lower seq, ties
- * broken by id so the order is total) of the same identity in the same system. An identity-less
- * operation (an orphan's) queues behind earlier identity-less ones on the same username. Only a head
- * may run; everything behind it waits until it finishes (succeeds or goes dead). Identities need no
- * username queue: a username is allocated to one identity per system once and kept (account_links).
- *
- * Both "earlier" lookups go through the identity_id index (an identity-less lookup is `is null`, which
- * only orphan operations share), so a claim costs one index probe per due operation.
- */
-function claimable(
-  now: string,
-  system: string | undefined,
-  identityIds?: readonly string[],
-  excludeSystems?: readonly string[],
-) {
-  return (eb: ExpressionBuilder<Database & { o: OperationsTable }, "o">) => {
-    const earlierOpen = () =>
-      eb
-        .selectFrom("operations as e")
-        .select(sql.lit(1).as("one"))
-        .whereRef("e.system", "=", "o.system")
-        .where("e.state", "in", OPEN)
-        .where((inner) =>
-          inner.or([
-            inner("e.seq", "<", inner.ref("o.seq")),
-            inner.and([inner("e.seq", "=", inner.ref("o.seq")), inner("e.id", "<", inner.ref("o.id"))]),
-          ]),
-        );
-    const conditions = [
-      // Implies the predicate of operations_open_seq_idx (open ⇔ finished_at is null), so the claim walks
-      // it in seq order and stops at `limit`. No condition here may use the state index: SQLite's
-      // planner, without statistics, would rather gather every open row through it and sort them all.
-      eb("o.finished_at", "is", null),
-      // An awaiting operation waits for a person's task, not for a worker.
-      eb("o.state", "not in", ["succeeded", "dead", "awaiting"]),
-      eb.or([eb("o.state", "!=", "failed"), eb("o.next_attempt_at", "<=", now)]),
-      eb.or([eb("o.state", "!=", "running"), eb("o.claim_expires_at", "<", now)]),
-      // `=` never matches NULL, so identity-less operations pass this one and meet the next.
-      eb.not(eb.exists(earlierOpen().whereRef("e.identity_id", "=", "o.identity_id"))),
-      eb.or([
-        eb("o.identity_id", "is not", null),
-        eb.not(
-          eb.exists(
-            earlierOpen().where("e.identity_id", "is", null).whereRef("e.username", "=", "o.username"),
-          ),
-        ),
-      ]),
-    ];
-    if (system !== undefined) conditions.push(eb("o.system", "=", system));
-    if (identityIds !== undefined) conditions.push(eb("o.identity_id", "in", identityIds));
-    if (excludeSystems !== undefined && excludeSystems.length > 0)
-      conditions.push(eb("o.system", "not in", excludeSystems));
-    return eb.and(conditions);
-  };
 }
 
 /**
@@ -345,7 +253,7 @@ export const operationRepository = {
   /**
    * Atomically moves up to `limit` due operations to `running` for `workerId`, with a claim that expires
    * `leaseSeconds` after `now`, counting one more attempt; returns them in claim order (identity, system,
-   * seq). What is claimable is defined by {@link claimable}: in particular only the earliest open
+   * seq). What is claimable is defined by `claimable` (operation-claim.ts): in particular only the earliest open
    * operation of an identity in a system is ever claimable, so a grant never runs before its create and
    * one batch holds at most one operation per (identity, system). An operation that went dead no longer
    * holds back the ones behind it: a leaver's disable must not wait on a person fixing a failed update.
@@ -353,40 +261,12 @@ export const operationRepository = {
    * Concurrency: on PostgreSQL the due rows are locked `FOR UPDATE SKIP LOCKED` and updated in one
    * transaction, so concurrent workers claim disjoint sets without waiting on each other; a row
    * claimed and committed meanwhile is re-checked by PostgreSQL and no longer qualifies. On SQLite the
-   * claim is a single `UPDATE … WHERE id IN (SELECT …) RETURNING` statement, which takes the database
-   * write lock for its whole duration, so processes sharing the file cannot claim the same row.
+   * claim is one transaction holding the database's write lock, so processes sharing the file cannot
+   * claim the same row. With `capacity`, no system has more live claims than its bound, counted over
+   * every process (operation-claim.ts).
    */
   async claimDue(db: Db, options: ClaimOptions): Promise<OperationRecord[]> {
-    if (options.limit < 1 || options.identityIds?.length === 0) return [];
-    const now = options.now.toISOString();
-    const expires = new Date(options.now.getTime() + options.leaseSeconds * 1000).toISOString();
-    const candidates = (trx: Db) =>
-      trx
-        .selectFrom("operations as o")
-        .select("o.id")
-        .where(claimable(now, options.system, options.identityIds, options.excludeSystems))
-        // Queue order, oldest first: the walk stops at the first `limit` claimable operations.
-        .orderBy("o.seq")
-        .orderBy("o.id")
-        .limit(options.limit);
-    const claim = (trx: Db, ids: ReturnType<typeof candidates> | readonly string[]) =>
-      trx
-        .updateTable("operations")
-        .set((eb) => ({
-          state: "running",
-          attempts: eb("attempts", "+", 1),
-          claimed_by: options.workerId,
-          claim_expires_at: expires,
-          claim_host: options.owner?.host ?? null,
-          claim_pid: options.owner?.pid ?? null,
-          updated_at: now,
-        }))
-        .where("id", "in", ids)
-        .returningAll()
-        .execute();
-
-    const rows = await claimRows(db, candidates, claim);
-    return rows.map(fromRow).sort(byClaimOrder);
+    return (await claimOperationRows(db, options)).map(fromRow).sort(byClaimOrder);
   },
 
   /**

@@ -28,7 +28,7 @@ export function serverClock(): () => Date {
  * Long engine work gives way to the event loop (engine/give-way.ts), so the signal and the grace timer
  * are handled even while a sync is evaluating rules.
  */
-export function serveUntilSignalled(server: RunningServer, graceMs: number): Promise<void> {
+export function serveUntilSignalled(server: Pick<RunningServer, "close">, graceMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const signals = ["SIGTERM", "SIGINT"] as const;
     const onSignal = (signal: string) => {
@@ -59,7 +59,7 @@ export function serveUntilSignalled(server: RunningServer, graceMs: number): Pro
   });
 }
 
-const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
 interface ServeCliOptions {
   host?: string;
@@ -72,7 +72,7 @@ interface ServeCliOptions {
  * Log lines for people: pino-pretty, loaded only when asked for (JSON needs nothing), colours only on
  * a terminal. Redaction has happened before a line reaches it.
  */
-async function prettyLogStream(): Promise<DestinationStream> {
+export async function prettyLogStream(): Promise<DestinationStream> {
   const { default: pretty } = await import("pino-pretty");
   return pretty({
     colorize: process.stdout.isTTY === true,
