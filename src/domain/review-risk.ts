@@ -78,6 +78,42 @@ function percentText(part: number, whole: number): string {
   return `${p}%`;
 }
 
+/*
+ * Each reason's words, from the facts an item keeps: the item codec (review-item-codec.ts) stores a reason
+ * as its code alone when these give back its words, so they are the one place the words are written.
+ */
+
+export const PRIVILEGED_DETAIL = "privileged access";
+export const NEVER_USED_DETAIL = "never logged in";
+export const NEVER_REVIEWED_DETAIL = "never reviewed before";
+
+export function sodDetail(rules: readonly string[]): string {
+  return `part of an open separation-of-duties violation (${rules.length === 1 ? "rule" : "rules"} ${rules.join(", ")})`;
+}
+
+/** Whole days from `lastUsedAt` to `now` (ms). */
+export function unusedDays(nowMs: number, lastUsedAt: string): number {
+  return Math.floor((nowMs - Date.parse(lastUsedAt)) / DAY_MS);
+}
+
+export function unusedDetail(days: number, lastUsedAt: string): string {
+  return `no login for ${days} days (last ${lastUsedAt.slice(0, 10)})`;
+}
+
+export function rareDetail(peers: { total: number; holding: number }): string {
+  return `held by ${peers.holding} of ${peers.total} peers (${percentText(peers.holding, peers.total)})`;
+}
+
+export function requestedDetail(assignmentId: string | null, requestId: string | null): string {
+  return requestId !== null
+    ? `granted by request ${requestId}, not by birthright`
+    : `assigned by an administrator${assignmentId === null ? "" : ` (assignment ${assignmentId})`}, not by birthright`;
+}
+
+export function keptAfterMoveDetail(until: string | null): string {
+  return `kept from the previous role after a move${until === null ? "" : ` (until ${until.slice(0, 10)})`}`;
+}
+
 function sourceReason(grant: RiskGrant): RiskReason | null {
   switch (grant.source) {
     case "birthright":
@@ -85,16 +121,13 @@ function sourceReason(grant: RiskGrant): RiskReason | null {
     case "assignment":
       return {
         code: "requested",
-        detail:
-          grant.requestId !== null
-            ? `granted by request ${grant.requestId}, not by birthright`
-            : `assigned by an administrator${grant.assignmentId === null ? "" : ` (assignment ${grant.assignmentId})`}, not by birthright`,
+        detail: requestedDetail(grant.assignmentId, grant.requestId),
         weight: RISK_WEIGHTS.requested,
       };
     case "mover-grace":
       return {
         code: "kept-after-move",
-        detail: `kept from the previous role after a move${grant.until === null ? "" : ` (until ${grant.until.slice(0, 10)})`}`,
+        detail: keptAfterMoveDetail(grant.until),
         weight: RISK_WEIGHTS["kept-after-move"],
       };
     case "found":
@@ -121,13 +154,12 @@ function levelOf(score: number): ReviewRisk {
 export function scoreItem(signals: RiskSignals, settings: RiskSettings, now: Date): ItemRisk {
   const reasons: RiskReason[] = [];
   if (signals.privileged) {
-    reasons.push({ code: "privileged", detail: "privileged access", weight: RISK_WEIGHTS.privileged });
+    reasons.push({ code: "privileged", detail: PRIVILEGED_DETAIL, weight: RISK_WEIGHTS.privileged });
   }
   if (signals.sodRules.length > 0) {
-    const rules = signals.sodRules.join(", ");
     reasons.push({
       code: "sod-violation",
-      detail: `part of an open separation-of-duties violation (${signals.sodRules.length === 1 ? "rule" : "rules"} ${rules})`,
+      detail: sodDetail(signals.sodRules),
       weight: RISK_WEIGHTS["sod-violation"],
     });
   }
@@ -136,14 +168,14 @@ export function scoreItem(signals: RiskSignals, settings: RiskSettings, now: Dat
   if (usage !== null) {
     if (usage.at === null) {
       unused = true;
-      reasons.push({ code: "never-used", detail: "never logged in", weight: RISK_WEIGHTS["never-used"] });
+      reasons.push({ code: "never-used", detail: NEVER_USED_DETAIL, weight: RISK_WEIGHTS["never-used"] });
     } else {
-      const days = Math.floor((now.getTime() - Date.parse(usage.at)) / DAY_MS);
+      const days = unusedDays(now.getTime(), usage.at);
       if (days >= settings.unusedDays) {
         unused = true;
         reasons.push({
           code: "unused",
-          detail: `no login for ${days} days (last ${usage.at.slice(0, 10)})`,
+          detail: unusedDetail(days, usage.at),
           weight: RISK_WEIGHTS.unused,
         });
       }
@@ -151,10 +183,9 @@ export function scoreItem(signals: RiskSignals, settings: RiskSettings, now: Dat
   }
   const rare = isRare(signals.peers, settings.peerPercent);
   if (rare) {
-    const { total, holding } = signals.peers!;
     reasons.push({
       code: "rare-among-peers",
-      detail: `held by ${holding} of ${total} peers (${percentText(holding, total)})`,
+      detail: rareDetail(signals.peers!),
       weight: RISK_WEIGHTS["rare-among-peers"],
     });
   }
@@ -163,7 +194,7 @@ export function scoreItem(signals: RiskSignals, settings: RiskSettings, now: Dat
   if (!signals.reviewedBefore) {
     reasons.push({
       code: "never-reviewed",
-      detail: "never reviewed before",
+      detail: NEVER_REVIEWED_DETAIL,
       weight: RISK_WEIGHTS["never-reviewed"],
     });
   }

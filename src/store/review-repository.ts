@@ -1,3 +1,4 @@
+import { decodeEvidence, decodeReasons, encodeEvidence, encodeReasons } from "../domain/review-item-codec.js";
 import type {
   CampaignStatus,
   ItemRisk,
@@ -112,6 +113,9 @@ function itemFromRow(r: ReviewItemsTable): ReviewItem {
     r.role !== null
       ? { kind: "role", role: r.role }
       : { kind: "entitlement", system: r.system ?? "", entitlement: r.entitlement ?? "" };
+  // Kept compactly (review-item-codec.ts): the reasons' words come back from the evidence and the row.
+  const facts = { access, assignmentId: r.assignment_id, createdAt: r.created_at };
+  const evidence = decodeEvidence(r.evidence, facts);
   return {
     id: r.id,
     campaignId: r.campaign_id,
@@ -124,10 +128,10 @@ function itemFromRow(r: ReviewItemsTable): ReviewItem {
     risk: {
       score: Number(r.risk_score),
       level: r.risk_level as ReviewRisk,
-      reasons: JSON.parse(r.reasons) as ItemRisk["reasons"],
+      reasons: decodeReasons(r.reasons, evidence, facts),
       recommendation: r.recommendation as ItemRisk["recommendation"],
     },
-    evidence: JSON.parse(r.evidence) as ReviewItemEvidence,
+    evidence,
     stage: Number(r.stage),
     reviewerId: r.reviewer_id,
     ruleReviewerId: r.rule_reviewer_id,
@@ -172,6 +176,7 @@ const ITEM_COLUMNS = [
 ] as const;
 
 function itemValues(i: ReviewItem): unknown[] {
+  const facts = { access: i.access, assignmentId: i.assignmentId, createdAt: i.createdAt };
   return [
     i.id,
     i.campaignId,
@@ -185,9 +190,9 @@ function itemValues(i: ReviewItem): unknown[] {
     i.privileged ? 1 : 0,
     i.risk.score,
     i.risk.level,
-    JSON.stringify(i.risk.reasons),
+    encodeReasons(i.risk.reasons, i.evidence, facts),
     i.risk.recommendation,
-    JSON.stringify(i.evidence),
+    encodeEvidence(i.evidence, facts),
     i.stage,
     i.reviewerId,
     i.ruleReviewerId,

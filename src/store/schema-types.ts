@@ -318,10 +318,10 @@ export interface ReviewItemsTable {
   privileged: number;
   risk_score: number;
   risk_level: string;
-  /** JSON: RiskReason[]. */
+  /** JSON: RiskReason[], each a code alone where its words derive (domain/review-item-codec.ts). */
   reasons: string;
   recommendation: string;
-  /** JSON: ReviewItemEvidence. */
+  /** JSON: ReviewItemEvidence, as a compact array (domain/review-item-codec.ts). */
   evidence: string;
   /** 0 for the first stage, 1 for the second. */
   stage: number;

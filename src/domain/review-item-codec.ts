@@ -1,0 +1,183 @@
+import type { Lineage } from "./access-types.js";
+import { describeAssignmentTarget } from "./desired-state.js";
+import {
+  keptAfterMoveDetail,
+  NEVER_REVIEWED_DETAIL,
+  NEVER_USED_DETAIL,
+  PRIVILEGED_DETAIL,
+  RISK_WEIGHTS,
+  rareDetail,
+  requestedDetail,
+  sodDetail,
+  unusedDays,
+  unusedDetail,
+} from "./review-risk.js";
+import type {
+  ReviewAccess,
+  ReviewDecisionKind,
+  ReviewItemEvidence,
+  RiskReason,
+  RiskReasonCode,
+} from "./review-types.js";
+
+/**
+ * How a review item's reasons and evidence are kept in its row, compactly: a campaign writes a million
+ * items at once, and the words of a reason (≈ 220 bytes of JSON per item) and the evidence (≈ 240) were
+ * most of each row. Lossless: decoding gives back exactly the objects encoded — key order included for
+ * evidence built as its type and desired state lay it out (generation builds it so; the tests compare
+ * the JSON text).
+ *
+ * - reasons: a JSON array whose elements are either a reason's code alone, when its words and weight are
+ *   what `derivedDetail` gives from the item's other facts, or the reason as an object (words the
+ *   facts cannot give: an account's name, words of an older version). The format written before this
+ *   codec, an array of objects, is therefore read as it is.
+ * - evidence: a JSON array `[lineage, lastUsedAt, peers, lastReview, sodRules]`, peers as
+ *   `[total, holding]`, the last review as `[campaignId, decision, at]`, and an assignment's lineage
+ *   naming the item's own assignment and access as `["a", validUntil]` or `["a", validUntil, requestId]`;
+ *   any other lineage as its object. A JSON object is the format written before: read as it is.
+ */
+
+/** What an item's row holds besides its reasons and evidence, from which they are derived. */
+export interface ItemFacts {
+  access: ReviewAccess;
+  assignmentId: string | null;
+  /** The campaign's start: the `now` its risk was scored at. */
+  createdAt: string;
+}
+
+type CompactLineage = Lineage | [string, string | null] | [string, string | null, string];
+type CompactEvidence = [
+  CompactLineage[],
+  string | null,
+  [number, number] | null,
+  [string, ReviewDecisionKind, string] | null,
+  string[],
+];
+
+function targetOf(access: ReviewAccess): string {
+  return describeAssignmentTarget(
+    access.kind === "role"
+      ? { role: access.role }
+      : { system: access.system, entitlement: access.entitlement },
+  );
+}
+
+function compactLineage(entry: Lineage, facts: ItemFacts, target: string): CompactLineage {
+  // Only what decoding gives back exactly (desired state writes these keys in this order); a lineage
+  // naming another assignment, or derived from attributes, is kept whole.
+  if (
+    entry.kind !== "assignment" ||
+    entry.assignmentId !== facts.assignmentId ||
+    entry.target !== target ||
+    entry.derived !== undefined
+  )
+    return entry;
+  return entry.requestId === undefined ? ["a", entry.validUntil] : ["a", entry.validUntil, entry.requestId];
+}
+
+function lineageOf(entry: CompactLineage, facts: ItemFacts, target: string): Lineage {
+  if (!Array.isArray(entry)) return entry;
+  const lineage: Lineage = {
+    kind: "assignment",
+    assignmentId: facts.assignmentId ?? "",
+    target,
+    validUntil: entry[1],
+  };
+  if (entry.length === 3) lineage.requestId = entry[2];
+  return lineage;
+}
+
+export function encodeEvidence(evidence: ReviewItemEvidence, facts: ItemFacts): string {
+  const { peers, lastReview } = evidence;
+  const target = targetOf(facts.access);
+  const compact: CompactEvidence = [
+    evidence.lineage.map((l) => compactLineage(l, facts, target)),
+    evidence.lastUsedAt,
+    peers === null ? null : [peers.total, peers.holding],
+    lastReview === null ? null : [lastReview.campaignId, lastReview.decision, lastReview.at],
+    [...evidence.sodRules],
+  ];
+  return JSON.stringify(compact);
+}
+
+export function decodeEvidence(text: string, facts: ItemFacts): ReviewItemEvidence {
+  const parsed = JSON.parse(text) as CompactEvidence | ReviewItemEvidence;
+  if (!Array.isArray(parsed)) return parsed;
+  const [lineage, lastUsedAt, peers, lastReview, sodRules] = parsed;
+  const target = targetOf(facts.access);
+  return {
+    lineage: lineage.map((l) => lineageOf(l, facts, target)),
+    lastUsedAt,
+    peers: peers === null ? null : { total: peers[0], holding: peers[1] },
+    lastReview:
+      lastReview === null ? null : { campaignId: lastReview[0], decision: lastReview[1], at: lastReview[2] },
+    sodRules,
+  };
+}
+
+/** The words of a reason as the risk scoring writes them, from the item's facts; null when they cannot be. */
+function derivedDetail(code: RiskReasonCode, evidence: ReviewItemEvidence, facts: ItemFacts): string | null {
+  switch (code) {
+    case "privileged":
+      return PRIVILEGED_DETAIL;
+    case "never-used":
+      return NEVER_USED_DETAIL;
+    case "never-reviewed":
+      return NEVER_REVIEWED_DETAIL;
+    case "sod-violation":
+      return sodDetail(evidence.sodRules);
+    case "unused": {
+      const at = evidence.lastUsedAt;
+      return at === null ? null : unusedDetail(unusedDays(Date.parse(facts.createdAt), at), at);
+    }
+    case "rare-among-peers":
+      return evidence.peers === null ? null : rareDetail(evidence.peers);
+    case "requested": {
+      const via = evidence.lineage.find((l) => l.kind === "assignment");
+      return requestedDetail(facts.assignmentId, via?.kind === "assignment" ? (via.requestId ?? null) : null);
+    }
+    case "kept-after-move": {
+      const grace = evidence.lineage.find((l) => l.kind === "mover-grace");
+      return keptAfterMoveDetail(grace?.kind === "mover-grace" ? grace.until : null);
+    }
+    case "found-in-target-only":
+      // Names the account, which the item does not keep elsewhere.
+      return null;
+  }
+}
+
+/** A reason from its code and the item's facts; null when the facts do not give its words. */
+function deriveReason(
+  code: RiskReasonCode,
+  evidence: ReviewItemEvidence,
+  facts: ItemFacts,
+): RiskReason | null {
+  const detail = derivedDetail(code, evidence, facts);
+  return detail === null ? null : { code, detail, weight: RISK_WEIGHTS[code] };
+}
+
+/** `evidence` is the item's evidence as decoded: the reasons are derived from it. */
+export function encodeReasons(
+  reasons: readonly RiskReason[],
+  evidence: ReviewItemEvidence,
+  facts: ItemFacts,
+): string {
+  const out: Array<string | RiskReason> = reasons.map((r) => {
+    // Written alone only when reading gives back the same words and weight (verified here, per item).
+    const weight = Object.hasOwn(RISK_WEIGHTS, r.code) ? RISK_WEIGHTS[r.code] : undefined;
+    const same = weight === r.weight && derivedDetail(r.code, evidence, facts) === r.detail;
+    return same ? r.code : r;
+  });
+  return JSON.stringify(out);
+}
+
+export function decodeReasons(text: string, evidence: ReviewItemEvidence, facts: ItemFacts): RiskReason[] {
+  const parsed = JSON.parse(text) as Array<string | RiskReason>;
+  return parsed.map((r) => {
+    if (typeof r !== "string") return r;
+    const reason = deriveReason(r as RiskReasonCode, evidence, facts);
+    // Only codes whose words derive are written alone; anything else is a store written by hand.
+    if (reason === null) throw new Error(`review item reason ${r} kept without its words`);
+    return reason;
+  });
+}
