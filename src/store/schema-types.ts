@@ -637,6 +637,8 @@ export interface NonHumanIdentitiesTable {
   updated_at: string;
   /** Optimistic check: every write increments it. */
   version: number;
+  /** domain/nhi-digest.ts of the inventory's fields, written with every write; null: not known yet. */
+  inventory_digest: string | null;
 }
 
 /** A disabled NHI's account held disabled in its target (issue 17, item 3; domain/nhi-account.ts). */

@@ -65,7 +65,7 @@ export async function nhiMassDisableGate(
   options: NhiGateOptions,
 ): Promise<MassChangeError | null> {
   if (due.length === 0 && options.confirm === undefined) return null;
-  const population = (await nhiRepository.list(store.db, { live: true })).length;
+  const population = await nhiRepository.countLive(store.db);
   const planHash = nhiDisablePlanHash(kind, due);
   const exceeded = exceedsMassChangeThreshold(due.length, population, config.lifecycle.massChangeThreshold)
     ? [{ kind: "system" as const, name: "nhi", disable: due.length, delete: 0, total: population }]

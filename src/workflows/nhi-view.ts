@@ -22,7 +22,7 @@ export interface NhiView extends NonHumanIdentity {
  * The policy findings are measured against when tenure.yaml has no `nhi:` (an inventory synced earlier):
  * an owner required, no age limits, no expiry warnings beyond expiry itself, any scope.
  */
-const NO_POLICY: NhiPolicy = {
+export const NO_POLICY: NhiPolicy = {
   ownerRequired: true,
   maxCredentialAgeMs: {},
   expiryWarningsMs: [],

@@ -1,7 +1,8 @@
-import type { NhiFindingCode } from "../domain/nhi-findings.js";
+import { type NhiFindingCode, nhiFindings } from "../domain/nhi-findings.js";
 import type { TenureConfig } from "../policy/config-types.js";
+import { type NhiRiskRow, nhiRepository } from "../store/nhi-repository.js";
 import type { Store } from "../store/store-types.js";
-import { listNhiViews, type NhiView } from "./nhi-view.js";
+import { NO_POLICY } from "./nhi-view.js";
 import { columns, type Report, type ReportOptions, type ReportRow } from "./report-types.js";
 
 /**
@@ -31,16 +32,19 @@ export async function nhiRisksReport(
   config: TenureConfig,
   options: ReportOptions,
 ): Promise<Report> {
-  const views = await listNhiViews(store, config, options.now);
+  // Only the columns the findings and the rows need (nhiRepository.riskRows), not the views `nhi list`
+  // shows: reading every NHI and owner whole was most of the report over 100,000 NHIs.
+  const nhis = await nhiRepository.riskRows(store.db);
+  const policy = config.nhi?.policy ?? NO_POLICY;
   // Rows by severity, then by NHI name in the locale's order. Sorting 100,000 rows with a string compare
-  // was half of the report; instead the views are put in name order once — the store lists them by name
+  // was half of the report; instead the NHIs are put in name order once — the store lists them by name
   // already, which one pass confirms (a store whose collation differs gets them sorted) — and each row
   // goes to its severity's list in that order: the same order as a stable sort, without it.
-  const byName = (a: NhiView, b: NhiView) => a.name.localeCompare(b.name);
-  let ordered: readonly NhiView[] = views;
-  for (let i = 1; i < views.length; i++) {
-    if (byName(views[i - 1]!, views[i]!) > 0) {
-      ordered = [...views].sort(byName);
+  const byName = (a: NhiRiskRow, b: NhiRiskRow) => a.name.localeCompare(b.name);
+  let ordered: readonly NhiRiskRow[] = nhis;
+  for (let i = 1; i < nhis.length; i++) {
+    if (byName(nhis[i - 1]!, nhis[i]!) > 0) {
+      ordered = [...nhis].sort(byName);
       break;
     }
   }
@@ -48,25 +52,20 @@ export async function nhiRisksReport(
   const other: ReportRow[] = [];
   const push = (row: ReportRow) => (bySeverity[String(row.severity)] ?? other).push(row);
   for (const v of ordered) {
-    // Each row written out whole: a spread of shared fields plus new keys costs V8 a slow path per row.
-    const row = (risk: string, severity: string, owasp: string, detail: string): ReportRow => ({
-      nhi: v.name,
-      type: v.type,
-      system: v.system,
-      owner: v.owner ?? v.ownerKey,
-      status: v.status,
-      risk,
-      severity,
-      owasp,
-      detail,
-    });
-    for (const f of v.findings) push(row(f.code, f.severity, OWASP[f.code], f.message));
+    // As `nhi list` shows them: the owner in force by source key, else its id, else as declared.
+    const owner = v.owner?.sourceKey ?? v.ownerId ?? v.ownerKey;
+    const status = v.disabledAt !== null ? "disabled" : v.pendingOwnerId !== null ? "pending" : "active";
+    for (const f of nhiFindings(v, v.owner, policy, options.now))
+      push(riskRow(v, owner, status, f.code, f.severity, OWASP[f.code], f.message));
     for (const e of v.entitlements) {
       const at = e.indexOf(":");
       const def = config.policy.entitlements[e.slice(0, at)]?.[e.slice(at + 1)];
       if (def?.privileged === true)
         push(
-          row(
+          riskRow(
+            v,
+            owner,
+            status,
             "privileged",
             "medium",
             OWASP.privileged,
@@ -105,11 +104,27 @@ export async function nhiRisksReport(
     ]),
     rows,
     summary: {
-      nhis: views.length,
+      nhis: nhis.length,
       withRisk: withRisk.size,
       high,
       byOwasp: [...byOwasp].map(([k, n]) => `${k}: ${n}`).join("; "),
     },
     alerts: [],
   };
+}
+
+/**
+ * One row, written out whole: a spread of shared fields plus new keys costs V8 a slow path per row (and a
+ * module function, unlike a closure made per NHI, is not named again on every call under tsx).
+ */
+function riskRow(
+  v: NhiRiskRow,
+  owner: string | null,
+  status: string,
+  risk: string,
+  severity: string,
+  owasp: string,
+  detail: string,
+): ReportRow {
+  return { nhi: v.name, type: v.type, system: v.system, owner, status, risk, severity, owasp, detail };
 }

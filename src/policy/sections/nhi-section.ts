@@ -13,17 +13,20 @@ import {
 import type { NhiConfig } from "../nhi-config.js";
 import { unknownSystemMessage } from "./entitlements-section.js";
 import { nhiCertificatesSchema, resolveNhiCertificates } from "./nhi-certificates-schema.js";
+import {
+  NHI_DATE as DATE,
+  fastNhiEntry,
+  NHI_INSTANT as INSTANT,
+  NHI_NAME as NAME,
+} from "./nhi-entry-fast.js";
 import { readInventoryFile } from "./nhi-inventory-file.js";
 import { nhiRotationSchema, resolveNhiRotation } from "./nhi-rotation-schema.js";
 import { durationSchema } from "./requestable-schema.js";
 import { unknownEntitlementMessage } from "./roles-section.js";
 import { cronPattern } from "./schedule-section.js";
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
 const NAME_TEXT =
   "expected a name of letters, digits, '.', '_', '@' and '-', starting with a letter or digit";
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 const TYPES_TEXT = `expected a type: ${NHI_TYPES.join(", ")}`;
 
 const person = z.string({ error: "expected an identity's HR key, email or id" }).min(1, {
@@ -243,7 +246,7 @@ export function resolveNhi(file: NhiFile, policy: Policy, ctx: PolicyContext): N
   });
   file.inventoryFiles.forEach((written, i) => {
     const path = resolve(ctx.baseDir, written);
-    const read = readInventoryFile(path, nhiEntrySchema);
+    const read = readInventoryFile(path, nhiEntrySchema, fastNhiEntry);
     if (!read.ok) {
       for (const p of read.problems) {
         if (p.location === null) ctx.report(["nhi", "inventoryFiles", i], p.message);

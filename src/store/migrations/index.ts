@@ -34,6 +34,7 @@ import * as nhiAccountHolds from "./2026-12-05T12-00-nhi-account-holds.js";
 import * as operationTrace from "./2026-12-05T17-00-operation-trace.js";
 import * as accessCheckpointSlices from "./2026-12-05T18-00-access-checkpoint-slices.js";
 import * as sodScanJsonb from "./2026-12-05T19-00-sod-scan-jsonb.js";
+import * as nhiInventoryDigest from "./2026-12-06T10-00-nhi-inventory-digest.js";
 import * as reviewCompactItems from "./2026-12-06T11-00-review-compact-items.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
@@ -73,6 +74,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-05T17-00-operation-trace": operationTrace,
   "2026-12-05T18-00-access-checkpoint-slices": accessCheckpointSlices,
   "2026-12-05T19-00-sod-scan-jsonb": sodScanJsonb,
+  "2026-12-06T10-00-nhi-inventory-digest": nhiInventoryDigest,
   "2026-12-06T11-00-review-compact-items": reviewCompactItems,
 };
 
