@@ -424,12 +424,10 @@ describe.each(await combinations())(
       try {
         await reconcileSystem(store, config.policy, "app", real.get("app"), { now: NOW, actor: "test" });
         const keys = ["E1", "E2", "E3", "E4", "E5"];
-        const started = performance.now();
         await Promise.all(keys.map((k) => push([person(k)], { connectors: pool })));
-        const parallel = performance.now() - started;
-        // Each joiner is a create then a grant (2 × 150 ms); one at a time, five would take 1.5 s.
+        // Different people's writes were at the system at the same time (counted, not timed: a wall-clock
+        // bound fails on a loaded machine).
         expect(most).toBeGreaterThanOrEqual(2);
-        expect(parallel).toBeLessThan(1200);
         expect((await users()).size).toBe(5);
 
         most = 0;
