@@ -19,6 +19,7 @@ import {
   provision,
   systemsNeverRead,
 } from "./provision.js";
+import { sodOf } from "./sod-access.js";
 import { type SodScanResult, scanChanged } from "./sod-scan.js";
 import {
   confirmRun,
@@ -29,6 +30,7 @@ import {
   type SyncOptions,
   writeSourceRun,
 } from "./sync.js";
+import { streamCsvSourceRun } from "./sync-stream.js";
 
 export interface RunSyncResult {
   sources: SourceSyncResult[];
@@ -62,6 +64,8 @@ export async function runSync(
 ): Promise<RunSyncResult> {
   // A run that can change something records the configuration it runs with (a dry run changes nothing).
   if (!options.dryRun) await recordConfigInForce(store, config, options.now, options.actor);
+  const streamed = await streamedRun(store, config, options);
+  if (streamed !== null) return streamed;
   const runs = await planSources(store, config, options);
   const overrides = runs.flatMap((r) => r.result.identities);
   const hasSystems = Object.keys(config.policy.systems).length > 0;
@@ -176,6 +180,45 @@ async function firstContactRun(
     provisioned,
     massChange: { planHash, exceeded: sourceStops },
     sod: await scanChanged(store, config, changedIds(runs), options),
+  };
+}
+
+/**
+ * One CSV source and no system to provision: the run streams in bounded memory (streamCsvSourceRun),
+ * with the same stop and confirmation. Null for any other run: provisioning plans on every changed
+ * identity, and several sources are guarded as one run, so those are planned whole first.
+ */
+async function streamedRun(
+  store: Store,
+  config: TenureConfig,
+  options: SyncOptions & { source?: string },
+): Promise<RunSyncResult | null> {
+  const names = options.source !== undefined ? [options.source] : Object.keys(config.sources);
+  const sourceConfig = names.length === 1 ? config.sources[names[0]!] : undefined;
+  if (sourceConfig?.type !== "csv" || Object.keys(config.policy.systems).length > 0) return null;
+  const sodRules = Object.keys(sodOf(config.policy).rules).length > 0;
+  const { result, planHash, exceeded } = await streamCsvSourceRun(store, config, sourceConfig, {
+    ...options,
+    run: `sync of source ${sourceConfig.name}`,
+    confirmWith: (h) =>
+      `tenure sync${options.source !== undefined ? ` --source ${options.source}` : ""} --confirm-mass-change ${h}`,
+    keepChanges: sodRules,
+  });
+  return {
+    sources: [result],
+    plan: null,
+    provisioned: null,
+    massChange: { planHash, exceeded },
+    ...(options.dryRun
+      ? {}
+      : {
+          sod: await scanChanged(
+            store,
+            config,
+            result.identities.map((i) => i.id),
+            options,
+          ),
+        }),
   };
 }
 

@@ -1,70 +1,25 @@
-import { type AuditEventInput, appendEvents } from "../audit/ledger.js";
 import type { Identity } from "../domain/identity-types.js";
 import { isGone, type LifecycleContext } from "../domain/lifecycle.js";
 import { localDate } from "../domain/local-date.js";
-import {
-  type IdentityChange,
-  planSync,
-  type RenamedKey,
-  type SyncPlan,
-  summarisePlan,
-} from "../domain/sync-plan.js";
+import { planSync, type RenamedKey, type SyncPlan, summarisePlan } from "../domain/sync-plan.js";
 import type { SourceConfig, TenureConfig } from "../policy/config-types.js";
-import { NotFoundError, TenureError } from "../shared/errors.js";
+import { NotFoundError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import { readSource } from "../sources/source-registry.js";
-import type { Finding, KnownPerson, SourceReadResult } from "../sources/source-types.js";
+import type { KnownPerson, SourceReadResult } from "../sources/source-types.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
-import type { Db } from "../store/schema-types.js";
-import { type StoredSourceRecord, sourceRecordRepository } from "../store/source-record-repository.js";
 import {
   exceedsMassChangeThreshold,
   guardMassChange,
   type MassChangeLevel,
   planHashOf,
 } from "./mass-change.js";
+import { streamCsvSourceRun } from "./sync-stream.js";
+import type { SourceSyncResult, SyncOptions } from "./sync-types.js";
+import { changeSummary, finishSourceRun, writeChanges } from "./sync-write.js";
 
-export interface SyncOptions {
-  now: Date;
-  dryRun?: boolean;
-  /** Who runs the sync, recorded in the audit (e.g. `cli:alice`). */
-  actor: string;
-  /**
-   * The plan hash of a run stopped by mass-change protection, confirmed by an admin: the run goes ahead
-   * only if the plan computed now has this hash (else PlanChangedError, nothing written); the audit
-   * records who confirmed.
-   */
-  confirmMassChange?: string | undefined;
-  onProgress?: (progress: { source: string; phase: "read" | "write"; done: number; total?: number }) => void;
-}
-
-export interface SourceSyncResult {
-  source: string;
-  dryRun: boolean;
-  rowsRead: number;
-  recordsValid: number;
-  rowsSkipped: number;
-  findings: Finding[];
-  created: number;
-  updated: number;
-  rehired: number;
-  terminated: number;
-  transitions: Record<string, number>;
-  unchanged: number;
-  auditEvents: number;
-  /** The identities as this run leaves them (only those that change), so a dry run can plan on them. */
-  identities: Identity[];
-  /** The identities that change, by id, with their state after the run (for dry runs and reports). */
-  changes: Array<{
-    id: string;
-    key: string;
-    name: string;
-    from: string | null;
-    to: string;
-    actions: string[];
-  }>;
-}
+export type { SourceSyncResult, SyncOptions } from "./sync-types.js";
 
 /**
  * Runs one source: reads it, decides every lifecycle change, and writes identities, the records
@@ -81,6 +36,14 @@ export async function syncSource(
 ): Promise<SourceSyncResult> {
   const { db } = store;
   const source = sourceConfig.name;
+  if (sourceConfig.type === "csv") {
+    const streamed = await streamCsvSourceRun(store, config, sourceConfig, {
+      ...options,
+      run: `sync of source ${source}`,
+      confirmWith: (h) => `tenure sync --source ${source} --confirm-mass-change ${h}`,
+    });
+    return streamed.result;
+  }
   const existing = await identityRepository.listBySource(db, source);
   const read = await readSource(sourceConfig, {
     known: existing.map(knownPerson),
@@ -209,14 +172,7 @@ export async function planSourceRun(
     unchanged: plan.unchanged,
     auditEvents: plan.changes.reduce((n, c) => n + c.events.length, 0),
     identities: plan.changes.map((c) => c.identity),
-    changes: plan.changes.map((c) => ({
-      id: c.identity.id,
-      key: c.identity.sourceKey,
-      name: c.identity.attributes.displayName,
-      from: c.before?.state ?? null,
-      to: c.identity.state,
-      actions: c.events.map((e) => e.action),
-    })),
+    changes: plan.changes.map(changeSummary),
   };
   return { plan, result, massChange, massChangeConfirmed: null };
 }
@@ -253,99 +209,13 @@ async function writePlan(
     summary: SourceSyncResult;
   },
 ): Promise<void> {
-  const at = meta.now.toISOString();
-  const records: Omit<StoredSourceRecord, "contentHash">[] = [];
-  const identities = plan.changes.map((c) => {
-    if (c.record === undefined) return c.identity;
-    const id = newId();
-    records.push({
-      id,
-      source: c.record.source,
-      key: c.record.key,
-      row: c.record.row,
-      raw: c.record.raw,
-      attributes: c.record.attributes as unknown as Record<string, unknown>,
-      receivedAt: at,
-    });
-    return { ...c.identity, lastRecordId: id };
-  });
-  const events: AuditEventInput[] = plan.changes.flatMap((c, i) =>
-    c.events.map((e) => ({
-      time: at,
-      actor: meta.actor,
-      action: e.action,
-      subject: e.subject,
-      details: {
-        ...e.details,
-        source: meta.source,
-        cause: c.cause,
-        ...(c.record ? { recordId: identities[i]?.lastRecordId, row: c.record.row } : {}),
-      } as Record<string, unknown>,
-    })),
-  );
-  if (meta.massChangeConfirmed !== null) {
-    events.push({
-      time: at,
-      actor: meta.actor,
-      action: "sync.mass_change_confirmed",
-      subject: `source:${meta.source}`,
-      details: {
-        terminated: meta.summary.terminated,
-        confirmedBy: meta.actor,
-        planHash: meta.massChangeConfirmed,
-      } as Record<string, unknown>,
-    });
-  }
-  const total = identities.length;
+  const total = plan.changes.length;
   await store.db.transaction().execute(async (trx) => {
-    await checkUnchangedSincePlanned(trx, plan.changes);
-    await sourceRecordRepository.insertMany(trx, records);
-    await identityRepository.upsertMany(trx, identities);
+    await writeChanges(trx, plan.changes, meta);
     meta.onProgress?.({ source: meta.source, phase: "write", done: Math.floor(total / 2), total });
-    await appendEvents(trx, events);
-    await trx
-      .insertInto("source_runs")
-      .values({
-        id: newId(),
-        source: meta.source,
-        started_at: at,
-        finished_at: new Date(meta.now.getTime()).toISOString(),
-        dry_run: 0,
-        // Counts only: the run's identities and changes are in the tables and the ledger already, and
-        // kept here they made one row grow with the organisation (70 MB for 100,000 people).
-        summary: JSON.stringify({
-          ...meta.summary,
-          identities: undefined,
-          changes: undefined,
-          findings: meta.summary.findings.length,
-        }),
-      })
-      .execute();
+    await finishSourceRun(trx, meta);
   });
   meta.onProgress?.({ source: meta.source, phase: "write", done: total, total });
-}
-
-/**
- * Optimistic concurrency for the write: every identity the run changes must still be as the run read
- * it. A push, a scheduled sweep and a sync each plan on what they read and write whole records, so
- * without this check the later write would silently undo the earlier one. On a mismatch nothing is
- * written and the run fails with a retryable conflict; it plans again on what is there now.
- * @throws TenureError `identity_changed` (409).
- */
-async function checkUnchangedSincePlanned(trx: Db, changes: readonly IdentityChange[]): Promise<void> {
-  const expected = new Map<string, string>();
-  for (const c of changes) if (c.before !== undefined) expected.set(c.before.id, c.before.updatedAt);
-  if (expected.size === 0) return;
-  const current = await identityRepository.updatedAtOf(trx, [...expected.keys()]);
-  const moved = [...expected].filter(([id, at]) => current.get(id) !== at).map(([id]) => id);
-  if (moved.length > 0) {
-    throw new TenureError(
-      "identity_changed",
-      `${moved.length} identit${moved.length === 1 ? "y" : "ies"} changed while this run was being planned ` +
-        `(${moved.slice(0, 3).join(", ")}${moved.length > 3 ? ", …" : ""}); nothing was written — run it again`,
-      { httpStatus: 409 },
-    );
-  }
 }
 
 /** Runs every configured source (or the one named), in configuration order. */

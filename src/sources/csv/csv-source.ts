@@ -19,6 +19,7 @@ export interface CsvReadOptions {
 /** No honest HR record comes near this; a longer one means the file is not the CSV we expect. */
 const MAX_RECORD_CHARS = 1_000_000;
 const PROGRESS_EVERY = 1_000;
+const PARSE_OPTIONS = { bom: true, skip_empty_lines: true, max_record_size: MAX_RECORD_CHARS } as const;
 
 /** What csv-parse hands `on_record` with `raw: true`. */
 interface RawRecord {
@@ -48,6 +49,30 @@ export async function readCsvSource(
   config: CsvSourceConfig,
   options: CsvReadOptions,
 ): Promise<SourceReadResult> {
+  const candidates: CandidateRow[] = [];
+  const rowsRead = await parseCsvRows(config, options, (candidate) => {
+    candidates.push(candidate);
+  });
+  const { valid, findings, presentKeys } = checkDataQuality(candidates, {
+    known: options.known,
+    fallback: config.correlation.fallback,
+    key: config.key,
+    columns: config.columns,
+  });
+  return { source: config.name, records: valid, findings, rowsRead, complete: true, presentKeys };
+}
+
+/**
+ * Parses and maps every data row of the file at `config.path`, handing each to `onRow` in file order
+ * as csv-parse produces it, and returns the number of data rows. Rejects the whole file as
+ * {@link readCsvSource} says (InvalidInputError naming the path and line); `onRow` may have seen rows
+ * before such a failure.
+ */
+export async function parseCsvRows(
+  config: CsvSourceConfig,
+  options: Pick<CsvReadOptions, "onProgress">,
+  onRow: (candidate: CandidateRow) => void,
+): Promise<number> {
   const { path } = config;
   let mapRecord: ReturnType<typeof createRecordMapper>;
   try {
@@ -60,7 +85,6 @@ export async function readCsvSource(
   }
   await checkFile(path);
 
-  const candidates: CandidateRow[] = [];
   let headers: string[] | undefined;
   let rowsRead = 0;
   // Lines are counted by us from each record's raw text: csv-parse's own counter counts a CRLF inside
@@ -86,7 +110,7 @@ export async function readCsvSource(
         return null;
       }
       rowsRead += 1;
-      candidates.push(mapRecord(toRawRow(headers, record), rowsRead, line));
+      onRow(mapRecord(toRawRow(headers, record), rowsRead, line));
       if (rowsRead % PROGRESS_EVERY === 0) options.onProgress?.(rowsRead);
       return null;
     } catch (err) {
@@ -99,11 +123,9 @@ export async function readCsvSource(
   // passed downstream: this keeps `nextLine` exact when a later record fails to parse (a downstream
   // consumer lags behind the parser) and spares an async iteration per row.
   const parser = parse({
-    bom: true,
+    ...PARSE_OPTIONS,
     delimiter: config.delimiter,
     raw: true,
-    skip_empty_lines: true,
-    max_record_size: MAX_RECORD_CHARS,
     // csv-parse types on_record's argument as the bare record; with `raw: true` it is a RawRecord.
     on_record: onRecord as unknown as (record: string[]) => null,
   });
@@ -128,14 +150,38 @@ export async function readCsvSource(
     throw new InvalidInputError(`${path}: has no header row (the file holds only blank lines or a BOM)`);
   }
   options.onProgress?.(rowsRead);
+  return rowsRead;
+}
 
-  const { valid, findings, presentKeys } = checkDataQuality(candidates, {
-    known: options.known,
-    fallback: config.correlation.fallback,
-    key: config.key,
-    columns: config.columns,
-  });
-  return { source: config.name, records: valid, findings, rowsRead, complete: true, presentKeys };
+/**
+ * Reads the file again, after {@link parseCsvRows} checked it whole, and yields its mapped data rows
+ * in order, `size` at a time, waiting for the caller between slices (a streamed import writes each
+ * slice before the next is parsed). Rows are mapped as the first read mapped them; a file that does
+ * not parse now, or has another header, was changed in between: InvalidInputError.
+ */
+export async function* csvRowSlices(config: CsvSourceConfig, size: number): AsyncGenerator<CandidateRow[]> {
+  const mapRecord = createRecordMapper(config);
+  const parser = createReadStream(config.path).pipe(parse({ ...PARSE_OPTIONS, delimiter: config.delimiter }));
+  let headers: string[] | undefined;
+  let row = 0;
+  let slice: CandidateRow[] = [];
+  try {
+    for await (const record of parser as AsyncIterable<string[]>) {
+      if (headers === undefined) {
+        headers = checkHeader(record, config, 1);
+        continue;
+      }
+      row += 1;
+      slice.push(mapRecord(toRawRow(headers, record), row));
+      if (slice.length === size) {
+        yield slice;
+        slice = [];
+      }
+    }
+  } catch (err) {
+    throw new InvalidInputError(`${config.path}: changed while it was imported: ${errorMessage(err)}`);
+  }
+  if (slice.length > 0) yield slice;
 }
 
 async function checkFile(path: string): Promise<void> {

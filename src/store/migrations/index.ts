@@ -36,6 +36,7 @@ import * as accessCheckpointSlices from "./2026-12-05T18-00-access-checkpoint-sl
 import * as sodScanJsonb from "./2026-12-05T19-00-sod-scan-jsonb.js";
 import * as nhiInventoryDigest from "./2026-12-06T10-00-nhi-inventory-digest.js";
 import * as reviewCompactItems from "./2026-12-06T11-00-review-compact-items.js";
+import * as sourceRunsCounts from "./2026-12-06T14-00-source-runs-counts.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -76,6 +77,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-05T19-00-sod-scan-jsonb": sodScanJsonb,
   "2026-12-06T10-00-nhi-inventory-digest": nhiInventoryDigest,
   "2026-12-06T11-00-review-compact-items": reviewCompactItems,
+  "2026-12-06T14-00-source-runs-counts": sourceRunsCounts,
 };
 
 export const migrationProvider: MigrationProvider = {
