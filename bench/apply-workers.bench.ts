@@ -11,6 +11,7 @@
  *   node --import tsx bench/apply-workers.bench.ts [--operations 3000] [--concurrency 16] [--workers 1,2,4]
  *     [--target both|ldap|postgres] [--postgres URL]
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -25,6 +26,7 @@ import { enqueuePlan } from "../src/engine/enqueue.js";
 import { openStore } from "../src/store/database.js";
 import { operationRepository } from "../src/store/operation-repository.js";
 import { type Slapd, SUFFIX, startSlapd } from "../test/helpers/slapd.js";
+import { benchPersonEntry, benchUsername } from "./bench-ldap-person.js";
 import { withPostgresSchema } from "./bench-postgres.js";
 
 const { values } = parseArgs({
@@ -43,7 +45,7 @@ const ADMIN_URL = values.postgres;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const MAIN = path.join(ROOT, "src/cli/main.ts");
 
-const usernameOf = (i: number) => `p${String(i).padStart(6, "0")}`;
+const usernameOf = benchUsername;
 
 /** N creates, one per person, as the planner would queue them. */
 function creates(system: string): PlannedOperation[] {
@@ -85,15 +87,6 @@ interface Target {
 async function ldapTarget(): Promise<Target> {
   const slapd: Slapd = await startSlapd();
   const floor: Slapd = await startSlapd();
-  const entry = (i: number) => ({
-    objectClass: ["inetOrgPerson"],
-    uid: usernameOf(i),
-    cn: `Person ${i}`,
-    sn: `Number${i}`,
-    givenName: "Person",
-    mail: `person${i}@example.test`,
-    displayName: `Person ${i}`,
-  });
   return {
     name: "ldap",
     systemYaml: `  directory:
@@ -130,7 +123,7 @@ async function ldapTarget(): Promise<Target> {
       await Promise.all(
         clients.map(async (client) => {
           for (let i = next++; i < N; i = next++)
-            await client.add(`uid=${usernameOf(i)},ou=people,${SUFFIX}`, entry(i));
+            await client.add(`uid=${usernameOf(i)},ou=people,${SUFFIX}`, benchPersonEntry(i));
         }),
       );
       const seconds = (performance.now() - t0) / 1000;

@@ -7,6 +7,7 @@
  * JSON line.
  *   node --import tsx bench/ldap-provision.bench.ts [--people 10000] [--postgres URL] [--store sqlite|postgres]
  */
+
 import { rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -17,6 +18,7 @@ import { syncAll } from "../src/engine/sync.js";
 import { loadConfig } from "../src/policy/config-loader.js";
 import { openStore } from "../src/store/database.js";
 import { type Slapd, SUFFIX, startSlapd } from "../test/helpers/slapd.js";
+import { benchPersonEntry, benchUsername } from "./bench-ldap-person.js";
 
 const { values } = parseArgs({
   options: {
@@ -31,17 +33,9 @@ const LANES = 8;
 const dir = path.join(os.tmpdir(), `tenure-bench-ldap-${process.pid}`);
 const now = new Date("2026-11-21T10:00:00Z");
 
-const usernameOf = (i: number) => `p${String(i).padStart(6, "0")}`;
+const usernameOf = benchUsername;
 const userDn = (i: number) => `uid=${usernameOf(i)},ou=people,${SUFFIX}`;
-const userEntry = (i: number) => ({
-  objectClass: ["inetOrgPerson"],
-  uid: usernameOf(i),
-  cn: `Person ${i}`,
-  sn: `Number${i}`,
-  givenName: "Person",
-  mail: `person${i}@example.test`,
-  displayName: `Person ${i}`,
-});
+const userEntry = benchPersonEntry;
 
 async function addGroups(slapd: Slapd): Promise<void> {
   const client = await slapd.admin();

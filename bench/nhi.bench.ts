@@ -56,7 +56,7 @@ import { listNhiViews } from "../src/workflows/nhi-view.js";
 import { nhiRisksReport } from "../src/workflows/report-nhi-risks.js";
 import { findPostgresBin, startPostgresCluster } from "../test/helpers/postgres-cluster.js";
 import { withPostgresSchema } from "./bench-postgres.js";
-import { median } from "./bench-stats.js";
+import { median, pick, prng } from "./bench-stats.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -80,18 +80,6 @@ const r1 = (x: number) => Math.round(x * 10) / 10;
 const r2 = (x: number) => Math.round(x * 100) / 100;
 const load = () => r2(os.loadavg()[0]!);
 
-/** Deterministic choices (mulberry32): the same inventory every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const pick = <T>(rng: () => number, list: readonly T[]): T => list[Math.floor(rng() * list.length)]!;
 const dayOffset = (days: number) => new Date(now.getTime() + days * DAY).toISOString().slice(0, 10);
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: Awaited<T> }> {

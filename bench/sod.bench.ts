@@ -68,7 +68,7 @@ import { identityRepository } from "../src/store/identity-repository.js";
 import { submitRequest } from "../src/workflows/request-submission.js";
 import { checkRequestSod } from "../src/workflows/sod-check.js";
 import { withPostgresSchema } from "./bench-postgres.js";
-import { median, percentile } from "./bench-stats.js";
+import { median, percentile, pick, prng } from "./bench-stats.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -96,19 +96,6 @@ const today = "2026-11-21";
 const now = new Date(`${today}T10:00:00Z`);
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-
-/** Deterministic choices (mulberry32): the same organisation, rules and drift every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const pick = <T>(rng: () => number, list: readonly T[]): T => list[Math.floor(rng() * list.length)]!;
 
 // ---- the policy: 5 systems, 50 entitlements, 20 birthright roles with CEL rules, 5 requestable ------
 

@@ -5,23 +5,21 @@
  */
 import {
   type BenchLine,
+  DBS,
   type Figure,
   figure,
+  fmt,
   type Invocation,
   lineWith,
   num,
   nums,
+  PG,
+  p99Figure,
   type SummaryRow,
   scaled,
   sum,
 } from "./summary-types.js";
 
-const PG = ["--postgres", "{postgres}"];
-const DBS = [
-  ["sqlite", "SQLite"],
-  ["postgres", "PostgreSQL"],
-] as const;
-const fmt = (x: number | undefined) => (x === undefined ? "?" : String(x));
 const s = (ms: number | undefined) => scaled(ms, 1000);
 
 const IDENTITIES: Invocation = { file: "identities-list.bench.ts", args: PG };
@@ -127,10 +125,10 @@ const accessRows: SummaryRow[] = DBS.flatMap(([store, label]): SummaryRow[] => {
       floor: "bare script sleeping until each end, removing and reading back (p99)",
       pick: (lines) => {
         const l = line(lines);
-        return figure(num(l, "revocation.p99ms"), {
-          floor: num(l, "revocation.floor.p99ms"),
-          others: { p50: num(l, "revocation.p50ms"), unconfirmed: num(l, "revocation.unconfirmedPasses") },
-          detail: `p50 ${fmt(num(l, "revocation.p50ms"))} ms, max ${fmt(num(l, "revocation.maxMs"))} ms; ${fmt(num(l, "revocation.unconfirmedPasses"))} unconfirmed passes`,
+        return p99Figure(l, "revocation", {
+          floor: "revocation.floor.p99ms",
+          others: { unconfirmed: num(l, "revocation.unconfirmedPasses") },
+          detail: `, max ${fmt(num(l, "revocation.maxMs"))} ms; ${fmt(num(l, "revocation.unconfirmedPasses"))} unconfirmed passes`,
         });
       },
     },
@@ -144,10 +142,9 @@ const accessRows: SummaryRow[] = DBS.flatMap(([store, label]): SummaryRow[] => {
       floor: "bare LDAP modify + GRANT + read back (p99)",
       pick: (lines) => {
         const l = line(lines);
-        return figure(num(l, "autoApprove.p99ms"), {
-          floor: num(l, "autoApprove.floor.p99ms"),
-          others: { p50: num(l, "autoApprove.p50ms") },
-          detail: `p50 ${fmt(num(l, "autoApprove.p50ms"))} ms (floor ${fmt(num(l, "autoApprove.floor.p50ms"))} ms)`,
+        return p99Figure(l, "autoApprove", {
+          floor: "autoApprove.floor.p99ms",
+          detail: ` (floor ${fmt(num(l, "autoApprove.floor.p50ms"))} ms)`,
         });
       },
     },
@@ -267,11 +264,7 @@ const sodRows: SummaryRow[] = DBS.flatMap(([database, label]): SummaryRow[] => {
       floor: "the same rows read bare (p99)",
       pick: (lines) => {
         const l = line(lines);
-        return figure(num(l, "oneIdentity.scanSod.p99ms"), {
-          floor: num(l, "oneIdentity.floorReadJoined.p99ms"),
-          others: { p50: num(l, "oneIdentity.scanSod.p50ms") },
-          detail: `p50 ${fmt(num(l, "oneIdentity.scanSod.p50ms"))} ms`,
-        });
+        return p99Figure(l, "oneIdentity.scanSod", { floor: "oneIdentity.floorReadJoined.p99ms" });
       },
     },
     {
@@ -287,10 +280,9 @@ const sodRows: SummaryRow[] = DBS.flatMap(([database, label]): SummaryRow[] => {
       floor: "the rows it reads, bare (p99)",
       pick: (lines) => {
         const l = line(lines);
-        return figure(num(l, "requestCheck.checkRequestSod.p99ms"), {
-          floor: num(l, "requestCheck.floorRead.p99ms"),
-          others: { p50: num(l, "requestCheck.checkRequestSod.p50ms") },
-          detail: `p50 ${fmt(num(l, "requestCheck.checkRequestSod.p50ms"))} ms; a submission ${fmt(num(l, "requestCheck.submitDifferenceP50ms"))} ms slower at p50 with the rules`,
+        return p99Figure(l, "requestCheck.checkRequestSod", {
+          floor: "requestCheck.floorRead.p99ms",
+          detail: `; a submission ${fmt(num(l, "requestCheck.submitDifferenceP50ms"))} ms slower at p50 with the rules`,
         });
       },
     },

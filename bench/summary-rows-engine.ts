@@ -5,20 +5,16 @@
  */
 import {
   type BenchLine,
+  DBS,
   type Figure,
   figure,
+  fmt,
   type Invocation,
   lineWith,
   num,
+  PG,
   type SummaryRow,
 } from "./summary-types.js";
-
-const PG = ["--postgres", "{postgres}"];
-const DBS = [
-  ["sqlite", "SQLite"],
-  ["postgres", "PostgreSQL"],
-] as const;
-const fmt = (x: number | undefined) => (x === undefined ? "?" : String(x));
 
 const HR: Invocation = { file: "hr-import.bench.ts", args: PG };
 // With --postgres the ledger bench measures PostgreSQL only: SQLite is the run without it.

@@ -86,6 +86,35 @@ export function lineWith(lines: readonly BenchLine[], match: Record<string, unkn
   );
 }
 
+/** The PostgreSQL URL argument of a bench invocation (the runner fills `{postgres}`). */
+export const PG = ["--postgres", "{postgres}"] as const;
+
+/** The two stores, as a row id names them and as the table does. */
+export const DBS = [
+  ["sqlite", "SQLite"],
+  ["postgres", "PostgreSQL"],
+] as const;
+
+/** A number for a table cell: `?` where the bench did not print it. */
+export const fmt = (x: number | undefined): string => (x === undefined ? "?" : String(x));
+
+/**
+ * A p99 read at `${at}.p99ms` with its p50 (`${at}.p50ms`) beside it, as the latency rows report them;
+ * `floor` is the path of the floor's p99 in the same line, `detail` follows the p50 in the table.
+ */
+export function p99Figure(
+  l: BenchLine | undefined,
+  at: string,
+  more: { floor?: string; others?: Record<string, number | undefined>; detail?: string } = {},
+): Figure | undefined {
+  const p50 = num(l, `${at}.p50ms`);
+  return figure(num(l, `${at}.p99ms`), {
+    floor: more.floor === undefined ? undefined : num(l, more.floor),
+    others: { p50, ...more.others },
+    detail: `p50 ${fmt(p50)} ms${more.detail ?? ""}`,
+  });
+}
+
 /** A figure, or undefined when its value is; undefined floors and others are left out. */
 export function figure(
   value: number | undefined,

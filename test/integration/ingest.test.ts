@@ -216,9 +216,7 @@ describe.each(await combinations())(
     it("a leaver push disables every account before it returns", async () => {
       const joined = await push([ADA]);
       expect((await users()).get("ada.lovelace")?.active).toBe(1);
-      const started = performance.now();
       const left = await push([{ ...ADA, status: "terminated", terminationDate: "2026-03-02" }]);
-      const ms = performance.now() - started;
       expect(left.results[0]).toMatchObject({
         status: "terminated",
         identityId: joined.results[0]?.identityId,
@@ -231,18 +229,16 @@ describe.each(await combinations())(
       });
       expect((await users()).get("ada.lovelace")?.active).toBe(0);
 
-      // As a server pushes: connectors kept open across pushes. Ten leavers, one push each.
+      // As a server pushes: connectors kept open across pushes. Ten leavers, one push each. How fast
+      // is measured by bench/leaver-latency.bench.ts, not here.
       const people = Array.from({ length: 10 }, (_, i) => person(`L${i}`));
       await push(people);
       const pool = connectorPool(config);
-      const times: number[] = [];
       try {
         for (const p of people) {
-          const t = performance.now();
           const r = await push([{ ...p, status: "terminated", terminationDate: "2026-03-02" }], {
             connectors: pool,
           });
-          times.push(performance.now() - t);
           expect(r.operations).toMatchObject({ queued: 1, succeeded: 1, pending: 0 });
         }
       } finally {
@@ -251,13 +247,6 @@ describe.each(await combinations())(
       expect(
         [...(await users()).values()].filter((u) => u.login.startsWith("pl")).every((u) => u.active === 0),
       ).toBe(true);
-      times.sort((a, b) => a - b);
-      console.log(
-        `[ingest ${_kind}] leaver push to accounts disabled (sql connector): first ${ms.toFixed(1)} ms ` +
-          `(connectors opened for it); with open connectors p50 ${times[4]!.toFixed(1)} ms, max ${times[9]!.toFixed(1)} ms`,
-      );
-      expect(ms).toBeLessThan(1000);
-      expect(times[9]).toBeLessThan(1000);
     });
 
     it("rejects bad rows with the row and field, writes the good ones, and a bad push changes nothing", async () => {
