@@ -1,11 +1,22 @@
+import { startTransition, useOptimistic } from "react";
 import { useSearchParams } from "react-router";
 
 /**
  * A page's filters and cursor in its URL, so a page of results is a link. Changing a filter goes back
  * to the first page; `page` moves the cursor alone.
+ *
+ * The router changes the URL in a transition, so a controlled input bound to it (a checkbox) would show
+ * its old value until the transition ends — a flicker, and a click that seems lost under load. The
+ * values read here are the optimistic ones: the new URL from the moment it is asked for.
  */
 export function useUrlParams() {
-  const [params, setParams] = useSearchParams();
+  const [committed, setParams] = useSearchParams();
+  const [params, setOptimistic] = useOptimistic(committed);
+  const go = (next: URLSearchParams) =>
+    startTransition(() => {
+      setOptimistic(next);
+      setParams(next);
+    });
   const value = (key: string): string => params.get(key) ?? "";
   return {
     value,
@@ -18,13 +29,13 @@ export function useUrlParams() {
         if (v.trim() === "") next.delete(key);
         else next.set(key, v.trim());
       }
-      setParams(next);
+      go(next);
     },
     page(cursor: string | undefined) {
       const next = new URLSearchParams(params);
       if (cursor === undefined) next.delete("cursor");
       else next.set("cursor", cursor);
-      setParams(next);
+      go(next);
     },
   };
 }
