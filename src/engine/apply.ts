@@ -6,6 +6,7 @@ import { runClaimLoop } from "../shared/claim-loop.js";
 import type { ClaimOwner } from "../store/claim-rows.js";
 import type { Store } from "../store/database.js";
 import { type OperationRecord, operationRepository } from "../store/operation-repository.js";
+import { systemSlots } from "../store/system-slots.js";
 import { describeError, type Executed, execute } from "./apply-execute.js";
 import { createRecorder, type OperationOutcome, type OperationOutcomeKind } from "./apply-record.js";
 
@@ -143,6 +144,7 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   const concurrencyOf = typeof concurrency === "number" ? () => concurrency : concurrency;
 
+  const slots = systemSlots(deps.store);
   const connectorCache = new Map<string, Connector | Error>();
   const connectorOf = (system: string): Connector => {
     let entry = connectorCache.get(system);
@@ -191,11 +193,10 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
         ? Promise.resolve([])
         : operationRepository
             .claimDue(db, {
-              // The system's concurrency binds this process's lanes, not every process together: the
-              // store can bound claims across processes (`capacity`), but a bound on claims takes away
-              // the claims ahead that keep the lanes busy — one process then wrote 6,300 instead of
-              // 48,000 operations a minute into OpenLDAP (bench/ldap-provision.bench.ts, PostgreSQL
-              // store). A cross-process bound on what executes, not on what is claimed, is still to come.
+              // Claims are not bounded by the system's concurrency across processes (`capacity`): that
+              // takes away the claims ahead that keep the lanes busy — one process then wrote 6,300
+              // instead of 48,000 operations a minute into OpenLDAP (bench/ldap-provision.bench.ts,
+              // PostgreSQL store). What executes is bounded instead (`slots`, below).
               now: deps.now(),
               limit: want,
               workerId: deps.workerId,
@@ -209,10 +210,12 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
               claimError = err;
               return [];
             }),
+    // The lanes bound this process; the system's slots bound every process on the store (a write
+    // waits there, its claim kept).
     run: (op) =>
-      execute(op, connectorOf).catch(
-        (err: unknown): Executed => ({ op, error: describeError(op, err), retryable: false }),
-      ),
+      slots
+        .hold(op.system, concurrencyOf(op.system), () => execute(op, connectorOf))
+        .catch((err: unknown): Executed => ({ op, error: describeError(op, err), retryable: false })),
     // Per-operation bookkeeping costs more CPU than a directory write, and the store shares the CPU
     // with the connectors' event loop: results are recorded in groups (one transaction, one ledger
     // append) while the connector calls go on.

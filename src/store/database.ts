@@ -13,6 +13,7 @@ import { ImmediateSqliteDialect } from "./sqlite-immediate-dialect.js";
 import { storeFailure } from "./store-errors.js";
 import { assertTenureStore, inspectPostgres, inspectSqlite, missingSqliteFile } from "./store-identity.js";
 import type { Store } from "./store-types.js";
+import { registerSlotPool } from "./system-slots.js";
 
 export type { DatabaseKind, Store } from "./store-types.js";
 
@@ -87,6 +88,10 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
     // An idle lock connection the server dropped is discarded by the pool; the next push opens another.
     lockPool.on("error", () => {});
     lockPool.on("connect", (client) => client.on("error", () => {}));
+    // Systems' concurrency slots across processes, on one connection of their own (system-slots.ts).
+    const slotPool = new pg.Pool({ ...options, max: 1 });
+    const endSlotPool = registerSlotPool(db, slotPool, schema ?? "");
+    slotPool.on("error", () => {});
     store = {
       db,
       kind: "postgres",
@@ -95,6 +100,7 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
       close: async () => {
         await db.destroy();
         await lockPool.end();
+        await endSlotPool();
       },
     };
   } else {

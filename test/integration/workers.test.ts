@@ -4,8 +4,9 @@
  * - a worker killed with SIGKILL in the middle of its work — its writes held by a lock on the target's
  *   tables, so some have reached the target and some not — and the work finished by two other workers:
  *   every operation succeeds exactly once (one `operation.succeeded` each), the target holds each
- *   account and membership once, and no system ever has more operations claimed than its concurrency,
- *   counted over both workers;
+ *   account and membership once;
+ * - two workers never have more writes under way in a system than its `concurrency`, counted at the
+ *   target (system-slots.ts), while each keeps its claims ahead;
  * - two workers competing for scheduler leadership: one runs the jobs, and when it is killed with
  *   SIGKILL the other takes over within seconds; the job's runs in `schedule_runs` never overlap;
  * - a worker whose database connections are all ended (pg_terminate_backend) goes on applying and
@@ -224,6 +225,56 @@ describe.runIf(up)("tenure worker processes on one PostgreSQL store", () => {
     expect((await second.exited).code).toBe(0);
     expect((await third.exited).code).toBe(0);
     expect((await counts()).running).toBe(0);
+  });
+
+  it("never writes more than a system's concurrency into it at once, over both workers", async () => {
+    const factory = (await appDatabaseFactories()).find(([name]) => name === "postgres");
+    app = await factory![1]();
+    const configFile = path.join(dir, "tenure.yaml");
+    await writeFile(configFile, configYaml(storeUrl, sqlSystemConfigYaml(app), NO_SCHEDULE));
+    const IDENTITIES = 30;
+    const TOTAL = IDENTITIES * (1 + GROUPS.length);
+    await enqueue(0, IDENTITIES);
+    // The target's tables locked first: every write the workers start waits there, so the writes
+    // waiting are the writes under way. Each worker alone would have CONCURRENCY of them.
+    const holder = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await holder.connect();
+    const admin = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+    await admin.connect();
+    const waiting = async () =>
+      Number(
+        (
+          await admin.query(
+            "select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%app_user%'",
+          )
+        ).rows[0].n,
+      );
+    let pair: TenureProcess[] = [];
+    try {
+      await holder.query("begin");
+      await holder.query(
+        `lock table ${app.schema}.app_users, ${app.schema}.app_user_groups in exclusive mode`,
+      );
+      pair = await Promise.all([
+        spawnWorker(configFile, ["--batch-size", "16"]),
+        spawnWorker(configFile, ["--batch-size", "16"]),
+      ]);
+      await until("the system's concurrency of writes waiting", async () => (await waiting()) >= CONCURRENCY);
+      // Both workers have claimed work (claims ahead are kept), yet no more writes start.
+      await until("both workers holding claims", async () => {
+        const running = await operationRepository.list(store.db, { state: "running", limit: TOTAL });
+        return new Set(running.map((op) => op.claimedBy)).size === 2;
+      });
+      await sleep(1000);
+      expect(await waiting()).toBe(CONCURRENCY);
+      await holder.query("commit");
+      await until("everything applied", async () => (await counts()).succeeded === TOTAL, 40_000);
+    } finally {
+      await holder.end().catch(() => {});
+      await admin.end();
+    }
+    for (const w of pair) w.child.kill("SIGTERM");
+    for (const w of pair) expect((await w.exited).code).toBe(0);
   });
 
   it("runs the scheduler on one leader at a time, and another takes over within seconds of a kill -9", async () => {

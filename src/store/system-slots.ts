@@ -1,0 +1,237 @@
+import { createHash } from "node:crypto";
+import type pg from "pg";
+import type { Store } from "./store-types.js";
+
+/**
+ * `systems.<name>.concurrency` over every process on one store: `hold(system, limit, fn)` runs `fn`
+ * in one of the system's `limit` slots, waiting while all are taken — by this process or another.
+ *
+ * The claim loop's lanes bound one process (shared/lanes.ts); with N processes applying, a target saw
+ * up to N × `concurrency` writes. Bounding the claims instead cost one process most of its throughput
+ * (claims ahead keep lanes busy; docs/operations.md, Workers), so the bound is on what executes: on
+ * PostgreSQL a slot is a session advisory lock (a hash of schema, system and slot number) taken with
+ * `pg_try_advisory_lock` on a connection of its own, kept for the process's life. Claims ahead stay
+ * claimed; only the write waits. A process that dies drops its connection and PostgreSQL frees its
+ * slots at once.
+ *
+ * The slot connection is apart from the store's pool and from the person locks' pool: a push holds a
+ * person lock while its operations run, so were the slots taken on that pool, pushes holding all its
+ * connections would wait forever for the slot connection. Concurrency is a courtesy to the target, not a
+ * safety property: should the slot connection fail, `fn` runs without a slot (the lanes still bound
+ * this process) rather than fail an operation because of the lock's connection. SQLite has one process
+ * per store: the lanes are the bound, and `hold` just runs `fn`.
+ */
+export interface SystemSlots {
+  hold<T>(system: string, limit: number, fn: () => Promise<T>): Promise<T>;
+}
+
+interface PgSlots extends SystemSlots {
+  /** Gives the slot connection back to its pool (its slots are freed), so the pool can end. */
+  close(): Promise<void>;
+}
+
+const slotPools = new WeakMap<object, { pool: pg.Pool; schema: string }>();
+const slotsOfDb = new WeakMap<object, PgSlots>();
+
+/**
+ * Gives a PostgreSQL store the pool (of one connection) its slots are taken on (database.ts); the
+ * function returned ends it when the store closes.
+ */
+export function registerSlotPool(db: object, pool: pg.Pool, schema: string): () => Promise<void> {
+  slotPools.set(db, { pool, schema });
+  return async () => {
+    await slotsOfDb.get(db)?.close();
+    await pool.end();
+  };
+}
+
+const UNBOUNDED: SystemSlots = { hold: (_system, _limit, fn) => fn() };
+
+/** The system slots of a store: one per store, shared by every caller in this process. */
+export function systemSlots(store: Pick<Store, "db">): SystemSlots {
+  // Only a PostgreSQL store registers a slot pool.
+  const registered = slotPools.get(store.db);
+  if (registered === undefined) return UNBOUNDED;
+  let slots = slotsOfDb.get(store.db);
+  if (slots === undefined) {
+    slots = pgSlots(registered.pool, registered.schema);
+    slotsOfDb.set(store.db, slots);
+  }
+  return slots;
+}
+
+/** Slot `k` of `system` as a signed 64-bit advisory lock key (decimal text). */
+export function slotKey(schema: string, system: string, k: number): string {
+  // Apart from the person locks' keys by their prefix; the schema keeps stores of one database apart.
+  const digest = createHash("sha256").update(`tenure-system-slot\0${schema}\0${system}\0${k}`).digest();
+  return String(digest.readBigInt64BE(0));
+}
+
+const MAX_WAIT_MS = 50;
+/** How long a finished write's slot waits for this process's next write of the system. */
+const PARK_MS = 5;
+/** How long this process keeps one slot from write to write before giving others a turn. */
+const HOLD_MS = 250;
+
+function pgSlots(pool: pg.Pool, schema: string): PgSlots {
+  let connection: Promise<pg.PoolClient> | undefined;
+  /** Bumped when the connection is dropped: slots of an older generation were freed with it. */
+  let generation = 0;
+  /** Per system, the slot numbers this process holds or is trying: never asked for twice at once. */
+  const mine = new Map<string, Set<number>>();
+  // One query at a time on the connection (pg warns of, and will refuse, queries sent while one runs).
+  let queue: Promise<unknown> = Promise.resolve();
+  const query = <R extends pg.QueryResultRow>(client: pg.PoolClient, text: string, values: unknown[]) => {
+    const next = queue.then(() => client.query<R>(text, values));
+    queue = next.catch(() => {});
+    return next;
+  };
+
+  /** The connection's client once connected; a client is given back to the pool once only. */
+  let current: pg.PoolClient | undefined;
+  const dropped = new WeakSet<pg.PoolClient>();
+  const connect = (): Promise<pg.PoolClient> => {
+    connection ??= pool.connect().then(
+      (client) => {
+        current = client;
+        client.on("error", () => drop(client));
+        return client;
+      },
+      (err: unknown) => {
+        connection = undefined;
+        throw err;
+      },
+    );
+    return connection;
+  };
+  const drop = (client: pg.PoolClient, err?: Error) => {
+    if (dropped.has(client)) return;
+    dropped.add(client);
+    if (current === client) {
+      current = undefined;
+      connection = undefined;
+      generation++;
+    }
+    // Destroyed, not kept: the server frees the session's advisory locks with it.
+    client.release(err ?? true);
+  };
+
+  /** A free slot taken (its number and generation), or null when every one is held. */
+  const tryTake = async (
+    system: string,
+    limit: number,
+  ): Promise<{ k: number; generation: number } | null> => {
+    let taken = mine.get(system);
+    if (taken === undefined) {
+      taken = new Set();
+      mine.set(system, taken);
+    }
+    // From a random slot, so processes do not all knock on slot 0 first.
+    const start = Math.floor(Math.random() * limit);
+    for (let i = 0; i < limit; i++) {
+      const k = (start + i) % limit;
+      // Marked before the query: a session's advisory locks stack, so two lanes of this process asking
+      // for one slot would both get it.
+      if (taken.has(k)) continue;
+      taken.add(k);
+      const client = await connect().catch(() => undefined);
+      if (client === undefined) {
+        taken.delete(k);
+        throw new SlotConnectionLost();
+      }
+      const at = generation;
+      try {
+        const r = await query<{ ok: boolean }>(client, "select pg_try_advisory_lock($1::int8) as ok", [
+          slotKey(schema, system, k),
+        ]);
+        if (r.rows[0]?.ok === true) return { k, generation: at };
+        taken.delete(k);
+      } catch (err) {
+        taken.delete(k);
+        drop(client, err instanceof Error ? err : undefined);
+        throw new SlotConnectionLost();
+      }
+    }
+    return null;
+  };
+
+  const give = async (system: string, slot: { k: number; generation: number }): Promise<void> => {
+    mine.get(system)?.delete(slot.k);
+    // A slot of a dropped connection was freed with it.
+    if (slot.generation !== generation || connection === undefined) return;
+    const client = await connection.catch(() => undefined);
+    if (client === undefined) return;
+    await query(client, "select pg_advisory_unlock($1::int8)", [slotKey(schema, system, slot.k)]).catch(
+      (err: unknown) => drop(client, err instanceof Error ? err : undefined),
+    );
+  };
+
+  /**
+   * Slots this process finished with, kept a moment for its next write of the system: under a steady
+   * flow of operations a slot passes from one write to the next without a round trip. A parked slot is
+   * given back after PARK_MS unused, and one held for HOLD_MS is given back at its next park, so other
+   * processes get their turn.
+   */
+  const parked = new Map<string, Slot[]>();
+  const park = (system: string, limit: number, slot: Slot) => {
+    if (slot.generation !== generation || slot.k >= limit || Date.now() - slot.since > HOLD_MS) {
+      void give(system, slot);
+      return;
+    }
+    const list = parked.get(system) ?? [];
+    parked.set(system, list);
+    list.push(slot);
+    slot.timer = setTimeout(() => {
+      const at = list.indexOf(slot);
+      if (at === -1) return;
+      list.splice(at, 1);
+      void give(system, slot);
+    }, PARK_MS);
+  };
+  const unpark = (system: string, limit: number): Slot | undefined => {
+    const list = parked.get(system);
+    for (let slot = list?.pop(); slot !== undefined; slot = list?.pop()) {
+      clearTimeout(slot.timer);
+      if (slot.generation === generation && slot.k < limit) return slot;
+      void give(system, slot);
+    }
+    return undefined;
+  };
+
+  return {
+    async close() {
+      for (const list of parked.values()) for (const slot of list.splice(0)) clearTimeout(slot.timer);
+      const client = await connection?.catch(() => undefined);
+      if (client !== undefined) drop(client);
+    },
+    async hold<T>(system: string, limit: number, fn: () => Promise<T>): Promise<T> {
+      const bound = Math.max(1, limit);
+      let slot = unpark(system, bound) ?? null;
+      try {
+        for (let wait = 1; slot === null; wait = Math.min(wait * 2, MAX_WAIT_MS)) {
+          const taken = await tryTake(system, bound);
+          if (taken !== null) slot = { ...taken, since: Date.now() };
+          else await new Promise((resolve) => setTimeout(resolve, wait));
+        }
+      } catch (err) {
+        if (!(err instanceof SlotConnectionLost)) throw err;
+        return fn();
+      }
+      try {
+        return await fn();
+      } finally {
+        park(system, bound, slot);
+      }
+    },
+  };
+}
+
+interface Slot {
+  k: number;
+  generation: number;
+  /** When it was taken from the server. */
+  since: number;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+class SlotConnectionLost extends Error {}
