@@ -12,6 +12,7 @@ import {
 } from "../domain/sync-plan.js";
 import type { CsvSourceConfig, TenureConfig } from "../policy/config-types.js";
 import { InvalidInputError } from "../shared/errors.js";
+import { boundedHeapGrowth } from "../shared/heap-growth.js";
 import { newId } from "../shared/ids.js";
 import { scanCsvSource } from "../sources/csv/csv-scan.js";
 import { csvRowSlices } from "../sources/csv/csv-source.js";
@@ -57,7 +58,17 @@ export interface StreamedRun {
  * same store gives the same hash (a dry run and its confirmation agree); it is not planHashOf of the
  * whole run. The source's stored identities are still read whole (a first import reads none).
  */
-export async function streamCsvSourceRun(
+export function streamCsvSourceRun(
+  store: Store,
+  config: TenureConfig,
+  sourceConfig: CsvSourceConfig,
+  options: StreamedRunOptions,
+): Promise<StreamedRun> {
+  // Bounded memory is the point of streaming: V8's heap is kept near what the run holds (heap-growth.ts).
+  return boundedHeapGrowth(() => streamRun(store, config, sourceConfig, options));
+}
+
+async function streamRun(
   store: Store,
   config: TenureConfig,
   sourceConfig: CsvSourceConfig,
