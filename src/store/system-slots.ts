@@ -69,7 +69,7 @@ export function slotKey(schema: string, system: string, k: number): string {
 
 const MAX_WAIT_MS = 50;
 /** How long a finished write's slot waits for this process's next write of the system. */
-const PARK_MS = 5;
+const PARK_MS = 50;
 /** How long this process keeps one slot from write to write before giving others a turn. */
 const HOLD_MS = 250;
 
