@@ -8,62 +8,19 @@
  * account creation until three are waiting at once — three people pushed to two processes can only
  * get there if none waits for another.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTokenService } from "../../src/api/auth/token-service.js";
 import { apiTokenRepository } from "../../src/store/api-token-repository.js";
 import { openStore, type Store } from "../../src/store/database.js";
 import { freshPostgresUrl, postgresAvailable } from "../helpers/databases.js";
+import { type ServeProcess as Serve, startServe, stopServe } from "../helpers/serve-process.js";
 import { tempDir } from "../helpers/workspace.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
 const SCIM_USER = "urn:ietf:params:scim:schemas:core:2.0:User";
-
-interface Serve {
-  child: ChildProcess;
-  url: string;
-  output: () => string;
-}
-
-function startServe(configFile: string): Promise<Serve> {
-  const child = spawn(
-    process.execPath,
-    ["--import", TSX, MAIN, "--config", configFile, "serve", "--port", "0"],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TENURE_NOW: "" } },
-  );
-  let output = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${output}`)), 60_000);
-    const onData = (d: Buffer) => {
-      output += d;
-      const match = /tenure API on (http:\/\/[^\s]+)/.exec(output);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve({ child, url: match[1], output: () => output });
-      }
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code}: ${output}`));
-    });
-  });
-}
-
-function stopServe(serve: Serve): Promise<void> {
-  if (serve.child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    serve.child.once("exit", () => resolve());
-    serve.child.kill("SIGTERM");
-  });
-}
 
 /** The target system: answers every webhook write, holding account creations while `hold` is set. */
 interface Target {
