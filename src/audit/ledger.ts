@@ -2,7 +2,7 @@ import { hash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { type Kysely, SqliteAdapter, sql, type Transaction } from "kysely";
 import { InvalidInputError, TenureError } from "../shared/errors.js";
-import { type BulkInsertSpec, bulkInsert } from "../store/bulk-insert.js";
+import { type BulkInsertSpec, bulkInsertThen } from "../store/bulk-insert.js";
 import type { Database } from "../store/schema-types.js";
 import { canonicalJson } from "./canonical-json.js";
 import { latestCheckpoint } from "./ledger-checkpoints.js";
@@ -139,10 +139,12 @@ function hashFields(
  * they describe; given a plain Kysely instance it opens a transaction of its own. Either way
  * the batch and the head move atomically.
  *
- * Concurrency: the first statement updates the `audit_head` row, which takes its row lock on
- * PostgreSQL and the database write lock on SQLite, so concurrent appenders queue behind one
- * another and the chain stays gap-free; the lock is held until the caller's transaction ends,
- * so keep such transactions short. PostgreSQL transactions must be READ COMMITTED (the default):
+ * Concurrency: the first statement updates the `audit_head` row (and reads it back), which takes its
+ * row lock on PostgreSQL and the database write lock on SQLite, so concurrent appenders queue behind
+ * one another and the chain stays gap-free; the lock is held until the caller's transaction ends, so
+ * append as the transaction's last write: on PostgreSQL the append is then two round trips (lock and
+ * read the head; insert the events and move the head in one statement) before the commit, and
+ * appenders queue only for those. PostgreSQL transactions must be READ COMMITTED (the default):
  * under REPEATABLE READ a concurrent append makes this fail with a serialization error. On
  * SQLite, a transaction that read before appending can fail with SQLITE_BUSY if another
  * connection committed in between (SQLite cannot upgrade a stale snapshot); retry it.
@@ -180,20 +182,16 @@ interface PreparedEvent {
 }
 
 async function appendPrepared(trx: Db, events: PreparedEvent[]): Promise<AuditEvent[]> {
-  // Lock before reading: a head read first could be stale by the time we write after it.
-  const locked = await trx
+  // Lock before reading, in one statement: a head read first could be stale by the time we write after it.
+  const head = await trx
     .updateTable("audit_head")
     .set((eb) => ({ seq: eb.ref("seq") }))
     .where("id", "=", 1)
+    .returning(["seq", "hash"])
     .executeTakeFirst();
-  if (Number(locked.numUpdatedRows) !== 1) {
+  if (head === undefined) {
     throw new TenureError("audit_head_missing", "the audit_head row is missing; the audit ledger is damaged");
   }
-  const head = await trx
-    .selectFrom("audit_head")
-    .select(["seq", "hash"])
-    .where("id", "=", 1)
-    .executeTakeFirstOrThrow();
 
   let seq = Number(head.seq);
   let prevHash = head.hash;
@@ -234,9 +232,15 @@ async function appendPrepared(trx: Db, events: PreparedEvent[]): Promise<AuditEv
   }
   // Kysely's builder turns every bound value into a frozen AST node; for 100,000 events that was
   // most of the append time (and garbage), so the rows go in through the shared bulk insert:
-  // multi-row statements on SQLite, one statement of 5,000 rows (a column an array) on PostgreSQL.
-  await bulkInsert(trx, AUDIT_INSERT, rows);
-  await trx.updateTable("audit_head").set({ seq, hash: prevHash }).where("id", "=", 1).execute();
+  // multi-row statements on SQLite, one statement of 5,000 rows (a column an array) on PostgreSQL —
+  // there, with the head's move in the same statement, so the lock taken above is held for two round
+  // trips (and the commit) when the append ends its transaction.
+  await bulkInsertThen(
+    trx,
+    AUDIT_INSERT,
+    rows,
+    trx.updateTable("audit_head").set({ seq, hash: prevHash }).where("id", "=", 1).compile(),
+  );
   return recorded;
 }
 

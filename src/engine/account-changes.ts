@@ -28,7 +28,8 @@ export interface AppliedChange {
  * the rows are written (lifecycle-notices.ts): every path that records a create, disable or delete as
  * done — apply, a person completing a task — checks them, so none can forget to. The caller must have
  * marked the operations succeeded first. Returns the audit events to append with the caller's own (a
- * `notification.skipped` for a joiner whose manager has no address).
+ * `notification.skipped` for a joiner whose manager has no address). With `ledger`, the journal's
+ * events are added to it rather than appended here (writeAccounts), for the caller's one append.
  */
 export async function recordAccountChanges(
   trx: Trx,
@@ -36,6 +37,7 @@ export async function recordAccountChanges(
   now: Date,
   actor: string,
   notify?: LifecycleNoticeConfig,
+  ledger?: AuditEventInput[],
 ): Promise<AuditEventInput[]> {
   if (succeeded.length === 0) return [];
   const keyOf = (system: string, username: string) => `${system}\u0000${username}`;
@@ -74,6 +76,7 @@ export async function recordAccountChanges(
     trx,
     { upsert: written, remove: removed },
     { now, actor, cause: (k) => causes.get(keyOf(k.system, k.username)) ?? "apply" },
+    ledger,
   );
   if (notify === undefined) return [];
   return queueLifecycleNotices(

@@ -44,12 +44,14 @@ export interface JournalMeta {
  *
  * Concurrency: the ledger's head row is locked first (the lock appendEvents takes), so the rows read as
  * "before" cannot change under the write — another journalling writer waits — and the journal stays the
- * exact history of the table. Returns the events appended.
+ * exact history of the table. Returns the events appended — or, with `ledger`, added to it for the
+ * caller to append as its transaction's last write (the lock is held from here either way).
  */
 export async function writeAccounts(
   trx: Trx,
   write: AccountWrite,
   meta: JournalMeta,
+  ledger?: AuditEventInput[],
 ): Promise<AuditEventInput[]> {
   const full = "keep" in write.remove ? write.remove : undefined;
   const keysToRemove = "keep" in write.remove ? [] : write.remove;
@@ -117,7 +119,8 @@ export async function writeAccounts(
       },
     });
   }
-  await appendEvents(trx, events);
+  if (ledger === undefined) await appendEvents(trx, events);
+  else for (const e of events) ledger.push(e);
   return events;
 }
 

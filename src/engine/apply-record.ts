@@ -112,12 +112,15 @@ export function createRecorder(
     );
     // The notices these changes complete are queued with them (account-changes.ts); those that a create
     // failing for good completes, below.
+    // The account journal's events open the transaction's one ledger append, at its end.
+    const events: AuditEventInput[] = [];
     const noticeEvents = await recordAccountChanges(
       trx,
       succeeded.filter((e) => held.has(e.op.id)),
       now,
       actor,
       deps.notify,
+      events,
     );
     const tasks = new Map(
       (
@@ -129,7 +132,6 @@ export function createRecorder(
       ).map((t) => [t.operationId, t]),
     );
     const outcomes: OperationOutcome[] = [];
-    const events: AuditEventInput[] = [];
     for (const e of executed) {
       const base = outcomeBase(e.op);
       if ("result" in e && e.result.awaiting !== undefined) {

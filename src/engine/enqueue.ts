@@ -1,3 +1,4 @@
+import type { Transaction } from "kysely";
 import { type AuditEventInput, appendEvents } from "../audit/ledger.js";
 import type { PlannedOperation, SystemDef } from "../domain/access-types.js";
 import type { LifecycleConfig } from "../policy/config-types.js";
@@ -10,7 +11,7 @@ import {
   type OperationRecord,
   operationRepository,
 } from "../store/operation-repository.js";
-import type { Db } from "../store/schema-types.js";
+import type { Database, Db } from "../store/schema-types.js";
 import { checkMassChange, type MassChangeCount, massChangesOf } from "./apply.js";
 import { operationDetails, operationSubject } from "./operation-events.js";
 
@@ -33,6 +34,12 @@ export interface EnqueuePlanOptions {
    * when absent they are counted from the store.
    */
   accountCountBySystem?: Readonly<Record<string, number>>;
+  /**
+   * Writes made first in the same transaction — what caused the plan (a push's identities and records),
+   * so they and the operations commit together — returning their audit events, appended before the
+   * operations' in the transaction's one ledger append.
+   */
+  alongside?: (trx: Transaction<Database>) => Promise<AuditEventInput[]>;
 }
 
 export interface EnqueuePlanResult extends EnqueueResult {
@@ -62,6 +69,7 @@ export async function enqueuePlan(
   const at = options.now.toISOString();
   const threshold = options.lifecycle.massChangeThreshold;
   return store.db.transaction().execute(async (trx) => {
+    const events: AuditEventInput[] = options.alongside === undefined ? [] : await options.alongside(trx);
     const open = await operationRepository.openKeys(
       trx,
       ops.map((op) => op.idempotencyKey),
@@ -77,20 +85,22 @@ export async function enqueuePlan(
       // The push, CLI run or scheduled run this happens in (shared/trace-context.ts).
       traceId: currentTraceId(),
     });
-    const events: AuditEventInput[] = confirmed.map((c) => ({
-      time: at,
-      actor: options.actor,
-      action: "operation.mass_change_confirmed",
-      subject: `system:${c.system}`,
-      details: {
-        system: c.system,
-        disable: c.disable,
-        delete: c.delete,
-        total: c.total,
-        confirmedBy: options.actor,
-        ...(options.planHash !== undefined ? { planHash: options.planHash } : {}),
-      },
-    }));
+    for (const c of confirmed) {
+      events.push({
+        time: at,
+        actor: options.actor,
+        action: "operation.mass_change_confirmed",
+        subject: `system:${c.system}`,
+        details: {
+          system: c.system,
+          disable: c.disable,
+          delete: c.delete,
+          total: c.total,
+          confirmedBy: options.actor,
+          ...(options.planHash !== undefined ? { planHash: options.planHash } : {}),
+        },
+      });
+    }
     for (const op of result.queued) events.push(queuedEvent(op, at, options.actor));
     await appendEvents(trx, events);
     return { ...result, massChangeConfirmed: confirmed };

@@ -5,7 +5,7 @@ import { accountLinkRepository, accountRepository } from "../store/account-repos
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import type { ApplyResult } from "./apply.js";
-import { type EnqueuePlanResult, enqueuePlan } from "./enqueue.js";
+import { type EnqueuePlanOptions, type EnqueuePlanResult, enqueuePlan } from "./enqueue.js";
 import { planIdentities } from "./identity-plan.js";
 import { guardMassChange, planHashOf } from "./mass-change.js";
 import {
@@ -68,9 +68,16 @@ export async function commitIdentityPlan(
     /** The confirmed plan hash when mass-change protection was confirmed; null otherwise. */
     confirmed: string | null;
     massChange: boolean;
+    /** What caused the plan, written in the transaction that queues it (see EnqueuePlanOptions.alongside). */
+    alongside?: EnqueuePlanOptions["alongside"];
   },
 ): Promise<{ queued: EnqueuePlanResult; applied: ApplyResult; sod: SodScanResult | null }> {
   const { now, actor } = options;
+  const newLinks = [...planned.plan.allocated].flatMap(([identityId, systems]) =>
+    Object.entries(systems)
+      .filter(([system]) => !planned.unreachable.has(system))
+      .map(([system, username]) => ({ identityId, system, username })),
+  );
   const queued = await enqueuePlan(store, planned.ops, {
     now,
     actor,
@@ -79,13 +86,14 @@ export async function commitIdentityPlan(
     lifecycle: config.lifecycle,
     systems: config.policy.systems,
     accountCountBySystem: options.accountCountBySystem,
+    // The usernames the plan allocated are recorded with its operations (after the identities they
+    // belong to, which `alongside` may be writing).
+    alongside: async (trx) => {
+      const events = options.alongside === undefined ? [] : await options.alongside(trx);
+      await accountLinkRepository.insertMany(trx, newLinks, now.toISOString());
+      return events;
+    },
   });
-  const newLinks = [...planned.plan.allocated].flatMap(([identityId, systems]) =>
-    Object.entries(systems)
-      .filter(([system]) => !planned.unreachable.has(system))
-      .map(([system, username]) => ({ identityId, system, username })),
-  );
-  await accountLinkRepository.insertMany(store.db, newLinks, now.toISOString());
   const applied = await applyQueued(store, config, {
     now: () => now,
     actor,

@@ -24,7 +24,14 @@ import { commitIdentityPlan, populationFor } from "./identity-provision.js";
 import { guardMassChange, type MassChangeLevel, planHashOf } from "./mass-change.js";
 import { type ConnectorPool, connectorPool, countForMassChange, reconcileFirstContact } from "./provision.js";
 import { checkRenames, declaredRenames } from "./push-renames.js";
-import { knownPerson, type PlannedSourceRun, planSourceRun, writeSourceRun } from "./sync.js";
+import {
+  knownPerson,
+  type PlannedSourceRun,
+  planSourceRun,
+  type WriteAlongside,
+  writeSourceRun,
+  writeSourceRunIn,
+} from "./sync.js";
 
 /** One push of HR records into a `push` source: what {@link ingestRecords} takes. */
 export interface IngestRequest {
@@ -61,6 +68,13 @@ export interface IngestRequest {
    * the same accounts), whatever the source's correlation fallback. null/absent: no declared change.
    */
   previousKeys?: readonly (RenamedKey | null | undefined)[];
+  /**
+   * Writes that belong with the push (the SCIM server's resource), made in the transaction that writes
+   * the push's identities, records and operations, their audit events appended with the push's. Called
+   * only when the push writes something: not when every record is rejected or unchanged (the caller
+   * then writes on its own), nor when mass-change protection stops the push.
+   */
+  alongside?: WriteAlongside;
 }
 
 export interface IngestRowResult {
@@ -103,10 +117,10 @@ const POLL_MS = 20;
  * Takes pushed HR records into a `push` source — the event-driven lifecycle. Each record is mapped and
  * checked by the same code as a CSV row (`createRecordMapper`, `checkDataQuality`): a record with an
  * error finding is `rejected` and changes nothing; the others are planned by the same lifecycle step
- * as a sync (`planSourceRun`) and written in one transaction (identities, source records, audit
- * events). Then, unless `provision: false`, the identities the push affects — and only those — are
- * planned, their operations queued (durable, audited, idempotent, as a batch sync queues them) and
- * applied at once, so a leaver's accounts are disabled before this returns.
+ * as a sync (`planSourceRun`). Unless `provision: false`, the identities the push affects — and only
+ * those — are planned, and the push (identities, source records, audit events) is written in one
+ * transaction with their operations (durable, audited, idempotent, as a batch sync queues them), which
+ * are then applied at once, so a leaver's accounts are disabled before this returns.
  *
  * Affected identities: every identity the push changed; plus, when some role's rule reads
  * `managerId`, the direct reports of each changed person (identities of the source whose `managerId`
@@ -244,7 +258,7 @@ async function ingestLocked(
   if (changed.length === 0) return { results, operations: nothing, recomputed: [], problems: [] };
   if (request.provision === false || Object.keys(config.policy.systems).length === 0) {
     const confirmed = await guardPush(store, config, request, run, []);
-    await writeSourceRun(store, confirmed, options);
+    await writeSourceRun(store, confirmed, options, request.alongside);
     return { results, operations: nothing, recomputed: [], problems: [] };
   }
 
@@ -312,7 +326,6 @@ async function provisionPush(
     const counted = await countForMassChange(store, config, ops, accountCountBySystem);
     const written = await guardPush(store, config, request, run, counted.fresh, counted.exceeded);
 
-    await writeSourceRun(store, written, options);
     const ids = identities.map((i) => i.id);
     const { queued, applied } = await commitIdentityPlan(
       store,
@@ -325,6 +338,12 @@ async function provisionPush(
         accountCountBySystem,
         confirmed: written.massChangeConfirmed,
         massChange: counted.exceeded.length > 0,
+        // The push itself commits with its operations: one transaction, one ledger append.
+        alongside: async (trx) => {
+          const events = await writeSourceRunIn(trx, written, options);
+          if (request.alongside !== undefined) events.push(...(await request.alongside(trx)));
+          return events;
+        },
       },
     );
     return {

@@ -22,12 +22,14 @@ export function changeSummary(c: IdentityChange): SourceSyncResult["changes"][nu
 /**
  * Writes planned identity changes inside the caller's transaction: the records that caused them, the
  * identities as the run leaves them, and their audit events. A whole run at once (writeSourceRun), or
- * one slice of a streamed import at a time (streamCsvSourceRun).
+ * one slice of a streamed import at a time (streamCsvSourceRun). With `ledger`, the events are added
+ * to it instead, for the caller to append as its transaction's last write (finishSourceRun does).
  */
 export async function writeChanges(
   trx: Db,
   changes: readonly IdentityChange[],
   meta: { source: string; now: Date; actor: string },
+  ledger?: AuditEventInput[],
 ): Promise<void> {
   const at = meta.now.toISOString();
   const records: Omit<StoredSourceRecord, "contentHash">[] = [];
@@ -62,41 +64,39 @@ export async function writeChanges(
   await checkUnchangedSincePlanned(trx, changes);
   await sourceRecordRepository.insertMany(trx, records);
   await identityRepository.upsertMany(trx, identities);
-  await appendEvents(trx, events);
+  if (ledger === undefined) await appendEvents(trx, events);
+  else for (const e of events) ledger.push(e);
 }
 
 /**
- * Ends a source run's write in its transaction: `sync.mass_change_confirmed` when a confirmation let
- * it through, and the run's summary in `source_runs` — counts only: the run's identities and changes
- * are in the tables and the ledger already, and kept here they made one row grow with the organisation
- * (70 MB for 100,000 people).
+ * Ends a source run's write in its transaction: {@link recordSourceRun}, then, as the transaction's
+ * last write, the ledger append — `pending` (the events writeChanges left to it) and the run's own —
+ * so the ledger's lock is held only for the append.
  */
 export async function finishSourceRun(
   trx: Db,
-  meta: {
-    source: string;
-    now: Date;
-    actor: string;
-    massChangeConfirmed: string | null;
-    summary: SourceSyncResult;
-  },
+  meta: SourceRunMeta,
+  pending: readonly AuditEventInput[] = [],
 ): Promise<void> {
+  await appendEvents(trx, [...pending, ...(await recordSourceRun(trx, meta))]);
+}
+
+type SourceRunMeta = {
+  source: string;
+  now: Date;
+  actor: string;
+  massChangeConfirmed: string | null;
+  summary: SourceSyncResult;
+};
+
+/**
+ * The run's summary in `source_runs` — counts only: the run's identities and changes are in the tables
+ * and the ledger already, and kept here they made one row grow with the organisation (70 MB for 100,000
+ * people). Returns the run's own audit events for the caller to append: `sync.mass_change_confirmed`
+ * when a confirmation let it through.
+ */
+export async function recordSourceRun(trx: Db, meta: SourceRunMeta): Promise<AuditEventInput[]> {
   const at = meta.now.toISOString();
-  if (meta.massChangeConfirmed !== null) {
-    await appendEvents(trx, [
-      {
-        time: at,
-        actor: meta.actor,
-        action: "sync.mass_change_confirmed",
-        subject: `source:${meta.source}`,
-        details: {
-          terminated: meta.summary.terminated,
-          confirmedBy: meta.actor,
-          planHash: meta.massChangeConfirmed,
-        },
-      },
-    ]);
-  }
   await trx
     .insertInto("source_runs")
     .values({
@@ -113,6 +113,20 @@ export async function finishSourceRun(
       }),
     })
     .execute();
+  if (meta.massChangeConfirmed === null) return [];
+  return [
+    {
+      time: at,
+      actor: meta.actor,
+      action: "sync.mass_change_confirmed",
+      subject: `source:${meta.source}`,
+      details: {
+        terminated: meta.summary.terminated,
+        confirmedBy: meta.actor,
+        planHash: meta.massChangeConfirmed,
+      },
+    },
+  ];
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { Transaction } from "kysely";
+import type { AuditEventInput } from "../audit/ledger.js";
 import type { Identity } from "../domain/identity-types.js";
 import { isGone, type LifecycleContext } from "../domain/lifecycle.js";
 import { localDate } from "../domain/local-date.js";
@@ -9,6 +11,7 @@ import { readSource } from "../sources/source-registry.js";
 import type { KnownPerson, SourceReadResult } from "../sources/source-types.js";
 import type { Store } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
+import type { Database } from "../store/schema-types.js";
 import {
   exceedsMassChangeThreshold,
   guardMassChange,
@@ -17,7 +20,7 @@ import {
 } from "./mass-change.js";
 import { streamCsvSourceRun } from "./sync-stream.js";
 import type { SourceSyncResult, SyncOptions } from "./sync-types.js";
-import { changeSummary, finishSourceRun, writeChanges } from "./sync-write.js";
+import { changeSummary, finishSourceRun, recordSourceRun, writeChanges } from "./sync-write.js";
 
 export type { SourceSyncResult, SyncOptions } from "./sync-types.js";
 
@@ -180,42 +183,55 @@ export async function planSourceRun(
 /**
  * Writes a planned source run in one transaction: the records that caused changes, the identities as
  * the run leaves them, their audit events (and `sync.mass_change_confirmed` when confirmed), and the
- * run's summary in `source_runs`. A failure writes nothing.
+ * run's summary in `source_runs`. A failure writes nothing. `alongside` writes in the same
+ * transaction (a push's SCIM resource) and returns audit events to append after the run's.
  */
 export async function writeSourceRun(
   store: Store,
   run: PlannedSourceRun,
   options: Pick<SyncOptions, "now" | "actor" | "onProgress">,
+  alongside?: WriteAlongside,
 ): Promise<void> {
-  await writePlan(store, run.plan, {
+  const plan = run.plan;
+  const meta = sourceRunMeta(run, options);
+  const total = plan.changes.length;
+  await store.db.transaction().execute(async (trx) => {
+    const events: AuditEventInput[] = [];
+    await writeChanges(trx, plan.changes, meta, events);
+    options.onProgress?.({ source: meta.source, phase: "write", done: Math.floor(total / 2), total });
+    if (alongside !== undefined) events.push(...(await alongside(trx)));
+    await finishSourceRun(trx, meta, events);
+  });
+  options.onProgress?.({ source: meta.source, phase: "write", done: total, total });
+}
+
+/** Writes of another part of Tenure made in a transaction of the engine's; returns their audit events. */
+export type WriteAlongside = (trx: Transaction<Database>) => Promise<AuditEventInput[]>;
+
+/**
+ * {@link writeSourceRun}'s writes in the caller's transaction, without its ledger append: returns the
+ * audit events for the caller to append, with its own, as the transaction's last write.
+ */
+export async function writeSourceRunIn(
+  trx: Transaction<Database>,
+  run: PlannedSourceRun,
+  options: Pick<SyncOptions, "now" | "actor">,
+): Promise<AuditEventInput[]> {
+  const meta = sourceRunMeta(run, options);
+  const events: AuditEventInput[] = [];
+  await writeChanges(trx, run.plan.changes, meta, events);
+  events.push(...(await recordSourceRun(trx, meta)));
+  return events;
+}
+
+function sourceRunMeta(run: PlannedSourceRun, options: Pick<SyncOptions, "now" | "actor">) {
+  return {
     source: run.result.source,
     now: options.now,
     actor: options.actor,
     massChangeConfirmed: run.massChangeConfirmed,
-    onProgress: options.onProgress,
     summary: run.result,
-  });
-}
-
-async function writePlan(
-  store: Store,
-  plan: SyncPlan,
-  meta: {
-    source: string;
-    now: Date;
-    actor: string;
-    massChangeConfirmed: string | null;
-    onProgress: SyncOptions["onProgress"];
-    summary: SourceSyncResult;
-  },
-): Promise<void> {
-  const total = plan.changes.length;
-  await store.db.transaction().execute(async (trx) => {
-    await writeChanges(trx, plan.changes, meta);
-    meta.onProgress?.({ source: meta.source, phase: "write", done: Math.floor(total / 2), total });
-    await finishSourceRun(trx, meta);
-  });
-  meta.onProgress?.({ source: meta.source, phase: "write", done: total, total });
+  };
 }
 
 /** Runs every configured source (or the one named), in configuration order. */

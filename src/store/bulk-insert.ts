@@ -76,8 +76,17 @@ function columnsStatement(spec: BulkInsertSpec, types: ReadonlyMap<string, strin
  * than guessed from its class: only PostgreSQL writes $1 (and only it has row locks to skip).
  */
 export function usesDollar(db: Db): boolean {
-  return sql`select ${1}`.compile(db).sql.includes("$1");
+  // Asked once per store (its adapter, which its transactions share): compiling costs more than a claim's statement.
+  const adapter = db.getExecutor().adapter;
+  let known = dollarDialects.get(adapter);
+  if (known === undefined) {
+    known = sql`select ${1}`.compile(db).sql.includes("$1");
+    dollarDialects.set(adapter, known);
+  }
+  return known;
 }
+
+const dollarDialects = new WeakMap<object, boolean>();
 
 /** What a store's catalogue says of its tables: their columns' SQL types, by table and column. */
 interface Catalogue {
@@ -233,4 +242,30 @@ export async function bulkInsert<R = Record<string, unknown>>(
     collect(await db.executeQuery(CompiledQuery.raw(text, params)));
   }
   return out;
+}
+
+/**
+ * {@link bulkInsert} of `rows`, then `then` (a statement without its own result, e.g. an update): on
+ * PostgreSQL, when the rows fit one statement, both go as one — the insert a data-modifying `with` of
+ * the update — so a caller holding a lock for them holds it one round trip; otherwise one after the
+ * other, in the caller's transaction.
+ */
+export async function bulkInsertThen(
+  db: Db,
+  spec: BulkInsertSpec,
+  rows: ReadonlyArray<readonly unknown[]> | ReadonlyArray<object>,
+  then: CompiledQuery,
+): Promise<void> {
+  const dialect = dialectOf(db);
+  if (!dialect.postgres || rows.length === 0 || rows.length > COLUMN_ROWS || spec.returning) {
+    await bulkInsert(db, spec, rows);
+    await db.executeQuery(then);
+    return;
+  }
+  const insert = columnsStatement(spec, await columnTypes(db, dialect.catalogue, spec.table, spec.columns));
+  const width = spec.columns.length;
+  // `then`'s own parameters follow the columns' arrays.
+  const text = `with inserted as (${insert}) ${then.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + width}`)}`;
+  const columns = spec.columns.map((_, c) => columnJson(rows as readonly Row[], spec.columns, c));
+  await db.executeQuery(CompiledQuery.raw(text, [...columns, ...then.parameters]));
 }

@@ -7,6 +7,7 @@ import { InvalidInputError, TenureError } from "../shared/errors.js";
 import { redactUrl } from "../shared/redact.js";
 import { migrationProvider } from "./migrations/index.js";
 import { LOCK_CONNECTIONS, registerLockPool } from "./person-lock.js";
+import { nameStatements } from "./pg-prepared.js";
 import { ScopedPostgresDialect } from "./postgres-scoped-dialect.js";
 import type { Database } from "./schema-types.js";
 import { ImmediateSqliteDialect } from "./sqlite-immediate-dialect.js";
@@ -79,7 +80,10 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
     // is dropped by the pool; the next query opens another. Unheard, its "error" event (emitted by the
     // pool for an idle connection, by the client for one checked out between queries) would end the process.
     pool.on("error", () => {});
-    pool.on("connect", (client) => client.on("error", () => {}));
+    pool.on("connect", (client) => {
+      client.on("error", () => {});
+      nameStatements(client);
+    });
     const db = new Kysely<Database>({ dialect: new ScopedPostgresDialect({ pool }) });
     // Pushes' per-person advisory locks, on connections of their own (person-lock.ts says why);
     // the pool connects only when a push first needs it.

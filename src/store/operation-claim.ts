@@ -2,6 +2,7 @@ import { type ExpressionBuilder, type Selectable, sql } from "kysely";
 import { usesDollar } from "./bulk-insert.js";
 import type { ClaimOwner } from "./claim-rows.js";
 import { OPEN_STATES } from "./operation-states.js";
+import { QueryTemplates } from "./query-template.js";
 import type { Database, Db, OperationsTable } from "./schema-types.js";
 
 export interface ClaimOptions {
@@ -35,6 +36,7 @@ export interface ClaimOptions {
 }
 
 const OPEN: readonly string[] = OPEN_STATES;
+const CLAIMS = new QueryTemplates();
 
 /**
  * The first key of the per-system advisory locks a bounded claim takes on PostgreSQL ('TnCc' in
@@ -137,6 +139,80 @@ export async function claimOperationRows(
     return postgres ? q.forUpdate().skipLocked().execute() : q.execute();
   };
 
+  const claim = (trx: Db, ids: readonly string[]) =>
+    trx
+      .updateTable("operations")
+      .set((eb) => ({
+        state: "running",
+        attempts: eb("attempts", "+", 1),
+        claimed_by: options.workerId,
+        claim_expires_at: expires,
+        claim_host: options.owner?.host ?? null,
+        claim_pid: options.owner?.pid ?? null,
+        updated_at: now,
+      }))
+      .where("id", "in", ids)
+      .returningAll()
+      .execute();
+
+  if (capacity === undefined) {
+    // No bound to count: the candidates' choice and their claim are one statement — on PostgreSQL the
+    // queue's `update … where id in (select … for update skip locked)`, on SQLite one write statement,
+    // atomic — with no transaction of its own: one round trip, and a claim that finds nothing (a push's
+    // last look for its next operation) costs one statement rather than a transaction. Built once per
+    // shape (query-template.ts).
+    const ids = options.identityIds;
+    const exclude = options.excludeSystems ?? [];
+    const key = `${postgres}|${options.system !== undefined}|${ids?.length ?? "all"}|${exclude.length}`;
+    const query = CLAIMS.compile(
+      key,
+      (value) => {
+        const named = (list: readonly string[] | undefined, prefix: string) =>
+          list?.map((_, i) => value(`${prefix}${i}`));
+        let candidates = db
+          .selectFrom("operations as o")
+          .select("o.id")
+          .where(
+            claimable(
+              value("now"),
+              options.system === undefined ? undefined : value("system"),
+              named(ids, "id"),
+              named(exclude, "exclude"),
+            ),
+          )
+          .orderBy("o.seq")
+          .orderBy("o.id")
+          .limit(value("limit") as unknown as number);
+        if (postgres) candidates = candidates.forUpdate().skipLocked();
+        return db
+          .updateTable("operations")
+          .set((eb) => ({
+            state: "running",
+            attempts: eb("attempts", "+", 1),
+            claimed_by: value("workerId"),
+            claim_expires_at: value("expires"),
+            claim_host: value("host"),
+            claim_pid: value("pid") as unknown as number,
+            updated_at: value("now"),
+          }))
+          .where("id", "in", candidates)
+          .returningAll();
+      },
+      {
+        now,
+        expires,
+        limit: options.limit,
+        workerId: options.workerId,
+        host: options.owner?.host ?? null,
+        pid: options.owner?.pid ?? null,
+        system: options.system,
+        ...Object.fromEntries((ids ?? []).map((id, i) => [`id${i}`, id])),
+        ...Object.fromEntries(exclude.map((s, i) => [`exclude${i}`, s])),
+      },
+    );
+    return (await db.executeQuery<Selectable<OperationsTable>>(query)).rows;
+  }
+
   const run = async (trx: Db) => {
     let exclude = options.excludeSystems ?? [];
     const ids: string[] = [];
@@ -173,20 +249,7 @@ export async function claimOperationRows(
       exclude = [...exclude, ...[...room].filter(([, left]) => left <= 0).map(([s]) => s)];
     }
     if (ids.length === 0) return [];
-    return trx
-      .updateTable("operations")
-      .set((eb) => ({
-        state: "running",
-        attempts: eb("attempts", "+", 1),
-        claimed_by: options.workerId,
-        claim_expires_at: expires,
-        claim_host: options.owner?.host ?? null,
-        claim_pid: options.owner?.pid ?? null,
-        updated_at: now,
-      }))
-      .where("id", "in", ids)
-      .returningAll()
-      .execute();
+    return claim(trx, ids);
   };
   return db.isTransaction ? run(db) : db.transaction().execute(run);
 }

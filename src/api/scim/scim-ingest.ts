@@ -9,7 +9,8 @@ import type { IngestPerson } from "./scim-service.js";
  * to the push source with `ingestRecords`, which maps and checks it like a CSV row, updates the
  * identity and handles its accounts before resolving — so a SCIM deactivation answers after the
  * person's accounts are disabled. A User whose key changed names its previous key, so the identity is
- * re-keyed rather than a second one made. `connectors` stay open across pushes (the server closes them).
+ * re-keyed rather than a second one made. `alongside` (a new User's resource) is written with the
+ * push. `connectors` stay open across pushes (the server closes them).
  */
 export function createIngestPerson(
   store: Store,
@@ -17,11 +18,12 @@ export function createIngestPerson(
   source: PushSourceConfig,
   connectors: ConnectorPool,
 ): IngestPerson {
-  return async (row, actor, now, rename) => {
+  return async (row, actor, now, rename, alongside) => {
     const { results } = await ingestRecords(store, config, {
       source: source.name,
       rows: [row],
       ...(rename !== undefined ? { previousKeys: [rename] } : {}),
+      ...(alongside !== undefined ? { alongside } : {}),
       attributeNames: true,
       actor,
       now,

@@ -1,12 +1,12 @@
-import { appendEvent } from "../../audit/ledger.js";
+import { type AuditEventInput, appendEvent } from "../../audit/ledger.js";
 import { localDate } from "../../domain/local-date.js";
 import type { RenamedKey } from "../../domain/sync-plan.js";
 import type { IngestRowResult } from "../../engine/ingest.js";
+import type { WriteAlongside } from "../../engine/sync.js";
 import type { AttributeName, ScimKeyAttribute } from "../../policy/config-types.js";
 import { newId } from "../../shared/ids.js";
 import type { Store } from "../../store/database.js";
 import { personLock } from "../../store/person-lock.js";
-import type { Db } from "../../store/schema-types.js";
 import {
   nameKey,
   type ScimResourceRecord,
@@ -39,6 +39,7 @@ export type IngestPerson = (
   actor: string,
   now: Date,
   rename?: RenamedKey,
+  alongside?: WriteAlongside,
 ) => Promise<PersonOutcome>;
 
 export interface ScimServiceDeps {
@@ -230,6 +231,7 @@ export function createScimService(deps: ScimServiceDeps) {
     id: string,
     previous: ScimResourceRecord | undefined,
     actor: string,
+    alongside?: (personKey: string) => WriteAlongside,
   ): Promise<string> {
     await checkName("User", String(user.userName), id);
     const personKey = personKeyOf(user, id, settings.key);
@@ -259,7 +261,7 @@ export function createScimService(deps: ScimServiceDeps) {
       previousKey !== null && previousKey !== personKey
         ? { previousKey, reason: `SCIM User ${id} changed ${keyPath(settings.key)}` }
         : undefined;
-    const outcome = await deps.ingest(record.row, actor, deps.now(), rename);
+    const outcome = await deps.ingest(record.row, actor, deps.now(), rename, alongside?.(personKey));
     if (outcome.status === "rejected") throw refusal(outcome.findings, record.paths);
     return personKey;
   }
@@ -279,21 +281,18 @@ export function createScimService(deps: ScimServiceDeps) {
   const nameOf = (type: ScimResourceType, resource: Json): string =>
     String(type === "User" ? resource.userName : resource.displayName);
 
-  async function audit(
-    trx: Db,
+  const auditEvent = (
     action: string,
     record: Pick<ScimResourceRecord, "type" | "id" | "name" | "version">,
     actor: string,
     extra: Json = {},
-  ) {
-    await appendEvent(trx, {
-      time: deps.now().toISOString(),
-      actor,
-      action: `scim.${record.type.toLowerCase()}.${action}`,
-      subject: `scim:${record.type}:${record.id}`,
-      details: { name: record.name, version: record.version, ...extra },
-    });
-  }
+  ): AuditEventInput => ({
+    time: deps.now().toISOString(),
+    actor,
+    action: `scim.${record.type.toLowerCase()}.${action}`,
+    subject: `scim:${record.type}:${record.id}`,
+    details: { name: record.name, version: record.version, ...extra },
+  });
 
   /** Stores a new version of an existing resource: the shared tail of PUT and PATCH. */
   async function write(
@@ -323,7 +322,7 @@ export function createScimService(deps: ScimServiceDeps) {
         if (!(await scimResourceRepository.replace(trx, next, previous.version))) {
           throw new ScimError(412, `the ${type} changed while this request ran; read it again`);
         }
-        await audit(trx, action, next, actor);
+        await appendEvent(trx, auditEvent(action, next, actor));
       });
     return next;
   }
@@ -388,9 +387,8 @@ export function createScimService(deps: ScimServiceDeps) {
       const id = newId();
       return lock.run(keysOf(type, id, resource), async () => {
         if (type === "Group") await checkName("Group", nameOf(type, resource), id);
-        const personKey = type === "User" ? await admitUser(resource, id, undefined, actor) : null;
         const at = deps.now().toISOString();
-        const record: ScimResourceRecord = {
+        const recordOf = (personKey: string | null): ScimResourceRecord => ({
           id,
           type,
           name: nameOf(type, resource),
@@ -400,12 +398,26 @@ export function createScimService(deps: ScimServiceDeps) {
           body: resource,
           created: at,
           lastModified: at,
-        };
+        });
+        // A new User is stored in the transaction that writes the person it pushes (one commit, one
+        // ledger append); when the push writes nothing (the person is unchanged), on its own below.
+        let stored: ScimResourceRecord | undefined;
+        const personKey =
+          type === "User"
+            ? await admitUser(resource, id, undefined, actor, (key) => async (trx) => {
+                const record = recordOf(key);
+                await scimResourceRepository.insert(trx, record);
+                stored = record;
+                return [auditEvent("created", record, actor)];
+              })
+            : null;
+        if (stored !== undefined) return stored;
+        const record = recordOf(personKey);
         await db()
           .transaction()
           .execute(async (trx) => {
             await scimResourceRepository.insert(trx, record);
-            await audit(trx, "created", record, actor);
+            await appendEvent(trx, auditEvent("created", record, actor));
           });
         return record;
       });
@@ -477,13 +489,8 @@ export function createScimService(deps: ScimServiceDeps) {
               await scimResourceRepository.replace(trx, next, group.version);
               groups.push(group.id);
             }
-            await audit(
-              trx,
-              "deleted",
-              previous,
-              actor,
-              groups.length > 0 ? { removedFromGroups: groups } : {},
-            );
+            const extra = groups.length > 0 ? { removedFromGroups: groups } : {};
+            await appendEvent(trx, auditEvent("deleted", previous, actor, extra));
           });
       });
     },
