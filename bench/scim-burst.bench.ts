@@ -14,15 +14,19 @@
  * Then everything is counted where it landed — the answers, the SCIM resources, the identities and
  * the directory entries — and any difference is reported as lost. Prints one JSON line per store and
  * target.
+ * - `--instances 1,2`: on PostgreSQL with the OpenLDAP target, the burst again through 2 real `tenure
+ *   serve` processes on the one store, the clients alternating between them, as behind a load balancer
+ *   (SQLite is one process per store: 1 only).
+ *
  *   node --import tsx bench/scim-burst.bench.ts [--users 10000] [--clients 32] [--postgres URL]
- *     [--store sqlite,postgres] [--target ldap,none]
+ *     [--store sqlite,postgres] [--target ldap,none] [--instances 1,2]
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { type Slapd, SUFFIX, startSlapd } from "../test/helpers/slapd.js";
-import { startBenchServer } from "./bench-server.js";
+import { startBenchServer, startServeProcesses } from "./bench-server.js";
 import { type BurstResult, bareInsertFloor, burst, ldapFloor, postUser, scimmyFloor } from "./scim-floors.js";
 
 const { values } = parseArgs({
@@ -32,12 +36,14 @@ const { values } = parseArgs({
     postgres: { type: "string", default: "postgres://postgres@127.0.0.1:5432/test" },
     store: { type: "string", default: "sqlite,postgres" },
     target: { type: "string", default: "ldap,none" },
+    instances: { type: "string", default: "1,2" },
   },
 });
 const users = Number(values.users);
 const clients = Number(values.clients);
 const stores = values.store.split(",") as ("sqlite" | "postgres")[];
 const targets = values.target.split(",") as ("ldap" | "none")[];
+const instanceCounts = values.instances.split(",").map(Number);
 
 function yaml(database: string, slapd: Slapd | undefined): string {
   const directory =
@@ -72,9 +78,14 @@ ${directory}`;
 }
 
 /** Tenure's burst into a fresh store (and a fresh slapd for `ldap`), counted where it landed. */
-async function tenureBurst(store: "sqlite" | "postgres", target: "ldap" | "none", dir: string) {
+async function tenureBurst(
+  store: "sqlite" | "postgres",
+  target: "ldap" | "none",
+  dir: string,
+  instances: number,
+) {
   const slapd = target === "ldap" ? await startSlapd() : undefined;
-  const schema = `bench_scim_${process.pid}_${target}`;
+  const schema = `bench_scim_${process.pid}_${target}_${instances}`;
   try {
     if (slapd !== undefined) {
       const admin = await slapd.admin();
@@ -88,10 +99,16 @@ async function tenureBurst(store: "sqlite" | "postgres", target: "ldap" | "none"
     const database =
       store === "postgres" ? `${values.postgres}?schema=${schema}` : `sqlite:./tenure-${target}.db`;
     await writeFile(path.join(dir, "tenure.yaml"), yaml(database, slapd));
-    const bench = await startBenchServer(path.join(dir, "tenure.yaml"));
+    const bench =
+      instances === 1
+        ? await startBenchServer(path.join(dir, "tenure.yaml")).then((b) => ({
+            ...b,
+            urls: [b.server.url.replace(/\/$/, "")],
+          }))
+        : await startServeProcesses(path.join(dir, "tenure.yaml"), instances);
     try {
       const result = await burst(users, clients, (i) =>
-        postUser(`${bench.server.url}/scim/v2/Users`, bench.token, i),
+        postUser(`${bench.urls[i % bench.urls.length]}/scim/v2/Users`, bench.token, i),
       );
       const count = async (table: "scim_resources" | "identities") =>
         Number(
@@ -164,36 +181,42 @@ for (const store of stores) {
         });
         floors.scimmy = await scimmyFloor(users, clients);
       }
-      const tenure = await tenureBurst(store, target, dir);
-      const ratios = Object.fromEntries(
-        Object.entries(floors).map(([name, floor]) => [
-          `vs${name[0]!.toUpperCase()}${name.slice(1)}`,
-          ratio(tenure.result, floor),
-        ]),
-      );
-      console.log(
-        JSON.stringify({
-          name: "scim-burst",
-          store,
-          target,
-          users,
-          clients,
-          seconds: tenure.result.seconds,
-          pushesPerSecond: tenure.result.perSecond,
-          cpuMsPerPush: tenure.result.cpuMsPerRequest,
-          answers: tenure.result.answers,
-          ...tenure.counted,
-          operationsNotSucceeded: tenure.operationsNotSucceeded,
-          lost: tenure.lost,
-          floors,
-          ratios,
-          goals:
-            target === "ldap"
-              ? { vsLdapts: 0.8, ...(store === "postgres" ? { pushesPerSecond: 500 } : {}) }
-              : { vsBareInsert: 0.5, vsScimmy: 1 },
-          load: os.loadavg().map((l) => +l.toFixed(2)),
-        }),
-      );
+      // Several serve processes share one store: PostgreSQL only, and measured into OpenLDAP.
+      const runs = instanceCounts.filter((n) => n === 1 || (store === "postgres" && target === "ldap"));
+      for (const instances of runs) {
+        const tenure = await tenureBurst(store, target, dir, instances);
+        const ratios = Object.fromEntries(
+          Object.entries(floors).map(([name, floor]) => [
+            `vs${name[0]!.toUpperCase()}${name.slice(1)}`,
+            ratio(tenure.result, floor),
+          ]),
+        );
+        console.log(
+          JSON.stringify({
+            name: "scim-burst",
+            store,
+            target,
+            instances,
+            users,
+            clients,
+            seconds: tenure.result.seconds,
+            pushesPerSecond: tenure.result.perSecond,
+            // With serve processes of their own, this process's CPU is only the clients'.
+            ...(instances === 1 ? { cpuMsPerPush: tenure.result.cpuMsPerRequest } : {}),
+            answers: tenure.result.answers,
+            ...tenure.counted,
+            operationsNotSucceeded: tenure.operationsNotSucceeded,
+            lost: tenure.lost,
+            floors,
+            ratios,
+            goals:
+              target === "ldap"
+                ? { vsLdapts: 0.8, ...(store === "postgres" ? { pushesPerSecond: 500 } : {}) }
+                : { vsBareInsert: 0.5, vsScimmy: 1 },
+            load: os.loadavg().map((l) => +l.toFixed(2)),
+          }),
+        );
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -13,14 +13,17 @@ export interface ServeProcess {
 }
 
 /**
- * Starts `tenure --config FILE serve --port 0` through tsx, as a user would, and resolves with its URL
- * once it says it listens. The wall clock: TENURE_NOW is cleared.
+ * Starts `tenure --config FILE serve --port 0 ARGS` through tsx, as a user would, and resolves with its
+ * URL once it says it listens. The wall clock: TENURE_NOW is cleared.
  */
-export function startServe(configFile: string, env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
+export function startServe(
+  configFile: string,
+  options: { env?: NodeJS.ProcessEnv; args?: readonly string[] } = {},
+): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
-    ["--import", TSX, MAIN, "--config", configFile, "serve", "--port", "0"],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TENURE_NOW: "", ...env } },
+    ["--import", TSX, MAIN, "--config", configFile, "serve", "--port", "0", ...(options.args ?? [])],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TENURE_NOW: "", ...options.env } },
   );
   let output = "";
   return new Promise((resolve, reject) => {
