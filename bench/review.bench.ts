@@ -12,8 +12,10 @@
  * c. each manager's first page of 50 pending items, riskiest first (`reviewItemRepository.list`), over
  *    the 1,000 managers, p50 / p99 — the target: ≤ 100 ms.
  * Floors: the rows a. reads (identities, assignments, accounts) read by a bare script through the driver;
- * the same number of item rows of the same width, over the same reviewers and scores (the campaign's first
- * 10,000 cycled), written by a bare prepared insert (SQLite); the page's query run bare through the driver.
+ * the same number of pack rows (review_item_packs: one per identity and reviewer) of the same width, the
+ * campaign's first 2,000 cycled, written by a bare prepared insert in one transaction (SQLite); beside it
+ * (`floorRowWriteMs`) the floor of the shape before packs: as many item rows as the campaign has items,
+ * into review_items; the page's query (the reviewer's packs) run bare through the driver.
  *
  *   node --import tsx bench/review.bench.ts [--identities 100000] [--per 10] [--pages 1000]
  *     [--postgres URL] [--database sqlite|postgres|both]
@@ -36,6 +38,7 @@ import { accountRepository } from "../src/store/account-repository.js";
 import { bulkInsert } from "../src/store/bulk-insert.js";
 import { openStore, type Store } from "../src/store/database.js";
 import { identityRepository } from "../src/store/identity-repository.js";
+import { itemToRow } from "../src/store/review-item-rows.js";
 import { reviewItemRepository } from "../src/store/review-repository.js";
 import { startCampaign } from "../src/workflows/review-generation.js";
 import { withPostgresSchema } from "./bench-postgres.js";
@@ -288,9 +291,8 @@ const READ_SQL = [
   "select * from assignments",
   "select identity_id, system, username, entitlements, managed_entitlements, last_used_at from accounts where identity_id is not null and enabled = 1 and vanished_at is null",
 ];
-/** A reviewer's inbox: their pending items of every campaign, riskiest first. */
-const PAGE_SQL = (p: string) =>
-  `select * from review_items where reviewer_id = ${p} and state in ('pending') order by risk_score desc, id limit 50`;
+/** A reviewer's inbox: the packs of their fresh items, of every campaign. */
+const PAGE_SQL = (p: string) => `select * from review_item_packs where reviewer_id = ${p}`;
 
 interface Floors {
   read: number;
@@ -350,30 +352,39 @@ async function postgresFloors(url: string): Promise<Floors> {
 }
 
 /**
- * The bare write: as many rows as the campaign wrote, copies of the campaign's first items cycled (same
- * width, and the same spread over reviewers, identities and scores, so the indexes are written where the
- * campaign writes them: into review_items itself, under another campaign id), one prepared insert, one
- * transaction (SQLite). Run after the pages are timed; the rows are deleted afterwards.
+ * A bare write into `table`: `rows` rows, copies of `samples` cycled (same width and the same spread over
+ * reviewers, identities and scores, so the indexes are written where the campaign writes them), under
+ * campaign id `floor`, `key` numbering each; one prepared insert, one transaction (SQLite). Run after the
+ * pages are timed; the rows are deleted afterwards.
  */
-function sqliteWriteFloor(file: string, samples: unknown[][], rows: number): number {
+function sqliteWriteFloor(
+  file: string,
+  table: string,
+  samples: Array<Record<string, unknown>>,
+  rows: number,
+  key: string,
+): number {
   const db = new BetterSqlite3(file);
-  const cols = samples[0]!.length;
-  const insert = db.prepare(`insert into review_items values (${Array(cols).fill("?").join(",")})`);
+  const cols = Object.keys(samples[0]!);
+  const insert = db.prepare(
+    `insert into ${table} (${cols.join(",")}) values (${cols.map(() => "?").join(",")})`,
+  );
+  const at = cols.indexOf(key);
   const copies = samples.map((sample) => {
-    const row = [...sample];
-    row[1] = "floor";
+    const row = cols.map((c) => sample[c]);
+    row[cols.indexOf("campaign_id")] = "floor";
     return row;
   });
   const t0 = performance.now();
   db.transaction(() => {
     for (let i = 0; i < rows; i++) {
       const row = copies[i % copies.length]!;
-      row[0] = `floor-${i}`;
+      row[at] = key === "id" ? `floor-${i}` : i;
       insert.run(...row);
     }
   })();
   const ms = performance.now() - t0;
-  db.exec("delete from review_items where campaign_id = 'floor'");
+  db.exec(`delete from ${table} where campaign_id = 'floor'`);
   db.close();
   return ms;
 }
@@ -423,11 +434,31 @@ async function measure(
     floorTimes.push(await bare.page(reviewerId));
   }
   let writeFloor: number | null = null;
+  let rowWriteFloor: number | null = null;
   if (file !== null) {
     const reader = new BetterSqlite3(file, { readonly: true });
-    const rows = reader.prepare("select * from review_items limit 10000").raw().all() as unknown[][];
+    const packs = reader.prepare("select * from review_item_packs limit 2000").all() as Array<
+      Record<string, unknown>
+    >;
+    const packCount = (reader.prepare("select count(*) as n from review_item_packs").get() as { n: number })
+      .n;
     reader.close();
-    writeFloor = sqliteWriteFloor(file, rows, started.items);
+    writeFloor = sqliteWriteFloor(file, "review_item_packs", packs, packCount, "pack");
+    // The shape before packs: one row per item (the first packs' items, as rows).
+    const ids = packs.flatMap((p) =>
+      Array.from(
+        { length: Number(p.item_count) },
+        (_, n) => `${String(p.campaign_id)}.${Number(p.pack)}.${n}`,
+      ),
+    );
+    const items = await reviewItemRepository.findMany(store.db, ids.slice(0, 10_000));
+    rowWriteFloor = sqliteWriteFloor(
+      file,
+      "review_items",
+      items.map((i) => itemToRow(i, null) as unknown as Record<string, unknown>),
+      started.items,
+      "id",
+    );
   }
   await bare.close();
   times.sort((a, b) => a - b);
@@ -447,6 +478,7 @@ async function measure(
     generateCpuMs: Math.round(generateCpuMs),
     floorReadMs: Math.round(bare.read),
     floorWriteMs: writeFloor === null ? null : Math.round(writeFloor),
+    floorRowWriteMs: rowWriteFloor === null ? null : Math.round(rowWriteFloor),
     generateTargetMs: 10_000,
     pageP50Ms: +percentile(times, 50).toFixed(2),
     pageP99Ms: +percentile(times, 99).toFixed(2),
@@ -457,7 +489,7 @@ async function measure(
   };
   console.log(JSON.stringify(result));
   console.error(
-    `${kind}: generate ${result.generateMs} ms, CPU ${result.generateCpuMs} ms (load ${result.loadMs} ms; floors: read ${result.floorReadMs} ms, write ${result.floorWriteMs ?? "n/a"} ms; ratio to read+write floor ${(result.generateMs / (result.floorReadMs + (result.floorWriteMs ?? 0))).toFixed(1)}×) for ${result.items} items; ` +
+    `${kind}: generate ${result.generateMs} ms, CPU ${result.generateCpuMs} ms (load ${result.loadMs} ms; floors: read ${result.floorReadMs} ms, write ${result.floorWriteMs ?? "n/a"} ms (as rows ${result.floorRowWriteMs ?? "n/a"} ms); ratio to read+write floor ${(result.generateMs / (result.floorReadMs + (result.floorWriteMs ?? 0))).toFixed(1)}×) for ${result.items} items; ` +
       `first page p50 ${result.pageP50Ms} ms / p99 ${result.pageP99Ms} ms (floor ${result.floorPageP50Ms} / ${result.floorPageP99Ms} ms)`,
   );
 }

@@ -101,7 +101,12 @@ export function encodeEvidence(evidence: ReviewItemEvidence, facts: ItemFacts): 
 }
 
 export function decodeEvidence(text: string, facts: ItemFacts): ReviewItemEvidence {
-  const parsed = JSON.parse(text) as CompactEvidence | ReviewItemEvidence;
+  return decodeEvidenceValue(JSON.parse(text), facts);
+}
+
+/** As `decodeEvidence`, from the JSON already parsed (a packed item holds it inside its pack's array). */
+export function decodeEvidenceValue(value: unknown, facts: ItemFacts): ReviewItemEvidence {
+  const parsed = value as CompactEvidence | ReviewItemEvidence;
   if (!Array.isArray(parsed)) return parsed;
   const [lineage, lastUsedAt, peers, lastReview, sodRules] = parsed;
   const target = targetOf(facts.access);
@@ -172,7 +177,16 @@ export function encodeReasons(
 }
 
 export function decodeReasons(text: string, evidence: ReviewItemEvidence, facts: ItemFacts): RiskReason[] {
-  const parsed = JSON.parse(text) as Array<string | RiskReason>;
+  return decodeReasonsValue(JSON.parse(text), evidence, facts);
+}
+
+/** As `decodeReasons`, from the JSON already parsed. */
+export function decodeReasonsValue(
+  value: unknown,
+  evidence: ReviewItemEvidence,
+  facts: ItemFacts,
+): RiskReason[] {
+  const parsed = value as Array<string | RiskReason>;
   return parsed.map((r) => {
     if (typeof r !== "string") return r;
     const reason = deriveReason(r as RiskReasonCode, evidence, facts);

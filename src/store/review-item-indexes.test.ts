@@ -56,6 +56,17 @@ describe("review item partial indexes (SQLite)", () => {
     expect(byName.get("review_items_removal_idx")).toMatch(/where "removal_state" is not null/i);
   });
 
+  it("a reviewer's first page reads their packs through the packs' reviewer index", async () => {
+    sent.length = 0;
+    await reviewItemRepository.list(logged, { reviewerId: "m1", states: ["pending"], limit: 50 });
+    const query = sent.find((q) => /from "review_item_packs"/.test(q.sql));
+    expect(query).toBeDefined();
+    const rows = sqlite.prepare(`explain query plan ${query!.sql}`).all(...(query!.parameters as unknown[]));
+    expect((rows as Array<{ detail: string }>).map((r) => r.detail).join("\n")).toContain(
+      "review_item_packs_reviewer_idx",
+    );
+  });
+
   it("the removal timer reads the removal index", async () => {
     const plan = await planOf((db) => reviewItemRepository.removalsDue(db, "2026-12-04T00:00:00.000Z"));
     expect(plan).toContain("review_items_removal_idx");

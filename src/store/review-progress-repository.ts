@@ -1,4 +1,5 @@
 import type { ReviewItemState } from "../domain/review-types.js";
+import { packedLoads } from "./review-pack-repository.js";
 import type { Db } from "./schema-types.js";
 
 /** How campaigns progress: who still has what to decide, and what was already sent to whom. */
@@ -35,9 +36,27 @@ export const reviewProgressRepository = {
       .where("state", "in", states)
       .groupBy("reviewer_id")
       .execute();
-    return rows
-      .map((r) => ({ reviewerId: r.reviewer_id, pending: Number(r.n), high: Number(r.high ?? 0) }))
-      .sort((a, b) => b.pending - a.pending || String(a.reviewerId).localeCompare(String(b.reviewerId)));
+    const loads = rows.map((r) => ({
+      reviewerId: r.reviewer_id,
+      pending: Number(r.n),
+      high: Number(r.high ?? 0),
+    }));
+    if (states.includes("pending")) {
+      // Packed items (all pending) count for their pack's reviewer, less those written out (above).
+      const packed = await packedLoads(db, campaignId);
+      for (const load of loads) {
+        const more = packed.get(load.reviewerId);
+        if (more === undefined) continue;
+        load.pending += more.pending;
+        load.high += more.high;
+        packed.delete(load.reviewerId);
+      }
+      for (const [reviewerId, more] of packed)
+        if (more.pending > 0) loads.push({ reviewerId, pending: more.pending, high: more.high });
+    }
+    return loads.sort(
+      (a, b) => b.pending - a.pending || String(a.reviewerId).localeCompare(String(b.reviewerId)),
+    );
   },
 
   /** Every decision people made in a campaign (not the deadline's), for the time spent per item. */

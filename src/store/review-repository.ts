@@ -1,19 +1,24 @@
-import { decodeEvidence, decodeReasons, encodeEvidence, encodeReasons } from "../domain/review-item-codec.js";
+import { sql } from "kysely";
 import type {
   CampaignStatus,
-  ItemRisk,
-  RemovalState,
-  RerouteReason,
   ReviewAccess,
   ReviewDefinition,
-  ReviewItemEvidence,
   ReviewItemState,
-  ReviewRisk,
-  ReviewSource,
 } from "../domain/review-types.js";
-import { bulkInsert } from "./bulk-insert.js";
+import { bulkInsert, usesDollar } from "./bulk-insert.js";
 import { chunk } from "./chunk.js";
-import type { Db, ReviewCampaignsTable, ReviewItemsTable } from "./schema-types.js";
+import { changeToRow, ITEM_COLUMNS, itemFromRow, itemToRow, itemValues } from "./review-item-rows.js";
+import type { ItemChange, ReviewItem } from "./review-item-types.js";
+import {
+  allPacked,
+  byScoreThenId,
+  findPacked,
+  packedPage,
+  packedPendingCount,
+} from "./review-pack-repository.js";
+import type { Db, ReviewCampaignsTable } from "./schema-types.js";
+
+export type { ItemChange, ReviewItem } from "./review-item-types.js";
 
 /** Campaigns and their items, as kept. Decisions and removals change items; nothing is deleted. */
 
@@ -34,36 +39,6 @@ export interface ReviewCampaign {
   closedAt: string | null;
   closedBy: string | null;
   items: number;
-}
-
-export interface ReviewItem {
-  id: string;
-  campaignId: string;
-  identityId: string;
-  access: ReviewAccess;
-  /** `role:NAME` or `entitlement:SYSTEM:KEY`. */
-  accessKey: string;
-  source: ReviewSource;
-  assignmentId: string | null;
-  privileged: boolean;
-  risk: ItemRisk;
-  evidence: ReviewItemEvidence;
-  stage: number;
-  reviewerId: string | null;
-  ruleReviewerId: string | null;
-  rerouteReason: RerouteReason | null;
-  state: ReviewItemState;
-  decidedBy: string | null;
-  decidedAt: string | null;
-  comment: string | null;
-  bulk: boolean;
-  removalState: RemovalState | null;
-  removalDetail: string | null;
-  removalAttempts: number;
-  removalNextAt: string | null;
-  confirmedAt: string | null;
-  version: number;
-  createdAt: string;
 }
 
 /** The key an access is compared by across campaigns. */
@@ -108,100 +83,6 @@ function campaignToRow(c: ReviewCampaign): ReviewCampaignsTable {
   };
 }
 
-function itemFromRow(r: ReviewItemsTable): ReviewItem {
-  const access: ReviewAccess =
-    r.role !== null
-      ? { kind: "role", role: r.role }
-      : { kind: "entitlement", system: r.system ?? "", entitlement: r.entitlement ?? "" };
-  // Kept compactly (review-item-codec.ts): the reasons' words come back from the evidence and the row.
-  const facts = { access, assignmentId: r.assignment_id, createdAt: r.created_at };
-  const evidence = decodeEvidence(r.evidence, facts);
-  return {
-    id: r.id,
-    campaignId: r.campaign_id,
-    identityId: r.identity_id,
-    access,
-    accessKey: r.access_key,
-    source: r.source as ReviewSource,
-    assignmentId: r.assignment_id,
-    privileged: Number(r.privileged) === 1,
-    risk: {
-      score: Number(r.risk_score),
-      level: r.risk_level as ReviewRisk,
-      reasons: decodeReasons(r.reasons, evidence, facts),
-      recommendation: r.recommendation as ItemRisk["recommendation"],
-    },
-    evidence,
-    stage: Number(r.stage),
-    reviewerId: r.reviewer_id,
-    ruleReviewerId: r.rule_reviewer_id,
-    rerouteReason: r.reroute_reason as RerouteReason | null,
-    state: r.state as ReviewItemState,
-    decidedBy: r.decided_by,
-    decidedAt: r.decided_at,
-    comment: r.comment,
-    bulk: Number(r.bulk) === 1,
-    removalState: r.removal_state as RemovalState | null,
-    removalDetail: r.removal_detail,
-    removalAttempts: Number(r.removal_attempts),
-    removalNextAt: r.removal_next_at,
-    confirmedAt: r.confirmed_at,
-    version: Number(r.version),
-    createdAt: r.created_at,
-  };
-}
-
-const ITEM_COLUMNS = [
-  "id",
-  "campaign_id",
-  "identity_id",
-  "access_key",
-  "role",
-  "system",
-  "entitlement",
-  "source",
-  "assignment_id",
-  "privileged",
-  "risk_score",
-  "risk_level",
-  "reasons",
-  "recommendation",
-  "evidence",
-  "stage",
-  "reviewer_id",
-  "rule_reviewer_id",
-  "reroute_reason",
-  "state",
-  "created_at",
-] as const;
-
-function itemValues(i: ReviewItem): unknown[] {
-  const facts = { access: i.access, assignmentId: i.assignmentId, createdAt: i.createdAt };
-  return [
-    i.id,
-    i.campaignId,
-    i.identityId,
-    i.accessKey,
-    i.access.kind === "role" ? i.access.role : null,
-    i.access.kind === "entitlement" ? i.access.system : null,
-    i.access.kind === "entitlement" ? i.access.entitlement : null,
-    i.source,
-    i.assignmentId,
-    i.privileged ? 1 : 0,
-    i.risk.score,
-    i.risk.level,
-    encodeReasons(i.risk.reasons, i.evidence, facts),
-    i.risk.recommendation,
-    encodeEvidence(i.evidence, facts),
-    i.stage,
-    i.reviewerId,
-    i.ruleReviewerId,
-    i.rerouteReason,
-    i.state,
-    i.createdAt,
-  ];
-}
-
 export interface ItemFilter {
   campaignId?: string;
   reviewerId?: string;
@@ -210,46 +91,6 @@ export interface ItemFilter {
   /** Keyset paging, riskiest first: the (score, id) of the last item of the previous page. */
   after?: { score: number; id: string };
   limit?: number;
-}
-
-/** A changed item, written only if nobody changed it since it was read (its version). */
-export type ItemChange = Partial<
-  Pick<
-    ReviewItem,
-    | "stage"
-    | "reviewerId"
-    | "ruleReviewerId"
-    | "rerouteReason"
-    | "state"
-    | "decidedBy"
-    | "decidedAt"
-    | "comment"
-    | "bulk"
-    | "removalState"
-    | "removalDetail"
-    | "removalAttempts"
-    | "removalNextAt"
-    | "confirmedAt"
-  >
->;
-
-function changeToRow(change: ItemChange): Partial<ReviewItemsTable> {
-  const row: Partial<ReviewItemsTable> = {};
-  if (change.stage !== undefined) row.stage = change.stage;
-  if (change.reviewerId !== undefined) row.reviewer_id = change.reviewerId;
-  if (change.ruleReviewerId !== undefined) row.rule_reviewer_id = change.ruleReviewerId;
-  if (change.rerouteReason !== undefined) row.reroute_reason = change.rerouteReason;
-  if (change.state !== undefined) row.state = change.state;
-  if (change.decidedBy !== undefined) row.decided_by = change.decidedBy;
-  if (change.decidedAt !== undefined) row.decided_at = change.decidedAt;
-  if (change.comment !== undefined) row.comment = change.comment;
-  if (change.bulk !== undefined) row.bulk = change.bulk ? 1 : 0;
-  if (change.removalState !== undefined) row.removal_state = change.removalState;
-  if (change.removalDetail !== undefined) row.removal_detail = change.removalDetail;
-  if (change.removalAttempts !== undefined) row.removal_attempts = change.removalAttempts;
-  if (change.removalNextAt !== undefined) row.removal_next_at = change.removalNextAt;
-  if (change.confirmedAt !== undefined) row.confirmed_at = change.confirmedAt;
-  return row;
 }
 
 export const reviewCampaignRepository = {
@@ -310,51 +151,85 @@ export const reviewCampaignRepository = {
   },
 };
 
+/** The fields of `change` that are set. */
+function definedOf(change: ItemChange): ItemChange {
+  return Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) as ItemChange;
+}
+
+function packFilter(filter: Omit<ItemFilter, "after" | "limit">): {
+  campaignId?: string;
+  reviewerId?: string;
+  identityId?: string;
+} {
+  return {
+    ...(filter.campaignId === undefined ? {} : { campaignId: filter.campaignId }),
+    ...(filter.reviewerId === undefined ? {} : { reviewerId: filter.reviewerId }),
+    ...(filter.identityId === undefined ? {} : { identityId: filter.identityId }),
+  };
+}
+
+/** Items kept as rows, riskiest first then id in byte order (PostgreSQL: collation "C"). */
+async function listRows(db: Db, filter: ItemFilter, limit: number): Promise<ReviewItem[]> {
+  const id = usesDollar(db) ? sql<string>`id collate "C"` : sql<string>`id`;
+  let q = db.selectFrom("review_items").selectAll();
+  if (filter.reviewerId !== undefined) q = q.where("reviewer_id", "=", filter.reviewerId);
+  if (filter.campaignId !== undefined) q = q.where("campaign_id", "=", filter.campaignId);
+  if (filter.identityId !== undefined) q = q.where("identity_id", "=", filter.identityId);
+  if (filter.states !== undefined) {
+    if (filter.states.length === 0) return [];
+    q = q.where("state", "in", filter.states);
+  }
+  const after = filter.after;
+  if (after !== undefined) {
+    q = q.where((eb) =>
+      eb.or([
+        eb("risk_score", "<", after.score),
+        eb.and([eb("risk_score", "=", after.score), eb(id, ">", after.id)]),
+      ]),
+    );
+  }
+  const rows = await q.orderBy("risk_score", "desc").orderBy(id).limit(limit).execute();
+  return rows.map(itemFromRow);
+}
+
 export const reviewItemRepository = {
   async insertMany(db: Db, items: readonly ReviewItem[]): Promise<void> {
     if (items.length === 0) return;
     await bulkInsert(db, { table: "review_items", columns: ITEM_COLUMNS }, items.map(itemValues));
   },
 
+  /** A campaign's items as rows (campaigns are written packed: review-pack-repository.ts). */
   async find(db: Db, id: string): Promise<ReviewItem | undefined> {
     const row = await db.selectFrom("review_items").selectAll().where("id", "=", id).executeTakeFirst();
-    return row === undefined ? undefined : itemFromRow(row);
+    if (row !== undefined) return itemFromRow(row);
+    return (await findPacked(db, [id]))[0]?.item;
   },
 
+  /** In id order (bytes). */
   async findMany(db: Db, ids: readonly string[]): Promise<ReviewItem[]> {
     const out: ReviewItem[] = [];
+    const seen = new Set<string>();
     for (const part of chunk(ids, 500)) {
       const rows = await db.selectFrom("review_items").selectAll().where("id", "in", part).execute();
-      for (const r of rows) out.push(itemFromRow(r));
+      for (const r of rows) {
+        if (seen.has(r.id)) continue;
+        seen.add(r.id);
+        out.push(itemFromRow(r));
+      }
     }
-    return out;
+    const rest = ids.filter((id) => !seen.has(id));
+    if (rest.length > 0) for (const p of await findPacked(db, rest)) out.push(p.item);
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   },
 
-  /** Riskiest first, then by id; keyset-paged with `after`. */
+  /** Riskiest first, then by id (bytes); keyset-paged with `after`. */
   async list(db: Db, filter: ItemFilter): Promise<ReviewItem[]> {
-    let q = db.selectFrom("review_items").selectAll();
-    if (filter.reviewerId !== undefined) q = q.where("reviewer_id", "=", filter.reviewerId);
-    if (filter.campaignId !== undefined) q = q.where("campaign_id", "=", filter.campaignId);
-    if (filter.identityId !== undefined) q = q.where("identity_id", "=", filter.identityId);
-    if (filter.states !== undefined) {
-      if (filter.states.length === 0) return [];
-      q = q.where("state", "in", filter.states);
-    }
-    const after = filter.after;
-    if (after !== undefined) {
-      q = q.where((eb) =>
-        eb.or([
-          eb("risk_score", "<", after.score),
-          eb.and([eb("risk_score", "=", after.score), eb("id", ">", after.id)]),
-        ]),
-      );
-    }
-    const rows = await q
-      .orderBy("risk_score", "desc")
-      .orderBy("id")
-      .limit(filter.limit ?? 50)
-      .execute();
-    return rows.map(itemFromRow);
+    const limit = filter.limit ?? 50;
+    const rows = await listRows(db, filter, limit);
+    if (filter.states !== undefined && !filter.states.includes("pending")) return rows;
+    const packed = await packedPage(db, packFilter(filter), filter.after, limit);
+    if (packed.length === 0) return rows;
+    return [...rows, ...packed].sort(byScoreThenId).slice(0, limit);
   },
 
   /** Every item matching `filter` (without `after`/`limit`), riskiest first, read a page at a time. */
@@ -362,16 +237,17 @@ export const reviewItemRepository = {
     const out: ReviewItem[] = [];
     let after: { score: number; id: string } | undefined;
     for (;;) {
-      const page = await this.list(db, {
-        ...filter,
-        limit: pageSize,
-        ...(after === undefined ? {} : { after }),
-      });
-      out.push(...page);
+      const page = await listRows(db, { ...filter, ...(after === undefined ? {} : { after }) }, pageSize);
+      for (const i of page) out.push(i);
       const last = page.at(-1);
-      if (page.length < pageSize || last === undefined) return out;
+      if (page.length < pageSize || last === undefined) break;
       after = { score: last.risk.score, id: last.id };
     }
+    if (filter.states !== undefined && !filter.states.includes("pending")) return out;
+    const packed = await allPacked(db, packFilter(filter), Math.max(1, Math.ceil(pageSize / 10)));
+    if (packed.length === 0) return out;
+    for (const i of packed) out.push(i);
+    return out.sort(byScoreThenId);
   },
 
   /** How many items of a campaign are in each state. */
@@ -382,12 +258,16 @@ export const reviewItemRepository = {
       .where("campaign_id", "=", campaignId)
       .groupBy("state")
       .execute();
-    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+    const counts: Record<string, number> = Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+    const packed = await packedPendingCount(db, campaignId);
+    if (packed > 0) counts.pending = (counts.pending ?? 0) + packed;
+    return counts;
   },
 
   /**
    * Applies `change` if the item is still at `version` (and, when given, still in one of `states`);
-   * false when someone changed it first. Bumps the version.
+   * false when someone changed it first. Bumps the version. A packed item's first change writes it out
+   * (version 1): of two writers, the one whose row lands first wins.
    */
   async update(
     db: Db,
@@ -403,7 +283,17 @@ export const reviewItemRepository = {
       .where("version", "=", version);
     if (states !== undefined) q = q.where("state", "in", states);
     const result = await q.executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    if (Number(result.numUpdatedRows) === 1) return true;
+    if (version !== 0 || (states !== undefined && !states.includes("pending"))) return false;
+    const [packed] = await findPacked(db, [id]);
+    if (packed === undefined) return false;
+    const changed: ReviewItem = { ...packed.item, ...definedOf(change), version: 1 };
+    const inserted = await db
+      .insertInto("review_items")
+      .values(itemToRow(changed, packed.pack))
+      .onConflict((oc) => oc.column("id").doNothing())
+      .executeTakeFirst();
+    return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
   },
 
   /**

@@ -347,6 +347,27 @@ export interface ReviewItemsTable {
   /** Bumped by every change: two reviewers deciding at once, exactly one wins. */
   version: number;
   created_at: string;
+  /** The pack of a campaign's packed items it was written out of when it first changed; null otherwise. */
+  pack: number | null;
+}
+
+/**
+ * A campaign's fresh items, packed: one row per (campaign, identity, first-stage reviewer), the items a
+ * compact JSON array (store/review-pack-codec.ts). An item that changes is written out to review_items,
+ * whose row then overrides its packed copy.
+ */
+export interface ReviewItemPacksTable {
+  campaign_id: string;
+  /** 0… within the campaign; an item's id is `CAMPAIGN.PACK.INDEX`. */
+  pack: number;
+  identity_id: string;
+  reviewer_id: string | null;
+  item_count: number;
+  /** Items whose risk level is high. */
+  high_count: number;
+  max_score: number;
+  items: string;
+  created_at: string;
 }
 
 /** Birthright access a reviewer revoked: the plan keeps it away from this identity until lifted. */
@@ -686,6 +707,7 @@ export interface Database {
   sod_scans: SodScansTable;
   review_campaigns: ReviewCampaignsTable;
   review_items: ReviewItemsTable;
+  review_item_packs: ReviewItemPacksTable;
   review_exclusions: ReviewExclusionsTable;
   review_notices: ReviewNoticesTable;
   dormant_accounts: DormantAccountsTable;

@@ -15,13 +15,13 @@ import type { TenureConfig } from "../policy/config-types.js";
 import { NotFoundError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import { identityRepository } from "../store/identity-repository.js";
+import { encodePackItem } from "../store/review-pack-codec.js";
+import { insertPacks } from "../store/review-pack-repository.js";
 import { reviewNoticeRepository } from "../store/review-progress-repository.js";
 import {
   type CampaignKind,
   type ReviewCampaign,
-  type ReviewItem,
   reviewCampaignRepository,
-  reviewItemRepository,
 } from "../store/review-repository.js";
 import type { Db } from "../store/schema-types.js";
 import { isUniqueViolation } from "../store/store-errors.js";
@@ -40,15 +40,24 @@ import {
  * (birthright, assignments, mover grace, entitlements found in the targets), each with its risk, the
  * reasons and evidence behind it, a recommendation, and its first-stage reviewer — never the holder
  * (their manager instead, or nobody). The campaign, its items, the audit event and one `review.assigned`
- * notification per reviewer are written in one transaction: a failure leaves no campaign at all.
+ * notification per reviewer are written in one transaction: a failure leaves no campaign at all. The
+ * items are written packed, one row per (identity, reviewer) (store/review-pack-codec.ts): an item is
+ * written out as a row of its own when it first changes.
  *
  * Reads happen before the transaction; on SQLite the transaction then holds the write lock while the
  * items are scored and written (about as long as the inserts take).
  */
 
 const DAY_MS = 86_400_000;
-/** Items written per insert batch. */
-const BATCH = 5_000;
+/** Packs written per insert batch. */
+const BATCH = 1_000;
+
+/** The items of one (identity, reviewer) as they are scored. */
+interface OpenPack {
+  items: string[];
+  high: number;
+  max: number;
+}
 
 export interface StartCampaignOptions {
   now: Date;
@@ -255,7 +264,9 @@ export async function startCampaign(
   const reroutes = { "self-review": 0, "no-reviewer": 0 };
 
   await db.transaction().execute(async (trx) => {
-    let batch: ReviewItem[] = [];
+    // Packs: one row per (identity, first-stage reviewer), its items as the JSON text of their elements.
+    let batch: unknown[][] = [];
+    let pack = 0;
     // Written subjects are let go as the pass goes: the heap shrinks while the items are written.
     const queue: Array<ReviewSubject | null> = inScope;
     for (let n = 0; n < queue.length; n++) {
@@ -265,6 +276,7 @@ export async function startCampaign(
       const holder = subject.identity;
       // The choice depends on the holder and the person the rule names: one per name per holder.
       const choices = new Map<string, ReviewerChoice>();
+      const packs = new Map<string | null, OpenPack>();
       for (const c of items) {
         const ref = ruleRef(rule, config, c);
         let choice = choices.get(ref);
@@ -285,57 +297,63 @@ export async function startCampaign(
           reviewedBefore: lastReview !== null,
         };
         const risk = scoreItem(signals, definition.risk, now);
+        const high = risk.level === "high" ? 1 : 0;
         levels[risk.level]++;
         if (choice.rerouteReason === "self-review" || choice.rerouteReason === "no-reviewer")
           reroutes[choice.rerouteReason]++;
         const load = byReviewer.get(choice.reviewerId);
-        if (load === undefined)
-          byReviewer.set(choice.reviewerId, { items: 1, high: risk.level === "high" ? 1 : 0 });
+        if (load === undefined) byReviewer.set(choice.reviewerId, { items: 1, high });
         else {
           load.items++;
-          if (risk.level === "high") load.high++;
+          load.high += high;
         }
-        batch.push({
-          id: newId(),
-          campaignId: campaign.id,
-          identityId: holder.id,
-          access: c.access,
-          accessKey: c.accessKey,
-          source: c.source,
-          assignmentId: c.assignmentId,
-          privileged: c.privileged,
-          risk,
-          evidence: {
-            lineage: c.lineage,
-            lastUsedAt: c.account?.lastUsedAt ?? null,
-            peers,
-            lastReview,
-            sodRules,
+        const element = encodePackItem(
+          {
+            access: c.access,
+            accessKey: c.accessKey,
+            source: c.source,
+            assignmentId: c.assignmentId,
+            privileged: c.privileged,
+            risk,
+            evidence: {
+              lineage: c.lineage,
+              lastUsedAt: c.account?.lastUsedAt ?? null,
+              peers,
+              lastReview,
+              sodRules,
+            },
+            ruleReviewerId: choice.ruleReviewerId,
+            rerouteReason: choice.rerouteReason,
           },
-          stage: 0,
-          reviewerId: choice.reviewerId,
-          ruleReviewerId: choice.ruleReviewerId,
-          rerouteReason: choice.rerouteReason,
-          state: "pending",
-          decidedBy: null,
-          decidedAt: null,
-          comment: null,
-          bulk: false,
-          removalState: null,
-          removalDetail: null,
-          removalAttempts: 0,
-          removalNextAt: null,
-          confirmedAt: null,
-          version: 0,
-          createdAt: nowIso,
-        });
-        if (batch.length >= BATCH) {
-          await reviewItemRepository.insertMany(trx, batch);
-          batch = [];
+          nowIso,
+        );
+        const open = packs.get(choice.reviewerId);
+        if (open === undefined) packs.set(choice.reviewerId, { items: [element], high, max: risk.score });
+        else {
+          open.items.push(element);
+          open.high += high;
+          if (risk.score > open.max) open.max = risk.score;
         }
       }
+      for (const [reviewerId, p] of packs) {
+        batch.push([
+          campaign.id,
+          pack++,
+          holder.id,
+          reviewerId,
+          p.items.length,
+          p.high,
+          p.max,
+          `[${p.items.join(",")}]`,
+          nowIso,
+        ]);
+      }
+      if (batch.length >= BATCH) {
+        await insertPacks(trx, batch);
+        batch = [];
+      }
     }
-    await reviewItemRepository.insertMany(trx, batch);
+    await insertPacks(trx, batch);
     try {
       await reviewCampaignRepository.insert(trx, campaign);
     } catch (err) {

@@ -261,17 +261,7 @@ export async function campaignItems(
   campaignId: string,
   scope?: ItemScope,
 ): Promise<ReviewItem[]> {
-  const out: ReviewItem[] = [];
-  let after: { score: number; id: string } | undefined;
-  for (;;) {
-    const page = await reviewItemRepository.list(store.db, {
-      campaignId,
-      limit: 1000,
-      ...(after === undefined ? {} : { after }),
-    });
-    out.push(...(scope === undefined ? page : page.filter((i) => itemVisibleTo(i, scope))));
-    const last = page.at(-1);
-    if (page.length < 1000 || last === undefined) return out;
-    after = { score: last.risk.score, id: last.id };
-  }
+  // Read as a stream (packs a page at a time), not page by page of the list: a campaign may hold a million.
+  const items = await reviewItemRepository.all(store.db, { campaignId }, 1000);
+  return scope === undefined ? items : items.filter((i) => itemVisibleTo(i, scope));
 }

@@ -37,6 +37,7 @@ import * as sodScanJsonb from "./2026-12-05T19-00-sod-scan-jsonb.js";
 import * as nhiInventoryDigest from "./2026-12-06T10-00-nhi-inventory-digest.js";
 import * as reviewCompactItems from "./2026-12-06T11-00-review-compact-items.js";
 import * as sourceRunsCounts from "./2026-12-06T14-00-source-runs-counts.js";
+import * as reviewItemPacks from "./2026-12-07T10-00-review-item-packs.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -78,6 +79,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-06T10-00-nhi-inventory-digest": nhiInventoryDigest,
   "2026-12-06T11-00-review-compact-items": reviewCompactItems,
   "2026-12-06T14-00-source-runs-counts": sourceRunsCounts,
+  "2026-12-07T10-00-review-item-packs": reviewItemPacks,
 };
 
 export const migrationProvider: MigrationProvider = {
