@@ -332,6 +332,25 @@ const reviewRows: SummaryRow[] = DBS.flatMap(([database, label]): SummaryRow[] =
         });
       },
     },
+    {
+      id: `review-load/${database}`,
+      run: {
+        file: "review-load.bench.ts",
+        args: ["--identities", "100000", "--repeat", "1", ...(database === "postgres" ? PG : [])],
+      },
+      what: `Access reviews: a campaign's read and compute alone (\`loadReviewAccess\` of 100,000 identities: paged read, desired state, candidates, peer statistics; nothing written), ${label}`,
+      goal: "report (the read side of the ≤ 10 s campaign)",
+      unit: "s",
+      floor: "the same facts read bare (old shape; the ordered array scan in the detail)",
+      pick: (lines) => {
+        const l = lineWith(lines, { name: "review-load", database });
+        return figure(s(num(l, "loadMs")), {
+          floor: s(num(l, "floorReadMs")),
+          others: { cpu: s(num(l, "loadCpuMs")) },
+          detail: `CPU ${fmt(num(l, "loadCpuMs"))} ms; ordered array scan ${fmt(num(l, "floorScanMs"))} ms`,
+        });
+      },
+    },
   ];
 });
 

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { DesiredAccess, Lineage, Policy } from "./access-types.js";
 import {
@@ -200,5 +201,29 @@ describe("peer statistics", () => {
     expect(stats.peersOf(g, "b")).toEqual({ total: 9, holding: 9 });
     expect(peerGroupOf({ department: "Finance", title: null })).toBeNull();
     expect(stats.peersOf(null, "a")).toBeNull();
+  });
+
+  it("count each person once per key however people, groups and repeated keys interleave", () => {
+    const person = fc.record({
+      group: fc.option(fc.constantFrom("g1", "g2", "g3"), { nil: null }),
+      keys: fc.array(fc.constantFrom("a", "b", "c", "d"), { maxLength: 6 }),
+    });
+    fc.assert(
+      fc.property(fc.array(person, { maxLength: 40 }), (people) => {
+        const stats = createPeerStats();
+        for (const p of people) stats.add(p.group, p.keys);
+        for (const group of ["g1", "g2", "g3", null]) {
+          const members = people.filter((p) => p.group === group);
+          for (const key of ["a", "b", "c", "d", "e"] as const) {
+            const holding = members.filter((p) => (p.keys as string[]).includes(key)).length;
+            const expected =
+              group === null || members.length === 0
+                ? null
+                : { total: members.length - 1, holding: Math.max(0, holding - 1) };
+            expect(stats.peersOf(group, key)).toEqual(expected);
+          }
+        }
+      }),
+    );
   });
 });

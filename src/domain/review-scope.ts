@@ -225,7 +225,10 @@ export interface PeerStats {
 }
 
 export function createPeerStats(): PeerStats {
-  const groups = new Map<string, { size: number; holders: Map<string, number> }>();
+  // Per access key of a group: its holders, and the last person (numbered by `add`) counted for it, so a
+  // key listed twice for one person counts once without a set per person.
+  const groups = new Map<string, { size: number; holders: Map<string, { n: number; last: number }> }>();
+  let person = 0;
   return {
     add(group, accessKeys) {
       if (group === null) return;
@@ -235,18 +238,21 @@ export function createPeerStats(): PeerStats {
         groups.set(group, g);
       }
       g.size++;
-      const seen = new Set<string>();
+      const me = ++person;
       for (const key of accessKeys) {
-        if (seen.has(key)) continue;
-        seen.add(key);
-        g.holders.set(key, (g.holders.get(key) ?? 0) + 1);
+        const h = g.holders.get(key);
+        if (h === undefined) g.holders.set(key, { n: 1, last: me });
+        else if (h.last !== me) {
+          h.n++;
+          h.last = me;
+        }
       }
     },
     peersOf(group, accessKey) {
       if (group === null) return null;
       const g = groups.get(group);
       if (g === undefined) return null;
-      const holding = g.holders.get(accessKey) ?? 0;
+      const holding = g.holders.get(accessKey)?.n ?? 0;
       // The holder is one of the group and one of its holders: peers are the others.
       return { total: g.size - 1, holding: Math.max(0, holding - 1) };
     },

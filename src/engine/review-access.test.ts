@@ -158,6 +158,25 @@ describe.each(await storeFactories())("a campaign's population read in pages on 
         );
       }
     }
+    // The same entitlement assigned twice, the later id stored first: its lineage lists them in stored order.
+    for (const id of ["as-z-twice", "as-a-twice"]) {
+      await assignmentRepository.insert(
+        store.db,
+        {
+          id,
+          identityId: people[8]!.id,
+          target: { system: "crm", entitlement: "export" },
+          employment: people[8]!.employment,
+          validFrom: "2026-11-01T00:00:00.000Z",
+          validUntil: null,
+          reason: "test",
+          approvedBy: "e000",
+          revokedAt: null,
+          requestId: null,
+        },
+        NOW.toISOString(),
+      );
+    }
     const accounts: Account[] = [];
     for (const [n, p] of people.entries()) {
       const account = (

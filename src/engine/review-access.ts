@@ -300,6 +300,8 @@ export async function loadReviewAccess(
     usageSystems,
     sodRules: (identityId, accessKey) => sod.get(identityId)?.get(accessKey) ?? [],
     lastReview: (identityId, accessKey) => {
+      // A first campaign has no earlier decisions: no key is built per item then.
+      if (decisions.size === 0) return null;
       const d = decisions.get(`${identityId}|${accessKey}`);
       const decision = d === undefined ? null : decisionOf(d.state);
       return d === undefined || decision === null ? null : { campaignId: d.campaignId, decision, at: d.at };
