@@ -52,6 +52,8 @@ function yaml(database: string, slapd: Slapd | undefined): string {
       : `systems:
   directory:
     connector: ldap
+    # As many writes at once as the floor's connections and the clients.
+    concurrency: ${clients}
     account: { username: "u{employeeId}" }
     config:
       url: ${slapd.url}

@@ -71,7 +71,9 @@ const MAX_WAIT_MS = 50;
 /** How long a finished write's slot waits for this process's next write of the system. */
 const PARK_MS = 50;
 /** How long this process keeps one slot from write to write before giving others a turn. */
-const HOLD_MS = 250;
+const HOLD_MS = 1000;
+/** How long a slot given back for others' turn stays free of this process: past MAX_WAIT_MS. */
+const REST_MS = 2 * MAX_WAIT_MS;
 
 function pgSlots(pool: pg.Pool, schema: string): PgSlots {
   let connection: Promise<pg.PoolClient> | undefined;
@@ -132,7 +134,7 @@ function pgSlots(pool: pg.Pool, schema: string): PgSlots {
       const k = (start + i) % limit;
       // Marked before the query: a session's advisory locks stack, so two lanes of this process asking
       // for one slot would both get it.
-      if (taken.has(k)) continue;
+      if (taken.has(k) || (resting.get(`${system}\0${k}`) ?? 0) > Date.now()) continue;
       taken.add(k);
       const client = await connect().catch(() => undefined);
       if (client === undefined) {
@@ -173,9 +175,24 @@ function pgSlots(pool: pg.Pool, schema: string): PgSlots {
    * processes get their turn.
    */
   const parked = new Map<string, Slot[]>();
+  /** Slots this process gave back after HOLD_MS, by `system\0k`: not taken again before this time. */
+  const resting = new Map<string, number>();
+  /** This process's writes waiting for a slot of a system: a slot it finishes with goes to the first. */
+  const waiting = new Map<string, Array<(slot: Slot) => void>>();
   const park = (system: string, limit: number, slot: Slot) => {
-    if (slot.generation !== generation || slot.k >= limit || Date.now() - slot.since > HOLD_MS) {
+    if (slot.generation !== generation || slot.k >= limit) {
       void give(system, slot);
+      return;
+    }
+    if (Date.now() - slot.since > HOLD_MS) {
+      // Another process's turn: left free longer than a waiter's longest pause, so one that waits finds it.
+      resting.set(`${system}\0${slot.k}`, Date.now() + REST_MS);
+      void give(system, slot);
+      return;
+    }
+    const next = waiting.get(system)?.shift();
+    if (next !== undefined) {
+      next(slot);
       return;
     }
     const list = parked.get(system) ?? [];
@@ -198,6 +215,22 @@ function pgSlots(pool: pg.Pool, schema: string): PgSlots {
     return undefined;
   };
 
+  const handedOver = (system: string, wait: number) =>
+    new Promise<Slot | null>((resolve) => {
+      const list = waiting.get(system) ?? [];
+      waiting.set(system, list);
+      const take = (slot: Slot) => {
+        clearTimeout(timer);
+        resolve(slot);
+      };
+      list.push(take);
+      const timer = setTimeout(() => {
+        const at = list.indexOf(take);
+        if (at !== -1) list.splice(at, 1);
+        resolve(null);
+      }, wait);
+    });
+
   return {
     async close() {
       for (const list of parked.values()) for (const slot of list.splice(0)) clearTimeout(slot.timer);
@@ -211,7 +244,9 @@ function pgSlots(pool: pg.Pool, schema: string): PgSlots {
         for (let wait = 1; slot === null; wait = Math.min(wait * 2, MAX_WAIT_MS)) {
           const taken = await tryTake(system, bound);
           if (taken !== null) slot = { ...taken, since: Date.now() };
-          else await new Promise((resolve) => setTimeout(resolve, wait));
+          // Every slot is held: one of this process's finishes hands its slot over at once; another
+          // process's is looked for again after `wait`.
+          else slot = await handedOver(system, wait);
         }
       } catch (err) {
         if (!(err instanceof SlotConnectionLost)) throw err;
