@@ -455,12 +455,17 @@ if (missing !== null && process.env.CI !== "true") {
       const dialog = p.getByRole("dialog", { name: "Close this campaign now?" });
       expect(await dialog.textContent()).toContain("onNoResponse");
       await expectAccessible(p, "the close dialog");
+      // The page's refetch after the close made slow: the outcome must not show before the page agrees.
+      await p.route(`${url}/api/reviews/campaigns/c-q`, async (route) => {
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        await route.continue();
+      });
       await dialog.getByRole("button", { name: "Close campaign" }).click();
       await p.getByTestId("campaign-outcome").filter({ hasText: "is closed" }).waitFor();
+      expect(await p.getByRole("button", { name: "Close campaign" }).count()).toBe(0);
       await expect
         .poll(async () => (await reviewCampaignRepository.find(f.store.db, "c-q"))?.status)
         .toBe("closed");
-      expect(await p.getByRole("button", { name: "Close campaign" }).count()).toBe(0);
       await screenshot(p, "reviews-campaign-closed");
       await p.context().close();
     });

@@ -1,7 +1,8 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, unwrap } from "../api/client.js";
 import { ConfirmDialog } from "./confirm-dialog.js";
+import { useRefetch } from "./refetch.js";
 import { refusalText } from "./refusal.js";
 import {
   type AccessRequest,
@@ -40,7 +41,7 @@ export function DecisionDialog({
   onClose: () => void;
   onDecided: (message: string) => void;
 }) {
-  const client = useQueryClient();
+  const refetch = useRefetch();
   const [comment, setComment] = useState("");
   const decide = useMutation({
     mutationFn: () => {
@@ -54,9 +55,8 @@ export function DecisionDialog({
           : api.POST("/api/requests/{id}/deny", options),
       );
     },
-    onSuccess: (outcome) => {
-      void client.invalidateQueries({ queryKey: ["requests"] });
-      void client.invalidateQueries({ queryKey: ["request", request.id] });
+    onSuccess: async (outcome) => {
+      await refetch(["requests"], ["request", request.id]);
       onDecided(decisionOutcome(verdict, outcome));
     },
   });

@@ -1,7 +1,8 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, unwrap } from "../api/client.js";
 import { ConfirmDialog } from "./confirm-dialog.js";
+import { useRefetch } from "./refetch.js";
 import { refusalText } from "./refusal.js";
 import { accessLabel, SOD_KEY, type SodException, type SodRule, type SodViolation } from "./sod-parts.js";
 
@@ -31,7 +32,7 @@ export function ExceptionDialog({
   onClose: () => void;
   onDone: (message: string) => void;
 }) {
-  const client = useQueryClient();
+  const refetch = useRefetch();
   const mitigations = rule?.mitigations ?? [];
   const [control, setControl] = useState(mitigations[0]?.control ?? "");
   const [justification, setJustification] = useState("");
@@ -50,8 +51,8 @@ export function ExceptionDialog({
           },
         }),
       ),
-    onSuccess: (e: SodException) => {
-      void client.invalidateQueries({ queryKey: [SOD_KEY] });
+    onSuccess: async (e: SodException) => {
+      await refetch([SOD_KEY]);
       onDone(
         `Accepted until ${new Date(e.expiresAt).toLocaleString()} with the control “${e.control}”: the violation stays listed, excepted, and opens again when the exception ends.`,
       );
@@ -141,11 +142,11 @@ export function RevokeExceptionDialog({
   onClose: () => void;
   onDone: (message: string) => void;
 }) {
-  const client = useQueryClient();
+  const refetch = useRefetch();
   const revoke = useMutation({
     mutationFn: () => unwrap(api.POST("/api/sod/exceptions/{id}/revoke", { params: { path: { id: e.id } } })),
-    onSuccess: () => {
-      void client.invalidateQueries({ queryKey: [SOD_KEY] });
+    onSuccess: async () => {
+      await refetch([SOD_KEY]);
       onDone(`The exception is revoked: ${v.holder.name}'s violation of ${v.rule} is open again.`);
     },
   });

@@ -1,7 +1,8 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, unwrap } from "../api/client.js";
 import { ConfirmDialog } from "./confirm-dialog.js";
+import { useRefetch } from "./refetch.js";
 import { refusalText } from "./refusal.js";
 import {
   completionText,
@@ -24,7 +25,7 @@ type Action = "revoke" | "delegate";
  * decided item leaves the inbox; `onDone` gets the sentence saying what happened.
  */
 export function useReviewActions(onDone: (message: string) => void) {
-  const client = useQueryClient();
+  const refetch = useRefetch();
   const [acting, setActing] = useState<{ item: ReviewItem; action: Action } | null>(null);
   const certify = useMutation({
     mutationFn: (item: ReviewItem) =>
@@ -34,8 +35,8 @@ export function useReviewActions(onDone: (message: string) => void) {
           body: { decision: "certify" },
         }),
       ),
-    onSuccess: (after, before) => {
-      void client.invalidateQueries({ queryKey: [REVIEW_KEY] });
+    onSuccess: async (after, before) => {
+      await refetch([REVIEW_KEY]);
       onDone(outcomeText(before, after));
     },
   });
@@ -109,7 +110,7 @@ export function RevokeDialog({
   onClose: () => void;
   onDone: (message: string) => void;
 }) {
-  const client = useQueryClient();
+  const refetch = useRefetch();
   const [reason, setReason] = useState("");
   const revoke = useMutation({
     mutationFn: () =>
@@ -119,8 +120,8 @@ export function RevokeDialog({
           body: { decision: "revoke", comment: reason },
         }),
       ),
-    onSuccess: (after) => {
-      void client.invalidateQueries({ queryKey: [REVIEW_KEY] });
+    onSuccess: async (after) => {
+      await refetch([REVIEW_KEY]);
       onDone(outcomeText(item, after));
     },
   });
@@ -164,7 +165,7 @@ export function DelegateDialog({
   onClose: () => void;
   onDone: (message: string) => void;
 }) {
-  const client = useQueryClient();
+  const refetch = useRefetch();
   const [to, setTo] = useState("");
   const [comment, setComment] = useState("");
   const delegate = useMutation({
@@ -175,8 +176,8 @@ export function DelegateDialog({
           body: { to: to.trim(), ...(comment.trim() !== "" ? { comment: comment.trim() } : {}) },
         }),
       ),
-    onSuccess: (after) => {
-      void client.invalidateQueries({ queryKey: [REVIEW_KEY] });
+    onSuccess: async (after) => {
+      await refetch([REVIEW_KEY]);
       onDone(outcomeText(item, after, to.trim()));
     },
   });
@@ -230,7 +231,7 @@ export function BulkDialog({
   onClose: () => void;
   onDone: (message: string) => void;
 }) {
-  const client = useQueryClient();
+  const refetch = useRefetch();
   const [comment, setComment] = useState("");
   const n = items.length;
   const count = `${n} item${n === 1 ? "" : "s"}`;
@@ -241,8 +242,8 @@ export function BulkDialog({
           body: { itemIds: items.map((i) => i.id), decision, comment },
         }),
       ),
-    onSuccess: (r) => {
-      void client.invalidateQueries({ queryKey: [REVIEW_KEY] });
+    onSuccess: async (r) => {
+      await refetch([REVIEW_KEY]);
       const m = r.decided.length;
       onDone(
         `You ${decision === "certify" ? "certified" : "revoked"} ${m} item${m === 1 ? "" : "s"} at once: they left your list.`,
@@ -283,12 +284,12 @@ export function CloseCampaignDialog({
   onClose: () => void;
   onDone: (message: string) => void;
 }) {
-  const client = useQueryClient();
+  const refetch = useRefetch();
   const close = useMutation({
     mutationFn: () =>
       unwrap(api.POST("/api/reviews/campaigns/{id}/close", { params: { path: { id: campaign.id } } })),
-    onSuccess: (d) => {
-      void client.invalidateQueries({ queryKey: [REVIEW_KEY] });
+    onSuccess: async (d) => {
+      await refetch([REVIEW_KEY]);
       onDone(
         d.campaign.status === "closed"
           ? `Campaign ${campaign.definition} is closed: ${completionText(d.campaign.decided, d.campaign.total)} decided by people, the rest as the campaign's onNoResponse says.`

@@ -1,7 +1,8 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { Link } from "react-router";
 import { api, unwrap } from "../api/client.js";
 import { LIFECYCLE_STATES } from "../components/lifecycle.js";
+import { useRefetch } from "../components/refetch.js";
 import { Empty, ErrorMessage, Loading, PageTitle, TableRegion, Time } from "../components/states.js";
 import { useSession } from "../session.js";
 
@@ -13,10 +14,10 @@ const NHI_RUN = "NHI owner succession";
  * (`POST /api/nhi-mass-change/confirm`); a plan that changed since is refused, nothing changed, and said so.
  */
 function NhiStop({ planHash, canConfirm }: { planHash: string; canConfirm: boolean }) {
-  const client = useQueryClient();
+  const refetch = useRefetch();
   const confirm = useMutation({
     mutationFn: () => unwrap(api.POST("/api/nhi-mass-change/confirm", { body: { planHash } })),
-    onSuccess: () => void client.invalidateQueries({ queryKey: ["dashboard"] }),
+    onSuccess: () => refetch(["dashboard"]),
   });
   return (
     <>

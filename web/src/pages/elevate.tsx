@@ -1,9 +1,10 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { Link } from "react-router";
 import { api, unwrap } from "../api/client.js";
 import { ConfirmDialog } from "../components/confirm-dialog.js";
 import { QueryView } from "../components/query-view.js";
+import { useRefetch } from "../components/refetch.js";
 import { Refusal, refusalText } from "../components/refusal.js";
 import {
   duration,
@@ -56,7 +57,7 @@ export default function Elevate() {
 const EMPTY = { duration: "", justification: "", ticket: "", breakGlass: false };
 
 function ElevationForm({ roles }: { roles: Requestable[] }) {
-  const client = useQueryClient();
+  const refetch = useRefetch();
   const [chosen, setChosen] = useState("");
   const [draft, setDraft] = useState<typeof EMPTY>(EMPTY);
   const [confirming, setConfirming] = useState(false);
@@ -78,11 +79,11 @@ function ElevationForm({ roles }: { roles: Requestable[] }) {
           },
         }),
       ),
-    onSuccess: (result) => {
+    onSuccess: async (result) => {
+      await refetch(["requests"]);
       setConfirming(false);
       setOutcome(result);
       setDraft(EMPTY);
-      void client.invalidateQueries({ queryKey: ["requests"] });
     },
   });
 

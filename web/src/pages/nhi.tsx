@@ -1,8 +1,9 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, type Schemas, unwrap } from "../api/client.js";
 import { ConfirmDialog } from "../components/confirm-dialog.js";
 import { QueryView } from "../components/query-view.js";
+import { useRefetch } from "../components/refetch.js";
 import { refusalText } from "../components/refusal.js";
 import { PageTitle, TableRegion } from "../components/states.js";
 import { useUrlParams } from "../components/url-params.js";
@@ -26,7 +27,7 @@ type Acting = { kind: "rotate" | "confirm" | "assign"; nhi: Nhi } | null;
 export default function NonHumanIdentities() {
   const { value, filter } = useUrlParams();
   const { session, can } = useSession();
-  const client = useQueryClient();
+  const refetch = useRefetch();
   const only = value("findings") === "only";
   const everyone = can("nhi:read");
   const nhis = useQuery({
@@ -64,10 +65,10 @@ export default function NonHumanIdentities() {
         }
       }
     },
-    onSuccess: (message) => {
+    onSuccess: async (message) => {
+      await refetch(["nhi"]);
       setActing(null);
       setDone(message);
-      void client.invalidateQueries({ queryKey: ["nhi"] });
     },
   });
   const open = (kind: NonNullable<Acting>["kind"], nhi: Nhi) => {

@@ -1,4 +1,4 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link } from "react-router";
 import { api, type Schemas, unwrap } from "../api/client.js";
@@ -6,6 +6,7 @@ import { ConfirmDialog } from "../components/confirm-dialog.js";
 import { LineageList } from "../components/lineage.js";
 import { Pager } from "../components/pager.js";
 import { QueryView } from "../components/query-view.js";
+import { useRefetch } from "../components/refetch.js";
 import { PageTitle, TableRegion, Time } from "../components/states.js";
 import { useUrlParams } from "../components/url-params.js";
 import { useSession } from "../session.js";
@@ -17,7 +18,7 @@ type Operation = Schemas["OperationInput"];
 /** The operations queue by state and system; a dead operation can be put back, after seeing what it does. */
 export default function Operations() {
   const { can } = useSession();
-  const client = useQueryClient();
+  const refetch = useRefetch();
   const { value, cursor, filter, page } = useUrlParams();
   const state = value("state");
   const system = value("system");
@@ -43,11 +44,10 @@ export default function Operations() {
   });
   const retry = useMutation({
     mutationFn: (id: string) => unwrap(api.POST("/api/operations/{id}/retry", { params: { path: { id } } })),
-    onSuccess: (_data, id) => {
+    onSuccess: async (_data, id) => {
+      await refetch(["operations"], ["dashboard"]);
       setRetrying(null);
       setDone(`Operation ${id} is queued again; the apply loop will run it shortly.`);
-      void client.invalidateQueries({ queryKey: ["operations"] });
-      void client.invalidateQueries({ queryKey: ["dashboard"] });
     },
   });
 

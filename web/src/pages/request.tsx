@@ -1,9 +1,10 @@
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link, useParams } from "react-router";
 import { api, unwrap } from "../api/client.js";
 import { ConfirmDialog } from "../components/confirm-dialog.js";
 import { DecisionDialog, type Verdict } from "../components/decision-dialog.js";
+import { useRefetch } from "../components/refetch.js";
 import { refusalText } from "../components/refusal.js";
 import {
   type AccessRequest,
@@ -312,19 +313,16 @@ function Grants({ request: r }: { request: AccessRequest }) {
 type DialogProps = { request: AccessRequest; onClose: () => void; onDone: (message: string) => void };
 
 function useRefresh(id: string) {
-  const client = useQueryClient();
-  return () => {
-    void client.invalidateQueries({ queryKey: ["requests"] });
-    void client.invalidateQueries({ queryKey: ["request", id] });
-  };
+  const refetch = useRefetch();
+  return () => refetch(["requests"], ["request", id]);
 }
 
 function CancelDialog({ request: r, onClose, onDone }: DialogProps) {
   const refresh = useRefresh(r.id);
   const cancel = useMutation({
     mutationFn: () => unwrap(api.POST("/api/requests/{id}/cancel", { params: { path: { id: r.id } } })),
-    onSuccess: () => {
-      refresh();
+    onSuccess: async () => {
+      await refresh();
       onDone(`The request for ${itemsLabel(r.items)} is cancelled: nobody can approve it now.`);
     },
   });
@@ -357,8 +355,8 @@ function EndDialog({ request: r, onClose, onDone }: DialogProps) {
           body: reason.trim() === "" ? {} : { reason: reason.trim() },
         }),
       ),
-    onSuccess: (result) => {
-      refresh();
+    onSuccess: async (result) => {
+      await refresh();
       const unconfirmed = result.ended.filter((e) => !e.confirmed);
       onDone(
         unconfirmed.length === 0

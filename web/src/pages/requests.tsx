@@ -1,9 +1,10 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { Link } from "react-router";
 import { api, unwrap } from "../api/client.js";
 import { Pager } from "../components/pager.js";
 import { QueryView } from "../components/query-view.js";
+import { useRefetch } from "../components/refetch.js";
 import { Refusal } from "../components/refusal.js";
 import {
   duration,
@@ -145,7 +146,7 @@ const EMPTY = { beneficiary: "", duration: "", justification: "", ticket: "" };
  * here first.
  */
 function NewRequest() {
-  const client = useQueryClient();
+  const refetch = useRefetch();
   const requestable = useRequestable();
   const [chosen, setChosen] = useState("");
   const [draft, setDraft] = useState(EMPTY);
@@ -166,10 +167,10 @@ function NewRequest() {
           },
         }),
       ),
-    onSuccess: (outcome) => {
+    onSuccess: async (outcome) => {
+      await refetch(["requests"]);
       setAsked(outcome);
       setDraft(EMPTY);
-      void client.invalidateQueries({ queryKey: ["requests"] });
     },
   });
 

@@ -1,8 +1,9 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { Link } from "react-router";
 import { api, unwrap } from "../api/client.js";
 import { QueryView } from "../components/query-view.js";
+import { useRefetch } from "../components/refetch.js";
 import { Refusal } from "../components/refusal.js";
 import {
   CampaignStatusBadge,
@@ -115,14 +116,14 @@ export default function ReviewCampaigns() {
  * campaigns already run are offered, any other is typed; the server refuses a name it does not define.
  */
 function StartCampaign({ campaigns }: { campaigns: readonly ReviewCampaign[] }) {
-  const client = useQueryClient();
+  const refetch = useRefetch();
   const [definition, setDefinition] = useState("");
   const known = [...new Set(campaigns.map((c) => c.definition))].sort();
   const start = useMutation({
     mutationFn: (name: string) => unwrap(api.POST("/api/reviews/campaigns", { body: { definition: name } })),
-    onSuccess: () => {
+    onSuccess: async () => {
+      await refetch([REVIEW_KEY]);
       setDefinition("");
-      void client.invalidateQueries({ queryKey: [REVIEW_KEY] });
     },
   });
   function submit(event: FormEvent) {

@@ -1,8 +1,9 @@
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useMutation, useQuery } from "@tanstack/react-query";
 import { useState } from "react";
 import { Link } from "react-router";
 import { api, unwrap } from "../api/client.js";
 import { QueryView } from "../components/query-view.js";
+import { useRefetch } from "../components/refetch.js";
 import { Refusal } from "../components/refusal.js";
 import {
   accessLabel,
@@ -72,7 +73,7 @@ export default function Sod() {
 /** The trend of the last scans, and Scan now for those who may. */
 function Overview() {
   const { can } = useSession();
-  const client = useQueryClient();
+  const refetch = useRefetch();
   const [done, setDone] = useState<string | null>(null);
   const trend = useQuery({
     queryKey: [SOD_KEY, "trend"],
@@ -80,8 +81,8 @@ function Overview() {
   });
   const scan = useMutation({
     mutationFn: () => unwrap(api.POST("/api/sod/scan", { body: {} })),
-    onSuccess: (r) => {
-      void client.invalidateQueries({ queryKey: [SOD_KEY] });
+    onSuccess: async (r) => {
+      await refetch([SOD_KEY]);
       setDone(
         `Scanned ${r.scan.identities} identit${r.scan.identities === 1 ? "y" : "ies"}: ${r.open} open violation${r.open === 1 ? "" : "s"} (${r.opened} new, ${r.closed} closed).`,
       );
