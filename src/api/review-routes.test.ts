@@ -9,8 +9,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiFixture, apiFixture, bearer, FIXTURE_NOW } from "../../test/helpers/api-fixture.js";
 import { storeFactories } from "../../test/helpers/databases.js";
+import { reviewDefinition } from "../../test/helpers/review-definition.js";
 import { queryEvents } from "../audit/ledger.js";
-import type { ReviewAccess, ReviewDefinition, ReviewRisk } from "../domain/review-types.js";
+import type { ReviewAccess, ReviewRisk } from "../domain/review-types.js";
 import { delegationRepository } from "../store/delegation-repository.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { reviewExclusionRepository } from "../store/review-exclusion-repository.js";
@@ -22,29 +23,7 @@ import {
   reviewItemRepository,
 } from "../store/review-repository.js";
 
-const DEFINITION: ReviewDefinition = {
-  name: "quarterly",
-  description: "Quarterly access review",
-  scope: {
-    systems: [],
-    entitlements: [],
-    roles: [],
-    privilegedOnly: false,
-    requestedOnly: false,
-    keptAfterMove: false,
-    nonHuman: false,
-    where: null,
-  },
-  stages: [{ reviewer: { kind: "manager" } }],
-  schedule: null,
-  durationDays: 14,
-  remindDaysBefore: [3],
-  escalateAfterDays: null,
-  onNoResponse: { high: "keep", medium: "keep", low: "keep" },
-  bulkMaxRisk: "low",
-  risk: { unusedDays: 90, peerPercent: 10 },
-  location: { file: "tenure.yaml", line: 1, column: 1 },
-};
+const DEFINITION = reviewDefinition({ description: "Quarterly access review", remindDaysBefore: [3] });
 
 const iso = (days: number) => new Date(FIXTURE_NOW.getTime() + days * 86_400_000).toISOString();
 

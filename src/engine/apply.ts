@@ -193,10 +193,10 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
         ? Promise.resolve([])
         : operationRepository
             .claimDue(db, {
-              // Claims are not bounded by the system's concurrency across processes (`capacity`): that
-              // takes away the claims ahead that keep the lanes busy — one process then wrote 6,300
-              // instead of 48,000 operations a minute into OpenLDAP (bench/ldap-provision.bench.ts,
-              // PostgreSQL store). What executes is bounded instead (`slots`, below).
+              // Claims are not bounded by the system's concurrency across processes: that takes away
+              // the claims ahead that keep the lanes busy — one process then wrote 6,300 instead of
+              // 48,000 operations a minute into OpenLDAP (bench/ldap-provision.bench.ts, PostgreSQL
+              // store). What executes is bounded instead (`slots`, below).
               now: deps.now(),
               limit: want,
               workerId: deps.workerId,

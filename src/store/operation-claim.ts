@@ -27,22 +27,10 @@ export interface ClaimOptions {
    * operation still waits behind an earlier open one of its identity in its system, as in any claim.
    */
   identityIds?: readonly string[];
-  /**
-   * The most operations of a system claimed at once by every worker together (tenure.yaml
-   * `systems.<name>.concurrency`): a claim takes at most this less the system's live claims, whoever
-   * holds them. Absent: no bound.
-   */
-  capacity?: (system: string) => number;
 }
 
 const OPEN: readonly string[] = OPEN_STATES;
 const CLAIMS = new QueryTemplates();
-
-/**
- * The first key of the per-system advisory locks a bounded claim takes on PostgreSQL ('TnCc' in
- * ASCII); the second is `hashtext(schema/system)`, so installations in different schemas do not meet.
- */
-const CAPACITY_LOCK_CLASS = 0x546e4363;
 
 /**
  * Claimable now: due — pending; failed whose retry time has come; running whose claim expired (its
@@ -104,17 +92,15 @@ function claimable(
 
 /**
  * Claims due operations (see `operationRepository.claimDue`) and returns their rows, in no set order.
+ * The candidates' choice and their claim are one statement — on PostgreSQL the queue's `update … where
+ * id in (select … for update skip locked)`, so concurrent claims take disjoint rows without waiting; on
+ * SQLite one write statement, atomic — with no transaction of its own: one round trip, and a claim that
+ * finds nothing (a push's last look for its next operation) costs one statement rather than a
+ * transaction. Built once per shape (query-template.ts).
  *
- * With `capacity`, the claim holds each system to its bound across every process on the store, in the
- * transaction that claims: it counts the system's live claims (`running`, lease not ended) and takes at
- * most the room left. On PostgreSQL the candidates are locked `FOR UPDATE SKIP LOCKED` (concurrent
- * claims take disjoint rows without waiting), then a transaction-scoped advisory lock per system of
- * the candidates serialises the count-and-claim of claims on the same system: a second claim counts
- * after the first committed (each statement of a READ COMMITTED transaction sees what committed
- * before it). When systems at their bound crowded the others out of the candidates, a second pass
- * leaves them out, so one claim still fills its batch from the systems with room. On SQLite the
- * transaction takes the write lock when it begins (sqlite-immediate-dialect.ts), which serialises the
- * whole claim across processes.
+ * A claim is not bounded by a system's concurrency over every process: that would take away the claims
+ * ahead that keep the lanes busy (one process wrote 6,300 instead of 48,000 operations a minute into
+ * OpenLDAP with such a bound). What executes is bounded instead (system-slots.ts).
  */
 export async function claimOperationRows(
   db: Db,
@@ -124,144 +110,55 @@ export async function claimOperationRows(
   const now = options.now.toISOString();
   const expires = new Date(options.now.getTime() + options.leaseSeconds * 1000).toISOString();
   const postgres = usesDollar(db);
-  const { capacity } = options;
 
-  const select = (trx: Db, exclude: readonly string[], taken: readonly string[], limit: number) => {
-    let q = trx
-      .selectFrom("operations as o")
-      .select(["o.id", "o.system"])
-      .where(claimable(now, options.system, options.identityIds, exclude))
-      // Queue order, oldest first: the walk stops at the first `limit` claimable operations.
-      .orderBy("o.seq")
-      .orderBy("o.id")
-      .limit(limit);
-    if (taken.length > 0) q = q.where("o.id", "not in", taken);
-    return postgres ? q.forUpdate().skipLocked().execute() : q.execute();
-  };
-
-  const claim = (trx: Db, ids: readonly string[]) =>
-    trx
-      .updateTable("operations")
-      .set((eb) => ({
-        state: "running",
-        attempts: eb("attempts", "+", 1),
-        claimed_by: options.workerId,
-        claim_expires_at: expires,
-        claim_host: options.owner?.host ?? null,
-        claim_pid: options.owner?.pid ?? null,
-        updated_at: now,
-      }))
-      .where("id", "in", ids)
-      .returningAll()
-      .execute();
-
-  if (capacity === undefined) {
-    // No bound to count: the candidates' choice and their claim are one statement — on PostgreSQL the
-    // queue's `update … where id in (select … for update skip locked)`, on SQLite one write statement,
-    // atomic — with no transaction of its own: one round trip, and a claim that finds nothing (a push's
-    // last look for its next operation) costs one statement rather than a transaction. Built once per
-    // shape (query-template.ts).
-    const ids = options.identityIds;
-    const exclude = options.excludeSystems ?? [];
-    const key = `${postgres}|${options.system !== undefined}|${ids?.length ?? "all"}|${exclude.length}`;
-    const query = CLAIMS.compile(
-      key,
-      (value) => {
-        const named = (list: readonly string[] | undefined, prefix: string) =>
-          list?.map((_, i) => value(`${prefix}${i}`));
-        let candidates = db
-          .selectFrom("operations as o")
-          .select("o.id")
-          .where(
-            claimable(
-              value("now"),
-              options.system === undefined ? undefined : value("system"),
-              named(ids, "id"),
-              named(exclude, "exclude"),
-            ),
-          )
-          .orderBy("o.seq")
-          .orderBy("o.id")
-          .limit(value("limit") as unknown as number);
-        if (postgres) candidates = candidates.forUpdate().skipLocked();
-        return db
-          .updateTable("operations")
-          .set((eb) => ({
-            state: "running",
-            attempts: eb("attempts", "+", 1),
-            claimed_by: value("workerId"),
-            claim_expires_at: value("expires"),
-            claim_host: value("host"),
-            claim_pid: value("pid") as unknown as number,
-            updated_at: value("now"),
-          }))
-          .where("id", "in", candidates)
-          .returningAll();
-      },
-      {
-        now,
-        expires,
-        limit: options.limit,
-        workerId: options.workerId,
-        host: options.owner?.host ?? null,
-        pid: options.owner?.pid ?? null,
-        system: options.system,
-        ...Object.fromEntries((ids ?? []).map((id, i) => [`id${i}`, id])),
-        ...Object.fromEntries(exclude.map((s, i) => [`exclude${i}`, s])),
-      },
-    );
-    return (await db.executeQuery<Selectable<OperationsTable>>(query)).rows;
-  }
-
-  const run = async (trx: Db) => {
-    let exclude = options.excludeSystems ?? [];
-    const ids: string[] = [];
-    /** Per system counted so far: the claims it may still take. */
-    const room = new Map<string, number>();
-    // A second pass only when systems found at their bound crowded the others out of the first.
-    for (let pass = 0; pass < 2 && ids.length < options.limit; pass++) {
-      const found = await select(trx, exclude, ids, options.limit - ids.length);
-      if (capacity === undefined) {
-        ids.push(...found.map((r) => r.id));
-        break;
-      }
-      const fresh = [...new Set(found.map((r) => r.system))].filter((s) => !room.has(s));
-      if (fresh.length > 0) {
-        if (postgres) {
-          // Sorted by key, so two claims never wait on each other's locks in opposite orders.
-          await sql`select count(pg_advisory_xact_lock(${sql.lit(CAPACITY_LOCK_CLASS)}, k)) as n from (
-              select distinct hashtext(current_schema() || '/' || s) as k
-              from unnest(${fresh}::text[]) as s order by k) as keys`.execute(trx);
-        }
-        // Counted under the locks, in a statement of its own: it sees every claim committed before.
-        const busy = await liveClaims(trx, now, fresh);
-        for (const s of fresh) room.set(s, capacity(s) - (busy.get(s) ?? 0));
-      }
-      let crowded = false;
-      for (const r of found) {
-        const left = room.get(r.system) ?? 0;
-        if (left > 0) {
-          ids.push(r.id);
-          room.set(r.system, left - 1);
-        } else crowded = true;
-      }
-      if (!crowded) break;
-      exclude = [...exclude, ...[...room].filter(([, left]) => left <= 0).map(([s]) => s)];
-    }
-    if (ids.length === 0) return [];
-    return claim(trx, ids);
-  };
-  return db.isTransaction ? run(db) : db.transaction().execute(run);
-}
-
-/** Live claims by system: operations `running` whose lease has not ended (an ended one is claimable). */
-async function liveClaims(db: Db, now: string, systems?: readonly string[]): Promise<Map<string, number>> {
-  let q = db
-    .selectFrom("operations")
-    .select((eb) => ["system", eb.fn.countAll().as("n")])
-    .where("state", "=", "running")
-    .where("claim_expires_at", ">=", now)
-    .groupBy("system");
-  if (systems !== undefined) q = q.where("system", "in", systems);
-  return new Map((await q.execute()).map((r) => [r.system, Number(r.n)]));
+  const ids = options.identityIds;
+  const exclude = options.excludeSystems ?? [];
+  const key = `${postgres}|${options.system !== undefined}|${ids?.length ?? "all"}|${exclude.length}`;
+  const query = CLAIMS.compile(
+    key,
+    (value) => {
+      const named = (list: readonly string[] | undefined, prefix: string) =>
+        list?.map((_, i) => value(`${prefix}${i}`));
+      let candidates = db
+        .selectFrom("operations as o")
+        .select("o.id")
+        .where(
+          claimable(
+            value("now"),
+            options.system === undefined ? undefined : value("system"),
+            named(ids, "id"),
+            named(exclude, "exclude"),
+          ),
+        )
+        .orderBy("o.seq")
+        .orderBy("o.id")
+        .limit(value("limit") as unknown as number);
+      if (postgres) candidates = candidates.forUpdate().skipLocked();
+      return db
+        .updateTable("operations")
+        .set((eb) => ({
+          state: "running",
+          attempts: eb("attempts", "+", 1),
+          claimed_by: value("workerId"),
+          claim_expires_at: value("expires"),
+          claim_host: value("host"),
+          claim_pid: value("pid") as unknown as number,
+          updated_at: value("now"),
+        }))
+        .where("id", "in", candidates)
+        .returningAll();
+    },
+    {
+      now,
+      expires,
+      limit: options.limit,
+      workerId: options.workerId,
+      host: options.owner?.host ?? null,
+      pid: options.owner?.pid ?? null,
+      system: options.system,
+      ...Object.fromEntries((ids ?? []).map((id, i) => [`id${i}`, id])),
+      ...Object.fromEntries(exclude.map((s, i) => [`exclude${i}`, s])),
+    },
+  );
+  return (await db.executeQuery<Selectable<OperationsTable>>(query)).rows;
 }

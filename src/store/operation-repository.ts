@@ -262,8 +262,8 @@ export const operationRepository = {
    * transaction, so concurrent workers claim disjoint sets without waiting on each other; a row
    * claimed and committed meanwhile is re-checked by PostgreSQL and no longer qualifies. On SQLite the
    * claim is one transaction holding the database's write lock, so processes sharing the file cannot
-   * claim the same row. With `capacity`, no system has more live claims than its bound, counted over
-   * every process (operation-claim.ts).
+   * claim the same row. A system's concurrency over every process bounds what executes, not what is
+   * claimed (system-slots.ts).
    */
   async claimDue(db: Db, options: ClaimOptions): Promise<OperationRecord[]> {
     return (await claimOperationRows(db, options)).map(fromRow).sort(byClaimOrder);

@@ -175,7 +175,11 @@ function pgSlots(pool: pg.Pool, schema: string): PgSlots {
    * processes get their turn.
    */
   const parked = new Map<string, Slot[]>();
-  /** Slots this process gave back after HOLD_MS, by `system\0k`: not taken again before this time. */
+  /**
+   * Slots this process gave back after HOLD_MS, by `system\0k`: not taken again before this time. One
+   * entry per (system, slot number) at most, overwritten at the next rest: bounded by the configured
+   * concurrency, so an ended rest is left in place rather than pruned.
+   */
   const resting = new Map<string, number>();
   /** This process's writes waiting for a slot of a system: a slot it finishes with goes to the first. */
   const waiting = new Map<string, Array<(slot: Slot) => void>>();

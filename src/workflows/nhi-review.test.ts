@@ -9,10 +9,10 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storeFactories, type TestStore } from "../../test/helpers/databases.js";
+import { reviewDefinition } from "../../test/helpers/review-definition.js";
 import { testPerson } from "../../test/helpers/test-person.js";
 import { tempDir } from "../../test/helpers/workspace.js";
 import type { Assignment } from "../domain/access-types.js";
-import type { ReviewDefinition } from "../domain/review-types.js";
 import { loadConfig } from "../policy/config-loader.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { assignmentRepository } from "../store/assignment-repository.js";
@@ -45,29 +45,16 @@ nhi:
     - { name: triage-agent, type: agent, owner: E2, scopes: [tickets:write] }
 `;
 
-const definition = (name: string): ReviewDefinition => ({
-  name,
-  description: null,
-  scope: {
-    systems: [],
-    entitlements: [],
-    roles: [],
-    privilegedOnly: false,
-    requestedOnly: false,
-    keptAfterMove: false,
-    nonHuman: true,
-    where: null,
-  },
-  stages: [{ reviewer: { kind: "nhi-owner" } }],
-  schedule: null,
-  durationDays: 14,
-  remindDaysBefore: [],
-  escalateAfterDays: null,
-  onNoResponse: { high: "keep", medium: "keep", low: "keep" },
-  bulkMaxRisk: "low",
-  risk: { unusedDays: 90, peerPercent: 10 },
-  location: { file: "test", line: 1, column: 1 },
-});
+const definition = (name: string) =>
+  reviewDefinition(
+    {
+      name,
+      stages: [{ reviewer: { kind: "nhi-owner" } }],
+      remindDaysBefore: [],
+      location: { file: "test", line: 1, column: 1 },
+    },
+    { nonHuman: true },
+  );
 
 const person = (key: string) => testPerson(key, { at: new Date("2020-01-01T00:00:00Z"), department: "IT" });
 

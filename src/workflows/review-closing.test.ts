@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiFixture, apiFixture, FIXTURE_NOW } from "../../test/helpers/api-fixture.js";
 import { storeFactories } from "../../test/helpers/databases.js";
+import { reviewDefinition } from "../../test/helpers/review-definition.js";
 import { queryEvents } from "../audit/ledger.js";
 import type { Identity } from "../domain/identity-types.js";
 import type { ReviewAccess, ReviewDefinition, ReviewRisk } from "../domain/review-types.js";
@@ -30,30 +31,10 @@ const DAY = 86_400_000;
 const at = (days: number) => new Date(FIXTURE_NOW.getTime() + days * DAY);
 
 function definition(overrides: Partial<ReviewDefinition> = {}): ReviewDefinition {
-  return {
-    name: "quarterly",
-    description: null,
-    scope: {
-      systems: [],
-      entitlements: [],
-      roles: [],
-      privilegedOnly: false,
-      requestedOnly: false,
-      keptAfterMove: false,
-      nonHuman: false,
-      where: null,
-    },
-    stages: [{ reviewer: { kind: "manager" } }],
-    schedule: null,
-    durationDays: 14,
-    remindDaysBefore: [3, 1],
-    escalateAfterDays: null,
+  return reviewDefinition({
     onNoResponse: { high: "revoke", medium: "escalate", low: "keep" },
-    bulkMaxRisk: "low",
-    risk: { unusedDays: 90, peerPercent: 10 },
-    location: { file: "tenure.yaml", line: 1, column: 1 },
     ...overrides,
-  };
+  });
 }
 
 let n = 0;

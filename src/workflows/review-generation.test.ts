@@ -1,3 +1,4 @@
+import { reviewDefinition, reviewScope } from "../../test/helpers/review-definition.js";
 /**
  * Starting a review campaign over a real store (SQLite and PostgreSQL): items for birthright,
  * assignments, mover grace and access found only in the target, with lineage; each risk reason; the
@@ -67,39 +68,16 @@ notify:
   email: { smtp: "smtp://127.0.0.1:2525", from: "Tenure <tenure@example.test>" }
 `;
 
-function scope(overrides: Partial<ReviewScope> = {}): ReviewScope {
-  return {
-    systems: [],
-    entitlements: [],
-    roles: [],
-    privilegedOnly: false,
-    requestedOnly: false,
-    keptAfterMove: false,
-    nonHuman: false,
-    where: null,
-    ...overrides,
-  };
-}
+const _scope = reviewScope;
 
 function definition(
   overrides: Partial<ReviewDefinition> = {},
   s: Partial<ReviewScope> = {},
 ): ReviewDefinition {
-  return {
-    name: "quarterly",
-    description: null,
-    scope: scope(s),
-    stages: [{ reviewer: { kind: "manager" } }],
-    schedule: null,
-    durationDays: 14,
-    remindDaysBefore: [3, 1],
-    escalateAfterDays: null,
-    onNoResponse: { high: "escalate", medium: "keep", low: "keep" },
-    bulkMaxRisk: "low",
-    risk: { unusedDays: 90, peerPercent: 10 },
-    location: LOC,
-    ...overrides,
-  };
+  return reviewDefinition(
+    { onNoResponse: { high: "escalate", medium: "keep", low: "keep" }, location: LOC, ...overrides },
+    s,
+  );
 }
 
 let seq = 0;

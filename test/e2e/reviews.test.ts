@@ -2,7 +2,7 @@ import type { AddressInfo } from "node:net";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Lineage } from "../../src/domain/access-types.js";
-import type { ReviewAccess, ReviewDefinition, ReviewRisk } from "../../src/domain/review-types.js";
+import type { ReviewAccess, ReviewRisk } from "../../src/domain/review-types.js";
 import { identityRepository } from "../../src/store/identity-repository.js";
 import {
   accessKeyOf,
@@ -13,6 +13,7 @@ import {
 import { type ApiFixture, apiFixture } from "../helpers/api-fixture.js";
 import { browserMissing, launchBrowser } from "../helpers/browser.js";
 import { storeFactories } from "../helpers/databases.js";
+import { reviewDefinition } from "../helpers/review-definition.js";
 import { expectAccessible, screenshot, signedInPage } from "./console-page.js";
 import { consoleMissing } from "./console-server.js";
 
@@ -27,29 +28,7 @@ const REVIEWS_YAML = `reviews:
 
 const DAY = 86_400_000;
 
-const DEFINITION: ReviewDefinition = {
-  name: "quarterly",
-  description: "Quarterly access review",
-  scope: {
-    systems: [],
-    entitlements: [],
-    roles: [],
-    privilegedOnly: false,
-    requestedOnly: false,
-    keptAfterMove: false,
-    nonHuman: false,
-    where: null,
-  },
-  stages: [{ reviewer: { kind: "manager" } }],
-  schedule: null,
-  durationDays: 14,
-  remindDaysBefore: [3],
-  escalateAfterDays: null,
-  onNoResponse: { high: "keep", medium: "keep", low: "keep" },
-  bulkMaxRisk: "low",
-  risk: { unusedDays: 90, peerPercent: 10 },
-  location: { file: "tenure.yaml", line: 1, column: 1 },
-};
+const DEFINITION = reviewDefinition({ description: "Quarterly access review", remindDaysBefore: [3] });
 
 const STAFF_LINEAGE: Lineage = {
   kind: "role",
