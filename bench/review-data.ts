@@ -7,11 +7,11 @@
  */
 import type { Account } from "../src/domain/access-types.js";
 import type { Identity, WorkerAttributes } from "../src/domain/identity-types.js";
-import type { ReviewDefinition } from "../src/domain/review-types.js";
 import { accountRepository } from "../src/store/account-repository.js";
 import { bulkInsert } from "../src/store/bulk-insert.js";
 import type { Store } from "../src/store/database.js";
 import { identityRepository } from "../src/store/identity-repository.js";
+import { reviewDefinition } from "../test/helpers/review-definition.js";
 import { prng } from "./bench-stats.js";
 
 export const MANAGERS = 1000;
@@ -76,29 +76,11 @@ notify:
 `;
 }
 
-export const DEFINITION: ReviewDefinition = {
+export const DEFINITION = reviewDefinition({
   name: "everything",
-  description: null,
-  scope: {
-    systems: [],
-    entitlements: [],
-    roles: [],
-    privilegedOnly: false,
-    requestedOnly: false,
-    keptAfterMove: false,
-    nonHuman: false,
-    where: null,
-  },
-  stages: [{ reviewer: { kind: "manager" } }],
-  schedule: null,
-  durationDays: 14,
-  remindDaysBefore: [3, 1],
-  escalateAfterDays: null,
   onNoResponse: { high: "escalate", medium: "keep", low: "keep" },
-  bulkMaxRisk: "low",
-  risk: { unusedDays: 90, peerPercent: 10 },
   location: { file: "bench", line: 0, column: 0 },
-};
+});
 
 export interface DataSet {
   identities: Identity[];

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { reviewScope } from "../../test/helpers/review-definition.js";
 import type { DesiredAccess, Lineage, Policy } from "./access-types.js";
 import {
   type CandidateItem,
@@ -92,17 +93,7 @@ const account: ReviewAccount = {
   isManaged: (k) => k !== "payments",
   lastUsedAt: "2026-10-01T00:00:00Z",
 };
-const scope = (overrides: Partial<ReviewScope> = {}): ReviewScope => ({
-  systems: [],
-  entitlements: [],
-  roles: [],
-  privilegedOnly: false,
-  requestedOnly: false,
-  keptAfterMove: false,
-  nonHuman: false,
-  where: null,
-  ...overrides,
-});
+const scope = reviewScope;
 
 describe("candidatesOf", () => {
   const list = candidatesOf({
