@@ -25,8 +25,9 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { type Slapd, SUFFIX, startSlapd } from "../test/helpers/slapd.js";
+import { SUFFIX, startSlapd } from "../test/helpers/slapd.js";
 import { startBenchServer, startServeProcesses } from "./bench-server.js";
+import { addEveryoneGroup, scimBurstYaml } from "./scim-burst-config.js";
 import { type BurstResult, bareInsertFloor, burst, ldapFloor, postUser, scimmyFloor } from "./scim-floors.js";
 
 const { values } = parseArgs({
@@ -45,40 +46,6 @@ const stores = values.store.split(",") as ("sqlite" | "postgres")[];
 const targets = values.target.split(",") as ("ldap" | "none")[];
 const instanceCounts = values.instances.split(",").map(Number);
 
-function yaml(database: string, slapd: Slapd | undefined): string {
-  const directory =
-    slapd === undefined
-      ? ""
-      : `systems:
-  directory:
-    connector: ldap
-    # As many writes at once as the floor's connections and the clients.
-    concurrency: ${clients}
-    account: { username: "u{employeeId}" }
-    config:
-      url: ${slapd.url}
-      bindDn: ${slapd.adminDn}
-      bindPassword: ${slapd.adminPassword}
-      users: { base: "ou=people,${SUFFIX}", attributes: { displayName: displayName, email: mail } }
-      groups: { base: "ou=groups,${SUFFIX}" }
-entitlements:
-  directory:
-    everyone: { displayName: Everyone }
-roles:
-  staff:
-    when: "true"
-    grants: [ { system: directory, entitlements: [everyone] } ]
-`;
-  return `database: ${database}
-sources:
-  idp: { type: push, key: employeeId, timeZone: UTC }
-server:
-  scim: { source: idp, key: externalId }
-lifecycle:
-  massChangeThreshold: { percent: 100, minimum: 1000000 }
-${directory}`;
-}
-
 /** Tenure's burst into a fresh store (and a fresh slapd for `ldap`), counted where it landed. */
 async function tenureBurst(
   store: "sqlite" | "postgres",
@@ -89,18 +56,10 @@ async function tenureBurst(
   const slapd = target === "ldap" ? await startSlapd() : undefined;
   const schema = `bench_scim_${process.pid}_${target}_${instances}`;
   try {
-    if (slapd !== undefined) {
-      const admin = await slapd.admin();
-      await admin.add(`cn=everyone,ou=groups,${SUFFIX}`, {
-        objectClass: "groupOfNames",
-        cn: "everyone",
-        member: slapd.adminDn,
-      });
-      await admin.unbind();
-    }
+    if (slapd !== undefined) await addEveryoneGroup(slapd);
     const database =
       store === "postgres" ? `${values.postgres}?schema=${schema}` : `sqlite:./tenure-${target}.db`;
-    await writeFile(path.join(dir, "tenure.yaml"), yaml(database, slapd));
+    await writeFile(path.join(dir, "tenure.yaml"), scimBurstYaml(database, slapd, clients));
     const bench =
       instances === 1
         ? await startBenchServer(path.join(dir, "tenure.yaml")).then((b) => ({

@@ -81,7 +81,15 @@ export interface MarkFailedInput {
 
 // 23 columns a row: 1,000 rows stay under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters.
 const CHUNK = 1000;
-const OPEN: readonly string[] = OPEN_STATES;
+/**
+ * The open states written into the SQL as literals, for the lookups by idempotency key: the partial
+ * unique index operations_open_key_uq covers `state in ('pending', 'running', 'failed', 'awaiting')`,
+ * and a planner uses a partial index only when it can prove the query's filter implies its predicate.
+ * With the states as parameters it cannot — PostgreSQL's generic plan of a named statement
+ * (pg-prepared.ts), SQLite's bound variables — and each push's lookup scanned every operation ever
+ * queued (issue 19: 12 ms at 12,000 operations, growing with them).
+ */
+const OPEN_LITERALS = OPEN_STATES.map((state) => sql.lit(state));
 
 function fromRow(r: Selectable<OperationsTable>): OperationRecord {
   const payload = JSON.parse(r.payload) as Payload;
@@ -476,7 +484,7 @@ export const operationRepository = {
       .selectFrom("operations")
       .select("id")
       .where("idempotency_key", "=", current.idempotencyKey)
-      .where("state", "in", OPEN)
+      .where("state", "in", OPEN_LITERALS)
       .executeTakeFirst();
     if (open !== undefined) {
       throw new TenureError(
@@ -535,7 +543,7 @@ export const operationRepository = {
         .selectFrom("operations")
         .select("idempotency_key")
         .where("idempotency_key", "in", unique.slice(i, i + 10_000))
-        .where("state", "in", OPEN)
+        .where("state", "in", OPEN_LITERALS)
         .execute();
       for (const r of rows) open.add(r.idempotency_key);
     }

@@ -1,0 +1,130 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { type CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freshPostgresUrl, POSTGRES_ADMIN_URL, postgresAvailable } from "../../test/helpers/databases.js";
+import { openStore, type Store } from "./database.js";
+import { identityRepository } from "./identity-repository.js";
+import { operationRepository } from "./operation-repository.js";
+import type { Database } from "./schema-types.js";
+
+/**
+ * Lookups every push makes, whose cost grew with the store (issue 19). These read the plans of the
+ * statements the repositories send — on PostgreSQL the generic plan, the one a named statement
+ * (pg-prepared.ts) keeps after its fifth run, made without the values and, on a store autovacuum has
+ * not analysed, without statistics:
+ * - which planned changes are queued already (openKeys): the partial unique index
+ *   operations_open_key_uq serves it only when the query's state filter provably implies the index's,
+ *   which states sent as parameters never do — the lookup scanned every operation ever queued;
+ * - the identities of the push's source with its email: planned as `source = $1` through
+ *   identities_source_id_idx (every identity of the source) until (source, email) had an index.
+ */
+const LOOKUPS = [
+  {
+    name: "a push's open-key lookup reads operations_open_key_uq",
+    run: (db: Kysely<Database>) => operationRepository.openKeys(db, ["app:enable:u1", "app:grant:u1:staff"]),
+    statement: /"idempotency_key" in/,
+    index: "operations_open_key_uq",
+    postgres: /Index Only Scan using operations_open_key_uq/,
+  },
+  {
+    name: "a push's identity lookup by email reads identities_source_email_idx",
+    run: (db: Kysely<Database>) =>
+      identityRepository.listBySourceKeysOrEmails(db, "hr", ["E1"], ["ada@example.test"]),
+    statement: /"email" in/,
+    index: "identities_source_email_idx",
+    postgres: /Index Cond: \(\(source = \$1\) AND \(email = /,
+  },
+];
+
+function logged(dialect: PostgresDialect | SqliteDialect, sent: CompiledQuery[]) {
+  return new Kysely<Database>({
+    dialect,
+    log: (event) => {
+      if (event.level === "query") sent.push(event.query);
+    },
+  });
+}
+
+/** The one statement `run` sends that matches `statement`. */
+async function sentBy(
+  db: Kysely<Database>,
+  sent: CompiledQuery[],
+  lookup: (typeof LOOKUPS)[number],
+): Promise<CompiledQuery> {
+  sent.length = 0;
+  await lookup.run(db);
+  const matching = sent.filter((q) => lookup.statement.test(q.sql));
+  expect(matching).toHaveLength(1);
+  return matching[0]!;
+}
+
+describe("push lookups' plans (SQLite)", () => {
+  let dir: string;
+  let store: Store;
+  let sqlite: BetterSqlite3.Database;
+  let db: Kysely<Database>;
+  const sent: CompiledQuery[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), "tenure-push-plans-"));
+    const file = path.join(dir, "tenure.db");
+    store = await openStore(`sqlite:${file}`);
+    sqlite = new BetterSqlite3(file);
+    db = logged(new SqliteDialect({ database: sqlite }), sent);
+  });
+  afterAll(async () => {
+    await db.destroy();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it.each(LOOKUPS)("$name", async (lookup) => {
+    const query = await sentBy(db, sent, lookup);
+    const rows = sqlite.prepare(`explain query plan ${query.sql}`).all(...(query.parameters as unknown[]));
+    expect((rows as Array<{ detail: string }>).map((r) => r.detail).join("\n")).toContain(lookup.index);
+  });
+});
+
+describe.skipIf(!(await postgresAvailable()))("push lookups' generic plans (PostgreSQL)", () => {
+  let schema: { url: string; drop: () => Promise<void> };
+  let store: Store;
+  let pool: pg.Pool;
+  let db: Kysely<Database>;
+  const sent: CompiledQuery[] = [];
+
+  beforeAll(async () => {
+    schema = await freshPostgresUrl();
+    store = await openStore(schema.url);
+    const name = new URL(schema.url).searchParams.get("schema")!;
+    pool = new pg.Pool({ connectionString: POSTGRES_ADMIN_URL, options: `-c search_path=${name}`, max: 1 });
+    db = logged(new PostgresDialect({ pool }), sent);
+  });
+  afterAll(async () => {
+    await db.destroy();
+    await store.close();
+    await schema.drop();
+  });
+
+  it.each(LOOKUPS)("$name", async (lookup) => {
+    const query = await sentBy(db, sent, lookup);
+    const client = await pool.connect();
+    try {
+      await client.query("set plan_cache_mode = force_generic_plan");
+      await client.query(`prepare lookup as ${query.sql}`);
+      const values = query.parameters.map((p) => `'${String(p).replaceAll("'", "''")}'`).join(", ");
+      const { rows } = await client.query(`explain execute lookup(${values})`);
+      const plan = rows.map((r: { "QUERY PLAN": string }) => r["QUERY PLAN"]).join("\n");
+      expect(plan).toContain(lookup.index);
+      expect(plan).toMatch(lookup.postgres);
+      expect(plan).not.toContain("Seq Scan");
+    } finally {
+      await client.query("deallocate all");
+      await client.query("reset plan_cache_mode");
+      client.release();
+    }
+  });
+});
