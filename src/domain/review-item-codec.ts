@@ -88,16 +88,26 @@ function lineageOf(entry: CompactLineage, facts: ItemFacts, target: string): Lin
 }
 
 export function encodeEvidence(evidence: ReviewItemEvidence, facts: ItemFacts): string {
+  // Written piece by piece, as JSON.stringify writes the compact array: a million items made an array
+  // and a copy of the rules each only to be stringified. The target is built only for an assignment.
   const { peers, lastReview } = evidence;
-  const target = targetOf(facts.access);
-  const compact: CompactEvidence = [
-    evidence.lineage.map((l) => compactLineage(l, facts, target)),
-    evidence.lastUsedAt,
-    peers === null ? null : [peers.total, peers.holding],
-    lastReview === null ? null : [lastReview.campaignId, lastReview.decision, lastReview.at],
-    [...evidence.sodRules],
-  ];
-  return JSON.stringify(compact);
+  let target: string | null = null;
+  let lineage = "";
+  for (const l of evidence.lineage) {
+    if (lineage !== "") lineage += ",";
+    if (l.kind === "assignment") target ??= targetOf(facts.access);
+    const c = l.kind === "assignment" ? compactLineage(l, facts, target!) : l;
+    lineage += Array.isArray(c)
+      ? c.length === 2
+        ? `["a",${JSON.stringify(c[1])}]`
+        : `["a",${JSON.stringify(c[1])},${JSON.stringify(c[2])}]`
+      : JSON.stringify(c);
+  }
+  return `[[${lineage}],${JSON.stringify(evidence.lastUsedAt)},${
+    peers === null ? "null" : `[${peers.total},${peers.holding}]`
+  },${
+    lastReview === null ? "null" : JSON.stringify([lastReview.campaignId, lastReview.decision, lastReview.at])
+  },${JSON.stringify(evidence.sodRules)}]`;
 }
 
 export function decodeEvidence(text: string, facts: ItemFacts): ReviewItemEvidence {
@@ -121,6 +131,14 @@ export function decodeEvidenceValue(value: unknown, facts: ItemFacts): ReviewIte
 }
 
 /** The words of a reason as the risk scoring writes them, from the item's facts; null when they cannot be. */
+/** The last `createdAt` parsed: every item of a campaign has the same one. */
+let parsedAt = { text: "", ms: Number.NaN };
+
+function createdAtMs(createdAt: string): number {
+  if (parsedAt.text !== createdAt) parsedAt = { text: createdAt, ms: Date.parse(createdAt) };
+  return parsedAt.ms;
+}
+
 function derivedDetail(code: RiskReasonCode, evidence: ReviewItemEvidence, facts: ItemFacts): string | null {
   switch (code) {
     case "privileged":
@@ -133,7 +151,7 @@ function derivedDetail(code: RiskReasonCode, evidence: ReviewItemEvidence, facts
       return sodDetail(evidence.sodRules);
     case "unused": {
       const at = evidence.lastUsedAt;
-      return at === null ? null : unusedDetail(unusedDays(Date.parse(facts.createdAt), at), at);
+      return at === null ? null : unusedDetail(unusedDays(createdAtMs(facts.createdAt), at), at);
     }
     case "rare-among-peers":
       return evidence.peers === null ? null : rareDetail(evidence.peers);
@@ -167,13 +185,16 @@ export function encodeReasons(
   evidence: ReviewItemEvidence,
   facts: ItemFacts,
 ): string {
-  const out: Array<string | RiskReason> = reasons.map((r) => {
+  // As JSON.stringify of the array of codes and reasons, without building it (codes are plain words).
+  let out = "";
+  for (const r of reasons) {
+    if (out !== "") out += ",";
     // Written alone only when reading gives back the same words and weight (verified here, per item).
     const weight = Object.hasOwn(RISK_WEIGHTS, r.code) ? RISK_WEIGHTS[r.code] : undefined;
     const same = weight === r.weight && derivedDetail(r.code, evidence, facts) === r.detail;
-    return same ? r.code : r;
-  });
-  return JSON.stringify(out);
+    out += same ? `"${r.code}"` : JSON.stringify(r);
+  }
+  return `[${out}]`;
 }
 
 export function decodeReasons(text: string, evidence: ReviewItemEvidence, facts: ItemFacts): RiskReason[] {

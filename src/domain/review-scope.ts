@@ -47,19 +47,52 @@ export interface CandidateInput {
   accounts: readonly ReviewAccount[];
   /** Role items too (a campaign reviewing roles); entitlement items are always gathered. */
   withRoles: boolean;
+  /** Keys already built, shared by the identities of one load (see {@link createAccessKeys}). */
+  keys?: AccessKeys;
 }
 
 /** The key of an entitlement item, as `accessKeyOf` writes it (without building the access first). */
+export type AccessKeys = (system: string, entitlement: string) => string;
+
+/** An {@link AccessKeys} that builds the key each time. */
 function entitlementKey(system: string, entitlement: string): string {
   return `entitlement:${system}:${entitlement}`;
 }
 
-/** How a lineage list gives the access: birthright (policy) first, then an assignment, then mover grace. */
-function sourceOf(lineage: readonly Lineage[]): {
-  source: ReviewSource;
-  assignment: Extract<Lineage, { kind: "assignment" }> | null;
-  graceUntil: string | null;
-} {
+/**
+ * Entitlement keys built once per system and entitlement, the same string each time: a key built anew
+ * per item is a rope V8 flattens and hashes again at every map it is looked up in (peer statistics,
+ * earlier decisions, SoD rules); one string keeps its hash. A load of 1,000,000 items has a few hundred
+ * distinct keys.
+ */
+export function createAccessKeys(): AccessKeys {
+  const bySystem = new Map<string, Map<string, string>>();
+  return (system, entitlement) => {
+    let keys = bySystem.get(system);
+    if (keys === undefined) {
+      keys = new Map();
+      bySystem.set(system, keys);
+    }
+    let key = keys.get(entitlement);
+    if (key === undefined) {
+      key = entitlementKey(system, entitlement);
+      keys.set(entitlement, key);
+    }
+    return key;
+  };
+}
+
+/**
+ * The candidate of access held for `lineage`. Its source: birthright (policy) first, then an assignment,
+ * then mover grace (written inline: a load makes a million of them).
+ */
+function candidate(
+  access: ReviewAccess,
+  accessKey: string,
+  lineage: readonly Lineage[],
+  privileged: boolean,
+  account: ReviewAccount | null,
+): CandidateItem {
   let policy = false;
   let assignment: Extract<Lineage, { kind: "assignment" }> | null = null;
   let graceUntil: string | null = null;
@@ -76,17 +109,6 @@ function sourceOf(lineage: readonly Lineage[]): {
       : graceUntil !== null
         ? "mover-grace"
         : "birthright";
-  return { source, assignment, graceUntil };
-}
-
-function candidate(
-  access: ReviewAccess,
-  accessKey: string,
-  lineage: readonly Lineage[],
-  privileged: boolean,
-  account: ReviewAccount | null,
-): CandidateItem {
-  const { source, assignment, graceUntil } = sourceOf(lineage);
   return {
     access,
     accessKey,
@@ -129,6 +151,7 @@ export function rolePrivileged(policy: Policy, role: string): boolean {
  */
 export function candidatesOf(input: CandidateInput): CandidateItem[] {
   const { policy, desired } = input;
+  const keyOf = input.keys ?? entitlementKey;
   const out: CandidateItem[] = [];
   const accountOf = new Map<string, ReviewAccount>();
   for (const a of input.accounts) if (!accountOf.has(a.system)) accountOf.set(a.system, a);
@@ -141,7 +164,7 @@ export function candidatesOf(input: CandidateInput): CandidateItem[] {
       out.push(
         candidate(
           { kind: "entitlement", system: system.system, entitlement: key },
-          entitlementKey(system.system, key),
+          keyOf(system.system, key),
           system.entitlements[key]!,
           privileged,
           account,
@@ -159,7 +182,7 @@ export function candidatesOf(input: CandidateInput): CandidateItem[] {
       const { system } = account;
       out.push({
         access: { kind: "entitlement", system, entitlement: key },
-        accessKey: entitlementKey(system, key),
+        accessKey: keyOf(system, key),
         source: "found",
         assignmentId: null,
         requestId: null,

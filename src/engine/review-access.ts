@@ -5,6 +5,7 @@ import { isGone } from "../domain/lifecycle.js";
 import {
   type CandidateItem,
   candidatesOf,
+  createAccessKeys,
   createPeerStats,
   type PeerStats,
   peerGroupOf,
@@ -187,6 +188,7 @@ export async function loadReviewAccess(
   const calculator = calculatorFor(config.policy, config.lifecycle);
   const today = policyToday(config, now);
   const peers = createPeerStats();
+  const keys = createAccessKeys();
   const bySourceKey = new Map<string, Identity>();
   const decisions = new Map<string, { campaignId: string; state: string; at: string }>();
   const out: ReviewSubject[] = [];
@@ -211,6 +213,7 @@ export async function loadReviewAccess(
       roles,
       accounts: row.accounts,
       withRoles: options.withRoles,
+      keys,
     });
   };
 

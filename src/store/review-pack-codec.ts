@@ -93,18 +93,40 @@ export interface PackItemInput {
   rerouteReason: RerouteReason | null;
 }
 
+/**
+ * The JSON of a pack's access by entitlement key: a campaign has a few hundred distinct keys over up to
+ * a million items. Checked against the access each time (two accesses may share a key text); emptied
+ * when it holds too many.
+ */
+const accessJson = new Map<string, { access: ReviewAccess; json: string }>();
+const ACCESS_JSON_MAX = 10_000;
+
+function packAccessJson(access: ReviewAccess, accessKey: string): string {
+  const cached = accessJson.get(accessKey);
+  if (cached !== undefined) {
+    const a = cached.access;
+    if (
+      a.kind === "role"
+        ? access.kind === "role" && a.role === access.role
+        : access.kind === "entitlement" && a.system === access.system && a.entitlement === access.entitlement
+    )
+      return cached.json;
+  }
+  const json = JSON.stringify(packAccess(access, accessKey));
+  if (accessJson.size >= ACCESS_JSON_MAX) accessJson.clear();
+  accessJson.set(accessKey, { access, json });
+  return json;
+}
+
 /** The element of one item, as JSON text (a pack's `items` is `[` + elements joined by `,` + `]`). */
 export function encodePackItem(i: PackItemInput, createdAt: string): string {
   const facts: ItemFacts = { access: i.access, assignmentId: i.assignmentId, createdAt };
-  return `[${JSON.stringify(packAccess(i.access, i.accessKey))},${JSON.stringify(i.source)},${JSON.stringify(
-    i.assignmentId,
-  )},${i.privileged ? 1 : 0},${i.risk.score},${JSON.stringify(i.risk.level)},${encodeReasons(
-    i.risk.reasons,
-    i.evidence,
-    facts,
-  )},${JSON.stringify(i.risk.recommendation)},${encodeEvidence(i.evidence, facts)},${JSON.stringify(
-    i.ruleReviewerId,
-  )},${JSON.stringify(i.rerouteReason)}]`;
+  // Source, level and recommendation are plain words: quoted as JSON.stringify would.
+  return `[${packAccessJson(i.access, i.accessKey)},"${i.source}",${JSON.stringify(i.assignmentId)},${
+    i.privileged ? 1 : 0
+  },${i.risk.score},"${i.risk.level}",${encodeReasons(i.risk.reasons, i.evidence, facts)},"${
+    i.risk.recommendation
+  }",${encodeEvidence(i.evidence, facts)},${JSON.stringify(i.ruleReviewerId)},${JSON.stringify(i.rerouteReason)}]`;
 }
 
 export function packElements(row: Pick<PackRow, "items">): PackElement[] {
