@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiFixture, apiFixture, bearer, FIXTURE_NOW } from "../../test/helpers/api-fixture.js";
 import { storeFactories } from "../../test/helpers/databases.js";
 import { reviewDefinition } from "../../test/helpers/review-definition.js";
+import { testReviewItem } from "../../test/helpers/review-item.js";
 import { queryEvents } from "../audit/ledger.js";
 import type { ReviewAccess, ReviewRisk } from "../domain/review-types.js";
 import { delegationRepository } from "../store/delegation-repository.js";
@@ -54,14 +55,12 @@ function item(
   options: { privileged?: boolean } = {},
 ): ReviewItem {
   const level: ReviewRisk = score >= 70 ? "high" : score >= 40 ? "medium" : "low";
-  return {
+  return testReviewItem({
     id,
     campaignId,
     identityId: holder,
     access,
     accessKey: accessKeyOf(access),
-    source: "birthright",
-    assignmentId: null,
     privileged: options.privileged ?? false,
     risk: {
       score,
@@ -84,23 +83,9 @@ function item(
       lastReview: null,
       sodRules: [],
     },
-    stage: 0,
     reviewerId: reviewer,
-    ruleReviewerId: null,
-    rerouteReason: null,
-    state: "pending",
-    decidedBy: null,
-    decidedAt: null,
-    comment: null,
-    bulk: false,
-    removalState: null,
-    removalDetail: null,
-    removalAttempts: 0,
-    removalNextAt: null,
-    confirmedAt: null,
-    version: 0,
     createdAt: iso(-1),
-  };
+  });
 }
 
 const readers: ReviewAccess = { kind: "entitlement", system: "app", entitlement: "readers" };

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storeFactories } from "../../test/helpers/databases.js";
+import { testReviewItem } from "../../test/helpers/review-item.js";
 import { PRIVILEGED_DETAIL, RISK_WEIGHTS } from "../domain/review-risk.js";
 import type { RemovalState, ReviewItemState } from "../domain/review-types.js";
 import { encodePackItem, packItemId } from "./review-pack-codec.js";
@@ -92,7 +93,7 @@ function itemsOf(campaignId: string, groups: readonly Group[]): ReviewItem[][] {
         : x.privileged
           ? [{ code: "privileged" as const, detail: PRIVILEGED_DETAIL, weight: RISK_WEIGHTS.privileged }]
           : [];
-      return {
+      return testReviewItem({
         id: packItemId(campaignId, p, n),
         campaignId,
         identityId: `id-${g.identity}`,
@@ -123,23 +124,11 @@ function itemsOf(campaignId: string, groups: readonly Group[]): ReviewItem[][] {
           lastReview: null,
           sodRules: [],
         },
-        stage: 0,
         reviewerId: g.reviewer === null ? null : REVIEWERS[g.reviewer]!,
         ruleReviewerId: n % 3 === 1 ? "rule-owner" : null,
         rerouteReason: n % 3 === 1 ? "self-review" : null,
-        state: "pending",
-        decidedBy: null,
-        decidedAt: null,
-        comment: null,
-        bulk: false,
-        removalState: null,
-        removalDetail: null,
-        removalAttempts: 0,
-        removalNextAt: null,
-        confirmedAt: null,
-        version: 0,
         createdAt: CREATED,
-      };
+      });
     }),
   );
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { storeFactories } from "../../test/helpers/databases.js";
+import { testReviewItem } from "../../test/helpers/review-item.js";
 import { PRIVILEGED_DETAIL, RISK_WEIGHTS } from "../domain/review-risk.js";
 import { down, up } from "./migrations/2026-12-07T10-00-review-item-packs.js";
 import { itemFromRow } from "./review-item-rows.js";
@@ -16,7 +17,7 @@ const CREATED = "2026-12-07T09:00:00.000Z";
 
 function item(pack: number, n: number): ReviewItem {
   const privileged = n % 2 === 0;
-  return {
+  return testReviewItem({
     id: packItemId("camp", pack, n),
     campaignId: "camp",
     identityId: `id-${pack}`,
@@ -42,23 +43,9 @@ function item(pack: number, n: number): ReviewItem {
       lastReview: null,
       sodRules: [],
     },
-    stage: 0,
     reviewerId: `m${pack % 3}`,
-    ruleReviewerId: null,
-    rerouteReason: null,
-    state: "pending",
-    decidedBy: null,
-    decidedAt: null,
-    comment: null,
-    bulk: false,
-    removalState: null,
-    removalDetail: null,
-    removalAttempts: 0,
-    removalNextAt: null,
-    confirmedAt: null,
-    version: 0,
     createdAt: CREATED,
-  };
+  });
 }
 
 describe.each(await storeFactories())("review item packs migration (%s)", (_name, factory) => {

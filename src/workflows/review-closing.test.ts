@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ApiFixture, apiFixture, FIXTURE_NOW } from "../../test/helpers/api-fixture.js";
 import { storeFactories } from "../../test/helpers/databases.js";
 import { reviewDefinition } from "../../test/helpers/review-definition.js";
+import { testReviewItem } from "../../test/helpers/review-item.js";
 import { queryEvents } from "../audit/ledger.js";
 import type { Identity } from "../domain/identity-types.js";
 import type { ReviewAccess, ReviewDefinition, ReviewRisk } from "../domain/review-types.js";
@@ -88,34 +89,17 @@ describe.each(await storeFactories())("review decisions and closing on %s", (_ki
     access: ReviewAccess = readers,
   ): Promise<ReviewItem> {
     const score = risk === "high" ? 80 : risk === "medium" ? 40 : 10;
-    const i: ReviewItem = {
+    const i = testReviewItem({
       id: `i-${++n}`,
       campaignId: c.id,
       identityId: people[holder]!.id,
       access,
       accessKey: accessKeyOf(access),
-      source: "birthright",
-      assignmentId: null,
-      privileged: false,
       risk: { score, level: risk, reasons: [], recommendation: "keep" },
       evidence: { lineage: [], lastUsedAt: null, peers: null, lastReview: null, sodRules: [] },
-      stage: 0,
       reviewerId: reviewer === null ? null : people[reviewer]!.id,
-      ruleReviewerId: null,
-      rerouteReason: null,
-      state: "pending",
-      decidedBy: null,
-      decidedAt: null,
-      comment: null,
-      bulk: false,
-      removalState: null,
-      removalDetail: null,
-      removalAttempts: 0,
-      removalNextAt: null,
-      confirmedAt: null,
-      version: 0,
       createdAt: at(0).toISOString(),
-    };
+    });
     await reviewItemRepository.insertMany(f.store.db, [i]);
     return i;
   }

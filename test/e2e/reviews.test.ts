@@ -14,6 +14,7 @@ import { type ApiFixture, apiFixture } from "../helpers/api-fixture.js";
 import { browserMissing, launchBrowser } from "../helpers/browser.js";
 import { storeFactories } from "../helpers/databases.js";
 import { reviewDefinition } from "../helpers/review-definition.js";
+import { testReviewItem } from "../helpers/review-item.js";
 import { expectAccessible, screenshot, signedInPage } from "./console-page.js";
 import { consoleMissing } from "./console-server.js";
 
@@ -55,14 +56,13 @@ function item(
   options: Partial<Pick<ReviewItem, "privileged" | "source">> & { reasons?: Reason[] } = {},
 ): ReviewItem {
   const level: ReviewRisk = score >= 70 ? "high" : score >= 40 ? "medium" : "low";
-  return {
+  return testReviewItem({
     id,
     campaignId: "c-q",
     identityId: holder,
     access,
     accessKey: accessKeyOf(access),
     source: options.source ?? "birthright",
-    assignmentId: null,
     privileged: options.privileged ?? false,
     risk: {
       score,
@@ -77,23 +77,9 @@ function item(
       lastReview: null,
       sodRules: [],
     },
-    stage: 0,
     reviewerId: reviewer,
-    ruleReviewerId: null,
-    rerouteReason: null,
-    state: "pending",
-    decidedBy: null,
-    decidedAt: null,
-    comment: null,
-    bulk: false,
-    removalState: null,
-    removalDetail: null,
-    removalAttempts: 0,
-    removalNextAt: null,
-    confirmedAt: null,
-    version: 0,
     createdAt: new Date(Date.now() - DAY).toISOString(),
-  };
+  });
 }
 
 const readers: ReviewAccess = { kind: "entitlement", system: "app", entitlement: "readers" };
