@@ -3,12 +3,11 @@ import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { CLI_ENTRY } from "../helpers/cli.js";
 import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { freePort } from "../helpers/net.js";
 import { type OidcAccount, startOidcProvider, type TestOidcProvider } from "../helpers/oidc-provider.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
 /** The console the build wrote (`npm ci` runs it; `npm run build` after a change to web/). */
 export const CONSOLE_INDEX = fileURLToPath(new URL("../../dist/web/index.html", import.meta.url));
 
@@ -122,7 +121,7 @@ server:
   );
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", TSX, MAIN, ...config, "serve", "--log-format", "json"],
+    [...CLI_ENTRY, ...config, "serve", "--log-format", "json"],
     { env: { ...process.env, E2E_OIDC_SECRET: oidc.clientSecret }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";

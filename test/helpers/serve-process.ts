@@ -1,9 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
-
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-// Resolved here, not from the child's cwd.
-const TSX = import.meta.resolve("tsx");
+import { CLI_ENTRY } from "./cli.js";
 
 /** A `tenure serve` child process and the URL it listens on. */
 export interface ServeProcess {
@@ -22,7 +18,7 @@ export function startServe(
 ): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
-    ["--import", TSX, MAIN, "--config", configFile, "serve", "--port", "0", ...(options.args ?? [])],
+    [...CLI_ENTRY, "--config", configFile, "serve", "--port", "0", ...(options.args ?? [])],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TENURE_NOW: "", ...options.env } },
   );
   let output = "";

@@ -1,9 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
-
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-// Resolved here, not from the child's cwd.
-const TSX = import.meta.resolve("tsx");
+import { CLI_ENTRY } from "./cli.js";
 
 /** One line of a process's JSON log. */
 export interface LogLine {
@@ -30,7 +26,7 @@ export interface TenureProcess {
 export function startWorker(configFile: string, args: string[] = []): Promise<TenureProcess> {
   const child = spawn(
     process.execPath,
-    ["--import", TSX, MAIN, "--config", configFile, "worker", "--log-format", "json", ...args],
+    [...CLI_ENTRY, "--config", configFile, "worker", "--log-format", "json", ...args],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TENURE_NOW: "" } },
   );
   const lines: LogLine[] = [];

@@ -1,8 +1,8 @@
 import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI_ENTRY } from "../helpers/cli.js";
 import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { tempDir } from "../helpers/workspace.js";
 
@@ -185,21 +185,10 @@ describe("tenure demo", () => {
 
   it("serves the console and the API on the demo organisation, with a one-time link and an admin token, until stopped", async () => {
     const ws = path.join(dir, "served");
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        import.meta.resolve("tsx"),
-        fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url)),
-        "demo",
-        ws,
-        "--size",
-        "80",
-        "--port",
-        "0",
-      ],
-      { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TENURE_NOW: "2026-11-21T10:00:00Z" } },
-    );
+    const child = spawn(process.execPath, [...CLI_ENTRY, "demo", ws, "--size", "80", "--port", "0"], {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, TENURE_NOW: "2026-11-21T10:00:00Z" },
+    });
     let stdout = "";
     child.stdout.on("data", (d) => {
       stdout += d;

@@ -7,13 +7,11 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { schedulerLockKeys } from "../../src/engine/scheduler-leadership.js";
-import { runCli } from "../helpers/cli.js";
+import { CLI_ENTRY, runCli } from "../helpers/cli.js";
 import { POSTGRES_ADMIN_URL, postgresAvailable } from "../helpers/databases.js";
 import { tempDir } from "../helpers/workspace.js";
 
 const DEPLOY = fileURLToPath(new URL("../../deploy/container/", import.meta.url));
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
 
 interface ComposeService {
   command: string[];
@@ -28,7 +26,7 @@ interface Running {
 }
 
 function start(name: string, args: string[], configFile: string, ready: RegExp): Promise<Running> {
-  const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
+  const child = spawn(process.execPath, [...CLI_ENTRY, ...args], {
     env: { ...process.env, TENURE_CONFIG: configFile, TENURE_NOW: "" },
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -7,16 +7,12 @@
 import { spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { queryEvents } from "../../src/audit/ledger.js";
 import { openStore } from "../../src/store/database.js";
 import { identityRepository } from "../../src/store/identity-repository.js";
-import { runCli } from "../helpers/cli.js";
+import { CLI_ENTRY, runCli } from "../helpers/cli.js";
 import { tempDir, writeHrCsv } from "../helpers/workspace.js";
-
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
 
 // employeeId,givenName,familyName,email,department,title,managerId,employmentType,status,startDate,endDate,terminationDate
 const ROWS = [
@@ -107,7 +103,7 @@ describe("tenure schedule and serve's scheduler", () => {
     expect((await cli(["sync"], "2026-03-05T09:30:00Z")).code).toBe(0);
     const child = spawn(
       process.execPath,
-      ["--import", TSX, MAIN, "--config", path.join(dir, "tenure.yaml"), "serve", "--port", "0"],
+      [...CLI_ENTRY, "--config", path.join(dir, "tenure.yaml"), "serve", "--port", "0"],
       {
         stdio: ["ignore", "pipe", "pipe"],
         env: { ...process.env, TENURE_NOW: "2026-03-10T08:00:00Z" },

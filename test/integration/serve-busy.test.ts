@@ -7,7 +7,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTokenService } from "../../src/api/auth/token-service.js";
 import { verifyLedger } from "../../src/audit/ledger.js";
@@ -16,10 +15,9 @@ import { loadConfig } from "../../src/policy/config-loader.js";
 import { apiTokenRepository } from "../../src/store/api-token-repository.js";
 import { openStore } from "../../src/store/database.js";
 import { type AppDatabase, appDatabaseFactories } from "../helpers/app-databases.js";
+import { CLI_ENTRY } from "../helpers/cli.js";
 import { tempDir, writeHrCsv } from "../helpers/workspace.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
 const PEOPLE = 1200;
 const GRACE_SECONDS = 3;
 // Enough rules that planning outlasts the wait and the grace period on a quiet machine too (three
@@ -60,11 +58,10 @@ server:
 }
 
 function startServe(configFile: string): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(
-    process.execPath,
-    ["--import", TSX, MAIN, "--config", configFile, "serve", "--port", "0"],
-    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TENURE_NOW: "" } },
-  );
+  const child = spawn(process.execPath, [...CLI_ENTRY, "--config", configFile, "serve", "--port", "0"], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, TENURE_NOW: "" },
+  });
   let stderr = "";
   child.stdout?.resume();
   return new Promise((resolve, reject) => {

@@ -4,13 +4,9 @@
  */
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../helpers/cli.js";
+import { CLI_ENTRY, runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/workspace.js";
-
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
 
 let dir: string;
 let dispose: () => Promise<void>;
@@ -24,7 +20,7 @@ afterAll(() => dispose());
 function serveLines(args: string[]): Promise<string[]> {
   const child = spawn(
     process.execPath,
-    ["--import", TSX, MAIN, "--config", path.join(dir, "tenure.yaml"), "serve", "--port", "0", ...args],
+    [...CLI_ENTRY, "--config", path.join(dir, "tenure.yaml"), "serve", "--port", "0", ...args],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TENURE_NOW: "" } },
   );
   let stdout = "";

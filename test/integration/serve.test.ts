@@ -9,7 +9,6 @@ import { readFile, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyLedger } from "../../src/audit/ledger.js";
 import { enqueuePlan } from "../../src/engine/enqueue.js";
@@ -18,11 +17,9 @@ import { syncAll } from "../../src/engine/sync.js";
 import { loadConfig } from "../../src/policy/config-loader.js";
 import { openStore } from "../../src/store/database.js";
 import { operationRepository } from "../../src/store/operation-repository.js";
-import { runCli } from "../helpers/cli.js";
+import { CLI_ENTRY, runCli } from "../helpers/cli.js";
 import { tempDir, writeHrCsv } from "../helpers/workspace.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
 const PEOPLE = 20;
 const DELAY_MS = 1000;
 
@@ -69,14 +66,10 @@ async function slowReceiver(): Promise<SlowReceiver> {
 
 /** Starts `tenure serve` and resolves with the URL it prints once it listens. */
 function startServe(configFile: string): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(
-    process.execPath,
-    ["--import", TSX, MAIN, "--config", configFile, "serve", "--port", "0"],
-    {
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, TENURE_NOW: "" },
-    },
-  );
+  const child = spawn(process.execPath, [...CLI_ENTRY, "--config", configFile, "serve", "--port", "0"], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, TENURE_NOW: "" },
+  });
   let stderr = "";
   child.stdout?.resume();
   return new Promise((resolve, reject) => {

@@ -11,18 +11,15 @@ import { spawn } from "node:child_process";
 import { closeSync, existsSync, openSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import BetterSqlite3 from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../../src/store/database.js";
 import { withRunLock } from "../../src/store/run-lock.js";
-import { runCli } from "../helpers/cli.js";
+import { CLI_ENTRY, runCli } from "../helpers/cli.js";
 import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { freshPostgresUrl, postgresAvailable } from "../helpers/databases.js";
 import { tempDir, writeHrCsv } from "../helpers/workspace.js";
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.ts", import.meta.url));
-const TSX = import.meta.resolve("tsx");
 const NOW = { TENURE_NOW: "2026-11-21T10:00:00Z" };
 
 /** What a raw driver error or a crash looks like on stderr: never wanted. */
@@ -47,7 +44,7 @@ function runWithStdout(
   closeAfterFirstChunk = false,
 ): Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", TSX, MAIN, ...args], {
+    const child = spawn(process.execPath, [...CLI_ENTRY, ...args], {
       cwd,
       env: { ...process.env, ...NOW },
       stdio: ["ignore", stdout, "pipe"],
