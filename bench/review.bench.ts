@@ -18,15 +18,20 @@
  * into review_items; the page's query (the reviewer's packs) run bare through the driver.
  *
  *   node --import tsx bench/review.bench.ts [--identities 100000] [--per 10] [--pages 1000]
- *     [--postgres URL] [--database sqlite|postgres|both]
+ *     [--postgres URL] [--database sqlite|postgres|both] [--file PATH]
+ *
+ * `--file PATH` (SQLite): the filled store is kept at PATH (before any campaign) and, when PATH exists,
+ * copied and reused instead of filled again (the same --identities and --per: the file is not checked).
  *
  * Prints one JSON line per database, and a summary on stderr.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { copyFile, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import BetterSqlite3 from "better-sqlite3";
+import { sql } from "kysely";
 import pg from "pg";
 import { loadReviewAccess } from "../src/engine/review-access.js";
 import { loadConfig } from "../src/policy/config-loader.js";
@@ -46,6 +51,7 @@ const { values: args } = parseArgs({
     pages: { type: "string", default: "1000" },
     postgres: { type: "string" },
     database: { type: "string", default: "both" },
+    file: { type: "string" },
   },
 });
 const size = Number(args.identities);
@@ -161,11 +167,17 @@ async function measure(
   config: TenureConfig,
   floors: () => Promise<Floors>,
   file: string | null,
+  filled: boolean,
 ) {
   const data = dataSet(size, per);
   const t0 = performance.now();
-  await fill(store, data);
+  if (!filled) await fill(store, data);
   const fillMs = performance.now() - t0;
+  if (!filled && file !== null && args.file !== undefined) {
+    // Kept for the next run: the WAL checkpointed into the file first.
+    await sql`pragma wal_checkpoint(truncate)`.execute(store.db);
+    await copyFile(file, args.file);
+  }
   const bare = await floors();
 
   const l0 = performance.now();
@@ -239,6 +251,7 @@ async function measure(
     candidates,
     reviewers: started.byReviewer.size,
     fillMs: Math.round(fillMs),
+    reusedFile: filled,
     loadMs: Math.round(loadMs),
     generateMs: Math.round(generateMs),
     generateCpuMs: Math.round(generateCpuMs),
@@ -267,9 +280,11 @@ async function main(): Promise<void> {
     const config = await loadConfig(path.join(dir, "tenure.yaml"), { env: {} });
     if (args.database !== "postgres") {
       const file = path.join(dir, "bench.db");
+      const reuse = args.file !== undefined && existsSync(args.file);
+      if (reuse) await copyFile(args.file!, file);
       const store = await openStore(`sqlite:${file}`);
       try {
-        await measure("sqlite", store, config, async () => sqliteFloors(file), file);
+        await measure("sqlite", store, config, async () => sqliteFloors(file), file, reuse);
       } finally {
         await store.close();
       }
@@ -278,7 +293,7 @@ async function main(): Promise<void> {
       await withPostgresSchema(args.postgres, "bench_review", async (url) => {
         const store = await openStore(url);
         try {
-          await measure("postgres", store, config, () => postgresFloors(url), null);
+          await measure("postgres", store, config, () => postgresFloors(url), null, false);
         } finally {
           await store.close();
         }

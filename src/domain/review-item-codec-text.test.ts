@@ -131,5 +131,10 @@ describe("access keys", () => {
       keys,
     });
     expect(candidates.map((c) => c.accessKey)).toEqual(["entitlement:erp:x", "entitlement:erp:y"]);
+    // The items of one entitlement share one access, frozen, as a fresh one would be.
+    expect(candidates[0]!.access).toEqual({ kind: "entitlement", system: "erp", entitlement: "x" });
+    expect(Object.isFrozen(candidates[0]!.access)).toBe(true);
+    expect(keys.access!("erp", "x")).toBe(candidates[0]!.access);
+    expect(keys.access!("erp", "y")).not.toBe(candidates[0]!.access);
   });
 });

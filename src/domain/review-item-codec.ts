@@ -6,7 +6,10 @@ import {
   NEVER_USED_DETAIL,
   PRIVILEGED_DETAIL,
   RISK_WEIGHTS,
+  type RiskSignals,
+  type RiskVerdict,
   rareDetail,
+  reasonOf,
   requestedDetail,
   sodDetail,
   unusedDays,
@@ -195,6 +198,87 @@ export function encodeReasons(
     out += same ? `"${r.code}"` : JSON.stringify(r);
   }
   return `[${out}]`;
+}
+
+/**
+ * What `encodeReasons(scoreItem(signals, settings, now).reasons, evidence, facts)` writes, from the
+ * verdict `judgeRisk(signals, settings, nowMs)` without building the reasons: a code is written alone
+ * when the facts its words are made of are the same in `signals` as in the evidence and facts a reader
+ * derives them from (the words are then the same), and otherwise as `encodeReasons` decides, from the
+ * words. Generation scores a million items: their words were built twice each (scored, then derived
+ * to compare) only to be left out.
+ */
+export function encodeVerdictReasons(
+  verdict: RiskVerdict,
+  signals: RiskSignals,
+  evidence: ReviewItemEvidence,
+  facts: ItemFacts,
+  nowMs: number,
+): string {
+  let out = "";
+  for (const code of verdict.codes) {
+    if (out !== "") out += ",";
+    out += sameWords(code, signals, evidence, facts, nowMs)
+      ? `"${code}"`
+      : reasonText(code, signals, evidence, facts, nowMs);
+  }
+  return `[${out}]`;
+}
+
+/** Whether the words of `code` scored from `signals` are, without building them, those derived for it. */
+function sameWords(
+  code: RiskReasonCode,
+  signals: RiskSignals,
+  evidence: ReviewItemEvidence,
+  facts: ItemFacts,
+  nowMs: number,
+): boolean {
+  switch (code) {
+    case "privileged":
+    case "never-used":
+    case "never-reviewed":
+      return true;
+    case "sod-violation":
+      return signals.sodRules === evidence.sodRules;
+    case "unused":
+      return signals.usage?.at === evidence.lastUsedAt && createdAtMs(facts.createdAt) === nowMs;
+    case "rare-among-peers": {
+      const a = signals.peers;
+      const b = evidence.peers;
+      return a !== null && b !== null && a.total === b.total && a.holding === b.holding;
+    }
+    case "requested": {
+      const grant = signals.grant;
+      if (grant.source !== "assignment") return false;
+      const via = evidence.lineage.find((l) => l.kind === "assignment");
+      const requestId = via?.kind === "assignment" ? (via.requestId ?? null) : null;
+      // The words name the request when there is one, else the assignment.
+      return (
+        grant.requestId === requestId && (requestId !== null || grant.assignmentId === facts.assignmentId)
+      );
+    }
+    case "kept-after-move": {
+      const grant = signals.grant;
+      const grace = evidence.lineage.find((l) => l.kind === "mover-grace");
+      return (
+        grant.source === "mover-grace" && grant.until === (grace?.kind === "mover-grace" ? grace.until : null)
+      );
+    }
+    case "found-in-target-only":
+      return false;
+  }
+}
+
+/** The reason `code` as `encodeReasons` writes it, from its words. */
+function reasonText(
+  code: RiskReasonCode,
+  signals: RiskSignals,
+  evidence: ReviewItemEvidence,
+  facts: ItemFacts,
+  nowMs: number,
+): string {
+  const reason = reasonOf(code, signals, nowMs);
+  return derivedDetail(code, evidence, facts) === reason.detail ? `"${code}"` : JSON.stringify(reason);
 }
 
 export function decodeReasons(text: string, evidence: ReviewItemEvidence, facts: ItemFacts): RiskReason[] {

@@ -1,4 +1,11 @@
-import type { ItemRisk, ReviewRisk, ReviewSource, RiskReason, RiskSettings } from "./review-types.js";
+import type {
+  ItemRisk,
+  ReviewRisk,
+  ReviewSource,
+  RiskReason,
+  RiskReasonCode,
+  RiskSettings,
+} from "./review-types.js";
 
 /**
  * The risk of one review item: points per signal, capped at 100, a level and a recommendation, each
@@ -114,30 +121,19 @@ export function keptAfterMoveDetail(until: string | null): string {
   return `kept from the previous role after a move${until === null ? "" : ` (until ${until.slice(0, 10)})`}`;
 }
 
-function sourceReason(grant: RiskGrant): RiskReason | null {
+/** The words of the reason a grant's source raises; null for birthright. */
+function sourceDetail(grant: RiskGrant): string | null {
   switch (grant.source) {
     case "birthright":
       return null;
     case "assignment":
-      return {
-        code: "requested",
-        detail: requestedDetail(grant.assignmentId, grant.requestId),
-        weight: RISK_WEIGHTS.requested,
-      };
+      return requestedDetail(grant.assignmentId, grant.requestId);
     case "mover-grace":
-      return {
-        code: "kept-after-move",
-        detail: keptAfterMoveDetail(grant.until),
-        weight: RISK_WEIGHTS["kept-after-move"],
-      };
+      return keptAfterMoveDetail(grant.until);
     case "found":
-      return {
-        code: "found-in-target-only",
-        detail: grant.managed
-          ? `in ${grant.system} on account ${grant.username}, granted by Tenure but no longer given by policy or an assignment`
-          : `found in ${grant.system} on account ${grant.username}, not granted by Tenure (added in the system directly)`,
-        weight: RISK_WEIGHTS["found-in-target-only"],
-      };
+      return grant.managed
+        ? `in ${grant.system} on account ${grant.username}, granted by Tenure but no longer given by policy or an assignment`
+        : `found in ${grant.system} on account ${grant.username}, not granted by Tenure (added in the system directly)`;
   }
 }
 
@@ -150,63 +146,108 @@ function levelOf(score: number): ReviewRisk {
   return score >= HIGH_SCORE ? "high" : score >= MEDIUM_SCORE ? "medium" : "low";
 }
 
-/** The risk of one item: score 0–100, level, reasons (heaviest first) and a recommendation. */
-export function scoreItem(signals: RiskSignals, settings: RiskSettings, now: Date): ItemRisk {
-  const reasons: RiskReason[] = [];
+/**
+ * The risk of one item before its words: the reasons' codes in the order {@link scoreItem} lists them,
+ * the score, level and recommendation. Generation writes the codes straight into an item's stored form
+ * (store/review-pack-codec.ts) without building the words a reader derives again; `scoreItem` is this
+ * plus the words ({@link reasonOf}).
+ */
+export interface RiskVerdict {
+  codes: RiskReasonCode[];
+  score: number;
+  level: ReviewRisk;
+  recommendation: ItemRisk["recommendation"];
+}
+
+/** {@link RiskVerdict} of `signals` at `nowMs` (the `now` of {@link scoreItem}, as milliseconds). */
+export function judgeRisk(signals: RiskSignals, settings: RiskSettings, nowMs: number): RiskVerdict {
+  const codes: RiskReasonCode[] = [];
+  let score = 0;
   if (signals.privileged) {
-    reasons.push({ code: "privileged", detail: PRIVILEGED_DETAIL, weight: RISK_WEIGHTS.privileged });
+    codes.push("privileged");
+    score += RISK_WEIGHTS.privileged;
   }
   if (signals.sodRules.length > 0) {
-    reasons.push({
-      code: "sod-violation",
-      detail: sodDetail(signals.sodRules),
-      weight: RISK_WEIGHTS["sod-violation"],
-    });
+    codes.push("sod-violation");
+    score += RISK_WEIGHTS["sod-violation"];
   }
   let unused = false;
   const usage = signals.usage;
   if (usage !== null) {
     if (usage.at === null) {
       unused = true;
-      reasons.push({ code: "never-used", detail: NEVER_USED_DETAIL, weight: RISK_WEIGHTS["never-used"] });
-    } else {
-      const days = unusedDays(now.getTime(), usage.at);
-      if (days >= settings.unusedDays) {
-        unused = true;
-        reasons.push({
-          code: "unused",
-          detail: unusedDetail(days, usage.at),
-          weight: RISK_WEIGHTS.unused,
-        });
-      }
+      codes.push("never-used");
+      score += RISK_WEIGHTS["never-used"];
+    } else if (unusedDays(nowMs, usage.at) >= settings.unusedDays) {
+      unused = true;
+      codes.push("unused");
+      score += RISK_WEIGHTS.unused;
     }
   }
   const rare = isRare(signals.peers, settings.peerPercent);
   if (rare) {
-    reasons.push({
-      code: "rare-among-peers",
-      detail: rareDetail(signals.peers!),
-      weight: RISK_WEIGHTS["rare-among-peers"],
-    });
+    codes.push("rare-among-peers");
+    score += RISK_WEIGHTS["rare-among-peers"];
   }
-  const source = sourceReason(signals.grant);
-  if (source !== null) reasons.push(source);
-  if (!signals.reviewedBefore) {
-    reasons.push({
-      code: "never-reviewed",
-      detail: NEVER_REVIEWED_DETAIL,
-      weight: RISK_WEIGHTS["never-reviewed"],
-    });
-  }
-  let sum = 0;
-  for (const r of reasons) sum += r.weight;
-  const score = Math.min(HUNDRED, sum);
   const grantSource: ReviewSource = signals.grant.source;
+  const source = SOURCE_REASON[grantSource];
+  if (source !== null) {
+    codes.push(source);
+    score += RISK_WEIGHTS[source];
+  }
+  if (!signals.reviewedBefore) {
+    codes.push("never-reviewed");
+    score += RISK_WEIGHTS["never-reviewed"];
+  }
+  score = Math.min(HUNDRED, score);
   const revoke =
     unused ||
     signals.sodRules.length > 0 ||
     grantSource === "found" ||
     (grantSource === "mover-grace" && rare) ||
     score >= REVOKE_SCORE;
-  return { score, level: levelOf(score), reasons, recommendation: revoke ? "revoke" : "keep" };
+  return { codes, score, level: levelOf(score), recommendation: revoke ? "revoke" : "keep" };
+}
+
+/** The reason a grant's source raises, if any. */
+const SOURCE_REASON: Record<ReviewSource, RiskReasonCode | null> = {
+  birthright: null,
+  assignment: "requested",
+  "mover-grace": "kept-after-move",
+  found: "found-in-target-only",
+};
+
+/** The reason `code` of a verdict on `signals` at `nowMs`, in words. */
+export function reasonOf(code: RiskReasonCode, signals: RiskSignals, nowMs: number): RiskReason {
+  return { code, detail: detailOf(code, signals, nowMs), weight: RISK_WEIGHTS[code] };
+}
+
+function detailOf(code: RiskReasonCode, signals: RiskSignals, nowMs: number): string {
+  switch (code) {
+    case "privileged":
+      return PRIVILEGED_DETAIL;
+    case "sod-violation":
+      return sodDetail(signals.sodRules);
+    case "never-used":
+      return NEVER_USED_DETAIL;
+    case "unused": {
+      const at = signals.usage!.at!;
+      return unusedDetail(unusedDays(nowMs, at), at);
+    }
+    case "rare-among-peers":
+      return rareDetail(signals.peers!);
+    case "requested":
+    case "kept-after-move":
+    case "found-in-target-only":
+      return sourceDetail(signals.grant)!;
+    case "never-reviewed":
+      return NEVER_REVIEWED_DETAIL;
+  }
+}
+
+/** The risk of one item: score 0–100, level, reasons (heaviest first) and a recommendation. */
+export function scoreItem(signals: RiskSignals, settings: RiskSettings, now: Date): ItemRisk {
+  const nowMs = now.getTime();
+  const { codes, score, level, recommendation } = judgeRisk(signals, settings, nowMs);
+  return { score, level, reasons: codes.map((code) => reasonOf(code, signals, nowMs)), recommendation };
 }

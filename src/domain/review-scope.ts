@@ -51,35 +51,51 @@ export interface CandidateInput {
   keys?: AccessKeys;
 }
 
-/** The key of an entitlement item, as `accessKeyOf` writes it (without building the access first). */
-export type AccessKeys = (system: string, entitlement: string) => string;
+/**
+ * The key of an entitlement item, as `accessKeyOf` writes it (without building the access first); with
+ * `access`, the item's access too, one frozen object per entitlement shared by every item of it.
+ */
+export type AccessKeys = ((system: string, entitlement: string) => string) & {
+  access?: (system: string, entitlement: string) => ReviewAccess;
+};
 
 /** An {@link AccessKeys} that builds the key each time. */
 function entitlementKey(system: string, entitlement: string): string {
   return `entitlement:${system}:${entitlement}`;
 }
 
+function entitlementAccess(system: string, entitlement: string): ReviewAccess {
+  return { kind: "entitlement", system, entitlement };
+}
+
 /**
  * Entitlement keys built once per system and entitlement, the same string each time: a key built anew
  * per item is a rope V8 flattens and hashes again at every map it is looked up in (peer statistics,
  * earlier decisions, SoD rules); one string keeps its hash. A load of 1,000,000 items has a few hundred
- * distinct keys.
+ * distinct keys, and as many access objects: the items of one entitlement share theirs (frozen), which
+ * a campaign holds a million of until it is written.
  */
 export function createAccessKeys(): AccessKeys {
-  const bySystem = new Map<string, Map<string, string>>();
-  return (system, entitlement) => {
-    let keys = bySystem.get(system);
-    if (keys === undefined) {
-      keys = new Map();
-      bySystem.set(system, keys);
+  const bySystem = new Map<string, Map<string, { key: string; access: ReviewAccess }>>();
+  const entry = (system: string, entitlement: string) => {
+    let entries = bySystem.get(system);
+    if (entries === undefined) {
+      entries = new Map();
+      bySystem.set(system, entries);
     }
-    let key = keys.get(entitlement);
-    if (key === undefined) {
-      key = entitlementKey(system, entitlement);
-      keys.set(entitlement, key);
+    let e = entries.get(entitlement);
+    if (e === undefined) {
+      e = {
+        key: entitlementKey(system, entitlement),
+        access: Object.freeze(entitlementAccess(system, entitlement)),
+      };
+      entries.set(entitlement, e);
     }
-    return key;
+    return e;
   };
+  const keys: AccessKeys = (system, entitlement) => entry(system, entitlement).key;
+  keys.access = (system, entitlement) => entry(system, entitlement).access;
+  return keys;
 }
 
 /**
@@ -152,6 +168,7 @@ export function rolePrivileged(policy: Policy, role: string): boolean {
 export function candidatesOf(input: CandidateInput): CandidateItem[] {
   const { policy, desired } = input;
   const keyOf = input.keys ?? entitlementKey;
+  const accessOf = input.keys?.access ?? entitlementAccess;
   const out: CandidateItem[] = [];
   const accountOf = new Map<string, ReviewAccount>();
   for (const a of input.accounts) if (!accountOf.has(a.system)) accountOf.set(a.system, a);
@@ -163,7 +180,7 @@ export function candidatesOf(input: CandidateInput): CandidateItem[] {
       const privileged = defs !== undefined && Object.hasOwn(defs, key) && defs[key]!.privileged;
       out.push(
         candidate(
-          { kind: "entitlement", system: system.system, entitlement: key },
+          accessOf(system.system, key),
           keyOf(system.system, key),
           system.entitlements[key]!,
           privileged,
@@ -181,7 +198,7 @@ export function candidatesOf(input: CandidateInput): CandidateItem[] {
       if (desiredHere !== null && Object.hasOwn(desiredHere, key)) continue;
       const { system } = account;
       out.push({
-        access: { kind: "entitlement", system, entitlement: key },
+        access: accessOf(system, key),
         accessKey: keyOf(system, key),
         source: "found",
         assignmentId: null,

@@ -18,6 +18,7 @@ import { loadConfig } from "../policy/config-loader.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { accountRepository } from "../store/account-repository.js";
 import { assignmentRepository } from "../store/assignment-repository.js";
+import { openStore } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { reviewExclusionRepository } from "../store/review-exclusion-repository.js";
 import { policyToday } from "./policy-today.js";
@@ -118,7 +119,25 @@ function plain(c: CandidateItem) {
   };
 }
 
-describe.each(await storeFactories())("a campaign's population read in pages on %s", (_kind, makeStore) => {
+/** SQLite in a file: a read of everyone goes through the reader thread (store/review-population-reader.ts). */
+async function sqliteFile(): Promise<TestStore> {
+  const dir = await tempDir();
+  const store = await openStore(`sqlite:${path.join(dir.dir, "t.db")}`);
+  return {
+    ...store,
+    dispose: async () => {
+      await store.close();
+      await dir.dispose();
+    },
+  };
+}
+
+const stores: Array<[string, () => Promise<TestStore>]> = [
+  ...(await storeFactories()),
+  ["sqlite in a file", sqliteFile],
+];
+
+describe.each(stores)("a campaign's population read in pages on %s", (_kind, makeStore) => {
   let store: TestStore;
   let config: TenureConfig;
   let dir: { dir: string; dispose: () => Promise<void> };

@@ -18,6 +18,7 @@ import { chunk } from "../store/chunk.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { reviewExclusionRepository } from "../store/review-exclusion-repository.js";
 import {
+  type PopulationPages,
   type ReviewPopulationFilter,
   type ReviewPopulationRow,
   reviewPopulationRepository,
@@ -81,11 +82,11 @@ function group<T>(list: readonly T[], key: (t: T) => string): Map<string, T[]> {
 
 /**
  * Every identity still here, or (a subset) the subjects and everyone of their departments, one page at
- * a time in id order; the next page is asked for before the current one is computed (PostgreSQL reads
- * it meanwhile).
+ * a time in id order; the next page is asked for before the current one is computed (PostgreSQL, and
+ * SQLite's reader thread for everyone, read it meanwhile).
  */
 async function* populationPages(
-  db: Db,
+  reader: PopulationPages,
   identityIds: readonly string[] | undefined,
   limit: number,
 ): AsyncGenerator<ReviewPopulationRow[]> {
@@ -95,13 +96,13 @@ async function* populationPages(
     for (const part of chunk(identityIds, ID_LIST)) streams.push({ after: null, limit, identityIds: part });
   }
   for (const first of streams) {
-    let pending: Promise<ReviewPopulationRow[]> | null = reviewPopulationRepository.page(db, first);
+    let pending: Promise<ReviewPopulationRow[]> | null = reader.page(first);
     while (pending !== null) {
       const rows: ReviewPopulationRow[] = await pending;
       pending =
         rows.length < first.limit
           ? null
-          : reviewPopulationRepository.page(db, { ...first, after: rows[rows.length - 1]!.identity.id });
+          : reader.page({ ...first, after: rows[rows.length - 1]!.identity.id });
       yield rows;
     }
   }
@@ -255,7 +256,13 @@ export async function loadReviewAccess(
     for (const s of kept) out.push(s);
   };
 
-  for await (const page of populationPages(db, subset, pageSize)) await take(page, true);
+  // Everyone: many pages, read beside the compute (a subset's few pages are read in line).
+  const reader = reviewPopulationRepository.pages(db, { parallel: subset === undefined });
+  try {
+    for await (const page of populationPages(reader, subset, pageSize)) await take(page, true);
+  } finally {
+    await reader.close();
+  }
   let managers: Identity[] = [];
   if (subset !== undefined) {
     // Subjects are in id order within each part of `identityIds`: put them in id order overall.

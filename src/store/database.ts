@@ -66,6 +66,7 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
     const db = new Kysely<Database>({
       dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }),
     });
+    if (resolved !== ":memory:") sqliteFiles.set(db, resolved);
     store = { db, kind: "sqlite", describe: where, close: () => db.destroy() };
   } else if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
     const parsed = new URL(url);
@@ -126,6 +127,18 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
     throw storeFailure(err, store.describe) ?? err;
   }
   return store;
+}
+
+/** The file of each SQLite store opened by `openStore`, by its Kysely instance. */
+const sqliteFiles = new WeakMap<object, string>();
+
+/**
+ * The file of the SQLite store whose Kysely instance `db` is, as `openStore` opened it; null for
+ * PostgreSQL, an in-memory store, a transaction or any other instance. For the store layer's bulk reads
+ * that open a connection of their own beside the store's (a worker thread's): they see what is committed.
+ */
+export function sqliteFileOf(db: object): string | null {
+  return sqliteFiles.get(db) ?? null;
 }
 
 function migrator(db: Kysely<Database>, schema?: string): Migrator {

@@ -3,8 +3,10 @@ import {
   decodeReasonsValue,
   encodeEvidence,
   encodeReasons,
+  encodeVerdictReasons,
   type ItemFacts,
 } from "../domain/review-item-codec.js";
+import type { RiskSignals, RiskVerdict } from "../domain/review-risk.js";
 import type {
   ItemRisk,
   RerouteReason,
@@ -80,17 +82,21 @@ function accessOf(a: PackAccess): { access: ReviewAccess; accessKey: string } {
   return a;
 }
 
-/** What one item of a pack holds, as the JSON text of its element. */
-export interface PackItemInput {
+/** What one item of a pack holds besides its risk. */
+export interface PackItemFacts {
   access: ReviewAccess;
   accessKey: string;
   source: ReviewSource;
   assignmentId: string | null;
   privileged: boolean;
-  risk: ItemRisk;
   evidence: ReviewItemEvidence;
   ruleReviewerId: string | null;
   rerouteReason: RerouteReason | null;
+}
+
+/** What one item of a pack holds, as the JSON text of its element. */
+export interface PackItemInput extends PackItemFacts {
+  risk: ItemRisk;
 }
 
 /**
@@ -121,12 +127,37 @@ function packAccessJson(access: ReviewAccess, accessKey: string): string {
 /** The element of one item, as JSON text (a pack's `items` is `[` + elements joined by `,` + `]`). */
 export function encodePackItem(i: PackItemInput, createdAt: string): string {
   const facts: ItemFacts = { access: i.access, assignmentId: i.assignmentId, createdAt };
+  return elementText(i, i.risk, encodeReasons(i.risk.reasons, i.evidence, facts), facts);
+}
+
+/**
+ * What `encodePackItem` writes for the item scored `scoreItem(signals, settings, now)`, from the
+ * verdict `judgeRisk(signals, settings, nowMs)` (`nowMs` is `now`; `createdAt` the campaign's start):
+ * the reasons' words are never built (domain/review-item-codec.ts, `encodeVerdictReasons`).
+ */
+export function encodeScoredPackItem(
+  i: PackItemFacts,
+  verdict: RiskVerdict,
+  signals: RiskSignals,
+  createdAt: string,
+  nowMs: number,
+): string {
+  const facts: ItemFacts = { access: i.access, assignmentId: i.assignmentId, createdAt };
+  return elementText(i, verdict, encodeVerdictReasons(verdict, signals, i.evidence, facts, nowMs), facts);
+}
+
+function elementText(
+  i: PackItemFacts,
+  risk: Pick<ItemRisk, "score" | "level" | "recommendation">,
+  reasons: string,
+  facts: ItemFacts,
+): string {
   // Source, level and recommendation are plain words: quoted as JSON.stringify would.
   return `[${packAccessJson(i.access, i.accessKey)},"${i.source}",${JSON.stringify(i.assignmentId)},${
     i.privileged ? 1 : 0
-  },${i.risk.score},"${i.risk.level}",${encodeReasons(i.risk.reasons, i.evidence, facts)},"${
-    i.risk.recommendation
-  }",${encodeEvidence(i.evidence, facts)},${JSON.stringify(i.ruleReviewerId)},${JSON.stringify(i.rerouteReason)}]`;
+  },${risk.score},"${risk.level}",${reasons},"${risk.recommendation}",${encodeEvidence(i.evidence, facts)},${JSON.stringify(
+    i.ruleReviewerId,
+  )},${JSON.stringify(i.rerouteReason)}]`;
 }
 
 export function packElements(row: Pick<PackRow, "items">): PackElement[] {

@@ -3,6 +3,8 @@ import type { Assignment } from "../domain/access-types.js";
 import type { Identity, LifecycleState } from "../domain/identity-types.js";
 import type { HeldEntitlements } from "./account-repository.js";
 import { usesDollar } from "./bulk-insert.js";
+import { sqliteFileOf } from "./database.js";
+import { openArrayRowReader } from "./review-population-reader.js";
 import type { Db } from "./schema-types.js";
 
 /**
@@ -169,6 +171,87 @@ async function pgPage(
   return identities.map((i) => fromParts(i, assignmentsOf.get(i.id) ?? [], accountsOf.get(i.id) ?? []));
 }
 
+/** The columns of SQLite's page query, in select order (a row read as an array is named by them). */
+const SQLITE_COLUMNS = [
+  "id",
+  "kind",
+  "source",
+  "source_key",
+  "state",
+  "attributes",
+  "employment",
+  "state_since",
+  "created_at",
+  "updated_at",
+  "last_record_id",
+  "previous_attributes",
+  "attributes_changed_at",
+  "assignments",
+  "accounts",
+] as const;
+
+function rawOf(row: readonly unknown[]): Raw {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < SQLITE_COLUMNS.length; i++) out[SQLITE_COLUMNS[i]!] = row[i];
+  return out as Raw;
+}
+
+/** A campaign's population read page after page (see `reviewPopulationRepository.pages`). */
+export interface PopulationPages {
+  page(filter: ReviewPopulationFilter): Promise<ReviewPopulationRow[]>;
+  /** Ends what reading started (the worker thread); call it once the last page is read. */
+  close(): Promise<void>;
+}
+
+/** The page query, and on SQLite the query itself (PostgreSQL's page reads run in `pgPage`). */
+type PageQuery =
+  | { kind: "empty" }
+  | { kind: "postgres"; rows: () => Promise<ReviewPopulationRow[]> }
+  | { kind: "sqlite"; query: RawBuilder<Raw> };
+
+function pageQuery(db: Db, filter: ReviewPopulationFilter): PageQuery {
+  if (filter.identityIds?.length === 0 && (filter.departments?.length ?? 0) === 0) return { kind: "empty" };
+  const postgres = usesDollar(db);
+  const order = postgres ? sql.raw("ctid") : sql.raw("rowid");
+  const assignments = postgres
+    ? sql<
+        string | null
+      >`(select json_agg(json_build_array(a.id, a.role, a.system, a.entitlement, a.valid_from,
+          a.valid_until, a.reason, a.approved_by, a.revoked_at, a.request_id, a.ended_at) order by a.${order})::text
+          from assignments a where a.identity_id = i.id and a.employment = i.employment)`
+    : sql<
+        string | null
+      >`(select json_group_array(json_array(a.id, a.role, a.system, a.entitlement, a.valid_from,
+          a.valid_until, a.reason, a.approved_by, a.revoked_at, a.request_id, a.ended_at) order by a.${order})
+          from assignments a where a.identity_id = i.id and a.employment = i.employment)`;
+  const accounts = postgres
+    ? sql<string | null>`(select json_agg(json_build_array(c.system, c.username, c.entitlements::json,
+          c.managed_entitlements, c.last_used_at) order by c.${order})::text
+          from accounts c where c.identity_id = i.id and c.enabled = 1 and c.vanished_at is null)`
+    : sql<string | null>`(select json_group_array(json_array(c.system, c.username, json(c.entitlements),
+          c.managed_entitlements, c.last_used_at) order by c.${order})
+          from accounts c where c.identity_id = i.id and c.enabled = 1 and c.vanished_at is null)`;
+  const conditions = [sql`i.state not in ('terminated', 'deleted')`];
+  if (filter.after !== null) conditions.push(sql`i.id > ${filter.after}`);
+  if (filter.identityIds !== undefined) {
+    const members = [];
+    if (filter.identityIds.length > 0) members.push(sql`i.id in (${sql.join(filter.identityIds)})`);
+    if (filter.departments !== undefined && filter.departments.length > 0)
+      members.push(sql`i.department in (${sql.join(filter.departments)})`);
+    conditions.push(sql`(${sql.join(members, sql` or `)})`);
+  }
+  if (postgres) return { kind: "postgres", rows: () => pgPage(db, conditions, filter.limit) };
+  // The columns as SQLITE_COLUMNS lists them.
+  return {
+    kind: "sqlite",
+    query: sql<Raw>`select i.id, i.kind, i.source, i.source_key, i.state, i.attributes, i.employment,
+        i.state_since, i.created_at, i.updated_at, i.last_record_id, i.previous_attributes, i.attributes_changed_at,
+        ${assignments} as assignments, ${accounts} as accounts
+      from identities i where ${sql.join(conditions, sql` and `)}
+      order by i.id limit ${filter.limit}`,
+  };
+}
+
 export const reviewPopulationRepository = {
   /**
    * A page of identities still here (not terminated nor deleted), in id order, with their assignments
@@ -176,43 +259,32 @@ export const reviewPopulationRepository = {
    * (rowid on SQLite, heap order on PostgreSQL), which is what reading the tables whole gave.
    */
   async page(db: Db, filter: ReviewPopulationFilter): Promise<ReviewPopulationRow[]> {
-    if (filter.identityIds?.length === 0 && (filter.departments?.length ?? 0) === 0) return [];
-    const postgres = usesDollar(db);
-    const order = postgres ? sql.raw("ctid") : sql.raw("rowid");
-    const assignments = postgres
-      ? sql<
-          string | null
-        >`(select json_agg(json_build_array(a.id, a.role, a.system, a.entitlement, a.valid_from,
-          a.valid_until, a.reason, a.approved_by, a.revoked_at, a.request_id, a.ended_at) order by a.${order})::text
-          from assignments a where a.identity_id = i.id and a.employment = i.employment)`
-      : sql<
-          string | null
-        >`(select json_group_array(json_array(a.id, a.role, a.system, a.entitlement, a.valid_from,
-          a.valid_until, a.reason, a.approved_by, a.revoked_at, a.request_id, a.ended_at) order by a.${order})
-          from assignments a where a.identity_id = i.id and a.employment = i.employment)`;
-    const accounts = postgres
-      ? sql<string | null>`(select json_agg(json_build_array(c.system, c.username, c.entitlements::json,
-          c.managed_entitlements, c.last_used_at) order by c.${order})::text
-          from accounts c where c.identity_id = i.id and c.enabled = 1 and c.vanished_at is null)`
-      : sql<string | null>`(select json_group_array(json_array(c.system, c.username, json(c.entitlements),
-          c.managed_entitlements, c.last_used_at) order by c.${order})
-          from accounts c where c.identity_id = i.id and c.enabled = 1 and c.vanished_at is null)`;
-    const conditions = [sql`i.state not in ('terminated', 'deleted')`];
-    if (filter.after !== null) conditions.push(sql`i.id > ${filter.after}`);
-    if (filter.identityIds !== undefined) {
-      const members = [];
-      if (filter.identityIds.length > 0) members.push(sql`i.id in (${sql.join(filter.identityIds)})`);
-      if (filter.departments !== undefined && filter.departments.length > 0)
-        members.push(sql`i.department in (${sql.join(filter.departments)})`);
-      conditions.push(sql`(${sql.join(members, sql` or `)})`);
-    }
-    if (postgres) return pgPage(db, conditions, filter.limit);
-    const rows =
-      await sql<Raw>`select i.id, i.kind, i.source, i.source_key, i.state, i.attributes, i.employment,
-        i.state_since, i.created_at, i.updated_at, i.last_record_id, i.previous_attributes, i.attributes_changed_at,
-        ${assignments} as assignments, ${accounts} as accounts
-      from identities i where ${sql.join(conditions, sql` and `)}
-      order by i.id limit ${filter.limit}`.execute(db);
-    return rows.rows.map(fromRaw);
+    const q = pageQuery(db, filter);
+    if (q.kind === "empty") return [];
+    if (q.kind === "postgres") return q.rows();
+    return (await q.query.execute(db)).rows.map(fromRaw);
+  },
+
+  /**
+   * Pages as `page` reads them, for a read of many pages. `parallel`: on a SQLite store kept in a file,
+   * SQLite answers on a connection of its own in a worker thread (store/review-population-reader.ts),
+   * so a page asked for before the last one is computed is read meanwhile on the other core (PostgreSQL
+   * does that by itself); that connection sees what is committed. Worth its start (a few tens of
+   * milliseconds) only for many pages. Otherwise, and on PostgreSQL, exactly `page`.
+   */
+  pages(db: Db, options: { parallel: boolean }): PopulationPages {
+    const file = options.parallel && !usesDollar(db) ? sqliteFileOf(db) : null;
+    if (file === null)
+      return { page: (filter) => reviewPopulationRepository.page(db, filter), close: async () => {} };
+    const reader = openArrayRowReader(file);
+    return {
+      async page(filter) {
+        const q = pageQuery(db, filter);
+        if (q.kind !== "sqlite") return reviewPopulationRepository.page(db, filter);
+        const rows = await reader.query(q.query.compile(db));
+        return rows.map((r) => fromRaw(rawOf(r)));
+      },
+      close: () => reader.close(),
+    };
   },
 };

@@ -1,7 +1,7 @@
 import { appendEvents } from "../audit/ledger.js";
 import type { Identity } from "../domain/identity-types.js";
 import { isGone } from "../domain/lifecycle.js";
-import { type RiskGrant, type RiskSignals, scoreItem } from "../domain/review-risk.js";
+import { judgeRisk, type RiskGrant, type RiskSignals } from "../domain/review-risk.js";
 import { type CandidateItem, identityInScope, itemInScope } from "../domain/review-scope.js";
 import type { ReviewDefinition, ReviewerRule, ReviewPolicy } from "../domain/review-types.js";
 import {
@@ -15,7 +15,7 @@ import type { TenureConfig } from "../policy/config-types.js";
 import { NotFoundError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import { identityRepository } from "../store/identity-repository.js";
-import { encodePackItem } from "../store/review-pack-codec.js";
+import { encodeScoredPackItem } from "../store/review-pack-codec.js";
 import { insertPacks } from "../store/review-pack-repository.js";
 import { reviewNoticeRepository } from "../store/review-progress-repository.js";
 import {
@@ -214,6 +214,7 @@ export async function startCampaign(
   const { now, startedBy } = options;
   if (options.kind !== "mover") await refuseIfOpen(db, definition.name);
   const nowIso = now.toISOString();
+  const nowMs = now.getTime();
   const scope = definition.scope;
   const rule = definition.stages[0]?.reviewer ?? { kind: "manager" };
   // Only what the scope keeps is held: identities out of scope and candidates it leaves out are dropped
@@ -296,7 +297,7 @@ export async function startCampaign(
           grant: grantOf(c),
           reviewedBefore: lastReview !== null,
         };
-        const risk = scoreItem(signals, definition.risk, now);
+        const risk = judgeRisk(signals, definition.risk, nowMs);
         const high = risk.level === "high" ? 1 : 0;
         levels[risk.level]++;
         if (choice.rerouteReason === "self-review" || choice.rerouteReason === "no-reviewer")
@@ -307,14 +308,13 @@ export async function startCampaign(
           load.items++;
           load.high += high;
         }
-        const element = encodePackItem(
+        const element = encodeScoredPackItem(
           {
             access: c.access,
             accessKey: c.accessKey,
             source: c.source,
             assignmentId: c.assignmentId,
             privileged: c.privileged,
-            risk,
             evidence: {
               lineage: c.lineage,
               lastUsedAt: c.account?.lastUsedAt ?? null,
@@ -325,7 +325,10 @@ export async function startCampaign(
             ruleReviewerId: choice.ruleReviewerId,
             rerouteReason: choice.rerouteReason,
           },
+          risk,
+          signals,
           nowIso,
+          nowMs,
         );
         const open = packs.get(choice.reviewerId);
         if (open === undefined) packs.set(choice.reviewerId, { items: [element], high, max: risk.score });
