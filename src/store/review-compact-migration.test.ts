@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { storeFactories } from "../../test/helpers/databases.js";
+import { testReviewItem } from "../../test/helpers/review-item.js";
 import { down, up } from "./migrations/2026-12-06T11-00-review-compact-items.js";
 import { type ReviewItem, reviewItemRepository } from "./review-repository.js";
 
@@ -12,7 +13,7 @@ import { type ReviewItem, reviewItemRepository } from "./review-repository.js";
 const CREATED = "2026-12-04T09:00:00.000Z";
 
 function item(n: number, overrides: Partial<ReviewItem> = {}): ReviewItem {
-  return {
+  return testReviewItem({
     id: `item-${String(n).padStart(4, "0")}`,
     campaignId: "c1",
     identityId: `id-${n}`,
@@ -48,24 +49,10 @@ function item(n: number, overrides: Partial<ReviewItem> = {}): ReviewItem {
       lastReview: null,
       sodRules: [],
     },
-    stage: 0,
     reviewerId: "m1",
-    ruleReviewerId: null,
-    rerouteReason: null,
-    state: "pending",
-    decidedBy: null,
-    decidedAt: null,
-    comment: null,
-    bulk: false,
-    removalState: null,
-    removalDetail: null,
-    removalAttempts: 0,
-    removalNextAt: null,
-    confirmedAt: null,
-    version: 0,
     createdAt: CREATED,
     ...overrides,
-  };
+  });
 }
 
 /** A found item: its reason names the account, which stays in words. */

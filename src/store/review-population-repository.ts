@@ -1,11 +1,12 @@
 import { type RawBuilder, sql } from "kysely";
 import type { Assignment } from "../domain/access-types.js";
-import type { Identity, LifecycleState } from "../domain/identity-types.js";
+import type { Identity } from "../domain/identity-types.js";
 import type { HeldEntitlements } from "./account-repository.js";
 import { usesDollar } from "./bulk-insert.js";
 import { sqliteFileOf } from "./database.js";
+import { IDENTITY_READ_COLUMNS, fromRow as identityFromRow } from "./identity-repository.js";
 import { openArrayRowReader } from "./review-population-reader.js";
-import type { Db } from "./schema-types.js";
+import type { Db, IdentitiesTable } from "./schema-types.js";
 
 /**
  * What a review campaign reads of each identity, one row per identity: the identity itself, its
@@ -32,23 +33,13 @@ export interface ReviewPopulationFilter {
   departments?: readonly string[];
 }
 
-type Raw = {
-  id: string;
-  kind: string;
-  source: string;
-  source_key: string;
-  state: string;
-  attributes: string;
-  employment: number | string;
-  state_since: string;
-  created_at: string;
-  updated_at: string;
-  last_record_id: string | null;
-  previous_attributes: string | null;
-  attributes_changed_at: string | null;
+type Raw = Pick<IdentitiesTable, (typeof IDENTITY_READ_COLUMNS)[number]> & {
   assignments: string | null;
   accounts: string | null;
 };
+
+/** The identity's columns of a page query, as `i.column` in IDENTITY_READ_COLUMNS' order. */
+const IDENTITY_SELECT = sql.join(IDENTITY_READ_COLUMNS.map((c) => sql.ref(`i.${c}`)));
 
 type AssignmentTuple = [
   string,
@@ -78,22 +69,8 @@ function fromParts(
   assignmentTuples: readonly AssignmentTuple[],
   accountTuples: readonly AccountTuple[],
 ): ReviewPopulationRow {
-  const employment = Number(r.employment);
-  const identity: Identity = {
-    id: r.id,
-    kind: r.kind as Identity["kind"],
-    source: r.source,
-    sourceKey: r.source_key,
-    state: r.state as LifecycleState,
-    attributes: JSON.parse(r.attributes),
-    employment,
-    stateSince: r.state_since,
-    createdAt: r.created_at,
-    updatedAt: r.updated_at,
-    lastRecordId: r.last_record_id,
-    previousAttributes: r.previous_attributes === null ? null : JSON.parse(r.previous_attributes),
-    attributesChangedAt: r.attributes_changed_at,
-  };
+  const identity = identityFromRow(r);
+  const { employment } = identity;
   const assignments: Assignment[] = [];
   for (const a of assignmentTuples) {
     assignments.push({
@@ -139,8 +116,7 @@ async function pgPage(
   limit: number,
 ): Promise<ReviewPopulationRow[]> {
   const identities = (
-    await sql<Identities>`select i.id, i.kind, i.source, i.source_key, i.state, i.attributes, i.employment,
-        i.state_since, i.created_at, i.updated_at, i.last_record_id, i.previous_attributes, i.attributes_changed_at
+    await sql<Identities>`select ${IDENTITY_SELECT}
       from identities i where ${sql.join(conditions, sql` and `)}
       order by i.id limit ${limit}`.execute(db)
   ).rows;
@@ -172,23 +148,7 @@ async function pgPage(
 }
 
 /** The columns of SQLite's page query, in select order (a row read as an array is named by them). */
-const SQLITE_COLUMNS = [
-  "id",
-  "kind",
-  "source",
-  "source_key",
-  "state",
-  "attributes",
-  "employment",
-  "state_since",
-  "created_at",
-  "updated_at",
-  "last_record_id",
-  "previous_attributes",
-  "attributes_changed_at",
-  "assignments",
-  "accounts",
-] as const;
+const SQLITE_COLUMNS = [...IDENTITY_READ_COLUMNS, "assignments", "accounts"] as const;
 
 function rawOf(row: readonly unknown[]): Raw {
   const out: Record<string, unknown> = {};
@@ -244,9 +204,7 @@ function pageQuery(db: Db, filter: ReviewPopulationFilter): PageQuery {
   // The columns as SQLITE_COLUMNS lists them.
   return {
     kind: "sqlite",
-    query: sql<Raw>`select i.id, i.kind, i.source, i.source_key, i.state, i.attributes, i.employment,
-        i.state_since, i.created_at, i.updated_at, i.last_record_id, i.previous_attributes, i.attributes_changed_at,
-        ${assignments} as assignments, ${accounts} as accounts
+    query: sql<Raw>`select ${IDENTITY_SELECT}, ${assignments} as assignments, ${accounts} as accounts
       from identities i where ${sql.join(conditions, sql` and `)}
       order by i.id limit ${filter.limit}`,
   };

@@ -20,6 +20,7 @@ import {
 } from "../../src/store/review-repository.js";
 import { moverDefinition } from "../../src/workflows/mover-review.js";
 import { runCli } from "../helpers/cli.js";
+import { testReviewItem } from "../helpers/review-item.js";
 import { tempDir, writeHrCsv } from "../helpers/workspace.js";
 
 const YAML = `
@@ -59,14 +60,12 @@ const NOW = "2026-03-02T10:00:00.000Z";
 const env = { TENURE_NOW: NOW };
 
 function item(id: string, holder: string, reviewer: string, access: ReviewAccess, score: number): ReviewItem {
-  return {
+  return testReviewItem({
     id,
     campaignId: "c1",
     identityId: holder,
     access,
     accessKey: accessKeyOf(access),
-    source: "birthright",
-    assignmentId: null,
     privileged: score >= 70,
     risk: {
       score,
@@ -74,24 +73,9 @@ function item(id: string, holder: string, reviewer: string, access: ReviewAccess
       reasons: score >= 70 ? [{ code: "privileged", detail: "privileged entitlement", weight: score }] : [],
       recommendation: "keep",
     },
-    evidence: { lineage: [], lastUsedAt: null, peers: null, lastReview: null, sodRules: [] },
-    stage: 0,
     reviewerId: reviewer,
-    ruleReviewerId: null,
-    rerouteReason: null,
-    state: "pending",
-    decidedBy: null,
-    decidedAt: null,
-    comment: null,
-    bulk: false,
-    removalState: null,
-    removalDetail: null,
-    removalAttempts: 0,
-    removalNextAt: null,
-    confirmedAt: null,
-    version: 0,
     createdAt: NOW,
-  };
+  });
 }
 
 describe("tenure review", () => {

@@ -27,14 +27,11 @@ import { identityRepository } from "../../src/store/identity-repository.js";
 import { notificationRepository } from "../../src/store/notification-repository.js";
 import { operationRepository } from "../../src/store/operation-repository.js";
 import { reviewExclusionRepository } from "../../src/store/review-exclusion-repository.js";
-import {
-  type ReviewItem,
-  reviewCampaignRepository,
-  reviewItemRepository,
-} from "../../src/store/review-repository.js";
+import { reviewCampaignRepository, reviewItemRepository } from "../../src/store/review-repository.js";
 import { runReviewRemovals } from "../../src/workflows/review-removal.js";
 import { storeFactories, type TestStore } from "../helpers/databases.js";
 import { freePort } from "../helpers/net.js";
+import { testReviewItem } from "../helpers/review-item.js";
 import { findSlapd, SLAPD_INSTALL, type Slapd, SUFFIX, startSlapd } from "../helpers/slapd.js";
 import { tempDir } from "../helpers/workspace.js";
 
@@ -208,7 +205,7 @@ notify:
     options: { assignmentId?: string; minute: number; state?: ReviewItemState },
   ): Promise<string> => {
     const id = `item-${++itemSeq}-${randomBytes(3).toString("hex")}`;
-    const item: ReviewItem = {
+    const item = testReviewItem({
       id,
       campaignId,
       identityId: ids[who]!,
@@ -219,26 +216,10 @@ notify:
       accessKey: "role" in access ? `role:${access.role}` : `entitlement:directory:${access.entitlement}`,
       source,
       assignmentId: options.assignmentId ?? null,
-      privileged: false,
       risk: { score: 40, level: "medium", reasons: [], recommendation: "revoke" },
-      evidence: { lineage: [], lastUsedAt: null, peers: null, lastReview: null, sodRules: [] },
-      stage: 0,
       reviewerId: ids.M1!,
-      ruleReviewerId: null,
-      rerouteReason: null,
-      state: "pending",
-      decidedBy: null,
-      decidedAt: null,
-      comment: null,
-      bulk: false,
-      removalState: null,
-      removalDetail: null,
-      removalAttempts: 0,
-      removalNextAt: null,
-      confirmedAt: null,
-      version: 0,
       createdAt: at(-30).toISOString(),
-    };
+    });
     await reviewItemRepository.insertMany(store.db, [item]);
     const decided = await reviewItemRepository.update(store.db, id, 0, {
       state: options.state ?? "revoked",
