@@ -45,3 +45,13 @@ export async function screenshot(p: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
   await p.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
+
+/**
+ * Waits until the page has drawn what it loads: no `Loading …` placeholder and no table marked busy
+ * while it refetches. `waitForLoadState("networkidle")` cannot say this: after the console's
+ * client-side navigation the document's load state stays reached, so it returns at once, before the
+ * new page's queries have answered.
+ */
+export async function settled(p: Page): Promise<void> {
+  await p.waitForFunction(`document.querySelector('[data-loading], [aria-busy="true"]') === null`);
+}

@@ -6,7 +6,7 @@ import { openStore } from "../../src/store/database.js";
 import { operationRepository } from "../../src/store/operation-repository.js";
 import { browserMissing, launchBrowser } from "../helpers/browser.js";
 import { tempDir } from "../helpers/workspace.js";
-import { expectAccessible, screenshot } from "./console-page.js";
+import { expectAccessible, screenshot, settled } from "./console-page.js";
 import { type ConsoleServer, consoleMissing, startConsoleServer } from "./console-server.js";
 
 const missing = browserMissing() ?? consoleMissing();
@@ -84,7 +84,7 @@ if (missing !== null && process.env.CI !== "true") {
       ] as const) {
         await p.getByRole("navigation").getByRole("link", { name: link, exact: true }).click();
         await p.getByRole("heading", { level: 1 }).waitFor();
-        await p.waitForLoadState("networkidle");
+        await settled(p);
         await expectAccessible(p, `the ${name} page`);
         await screenshot(p, name);
       }
@@ -105,7 +105,7 @@ if (missing !== null && process.env.CI !== "true") {
         .getByRole("heading", { name: /access/i })
         .first()
         .waitFor();
-      await p.waitForLoadState("networkidle");
+      await settled(p);
       expect(await p.textContent("main")).toContain("role");
       await expectAccessible(p, "the identity page");
       await screenshot(p, "identity");
@@ -237,7 +237,7 @@ if (missing !== null && process.env.CI !== "true") {
       await signInWithToken(p, server.tokens.auditor);
       await p.goto(`${server.url}/operations`);
       await p.getByRole("heading", { level: 1 }).waitFor();
-      await p.waitForLoadState("networkidle");
+      await settled(p);
       expect(await p.getByRole("button", { name: "Retry" }).count()).toBe(0);
       // The same session, calling the route itself with its CSRF token: 403.
       const status = await p.evaluate(async () => {

@@ -7,7 +7,7 @@ import { assignmentRepository } from "../../src/store/assignment-repository.js";
 import { openStore } from "../../src/store/database.js";
 import { browserMissing, launchBrowser } from "../helpers/browser.js";
 import { tempDir } from "../helpers/workspace.js";
-import { expectAccessible, screenshot, signedInPage } from "./console-page.js";
+import { expectAccessible, screenshot, settled, signedInPage } from "./console-page.js";
 import { type ConsoleServer, consoleMissing, type Person, startConsoleServer } from "./console-server.js";
 
 const missing = browserMissing() ?? consoleMissing();
@@ -73,7 +73,7 @@ if (missing !== null && process.env.CI !== "true") {
         .getByRole("link", { name: link, exact: true })
         .click();
       await p.getByRole("heading", { level: 1, name: link }).waitFor();
-      await p.waitForLoadState("networkidle");
+      await settled(p);
     }
 
     /** The engineer's requests in the store, newest first. */
@@ -144,7 +144,7 @@ if (missing !== null && process.env.CI !== "true") {
       await p.getByRole("heading", { level: 1, name: /wiki:editors/ }).waitFor();
       expect(await p.getByTestId("request-state").textContent()).toBe("pending");
       expect(await p.getByRole("button", { name: "Cancel request" }).count()).toBe(1);
-      await p.waitForLoadState("networkidle");
+      await settled(p);
       await expectAccessible(p, "a pending request's page");
       await screenshot(p, "request-pending");
 
@@ -287,7 +287,7 @@ if (missing !== null && process.env.CI !== "true") {
       for (const link of ["Requests", "Elevate"]) {
         await p.goto(`${server.url}/${link.toLowerCase()}`);
         await p.getByRole("heading", { level: 1, name: link }).waitFor();
-        await p.waitForLoadState("networkidle");
+        await settled(p);
         await expectAccessible(p, `the ${link} page at 390 px`);
         const overflow = await p.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
         await expect(overflow, link).toBeLessThanOrEqual(0);

@@ -15,7 +15,7 @@ import { browserMissing, launchBrowser } from "../helpers/browser.js";
 import { storeFactories } from "../helpers/databases.js";
 import { reviewDefinition } from "../helpers/review-definition.js";
 import { testReviewItem } from "../helpers/review-item.js";
-import { expectAccessible, screenshot, signedInPage } from "./console-page.js";
+import { expectAccessible, screenshot, settled, signedInPage } from "./console-page.js";
 import { consoleMissing } from "./console-server.js";
 
 const missing = browserMissing() ?? consoleMissing();
@@ -169,7 +169,7 @@ if (missing !== null && process.env.CI !== "true") {
         .getByRole("link", { name: "Reviews", exact: true })
         .click();
       await p.getByRole("heading", { level: 1, name: "Reviews" }).waitFor();
-      await p.waitForLoadState("networkidle");
+      await settled(p);
     }
 
     const inbox = (p: Page) => p.getByRole("region", { name: "Your review items, riskiest first" });
@@ -444,7 +444,7 @@ if (missing !== null && process.env.CI !== "true") {
       ] as const) {
         await p.goto(`${url}${where}`);
         await p.getByRole("heading", { level: 1, name: heading }).waitFor();
-        await p.waitForLoadState("networkidle");
+        await settled(p);
         await expectAccessible(p, `${where} at 390 px`);
         const overflow = await p.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
         expect(overflow, where).toBeLessThanOrEqual(0);

@@ -7,7 +7,7 @@ import { sodExceptionRepository, sodViolationRepository } from "../../src/store/
 import { type ApiFixture, apiFixture } from "../helpers/api-fixture.js";
 import { browserMissing, launchBrowser } from "../helpers/browser.js";
 import { storeFactories } from "../helpers/databases.js";
-import { expectAccessible, screenshot, signedInPage } from "./console-page.js";
+import { expectAccessible, screenshot, settled, signedInPage } from "./console-page.js";
 import { consoleMissing } from "./console-server.js";
 
 const missing = browserMissing() ?? consoleMissing();
@@ -103,7 +103,7 @@ if (missing !== null && process.env.CI !== "true") {
         .getByRole("link", { name: "Separation of duties", exact: true })
         .click();
       await p.getByRole("heading", { level: 1, name: "Separation of duties" }).waitFor();
-      await p.waitForLoadState("networkidle");
+      await settled(p);
     }
 
     /** Rows of the open-violations table, as text. */
@@ -320,7 +320,7 @@ if (missing !== null && process.env.CI !== "true") {
       expect(await auditor.getByRole("button", { name: "Scan now" }).count()).toBe(0);
       await auditor.getByRole("link", { name: "Ada Lovelace" }).first().click();
       await auditor.getByRole("heading", { level: 1, name: /Ada Lovelace/ }).waitFor();
-      await auditor.waitForLoadState("networkidle");
+      await settled(auditor);
       expect(await auditor.getByRole("button", { name: "Accept with exception" }).count()).toBe(0);
       await auditor.context().close();
 
@@ -345,7 +345,7 @@ if (missing !== null && process.env.CI !== "true") {
       ] as const) {
         await p.goto(`${url}${where}`);
         await p.getByRole("heading", { level: 1, name: heading }).waitFor();
-        await p.waitForLoadState("networkidle");
+        await settled(p);
         await expectAccessible(p, `${where} at 390 px`);
         const overflow = await p.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
         expect(overflow, where).toBeLessThanOrEqual(0);

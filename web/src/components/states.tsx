@@ -1,9 +1,12 @@
 import { type ReactNode, useEffect, useRef } from "react";
 
-/** What a page shows while its data loads: announced to screen readers. */
+/**
+ * What a page shows while its data loads: announced to screen readers. `data-loading` marks it for
+ * the browser tests, which wait for the last one to go before reading a page.
+ */
 export function Loading({ what }: { what: string }) {
   return (
-    <p className="muted" role="status" aria-live="polite">
+    <p className="muted" role="status" aria-live="polite" data-loading="">
       Loading {what}…
     </p>
   );
