@@ -7,6 +7,7 @@ import {
   deleteAfterRetention,
   isAllowedTransition,
   stateFromAttributes,
+  takesAccessAway,
   terminateMissing,
 } from "./lifecycle.js";
 
@@ -222,5 +223,21 @@ describe("transition table", () => {
     expect(isAllowedTransition("terminated", "deleted")).toBe(true);
     expect(isAllowedTransition("terminated", "active")).toBe(true);
     expect(isAllowedTransition("deleted", "terminated")).toBe(false);
+  });
+});
+
+describe("takesAccessAway", () => {
+  const on = (a: Partial<WorkerAttributes>) => takesAccessAway({ ...workerAttributes(), ...a }, "2026-03-02");
+  it("is true for a leaver whose date has come, someone on leave, and a contract that ended", () => {
+    expect(on({ status: "terminated", terminationDate: "2026-03-02" })).toBe(true);
+    expect(on({ status: "leave" })).toBe(true);
+    expect(on({ employmentType: "contractor", endDate: "2026-03-01" })).toBe(true);
+  });
+  it("is false for a joiner, a mover, a notice period and a contract still running", () => {
+    expect(on({})).toBe(false);
+    expect(on({ department: "Finance" })).toBe(false);
+    expect(on({ status: "terminated", terminationDate: "2026-03-31" })).toBe(false);
+    expect(on({ employmentType: "contractor", endDate: "2026-03-03" })).toBe(false);
+    expect(takesAccessAway({ status: null, terminationDate: null, endDate: null }, "2026-03-02")).toBe(false);
   });
 });

@@ -33,6 +33,21 @@ export function stateFromAttributes(a: WorkerAttributes, today: IsoDate): StateV
 }
 
 /**
+ * Whether a record takes the person's access away on `today`: they are on leave, or their leaving
+ * date has come (a record of a mapped push, whose attributes may be null where a value was refused).
+ * Such a push goes through the push gate first (store/person-lock.ts): its access goes before the
+ * creates around it.
+ */
+export function takesAccessAway(
+  a: Pick<WorkerAttributes, "terminationDate" | "endDate"> & { status: WorkerAttributes["status"] | null },
+  today: IsoDate,
+): boolean {
+  if (a.status === "leave") return true;
+  const leaving = leavingDate(a);
+  return leaving !== null && leaving.date <= today;
+}
+
+/**
  * When a move happened by the record and when Tenure saw it, carried by every state event: retention
  * and the other date-driven rules count from `hrDate`; `observedDate` is "today" in the source's time
  * zone at the run that made the move (later than `hrDate` for a record that arrived late).

@@ -12,7 +12,9 @@ export interface LeavingDate {
  * the end date, whichever is earlier; null when the record names neither. The lifecycle terminates on
  * this day (`stateFromAttributes`) and retention counts from it (`retentionOf`), so both read one date.
  */
-export function leavingDate(a: WorkerAttributes): LeavingDate | null {
+export function leavingDate(
+  a: Pick<WorkerAttributes, "terminationDate" | "endDate"> & { status: WorkerAttributes["status"] | null },
+): LeavingDate | null {
   const termination = a.status === "terminated" ? a.terminationDate : null;
   if (termination !== null && (a.endDate === null || termination <= a.endDate)) {
     return { date: termination, field: "terminationDate" };

@@ -1,5 +1,7 @@
 import type { PlannedOperation, Policy } from "../domain/access-types.js";
 import type { Identity } from "../domain/identity-types.js";
+import { takesAccessAway } from "../domain/lifecycle.js";
+import { localDate } from "../domain/local-date.js";
 import { normaliseText } from "../domain/normalise-text.js";
 import type { PlanProblem } from "../domain/plan.js";
 import type { RenamedKey } from "../domain/sync-plan.js";
@@ -140,7 +142,8 @@ const POLL_MS = 20;
  * on PostgreSQL, across every process on the store (store/person-lock.ts: advisory locks). Pushes for
  * one person run one after the other (in call order within a process): the later push sees the
  * earlier one's result and its operations queue behind the earlier ones, so the person ends in the
- * state of the last push.
+ * state of the last push. At most `server.pushConcurrency` pushes of a process run at once; a push
+ * whose records take access away (a leaver, someone on leave) is let in before the others waiting.
  *
  * @throws NotFoundError (404) for a source that is not configured; TenureError `source_not_push` (409)
  *   for a source of another type; InvalidInputError when a record has a field the source does not read
@@ -167,8 +170,16 @@ export async function ingestRecords(
   const keys = [...candidates.flatMap((c) => (c.key === null ? [] : [c.key])), ...previous].map(
     (key) => `key\u0000${source.name}\u0000${key}`,
   );
-  // The place in the queue is taken here, synchronously: pushes for one person run in call order.
-  return personLock(store).run(keys, () => ingestLocked(store, config, source, candidates, request));
+  // A push that takes someone's access away is let in before the others waiting (the push gate), never
+  // before an earlier push for the same person: pushes for one person run in call order.
+  const today = localDate(request.now, source.timeZone);
+  const admission = {
+    limit: config.server.pushConcurrency,
+    urgent: candidates.some((c) => takesAccessAway(c.attributes, today)),
+  };
+  return personLock(store).run(keys, () => ingestLocked(store, config, source, candidates, request), {
+    admission,
+  });
 }
 
 /** The message for fields nobody reads: which, where, and the fields that are read. */

@@ -71,6 +71,11 @@ export interface ServerConfig {
   readonly authFailuresPerMinute: number;
   /** How long a system's health check may take before it counts as unreachable. Default 3000. */
   readonly healthTimeoutMs: number;
+  /**
+   * How many pushes (SCIM writes, JSON record pushes) this process works on at once; the others wait,
+   * those that take access away first (store/person-lock.ts). Default 8.
+   */
+  readonly pushConcurrency: number;
   /** What runs on the clock, without a push (docs/scheduler.md). Every key has a default. */
   readonly schedule: ScheduleConfig;
   /** Tenure's SCIM 2.0 server at `/scim/v2` (docs/scim.md). Absent: no SCIM endpoints are served. */

@@ -52,6 +52,25 @@ describe.each(await storeFactories())("the person lock on %s", (_kind, makeStore
     expect(log.slice(2)).toEqual(["a end", "b"]);
   });
 
+  it("passes nested runs through the push gate its outer run is inside, and releases its place", async () => {
+    const lock = personLock(store);
+    const admission = { limit: 1, urgent: false };
+    // With one place, an inner run that queued at the gate would wait for its own outer run forever.
+    const inner = await lock.run(
+      ["gate-outer"],
+      () => lock.run(["gate-inner"], async () => "inner ran", { admission }),
+      {
+        admission,
+      },
+    );
+    expect(inner).toBe("inner ran");
+    // The place is given back whether the run succeeded or threw.
+    await expect(
+      lock.run(["gate-a"], () => Promise.reject(new Error("boom")), { admission }),
+    ).rejects.toThrow("boom");
+    expect(await lock.run(["gate-b"], async () => "next", { admission })).toBe("next");
+  });
+
   it("takes inner keys inside a run, however many runs hold keys at once", async () => {
     const lock = personLock(store);
     // More outer holders than the lock pool has connections: each nested run must use its own

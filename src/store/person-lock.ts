@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { createHash } from "node:crypto";
 import type { Kysely } from "kysely";
 import type pg from "pg";
+import { type AdmissionGate, createAdmissionGate } from "../shared/admission-gate.js";
 import { createKeyedLock, type KeyedLock } from "../shared/keyed-lock.js";
 import type { Store } from "./store-types.js";
 
@@ -26,7 +27,17 @@ import type { Store } from "./store-types.js";
  * per file, and Tenure one process per SQLite store: the in-process lock is all it takes.
  */
 export interface PersonLock {
-  run<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T>;
+  run<T>(keys: readonly string[], fn: () => Promise<T>, options?: PersonLockOptions): Promise<T>;
+}
+
+/**
+ * A push's place in the process's push gate (shared/admission-gate.ts): at most `limit` outermost runs
+ * with this option hold keys at once, the others wait — `urgent` ones (a push that takes someone's
+ * access away) first, never before an earlier waiter for the same keys. The gate is passed before any
+ * key is taken; nested runs are inside their outer run's place and ignore it.
+ */
+export interface PersonLockOptions {
+  admission?: { limit: number; urgent: boolean };
 }
 
 /** How many pushes of one process may hold PostgreSQL advisory locks at once (one connection each). */
@@ -42,6 +53,9 @@ interface Held {
 const lockPools = new WeakMap<object, pg.Pool>();
 const localLocks = new WeakMap<object, KeyedLock>();
 const holding = new AsyncLocalStorage<Held>();
+const gates = new WeakMap<object, AdmissionGate>();
+/** Set inside a run: the runs it nests are inside its place in the gate and its keys' levels. */
+const inRun = new AsyncLocalStorage<object>();
 
 /** Gives a PostgreSQL store the pool its advisory locks are taken on (database.ts, when it opens one). */
 export function registerLockPool(db: Kysely<never> | object, pool: pg.Pool): void {
@@ -55,12 +69,18 @@ export function personLock(store: Pick<Store, "db" | "kind" | "schema">): Person
     local = createKeyedLock();
     localLocks.set(store.db, local);
   }
+  let gate = gates.get(store.db);
+  if (gate === undefined) {
+    gate = createAdmissionGate();
+    gates.set(store.db, gate);
+  }
   const inProcess = local;
+  const admission = gate;
   const pool = store.kind === "postgres" ? lockPools.get(store.db) : undefined;
-  return {
-    run<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T> {
-      // The place in the in-process queue is taken synchronously, here: call order is kept.
-      return inProcess.run(keys, async () => {
+  function locked<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T> {
+    // The place in the in-process queue is taken synchronously, here: call order is kept.
+    return inProcess.run(keys, () =>
+      inRun.run(store.db, async () => {
         if (pool === undefined || keys.length === 0) return fn();
         const hashes = advisoryKeys(store.schema ?? "", keys);
         const held = holding.getStore();
@@ -69,6 +89,21 @@ export function personLock(store: Pick<Store, "db" | "kind" | "schema">): Person
           return fn();
         }
         return withLockTransaction(pool, store.db, hashes, fn);
+      }),
+    );
+  }
+  return {
+    run<T>(keys: readonly string[], fn: () => Promise<T>, options?: PersonLockOptions): Promise<T> {
+      const gated = options?.admission;
+      if (gated === undefined || inRun.getStore() === store.db) return locked(keys, fn);
+      // The gate first, with nothing held: the keys are taken once the run is let in, in the order
+      // the gate lets runs in — call order for runs sharing a key.
+      return admission.enter(keys, gated.urgent, gated.limit).then(async (leave) => {
+        try {
+          return await locked(keys, fn);
+        } finally {
+          leave();
+        }
       });
     },
   };

@@ -19,6 +19,7 @@ import {
 } from "../../src/shared/errors.js";
 import { identityRepository } from "../../src/store/identity-repository.js";
 import { operationRepository } from "../../src/store/operation-repository.js";
+import { personLock } from "../../src/store/person-lock.js";
 import { type AppDatabase, appDatabaseFactories, sqlSystemConfigYaml } from "../helpers/app-databases.js";
 import { type StoreFactory, storeFactories, type TestStore } from "../helpers/databases.js";
 import { expectOnlyTheStop, storeSnapshot } from "../helpers/store-snapshot.js";
@@ -429,6 +430,44 @@ describe.each(await combinations())(
       } finally {
         await pool.closeAll();
       }
+    });
+
+    it("lets a leaver's push in before the joiners waiting at a full push gate, never before the same person's earlier push", async () => {
+      await push([person("E8"), person("E9")]);
+      const gated = { ...config, server: { ...config.server, pushConcurrency: 1 } };
+      const done: string[] = [];
+      const pushAs = (name: string, rows: IngestRequest["rows"]) =>
+        ingestRecords(store, gated, { source: "hr", rows, actor: "token:hr-feed", now: NOW }).then((r) => {
+          done.push(name);
+          return r;
+        });
+      // The one place is taken: everything below waits for it, in call order.
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const holder = personLock(store).run(["someone else"], () => held, {
+        admission: { limit: 1, urgent: false },
+      });
+      const waiting = [
+        pushAs("joiner E2", [person("E2")]),
+        pushAs("joiner E3", [person("E3")]),
+        pushAs("mover E9", [person("E9", { department: "Engineering" })]),
+        pushAs("leaver E8", [{ ...person("E8"), status: "terminated", terminationDate: "2026-03-02" }]),
+        // E9's termination comes after its move: it may not overtake it, or the move would end last.
+        pushAs("leaver E9", [{ ...person("E9"), status: "terminated", terminationDate: "2026-03-02" }]),
+      ];
+      release();
+      await holder;
+      await Promise.all(waiting);
+      expect(done).toEqual(["leaver E8", "joiner E2", "joiner E3", "mover E9", "leaver E9"]);
+      // Had the termination gone first, the move (status active) would have brought E9 back.
+      const e9 = (await identityRepository.listBySource(store.db, "hr")).find((i) => i.sourceKey === "E9");
+      expect(e9?.state).toBe("terminated");
+      const u = await users();
+      expect([u.get("pe8.person")?.active, u.get("pe9.person")?.active, u.get("pe3.person")?.active]).toEqual(
+        [0, 0, 1],
+      );
     });
   },
 );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyScimPatch } from "./scim-patch-apply.js";
+import { applyScimPatch, patchDeactivates } from "./scim-patch-apply.js";
 import { type Json, shapeResource } from "./scim-resource-shape.js";
 import { GROUP_RESOURCE, PATCH_OP_SCHEMA, USER_RESOURCE } from "./scim-server-schemas.js";
 
@@ -178,5 +178,22 @@ describe("SCIM PATCH refusals", () => {
     const before = structuredClone(stored);
     applyScimPatch(stored, patch({ op: "replace", value: { active: false, title: "x" } }), USER_RESOURCE);
     expect(stored).toEqual(before);
+  });
+});
+
+describe("patchDeactivates", () => {
+  const patch = (...Operations: unknown[]) => ({ schemas: [PATCH_OP_SCHEMA], Operations });
+  it("sees active set to false as Entra ID and Okta send it", () => {
+    expect(patchDeactivates(patch({ op: "Replace", path: "active", value: "False" }))).toBe(true);
+    expect(patchDeactivates(patch({ op: "replace", value: { active: false } }))).toBe(true);
+    expect(patchDeactivates({ operations: [{ OP: "add", Path: "Active", Value: false }] })).toBe(true);
+  });
+  it("says no to anything else: reactivation, other attributes, removal, bodies that are not a patch", () => {
+    expect(patchDeactivates(patch({ op: "replace", path: "active", value: true }))).toBe(false);
+    expect(patchDeactivates(patch({ op: "replace", path: "title", value: "false" }))).toBe(false);
+    expect(patchDeactivates(patch({ op: "remove", path: "active" }))).toBe(false);
+    expect(patchDeactivates(patch({ op: "replace", value: { title: "x" } }))).toBe(false);
+    expect(patchDeactivates({ Operations: "active=false" })).toBe(false);
+    expect(patchDeactivates(null)).toBe(false);
   });
 });

@@ -226,3 +226,24 @@ export function applyScimPatch(stored: Json, body: unknown, type: ResourceTypeDe
   });
   return resource;
 }
+
+/**
+ * Whether a PATCH sets `active` to false — the way identity providers deprovision a User (Entra ID
+ * sends `{"op": "Replace", "path": "active", "value": "False"}`, Okta `{"op": "replace", "value":
+ * {"active": false}}`). Read before the patch is applied, to let the write through the push gate
+ * first; a body that is not a valid patch says no here and is refused when applied.
+ */
+export function patchDeactivates(body: unknown): boolean {
+  const operations = isObject(body) ? member(body, "Operations") : undefined;
+  if (!Array.isArray(operations)) return false;
+  const isFalse = (v: unknown) => v === false || (typeof v === "string" && v.toLowerCase() === "false");
+  return operations.some((op) => {
+    if (!isObject(op)) return false;
+    const kind = member(op, "op");
+    if (typeof kind !== "string" || !["add", "replace"].includes(kind.toLowerCase())) return false;
+    const path = member(op, "path");
+    const value = member(op, "value");
+    if (typeof path === "string") return path.toLowerCase() === "active" && isFalse(value);
+    return path === undefined && isObject(value) && isFalse(member(value, "active"));
+  });
+}

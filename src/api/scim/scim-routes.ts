@@ -280,7 +280,13 @@ export const scimRoutes: RouteModule = async (app, deps: RouteDeps) => {
     store: deps.store,
     now: deps.now,
     ingest: createIngestPerson(deps.store, deps.config, source, connectors),
-    settings: { key: settings.key, source: source.name, keyAttribute: source.key, timeZone: source.timeZone },
+    settings: {
+      key: settings.key,
+      source: source.name,
+      keyAttribute: source.key,
+      timeZone: source.timeZone,
+      pushConcurrency: deps.config.server.pushConcurrency,
+    },
   });
 
   await app.register(

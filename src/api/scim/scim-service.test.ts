@@ -14,7 +14,14 @@ describe("the SCIM service's filter guard", () => {
       store,
       now: () => new Date("2026-03-02T10:00:00Z"),
       ingest: () => Promise.reject(new Error("a Group write reached the push source")),
-      settings: { key: "id", source: "hr", keyAttribute: "employeeId", timeZone: "UTC", maxFilterScan: 2 },
+      settings: {
+        key: "id",
+        source: "hr",
+        keyAttribute: "employeeId",
+        timeZone: "UTC",
+        maxFilterScan: 2,
+        pushConcurrency: 8,
+      },
     });
     for (const displayName of ["Sales", "Sales EMEA", "Support"]) {
       await service.create("Group", { displayName }, { actor: "test" });

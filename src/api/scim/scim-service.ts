@@ -14,7 +14,7 @@ import {
   scimResourceRepository,
 } from "../../store/scim-resource-repository.js";
 import { compileFilter, indexedLookup, parseScimFilter } from "./scim-filter-parser.js";
-import { applyScimPatch } from "./scim-patch-apply.js";
+import { applyScimPatch, patchDeactivates } from "./scim-patch-apply.js";
 import { isObject, type Json, shapeResource } from "./scim-resource-shape.js";
 import { invalidValue, ScimError } from "./scim-server-errors.js";
 import {
@@ -55,6 +55,8 @@ export interface ScimServiceDeps {
     keyAttribute: AttributeName;
     /** The push source's time zone: a leaver's termination date is "today" there. */
     timeZone: string;
+    /** `server.pushConcurrency`: how many writes this process works on at once (store/person-lock.ts). */
+    pushConcurrency: number;
     /** Most resources a filter no index answers may read; default {@link MAX_FILTER_SCAN}. */
     maxFilterScan?: number;
   };
@@ -149,6 +151,12 @@ export function createScimService(deps: ScimServiceDeps) {
   const db = () => deps.store.db;
   const lock = personLock(deps.store);
   const { settings } = deps;
+
+  /**
+   * A write's place in the push gate: a User made inactive or deleted — someone's access going — is
+   * let in before the writes waiting beside it.
+   */
+  const admission = (urgent: boolean) => ({ admission: { limit: settings.pushConcurrency, urgent } });
 
   /** The lock keys of a write: the resource, and for a User the userName and person key it claims. */
   function keysOf(type: ScimResourceType, id: string, resource?: Json): string[] {
@@ -385,42 +393,47 @@ export function createScimService(deps: ScimServiceDeps) {
       const { actor } = ctx;
       const resource = shape(type, body, ctx);
       const id = newId();
-      return lock.run(keysOf(type, id, resource), async () => {
-        if (type === "Group") await checkName("Group", nameOf(type, resource), id);
-        const at = deps.now().toISOString();
-        const recordOf = (personKey: string | null): ScimResourceRecord => ({
-          id,
-          type,
-          name: nameOf(type, resource),
-          externalId: typeof resource.externalId === "string" ? resource.externalId : null,
-          personKey,
-          version: 1,
-          body: resource,
-          created: at,
-          lastModified: at,
-        });
-        // A new User is stored in the transaction that writes the person it pushes (one commit, one
-        // ledger append); when the push writes nothing (the person is unchanged), on its own below.
-        let stored: ScimResourceRecord | undefined;
-        const personKey =
-          type === "User"
-            ? await admitUser(resource, id, undefined, actor, (key) => async (trx) => {
-                const record = recordOf(key);
-                await scimResourceRepository.insert(trx, record);
-                stored = record;
-                return [auditEvent("created", record, actor)];
-              })
-            : null;
-        if (stored !== undefined) return stored;
-        const record = recordOf(personKey);
-        await db()
-          .transaction()
-          .execute(async (trx) => {
-            await scimResourceRepository.insert(trx, record);
-            await appendEvent(trx, auditEvent("created", record, actor));
+      const deactivated = type === "User" && resource.active === false;
+      return lock.run(
+        keysOf(type, id, resource),
+        async () => {
+          if (type === "Group") await checkName("Group", nameOf(type, resource), id);
+          const at = deps.now().toISOString();
+          const recordOf = (personKey: string | null): ScimResourceRecord => ({
+            id,
+            type,
+            name: nameOf(type, resource),
+            externalId: typeof resource.externalId === "string" ? resource.externalId : null,
+            personKey,
+            version: 1,
+            body: resource,
+            created: at,
+            lastModified: at,
           });
-        return record;
-      });
+          // A new User is stored in the transaction that writes the person it pushes (one commit, one
+          // ledger append); when the push writes nothing (the person is unchanged), on its own below.
+          let stored: ScimResourceRecord | undefined;
+          const personKey =
+            type === "User"
+              ? await admitUser(resource, id, undefined, actor, (key) => async (trx) => {
+                  const record = recordOf(key);
+                  await scimResourceRepository.insert(trx, record);
+                  stored = record;
+                  return [auditEvent("created", record, actor)];
+                })
+              : null;
+          if (stored !== undefined) return stored;
+          const record = recordOf(personKey);
+          await db()
+            .transaction()
+            .execute(async (trx) => {
+              await scimResourceRepository.insert(trx, record);
+              await appendEvent(trx, auditEvent("created", record, actor));
+            });
+          return record;
+        },
+        admission(deactivated),
+      );
     },
 
     async replace(
@@ -430,11 +443,15 @@ export function createScimService(deps: ScimServiceDeps) {
       ctx: WriteContext,
     ): Promise<ScimResourceRecord> {
       const resource = shape(type, body, ctx);
-      return lock.run(keysOf(type, id, resource), async () => {
-        const previous = await load(type, id);
-        checkIfMatch(previous, ctx.ifMatch);
-        return write(previous, resource, ctx.actor, "replaced");
-      });
+      return lock.run(
+        keysOf(type, id, resource),
+        async () => {
+          const previous = await load(type, id);
+          checkIfMatch(previous, ctx.ifMatch);
+          return write(previous, resource, ctx.actor, "replaced");
+        },
+        admission(type === "User" && resource.active === false),
+      );
     },
 
     async patch(
@@ -443,56 +460,64 @@ export function createScimService(deps: ScimServiceDeps) {
       body: unknown,
       ctx: WriteContext,
     ): Promise<ScimResourceRecord> {
-      return lock.run(keysOf(type, id), async () => {
-        const previous = await load(type, id);
-        checkIfMatch(previous, ctx.ifMatch);
-        const patched = applyScimPatch(previous.body, body, RESOURCES[type]);
-        return write(previous, shape(type, patched, ctx), ctx.actor, "patched");
-      });
+      return lock.run(
+        keysOf(type, id),
+        async () => {
+          const previous = await load(type, id);
+          checkIfMatch(previous, ctx.ifMatch);
+          const patched = applyScimPatch(previous.body, body, RESOURCES[type]);
+          return write(previous, shape(type, patched, ctx), ctx.actor, "patched");
+        },
+        admission(type === "User" && patchDeactivates(body)),
+      );
     },
 
     async remove(type: ScimResourceType, id: string, ctx: WriteContext): Promise<void> {
       const { actor } = ctx;
       // A deleted User leaves the Groups naming it: Group writes wait, as for any Group write.
-      return lock.run([...keysOf(type, id), GROUPS_KEY], async () => {
-        const previous = await load(type, id);
-        checkIfMatch(previous, ctx.ifMatch);
-        if (type === "User") {
-          // A deleted User is a leaver now: the identity stays, terminated, with its history.
-          const leaver = structuredClone(previous.body);
-          leaver.active = false;
-          const today = localDate(deps.now(), settings.timeZone);
-          const tenure = tenureOf(leaver);
-          if (typeof tenure.terminationDate === "string" && tenure.terminationDate > today) {
-            leaver[TENURE_USER_SCHEMA] = { ...tenure, terminationDate: today };
-          }
-          await admitUser(leaver, id, previous, actor);
-        }
-        await db()
-          .transaction()
-          .execute(async (trx) => {
-            if (!(await scimResourceRepository.remove(trx, type, id))) throw notFound(type, id);
-            const groups: string[] = [];
-            for (const group of await scimResourceRepository.groupsMentioning(trx, id)) {
-              const members = Array.isArray(group.body.members) ? group.body.members : [];
-              const kept = members.filter((m) => !(isObject(m) && m.value === id));
-              if (kept.length === members.length) continue;
-              const body = { ...group.body };
-              if (kept.length === 0) delete body.members;
-              else body.members = kept;
-              const next = {
-                ...group,
-                body,
-                version: group.version + 1,
-                lastModified: deps.now().toISOString(),
-              };
-              await scimResourceRepository.replace(trx, next, group.version);
-              groups.push(group.id);
+      return lock.run(
+        [...keysOf(type, id), GROUPS_KEY],
+        async () => {
+          const previous = await load(type, id);
+          checkIfMatch(previous, ctx.ifMatch);
+          if (type === "User") {
+            // A deleted User is a leaver now: the identity stays, terminated, with its history.
+            const leaver = structuredClone(previous.body);
+            leaver.active = false;
+            const today = localDate(deps.now(), settings.timeZone);
+            const tenure = tenureOf(leaver);
+            if (typeof tenure.terminationDate === "string" && tenure.terminationDate > today) {
+              leaver[TENURE_USER_SCHEMA] = { ...tenure, terminationDate: today };
             }
-            const extra = groups.length > 0 ? { removedFromGroups: groups } : {};
-            await appendEvent(trx, auditEvent("deleted", previous, actor, extra));
-          });
-      });
+            await admitUser(leaver, id, previous, actor);
+          }
+          await db()
+            .transaction()
+            .execute(async (trx) => {
+              if (!(await scimResourceRepository.remove(trx, type, id))) throw notFound(type, id);
+              const groups: string[] = [];
+              for (const group of await scimResourceRepository.groupsMentioning(trx, id)) {
+                const members = Array.isArray(group.body.members) ? group.body.members : [];
+                const kept = members.filter((m) => !(isObject(m) && m.value === id));
+                if (kept.length === members.length) continue;
+                const body = { ...group.body };
+                if (kept.length === 0) delete body.members;
+                else body.members = kept;
+                const next = {
+                  ...group,
+                  body,
+                  version: group.version + 1,
+                  lastModified: deps.now().toISOString(),
+                };
+                await scimResourceRepository.replace(trx, next, group.version);
+                groups.push(group.id);
+              }
+              const extra = groups.length > 0 ? { removedFromGroups: groups } : {};
+              await appendEvent(trx, auditEvent("deleted", previous, actor, extra));
+            });
+        },
+        admission(type === "User"),
+      );
     },
   };
 }

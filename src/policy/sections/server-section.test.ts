@@ -27,6 +27,7 @@ describe("the server section", () => {
       applyIntervalSeconds: 5,
       authFailuresPerMinute: 10,
       healthTimeoutMs: 3000,
+      pushConcurrency: 8,
     });
     expect((await loadConfig(await write("# nothing"), { env: {} })).server).toEqual(DEFAULT_SERVER);
   });
@@ -39,7 +40,7 @@ describe("the server section", () => {
 
   it("reports a bad port, a bad size and an unknown key where they are written", async () => {
     const { errors } = await validateConfigFile(
-      await write("server:\n  port: 70000\n  bodyLimit: 0\n  hots: 0.0.0.0\n"),
+      await write("server:\n  port: 70000\n  bodyLimit: 0\n  hots: 0.0.0.0\n  pushConcurrency: 0\n"),
     );
     const found = errors.map((e) => `${e.line}:${e.path}: ${e.message}`);
     expect(found).toEqual(
@@ -47,6 +48,7 @@ describe("the server section", () => {
         expect.stringMatching(/^2:server\.port: expected a TCP port from 0 to 65535/),
         expect.stringMatching(/^3:server\.bodyLimit: expected a size in bytes/),
         expect.stringMatching(/^4:server\.hots: unknown key 'hots' — did you mean 'host'\?/),
+        expect.stringMatching(/^5:server\.pushConcurrency: expected a whole number of pushes \(1 or more\)/),
       ]),
     );
   });
