@@ -5,7 +5,12 @@
  */
 import { type Slapd, SUFFIX } from "../test/helpers/slapd.js";
 
-export function scimBurstYaml(database: string, slapd: Slapd | undefined, clients: number): string {
+export function scimBurstYaml(
+  database: string,
+  slapd: Slapd | undefined,
+  clients: number,
+  pushConcurrency?: number,
+): string {
   const directory =
     slapd === undefined
       ? ""
@@ -33,7 +38,7 @@ roles:
 sources:
   idp: { type: push, key: employeeId, timeZone: UTC }
 server:
-  scim: { source: idp, key: externalId }
+  scim: { source: idp, key: externalId }${pushConcurrency === undefined ? "" : `\n  pushConcurrency: ${pushConcurrency}`}
 lifecycle:
   massChangeThreshold: { percent: 100, minimum: 1000000 }
 ${directory}`;

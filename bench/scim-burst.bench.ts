@@ -19,7 +19,7 @@
  *   (SQLite is one process per store: 1 only).
  *
  *   node --import tsx bench/scim-burst.bench.ts [--users 10000] [--clients 32] [--postgres URL]
- *     [--store sqlite,postgres] [--target ldap,none] [--instances 1,2]
+ *     [--store sqlite,postgres] [--target ldap,none] [--instances 1,2] [--push-concurrency N]
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
@@ -38,8 +38,12 @@ const { values } = parseArgs({
     store: { type: "string", default: "sqlite,postgres" },
     target: { type: "string", default: "ldap,none" },
     instances: { type: "string", default: "1,2" },
+    // server.pushConcurrency of the Tenure under test; none: its default.
+    "push-concurrency": { type: "string" },
   },
 });
+const pushConcurrency =
+  values["push-concurrency"] === undefined ? undefined : Number(values["push-concurrency"]);
 const users = Number(values.users);
 const clients = Number(values.clients);
 const stores = values.store.split(",") as ("sqlite" | "postgres")[];
@@ -59,7 +63,7 @@ async function tenureBurst(
     if (slapd !== undefined) await addEveryoneGroup(slapd);
     const database =
       store === "postgres" ? `${values.postgres}?schema=${schema}` : `sqlite:./tenure-${target}.db`;
-    await writeFile(path.join(dir, "tenure.yaml"), scimBurstYaml(database, slapd, clients));
+    await writeFile(path.join(dir, "tenure.yaml"), scimBurstYaml(database, slapd, clients, pushConcurrency));
     const bench =
       instances === 1
         ? await startBenchServer(path.join(dir, "tenure.yaml")).then((b) => ({

@@ -73,9 +73,9 @@ export interface ServerConfig {
   readonly healthTimeoutMs: number;
   /**
    * How many pushes (SCIM writes, JSON record pushes) this process works on at once; the others wait,
-   * those that take access away first (store/person-lock.ts). Default 8.
+   * those that take access away first. Absent: the store's default (store/person-lock.ts).
    */
-  readonly pushConcurrency: number;
+  readonly pushConcurrency?: number;
   /** What runs on the clock, without a push (docs/scheduler.md). Every key has a default. */
   readonly schedule: ScheduleConfig;
   /** Tenure's SCIM 2.0 server at `/scim/v2` (docs/scim.md). Absent: no SCIM endpoints are served. */

@@ -56,7 +56,7 @@ export interface ScimServiceDeps {
     /** The push source's time zone: a leaver's termination date is "today" there. */
     timeZone: string;
     /** `server.pushConcurrency`: how many writes this process works on at once (store/person-lock.ts). */
-    pushConcurrency: number;
+    pushConcurrency?: number | undefined;
     /** Most resources a filter no index answers may read; default {@link MAX_FILTER_SCAN}. */
     maxFilterScan?: number;
   };

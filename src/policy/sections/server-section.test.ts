@@ -27,7 +27,6 @@ describe("the server section", () => {
       applyIntervalSeconds: 5,
       authFailuresPerMinute: 10,
       healthTimeoutMs: 3000,
-      pushConcurrency: 8,
     });
     expect((await loadConfig(await write("# nothing"), { env: {} })).server).toEqual(DEFAULT_SERVER);
   });

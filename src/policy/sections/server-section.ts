@@ -68,7 +68,7 @@ export const serverSection = strictObject({
   shutdownGraceSeconds: positiveWhole("expected a whole number of seconds (1 or more)").default(30),
   authFailuresPerMinute: positiveWhole("expected a whole number (1 or more)").default(10),
   healthTimeoutMs: positiveWhole("expected a whole number of milliseconds (1 or more)").default(3000),
-  pushConcurrency: positiveWhole("expected a whole number of pushes (1 or more)").default(8),
+  pushConcurrency: positiveWhole("expected a whole number of pushes (1 or more)").optional(),
   schedule: scheduleSection,
   scim: strictObject({
     source: z.string({ error: pushSource }).min(1, { error: pushSource }),
