@@ -1,34 +1,81 @@
 import { Command, CommanderError } from "commander";
 import { InvalidInputError, TenureError } from "../shared/errors.js";
-import { registerAudit } from "./commands/audit-command.js";
-import { registerCheck } from "./commands/check-command.js";
-import { registerCompletion } from "./commands/completion-command.js";
-import { registerConsole } from "./commands/console-command.js";
-import { registerDemo } from "./commands/demo-command.js";
-import { registerEvidence } from "./commands/evidence-command.js";
-import { registerExplain } from "./commands/explain-command.js";
-import { registerIdentities } from "./commands/identities-command.js";
-import { registerInit } from "./commands/init-command.js";
-import { registerNhi } from "./commands/nhi-command.js";
-import { registerNotify } from "./commands/notify-command.js";
-import { registerPlan } from "./commands/plan-command.js";
-import { registerReconcile } from "./commands/reconcile-command.js";
-import { registerReport } from "./commands/report-command.js";
-import { registerElevate, registerRequest } from "./commands/request-command.js";
-import { registerReview } from "./commands/review-command.js";
-import { registerSchedule } from "./commands/schedule-command.js";
-import { registerServe } from "./commands/serve-command.js";
-import { registerSod } from "./commands/sod-command.js";
-import { registerStatus } from "./commands/status-command.js";
-import { registerSync } from "./commands/sync-command.js";
-import { registerSystems } from "./commands/systems-command.js";
-import { registerTasks } from "./commands/tasks-command.js";
-import { registerToken } from "./commands/token-command.js";
-import { registerValidate } from "./commands/validate-command.js";
-import { registerWorker } from "./commands/worker-command.js";
 import { printError } from "./output.js";
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Every top-level command, in the order `tenure --help` lists them: the names a registration adds and
+ * where it is. A command line naming one loads that one only — a command module imports its whole
+ * implementation (the store drivers, the engine, the HTTP server), and loading all of them made every
+ * start, `tenure validate` as much as `tenure serve`, take about 2 s. Help, an unknown name and
+ * `completion` (which walks the whole tree) load them all. program.test.ts checks the names against
+ * what each registration adds.
+ */
+export const COMMANDS: readonly { names: readonly string[]; load: () => Promise<Register> }[] = [
+  { names: ["init"], load: async () => (await import("./commands/init-command.js")).registerInit },
+  {
+    names: ["validate"],
+    load: async () => (await import("./commands/validate-command.js")).registerValidate,
+  },
+  { names: ["check"], load: async () => (await import("./commands/check-command.js")).registerCheck },
+  { names: ["sync"], load: async () => (await import("./commands/sync-command.js")).registerSync },
+  { names: ["plan"], load: async () => (await import("./commands/plan-command.js")).registerPlan },
+  {
+    names: ["status", "operations", "apply"],
+    load: async () => (await import("./commands/status-command.js")).registerStatus,
+  },
+  { names: ["tasks"], load: async () => (await import("./commands/tasks-command.js")).registerTasks },
+  {
+    names: ["reconcile"],
+    load: async () => (await import("./commands/reconcile-command.js")).registerReconcile,
+  },
+  { names: ["systems"], load: async () => (await import("./commands/systems-command.js")).registerSystems },
+  { names: ["explain"], load: async () => (await import("./commands/explain-command.js")).registerExplain },
+  {
+    names: ["identities"],
+    load: async () => (await import("./commands/identities-command.js")).registerIdentities,
+  },
+  { names: ["audit"], load: async () => (await import("./commands/audit-command.js")).registerAudit },
+  { names: ["request"], load: async () => (await import("./commands/request-command.js")).registerRequest },
+  { names: ["sod"], load: async () => (await import("./commands/sod-command.js")).registerSod },
+  { names: ["review"], load: async () => (await import("./commands/review-command.js")).registerReview },
+  { names: ["nhi"], load: async () => (await import("./commands/nhi-command.js")).registerNhi },
+  { names: ["report"], load: async () => (await import("./commands/report-command.js")).registerReport },
+  {
+    names: ["evidence"],
+    load: async () => (await import("./commands/evidence-command.js")).registerEvidence,
+  },
+  { names: ["elevate"], load: async () => (await import("./commands/request-command.js")).registerElevate },
+  { names: ["console"], load: async () => (await import("./commands/console-command.js")).registerConsole },
+  { names: ["notify"], load: async () => (await import("./commands/notify-command.js")).registerNotify },
+  { names: ["token"], load: async () => (await import("./commands/token-command.js")).registerToken },
+  { names: ["serve"], load: async () => (await import("./commands/serve-command.js")).registerServe },
+  { names: ["worker"], load: async () => (await import("./commands/worker-command.js")).registerWorker },
+  {
+    names: ["schedule"],
+    load: async () => (await import("./commands/schedule-command.js")).registerSchedule,
+  },
+  { names: ["demo"], load: async () => (await import("./commands/demo-command.js")).registerDemo },
+  {
+    names: ["completion"],
+    load: async () => (await import("./commands/completion-command.js")).registerCompletion,
+  },
+];
+
+/** The command a command line names: its first word that is not an option (nor `--config`'s value). */
+export function commandNameOf(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    if (word === "--") return argv[i + 1];
+    if (word === "-c" || word === "--config") i++;
+    else if (!word.startsWith("-")) return word;
+  }
+  return undefined;
+}
+
+/** The program with every command, or with only the command `name` when it is one (and not `completion`). */
+export async function buildProgram(name?: string): Promise<Command> {
   const program = new Command()
     .name("tenure")
     .description("Identity lifecycle automation: joiner-mover-leaver from HR, provisioning, audit")
@@ -37,37 +84,9 @@ export function buildProgram(): Command {
     .option("--json", "print data as JSON for machines")
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [
-    registerInit,
-    registerValidate,
-    registerCheck,
-    registerSync,
-    registerPlan,
-    registerStatus,
-    registerTasks,
-    registerReconcile,
-    registerSystems,
-    registerExplain,
-    registerIdentities,
-    registerAudit,
-    registerRequest,
-    registerSod,
-    registerReview,
-    registerNhi,
-    registerReport,
-    registerEvidence,
-    registerElevate,
-    registerConsole,
-    registerNotify,
-    registerToken,
-    registerServe,
-    registerWorker,
-    registerSchedule,
-    registerDemo,
-    registerCompletion,
-  ]) {
-    register(program);
-  }
+  const one = COMMANDS.find((c) => name !== "completion" && name !== undefined && c.names.includes(name));
+  const registrations = await Promise.all((one === undefined ? COMMANDS : [one]).map((c) => c.load()));
+  for (const register of registrations) register(program);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();
@@ -79,7 +98,7 @@ export function buildProgram(): Command {
 export async function run(argv: string[]): Promise<number> {
   process.exitCode = 0;
   try {
-    await buildProgram().parseAsync(argv, { from: "user" });
+    await (await buildProgram(commandNameOf(argv))).parseAsync(argv, { from: "user" });
     return Number(process.exitCode ?? 0);
   } catch (err) {
     if (err instanceof CommanderError) {
