@@ -1,5 +1,11 @@
 import type { Identity, IsoDate, LifecycleState, WorkerAttributes, WorkerRecord } from "./identity-types.js";
-import { leavingDate, retentionEnded, retentionOf, retentionStartDay } from "./retention.js";
+import {
+  type LeavingFields,
+  leavingDate,
+  retentionEnded,
+  retentionOf,
+  retentionStartDay,
+} from "./retention.js";
 
 /** What the HR data says the state should be on `today`, and why. */
 export interface StateVerdict {
@@ -38,10 +44,7 @@ export function stateFromAttributes(a: WorkerAttributes, today: IsoDate): StateV
  * Such a push goes through the push gate first (store/person-lock.ts): its access goes before the
  * creates around it.
  */
-export function takesAccessAway(
-  a: Pick<WorkerAttributes, "terminationDate" | "endDate"> & { status: WorkerAttributes["status"] | null },
-  today: IsoDate,
-): boolean {
+export function takesAccessAway(a: LeavingFields, today: IsoDate): boolean {
   if (a.status === "leave") return true;
   const leaving = leavingDate(a);
   return leaving !== null && leaving.date <= today;

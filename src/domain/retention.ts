@@ -7,14 +7,17 @@ export interface LeavingDate {
   field: "terminationDate" | "endDate";
 }
 
+/** What a record says of leaving: a mapped record's status may be null where its value was refused. */
+export type LeavingFields = Pick<WorkerAttributes, "terminationDate" | "endDate"> & {
+  status: WorkerAttributes["status"] | null;
+};
+
 /**
  * The day the record says the person leaves: the termination date of a `status: terminated` record or
  * the end date, whichever is earlier; null when the record names neither. The lifecycle terminates on
  * this day (`stateFromAttributes`) and retention counts from it (`retentionOf`), so both read one date.
  */
-export function leavingDate(
-  a: Pick<WorkerAttributes, "terminationDate" | "endDate"> & { status: WorkerAttributes["status"] | null },
-): LeavingDate | null {
+export function leavingDate(a: LeavingFields): LeavingDate | null {
   const termination = a.status === "terminated" ? a.terminationDate : null;
   if (termination !== null && (a.endDate === null || termination <= a.endDate)) {
     return { date: termination, field: "terminationDate" };

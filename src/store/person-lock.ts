@@ -62,9 +62,9 @@ interface Held {
 }
 
 const lockPools = new WeakMap<object, pg.Pool>();
-const localLocks = new WeakMap<object, KeyedLock>();
+/** Per store, in this process: the keyed lock and the push gate every caller shares. */
+const inProcessLocks = new WeakMap<object, { keyed: KeyedLock; gate: AdmissionGate }>();
 const holding = new AsyncLocalStorage<Held>();
-const gates = new WeakMap<object, AdmissionGate>();
 /** Set inside a run: the runs it nests are inside its place in the gate and its keys' levels. */
 const inRun = new AsyncLocalStorage<object>();
 
@@ -75,18 +75,12 @@ export function registerLockPool(db: Kysely<never> | object, pool: pg.Pool): voi
 
 /** The person lock of a store: one per store, shared by every caller in this process. */
 export function personLock(store: Pick<Store, "db" | "kind" | "schema">): PersonLock {
-  let local = localLocks.get(store.db);
+  let local = inProcessLocks.get(store.db);
   if (local === undefined) {
-    local = createKeyedLock();
-    localLocks.set(store.db, local);
+    local = { keyed: createKeyedLock(), gate: createAdmissionGate() };
+    inProcessLocks.set(store.db, local);
   }
-  let gate = gates.get(store.db);
-  if (gate === undefined) {
-    gate = createAdmissionGate();
-    gates.set(store.db, gate);
-  }
-  const inProcess = local;
-  const admission = gate;
+  const { keyed: inProcess, gate: admission } = local;
   const pool = store.kind === "postgres" ? lockPools.get(store.db) : undefined;
   function locked<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T> {
     // The place in the in-process queue is taken synchronously, here: call order is kept.
