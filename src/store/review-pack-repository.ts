@@ -32,9 +32,12 @@ const PACK_COLUMNS = [
 
 const PACK_READ = ["campaign_id", "pack", "identity_id", "reviewer_id", "items", "created_at"] as const;
 
+/** Where packs are written: rows in PACK_COLUMNS order (a campaign's start writes them in bulk). */
+export const PACK_INSERT = { table: "review_item_packs", columns: PACK_COLUMNS } as const;
+
 /** Rows in PACK_COLUMNS order. */
 export async function insertPacks(db: Db, rows: readonly unknown[][]): Promise<void> {
-  if (rows.length > 0) await bulkInsert(db, { table: "review_item_packs", columns: PACK_COLUMNS }, rows);
+  if (rows.length > 0) await bulkInsert(db, PACK_INSERT, rows);
 }
 
 export interface PackFilter {

@@ -1,6 +1,5 @@
-import { createRequire } from "node:module";
-import { Worker } from "node:worker_threads";
 import type { CompiledQuery } from "kysely";
+import { openWorkerConnection } from "./sqlite-worker-connection.js";
 
 /**
  * A SQLite connection of its own in a worker thread, for a review campaign's paged read of its
@@ -22,66 +21,16 @@ export interface ArrayRowReader {
   close(): Promise<void>;
 }
 
-/** The worker, as CommonJS source: it needs nothing of Tenure's but the driver, found by its path. */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require("node:worker_threads");
-const Database = require(workerData.driver);
-const db = new Database(workerData.file, { fileMustExist: true });
-db.pragma("busy_timeout = 10000");
-db.pragma("query_only = 1");
-const statements = new Map();
-parentPort.on("message", (m) => {
-  try {
-    let statement = statements.get(m.sql);
-    if (statement === undefined) {
-      statement = db.prepare(m.sql).raw(true);
-      statements.set(m.sql, statement);
-    }
-    parentPort.postMessage({ id: m.id, rows: statement.all(...m.parameters) });
-  } catch (error) {
-    parentPort.postMessage({ id: m.id, error: error instanceof Error ? error.message : String(error) });
-  }
-});
-`;
-
-const driverPath = (): string => createRequire(import.meta.url).resolve("better-sqlite3");
-
 /** Starts a reader of the SQLite file `file` (a store's, as `sqliteFileOf` gives it). */
 export function openArrayRowReader(file: string): ArrayRowReader {
-  const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, driver: driverPath() } });
-  const pending = new Map<number, { resolve: (rows: unknown[][]) => void; reject: (e: Error) => void }>();
-  let next = 0;
-  let failure: Error | null = null;
-  const fail = (error: Error) => {
-    failure ??= error;
-    for (const p of pending.values()) p.reject(failure);
-    pending.clear();
-  };
-  worker.on("message", (m: { id: number; rows?: unknown[][]; error?: string }) => {
-    const p = pending.get(m.id);
-    if (p === undefined) return;
-    pending.delete(m.id);
-    if (m.error !== undefined) p.reject(new Error(m.error));
-    else p.resolve(m.rows!);
-  });
-  let closed = false;
-  worker.on("error", fail);
-  worker.on("exit", (code) => {
-    if (closed) pending.clear();
-    fail(new Error(`the population reader's thread ended (exit code ${code})`));
-  });
+  const connection = openWorkerConnection(file, { readOnly: true });
   return {
-    query(compiled) {
-      if (failure !== null) return Promise.reject(failure);
-      const id = next++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker.postMessage({ id, sql: compiled.sql, parameters: compiled.parameters });
-      });
+    async query(compiled) {
+      // A statement that returns no rows (a write) is refused: it would have been refused by SQLite.
+      const { rows } = await connection.query(compiled, true);
+      if (rows === undefined) throw new Error("the population reader only reads");
+      return rows as unknown[][];
     },
-    async close() {
-      closed = true;
-      await worker.terminate();
-    },
+    close: () => connection.close(),
   };
 }

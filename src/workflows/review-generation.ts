@@ -16,7 +16,7 @@ import { NotFoundError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { encodeScoredPackItem } from "../store/review-pack-codec.js";
-import { insertPacks } from "../store/review-pack-repository.js";
+import { PACK_INSERT } from "../store/review-pack-repository.js";
 import { reviewNoticeRepository } from "../store/review-progress-repository.js";
 import {
   type CampaignKind,
@@ -24,6 +24,7 @@ import {
   reviewCampaignRepository,
 } from "../store/review-repository.js";
 import type { Db } from "../store/schema-types.js";
+import { largeWriteTransaction, WRITER_THREAD_ROWS } from "../store/sqlite-writer-thread.js";
 import { isUniqueViolation } from "../store/store-errors.js";
 import { ReviewRefusedError } from "./review-decisions.js";
 import { reviewLink } from "./review-notices.js";
@@ -70,6 +71,11 @@ export interface StartCampaignOptions {
   deadline?: Date;
   /** Only these identities (a mover review); absent: everyone still here. */
   identityIds?: readonly string[];
+  /**
+   * Packs from which a SQLite store in a file writes the campaign from a thread of its own; default
+   * `WRITER_THREAD_ROWS` (tests set 0 to take that path with a few items).
+   */
+  writerThreadRows?: number;
 }
 
 /** What one reviewer was given. */
@@ -264,7 +270,10 @@ export async function startCampaign(
   const levels = { high: 0, medium: 0, low: 0 };
   const reroutes = { "self-review": 0, "no-reviewer": 0 };
 
-  await db.transaction().execute(async (trx) => {
+  // On a SQLite store in a file, a large campaign's transaction runs in a thread of its own: SQLite
+  // writes one batch of packs while the next is scored (store/sqlite-writer-thread.ts).
+  const threadRows = options.writerThreadRows ?? WRITER_THREAD_ROWS;
+  const write = largeWriteTransaction(db, inScope.length, { threadRows }, async (trx, insert) => {
     // Packs: one row per (identity, first-stage reviewer), its items as the JSON text of their elements.
     let batch: unknown[][] = [];
     let pack = 0;
@@ -352,18 +361,12 @@ export async function startCampaign(
         ]);
       }
       if (batch.length >= BATCH) {
-        await insertPacks(trx, batch);
+        await insert(PACK_INSERT, batch);
         batch = [];
       }
     }
-    await insertPacks(trx, batch);
-    try {
-      await reviewCampaignRepository.insert(trx, campaign);
-    } catch (err) {
-      // Started twice at the same moment: the other start won.
-      if (isUniqueViolation(err)) await refuseIfOpen(db, definition.name);
-      throw err;
-    }
+    await insert(PACK_INSERT, batch);
+    await reviewCampaignRepository.insert(trx, campaign);
     await appendEvents(trx, [
       {
         time: nowIso,
@@ -412,5 +415,13 @@ export async function startCampaign(
       );
     }
   });
+  try {
+    await write;
+  } catch (err) {
+    // Started twice at the same moment: the other start won. Asked after the transaction (on PostgreSQL
+    // it is aborted; on SQLite its connection is the store's only one, held until it ends).
+    if (isUniqueViolation(err)) await refuseIfOpen(db, definition.name);
+    throw err;
+  }
   return { campaign, items: total, byReviewer };
 }

@@ -1,0 +1,116 @@
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Dialect,
+  type Driver,
+  Kysely,
+  type QueryResult,
+  SqliteAdapter,
+  SqliteIntrospector,
+  SqliteQueryCompiler,
+} from "kysely";
+import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
+import { sqliteFileOf } from "./database.js";
+import type { Database, Db } from "./schema-types.js";
+import { openWorkerConnection, type WorkerConnection } from "./sqlite-worker-connection.js";
+
+/**
+ * One large write transaction — a review campaign's hundred thousand packs with its event and
+ * notifications — whose SQLite work runs on the second core: on a SQLite store kept in a file, the
+ * transaction is a connection of its own in a worker thread (store/sqlite-worker-connection.ts), and
+ * the rows given to `insert` are sent to it without waiting for each batch, so SQLite inserts one batch
+ * while the caller computes the next; the commit waits for them all. Everything else the transaction
+ * runs (`trx`) is an ordinary Kysely transaction on that connection, answered in order.
+ *
+ * While it runs, the store's own connection is held, as by any transaction of the store: the process's
+ * other store work waits for it, as it would for the transaction on the store's own connection (the
+ * thread's connection holds SQLite's write lock). On PostgreSQL, in memory, inside a transaction, or for
+ * fewer rows than a thread is worth starting for, it is exactly `db.transaction()` with `insert` as a
+ * bulk insert.
+ */
+
+/** Rows to insert into `spec.table` in the transaction (single rows of `spec.columns`). */
+export type TransactionInsert = (
+  spec: Pick<BulkInsertSpec, "table" | "columns">,
+  rows: readonly unknown[][],
+) => Promise<void>;
+
+/** Rows below which a thread is not started: its start (tens of milliseconds) would cost more. */
+export const WRITER_THREAD_ROWS = 5_000;
+
+export async function largeWriteTransaction<T>(
+  db: Db,
+  expectedRows: number,
+  options: { threadRows?: number },
+  fn: (trx: Db, insert: TransactionInsert) => Promise<T>,
+): Promise<T> {
+  const file = sqliteFileOf(db);
+  if (file === null || expectedRows < (options.threadRows ?? WRITER_THREAD_ROWS)) {
+    return db.transaction().execute((trx) =>
+      fn(trx, async (spec, rows) => {
+        if (rows.length > 0) await bulkInsert(trx, spec, rows);
+      }),
+    );
+  }
+  // The store's connection held (no statement on it): the process's other store work waits, as it does
+  // for any transaction, instead of meeting the thread's write lock (SQLITE_BUSY after the busy timeout).
+  return db.connection().execute(async () => {
+    const connection = openWorkerConnection(file, { readOnly: false });
+    const writer = new Kysely<Database>({ dialect: threadDialect(connection) });
+    try {
+      return await writer
+        .transaction()
+        .execute((trx) =>
+          fn(trx, (spec, rows) =>
+            rows.length === 0 ? Promise.resolve() : connection.runEach(insertText(spec), rows),
+          ),
+        );
+    } finally {
+      await writer.destroy();
+    }
+  });
+}
+
+const insertTexts = new Map<string, string>();
+
+function insertText(spec: Pick<BulkInsertSpec, "table" | "columns">): string {
+  const key = `${spec.table}|${spec.columns.join(",")}`;
+  let text = insertTexts.get(key);
+  if (text === undefined) {
+    text = `insert into ${spec.table} (${spec.columns.join(", ")}) values (${spec.columns.map(() => "?").join(", ")})`;
+    insertTexts.set(key, text);
+  }
+  return text;
+}
+
+/** Kysely over the thread's one connection (one transaction at a time uses it: no pool, no mutex). */
+function threadDialect(connection: WorkerConnection): Dialect {
+  const conn: DatabaseConnection = {
+    async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+      const r = await connection.query(compiled);
+      // As Kysely's SQLite driver answers (rows for a statement that returns them, else the changes).
+      if (r.rows !== undefined) return { rows: r.rows as R[] };
+      return { rows: [], numAffectedRows: BigInt(r.changes ?? 0), insertId: BigInt(r.lastInsertRowid ?? 0) };
+    },
+    // biome-ignore lint/correctness/useYield: streaming is not offered by the thread's connection.
+    async *streamQuery() {
+      throw new Error("the writer thread's connection does not stream");
+    },
+  };
+  const driver: Driver = {
+    init: async () => {},
+    acquireConnection: async () => conn,
+    // Takes the write lock at once, as the store's transactions do (sqlite-immediate-dialect.ts).
+    beginTransaction: async (c) => void (await c.executeQuery(CompiledQuery.raw("begin immediate"))),
+    commitTransaction: async (c) => void (await c.executeQuery(CompiledQuery.raw("commit"))),
+    rollbackTransaction: async (c) => void (await c.executeQuery(CompiledQuery.raw("rollback"))),
+    releaseConnection: async () => {},
+    destroy: () => connection.close(),
+  };
+  return {
+    createAdapter: () => new SqliteAdapter(),
+    createDriver: () => driver,
+    createIntrospector: (db) => new SqliteIntrospector(db),
+    createQueryCompiler: () => new SqliteQueryCompiler(),
+  };
+}
