@@ -4,7 +4,7 @@ import { Worker } from "node:worker_threads";
 /**
  * A SQLite connection of its own in a worker thread: SQLite's work on the second core while the main
  * thread computes. A review campaign reads its population through one (read-only, a page ahead of the
- * compute) and writes its items through another (store/sqlite-writer-thread.ts). The connection sees
+ * compute) and writes its items through another (store/large-write-transaction.ts). The connection sees
  * what is committed when each statement starts, like any other connection in WAL mode.
  *
  * A statement that fails rejects its promise with SQLite's message. Rows sent with `runEach` are not

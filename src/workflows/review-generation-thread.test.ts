@@ -1,5 +1,5 @@
 /**
- * A campaign written from the writer thread (a SQLite store in a file, store/sqlite-writer-thread.ts)
+ * A campaign written from the writer thread (a SQLite store in a file, store/large-write-transaction.ts)
  * is the campaign written in line: the same items with the same risk, reviewers and evidence, the same
  * event and notifications. Two starts of one definition at once end in one campaign: the other is
  * refused as `campaign_open` (SQLite's unique violation carried back from the thread) and leaves no

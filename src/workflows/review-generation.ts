@@ -24,7 +24,7 @@ import {
   reviewCampaignRepository,
 } from "../store/review-repository.js";
 import type { Db } from "../store/schema-types.js";
-import { largeWriteTransaction, WRITER_THREAD_ROWS } from "../store/sqlite-writer-thread.js";
+import { largeWriteTransaction, WRITER_THREAD_ROWS } from "../store/large-write-transaction.js";
 import { isUniqueViolation } from "../store/store-errors.js";
 import { ReviewRefusedError } from "./review-decisions.js";
 import { reviewLink } from "./review-notices.js";
@@ -271,7 +271,7 @@ export async function startCampaign(
   const reroutes = { "self-review": 0, "no-reviewer": 0 };
 
   // On a SQLite store in a file, a large campaign's transaction runs in a thread of its own: SQLite
-  // writes one batch of packs while the next is scored (store/sqlite-writer-thread.ts).
+  // writes one batch of packs while the next is scored (store/large-write-transaction.ts).
   const threadRows = options.writerThreadRows ?? WRITER_THREAD_ROWS;
   const write = largeWriteTransaction(db, inScope.length, { threadRows }, async (trx, insert) => {
     // Packs: one row per (identity, first-stage reviewer), its items as the JSON text of their elements.

@@ -2,7 +2,9 @@
  * A large write transaction in a thread of its own (SQLite in a file): what `insert` sends and what the
  * transaction runs commit together; a row that fails, or an error of the caller, leaves nothing — in
  * the table, in the ledger — and the failure keeps SQLite's code; the store's own connection waits for
- * it. Elsewhere (in memory, PostgreSQL, few rows) it is an ordinary transaction with the same contract.
+ * it. Elsewhere (in memory, PostgreSQL with its inserts pipelined, few rows) it is an ordinary
+ * transaction with the same contract: on PostgreSQL the failing insert's error is the one reported, not
+ * the "transaction is aborted" of the statements queued after it.
  */
 import path from "node:path";
 import { sql } from "kysely";
@@ -12,7 +14,7 @@ import { tempDir } from "../../test/helpers/workspace.js";
 import { appendEvents, verifyLedger } from "../audit/ledger.js";
 import { openStore, type Store } from "./database.js";
 import type { Db } from "./schema-types.js";
-import { largeWriteTransaction } from "./sqlite-writer-thread.js";
+import { largeWriteTransaction } from "./large-write-transaction.js";
 import { isUniqueViolation } from "./store-errors.js";
 
 const SPEC = { table: "writer_t", columns: ["id", "text"] } as const;

@@ -9,7 +9,7 @@ import {
   SqliteIntrospector,
   SqliteQueryCompiler,
 } from "kysely";
-import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
+import { type BulkInsertSpec, bulkInsert, usesDollar } from "./bulk-insert.js";
 import { sqliteFileOf } from "./database.js";
 import type { Database, Db } from "./schema-types.js";
 import { openWorkerConnection, type WorkerConnection } from "./sqlite-worker-connection.js";
@@ -24,8 +24,9 @@ import { openWorkerConnection, type WorkerConnection } from "./sqlite-worker-con
  *
  * While it runs, the store's own connection is held, as by any transaction of the store: the process's
  * other store work waits for it, as it would for the transaction on the store's own connection (the
- * thread's connection holds SQLite's write lock). On PostgreSQL, in memory, inside a transaction, or for
- * fewer rows than a thread is worth starting for, it is exactly `db.transaction()` with `insert` as a
+ * thread's connection holds SQLite's write lock). On PostgreSQL it is `db.transaction()` with the inserts
+ * pipelined on its connection (the server inserts while the caller computes); in memory, inside a
+ * transaction, or for fewer rows than a thread is worth starting for, `db.transaction()` with `insert` a
  * bulk insert.
  */
 
@@ -47,9 +48,11 @@ export async function largeWriteTransaction<T>(
   const file = sqliteFileOf(db);
   if (file === null || expectedRows < (options.threadRows ?? WRITER_THREAD_ROWS)) {
     return db.transaction().execute((trx) =>
-      fn(trx, async (spec, rows) => {
-        if (rows.length > 0) await bulkInsert(trx, spec, rows);
-      }),
+      usesDollar(trx)
+        ? pipelined(trx, fn)
+        : fn(trx, async (spec, rows) => {
+            if (rows.length > 0) await bulkInsert(trx, spec, rows);
+          }),
     );
   }
   // The store's connection held (no statement on it): the process's other store work waits, as it does
@@ -69,6 +72,47 @@ export async function largeWriteTransaction<T>(
       await writer.destroy();
     }
   });
+}
+
+/** PostgreSQL inserts in flight at once on the transaction's connection. */
+const PIPELINE_AHEAD = 4;
+
+/**
+ * PostgreSQL: each insert is sent on the transaction's connection without waiting for it (node-postgres
+ * queues a connection's statements and runs them in order), so the server inserts one batch while the
+ * caller computes the next; at most a few wait. The first failure is the transaction's: the next insert
+ * throws it, and so does the end of the transaction, which waits for every insert before it commits.
+ */
+async function pipelined<T>(trx: Db, fn: (trx: Db, insert: TransactionInsert) => Promise<T>): Promise<T> {
+  const inFlight = new Set<Promise<void>>();
+  // Set by the inserts, asked after them (a cast: TypeScript would take it for null throughout).
+  let failure = null as { error: unknown } | null;
+  const insert: TransactionInsert = async (spec, rows) => {
+    if (failure !== null) throw failure.error;
+    if (rows.length === 0) return;
+    const sent: Promise<void> = bulkInsert(trx, spec, rows).then(
+      () => {
+        inFlight.delete(sent);
+      },
+      (error: unknown) => {
+        inFlight.delete(sent);
+        failure ??= { error };
+      },
+    );
+    inFlight.add(sent);
+    while (inFlight.size >= PIPELINE_AHEAD) await Promise.race(inFlight);
+  };
+  let result: T;
+  try {
+    result = await fn(trx, insert);
+  } catch (error) {
+    await Promise.all(inFlight);
+    // After a failed insert PostgreSQL refuses the rest of the transaction: the insert's error says why.
+    throw failure?.error ?? error;
+  }
+  await Promise.all(inFlight);
+  if (failure !== null) throw failure.error;
+  return result;
 }
 
 const insertTexts = new Map<string, string>();
