@@ -6,6 +6,7 @@
  * transaction with the same contract: on PostgreSQL the failing insert's error is the one reported, not
  * the "transaction is aborted" of the statements queued after it.
  */
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,8 +14,8 @@ import { storeFactories } from "../../test/helpers/databases.js";
 import { tempDir } from "../../test/helpers/workspace.js";
 import { appendEvents, verifyLedger } from "../audit/ledger.js";
 import { openStore, type Store } from "./database.js";
-import type { Db } from "./schema-types.js";
 import { largeWriteTransaction } from "./large-write-transaction.js";
+import type { Db } from "./schema-types.js";
 import { isUniqueViolation } from "./store-errors.js";
 
 const SPEC = { table: "writer_t", columns: ["id", "text"] } as const;
@@ -98,6 +99,21 @@ describe("a large write transaction in a thread (SQLite in a file)", () => {
     await other;
     const total = await count(store.db);
     expect(order).toEqual([`transaction saw ${total}`, `other saw ${total}`]);
+  });
+  it("copies the log into the database after the commit, in the thread, while the caller goes on", async () => {
+    const file = path.join(dir.dir, "t.db");
+    const before = (await stat(file)).size;
+    const wide = (from: number) => rows(from, 2_000).map(([id]) => [id, "x".repeat(1_000)]);
+    await largeWriteTransaction(store.db, 1_000, { threadRows: 0 }, async (_trx, insert) => {
+      for (let b = 0; b < 5; b++) await insert(SPEC, wide(100_000 + b * 2_000));
+    });
+    // About 10 MB: in the log at the commit (its connection does not checkpoint), in the file soon after.
+    let size = (await stat(file)).size;
+    for (let i = 0; i < 100 && size - before < 8_000_000; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      size = (await stat(file)).size;
+    }
+    expect(size - before).toBeGreaterThan(8_000_000);
   });
 });
 

@@ -60,16 +60,21 @@ export async function largeWriteTransaction<T>(
   return db.connection().execute(async () => {
     const connection = openWorkerConnection(file, { readOnly: false });
     const writer = new Kysely<Database>({ dialect: threadDialect(connection) });
+    let committed = false;
     try {
-      return await writer
+      const result = await writer
         .transaction()
         .execute((trx) =>
           fn(trx, (spec, rows) =>
             rows.length === 0 ? Promise.resolve() : connection.runEach(insertText(spec), rows),
           ),
         );
+      committed = true;
+      return result;
     } finally {
-      await writer.destroy();
+      // Committed: the thread copies the log into the database while the caller goes on.
+      if (committed) connection.closeAfterCheckpoint();
+      else await writer.destroy();
     }
   });
 }

@@ -33,6 +33,13 @@ export interface WorkerConnection {
    */
   runEach(sql: string, rows: readonly (readonly unknown[])[]): Promise<void>;
   /**
+   * Ends the thread once it has copied the write-ahead log into the database (a checkpoint, which its
+   * commits leave undone: see `writer`), without waiting for it: the caller goes on while SQLite copies
+   * a large transaction's pages on the other core. The thread does not keep the process alive; a process
+   * that ends first leaves the log to the store's own connection, which checkpoints when it closes.
+   */
+  closeAfterCheckpoint(): void;
+  /**
    * Ends the thread (and its connection: SQLite rolls back a transaction still open). A query still
    * pending then never settles (a page asked for ahead that nobody will await: rejecting it would be an
    * unhandled rejection); later ones reject.
@@ -51,10 +58,12 @@ const db = new Database(workerData.file, { fileMustExist: true });
 db.pragma("busy_timeout = 10000");
 if (workerData.readOnly) db.pragma("query_only = 1");
 else {
-  // As the store's own connection (store/database.ts).
+  // As the store's own connection (store/database.ts), but its commits leave the checkpoint to
+  // closeAfterCheckpoint: a large transaction's commit would copy every page it wrote once more first.
   db.pragma("foreign_keys = ON");
   db.pragma("synchronous = NORMAL");
   db.pragma("cache_size = -65536");
+  db.pragma("wal_autocheckpoint = 0");
 }
 const statements = new Map();
 const prepared = (sql) => {
@@ -73,6 +82,16 @@ const described = (error) => ({
 // The first failure of rows sent without an answer: every later query fails with it until a rollback.
 let failure = null;
 parentPort.on("message", (m) => {
+  if (m.checkpoint === true) {
+    // PASSIVE: copies what no reader still needs, never waits for a reader or blocks a writer.
+    try {
+      db.pragma("wal_checkpoint(PASSIVE)");
+    } finally {
+      db.close();
+      parentPort.close();
+    }
+    return;
+  }
   if (m.rows !== undefined) {
     if (failure === null) {
       try {
@@ -114,7 +133,10 @@ interface Answer extends WorkerQueryResult {
   ack?: true;
 }
 
-/** Starts a connection to the SQLite file `file` (a store's, as `sqliteFileOf` gives it) in a thread. */
+/**
+ * Starts a connection to the SQLite file `file` (a store's, as `sqliteFileOf` gives it) in a thread:
+ * `readOnly` for reads only; otherwise a writer, whose commits do not checkpoint (`closeAfterCheckpoint`).
+ */
 export function openWorkerConnection(file: string, options: { readOnly: boolean }): WorkerConnection {
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
@@ -167,6 +189,11 @@ export function openWorkerConnection(file: string, options: { readOnly: boolean 
       worker.postMessage({ sql, rows });
       // A failure meanwhile releases the wait; the next query reports it.
       if (ahead > RUN_EACH_AHEAD) await new Promise<void>((go) => room.push(go));
+    },
+    closeAfterCheckpoint() {
+      closed = true;
+      worker.unref();
+      worker.postMessage({ checkpoint: true });
     },
     async close() {
       closed = true;
