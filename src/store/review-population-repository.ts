@@ -106,45 +106,33 @@ function fromParts(
 type Identities = Omit<Raw, "assignments" | "accounts">;
 
 /**
- * PostgreSQL's reads of a page: its identities, and their assignments and accounts as plain rows of
- * (identity, JSON tuple) in identity and heap order — grouped by the reader. Aggregating JSON per
- * identity in a correlated subquery made the server's part of a load about four times the bare read
- * (docs/performance.md, "Access reviews"). The page's identities are a subquery of each read, so the
- * three are sent at once, on connections of their own, instead of the access waiting for the identities'
- * answer (read only when the campaign's computation next yields).
+ * PostgreSQL: the page's identities, then their assignments and accounts as plain rows ordered by
+ * identity and heap order, grouped here. Aggregating JSON per identity in a correlated subquery made the
+ * server's part of a load about four times the bare read (docs/performance.md, "Access reviews").
  */
-function pgStatements(conditions: RawBuilder<unknown>[], limit: number) {
-  const where = sql.join(conditions, sql` and `);
-  const page = sql`(select i.id, i.employment from identities i where ${where} order by i.id limit ${limit})`;
-  return {
-    identities: sql<Identities>`select ${IDENTITY_SELECT} from identities i where ${where}
-      order by i.id limit ${limit}`,
-    assignments: sql<{ identity_id: string; t: AssignmentTuple }>`select a.identity_id,
-        json_build_array(a.id, a.role, a.system, a.entitlement, a.valid_from, a.valid_until, a.reason,
-        a.approved_by, a.revoked_at, a.request_id, a.ended_at) as t
-      from assignments a join ${page} p on p.id = a.identity_id and p.employment = a.employment
-      order by a.identity_id, a.ctid`,
-    accounts: sql<{ identity_id: string; t: AccountTuple }>`select c.identity_id,
-        json_build_array(c.system, c.username, c.entitlements::json, c.managed_entitlements,
-        c.last_used_at) as t
-      from accounts c join ${page} p on p.id = c.identity_id
-      where c.enabled = 1 and c.vanished_at is null
-      order by c.identity_id, c.ctid`,
-  };
-}
-
 async function pgPage(
   db: Db,
   conditions: RawBuilder<unknown>[],
   limit: number,
 ): Promise<ReviewPopulationRow[]> {
-  const q = pgStatements(conditions, limit);
-  const [identities, assignments, accounts] = await Promise.all([
-    q.identities.execute(db),
-    q.assignments.execute(db),
-    q.accounts.execute(db),
+  const identities = (
+    await sql<Identities>`select ${IDENTITY_SELECT}
+      from identities i where ${sql.join(conditions, sql` and `)}
+      order by i.id limit ${limit}`.execute(db)
+  ).rows;
+  if (identities.length === 0) return [];
+  const ids = identities.map((i) => i.id);
+  const [assignments, accounts] = await Promise.all([
+    sql<{ identity_id: string; t: AssignmentTuple }>`select a.identity_id, json_build_array(a.id, a.role,
+        a.system, a.entitlement, a.valid_from, a.valid_until, a.reason, a.approved_by, a.revoked_at,
+        a.request_id, a.ended_at) as t
+      from assignments a join identities i on i.id = a.identity_id and i.employment = a.employment
+      where a.identity_id = any(${ids}) order by a.identity_id, a.ctid`.execute(db),
+    sql<{ identity_id: string; t: AccountTuple }>`select c.identity_id, json_build_array(c.system, c.username,
+        c.entitlements::json, c.managed_entitlements, c.last_used_at) as t
+      from accounts c where c.identity_id = any(${ids}) and c.enabled = 1 and c.vanished_at is null
+      order by c.identity_id, c.ctid`.execute(db),
   ]);
-  if (identities.rows.length === 0) return [];
   const byIdentity = <T>(rows: readonly { identity_id: string; t: T }[]): Map<string, T[]> => {
     const out = new Map<string, T[]>();
     for (const r of rows) {
@@ -156,7 +144,7 @@ async function pgPage(
   };
   const assignmentsOf = byIdentity(assignments.rows);
   const accountsOf = byIdentity(accounts.rows);
-  return identities.rows.map((i) => fromParts(i, assignmentsOf.get(i.id) ?? [], accountsOf.get(i.id) ?? []));
+  return identities.map((i) => fromParts(i, assignmentsOf.get(i.id) ?? [], accountsOf.get(i.id) ?? []));
 }
 
 /** The columns of SQLite's page query, in select order (a row read as an array is named by them). */
