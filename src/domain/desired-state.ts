@@ -331,7 +331,9 @@ function lifecycleLineage(policy: string, note: string): Lineage {
 function accumulatorAt(accumulators: (SystemAccumulator | undefined)[], i: number): SystemAccumulator {
   let acc = accumulators[i];
   if (acc === undefined) {
-    acc = { account: NO_LINEAGE, entitlements: {} };
+    // A dictionary from the start (no prototype): the keys differ from identity to identity, and adding
+    // them one by one to a plain object made a hidden class per combination (0.5 s of a campaign's load).
+    acc = { account: NO_LINEAGE, entitlements: { __proto__: null } as Record<string, readonly Lineage[]> };
     accumulators[i] = acc;
   }
   return acc;
@@ -339,7 +341,8 @@ function accumulatorAt(accumulators: (SystemAccumulator | undefined)[], i: numbe
 
 /**
  * Entitlement keys come from target systems and may be any string, "constructor" or "__proto__" too:
- * plain objects (small and fast, unlike null-prototype ones) are read and written through these two.
+ * records of them (plain objects, or dictionaries without a prototype) are read and written through these
+ * two.
  */
 function getOwn<T>(record: Record<string, T>, key: string): T | undefined {
   return Object.hasOwn(record, key) ? record[key] : undefined;
