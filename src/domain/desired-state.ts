@@ -333,7 +333,7 @@ function accumulatorAt(accumulators: (SystemAccumulator | undefined)[], i: numbe
   if (acc === undefined) {
     // A dictionary from the start (no prototype): the keys differ from identity to identity, and adding
     // them one by one to a plain object made a hidden class per combination (0.5 s of a campaign's load).
-    acc = { account: NO_LINEAGE, entitlements: { __proto__: null } as Record<string, readonly Lineage[]> };
+    acc = { account: NO_LINEAGE, entitlements: Object.create(null) as Record<string, readonly Lineage[]> };
     accumulators[i] = acc;
   }
   return acc;
