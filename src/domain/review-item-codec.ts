@@ -57,12 +57,36 @@ type CompactEvidence = [
   string[],
 ];
 
+/** Targets of frozen accesses (a campaign shares one per entitlement among its million items). */
+const targets = new WeakMap<ReviewAccess, string>();
+
 function targetOf(access: ReviewAccess): string {
-  return describeAssignmentTarget(
+  const frozen = Object.isFrozen(access);
+  const known = frozen ? targets.get(access) : undefined;
+  if (known !== undefined) return known;
+  const target = describeAssignmentTarget(
     access.kind === "role"
       ? { role: access.role }
       : { system: access.system, entitlement: access.entitlement },
   );
+  if (frozen) targets.set(access, target);
+  return target;
+}
+
+/**
+ * The JSON of a lineage entry kept whole. A role's entries are frozen and shared by everyone holding the
+ * role (desired state builds them once per configuration): their text is written once.
+ */
+const lineageTexts = new WeakMap<object, string>();
+
+function lineageText(entry: object): string {
+  if (!Object.isFrozen(entry)) return JSON.stringify(entry);
+  let text = lineageTexts.get(entry);
+  if (text === undefined) {
+    text = JSON.stringify(entry);
+    lineageTexts.set(entry, text);
+  }
+  return text;
 }
 
 function compactLineage(entry: Lineage, facts: ItemFacts, target: string): CompactLineage {
@@ -104,7 +128,7 @@ export function encodeEvidence(evidence: ReviewItemEvidence, facts: ItemFacts): 
       ? c.length === 2
         ? `["a",${JSON.stringify(c[1])}]`
         : `["a",${JSON.stringify(c[1])},${JSON.stringify(c[2])}]`
-      : JSON.stringify(c);
+      : lineageText(c);
   }
   return `[[${lineage}],${JSON.stringify(evidence.lastUsedAt)},${
     peers === null ? "null" : `[${peers.total},${peers.holding}]`
