@@ -33,10 +33,11 @@ export interface WorkerConnection {
    */
   runEach(sql: string, rows: readonly (readonly unknown[])[]): Promise<void>;
   /**
-   * Ends the thread once it has copied the write-ahead log into the database (a checkpoint, which its
-   * commits leave undone: see `writer`), without waiting for it: the caller goes on while SQLite copies
-   * a large transaction's pages on the other core. The thread does not keep the process alive; a process
-   * that ends first leaves the log to the store's own connection, which checkpoints when it closes.
+   * Ends the thread once it has copied the write-ahead log into the database (a checkpoint, which a
+   * writer's commits leave undone: see `openWorkerConnection`), without waiting for it: the caller goes
+   * on while SQLite copies a large transaction's pages on the other core. The thread does not keep the
+   * process alive; a process that ends first leaves the log to the store's own connection, which
+   * checkpoints when it closes.
    */
   closeAfterCheckpoint(): void;
   /**
