@@ -15,6 +15,7 @@ import type { TenureConfig } from "../policy/config-types.js";
 import { NotFoundError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import { identityRepository } from "../store/identity-repository.js";
+import { largeWriteTransaction, WRITER_THREAD_ROWS } from "../store/large-write-transaction.js";
 import { encodeScoredPackItem } from "../store/review-pack-codec.js";
 import { PACK_INSERT } from "../store/review-pack-repository.js";
 import { reviewNoticeRepository } from "../store/review-progress-repository.js";
@@ -24,7 +25,6 @@ import {
   reviewCampaignRepository,
 } from "../store/review-repository.js";
 import type { Db } from "../store/schema-types.js";
-import { largeWriteTransaction, WRITER_THREAD_ROWS } from "../store/large-write-transaction.js";
 import { isUniqueViolation } from "../store/store-errors.js";
 import { ReviewRefusedError } from "./review-decisions.js";
 import { reviewLink } from "./review-notices.js";
