@@ -1,3 +1,4 @@
+import { jsonOf } from "../shared/json-text.js";
 import type { Lineage } from "./access-types.js";
 import { describeAssignmentTarget } from "./desired-state.js";
 import {
@@ -75,18 +76,11 @@ function targetOf(access: ReviewAccess): string {
 
 /**
  * The JSON of a lineage entry kept whole. A role's entries are frozen and shared by everyone holding the
- * role (desired state builds them once per configuration): their text is written once.
+ * role (desired state builds them once per configuration): their text is written once. Others are made
+ * per identity and written once anyway: remembering them would only cost.
  */
-const lineageTexts = new WeakMap<object, string>();
-
 function lineageText(entry: object): string {
-  if (!Object.isFrozen(entry)) return JSON.stringify(entry);
-  let text = lineageTexts.get(entry);
-  if (text === undefined) {
-    text = JSON.stringify(entry);
-    lineageTexts.set(entry, text);
-  }
-  return text;
+  return Object.isFrozen(entry) ? jsonOf(entry) : JSON.stringify(entry);
 }
 
 function compactLineage(entry: Lineage, facts: ItemFacts, target: string): CompactLineage {

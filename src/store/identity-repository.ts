@@ -1,7 +1,7 @@
 import { type RawBuilder, sql } from "kysely";
 import type { Identity, LifecycleState } from "../domain/identity-types.js";
+import { jsonOf } from "../shared/json-text.js";
 import { type BulkInsertSpec, bulkInsert, usesDollar } from "./bulk-insert.js";
-import { jsonOf } from "./json-text.js";
 import type { Db, IdentitiesTable } from "./schema-types.js";
 
 const IDENTITY_COLUMNS = [

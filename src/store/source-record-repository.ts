@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
+import { jsonOf } from "../shared/json-text.js";
 import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
-import { jsonOf } from "./json-text.js";
 import type { Db } from "./schema-types.js";
 
 const SOURCE_RECORD_INSERT = {
