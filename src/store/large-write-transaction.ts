@@ -42,7 +42,8 @@ export const WRITER_THREAD_ROWS = 5_000;
 export async function largeWriteTransaction<T>(
   db: Db,
   expectedRows: number,
-  options: { threadRows?: number },
+  /** `threadRows` absent: {@link WRITER_THREAD_ROWS}. */
+  options: { threadRows?: number | undefined },
   fn: (trx: Db, insert: TransactionInsert) => Promise<T>,
 ): Promise<T> {
   const file = sqliteFileOf(db);

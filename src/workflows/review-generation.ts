@@ -15,7 +15,7 @@ import type { TenureConfig } from "../policy/config-types.js";
 import { NotFoundError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import { identityRepository } from "../store/identity-repository.js";
-import { largeWriteTransaction, WRITER_THREAD_ROWS } from "../store/large-write-transaction.js";
+import { largeWriteTransaction } from "../store/large-write-transaction.js";
 import { encodeScoredPackItem } from "../store/review-pack-codec.js";
 import { PACK_INSERT } from "../store/review-pack-repository.js";
 import { reviewNoticeRepository } from "../store/review-progress-repository.js";
@@ -73,7 +73,7 @@ export interface StartCampaignOptions {
   identityIds?: readonly string[];
   /**
    * Packs from which a SQLite store in a file writes the campaign from a thread of its own; default
-   * `WRITER_THREAD_ROWS` (tests set 0 to take that path with a few items).
+   * that of store/large-write-transaction.ts (tests set 0 to take that path with a few items).
    */
   writerThreadRows?: number;
 }
@@ -272,8 +272,8 @@ export async function startCampaign(
 
   // On a SQLite store in a file, a large campaign's transaction runs in a thread of its own: SQLite
   // writes one batch of packs while the next is scored (store/large-write-transaction.ts).
-  const threadRows = options.writerThreadRows ?? WRITER_THREAD_ROWS;
-  const write = largeWriteTransaction(db, inScope.length, { threadRows }, async (trx, insert) => {
+  const threadRows = { threadRows: options.writerThreadRows };
+  const write = largeWriteTransaction(db, inScope.length, threadRows, async (trx, insert) => {
     // Packs: one row per (identity, first-stage reviewer), its items as the JSON text of their elements.
     let batch: unknown[][] = [];
     let pack = 0;
