@@ -82,8 +82,10 @@ export async function enqueuePlan(
     const result = await operationRepository.enqueue(trx, ops, {
       now: options.now,
       maxAttemptsFor: (system) => options.systems[system]?.retry.maxAttempts ?? DEFAULT_RETRY.maxAttempts,
-      // The push, CLI run or scheduled run this happens in (shared/trace-context.ts).
+      // The push, CLI run or scheduled run this happens in (shared/trace-context.ts); in pushes grouped
+      // into one, each operation's own push.
       traceId: currentTraceId(),
+      traceIdOf: (op) => currentTraceId(op.identityId),
     });
     for (const c of confirmed) {
       events.push({

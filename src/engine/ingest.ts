@@ -7,6 +7,7 @@ import type { PlanProblem } from "../domain/plan.js";
 import type { RenamedKey } from "../domain/sync-plan.js";
 import type { PushSourceConfig, TenureConfig } from "../policy/config-types.js";
 import { InvalidInputError, NotFoundError, TenureError } from "../shared/errors.js";
+import { withIdentityTraceIds } from "../shared/trace-context.js";
 import { listForMessage } from "../sources/finding-format.js";
 import {
   checkPushedRecords,
@@ -77,6 +78,17 @@ export interface IngestRequest {
    * then writes on its own), nor when mass-change protection stops the push.
    */
   alongside?: WriteAlongside;
+  /**
+   * Per record (the positions of `rows`), writes that belong with that record: made in the push's
+   * transaction only when that record changed its identity (not when it was rejected or unchanged) —
+   * what `alongside` is for a push of one record, for pushes grouped into one (api/scim/scim-ingest.ts).
+   */
+  alongsideOf?: readonly (WriteAlongside | undefined)[];
+  /**
+   * Per record, the trace id of the request that pushed it (pushes grouped into one): the operations
+   * queued for its identity carry it. Absent or null: the caller's trace (shared/trace-context.ts).
+   */
+  traceIdOf?: readonly (string | null)[];
 }
 
 export interface IngestRowResult {
@@ -269,7 +281,7 @@ async function ingestLocked(
   if (changed.length === 0) return { results, operations: nothing, recomputed: [], problems: [] };
   if (request.provision === false || Object.keys(config.policy.systems).length === 0) {
     const confirmed = await guardPush(store, config, request, run, []);
-    await writeSourceRun(store, confirmed, options, request.alongside);
+    await writeSourceRun(store, confirmed, options, alongsideFor(request, run));
     return { results, operations: nothing, recomputed: [], problems: [] };
   }
 
@@ -338,24 +350,27 @@ async function provisionPush(
     const written = await guardPush(store, config, request, run, counted.fresh, counted.exceeded);
 
     const ids = identities.map((i) => i.id);
-    const { queued, applied } = await commitIdentityPlan(
-      store,
-      config,
-      pool,
-      { plan, ops, identityIds: ids, unreachable },
-      {
-        now,
-        actor: request.actor,
-        accountCountBySystem,
-        confirmed: written.massChangeConfirmed,
-        massChange: counted.exceeded.length > 0,
-        // The push itself commits with its operations: one transaction, one ledger append.
-        alongside: async (trx) => {
-          const events = await writeSourceRunIn(trx, written, options);
-          if (request.alongside !== undefined) events.push(...(await request.alongside(trx)));
-          return events;
+    const { queued, applied } = await withIdentityTraceIds(traceIdsOf(request, run), () =>
+      commitIdentityPlan(
+        store,
+        config,
+        pool,
+        { plan, ops, identityIds: ids, unreachable },
+        {
+          now,
+          actor: request.actor,
+          accountCountBySystem,
+          confirmed: written.massChangeConfirmed,
+          massChange: counted.exceeded.length > 0,
+          // The push itself commits with its operations: one transaction, one ledger append.
+          alongside: async (trx) => {
+            const events = await writeSourceRunIn(trx, written, options);
+            const alongside = alongsideFor(request, run);
+            if (alongside !== undefined) events.push(...(await alongside(trx)));
+            return events;
+          },
         },
-      },
+      ),
     );
     return {
       operations: await settle(
@@ -369,6 +384,35 @@ async function provisionPush(
   } finally {
     if (request.connectors === undefined) await pool.closeAll();
   }
+}
+
+/** Each changed identity's own trace id, when the records came from several requests. */
+function traceIdsOf(request: IngestRequest, run: PlannedSourceRun): Map<string, string> {
+  const traces = new Map<string, string>();
+  if (request.traceIdOf === undefined) return traces;
+  for (const c of run.plan.changes) {
+    const trace = c.record === undefined ? null : (request.traceIdOf[c.record.row - 1] ?? null);
+    if (trace !== null) traces.set(c.identity.id, trace);
+  }
+  return traces;
+}
+
+/** The request's writes that go with the push: its own, then those of each record that changed something. */
+function alongsideFor(request: IngestRequest, run: PlannedSourceRun): WriteAlongside | undefined {
+  const perRecord = request.alongsideOf;
+  const written =
+    (perRecord ?? []).length === 0
+      ? []
+      : run.plan.changes.flatMap((c) => {
+          const write = c.record === undefined ? undefined : perRecord![c.record.row - 1];
+          return write === undefined ? [] : [write];
+        });
+  if (request.alongside === undefined && written.length === 0) return undefined;
+  return async (trx) => {
+    const events = request.alongside === undefined ? [] : await request.alongside(trx);
+    for (const write of written) events.push(...(await write(trx)));
+    return events;
+  };
 }
 
 /**

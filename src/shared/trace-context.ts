@@ -9,14 +9,29 @@ import { randomUUID } from "node:crypto";
  * carry it as `traceId`.
  */
 const storage = new AsyncLocalStorage<string>();
+/** Inside pushes grouped into one (api/scim/scim-ingest.ts): each identity's own request's trace id. */
+const byIdentity = new AsyncLocalStorage<ReadonlyMap<string, string>>();
 
 /** Runs `fn` (and everything it starts, timers and promises included) under `traceId`. */
 export function withTraceId<T>(traceId: string, fn: () => T): T {
   return storage.run(traceId, fn);
 }
 
-/** The trace id of the work calling, or null outside any trace. */
-export function currentTraceId(): string | null {
+/**
+ * Runs `fn` with a trace id per identity: work about one of these identities (an operation queued for
+ * it) belongs to that identity's trace, whatever request runs it — several requests' pushes grouped
+ * into one run in the first request's context.
+ */
+export function withIdentityTraceIds<T>(traceIds: ReadonlyMap<string, string>, fn: () => T): T {
+  return byIdentity.run(traceIds, fn);
+}
+
+/** The trace id of the work calling (of its work about `identityId`, when given), or null outside any trace. */
+export function currentTraceId(identityId?: string | null): string | null {
+  if (identityId !== undefined && identityId !== null) {
+    const own = byIdentity.getStore()?.get(identityId);
+    if (own !== undefined) return own;
+  }
   return storage.getStore() ?? null;
 }
 

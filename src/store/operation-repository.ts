@@ -47,6 +47,8 @@ export interface EnqueueContext {
   maxAttemptsFor(system: string): number;
   /** Stored on every row inserted (OperationRecord.traceId); absent: null. */
   traceId?: string | null;
+  /** Per operation, the trace id stored on its row instead of `traceId` (grouped pushes). */
+  traceIdOf?: (op: PlannedOperation) => string | null;
 }
 
 export interface EnqueueResult {
@@ -234,7 +236,7 @@ export const operationRepository = {
         created_at: at,
         updated_at: at,
         finished_at: null,
-        trace_id: ctx.traceId ?? null,
+        trace_id: ctx.traceIdOf?.(op) ?? ctx.traceId ?? null,
       }));
       const inserted = await db
         .insertInto("operations")

@@ -1,0 +1,120 @@
+/**
+ * SCIM writes for different people that arrive together are pushed to the source as one push
+ * (api/scim/scim-ingest.ts, shared/group-commit.ts): one transaction, one run, one ledger append for
+ * the group. Each write still gets its own answer: a person data quality refuses is refused alone
+ * while the others are stored, and when the group's commit fails every write is pushed again on its
+ * own, so only the write that cannot be stored fails — on SQLite and PostgreSQL, with a connected
+ * system.
+ */
+import { sql } from "kysely";
+import { afterEach, describe, expect, it } from "vitest";
+import { queryEvents, verifyLedger } from "../../src/audit/ledger.js";
+import type { Db } from "../../src/store/schema-types.js";
+import { storeFactories } from "../helpers/databases.js";
+import { type ScimFixture, scimFixture } from "../helpers/scim-fixture.js";
+
+const person = (name: string, email = `${name}@example.test`) => ({
+  schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
+  userName: name,
+  externalId: `E-${name}`,
+  active: true,
+  name: { givenName: name.split(".")[0], familyName: name.split(".")[1] },
+  emails: [{ value: email, type: "work", primary: true }],
+});
+
+const NAMES = Array.from({ length: 12 }, (_, i) => `p${i}.person${String.fromCharCode(97 + i)}`);
+
+async function count(db: Db, table: "identities" | "scim_resources" | "source_runs" | "operations") {
+  return Number(
+    (
+      await db
+        .selectFrom(table)
+        .select((eb) => eb.fn.countAll().as("n"))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+}
+
+/** Makes the insert of the User named `name` fail, as a constraint of the store's own would. */
+async function refuseUser(db: Db, kind: string, name: string): Promise<void> {
+  if (kind === "sqlite") {
+    await sql`create trigger refuse_user before insert on scim_resources when new.name = ${sql.lit(name)}
+      begin select raise(abort, 'refused by the test'); end`.execute(db);
+  } else {
+    await sql`create function refuse_user() returns trigger language plpgsql as $$ begin
+      if new.name = ${sql.lit(name)} then raise exception 'refused by the test'; end if;
+      return new; end $$`.execute(db);
+    await sql`create trigger refuse_user before insert on scim_resources
+      for each row execute function refuse_user()`.execute(db);
+  }
+}
+
+let fixture: ScimFixture | undefined;
+afterEach(async () => {
+  await fixture?.dispose();
+  fixture = undefined;
+});
+
+describe.each(await storeFactories())("SCIM creates arriving together on %s", (_kind, makeStore) => {
+  const post = (f: ScimFixture, body: unknown, requestId?: string) =>
+    f.app.inject({
+      method: "POST",
+      url: "/scim/v2/Users",
+      headers: {
+        authorization: `Bearer ${f.tokenFor["hr-source"]}`,
+        "content-type": "application/scim+json",
+        ...(requestId === undefined ? {} : { "x-request-id": requestId }),
+      },
+      payload: JSON.stringify(body),
+    });
+
+  it("are pushed as fewer runs than writes, each answered on its own; a refused person is refused alone", async () => {
+    fixture = await scimFixture(makeStore, { withSystem: true });
+    const f = fixture;
+    const eventsBefore = (await queryEvents(f.store.db)).length;
+    const bodies = NAMES.map((name, i) => (i === 5 ? person(name, "mal-at-example") : person(name)));
+    const answers = await Promise.all(bodies.map((b, i) => post(f, b, `request-${i}`)));
+
+    expect(answers.map((a) => a.statusCode)).toEqual(NAMES.map((_, i) => (i === 5 ? 400 : 201)));
+    expect(answers[5]!.json().detail).toContain('email "mal-at-example"');
+    for (const [i, a] of answers.entries()) if (i !== 5) expect(a.json().userName).toBe(NAMES[i]);
+    expect(await count(f.store.db, "identities")).toBe(11);
+    expect(await count(f.store.db, "scim_resources")).toBe(11);
+    // Each person's account and group membership.
+    expect(await count(f.store.db, "operations")).toBe(22);
+    // Grouped: fewer pushes (runs) than people. Without grouping there is one run per write.
+    expect(await count(f.store.db, "source_runs")).toBeLessThan(11);
+    const events = (await queryEvents(f.store.db)).slice(eventsBefore);
+    const created = events.filter((e) => e.action === "scim.user.created");
+    expect(created.map((e) => e.details.name).sort()).toEqual(NAMES.filter((_, i) => i !== 5).sort());
+    expect(events.filter((e) => e.action === "identity.created")).toHaveLength(11);
+    // Each person's operations carry the trace id of the request that pushed them, not the group leader's.
+    const traced = await f.store.db
+      .selectFrom("operations")
+      .innerJoin("identities", "identities.id", "operations.identity_id")
+      .select(["identities.source_key", "operations.trace_id"])
+      .execute();
+    expect(traced).toHaveLength(22);
+    for (const row of traced) {
+      expect(row.trace_id).toBe(`request-${NAMES.indexOf(row.source_key.slice(2))}`);
+    }
+    expect((await verifyLedger(f.store.db)).ok).toBe(true);
+  });
+
+  it("push each write again on its own when the group's commit fails: only the write that cannot be stored fails", async () => {
+    fixture = await scimFixture(makeStore, { withSystem: true });
+    const f = fixture;
+    await refuseUser(f.store.db, f.store.kind, NAMES[3]!);
+    const answers = await Promise.all(NAMES.map((name) => post(f, person(name))));
+
+    expect(answers.map((a) => a.statusCode)).toEqual(NAMES.map((_, i) => (i === 3 ? 500 : 201)));
+    expect(await count(f.store.db, "identities")).toBe(11);
+    expect(await count(f.store.db, "scim_resources")).toBe(11);
+    expect(await count(f.store.db, "operations")).toBe(22);
+    const names = (await f.store.db.selectFrom("identities").select("source_key").execute()).map(
+      (r) => r.source_key,
+    );
+    expect(names).not.toContain(`E-${NAMES[3]}`);
+    expect((await verifyLedger(f.store.db)).ok).toBe(true);
+  });
+});
