@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { workerAttributes } from "../../test/fakes/worker-attributes.js";
 import { storeFactories, type TestStore } from "../../test/helpers/databases.js";
 import { tempDir } from "../../test/helpers/workspace.js";
@@ -194,5 +194,37 @@ describe.each(await storeFactories())("planIdentities on %s", (_kind, makeStore)
     expect(targeted.allocated.get("j2")?.wiki).toBe("ada.lovelace14");
     const full = await computeProvisionPlan(store, config, { now: NOW });
     expect(targeted.allocated.get("j2")).toEqual(full.allocated.get("j2"));
+  });
+
+  it("reads the names of many people's bases together, one read a round per system", async () => {
+    const crowd = Array.from({ length: 12 }, (_, i) => (i === 0 ? "ada.lovelace" : `ada.lovelace${i + 1}`));
+    await accountRepository.upsertMany(
+      store.db,
+      crowd.map((name) => account("wiki", name, null)),
+      AT,
+    );
+    const joiners = [
+      identity("j1", "J1"),
+      identity("j2", "J2", { givenName: "Grace", familyName: "Hopper" }),
+      identity("j3", "J3", { givenName: "Alan", familyName: "Turing" }),
+      identity("j4", "J4", { givenName: "Grace", familyName: "Hopper" }),
+    ];
+    await identityRepository.upsertMany(store.db, joiners);
+    const reads = vi.spyOn(accountLinkRepository, "takenAmong");
+    try {
+      const targeted = await planIdentities(store, config, joiners, NOW);
+      // wiki: a first round for the three bases, a second for the crowded one; chat: one round.
+      expect(reads).toHaveBeenCalledTimes(3);
+      expect(targeted.allocated.get("j1")?.wiki).toBe("ada.lovelace13");
+      expect([targeted.allocated.get("j2")?.wiki, targeted.allocated.get("j4")?.wiki].sort()).toEqual([
+        "grace.hopper",
+        "grace.hopper2",
+      ]);
+      expect(targeted.allocated.get("j3")?.wiki).toBe("alan.turing");
+      const full = await computeProvisionPlan(store, config, { now: NOW });
+      for (const j of joiners) expect(targeted.allocated.get(j.id)).toEqual(full.allocated.get(j.id));
+    } finally {
+      reads.mockRestore();
+    }
   });
 });

@@ -141,17 +141,19 @@ async function takenUsernames(
   const taken = new Map<string, Set<string>>();
   for (const [system, wants] of bases) {
     const used = new Set<string>();
-    for (const [base, wanting] of wants) {
-      // planAll tries base, base2, base3 …: read on until there is a free name for everyone wanting one.
-      let free = 0;
-      for (let first = 1; free < wanting; first += SUFFIXES_PER_READ) {
-        const candidates = Array.from({ length: SUFFIXES_PER_READ }, (_, i) =>
-          first + i === 1 ? base : `${base}${first + i}`,
-        );
-        const found = await usedAmong(store, system, candidates);
-        for (const name of found) used.add(name);
-        free += candidates.length - found.size;
+    // planAll tries base, base2, base3 …: read on until there is a free name for everyone wanting one.
+    // Every base still short is read in the same round (one read for a whole group of pushed people).
+    let short = [...wants].map(([base, wanting]) => ({ base, wanting, free: 0 }));
+    for (let first = 1; short.length > 0; first += SUFFIXES_PER_READ) {
+      const candidatesOf = short.map(({ base }) =>
+        Array.from({ length: SUFFIXES_PER_READ }, (_, i) => (first + i === 1 ? base : `${base}${first + i}`)),
+      );
+      const found = await usedAmong(store, system, [...new Set(candidatesOf.flat())]);
+      for (const name of found) used.add(name);
+      for (const [i, want] of short.entries()) {
+        want.free += candidatesOf[i]!.filter((name) => !found.has(name)).length;
       }
+      short = short.filter((want) => want.free < want.wanting);
     }
     taken.set(system, used);
   }
