@@ -105,6 +105,13 @@ export const DEFAULT_BATCH = 64;
 const DEFAULT_CONCURRENCY = 8;
 /** Results recorded together at most (fewer at the end of a batch). */
 const DEFAULT_RECORD_GROUP = 32;
+/**
+ * How long a result waits for the operations still running beside it before it is recorded. A push's
+ * operations start together and end within a few milliseconds: recorded one by one they cost a
+ * transaction and a ledger append each (2,000 SCIM creates into OpenLDAP on PostgreSQL: one record
+ * per push), together one for all.
+ */
+const RECORD_WAIT_MS = 10;
 
 /**
  * Applies due operations until none is left (or `limit`, or `signal`): claims them in batches, executes
@@ -221,6 +228,7 @@ export async function applyOperations(deps: ApplyDeps, options: ApplyOptions = {
     // append) while the connector calls go on.
     record,
     recordGroup: DEFAULT_RECORD_GROUP,
+    recordWaitMs: RECORD_WAIT_MS,
     // Nothing of this worker's is executing any more: every claim it holds can go back.
     release: () => operationRepository.releaseClaims(db, deps.workerId, deps.now()),
     onOutcome: (outcome, done, claimedSoFar) => deps.onProgress?.({ outcome, done, claimed: claimedSoFar }),

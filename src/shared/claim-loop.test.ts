@@ -104,4 +104,62 @@ describe("runClaimLoop", () => {
     const { outcomes, claimed } = await runClaimLoop(loop(q, async (job) => job.id, { limit: 5 }));
     expect([outcomes.length, claimed]).toEqual([5, 5]);
   });
+
+  it("records results that end close together in one group when they may wait for each other", async () => {
+    const durations = [1, 2, 3, 4];
+    const groups: string[][] = [];
+    const run = (waitMs: number) =>
+      runClaimLoop(
+        loop(
+          queueOf(jobs("a", 4)),
+          async (job) => {
+            await new Promise((resolve) => setTimeout(resolve, durations[Number(job.id.slice(1))]));
+            return job.id;
+          },
+          {
+            concurrencyOf: () => 4,
+            recordGroup: 32,
+            recordWaitMs: waitMs,
+            record: async (done) => {
+              groups.push([...done]);
+              return done;
+            },
+          },
+        ),
+      );
+    const waited = await run(200);
+    expect([...waited.outcomes].sort()).toEqual(["a0", "a1", "a2", "a3"]);
+    expect(groups).toEqual([["a0", "a1", "a2", "a3"]]);
+    groups.length = 0;
+    await run(0);
+    expect(groups.length).toBeGreaterThan(1);
+  });
+
+  it("ends when a result's wait runs out after its result was recorded with another group", async () => {
+    // a0 and a1 fill a group; a2 ends while that group is recorded and waits (its timer set); the
+    // recording takes a2 along; a2's timer then fires with nothing left to record; a3 ends last.
+    const durations = [1, 2, 4, 60];
+    const recorded: string[] = [];
+    const { outcomes } = await runClaimLoop(
+      loop(
+        queueOf(jobs("a", 4)),
+        async (job) => {
+          await new Promise((resolve) => setTimeout(resolve, durations[Number(job.id.slice(1))]));
+          return job.id;
+        },
+        {
+          concurrencyOf: () => 4,
+          recordGroup: 2,
+          recordWaitMs: 20,
+          record: async (done) => {
+            await new Promise((resolve) => setTimeout(resolve, 5));
+            recorded.push(...done);
+            return done;
+          },
+        },
+      ),
+    );
+    expect([...outcomes].sort()).toEqual(["a0", "a1", "a2", "a3"]);
+    expect(recorded.sort()).toEqual(["a0", "a1", "a2", "a3"]);
+  });
 });

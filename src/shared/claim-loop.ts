@@ -11,7 +11,9 @@ import { createLanes } from "./lanes.js";
  *   out the lanes whose queues are full — while the others run. So a hung lane (a frozen system, a
  *   mail server that does not answer) holds only its own items, and the others go on at their speed.
  * - Results are group-committed: they wait until `recordGroup` of them have arrived, or until nothing
- *   else is waiting to start, and are recorded together while the work goes on. A result recorded may
+ *   else is waiting to start or running — but no longer than `recordWaitMs` once nothing waits to
+ *   start, so a slow item does not hold the others' results — and are recorded together while the
+ *   work goes on. A result recorded may
  *   make more work claimable (an identity's next operation), so a claim that found nothing while a
  *   record landed does not count as "drained".
  * - It ends when a claim finds nothing and nothing is running, when `limit` items were claimed and
@@ -42,6 +44,12 @@ export interface ClaimLoop<Item, Done, Outcome> {
   record(done: Done[]): Promise<Outcome[]>;
   /** Results recorded together at most. */
   recordGroup: number;
+  /**
+   * How long a result waits for the items still running once none waits to start (default 0: it is
+   * recorded at once). Items started together finish within moments of each other: waiting that long
+   * records them in one group instead of one each.
+   */
+  recordWaitMs?: number;
   /** Gives back claimed items that never started; returns how many were. Called only when none runs. */
   release(items: Item[]): Promise<number>;
   /** Told about each outcome as it is recorded, with the counts so far. */
@@ -100,8 +108,16 @@ export async function runClaimLoop<Item, Done, Outcome>(
     recording = undefined;
     wakeUp();
   };
-  const recorded = async () => {
+  let recordTimer: ReturnType<typeof setTimeout> | undefined;
+  const flush = () => {
+    clearTimeout(recordTimer);
+    recordTimer = undefined;
+    // Only with something to record: recordLoop on nothing settles at once, and the settled promise
+    // kept in `recording` would make `recorded()` wait on it forever.
     if (pendingRecords.length > 0) recording ??= recordLoop();
+  };
+  const recorded = async () => {
+    if (pendingRecords.length > 0) flush();
     while (recording !== undefined) await recording;
   };
 
@@ -109,7 +125,13 @@ export async function runClaimLoop<Item, Done, Outcome>(
     void loop.run(item).then((done) => {
       lanes.finished(loop.laneOf(item));
       pendingRecords.push(done);
-      if (pendingRecords.length >= loop.recordGroup || lanes.waiting === 0) recording ??= recordLoop();
+      const wait = loop.recordWaitMs ?? 0;
+      if (
+        pendingRecords.length >= loop.recordGroup ||
+        (lanes.waiting === 0 && (lanes.running === 0 || wait <= 0))
+      )
+        flush();
+      else if (lanes.waiting === 0 && recordTimer === undefined) recordTimer = setTimeout(flush, wait);
       wakeUp();
     });
   };
@@ -145,6 +167,7 @@ export async function runClaimLoop<Item, Done, Outcome>(
 
   while (lanes.running > 0) await nextEvent();
   await recorded();
+  clearTimeout(recordTimer);
   const unstarted = [...lanes.drain(), ...refused];
   // Nothing of ours is running any more, so giving the claims back is safe.
   const released = unstarted.length > 0 ? await loop.release(unstarted) : 0;
