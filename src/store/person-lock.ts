@@ -42,14 +42,15 @@ export interface PersonLockOptions {
 }
 
 /**
- * How many pushes a process works on at once when `server.pushConcurrency` does not say. On
- * PostgreSQL a push's store work is round trips to backends that share the CPU with it: 8 keep the
- * throughput (as many pushes a second as 32 at once) and let a leaver through in a few pushes' time.
- * On SQLite the store work is in process and a push mostly waits on its targets: more at once overlap
- * more of that waiting (10,000 creates into OpenLDAP: 107 pushes/s with 32 at once, 87 with 8), and a
- * leaver under a burst of 32 clients met its second without a gate.
+ * How many pushes a process works on at once when `server.pushConcurrency` does not say: 32 on both
+ * kinds of store. SCIM writes arriving together are pushed as one (api/scim/scim-ingest.ts), so more
+ * writes in hand make larger groups rather than more round trips, and a leaver — never grouped, let in
+ * first — met its second with room to spare under a burst of 32 clients (bench/leaver-latency.bench.ts
+ * --burst 10000: p99 390 ms on PostgreSQL with the burst at 97 pushes/s, 215 ms on SQLite at 206/s).
+ * PostgreSQL's was 8 before writes were grouped: each push was then a few dozen round trips to
+ * backends sharing the CPU, and more at once only shared it more ways.
  */
-export const DEFAULT_PUSH_CONCURRENCY = { postgres: 8, sqlite: 32 } as const;
+export const DEFAULT_PUSH_CONCURRENCY = { postgres: 32, sqlite: 32 } as const;
 
 /** How many pushes of one process may hold PostgreSQL advisory locks at once (one connection each). */
 export const LOCK_CONNECTIONS = 16;
@@ -125,8 +126,9 @@ async function withLockTransaction<T>(
   const held: Held = { db, client, open: true };
   let broken: Error | undefined;
   try {
-    await client.query("begin");
-    await lockAll(client, hashes);
+    // One round trip for both: the keys are numbers this module made (advisoryKeys), written inline
+    // because a statement with parameters cannot share a round trip with another.
+    await client.query(`begin; ${lockStatement(hashes)}`);
     return await holding.run(held, fn);
   } finally {
     held.open = false;
@@ -141,6 +143,12 @@ async function withLockTransaction<T>(
 async function lockAll(client: pg.PoolClient, hashes: readonly string[]): Promise<void> {
   // One statement; unnest yields the sorted keys in order, each locked before the next is asked for.
   await client.query("select pg_advisory_xact_lock(k) from unnest($1::int8[]) as k", [hashes]);
+}
+
+/** The statement locking `hashes` in order, the keys inline (checked to be decimal integers). */
+function lockStatement(hashes: readonly string[]): string {
+  for (const h of hashes) if (!/^-?\d{1,19}$/.test(h)) throw new Error(`not an advisory lock key: ${h}`);
+  return `select pg_advisory_xact_lock(k) from unnest('{${hashes.join(",")}}'::int8[]) as k`;
 }
 
 /** Each key as a signed 64-bit advisory lock key (decimal text), unique and sorted. */

@@ -138,6 +138,39 @@ export const scimResourceRepository = {
     return row === undefined ? undefined : fromRow(row);
   },
 
+  /**
+   * The Users holding a userName (case-insensitively) and a person key, in one read: what a User write
+   * checks before it is admitted.
+   */
+  async findUserHolders(
+    db: Db,
+    name: string,
+    personKey: string,
+  ): Promise<{ byName: ScimResourceRecord | undefined; byPersonKey: ScimResourceRecord | undefined }> {
+    const key = nameKey(name);
+    // Two lookups in one statement, each by its own unique index whatever the planner knows of the
+    // table (as one `or`, PostgreSQL's generic plan on an unanalysed table read every User instead).
+    const rows = await db
+      .selectFrom("scim_resources")
+      .selectAll()
+      .where("type", "=", "User")
+      .where("name_key", "=", key)
+      .unionAll(
+        db
+          .selectFrom("scim_resources")
+          .selectAll()
+          .where("type", "=", "User")
+          .where("person_key", "=", personKey),
+      )
+      .execute();
+    const byName = rows.find((r) => r.name_key === key);
+    const byPersonKey = rows.find((r) => r.person_key === personKey);
+    return {
+      byName: byName === undefined ? undefined : fromRow(byName),
+      byPersonKey: byPersonKey === undefined ? undefined : fromRow(byPersonKey),
+    };
+  },
+
   async findByPersonKey(db: Db, key: string): Promise<ScimResourceRecord | undefined> {
     const row = await db
       .selectFrom("scim_resources")

@@ -188,14 +188,12 @@ export function createScimService(deps: ScimServiceDeps) {
 
   async function checkName(type: ScimResourceType, name: string, id: string): Promise<void> {
     const holder = await scimResourceRepository.findByName(db(), type, name);
-    if (holder !== undefined && holder.id !== id) {
-      const what = type === "User" ? "userName" : "displayName";
-      throw new ScimError(
-        409,
-        `${what} "${name}" is taken by the ${type} with id ${holder.id}`,
-        "uniqueness",
-      );
-    }
+    if (holder !== undefined && holder.id !== id) throw nameTaken(type, name, holder);
+  }
+
+  function nameTaken(type: ScimResourceType, name: string, holder: ScimResourceRecord): ScimError {
+    const what = type === "User" ? "userName" : "displayName";
+    return new ScimError(409, `${what} "${name}" is taken by the ${type} with id ${holder.id}`, "uniqueness");
   }
 
   /** The manager's key: the key of the User whose id manager.value is, else the value itself. */
@@ -241,14 +239,18 @@ export function createScimService(deps: ScimServiceDeps) {
     actor: string,
     alongside?: (personKey: string) => WriteAlongside,
   ): Promise<string> {
-    await checkName("User", String(user.userName), id);
     const personKey = personKeyOf(user, id, settings.key);
     if (personKey === null) {
+      await checkName("User", String(user.userName), id);
       throw invalidValue(
         `${keyPath(settings.key)} is required: it is the person's key in source ${settings.source} (server.scim.key)`,
       );
     }
-    const holder = await scimResourceRepository.findByPersonKey(db(), personKey);
+    // The userName's holder and the person key's in one read; a taken name is refused first.
+    const holders = await scimResourceRepository.findUserHolders(db(), String(user.userName), personKey);
+    if (holders.byName !== undefined && holders.byName.id !== id)
+      throw nameTaken("User", String(user.userName), holders.byName);
+    const holder = holders.byPersonKey;
     if (holder !== undefined && holder.id !== id) {
       throw new ScimError(
         409,
