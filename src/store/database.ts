@@ -86,13 +86,17 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
       nameStatements(client);
     });
     const db = new Kysely<Database>({ dialect: new ScopedPostgresDialect({ pool }) });
-    // Pushes' per-person advisory locks, on connections of their own (person-lock.ts says why);
-    // the pool connects only when a push first needs it.
+    // Pushes' per-person advisory locks: on one session connection, and on connections of their own
+    // for pushes that wait for another process (person-lock.ts says why); each pool connects only when a
+    // push first needs it.
     const lockPool = new pg.Pool({ ...options, max: LOCK_CONNECTIONS });
-    registerLockPool(db, lockPool);
+    const lockSessionPool = new pg.Pool({ ...options, max: 1 });
+    const endLockSession = registerLockPool(db, lockPool, lockSessionPool);
     // An idle lock connection the server dropped is discarded by the pool; the next push opens another.
-    lockPool.on("error", () => {});
-    lockPool.on("connect", (client) => client.on("error", () => {}));
+    for (const p of [lockPool, lockSessionPool]) {
+      p.on("error", () => {});
+      p.on("connect", (client) => client.on("error", () => {}));
+    }
     // Systems' concurrency slots across processes, on one connection of their own (system-slots.ts).
     const slotPool = new pg.Pool({ ...options, max: 1 });
     const endSlotPool = registerSlotPool(db, slotPool, schema ?? "");
@@ -104,7 +108,9 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
       ...(schema ? { schema } : {}),
       close: async () => {
         await db.destroy();
+        await endLockSession();
         await lockPool.end();
+        await lockSessionPool.end();
         await endSlotPool();
       },
     };

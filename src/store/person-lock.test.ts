@@ -1,3 +1,4 @@
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   freshPostgresUrl,
@@ -152,6 +153,69 @@ describe.runIf(await postgresAvailable())("the person lock across processes (Pos
     expect(took).toBe(false);
     held.open();
     await Promise.all([outer, waiter]);
+    expect(took).toBe(true);
+  });
+
+  /** The backends holding the advisory lock of `key` (a person-lock key of store `one`'s schema). */
+  const holders = async (key: string): Promise<number[]> => {
+    const [hash] = advisoryKeys(one.schema ?? "", [key]);
+    const { rows } = await sql<{ pid: number }>`select pid from pg_locks where locktype = 'advisory'
+      and objsubid = 1 and granted and ((classid::int8 << 32) | objid::int8) = ${hash}::int8`.execute(one.db);
+    return rows.map((r) => r.pid);
+  };
+
+  it("holds the keys of runs side by side on one connection, not one each", async () => {
+    const held = gate();
+    const started: string[] = [];
+    const runs = ["s-1", "s-2", "s-3"].map((key) =>
+      personLock(one).run([key], async () => {
+        await personLock(one).run([`${key}-inner`], async () => {});
+        started.push(key);
+        await held.promise;
+      }),
+    );
+    while (started.length < 3) await tick();
+    const pids = [...(await holders("s-1")), ...(await holders("s-2")), ...(await holders("s-3-inner"))];
+    expect(pids).toHaveLength(3);
+    expect(new Set(pids).size).toBe(1);
+    held.open();
+    await Promise.all(runs);
+    // Every key given back.
+    expect([...(await holders("s-1")), ...(await holders("s-3-inner"))]).toEqual([]);
+  });
+
+  it("carries on when its connection dies: the keys it held are free, and later runs take keys again", async () => {
+    const held = gate();
+    let inside = false;
+    const run = personLock(one).run(["d-1"], async () => {
+      inside = true;
+      await held.promise;
+      return "done";
+    });
+    while (!inside) await tick();
+    const [pid] = await holders("d-1");
+    expect(pid).toBeDefined();
+    await sql`select pg_terminate_backend(${pid})`.execute(two.db);
+    // The server freed the key with the connection: another process takes it at once.
+    await personLock(two).run(["d-1"], async () => {});
+    held.open();
+    await expect(run).resolves.toBe("done");
+    // A new session: this process's runs lock and exclude the other process again.
+    const again = gate();
+    let holding = false;
+    const next = personLock(one).run(["d-2"], async () => {
+      holding = true;
+      await again.promise;
+    });
+    while (!holding) await tick();
+    let took = false;
+    const waiter = personLock(two).run(["d-2"], async () => {
+      took = true;
+    });
+    await tick();
+    expect(took).toBe(false);
+    again.open();
+    await Promise.all([next, waiter]);
     expect(took).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import type { Kysely } from "kysely";
 import type pg from "pg";
 import { type AdmissionGate, createAdmissionGate } from "../shared/admission-gate.js";
 import { createKeyedLock, type KeyedLock } from "../shared/keyed-lock.js";
+import { type AdvisorySession, AdvisorySessionLost, advisorySession } from "./advisory-session.js";
 import type { Store } from "./store-types.js";
 
 /**
@@ -12,18 +13,23 @@ import type { Store } from "./store-types.js";
  * `fn` runs.
  *
  * In process, a {@link KeyedLock} (call order, waiting costs nothing). On PostgreSQL the holder then
- * also takes a transaction-scoped advisory lock per key (`pg_advisory_xact_lock` on a hash of schema
- * and key) on a connection of a pool of its own, kept in a transaction until `fn` settles — the same
- * person pushed to two `tenure serve` instances waits there. The lock connections are apart from the
- * store's pool because `fn` does its store work on that pool: were the locks held on it, 10 pushes
- * holding all 10 connections would wait forever for an 11th. A process that dies drops its connection
- * and PostgreSQL releases its locks.
+ * also takes an advisory lock per key (a hash of schema and key) — the same person pushed to two
+ * `tenure serve` instances waits there. A key no other process holds is taken with
+ * `pg_try_advisory_lock` on the one session connection the process keeps for these locks
+ * (advisory-session.ts) and given back on it when the outermost run ends: no connection per push.
+ * A run that finds a key held elsewhere gives back what it took and waits for its keys with
+ * `pg_advisory_xact_lock` in a transaction on a connection of its own (a pool of
+ * {@link LOCK_CONNECTIONS}), queued by the server behind the holder. These connections are apart from
+ * the store's pool because `fn` does its store work on that pool: were the locks held on it, 10 pushes
+ * holding all 10 connections would wait forever for an 11th. A process that dies drops its
+ * connections and PostgreSQL releases its locks; so does a session connection that fails (the runs
+ * holding keys on it go on, as when any lock connection is lost).
  *
  * Nested runs (ingest takes a person's key, then inside it the ids of the identities it plans) take
- * their keys on the connection the outermost run holds, so a push uses one lock connection whatever
- * its depth; those keys are released with the outermost run's transaction. That keeps the levels
- * deadlock-free as in KeyedLock: a holder of an inner key takes no further key. Keys of one level are
- * locked in one sorted order, so two multi-key runs cannot take them crosswise. SQLite has one writer
+ * their keys the same way and hold them until the outermost run ends (on its own connection once it
+ * has one). That keeps the levels deadlock-free as in KeyedLock: a holder of an inner key takes no
+ * further key. Keys of one level are taken all or none, in one sorted order, so two multi-key runs
+ * cannot take them crosswise. SQLite has one writer
  * per file, and Tenure one process per SQLite store: the in-process lock is all it takes.
  */
 export interface PersonLock {
@@ -52,26 +58,41 @@ export interface PersonLockOptions {
  */
 export const DEFAULT_PUSH_CONCURRENCY = { postgres: 32, sqlite: 32 } as const;
 
-/** How many pushes of one process may hold PostgreSQL advisory locks at once (one connection each). */
+/** How many runs of one process may wait at once for keys another process holds (one connection each). */
 export const LOCK_CONNECTIONS = 16;
 
 interface Held {
   db: object;
-  client: pg.PoolClient;
+  pool: pg.Pool;
+  session: AdvisorySession;
+  /** Keys taken on the shared session, with the generation they were taken in (given back at the end). */
+  sessionKeys: { hashes: string[]; generation: number }[];
+  /** A connection of this run's own, in a transaction, once some key was held by another process. */
+  client: pg.PoolClient | undefined;
   /** False once the outermost run settled: work it started that outlives it holds nothing. */
   open: boolean;
 }
 
-const lockPools = new WeakMap<object, pg.Pool>();
+const lockPools = new WeakMap<object, { pool: pg.Pool; session: AdvisorySession }>();
 /** Per store, in this process: the keyed lock and the push gate every caller shares. */
 const inProcessLocks = new WeakMap<object, { keyed: KeyedLock; gate: AdmissionGate }>();
 const holding = new AsyncLocalStorage<Held>();
 /** Set inside a run: the runs it nests are inside its place in the gate and its keys' levels. */
 const inRun = new AsyncLocalStorage<object>();
 
-/** Gives a PostgreSQL store the pool its advisory locks are taken on (database.ts, when it opens one). */
-export function registerLockPool(db: Kysely<never> | object, pool: pg.Pool): void {
-  lockPools.set(db, pool);
+/**
+ * Gives a PostgreSQL store the pools its advisory locks are taken on (database.ts, when it opens one):
+ * `sessionPool` (one connection) for the shared session, `pool` for runs that must wait for a key. The
+ * function returned drops the shared session when the store closes.
+ */
+export function registerLockPool(
+  db: Kysely<never> | object,
+  pool: pg.Pool,
+  sessionPool: pg.Pool,
+): () => Promise<void> {
+  const session = advisorySession(sessionPool);
+  lockPools.set(db, { pool, session });
+  return () => session.close();
 }
 
 /** The person lock of a store: one per store, shared by every caller in this process. */
@@ -82,19 +103,19 @@ export function personLock(store: Pick<Store, "db" | "kind" | "schema">): Person
     inProcessLocks.set(store.db, local);
   }
   const { keyed: inProcess, gate: admission } = local;
-  const pool = store.kind === "postgres" ? lockPools.get(store.db) : undefined;
+  const pg = store.kind === "postgres" ? lockPools.get(store.db) : undefined;
   function locked<T>(keys: readonly string[], fn: () => Promise<T>): Promise<T> {
     // The place in the in-process queue is taken synchronously, here: call order is kept.
     return inProcess.run(keys, () =>
       inRun.run(store.db, async () => {
-        if (pool === undefined || keys.length === 0) return fn();
+        if (pg === undefined || keys.length === 0) return fn();
         const hashes = advisoryKeys(store.schema ?? "", keys);
         const held = holding.getStore();
         if (held?.open === true && held.db === store.db) {
-          await lockAll(held.client, hashes);
+          await take(held, hashes);
           return fn();
         }
-        return withLockTransaction(pool, store.db, hashes, fn);
+        return outermost(pg.pool, pg.session, store.db, hashes, fn);
       }),
     );
   }
@@ -116,39 +137,104 @@ export function personLock(store: Pick<Store, "db" | "kind" | "schema">): Person
   };
 }
 
-async function withLockTransaction<T>(
+/**
+ * An outermost run on PostgreSQL: its keys (and those of the runs it nests) are taken, then `fn` runs,
+ * then every key is given back.
+ *
+ * Most pushes are for people no other process is pushing at that moment: their keys are taken with
+ * `pg_try_advisory_lock` on the one session connection the process keeps for them, and given back on it
+ * — two statements a push, no connection of its own (a connection per push in hand capped how many
+ * pushes a process could group: 16). When another process holds a key, the run gives back what it took
+ * and waits for all of them as before, in a transaction on a connection of its own: the server queues
+ * it behind the holder. Keys of one run are taken all or none, in one sorted order, so waiting runs
+ * cannot hold keys crosswise.
+ */
+async function outermost<T>(
   pool: pg.Pool,
+  session: AdvisorySession,
   db: object,
   hashes: readonly string[],
   fn: () => Promise<T>,
 ): Promise<T> {
-  const client = await pool.connect();
-  const held: Held = { db, client, open: true };
-  let broken: Error | undefined;
+  const held: Held = { db, pool, session, sessionKeys: [], client: undefined, open: true };
   try {
-    // One round trip for both: the keys are numbers this module made (advisoryKeys), written inline
-    // because a statement with parameters cannot share a round trip with another.
-    await client.query(`begin; ${lockStatement(hashes)}`);
+    await take(held, hashes);
     return await holding.run(held, fn);
   } finally {
     held.open = false;
-    // Nothing was written on this connection: ending the transaction only releases the locks.
-    await client.query("rollback").catch((err: Error) => {
-      broken = err;
-    });
-    client.release(broken);
+    await giveBack(held);
   }
 }
 
-async function lockAll(client: pg.PoolClient, hashes: readonly string[]): Promise<void> {
-  // One statement; unnest yields the sorted keys in order, each locked before the next is asked for.
-  await client.query("select pg_advisory_xact_lock(k) from unnest($1::int8[]) as k", [hashes]);
+/** Takes `hashes` for the run `held`: on the shared session when free, else waiting on its own connection. */
+async function take(held: Held, hashes: readonly string[]): Promise<void> {
+  if (held.client === undefined) {
+    const taken = await trySession(held.session, hashes);
+    if (taken !== null) {
+      held.sessionKeys.push({ hashes: [...hashes], generation: taken });
+      return;
+    }
+    const client = await held.pool.connect();
+    held.client = client;
+    // One round trip for both: the keys are numbers this module made (advisoryKeys), written inline
+    // because a statement with parameters cannot share a round trip with another.
+    await client.query(`begin; ${lockStatement(hashes)}`);
+    return;
+  }
+  await held.client.query(lockStatement(hashes));
 }
 
-/** The statement locking `hashes` in order, the keys inline (checked to be decimal integers). */
+/**
+ * Tries to take every key on the shared session: the generation they were taken in, or null when some
+ * key is held elsewhere (what was taken is given back) or the session is lost.
+ */
+async function trySession(session: AdvisorySession, hashes: readonly string[]): Promise<number | null> {
+  try {
+    const { rows, generation } = await session.query<{ k: string; ok: boolean }>(
+      `select k::text as k, pg_try_advisory_lock(k) as ok from unnest('{${keysInline(hashes)}}'::int8[]) as k`,
+    );
+    if (rows.every((r) => r.ok)) return generation;
+    const taken = rows.filter((r) => r.ok).map((r) => r.k);
+    if (taken.length > 0) await unlockSession(session, taken, generation);
+    return null;
+  } catch (err) {
+    if (err instanceof AdvisorySessionLost) return null;
+    throw err;
+  }
+}
+
+/** Gives keys back on the session — unless its connection was dropped since, which freed them. */
+async function unlockSession(session: AdvisorySession, hashes: readonly string[], generation: number) {
+  if (session.generation() !== generation) return;
+  // A failure drops the connection, which frees every key on it.
+  await session
+    .query(`select pg_advisory_unlock(k) from unnest('{${keysInline(hashes)}}'::int8[]) as k`)
+    .catch(() => {});
+}
+
+/** Gives back every key of a run: its session keys, then its own connection's transaction. */
+async function giveBack(held: Held): Promise<void> {
+  for (const { hashes, generation } of held.sessionKeys)
+    await unlockSession(held.session, hashes, generation);
+  const client = held.client;
+  if (client === undefined) return;
+  let broken: Error | undefined;
+  // Nothing was written on this connection: ending the transaction only releases the locks.
+  await client.query("rollback").catch((err: Error) => {
+    broken = err;
+  });
+  client.release(broken);
+}
+
+/** The statement locking `hashes` in order, waiting for each. */
 function lockStatement(hashes: readonly string[]): string {
+  return `select pg_advisory_xact_lock(k) from unnest('{${keysInline(hashes)}}'::int8[]) as k`;
+}
+
+/** Keys for an array literal: checked to be decimal integers, as advisoryKeys makes them. */
+function keysInline(hashes: readonly string[]): string {
   for (const h of hashes) if (!/^-?\d{1,19}$/.test(h)) throw new Error(`not an advisory lock key: ${h}`);
-  return `select pg_advisory_xact_lock(k) from unnest('{${hashes.join(",")}}'::int8[]) as k`;
+  return hashes.join(",");
 }
 
 /** Each key as a signed 64-bit advisory lock key (decimal text), unique and sorted. */

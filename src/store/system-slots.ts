@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import type pg from "pg";
+import { AdvisorySessionLost, advisorySession } from "./advisory-session.js";
 import type { Store } from "./store-types.js";
 
 /**
@@ -76,47 +77,9 @@ const HOLD_MS = 1000;
 const REST_MS = 2 * MAX_WAIT_MS;
 
 function pgSlots(pool: pg.Pool, schema: string): PgSlots {
-  let connection: Promise<pg.PoolClient> | undefined;
-  /** Bumped when the connection is dropped: slots of an older generation were freed with it. */
-  let generation = 0;
+  const session = advisorySession(pool);
   /** Per system, the slot numbers this process holds or is trying: never asked for twice at once. */
   const mine = new Map<string, Set<number>>();
-  // One query at a time on the connection (pg warns of, and will refuse, queries sent while one runs).
-  let queue: Promise<unknown> = Promise.resolve();
-  const query = <R extends pg.QueryResultRow>(client: pg.PoolClient, text: string, values: unknown[]) => {
-    const next = queue.then(() => client.query<R>(text, values));
-    queue = next.catch(() => {});
-    return next;
-  };
-
-  /** The connection's client once connected; a client is given back to the pool once only. */
-  let current: pg.PoolClient | undefined;
-  const dropped = new WeakSet<pg.PoolClient>();
-  const connect = (): Promise<pg.PoolClient> => {
-    connection ??= pool.connect().then(
-      (client) => {
-        current = client;
-        client.on("error", () => drop(client));
-        return client;
-      },
-      (err: unknown) => {
-        connection = undefined;
-        throw err;
-      },
-    );
-    return connection;
-  };
-  const drop = (client: pg.PoolClient, err?: Error) => {
-    if (dropped.has(client)) return;
-    dropped.add(client);
-    if (current === client) {
-      current = undefined;
-      connection = undefined;
-      generation++;
-    }
-    // Destroyed, not kept: the server frees the session's advisory locks with it.
-    client.release(err ?? true);
-  };
 
   /** A free slot taken (its number and generation), or null when every one is held. */
   const tryTake = async (
@@ -136,22 +99,16 @@ function pgSlots(pool: pg.Pool, schema: string): PgSlots {
       // for one slot would both get it.
       if (taken.has(k) || (resting.get(`${system}\0${k}`) ?? 0) > Date.now()) continue;
       taken.add(k);
-      const client = await connect().catch(() => undefined);
-      if (client === undefined) {
-        taken.delete(k);
-        throw new SlotConnectionLost();
-      }
-      const at = generation;
       try {
-        const r = await query<{ ok: boolean }>(client, "select pg_try_advisory_lock($1::int8) as ok", [
+        const r = await session.query<{ ok: boolean }>("select pg_try_advisory_lock($1::int8) as ok", [
           slotKey(schema, system, k),
         ]);
-        if (r.rows[0]?.ok === true) return { k, generation: at };
+        if (r.rows[0]?.ok === true) return { k, generation: r.generation };
         taken.delete(k);
       } catch (err) {
         taken.delete(k);
-        drop(client, err instanceof Error ? err : undefined);
-        throw new SlotConnectionLost();
+        if (err instanceof AdvisorySessionLost) throw new SlotConnectionLost();
+        throw err;
       }
     }
     return null;
@@ -160,12 +117,11 @@ function pgSlots(pool: pg.Pool, schema: string): PgSlots {
   const give = async (system: string, slot: { k: number; generation: number }): Promise<void> => {
     mine.get(system)?.delete(slot.k);
     // A slot of a dropped connection was freed with it.
-    if (slot.generation !== generation || connection === undefined) return;
-    const client = await connection.catch(() => undefined);
-    if (client === undefined) return;
-    await query(client, "select pg_advisory_unlock($1::int8)", [slotKey(schema, system, slot.k)]).catch(
-      (err: unknown) => drop(client, err instanceof Error ? err : undefined),
-    );
+    if (slot.generation !== session.generation()) return;
+    // A failure drops the connection, which frees the slot.
+    await session
+      .query("select pg_advisory_unlock($1::int8)", [slotKey(schema, system, slot.k)])
+      .catch(() => {});
   };
 
   /**
@@ -184,7 +140,7 @@ function pgSlots(pool: pg.Pool, schema: string): PgSlots {
   /** This process's writes waiting for a slot of a system: a slot it finishes with goes to the first. */
   const waiting = new Map<string, Array<(slot: Slot) => void>>();
   const park = (system: string, limit: number, slot: Slot) => {
-    if (slot.generation !== generation || slot.k >= limit) {
+    if (slot.generation !== session.generation() || slot.k >= limit) {
       void give(system, slot);
       return;
     }
@@ -213,7 +169,7 @@ function pgSlots(pool: pg.Pool, schema: string): PgSlots {
     const list = parked.get(system);
     for (let slot = list?.pop(); slot !== undefined; slot = list?.pop()) {
       clearTimeout(slot.timer);
-      if (slot.generation === generation && slot.k < limit) return slot;
+      if (slot.generation === session.generation() && slot.k < limit) return slot;
       void give(system, slot);
     }
     return undefined;
@@ -238,8 +194,7 @@ function pgSlots(pool: pg.Pool, schema: string): PgSlots {
   return {
     async close() {
       for (const list of parked.values()) for (const slot of list.splice(0)) clearTimeout(slot.timer);
-      const client = await connection?.catch(() => undefined);
-      if (client !== undefined) drop(client);
+      await session.close();
     },
     async hold<T>(system: string, limit: number, fn: () => Promise<T>): Promise<T> {
       const bound = Math.max(1, limit);
