@@ -89,6 +89,13 @@ export interface IngestRequest {
    * queued for its identity carry it. Absent or null: the caller's trace (shared/trace-context.ts).
    */
   traceIdOf?: readonly (string | null)[];
+  /**
+   * true: the records are several requests' writes grouped into one push, each to be pushed again on
+   * its own should this push fail. Mass-change protection then stops the group without recording the
+   * stop: each write is judged alone when pushed again (and records its own stop, if it has one), so
+   * the audit never shows a stop that stopped nothing.
+   */
+  grouped?: boolean;
 }
 
 export interface IngestRowResult {
@@ -438,6 +445,7 @@ async function guardPush(
     confirm: request.confirmMassChange,
     confirmWith: (h) =>
       `an admin token pushing the same records to POST /api/sources/${source}/records?confirmMassChange=${h}`,
+    recordStop: request.grouped !== true,
   });
   return confirmed ? { ...run, massChangeConfirmed: planHash } : run;
 }

@@ -90,6 +90,11 @@ export interface MassChangeGate {
   confirm?: string | undefined;
   /** How to confirm a plan, for the messages: `(h) => \`tenure sync --confirm-mass-change ${h}\``. */
   confirmWith: (planHash: string) => string;
+  /**
+   * false: a stop is thrown without being recorded — for a run its caller splits and runs again part by
+   * part when it is stopped (SCIM writes grouped into one push), each part recording its own stop.
+   */
+  recordStop?: boolean;
 }
 
 /**
@@ -131,6 +136,7 @@ export async function guardMassChange(
     ),
     gate.planHash,
   );
+  if (gate.recordStop === false) throw error;
   const at = gate.now.toISOString();
   await store.db.transaction().execute(async (trx) => {
     await appendEvents(trx, [

@@ -117,4 +117,48 @@ describe.each(await storeFactories())("SCIM creates arriving together on %s", (_
     expect(names).not.toContain(`E-${NAMES[3]}`);
     expect((await verifyLedger(f.store.db)).ok).toBe(true);
   });
+
+  it("are judged alone by mass-change protection: a group past the threshold is pushed write by write, no stop recorded", async () => {
+    // 8 of 10 people lose their account at once: past the threshold together, one each is not.
+    fixture = await scimFixture(makeStore, {
+      withSystem: true,
+      massChangeThreshold: { percent: 10, minimum: 2 },
+    });
+    const f = fixture;
+    const ids: string[] = [];
+    for (const name of NAMES.slice(0, 10)) {
+      const created = await post(f, { ...person(name), userType: "Employee" });
+      expect(created.statusCode, created.body).toBe(201);
+      ids.push(created.json().id);
+    }
+    const eventsBefore = (await queryEvents(f.store.db)).length;
+    const answers = await Promise.all(
+      ids.slice(0, 8).map((id) =>
+        f.app.inject({
+          method: "PATCH",
+          url: `/scim/v2/Users/${id}`,
+          headers: {
+            authorization: `Bearer ${f.tokenFor["hr-source"]}`,
+            "content-type": "application/scim+json",
+          },
+          payload: JSON.stringify({
+            schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            Operations: [{ op: "replace", path: "userType", value: "Intern" }],
+          }),
+        }),
+      ),
+    );
+    expect(answers.map((a) => a.statusCode)).toEqual(ids.slice(0, 8).map(() => 204));
+    const actions = (await queryEvents(f.store.db)).slice(eventsBefore).map((e) => e.action);
+    expect(actions).not.toContain("mass-change.stopped");
+    expect(actions.filter((a) => a === "scim.user.patched")).toHaveLength(8);
+    const removals = await f.store.db
+      .selectFrom("operations")
+      .select("identity_id")
+      .where("kind", "in", ["disable", "delete"])
+      .execute();
+    // Each of the 8 lost the account: its removal queued, none stopped.
+    expect(new Set(removals.map((r) => r.identity_id)).size).toBe(8);
+    expect((await verifyLedger(f.store.db)).ok).toBe(true);
+  });
 });

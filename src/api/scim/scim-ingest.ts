@@ -41,7 +41,8 @@ interface Pushed {
  * rejected one changes nothing, the others go on), its `alongside` is written only when it changed
  * its identity, and each write gets its own record's result. Writes of one actor only are grouped: the
  * audit records who pushed. A write that takes someone's access away is never grouped — it runs at once,
- * on its own (the push gate lets it in first), and mass-change protection judges it alone as before.
+ * on its own (the push gate lets it in first). Mass-change protection judges every write alone as
+ * before: a group it would stop is pushed again write by write, its stop not recorded.
  * When a grouped push fails, each write is pushed again on its own and gets its own answer: pushing a
  * record again is idempotent (an identity already written is unchanged; a User stored by the group's
  * commit is the one returned).
@@ -53,7 +54,11 @@ export function createIngestPerson(
   connectors: ConnectorPool,
   group: { maxBatch: number; maxInFlight: number } = SCIM_GROUP,
 ): IngestPerson {
-  const push = async (actor: string, items: readonly Pushed[]): Promise<IngestRowResult[]> => {
+  const push = async (
+    actor: string,
+    items: readonly Pushed[],
+    grouped = false,
+  ): Promise<IngestRowResult[]> => {
     const now = new Date(Math.max(...items.map((i) => i.now.getTime())));
     const { results } = await ingestRecords(store, config, {
       source: source.name,
@@ -65,6 +70,7 @@ export function createIngestPerson(
       actor,
       now,
       connectors,
+      grouped,
     });
     if (results.length !== items.length) {
       throw new Error(`ingestRecords returned ${results.length} results for ${items.length} records pushed`);
@@ -73,7 +79,7 @@ export function createIngestPerson(
   };
   const grouped = createGroupCommit<Pushed, IngestRowResult>({
     ...group,
-    run: (actor, items) => push(actor, items),
+    run: (actor, items) => push(actor, items, true),
     alone: async (actor, item) => (await push(actor, [item]))[0]!,
   });
   return async (row, actor, now, rename, alongside) => {
