@@ -86,6 +86,27 @@ describe("createGroupCommit", () => {
     expect(gc.waiting()).toBe(0);
   });
 
+  it("lets a call of another group use a free slot while a group forms, not after it", async () => {
+    const finished: string[] = [];
+    const gc = createGroupCommit<string, string>({
+      maxBatch: 8,
+      maxInFlight: 2,
+      run: async (group, items) => {
+        await new Promise((resolve) => setTimeout(resolve, group === "slow" ? 50 : 1));
+        finished.push(...items);
+        return items;
+      },
+      alone: async (group, item) => {
+        await new Promise((resolve) => setTimeout(resolve, group === "slow" ? 50 : 1));
+        finished.push(item);
+        return item;
+      },
+    });
+    // "c" queues to join "a"'s forming group; "b", of another group, queues behind it.
+    await Promise.all([gc.submit("slow", "a"), gc.submit("slow", "c"), gc.submit("fast", "b")]);
+    expect(finished).toEqual(["b", "a", "c"]);
+  });
+
   it("when a group fails, each call runs alone and gets its own answer or error", async () => {
     const { gc, runs, alone } = recorder({ failRun: true });
     const settled = await Promise.allSettled([1, -2, 3].map((i) => gc.submit("a", i)));

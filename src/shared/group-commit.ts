@@ -124,6 +124,8 @@ export function createGroupCommit<I, O>(options: GroupCommitOptions<I, O>): Grou
         const followers = take(group, maxBatch - 1);
         for (const f of followers) f.wake(null);
         members = [member, ...followers.map((f) => f.member)];
+        // Calls of other groups that queued while this one formed may take the slots still free.
+        next();
       } else {
         members = await new Promise<Member<I, O>[] | null>((wake) => {
           queue.push({ group, member, wake });
