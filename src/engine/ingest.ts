@@ -72,16 +72,11 @@ export interface IngestRequest {
    */
   previousKeys?: readonly (RenamedKey | null | undefined)[];
   /**
-   * Writes that belong with the push (the SCIM server's resource), made in the transaction that writes
-   * the push's identities, records and operations, their audit events appended with the push's. Called
-   * only when the push writes something: not when every record is rejected or unchanged (the caller
-   * then writes on its own), nor when mass-change protection stops the push.
-   */
-  alongside?: WriteAlongside;
-  /**
-   * Per record (the positions of `rows`), writes that belong with that record: made in the push's
-   * transaction only when that record changed its identity (not when it was rejected or unchanged) —
-   * what `alongside` is for a push of one record, for pushes grouped into one (api/scim/scim-ingest.ts).
+   * Per record (the positions of `rows`), writes that belong with that record (the SCIM server's User
+   * resource), made in the transaction that writes the push's identities, records and operations, their
+   * audit events appended with the push's. Called only when that record changed its identity: not when
+   * it was rejected or unchanged (the caller then writes on its own), nor when mass-change protection
+   * stops the push.
    */
   alongsideOf?: readonly (WriteAlongside | undefined)[];
   /**
@@ -404,19 +399,16 @@ function traceIdsOf(request: IngestRequest, run: PlannedSourceRun): Map<string, 
   return traces;
 }
 
-/** The request's writes that go with the push: its own, then those of each record that changed something. */
+/** The writes that go with the push: those of each record that changed its identity (alongsideOf). */
 function alongsideFor(request: IngestRequest, run: PlannedSourceRun): WriteAlongside | undefined {
-  const perRecord = request.alongsideOf;
-  const written =
-    (perRecord ?? []).length === 0
-      ? []
-      : run.plan.changes.flatMap((c) => {
-          const write = c.record === undefined ? undefined : perRecord![c.record.row - 1];
-          return write === undefined ? [] : [write];
-        });
-  if (request.alongside === undefined && written.length === 0) return undefined;
+  const perRecord = request.alongsideOf ?? [];
+  const written = run.plan.changes.flatMap((c) => {
+    const write = c.record === undefined ? undefined : perRecord[c.record.row - 1];
+    return write === undefined ? [] : [write];
+  });
+  if (written.length === 0) return undefined;
   return async (trx) => {
-    const events = request.alongside === undefined ? [] : await request.alongside(trx);
+    const events = [];
     for (const write of written) events.push(...(await write(trx)));
     return events;
   };

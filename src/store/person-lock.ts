@@ -212,10 +212,13 @@ async function unlockSession(session: AdvisorySession, hashes: readonly string[]
     .catch(() => {});
 }
 
-/** Gives back every key of a run: its session keys, then its own connection's transaction. */
+/** Gives back every key of a run: its session keys (one statement for all its levels), then its own connection's transaction. */
 async function giveBack(held: Held): Promise<void> {
-  for (const { hashes, generation } of held.sessionKeys)
-    await unlockSession(held.session, hashes, generation);
+  const byGeneration = new Map<number, string[]>();
+  for (const { hashes, generation } of held.sessionKeys) {
+    byGeneration.set(generation, [...(byGeneration.get(generation) ?? []), ...hashes]);
+  }
+  for (const [generation, hashes] of byGeneration) await unlockSession(held.session, hashes, generation);
   const client = held.client;
   if (client === undefined) return;
   let broken: Error | undefined;

@@ -148,8 +148,8 @@ export const scimResourceRepository = {
     personKey: string,
   ): Promise<{ byName: ScimResourceRecord | undefined; byPersonKey: ScimResourceRecord | undefined }> {
     const key = nameKey(name);
-    // Two lookups in one statement, each by its own unique index whatever the planner knows of the
-    // table (as one `or`, PostgreSQL's generic plan on an unanalysed table read every User instead).
+    // Two lookups in one statement, each branch a lookup of its own unique index. As one `or`,
+    // PostgreSQL's generic plan took the (type, id) index and filtered every User (seen on an empty table).
     const rows = await db
       .selectFrom("scim_resources")
       .selectAll()

@@ -107,7 +107,6 @@ function pgSlots(pool: pg.Pool, schema: string): PgSlots {
         taken.delete(k);
       } catch (err) {
         taken.delete(k);
-        if (err instanceof AdvisorySessionLost) throw new SlotConnectionLost();
         throw err;
       }
     }
@@ -208,7 +207,7 @@ function pgSlots(pool: pg.Pool, schema: string): PgSlots {
           else slot = await handedOver(system, wait);
         }
       } catch (err) {
-        if (!(err instanceof SlotConnectionLost)) throw err;
+        if (!(err instanceof AdvisorySessionLost)) throw err;
         return fn();
       }
       try {
@@ -227,5 +226,3 @@ interface Slot {
   since: number;
   timer?: ReturnType<typeof setTimeout>;
 }
-
-class SlotConnectionLost extends Error {}

@@ -272,8 +272,8 @@ export async function startCampaign(
 
   // On a SQLite store in a file, a large campaign's transaction runs in a thread of its own: SQLite
   // writes one batch of packs while the next is scored (store/large-write-transaction.ts).
-  const threadRows = { threadRows: options.writerThreadRows };
-  const write = largeWriteTransaction(db, inScope.length, threadRows, async (trx, insert) => {
+  const thread = { threadRows: options.writerThreadRows };
+  const write = largeWriteTransaction(db, inScope.length, thread, async (trx, insert) => {
     // Packs: one row per (identity, first-stage reviewer), its items as the JSON text of their elements.
     let batch: unknown[][] = [];
     let pack = 0;

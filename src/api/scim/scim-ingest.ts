@@ -77,15 +77,15 @@ export function createIngestPerson(
     }
     return results;
   };
+  const pushOne = async (actor: string, item: Pushed) => (await push(actor, [item]))[0]!;
   const grouped = createGroupCommit<Pushed, IngestRowResult>({
     ...group,
     run: (actor, items) => push(actor, items, true),
-    alone: async (actor, item) => (await push(actor, [item]))[0]!,
+    alone: pushOne,
   });
-  return async (row, actor, now, rename, alongside) => {
+  return (row, actor, now, rename, alongside) => {
     const item = { row, now, rename, alongside, traceId: currentTraceId() };
-    if (takesAccess(source, row, now)) return (await push(actor, [item]))[0]!;
-    return grouped.submit(actor, item);
+    return takesAccess(source, row, now) ? pushOne(actor, item) : grouped.submit(actor, item);
   };
 }
 
