@@ -105,28 +105,33 @@ describe("runClaimLoop", () => {
     expect([outcomes.length, claimed]).toEqual([5, 5]);
   });
 
+  /** Four jobs of lane "a" run side by side, job aN taking durations[N] ms; results recorded by `record`. */
+  const timedRun = (
+    durations: readonly number[],
+    extra: Pick<ClaimLoop<Job, string, string>, "recordGroup" | "recordWaitMs" | "record">,
+  ) =>
+    runClaimLoop(
+      loop(
+        queueOf(jobs("a", 4)),
+        async (job) => {
+          await new Promise((resolve) => setTimeout(resolve, durations[Number(job.id.slice(1))]));
+          return job.id;
+        },
+        { concurrencyOf: () => 4, ...extra },
+      ),
+    );
+
   it("records results that end close together in one group when they may wait for each other", async () => {
-    const durations = [1, 2, 3, 4];
     const groups: string[][] = [];
     const run = (waitMs: number) =>
-      runClaimLoop(
-        loop(
-          queueOf(jobs("a", 4)),
-          async (job) => {
-            await new Promise((resolve) => setTimeout(resolve, durations[Number(job.id.slice(1))]));
-            return job.id;
-          },
-          {
-            concurrencyOf: () => 4,
-            recordGroup: 32,
-            recordWaitMs: waitMs,
-            record: async (done) => {
-              groups.push([...done]);
-              return done;
-            },
-          },
-        ),
-      );
+      timedRun([1, 2, 3, 4], {
+        recordGroup: 32,
+        recordWaitMs: waitMs,
+        record: async (done) => {
+          groups.push([...done]);
+          return done;
+        },
+      });
     const waited = await run(200);
     expect([...waited.outcomes].sort()).toEqual(["a0", "a1", "a2", "a3"]);
     expect(groups).toEqual([["a0", "a1", "a2", "a3"]]);
@@ -138,27 +143,16 @@ describe("runClaimLoop", () => {
   it("ends when a result's wait runs out after its result was recorded with another group", async () => {
     // a0 and a1 fill a group; a2 ends while that group is recorded and waits (its timer set); the
     // recording takes a2 along; a2's timer then fires with nothing left to record; a3 ends last.
-    const durations = [1, 2, 4, 60];
     const recorded: string[] = [];
-    const { outcomes } = await runClaimLoop(
-      loop(
-        queueOf(jobs("a", 4)),
-        async (job) => {
-          await new Promise((resolve) => setTimeout(resolve, durations[Number(job.id.slice(1))]));
-          return job.id;
-        },
-        {
-          concurrencyOf: () => 4,
-          recordGroup: 2,
-          recordWaitMs: 20,
-          record: async (done) => {
-            await new Promise((resolve) => setTimeout(resolve, 5));
-            recorded.push(...done);
-            return done;
-          },
-        },
-      ),
-    );
+    const { outcomes } = await timedRun([1, 2, 4, 60], {
+      recordGroup: 2,
+      recordWaitMs: 20,
+      record: async (done) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        recorded.push(...done);
+        return done;
+      },
+    });
     expect([...outcomes].sort()).toEqual(["a0", "a1", "a2", "a3"]);
     expect(recorded.sort()).toEqual(["a0", "a1", "a2", "a3"]);
   });

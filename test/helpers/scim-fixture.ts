@@ -1,6 +1,6 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import type { DestinationStream } from "pino";
 import { PLATFORM_ROLES, type PlatformRole } from "../../src/api/auth/platform-roles.js";
 import { createTokenService } from "../../src/api/auth/token-service.js";
@@ -77,6 +77,29 @@ server:
   authFailuresPerMinute: 100000
   scim: { source: hr, key: ${options.key ?? "externalId"} }
 `;
+}
+
+/**
+ * A request to the fixture's SCIM endpoints (`url` after /scim/v2) with the HR source's token; a body
+ * is sent as SCIM JSON (a string as it is).
+ */
+export function scimCall(
+  f: Pick<ScimFixture, "app" | "tokenFor">,
+  method: InjectOptions["method"],
+  url: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<LightMyRequestResponse> {
+  return f.app.inject({
+    method,
+    url: `/scim/v2${url}`,
+    headers: {
+      authorization: `Bearer ${f.tokenFor["hr-source"]}`,
+      ...(body !== undefined ? { "content-type": "application/scim+json" } : {}),
+      ...headers,
+    },
+    ...(body !== undefined ? { payload: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+  });
 }
 
 /**

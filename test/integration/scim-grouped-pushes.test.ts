@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { queryEvents, verifyLedger } from "../../src/audit/ledger.js";
 import type { Db } from "../../src/store/schema-types.js";
 import { storeFactories } from "../helpers/databases.js";
-import { type ScimFixture, scimFixture } from "../helpers/scim-fixture.js";
+import { type ScimFixture, scimCall, scimFixture } from "../helpers/scim-fixture.js";
 
 const person = (name: string, email = `${name}@example.test`) => ({
   schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -57,16 +57,7 @@ afterEach(async () => {
 
 describe.each(await storeFactories())("SCIM creates arriving together on %s", (_kind, makeStore) => {
   const post = (f: ScimFixture, body: unknown, requestId?: string) =>
-    f.app.inject({
-      method: "POST",
-      url: "/scim/v2/Users",
-      headers: {
-        authorization: `Bearer ${f.tokenFor["hr-source"]}`,
-        "content-type": "application/scim+json",
-        ...(requestId === undefined ? {} : { "x-request-id": requestId }),
-      },
-      payload: JSON.stringify(body),
-    });
+    scimCall(f, "POST", "/Users", body, requestId === undefined ? {} : { "x-request-id": requestId });
 
   it("are pushed as fewer runs than writes, each answered on its own; a refused person is refused alone", async () => {
     fixture = await scimFixture(makeStore, { withSystem: true });
@@ -134,17 +125,9 @@ describe.each(await storeFactories())("SCIM creates arriving together on %s", (_
     const eventsBefore = (await queryEvents(f.store.db)).length;
     const answers = await Promise.all(
       ids.slice(0, 8).map((id) =>
-        f.app.inject({
-          method: "PATCH",
-          url: `/scim/v2/Users/${id}`,
-          headers: {
-            authorization: `Bearer ${f.tokenFor["hr-source"]}`,
-            "content-type": "application/scim+json",
-          },
-          payload: JSON.stringify({
-            schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            Operations: [{ op: "replace", path: "userType", value: "Intern" }],
-          }),
+        scimCall(f, "PATCH", `/Users/${id}`, {
+          schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+          Operations: [{ op: "replace", path: "userType", value: "Intern" }],
         }),
       ),
     );

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { queryEvents, verifyLedger } from "../../src/audit/ledger.js";
 import type { Db } from "../../src/store/schema-types.js";
 import { storeFactories } from "../helpers/databases.js";
-import { type ScimFixture, scimFixture } from "../helpers/scim-fixture.js";
+import { type ScimFixture, scimCall, scimFixture } from "../helpers/scim-fixture.js";
 
 const USER = {
   schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -68,17 +68,9 @@ describe.each(await storeFactories())("a SCIM create on %s", (kind, makeStore) =
     ["without a system, when its resource cannot be stored", false, "scim_resources"],
   ] as const)("writes nothing of the person %s", async (_what, withSystem, failing) => {
     fixture = await scimFixture(makeStore, { withSystem });
-    const { app, store, tokenFor } = fixture;
-    const post = () =>
-      app.inject({
-        method: "POST",
-        url: "/scim/v2/Users",
-        headers: {
-          authorization: `Bearer ${tokenFor["hr-source"]}`,
-          "content-type": "application/scim+json",
-        },
-        payload: JSON.stringify(USER),
-      });
+    const f = fixture;
+    const { store } = f;
+    const post = () => scimCall(f, "POST", "/Users", USER);
     const eventsBefore = (await queryEvents(store.db)).length;
 
     await refuseInserts(store.db, kind, failing);

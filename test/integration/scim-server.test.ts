@@ -20,7 +20,7 @@ import { identityRepository } from "../../src/store/identity-repository.js";
 import { operationRepository } from "../../src/store/operation-repository.js";
 import { scimResourceRepository } from "../../src/store/scim-resource-repository.js";
 import { storeFactories } from "../helpers/databases.js";
-import { SCIM_NOW, type ScimFixture, scimFixture } from "../helpers/scim-fixture.js";
+import { SCIM_NOW, type ScimFixture, scimCall, scimFixture } from "../helpers/scim-fixture.js";
 import { expectOnlyTheStop, storeSnapshot } from "../helpers/store-snapshot.js";
 import { tempDir } from "../helpers/workspace.js";
 
@@ -51,17 +51,7 @@ function client(f: ScimFixture) {
     url: string,
     body?: unknown,
     headers: Record<string, string> = {},
-  ): Promise<LightMyRequestResponse> =>
-    f.app.inject({
-      method,
-      url: `/scim/v2${url}`,
-      headers: {
-        authorization: `Bearer ${f.tokenFor["hr-source"]}`,
-        ...(body !== undefined ? { "content-type": "application/scim+json" } : {}),
-        ...headers,
-      },
-      ...(body !== undefined ? { payload: typeof body === "string" ? body : JSON.stringify(body) } : {}),
-    });
+  ): Promise<LightMyRequestResponse> => scimCall(f, method, url, body, headers);
   return {
     call,
     async create(type: "Users" | "Groups", body: Json): Promise<Json> {

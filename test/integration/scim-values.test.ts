@@ -7,7 +7,7 @@
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storeFactories } from "../helpers/databases.js";
-import { type ScimFixture, scimFixture } from "../helpers/scim-fixture.js";
+import { type ScimFixture, scimCall, scimFixture } from "../helpers/scim-fixture.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: assertions read SCIM answers freely; expect() checks the shapes
 type Json = Record<string, any>;
@@ -31,16 +31,7 @@ describe.each(await storeFactories())("SCIM values on %s", (_kind, makeStore) =>
   });
   afterAll(() => f.dispose());
 
-  const post = (body: Json): Promise<LightMyRequestResponse> =>
-    f.app.inject({
-      method: "POST",
-      url: "/scim/v2/Users",
-      headers: {
-        authorization: `Bearer ${f.tokenFor["hr-source"]}`,
-        "content-type": "application/scim+json",
-      },
-      payload: JSON.stringify(body),
-    });
+  const post = (body: Json): Promise<LightMyRequestResponse> => scimCall(f, "POST", "/Users", body);
 
   async function footprint() {
     const count = async (table: "scim_resources" | "identities" | "audit_events") =>

@@ -12,7 +12,7 @@ import { enqueueInTransaction } from "../../src/engine/enqueue.js";
 import { withTraceId } from "../../src/shared/trace-context.js";
 import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { storeFactories } from "../helpers/databases.js";
-import { type ScimFixture, scimFixture } from "../helpers/scim-fixture.js";
+import { type ScimFixture, scimCall, scimFixture } from "../helpers/scim-fixture.js";
 import { tempDir } from "../helpers/workspace.js";
 
 const USER = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -47,16 +47,7 @@ describe.each(await storeFactories())("the trace id of a SCIM push on %s", (_kin
   afterAll(() => f.dispose());
 
   const push = (userName: string, headers: Record<string, string>) =>
-    f.app.inject({
-      method: "POST",
-      url: "/scim/v2/Users",
-      headers: {
-        authorization: `Bearer ${f.tokenFor["hr-source"]}`,
-        "content-type": "application/scim+json",
-        ...headers,
-      },
-      payload: JSON.stringify(person(userName)),
-    });
+    scimCall(f, "POST", "/Users", person(userName), headers);
   const operationsOf = async (traceId: string): Promise<OperationAnswer[]> => {
     const res = await f.app.inject({
       method: "GET",
