@@ -18,7 +18,6 @@ import { chunk } from "../store/chunk.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { reviewExclusionRepository } from "../store/review-exclusion-repository.js";
 import {
-  type PopulationPages,
   type ReviewPopulationFilter,
   type ReviewPopulationRow,
   reviewPopulationRepository,
@@ -81,29 +80,25 @@ function group<T>(list: readonly T[], key: (t: T) => string): Map<string, T[]> {
 }
 
 /**
- * Every identity still here, or (a subset) the subjects and everyone of their departments, one page at
- * a time in id order; the next page is asked for before the current one is computed (PostgreSQL, and
- * SQLite's reader thread for everyone, read it meanwhile).
+ * Every identity still here, or (a subset) the subjects, one page at a time in id order; each next page
+ * is read while the current one is computed (store/review-population-repository.ts, `pages`).
  */
 async function* populationPages(
-  reader: PopulationPages,
+  db: Db,
   identityIds: readonly string[] | undefined,
   limit: number,
 ): AsyncGenerator<ReviewPopulationRow[]> {
-  const streams: ReviewPopulationFilter[] = [];
-  if (identityIds === undefined) streams.push({ after: null, limit });
-  else {
-    for (const part of chunk(identityIds, ID_LIST)) streams.push({ after: null, limit, identityIds: part });
-  }
-  for (const first of streams) {
-    let pending: Promise<ReviewPopulationRow[]> | null = reader.page(first);
-    while (pending !== null) {
-      const rows: ReviewPopulationRow[] = await pending;
-      pending =
-        rows.length < first.limit
-          ? null
-          : reader.page({ ...first, after: rows[rows.length - 1]!.identity.id });
-      yield rows;
+  // Everyone: many pages, read beside the compute (a subset's few pages are read in line).
+  const streams: Omit<ReviewPopulationFilter, "after">[] =
+    identityIds === undefined
+      ? [{ limit }]
+      : chunk(identityIds, ID_LIST).map((part) => ({ limit, identityIds: part }));
+  for (const filter of streams) {
+    const pages = reviewPopulationRepository.pages(db, filter, { parallel: identityIds === undefined });
+    try {
+      for (let rows = await pages.next(); rows !== null; rows = await pages.next()) yield rows;
+    } finally {
+      await pages.close();
     }
   }
 }
@@ -256,13 +251,7 @@ export async function loadReviewAccess(
     for (const s of kept) out.push(s);
   };
 
-  // Everyone: many pages, read beside the compute (a subset's few pages are read in line).
-  const reader = reviewPopulationRepository.pages(db, { parallel: subset === undefined });
-  try {
-    for await (const page of populationPages(reader, subset, pageSize)) await take(page, true);
-  } finally {
-    await reader.close();
-  }
+  for await (const page of populationPages(db, subset, pageSize)) await take(page, true);
   let managers: Identity[] = [];
   if (subset !== undefined) {
     // Subjects are in id order within each part of `identityIds`: put them in id order overall.

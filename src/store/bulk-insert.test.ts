@@ -83,6 +83,30 @@ describe.each(await storeFactories())("bulk insert on %s", (_name, makeStore) =>
     if (store.kind === "postgres") expect(bulk!.sides).toBe("half \ufffd pair");
   });
 
+  it("stores a JSON column's texts byte for byte (spaces, escapes, a lone surrogate's escape), and refuses a value that is not one (null, empty, an unescaped U+001E)", async () => {
+    const texts = [
+      '[ {"a" : "\\u00e9 x"} , [1, 2,null] ]',
+      '"say \\"hi\\" \\\\ back"',
+      '["\\ud800 written out", "émoji 😀"]',
+      "null",
+      "12.50",
+    ];
+    const spec: BulkInsertSpec = { ...INSERT, jsonColumns: ["sides"] };
+    await bulkInsert(
+      store.db,
+      spec,
+      texts.map((t, i) => row(`j${i}`, { sides: t })),
+    );
+    expect((await stored()).map((r) => r.sides)).toEqual(texts);
+    // U+001E separates a JSON column's texts on PostgreSQL: JSON holds it only escaped.
+    for (const bad of [null, "", '"\x1e"']) {
+      await expect(
+        bulkInsert(store.db, spec, [row("bad", { sides: bad as unknown as string })]),
+      ).rejects.toThrow(/sod_violations\.sides takes JSON texts/);
+    }
+    expect(await stored()).toHaveLength(texts.length);
+  });
+
   it("takes rows as arrays or as objects, in several statements when there are many", async () => {
     const many = Array.from({ length: 12_001 }, (_, i) =>
       row(String(i).padStart(6, "0"), { withheld: i % 2 }),

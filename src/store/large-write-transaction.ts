@@ -32,7 +32,7 @@ import { openWorkerConnection, type WorkerConnection } from "./sqlite-worker-con
 
 /** Rows to insert into `spec.table` in the transaction (single rows of `spec.columns`). */
 export type TransactionInsert = (
-  spec: Pick<BulkInsertSpec, "table" | "columns">,
+  spec: Pick<BulkInsertSpec, "table" | "columns" | "jsonColumns">,
   rows: readonly unknown[][],
 ) => Promise<void>;
 

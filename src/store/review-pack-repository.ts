@@ -33,7 +33,11 @@ const PACK_COLUMNS = [
 const PACK_READ = ["campaign_id", "pack", "identity_id", "reviewer_id", "items", "created_at"] as const;
 
 /** Where packs are written: rows in PACK_COLUMNS order (a campaign's start writes them in bulk). */
-export const PACK_INSERT = { table: "review_item_packs", columns: PACK_COLUMNS } as const;
+export const PACK_INSERT = {
+  table: "review_item_packs",
+  columns: PACK_COLUMNS,
+  jsonColumns: ["items"],
+} as const;
 
 /** Rows in PACK_COLUMNS order. */
 export async function insertPacks(db: Db, rows: readonly unknown[][]): Promise<void> {

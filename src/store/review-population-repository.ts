@@ -105,11 +105,51 @@ function fromParts(
 
 type Identities = Omit<Raw, "assignments" | "accounts">;
 
+/** Whether an identity is still here (a campaign looks at nobody terminated or deleted). */
+const STILL_HERE = sql`i.state not in ('terminated', 'deleted')`;
+
 /**
- * PostgreSQL: the page's identities, then their assignments and accounts as plain rows ordered by
- * identity and heap order, grouped here. Aggregating JSON per identity in a correlated subquery made the
- * server's part of a load about four times the bare read (docs/performance.md, "Access reviews").
+ * PostgreSQL: the assignments and accounts of the identities `ids`, each identity's as one JSON text
+ * aggregated by the server (one JSON.parse an identity here, where a row object and a parse per
+ * assignment made garbage collection a quarter of the load). An assignment carries its employment, and
+ * those of another employment are left out when joined (`pgRows`): joining `identities` in SQL made the
+ * server hash the whole table for every page.
  */
+function pgHoldings(db: Db, ids: readonly string[]) {
+  return Promise.all([
+    sql<{ identity_id: string; t: string }>`select a.identity_id, json_agg(json_build_array(a.id, a.role,
+        a.system, a.entitlement, a.valid_from, a.valid_until, a.reason, a.approved_by, a.revoked_at,
+        a.request_id, a.ended_at, a.employment) order by a.ctid)::text as t
+      from assignments a where a.identity_id = any(${ids}) group by a.identity_id`.execute(db),
+    sql<{ identity_id: string; t: string }>`select c.identity_id, json_agg(json_build_array(c.system,
+        c.username, c.entitlements::json, c.managed_entitlements, c.last_used_at) order by c.ctid)::text as t
+      from accounts c where c.identity_id = any(${ids}) and c.enabled = 1 and c.vanished_at is null
+      group by c.identity_id`.execute(db),
+  ]);
+}
+
+/** The identities with what `pgHoldings` read of them, in the identities' order. */
+function pgRows(
+  identities: readonly Identities[],
+  [assignments, accounts]: Awaited<ReturnType<typeof pgHoldings>>,
+): ReviewPopulationRow[] {
+  const textOf = (rows: readonly { identity_id: string; t: string }[]) =>
+    new Map(rows.map((r) => [r.identity_id, r.t]));
+  const assignmentsOf = textOf(assignments.rows);
+  const accountsOf = textOf(accounts.rows);
+  return identities.map((i) => {
+    const a = assignmentsOf.get(i.id);
+    const c = accountsOf.get(i.id);
+    const tuples = a === undefined ? [] : (JSON.parse(a) as [...AssignmentTuple, number][]);
+    return fromParts(
+      i,
+      tuples.filter((t) => t[11] === i.employment) as unknown as AssignmentTuple[],
+      c === undefined ? [] : (JSON.parse(c) as AccountTuple[]),
+    );
+  });
+}
+
+/** PostgreSQL, a page by its conditions: the page's identities, then their holdings. */
 async function pgPage(
   db: Db,
   conditions: RawBuilder<unknown>[],
@@ -121,30 +161,27 @@ async function pgPage(
       order by i.id limit ${limit}`.execute(db)
   ).rows;
   if (identities.length === 0) return [];
-  const ids = identities.map((i) => i.id);
-  const [assignments, accounts] = await Promise.all([
-    sql<{ identity_id: string; t: AssignmentTuple }>`select a.identity_id, json_build_array(a.id, a.role,
-        a.system, a.entitlement, a.valid_from, a.valid_until, a.reason, a.approved_by, a.revoked_at,
-        a.request_id, a.ended_at) as t
-      from assignments a join identities i on i.id = a.identity_id and i.employment = a.employment
-      where a.identity_id = any(${ids}) order by a.identity_id, a.ctid`.execute(db),
-    sql<{ identity_id: string; t: AccountTuple }>`select c.identity_id, json_build_array(c.system, c.username,
-        c.entitlements::json, c.managed_entitlements, c.last_used_at) as t
-      from accounts c where c.identity_id = any(${ids}) and c.enabled = 1 and c.vanished_at is null
-      order by c.identity_id, c.ctid`.execute(db),
+  return pgRows(
+    identities,
+    await pgHoldings(
+      db,
+      identities.map((i) => i.id),
+    ),
+  );
+}
+
+/**
+ * PostgreSQL, a page of identities known by id (everyone's ids are read first): its three queries are
+ * sent at once, so the server answers all of them while the page before is computed, where a page by
+ * its conditions can ask for the holdings only once its identities are in (after that computation).
+ */
+async function pgPageOf(db: Db, ids: readonly string[]): Promise<ReviewPopulationRow[]> {
+  const [identities, holdings] = await Promise.all([
+    sql<Identities>`select ${IDENTITY_SELECT} from identities i
+      where i.id = any(${ids}) and ${STILL_HERE} order by i.id`.execute(db),
+    pgHoldings(db, ids),
   ]);
-  const byIdentity = <T>(rows: readonly { identity_id: string; t: T }[]): Map<string, T[]> => {
-    const out = new Map<string, T[]>();
-    for (const r of rows) {
-      const list = out.get(r.identity_id);
-      if (list === undefined) out.set(r.identity_id, [r.t]);
-      else list.push(r.t);
-    }
-    return out;
-  };
-  const assignmentsOf = byIdentity(assignments.rows);
-  const accountsOf = byIdentity(accounts.rows);
-  return identities.map((i) => fromParts(i, assignmentsOf.get(i.id) ?? [], accountsOf.get(i.id) ?? []));
+  return pgRows(identities.rows, holdings);
 }
 
 /** The columns of SQLite's page query, in select order (a row read as an array is named by them). */
@@ -158,9 +195,62 @@ function rawOf(row: readonly unknown[]): Raw {
 
 /** A campaign's population read page after page (see `reviewPopulationRepository.pages`). */
 export interface PopulationPages {
-  page(filter: ReviewPopulationFilter): Promise<ReviewPopulationRow[]>;
+  /** The next page (the one after it is asked for before this returns), or null after the last. */
+  next(): Promise<ReviewPopulationRow[] | null>;
   /** Ends what reading started (the worker thread); call it once the last page is read. */
   close(): Promise<void>;
+}
+
+/** A page read, and how to read the one after it (null: it was the last). */
+interface Page {
+  rows: ReviewPopulationRow[];
+  following: (() => Promise<Page>) | null;
+}
+
+/** Pages by keyset: `read(after)` gives up to `limit` identities after `after`; fewer end the stream. */
+function keysetPages(read: (after: string | null) => Promise<ReviewPopulationRow[]>, limit: number) {
+  const from = async (after: string | null): Promise<Page> => {
+    const rows = await read(after);
+    const last = rows[rows.length - 1];
+    return {
+      rows,
+      following: rows.length < limit || last === undefined ? null : () => from(last.identity.id),
+    };
+  };
+  return () => from(null);
+}
+
+/** Pages of the ids `ids` (in id order), `limit` at a time. */
+function idPages(db: Db, ids: () => Promise<string[]>, limit: number) {
+  const from = async (all: readonly string[], start: number): Promise<Page> => ({
+    rows: await pgPageOf(db, all.slice(start, start + limit)),
+    following: start + limit >= all.length ? null : () => from(all, start + limit),
+  });
+  return async () => {
+    const all = await ids();
+    return all.length === 0 ? { rows: [], following: null } : from(all, 0);
+  };
+}
+
+function streamOf(first: () => Promise<Page>, close: () => Promise<void>): PopulationPages {
+  let pending: Promise<Page> | null = first();
+  // A page asked for ahead fails when awaited; nobody awaits it when the caller stops first.
+  pending.catch(() => {});
+  return {
+    async next() {
+      if (pending === null) return null;
+      const page = await pending;
+      pending = page.following?.() ?? null;
+      if (pending !== null) {
+        pending.catch(() => {});
+        // Let the next page's queries out before the caller computes this page: they are sent from
+        // promise continuations, which would otherwise wait for the caller's next await.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return page.rows;
+    },
+    close,
+  };
 }
 
 /** The page query, and on SQLite the query itself (PostgreSQL's page reads run in `pgPage`). */
@@ -172,26 +262,15 @@ type PageQuery =
 function pageQuery(db: Db, filter: ReviewPopulationFilter): PageQuery {
   if (filter.identityIds?.length === 0 && (filter.departments?.length ?? 0) === 0) return { kind: "empty" };
   const postgres = usesDollar(db);
-  const order = postgres ? sql.raw("ctid") : sql.raw("rowid");
-  const assignments = postgres
-    ? sql<
-        string | null
-      >`(select json_agg(json_build_array(a.id, a.role, a.system, a.entitlement, a.valid_from,
-          a.valid_until, a.reason, a.approved_by, a.revoked_at, a.request_id, a.ended_at) order by a.${order})::text
-          from assignments a where a.identity_id = i.id and a.employment = i.employment)`
-    : sql<
-        string | null
-      >`(select json_group_array(json_array(a.id, a.role, a.system, a.entitlement, a.valid_from,
-          a.valid_until, a.reason, a.approved_by, a.revoked_at, a.request_id, a.ended_at) order by a.${order})
-          from assignments a where a.identity_id = i.id and a.employment = i.employment)`;
-  const accounts = postgres
-    ? sql<string | null>`(select json_agg(json_build_array(c.system, c.username, c.entitlements::json,
-          c.managed_entitlements, c.last_used_at) order by c.${order})::text
-          from accounts c where c.identity_id = i.id and c.enabled = 1 and c.vanished_at is null)`
-    : sql<string | null>`(select json_group_array(json_array(c.system, c.username, json(c.entitlements),
-          c.managed_entitlements, c.last_used_at) order by c.${order})
-          from accounts c where c.identity_id = i.id and c.enabled = 1 and c.vanished_at is null)`;
-  const conditions = [sql`i.state not in ('terminated', 'deleted')`];
+  const assignments = sql<
+    string | null
+  >`(select json_group_array(json_array(a.id, a.role, a.system, a.entitlement, a.valid_from,
+      a.valid_until, a.reason, a.approved_by, a.revoked_at, a.request_id, a.ended_at) order by a.rowid)
+      from assignments a where a.identity_id = i.id and a.employment = i.employment)`;
+  const accounts = sql<string | null>`(select json_group_array(json_array(c.system, c.username,
+      json(c.entitlements), c.managed_entitlements, c.last_used_at) order by c.rowid)
+      from accounts c where c.identity_id = i.id and c.enabled = 1 and c.vanished_at is null)`;
+  const conditions = [STILL_HERE];
   if (filter.after !== null) conditions.push(sql`i.id > ${filter.after}`);
   if (filter.identityIds !== undefined) {
     const members = [];
@@ -224,25 +303,41 @@ export const reviewPopulationRepository = {
   },
 
   /**
-   * Pages as `page` reads them, for a read of many pages. `parallel`: on a SQLite store kept in a file,
-   * SQLite answers on a connection of its own in a worker thread (store/review-population-reader.ts),
-   * so a page asked for before the last one is computed is read meanwhile on the other core (PostgreSQL
-   * does that by itself); that connection sees what is committed. Worth its start (a few tens of
-   * milliseconds) only for many pages. Otherwise, and on PostgreSQL, exactly `page`.
+   * The pages of `filter` (without `after`: from the first), each next page asked for before the
+   * caller gets the current one, so it is read while the caller computes. `parallel`, for a read of
+   * many pages: on a SQLite store kept in a file, SQLite answers on a connection of its own in a worker
+   * thread (store/review-population-reader.ts), on the other core (worth its start, a few tens of
+   * milliseconds, only for many pages); on PostgreSQL everyone's ids are read first, so that each
+   * page's three queries go out at once. Either sees what is committed as each page is read.
    */
-  pages(db: Db, options: { parallel: boolean }): PopulationPages {
+  pages(
+    db: Db,
+    filter: Omit<ReviewPopulationFilter, "after">,
+    options: { parallel: boolean },
+  ): PopulationPages {
+    const everyone = filter.identityIds === undefined && filter.departments === undefined;
+    if (options.parallel && everyone && usesDollar(db)) {
+      const ids = async () =>
+        (
+          await sql<{ id: string }>`select i.id from identities i where ${STILL_HERE} order by i.id`.execute(
+            db,
+          )
+        ).rows.map((r) => r.id);
+      return streamOf(idPages(db, ids, filter.limit), async () => {});
+    }
     const file = options.parallel && !usesDollar(db) ? sqliteFileOf(db) : null;
-    if (file === null)
-      return { page: (filter) => reviewPopulationRepository.page(db, filter), close: async () => {} };
+    if (file === null) {
+      return streamOf(
+        keysetPages((after) => reviewPopulationRepository.page(db, { ...filter, after }), filter.limit),
+        async () => {},
+      );
+    }
     const reader = openArrayRowReader(file);
-    return {
-      async page(filter) {
-        const q = pageQuery(db, filter);
-        if (q.kind !== "sqlite") return reviewPopulationRepository.page(db, filter);
-        const rows = await reader.query(q.query.compile(db));
-        return rows.map((r) => fromRaw(rawOf(r)));
-      },
-      close: () => reader.close(),
+    const read = async (after: string | null) => {
+      const q = pageQuery(db, { ...filter, after });
+      if (q.kind !== "sqlite") return reviewPopulationRepository.page(db, { ...filter, after });
+      return (await reader.query(q.query.compile(db))).map((r) => fromRaw(rawOf(r)));
     };
+    return streamOf(keysetPages(read, filter.limit), () => reader.close());
   },
 };
