@@ -414,6 +414,9 @@ function excludeEntitlements(
   return out;
 }
 
+/** Target texts a calculator keeps (see `targetText` in createDesiredStateCalculator). */
+const TARGET_TEXTS = 100_000;
+
 /** Builds the calculator for one policy; see DesiredStateCalculator. */
 export function createDesiredStateCalculator(
   policy: Policy,
@@ -421,6 +424,28 @@ export function createDesiredStateCalculator(
 ): DesiredStateCalculator {
   const index = indexPolicy(policy);
   const systemIndex = index.order;
+  // An entitlement assignment's target text, one string per target for the calculator's life (at most
+  // TARGET_TEXTS of them): a campaign's million assignment lineages share them, where a string each was
+  // a tenth of what its load holds.
+  const targetTexts = new Map<string, Map<string, string>>();
+  let targetTextCount = 0;
+  const targetText = (target: Assignment["target"]): string => {
+    if ("role" in target) return describeAssignmentTarget(target);
+    let bySystem = targetTexts.get(target.system);
+    if (bySystem === undefined) {
+      bySystem = new Map();
+      targetTexts.set(target.system, bySystem);
+    }
+    let text = bySystem.get(target.entitlement);
+    if (text === undefined) {
+      text = describeAssignmentTarget(target);
+      if (targetTextCount < TARGET_TEXTS) {
+        bySystem.set(target.entitlement, text);
+        targetTextCount++;
+      }
+    }
+    return text;
+  };
   const usernameTemplates: CompiledTemplate[] = [];
   const usernameBySource = new Map<string, number>();
   const systems: IndexedSystem[] = index.systems.map((def) => {
@@ -573,7 +598,7 @@ export function createDesiredStateCalculator(
           lineage = {
             kind: "assignment",
             assignmentId: assignment.id,
-            target: describeAssignmentTarget(target),
+            target: targetText(target),
             validUntil: assignment.validUntil,
             ...(assignment.requestId ? { requestId: assignment.requestId } : {}),
           };

@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import type { Account } from "../domain/access-types.js";
 import { newId } from "../shared/ids.js";
 import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
+import { holdingsOfRow } from "./held-account.js";
 import type { AccountsTable, Db } from "./schema-types.js";
 
 /**
@@ -131,15 +132,7 @@ export const accountRepository = {
       .where("system", "in", filter.systems);
     if (filter.identityIds !== undefined) q = q.where("identity_id", "in", filter.identityIds);
     const rows = await q.execute();
-    return rows.map((r) => ({
-      identityId: r.identity_id!,
-      system: r.system,
-      username: r.username,
-      entitlements: JSON.parse(r.entitlements),
-      // The JSON text holds each key as a quoted string: finding it quoted is finding it, without
-      // parsing a list per account (a key holding an escaped quote could match another's tail).
-      isManaged: (key: string) => r.managed_entitlements.includes(JSON.stringify(key)),
-    }));
+    return rows.map(holdingsOfRow);
   },
 
   async list(
@@ -334,14 +327,7 @@ export const accountRepository = {
       .where("vanished_at", "is", null);
     if (filter.identityIds !== undefined) q = q.where("identity_id", "in", filter.identityIds);
     const rows = await q.execute();
-    return rows.map((r) => ({
-      identityId: r.identity_id!,
-      system: r.system,
-      username: r.username,
-      entitlements: JSON.parse(r.entitlements),
-      isManaged: (key: string) => r.managed_entitlements.includes(JSON.stringify(key)),
-      lastUsedAt: r.last_used_at,
-    }));
+    return rows.map(holdingsOfRow);
   },
 
   /** The systems where some account has a last use: their connectors report it (dormant, review evidence). */

@@ -5,6 +5,7 @@ import { accountRepository, type HeldEntitlements } from "./account-repository.j
 import { fromRow as assignmentFromRow, assignmentRepository } from "./assignment-repository.js";
 import { usesDollar } from "./bulk-insert.js";
 import { chunk } from "./chunk.js";
+import { holdingsOfRow } from "./held-account.js";
 import {
   IDENTITY_READ_COLUMNS,
   fromRow as identityFromRow,
@@ -202,7 +203,7 @@ export const sodScanRepository = {
       );
       const row = rows[0]!;
       for (const r of row.identities ?? []) out.identities.push(identityFromRow(r));
-      for (const r of row.accounts ?? []) out.accounts.push(heldFromRow(r));
+      for (const r of row.accounts ?? []) out.accounts.push(holdingsOfRow(r));
       for (const r of row.assignments ?? []) out.assignments.push(assignmentFromRow(r));
       for (const r of row.exceptions ?? []) out.exceptions.push(exceptionFromRow(r));
       for (const r of row.exclusions ?? []) out.exclusions.push(exclusionFromRow(r));
@@ -244,18 +245,6 @@ type IdentityRowsRow = {
   exclusions: ExclusionRow[] | null;
   open: SodViolationsTable[] | null;
 };
-
-/** As `accountRepository.heldEntitlements` reads an account row. */
-function heldFromRow(r: AccountRow): HeldEntitlements {
-  return {
-    identityId: r.identity_id!,
-    system: r.system,
-    username: r.username,
-    entitlements: JSON.parse(r.entitlements),
-    // Each key is a quoted string in the JSON text: finding it quoted is finding it, nothing parsed.
-    isManaged: (key: string) => r.managed_entitlements.includes(JSON.stringify(key)),
-  };
-}
 
 /** As `reviewExclusionRepository.active` reads an exclusion row, the fields rules see. */
 function exclusionFromRow(r: ExclusionRow): AccessExclusion {
