@@ -21,6 +21,7 @@ import { assignmentRepository } from "../store/assignment-repository.js";
 import { openStore } from "../store/database.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { reviewExclusionRepository } from "../store/review-exclusion-repository.js";
+import { reviewPopulationRepository } from "../store/review-population-repository.js";
 import { policyToday } from "./policy-today.js";
 import { loadReviewAccess } from "./review-access.js";
 
@@ -318,5 +319,30 @@ describe.each(stores)("a campaign's population read in pages on %s", (_kind, mak
           expected.peers.peersOf(s.group, c.accessKey),
         );
     }
+  });
+
+  it("reads every page to the end when someone leaves while the pages are read", async () => {
+    const stillHere = people
+      .filter((p) => !isGone(p.state))
+      .map((p) => p.id)
+      .sort();
+    // In the third page of five: not read yet when the first is handed over (one page is read ahead), and
+    // pages follow it (a short page must not end the read).
+    const leaver = stillHere[12]!;
+    const pages = reviewPopulationRepository.pages(store.db, { limit: 5 }, { parallel: true });
+    const seen: string[] = [];
+    try {
+      let rows = await pages.next();
+      await store.db
+        .updateTable("identities")
+        .set({ state: "terminated" })
+        .where("id", "=", leaver)
+        .execute();
+      for (; rows !== null; rows = await pages.next()) seen.push(...rows.map((r) => r.identity.id));
+    } finally {
+      await pages.close();
+      await store.db.updateTable("identities").set({ state: "active" }).where("id", "=", leaver).execute();
+    }
+    expect(seen.sort()).toEqual(stillHere.filter((id) => id !== leaver));
   });
 });
