@@ -7,8 +7,14 @@ describe("the admission gate", () => {
     const a = await gate.enter(["a"], false, 2);
     const b = await gate.enter(["b"], false, 2);
     const order: string[] = [];
-    const c = gate.enter(["c"], false, 2).then((leave) => (order.push("c"), leave));
-    const d = gate.enter(["d"], false, 2).then((leave) => (order.push("d"), leave));
+    const c = gate.enter(["c"], false, 2).then((leave) => {
+      order.push("c");
+      return leave;
+    });
+    const d = gate.enter(["d"], false, 2).then((leave) => {
+      order.push("d");
+      return leave;
+    });
     await Promise.resolve();
     expect([gate.inside(), gate.waiting(), order]).toEqual([2, 2, []]);
     a();
