@@ -6,6 +6,7 @@ import { usesDollar } from "./bulk-insert.js";
 import { sqliteFileOf } from "./database.js";
 import { StoredHoldings } from "./held-account.js";
 import { IDENTITY_READ_COLUMNS, fromRow as identityFromRow } from "./identity-repository.js";
+import { withLocalSettings } from "./local-settings.js";
 import { openArrayRowReader } from "./review-population-reader.js";
 import type { Db, IdentitiesTable } from "./schema-types.js";
 
@@ -135,20 +136,17 @@ function pgHoldings(db: Db, ids: readonly string[]) {
   ]);
 }
 
+const PAGE_SETTINGS = { max_parallel_workers_per_gather: "0", work_mem: "32MB" };
+
 /**
- * PostgreSQL: runs a page's query without parallel workers and with room to sort in memory, in a
- * transaction of its own (inside the caller's transaction, as it is). A page is tens of thousands of
+ * PostgreSQL: runs a page's query without parallel workers and with room to sort in memory
+ * (store/local-settings.ts). A page is tens of thousands of
  * rows: two workers started for each of a load's sixty queries doubled the server's CPU time (17.5
  * against 9 s of it for 100,000 identities), which on a machine of few cores is taken from the campaign
  * computing beside it; and 4 MB of work_mem sorted a page's assignments on disk.
  */
-async function pgRead<R>(db: Db, query: RawBuilder<R>): Promise<QueryResult<R>> {
-  if (db.isTransaction) return query.execute(db);
-  return db.transaction().execute(async (trx) => {
-    await sql`select set_config('max_parallel_workers_per_gather', '0', true),
-      set_config('work_mem', '32MB', true)`.execute(trx);
-    return query.execute(trx);
-  });
+function pgRead<R>(db: Db, query: RawBuilder<R>): Promise<QueryResult<R>> {
+  return withLocalSettings(db, PAGE_SETTINGS, (on) => query.execute(on));
 }
 
 /** The identities with what `pgHoldings` read of them, in the identities' order. */

@@ -11,6 +11,7 @@ import {
   fromRow as identityFromRow,
   identityRepository,
 } from "./identity-repository.js";
+import { withLocalSettings } from "./local-settings.js";
 import { reviewExclusionRepository } from "./review-exclusion-repository.js";
 import type {
   AccountsTable,
@@ -137,10 +138,9 @@ export const sodScanRepository = {
             Array.from({ length: POPULATION_PARTS }, (_, k) =>
               // A read of every identity costs enough for the planner to compile it (JIT), which takes
               // longer than it saves on a query that spends its time in JSON functions.
-              db.transaction().execute(async (trx) => {
-                await sql`set local jit = off`.execute(trx);
-                return read(trx, sql<boolean>`(hashtext(i.id) & ${POPULATION_PARTS - 1}) = ${k}`);
-              }),
+              withLocalSettings(db, { jit: "off" }, (trx) =>
+                read(trx, sql<boolean>`(hashtext(i.id) & ${POPULATION_PARTS - 1}) = ${k}`),
+              ),
             ),
           )
         : [await read(db, sql<boolean>`1 = 1`)];
