@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import type { Account } from "../domain/access-types.js";
 import { newId } from "../shared/ids.js";
 import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
-import { holdingsOfRow } from "./held-account.js";
+import { type HeldEntitlements, holdingsOfRow } from "./held-account.js";
 import type { AccountsTable, Db } from "./schema-types.js";
 
 /**
@@ -81,16 +81,6 @@ function toRow(a: Account, updatedAt: string, id: string = newId()): AccountsTab
     updated_at: updatedAt,
     credential_employment: a.credentialEmployment ?? null,
   };
-}
-
-/** What an enabled account of an identity holds, read narrowly for separation-of-duties scans. */
-export interface HeldEntitlements {
-  identityId: string;
-  system: string;
-  username: string;
-  entitlements: string[];
-  /** Whether Tenure granted `key` (else it was added in the system directly). */
-  isManaged(key: string): boolean;
 }
 
 /**

@@ -1,4 +1,12 @@
-import type { HeldEntitlements } from "./account-repository.js";
+/** What an enabled account of an identity holds, read narrowly for separation-of-duties scans and reviews. */
+export interface HeldEntitlements {
+  identityId: string;
+  system: string;
+  username: string;
+  entitlements: string[];
+  /** Whether Tenure granted `key` (else it was added in the system directly). */
+  isManaged(key: string): boolean;
+}
 
 /** The columns of an account row that {@link StoredHoldings} reads (its entitlements already parsed). */
 export interface HoldingsRow {

@@ -1,10 +1,9 @@
 import { type QueryResult, type RawBuilder, sql } from "kysely";
 import type { Assignment } from "../domain/access-types.js";
 import type { Identity } from "../domain/identity-types.js";
-import type { HeldEntitlements } from "./account-repository.js";
 import { usesDollar } from "./bulk-insert.js";
 import { sqliteFileOf } from "./database.js";
-import { StoredHoldings } from "./held-account.js";
+import { type HeldEntitlements, StoredHoldings } from "./held-account.js";
 import { IDENTITY_READ_COLUMNS, fromRow as identityFromRow } from "./identity-repository.js";
 import { withLocalSettings } from "./local-settings.js";
 import { openArrayRowReader } from "./review-population-reader.js";

@@ -1,11 +1,11 @@
 import { CompiledQuery, sql } from "kysely";
 import type { AccessExclusion, Assignment } from "../domain/access-types.js";
 import type { Identity } from "../domain/identity-types.js";
-import { accountRepository, type HeldEntitlements } from "./account-repository.js";
+import { accountRepository } from "./account-repository.js";
 import { fromRow as assignmentFromRow, assignmentRepository } from "./assignment-repository.js";
 import { usesDollar } from "./bulk-insert.js";
 import { chunk } from "./chunk.js";
-import { holdingsOfRow } from "./held-account.js";
+import { type HeldEntitlements, holdingsOfRow } from "./held-account.js";
 import {
   IDENTITY_READ_COLUMNS,
   fromRow as identityFromRow,
