@@ -313,7 +313,11 @@ describe.runIf(up)("tenure worker processes on one PostgreSQL store", () => {
     const row = await notifyRun();
     const seconds = (Date.now() - started) / 1000;
     expect(Number(row.runs)).toBeLessThanOrEqual(Math.ceil(seconds) + 1);
-    expect(runsOf(leader!).length + runsOf(other).length).toBe(Number(row.runs));
+    // Every run is in the log, except perhaps the dead leader's last: a run is logged after its record
+    // commits, and kill -9 can fall between the two (seen in CI: 7 recorded, 6 logged).
+    const logged = runsOf(leader!).length + runsOf(other).length;
+    expect(Number(row.runs) - logged).toBeGreaterThanOrEqual(0);
+    expect(Number(row.runs) - logged).toBeLessThanOrEqual(1);
   });
 
   it("goes on applying and leading after its database connections are ended", async () => {
