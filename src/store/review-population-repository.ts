@@ -54,26 +54,19 @@ type AssignmentTuple = [
   string | null,
   string | null,
   string | null,
+  // Its employment: PostgreSQL's page reads every employment's assignments (pgHoldings); SQLite's
+  // query reads only the current one's and leaves it out.
+  number?,
 ];
 type AccountTuple = [string, string, string[], string, string | null];
 
 function fromRaw(r: Raw): ReviewPopulationRow {
-  return fromParts(
-    r,
-    JSON.parse(r.assignments ?? "[]") as AssignmentTuple[],
-    JSON.parse(r.accounts ?? "[]") as AccountTuple[],
-  );
-}
-
-function fromParts(
-  r: Omit<Raw, "assignments" | "accounts">,
-  assignmentTuples: readonly AssignmentTuple[],
-  accountTuples: readonly AccountTuple[],
-): ReviewPopulationRow {
   const identity = identityFromRow(r);
   const { employment } = identity;
   const assignments: Assignment[] = [];
-  for (const a of assignmentTuples) {
+  for (const a of JSON.parse(r.assignments ?? "[]") as AssignmentTuple[]) {
+    // Another employment's assignments never count.
+    if (a[11] !== undefined && a[11] !== employment) continue;
     assignments.push({
       id: a[0],
       identityId: r.id,
@@ -89,7 +82,7 @@ function fromParts(
     });
   }
   const accounts: ReviewPopulationRow["accounts"] = [];
-  for (const c of accountTuples) {
+  for (const c of JSON.parse(r.accounts ?? "[]") as AccountTuple[]) {
     accounts.push(
       new StoredHoldings({
         identityId: r.id,
@@ -113,7 +106,7 @@ const STILL_HERE = sql`i.state not in ('terminated', 'deleted')`;
  * PostgreSQL: the assignments and accounts of the identities `ids`, each identity's as one JSON text
  * aggregated by the server (one JSON.parse an identity here, where a row object and a parse per
  * assignment made garbage collection a quarter of the load). An assignment carries its employment, and
- * those of another employment are left out when joined (`pgRows`): joining `identities` in SQL made the
+ * those of another employment are left out when read (`fromRaw`): joining `identities` in SQL made the
  * server hash the whole table for every page.
  */
 function pgHoldings(db: Db, ids: readonly string[]) {
@@ -157,16 +150,9 @@ function pgRows(
     new Map(rows.map((r) => [r.identity_id, r.t]));
   const assignmentsOf = textOf(assignments.rows);
   const accountsOf = textOf(accounts.rows);
-  return identities.map((i) => {
-    const a = assignmentsOf.get(i.id);
-    const c = accountsOf.get(i.id);
-    const tuples = a === undefined ? [] : (JSON.parse(a) as [...AssignmentTuple, number][]);
-    return fromParts(
-      i,
-      tuples.filter((t) => t[11] === i.employment) as unknown as AssignmentTuple[],
-      c === undefined ? [] : (JSON.parse(c) as AccountTuple[]),
-    );
-  });
+  return identities.map((i) =>
+    fromRaw({ ...i, assignments: assignmentsOf.get(i.id) ?? null, accounts: accountsOf.get(i.id) ?? null }),
+  );
 }
 
 /** PostgreSQL, a page by its conditions: the page's identities, then their holdings. */
