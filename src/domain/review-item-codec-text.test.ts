@@ -85,7 +85,7 @@ describe("review item codec text", () => {
     );
   });
 
-  it("writes reasons as JSON.stringify wrote the codes and the reasons kept whole", () => {
+  it("writes reasons as one number when each derives (one code here), else as JSON.stringify wrote the codes and the reasons kept whole", () => {
     const e: ReviewItemEvidence = {
       lineage: [],
       lastUsedAt: null,
@@ -102,9 +102,15 @@ describe("review item codec text", () => {
         ),
         (parts) => {
           const reasons: RiskReason[] = parts.map((p) => ({ ...p, weight: RISK_WEIGHTS[p.code] }));
-          const reference = JSON.stringify(
-            reasons.map((r) => (r.code === "never-used" && r.detail === "never logged in" ? r.code : r)),
-          );
+          const alone = reasons.map((r) => r.code === "never-used" && r.detail === "never logged in");
+          // Only "never-used" derives from these facts, and twice is not risk's order: a number for none
+          // or it alone (bit 2), else the array.
+          const reference =
+            reasons.length === 0
+              ? "0"
+              : reasons.length === 1 && alone[0]
+                ? "4"
+                : JSON.stringify(reasons.map((r, n) => (alone[n] ? r.code : r)));
           expect(encodeReasons(reasons, e, FACTS)).toBe(reference);
         },
       ),

@@ -60,9 +60,9 @@ describe("review item codec", () => {
       NOW,
     );
     const out = roundTrip(risk.reasons, evidence);
-    expect(out.reasonsText).toBe(
-      '["privileged","sod-violation","unused","rare-among-peers","requested","never-reviewed"]',
-    );
+    // One bit per code, in risk's order: privileged 1, sod-violation 2, unused 8, rare-among-peers 16,
+    // requested 32, never-reviewed 256.
+    expect(out.reasonsText).toBe("315");
     expect(out.evidenceText).toBe(
       '[[["a",null,"req-7"]],"2026-07-14T08:00:00.000Z",[57,2],null,["vendor-payment"]]',
     );
@@ -71,6 +71,31 @@ describe("review item codec", () => {
     // Less than a quarter of the JSON it replaces.
     const before = JSON.stringify(risk.reasons).length + JSON.stringify(evidence).length;
     expect((out.reasonsText.length + out.evidenceText.length) * 4).toBeLessThan(before);
+  });
+
+  it("reads the codes written before the number as the number, writes codes out of risk's order as an array, and refuses a number that is no set of reasons", () => {
+    const evidence: ReviewItemEvidence = {
+      lineage: [assignmentLineage],
+      lastUsedAt: null,
+      peers: null,
+      lastReview: null,
+      sodRules: [],
+    };
+    const reasons = decodeReasons("292", evidence, FACTS);
+    expect(reasons.map((r) => r.code)).toEqual(["never-used", "requested", "never-reviewed"]);
+    expect(
+      JSON.stringify(decodeReasons('["never-used","requested","never-reviewed"]', evidence, FACTS)),
+    ).toBe(JSON.stringify(reasons));
+    expect(encodeReasons(reasons, evidence, FACTS)).toBe("292");
+    const reordered = [reasons[1]!, reasons[0]!, reasons[2]!];
+    const text = encodeReasons(reordered, evidence, FACTS);
+    expect(text).toBe('["requested","never-used","never-reviewed"]');
+    expect(decodeReasons(text, evidence, FACTS)).toEqual(reordered);
+    for (const bad of ["-1", "512", "1.5"]) {
+      expect(() => decodeReasons(bad, evidence, FACTS)).toThrow(/no set of reasons/);
+    }
+    // A bit whose words the facts cannot give (found-in-target-only is always written whole).
+    expect(() => decodeReasons("128", evidence, FACTS)).toThrow(/kept without its words/);
   });
 
   it("keeps whole what the facts cannot give: an account's name, other words, other lineage", () => {

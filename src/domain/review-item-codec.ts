@@ -31,10 +31,13 @@ import type {
  * evidence built as its type and desired state lay it out (generation builds it so; the tests compare
  * the JSON text).
  *
- * - reasons: a JSON array whose elements are either a reason's code alone, when its words and weight are
- *   what `derivedDetail` gives from the item's other facts, or the reason as an object (words the
- *   facts cannot give: an account's name, words of an older version). The format written before this
- *   codec, an array of objects, is therefore read as it is.
+ * - reasons: a number when every reason's words and weight are what `derivedDetail` gives from the
+ *   item's other facts and the codes come in the order risk lists them ({@link REASON_ORDER}): bit n set
+ *   for its n-th code (`["unused","requested","never-reviewed"]`, 40 characters of each of a million
+ *   items, is `296`). Otherwise a JSON array whose elements are either a reason's code alone, when its
+ *   words derive, or the reason as an object (words the facts cannot give: an account's name, words of
+ *   an older version). Arrays of codes (written before the number) and of objects (before this codec)
+ *   are therefore read as they are.
  * - evidence: a JSON array `[lineage, lastUsedAt, peers, lastReview, sodRules]`, peers as
  *   `[total, holding]`, the last review as `[campaignId, decision, at]`, and an assignment's lineage
  *   naming the item's own assignment and access as `["a", validUntil]` or `["a", validUntil, requestId]`;
@@ -200,20 +203,61 @@ function deriveReason(
   return detail === null ? null : { code, detail, weight: RISK_WEIGHTS[code] };
 }
 
+/**
+ * The order in which risk lists an item's reasons (domain/review-risk.ts, `judgeRisk`): a reasons
+ * number's bit n is the n-th code. Never reordered: stored numbers are read by it.
+ */
+const REASON_ORDER: readonly RiskReasonCode[] = [
+  "privileged",
+  "sod-violation",
+  "never-used",
+  "unused",
+  "rare-among-peers",
+  "requested",
+  "kept-after-move",
+  "found-in-target-only",
+  "never-reviewed",
+];
+const REASON_BIT = new Map<string, number>(REASON_ORDER.map((code, bit) => [code, bit]));
+const REASON_MASK_MAX = 2 ** REASON_ORDER.length - 1;
+
+/**
+ * The reasons number of `codes` when they come in {@link REASON_ORDER} and `derives(code)` holds for
+ * each (reading gives back their words and weight); else null.
+ */
+function reasonsMask(codes: readonly string[], derives: (n: number) => boolean): number | null {
+  let mask = 0;
+  let last = -1;
+  for (let n = 0; n < codes.length; n++) {
+    const bit = REASON_BIT.get(codes[n]!);
+    if (bit === undefined || bit <= last || !derives(n)) return null;
+    mask |= 1 << bit;
+    last = bit;
+  }
+  return mask;
+}
+
 /** `evidence` is the item's evidence as decoded: the reasons are derived from it. */
 export function encodeReasons(
   reasons: readonly RiskReason[],
   evidence: ReviewItemEvidence,
   facts: ItemFacts,
 ): string {
+  // Written alone only when reading gives back the same words and weight (verified here, per item).
+  const same = reasons.map((r) => {
+    const weight = Object.hasOwn(RISK_WEIGHTS, r.code) ? RISK_WEIGHTS[r.code] : undefined;
+    return weight === r.weight && derivedDetail(r.code, evidence, facts) === r.detail;
+  });
+  const mask = reasonsMask(
+    reasons.map((r) => r.code),
+    (n) => same[n]!,
+  );
+  if (mask !== null) return String(mask);
   // As JSON.stringify of the array of codes and reasons, without building it (codes are plain words).
   let out = "";
-  for (const r of reasons) {
+  for (let n = 0; n < reasons.length; n++) {
     if (out !== "") out += ",";
-    // Written alone only when reading gives back the same words and weight (verified here, per item).
-    const weight = Object.hasOwn(RISK_WEIGHTS, r.code) ? RISK_WEIGHTS[r.code] : undefined;
-    const same = weight === r.weight && derivedDetail(r.code, evidence, facts) === r.detail;
-    out += same ? `"${r.code}"` : JSON.stringify(r);
+    out += same[n] ? `"${reasons[n]!.code}"` : JSON.stringify(reasons[n]);
   }
   return `[${out}]`;
 }
@@ -233,8 +277,18 @@ export function encodeVerdictReasons(
   facts: ItemFacts,
   nowMs: number,
 ): string {
+  const codes = verdict.codes;
+  // A code is written alone when its words derive, as `encodeReasons` decides from the words.
+  const mask = reasonsMask(codes, (n) => {
+    const code = codes[n]!;
+    return (
+      sameWords(code, signals, evidence, facts, nowMs) ||
+      reasonText(code, signals, evidence, facts, nowMs) === `"${code}"`
+    );
+  });
+  if (mask !== null) return String(mask);
   let out = "";
-  for (const code of verdict.codes) {
+  for (const code of codes) {
     if (out !== "") out += ",";
     out += sameWords(code, signals, evidence, facts, nowMs)
       ? `"${code}"`
@@ -309,6 +363,19 @@ export function decodeReasonsValue(
   evidence: ReviewItemEvidence,
   facts: ItemFacts,
 ): RiskReason[] {
+  if (typeof value === "number") {
+    if (!Number.isInteger(value) || value < 0 || value > REASON_MASK_MAX)
+      throw new Error(`review item reasons ${value} is no set of reasons`);
+    const reasons: RiskReason[] = [];
+    for (let bit = 0; bit < REASON_ORDER.length; bit++) {
+      if ((value & (1 << bit)) === 0) continue;
+      const code = REASON_ORDER[bit]!;
+      const reason = deriveReason(code, evidence, facts);
+      if (reason === null) throw new Error(`review item reason ${code} kept without its words`);
+      reasons.push(reason);
+    }
+    return reasons;
+  }
   const parsed = value as Array<string | RiskReason>;
   return parsed.map((r) => {
     if (typeof r !== "string") return r;

@@ -106,7 +106,8 @@ describe.each(await storeFactories())("review items compacted by migration (%s)"
       const compact = await text();
       expect(compact[0]).toEqual({
         id: "item-0000",
-        reasons: '["privileged","unused","rare-among-peers","requested","never-reviewed"]',
+        // privileged, unused, rare-among-peers, requested, never-reviewed: the codec's reasons number.
+        reasons: "313",
         evidence: '[[["a",null,"req-0"]],"2026-07-14T08:00:00.000Z",[57,2],null,[]]',
       });
       expect(JSON.parse(compact.at(-1)!.reasons)[0]).toMatchObject({ code: "found-in-target-only" });

@@ -157,7 +157,7 @@ describe("encodeScoredPackItem", () => {
     );
   });
 
-  it("writes derivable reasons as their codes and the words of access found only in the target", () => {
+  it("writes derivable reasons as one number and the words of access found only in the target", () => {
     const signals: RiskSignals = {
       privileged: true,
       sodRules: ["sod-a"],
@@ -174,9 +174,8 @@ describe("encodeScoredPackItem", () => {
       sodRules: signals.sodRules,
     };
     const { scored } = both(item(signals, evidence, "asg-1"), signals, NOW.toISOString());
-    expect(scored).toContain(
-      '["privileged","sod-violation","unused","rare-among-peers","requested","never-reviewed"]',
-    );
+    // privileged, sod-violation, unused, rare-among-peers, requested, never-reviewed: one number.
+    expect(scored).toContain(',"high",315,"revoke",');
     const found: RiskSignals = {
       ...signals,
       grant: { source: "found", system: "erp", username: "u1", managed: false },
