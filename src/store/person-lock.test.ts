@@ -1,5 +1,6 @@
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   freshPostgresUrl,
   postgresAvailable,
@@ -182,6 +183,49 @@ describe.runIf(await postgresAvailable())("the person lock across processes (Pos
     await Promise.all(runs);
     // Every key given back.
     expect([...(await holders("s-1")), ...(await holders("s-3-inner"))]).toEqual([]);
+  });
+
+  it("takes and gives back the keys of runs in hand together, and a run with a key held elsewhere waits alone", async () => {
+    const elsewhere = gate();
+    let twoHolds = false;
+    const inTwo = personLock(two).run(["b-held"], async () => {
+      twoHolds = true;
+      await elsewhere.promise;
+    });
+    while (!twoHolds) await tick();
+    const sent: string[] = [];
+    // Every statement the store's connections send, as the driver gets it.
+    const original = pg.Client.prototype.query;
+    const query = vi.spyOn(pg.Client.prototype, "query").mockImplementation(function (
+      this: pg.Client,
+      ...args: unknown[]
+    ) {
+      const [config] = args;
+      const text = typeof config === "string" ? config : (config as { text?: string }).text;
+      if (text?.includes("advisory_")) sent.push(text);
+      return (original as (...a: unknown[]) => unknown).apply(this, args);
+    } as never);
+    const done: string[] = [];
+    try {
+      const runs = Array.from({ length: 20 }, (_, i) =>
+        personLock(one).run(i === 7 ? ["b-7", "b-held"] : [`b-${i}`], async () => {
+          done.push(`b-${i}`);
+        }),
+      );
+      while (done.length < 19) await tick();
+      // Nineteen runs took their keys and gave them back; the one whose key two holds waits for it.
+      expect(done).not.toContain("b-7");
+      const takes = sent.filter((t) => t.includes("pg_try_advisory_lock")).length;
+      const gives = sent.filter((t) => t.includes("pg_advisory_unlock")).length;
+      // One statement per run each way was 40; grouped, a few.
+      expect(takes + gives).toBeLessThanOrEqual(12);
+      elsewhere.open();
+      await Promise.all([...runs, inTwo]);
+      expect(done).toContain("b-7");
+    } finally {
+      query.mockRestore();
+    }
+    for (const key of ["b-0", "b-7", "b-19", "b-held"]) expect(await holders(key)).toEqual([]);
   });
 
   it("carries on when its connection dies: the keys it held are free, and later runs take keys again", async () => {

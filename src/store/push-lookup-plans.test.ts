@@ -59,7 +59,7 @@ const LOOKUPS = [
         });
       }
     },
-    statement: /"name_key" =/,
+    statement: /"name_key" in/,
     // SQLite names the unique constraints' indexes sqlite_autoindex_…: its plan shows which columns.
     index: ["(type=? AND name_key=?)", "(type=? AND person_key=?)"],
     postgres: /scim_resources_name_uq[\s\S]*scim_resources_person_uq/,

@@ -40,6 +40,30 @@ describe.each(await storeFactories())("SCIM resource repository on %s", (_kind, 
     expect(await repo.count(store.db, "Group")).toBe(2);
   });
 
+  it("reads the userName and person-key holders of several Users at once, each its own", async () => {
+    const ada = user("Ada");
+    const grace = user("Grace", { personKey: "g-1" });
+    await repo.insert(store.db, ada);
+    await repo.insert(store.db, grace);
+    await repo.insert(store.db, { ...user("Ada"), type: "Group", personKey: null });
+    // 70 Users: more than one statement's 64, and lists padded to a power of two.
+    const asked = [
+      { name: "ADA", personKey: "nobody" },
+      { name: "Linus", personKey: "g-1" },
+      { name: "grace", personKey: "ada" },
+      ...Array.from({ length: 67 }, (_, i) => ({ name: `new-${i}`, personKey: `k-${i}` })),
+    ];
+    const found = await repo.findUsersHolders(store.db, asked);
+    expect(found).toHaveLength(70);
+    expect(found.slice(0, 3).map((h) => [h.byName?.id, h.byPersonKey?.id])).toEqual([
+      [ada.id, undefined],
+      [undefined, grace.id],
+      [grace.id, ada.id],
+    ]);
+    expect(found.slice(3).every((h) => h.byName === undefined && h.byPersonKey === undefined)).toBe(true);
+    expect(await repo.findUserHolders(store.db, "ada", "g-1")).toEqual({ byName: ada, byPersonKey: grace });
+  });
+
   it("replaces only the version it read", async () => {
     const ada = user("Ada");
     await repo.insert(store.db, ada);

@@ -1,5 +1,6 @@
 import { type Selectable, sql } from "kysely";
 import { normaliseText } from "../domain/normalise-text.js";
+import { chunk } from "./chunk.js";
 import type { Db, ScimResourcesTable } from "./schema-types.js";
 
 export type ScimResourceType = "User" | "Group";
@@ -32,6 +33,30 @@ export interface ScimListQuery {
   /** 0-based. */
   offset: number;
   limit: number;
+}
+
+/** The columns of a resource, named: a `select *` is parsed again on every call (store/pg-prepared.ts). */
+const SCIM_COLUMNS = [
+  "id",
+  "type",
+  "name",
+  "name_key",
+  "external_id",
+  "person_key",
+  "version",
+  "json",
+  "created",
+  "last_modified",
+] as const;
+
+/** The most Users one holders' read looks up. */
+const HOLDERS_CHUNK = 64;
+
+/** `values` padded with its last value to the next power of two (an `in` list of a few lengths only). */
+function padded(values: readonly string[]): string[] {
+  let size = 1;
+  while (size < values.length) size *= 2;
+  return [...values, ...Array<string>(size - values.length).fill(values.at(-1)!)];
 }
 
 function fromRow(r: Selectable<ScimResourcesTable>): ScimResourceRecord {
@@ -147,28 +172,48 @@ export const scimResourceRepository = {
     name: string,
     personKey: string,
   ): Promise<{ byName: ScimResourceRecord | undefined; byPersonKey: ScimResourceRecord | undefined }> {
-    const key = nameKey(name);
-    // Two lookups in one statement, each branch a lookup of its own unique index. As one `or`,
-    // PostgreSQL's generic plan took the (type, id) index and filtered every User (seen on an empty table).
-    const rows = await db
-      .selectFrom("scim_resources")
-      .selectAll()
-      .where("type", "=", "User")
-      .where("name_key", "=", key)
-      .unionAll(
-        db
-          .selectFrom("scim_resources")
-          .selectAll()
-          .where("type", "=", "User")
-          .where("person_key", "=", personKey),
-      )
-      .execute();
-    const byName = rows.find((r) => r.name_key === key);
-    const byPersonKey = rows.find((r) => r.person_key === personKey);
-    return {
-      byName: byName === undefined ? undefined : fromRow(byName),
-      byPersonKey: byPersonKey === undefined ? undefined : fromRow(byPersonKey),
-    };
+    return (await this.findUsersHolders(db, [{ name, personKey }]))[0]!;
+  },
+
+  /**
+   * {@link findUserHolders} of several Users in one statement (the SCIM writes in hand at once). The
+   * lists are padded to a power of two by repeating their last value, so the statement has a few
+   * shapes — each prepared once per connection on PostgreSQL — not one per count.
+   */
+  async findUsersHolders(
+    db: Db,
+    users: readonly { name: string; personKey: string }[],
+  ): Promise<{ byName: ScimResourceRecord | undefined; byPersonKey: ScimResourceRecord | undefined }[]> {
+    const found: Selectable<ScimResourcesTable>[] = [];
+    for (const part of chunk(users, HOLDERS_CHUNK)) {
+      const names = padded(part.map((u) => nameKey(u.name)));
+      const keys = padded(part.map((u) => u.personKey));
+      // Two lookups in one statement, each branch a lookup of its own unique index. As one `or`,
+      // PostgreSQL's generic plan took the (type, id) index and filtered every User (seen on an empty table).
+      const rows = await db
+        .selectFrom("scim_resources")
+        .select(SCIM_COLUMNS)
+        .where("type", "=", "User")
+        .where("name_key", "in", names)
+        .unionAll(
+          db
+            .selectFrom("scim_resources")
+            .select(SCIM_COLUMNS)
+            .where("type", "=", "User")
+            .where("person_key", "in", keys),
+        )
+        .execute();
+      found.push(...rows);
+    }
+    return users.map(({ name, personKey }) => {
+      const key = nameKey(name);
+      const byName = found.find((r) => r.name_key === key);
+      const byPersonKey = found.find((r) => r.person_key === personKey);
+      return {
+        byName: byName === undefined ? undefined : fromRow(byName),
+        byPersonKey: byPersonKey === undefined ? undefined : fromRow(byPersonKey),
+      };
+    });
   },
 
   async findByPersonKey(db: Db, key: string): Promise<ScimResourceRecord | undefined> {

@@ -7,9 +7,10 @@
  * system.
  */
 import { sql } from "kysely";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { queryEvents, verifyLedger } from "../../src/audit/ledger.js";
 import type { Db } from "../../src/store/schema-types.js";
+import { scimResourceRepository } from "../../src/store/scim-resource-repository.js";
 import { storeFactories } from "../helpers/databases.js";
 import { type ScimFixture, scimCall, scimFixture } from "../helpers/scim-fixture.js";
 
@@ -90,6 +91,35 @@ describe.each(await storeFactories())("SCIM creates arriving together on %s", (_
       expect(row.trace_id).toBe(`request-${NAMES.indexOf(row.source_key.slice(2))}`);
     }
     expect((await verifyLedger(f.store.db)).ok).toBe(true);
+  });
+
+  it("read the names and keys they claim together, and still refuse a name claimed twice in the burst or held before", async () => {
+    fixture = await scimFixture(makeStore, { withSystem: true });
+    const f = fixture;
+    expect((await post(f, person("held.before"))).statusCode).toBe(201);
+    const reads = vi.spyOn(scimResourceRepository, "findUsersHolders");
+    try {
+      // NAMES[3] twice (the second from another email), and a name held before the burst.
+      const bodies = [
+        ...NAMES.map((name) => person(name)),
+        person(NAMES[3]!, "twice@example.test"),
+        person("held.before", "again@example.test"),
+      ];
+      const answers = await Promise.all(bodies.map((b) => post(f, b)));
+      const codes = answers.map((a) => a.statusCode);
+      expect(codes.slice(0, 13).filter((c) => c === 201)).toHaveLength(12);
+      // One of the two writes claiming NAMES[3] won; the other was told who holds the name.
+      const [loser] = [answers[3]!, answers[12]!].filter((a) => a.statusCode === 409);
+      expect(loser?.json().detail).toContain(`userName "${NAMES[3]}" is taken`);
+      expect(codes[13]).toBe(409);
+      expect(await count(f.store.db, "scim_resources")).toBe(13);
+      // Fewer holders' reads than writes: the writes in hand read together.
+      const statements = reads.mock.calls.length;
+      expect(statements).toBeGreaterThan(0);
+      expect(statements).toBeLessThan(bodies.length);
+    } finally {
+      reads.mockRestore();
+    }
   });
 
   it("push each write again on its own when the group's commit fails: only the write that cannot be stored fails", async () => {

@@ -4,6 +4,7 @@ import type { RenamedKey } from "../../domain/sync-plan.js";
 import type { IngestRowResult } from "../../engine/ingest.js";
 import type { WriteAlongside } from "../../engine/sync.js";
 import type { AttributeName, ScimKeyAttribute } from "../../policy/config-types.js";
+import { createGroupCommit } from "../../shared/group-commit.js";
 import { newId } from "../../shared/ids.js";
 import type { Store } from "../../store/database.js";
 import { personLock } from "../../store/person-lock.js";
@@ -151,6 +152,20 @@ export function createScimService(deps: ScimServiceDeps) {
   const db = () => deps.store.db;
   const lock = personLock(deps.store);
   const { settings } = deps;
+  /**
+   * The userName and person-key holders of the User writes in hand, read together (shared/group-commit.ts):
+   * one statement for the writes that arrived while the last read ran. Each write reads after taking its
+   * own keys, so what it reads is what it holds.
+   */
+  const holders = createGroupCommit<
+    { name: string; personKey: string },
+    Awaited<ReturnType<typeof scimResourceRepository.findUserHolders>>
+  >({
+    maxBatch: 64,
+    maxInFlight: 2,
+    run: (_, users) => scimResourceRepository.findUsersHolders(db(), users),
+    alone: (_, user) => scimResourceRepository.findUserHolders(db(), user.name, user.personKey),
+  });
 
   /**
    * A write's place in the push gate: a User made inactive or deleted — someone's access going — is
@@ -247,10 +262,10 @@ export function createScimService(deps: ScimServiceDeps) {
       );
     }
     // The userName's holder and the person key's in one read; a taken name is refused first.
-    const holders = await scimResourceRepository.findUserHolders(db(), String(user.userName), personKey);
-    if (holders.byName !== undefined && holders.byName.id !== id)
-      throw nameTaken("User", String(user.userName), holders.byName);
-    const holder = holders.byPersonKey;
+    const held = await holders.submit("", { name: String(user.userName), personKey });
+    if (held.byName !== undefined && held.byName.id !== id)
+      throw nameTaken("User", String(user.userName), held.byName);
+    const holder = held.byPersonKey;
     if (holder !== undefined && holder.id !== id) {
       throw new ScimError(
         409,
