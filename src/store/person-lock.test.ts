@@ -1,12 +1,12 @@
 import { sql } from "kysely";
-import pg from "pg";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   freshPostgresUrl,
   postgresAvailable,
   storeFactories,
   type TestStore,
 } from "../../test/helpers/databases.js";
+import { recordStatements } from "../../test/helpers/pg-statements.js";
 import { openStore, type Store } from "./database.js";
 import { advisoryKeys, LOCK_CONNECTIONS, personLock } from "./person-lock.js";
 
@@ -193,18 +193,7 @@ describe.runIf(await postgresAvailable())("the person lock across processes (Pos
       await elsewhere.promise;
     });
     while (!twoHolds) await tick();
-    const sent: string[] = [];
-    // Every statement the store's connections send, as the driver gets it.
-    const original = pg.Client.prototype.query;
-    const query = vi.spyOn(pg.Client.prototype, "query").mockImplementation(function (
-      this: pg.Client,
-      ...args: unknown[]
-    ) {
-      const [config] = args;
-      const text = typeof config === "string" ? config : (config as { text?: string }).text;
-      if (text?.includes("advisory_")) sent.push(text);
-      return (original as (...a: unknown[]) => unknown).apply(this, args);
-    } as never);
+    const { sent, restore } = recordStatements(/advisory_/);
     const done: string[] = [];
     try {
       const runs = Array.from({ length: 20 }, (_, i) =>
@@ -223,7 +212,7 @@ describe.runIf(await postgresAvailable())("the person lock across processes (Pos
       await Promise.all([...runs, inTwo]);
       expect(done).toContain("b-7");
     } finally {
-      query.mockRestore();
+      restore();
     }
     for (const key of ["b-0", "b-7", "b-19", "b-held"]) expect(await holders(key)).toEqual([]);
   });

@@ -3,7 +3,6 @@ import { createHash } from "node:crypto";
 import type { Kysely } from "kysely";
 import type pg from "pg";
 import { type AdmissionGate, createAdmissionGate } from "../shared/admission-gate.js";
-import { createGroupCommit, type GroupCommit } from "../shared/group-commit.js";
 import { createKeyedLock, type KeyedLock } from "../shared/keyed-lock.js";
 import { type AdvisorySession, AdvisorySessionLost, advisorySession } from "./advisory-session.js";
 import type { Store } from "./store-types.js";
@@ -65,7 +64,7 @@ export const LOCK_CONNECTIONS = 16;
 interface Held {
   db: object;
   pool: pg.Pool;
-  session: SessionLocks;
+  session: AdvisorySession;
   /** Keys taken on the shared session, with the generation they were taken in (given back at the end). */
   sessionKeys: { hashes: string[]; generation: number }[];
   /** A connection of this run's own, in a transaction, once some key was held by another process. */
@@ -74,27 +73,7 @@ interface Held {
   open: boolean;
 }
 
-/**
- * The shared session's takes and give-backs, each grouped with those of the other runs in hand
- * (shared/group-commit.ts): under a burst, one statement takes the keys of every push that arrived
- * while the last one ran, and one gives back those of every push that ended — two statements a push
- * before. The session runs one statement at a time anyway, so a group waits for nothing it did not.
- */
-interface SessionLocks {
-  session: AdvisorySession;
-  takes: GroupCommit<readonly string[], number | null>;
-  gives: GroupCommit<SessionKeys, void>;
-}
-
-interface SessionKeys {
-  hashes: readonly string[];
-  generation: number;
-}
-
-/** The most runs whose keys one statement takes or gives back. */
-const SESSION_BATCH = 64;
-
-const lockPools = new WeakMap<object, { pool: pg.Pool; session: SessionLocks }>();
+const lockPools = new WeakMap<object, { pool: pg.Pool; session: AdvisorySession }>();
 /** Per store, in this process: the keyed lock and the push gate every caller shares. */
 const inProcessLocks = new WeakMap<object, { keyed: KeyedLock; gate: AdmissionGate }>();
 const holding = new AsyncLocalStorage<Held>();
@@ -112,7 +91,7 @@ export function registerLockPool(
   sessionPool: pg.Pool,
 ): () => Promise<void> {
   const session = advisorySession(sessionPool);
-  lockPools.set(db, { pool, session: sessionLocks(session) });
+  lockPools.set(db, { pool, session });
   return () => session.close();
 }
 
@@ -172,7 +151,7 @@ export function personLock(store: Pick<Store, "db" | "kind" | "schema">): Person
  */
 async function outermost<T>(
   pool: pg.Pool,
-  session: SessionLocks,
+  session: AdvisorySession,
   db: object,
   hashes: readonly string[],
   fn: () => Promise<T>,
@@ -190,7 +169,7 @@ async function outermost<T>(
 /** Takes `hashes` for the run `held`: on the shared session when free, else waiting on its own connection. */
 async function take(held: Held, hashes: readonly string[]): Promise<void> {
   if (held.client === undefined) {
-    const taken = await held.session.takes.submit("", hashes);
+    const taken = await trySession(held.session, hashes);
     if (taken !== null) {
       held.sessionKeys.push({ hashes: [...hashes], generation: taken });
       return;
@@ -205,63 +184,22 @@ async function take(held: Held, hashes: readonly string[]): Promise<void> {
   await held.client.query(lockStatement(hashes));
 }
 
-function sessionLocks(session: AdvisorySession): SessionLocks {
-  return {
-    session,
-    takes: createGroupCommit<readonly string[], number | null>({
-      maxBatch: SESSION_BATCH,
-      maxInFlight: 1,
-      run: (_, runs) => trySession(session, runs),
-      alone: async (_, hashes) => (await trySession(session, [hashes]))[0]!,
-    }),
-    gives: createGroupCommit<SessionKeys, void>({
-      maxBatch: SESSION_BATCH,
-      maxInFlight: 1,
-      run: async (_, runs) => {
-        await unlockSession(session, runs);
-        return runs.map(() => undefined);
-      },
-      alone: (_, keys) => unlockSession(session, [keys]),
-    }),
-  };
-}
-
 /**
- * Tries to take every key of each run on the shared session, in one statement: for each run the
- * generation its keys were taken in, or null when some key of it is held elsewhere (what was taken of
- * that run is given back) or the session is lost. Runs in hand at once hold different keys (the
- * in-process lock), so one run's keys never make another's fail.
+ * Tries to take every key on the shared session (with the other runs' in hand, in one statement:
+ * advisory-session.ts): the generation they were taken in, or null when some key is held elsewhere
+ * (what was taken is given back) or the session is lost.
  */
-async function trySession(
-  session: AdvisorySession,
-  runs: readonly (readonly string[])[],
-): Promise<(number | null)[]> {
-  const keys = runs.flat();
-  const owners = runs.flatMap((hashes, i) => hashes.map(() => i));
+async function trySession(session: AdvisorySession, hashes: readonly string[]): Promise<number | null> {
   try {
-    const { rows, generation } = await session.query<{ k: string; i: number; ok: boolean }>(
-      `select k::text as k, i, pg_try_advisory_lock(k) as ok from unnest('{${keysInline(keys)}}'::int8[], '{${owners.join(",")}}'::int4[]) as t(k, i)`,
-    );
-    const refused = new Set(rows.filter((r) => !r.ok).map((r) => r.i));
-    if (refused.size === 0) return runs.map(() => generation);
-    const taken = rows.filter((r) => r.ok && refused.has(r.i)).map((r) => r.k);
-    if (taken.length > 0) await unlockSession(session, [{ hashes: taken, generation }]);
-    return runs.map((_, i) => (refused.has(i) ? null : generation));
+    const { ok, generation } = await session.tryLocks(hashes);
+    if (ok.every(Boolean)) return generation;
+    const taken = hashes.filter((_, i) => ok[i]);
+    if (taken.length > 0) await session.unlock(taken, generation);
+    return null;
   } catch (err) {
-    if (err instanceof AdvisorySessionLost) return runs.map(() => null);
+    if (err instanceof AdvisorySessionLost) return null;
     throw err;
   }
-}
-
-/** Gives keys back on the session — those of a generation since dropped were freed with its connection. */
-async function unlockSession(session: AdvisorySession, runs: readonly SessionKeys[]) {
-  const current = session.generation();
-  const hashes = runs.filter((r) => r.generation === current).flatMap((r) => r.hashes);
-  if (hashes.length === 0) return;
-  // A failure drops the connection, which frees every key on it.
-  await session
-    .query(`select pg_advisory_unlock(k) from unnest('{${keysInline(hashes)}}'::int8[]) as k`)
-    .catch(() => {});
 }
 
 /** Gives back every key of a run: its session keys (with other runs' in one statement), then its own connection's transaction. */
@@ -270,8 +208,7 @@ async function giveBack(held: Held): Promise<void> {
   for (const { hashes, generation } of held.sessionKeys) {
     byGeneration.set(generation, [...(byGeneration.get(generation) ?? []), ...hashes]);
   }
-  for (const [generation, hashes] of byGeneration)
-    await held.session.gives.submit("", { hashes, generation });
+  for (const [generation, hashes] of byGeneration) await held.session.unlock(hashes, generation);
   const client = held.client;
   if (client === undefined) return;
   let broken: Error | undefined;

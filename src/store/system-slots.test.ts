@@ -1,6 +1,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshPostgresUrl, POSTGRES_ADMIN_URL, postgresAvailable } from "../../test/helpers/databases.js";
+import { recordStatements } from "../../test/helpers/pg-statements.js";
 import { openStore, type Store } from "./database.js";
 import { slotKey, systemSlots } from "./system-slots.js";
 
@@ -53,6 +54,22 @@ describe.runIf(await postgresAvailable())("system slots across processes (Postgr
     await Promise.all([...crowd(one, "directory", 3, 12, seen), ...crowd(two, "directory", 3, 12, seen)]);
     expect(seen.max).toBe(3);
     expect(seen.now).toBe(0);
+  });
+
+  it("takes and gives back the slots of writes in hand together, not a statement each", async () => {
+    const { sent, restore } = recordStatements(/advisory_(unlock|lock)|try_advisory/);
+    try {
+      const seen = { now: 0, max: 0 };
+      await Promise.all(crowd(one, "grouped", 32, 24, seen));
+      expect(seen.max).toBe(24);
+      // Wait for the parked slots to go back (PARK_MS), then count.
+      await tick(200);
+      // 24 takes and 24 give-backs were a statement each.
+      expect(sent.length).toBeGreaterThan(0);
+      expect(sent.length).toBeLessThanOrEqual(12);
+    } finally {
+      restore();
+    }
   });
 
   it("bounds each system apart: a full system does not hold another", async () => {

@@ -100,10 +100,9 @@ function pgSlots(pool: pg.Pool, schema: string): PgSlots {
       if (taken.has(k) || (resting.get(`${system}\0${k}`) ?? 0) > Date.now()) continue;
       taken.add(k);
       try {
-        const r = await session.query<{ ok: boolean }>("select pg_try_advisory_lock($1::int8) as ok", [
-          slotKey(schema, system, k),
-        ]);
-        if (r.rows[0]?.ok === true) return { k, generation: r.generation };
+        // With the other writes' takes in hand: one statement for the writes of a group (advisory-session.ts).
+        const r = await session.tryLocks([slotKey(schema, system, k)]);
+        if (r.ok[0] === true) return { k, generation: r.generation };
         taken.delete(k);
       } catch (err) {
         taken.delete(k);
@@ -115,12 +114,8 @@ function pgSlots(pool: pg.Pool, schema: string): PgSlots {
 
   const give = async (system: string, slot: { k: number; generation: number }): Promise<void> => {
     mine.get(system)?.delete(slot.k);
-    // A slot of a dropped connection was freed with it.
-    if (slot.generation !== session.generation()) return;
-    // A failure drops the connection, which frees the slot.
-    await session
-      .query("select pg_advisory_unlock($1::int8)", [slotKey(schema, system, slot.k)])
-      .catch(() => {});
+    // Grouped with other give-backs; nothing for a slot of a dropped connection, freed with it.
+    await session.unlock([slotKey(schema, system, slot.k)], slot.generation);
   };
 
   /**
