@@ -75,6 +75,11 @@ export interface CredentialRotator {
 export interface ConnectorOptions {
   /** `createMissingGroups`: a grant of a group that does not exist creates it. Default false. */
   createMissingGroups?: boolean;
+  /**
+   * The system's `concurrency`: how many of its calls run at once. A connector that keeps connections
+   * between calls keeps this many unless its own configuration says otherwise. Default 8.
+   */
+  concurrency?: number;
 }
 
 export interface ConnectorDescription {

@@ -35,7 +35,10 @@ export function connectorPool(config: TenureConfig): ConnectorPool {
       if (c === undefined) {
         const def = config.policy.systems[system];
         if (def === undefined) throw new Error(`system ${system} is no longer configured`);
-        const options = { createMissingGroups: def.createMissingGroups === true };
+        const options = {
+          createMissingGroups: def.createMissingGroups === true,
+          concurrency: def.concurrency,
+        };
         c = withDeadlines(
           system,
           () => createConnector(system, def.connector, def.connectorConfig, options),

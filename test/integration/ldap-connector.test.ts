@@ -370,6 +370,35 @@ if (slapd !== undefined) {
       await expect(pooled.listAccounts()).rejects.toThrow(/closed/);
     });
 
+    it("keeps as many bound connections as the system's concurrency when maxConnections is not set", async () => {
+      const clients: Client[] = [];
+      const pooled = createLdapConnector(
+        "directory",
+        parseLdapConnectorConfig("directory", configInput(s, tree)),
+        {
+          newClient: (options) => {
+            const client = new Client(options);
+            clients.push(client);
+            return client;
+          },
+        },
+        { concurrency: 16 },
+      );
+      try {
+        const username = `keep-${rand()}`;
+        await pooled.create({ username, attributes: {}, enabled: true });
+        // Rounds of 16 calls at once: the connections of the first round serve the others. With 8
+        // kept (the old default) every round connected and bound 8 more.
+        for (let round = 0; round < 4; round++) {
+          await Promise.all(Array.from({ length: 16 }, () => pooled.grant({ username }, "staff")));
+        }
+        expect(clients.length).toBeLessThanOrEqual(16);
+        await pooled.delete({ username });
+      } finally {
+        await pooled.close();
+      }
+    });
+
     it("a missing base is invalid, not retryable; an unknown group is invalid", async () => {
       const missing = createLdapConnector(
         "directory",

@@ -53,7 +53,7 @@ export function createLdapConnector(
   const ctx = ldapContext(system, config);
   const { users, groups, disable, ad, isDnMember } = ctx;
   const { lastUsedAttribute } = config;
-  const sessions = createLdapSessions(ctx, deps);
+  const sessions = createLdapSessions(ctx, deps, options.concurrency);
   const { session } = sessions;
   const { searchUsers, findUser, readUser, searchUser, mustFindUser, remember, forget, recentUser } =
     createLdapUsers(ctx);

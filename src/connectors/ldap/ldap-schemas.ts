@@ -97,8 +97,11 @@ export const ldapConnectorConfigSchema = z
     tlsCaFile: nonEmpty.optional(),
     /** Per-operation timeout and connect timeout, in milliseconds. */
     timeoutMs: z.number().int().positive().default(10_000),
-    /** Bound connections kept open between calls (calls beyond it open extra ones, closed after). */
-    maxConnections: z.number().int().positive().max(64).default(8),
+    /**
+     * Bound connections kept open between calls (calls beyond it open extra ones, closed after).
+     * Absent: the system's `concurrency` (ldap-session.ts).
+     */
+    maxConnections: z.number().int().positive().max(64).optional(),
     users: z.strictObject({
       /** Where accounts live (searched with scope sub) and where new ones are created. */
       base: nonEmpty,

@@ -10,6 +10,9 @@ export type LdapSession = <T>(
   callSecrets?: readonly string[],
 ) => Promise<T>;
 
+/** The most bound connections kept when `maxConnections` does not say. */
+const MAX_KEPT = 64;
+
 /**
  * Bound connections to the directory, pooled between calls: connecting and binding per call cost more
  * than the write. `session` lends one (see its comment); `close` unbinds the idle ones and refuses
@@ -18,11 +21,18 @@ export type LdapSession = <T>(
 export function createLdapSessions(
   ctx: LdapContext,
   deps: LdapConnectorDeps,
+  concurrency = 8,
 ): { session: LdapSession; bindAs(dn: string, password: string): Promise<void>; close(): Promise<void> } {
   const { system, config } = ctx;
   const secrets = [config.bindPassword];
   const target = config.url;
   const idle: LdapClient[] = [];
+  /**
+   * How many bound connections are kept: `maxConnections`, else the system's concurrency (at most 64).
+   * Kept fewer than the writes that run at once, each write past them connected, bound and unbound —
+   * under a burst at a concurrency of 32, three in four.
+   */
+  const keep = config.maxConnections ?? Math.min(MAX_KEPT, concurrency);
   let closed = false;
 
   let caCertificates: Promise<Buffer> | undefined;
@@ -65,7 +75,7 @@ export function createLdapSessions(
   }
 
   async function release(client: LdapClient): Promise<void> {
-    if (!closed && idle.length < config.maxConnections) idle.push(client);
+    if (!closed && idle.length < keep) idle.push(client);
     else await client.unbind().catch(() => {});
   }
 
