@@ -1,8 +1,9 @@
-import { sql } from "kysely";
+import { type Selectable, sql } from "kysely";
 import type { Account } from "../domain/access-types.js";
 import { newId } from "../shared/ids.js";
 import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
 import { type HeldEntitlements, holdingsOfRow } from "./held-account.js";
+import { selectByKeys } from "./keyed-lookup.js";
 import type { AccountsTable, Db } from "./schema-types.js";
 
 /**
@@ -44,6 +45,17 @@ const LINK_INSERT: BulkInsertSpec = {
 
 // For deletes by a list of usernames: far below every database's bound-parameter limit.
 const CHUNK = 2000;
+
+/** The usernames of `keys`, by system. */
+function bySystem(keys: readonly { system: string; username: string }[]): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const { system, username } of keys) {
+    const usernames = out.get(system);
+    if (usernames === undefined) out.set(system, [username]);
+    else usernames.push(username);
+  }
+  return out;
+}
 
 function fromRow(r: AccountsTable): Account {
   return {
@@ -197,19 +209,16 @@ export const accountRepository = {
   /** The accounts with these (system, username) keys that exist, in no particular order. */
   async findMany(db: Db, keys: readonly { system: string; username: string }[]): Promise<Account[]> {
     const found: Account[] = [];
-    const bySystem = new Map<string, string[]>();
-    for (const { system, username } of keys)
-      bySystem.set(system, [...(bySystem.get(system) ?? []), username]);
-    for (const [system, usernames] of bySystem) {
-      for (let i = 0; i < usernames.length; i += CHUNK) {
-        const rows = await db
-          .selectFrom("accounts")
-          .select(ACCOUNT_COLUMNS)
-          .where("system", "=", system)
-          .where("username", "in", usernames.slice(i, i + CHUNK))
-          .execute();
-        found.push(...rows.map(fromRow));
-      }
+    for (const [system, usernames] of bySystem(keys)) {
+      const rows = await selectByKeys<Selectable<AccountsTable>>(
+        db,
+        "accounts",
+        ACCOUNT_COLUMNS,
+        { system },
+        "username",
+        usernames,
+      );
+      found.push(...rows.map(fromRow));
     }
     return found;
   },
@@ -247,32 +256,23 @@ export const accountRepository = {
       return rows.map(toJournal);
     }
     const found: JournalRow[] = [];
-    const bySystem = new Map<string, string[]>();
-    for (const { system, username } of of.keys) {
-      const usernames = bySystem.get(system);
-      if (usernames === undefined) bySystem.set(system, [username]);
-      else usernames.push(username);
-    }
-    for (const [system, usernames] of bySystem) {
-      for (let i = 0; i < usernames.length; i += CHUNK) {
-        const rows = await db
-          .selectFrom("accounts")
-          .select(columns)
-          .where("system", "=", system)
-          .where("username", "in", usernames.slice(i, i + CHUNK))
-          .execute();
-        found.push(...rows.map(toJournal));
-      }
+    for (const [system, usernames] of bySystem(of.keys)) {
+      const rows = await selectByKeys<Pick<AccountsTable, (typeof columns)[number]>>(
+        db,
+        "accounts",
+        columns,
+        { system },
+        "username",
+        usernames,
+      );
+      found.push(...rows.map(toJournal));
     }
     return found;
   },
 
   /** Removes the accounts with these (system, username) keys; absent ones are ignored. */
   async removeMany(db: Db, keys: readonly { system: string; username: string }[]): Promise<void> {
-    const bySystem = new Map<string, string[]>();
-    for (const { system, username } of keys)
-      bySystem.set(system, [...(bySystem.get(system) ?? []), username]);
-    for (const [system, usernames] of bySystem) {
+    for (const [system, usernames] of bySystem(keys)) {
       for (let i = 0; i < usernames.length; i += CHUNK) {
         await db
           .deleteFrom("accounts")
@@ -346,13 +346,14 @@ export const accountLinkRepository = {
 
   /** Which of `usernames` are linked to someone in `system` (allocated, whether or not created yet). */
   async takenAmong(db: Db, system: string, usernames: readonly string[]): Promise<Set<string>> {
-    if (usernames.length === 0) return new Set();
-    const rows = await db
-      .selectFrom("account_links")
-      .select("username")
-      .where("system", "=", system)
-      .where("username", "in", usernames)
-      .execute();
+    const rows = await selectByKeys<{ username: string }>(
+      db,
+      "account_links",
+      ["username"],
+      { system },
+      "username",
+      usernames,
+    );
     return new Set(rows.map((r) => r.username));
   },
 

@@ -6,6 +6,7 @@ import { type CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from "kyse
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freshPostgresUrl, POSTGRES_ADMIN_URL, postgresAvailable } from "../../test/helpers/databases.js";
+import { accountLinkRepository, accountRepository } from "./account-repository.js";
 import { openStore, type Store } from "./database.js";
 import { identityRepository } from "./identity-repository.js";
 import { operationRepository } from "./operation-repository.js";
@@ -21,7 +22,10 @@ import { scimResourceRepository } from "./scim-resource-repository.js";
  *   operations_open_key_uq serves it only when the query's state filter provably implies the index's,
  *   which states sent as parameters never do — the lookup scanned every operation ever queued;
  * - the identities of the push's source with its email: planned as `source = $1` through
- *   identities_source_id_idx (every identity of the source) until (source, email) had an index.
+ *   identities_source_id_idx (every identity of the source) until (source, email) had an index;
+ * - the accounts, username links and SCIM holders of the people a push carries, by a list of keys:
+ *   `system = $1 and username in (…)` used the unique index for `system = $1` alone — every account of
+ *   the system read — until each key was looked up on its own (keyed-lookup.ts).
  */
 const LOOKUPS = [
   {
@@ -59,10 +63,61 @@ const LOOKUPS = [
         });
       }
     },
-    statement: /"name_key" in/,
+    statement: /"name_key" (in|= wanted)/,
     // SQLite names the unique constraints' indexes sqlite_autoindex_…: its plan shows which columns.
-    index: ["(type=? AND name_key=?)", "(type=? AND person_key=?)"],
-    postgres: /scim_resources_name_uq[\s\S]*scim_resources_person_uq/,
+    index: ["(type=? AND name_key=?)"],
+    postgres:
+      /Index Scan using scim_resources_name_uq[\s\S]*Index Cond: \(\(type = \$\d+\) AND \(name_key = wanted\.v\)\)/,
+  },
+  {
+    name: "a push's account lookup reads accounts_system_username_uq for each username, however many the system has",
+    run: (db: Kysely<Database>) =>
+      accountRepository.findMany(db, [
+        { system: "directory", username: "u1" },
+        { system: "directory", username: "u2" },
+      ]),
+    // One system holds every account, and nothing was analysed: planned as `system = $1 and username in
+    // (…)`, the index served `system = $1` only and every account of the system was read.
+    seed: (db: Kysely<Database>) =>
+      accountRepository.upsertMany(
+        db,
+        Array.from({ length: 2_000 }, (_, i) => ({
+          system: "directory",
+          nativeId: null,
+          username: `u${i}`,
+          identityId: null,
+          enabled: true,
+          attributes: {},
+          entitlements: [],
+          managedEntitlements: [],
+          managed: true,
+          lastSeenAt: null,
+          lastUsedAt: null,
+        })),
+        "2026-03-02T10:00:00.000Z",
+      ),
+    statement: /from "accounts"/,
+    index: ["(system=? AND username=?)"],
+    postgres:
+      /Index Scan using accounts_system_username_uq[\s\S]*Index Cond: \(\(system = \$\d+\) AND \(username = wanted\.v\)\)/,
+  },
+  {
+    name: "a plan's taken-usernames lookup reads account_links_username_uq for each username",
+    run: (db: Kysely<Database>) => accountLinkRepository.takenAmong(db, "directory", ["u1", "u2", "u3"]),
+    seed: (db: Kysely<Database>) =>
+      accountLinkRepository.insertMany(
+        db,
+        Array.from({ length: 2_000 }, (_, i) => ({
+          identityId: `id-${i}`,
+          system: "directory",
+          username: `u${i}`,
+        })),
+        "2026-03-02T10:00:00.000Z",
+      ),
+    statement: /from "account_links"/,
+    index: ["(system=? AND username=?)"],
+    postgres:
+      /Index (Only )?Scan using account_links_username_uq[\s\S]*Index Cond: \(\(system = \$\d+\) AND \(username = wanted\.v\)\)/,
   },
 ];
 
@@ -143,7 +198,9 @@ describe.skipIf(!(await postgresAvailable()))("push lookups' generic plans (Post
     try {
       await client.query("set plan_cache_mode = force_generic_plan");
       await client.query(`prepare lookup as ${query.sql}`);
-      const values = query.parameters.map((p) => `'${String(p).replaceAll("'", "''")}'`).join(", ");
+      // An array goes as an array literal (the tests' values hold no commas, quotes or braces).
+      const literal = (p: unknown) => (Array.isArray(p) ? `{${p.join(",")}}` : String(p));
+      const values = query.parameters.map((p) => `'${literal(p).replaceAll("'", "''")}'`).join(", ");
       const { rows } = await client.query(`explain execute lookup(${values})`);
       const plan = rows.map((r: { "QUERY PLAN": string }) => r["QUERY PLAN"]).join("\n");
       if (typeof lookup.index === "string") expect(plan).toContain(lookup.index);

@@ -46,7 +46,7 @@ describe.each(await storeFactories())("SCIM resource repository on %s", (_kind, 
     await repo.insert(store.db, ada);
     await repo.insert(store.db, grace);
     await repo.insert(store.db, { ...user("Ada"), type: "Group", personKey: null });
-    // 70 Users: more than one statement's 64, and lists padded to a power of two.
+    // 70 Users at once, each answered with its own holders.
     const asked = [
       { name: "ADA", personKey: "nobody" },
       { name: "Linus", personKey: "g-1" },

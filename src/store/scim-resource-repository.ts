@@ -1,6 +1,6 @@
 import { type Selectable, sql } from "kysely";
 import { normaliseText } from "../domain/normalise-text.js";
-import { chunk } from "./chunk.js";
+import { selectByKeys } from "./keyed-lookup.js";
 import type { Db, ScimResourcesTable } from "./schema-types.js";
 
 export type ScimResourceType = "User" | "Group";
@@ -48,16 +48,6 @@ const SCIM_COLUMNS = [
   "created",
   "last_modified",
 ] as const;
-
-/** The most Users one holders' read looks up. */
-const HOLDERS_CHUNK = 64;
-
-/** `values` padded with its last value to the next power of two (an `in` list of a few lengths only). */
-function padded(values: readonly string[]): string[] {
-  let size = 1;
-  while (size < values.length) size *= 2;
-  return [...values, ...Array<string>(size - values.length).fill(values.at(-1)!)];
-}
 
 function fromRow(r: Selectable<ScimResourcesTable>): ScimResourceRecord {
   return {
@@ -176,42 +166,39 @@ export const scimResourceRepository = {
   },
 
   /**
-   * {@link findUserHolders} of several Users in one statement (the SCIM writes in hand at once). The
-   * lists are padded to a power of two by repeating their last value, so the statement has a few
-   * shapes — each prepared once per connection on PostgreSQL — not one per count.
+   * {@link findUserHolders} of several Users (the SCIM writes in hand at once): a lookup of each unique
+   * index, each key through the index (keyed-lookup.ts).
    */
   async findUsersHolders(
     db: Db,
     users: readonly { name: string; personKey: string }[],
   ): Promise<{ byName: ScimResourceRecord | undefined; byPersonKey: ScimResourceRecord | undefined }[]> {
-    const found: Selectable<ScimResourcesTable>[] = [];
-    for (const part of chunk(users, HOLDERS_CHUNK)) {
-      const names = padded(part.map((u) => nameKey(u.name)));
-      const keys = padded(part.map((u) => u.personKey));
-      // Two lookups in one statement, each branch a lookup of its own unique index. As one `or`,
-      // PostgreSQL's generic plan took the (type, id) index and filtered every User (seen on an empty table).
-      const rows = await db
-        .selectFrom("scim_resources")
-        .select(SCIM_COLUMNS)
-        .where("type", "=", "User")
-        .where("name_key", "in", names)
-        .unionAll(
-          db
-            .selectFrom("scim_resources")
-            .select(SCIM_COLUMNS)
-            .where("type", "=", "User")
-            .where("person_key", "in", keys),
-        )
-        .execute();
-      found.push(...rows);
-    }
-    return users.map(({ name, personKey }) => {
-      const key = nameKey(name);
-      const byName = found.find((r) => r.name_key === key);
-      const byPersonKey = found.find((r) => r.person_key === personKey);
+    const user = { type: "User" };
+    const keys = users.map((u) => nameKey(u.name));
+    const named = await selectByKeys<Selectable<ScimResourcesTable>>(
+      db,
+      "scim_resources",
+      SCIM_COLUMNS,
+      user,
+      "name_key",
+      keys,
+    );
+    const keyed = await selectByKeys<Selectable<ScimResourcesTable>>(
+      db,
+      "scim_resources",
+      SCIM_COLUMNS,
+      user,
+      "person_key",
+      users.map((u) => u.personKey),
+    );
+    const byName = new Map(named.map((r) => [r.name_key, r]));
+    const byPersonKey = new Map(keyed.map((r) => [r.person_key, r]));
+    return users.map((u, i) => {
+      const name = byName.get(keys[i]!);
+      const person = byPersonKey.get(u.personKey);
       return {
-        byName: byName === undefined ? undefined : fromRow(byName),
-        byPersonKey: byPersonKey === undefined ? undefined : fromRow(byPersonKey),
+        byName: name === undefined ? undefined : fromRow(name),
+        byPersonKey: person === undefined ? undefined : fromRow(person),
       };
     });
   },
