@@ -407,10 +407,15 @@ function alongsideFor(request: IngestRequest, run: PlannedSourceRun): WriteAlong
     return write === undefined ? [] : [write];
   });
   if (written.length === 0) return undefined;
+  // Started together, so writes that join their transaction's statements (a grouped push's SCIM
+  // resources: scimResourceRepository.insertJoined) become one; their events keep the records' order.
+  // Every write settles before a failure is thrown: one still queued on the connection would otherwise
+  // run after the rollback, outside the transaction (SQLite: committed on its own).
   return async (trx) => {
-    const events = [];
-    for (const write of written) events.push(...(await write(trx)));
-    return events;
+    const settled = await Promise.allSettled(written.map((write) => write(trx)));
+    const failed = settled.find((s) => s.status === "rejected");
+    if (failed !== undefined) throw failed.reason;
+    return settled.flatMap((s) => (s.status === "fulfilled" ? s.value : []));
   };
 }
 

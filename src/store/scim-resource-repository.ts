@@ -1,5 +1,7 @@
 import { type Selectable, sql } from "kysely";
 import { normaliseText } from "../domain/normalise-text.js";
+import { createGroupCommit, type GroupCommit } from "../shared/group-commit.js";
+import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
 import { selectByKeys } from "./keyed-lookup.js";
 import type { Db, ScimResourcesTable } from "./schema-types.js";
 
@@ -35,6 +37,9 @@ export interface ScimListQuery {
   limit: number;
 }
 
+/** Per transaction, the inserts joined into one statement (insertJoined). */
+const joinedInserts = new WeakMap<Db, GroupCommit<ScimResourceRecord, unknown>>();
+
 /** The columns of a resource, named: a `select *` is parsed again on every call (store/pg-prepared.ts). */
 const SCIM_COLUMNS = [
   "id",
@@ -48,6 +53,14 @@ const SCIM_COLUMNS = [
   "created",
   "last_modified",
 ] as const;
+
+const RESOURCE_INSERT: BulkInsertSpec = { table: "scim_resources", columns: SCIM_COLUMNS };
+
+/** A resource's values in the order of SCIM_COLUMNS. */
+function rowValues(record: ScimResourceRecord): unknown[] {
+  const row = toRow(record);
+  return SCIM_COLUMNS.map((c) => row[c]);
+}
 
 function fromRow(r: Selectable<ScimResourcesTable>): ScimResourceRecord {
   return {
@@ -105,6 +118,38 @@ export const scimResourceRepository = {
   /** @throws the database's unique violation when the name or person key is taken. */
   async insert(db: Db, record: ScimResourceRecord): Promise<void> {
     await db.insertInto("scim_resources").values(toRow(record)).execute();
+  },
+
+  /**
+   * {@link insert} in a transaction other inserts of it may join: the resources inserted in one turn
+   * of the event loop on one transaction go as one statement (a grouped push's new Users: one insert,
+   * not one each). A failed statement fails every insert that joined it, as the transaction does.
+   */
+  async insertJoined(trx: Db, record: ScimResourceRecord): Promise<void> {
+    let joined = joinedInserts.get(trx);
+    if (joined === undefined) {
+      joined = createGroupCommit<ScimResourceRecord, unknown>({
+        maxBatch: 1000,
+        maxInFlight: 1,
+        // A failure is every joiner's answer, never a reason to insert them one by one: on SQLite the
+        // others would then be written after the transaction that failed had rolled back.
+        run: async (_, records) => {
+          try {
+            await bulkInsert(trx, RESOURCE_INSERT, records.map(rowValues));
+            return records.map(() => undefined);
+          } catch (err) {
+            return records.map(() => err ?? new Error("the insert failed"));
+          }
+        },
+        alone: async (_, r) => {
+          await scimResourceRepository.insert(trx, r);
+          return undefined;
+        },
+      });
+      joinedInserts.set(trx, joined);
+    }
+    const failed = await joined.submit("", record);
+    if (failed !== undefined) throw failed;
   },
 
   /**

@@ -93,11 +93,12 @@ describe.each(await storeFactories())("SCIM creates arriving together on %s", (_
     expect((await verifyLedger(f.store.db)).ok).toBe(true);
   });
 
-  it("read the names and keys they claim together, and still refuse a name claimed twice in the burst or held before", async () => {
+  it("read the names and keys they claim together, store the new Users together, and still refuse a name claimed twice in the burst or held before", async () => {
     fixture = await scimFixture(makeStore, { withSystem: true });
     const f = fixture;
     expect((await post(f, person("held.before"))).statusCode).toBe(201);
     const reads = vi.spyOn(scimResourceRepository, "findUsersHolders");
+    const singleInserts = vi.spyOn(scimResourceRepository, "insert");
     try {
       // NAMES[3] twice (the second from another email), and a name held before the burst.
       const bodies = [
@@ -117,8 +118,11 @@ describe.each(await storeFactories())("SCIM creates arriving together on %s", (_
       const statements = reads.mock.calls.length;
       expect(statements).toBeGreaterThan(0);
       expect(statements).toBeLessThan(bodies.length);
+      // The new Users of a group are stored by one insert: fewer single inserts than Users stored.
+      expect(singleInserts.mock.calls.length).toBeLessThan(12);
     } finally {
       reads.mockRestore();
+      singleInserts.mockRestore();
     }
   });
 

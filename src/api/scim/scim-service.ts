@@ -434,7 +434,8 @@ export function createScimService(deps: ScimServiceDeps) {
             type === "User"
               ? await admitUser(resource, id, undefined, actor, (key) => async (trx) => {
                   const record = recordOf(key);
-                  await scimResourceRepository.insert(trx, record);
+                  // With the other new Users of a grouped push: one insert for them all.
+                  await scimResourceRepository.insertJoined(trx, record);
                   stored = record;
                   return [auditEvent("created", record, actor)];
                 })
