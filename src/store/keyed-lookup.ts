@@ -1,6 +1,7 @@
 import { sql } from "kysely";
 import { usesDollar } from "./bulk-insert.js";
 import { chunk } from "./chunk.js";
+import { PLAN_EACH_RUN } from "./pg-prepared.js";
 import type { Db } from "./schema-types.js";
 
 /** Keys a statement looks up at most (SQLite's `in` list stays far below its bound-parameter limit). */
@@ -16,8 +17,10 @@ const KEYS_PER_STATEMENT = 2000;
  * every store in its first minute, before autovacuum's first pass, and for good where autovacuum is off —
  * was planned with the index's first column only: every account of the system read and filtered, on
  * each push, its cost growing with the table (10 ms a read at 10,000 accounts into one directory, where
- * the probes take 0.2 ms). A prepared statement keeps that plan after the table has grown. SQLite plans
- * the `in` list on the index as it is.
+ * the probes take 0.2 ms). A prepared statement keeps that plan after the table has grown, so these are
+ * planned on each run (pg-prepared.ts): on an empty table a lookup by (type, name_key) ties with the
+ * (type, id) index, and the plan kept from then filtered every User (27 ms a read at 10,000 Users).
+ * SQLite plans the `in` list on the index as it is.
  */
 export async function selectByKeys<R>(
   db: Db,
@@ -34,7 +37,7 @@ export async function selectByKeys<R>(
   const out: R[] = [];
   for (const part of chunk(unique, KEYS_PER_STATEMENT)) {
     const query = usesDollar(db)
-      ? sql<R>`select ${sql.join(columns.map((c) => sql.ref(`found.${c}`)))}
+      ? sql<R>`${sql.raw(PLAN_EACH_RUN)}select ${sql.join(columns.map((c) => sql.ref(`found.${c}`)))}
           from unnest(${part}::text[]) as wanted(v)
           cross join lateral (
             select ${selected} from ${sql.table(table)}

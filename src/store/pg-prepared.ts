@@ -15,6 +15,15 @@ import type pg from "pg";
  */
 const MAX_NAMED = 500;
 
+/**
+ * A statement whose text starts with this is never named: PostgreSQL plans it on each run, with the
+ * table as it is then. For lookups whose best index the planner tells apart only once the table has
+ * rows (store/keyed-lookup.ts): a named statement's generic plan, made while the table was empty,
+ * keeps the index it chose then — scim_resources' (type, id) for a lookup by (type, name_key), a
+ * filter over every User on each run.
+ */
+export const PLAN_EACH_RUN = "/* planned on each run */ ";
+
 let generation = 0;
 const names = new Map<string, string>();
 const DDL = /^\s*(create|alter|drop|truncate|comment)\b/i;
@@ -23,7 +32,7 @@ const STAR = /\b(select|returning)\s+\*|,\s*\*|"\w+"\.\*/i;
 function nameOf(text: string): string | undefined {
   const known = names.get(text);
   if (known !== undefined) return known;
-  if (names.size >= MAX_NAMED || STAR.test(text)) return undefined;
+  if (names.size >= MAX_NAMED || STAR.test(text) || text.startsWith(PLAN_EACH_RUN)) return undefined;
   const name = `tenure_${generation}_${names.size}`;
   names.set(text, name);
   return name;
