@@ -212,10 +212,7 @@ export const accountRepository = {
     for (const [system, usernames] of bySystem(keys)) {
       const rows = await selectByKeys<Selectable<AccountsTable>>(
         db,
-        "accounts",
-        ACCOUNT_COLUMNS,
-        { system },
-        "username",
+        { table: "accounts", columns: ACCOUNT_COLUMNS, fixed: { system }, key: "username" },
         usernames,
       );
       found.push(...rows.map(fromRow));
@@ -259,10 +256,7 @@ export const accountRepository = {
     for (const [system, usernames] of bySystem(of.keys)) {
       const rows = await selectByKeys<Pick<AccountsTable, (typeof columns)[number]>>(
         db,
-        "accounts",
-        columns,
-        { system },
-        "username",
+        { table: "accounts", columns, fixed: { system }, key: "username" },
         usernames,
       );
       found.push(...rows.map(toJournal));
@@ -348,10 +342,7 @@ export const accountLinkRepository = {
   async takenAmong(db: Db, system: string, usernames: readonly string[]): Promise<Set<string>> {
     const rows = await selectByKeys<{ username: string }>(
       db,
-      "account_links",
-      ["username"],
-      { system },
-      "username",
+      { table: "account_links", columns: ["username"], fixed: { system }, key: "username" },
       usernames,
     );
     return new Set(rows.map((r) => r.username));

@@ -1,11 +1,21 @@
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import { usesDollar } from "./bulk-insert.js";
 import { chunk } from "./chunk.js";
 import { PLAN_EACH_RUN } from "./pg-prepared.js";
 import type { Db } from "./schema-types.js";
 
 /** Keys a statement looks up at most (SQLite's `in` list stays far below its bound-parameter limit). */
-const KEYS_PER_STATEMENT = 2000;
+export const KEYS_PER_STATEMENT = 2000;
+
+/** What a lookup by keys reads: see {@link selectByKeys}. */
+export interface KeyedLookup {
+  table: string;
+  columns: readonly string[];
+  /** Columns every row found has these values in (the unique index's leading columns). */
+  fixed: Readonly<Record<string, string>>;
+  /** The column the keys are values of (the unique index's last column). */
+  key: string;
+}
 
 /**
  * The rows of `table` whose `fixed` columns equal their values and whose `key` column is one of `keys`,
@@ -22,31 +32,30 @@ const KEYS_PER_STATEMENT = 2000;
  * (type, id) index, and the plan kept from then filtered every User (27 ms a read at 10,000 Users).
  * SQLite plans the `in` list on the index as it is.
  */
-export async function selectByKeys<R>(
-  db: Db,
-  table: string,
-  columns: readonly string[],
-  fixed: Readonly<Record<string, string>>,
-  key: string,
-  keys: readonly string[],
-): Promise<R[]> {
-  const unique = [...new Set(keys)];
-  if (unique.length === 0) return [];
-  const equal = Object.entries(fixed).map(([column, value]) => sql`${sql.ref(column)} = ${value}`);
-  const selected = sql.join(columns.map((c) => sql.ref(c)));
+export async function selectByKeys<R>(db: Db, lookup: KeyedLookup, keys: readonly string[]): Promise<R[]> {
   const out: R[] = [];
-  for (const part of chunk(unique, KEYS_PER_STATEMENT)) {
-    const query = usesDollar(db)
-      ? sql<R>`${sql.raw(PLAN_EACH_RUN)}select ${sql.join(columns.map((c) => sql.ref(`found.${c}`)))}
-          from unnest(${part}::text[]) as wanted(v)
-          cross join lateral (
-            select ${selected} from ${sql.table(table)}
-            where ${sql.join([...equal, sql`${sql.ref(key)} = wanted.v`], sql` and `)}
-            limit 1
-          ) as found`
-      : sql<R>`select ${selected} from ${sql.table(table)}
-          where ${sql.join([...equal, sql`${sql.ref(key)} in (${sql.join(part)})`], sql` and `)}`;
-    out.push(...(await query.execute(db)).rows);
+  for (const part of chunk([...new Set(keys)], KEYS_PER_STATEMENT)) {
+    out.push(...(await keyedQuery<R>(db, lookup, part).execute(db)).rows);
   }
   return out;
+}
+
+/**
+ * The statement {@link selectByKeys} sends for `keys` (distinct, at most {@link KEYS_PER_STATEMENT}):
+ * for a caller that joins two lookups into one statement with `union all`.
+ */
+export function keyedQuery<R>(db: Db, lookup: KeyedLookup, keys: readonly string[]): RawBuilder<R> {
+  const { table, columns, fixed, key } = lookup;
+  const equal = Object.entries(fixed).map(([column, value]) => sql`${sql.ref(column)} = ${value}`);
+  const selected = sql.join(columns.map((c) => sql.ref(c)));
+  return usesDollar(db)
+    ? sql<R>`${sql.raw(PLAN_EACH_RUN)}select ${sql.join(columns.map((c) => sql.ref(`found.${c}`)))}
+        from unnest(${keys}::text[]) as wanted(v)
+        cross join lateral (
+          select ${selected} from ${sql.table(table)}
+          where ${sql.join([...equal, sql`${sql.ref(key)} = wanted.v`], sql` and `)}
+          limit 1
+        ) as found`
+    : sql<R>`select ${selected} from ${sql.table(table)}
+        where ${sql.join([...equal, sql`${sql.ref(key)} in (${sql.join(keys)})`], sql` and `)}`;
 }

@@ -89,7 +89,8 @@ const LOOKUPS = [
         });
       }
     },
-    statement: /"name_key" (in|= wanted)/,
+    // Both lookups in one statement: a lone write's check is one round trip.
+    statement: /"name_key" (in|= wanted)[\s\S]*union all[\s\S]*"person_key" (in|= wanted)/,
     // SQLite names the unique constraints' indexes sqlite_autoindex_…: its plan shows which columns.
     index: ["(type=? AND name_key=?)"],
     postgres:

@@ -2,7 +2,8 @@ import { type Selectable, sql } from "kysely";
 import { normaliseText } from "../domain/normalise-text.js";
 import { createGroupCommit, type GroupCommit } from "../shared/group-commit.js";
 import { type BulkInsertSpec, bulkInsert } from "./bulk-insert.js";
-import { selectByKeys } from "./keyed-lookup.js";
+import { chunk } from "./chunk.js";
+import { KEYS_PER_STATEMENT, keyedQuery } from "./keyed-lookup.js";
 import type { Db, ScimResourcesTable } from "./schema-types.js";
 
 export type ScimResourceType = "User" | "Group";
@@ -212,34 +213,31 @@ export const scimResourceRepository = {
 
   /**
    * {@link findUserHolders} of several Users (the SCIM writes in hand at once): a lookup of each unique
-   * index, each key through the index (keyed-lookup.ts).
+   * index, each key through the index (keyed-lookup.ts), the two in one statement.
    */
   async findUsersHolders(
     db: Db,
     users: readonly { name: string; personKey: string }[],
   ): Promise<{ byName: ScimResourceRecord | undefined; byPersonKey: ScimResourceRecord | undefined }[]> {
-    const user = { type: "User" };
-    const keys = users.map((u) => nameKey(u.name));
-    const named = await selectByKeys<Selectable<ScimResourcesTable>>(
-      db,
-      "scim_resources",
-      SCIM_COLUMNS,
-      user,
-      "name_key",
-      keys,
-    );
-    const keyed = await selectByKeys<Selectable<ScimResourcesTable>>(
-      db,
-      "scim_resources",
-      SCIM_COLUMNS,
-      user,
-      "person_key",
-      users.map((u) => u.personKey),
-    );
-    const byName = new Map(named.map((r) => [r.name_key, r]));
-    const byPersonKey = new Map(keyed.map((r) => [r.person_key, r]));
-    return users.map((u, i) => {
-      const name = byName.get(keys[i]!);
+    const ofUsers = { table: "scim_resources", columns: SCIM_COLUMNS, fixed: { type: "User" } };
+    const asked = users.map((u) => ({ nameKey: nameKey(u.name), personKey: u.personKey }));
+    const byName = new Map<string, Selectable<ScimResourcesTable>>();
+    const byPersonKey = new Map<string, Selectable<ScimResourcesTable>>();
+    for (const part of chunk(asked, KEYS_PER_STATEMENT)) {
+      const names = [...new Set(part.map((u) => u.nameKey))];
+      const personKeys = [...new Set(part.map((u) => u.personKey))];
+      const named = keyedQuery(db, { ...ofUsers, key: "name_key" }, names);
+      const keyed = keyedQuery(db, { ...ofUsers, key: "person_key" }, personKeys);
+      const { rows } = await sql<Selectable<ScimResourcesTable>>`${named} union all ${keyed}`.execute(db);
+      // Names and person keys are each unique among Users, so a row is filed under both: a key asked
+      // for finds its one holder whichever lookup returned it.
+      for (const r of rows) {
+        byName.set(r.name_key, r);
+        if (r.person_key !== null) byPersonKey.set(r.person_key, r);
+      }
+    }
+    return asked.map((u) => {
+      const name = byName.get(u.nameKey);
       const person = byPersonKey.get(u.personKey);
       return {
         byName: name === undefined ? undefined : fromRow(name),
