@@ -77,9 +77,23 @@ export interface ConnectorOptions {
   createMissingGroups?: boolean;
   /**
    * The system's `concurrency`: how many of its calls run at once. A connector that keeps connections
-   * between calls keeps this many unless its own configuration says otherwise. Default 8.
+   * between calls keeps this many unless its own configuration says otherwise (`keptConnections`: the
+   * ldap and sql connectors). Default 8. The postgres and mariadb connectors write one call at a time
+   * (an account's checks and changes must not interleave) and keep 4 for their reads.
    */
   concurrency?: number;
+}
+
+/** The most connections a connector keeps between calls when its own configuration does not say. */
+const MAX_KEPT = 64;
+
+/**
+ * How many connections a connector that keeps them between calls keeps: the system's `concurrency`
+ * (default 8), at most 64. Kept fewer than the calls that run at once, the calls past them wait for one
+ * (a pool) or connect and disconnect each time.
+ */
+export function keptConnections(options: Pick<ConnectorOptions, "concurrency">): number {
+  return Math.min(MAX_KEPT, options.concurrency ?? 8);
 }
 
 export interface ConnectorDescription {

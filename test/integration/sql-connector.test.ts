@@ -543,6 +543,47 @@ for (const kit of kits) {
     }
 
     if (kit.name === "PostgreSQL") {
+      it("keeps as many connections as the system's concurrency, so as many writes run at once", async () => {
+        const wide = createSqlConnector(
+          "app-wide",
+          parseSqlConnectorConfig("app", appConfig(ns.url, ns.schema)),
+          { concurrency: 12 },
+        );
+        // Another session locks the users table against writes: each create then holds its connection
+        // while its insert waits, so the waiting inserts count the connections the connector keeps.
+        const locker = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
+        await locker.connect();
+        // The other sessions holding or waiting for a lock on the table: one per create under way.
+        const waiting = async () =>
+          Number(
+            (
+              await locker.query(
+                "select count(distinct pid) as n from pg_locks where relation = $1::regclass and pid <> pg_backend_pid()",
+                [`"${ns.schema}".app_users`],
+              )
+            ).rows[0].n,
+          );
+        try {
+          await locker.query("begin");
+          await locker.query(`lock table "${ns.schema}".app_users in exclusive mode`);
+          const creates = Array.from({ length: 12 }, (_, n) =>
+            wide.create({ username: `burst-${n}`, attributes: {}, enabled: true }),
+          );
+          let seen = 0;
+          for (let i = 0; i < 50 && seen < 12; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            seen = await waiting();
+          }
+          expect(seen).toBe(12);
+          await locker.query("commit");
+          expect((await Promise.all(creates)).every((r) => r.changed)).toBe(true);
+        } finally {
+          await locker.query("rollback").catch(() => {});
+          await locker.end();
+          await wide.close();
+        }
+      });
+
       it("a role without write privileges gets a non-retryable permission error", async () => {
         const role = `tenure_ro_${rand()}`;
         await sql`create role ${sql.id(role)} login`.execute(ns.admin);

@@ -1,6 +1,6 @@
 import fs from "node:fs/promises";
 import type { ConnectionOptions } from "node:tls";
-import { ConnectorError } from "../connector-types.js";
+import { ConnectorError, keptConnections } from "../connector-types.js";
 import type { LdapClient, LdapConnectorDeps, LdapContext } from "./ldap-context.js";
 import { ldapResultCode, toLdapConnectorError } from "./ldap-errors.js";
 
@@ -9,9 +9,6 @@ export type LdapSession = <T>(
   fn: (client: LdapClient) => Promise<T>,
   callSecrets?: readonly string[],
 ) => Promise<T>;
-
-/** The most bound connections kept when `maxConnections` does not say. */
-const MAX_KEPT = 64;
 
 /**
  * Bound connections to the directory, pooled between calls: connecting and binding per call cost more
@@ -32,7 +29,7 @@ export function createLdapSessions(
    * Kept fewer than the writes that run at once, each write past them connected, bound and unbound —
    * under a burst at a concurrency of 32, three in four.
    */
-  const keep = config.maxConnections ?? Math.min(MAX_KEPT, concurrency);
+  const keep = config.maxConnections ?? keptConnections({ concurrency });
   let closed = false;
 
   let caCertificates: Promise<Buffer> | undefined;

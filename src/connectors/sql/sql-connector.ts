@@ -10,7 +10,9 @@ import {
   type AccountSpec,
   type Connector,
   ConnectorError,
+  type ConnectorOptions,
   type EntitlementInfo,
+  keptConnections,
   type WriteResult,
 } from "../connector-types.js";
 import { toConnectorError } from "./sql-errors.js";
@@ -52,14 +54,18 @@ const attrAlias = (index: number) => `t_attr_${index}`;
  * - Failures throw `ConnectorError` classified by `sql-errors.ts`; messages name the system and redact
  *   the URL's password.
  */
-export function createSqlConnector(system: string, config: SqlConnectorConfig): Connector {
+export function createSqlConnector(
+  system: string,
+  config: SqlConnectorConfig,
+  options: ConnectorOptions = {},
+): Connector {
   const dialect = dialectOfUrl(config.url);
   if (dialect === undefined) {
     throw new ConnectorError(system, "invalid", "url must be sqlite:PATH, postgres://… or mysql://…");
   }
   const secrets = passwordsOf(config.url);
   const target = describeTarget(config.url);
-  const db: AnyDb = new Kysely({ dialect: createDialect(dialect, config) });
+  const db: AnyDb = new Kysely({ dialect: createDialect(dialect, config, keptConnections(options)) });
   const locks = createUserLock();
 
   const { users, memberships, groups } = config;
@@ -343,7 +349,8 @@ export function createSqlConnector(system: string, config: SqlConnectorConfig): 
   };
 }
 
-function createDialect(dialect: SqlDialectName, config: SqlConnectorConfig) {
+/** `connections`: how many a PostgreSQL or MySQL pool keeps (SQLite has one). */
+function createDialect(dialect: SqlDialectName, config: SqlConnectorConfig, connections: number) {
   // Each client is created on first use, so constructing a connector never touches the network or disk.
   switch (dialect) {
     case "sqlite":
@@ -371,7 +378,7 @@ function createDialect(dialect: SqlDialectName, config: SqlConnectorConfig) {
         pool: async () => {
           const pool = new pg.Pool({
             connectionString: config.url,
-            max: 4,
+            max: connections,
             connectionTimeoutMillis: config.timeoutMs,
             application_name: "tenure",
           });
@@ -391,7 +398,7 @@ function createDialect(dialect: SqlDialectName, config: SqlConnectorConfig) {
             password: decodeURIComponent(url.password),
             database: decodeURIComponent(url.pathname.slice(1)) || undefined,
             connectTimeout: config.timeoutMs,
-            connectionLimit: 4,
+            connectionLimit: connections,
             // Ids are compared as text; large integers must not lose digits on the way.
             supportBigNumbers: true,
             bigNumberStrings: true,
