@@ -550,11 +550,11 @@ for (const kit of kits) {
           { concurrency: 12 },
         );
         // Another session locks the users table against writes: each create then holds its connection
-        // while its insert waits, so the waiting inserts count the connections the connector keeps.
+        // while its insert waits, so the sessions on the table count the connections the connector keeps
+        // (one per create under way: each holds or waits for a lock on it).
         const locker = new pg.Client({ connectionString: POSTGRES_ADMIN_URL });
         await locker.connect();
-        // The other sessions holding or waiting for a lock on the table: one per create under way.
-        const waiting = async () =>
+        const sessionsOnTable = async () =>
           Number(
             (
               await locker.query(
@@ -569,10 +569,11 @@ for (const kit of kits) {
           const creates = Array.from({ length: 12 }, (_, n) =>
             wide.create({ username: `burst-${n}`, attributes: {}, enabled: true }),
           );
+          // Connecting takes a moment on a busy machine: up to 15 s for all twelve to be on the table.
           let seen = 0;
-          for (let i = 0; i < 50 && seen < 12; i++) {
+          for (let i = 0; i < 150 && seen < 12; i++) {
             await new Promise((resolve) => setTimeout(resolve, 100));
-            seen = await waiting();
+            seen = await sessionsOnTable();
           }
           expect(seen).toBe(12);
           await locker.query("commit");
