@@ -29,6 +29,7 @@ import {
 import { type ConformanceTarget, runConnectorConformance } from "../conformance/connector-conformance.js";
 import { POSTGRES_ADMIN_URL } from "../helpers/databases.js";
 import { freePort } from "../helpers/net.js";
+import { until } from "../helpers/worker-process.js";
 
 const MARIADB_ADMIN_URL = process.env.TENURE_TEST_MARIADB ?? "mysql://root@127.0.0.1:3306/test";
 const PG_START = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start";
@@ -570,12 +571,8 @@ for (const kit of kits) {
             wide.create({ username: `burst-${n}`, attributes: {}, enabled: true }),
           );
           // Connecting takes a moment on a busy machine: up to 15 s for all twelve to be on the table.
-          let seen = 0;
-          for (let i = 0; i < 150 && seen < 12; i++) {
-            await new Promise((resolve) => setTimeout(resolve, 100));
-            seen = await sessionsOnTable();
-          }
-          expect(seen).toBe(12);
+          await until("twelve creates on the table", async () => (await sessionsOnTable()) >= 12, 15_000);
+          expect(await sessionsOnTable()).toBe(12);
           await locker.query("commit");
           expect((await Promise.all(creates)).every((r) => r.changed)).toBe(true);
         } finally {
