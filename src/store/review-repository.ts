@@ -305,11 +305,12 @@ export const reviewItemRepository = {
     identityIds: readonly string[] | undefined,
   ): Promise<Map<string, { campaignId: string; state: ReviewItemState; at: string }>> {
     const out = new Map<string, { campaignId: string; state: ReviewItemState; at: string }>();
+    const orders = new Map<string, string>();
     const parts = identityIds === undefined ? [undefined] : chunk(identityIds, 500);
     for (const part of parts) {
       let q = db
         .selectFrom("review_items")
-        .select(["identity_id", "access_key", "campaign_id", "state", "decided_at"])
+        .select(["id", "identity_id", "access_key", "campaign_id", "state", "decided_at"])
         // A person's decision only: the deadline keeping an item nobody looked at is not a review.
         .where("decided_at", "is not", null)
         .where("decided_by", "is not", null)
@@ -317,9 +318,14 @@ export const reviewItemRepository = {
       if (part !== undefined) q = q.where("identity_id", "in", part);
       for (const r of await q.execute()) {
         const key = `${r.identity_id}|${r.access_key}`;
-        const seen = out.get(key);
-        if (seen === undefined || seen.at < r.decided_at!)
-          out.set(key, { campaignId: r.campaign_id, state: r.state as ReviewItemState, at: r.decided_at! });
+        // Two decisions at the same instant (a millisecond clock, a bulk decision) are ordered by the
+        // later campaign, then the later item: ids are time-ordered, and the answer must not depend on
+        // the order the database happens to return rows in.
+        const order = `${r.decided_at}|${r.campaign_id}|${r.id}`;
+        const seen = orders.get(key);
+        if (seen !== undefined && seen >= order) continue;
+        orders.set(key, order);
+        out.set(key, { campaignId: r.campaign_id, state: r.state as ReviewItemState, at: r.decided_at! });
       }
     }
     return out;
