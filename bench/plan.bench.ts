@@ -22,7 +22,8 @@ import type {
 import { createDesiredStateCalculator } from "../src/domain/desired-state.js";
 import type { Identity, WorkerAttributes } from "../src/domain/identity-types.js";
 import { stateFromAttributes } from "../src/domain/lifecycle.js";
-import { planAll, planIdentity } from "../src/domain/plan.js";
+import { planIdentity } from "../src/domain/plan.js";
+import { planAll } from "../src/domain/plan-all.js";
 import { TEMPLATE_ATTRIBUTES } from "../src/domain/username-template.js";
 import type { AttributeName, LifecycleConfig } from "../src/policy/config-types.js";
 import { applyPlanToAccounts } from "../test/helpers/plan-simulator.js";

@@ -13,7 +13,8 @@ import type {
   RoleRule,
   SystemDef,
 } from "./access-types.js";
-import { computeDesiredAccess, type DesiredStateInput } from "./desired-state.js";
+import { computeDesiredAccess } from "./desired-state.js";
+import type { DesiredStateInput } from "./desired-state-types.js";
 import { explainAccess } from "./explain.js";
 import type { AttributeName, Identity, WorkerAttributes } from "./identity-types.js";
 import type { LifecycleConfig } from "./lifecycle-settings.js";

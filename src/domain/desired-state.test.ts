@@ -9,11 +9,8 @@ import type {
   RoleRule,
   SystemDef,
 } from "./access-types.js";
-import {
-  computeDesiredAccess,
-  createDesiredStateCalculator,
-  type DesiredStateInput,
-} from "./desired-state.js";
+import { computeDesiredAccess, createDesiredStateCalculator } from "./desired-state.js";
+import type { DesiredStateInput } from "./desired-state-types.js";
 import type { AttributeName, Identity, WorkerAttributes } from "./identity-types.js";
 import type { LifecycleConfig } from "./lifecycle-settings.js";
 

@@ -1,7 +1,5 @@
 import { type ExclusionIndex, indexExclusions, isPolicyLineage } from "./access-exclusion.js";
 import type {
-  AccessExclusion,
-  AccountPresence,
   Assignment,
   DerivedEntitlement,
   DesiredAccess,
@@ -9,141 +7,26 @@ import type {
   Lineage,
   Policy,
   RoleDef,
-  RoleRule,
   RuleFailure,
   SystemDef,
 } from "./access-types.js";
+import { assignmentStatus, describeAssignmentTarget } from "./assignment-status.js";
 import { deriveEntitlement, mayDerive, withDerived } from "./derived-entitlement.js";
-import type { AttributeName, Identity, IsoDate, LifecycleState, WorkerAttributes } from "./identity-types.js";
+import type {
+  AccessTrace,
+  DesiredStateCalculator,
+  DesiredStateContext,
+  DesiredStateInput,
+  RoleChain,
+  RuleOutcome,
+} from "./desired-state-types.js";
+import type { WorkerAttributes } from "./identity-types.js";
 import type { LifecycleConfig } from "./lifecycle-settings.js";
-import { addDays, DAY_MS } from "./local-date.js";
+import { lifecycleVerdict } from "./lifecycle-verdict.js";
+import { DAY_MS } from "./local-date.js";
 import { indexPolicy } from "./policy-index.js";
-import { retentionEnded, retentionOf, retentionStartDay } from "./retention.js";
+import { evaluateRole, type MemoisedRule } from "./rule-memo.js";
 import { type CompiledTemplate, compileTemplate, toUsername } from "./username-template.js";
-
-/** Distinct attribute tuples remembered per rule; past this, new tuples are evaluated, not remembered. */
-const RULE_MEMO_LIMIT = 50_000;
-/**
- * After this many look-ups, a rule whose tuples are mostly distinct (it reads `employeeId`, say) stops
- * being memoised: remembering one result per person costs more than evaluating, and holds memory.
- */
-const RULE_MEMO_PROBATION = 2_000;
-
-/** Everything the desired access of one identity depends on. Time is given, never read. */
-export interface DesiredStateInput {
-  identity: Identity;
-  policy: Policy;
-  lifecycle: LifecycleConfig;
-  /** The identity's assignments, active or not (the rules decide); other identities' are ignored. */
-  assignments: readonly Assignment[];
-  /** system → username already allocated to this identity (a link or its existing account). */
-  usernames: Readonly<Record<string, string>>;
-  /**
-   * Access reviewers refused (review exclusions): what policy alone gives of these is kept out, and an
-   * excluded entitlement moves to `withheld` with the review as its reason. Those of other identities
-   * or employments are ignored. Absent: none.
-   */
-  exclusions?: readonly AccessExclusion[];
-  now: Date;
-  /** `now` as a calendar date in the source's time zone; decides the pre-hire window. */
-  today: IsoDate;
-}
-
-/** The per-identity part of `DesiredStateInput`, for a calculator already bound to a policy. */
-export type DesiredStateContext = Omit<DesiredStateInput, "policy" | "lifecycle">;
-
-/** Whether an assignment counts now, and if not, why not (for explanations). */
-export type AssignmentStatus =
-  | "active"
-  | "revoked"
-  | "not-yet-valid"
-  | "expired"
-  | "earlier-employment"
-  | "other-identity"
-  | "unknown-target";
-
-export interface RuleOutcome {
-  value: boolean;
-  error?: string;
-  /** The rule was stopped by its evaluation budget: neither true nor false (see RoleRule.evaluate). */
-  failed?: boolean;
-}
-
-/** How one role was decided for one identity. */
-export interface RoleTrace {
-  role: RoleDef;
-  /** The birthright rule on the current attributes; null when the role has no rule. */
-  rule: RuleOutcome | null;
-  /** The rule on the attributes before the last change, when mover grace was in force; else null. */
-  previousRule: RuleOutcome | null;
-  /** Every reason the role is held now; empty when it is not held. */
-  held: Lineage[];
-  /** The review exclusion keeping the role from being held by policy (rule, include, grace); else null. */
-  excluded: Lineage | null;
-}
-
-/** What the lifecycle state does to every account of the identity. */
-export interface LifecycleVerdict {
-  state: LifecycleState;
-  presence: AccountPresence;
-  /** Why the accounts are not simply enabled; null when they are. */
-  lineage: Lineage | null;
-  /** Which held entitlements a leaver loses at once. */
-  withhold: "none" | "privileged" | "all";
-  withholdLineage: Lineage | null;
-  /** A leaver's accounts are kept where they exist and never created (DesiredSystemAccess.retainOnly). */
-  retainOnly?: boolean;
-}
-
-/** The intermediate decisions behind a DesiredAccess, for `explain`. */
-export interface AccessTrace {
-  roles: RoleTrace[];
-  assignments: { assignment: Assignment; status: AssignmentStatus; lineage: Lineage | null }[];
-  /** Set when the identity's attributes changed and mover grace applies or applied. */
-  moverGrace: { changedAt: string; until: string; active: boolean } | null;
-  lifecycle: LifecycleVerdict;
-}
-
-/** A role and the include chain from some role down to it. */
-export interface RoleChain {
-  role: string;
-  chain: readonly string[];
-}
-
-/**
- * Desired state bound to one policy and lifecycle configuration. Building it indexes roles, includes
- * and templates once; `compute` then costs only the rule evaluations (memoised per distinct tuple of
- * the attributes each rule reads, so RoleRule.evaluate must depend on nothing else) and the output.
- * Pure: the same context always gives an equal DesiredAccess. Treat results as read-only: lineage
- * lists are frozen and shared between identities holding access the same way, which keeps a plan of
- * 100,000 people small. Throws only while being built (a template naming an unknown attribute).
- */
-export interface DesiredStateCalculator {
-  readonly policy: Policy;
-  readonly lifecycle: LifecycleConfig;
-  compute(context: DesiredStateContext): DesiredAccess;
-  /**
-   * Same as compute, plus every role held and why (birthright rules, includes, assignments, mover
-   * grace): what separation-of-duties rules naming roles are checked against.
-   */
-  computeWithRoles(
-    context: DesiredStateContext,
-    options?: {
-      /** Leave usernames and account attributes out (null and empty): for readers of access alone. */
-      light?: boolean;
-    },
-  ): {
-    desired: DesiredAccess;
-    roles: ReadonlyMap<string, readonly Lineage[]>;
-  };
-  /** Same as compute, plus the decisions behind it. Slower; for explanations and tests. */
-  trace(context: DesiredStateContext): { desired: DesiredAccess; trace: AccessTrace };
-  /**
-   * Every role that would bring an account in `system` (and `entitlement`, when given) if it were held,
-   * with the include chain from that role down to the role that holds the grant.
-   */
-  rolesGranting(system: string, entitlement?: string): RoleChain[];
-}
 
 interface IndexedSystem {
   def: SystemDef;
@@ -161,171 +44,16 @@ interface ClosureEntry {
   lineages: readonly Lineage[];
 }
 
-interface IndexedRole {
+interface IndexedRole extends MemoisedRule {
   def: RoleDef;
-  rule: RoleRule | null;
-  /** Read attributes for the memo key; null when the rule is not memoised. */
-  reads: readonly AttributeName[] | null;
-  /** One level per read attribute, keyed by its value (null included), the last level holding outcomes. */
-  memo: MemoLevel | null;
-  memoSize: number;
-  memoLookups: number;
   grants: { system: number; entitlements: readonly string[]; derived: readonly DerivedEntitlement[] }[];
   /** The role itself first, then every role it includes transitively, each once, shortest chain first. */
   closure: ClosureEntry[];
 }
 
-type MemoLevel = Map<string | null, MemoLevel | RuleOutcome>;
-
 interface SystemAccumulator {
   account: readonly Lineage[];
   entitlements: Record<string, readonly Lineage[]>;
-}
-
-function evaluateSafely(rule: RoleRule, attributes: WorkerAttributes): RuleOutcome {
-  try {
-    const result = rule.evaluate(attributes);
-    if (result.failed === true) return { value: false, error: result.error ?? "not evaluated", failed: true };
-    // Anything but a literal true is false: a rule must never grant access by accident.
-    if (result.value === true) return result.error === undefined ? TRUE : result;
-    return result.error === undefined ? FALSE : { value: false, error: result.error };
-  } catch (error) {
-    return { value: false, error: error instanceof Error ? error.message : String(error) };
-  }
-}
-const TRUE: RuleOutcome = Object.freeze({ value: true });
-const FALSE: RuleOutcome = Object.freeze({ value: false });
-
-function evaluateRole(role: IndexedRole, attributes: WorkerAttributes): RuleOutcome {
-  const rule = role.rule!;
-  const reads = role.reads;
-  let level = role.memo;
-  if (level === null || reads === null) return evaluateSafely(rule, attributes);
-  // Nested maps keyed by the values themselves: no key string to build, and null is a key like any other.
-  const last = reads.length - 1;
-  for (let i = 0; i < last; i++) {
-    const value = attributes[reads[i]!];
-    let next = level.get(value) as MemoLevel | undefined;
-    if (next === undefined) {
-      next = new Map();
-      level.set(value, next);
-    }
-    level = next;
-  }
-  const value = attributes[reads[last]!];
-  let outcome = level.get(value) as RuleOutcome | undefined;
-  role.memoLookups++;
-  if (outcome === undefined) {
-    outcome = evaluateSafely(rule, attributes);
-    if (role.memoSize < RULE_MEMO_LIMIT) {
-      level.set(value, outcome);
-      role.memoSize++;
-    }
-  }
-  if (role.memoLookups === RULE_MEMO_PROBATION && role.memoSize > RULE_MEMO_PROBATION / 2) role.memo = null;
-  return outcome;
-}
-
-/** Whether `assignment` counts for `identity` at `nowMs` (target existence aside). */
-export function assignmentStatus(
-  assignment: Assignment,
-  identity: Identity,
-  nowMs: number,
-): AssignmentStatus {
-  if (assignment.identityId !== identity.id) return "other-identity";
-  // An earlier employment's access is never resurrected by a rehire.
-  if (assignment.employment !== identity.employment) return "earlier-employment";
-  if (assignment.revokedAt !== null && !(Date.parse(assignment.revokedAt) > nowMs)) return "revoked";
-  if (!(Date.parse(assignment.validFrom) <= nowMs)) return "not-yet-valid";
-  if (assignment.validUntil !== null && !(nowMs < Date.parse(assignment.validUntil))) return "expired";
-  return "active";
-}
-
-/** `role db-admin` / `db:readers`: an assignment's (or a request item's) target in words. */
-export function describeAssignmentTarget(target: Assignment["target"]): string {
-  return "role" in target ? `role ${target.role}` : `${target.system}:${target.entitlement}`;
-}
-
-const NO_WITHHOLDING = { withhold: "none", withholdLineage: null } as const;
-const ACTIVE: LifecycleVerdict = Object.freeze({
-  state: "active",
-  presence: "enabled",
-  lineage: null,
-  ...NO_WITHHOLDING,
-});
-
-/** What the lifecycle state does to every account of `identity` at `nowMs` / `today`. */
-export function lifecycleVerdict(
-  identity: Identity,
-  lifecycle: LifecycleConfig,
-  nowMs: number,
-  today: IsoDate,
-): LifecycleVerdict {
-  const state = identity.state;
-  const none = NO_WITHHOLDING;
-  switch (state) {
-    case "active":
-      return ACTIVE;
-    case "prehire": {
-      const start = identity.attributes.startDate;
-      if (start === null) {
-        const note = "pre-hire without a start date: disabled until it starts";
-        return {
-          state,
-          presence: "disabled",
-          lineage: lifecycleLineage("lifecycle.prehireDays", note),
-          ...none,
-        };
-      }
-      const opens = addDays(start, -lifecycle.prehireDays);
-      const window = `created ${lifecycle.prehireDays} days before the start date ${start}`;
-      if (today >= opens) {
-        const note = `starts on ${start}: ${window}, disabled until then`;
-        return {
-          state,
-          presence: "disabled",
-          lineage: lifecycleLineage("lifecycle.prehireDays", note),
-          ...none,
-        };
-      }
-      const note = `starts on ${start}: not yet, accounts are ${window} (on ${opens})`;
-      return { state, presence: "absent", lineage: lifecycleLineage("lifecycle.prehireDays", note), ...none };
-    }
-    case "suspended": {
-      const note = `suspended since ${identity.stateSince.slice(0, 10)}: disabled while suspended`;
-      return { state, presence: "disabled", lineage: lifecycleLineage("lifecycle.suspended", note), ...none };
-    }
-    case "terminated": {
-      // One rule with the lifecycle's move to deleted: counted from the HR leaving date (retention.ts).
-      const retention = retentionOf(identity, lifecycle.deleteAfterDays, today);
-      const day = retentionStartDay(retention);
-      if (retentionEnded(retention, new Date(nowMs), today)) {
-        const note = `terminated on ${day}: deleted after lifecycle.deleteAfterDays (${lifecycle.deleteAfterDays} days)`;
-        const lineage = lifecycleLineage("lifecycle.deleteAfterDays", note);
-        return { state, presence: "absent", lineage, withhold: "all", withholdLineage: lineage };
-      }
-      const mode = lifecycle.leaver.revoke;
-      return {
-        state,
-        presence: "disabled",
-        lineage: lifecycleLineage("lifecycle.leaver", `terminated on ${day}: disabled by lifecycle.leaver`),
-        retainOnly: true,
-        withhold: mode,
-        withholdLineage: lifecycleLineage(
-          "lifecycle.leaver.revoke",
-          `terminated on ${day}, lifecycle.leaver.revoke = ${mode}`,
-        ),
-      };
-    }
-    case "deleted": {
-      const note = `identity deleted on ${identity.stateSince.slice(0, 10)}: no accounts`;
-      return { state, presence: "absent", lineage: lifecycleLineage("lifecycle.deleted", note), ...none };
-    }
-  }
-}
-
-function lifecycleLineage(policy: string, note: string): Lineage {
-  return { kind: "lifecycle", policy, note };
 }
 
 function accumulatorAt(accumulators: (SystemAccumulator | undefined)[], i: number): SystemAccumulator {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { workerAttributes } from "../../test/fakes/worker-attributes.js";
 import type { Assignment, Policy, RoleDef, RoleRule, SystemDef } from "./access-types.js";
-import type { DesiredStateInput } from "./desired-state.js";
+import type { DesiredStateInput } from "./desired-state-types.js";
 import { explainAccess } from "./explain.js";
 import type { AttributeName, Identity, WorkerAttributes } from "./identity-types.js";
 import type { LifecycleConfig } from "./lifecycle-settings.js";

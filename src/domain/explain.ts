@@ -1,11 +1,7 @@
 import type { AccountPresence, Assignment, DesiredAccess, Lineage, RoleDef } from "./access-types.js";
 import { describeDerived, mayDerive } from "./derived-entitlement.js";
-import {
-  type AssignmentStatus,
-  calculatorFor,
-  type DesiredStateInput,
-  type RoleTrace,
-} from "./desired-state.js";
+import { calculatorFor } from "./desired-state.js";
+import type { AssignmentStatus, DesiredStateInput, RoleTrace } from "./desired-state-types.js";
 import { type DormantHold, holdDormant } from "./dormant-hold.js";
 import type { AttributeName, LifecycleState } from "./identity-types.js";
 import { describeGrant, describeLineage, formatLocation, lifecycleNote } from "./lineage-format.js";

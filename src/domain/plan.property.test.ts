@@ -22,7 +22,8 @@ import type {
 } from "./identity-types.js";
 import type { LifecycleConfig } from "./lifecycle-settings.js";
 import { addDays } from "./local-date.js";
-import { idempotencyKey, planAll } from "./plan.js";
+import { idempotencyKey } from "./plan.js";
+import { planAll } from "./plan-all.js";
 
 const TODAY = "2026-03-10";
 const NOW = new Date(`${TODAY}T12:00:00.000Z`);

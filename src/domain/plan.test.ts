@@ -13,7 +13,9 @@ import type {
 } from "./access-types.js";
 import type { Identity } from "./identity-types.js";
 import type { LifecycleConfig } from "./lifecycle-settings.js";
-import { allocateUsernames, idempotencyKey, planAll, planIdentity, planOrphans } from "./plan.js";
+import { idempotencyKey, planIdentity, planOrphans } from "./plan.js";
+import { planAll } from "./plan-all.js";
+import { allocateUsernames } from "./username-allocation.js";
 
 const at = { file: "tenure.yaml", line: 1, column: 1 };
 

@@ -1,6 +1,6 @@
 import { jsonOf } from "../shared/json-text.js";
 import type { Lineage } from "./access-types.js";
-import { describeAssignmentTarget } from "./desired-state.js";
+import { describeAssignmentTarget } from "./assignment-status.js";
 import {
   keptAfterMoveDetail,
   NEVER_REVIEWED_DETAIL,

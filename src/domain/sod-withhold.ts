@@ -1,5 +1,5 @@
 import type { Account, Assignment, DesiredAccess, Lineage, Policy } from "./access-types.js";
-import type { DesiredStateCalculator, DesiredStateContext } from "./desired-state.js";
+import type { DesiredStateCalculator, DesiredStateContext } from "./desired-state-types.js";
 import { heldAccountsOf, holdingsOf, type SodEvaluator, sodEvaluatorFor } from "./sod.js";
 import type { Holding, SodViolation } from "./sod-holding-types.js";
 import { formatSodItem } from "./sod-role-check.js";

@@ -1,5 +1,5 @@
 import type { Account, Assignment, DesiredAccess, Lineage, Policy } from "./access-types.js";
-import { describeAssignmentTarget } from "./desired-state.js";
+import { describeAssignmentTarget } from "./assignment-status.js";
 import type { WorkerAttributes } from "./identity-types.js";
 import { describeLineage, formatLocation } from "./lineage-format.js";
 import type { Holding, SodViolation, ViolationSide } from "./sod-holding-types.js";

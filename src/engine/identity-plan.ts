@@ -1,7 +1,7 @@
 import type { AccessExclusion, Assignment } from "../domain/access-types.js";
 import { calculatorFor } from "../domain/desired-state.js";
 import type { Identity } from "../domain/identity-types.js";
-import { type PlanAllResult, planAllSteps } from "../domain/plan.js";
+import { type PlanAllResult, planAllSteps } from "../domain/plan-all.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { accountLinkRepository, accountRepository } from "../store/account-repository.js";
 import type { Store } from "../store/database.js";

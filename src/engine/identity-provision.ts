@@ -1,5 +1,5 @@
 import type { PlannedOperation } from "../domain/access-types.js";
-import type { PlanAllResult } from "../domain/plan.js";
+import type { PlanAllResult } from "../domain/plan-all.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { accountLinkRepository, accountRepository } from "../store/account-repository.js";
 import type { Store } from "../store/database.js";

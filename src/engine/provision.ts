@@ -4,7 +4,7 @@ import type { Account, PlannedOperation } from "../domain/access-types.js";
 import type { Identity } from "../domain/identity-types.js";
 import { advanceByDate } from "../domain/lifecycle.js";
 import { localDate } from "../domain/local-date.js";
-import { type PlanAllResult, planAllSteps } from "../domain/plan.js";
+import { type PlanAllResult, planAllSteps } from "../domain/plan-all.js";
 import { notifyConnectorUnreachable } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { accountLinkRepository, accountRepository } from "../store/account-repository.js";

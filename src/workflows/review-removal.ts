@@ -1,7 +1,9 @@
 import { type AuditEventInput, appendEvents } from "../audit/ledger.js";
 import { type AccessPiece, accessRemoved, isPolicyLineage } from "../domain/access-exclusion.js";
 import type { AccessExclusion, PlannedOperation } from "../domain/access-types.js";
-import { assignmentStatus, calculatorFor, type DesiredStateContext } from "../domain/desired-state.js";
+import { assignmentStatus } from "../domain/assignment-status.js";
+import { calculatorFor } from "../domain/desired-state.js";
+import type { DesiredStateContext } from "../domain/desired-state-types.js";
 import type { Identity } from "../domain/identity-types.js";
 import { isGone } from "../domain/lifecycle.js";
 import type { RemovalState, ReviewItemState } from "../domain/review-types.js";

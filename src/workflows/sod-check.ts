@@ -1,5 +1,5 @@
 import type { Lineage } from "../domain/access-types.js";
-import { describeAssignmentTarget } from "../domain/desired-state.js";
+import { describeAssignmentTarget } from "../domain/assignment-status.js";
 import type { Identity } from "../domain/identity-types.js";
 import { formatLocation } from "../domain/lineage-format.js";
 import type { ApprovalStep, RequestItem } from "../domain/request-types.js";
