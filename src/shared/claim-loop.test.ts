@@ -157,3 +157,58 @@ describe("runClaimLoop", () => {
     expect(recorded.sort()).toEqual(["a0", "a1", "a2", "a3"]);
   });
 });
+
+describe("runClaimLoop's claims", () => {
+  it("does not claim again for each result a full lane records: only that lane's work was unblocked", async () => {
+    const q = queueOf(jobs("a", 40));
+    const claims: { exclude: readonly string[]; got: number }[] = [];
+    const result = await runClaimLoop(
+      loop(
+        q,
+        async (job) => {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          return job.id;
+        },
+        {
+          claim: async (limit, exclude) => {
+            const got = await q.claim(limit, exclude);
+            claims.push({ exclude, got: got.length });
+            return got;
+          },
+          // Each result recorded by itself, as a lane's results are when they end apart.
+          recordGroup: 1,
+        },
+      ),
+    );
+    expect(result.outcomes).toHaveLength(40);
+    // Ten batches of 4 and the claim that finds the queue empty. With the lane full, a claim leaving it
+    // out can find nothing its own results unblocked: one such claim per batch at most, not one per result.
+    const emptyWhileFull = claims.filter((c) => c.got === 0 && c.exclude.includes("a")).length;
+    expect(claims.filter((c) => c.got > 0)).toHaveLength(10);
+    expect(emptyWhileFull).toBeLessThanOrEqual(10);
+  });
+
+  it("claims again when a lane the last claim covered records a result, though that claim found too few", async () => {
+    // Lane b's second job is claimable only once its first is recorded (as an identity's next operation).
+    const due: Job[] = [{ id: "b0", lane: "b" }];
+    const claims: number[] = [];
+    const result = await runClaimLoop(
+      loop(
+        {
+          ...queueOf([]),
+          claim: async (limit) => {
+            const got = due.splice(0, limit);
+            claims.push(got.length);
+            return got;
+          },
+        },
+        async (job) => {
+          if (job.id === "b0") due.push({ id: "b1", lane: "b" });
+          return job.id;
+        },
+      ),
+    );
+    expect(result.outcomes).toEqual(["b0", "b1"]);
+    expect(claims).toEqual([1, 1, 0]);
+  });
+});
