@@ -212,3 +212,36 @@ describe("runClaimLoop's claims", () => {
     expect(claims).toEqual([1, 1, 0]);
   });
 });
+
+describe("runClaimLoop's claims while a lane stays full", () => {
+  it("still finds the other lanes' work queued after it started, though only the full lane records", async () => {
+    // A frozen system: each call ends at its deadline. Its lane is full for most of the run.
+    const due: Job[] = jobs("frozen", 16);
+    const finished: string[] = [];
+    let claims = 0;
+    const result = await runClaimLoop({
+      ...loop(queueOf([]), async (job) => {
+        await new Promise((resolve) => setTimeout(resolve, job.lane === "frozen" ? 250 : 1));
+        finished.push(job.id);
+        return job.id;
+      }),
+      batchSize: 16,
+      claim: async (limit, exclude) => {
+        const out: Job[] = [];
+        for (let i = 0; i < due.length && out.length < limit; ) {
+          if (exclude.includes(due[i]!.lane)) i++;
+          else out.push(...due.splice(i, 1));
+        }
+        // Work of another system queued by someone else just after a claim found nothing outside the full lane.
+        if (++claims === 2) due.push(...jobs("ok", 2));
+        return out;
+      },
+      recordGroup: 1,
+    });
+    expect(result.outcomes).toHaveLength(18);
+    // The frozen lane's queue stays full until its 14th call ends (7 rounds of 250 ms); the other lane's
+    // work is claimed within about a second of the claim that last found nothing.
+    const okDone = Math.max(finished.indexOf("ok0"), finished.indexOf("ok1"));
+    expect(finished.slice(0, okDone).filter((id) => id.startsWith("frozen")).length).toBeLessThan(14);
+  });
+});

@@ -65,6 +65,9 @@ export interface ClaimLoopResult<Outcome> {
   released: number;
 }
 
+/** How long a claim that found all there was outside the full lanes stands for records of those lanes. */
+const RECLAIM_AFTER_MS = 1000;
+
 export async function runClaimLoop<Item, Done, Outcome>(
   loop: ClaimLoop<Item, Done, Outcome>,
 ): Promise<ClaimLoopResult<Outcome>> {
@@ -80,9 +83,13 @@ export async function runClaimLoop<Item, Done, Outcome>(
    * queue full) changes nothing a claim could find; a lane whose queue is no longer full may have more.
    * Without that distinction, every group of results a full lane recorded set off a claim of the other
    * lanes that found nothing — on SQLite a walk of the whole queue (3.8 ms at 16,000 open operations,
-   * 751 of them while 4,000 people were provisioned into OpenLDAP).
+   * 751 of them while 4,000 people were provisioned into OpenLDAP). Work queued by others meanwhile
+   * (a push, a plan) is not a record of this loop's: a record of any lane looks again once
+   * `RECLAIM_AFTER_MS` have passed since the claim, so a lane that stays full (a frozen system whose
+   * calls end at their deadline) does not keep the other lanes' new work waiting.
    */
   let drainedWith: Set<string> | undefined;
+  let drainedAt = 0;
   /**
    * Counts recorded groups. A claim that found nothing while a record landed may have looked before the
    * record committed (on PostgreSQL they run on different connections): it does not count as drained.
@@ -112,7 +119,12 @@ export async function runClaimLoop<Item, Done, Outcome>(
         loop.onOutcome?.(outcome, outcomes.length, claimed);
       }
       const left = drainedWith;
-      if (left !== undefined && [...lanesRecorded].some((lane) => !left.has(lane))) drainedWith = undefined;
+      if (
+        left !== undefined &&
+        (performance.now() - drainedAt >= RECLAIM_AFTER_MS ||
+          [...lanesRecorded].some((lane) => !left.has(lane)))
+      )
+        drainedWith = undefined;
       recordsLanded++;
       wakeUp();
     }
@@ -163,7 +175,10 @@ export async function runClaimLoop<Item, Done, Outcome>(
       if (accepted.length < batch.length) refused.push(...batch.filter((item) => !accepted.includes(item)));
       claimed += accepted.length;
       lanes.add(accepted);
-      if (batch.length < want && recordsLanded === landedBefore) drainedWith = new Set(full);
+      if (batch.length < want && recordsLanded === landedBefore) {
+        drainedWith = new Set(full);
+        drainedAt = performance.now();
+      }
       // Items may have finished during the claim (their wake-up found nobody waiting): look again.
       continue;
     }
