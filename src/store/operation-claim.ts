@@ -1,7 +1,6 @@
 import { type ExpressionBuilder, type Selectable, sql } from "kysely";
 import { usesDollar } from "./bulk-insert.js";
 import type { ClaimOwner } from "./claim-rows.js";
-import { OPEN_STATES } from "./operation-states.js";
 import { QueryTemplates } from "./query-template.js";
 import type { Database, Db, OperationsTable } from "./schema-types.js";
 
@@ -29,7 +28,6 @@ export interface ClaimOptions {
   identityIds?: readonly string[];
 }
 
-const OPEN: readonly string[] = OPEN_STATES;
 const CLAIMS = new QueryTemplates();
 
 /**
@@ -40,8 +38,9 @@ const CLAIMS = new QueryTemplates();
  * may run; everything behind it waits until it finishes (succeeds or goes dead). Identities need no
  * username queue: a username is allocated to one identity per system once and kept (account_links).
  *
- * Both "earlier" lookups go through the identity_id index (an identity-less lookup is `is null`, which
- * only orphan operations share), so a claim costs one index probe per due operation.
+ * Both "earlier" lookups read open operations only, through operations_open_identity_idx (an
+ * identity-less lookup is `is null`, which only orphan operations share), so a claim costs one index
+ * probe per due operation, however long the identity's history.
  */
 function claimable(
   now: string,
@@ -50,12 +49,15 @@ function claimable(
   excludeSystems?: readonly string[],
 ) {
   return (eb: ExpressionBuilder<Database & { o: OperationsTable }, "o">) => {
+    // Open exactly while finished_at is null: written so, the probe may use operations_open_identity_idx,
+    // which holds only what is still open (a condition on state read every earlier operation, finished
+    // ones too, from the table).
     const earlierOpen = () =>
       eb
         .selectFrom("operations as e")
         .select(sql.lit(1).as("one"))
         .whereRef("e.system", "=", "o.system")
-        .where("e.state", "in", OPEN)
+        .where("e.finished_at", "is", null)
         .where((inner) =>
           inner.or([
             inner("e.seq", "<", inner.ref("o.seq")),

@@ -5,6 +5,7 @@ import BetterSqlite3 from "better-sqlite3";
 import { type CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { planned } from "../../test/fixtures/app-database.js";
 import { freshPostgresUrl, POSTGRES_ADMIN_URL, postgresAvailable } from "../../test/helpers/databases.js";
 import { accountLinkRepository, accountRepository } from "./account-repository.js";
 import { openStore, type Store } from "./database.js";
@@ -146,6 +147,39 @@ const LOOKUPS = [
     postgres:
       /Index (Only )?Scan using account_links_username_uq[\s\S]*Index Cond: \(\(system = \$\d+\) AND \(username = wanted\.v\)\)/,
   },
+  {
+    name: "a claim asks whether an earlier operation of the identity is open through operations_open_identity_idx",
+    run: (db: Kysely<Database>) =>
+      operationRepository.claimDue(db, {
+        now: new Date("2026-03-02T11:00:00.000Z"),
+        limit: 4,
+        workerId: "w1",
+        leaseSeconds: 60,
+      }),
+    // One person's long history in one system: 2,000 grants and revocations over the years, all but the
+    // last four finished. Through operations_identity_idx every claim read them all, each from the table.
+    seed: async (db: Kysely<Database>) => {
+      const at = new Date("2026-03-02T10:00:00.000Z");
+      await operationRepository.enqueue(
+        db,
+        Array.from({ length: 2_000 }, (_, i) =>
+          planned({ system: "app", kind: "grant", identityId: "id-1", username: "u1", entitlement: `e${i}` }),
+        ),
+        { now: at, maxAttemptsFor: () => 3 },
+      );
+      await db
+        .updateTable("operations")
+        .set({ state: "succeeded", finished_at: at.toISOString() })
+        .where("seq", "<", (eb) => eb.selectFrom("operations").select((e) => e.fn.max<number>("seq").as("s")))
+        .where("entitlement", "not in", ["e1997", "e1998", "e1999"])
+        .execute();
+    },
+    statement: /^update "operations"/,
+    index: ["operations_open_identity_idx"],
+    // Probed per operation walked, by its identity and system: not every open operation materialised.
+    postgres:
+      /Index Scan using operations_open_identity_idx on operations e\b[^\n]*\n\s+Index Cond: \(\(identity_id = o\.identity_id\)/,
+  },
 ];
 
 function logged(dialect: PostgresDialect | SqliteDialect, sent: CompiledQuery[]) {
@@ -227,7 +261,9 @@ describe.skipIf(!(await postgresAvailable()))("push lookups' generic plans (Post
       await client.query(`prepare lookup as ${query.sql}`);
       // An array goes as an array literal (the tests' values hold no commas, quotes or braces).
       const literal = (p: unknown) => (Array.isArray(p) ? `{${p.join(",")}}` : String(p));
-      const values = query.parameters.map((p) => `'${literal(p).replaceAll("'", "''")}'`).join(", ");
+      const values = query.parameters
+        .map((p) => (p === null ? "null" : `'${literal(p).replaceAll("'", "''")}'`))
+        .join(", ");
       const { rows } = await client.query(`explain execute lookup(${values})`);
       const plan = rows.map((r: { "QUERY PLAN": string }) => r["QUERY PLAN"]).join("\n");
       if (typeof lookup.index === "string") expect(plan).toContain(lookup.index);

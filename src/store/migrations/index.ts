@@ -40,6 +40,7 @@ import * as sourceRunsCounts from "./2026-12-06T14-00-source-runs-counts.js";
 import * as reviewItemPacks from "./2026-12-07T10-00-review-item-packs.js";
 import * as identitySourceEmailIndex from "./2026-12-08T10-00-identity-source-email-index.js";
 import * as reviewPacksLz4 from "./2026-12-09T10-00-review-packs-lz4.js";
+import * as operationOpenIdentityIndex from "./2026-12-10T10-00-operation-open-identity-index.js";
 
 /** Every migration, in order. Names are timestamped; a landed migration is never edited. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -84,6 +85,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "2026-12-07T10-00-review-item-packs": reviewItemPacks,
   "2026-12-08T10-00-identity-source-email-index": identitySourceEmailIndex,
   "2026-12-09T10-00-review-packs-lz4": reviewPacksLz4,
+  "2026-12-10T10-00-operation-open-identity-index": operationOpenIdentityIndex,
 };
 
 export const migrationProvider: MigrationProvider = {
