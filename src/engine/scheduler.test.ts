@@ -197,6 +197,40 @@ describe.each(await storeFactories())("scheduler on %s", (_kind, makeStore) => {
     expect(slow.runs).toHaveLength(2);
   });
 
+  it("does not run a job twice for one slot when its run ends while a pass reads the schedule", async () => {
+    let release: () => void = () => {};
+    let started = 0;
+    // The first run waits to be let go; a second one (the bug) would end at once.
+    const slow = countingJob("slow", "0 0 1 1 *", async () => {
+      if (++started === 1) await new Promise<void>((resolve) => (release = resolve));
+    });
+    const s = scheduler([slow.job]);
+    s.start();
+    await vi.waitFor(() => expect(slow.runs).toHaveLength(1));
+
+    // The next pass reads the schedule while the run is still going; the run ends and records its slot
+    // before the pass goes on with what it read. The pass may not take the run's slot as still due.
+    const read = scheduleRunRepository.list.bind(scheduleRunRepository);
+    let armed = true;
+    const spy = vi.spyOn(scheduleRunRepository, "list").mockImplementation(async (db) => {
+      const rows = await read(db);
+      if (!armed) return rows;
+      armed = false;
+      release();
+      await vi.waitFor(async () => expect(await scheduleRunRepository.find(store.db, "slow")).toBeDefined());
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      return rows;
+    });
+    try {
+      await s.runDue();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(slow.runs).toHaveLength(1);
+      expect(await scheduleRunRepository.find(store.db, "slow")).toMatchObject({ runs: 1 });
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it("runs a job by name when it is not due, and a prefix selects every job it starts", async () => {
     const a = countingJob("reconcile:a", "0 3 * * *");
     const b = countingJob("reconcile:b", "off");

@@ -318,6 +318,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     due: Array<{ job: ScheduledJob; slot: Slot }>;
     busy: string[];
   }> {
+    // What runs now, taken before the reads below: a run that ends while they wait has recorded its slot
+    // after they read, so its row would say it is still due and it would run again for the same slot.
+    // Its end wakes another pass, which reads its record.
+    const runningAtStart = new Set(running.keys());
     if (!(await leadership.ensure())) return { leader: false, due: [], busy: [] };
     const at = now();
     const rows = new Map((await scheduleRunRepository.list(store.db)).map((r) => [r.job, r]));
@@ -326,7 +330,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
     for (const job of jobs) {
       const forced = only?.some((s) => selects(s, job.name)) === true;
       if (only !== undefined && !forced) continue;
-      if (running.has(job.name)) {
+      if (running.has(job.name) || runningAtStart.has(job.name)) {
         if (forced) busy.push(job.name);
         continue;
       }
