@@ -11,6 +11,8 @@ function queueOf(jobs: Job[]) {
   const due = [...jobs];
   const released: string[] = [];
   return {
+    /** The jobs not yet claimed: a test may queue more while the loop runs. */
+    due,
     released,
     claim: async (limit: number, exclude: readonly string[]) => {
       const out: Job[] = [];
@@ -190,21 +192,21 @@ describe("runClaimLoop's claims", () => {
 
   it("claims again when a lane the last claim covered records a result, though that claim found too few", async () => {
     // Lane b's second job is claimable only once its first is recorded (as an identity's next operation).
-    const due: Job[] = [{ id: "b0", lane: "b" }];
+    const q = queueOf([{ id: "b0", lane: "b" }]);
     const claims: number[] = [];
     const result = await runClaimLoop(
       loop(
+        q,
+        async (job) => {
+          if (job.id === "b0") q.due.push({ id: "b1", lane: "b" });
+          return job.id;
+        },
         {
-          ...queueOf([]),
-          claim: async (limit) => {
-            const got = due.splice(0, limit);
+          claim: async (limit, exclude) => {
+            const got = await q.claim(limit, exclude);
             claims.push(got.length);
             return got;
           },
-        },
-        async (job) => {
-          if (job.id === "b0") due.push({ id: "b1", lane: "b" });
-          return job.id;
         },
       ),
     );
@@ -216,24 +218,20 @@ describe("runClaimLoop's claims", () => {
 describe("runClaimLoop's claims while a lane stays full", () => {
   it("still finds the other lanes' work queued after it started, though only the full lane records", async () => {
     // A frozen system: each call ends at its deadline. Its lane is full for most of the run.
-    const due: Job[] = jobs("frozen", 16);
+    const q = queueOf(jobs("frozen", 16));
     const finished: string[] = [];
     let claims = 0;
     const result = await runClaimLoop({
-      ...loop(queueOf([]), async (job) => {
+      ...loop(q, async (job) => {
         await new Promise((resolve) => setTimeout(resolve, job.lane === "frozen" ? 250 : 1));
         finished.push(job.id);
         return job.id;
       }),
       batchSize: 16,
       claim: async (limit, exclude) => {
-        const out: Job[] = [];
-        for (let i = 0; i < due.length && out.length < limit; ) {
-          if (exclude.includes(due[i]!.lane)) i++;
-          else out.push(...due.splice(i, 1));
-        }
+        const out = await q.claim(limit, exclude);
         // Work of another system queued by someone else just after a claim found nothing outside the full lane.
-        if (++claims === 2) due.push(...jobs("ok", 2));
+        if (++claims === 2) q.due.push(...jobs("ok", 2));
         return out;
       },
       recordGroup: 1,
