@@ -158,6 +158,37 @@ describe("runClaimLoop", () => {
     expect([...outcomes].sort()).toEqual(["a0", "a1", "a2", "a3"]);
     expect(recorded.sort()).toEqual(["a0", "a1", "a2", "a3"]);
   });
+
+  it("records a result within a second though the items queued behind it in its lane hang", async () => {
+    // a0 and a1 end at once; a2 and a3 hang, a4 and a5 wait behind them: the group never fills and
+    // something always waits to start, so only the bound gets a0 and a1 recorded before the hang ends.
+    const q = queueOf(jobs("a", 6));
+    let unblock!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      unblock = resolve;
+    });
+    const recorded: string[] = [];
+    const result = runClaimLoop(
+      loop(
+        q,
+        async (job) => {
+          if (job.id !== "a0" && job.id !== "a1") await gate;
+          return job.id;
+        },
+        {
+          record: async (done) => {
+            recorded.push(...done);
+            return done;
+          },
+        },
+      ),
+    );
+    const end = Date.now() + 5_000;
+    while (recorded.length < 2 && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(recorded.sort()).toEqual(["a0", "a1"]);
+    unblock();
+    expect((await result).outcomes).toHaveLength(6);
+  });
 });
 
 describe("runClaimLoop's claims", () => {

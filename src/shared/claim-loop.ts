@@ -12,8 +12,8 @@ import { createLanes } from "./lanes.js";
  *   mail server that does not answer) holds only its own items, and the others go on at their speed.
  * - Results are group-committed: they wait until `recordGroup` of them have arrived, or until nothing
  *   else is waiting to start or running — but no longer than `recordWaitMs` once nothing waits to
- *   start, so a slow item does not hold the others' results — and are recorded together while the
- *   work goes on. A result recorded may
+ *   start, so a slow item does not hold the others' results, and never longer than
+ *   `RECORD_AT_MOST_MS` — and are recorded together while the work goes on. A result recorded may
  *   make more work claimable (an identity's next operation), but only in its own lane (an identity's
  *   operations queue per system), so a claim that found nothing while a record landed does not count
  *   as "drained", and a record of a lane the last claim covered sends the loop to claim again.
@@ -67,6 +67,13 @@ export interface ClaimLoopResult<Outcome> {
 
 /** How long a claim that found all there was outside the full lanes stands for records of those lanes. */
 const RECLAIM_AFTER_MS = 1000;
+/**
+ * How long a result waits for its group at most, however the rest goes. A group fills in moments on a
+ * fast system; on a slow or hung one (items queued behind calls that wait for their deadline) it may
+ * not fill for as long as the calls take, and a write done but not recorded is done again, idempotently,
+ * if the process dies meanwhile — and shows as still running until it is recorded.
+ */
+const RECORD_AT_MOST_MS = 1000;
 
 export async function runClaimLoop<Item, Done, Outcome>(
   loop: ClaimLoop<Item, Done, Outcome>,
@@ -132,6 +139,16 @@ export async function runClaimLoop<Item, Done, Outcome>(
     wakeUp();
   };
   let recordTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When `recordTimer` fires (performance.now()). */
+  let recordDue = 0;
+  /** Records what is pending within `ms` from now, or sooner if already set to. */
+  const recordWithin = (ms: number) => {
+    const due = performance.now() + ms;
+    if (recordTimer !== undefined && recordDue <= due) return;
+    clearTimeout(recordTimer);
+    recordDue = due;
+    recordTimer = setTimeout(flush, ms);
+  };
   const flush = () => {
     clearTimeout(recordTimer);
     recordTimer = undefined;
@@ -156,7 +173,7 @@ export async function runClaimLoop<Item, Done, Outcome>(
         (lanes.waiting === 0 && (lanes.running === 0 || wait <= 0))
       )
         flush();
-      else if (lanes.waiting === 0 && recordTimer === undefined) recordTimer = setTimeout(flush, wait);
+      else recordWithin(lanes.waiting === 0 ? wait : RECORD_AT_MOST_MS);
       wakeUp();
     });
   };
