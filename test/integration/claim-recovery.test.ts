@@ -163,12 +163,17 @@ describe.each(variants)("claims of a dead process, store on %s", (_name, storeUr
     ).flat();
     const { queued } = await enqueuePlan(store, plan, ENQUEUE);
 
+    // Every account is created and recorded, then each membership write lands and hangs: the worker
+    // dies holding claims in a state that has settled. (Killed at a moment picked while it ran, it could
+    // be stopped with its last record on the way to PostgreSQL; that record landed after the look and
+    // left nothing running.)
     let stderr = "";
     const proc = spawn(process.execPath, ["--import", "tsx", WORKER, url, appFile], {
       cwd: ROOT,
       env: {
         ...process.env,
         TENURE_TEST_APPLY_DELAY_MS: "30",
+        TENURE_TEST_APPLY_HANG_AFTER: String(identities),
         TENURE_TEST_APPLY_NOW: T0.toISOString(),
         TENURE_TEST_LEASE_SECONDS: "3600",
       },
@@ -181,14 +186,11 @@ describe.each(variants)("claims of a dead process, store on %s", (_name, storeUr
     const exited = new Promise((resolve) => proc.once("exit", resolve));
     const deadline = Date.now() + 45_000;
     for (;;) {
-      // Frozen while we look, so the claims seen are the claims it dies with (a loaded machine let it
-      // finish its last batch between the look and the kill).
-      proc.kill("SIGSTOP");
       const { succeeded, running } = await operationRepository.countByState(store.db);
-      if (succeeded > 0 && running > 0) break;
-      proc.kill("SIGCONT");
+      // Every account recorded: nothing more can be (each later write hangs), so the claims seen stay.
+      if (succeeded === identities && running > 0) break;
       if (proc.exitCode !== null) throw new Error(`the worker exited before it could be killed: ${stderr}`);
-      if (Date.now() > deadline) throw new Error(`the worker made no progress in time: ${stderr}`);
+      if (Date.now() > deadline) throw new Error(`the worker did not reach its hang in time: ${stderr}`);
       await sleep(10);
     }
     proc.kill("SIGKILL");

@@ -219,10 +219,16 @@ server:
   });
 
   it("lets a request in flight finish before it exits: a sync asked for just before SIGTERM completes", async () => {
-    // Without the background loop, so the writes are the request's own.
+    // Without the background loop and without the scheduler, so the writes are the request's own: the
+    // scheduler's lifecycle job provisions too, and a server started after a lifecycle slot it had not
+    // run (the first test stops its server before the job records one, or a 5-minute boundary passed)
+    // applied the whole queue at once, leaving the sync nothing to claim.
     const quiet = path.join(dir, "quiet.yaml");
     const text = await readFile(configFile, "utf8");
-    await writeFile(quiet, text.replace("applyIntervalSeconds: 1", "applyIntervalSeconds: 0"));
+    await writeFile(
+      quiet,
+      text.replace("applyIntervalSeconds: 1", "applyIntervalSeconds: 0\n  schedule: { enabled: false }"),
+    );
     const created = await runCli([
       "--config",
       configFile,
