@@ -95,6 +95,29 @@ export async function recoverDeadClaims(
   return recovered;
 }
 
+/** When this process last looked for dead claims in a store (performance.now()), by the store's handle. */
+const lastLook = new WeakMap<object, number>();
+/** How often work that runs again and again in one process looks for dead claims, at most. */
+const LOOK_EVERY_MS = 1000;
+
+/**
+ * {@link recoverDeadClaims} for work that runs again and again in one process — each push's apply, a
+ * server's apply loop: at most once a second per store. Looking is two reads of the claimed rows, and a
+ * burst of pushes applied every group's operations with those two first (398 of 11,688 statements of a
+ * 2,000-create burst into OpenLDAP): a crashed process's claims are found within the second anyway.
+ * The first call in a process always looks, so `tenure apply` takes them back at its start.
+ */
+export async function recoverDeadClaimsNowAndThen(
+  store: Pick<Store, "db">,
+  options: Parameters<typeof recoverDeadClaims>[1],
+): Promise<RecoveredOwner[]> {
+  const at = performance.now();
+  const last = lastLook.get(store.db);
+  if (last !== undefined && at - last < LOOK_EVERY_MS) return [];
+  lastLook.set(store.db, at);
+  return recoverDeadClaims(store, options);
+}
+
 function idsOf(rows: readonly ReleasedClaim[], table: ReleasedClaim["table"]): string[] {
   return rows.filter((r) => r.table === table).map((r) => r.id);
 }

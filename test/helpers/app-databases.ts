@@ -121,7 +121,7 @@ export async function appDatabaseFactories(): Promise<Array<[string, () => Promi
  * The `config:` of a `sql` system managing this database's `app_users` and `app_user_groups`, as YAML
  * lines indented to stand under `systems.NAME.config:` (six spaces).
  */
-export function sqlSystemConfigYaml(app: AppDatabase): string {
+export function sqlSystemConfigYaml(app: Pick<AppDatabase, "url" | "schema">): string {
   const lines = [
     `url: "${app.url}"`,
     ...(app.schema ? [`schema: ${app.schema}`] : []),

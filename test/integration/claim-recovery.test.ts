@@ -10,15 +10,19 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { queryEvents, verifyLedger } from "../../src/audit/ledger.js";
 import { applyOperations } from "../../src/engine/apply.js";
 import { recoverDeadClaims, thisProcess } from "../../src/engine/claim-recovery.js";
 import { enqueuePlan } from "../../src/engine/enqueue.js";
+import { applyQueued } from "../../src/engine/provision.js";
+import { loadConfig } from "../../src/policy/config-loader.js";
+import { claimOwnerRepository } from "../../src/store/claim-owner-repository.js";
 import { openStore, type Store } from "../../src/store/database.js";
 import { notificationRepository } from "../../src/store/notification-repository.js";
 import { operationRepository } from "../../src/store/operation-repository.js";
 import { appConnector, createAppDatabase, joiner, planned, readApp } from "../fixtures/app-database.js";
+import { sqlSystemConfigYaml } from "../helpers/app-databases.js";
 import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { freshPostgresUrl, postgresAvailable } from "../helpers/databases.js";
 import { tempDir, writeHrCsv } from "../helpers/workspace.js";
@@ -34,6 +38,17 @@ const ENQUEUE = {
   lifecycle: { massChangeThreshold: { percent: 10, minimum: 5 } },
   systems: { app: { retry: RETRY } },
 };
+
+/** A store and the app database's system, for the CLI and for applyQueued. */
+const APP_CONFIG = (url: string) => `database: "${url}"
+sources:
+  hr: { type: csv, path: ./hr.csv }
+systems:
+  app:
+    connector: sql
+    config:
+${sqlSystemConfigYaml({ url: "sqlite:./app.db" })}
+`;
 
 /** The pid of a process that ran and exited (reaped, so no process has it now). */
 async function exitedPid(): Promise<number> {
@@ -233,20 +248,7 @@ describe.each(variants)("claims of a dead process, store on %s", (_name, storeUr
   it("tenure status says when claims are waiting, and tenure apply takes them back at its start", async () => {
     createAppDatabase(path.join(dir, "app.db"));
     await writeHrCsv(dir, []);
-    await writeFile(
-      path.join(dir, "tenure.yaml"),
-      `database: "${url}"
-sources:
-  hr: { type: csv, path: ./hr.csv }
-systems:
-  app:
-    connector: sql
-    config:
-      url: sqlite:./app.db
-      users: { table: app_users, id: id, username: login, enabled: { column: active }, attributes: { email: mail } }
-      memberships: { table: app_user_groups, user: user_id, group: group_name }
-`,
-    );
+    await writeFile(path.join(dir, "tenure.yaml"), APP_CONFIG(url));
     const { queued } = await enqueuePlan(store, joiner("app", "id-ada", "ada", []), ENQUEUE);
     const deadPid = await exitedPid();
     await operationRepository.claimDue(store.db, {
@@ -281,4 +283,45 @@ systems:
     expect(after.stdout).not.toContain("claims");
     expect(await queryEvents(store.db, { action: "claims.recovered" })).toHaveLength(1);
   }, 120_000);
+
+  it("looks for dead claims at most once a second when one process applies again and again (each push)", async () => {
+    createAppDatabase(path.join(dir, "app.db"));
+    await writeHrCsv(dir, []);
+    await writeFile(path.join(dir, "tenure.yaml"), APP_CONFIG(url));
+    const config = await loadConfig(path.join(dir, "tenure.yaml"));
+    const { queued } = await enqueuePlan(store, joiner("app", "id-ada", "ada", []), ENQUEUE);
+    const apply = () =>
+      applyQueued(store, config, { now: () => T0, actor: "test", identityIds: ["id-nobody"] });
+    const clock = vi.spyOn(performance, "now");
+    const looks = vi.spyOn(claimOwnerRepository, "ownersOn");
+    try {
+      clock.mockReturnValue(10_000);
+      await apply();
+      expect(looks).toHaveBeenCalledTimes(1);
+      // A process dies holding a claim; this one applies again within the second, and does not look.
+      await operationRepository.claimDue(store.db, {
+        now: T0,
+        limit: 1,
+        workerId: "crashed",
+        leaseSeconds: 300,
+        owner: { host: HOST, pid: await exitedPid() },
+      });
+      clock.mockReturnValue(10_900);
+      await apply();
+      expect(looks).toHaveBeenCalledTimes(1);
+      expect(await operationRepository.find(store.db, queued[0]!.id)).toMatchObject({ claimedBy: "crashed" });
+      // A second after it last looked, it looks again and takes the claim back.
+      clock.mockReturnValue(11_000);
+      await apply();
+      expect(looks).toHaveBeenCalledTimes(2);
+      expect(await operationRepository.find(store.db, queued[0]!.id)).toMatchObject({
+        state: "pending",
+        claimedBy: null,
+      });
+      expect(await queryEvents(store.db, { action: "claims.recovered" })).toHaveLength(1);
+    } finally {
+      clock.mockRestore();
+      looks.mockRestore();
+    }
+  });
 });
