@@ -84,8 +84,8 @@ describe.each(stores)("the ledger's lock on %s", (_name, open) => {
       await appendEvents(trx, [event("a1"), event("a2")]);
       await appendEvents(trx, [event("b1")]);
     });
-    // The lock, the first append's move of the head, the second append's lock and its move: the first
-    // append locked and read the head again before (five).
+    // The lock, the first append's move of the head, the second append's lock and its move (five before,
+    // when the first append locked and read the head again).
     expect(sent.filter((q) => q.includes("audit_head"))).toHaveLength(4);
     // Another transaction's append locks the head itself.
     sent.length = 0;
