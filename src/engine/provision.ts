@@ -295,15 +295,29 @@ export async function systemsNeverRead(
   config: TenureConfig,
   pool: ConnectorPool,
 ): Promise<string[]> {
-  const seen = await systemsRead(store, Object.keys(config.policy.systems));
+  const seen = await systemsRead(store, config);
   return Object.keys(config.policy.systems).filter((system) => {
     if (seen.has(system)) return false;
     try {
-      return pool.get(system).describe().readsAccounts;
+      if (pool.get(system).describe().readsAccounts) return true;
+      readsNothing(config).add(system);
+      return false;
     } catch {
       return true; // reconcileFirstContact reports why it cannot be opened
     }
   });
+}
+
+/** By configuration (frozen): its systems whose connector reads no accounts (manual), found so far. */
+const noReads = new WeakMap<TenureConfig, Set<string>>();
+
+function readsNothing(config: TenureConfig): Set<string> {
+  let systems = noReads.get(config);
+  if (systems === undefined) {
+    systems = new Set();
+    noReads.set(config, systems);
+  }
+  return systems;
 }
 
 /** The systems each store has had read at least once, as this process last saw them, by its handle. */
@@ -311,12 +325,15 @@ const readOnce = new WeakMap<object, ReadonlySet<string>>();
 
 /**
  * The systems reconcile has read at least once (a `reconcile_runs` row). A system once read stays read
- * (the runs are kept), so while every system asked about is among those already seen, the store is not
- * asked again: every push asked before planning (196 of 11,688 statements of a 2,000-create burst).
+ * (the runs are kept), so while every system of `config` is among those already seen, or is one whose
+ * connector reads nothing (never read, as there is nothing to read), the store is not asked again: every
+ * push asked before planning (196 of 11,688 statements of a 2,000-create burst).
  */
-async function systemsRead(store: Store, systems: readonly string[]): Promise<ReadonlySet<string>> {
+async function systemsRead(store: Store, config: TenureConfig): Promise<ReadonlySet<string>> {
   const known = readOnce.get(store.db);
-  if (known !== undefined && systems.every((s) => known.has(s))) return known;
+  const nothing = noReads.get(config);
+  if (known !== undefined && Object.keys(config.policy.systems).every((s) => known.has(s) || nothing?.has(s)))
+    return known;
   const rows = await store.db.selectFrom("reconcile_runs").select("system").distinct().execute();
   const seen = new Set(rows.map((r) => r.system));
   readOnce.set(store.db, seen);
@@ -335,14 +352,17 @@ export async function reconcileFirstContact(
   pool: ConnectorPool,
   options: { now: Date; actor: string },
 ): Promise<Map<string, string>> {
-  const seen = await systemsRead(store, Object.keys(config.policy.systems));
+  const seen = await systemsRead(store, config);
   const unreachable = new Map<string, string>();
   for (const system of Object.keys(config.policy.systems)) {
     if (seen.has(system)) continue;
     try {
       const connector = pool.get(system);
       // A system with no API (manual) has nothing to adopt: its accounts are the ones Tenure records.
-      if (!connector.describe().readsAccounts) continue;
+      if (!connector.describe().readsAccounts) {
+        readsNothing(config).add(system);
+        continue;
+      }
       await reconcileSystem(store, config.policy, system, connector, options);
       readOnce.set(store.db, new Set([...(readOnce.get(store.db) ?? seen), system]));
     } catch (err) {

@@ -1,8 +1,8 @@
 /**
  * First contact: before Tenure first writes to a system it reads it (reconcileFirstContact), and only
  * then — once per system, not once per push. A system once read stays read, so a process that has seen
- * every configured system read asks the store no more; a system added to the configuration is still
- * read before its first write. On SQLite and PostgreSQL, against a real SQL application.
+ * every configured system read (or with nothing to read: manual) asks the store no more; a system added
+ * to the configuration is still read before its first write. On SQLite and PostgreSQL, against a real SQL application.
  */
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -20,6 +20,12 @@ const system = (name: string, file: string) => `  ${name}:
     connector: sql
     config:
 ${sqlSystemConfigYaml({ url: `sqlite:./${file}` })}
+`;
+
+const MANUAL = `  desk:
+    connector: manual
+    account: { username: "{employeeId}" }
+    config: { fulfiller: desk@example.test }
 `;
 
 describe.each(await storeFactories())("first contact on %s", (_kind, makeStore) => {
@@ -79,6 +85,15 @@ describe.each(await storeFactories())("first contact on %s", (_kind, makeStore) 
       expect(reads.map((e) => e.subject).sort()).toEqual(["system:app", "system:crm"]);
       expect(await contact(two)).toEqual(new Map());
       expect(runsAsked()).toBe(afterAdded);
+
+      // A system with no API (manual) is never read — there is nothing to read — and asks nothing either.
+      const withManual = await configWith(system("app", "app.db"), MANUAL);
+      expect(await contact(withManual)).toEqual(new Map());
+      const afterManual = runsAsked();
+      expect(await contact(withManual)).toEqual(new Map());
+      expect(await contact(withManual)).toEqual(new Map());
+      expect(runsAsked()).toBe(afterManual);
+      expect(await queryEvents(store.db, { action: "reconcile.completed" })).toHaveLength(2);
     } finally {
       asked.mockRestore();
     }
