@@ -20,14 +20,22 @@ const lockedHeads = new WeakMap<Db, LedgerHead>();
  * The same queueing as appendEvents: PostgreSQL's row lock, SQLite's write lock.
  */
 export async function lockLedger(trx: Db): Promise<void> {
-  const head = await trx
+  const head = await lockAndReadHead(trx);
+  // Outside a transaction the lock ends with the statement: nothing to keep.
+  if (head !== undefined && trx.isTransaction) lockedHeads.set(trx, head);
+}
+
+/**
+ * Locks the head row and reads it, in one statement (a head read first could be stale by the time the
+ * caller writes after it). Undefined: the row is gone (a damaged database).
+ */
+export function lockAndReadHead(trx: Db): Promise<LedgerHead | undefined> {
+  return trx
     .updateTable("audit_head")
     .set((eb) => ({ seq: eb.ref("seq") }))
     .where("id", "=", 1)
     .returning(["seq", "hash"])
     .executeTakeFirst();
-  // Outside a transaction the lock ends with the statement: nothing to keep.
-  if (head !== undefined && trx.isTransaction) lockedHeads.set(trx, head);
 }
 
 /**

@@ -6,7 +6,7 @@ import { type BulkInsertSpec, bulkInsertThen } from "../store/bulk-insert.js";
 import type { Database } from "../store/schema-types.js";
 import { canonicalJson } from "./canonical-json.js";
 import { latestCheckpoint } from "./ledger-checkpoints.js";
-import { takeLockedHead } from "./ledger-lock.js";
+import { lockAndReadHead, takeLockedHead } from "./ledger-lock.js";
 import { type RangeResult, type SeqRange, verifyRangesInWorkers } from "./sqlite-parallel-verify.js";
 
 /** The `prevHash` of event 1 and the head's hash while the ledger is empty. */
@@ -183,16 +183,8 @@ interface PreparedEvent {
 }
 
 async function appendPrepared(trx: Db, events: PreparedEvent[]): Promise<AuditEvent[]> {
-  // Lock before reading, in one statement: a head read first could be stale by the time we write after
-  // it. A transaction that locked the ledger already (lockLedger) read the head then, and holds it.
-  const head =
-    takeLockedHead(trx) ??
-    (await trx
-      .updateTable("audit_head")
-      .set((eb) => ({ seq: eb.ref("seq") }))
-      .where("id", "=", 1)
-      .returning(["seq", "hash"])
-      .executeTakeFirst());
+  // A transaction that locked the ledger already (lockLedger) read the head then, and holds it.
+  const head = takeLockedHead(trx) ?? (await lockAndReadHead(trx));
   if (head === undefined) {
     throw new TenureError("audit_head_missing", "the audit_head row is missing; the audit ledger is damaged");
   }

@@ -321,7 +321,7 @@ function readsNothing(config: TenureConfig): Set<string> {
 }
 
 /** The systems each store has had read at least once, as this process last saw them, by its handle. */
-const readOnce = new WeakMap<object, ReadonlySet<string>>();
+const readOnce = new WeakMap<object, Set<string>>();
 
 /**
  * The systems reconcile has read at least once (a `reconcile_runs` row). A system once read stays read
@@ -329,7 +329,7 @@ const readOnce = new WeakMap<object, ReadonlySet<string>>();
  * connector reads nothing (never read, as there is nothing to read), the store is not asked again: every
  * push asked before planning (196 of 11,688 statements of a 2,000-create burst).
  */
-async function systemsRead(store: Store, config: TenureConfig): Promise<ReadonlySet<string>> {
+async function systemsRead(store: Store, config: TenureConfig): Promise<Set<string>> {
   const known = readOnce.get(store.db);
   const nothing = noReads.get(config);
   if (known !== undefined && Object.keys(config.policy.systems).every((s) => known.has(s) || nothing?.has(s)))
@@ -364,7 +364,8 @@ export async function reconcileFirstContact(
         continue;
       }
       await reconcileSystem(store, config.policy, system, connector, options);
-      readOnce.set(store.db, new Set([...(readOnce.get(store.db) ?? seen), system]));
+      // `seen` is the set kept for the store: the next push finds the system read without asking.
+      seen.add(system);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       unreachable.set(
