@@ -117,6 +117,11 @@ export async function appDatabaseFactories(): Promise<Array<[string, () => Promi
   return out;
 }
 
+/** A `sql` system called `name` managing this database's tables, as YAML lines under `systems:`. */
+export function sqlSystemYaml(name: string, app: Pick<AppDatabase, "url" | "schema">): string {
+  return `  ${name}:\n    connector: sql\n    config:\n${sqlSystemConfigYaml(app)}\n`;
+}
+
 /**
  * The `config:` of a `sql` system managing this database's `app_users` and `app_user_groups`, as YAML
  * lines indented to stand under `systems.NAME.config:` (six spaces).

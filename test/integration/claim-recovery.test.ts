@@ -22,7 +22,7 @@ import { openStore, type Store } from "../../src/store/database.js";
 import { notificationRepository } from "../../src/store/notification-repository.js";
 import { operationRepository } from "../../src/store/operation-repository.js";
 import { appConnector, createAppDatabase, joiner, planned, readApp } from "../fixtures/app-database.js";
-import { sqlSystemConfigYaml } from "../helpers/app-databases.js";
+import { sqlSystemYaml } from "../helpers/app-databases.js";
 import { runCliInProcess } from "../helpers/cli-in-process.js";
 import { freshPostgresUrl, postgresAvailable } from "../helpers/databases.js";
 import { tempDir, writeHrCsv } from "../helpers/workspace.js";
@@ -44,11 +44,7 @@ const APP_CONFIG = (url: string) => `database: "${url}"
 sources:
   hr: { type: csv, path: ./hr.csv }
 systems:
-  app:
-    connector: sql
-    config:
-${sqlSystemConfigYaml({ url: "sqlite:./app.db" })}
-`;
+${sqlSystemYaml("app", { url: "sqlite:./app.db" })}`;
 
 /** The pid of a process that ran and exited (reaped, so no process has it now). */
 async function exitedPid(): Promise<number> {

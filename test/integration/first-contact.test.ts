@@ -11,16 +11,12 @@ import { queryEvents } from "../../src/audit/ledger.js";
 import { connectorPool, reconcileFirstContact } from "../../src/engine/provision.js";
 import { loadConfig } from "../../src/policy/config-loader.js";
 import { createAppDatabase } from "../fixtures/app-database.js";
-import { sqlSystemConfigYaml } from "../helpers/app-databases.js";
+import { sqlSystemYaml } from "../helpers/app-databases.js";
 import { storeFactories, type TestStore } from "../helpers/databases.js";
 import { tempDir, writeHrCsv } from "../helpers/workspace.js";
 
 const NOW = new Date("2026-12-06T09:00:00.000Z");
-const system = (name: string, file: string) => `  ${name}:
-    connector: sql
-    config:
-${sqlSystemConfigYaml({ url: `sqlite:./${file}` })}
-`;
+const system = (name: string, file: string) => sqlSystemYaml(name, { url: `sqlite:./${file}` });
 
 const MANUAL = `  desk:
     connector: manual

@@ -7,7 +7,7 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AppDatabase, appDatabaseFactories, sqlSystemConfigYaml } from "../helpers/app-databases.js";
+import { type AppDatabase, appDatabaseFactories, sqlSystemYaml } from "../helpers/app-databases.js";
 import { runCli } from "../helpers/cli.js";
 import { freePort } from "../helpers/net.js";
 import { tempDir } from "../helpers/workspace.js";
@@ -30,11 +30,7 @@ beforeAll(async () => {
 sources:
   hr: { type: csv, path: ./hr.csv }
 systems:
-  app:
-    connector: sql
-    config:
-${sqlSystemConfigYaml(app)}
-  down:
+${sqlSystemYaml("app", app)}  down:
     connector: sql
     config:
       url: "postgres://tenure:${WRONG}@127.0.0.1:${await freePort()}/nothing"
