@@ -6,7 +6,9 @@
  * - `--target ldap`: each push is ingested and the person provisioned into a real OpenLDAP before the
  *   answer (one account, one group). Floor: a bare ldapts script making the same directory writes
  *   with as many connections (a fresh slapd of its own). Goal: ≥ 0.8× that floor, and ≥ 500 pushes
- *   per second on PostgreSQL, nothing lost.
+ *   per second on PostgreSQL, nothing lost. Beside it, the bare insert endpoint on the same store kind
+ *   making those directory writes before each answer (`bareProvision`): the least work such a push is,
+ *   store and directory together on this machine's cores.
  * - `--target none`: no connected system, the push is Tenure's own work (identity, source record,
  *   audit, SCIM resource). Floors: a bare Fastify + store insert endpoint on the same store kind
  *   (goal ≥ 0.5×), and scimmy storing in memory (goal: ahead of it).
@@ -28,7 +30,15 @@ import { parseArgs } from "node:util";
 import { SUFFIX, startSlapd } from "../test/helpers/slapd.js";
 import { startBenchServer, startServeProcesses } from "./bench-server.js";
 import { addEveryoneGroup, scimBurstYaml } from "./scim-burst-config.js";
-import { type BurstResult, bareInsertFloor, burst, ldapFloor, postUser, scimmyFloor } from "./scim-floors.js";
+import {
+  type BurstResult,
+  bareInsertFloor,
+  bareProvisionFloor,
+  burst,
+  ldapFloor,
+  postUser,
+  scimmyFloor,
+} from "./scim-floors.js";
 
 const { values } = parseArgs({
   options: {
@@ -134,6 +144,12 @@ for (const store of stores) {
         const slapd = await startSlapd();
         try {
           floors.ldapts = await ldapFloor(slapd, users, clients);
+          floors.bareProvision = await bareProvisionFloor(store, slapd, {
+            dir,
+            postgresUrl: values.postgres,
+            users,
+            clients,
+          });
         } finally {
           await slapd.stop();
         }

@@ -7,7 +7,9 @@
  * - scimmy (the SCIM server our connector tests run against: test/helpers/scim-peer.ts), storing in
  *   memory: another SCIM server's cost of the same requests;
  * - a bare ldapts script making the directory writes a create makes (add the entry, add it to the
- *   group) with as many connections as there are clients: what the directory itself allows.
+ *   group) with as many connections as there are clients: what the directory itself allows;
+ * - the bare insert endpoint making those directory writes too before it answers: the least work a
+ *   push provisioned into the directory is, with the store, slapd and the endpoint sharing the cores.
  */
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
@@ -66,10 +68,55 @@ export async function postUser(url: string, token: string, i: number): Promise<n
   return response.status;
 }
 
-/** The bare insert endpoint over SQLite (a file in `dir`) or PostgreSQL (`postgresUrl`, its own schema). */
-export async function bareInsertFloor(
+interface BareStore {
+  insert: (row: [string, string, string, string]) => Promise<void>;
+  close: () => Promise<void>;
+}
+
+/** One table of SQLite (a file in `dir`, WAL) or PostgreSQL (`postgresUrl`, a pool of 10, its own schema). */
+async function bareStore(
   store: "sqlite" | "postgres",
-  options: { dir: string; postgresUrl: string; users: number; clients: number },
+  options: { dir: string; postgresUrl: string },
+): Promise<BareStore> {
+  const ddl = "(id text primary key, user_name text unique, external_id text, json text)";
+  if (store === "sqlite") {
+    const db = new BetterSqlite3(path.join(options.dir, "floor.db"));
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.exec(`drop table if exists users; create table users ${ddl}`);
+    const statement = db.prepare("insert into users values (?, ?, ?, ?)");
+    return {
+      insert: async (row) => {
+        statement.run(...row);
+      },
+      close: async () => {
+        db.close();
+      },
+    };
+  }
+  const schema = `bench_floor_${process.pid}`;
+  const pool = new pg.Pool({ connectionString: options.postgresUrl, max: 10 });
+  await pool.query(`drop schema if exists ${schema} cascade; create schema ${schema}`);
+  await pool.query(`create table ${schema}.users ${ddl}`);
+  return {
+    insert: async (row) => {
+      await pool.query(`insert into ${schema}.users values ($1, $2, $3, $4)`, row);
+    },
+    close: async () => {
+      await pool.query(`drop schema ${schema} cascade`);
+      await pool.end();
+    },
+  };
+}
+
+/**
+ * A bare Fastify endpoint whose POST /Users inserts the body into `store` and then runs `after` (when
+ * given) before it answers 201, driven by the burst's clients.
+ */
+async function bareEndpointBurst(
+  store: BareStore,
+  options: { users: number; clients: number },
+  after?: (i: number) => Promise<void>,
 ): Promise<BurstResult> {
   const app = Fastify({ logger: false });
   app.addContentTypeParser("application/scim+json", { parseAs: "string" }, (_req, body, done) => {
@@ -79,39 +126,12 @@ export async function bareInsertFloor(
       done(err as Error, undefined);
     }
   });
-  let insert: (row: [string, string, string, string]) => Promise<void>;
-  let close: () => Promise<void>;
-  if (store === "sqlite") {
-    const db = new BetterSqlite3(path.join(options.dir, "floor.db"));
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    db.exec("create table users (id text primary key, user_name text unique, external_id text, json text)");
-    const statement = db.prepare("insert into users values (?, ?, ?, ?)");
-    insert = async (row) => {
-      statement.run(...row);
-    };
-    close = async () => {
-      db.close();
-    };
-  } else {
-    const schema = `bench_floor_${process.pid}`;
-    const pool = new pg.Pool({ connectionString: options.postgresUrl, max: 10 });
-    await pool.query(`drop schema if exists ${schema} cascade; create schema ${schema}`);
-    await pool.query(
-      `create table ${schema}.users (id text primary key, user_name text unique, external_id text, json text)`,
-    );
-    insert = async (row) => {
-      await pool.query(`insert into ${schema}.users values ($1, $2, $3, $4)`, row);
-    };
-    close = async () => {
-      await pool.query(`drop schema ${schema} cascade`);
-      await pool.end();
-    };
-  }
   app.post("/Users", async (request, reply) => {
     const body = request.body as { userName: string; externalId: string };
     const id = crypto.randomUUID();
-    await insert([id, body.userName, body.externalId, JSON.stringify(body)]);
+    await store.insert([id, body.userName, body.externalId, JSON.stringify(body)]);
+    // The bench's externalId is 100000 + i (bench-scim-user.ts).
+    if (after !== undefined) await after(Number(body.externalId) - 100_000);
     return reply.code(201).send({ ...body, id });
   });
   const address = await app.listen({ host: "127.0.0.1", port: 0 });
@@ -119,7 +139,39 @@ export async function bareInsertFloor(
     return await burst(options.users, options.clients, (i) => postUser(`${address}/Users`, "none", i));
   } finally {
     await app.close();
-    await close();
+  }
+}
+
+/** The bare insert endpoint over SQLite (a file in `dir`) or PostgreSQL (`postgresUrl`, its own schema). */
+export async function bareInsertFloor(
+  store: "sqlite" | "postgres",
+  options: { dir: string; postgresUrl: string; users: number; clients: number },
+): Promise<BurstResult> {
+  const bare = await bareStore(store, options);
+  try {
+    return await bareEndpointBurst(bare, options);
+  } finally {
+    await bare.close();
+  }
+}
+
+/**
+ * The bare insert endpoint that also makes the directory writes of a create (those of `ldapFloor`)
+ * before it answers: the least any program does for a push provisioned into the directory here — one
+ * store write and two directory writes — with the store and slapd sharing this machine's cores.
+ */
+export async function bareProvisionFloor(
+  store: "sqlite" | "postgres",
+  slapd: Slapd,
+  options: { dir: string; postgresUrl: string; users: number; clients: number },
+): Promise<BurstResult> {
+  const bare = await bareStore(store, options);
+  const directory = await floorDirectory(slapd, "provision", options.clients);
+  try {
+    return await bareEndpointBurst(bare, options, directory.write);
+  } finally {
+    await directory.close();
+    await bare.close();
   }
 }
 
@@ -134,30 +186,34 @@ export async function scimmyFloor(users: number, clients: number): Promise<Burst
 }
 
 /**
- * The directory writes of `users` creates — the entry (as Tenure's LDAP connector writes it:
- * inetOrgPerson with uid, cn, sn, displayName, mail) and its membership of one group — from `clients`
- * connections at once, into `ou=floor` and group `cn=floor-everyone` of `slapd`.
+ * Directory writes as Tenure's LDAP connector makes them for a create — the entry (inetOrgPerson with
+ * uid, cn, sn, displayName, mail) under `ou=NAME` and its membership of group `cn=NAME-everyone` — from
+ * `connections` bound connections, one write at a time on each.
  */
-export async function ldapFloor(slapd: Slapd, users: number, clients: number): Promise<BurstResult> {
+async function floorDirectory(
+  slapd: Slapd,
+  name: string,
+  connections: number,
+): Promise<{ write: (i: number) => Promise<void>; close: () => Promise<void> }> {
   const admin = await slapd.admin();
-  await admin.add(`ou=floor,${SUFFIX}`, { objectClass: "organizationalUnit", ou: "floor" });
-  const group = `cn=floor-everyone,ou=groups,${SUFFIX}`;
-  await admin.add(group, { objectClass: "groupOfNames", cn: "floor-everyone", member: slapd.adminDn });
+  await admin.add(`ou=${name},${SUFFIX}`, { objectClass: "organizationalUnit", ou: name });
+  const group = `cn=${name}-everyone,ou=groups,${SUFFIX}`;
+  await admin.add(group, { objectClass: "groupOfNames", cn: `${name}-everyone`, member: slapd.adminDn });
   await admin.unbind();
-  const connections = await Promise.all(
-    Array.from({ length: clients }, async () => {
+  const bound = await Promise.all(
+    Array.from({ length: connections }, async () => {
       const client = new Client({ url: slapd.url });
       await client.bind(slapd.adminDn, slapd.adminPassword);
       return client;
     }),
   );
-  const free = [...connections];
-  try {
-    return await burst(users, clients, async (i) => {
+  const free = [...bound];
+  return {
+    async write(i) {
       const client = free.pop()!;
       try {
-        const uid = `floor${100000 + i}`;
-        const dn = `uid=${uid},ou=floor,${SUFFIX}`;
+        const uid = `${name}${100000 + i}`;
+        const dn = `uid=${uid},ou=${name},${SUFFIX}`;
         await client.add(dn, [
           new Attribute({ type: "objectClass", values: ["inetOrgPerson"] }),
           new Attribute({ type: "uid", values: [uid] }),
@@ -169,12 +225,28 @@ export async function ldapFloor(slapd: Slapd, users: number, clients: number): P
         await client.modify(group, [
           new Change({ operation: "add", modification: new Attribute({ type: "member", values: [dn] }) }),
         ]);
-        return "ok";
       } finally {
         free.push(client);
       }
+    },
+    close: async () => {
+      await Promise.all(bound.map((c) => c.unbind()));
+    },
+  };
+}
+
+/**
+ * The directory writes of `users` creates (see floorDirectory) from `clients` connections at once,
+ * into `ou=floor` and group `cn=floor-everyone` of `slapd`.
+ */
+export async function ldapFloor(slapd: Slapd, users: number, clients: number): Promise<BurstResult> {
+  const directory = await floorDirectory(slapd, "floor", clients);
+  try {
+    return await burst(users, clients, async (i) => {
+      await directory.write(i);
+      return "ok";
     });
   } finally {
-    await Promise.all(connections.map((c) => c.unbind()));
+    await directory.close();
   }
 }

@@ -304,11 +304,15 @@ function scim(store: string, target: "ldap" | "none", instances = 1) {
       others: {
         lost: num(l, "lost"),
         "ratio to scimmy": num(l, "ratios.vsScimmy"),
+        "ratio to the bare endpoint provisioning": num(l, "ratios.vsBareProvision"),
         seconds: num(l, "seconds"),
       },
       detail:
         `${fmt(num(l, "users"))} pushes in ${fmt(num(l, "seconds"))} s, ${fmt(num(l, "lost"))} lost` +
-        (target === "none" ? `; scimmy ${fmt(num(l, "floors.scimmy.perSecond"))}/s` : ""),
+        (target === "none" ? `; scimmy ${fmt(num(l, "floors.scimmy.perSecond"))}/s` : "") +
+        (num(l, "floors.bareProvision.perSecond") === undefined
+          ? ""
+          : `; bare endpoint + store insert + the same directory writes ${fmt(num(l, "floors.bareProvision.perSecond"))}/s`),
     });
   };
 }
