@@ -213,6 +213,9 @@ describe("tenure review", () => {
     );
     expect(revoked.code).toBe(0);
     expect(revoked.stdout).toContain("legacy:admins for Cy Contract: revoked (item i-cy-admins)");
+    // What carries the removal out, said where the reviewer is left wondering.
+    expect(revoked.stdout).toContain("the removal follows: `tenure serve` carries it out within 30 s");
+    expect(revoked.stdout).toContain("`tenure review show i-cy-admins`");
 
     const shown = await cli("review", "show", "i-cy-admins");
     expect(shown.stdout).toContain("item i-cy-admins: Cy Contract (E4) holds legacy:admins [privileged]");

@@ -349,6 +349,14 @@ export function registerReview(program: Command): void {
             return;
           }
           for (const v of views) println(o, decidedLine(v));
+          // A reviewer's revocation is carried out by a pass of the access timer, not by the decision.
+          const removing = views.filter((v) => v.removalState === "pending");
+          if (removing.length > 0) {
+            println(
+              o,
+              `the removal follows: \`tenure serve\` carries it out within 30 s (\`tenure request run\` does it now); \`tenure review show ${removing[0]!.id}\` shows when the target confirms it`,
+            );
+          }
         });
       },
     );
