@@ -1,3 +1,4 @@
+import { lastParsed } from "../shared/instant.js";
 import { jsonOf } from "../shared/json-text.js";
 import type { Lineage } from "./access-types.js";
 import { describeAssignmentTarget } from "./assignment-status.js";
@@ -155,13 +156,8 @@ export function decodeEvidenceValue(value: unknown, facts: ItemFacts): ReviewIte
 }
 
 /** The words of a reason as the risk scoring writes them, from the item's facts; null when they cannot be. */
-/** The last `createdAt` parsed: every item of a campaign has the same one. */
-let parsedAt = { text: "", ms: Number.NaN };
-
-function createdAtMs(createdAt: string): number {
-  if (parsedAt.text !== createdAt) parsedAt = { text: createdAt, ms: Date.parse(createdAt) };
-  return parsedAt.ms;
-}
+/** Every item of a campaign has the same `createdAt`. */
+const createdAtMs = lastParsed();
 
 function derivedDetail(code: RiskReasonCode, evidence: ReviewItemEvidence, facts: ItemFacts): string | null {
   switch (code) {

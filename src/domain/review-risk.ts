@@ -1,3 +1,4 @@
+import { lastParsed } from "../shared/instant.js";
 import type {
   ItemRisk,
   ReviewRisk,
@@ -98,9 +99,12 @@ export function sodDetail(rules: readonly string[]): string {
   return `part of an open separation-of-duties violation (${rules.length === 1 ? "rule" : "rules"} ${rules.join(", ")})`;
 }
 
+/** The items of one account are scored in a row, and all share its last use. */
+const parseUsedAt = lastParsed();
+
 /** Whole days from `lastUsedAt` to `now` (ms). */
 export function unusedDays(nowMs: number, lastUsedAt: string): number {
-  return Math.floor((nowMs - Date.parse(lastUsedAt)) / DAY_MS);
+  return Math.floor((nowMs - parseUsedAt(lastUsedAt)) / DAY_MS);
 }
 
 export function unusedDetail(days: number, lastUsedAt: string): string {

@@ -217,4 +217,34 @@ describe("peer statistics", () => {
       }),
     );
   });
+
+  it("answer from the counts as they are when asked, with people added between the questions", () => {
+    // Answers are kept per group and access, and the group last asked about is remembered: a person
+    // added afterwards (to a group asked about before it existed, too) must change the next answer.
+    const step = fc.oneof(
+      fc.record({
+        add: fc.constantFrom("g1", "g2", "g3"),
+        keys: fc.array(fc.constantFrom("a", "b", "c"), { maxLength: 4 }),
+      }),
+      fc.record({ ask: fc.constantFrom("g1", "g2", "g3"), key: fc.constantFrom("a", "b", "c", "d") }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+        const stats = createPeerStats();
+        const added: { group: string; keys: string[] }[] = [];
+        for (const s of steps) {
+          if ("add" in s) {
+            stats.add(s.add, s.keys);
+            added.push({ group: s.add, keys: s.keys });
+            continue;
+          }
+          const members = added.filter((p) => p.group === s.ask);
+          const holding = members.filter((p) => p.keys.includes(s.key)).length;
+          expect(stats.peersOf(s.ask, s.key)).toEqual(
+            members.length === 0 ? null : { total: members.length - 1, holding: Math.max(0, holding - 1) },
+          );
+        }
+      }),
+    );
+  });
 });

@@ -26,3 +26,20 @@ export function toInstant(value: string | null | undefined): string | null {
   if (!Number.isFinite(ms) || ms < EPOCH_FLOOR_MS || ms > MAX_MS) return null;
   return new Date(ms).toISOString();
 }
+
+/**
+ * `Date.parse`, remembering the text it last parsed: for a pass over many items that mostly ask about
+ * the same instant in a row (a campaign's start; the last use of the account a holder's items are on).
+ * Each caller keeps its own (two interleaved streams of texts would forget each other's).
+ */
+export function lastParsed(): (text: string) => number {
+  let last = "";
+  let ms = Number.NaN;
+  return (text) => {
+    if (text !== last) {
+      last = text;
+      ms = Date.parse(text);
+    }
+    return ms;
+  };
+}
