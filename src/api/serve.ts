@@ -4,6 +4,7 @@ import { type ApplyLoop, startApplyLoop } from "../engine/apply-loop.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { apiTokenRepository } from "../store/api-token-repository.js";
 import type { Store } from "../store/database.js";
+import { startCheckpointer } from "../store/sqlite-checkpointer.js";
 import { startAccessTimer } from "../workflows/access-timer.js";
 import { createTokenService } from "./auth/token-service.js";
 import { logOperationOutcomes } from "./operation-log.js";
@@ -126,6 +127,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       ),
     onError: (err) => app.log.error({ err }, "the access timer failed; it tries again at its next pass"),
   });
+  // SQLite's write-ahead log is copied into the database from a thread, not in a push's commit.
+  const checkpointer = await startCheckpointer(store.db, {
+    onError: (err) =>
+      app.log.warn({ err }, "a checkpoint of the SQLite log failed; the next one tries again"),
+  });
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host}:${port}`,
@@ -135,6 +141,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         shuttingDown = true;
         app.log.info("shutting down: finishing requests and operations in flight");
         await Promise.all([app.close(), loop?.stop(), accessTimer.stop()]);
+        await checkpointer.stop();
         app.log.info("stopped");
       })();
       return closing;

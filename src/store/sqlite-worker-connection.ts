@@ -40,6 +40,8 @@ export interface WorkerConnection {
    * checkpoints when it closes.
    */
   closeAfterCheckpoint(): void;
+  /** Lets the process end while the thread still runs (a helper of a server, stopped when it closes). */
+  unref(): void;
   /**
    * Ends the thread (and its connection: SQLite rolls back a transaction still open). A query still
    * pending then never settles (a page asked for ahead that nobody will await: rejecting it would be an
@@ -195,6 +197,9 @@ export function openWorkerConnection(file: string, options: { readOnly: boolean 
       closed = true;
       worker.unref();
       worker.postMessage({ checkpoint: true });
+    },
+    unref() {
+      worker.unref();
     },
     async close() {
       closed = true;
