@@ -130,7 +130,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   // SQLite's write-ahead log is copied into the database from a thread, not in a push's commit.
   const checkpointer = await startCheckpointer(store.db, {
     onError: (err) =>
-      app.log.warn({ err }, "a checkpoint of the SQLite log failed; the next one tries again"),
+      app.log.warn({ err }, "a checkpoint of the SQLite log failed: SQLite checkpoints in its commits again"),
   });
   let closing: Promise<void> | undefined;
   return {

@@ -155,10 +155,10 @@ export function decodeEvidenceValue(value: unknown, facts: ItemFacts): ReviewIte
   };
 }
 
-/** The words of a reason as the risk scoring writes them, from the item's facts; null when they cannot be. */
 /** Every item of a campaign has the same `createdAt`. */
 const createdAtMs = lastParsed();
 
+/** The words of a reason as the risk scoring writes them, from the item's facts; null when they cannot be. */
 function derivedDetail(code: RiskReasonCode, evidence: ReviewItemEvidence, facts: ItemFacts): string | null {
   switch (code) {
     case "privileged":
