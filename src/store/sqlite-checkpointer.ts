@@ -49,7 +49,8 @@ export async function startCheckpointer(
   let running: Promise<unknown> | null = null;
   let failed = false;
   const timer = setInterval(() => {
-    if (running !== null || failed) return;
+    // After a failure the timer is cleared before `running` is let go: no tick comes after it.
+    if (running !== null) return;
     running = connection
       .query({ sql: "pragma wal_checkpoint(PASSIVE)", parameters: [] })
       .catch(async (err) => {
