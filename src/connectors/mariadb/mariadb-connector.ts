@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import mysql from "mysql2/promise";
 import { createSerialQueue } from "../../shared/keyed-lock.js";
 import {
@@ -13,6 +14,9 @@ import { deliverPassword, generatePassword } from "../password-sink.js";
 import { toConnectorError } from "../sql/sql-errors.js";
 import { createMariadbRotator } from "./mariadb-rotation.js";
 import { invalidNameReason, type MariadbConnectorConfig, SYSTEM_USERS } from "./mariadb-schemas.js";
+
+/** How long a disable waits for the sessions it killed to leave the process list, at most. */
+const KILL_SETTLE_MS = 2_000;
 
 type Row = Record<string, unknown>;
 
@@ -65,6 +69,24 @@ export function createMariadbConnector(system: string, config: MariadbConnectorC
   async function query(sqlText: string, values: unknown[] = []): Promise<Row[]> {
     const [rows] = await pool.query(sqlText, values);
     return Array.isArray(rows) ? (rows as Row[]) : [];
+  }
+
+  /**
+   * Waits until the sessions `ids` have left the process list, for KILL_SETTLE_MS at most. KILL only
+   * marks a thread killed, and it leaves the list when it next runs: a read-back right after the disable
+   * (what an auditor or a test does) could still see a session that can no longer run anything. One
+   * still listed after that is marked killed, which is all KILL can do; the disable stands.
+   */
+  async function sessionsGone(ids: readonly number[]): Promise<void> {
+    const until = Date.now() + KILL_SETTLE_MS;
+    while (ids.length > 0 && Date.now() < until) {
+      const left = await query(
+        `SELECT id FROM information_schema.processlist WHERE id IN (${ids.map(() => "?").join(", ")})`,
+        [...ids],
+      );
+      if (left.length === 0) return;
+      await sleep(10);
+    }
   }
 
   /** `'user'@'host'`, both escaped as string literals. */
@@ -346,14 +368,17 @@ export function createMariadbConnector(system: string, config: MariadbConnectorC
           const sessions = await query("SELECT id FROM information_schema.processlist WHERE user = ?", [
             username,
           ]);
+          const killed: number[] = [];
           for (const session of sessions) {
             try {
               await query("KILL ?", [Number(session.id)]);
+              killed.push(Number(session.id));
             } catch (err) {
               // A session that ended meanwhile is what was wanted (ER_NO_SUCH_THREAD).
               if ((err as { errno?: unknown }).errno !== 1094) throw err;
             }
           }
+          await sessionsGone(killed);
           return { changed };
         } catch (err) {
           throw fail(`disabling user ${JSON.stringify(username)}`, err);
