@@ -321,6 +321,57 @@ describe.each(stores)("a campaign's population read in pages on %s", (_kind, mak
     }
   });
 
+  it("reads assignments whose values hold the separators of PostgreSQL's page text as they are stored", async () => {
+    const p = people[1]!;
+    const base = {
+      identityId: p.id,
+      employment: p.employment,
+      validFrom: "2026-11-01T00:00:00.000Z",
+      validUntil: null,
+      approvedBy: null,
+      revokedAt: null,
+      requestId: null,
+    };
+    // U+001E ends an assignment in the text and U+001F a field; `=` starts a nullable field's value.
+    const odd: Assignment[] = [
+      { ...base, id: "as-odd-1", target: { system: "erp", entitlement: "a\u001fb" }, reason: "why\u001ehow" },
+      {
+        ...base,
+        id: "as-odd-2",
+        target: { system: "crm", entitlement: "=leads" },
+        reason: "",
+        approvedBy: "",
+      },
+      {
+        ...base,
+        id: "as-odd-3",
+        target: { system: "erp", entitlement: "read" },
+        reason: "\u001f",
+        requestId: "=",
+      },
+    ];
+    for (const a of odd) await assignmentRepository.insert(store.db, a, NOW.toISOString());
+    try {
+      const stored = (await assignmentRepository.list(store.db))
+        .filter((a) => a.identityId === p.id && a.employment === p.employment)
+        .map((a) => ({ ...a, endedAt: a.endedAt ?? null }));
+      expect(stored.filter((a) => a.id.startsWith("as-odd-"))).toHaveLength(3);
+      for (const parallel of [false, true]) {
+        const pages = reviewPopulationRepository.pages(store.db, { limit: 5_000 }, { parallel });
+        try {
+          const rows = (await pages.next()) ?? [];
+          const row = rows.find((r) => r.identity.id === p.id)!;
+          const byId = (x: { id: string }, y: { id: string }) => (x.id < y.id ? -1 : 1);
+          expect([...row.assignments].sort(byId)).toEqual([...stored].sort(byId));
+        } finally {
+          await pages.close();
+        }
+      }
+    } finally {
+      await store.db.deleteFrom("assignments").where("id", "like", "as-odd-%").execute();
+    }
+  });
+
   it("reads every page to the end when someone leaves while the pages are read", async () => {
     const stillHere = people
       .filter((p) => !isGone(p.state))

@@ -1,29 +1,24 @@
-import { type QueryResult, type RawBuilder, sql } from "kysely";
-import type { Assignment } from "../domain/access-types.js";
-import type { Identity } from "../domain/identity-types.js";
+import { type RawBuilder, sql } from "kysely";
 import { usesDollar } from "./bulk-insert.js";
 import { sqliteFileOf } from "./database.js";
-import { type HeldEntitlements, StoredHoldings } from "./held-account.js";
 import { IDENTITY_READ_COLUMNS, fromRow as identityFromRow } from "./identity-repository.js";
-import { withLocalSettings } from "./local-settings.js";
+import { postgresPage, postgresPageOf } from "./review-population-postgres.js";
 import { openArrayRowReader } from "./review-population-reader.js";
-import type { Db, IdentitiesTable } from "./schema-types.js";
+import {
+  assignmentsJson,
+  holdingsOf,
+  IDENTITY_SELECT,
+  type IdentityColumns,
+  type ReviewPopulationRow,
+  STILL_HERE,
+} from "./review-population-rows.js";
+import type { Db } from "./schema-types.js";
 
 /**
- * What a review campaign reads of each identity, one row per identity: the identity itself, its
- * assignments of the current employment and what its enabled, present accounts hold, aggregated as JSON
- * in SQL. Reading 1,000,000 assignments as row objects, then as `Assignment`s, was most of a campaign's
- * load (docs/performance.md, "Access reviews"); one JSON text per identity is a tenth of the objects.
+ * A review campaign's population read page after page (store/review-population-rows.ts says what a row
+ * holds). On SQLite a page is one query with the assignments and accounts aggregated as JSON; on
+ * PostgreSQL, store/review-population-postgres.ts.
  */
-
-/** One identity with everything desired state and the review's candidates read of it. */
-export interface ReviewPopulationRow {
-  identity: Identity;
-  /** Its assignments of the current employment (other employments never count), in stored order. */
-  assignments: Assignment[];
-  /** Its enabled, present accounts, in stored order, with their last use. */
-  accounts: Array<HeldEntitlements & { lastUsedAt: string | null }>;
-}
 
 export interface ReviewPopulationFilter {
   /** Identities with an id after this one (keyset paging, id order). */
@@ -34,163 +29,19 @@ export interface ReviewPopulationFilter {
   departments?: readonly string[];
 }
 
-type Raw = Pick<IdentitiesTable, (typeof IDENTITY_READ_COLUMNS)[number]> & {
+type Raw = IdentityColumns & {
   assignments: string | null;
   accounts: string | null;
 };
 
-/** The identity's columns of a page query, as `i.column` in IDENTITY_READ_COLUMNS' order. */
-const IDENTITY_SELECT = sql.join(IDENTITY_READ_COLUMNS.map((c) => sql.ref(`i.${c}`)));
-
-type AssignmentTuple = [
-  string,
-  string | null,
-  string | null,
-  string | null,
-  string,
-  string | null,
-  string,
-  string | null,
-  string | null,
-  string | null,
-  string | null,
-  // Its employment: PostgreSQL's page reads every employment's assignments (pgHoldings); SQLite's
-  // query reads only the current one's and leaves it out.
-  number?,
-];
-type AccountTuple = [string, string, string[], string, string | null];
-
+/** A row of SQLite's page query: its assignments (of the current employment) and accounts as JSON. */
 function fromRaw(r: Raw): ReviewPopulationRow {
   const identity = identityFromRow(r);
-  const { employment } = identity;
-  const assignments: Assignment[] = [];
-  for (const a of JSON.parse(r.assignments ?? "[]") as AssignmentTuple[]) {
-    // Another employment's assignments never count.
-    if (a[11] !== undefined && a[11] !== employment) continue;
-    assignments.push({
-      id: a[0],
-      identityId: r.id,
-      target: a[1] !== null ? { role: a[1] } : { system: a[2] ?? "", entitlement: a[3] ?? "" },
-      employment,
-      validFrom: a[4],
-      validUntil: a[5],
-      reason: a[6],
-      approvedBy: a[7],
-      revokedAt: a[8],
-      requestId: a[9] ?? null,
-      endedAt: a[10] ?? null,
-    });
-  }
-  const accounts: ReviewPopulationRow["accounts"] = [];
-  for (const c of JSON.parse(r.accounts ?? "[]") as AccountTuple[]) {
-    accounts.push(
-      new StoredHoldings({
-        identityId: r.id,
-        system: c[0],
-        username: c[1],
-        entitlements: c[2],
-        managedText: c[3],
-        lastUsedAt: c[4],
-      }),
-    );
-  }
-  return { identity, assignments, accounts };
-}
-
-type Identities = Omit<Raw, "assignments" | "accounts">;
-
-/** Whether an identity is still here (a campaign looks at nobody terminated or deleted). */
-const STILL_HERE = sql`i.state not in ('terminated', 'deleted')`;
-
-/**
- * PostgreSQL: the assignments and accounts of the identities `ids`, each identity's as one JSON text
- * aggregated by the server (one JSON.parse an identity here, where a row object and a parse per
- * assignment made garbage collection a quarter of the load). An assignment carries its employment, and
- * those of another employment are left out when read (`fromRaw`): joining `identities` in SQL made the
- * server hash the whole table for every page.
- */
-function pgHoldings(db: Db, ids: readonly string[]) {
-  return Promise.all([
-    pgRead(
-      db,
-      sql<{ identity_id: string; t: string }>`select a.identity_id, json_agg(json_build_array(a.id,
-        a.role, a.system, a.entitlement, a.valid_from, a.valid_until, a.reason, a.approved_by, a.revoked_at,
-        a.request_id, a.ended_at, a.employment) order by a.ctid)::text as t
-      from assignments a where a.identity_id = any(${ids}) group by a.identity_id`,
-    ),
-    pgRead(
-      db,
-      sql<{ identity_id: string; t: string }>`select c.identity_id, json_agg(json_build_array(c.system,
-        c.username, c.entitlements::json, c.managed_entitlements, c.last_used_at) order by c.ctid)::text as t
-      from accounts c where c.identity_id = any(${ids}) and c.enabled = 1 and c.vanished_at is null
-      group by c.identity_id`,
-    ),
-  ]);
-}
-
-const PAGE_SETTINGS = { max_parallel_workers_per_gather: "0", work_mem: "32MB" };
-
-/**
- * PostgreSQL: runs a page's query without parallel workers and with room to sort in memory
- * (store/local-settings.ts). A page is tens of thousands of
- * rows: two workers started for each of a load's sixty queries doubled the server's CPU time (17.5
- * against 9 s of it for 100,000 identities), which on a machine of few cores is taken from the campaign
- * computing beside it; and 4 MB of work_mem sorted a page's assignments on disk.
- */
-function pgRead<R>(db: Db, query: RawBuilder<R>): Promise<QueryResult<R>> {
-  return withLocalSettings(db, PAGE_SETTINGS, (on) => query.execute(on));
-}
-
-/** The identities with what `pgHoldings` read of them, in the identities' order. */
-function pgRows(
-  identities: readonly Identities[],
-  [assignments, accounts]: Awaited<ReturnType<typeof pgHoldings>>,
-): ReviewPopulationRow[] {
-  const textOf = (rows: readonly { identity_id: string; t: string }[]) =>
-    new Map(rows.map((r) => [r.identity_id, r.t]));
-  const assignmentsOf = textOf(assignments.rows);
-  const accountsOf = textOf(accounts.rows);
-  return identities.map((i) =>
-    fromRaw({ ...i, assignments: assignmentsOf.get(i.id) ?? null, accounts: accountsOf.get(i.id) ?? null }),
-  );
-}
-
-/** PostgreSQL, a page by its conditions: the page's identities, then their holdings. */
-async function pgPage(
-  db: Db,
-  conditions: RawBuilder<unknown>[],
-  limit: number,
-): Promise<ReviewPopulationRow[]> {
-  const identities = (
-    await sql<Identities>`select ${IDENTITY_SELECT}
-      from identities i where ${sql.join(conditions, sql` and `)}
-      order by i.id limit ${limit}`.execute(db)
-  ).rows;
-  if (identities.length === 0) return [];
-  return pgRows(
-    identities,
-    await pgHoldings(
-      db,
-      identities.map((i) => i.id),
-    ),
-  );
-}
-
-/**
- * PostgreSQL, a page of identities known by id (everyone's ids are read first): its three queries are
- * sent at once, so the server answers all of them while the page before is computed, where a page by
- * its conditions can ask for the holdings only once its identities are in (after that computation).
- */
-async function pgPageOf(db: Db, ids: readonly string[]): Promise<ReviewPopulationRow[]> {
-  const [identities, holdings] = await Promise.all([
-    pgRead(
-      db,
-      sql<Identities>`select ${IDENTITY_SELECT} from identities i
-        where i.id = any(${ids}) and ${STILL_HERE} order by i.id`,
-    ),
-    pgHoldings(db, ids),
-  ]);
-  return pgRows(identities.rows, holdings);
+  return {
+    identity,
+    assignments: assignmentsJson(r.assignments, r.id, identity.employment),
+    accounts: holdingsOf(r.accounts, r.id),
+  };
 }
 
 /** The columns of SQLite's page query, in select order (a row read as an array is named by them). */
@@ -232,7 +83,7 @@ function keysetPages(read: (after: string | null) => Promise<ReviewPopulationRow
 /** Pages of the ids `ids` (in id order), `limit` at a time. */
 function idPages(db: Db, ids: () => Promise<string[]>, limit: number) {
   const from = async (all: readonly string[], start: number): Promise<Page> => ({
-    rows: await pgPageOf(db, all.slice(start, start + limit)),
+    rows: await postgresPageOf(db, all.slice(start, start + limit)),
     following: start + limit >= all.length ? null : () => from(all, start + limit),
   });
   return async () => {
@@ -262,7 +113,7 @@ function streamOf(first: () => Promise<Page>, close: () => Promise<void>): Popul
   };
 }
 
-/** The page query, and on SQLite the query itself (PostgreSQL's page reads run in `pgPage`). */
+/** The page query, and on SQLite the query itself (PostgreSQL's page reads run in `postgresPage`). */
 type PageQuery =
   | { kind: "empty" }
   | { kind: "postgres"; rows: () => Promise<ReviewPopulationRow[]> }
@@ -288,7 +139,7 @@ function pageQuery(db: Db, filter: ReviewPopulationFilter): PageQuery {
       members.push(sql`i.department in (${sql.join(filter.departments)})`);
     conditions.push(sql`(${sql.join(members, sql` or `)})`);
   }
-  if (postgres) return { kind: "postgres", rows: () => pgPage(db, conditions, filter.limit) };
+  if (postgres) return { kind: "postgres", rows: () => postgresPage(db, conditions, filter.limit) };
   // The columns as SQLITE_COLUMNS lists them.
   return {
     kind: "sqlite",
