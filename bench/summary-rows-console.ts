@@ -299,10 +299,7 @@ const reviewRows: SummaryRow[] = DBS.flatMap(([database, label]): SummaryRow[] =
       goal: "≤ 10 s",
       checks: [{ op: "<=", limit: 10, unit: "s" }],
       unit: "s",
-      floor:
-        database === "sqlite"
-          ? "the rows read bare + the items written bare"
-          : "the rows read bare (no write floor on PostgreSQL)",
+      floor: "the rows read bare + the items written bare",
       pick: (lines) => {
         const l = line(lines);
         const write = num(l, "floorWriteMs");
