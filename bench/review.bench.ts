@@ -221,9 +221,6 @@ async function measure(
   const t0 = performance.now();
   if (!filled) await fill(store, data);
   const fillMs = performance.now() - t0;
-  // A store in use has its statistics: autovacuum analyses a table after a bulk change, but this
-  // machine's PostgreSQL runs with autovacuum off, so the bench does what it would have done.
-  if (kind === "postgres") await sql`analyze`.execute(store.db);
   // Only what is reported is kept: the generated data set (about 1 GB of objects) would be traced by every
   // full collection of the campaign, which a process starting one (tenure review start) does not hold.
   const { managerIds } = data;
