@@ -309,6 +309,8 @@ async function measure(
     items: started.items,
     candidates,
     reviewers: started.byReviewer.size,
+    // 2: the population read and scored in two threads (workflows/review-split.ts).
+    threads: started.threads,
     fillMs: Math.round(fillMs),
     reusedFile: filled,
     loadMs: Math.round(loadMs),

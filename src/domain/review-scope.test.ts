@@ -218,6 +218,37 @@ describe("peer statistics", () => {
     );
   });
 
+  it("merged from two counts of two parts of the people, answer as one count of everyone", () => {
+    // A campaign split across two threads counts each half, then each merges the other's counts.
+    const person = fc.record({
+      group: fc.option(fc.constantFrom("g1", "g2", "g3"), { nil: null }),
+      keys: fc.array(fc.constantFrom("a", "b", "c", "d"), { maxLength: 6 }),
+      first: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.array(person, { maxLength: 40 }), (people) => {
+        const whole = createPeerStats();
+        const one = createPeerStats();
+        const two = createPeerStats();
+        for (const p of people) {
+          whole.add(p.group, p.keys);
+          (p.first ? one : two).add(p.group, p.keys);
+        }
+        const oneCounts = one.counts();
+        one.merge(two.counts());
+        two.merge(oneCounts);
+        // Counted after the merge: a person of the part merged in is not taken for this one.
+        const late = { group: "g1", keys: ["a", "a", "b"] };
+        for (const s of [whole, one, two]) s.add(late.group, late.keys);
+        for (const group of ["g1", "g2", "g3", null])
+          for (const key of ["a", "b", "c", "d", "e"]) {
+            expect(one.peersOf(group, key)).toEqual(whole.peersOf(group, key));
+            expect(two.peersOf(group, key)).toEqual(whole.peersOf(group, key));
+          }
+      }),
+    );
+  });
+
   it("answer from the counts as they are when asked, with people added between the questions", () => {
     // Answers are kept per group and access, and the group last asked about is remembered: a person
     // added afterwards (to a group asked about before it existed, too) must change the next answer.

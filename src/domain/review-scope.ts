@@ -256,10 +256,17 @@ export function peerGroupOf(attributes: Pick<WorkerAttributes, "department" | "t
   return `${department}\u0000${title}`;
 }
 
+/** What a PeerStats counted: group → its size and, per access key, how many of it hold the key. */
+export type PeerCounts = Map<string, { size: number; holders: Map<string, number> }>;
+
 /** How many people are in each peer group and how many of them hold each piece of access. */
 export interface PeerStats {
   /** Counts one person of `group` holding `accessKeys` (each key once per person). */
   add(group: string | null, accessKeys: Iterable<string>): void;
+  /** What was counted, as plain maps (to be sent to another thread). */
+  counts(): PeerCounts;
+  /** Adds what another PeerStats counted of other people (`counts()` of it). */
+  merge(counts: PeerCounts): void;
   /** The holder's peers (the holder not counted) and how many of them hold `accessKey`; null: no group. */
   peersOf(group: string | null, accessKey: string): { total: number; holding: number } | null;
 }
@@ -285,6 +292,31 @@ export function createPeerStats(): PeerStats {
         else if (h.last !== me) {
           h.n++;
           h.last = me;
+        }
+      }
+    },
+    counts() {
+      const out: PeerCounts = new Map();
+      for (const [group, g] of groups) {
+        const holders = new Map<string, number>();
+        for (const [key, h] of g.holders) holders.set(key, h.n);
+        out.set(group, { size: g.size, holders });
+      }
+      return out;
+    },
+    merge(counts) {
+      for (const [group, other] of counts) {
+        let g = groups.get(group);
+        if (g === undefined) {
+          g = { size: 0, holders: new Map() };
+          groups.set(group, g);
+        }
+        g.size += other.size;
+        for (const [key, n] of other.holders) {
+          const h = g.holders.get(key);
+          // `last` 0: nobody `add` numbers, so a person added later still counts once.
+          if (h === undefined) g.holders.set(key, { n, last: 0 });
+          else h.n += n;
         }
       }
     },

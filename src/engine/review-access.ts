@@ -17,10 +17,7 @@ import { accountRepository } from "../store/account-repository.js";
 import { chunk } from "../store/chunk.js";
 import { identityRepository } from "../store/identity-repository.js";
 import { reviewExclusionRepository } from "../store/review-exclusion-repository.js";
-import {
-  type ReviewPopulationFilter,
-  reviewPopulationRepository,
-} from "../store/review-population-repository.js";
+import { type PagesFilter, reviewPopulationRepository } from "../store/review-population-repository.js";
 import type { ReviewPopulationRow } from "../store/review-population-rows.js";
 import { reviewItemRepository } from "../store/review-repository.js";
 import type { Db } from "../store/schema-types.js";
@@ -89,12 +86,13 @@ async function* populationPages(
   db: Db,
   identityIds: readonly string[] | undefined,
   limit: number,
+  part: IdRange | undefined,
 ): AsyncGenerator<ReviewPopulationRow[]> {
   // Everyone: many pages, read beside the compute (a subset's few pages are read in line).
-  const streams: Omit<ReviewPopulationFilter, "after">[] =
+  const streams: PagesFilter[] =
     identityIds === undefined
-      ? [{ limit }]
-      : chunk(identityIds, ID_LIST).map((part) => ({ limit, identityIds: part }));
+      ? [{ limit, ...(part === undefined ? {} : { from: part.after, through: part.through }) }]
+      : chunk(identityIds, ID_LIST).map((ids) => ({ limit, identityIds: ids }));
   for (const filter of streams) {
     const pages = reviewPopulationRepository.pages(db, filter, { parallel: identityIds === undefined });
     try {
@@ -146,6 +144,12 @@ function decisionOf(state: string): ReviewDecisionKind | null {
   return null;
 }
 
+/** A part of everyone by id: the identities after `after` (null: from the first) up to `through` (null: to the last). */
+export interface IdRange {
+  after: string | null;
+  through: string | null;
+}
+
 /** Which subjects and candidates the caller keeps: everything when absent. */
 export interface ReviewAccessSelection {
   /** Whether the identity is looked at all (a campaign's `identityInScope`); asked before its access is. */
@@ -170,6 +174,11 @@ export async function loadReviewAccess(
     select?: ReviewAccessSelection;
     /** Identities read and computed at a time; default 5,000. */
     pageSize?: number;
+    /**
+     * Only this part of everyone (not with `identityIds`): its subjects, and its people in the peer
+     * statistics (the caller merges the other parts' counts). Managers outside it are read.
+     */
+    part?: IdRange;
   },
 ): Promise<ReviewAccessData> {
   const subset = options.identityIds;
@@ -259,7 +268,7 @@ export async function loadReviewAccess(
     for (const s of kept) out.push(s);
   };
 
-  for await (const page of populationPages(db, subset, pageSize)) await take(page, true);
+  for await (const page of populationPages(db, subset, pageSize, options.part)) await take(page, true);
   let managers: Identity[] = [];
   if (subset !== undefined) {
     // Subjects are in id order within each part of `identityIds`: put them in id order overall.
@@ -274,6 +283,17 @@ export async function loadReviewAccess(
     managers = await managersOf(
       db,
       out.map((s) => s.identity),
+    );
+  } else if (options.part !== undefined) {
+    // A part's subjects may report to someone of another part.
+    managers = await managersOf(
+      db,
+      out
+        .map((s) => s.identity)
+        .filter((i) => {
+          const key = i.attributes.managerId;
+          return key !== null && !bySourceKey.has(sourceKeyOf(i.source, key));
+        }),
     );
   }
   for (const i of managers) bySourceKey.set(sourceKeyOf(i.source, i.sourceKey), i);
@@ -320,7 +340,9 @@ export async function loadReviewAccess(
 async function managersOf(db: Db, subjects: readonly Identity[]): Promise<Identity[]> {
   const out: Identity[] = [];
   for (const [source, people] of group(subjects, (i) => i.source)) {
-    const keys = people.map((i) => i.attributes.managerId).filter((k): k is string => k !== null);
+    const keys = [...new Set(people.map((i) => i.attributes.managerId))].filter(
+      (k): k is string => k !== null,
+    );
     if (keys.length === 0) continue;
     for (const m of await identityRepository.listBySourceKeysOrEmails(db, source, keys, [])) {
       if (!isGone(m.state)) out.push(m);

@@ -86,6 +86,7 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
       nameStatements(client);
     });
     const db = new Kysely<Database>({ dialect: new ScopedPostgresDialect({ pool }) });
+    postgresUrls.set(db, url);
     // Pushes' per-person advisory locks: on one session connection, and on connections of their own
     // for pushes that wait for another process (person-lock.ts says why); each pool connects only when a
     // push first needs it.
@@ -137,6 +138,19 @@ export async function openStore(url: string, options: OpenOptions = {}): Promise
 
 /** The file of each SQLite store opened by `openStore`, by its Kysely instance. */
 const sqliteFiles = new WeakMap<object, string>();
+/** The URL of each PostgreSQL store opened by `openStore` (its password included), by its Kysely instance. */
+const postgresUrls = new WeakMap<object, string>();
+
+/**
+ * The URL `openStore` opened the store whose Kysely instance `db` is with (`sqlite:FILE` for a file),
+ * for a worker thread that opens the same store; null for an in-memory store, a transaction or any
+ * other instance. It holds the password of a PostgreSQL URL: it goes to no log, error or event.
+ */
+export function storeUrlOf(db: object): string | null {
+  const file = sqliteFiles.get(db);
+  if (file !== undefined) return `sqlite:${file}`;
+  return postgresUrls.get(db) ?? null;
+}
 
 /**
  * The file of the SQLite store whose Kysely instance `db` is, as `openStore` opened it; null for

@@ -27,7 +27,12 @@ export interface ReviewPopulationFilter {
   /** Only these identities, and (with `departments`) everyone of these departments. Absent: everyone. */
   identityIds?: readonly string[];
   departments?: readonly string[];
+  /** Only identities with an id up to this one (a part of everyone, with `pages`' `from`). */
+  through?: string | null;
 }
+
+/** The pages' filter: from the first identity after `from` (absent or null: from the first). */
+export type PagesFilter = Omit<ReviewPopulationFilter, "after"> & { from?: string | null };
 
 type Raw = IdentityColumns & {
   assignments: string | null;
@@ -68,7 +73,11 @@ interface Page {
 }
 
 /** Pages by keyset: `read(after)` gives up to `limit` identities after `after`; fewer end the stream. */
-function keysetPages(read: (after: string | null) => Promise<ReviewPopulationRow[]>, limit: number) {
+function keysetPages(
+  read: (after: string | null) => Promise<ReviewPopulationRow[]>,
+  limit: number,
+  start: string | null,
+) {
   const from = async (after: string | null): Promise<Page> => {
     const rows = await read(after);
     const last = rows[rows.length - 1];
@@ -77,7 +86,7 @@ function keysetPages(read: (after: string | null) => Promise<ReviewPopulationRow
       following: rows.length < limit || last === undefined ? null : () => from(last.identity.id),
     };
   };
-  return () => from(null);
+  return () => from(start);
 }
 
 /** Pages of the ids `ids` (in id order), `limit` at a time. */
@@ -132,6 +141,8 @@ function pageQuery(db: Db, filter: ReviewPopulationFilter): PageQuery {
       from accounts c where c.identity_id = i.id and c.enabled = 1 and c.vanished_at is null)`;
   const conditions = [STILL_HERE];
   if (filter.after !== null) conditions.push(sql`i.id > ${filter.after}`);
+  if (filter.through !== undefined && filter.through !== null)
+    conditions.push(sql`i.id <= ${filter.through}`);
   if (filter.identityIds !== undefined) {
     const members = [];
     if (filter.identityIds.length > 0) members.push(sql`i.id in (${sql.join(filter.identityIds)})`);
@@ -150,6 +161,17 @@ function pageQuery(db: Db, filter: ReviewPopulationFilter): PageQuery {
 }
 
 export const reviewPopulationRepository = {
+  /** How many identities are still here, and the id of the last of the first half of them (null: fewer than 2). */
+  async middle(db: Db): Promise<{ count: number; id: string | null }> {
+    const counted = await sql<{ n: number | string }>`select count(*) as n from identities i
+      where ${STILL_HERE}`.execute(db);
+    const count = Number(counted.rows[0]?.n ?? 0);
+    if (count < 2) return { count, id: null };
+    const found = await sql<{ id: string }>`select i.id from identities i where ${STILL_HERE}
+      order by i.id limit 1 offset ${Math.floor(count / 2) - 1}`.execute(db);
+    return { count, id: found.rows[0]?.id ?? null };
+  },
+
   /**
    * A page of identities still here (not terminated nor deleted), in id order, with their assignments
    * and account holdings. Each list keeps the order the store returns rows in without an `order by`
@@ -170,25 +192,24 @@ export const reviewPopulationRepository = {
    * milliseconds, only for many pages); on PostgreSQL everyone's ids are read first, so that each
    * page's three queries go out at once. Either sees what is committed as each page is read.
    */
-  pages(
-    db: Db,
-    filter: Omit<ReviewPopulationFilter, "after">,
-    options: { parallel: boolean },
-  ): PopulationPages {
+  pages(db: Db, pagesFilter: PagesFilter, options: { parallel: boolean }): PopulationPages {
+    const { from = null, ...filter } = pagesFilter;
     const everyone = filter.identityIds === undefined && filter.departments === undefined;
     if (options.parallel && everyone && usesDollar(db)) {
+      const range = [STILL_HERE];
+      if (from !== null) range.push(sql`i.id > ${from}`);
+      if (filter.through !== undefined && filter.through !== null) range.push(sql`i.id <= ${filter.through}`);
       const ids = async () =>
         (
-          await sql<{ id: string }>`select i.id from identities i where ${STILL_HERE} order by i.id`.execute(
-            db,
-          )
+          await sql<{ id: string }>`select i.id from identities i where ${sql.join(range, sql` and `)}
+            order by i.id`.execute(db)
         ).rows.map((r) => r.id);
       return streamOf(idPages(db, ids, filter.limit), async () => {});
     }
     const file = options.parallel && !usesDollar(db) ? sqliteFileOf(db) : null;
     if (file === null) {
       return streamOf(
-        keysetPages((after) => reviewPopulationRepository.page(db, { ...filter, after }), filter.limit),
+        keysetPages((after) => reviewPopulationRepository.page(db, { ...filter, after }), filter.limit, from),
         async () => {},
       );
     }
@@ -198,6 +219,6 @@ export const reviewPopulationRepository = {
       if (q.kind !== "sqlite") return reviewPopulationRepository.page(db, { ...filter, after });
       return (await reader.query(q.query.compile(db))).map((r) => fromRaw(rawOf(r)));
     };
-    return streamOf(keysetPages(read, filter.limit), () => reader.close());
+    return streamOf(keysetPages(read, filter.limit, from), () => reader.close());
   },
 };

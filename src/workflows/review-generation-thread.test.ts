@@ -10,49 +10,17 @@ import path from "node:path";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reviewDefinition } from "../../test/helpers/review-definition.js";
-import { testPerson } from "../../test/helpers/test-person.js";
+import { REVIEW_SEED_YAML, seedReviewPeople } from "../../test/helpers/review-seed.js";
 import { tempDir } from "../../test/helpers/workspace.js";
 import { queryEvents } from "../audit/ledger.js";
-import type { Account, Assignment } from "../domain/access-types.js";
-import type { Identity } from "../domain/identity-types.js";
 import { loadConfig } from "../policy/config-loader.js";
 import type { TenureConfig } from "../policy/config-types.js";
-import { accountRepository } from "../store/account-repository.js";
-import { assignmentRepository } from "../store/assignment-repository.js";
 import { openStore, type Store } from "../store/database.js";
-import { identityRepository } from "../store/identity-repository.js";
 import { type ReviewItem, reviewItemRepository } from "../store/review-repository.js";
 import { ReviewRefusedError } from "./review-decisions.js";
 import { startCampaign } from "./review-generation.js";
 
 const NOW = new Date("2026-12-04T09:00:00Z");
-const YAML = `
-sources:
-  hr: { type: push, key: employeeId, timeZone: UTC }
-systems:
-  erp: { connector: manual, account: { username: "{employeeId}" }, config: { fulfiller: ops@example.test } }
-entitlements:
-  erp:
-    read: {}
-    admin: { privileged: true }
-    payments: {}
-roles:
-  staff:
-    when: "employeeId != ''"
-    grants: [{ system: erp, entitlements: [read] }]
-notify:
-  email: { smtp: "smtp://127.0.0.1:2525", from: "Tenure <tenure@example.test>" }
-`;
-
-function person(n: number): Identity {
-  // Ten managers (p0 … p9, managed by p0, who manages themself: their items go nowhere); a peer group
-  // is a department and a title.
-  const p = testPerson(`p${n}`, {
-    department: n % 2 === 0 ? "Finance" : "Sales",
-    manager: n < 10 ? "p0" : `p${n % 10}`,
-  });
-  return { ...p, attributes: { ...p.attributes, title: "Clerk" } };
-}
 
 /** What an item is, without the campaign it belongs to. */
 const shape = (i: ReviewItem) => ({ ...i, id: i.id.split(".").slice(1).join("."), campaignId: "" });
@@ -64,42 +32,10 @@ describe("a campaign written from the writer thread (SQLite in a file)", () => {
 
   beforeAll(async () => {
     dir = await tempDir();
-    await writeFile(path.join(dir.dir, "tenure.yaml"), YAML);
+    await writeFile(path.join(dir.dir, "tenure.yaml"), REVIEW_SEED_YAML);
     config = await loadConfig(path.join(dir.dir, "tenure.yaml"), { env: {} });
     store = await openStore(`sqlite:${path.join(dir.dir, "t.db")}`);
-    const people = Array.from({ length: 60 }, (_, n) => person(n));
-    await identityRepository.upsertMany(store.db, people);
-    for (const p of people) {
-      const n = Number(p.sourceKey.slice(1));
-      const target = { system: "erp", entitlement: n % 7 === 0 ? "admin" : "payments" };
-      const assignment: Assignment = {
-        id: `as-${n}`,
-        identityId: p.id,
-        target,
-        employment: 1,
-        validFrom: "2026-11-01T00:00:00.000Z",
-        validUntil: null,
-        reason: "test",
-        approvedBy: "p0",
-        revokedAt: null,
-        requestId: n % 3 === 0 ? `req-${n}` : null,
-      };
-      await assignmentRepository.insert(store.db, assignment, NOW.toISOString());
-    }
-    const accounts: Account[] = people.map((p, n) => ({
-      system: "erp",
-      nativeId: null,
-      username: p.sourceKey,
-      identityId: p.id,
-      enabled: true,
-      attributes: {},
-      entitlements: ["read", n % 7 === 0 ? "admin" : "payments", ...(n % 11 === 0 ? ["extra"] : [])],
-      managedEntitlements: ["read", n % 7 === 0 ? "admin" : "payments"],
-      managed: true,
-      lastSeenAt: NOW.toISOString(),
-      lastUsedAt: n % 5 === 0 ? null : "2026-07-01T00:00:00.000Z",
-    }));
-    await accountRepository.upsertMany(store.db, accounts, NOW.toISOString());
+    await seedReviewPeople(store.db, NOW, () => "Clerk");
   });
   afterAll(async () => {
     await store.close();

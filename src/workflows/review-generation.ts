@@ -1,23 +1,14 @@
 import { appendEvents } from "../audit/ledger.js";
-import type { Identity } from "../domain/identity-types.js";
-import { isGone } from "../domain/lifecycle.js";
-import { judgeRisk, type RiskGrant, type RiskSignals } from "../domain/review-risk.js";
-import { type CandidateItem, identityInScope, itemInScope } from "../domain/review-scope.js";
-import type { ReviewDefinition, ReviewerRule, ReviewPolicy } from "../domain/review-types.js";
-import {
-  loadReviewAccess,
-  type ReviewAccessData,
-  type ReviewSubject,
-  sourceKeyOf,
-} from "../engine/review-access.js";
+import { identityInScope, itemInScope } from "../domain/review-scope.js";
+import type { ReviewDefinition, ReviewPolicy } from "../domain/review-types.js";
+import { type IdRange, loadReviewAccess } from "../engine/review-access.js";
 import { enqueueNotifications } from "../notify/notification-enqueue.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { NotFoundError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
-import { identityRepository } from "../store/identity-repository.js";
 import { largeWriteTransaction } from "../store/large-write-transaction.js";
-import { encodeScoredPackItem } from "../store/review-pack-codec.js";
 import { PACK_INSERT } from "../store/review-pack-repository.js";
+import { reviewPopulationRepository } from "../store/review-population-repository.js";
 import { reviewNoticeRepository } from "../store/review-progress-repository.js";
 import {
   type CampaignKind,
@@ -29,12 +20,15 @@ import { isUniqueViolation } from "../store/store-errors.js";
 import { ReviewRefusedError } from "./review-decisions.js";
 import { reviewLink } from "./review-notices.js";
 import {
-  accessOwner,
-  chooseReviewer,
-  type PeopleCache,
-  type ReviewerChoice,
-  systemOwner,
-} from "./review-reviewers.js";
+  addTotals,
+  campaignPeople,
+  firstRule,
+  type ReviewerLoad,
+  resolveNamed,
+  type ScoredPack,
+  scoreSubjects,
+} from "./review-scoring.js";
+import { type OtherPart, SPLIT_IDENTITIES, startOtherPart } from "./review-split.js";
 
 /**
  * Starting a campaign: one item per (identity, access) in the definition's scope, from effective access
@@ -50,23 +44,6 @@ import {
  */
 
 const DAY_MS = 86_400_000;
-/** Packs written per insert batch at most. */
-const BATCH = 1_000;
-/**
- * Characters of pack text held before they are written. A batch's texts outlive the young generation's
- * collections while it fills, and each collection copies them (then moves them to the old generation):
- * 1,000 packs of a campaign of a million items are about 2 MB, copied twice each. A smaller batch is
- * written before most of its texts are copied at all (a campaign of 1,105,001 items on SQLite: 300 MB
- * less peak memory, and its young collections after the load took 2 ms instead of 6).
- */
-const BATCH_CHARS = 256 * 1024;
-
-/** The items of one (identity, reviewer) as they are scored. */
-interface OpenPack {
-  items: string[];
-  high: number;
-  max: number;
-}
 
 export interface StartCampaignOptions {
   now: Date;
@@ -84,12 +61,11 @@ export interface StartCampaignOptions {
    * that of store/large-write-transaction.ts (tests set 0 to take that path with a few items).
    */
   writerThreadRows?: number;
-}
-
-/** What one reviewer was given. */
-export interface ReviewerLoad {
-  items: number;
-  high: number;
+  /**
+   * Identities still here from which everyone's campaign is computed in two threads (review-split.ts);
+   * default SPLIT_IDENTITIES (tests set 0 to take that path with a few people, Infinity to leave it).
+   */
+  splitIdentities?: number;
 }
 
 export interface CampaignStart {
@@ -99,6 +75,8 @@ export interface CampaignStart {
   items: number;
   /** Reviewer id (null: nobody could be found) → their items. */
   byReviewer: ReadonlyMap<string | null, ReviewerLoad>;
+  /** The threads that read and scored the population: 2 when split (review-split.ts). */
+  threads: 1 | 2;
 }
 
 /** The definition called `name` in `reviews.campaigns`, or one given as is. */
@@ -138,73 +116,6 @@ function settingsSnapshot(definition: ReviewDefinition): ReviewDefinition {
   };
 }
 
-/**
- * People resolved once per campaign: managers first from the identities already read (by HR key), then
- * from the store; named people (owners, `person`) from the store. Every answer is remembered, so the
- * scoring pass, run inside the transaction, never reads.
- */
-function campaignPeople(db: Db, data: ReviewAccessData): PeopleCache & { byId: Map<string, Identity> } {
-  const refs = new Map<string, Promise<Identity | undefined>>();
-  const byId = new Map<string, Identity>();
-  for (const i of data.bySourceKey.values()) byId.set(i.id, i);
-  const remember = (i: Identity | undefined) => {
-    if (i !== undefined) byId.set(i.id, i);
-    return i;
-  };
-  return {
-    byId,
-    resolve(ref) {
-      let found = refs.get(ref);
-      if (found === undefined) {
-        found = identityRepository
-          .resolve(db, ref)
-          .then((i) => remember(i === undefined || isGone(i.state) ? undefined : i));
-        refs.set(ref, found);
-      }
-      return found;
-    },
-    managerOf(person) {
-      const key = person.attributes.managerId;
-      if (key === null) return Promise.resolve(undefined);
-      return Promise.resolve(data.bySourceKey.get(sourceKeyOf(person.source, key)));
-    },
-  };
-}
-
-/** The reference a rule names a reviewer by, for the access: what the choice depends on besides the holder. */
-function ruleRef(rule: ReviewerRule, config: TenureConfig, item: CandidateItem): string {
-  switch (rule.kind) {
-    case "manager":
-    case "nhi-owner":
-      return "";
-    case "access-owner":
-      return accessOwner(config.policy, item.access) ?? "";
-    case "system-owner":
-      return systemOwner(config.policy, item.access) ?? "";
-    case "person":
-      return rule.person;
-  }
-}
-
-function grantOf(item: CandidateItem): RiskGrant {
-  switch (item.source) {
-    case "birthright":
-      return { source: "birthright" };
-    case "assignment":
-      return { source: "assignment", assignmentId: item.assignmentId, requestId: item.requestId };
-    case "mover-grace":
-      return { source: "mover-grace", until: item.graceUntil };
-    case "found":
-      return {
-        source: "found",
-        system: item.account?.system ?? "?",
-        username: item.account?.username ?? "?",
-        managed:
-          item.access.kind === "entitlement" && item.account?.isManaged(item.access.entitlement) === true,
-      };
-  }
-}
-
 /** Starts a campaign of `definition` (a name in `reviews.campaigns`, or a definition) at `options.now`. */
 /** A definition runs one campaign at a time: a second start while one is open would ask everyone twice. */
 async function refuseIfOpen(db: Db, definition: string): Promise<void> {
@@ -230,200 +141,154 @@ export async function startCampaign(
   const nowIso = now.toISOString();
   const nowMs = now.getTime();
   const scope = definition.scope;
-  const rule = definition.stages[0]?.reviewer ?? { kind: "manager" };
-  // Only what the scope keeps is held: identities out of scope and candidates it leaves out are dropped
-  // as each page of 5,000 identities is computed (the peer statistics still count everyone).
-  const data = await loadReviewAccess(db, config, now, {
-    ...(options.identityIds === undefined ? {} : { identityIds: options.identityIds }),
-    withRoles: scope.roles.length > 0,
-    select: {
-      identity: (identity) => identityInScope(identity, scope),
-      candidate: (c) => itemInScope(c, scope),
-    },
-  });
-
-  // Every person a reviewer choice may name, resolved before the transaction.
-  const people = campaignPeople(db, data);
-  const inScope = data.subjects;
-  const refs = new Set<string>();
-  let total = 0;
-  for (const subject of inScope) {
-    total += subject.candidates.length;
-    for (const item of subject.candidates) refs.add(ruleRef(rule, config, item));
-    // A service identity's owner (its managerId, an HR key of another source) is resolved by name: read
-    // here, or the scoring pass would read inside the transaction (on SQLite's one connection: a hang).
-    const owner = subject.identity.attributes.managerId;
-    if (subject.identity.kind === "service" && owner !== null && subject.candidates.length > 0)
-      refs.add(owner);
-  }
-  refs.delete("");
-  for (const ref of refs) await people.resolve(ref);
-  const byReviewer = new Map<string | null, ReviewerLoad>();
-  if (total === 0) return { campaign: null, items: 0, byReviewer };
-
-  const campaign: ReviewCampaign = {
-    id: newId(),
-    definition: definition.name,
-    kind: options.kind,
-    status: "open",
-    settings: settingsSnapshot(definition),
-    subjectIdentityId: options.subjectIdentityId ?? null,
-    startedAt: nowIso,
-    startedBy,
-    deadline: (options.deadline ?? new Date(now.getTime() + definition.durationDays * DAY_MS)).toISOString(),
-    closedAt: null,
-    closedBy: null,
-    items: total,
-  };
-  const levels = { high: 0, medium: 0, low: 0 };
-  const reroutes = { "self-review": 0, "no-reviewer": 0 };
-
-  // On a SQLite store in a file, a large campaign's transaction runs in a thread of its own: SQLite
-  // writes one batch of packs while the next is scored (store/large-write-transaction.ts).
-  const thread = { threadRows: options.writerThreadRows };
-  const write = largeWriteTransaction(db, inScope.length, thread, async (trx, insert) => {
-    // Packs: one row per (identity, first-stage reviewer), its items as the JSON text of their elements.
-    let batch: unknown[][] = [];
-    let batchChars = 0;
-    let pack = 0;
-    // Written subjects are let go as the pass goes: the heap shrinks while the items are written.
-    const queue: Array<ReviewSubject | null> = inScope;
-    for (let n = 0; n < queue.length; n++) {
-      const subject = queue[n]!;
-      const items = subject.candidates;
-      queue[n] = null;
-      const holder = subject.identity;
-      // The choice depends on the holder and the person the rule names: one per name per holder.
-      const choices = new Map<string, ReviewerChoice>();
-      const packs = new Map<string | null, OpenPack>();
-      for (const c of items) {
-        const ref = ruleRef(rule, config, c);
-        let choice = choices.get(ref);
-        if (choice === undefined) {
-          choice = await chooseReviewer(rule, holder, c.access, config.policy, people);
-          choices.set(ref, choice);
-        }
-        const usageKnown = c.account !== null && data.usageSystems.has(c.account.system);
-        const lastReview = data.lastReview(holder.id, c.accessKey);
-        const sodRules = data.sodRules(holder.id, c.accessKey);
-        const peers = data.peers.peersOf(subject.group, c.accessKey);
-        const signals: RiskSignals = {
-          privileged: c.privileged,
-          sodRules,
-          usage: usageKnown ? { at: c.account!.lastUsedAt } : null,
-          peers,
-          grant: grantOf(c),
-          reviewedBefore: lastReview !== null,
-        };
-        const risk = judgeRisk(signals, definition.risk, nowMs);
-        const high = risk.level === "high" ? 1 : 0;
-        levels[risk.level]++;
-        if (choice.rerouteReason === "self-review" || choice.rerouteReason === "no-reviewer")
-          reroutes[choice.rerouteReason]++;
-        const load = byReviewer.get(choice.reviewerId);
-        if (load === undefined) byReviewer.set(choice.reviewerId, { items: 1, high });
-        else {
-          load.items++;
-          load.high += high;
-        }
-        const element = encodeScoredPackItem(
-          {
-            access: c.access,
-            accessKey: c.accessKey,
-            source: c.source,
-            assignmentId: c.assignmentId,
-            privileged: c.privileged,
-            evidence: {
-              lineage: c.lineage,
-              lastUsedAt: c.account?.lastUsedAt ?? null,
-              peers,
-              lastReview,
-              sodRules,
-            },
-            ruleReviewerId: choice.ruleReviewerId,
-            rerouteReason: choice.rerouteReason,
-          },
-          risk,
-          signals,
-          nowIso,
-          nowMs,
-        );
-        const open = packs.get(choice.reviewerId);
-        if (open === undefined) packs.set(choice.reviewerId, { items: [element], high, max: risk.score });
-        else {
-          open.items.push(element);
-          open.high += high;
-          if (risk.score > open.max) open.max = risk.score;
-        }
-      }
-      for (const [reviewerId, p] of packs) {
-        const text = `[${p.items.join(",")}]`;
-        batchChars += text.length;
-        batch.push([campaign.id, pack++, holder.id, reviewerId, p.items.length, p.high, p.max, text, nowIso]);
-      }
-      if (batch.length >= BATCH || batchChars >= BATCH_CHARS) {
-        await insert(PACK_INSERT, batch);
-        batch = [];
-        batchChars = 0;
-      }
-    }
-    await insert(PACK_INSERT, batch);
-    await reviewCampaignRepository.insert(trx, campaign);
-    await appendEvents(trx, [
-      {
-        time: nowIso,
-        actor: startedBy,
-        action: "review.campaign_started",
-        subject: `campaign:${campaign.id}`,
-        details: {
-          campaign: campaign.id,
-          definition: definition.name,
-          kind: options.kind,
-          items: total,
-          identities: inScope.length,
-          reviewers: [...byReviewer.keys()].filter((k) => k !== null).length,
-          risk: levels,
-          selfReview: reroutes["self-review"],
-          noReviewer: reroutes["no-reviewer"],
-          deadline: campaign.deadline,
-          ...(campaign.subjectIdentityId === null ? {} : { subjectIdentity: campaign.subjectIdentityId }),
-        },
+  const rule = firstRule(definition);
+  const load = (part?: IdRange) =>
+    loadReviewAccess(db, config, now, {
+      ...(options.identityIds === undefined ? {} : { identityIds: options.identityIds }),
+      withRoles: scope.roles.length > 0,
+      select: {
+        identity: (identity) => identityInScope(identity, scope),
+        candidate: (c) => itemInScope(c, scope),
       },
-    ]);
-    for (const [reviewerId, load] of byReviewer) {
-      if (reviewerId === null) continue;
-      const reviewer = people.byId.get(reviewerId);
-      if (reviewer === undefined) continue;
-      // The same notice key as later notices of the campaign use: a reviewer is told once per reason.
-      await reviewNoticeRepository.claim(trx, `assigned:${campaign.id}:${reviewerId}:started`, nowIso);
-      await enqueueNotifications(
-        trx,
+      ...(part === undefined ? {} : { part }),
+    });
+
+  // Everyone's campaign, when large, in two threads: the second half of everyone by id in a worker.
+  let other: OtherPart | null = null;
+  let mine: IdRange | undefined;
+  if (options.identityIds === undefined) {
+    const { count, id } = await reviewPopulationRepository.middle(db);
+    if (id !== null && count >= (options.splitIdentities ?? SPLIT_IDENTITIES)) {
+      other = startOtherPart(db, config, definitionOrName, now, { after: id, through: null });
+      if (other !== null) mine = { after: null, through: id };
+    }
+  }
+  try {
+    // Only what the scope keeps is held: identities out of scope and candidates it leaves out are dropped
+    // as each page of 5,000 identities is computed (the peer statistics still count everyone).
+    let data = await load(mine);
+    // Null when the worker refused (the configuration it read is not the campaign's) or failed before
+    // it had read its half (it could not start, or open the store): everyone is computed here then.
+    const otherLoad = other === null ? null : await other.loaded.catch(() => null);
+    if (other !== null && otherLoad === null) {
+      await other.close();
+      other = null;
+      data = await load();
+    }
+
+    // Every person a reviewer choice may name, resolved before the transaction.
+    const people = campaignPeople(db, data);
+    const inScope = data.subjects;
+    const total = (await resolveNamed(inScope, config, rule, people)) + (otherLoad?.items ?? 0);
+    const identities = inScope.length + (otherLoad?.subjects ?? 0);
+    const byReviewer = new Map<string | null, ReviewerLoad>();
+    const threads = other === null ? 1 : 2;
+    if (total === 0) return { campaign: null, items: 0, byReviewer, threads };
+
+    const campaign: ReviewCampaign = {
+      id: newId(),
+      definition: definition.name,
+      kind: options.kind,
+      status: "open",
+      settings: settingsSnapshot(definition),
+      subjectIdentityId: options.subjectIdentityId ?? null,
+      startedAt: nowIso,
+      startedBy,
+      deadline: (
+        options.deadline ?? new Date(now.getTime() + definition.durationDays * DAY_MS)
+      ).toISOString(),
+      closedAt: null,
+      closedBy: null,
+      items: total,
+    };
+
+    // On a SQLite store in a file, a large campaign's transaction runs in a thread of its own: SQLite
+    // writes one batch of packs while the next is scored (store/large-write-transaction.ts).
+    const thread = { threadRows: options.writerThreadRows };
+    const write = largeWriteTransaction(db, identities, thread, async (trx, insert) => {
+      // Packs: one row per (identity, first-stage reviewer), numbered as they are written.
+      let pack = 0;
+      const insertPacks = (packs: ScoredPack[]) =>
+        insert(
+          PACK_INSERT,
+          packs.map((p) => [campaign.id, pack++, p[0], p[1], p[2], p[3], p[4], p[5], nowIso]),
+        );
+      // The other half is scored beside this one, with this half's counts added to its own (taken
+      // before the other's are added here).
+      const otherScored = other === null ? null : other.score(data.peers.counts(), insertPacks);
+      otherScored?.catch(() => {});
+      if (otherLoad !== null) data.peers.merge(otherLoad.counts);
+      const totals = await scoreSubjects(
+        inScope,
+        { config, definition, data, people, nowIso, nowMs },
+        insertPacks,
+      );
+      if (otherScored !== null) {
+        const theirs = await otherScored;
+        addTotals(totals, theirs.totals);
+        for (const r of theirs.reviewers) people.byId.set(r.id, r);
+      }
+      for (const [reviewer, load] of totals.byReviewer) byReviewer.set(reviewer, load);
+      const { levels, reroutes } = totals;
+      await reviewCampaignRepository.insert(trx, campaign);
+      await appendEvents(trx, [
         {
-          name: "review.assigned",
-          data: {
-            campaignId: campaign.id,
-            campaign: definition.name,
-            to: reviewer.attributes.email,
-            reviewer: reviewer.attributes.displayName,
-            items: load.items,
-            highRisk: load.high,
+          time: nowIso,
+          actor: startedBy,
+          action: "review.campaign_started",
+          subject: `campaign:${campaign.id}`,
+          details: {
+            campaign: campaign.id,
+            definition: definition.name,
+            kind: options.kind,
+            items: total,
+            identities,
+            reviewers: [...byReviewer.keys()].filter((k) => k !== null).length,
+            risk: levels,
+            selfReview: reroutes["self-review"],
+            noReviewer: reroutes["no-reviewer"],
             deadline: campaign.deadline,
-            why: "started",
-            link: reviewLink(config, campaign.id),
+            ...(campaign.subjectIdentityId === null ? {} : { subjectIdentity: campaign.subjectIdentityId }),
           },
         },
-        config,
-        now,
-      );
+      ]);
+      for (const [reviewerId, load] of byReviewer) {
+        if (reviewerId === null) continue;
+        const reviewer = people.byId.get(reviewerId);
+        if (reviewer === undefined) continue;
+        // The same notice key as later notices of the campaign use: a reviewer is told once per reason.
+        await reviewNoticeRepository.claim(trx, `assigned:${campaign.id}:${reviewerId}:started`, nowIso);
+        await enqueueNotifications(
+          trx,
+          {
+            name: "review.assigned",
+            data: {
+              campaignId: campaign.id,
+              campaign: definition.name,
+              to: reviewer.attributes.email,
+              reviewer: reviewer.attributes.displayName,
+              items: load.items,
+              highRisk: load.high,
+              deadline: campaign.deadline,
+              why: "started",
+              link: reviewLink(config, campaign.id),
+            },
+          },
+          config,
+          now,
+        );
+      }
+    });
+    try {
+      await write;
+    } catch (err) {
+      // Started twice at the same moment: the other start won. Asked after the transaction (on PostgreSQL
+      // it is aborted; on SQLite its connection is the store's only one, held until it ends).
+      if (isUniqueViolation(err)) await refuseIfOpen(db, definition.name);
+      throw err;
     }
-  });
-  try {
-    await write;
-  } catch (err) {
-    // Started twice at the same moment: the other start won. Asked after the transaction (on PostgreSQL
-    // it is aborted; on SQLite its connection is the store's only one, held until it ends).
-    if (isUniqueViolation(err)) await refuseIfOpen(db, definition.name);
-    throw err;
+    return { campaign, items: total, byReviewer, threads };
+  } finally {
+    await other?.close();
   }
-  return { campaign, items: total, byReviewer };
 }
