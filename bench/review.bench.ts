@@ -126,6 +126,18 @@ async function postgresFloors(url: string): Promise<Floors> {
   };
 }
 
+/** The write floors' rows: `samples` as arrays of their columns, under campaign id `floor`. */
+function floorCopies(samples: Array<Record<string, unknown>>): { cols: string[]; copies: unknown[][] } {
+  const cols = Object.keys(samples[0]!);
+  const campaign = cols.indexOf("campaign_id");
+  const copies = samples.map((sample) => {
+    const row = cols.map((c) => sample[c]);
+    row[campaign] = "floor";
+    return row;
+  });
+  return { cols, copies };
+}
+
 /** Pack rows per statement of the PostgreSQL write floor (9 parameters each). */
 const FLOOR_ROWS = 500;
 
@@ -138,13 +150,8 @@ async function postgresWriteFloor(client: pg.Client, rows: number): Promise<numb
   const { rows: samples } = await client.query<Record<string, unknown>>(
     "select * from review_item_packs where campaign_id <> 'floor' limit 2000",
   );
-  const cols = Object.keys(samples[0]!);
+  const { cols, copies } = floorCopies(samples);
   const at = cols.indexOf("pack");
-  const copies = samples.map((sample) => {
-    const row = cols.map((c) => sample[c]);
-    row[cols.indexOf("campaign_id")] = "floor";
-    return row;
-  });
   const statement = (n: number) =>
     `insert into review_item_packs (${cols.join(",")}) values ${Array.from(
       { length: n },
@@ -185,16 +192,11 @@ function sqliteWriteFloor(
   key: string,
 ): number {
   const db = new BetterSqlite3(file);
-  const cols = Object.keys(samples[0]!);
+  const { cols, copies } = floorCopies(samples);
   const insert = db.prepare(
     `insert into ${table} (${cols.join(",")}) values (${cols.map(() => "?").join(",")})`,
   );
   const at = cols.indexOf(key);
-  const copies = samples.map((sample) => {
-    const row = cols.map((c) => sample[c]);
-    row[cols.indexOf("campaign_id")] = "floor";
-    return row;
-  });
   const t0 = performance.now();
   db.transaction(() => {
     for (let i = 0; i < rows; i++) {

@@ -122,6 +122,14 @@ function streamOf(first: () => Promise<Page>, close: () => Promise<void>): Popul
   };
 }
 
+/** Identities still here with an id after `after` (null: from the first) up to `through` (null: to the last). */
+function stillHereBetween(after: string | null, through: string | null): RawBuilder<unknown>[] {
+  const conditions = [STILL_HERE];
+  if (after !== null) conditions.push(sql`i.id > ${after}`);
+  if (through !== null) conditions.push(sql`i.id <= ${through}`);
+  return conditions;
+}
+
 /** The page query, and on SQLite the query itself (PostgreSQL's page reads run in `postgresPage`). */
 type PageQuery =
   | { kind: "empty" }
@@ -139,10 +147,7 @@ function pageQuery(db: Db, filter: ReviewPopulationFilter): PageQuery {
   const accounts = sql<string | null>`(select json_group_array(json_array(c.system, c.username,
       json(c.entitlements), c.managed_entitlements, c.last_used_at) order by c.rowid)
       from accounts c where c.identity_id = i.id and c.enabled = 1 and c.vanished_at is null)`;
-  const conditions = [STILL_HERE];
-  if (filter.after !== null) conditions.push(sql`i.id > ${filter.after}`);
-  if (filter.through !== undefined && filter.through !== null)
-    conditions.push(sql`i.id <= ${filter.through}`);
+  const conditions = stillHereBetween(filter.after, filter.through ?? null);
   if (filter.identityIds !== undefined) {
     const members = [];
     if (filter.identityIds.length > 0) members.push(sql`i.id in (${sql.join(filter.identityIds)})`);
@@ -161,15 +166,18 @@ function pageQuery(db: Db, filter: ReviewPopulationFilter): PageQuery {
 }
 
 export const reviewPopulationRepository = {
-  /** How many identities are still here, and the id of the last of the first half of them (null: fewer than 2). */
-  async middle(db: Db): Promise<{ count: number; id: string | null }> {
+  /**
+   * The id of the last of the first half of the identities still here, when there are `atLeast` of them
+   * (and 2) or more; null otherwise (the half is not looked for then).
+   */
+  async middle(db: Db, atLeast: number): Promise<string | null> {
     const counted = await sql<{ n: number | string }>`select count(*) as n from identities i
       where ${STILL_HERE}`.execute(db);
     const count = Number(counted.rows[0]?.n ?? 0);
-    if (count < 2) return { count, id: null };
+    if (count < Math.max(2, atLeast)) return null;
     const found = await sql<{ id: string }>`select i.id from identities i where ${STILL_HERE}
       order by i.id limit 1 offset ${Math.floor(count / 2) - 1}`.execute(db);
-    return { count, id: found.rows[0]?.id ?? null };
+    return found.rows[0]?.id ?? null;
   },
 
   /**
@@ -190,15 +198,13 @@ export const reviewPopulationRepository = {
    * many pages: on a SQLite store kept in a file, SQLite answers on a connection of its own in a worker
    * thread (store/review-population-reader.ts), on the other core (worth its start, a few tens of
    * milliseconds, only for many pages); on PostgreSQL everyone's ids are read first, so that each
-   * page's three queries go out at once. Either sees what is committed as each page is read.
+   * page's query goes out as soon as the page before is handed over. Either sees what is committed as each page is read.
    */
   pages(db: Db, pagesFilter: PagesFilter, options: { parallel: boolean }): PopulationPages {
     const { from = null, ...filter } = pagesFilter;
     const everyone = filter.identityIds === undefined && filter.departments === undefined;
     if (options.parallel && everyone && usesDollar(db)) {
-      const range = [STILL_HERE];
-      if (from !== null) range.push(sql`i.id > ${from}`);
-      if (filter.through !== undefined && filter.through !== null) range.push(sql`i.id <= ${filter.through}`);
+      const range = stillHereBetween(from, filter.through ?? null);
       const ids = async () =>
         (
           await sql<{ id: string }>`select i.id from identities i where ${sql.join(range, sql` and `)}

@@ -8,7 +8,6 @@ import { NotFoundError } from "../shared/errors.js";
 import { newId } from "../shared/ids.js";
 import { largeWriteTransaction } from "../store/large-write-transaction.js";
 import { PACK_INSERT } from "../store/review-pack-repository.js";
-import { reviewPopulationRepository } from "../store/review-population-repository.js";
 import { reviewNoticeRepository } from "../store/review-progress-repository.js";
 import {
   type CampaignKind,
@@ -157,11 +156,14 @@ export async function startCampaign(
   let other: OtherPart | null = null;
   let mine: IdRange | undefined;
   if (options.identityIds === undefined) {
-    const { count, id } = await reviewPopulationRepository.middle(db);
-    if (id !== null && count >= (options.splitIdentities ?? SPLIT_IDENTITIES)) {
-      other = startOtherPart(db, config, definitionOrName, now, { after: id, through: null });
-      if (other !== null) mine = { after: null, through: id };
-    }
+    const split = await startOtherPart(
+      db,
+      config,
+      definitionOrName,
+      now,
+      options.splitIdentities ?? SPLIT_IDENTITIES,
+    );
+    if (split !== null) ({ other, mine } = split);
   }
   try {
     // Only what the scope keeps is held: identities out of scope and candidates it leaves out are dropped

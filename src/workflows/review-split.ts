@@ -6,6 +6,7 @@ import type { ReviewDefinition } from "../domain/review-types.js";
 import type { IdRange } from "../engine/review-access.js";
 import type { TenureConfig } from "../policy/config-types.js";
 import { storeUrlOf } from "../store/database.js";
+import { reviewPopulationRepository } from "../store/review-population-repository.js";
 import type { Db } from "../store/schema-types.js";
 import type { ScoredPack, ScoringTotals } from "./review-scoring.js";
 
@@ -14,12 +15,12 @@ import type { ScoredPack, ScoringTotals } from "./review-scoring.js";
  * half of everyone by id, a worker thread (workflows/review-split-worker.ts) the second, each with its
  * own connection to the store. Between the two passes each adds the other's peer counts to its own, so
  * every item is scored against everyone. The worker writes nothing: its packs come here, into the
- * campaign's one transaction. On two cores a campaign of 100,000 identities took about a fifth less
- * (docs/performance.md, "Access reviews", round 13).
+ * campaign's one transaction. On two cores a campaign of 100,000 identities took about a tenth less
+ * (docs/performance.md, "Access reviews", round 14).
  *
  * The worker loads the configuration again from its file (compiled rules cannot be sent to a thread)
- * and checks it is the campaign's (`configDigest`); when it is not, or the thread cannot start, it
- * refuses and this thread computes the other half itself.
+ * and checks it is the campaign's (`configDigest`); when it is not it refuses, and when it refuses or
+ * fails before it has read its half, this thread computes everyone (workflows/review-generation.ts).
  */
 
 /** Identities still here from which a campaign is split: below, a thread's start costs more than it saves. */
@@ -82,16 +83,18 @@ function workerEntry(): { entry: string | URL; evaluated: boolean } {
 }
 
 /**
- * Starts the worker on `part`, or null when this campaign cannot be split: a store opened otherwise than
- * by URL (in memory, a transaction), or a definition that cannot be sent (a compiled `where` rule).
+ * Starts the worker on the second half of everyone and gives this thread's part, the first half; null
+ * when this campaign is not split: fewer than `atLeast` identities still here, a store opened otherwise
+ * than by URL (in memory, a transaction), or a definition that cannot be sent (a compiled `where` rule).
+ * The store is only counted once the rest allows a split.
  */
-export function startOtherPart(
+export async function startOtherPart(
   db: Db,
   config: TenureConfig,
   definition: string | ReviewDefinition,
   now: Date,
-  part: IdRange,
-): OtherPart | null {
+  atLeast: number,
+): Promise<{ other: OtherPart; mine: IdRange } | null> {
   const storeUrl = storeUrlOf(db);
   if (storeUrl === null) return null;
   if (typeof definition !== "string" && definition.scope.where !== null) return null;
@@ -101,6 +104,9 @@ export function startOtherPart(
   } catch {
     return null;
   }
+  const middle = await reviewPopulationRepository.middle(db, atLeast);
+  if (middle === null) return null;
+  const part: IdRange = { after: middle, through: null };
   const request: PartRequest = {
     configPath: config.path,
     configDigest: digest,
@@ -156,7 +162,7 @@ export function startOtherPart(
   })();
   // Unawaited when this thread fails first.
   loaded.catch(() => {});
-  return {
+  const other: OtherPart = {
     loaded,
     async score(counts, onPacks) {
       worker.postMessage({ counts });
@@ -171,4 +177,5 @@ export function startOtherPart(
       if (!ended) await worker.terminate();
     },
   };
+  return { other, mine: { after: null, through: middle } };
 }
